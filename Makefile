@@ -1,0 +1,123 @@
+# HawkAlloc build.  `make` builds the libraries; `make test` runs every test;
+# `make demo` runs a real program under HawkAlloc.  See README.md.
+
+CC       ?= cc
+PREFIX   ?= /usr/local
+BUILD    := build
+WARN     := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes
+BASEFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -Iinclude -Isrc
+LIBFLAGS := -O2 -fPIC -fvisibility=hidden -ftls-model=initial-exec -fno-builtin-malloc \
+            -fno-builtin-free -fno-builtin-calloc -fno-builtin-realloc
+CFLAGS   ?=
+TESTFLAGS := -O1 -fno-builtin -Wno-unused-result
+
+CORE_SRC := src/os.c src/registry.c src/options.c src/report.c src/arena.c \
+            src/placement.c src/placement_segregated.c src/placement_first_fit.c \
+            src/heap.c src/large.c src/check.c src/stats.c src/api.c
+OVERRIDE_SRC := src/override.c
+HEADERS  := $(wildcard src/*.h) include/hawkalloc.h
+
+CORE_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
+OVERRIDE_OBJ := $(OVERRIDE_SRC:src/%.c=$(BUILD)/obj/%.o)
+
+# Test programs: unit tests of the layers, API, misuse, stress, threads.
+TESTS    := $(patsubst tests/%.c,%,$(wildcard tests/unit_*.c tests/test_*.c))
+TEST_BIN := $(TESTS:%=$(BUILD)/tests/%)
+# Tests that only make sense with the standard names replaced.
+OVERRIDE_TESTS := test_override
+SAN_TESTS := $(filter-out $(OVERRIDE_TESTS),$(TESTS))
+TSAN_TESTS := $(filter test_threads test_stress,$(TESTS))
+
+.PHONY: all lib tests test test-unit test-preload asan tsan sanitize demo bench \
+        bench-preload install uninstall clean format format-check deps
+
+all: lib
+
+lib: $(BUILD)/libhawkalloc.so $(BUILD)/libhawkalloc.a
+
+$(BUILD)/obj/%.o: src/%.c $(HEADERS) | $(BUILD)/obj
+	$(CC) $(BASEFLAGS) $(LIBFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libhawkalloc.so: $(CORE_OBJ) $(OVERRIDE_OBJ)
+	$(CC) -shared -Wl,-z,defs -Wl,-soname,libhawkalloc.so -o $@ $^ -lpthread
+
+$(BUILD)/libhawkalloc.a: $(CORE_OBJ) $(OVERRIDE_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/obj $(BUILD)/tests $(BUILD)/asan $(BUILD)/tsan:
+	mkdir -p $@
+
+# --- tests --------------------------------------------------------------
+
+tests: $(TEST_BIN)
+
+$(BUILD)/tests/%: tests/%.c tests/harness.h $(BUILD)/libhawkalloc.a | $(BUILD)/tests
+	$(CC) $(BASEFLAGS) $(TESTFLAGS) $(CFLAGS) $< -o $@ $(BUILD)/libhawkalloc.a -lpthread -ldl
+
+test: deps lib tests
+	@scripts/run-tests.sh
+
+test-unit: lib tests
+	@scripts/run-tests.sh --no-preload
+
+test-preload: lib
+	@tests/preload/run.sh
+
+# Sanitizers interpose malloc themselves, so these builds test the prefixed
+# API with the override left out.
+SANFLAGS := -O1 -fno-omit-frame-pointer -DHAWK_NO_OVERRIDE
+asan: | $(BUILD)/asan
+	$(CC) $(BASEFLAGS) $(SANFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all \
+	  -c $(CORE_SRC) && mv *.o $(BUILD)/asan/ 2>/dev/null; true
+	@set -e; for t in $(SAN_TESTS); do \
+	  $(CC) $(BASEFLAGS) $(SANFLAGS) $(TESTFLAGS) -fsanitize=address,undefined \
+	    -fno-sanitize-recover=all tests/$$t.c $(CORE_SRC) -o $(BUILD)/asan/$$t -lpthread -ldl; \
+	done
+	@ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  scripts/run-tests.sh --no-preload --dir $(BUILD)/asan $(SAN_TESTS)
+
+tsan: | $(BUILD)/tsan
+	@set -e; for t in $(TSAN_TESTS); do \
+	  $(CC) $(BASEFLAGS) $(SANFLAGS) $(TESTFLAGS) -fsanitize=thread \
+	    tests/$$t.c $(CORE_SRC) -o $(BUILD)/tsan/$$t -lpthread -ldl; \
+	done
+	@TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  scripts/run-tests.sh --no-preload --dir $(BUILD)/tsan $(TSAN_TESTS)
+
+sanitize: asan tsan
+
+# --- demo, bench --------------------------------------------------------
+
+demo: deps lib
+	@scripts/demo.sh
+
+bench-preload: deps lib
+	@bench/preload-ratio.sh
+
+bench: bench-preload
+
+deps:
+	@scripts/install-deps.sh
+
+# --- install ------------------------------------------------------------
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 include/hawkalloc.h $(DESTDIR)$(PREFIX)/include/
+	install -m 755 $(BUILD)/libhawkalloc.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(BUILD)/libhawkalloc.a $(DESTDIR)$(PREFIX)/lib/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.1|g' hawkalloc.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/hawkalloc.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/libhawkalloc.so $(DESTDIR)$(PREFIX)/lib/libhawkalloc.a \
+	  $(DESTDIR)$(PREFIX)/include/hawkalloc.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/hawkalloc.pc
+
+format:
+	clang-format -i src/*.c src/*.h include/*.h tests/*.c tests/*.h
+
+format-check:
+	clang-format --dry-run --Werror src/*.c src/*.h include/*.h tests/*.c tests/*.h
+
+clean:
+	rm -rf $(BUILD)

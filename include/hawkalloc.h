@@ -1,0 +1,93 @@
+/* hawkalloc.h - the public interface of HawkAlloc.
+ *
+ * HawkAlloc is a boundary-tag allocator on mmap'ed arenas.  Linking with
+ * -lhawkalloc (or preloading libhawkalloc.so) also replaces malloc, free and
+ * the rest of the standard family; the hawk_* names below are always
+ * available, with the same semantics as their standard counterparts.
+ */
+#ifndef HAWKALLOC_H
+#define HAWKALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The library is built with hidden visibility; the API is exported. */
+#if defined(__GNUC__)
+#define HAWK_EXPORT __attribute__((visibility("default")))
+#else
+#define HAWK_EXPORT
+#endif
+
+#define HAWK_VERSION_MAJOR 0
+#define HAWK_VERSION_MINOR 1
+
+/* Allocation: the semantics of malloc, free, calloc, realloc, aligned_alloc
+ * and malloc_usable_size.  Failures return NULL with errno == ENOMEM (EINVAL
+ * for a bad alignment); success leaves errno untouched. */
+HAWK_EXPORT void *hawk_malloc(size_t size);
+HAWK_EXPORT void hawk_free(void *ptr);
+HAWK_EXPORT void *hawk_calloc(size_t count, size_t size);
+HAWK_EXPORT void *hawk_realloc(void *ptr, size_t size);
+HAWK_EXPORT void *hawk_aligned_alloc(size_t alignment, size_t size);
+HAWK_EXPORT size_t hawk_usable_size(void *ptr);
+
+/* The rest of the standard family under prefixed names, with the same
+ * semantics as reallocarray, posix_memalign, memalign, valloc and pvalloc. */
+HAWK_EXPORT void *hawk_reallocarray(void *ptr, size_t count, size_t size);
+HAWK_EXPORT int hawk_posix_memalign(void **out, size_t alignment, size_t size);
+HAWK_EXPORT void *hawk_memalign(size_t alignment, size_t size);
+HAWK_EXPORT void *hawk_valloc(size_t size);
+HAWK_EXPORT void *hawk_pvalloc(size_t size);
+
+/* Walks every arena and verifies every heap invariant (see docs/design.md).
+ * Returns 0 when the heap is sound; otherwise writes one line per problem to
+ * stderr and returns the number of problems found. */
+HAWK_EXPORT int hawk_check(void);
+
+/* Version of struct hawk_stats; bumped whenever a field is added. */
+#define HAWK_STATS_VERSION 1
+
+/* A snapshot of the allocator.  Fields are only ever appended. */
+struct hawk_stats {
+  uint32_t version;       /* HAWK_STATS_VERSION of the library that filled it */
+  uint32_t size;          /* bytes of this struct the library filled */
+  uint64_t in_use;        /* bytes in allocated blocks, headers included */
+  uint64_t in_use_peak;   /* the highest in_use seen */
+  uint64_t mapped;        /* bytes mapped from the OS right now */
+  uint64_t mapped_peak;   /* the highest mapped seen */
+  uint64_t arenas;        /* arenas owned by heaps (cached empty ones excluded) */
+  uint64_t cached_arenas; /* empty arenas kept mapped for reuse */
+  uint64_t large_blocks;  /* blocks living in their own mapping */
+  uint64_t free_blocks;   /* free blocks in all arenas */
+  uint64_t free_bytes;    /* bytes in those free blocks */
+  uint64_t largest_free;  /* size of the largest free block */
+  uint64_t mallocs;       /* successful allocations since start */
+  uint64_t frees;         /* blocks freed since start */
+  uint64_t splits;        /* free blocks split in two */
+  uint64_t coalesces;     /* merges of a freed block with a free neighbour */
+};
+
+/* Fills *out with the current statistics.  size is sizeof(*out) as the
+ * caller was compiled; the library fills at most that many bytes and sets
+ * out->version and out->size.  Returns 0, or -1 if size is too small. */
+HAWK_EXPORT int hawk_stats(struct hawk_stats *out, size_t size);
+
+/* Prints the statistics in a human-readable table to the file descriptor. */
+HAWK_EXPORT void hawk_stats_print(int fd);
+
+/* The name of the placement policy in force ("segregated", "first-fit"). */
+HAWK_EXPORT const char *hawk_policy_name(void);
+
+/* Gives free memory back to the OS: unmaps cached empty arenas and releases
+ * the pages inside large free blocks.  Returns 1 if anything was released. */
+HAWK_EXPORT int hawk_trim(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HAWKALLOC_H */

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Runs every test program and the preload suite, adds up their
+# "N passed, N failed" lines and ends with the total in the same form.
+#   scripts/run-tests.sh [--no-preload] [--dir DIR] [PROGRAM...]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+dir=build/tests
+preload=1
+progs=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --no-preload) preload=0 ;;
+    --dir) dir=$2; shift ;;
+    *) progs+=("$1") ;;
+  esac
+  shift
+done
+if [ ${#progs[@]} -eq 0 ]; then
+  for f in "$dir"/unit_* "$dir"/test_*; do [ -x "$f" ] && progs+=("$(basename "$f")"); done
+fi
+# Programs that run once per placement policy.
+per_policy=" test_stress unit_heap test_api "
+passed=0
+failed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# run NAME COMMAND...: runs one suite, shows its output, adds its counts.
+run() {
+  local name=$1
+  shift
+  echo "== $name"
+  "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local line
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+  if [ -z "$line" ]; then
+    echo "FAIL $name: exited $rc without a summary line"
+    failed=$((failed + 1))
+    return
+  fi
+  local p f
+  p=$(echo "$line" | awk '{print $1}')
+  f=$(echo "$line" | awk '{print $3}')
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+    echo "FAIL $name: exited $rc"
+    f=1
+  fi
+  passed=$((passed + p))
+  failed=$((failed + f))
+}
+
+for p in "${progs[@]}"; do
+  if [[ $per_policy == *" $p "* ]]; then
+    for policy in segregated first-fit; do
+      run "$p ($policy)" env HAWKALLOC_POLICY=$policy "$dir/$p"
+    done
+  else
+    run "$p" "$dir/$p"
+  fi
+done
+if [ $preload -eq 1 ]; then
+  run "preload suite" tests/preload/run.sh
+fi
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

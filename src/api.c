@@ -1,0 +1,218 @@
+/* api.c - the hawk_* functions: errno, overflow and alignment rules in one
+ * place, over three primitives (allocate aligned, free, resize-or-move).
+ * Also the one-time initialisation and the fork handlers. */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "hawk.h"
+#include "hawkalloc.h"
+#include "large.h"
+#include "options.h"
+#include "os.h"
+#include "registry.h"
+#include "report.h"
+
+struct heap hawk_main_heap;
+uint64_t block_secret;
+
+static pthread_once_t init_control = PTHREAD_ONCE_INIT;
+static int initialised;  /* set once everything below is ready */
+static int registry_ready;
+
+/* Picks the placement policy named by HAWKALLOC_POLICY. */
+static const struct placement *policy_from_options(void) {
+  const struct placement *p = placement_by_name(option_text(OPTION_POLICY));
+  if (p) return p;
+  struct line l = {.len = 0};
+  line_str(&l, "hawkalloc: unknown HAWKALLOC_POLICY '");
+  line_str(&l, option_text(OPTION_POLICY));
+  line_str(&l, "', using segregated");
+  line_write(&l, 2);
+  return &placement_segregated;
+}
+
+/* Everything the allocator needs before its first block; allocates nothing. */
+static void init_once(void) {
+  options_load();
+  os_page_size();
+  uint64_t secret;
+  if (os_random(&secret, sizeof secret) != 0)
+    secret = (uintptr_t)&secret * 0x9e3779b97f4a7c15ull ^ (uintptr_t)&init_once;
+  block_secret = secret;
+  registry_ready = registry_init() == 0;
+  heap_init(&hawk_main_heap, policy_from_options());
+  __atomic_store_n(&initialised, 1, __ATOMIC_RELEASE);
+}
+
+void hawk_ensure_init(void) {
+  if (unlikely(!__atomic_load_n(&initialised, __ATOMIC_ACQUIRE))) pthread_once(&init_control, init_once);
+}
+
+/* --- the three primitives ------------------------------------------------ */
+
+/* Whether a request goes to its own mapping. */
+static int is_large(size_t n, size_t align) {
+  return n >= LARGE_THRESHOLD || align > LARGE_THRESHOLD;
+}
+
+/* n bytes aligned to align (a power of two, at least 16), zeroed if asked.
+ * NULL on failure; errno is left to the caller. */
+static void *alloc_core(size_t n, size_t align, int zero) {
+  hawk_ensure_init();
+  if (unlikely(n > PTRDIFF_MAX || !registry_ready)) return NULL;
+  if (unlikely(is_large(n, align))) return large_alloc(n, align); /* fresh pages: zero */
+  size_t dirty = 0;
+  void *p = heap_alloc(&hawk_main_heap, n, align, zero ? &dirty : NULL);
+  if (p && dirty) memset(p, 0, dirty);
+  return p;
+}
+
+/* What kind of memory p is in; aborts with a message if it is not ours. */
+static enum chunk_kind owner_kind(void *p, const char *call) {
+  if ((uintptr_t)p & (HAWK_ALIGN - 1)) report_misuse(call, p, "invalid pointer (misaligned)");
+  enum chunk_kind kind = registry_lookup(p);
+  if (kind == CHUNK_FREED)
+    report_misuse(call, p, "double free (its memory was already returned to the OS)");
+  if (kind == CHUNK_NONE) report_misuse(call, p, "invalid pointer (not from hawkalloc)");
+  return kind;
+}
+
+static void free_core(void *p, const char *call) {
+  if (owner_kind(p, call) == CHUNK_ARENA) heap_free(p, call);
+  else large_free(p, call);
+}
+
+static size_t usable_core(void *p, const char *call) {
+  if (owner_kind(p, call) == CHUNK_ARENA) return heap_usable(p, call);
+  return large_usable(p, call);
+}
+
+/* Resizes p (not NULL) to n bytes (0 < n <= PTRDIFF_MAX): in place if it
+ * can, else by moving.  NULL on failure, with p untouched. */
+static void *resize_core(void *p, size_t n, const char *call) {
+  int arena = owner_kind(p, call) == CHUNK_ARENA;
+  if (arena && !is_large(n, HAWK_ALIGN) && heap_resize(p, n, call)) return p;
+  if (!arena && is_large(n, HAWK_ALIGN)) return large_resize(p, n, call);
+  size_t old = usable_core(p, call);
+  void *q = alloc_core(n, HAWK_ALIGN, 0);
+  if (q == NULL) return NULL;
+  memcpy(q, p, old < n ? old : n);
+  free_core(p, call);
+  return q;
+}
+
+/* --- the standard family ------------------------------------------------- */
+
+static void *fail(int code) {
+  errno = code;
+  return NULL;
+}
+
+static int is_power_of_two(size_t a) { return a != 0 && (a & (a - 1)) == 0; }
+
+void *hawk_malloc(size_t size) {
+  void *p = alloc_core(size, HAWK_ALIGN, 0);
+  return p ? p : fail(ENOMEM);
+}
+
+void hawk_free(void *ptr) {
+  if (ptr) free_core(ptr, "free");
+}
+
+void *hawk_calloc(size_t count, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(count, size, &total)) return fail(ENOMEM);
+  void *p = alloc_core(total, HAWK_ALIGN, 1);
+  return p ? p : fail(ENOMEM);
+}
+
+/* realloc(p, 0) frees p and returns NULL, as glibc does (docs/design.md). */
+void *hawk_realloc(void *ptr, size_t size) {
+  if (ptr == NULL) return hawk_malloc(size);
+  if (size == 0) {
+    free_core(ptr, "realloc");
+    return NULL;
+  }
+  if (size > PTRDIFF_MAX) {
+    usable_core(ptr, "realloc"); /* still refuse a pointer that is not ours */
+    return fail(ENOMEM);
+  }
+  void *q = resize_core(ptr, size, "realloc");
+  return q ? q : fail(ENOMEM);
+}
+
+void *hawk_reallocarray(void *ptr, size_t count, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(count, size, &total)) return fail(ENOMEM);
+  return hawk_realloc(ptr, total);
+}
+
+size_t hawk_usable_size(void *ptr) { return ptr ? usable_core(ptr, "malloc_usable_size") : 0; }
+
+int hawk_posix_memalign(void **out, size_t alignment, size_t size) {
+  if (!is_power_of_two(alignment) || alignment < sizeof(void *)) return EINVAL;
+  void *p = alloc_core(size, alignment < HAWK_ALIGN ? HAWK_ALIGN : alignment, 0);
+  if (p == NULL) return ENOMEM;
+  *out = p;
+  return 0;
+}
+
+/* aligned_alloc and memalign: any size, a power-of-two alignment. */
+void *hawk_aligned_alloc(size_t alignment, size_t size) {
+  if (!is_power_of_two(alignment)) return fail(EINVAL);
+  void *p = alloc_core(size, alignment < HAWK_ALIGN ? HAWK_ALIGN : alignment, 0);
+  return p ? p : fail(ENOMEM);
+}
+
+void *hawk_memalign(size_t alignment, size_t size) { return hawk_aligned_alloc(alignment, size); }
+
+void *hawk_valloc(size_t size) { return hawk_aligned_alloc(os_page_size(), size); }
+
+void *hawk_pvalloc(size_t size) {
+  size_t page = os_page_size(), rounded;
+  if (__builtin_add_overflow(size, page - 1, &rounded)) return fail(ENOMEM);
+  rounded &= ~(page - 1);
+  return hawk_aligned_alloc(page, rounded ? rounded : page);
+}
+
+int hawk_trim(void) {
+  hawk_ensure_init();
+  size_t released = heap_trim(&hawk_main_heap);
+  released += arena_cache_flush();
+  return released > 0;
+}
+
+const char *hawk_policy_name(void) {
+  hawk_ensure_init();
+  return hawk_main_heap.policy->name;
+}
+
+/* --- fork ----------------------------------------------------------------- */
+
+/* Every lock is taken before fork, in the order the allocator nests them
+ * (heap, then arena cache; large-block list alone), so that no lock is held
+ * by a thread that will not exist in the child. */
+static void fork_prepare(void) {
+  hawk_ensure_init();
+  pthread_mutex_lock(&hawk_main_heap.lock);
+  arena_cache_lock();
+  large_lock();
+}
+
+static void fork_parent(void) {
+  large_unlock();
+  arena_cache_unlock();
+  pthread_mutex_unlock(&hawk_main_heap.lock);
+}
+
+static void fork_child(void) {
+  large_reset_lock();
+  arena_cache_reset_lock();
+  pthread_mutex_init(&hawk_main_heap.lock, NULL);
+}
+
+__attribute__((constructor)) static void hawk_constructor(void) {
+  hawk_ensure_init();
+  pthread_atfork(fork_prepare, fork_parent, fork_child);
+}

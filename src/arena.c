@@ -1,0 +1,178 @@
+/* arena.c - mapping, laying out, caching and walking arenas.  See arena.h. */
+#include "arena.h"
+
+#include <pthread.h>
+
+#include "os.h"
+#include "registry.h"
+#include "report.h"
+#include "stats.h"
+
+_Static_assert(sizeof(struct arena) <= ARENA_PROLOGUE_OFFSET, "arena header overlaps prologue");
+_Static_assert((ARENA_FIRST_OFFSET + BLOCK_HEADER) % HAWK_ALIGN == 0, "first payload misaligned");
+
+/* Empty arenas waiting for reuse, linked through their next field. */
+static struct {
+  pthread_mutex_t lock;
+  struct arena *head;
+  size_t count;
+} cache = {PTHREAD_MUTEX_INITIALIZER, NULL, 0};
+
+void arena_cache_lock(void) { pthread_mutex_lock(&cache.lock); }
+void arena_cache_unlock(void) { pthread_mutex_unlock(&cache.lock); }
+void arena_cache_reset_lock(void) { pthread_mutex_init(&cache.lock, NULL); }
+
+/* Writes the prologue, one free block spanning the arena, and the epilogue. */
+static void arena_layout(struct arena *a) {
+  block_set_alloc(arena_prologue(a), HAWK_ALIGN, BLOCK_PREV_ALLOC);
+  block_set_free(arena_first(a), ARENA_SPAN, BLOCK_PREV_ALLOC);
+  block_set_alloc(arena_epilogue(a), 0, 0);
+}
+
+/* Takes an arena from the cache, or NULL. */
+static struct arena *cache_take(void) {
+  pthread_mutex_lock(&cache.lock);
+  struct arena *a = cache.head;
+  if (a) {
+    cache.head = a->next;
+    cache.count--;
+  }
+  pthread_mutex_unlock(&cache.lock);
+  return a;
+}
+
+int arena_create(struct heap *heap, struct arena **out) {
+  struct arena *a = cache_take();
+  if (a) {
+    a->frontier = (char *)a + ARENA_SIZE; /* reused: every byte may be dirty */
+  } else {
+    void *p;
+    int err = os_map(ARENA_SIZE, ARENA_SIZE, &p);
+    if (err) return err;
+    counters_mapped((int64_t)ARENA_SIZE);
+    a = p;
+    a->magic = ARENA_MAGIC;
+    a->frontier = (char *)arena_first(a) + BLOCK_MIN;
+    registry_mark(a, ARENA_SIZE, CHUNK_ARENA, CHUNK_ARENA);
+  }
+  a->next = a->prev = NULL;
+  arena_layout(a);
+  __atomic_store_n(&a->heap, heap, __ATOMIC_RELEASE);
+  *out = a;
+  return 0;
+}
+
+void arena_release(struct arena *a) {
+  __atomic_store_n(&a->heap, NULL, __ATOMIC_RELEASE);
+  pthread_mutex_lock(&cache.lock);
+  if (cache.count < ARENA_CACHE_MAX) {
+    a->next = cache.head;
+    cache.head = a;
+    cache.count++;
+    a = NULL;
+  }
+  pthread_mutex_unlock(&cache.lock);
+  if (a) {
+    registry_mark(a, ARENA_SIZE, CHUNK_FREED, CHUNK_FREED);
+    a->magic = 0;
+    os_unmap(a, ARENA_SIZE);
+    counters_mapped(-(int64_t)ARENA_SIZE);
+  }
+}
+
+size_t arena_cache_flush(void) {
+  pthread_mutex_lock(&cache.lock);
+  struct arena *list = cache.head;
+  cache.head = NULL;
+  cache.count = 0;
+  pthread_mutex_unlock(&cache.lock);
+  size_t n = 0;
+  while (list) {
+    struct arena *next = list->next;
+    registry_mark(list, ARENA_SIZE, CHUNK_FREED, CHUNK_FREED);
+    list->magic = 0;
+    os_unmap(list, ARENA_SIZE);
+    counters_mapped(-(int64_t)ARENA_SIZE);
+    list = next;
+    n++;
+  }
+  return n;
+}
+
+size_t arena_cache_count(void) {
+  pthread_mutex_lock(&cache.lock);
+  size_t n = cache.count;
+  pthread_mutex_unlock(&cache.lock);
+  return n;
+}
+
+void arena_mark_used(struct arena *a, const block *b, size_t size) {
+  char *end = (char *)b + size + BLOCK_MIN;
+  char *limit = (char *)arena_epilogue(a);
+  if (end > limit) end = limit;
+  if (end > a->frontier) a->frontier = end;
+}
+
+/* Reports one problem found by the walk. */
+static int walk_problem(const block *b, const char *what) {
+  report_problem("check: block", b, what);
+  return 1;
+}
+
+/* Checks one block's own fields; returns problems (0 or 1). */
+static int block_verify(const struct arena *a, const block *b, int prev_free) {
+  size_t size = block_size(b);
+  if (!block_header_ok(b)) return walk_problem(b, "header check tag is wrong (overwritten?)");
+  if (size < BLOCK_MIN || size % HAWK_ALIGN != 0) return walk_problem(b, "bad size");
+  if ((char *)b + size > (char *)arena_epilogue(a)) return walk_problem(b, "runs past the arena");
+  if (block_is_large(b)) return walk_problem(b, "large-block flag inside an arena");
+  if (block_prev_alloc(b) == prev_free) return walk_problem(b, "PREV_ALLOC bit disagrees");
+  if (!block_is_alloc(b) && *block_footer(b) != *block_word(b))
+    return walk_problem(b, "footer differs from header");
+  if (!block_is_alloc(b) && prev_free) return walk_problem(b, "two free blocks side by side");
+  return 0;
+}
+
+int arena_walk(const struct arena *a, void (*visit)(void *ctx, const block *b), void *ctx) {
+  const block *pro = arena_prologue(a);
+  if (!block_header_ok(pro) || block_size(pro) != HAWK_ALIGN || !block_is_alloc(pro))
+    return walk_problem(pro, "prologue damaged");
+  int prev_free = 0;
+  const block *b = arena_first(a), *end = arena_epilogue(a);
+  while (b < end) {
+    if (block_verify(a, b, prev_free)) return 1; /* sizes cannot be trusted past here */
+    visit(ctx, b);
+    prev_free = !block_is_alloc(b);
+    b = block_next(b);
+  }
+  if (b != end) return walk_problem(b, "blocks do not end at the epilogue");
+  if (!block_header_ok(end) || block_size(end) != 0 || !block_is_alloc(end))
+    return walk_problem(end, "epilogue damaged");
+  if (block_prev_alloc(end) == prev_free) return walk_problem(end, "epilogue PREV_ALLOC wrong");
+  return 0;
+}
+
+int arena_cache_check(void) {
+  int problems = 0;
+  pthread_mutex_lock(&cache.lock);
+  size_t n = 0;
+  for (struct arena *a = cache.head; a; a = a->next, n++) {
+    if (n >= ARENA_CACHE_MAX) {
+      report_problem("check: arena cache", a, "holds more arenas than its limit");
+      problems++;
+      break;
+    }
+    const block *f = arena_first(a);
+    if (a->magic != ARENA_MAGIC || arena_heap(a) != NULL || !block_header_ok(f) ||
+        block_is_alloc(f) || block_size(f) != ARENA_SPAN) {
+      report_problem("check: cached arena", a, "is not a sound empty arena");
+      problems++;
+    }
+  }
+  if (n != cache.count) {
+    report_problem("check: arena cache", &cache, "count disagrees with its list");
+    problems++;
+  }
+  pthread_mutex_unlock(&cache.lock);
+  return problems;
+}

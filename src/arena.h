@@ -1,0 +1,88 @@
+/* arena.h - one mmap'ed region of ARENA_SIZE bytes, aligned to its size.
+ *
+ *   base + 0     struct arena (this header)
+ *   base + 120   prologue: a 16-byte allocated block, never freed
+ *   base + 136   the first real block ... blocks tile the arena ...
+ *   end - 8      epilogue: a header of size 0, allocated
+ *
+ * The prologue and epilogue are allocated sentinels, so coalescing never
+ * runs off either end.  The payload of the first block is 16-byte aligned
+ * because 136 + 8 is a multiple of 16.
+ */
+#ifndef HAWK_ARENA_H
+#define HAWK_ARENA_H
+
+#include "block.h"
+
+struct heap;
+
+struct arena {
+  uint64_t magic;       /* ARENA_MAGIC while mapped */
+  struct heap *heap;    /* owner; NULL while the arena waits in the empty cache */
+  struct arena *next;   /* the owner's arena list */
+  struct arena *prev;
+  char *frontier;       /* bytes at or past here were never handed out since the
+                           kernel zeroed them (but for the last block's footer) */
+};
+
+#define ARENA_MAGIC 0x6177686b6172656eull
+#define ARENA_PROLOGUE_OFFSET ((size_t)120)
+#define ARENA_FIRST_OFFSET ((size_t)136)
+#define ARENA_EPILOGUE_OFFSET (ARENA_SIZE - BLOCK_HEADER)
+/* The size of the one free block of an empty arena. */
+#define ARENA_SPAN (ARENA_EPILOGUE_OFFSET - ARENA_FIRST_OFFSET)
+
+static inline struct arena *arena_of(const void *p) {
+  return (struct arena *)((uintptr_t)p & ~(uintptr_t)(ARENA_SIZE - 1));
+}
+static inline block *arena_prologue(const struct arena *a) {
+  return (block *)((char *)a + ARENA_PROLOGUE_OFFSET);
+}
+static inline block *arena_first(const struct arena *a) {
+  return (block *)((char *)a + ARENA_FIRST_OFFSET);
+}
+static inline block *arena_epilogue(const struct arena *a) {
+  return (block *)((char *)a + ARENA_EPILOGUE_OFFSET);
+}
+/* Whether p could be the payload of a block of a (bounds only). */
+static inline int arena_holds_payload(const struct arena *a, const void *p) {
+  return (const char *)p >= (const char *)arena_first(a) + BLOCK_HEADER &&
+         (const char *)p < (const char *)arena_epilogue(a);
+}
+static inline struct heap *arena_heap(const struct arena *a) {
+  return __atomic_load_n(&a->heap, __ATOMIC_ACQUIRE);
+}
+
+/* Gives heap an arena laid out as one free block (not yet listed): from the
+ * cache of empty arenas, or freshly mapped.  Returns 0 or an errno value. */
+HAWK_INTERNAL int arena_create(struct heap *heap, struct arena **out);
+
+/* Takes back an arena that became empty and was detached from its heap:
+ * keeps it in the cache, or unmaps it.  Call with no lock held. */
+HAWK_INTERNAL void arena_release(struct arena *a);
+
+/* Unmaps every cached empty arena; returns how many. */
+HAWK_INTERNAL size_t arena_cache_flush(void);
+
+/* Number of arenas in the cache. */
+HAWK_INTERNAL size_t arena_cache_count(void);
+
+/* Moves the frontier past a block handed out at b with size bytes (and the
+ * header and links that a split may write right after it). */
+HAWK_INTERNAL void arena_mark_used(struct arena *a, const block *b, size_t size);
+
+/* Visits every block from the first to the epilogue, checking the layout
+ * invariants of block.h as it goes; each problem is written to stderr.
+ * Returns the number of problems. */
+HAWK_INTERNAL int arena_walk(const struct arena *a, void (*visit)(void *ctx, const block *b),
+                             void *ctx);
+
+/* Checks the cached arenas (each must be empty); returns problems found. */
+HAWK_INTERNAL int arena_cache_check(void);
+
+/* Locks taken around fork (see api.c). */
+HAWK_INTERNAL void arena_cache_lock(void);
+HAWK_INTERNAL void arena_cache_unlock(void);
+HAWK_INTERNAL void arena_cache_reset_lock(void);
+
+#endif /* HAWK_ARENA_H */

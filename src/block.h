@@ -1,0 +1,128 @@
+/* block.h - the block: a header, a payload, and (when free) links and a footer.
+ *
+ * A block as it lies in an arena (addresses grow downwards):
+ *
+ *     block -->  +-------------------------------------------------+
+ *                | header (8 bytes)                                 |
+ *                |   bits  0..3   flags: ALLOC, PREV_ALLOC, LARGE   |
+ *                |   bits  4..47  size of the whole block in bytes  |
+ *                |   bits 48..63  check tag (keyed hash, see below) |
+ *   payload -->  +-------------------------------------------------+  <- 16-byte aligned
+ *                | allocated: the user's bytes                      |
+ *                | free:      next, prev (free-list links)          |
+ *                |            ...                                   |
+ *                |            footer (8 bytes): a copy of the header |
+ *   next ----->  +-------------------------------------------------+
+ *
+ * Invariants (checked by hawk_check):
+ *  - a block's size is a multiple of 16 and at least BLOCK_MIN; its payload
+ *    is 16-byte aligned (block addresses are 8 modulo 16);
+ *  - a free block's footer equals its header (the boundary tag that lets
+ *    the next block find it when coalescing backwards);
+ *  - PREV_ALLOC is set exactly when the block before is allocated;
+ *  - no two neighbouring blocks are both free;
+ *  - the check tag matches the header's address, size and flags, so an
+ *    overflow into a header or a pointer that is not a block start is caught.
+ *
+ * Only these inline accessors read or write a header.
+ */
+#ifndef HAWK_BLOCK_H
+#define HAWK_BLOCK_H
+
+#include "config.h"
+
+typedef struct block block; /* never defined: a block is reached through accessors */
+
+#define BLOCK_ALLOC ((uint64_t)1)      /* the block is handed out */
+#define BLOCK_PREV_ALLOC ((uint64_t)2) /* the block before it is not free */
+#define BLOCK_LARGE ((uint64_t)4)      /* the block lives in its own mapping */
+#define BLOCK_FLAGS ((uint64_t)15)
+#define BLOCK_SIZE_MASK ((((uint64_t)1 << 48) - 1) & ~BLOCK_FLAGS)
+#define BLOCK_HEADER ((size_t)8)
+/* Header, two links and a footer. */
+#define BLOCK_MIN ((size_t)32)
+
+/* The key of the check tags, drawn from the kernel at start-up. */
+HAWK_INTERNAL extern uint64_t block_secret;
+
+/* The links of a free block, kept in its payload. */
+struct free_links {
+  block *next;
+  block *prev;
+};
+
+static inline uint64_t *block_word(const block *b) { return (uint64_t *)b; }
+
+/* The 16-bit tag that a header at address b with this size and flags must carry. */
+static inline uint64_t block_tag(const block *b, uint64_t size_flags) {
+  uint64_t h = ((uintptr_t)b ^ size_flags ^ block_secret) * 0x9e3779b97f4a7c15ull;
+  return h & ~(((uint64_t)1 << 48) - 1);
+}
+
+static inline uint64_t block_make_word(const block *b, size_t size, uint64_t flags) {
+  uint64_t sf = (uint64_t)size | flags;
+  return sf | block_tag(b, sf);
+}
+
+static inline size_t block_size(const block *b) { return *block_word(b) & BLOCK_SIZE_MASK; }
+static inline int block_is_alloc(const block *b) { return (*block_word(b) & BLOCK_ALLOC) != 0; }
+static inline int block_is_large(const block *b) { return (*block_word(b) & BLOCK_LARGE) != 0; }
+static inline int block_prev_alloc(const block *b) {
+  return (*block_word(b) & BLOCK_PREV_ALLOC) != 0;
+}
+static inline uint64_t block_flags(const block *b) { return *block_word(b) & BLOCK_FLAGS; }
+
+/* Whether the header's tag matches its address, size and flags. */
+static inline int block_header_ok(const block *b) {
+  uint64_t w = *block_word(b);
+  return (w & ~(((uint64_t)1 << 48) - 1)) == block_tag(b, w & (((uint64_t)1 << 48) - 1));
+}
+
+static inline void *block_payload(const block *b) { return (char *)b + BLOCK_HEADER; }
+static inline block *block_of_payload(const void *p) { return (block *)((char *)p - BLOCK_HEADER); }
+static inline block *block_next(const block *b) { return (block *)((char *)b + block_size(b)); }
+static inline uint64_t *block_footer(const block *b) {
+  return (uint64_t *)((char *)b + block_size(b) - sizeof(uint64_t));
+}
+static inline size_t block_usable(const block *b) { return block_size(b) - BLOCK_HEADER; }
+
+/* The footer of the block before b (meaningful only when it is free). */
+static inline uint64_t block_prev_footer(const block *b) { return *((const uint64_t *)b - 1); }
+
+/* The block before b, found through its footer; only when it is free. */
+static inline block *block_prev(const block *b) {
+  return (block *)((char *)b - (block_prev_footer(b) & BLOCK_SIZE_MASK));
+}
+
+static inline struct free_links *block_links(const block *b) {
+  return (struct free_links *)block_payload(b);
+}
+
+/* Writes an allocated block's header. */
+static inline void block_set_alloc(block *b, size_t size, uint64_t flags) {
+  *block_word(b) = block_make_word(b, size, flags | BLOCK_ALLOC);
+}
+
+/* Writes a free block's header and footer. */
+static inline void block_set_free(block *b, size_t size, uint64_t flags) {
+  uint64_t w = block_make_word(b, size, flags & ~BLOCK_ALLOC);
+  *block_word(b) = w;
+  *(uint64_t *)((char *)b + size - sizeof(uint64_t)) = w;
+}
+
+/* Sets or clears PREV_ALLOC, keeping the footer of a free block in step. */
+static inline void block_set_prev_alloc(block *b, int prev_alloc) {
+  uint64_t flags = block_flags(b) & ~BLOCK_PREV_ALLOC;
+  if (prev_alloc) flags |= BLOCK_PREV_ALLOC;
+  if (flags & BLOCK_ALLOC) block_set_alloc(b, block_size(b), flags);
+  else block_set_free(b, block_size(b), flags);
+}
+
+/* The block size that serves a request of n payload bytes (n is bounded by
+ * the caller, so this cannot wrap). */
+static inline size_t block_size_for(size_t n) {
+  size_t s = align_up(n + BLOCK_HEADER, HAWK_ALIGN);
+  return s < BLOCK_MIN ? BLOCK_MIN : s;
+}
+
+#endif /* HAWK_BLOCK_H */

@@ -1,0 +1,40 @@
+/* config.h - the fixed sizes every layer agrees on.
+ *
+ * Each number is a decision recorded in docs/design.md with its reason.
+ */
+#ifndef HAWK_CONFIG_H
+#define HAWK_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Every payload starts on this boundary (max_align_t on x86-64 and aarch64). */
+#define HAWK_ALIGN ((size_t)16)
+
+/* Arenas are this big and mapped at an address that is a multiple of it, so
+ * masking a payload pointer gives its arena header. */
+#define ARENA_SHIFT 22
+#define ARENA_SIZE ((size_t)1 << ARENA_SHIFT)
+
+/* Requests of at least this many bytes get a mapping of their own. */
+#define LARGE_THRESHOLD ((size_t)1 << 20)
+
+/* Empty arenas kept mapped (not returned to the OS) for quick reuse. */
+#define ARENA_CACHE_MAX 2
+
+/* The kernel's user address space is below this (48-bit virtual addresses
+ * on x86-64 and aarch64); the arena registry covers exactly this range. */
+#define ADDRESS_BITS 48
+
+/* Tells the compiler which way a branch usually goes. */
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* Internal functions shared between files are hidden from the library's
+ * exported symbol table (the build also uses -fvisibility=hidden). */
+#define HAWK_INTERNAL __attribute__((visibility("hidden")))
+
+/* Rounds n up to a multiple of the power of two a (no overflow check). */
+static inline size_t align_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }
+
+#endif /* HAWK_CONFIG_H */

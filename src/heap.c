@@ -1,0 +1,268 @@
+/* heap.c - allocate, split, coalesce, grow and shrink.  See heap.h. */
+#include "heap.h"
+
+#include <string.h>
+
+#include "os.h"
+#include "report.h"
+#include "stats.h"
+
+void heap_init(struct heap *h, const struct placement *policy) {
+  memset(h, 0, sizeof *h);
+  pthread_mutex_init(&h->lock, NULL);
+  h->policy = policy;
+}
+
+/* Changes the bytes in use; other threads read it (statistics) without the
+ * lock, so it is stored atomically (a plain store on common machines). */
+static void in_use_add(struct heap *h, int64_t delta) {
+  __atomic_store_n(&h->in_use, h->in_use + (uint64_t)delta, __ATOMIC_RELAXED);
+}
+
+/* Adds a fresh arena to the heap and lists its one free block. */
+static int grow_locked(struct heap *h) {
+  struct arena *a;
+  if (arena_create(h, &a) != 0) return 0;
+  a->next = h->arenas;
+  if (h->arenas) h->arenas->prev = a;
+  h->arenas = a;
+  h->arena_count++;
+  h->policy->insert(&h->free, arena_first(a));
+  return 1;
+}
+
+/* Takes an empty arena out of the heap so that it can be released. */
+static void detach_locked(struct heap *h, struct arena *a) {
+  if (a->prev) a->prev->next = a->next;
+  else h->arenas = a->next;
+  if (a->next) a->next->prev = a->prev;
+  h->arena_count--;
+}
+
+/* Cuts the tail of allocated block b beyond size bytes off as a free block,
+ * merging it with the next block if that is free. */
+static void release_tail_locked(struct heap *h, block *b, size_t size) {
+  size_t total = block_size(b);
+  if (total - size < BLOCK_MIN) return;
+  block *tail = (block *)((char *)b + size);
+  block *next = block_next(b);
+  size_t tail_size = total - size;
+  if (!block_is_alloc(next)) {
+    h->policy->remove(&h->free, next);
+    tail_size += block_size(next);
+    h->coalesces++;
+  }
+  block_set_alloc(b, size, block_flags(b));
+  block_set_free(tail, tail_size, BLOCK_PREV_ALLOC);
+  block_set_prev_alloc(block_next(tail), 0);
+  h->policy->insert(&h->free, tail);
+  in_use_add(h, -(int64_t)(total - size));
+  h->splits++;
+}
+
+/* Hands out the first size bytes of free block b (already unlisted). */
+static void take_locked(struct heap *h, block *b, size_t size) {
+  size_t total = block_size(b);
+  uint64_t prev_flag = block_flags(b) & BLOCK_PREV_ALLOC;
+  if (total - size >= BLOCK_MIN) {
+    block *rest = (block *)((char *)b + size);
+    block_set_free(rest, total - size, BLOCK_PREV_ALLOC);
+    h->policy->insert(&h->free, rest);
+    h->splits++;
+  } else {
+    size = total;
+    block_set_prev_alloc(block_next(b), 1);
+  }
+  block_set_alloc(b, size, prev_flag);
+  in_use_add(h, (int64_t)size);
+  h->mallocs++;
+}
+
+/* Splits a leading pad off free block b (unlisted) so that the payload of
+ * what remains is aligned to align; lists the pad and returns the rest. */
+static block *carve_aligned_locked(struct heap *h, block *b, size_t align) {
+  uintptr_t payload = (uintptr_t)block_payload(b);
+  uintptr_t want = align_up(payload, align);
+  if (want == payload) return b;
+  while (want - payload < BLOCK_MIN) want += align;
+  size_t pad = want - payload, total = block_size(b);
+  block *rest = (block *)((char *)b + pad);
+  block_set_free(b, pad, BLOCK_PREV_ALLOC);
+  h->policy->insert(&h->free, b);
+  block_set_free(rest, total - pad, 0);
+  h->splits++;
+  return rest;
+}
+
+/* How many leading bytes of a payload at p of n bytes may be non-zero. */
+static size_t dirty_bytes(const struct arena *a, const char *p, size_t n) {
+  /* The last word of an arena's top free block is its footer, written past
+   * the frontier: an allocation reaching it is zeroed in full. */
+  if (p + n > (char *)arena_epilogue(a) - sizeof(uint64_t)) return n;
+  if (a->frontier <= p) return 0;
+  size_t d = (size_t)(a->frontier - p);
+  return d < n ? d : n;
+}
+
+void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty) {
+  size_t size = block_size_for(n);
+  size_t want = align > HAWK_ALIGN ? size + align + BLOCK_MIN : size;
+  pthread_mutex_lock(&h->lock);
+  block *b = h->policy->find(&h->free, want);
+  if (b == NULL && grow_locked(h)) b = h->policy->find(&h->free, want);
+  if (b == NULL) {
+    pthread_mutex_unlock(&h->lock);
+    return NULL;
+  }
+  h->policy->remove(&h->free, b);
+  if (align > HAWK_ALIGN) b = carve_aligned_locked(h, b, align);
+  take_locked(h, b, size);
+  struct arena *a = arena_of(b);
+  char *p = block_payload(b);
+  if (dirty) *dirty = dirty_bytes(a, p, n);
+  arena_mark_used(a, b, block_size(b));
+  counters_in_use_seen(h->in_use + __atomic_load_n(&counters.large_in_use, __ATOMIC_RELAXED));
+  pthread_mutex_unlock(&h->lock);
+  return p;
+}
+
+/* Why the block at p cannot be freed or resized, or NULL if it can. */
+static const char *block_problem_locked(const struct arena *a, const block *b) {
+  if (!block_header_ok(b) || block_is_large(b)) return "invalid pointer or corrupted header";
+  if (!block_is_alloc(b)) return "double free";
+  size_t size = block_size(b);
+  if (size < BLOCK_MIN || (char *)b + size > (char *)arena_epilogue(a))
+    return "heap corruption (block size out of range)";
+  const block *next = block_next(b);
+  if (!block_header_ok(next) || !block_prev_alloc(next))
+    return "heap corruption (next block's header overwritten)";
+  if (!block_is_alloc(next) && *block_footer(next) != *block_word(next))
+    return "heap corruption (next free block's footer overwritten)";
+  if (!block_prev_alloc(b)) {
+    const block *prev = block_prev(b);
+    if ((const char *)prev < (const char *)arena_first(a) || !block_header_ok(prev) ||
+        block_is_alloc(prev) || *block_word(prev) != block_prev_footer(b))
+      return "heap corruption (previous free block's boundary tag overwritten)";
+  }
+  return NULL;
+}
+
+/* The heap that owns the arena block at p, after checking that p lies where
+ * a payload can.  Reads only the arena header, which the registry vouched for. */
+static struct heap *owner_of(void *p, const char *call) {
+  struct arena *a = arena_of(p);
+  struct heap *h = a->magic == ARENA_MAGIC ? arena_heap(a) : NULL;
+  if (h == NULL) report_misuse(call, p, "double free (the block's arena is empty)");
+  if (!arena_holds_payload(a, p)) report_misuse(call, p, "invalid pointer (not a block)");
+  return h;
+}
+
+/* Frees b, coalescing with both neighbours; returns the arena if it became
+ * empty and should be released. */
+static struct arena *free_locked(struct heap *h, struct arena *a, block *b) {
+  size_t size = block_size(b);
+  in_use_add(h, -(int64_t)size);
+  h->frees++;
+  block *next = block_next(b);
+  if (!block_is_alloc(next)) { /* forward */
+    h->policy->remove(&h->free, next);
+    size += block_size(next);
+    h->coalesces++;
+  }
+  if (!block_prev_alloc(b)) { /* backward, through the previous block's footer */
+    block *prev = block_prev(b);
+    h->policy->remove(&h->free, prev);
+    size += block_size(prev);
+    b = prev;
+    h->coalesces++;
+  }
+  block_set_free(b, size, BLOCK_PREV_ALLOC);
+  block_set_prev_alloc(block_next(b), 0);
+  if (size == ARENA_SPAN && h->arena_count > 1) {
+    detach_locked(h, a);
+    return a;
+  }
+  h->policy->insert(&h->free, b);
+  return NULL;
+}
+
+void heap_free(void *p, const char *call) {
+  struct heap *h = owner_of(p, call);
+  struct arena *a = arena_of(p);
+  block *b = block_of_payload(p);
+  pthread_mutex_lock(&h->lock);
+  const char *problem = block_problem_locked(a, b);
+  if (problem) {
+    pthread_mutex_unlock(&h->lock);
+    report_misuse(call, p, problem);
+  }
+  struct arena *empty = free_locked(h, a, b);
+  pthread_mutex_unlock(&h->lock);
+  if (empty) arena_release(empty);
+}
+
+/* Grows allocated block b in place to size bytes by taking the free block
+ * after it; returns 0 if that is not possible. */
+static int grow_in_place_locked(struct heap *h, block *b, size_t size) {
+  size_t cur = block_size(b);
+  block *next = block_next(b);
+  if (block_is_alloc(next) || cur + block_size(next) < size) return 0;
+  size_t merged = cur + block_size(next);
+  h->policy->remove(&h->free, next);
+  block_set_alloc(b, merged, block_flags(b));
+  block_set_prev_alloc(block_next(b), 1);
+  in_use_add(h, (int64_t)(merged - cur));
+  release_tail_locked(h, b, size);
+  arena_mark_used(arena_of(b), b, block_size(b));
+  counters_in_use_seen(h->in_use + __atomic_load_n(&counters.large_in_use, __ATOMIC_RELAXED));
+  return 1;
+}
+
+int heap_resize(void *p, size_t n, const char *call) {
+  struct heap *h = owner_of(p, call);
+  block *b = block_of_payload(p);
+  size_t size = block_size_for(n);
+  pthread_mutex_lock(&h->lock);
+  const char *problem = block_problem_locked(arena_of(p), b);
+  if (problem) {
+    pthread_mutex_unlock(&h->lock);
+    report_misuse(call, p, problem);
+  }
+  int done = 1;
+  if (size <= block_size(b)) release_tail_locked(h, b, size);
+  else done = grow_in_place_locked(h, b, size);
+  pthread_mutex_unlock(&h->lock);
+  return done;
+}
+
+size_t heap_usable(void *p, const char *call) {
+  struct heap *h = owner_of(p, call);
+  block *b = block_of_payload(p);
+  pthread_mutex_lock(&h->lock);
+  const char *problem = block_problem_locked(arena_of(p), b);
+  size_t usable = problem ? 0 : block_usable(b);
+  pthread_mutex_unlock(&h->lock);
+  if (problem) report_misuse(call, p, problem);
+  return usable;
+}
+
+/* Releases the whole pages inside one free block (its header, links and
+ * footer stay). */
+static size_t discard_free_block(const block *b) {
+  size_t page = os_page_size();
+  uintptr_t start = align_up((uintptr_t)b + BLOCK_MIN, page);
+  uintptr_t end = ((uintptr_t)b + block_size(b) - sizeof(uint64_t)) & ~(uintptr_t)(page - 1);
+  if (end <= start || os_discard((void *)start, end - start) != 0) return 0;
+  return end - start;
+}
+
+size_t heap_trim(struct heap *h) {
+  size_t released = 0;
+  pthread_mutex_lock(&h->lock);
+  for (struct arena *a = h->arenas; a; a = a->next) {
+    for (block *b = arena_first(a); b < arena_epilogue(a); b = block_next(b))
+      if (!block_is_alloc(b)) released += discard_free_block(b);
+  }
+  pthread_mutex_unlock(&h->lock);
+  return released;
+}

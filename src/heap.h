@@ -1,0 +1,51 @@
+/* heap.h - malloc, free and resize on a set of arenas under one lock.
+ *
+ * The heap is where the seed's design lives: it asks the placement policy
+ * for a free block (first fit), splits off what it does not need, maps a new
+ * arena when nothing fits, and on free coalesces with both neighbours through
+ * the boundary tags before handing the block back to the free lists.
+ */
+#ifndef HAWK_HEAP_H
+#define HAWK_HEAP_H
+
+#include <pthread.h>
+
+#include "arena.h"
+#include "placement.h"
+
+struct heap {
+  pthread_mutex_t lock;
+  const struct placement *policy; /* how free blocks are kept and found */
+  struct freelists free;          /* the policy's lists */
+  struct arena *arenas;           /* every arena this heap owns */
+  size_t arena_count;
+  uint64_t in_use;    /* bytes in allocated blocks of this heap */
+  uint64_t mallocs;   /* blocks handed out */
+  uint64_t frees;     /* blocks taken back */
+  uint64_t splits;    /* free blocks cut in two */
+  uint64_t coalesces; /* merges with a free neighbour */
+};
+
+/* Prepares an empty heap using policy. */
+HAWK_INTERNAL void heap_init(struct heap *h, const struct placement *policy);
+
+/* Allocates n bytes (n < LARGE_THRESHOLD) with the payload aligned to align
+ * (a power of two, at least 16).  When dirty is not NULL it receives how
+ * many leading payload bytes may be non-zero (the rest are known zero).
+ * Returns NULL when the OS refuses memory. */
+HAWK_INTERNAL void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty);
+
+/* Frees the arena block at p.  call names the API function in messages. */
+HAWK_INTERNAL void heap_free(void *p, const char *call);
+
+/* Resizes the arena block at p to n bytes without moving it; returns 0 when
+ * it cannot (the block is then unchanged). */
+HAWK_INTERNAL int heap_resize(void *p, size_t n, const char *call);
+
+/* The usable size of the arena block at p. */
+HAWK_INTERNAL size_t heap_usable(void *p, const char *call);
+
+/* Releases the pages inside free blocks; returns the bytes released. */
+HAWK_INTERNAL size_t heap_trim(struct heap *h);
+
+#endif /* HAWK_HEAP_H */

@@ -1,0 +1,163 @@
+/* large.c - own-mapping blocks, grown and shrunk with mremap.  See large.h. */
+#include "large.h"
+
+#include <pthread.h>
+
+#include "hawk.h"
+#include "os.h"
+#include "registry.h"
+#include "report.h"
+#include "stats.h"
+
+static struct {
+  pthread_mutex_t lock;
+  struct large_header *head;
+} live = {PTHREAD_MUTEX_INITIALIZER, NULL};
+
+void large_lock(void) { pthread_mutex_lock(&live.lock); }
+void large_unlock(void) { pthread_mutex_unlock(&live.lock); }
+void large_reset_lock(void) { pthread_mutex_init(&live.lock, NULL); }
+
+/* Adds a block to the live list and its bytes to the counters, together, so
+ * that hawk_check sees both agree. */
+static void list_add(struct large_header *l) {
+  pthread_mutex_lock(&live.lock);
+  uint64_t now = __atomic_add_fetch(&counters.large_in_use, l->map_len, __ATOMIC_RELAXED);
+  __atomic_add_fetch(&counters.large_blocks, 1, __ATOMIC_RELAXED);
+  counters_in_use_seen(now + __atomic_load_n(&hawk_main_heap.in_use, __ATOMIC_RELAXED));
+  l->prev = NULL;
+  l->next = live.head;
+  if (live.head) live.head->prev = l;
+  live.head = l;
+  pthread_mutex_unlock(&live.lock);
+}
+
+static void list_remove(struct large_header *l) {
+  pthread_mutex_lock(&live.lock);
+  __atomic_sub_fetch(&counters.large_in_use, l->map_len, __ATOMIC_RELAXED);
+  __atomic_sub_fetch(&counters.large_blocks, 1, __ATOMIC_RELAXED);
+  if (l->prev) l->prev->next = l->next;
+  else live.head = l->next;
+  if (l->next) l->next->prev = l->prev;
+  pthread_mutex_unlock(&live.lock);
+}
+
+/* Bytes to map for n payload bytes at offset off; 0 if impossible. */
+static size_t map_len_for(size_t off, size_t n) {
+  size_t page = os_page_size(), len;
+  if (__builtin_add_overflow(off, n, &len) || __builtin_add_overflow(len, page - 1, &len)) return 0;
+  len &= ~(page - 1);
+  return len < ((size_t)1 << (ADDRESS_BITS - 1)) ? len : 0;
+}
+
+/* Writes the mapping header and the block header of a large block. */
+static void *large_setup(char *base, size_t len, size_t off) {
+  struct large_header *l = (struct large_header *)base;
+  l->magic = LARGE_MAGIC;
+  l->map_len = len;
+  l->payload_off = off;
+  block_set_alloc(block_of_payload(base + off), len, BLOCK_LARGE | BLOCK_PREV_ALLOC);
+  return base + off;
+}
+
+void *large_alloc(size_t n, size_t align) {
+  size_t off = align_up(sizeof(struct large_header) + BLOCK_HEADER, align);
+  size_t len = off >= align ? map_len_for(off, n) : 0;
+  if (len == 0) return NULL;
+  void *base;
+  if (os_map(len, align > ARENA_SIZE ? align : ARENA_SIZE, &base) != 0) return NULL;
+  void *p = large_setup(base, len, off);
+  registry_mark(base, len, CHUNK_LARGE, CHUNK_LARGE_MORE);
+  list_add(base);
+  counters_mapped((int64_t)len);
+  __atomic_add_fetch(&counters.large_mallocs, 1, __ATOMIC_RELAXED);
+  return p;
+}
+
+/* The mapping header of the large block at p, or a message on misuse. */
+static struct large_header *large_find(void *p, const char *call) {
+  char *c = chunk_base(p);
+  /* A payload placed by a big alignment may lie in a later chunk. */
+  while (registry_lookup(c) == CHUNK_LARGE_MORE) c -= ARENA_SIZE;
+  struct large_header *l = (struct large_header *)c;
+  if (registry_lookup(c) != CHUNK_LARGE || l->magic != LARGE_MAGIC ||
+      (char *)p != c + l->payload_off)
+    report_misuse(call, p, "invalid pointer (not the start of a block)");
+  const block *b = block_of_payload(p);
+  if (!block_header_ok(b) || !block_is_large(b) || !block_is_alloc(b))
+    report_misuse(call, p, "heap corruption (large block header overwritten)");
+  return l;
+}
+
+void large_free(void *p, const char *call) {
+  struct large_header *l = large_find(p, call);
+  size_t len = l->map_len;
+  list_remove(l);
+  l->magic = 0;
+  registry_mark(l, len, CHUNK_FREED, CHUNK_FREED);
+  counters_mapped(-(int64_t)len);
+  __atomic_add_fetch(&counters.large_frees, 1, __ATOMIC_RELAXED);
+  os_unmap(l, len);
+}
+
+size_t large_usable(void *p, const char *call) {
+  struct large_header *l = large_find(p, call);
+  return l->map_len - l->payload_off;
+}
+
+/* Moves the mapping at l to a fresh chunk-aligned place of new_len bytes. */
+static struct large_header *large_move(struct large_header *l, size_t new_len) {
+  void *dest;
+  if (os_map(new_len, ARENA_SIZE, &dest) != 0) return NULL;
+  if (os_move(l, l->map_len, dest, new_len) != 0) {
+    os_unmap(dest, new_len);
+    return NULL;
+  }
+  return dest;
+}
+
+void *large_resize(void *p, size_t n, const char *call) {
+  struct large_header *l = large_find(p, call);
+  size_t off = l->payload_off, old_len = l->map_len;
+  size_t len = map_len_for(off, n);
+  if (len == 0) return NULL;
+  if (len == old_len) return p;
+  struct large_header *moved = l;
+  list_remove(l);
+  if (len < old_len || os_resize_in_place(l, old_len, len) != 0) {
+    if (len < old_len) os_unmap((char *)l + len, old_len - len);
+    else moved = large_move(l, len);
+  }
+  if (moved == NULL) { /* nothing changed */
+    list_add(l);
+    return NULL;
+  }
+  registry_mark(l, old_len, CHUNK_FREED, CHUNK_FREED);
+  registry_mark(moved, len, CHUNK_LARGE, CHUNK_LARGE_MORE);
+  counters_mapped((int64_t)len - (int64_t)old_len);
+  void *q = large_setup((char *)moved, len, off);
+  list_add(moved);
+  return q;
+}
+
+int large_check(void) {
+  int problems = 0;
+  uint64_t count = 0, bytes = 0;
+  pthread_mutex_lock(&live.lock);
+  for (struct large_header *l = live.head; l; l = l->next) {
+    const block *b = block_of_payload((char *)l + l->payload_off);
+    if (l->magic != LARGE_MAGIC || registry_lookup(l) != CHUNK_LARGE || !block_header_ok(b) ||
+        !block_is_large(b) || !block_is_alloc(b) || block_size(b) != l->map_len) {
+      report_problem("check: large block", block_payload(b), "header or registry entry damaged");
+      problems++;
+    }
+    count++;
+    bytes += l->map_len;
+  }
+  if (count != counters.large_blocks || bytes != counters.large_in_use) {
+    report_problem("check: large blocks", &counters, "counters disagree with the live list");
+    problems++;
+  }
+  pthread_mutex_unlock(&live.lock);
+  return problems;
+}

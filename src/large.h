@@ -1,0 +1,50 @@
+/* large.h - blocks that get a mapping of their own.
+ *
+ *   base (aligned to ARENA_SIZE or more)
+ *   +---------------------+ ... +--------+--------------------------+
+ *   | struct large_header |     | header | payload ...              |
+ *   +---------------------+ ... +--------+--------------------------+
+ *                                        ^ base + payload_off
+ *
+ * The block header before the payload carries BLOCK_LARGE | BLOCK_ALLOC, so
+ * every payload has the same 8-byte header whatever its origin.  Mappings
+ * start on a chunk boundary so the registry can mark their chunks.
+ */
+#ifndef HAWK_LARGE_H
+#define HAWK_LARGE_H
+
+#include "block.h"
+
+struct large_header {
+  uint64_t magic;
+  size_t map_len;      /* bytes mapped, a multiple of the page size */
+  size_t payload_off;  /* payload - base */
+  struct large_header *next, *prev; /* the list of live large blocks */
+};
+
+#define LARGE_MAGIC 0x6877616b6c617267ull
+
+/* Maps a block of n bytes aligned to align; NULL if the OS refuses or the
+ * size is impossible. */
+HAWK_INTERNAL void *large_alloc(size_t n, size_t align);
+
+/* Frees the large block at p (validated first; call names the function). */
+HAWK_INTERNAL void large_free(void *p, const char *call);
+
+/* Resizes to n bytes (n >= LARGE_THRESHOLD), with mremap: in place when the
+ * address space after it is free, else by moving the pages.  Returns the new
+ * payload, or NULL with the block unchanged. */
+HAWK_INTERNAL void *large_resize(void *p, size_t n, const char *call);
+
+/* The usable size of the large block at p. */
+HAWK_INTERNAL size_t large_usable(void *p, const char *call);
+
+/* Checks every live large block and the counters; returns the number of
+ * problems. */
+HAWK_INTERNAL int large_check(void);
+
+HAWK_INTERNAL void large_lock(void);
+HAWK_INTERNAL void large_unlock(void);
+HAWK_INTERNAL void large_reset_lock(void);
+
+#endif /* HAWK_LARGE_H */

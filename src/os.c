@@ -1,0 +1,77 @@
+/* os.c - mmap, munmap, mremap, madvise and friends.  See os.h. */
+#include "os.h"
+
+#include <errno.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static size_t page_size;
+
+size_t os_page_size(void) {
+  if (unlikely(page_size == 0)) {
+    unsigned long p = getauxval(AT_PAGESZ);
+    page_size = p ? (size_t)p : 4096;
+  }
+  return page_size;
+}
+
+/* Runs the system call result through the contract: 0 or an errno value,
+ * with the caller's errno restored. */
+static int os_result(int failed, int saved_errno) {
+  int err = failed ? errno : 0;
+  errno = saved_errno;
+  return err;
+}
+
+int os_map(size_t len, size_t align, void **out) {
+  int saved = errno;
+  size_t span = len + align - os_page_size();
+  if (span < len) return ENOMEM;
+  char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return os_result(1, saved);
+  /* Trim the slack before and after the aligned part. */
+  char *start = (char *)align_up((uintptr_t)p, align);
+  if (start > p) munmap(p, (size_t)(start - p));
+  char *end = start + len;
+  if (p + span > end) munmap(end, (size_t)(p + span - end));
+  *out = start;
+  return os_result(0, saved);
+}
+
+int os_reserve(size_t len, void **out) {
+  int saved = errno;
+  void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                 -1, 0);
+  if (p == MAP_FAILED) return os_result(1, saved);
+  *out = p;
+  return os_result(0, saved);
+}
+
+int os_unmap(void *addr, size_t len) {
+  int saved = errno;
+  return os_result(munmap(addr, len) != 0, saved);
+}
+
+int os_resize_in_place(void *addr, size_t old_len, size_t new_len) {
+  int saved = errno;
+  return os_result(mremap(addr, old_len, new_len, 0) == MAP_FAILED, saved);
+}
+
+int os_move(void *addr, size_t old_len, void *dest, size_t new_len) {
+  int saved = errno;
+  void *p = mremap(addr, old_len, new_len, MREMAP_MAYMOVE | MREMAP_FIXED, dest);
+  return os_result(p == MAP_FAILED, saved);
+}
+
+int os_discard(void *addr, size_t len) {
+  int saved = errno;
+  return os_result(madvise(addr, len, MADV_DONTNEED) != 0, saved);
+}
+
+int os_random(void *buf, size_t len) {
+  int saved = errno;
+  long n = syscall(SYS_getrandom, buf, len, 0);
+  return os_result(n != (long)len, saved);
+}

@@ -1,0 +1,53 @@
+/* override.c - the standard allocation names, and nothing else.
+ *
+ * This is the only file that defines libc's names; each forwards to the
+ * hawk_* function of the same meaning (api.c holds the rules).  Linking it
+ * replaces the whole family, glibc's __libc_* entry points included, so no
+ * pointer from another allocator reaches HawkAlloc's free by accident.
+ */
+#include <malloc.h>
+#include <stdlib.h>
+
+#include "hawkalloc.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+EXPORT void *malloc(size_t size) { return hawk_malloc(size); }
+EXPORT void free(void *ptr) { hawk_free(ptr); }
+EXPORT void *calloc(size_t count, size_t size) { return hawk_calloc(count, size); }
+EXPORT void *realloc(void *ptr, size_t size) { return hawk_realloc(ptr, size); }
+EXPORT void *reallocarray(void *ptr, size_t count, size_t size) {
+  return hawk_reallocarray(ptr, count, size);
+}
+EXPORT int posix_memalign(void **out, size_t alignment, size_t size) {
+  return hawk_posix_memalign(out, alignment, size);
+}
+EXPORT void *aligned_alloc(size_t alignment, size_t size) {
+  return hawk_aligned_alloc(alignment, size);
+}
+EXPORT void *memalign(size_t alignment, size_t size) { return hawk_memalign(alignment, size); }
+EXPORT void *valloc(size_t size) { return hawk_valloc(size); }
+EXPORT void *pvalloc(size_t size) { return hawk_pvalloc(size); }
+EXPORT size_t malloc_usable_size(void *ptr) { return hawk_usable_size(ptr); }
+EXPORT int malloc_trim(size_t pad) {
+  (void)pad; /* everything free is released, whatever the pad */
+  return hawk_trim();
+}
+EXPORT void malloc_stats(void) { hawk_stats_print(2); }
+
+/* glibc's internal names, called by some programs and by libc itself. */
+EXPORT void *__libc_malloc(size_t size);
+EXPORT void __libc_free(void *ptr);
+EXPORT void *__libc_calloc(size_t count, size_t size);
+EXPORT void *__libc_realloc(void *ptr, size_t size);
+EXPORT void *__libc_memalign(size_t alignment, size_t size);
+EXPORT void *__libc_valloc(size_t size);
+EXPORT void *__libc_pvalloc(size_t size);
+
+void *__libc_malloc(size_t size) { return hawk_malloc(size); }
+void __libc_free(void *ptr) { hawk_free(ptr); }
+void *__libc_calloc(size_t count, size_t size) { return hawk_calloc(count, size); }
+void *__libc_realloc(void *ptr, size_t size) { return hawk_realloc(ptr, size); }
+void *__libc_memalign(size_t alignment, size_t size) { return hawk_memalign(alignment, size); }
+void *__libc_valloc(size_t size) { return hawk_valloc(size); }
+void *__libc_pvalloc(size_t size) { return hawk_pvalloc(size); }

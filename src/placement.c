@@ -1,0 +1,67 @@
+/* placement.c - the policy table and the list operations all policies share. */
+#include "placement.h"
+
+#include <string.h>
+
+#include "report.h"
+
+static const struct placement *const policies[] = {
+    &placement_segregated,
+    &placement_first_fit,
+};
+
+const struct placement *placement_by_name(const char *name) {
+  for (size_t i = 0; i < sizeof policies / sizeof policies[0]; i++)
+    if (strcmp(policies[i]->name, name) == 0) return policies[i];
+  return NULL;
+}
+
+void list_push(struct freelists *fl, block **head, block *b) {
+  struct free_links *l = block_links(b);
+  l->prev = NULL;
+  l->next = *head;
+  if (*head) block_links(*head)->prev = b;
+  *head = b;
+  fl->count++;
+  fl->bytes += block_size(b);
+}
+
+void list_unlink(struct freelists *fl, block **head, block *b) {
+  struct free_links *l = block_links(b);
+  block *next = l->next, *prev = l->prev;
+  /* Safe unlink: both neighbours must point back at b before either is
+   * written, so a corrupted link cannot become a write anywhere. */
+  int ok = (prev ? block_links(prev)->next == b : *head == b) &&
+           (next == NULL || block_links(next)->prev == b);
+  if (unlikely(!ok))
+    report_misuse("unlink", block_payload(b),
+                  "heap corruption (free-list links overwritten: a write after free?)");
+  if (prev) block_links(prev)->next = next;
+  else *head = next;
+  if (next) block_links(next)->prev = prev;
+  fl->count--;
+  fl->bytes -= block_size(b);
+}
+
+int list_verify(block *const *head, size_t limit, void (*seen)(void *ctx, const block *b),
+                void *ctx) {
+  int problems = 0;
+  block *prev = NULL;
+  size_t n = 0;
+  for (block *b = *head; b; prev = b, b = block_links(b)->next) {
+    if (++n > limit) {
+      report_problem("check: free list", head, "longer than the free block count (a cycle?)");
+      return problems + 1;
+    }
+    if (!block_header_ok(b) || block_is_alloc(b) || block_is_large(b)) {
+      report_problem("check: listed block", b, "is not a sound free block");
+      return problems + 1; /* its links cannot be trusted */
+    }
+    if (block_links(b)->prev != prev) {
+      report_problem("check: listed block", b, "prev link does not point at its predecessor");
+      problems++;
+    }
+    seen(ctx, b);
+  }
+  return problems;
+}

@@ -1,0 +1,29 @@
+/* placement_first_fit.c - the seed's policy: one explicit free list, first fit.
+ *
+ * Freed blocks go to the front of a single list (LIFO); a request takes the
+ * first block in the list that is big enough.
+ */
+#include "placement.h"
+
+static void ff_insert(struct freelists *fl, block *b) { list_push(fl, &fl->heads[0], b); }
+
+static void ff_remove(struct freelists *fl, block *b) { list_unlink(fl, &fl->heads[0], b); }
+
+static block *ff_find(struct freelists *fl, size_t size) {
+  for (block *b = fl->heads[0]; b; b = block_links(b)->next)
+    if (block_size(b) >= size) return b;
+  return NULL;
+}
+
+static int ff_verify(const struct freelists *fl, void (*seen)(void *ctx, const block *b),
+                     void *ctx) {
+  return list_verify(&fl->heads[0], fl->count, seen, ctx);
+}
+
+const struct placement placement_first_fit = {
+    .name = "first-fit",
+    .insert = ff_insert,
+    .remove = ff_remove,
+    .find = ff_find,
+    .verify = ff_verify,
+};

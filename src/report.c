@@ -1,0 +1,71 @@
+/* report.c - fixed-buffer formatting and the misuse message.  See report.h. */
+#include "report.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+void line_str(struct line *l, const char *s) {
+  while (*s && l->len < sizeof l->buf - 1) l->buf[l->len++] = *s++;
+}
+
+void line_hex(struct line *l, uint64_t v) {
+  char digits[17];
+  int n = 0;
+  do {
+    digits[n++] = "0123456789abcdef"[v & 15];
+    v >>= 4;
+  } while (v);
+  line_str(l, "0x");
+  while (n > 0 && l->len < sizeof l->buf - 1) l->buf[l->len++] = digits[--n];
+}
+
+void line_ptr(struct line *l, const void *p) {
+  if (p == NULL) line_str(l, "(nil)");
+  else line_hex(l, (uint64_t)(uintptr_t)p);
+}
+
+void line_dec(struct line *l, uint64_t v) {
+  char digits[21];
+  int n = 0;
+  do {
+    digits[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (n > 0 && l->len < sizeof l->buf - 1) l->buf[l->len++] = digits[--n];
+}
+
+void line_write(struct line *l, int fd) {
+  l->buf[l->len++] = '\n';
+  const char *p = l->buf;
+  size_t left = l->len;
+  while (left > 0) {
+    ssize_t n = write(fd, p, left);
+    if (n <= 0) break;
+    p += n;
+    left -= (size_t)n;
+  }
+  l->len = 0;
+}
+
+void report_misuse(const char *call, const void *ptr, const char *problem) {
+  struct line l = {.len = 0};
+  line_str(&l, "hawkalloc: ");
+  line_str(&l, call);
+  line_str(&l, "(");
+  line_ptr(&l, ptr);
+  line_str(&l, "): ");
+  line_str(&l, problem);
+  line_write(&l, 2);
+  abort();
+}
+
+void report_problem(const char *what, const void *where, const char *detail) {
+  struct line l = {.len = 0};
+  line_str(&l, "hawkalloc: ");
+  line_str(&l, what);
+  line_str(&l, " ");
+  line_ptr(&l, where);
+  line_str(&l, ": ");
+  line_str(&l, detail);
+  line_write(&l, 2);
+}

@@ -1,0 +1,110 @@
+/* stats.c - counters, hawk_stats and the printed table.  See stats.h. */
+#include "stats.h"
+
+#include <string.h>
+
+#include "hawk.h"
+#include "hawkalloc.h"
+#include "options.h"
+#include "report.h"
+
+struct global_counters counters;
+
+void counter_max(uint64_t *peak, uint64_t value) {
+  uint64_t seen = __atomic_load_n(peak, __ATOMIC_RELAXED);
+  while (value > seen &&
+         !__atomic_compare_exchange_n(peak, &seen, value, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  }
+}
+
+void counters_mapped(int64_t delta) {
+  uint64_t now = __atomic_add_fetch(&counters.mapped, (uint64_t)delta, __ATOMIC_RELAXED);
+  if (delta > 0) counter_max(&counters.mapped_peak, now);
+}
+
+void counters_in_use_seen(uint64_t in_use) { counter_max(&counters.in_use_peak, in_use); }
+
+/* Adds one block met by the arena walk to the free-block figures. */
+static void stats_visit(void *ctx, const block *b) {
+  struct hawk_stats *s = ctx;
+  if (block_is_alloc(b)) return;
+  s->free_blocks++;
+  s->free_bytes += block_size(b);
+  if (block_size(b) > s->largest_free) s->largest_free = block_size(b);
+}
+
+/* Fills a complete struct from the heap and the global counters. */
+static void stats_collect(struct hawk_stats *s) {
+  struct heap *h = &hawk_main_heap;
+  memset(s, 0, sizeof *s);
+  s->version = HAWK_STATS_VERSION;
+  s->size = sizeof *s;
+  pthread_mutex_lock(&h->lock);
+  for (struct arena *a = h->arenas; a; a = a->next) arena_walk(a, stats_visit, s);
+  s->arenas = h->arena_count;
+  s->in_use = h->in_use;
+  s->mallocs = h->mallocs;
+  s->frees = h->frees;
+  s->splits = h->splits;
+  s->coalesces = h->coalesces;
+  pthread_mutex_unlock(&h->lock);
+  s->in_use += __atomic_load_n(&counters.large_in_use, __ATOMIC_RELAXED);
+  s->mallocs += __atomic_load_n(&counters.large_mallocs, __ATOMIC_RELAXED);
+  s->frees += __atomic_load_n(&counters.large_frees, __ATOMIC_RELAXED);
+  s->large_blocks = __atomic_load_n(&counters.large_blocks, __ATOMIC_RELAXED);
+  s->in_use_peak = __atomic_load_n(&counters.in_use_peak, __ATOMIC_RELAXED);
+  if (s->in_use_peak < s->in_use) s->in_use_peak = s->in_use;
+  s->mapped = __atomic_load_n(&counters.mapped, __ATOMIC_RELAXED);
+  s->mapped_peak = __atomic_load_n(&counters.mapped_peak, __ATOMIC_RELAXED);
+  s->cached_arenas = arena_cache_count();
+}
+
+int hawk_stats(struct hawk_stats *out, size_t size) {
+  if (out == NULL || size < 2 * sizeof(uint32_t)) return -1;
+  hawk_ensure_init();
+  struct hawk_stats s;
+  stats_collect(&s);
+  if (size > sizeof s) size = sizeof s;
+  s.size = (uint32_t)size;
+  memcpy(out, &s, size);
+  return 0;
+}
+
+/* One "name value" row of the printed table. */
+static void print_row(int fd, const char *name, uint64_t value) {
+  struct line l = {.len = 0};
+  line_str(&l, "hawkalloc:   ");
+  line_str(&l, name);
+  for (size_t n = strlen(name); n < 24; n++) line_str(&l, " ");
+  line_dec(&l, value);
+  line_write(&l, fd);
+}
+
+void hawk_stats_print(int fd) {
+  struct hawk_stats s;
+  hawk_stats(&s, sizeof s);
+  struct line l = {.len = 0};
+  line_str(&l, "hawkalloc: statistics (policy ");
+  line_str(&l, hawk_policy_name());
+  line_str(&l, ")");
+  line_write(&l, fd);
+  print_row(fd, "bytes in use", s.in_use);
+  print_row(fd, "bytes in use, peak", s.in_use_peak);
+  print_row(fd, "bytes mapped", s.mapped);
+  print_row(fd, "bytes mapped, peak", s.mapped_peak);
+  print_row(fd, "arenas", s.arenas);
+  print_row(fd, "cached empty arenas", s.cached_arenas);
+  print_row(fd, "large blocks", s.large_blocks);
+  print_row(fd, "free blocks", s.free_blocks);
+  print_row(fd, "free bytes", s.free_bytes);
+  print_row(fd, "largest free block", s.largest_free);
+  print_row(fd, "mallocs", s.mallocs);
+  print_row(fd, "frees", s.frees);
+  print_row(fd, "splits", s.splits);
+  print_row(fd, "coalesces", s.coalesces);
+}
+
+/* HAWKALLOC_STATS=1: the table on stderr when the program exits. */
+__attribute__((destructor)) static void stats_at_exit(void) {
+  if (option_long(OPTION_STATS) > 0) hawk_stats_print(2);
+}

@@ -1,0 +1,28 @@
+/* stats.h - process-wide counters kept outside any heap lock. */
+#ifndef HAWK_STATS_H
+#define HAWK_STATS_H
+
+#include "config.h"
+
+struct global_counters {
+  uint64_t mapped;       /* bytes mapped for arenas and large blocks */
+  uint64_t mapped_peak;
+  uint64_t large_in_use; /* bytes of mappings of live large blocks */
+  uint64_t large_blocks;
+  uint64_t large_mallocs;
+  uint64_t large_frees;
+  uint64_t in_use_peak;
+};
+
+HAWK_INTERNAL extern struct global_counters counters;
+
+/* Adds delta (may be negative) to the mapped bytes and follows the peak. */
+HAWK_INTERNAL void counters_mapped(int64_t delta);
+
+/* Records in_use as a candidate for the peak of bytes in use. */
+HAWK_INTERNAL void counters_in_use_seen(uint64_t in_use);
+
+/* Raises *peak to value if value is higher (lock-free). */
+HAWK_INTERNAL void counter_max(uint64_t *peak, uint64_t value);
+
+#endif /* HAWK_STATS_H */

@@ -1,0 +1,122 @@
+/* harness.h - the tiny test runner shared by every test program.
+ *
+ * A test file defines cases with TEST(name) { ... } and ends with
+ * TEST_MAIN().  CHECK(cond) records a failure and keeps going; REQUIRE(cond)
+ * stops the case.  Each program prints one line per case and a closing
+ * "N passed, N failed" line; scripts/run-tests.sh adds the programs up.
+ * Misuse cases run in a child process with expect_abort().
+ */
+#ifndef HAWK_TEST_HARNESS_H
+#define HAWK_TEST_HARNESS_H
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef void (*test_fn)(void);
+
+struct test_case {
+  const char *name;
+  test_fn fn;
+};
+
+#define TEST_MAX 512
+static struct test_case test_cases[TEST_MAX];
+static int test_count;
+static int test_failures_in_case;
+
+static inline void test_register(const char *name, test_fn fn) {
+  if (test_count < TEST_MAX) test_cases[test_count++] = (struct test_case){name, fn};
+}
+
+#define TEST(name)                                                                 \
+  static void test_##name(void);                                                   \
+  __attribute__((constructor)) static void register_##name(void) {                 \
+    test_register(#name, test_##name);                                             \
+  }                                                                                \
+  static void test_##name(void)
+
+#define CHECK(cond)                                                                \
+  do {                                                                             \
+    if (!(cond)) {                                                                 \
+      fprintf(stderr, "    %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
+      test_failures_in_case++;                                                     \
+    }                                                                              \
+  } while (0)
+
+#define REQUIRE(cond)                                                              \
+  do {                                                                             \
+    if (!(cond)) {                                                                 \
+      fprintf(stderr, "    %s:%d: REQUIRE(%s) failed\n", __FILE__, __LINE__, #cond); \
+      test_failures_in_case++;                                                     \
+      return;                                                                      \
+    }                                                                              \
+  } while (0)
+
+/* Runs fn in a child process and checks that it dies of SIGABRT after
+ * writing a line to stderr that contains every one of the NULL-terminated
+ * fragments.  Returns 1 when it did. */
+static inline int expect_abort_v(void (*fn)(void *), void *arg, const char *const *fragments) {
+  int pipefd[2];
+  if (pipe(pipefd) != 0) return 0;
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) return 0;
+  if (pid == 0) {
+    close(pipefd[0]);
+    dup2(pipefd[1], 2);
+    fn(arg);
+    _exit(0); /* the misuse was not caught */
+  }
+  close(pipefd[1]);
+  char buf[4096];
+  size_t len = 0;
+  ssize_t n;
+  while ((n = read(pipefd[0], buf + len, sizeof buf - 1 - len)) > 0) len += (size_t)n;
+  buf[len] = 0;
+  close(pipefd[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  int ok = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+  for (const char *const *f = fragments; *f; f++)
+    if (!strstr(buf, *f)) ok = 0;
+  if (!ok) {
+    fprintf(stderr, "    child status %d, stderr was: %s\n", status, buf);
+    for (const char *const *f = fragments; *f; f++) fprintf(stderr, "    expected fragment: %s\n", *f);
+  }
+  return ok;
+}
+
+#define EXPECT_ABORT(fn, arg, ...)                                                 \
+  CHECK(expect_abort_v((fn), (arg), (const char *const[]){__VA_ARGS__, NULL}))
+
+/* Formats a pointer the way HawkAlloc's messages do ("0x7f3a2c001040"). */
+static inline const char *ptr_text(const void *p, char buf[32]) {
+  snprintf(buf, 32, "%p", p);
+  return buf;
+}
+
+#define TEST_MAIN()                                                                \
+  int main(int argc, char **argv) {                                                \
+    int passed = 0, failed = 0;                                                    \
+    for (int i = 0; i < test_count; i++) {                                         \
+      if (argc > 1 && !strstr(test_cases[i].name, argv[1])) continue;              \
+      test_failures_in_case = 0;                                                   \
+      test_cases[i].fn();                                                          \
+      if (test_failures_in_case == 0) {                                            \
+        passed++;                                                                  \
+        printf("ok   %s\n", test_cases[i].name);                                   \
+      } else {                                                                     \
+        failed++;                                                                  \
+        printf("FAIL %s\n", test_cases[i].name);                                   \
+      }                                                                            \
+      fflush(stdout);                                                              \
+    }                                                                              \
+    printf("%d passed, %d failed\n", passed, failed);                              \
+    return failed ? 1 : 0;                                                         \
+  }
+
+#endif /* HAWK_TEST_HARNESS_H */
