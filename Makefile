@@ -67,13 +67,11 @@ test-preload: lib
 # API with the override left out.
 SANFLAGS := -O1 -fno-omit-frame-pointer -DHAWK_NO_OVERRIDE
 asan: | $(BUILD)/asan
-	$(CC) $(BASEFLAGS) $(SANFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all \
-	  -c $(CORE_SRC) && mv *.o $(BUILD)/asan/ 2>/dev/null; true
 	@set -e; for t in $(SAN_TESTS); do \
 	  $(CC) $(BASEFLAGS) $(SANFLAGS) $(TESTFLAGS) -fsanitize=address,undefined \
 	    -fno-sanitize-recover=all tests/$$t.c $(CORE_SRC) -o $(BUILD)/asan/$$t -lpthread -ldl; \
 	done
-	@ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	@ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  scripts/run-tests.sh --no-preload --dir $(BUILD)/asan $(SAN_TESTS)
 
 tsan: | $(BUILD)/tsan

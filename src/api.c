@@ -92,7 +92,7 @@ static size_t usable_core(void *p, const char *call) {
  * can, else by moving.  NULL on failure, with p untouched. */
 static void *resize_core(void *p, size_t n, const char *call) {
   int arena = owner_kind(p, call) == CHUNK_ARENA;
-  if (arena && !is_large(n, HAWK_ALIGN) && heap_resize(p, n, call)) return p;
+  if (arena && heap_resize(p, n, call)) return p;
   if (!arena && is_large(n, HAWK_ALIGN)) return large_resize(p, n, call);
   size_t old = usable_core(p, call);
   void *q = alloc_core(n, HAWK_ALIGN, 0);

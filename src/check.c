@@ -40,7 +40,7 @@ static int mismatch(const char *what, const void *where, uint64_t kept, uint64_t
   return 1;
 }
 
-static int heap_check(struct heap *h) {
+int check_heap(struct heap *h) {
   struct tally t = {.heap = h};
   pthread_mutex_lock(&h->lock);
   size_t n = 0;
@@ -65,7 +65,7 @@ static int heap_check(struct heap *h) {
 
 int hawk_check(void) {
   hawk_ensure_init();
-  int problems = heap_check(&hawk_main_heap);
+  int problems = check_heap(&hawk_main_heap);
   problems += arena_cache_check();
   problems += large_check();
   return problems;

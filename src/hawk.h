@@ -11,4 +11,8 @@ HAWK_INTERNAL extern struct heap hawk_main_heap;
 /* Runs the one-time initialisation if it has not run yet. */
 HAWK_INTERNAL void hawk_ensure_init(void);
 
+/* Verifies one heap: its arenas, its free lists and its counters. Returns
+ * the number of problems, each written to stderr. */
+HAWK_INTERNAL int check_heap(struct heap *h);
+
 #endif /* HAWK_HAWK_H */

@@ -163,6 +163,9 @@ static struct arena *free_locked(struct heap *h, struct arena *a, block *b) {
   size_t size = block_size(b);
   in_use_add(h, -(int64_t)size);
   h->frees++;
+  /* Mark b itself free even if it is about to vanish into its predecessor,
+   * so that a second free of it is recognised as a double free. */
+  *block_word(b) = block_make_word(b, size, block_flags(b) & ~BLOCK_ALLOC);
   block *next = block_next(b);
   if (!block_is_alloc(next)) { /* forward */
     h->policy->remove(&h->free, next);
@@ -230,7 +233,8 @@ int heap_resize(void *p, size_t n, const char *call) {
   }
   int done = 1;
   if (size <= block_size(b)) release_tail_locked(h, b, size);
-  else done = grow_in_place_locked(h, b, size);
+  else if (n < LARGE_THRESHOLD) done = grow_in_place_locked(h, b, size);
+  else done = 0; /* becomes a large block: the caller moves it */
   pthread_mutex_unlock(&h->lock);
   return done;
 }

@@ -39,7 +39,8 @@ HAWK_INTERNAL void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *d
 HAWK_INTERNAL void heap_free(void *p, const char *call);
 
 /* Resizes the arena block at p to n bytes without moving it; returns 0 when
- * it cannot (the block is then unchanged). */
+ * it cannot (the block is then unchanged).  It never grows a block to
+ * LARGE_THRESHOLD or more: such a size belongs in a mapping of its own. */
 HAWK_INTERNAL int heap_resize(void *p, size_t n, const char *call);
 
 /* The usable size of the arena block at p. */

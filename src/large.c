@@ -42,9 +42,11 @@ static void list_remove(struct large_header *l) {
   pthread_mutex_unlock(&live.lock);
 }
 
-/* Bytes to map for n payload bytes at offset off; 0 if impossible. */
+/* Bytes to map for n payload bytes at offset off; 0 if impossible.  The
+ * payload's first page is always mapped, even for n == 0. */
 static size_t map_len_for(size_t off, size_t n) {
   size_t page = os_page_size(), len;
+  if (n == 0) n = 1;
   if (__builtin_add_overflow(off, n, &len) || __builtin_add_overflow(len, page - 1, &len)) return 0;
   len &= ~(page - 1);
   return len < ((size_t)1 << (ADDRESS_BITS - 1)) ? len : 0;

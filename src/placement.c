@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "registry.h"
 #include "report.h"
 
 static const struct placement *const policies[] = {
@@ -26,12 +27,20 @@ void list_push(struct freelists *fl, block **head, block *b) {
   fl->bytes += block_size(b);
 }
 
+/* Whether a link read from a free block may be followed: NULL, or a block
+ * address (8 modulo 16) inside an arena. */
+static int link_plausible(const block *p) {
+  return p == NULL || (((uintptr_t)p & 15) == 8 && registry_lookup(p) == CHUNK_ARENA);
+}
+
 void list_unlink(struct freelists *fl, block **head, block *b) {
   struct free_links *l = block_links(b);
   block *next = l->next, *prev = l->prev;
-  /* Safe unlink: both neighbours must point back at b before either is
-   * written, so a corrupted link cannot become a write anywhere. */
-  int ok = (prev ? block_links(prev)->next == b : *head == b) &&
+  /* Safe unlink: both neighbours must be blocks of ours that point back at
+   * b before either is written, so a corrupted link cannot become a write
+   * anywhere. */
+  int ok = link_plausible(next) && link_plausible(prev) &&
+           (prev ? block_links(prev)->next == b : *head == b) &&
            (next == NULL || block_links(next)->prev == b);
   if (unlikely(!ok))
     report_misuse("unlink", block_payload(b),
@@ -49,6 +58,10 @@ int list_verify(block *const *head, size_t limit, void (*seen)(void *ctx, const 
   block *prev = NULL;
   size_t n = 0;
   for (block *b = *head; b; prev = b, b = block_links(b)->next) {
+    if (!link_plausible(b)) {
+      report_problem("check: free-list link", b, "points outside every arena");
+      return problems + 1;
+    }
     if (++n > limit) {
       report_problem("check: free list", head, "longer than the free block count (a cycle?)");
       return problems + 1;

@@ -1,0 +1,90 @@
+/* unit_block.c - the block layer: header encoding, tags, footers, sizes. */
+#include "block.h"
+#include "harness.h"
+#include "hawk.h"
+
+/* 16-byte aligned scratch space; blocks start 8 bytes in, like in an arena. */
+static _Alignas(16) unsigned char space[4096];
+static block *at(size_t off) { return (block *)(space + 8 + off); }
+
+TEST(size_for_rounds_and_has_minimum) {
+  CHECK(block_size_for(0) == BLOCK_MIN);
+  CHECK(block_size_for(1) == BLOCK_MIN);
+  CHECK(block_size_for(24) == BLOCK_MIN);
+  CHECK(block_size_for(25) == 48);
+  CHECK(block_size_for(40) == 48);
+  CHECK(block_size_for(41) == 64);
+  for (size_t n = 0; n < 5000; n++) {
+    size_t s = block_size_for(n);
+    CHECK(s % 16 == 0 && s >= n + BLOCK_HEADER && s < n + BLOCK_HEADER + 16 + BLOCK_MIN);
+  }
+}
+
+TEST(alloc_header_round_trips) {
+  hawk_ensure_init();
+  block *b = at(0);
+  block_set_alloc(b, 96, BLOCK_PREV_ALLOC);
+  CHECK(block_size(b) == 96);
+  CHECK(block_is_alloc(b));
+  CHECK(block_prev_alloc(b));
+  CHECK(!block_is_large(b));
+  CHECK(block_header_ok(b));
+  CHECK(block_usable(b) == 88);
+  CHECK(((uintptr_t)block_payload(b) & 15) == 0);
+  CHECK(block_of_payload(block_payload(b)) == b);
+  CHECK(block_next(b) == at(96));
+}
+
+TEST(free_block_has_matching_footer_and_is_found_backwards) {
+  hawk_ensure_init();
+  block *b = at(0), *n = at(64);
+  block_set_free(b, 64, BLOCK_PREV_ALLOC);
+  block_set_alloc(n, 32, 0);
+  CHECK(*block_footer(b) == *block_word(b));
+  CHECK(!block_is_alloc(b));
+  CHECK(block_prev(n) == b);
+  CHECK(block_prev_footer(n) == *block_word(b));
+}
+
+TEST(set_prev_alloc_keeps_footer_in_step) {
+  hawk_ensure_init();
+  block *b = at(128);
+  block_set_free(b, 128, BLOCK_PREV_ALLOC);
+  block_set_prev_alloc(b, 0);
+  CHECK(!block_prev_alloc(b));
+  CHECK(block_header_ok(b));
+  CHECK(*block_footer(b) == *block_word(b));
+  block_set_prev_alloc(b, 1);
+  CHECK(block_prev_alloc(b) && block_header_ok(b) && *block_footer(b) == *block_word(b));
+}
+
+TEST(tag_catches_changed_size_flags_and_moved_headers) {
+  hawk_ensure_init();
+  block *b = at(256);
+  block_set_alloc(b, 64, BLOCK_PREV_ALLOC);
+  uint64_t good = *block_word(b);
+  *block_word(b) = good ^ 16; /* size changed by an overflow */
+  CHECK(!block_header_ok(b));
+  *block_word(b) = good ^ BLOCK_ALLOC; /* state flipped */
+  CHECK(!block_header_ok(b));
+  *block_word(b) = good;
+  CHECK(block_header_ok(b));
+  /* The same word copied to another address does not pass there. */
+  block *c = at(512);
+  *block_word(c) = good;
+  CHECK(!block_header_ok(c));
+  /* A few bytes of text written over a header are rejected. */
+  memcpy(block_word(b), "AAAAAAAA", 8);
+  CHECK(!block_header_ok(b));
+}
+
+TEST(tags_are_spread_over_addresses) {
+  hawk_ensure_init();
+  /* Headers of the same size at 200 addresses: the tags should differ. */
+  int same = 0;
+  uint64_t first = block_tag(at(0), 64 | BLOCK_ALLOC);
+  for (size_t i = 1; i < 200; i++) same += block_tag(at(i * 16), 64 | BLOCK_ALLOC) == first;
+  CHECK(same <= 1);
+}
+
+TEST_MAIN()
