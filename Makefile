@@ -52,7 +52,8 @@ $(BUILD)/obj $(BUILD)/tests $(BUILD)/asan $(BUILD)/tsan:
 tests: $(TEST_BIN)
 
 $(BUILD)/tests/%: tests/%.c tests/harness.h $(BUILD)/libhawkalloc.a | $(BUILD)/tests
-	$(CC) $(BASEFLAGS) $(TESTFLAGS) $(CFLAGS) $< -o $@ $(BUILD)/libhawkalloc.a -lpthread -ldl
+	$(CC) $(BASEFLAGS) $(TESTFLAGS) $(CFLAGS) $< -o $@ \
+	  -Wl,--whole-archive $(BUILD)/libhawkalloc.a -Wl,--no-whole-archive -lpthread -ldl
 
 test: deps lib tests
 	@scripts/run-tests.sh

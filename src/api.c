@@ -17,7 +17,7 @@ struct heap hawk_main_heap;
 uint64_t block_secret;
 
 static pthread_once_t init_control = PTHREAD_ONCE_INIT;
-static int initialised;  /* set once everything below is ready */
+static int initialised; /* set once everything below is ready */
 static int registry_ready;
 
 /* Picks the placement policy named by HAWKALLOC_POLICY. */
@@ -46,7 +46,8 @@ static void init_once(void) {
 }
 
 void hawk_ensure_init(void) {
-  if (unlikely(!__atomic_load_n(&initialised, __ATOMIC_ACQUIRE))) pthread_once(&init_control, init_once);
+  if (unlikely(!__atomic_load_n(&initialised, __ATOMIC_ACQUIRE)))
+    pthread_once(&init_control, init_once);
 }
 
 /* --- the three primitives ------------------------------------------------ */
@@ -79,8 +80,10 @@ static enum chunk_kind owner_kind(void *p, const char *call) {
 }
 
 static void free_core(void *p, const char *call) {
-  if (owner_kind(p, call) == CHUNK_ARENA) heap_free(p, call);
-  else large_free(p, call);
+  if (owner_kind(p, call) == CHUNK_ARENA)
+    heap_free(p, call);
+  else
+    large_free(p, call);
 }
 
 static size_t usable_core(void *p, const char *call) {

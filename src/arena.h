@@ -17,17 +17,17 @@
 struct heap;
 
 struct arena {
-  uint64_t magic;       /* ARENA_MAGIC while mapped */
-  struct heap *heap;    /* owner; NULL while the arena waits in the empty cache */
-  struct arena *next;   /* the owner's arena list */
+  uint64_t magic;     /* ARENA_MAGIC while mapped */
+  struct heap *heap;  /* owner; NULL while the arena waits in the empty cache */
+  struct arena *next; /* the owner's arena list */
   struct arena *prev;
-  char *frontier;       /* bytes at or past here were never handed out since the
-                           kernel zeroed them (but for the last block's footer) */
+  char *frontier; /* bytes at or past here were never handed out since the
+                     kernel zeroed them (but for the last block's footer) */
 };
 
-#define ARENA_MAGIC 0x6177686b6172656eull
+#define ARENA_MAGIC           0x6177686b6172656eull
 #define ARENA_PROLOGUE_OFFSET ((size_t)120)
-#define ARENA_FIRST_OFFSET ((size_t)136)
+#define ARENA_FIRST_OFFSET    ((size_t)136)
 #define ARENA_EPILOGUE_OFFSET (ARENA_SIZE - BLOCK_HEADER)
 /* The size of the one free block of an empty arena. */
 #define ARENA_SPAN (ARENA_EPILOGUE_OFFSET - ARENA_FIRST_OFFSET)

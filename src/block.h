@@ -33,12 +33,12 @@
 
 typedef struct block block; /* never defined: a block is reached through accessors */
 
-#define BLOCK_ALLOC ((uint64_t)1)      /* the block is handed out */
+#define BLOCK_ALLOC      ((uint64_t)1) /* the block is handed out */
 #define BLOCK_PREV_ALLOC ((uint64_t)2) /* the block before it is not free */
-#define BLOCK_LARGE ((uint64_t)4)      /* the block lives in its own mapping */
-#define BLOCK_FLAGS ((uint64_t)15)
-#define BLOCK_SIZE_MASK ((((uint64_t)1 << 48) - 1) & ~BLOCK_FLAGS)
-#define BLOCK_HEADER ((size_t)8)
+#define BLOCK_LARGE      ((uint64_t)4) /* the block lives in its own mapping */
+#define BLOCK_FLAGS      ((uint64_t)15)
+#define BLOCK_SIZE_MASK  ((((uint64_t)1 << 48) - 1) & ~BLOCK_FLAGS)
+#define BLOCK_HEADER     ((size_t)8)
 /* Header, two links and a footer. */
 #define BLOCK_MIN ((size_t)32)
 
@@ -114,8 +114,10 @@ static inline void block_set_free(block *b, size_t size, uint64_t flags) {
 static inline void block_set_prev_alloc(block *b, int prev_alloc) {
   uint64_t flags = block_flags(b) & ~BLOCK_PREV_ALLOC;
   if (prev_alloc) flags |= BLOCK_PREV_ALLOC;
-  if (flags & BLOCK_ALLOC) block_set_alloc(b, block_size(b), flags);
-  else block_set_free(b, block_size(b), flags);
+  if (flags & BLOCK_ALLOC)
+    block_set_alloc(b, block_size(b), flags);
+  else
+    block_set_free(b, block_size(b), flags);
 }
 
 /* The block size that serves a request of n payload bytes (n is bounded by

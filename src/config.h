@@ -14,7 +14,7 @@
 /* Arenas are this big and mapped at an address that is a multiple of it, so
  * masking a payload pointer gives its arena header. */
 #define ARENA_SHIFT 22
-#define ARENA_SIZE ((size_t)1 << ARENA_SHIFT)
+#define ARENA_SIZE  ((size_t)1 << ARENA_SHIFT)
 
 /* Requests of at least this many bytes get a mapping of their own. */
 #define LARGE_THRESHOLD ((size_t)1 << 20)
@@ -27,7 +27,7 @@
 #define ADDRESS_BITS 48
 
 /* Tells the compiler which way a branch usually goes. */
-#define likely(x) __builtin_expect(!!(x), 1)
+#define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
 /* Internal functions shared between files are hidden from the library's

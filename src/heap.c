@@ -33,8 +33,10 @@ static int grow_locked(struct heap *h) {
 
 /* Takes an empty arena out of the heap so that it can be released. */
 static void detach_locked(struct heap *h, struct arena *a) {
-  if (a->prev) a->prev->next = a->next;
-  else h->arenas = a->next;
+  if (a->prev)
+    a->prev->next = a->next;
+  else
+    h->arenas = a->next;
   if (a->next) a->next->prev = a->prev;
   h->arena_count--;
 }
@@ -232,9 +234,12 @@ int heap_resize(void *p, size_t n, const char *call) {
     report_misuse(call, p, problem);
   }
   int done = 1;
-  if (size <= block_size(b)) release_tail_locked(h, b, size);
-  else if (n < LARGE_THRESHOLD) done = grow_in_place_locked(h, b, size);
-  else done = 0; /* becomes a large block: the caller moves it */
+  if (size <= block_size(b))
+    release_tail_locked(h, b, size);
+  else if (n < LARGE_THRESHOLD)
+    done = grow_in_place_locked(h, b, size);
+  else
+    done = 0; /* becomes a large block: the caller moves it */
   pthread_mutex_unlock(&h->lock);
   return done;
 }

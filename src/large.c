@@ -36,8 +36,10 @@ static void list_remove(struct large_header *l) {
   pthread_mutex_lock(&live.lock);
   __atomic_sub_fetch(&counters.large_in_use, l->map_len, __ATOMIC_RELAXED);
   __atomic_sub_fetch(&counters.large_blocks, 1, __ATOMIC_RELAXED);
-  if (l->prev) l->prev->next = l->next;
-  else live.head = l->next;
+  if (l->prev)
+    l->prev->next = l->next;
+  else
+    live.head = l->next;
   if (l->next) l->next->prev = l->prev;
   pthread_mutex_unlock(&live.lock);
 }
@@ -127,8 +129,10 @@ void *large_resize(void *p, size_t n, const char *call) {
   struct large_header *moved = l;
   list_remove(l);
   if (len < old_len || os_resize_in_place(l, old_len, len) != 0) {
-    if (len < old_len) os_unmap((char *)l + len, old_len - len);
-    else moved = large_move(l, len);
+    if (len < old_len)
+      os_unmap((char *)l + len, old_len - len);
+    else
+      moved = large_move(l, len);
   }
   if (moved == NULL) { /* nothing changed */
     list_add(l);

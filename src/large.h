@@ -17,8 +17,8 @@
 
 struct large_header {
   uint64_t magic;
-  size_t map_len;      /* bytes mapped, a multiple of the page size */
-  size_t payload_off;  /* payload - base */
+  size_t map_len;                   /* bytes mapped, a multiple of the page size */
+  size_t payload_off;               /* payload - base */
   struct large_header *next, *prev; /* the list of live large blocks */
 };
 

@@ -42,8 +42,8 @@ int os_map(size_t len, size_t align, void **out) {
 
 int os_reserve(size_t len, void **out) {
   int saved = errno;
-  void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                 -1, 0);
+  void *p =
+      mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return os_result(1, saved);
   *out = p;
   return os_result(0, saved);

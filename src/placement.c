@@ -45,8 +45,10 @@ void list_unlink(struct freelists *fl, block **head, block *b) {
   if (unlikely(!ok))
     report_misuse("unlink", block_payload(b),
                   "heap corruption (free-list links overwritten: a write after free?)");
-  if (prev) block_links(prev)->next = next;
-  else *head = next;
+  if (prev)
+    block_links(prev)->next = next;
+  else
+    *head = next;
   if (next) block_links(next)->prev = prev;
   fl->count--;
   fl->bytes -= block_size(b);

@@ -16,10 +16,10 @@
 /* The free-list state of one heap.  Every policy uses the shared list
  * heads (a single-list policy uses heads[0]). */
 struct freelists {
-  block *heads[SIZE_CLASSES];      /* first block of each list, or NULL */
+  block *heads[SIZE_CLASSES];         /* first block of each list, or NULL */
   uint64_t bitmap[SIZE_CLASSES / 64]; /* bit c set when heads[c] != NULL */
-  size_t count;                     /* free blocks in all lists */
-  size_t bytes;                     /* bytes in those blocks */
+  size_t count;                       /* free blocks in all lists */
+  size_t bytes;                       /* bytes in those blocks */
 };
 
 struct placement {

@@ -20,8 +20,10 @@ void line_hex(struct line *l, uint64_t v) {
 }
 
 void line_ptr(struct line *l, const void *p) {
-  if (p == NULL) line_str(l, "(nil)");
-  else line_hex(l, (uint64_t)(uintptr_t)p);
+  if (p == NULL)
+    line_str(l, "(nil)");
+  else
+    line_hex(l, (uint64_t)(uintptr_t)p);
 }
 
 void line_dec(struct line *l, uint64_t v) {

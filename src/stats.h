@@ -5,7 +5,7 @@
 #include "config.h"
 
 struct global_counters {
-  uint64_t mapped;       /* bytes mapped for arenas and large blocks */
+  uint64_t mapped; /* bytes mapped for arenas and large blocks */
   uint64_t mapped_peak;
   uint64_t large_in_use; /* bytes of mappings of live large blocks */
   uint64_t large_blocks;

@@ -32,28 +32,28 @@ static inline void test_register(const char *name, test_fn fn) {
   if (test_count < TEST_MAX) test_cases[test_count++] = (struct test_case){name, fn};
 }
 
-#define TEST(name)                                                                 \
-  static void test_##name(void);                                                   \
-  __attribute__((constructor)) static void register_##name(void) {                 \
-    test_register(#name, test_##name);                                             \
-  }                                                                                \
+#define TEST(name)                                                                                 \
+  static void test_##name(void);                                                                   \
+  __attribute__((constructor)) static void register_##name(void) {                                 \
+    test_register(#name, test_##name);                                                             \
+  }                                                                                                \
   static void test_##name(void)
 
-#define CHECK(cond)                                                                \
-  do {                                                                             \
-    if (!(cond)) {                                                                 \
-      fprintf(stderr, "    %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-      test_failures_in_case++;                                                     \
-    }                                                                              \
+#define CHECK(cond)                                                                                \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      fprintf(stderr, "    %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);                 \
+      test_failures_in_case++;                                                                     \
+    }                                                                                              \
   } while (0)
 
-#define REQUIRE(cond)                                                              \
-  do {                                                                             \
-    if (!(cond)) {                                                                 \
-      fprintf(stderr, "    %s:%d: REQUIRE(%s) failed\n", __FILE__, __LINE__, #cond); \
-      test_failures_in_case++;                                                     \
-      return;                                                                      \
-    }                                                                              \
+#define REQUIRE(cond)                                                                              \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      fprintf(stderr, "    %s:%d: REQUIRE(%s) failed\n", __FILE__, __LINE__, #cond);               \
+      test_failures_in_case++;                                                                     \
+      return;                                                                                      \
+    }                                                                                              \
   } while (0)
 
 /* Runs fn in a child process and checks that it dies of SIGABRT after
@@ -85,12 +85,13 @@ static inline int expect_abort_v(void (*fn)(void *), void *arg, const char *cons
     if (!strstr(buf, *f)) ok = 0;
   if (!ok) {
     fprintf(stderr, "    child status %d, stderr was: %s\n", status, buf);
-    for (const char *const *f = fragments; *f; f++) fprintf(stderr, "    expected fragment: %s\n", *f);
+    for (const char *const *f = fragments; *f; f++)
+      fprintf(stderr, "    expected fragment: %s\n", *f);
   }
   return ok;
 }
 
-#define EXPECT_ABORT(fn, arg, ...)                                                 \
+#define EXPECT_ABORT(fn, arg, ...)                                                                 \
   CHECK(expect_abort_v((fn), (arg), (const char *const[]){__VA_ARGS__, NULL}))
 
 /* Formats a pointer the way HawkAlloc's messages do ("0x7f3a2c001040"). */
@@ -99,24 +100,24 @@ static inline const char *ptr_text(const void *p, char buf[32]) {
   return buf;
 }
 
-#define TEST_MAIN()                                                                \
-  int main(int argc, char **argv) {                                                \
-    int passed = 0, failed = 0;                                                    \
-    for (int i = 0; i < test_count; i++) {                                         \
-      if (argc > 1 && !strstr(test_cases[i].name, argv[1])) continue;              \
-      test_failures_in_case = 0;                                                   \
-      test_cases[i].fn();                                                          \
-      if (test_failures_in_case == 0) {                                            \
-        passed++;                                                                  \
-        printf("ok   %s\n", test_cases[i].name);                                   \
-      } else {                                                                     \
-        failed++;                                                                  \
-        printf("FAIL %s\n", test_cases[i].name);                                   \
-      }                                                                            \
-      fflush(stdout);                                                              \
-    }                                                                              \
-    printf("%d passed, %d failed\n", passed, failed);                              \
-    return failed ? 1 : 0;                                                         \
+#define TEST_MAIN()                                                                                \
+  int main(int argc, char **argv) {                                                                \
+    int passed = 0, failed = 0;                                                                    \
+    for (int i = 0; i < test_count; i++) {                                                         \
+      if (argc > 1 && !strstr(test_cases[i].name, argv[1])) continue;                              \
+      test_failures_in_case = 0;                                                                   \
+      test_cases[i].fn();                                                                          \
+      if (test_failures_in_case == 0) {                                                            \
+        passed++;                                                                                  \
+        printf("ok   %s\n", test_cases[i].name);                                                   \
+      } else {                                                                                     \
+        failed++;                                                                                  \
+        printf("FAIL %s\n", test_cases[i].name);                                                   \
+      }                                                                                            \
+      fflush(stdout);                                                                              \
+    }                                                                                              \
+    printf("%d passed, %d failed\n", passed, failed);                                              \
+    return failed ? 1 : 0;                                                                         \
   }
 
 #endif /* HAWK_TEST_HARNESS_H */

@@ -1,0 +1,491 @@
+/* test_misuse.c - misuse is caught and reported (section H of TESTING.md,
+ * cases 29-31).
+ *
+ * Every case runs the misuse in a child process (EXPECT_ABORT) and checks
+ * that the child died of SIGABRT after writing exactly one line of the form
+ *     hawkalloc: free(0x7f3a2c001040): double free
+ * naming the call by its standard name and the pointer as "%p" prints it.
+ * Pointers are made in the parent, so the expected text is known before the
+ * fork.  Under the sanitizers (built with -DHAWK_NO_OVERRIDE) the whole
+ * program registers no case: ASan would report these itself.
+ */
+#include "harness.h"
+#include "hawkalloc.h"
+
+#if !defined(HAWK_NO_OVERRIDE) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+
+#include <dlfcn.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+
+#define KiB         ((size_t)1024)
+#define MiB         (1024 * KiB)
+#define ARENA_SIZE  (4 * MiB)
+#define HEADER_SIZE 8
+
+/* No core files from the hundred aborting children. */
+__attribute__((constructor)) static void no_core_files(void) {
+  struct rlimit none = {0, 0};
+  setrlimit(RLIMIT_CORE, &none);
+}
+
+/* ---- running a misuse and reading its report ---------------------------- */
+
+/* Runs fn(arg) in a child with stderr captured into buf; returns the wait
+ * status, or -1 if the child could not be started. */
+static int run_captured(void (*fn)(void *), void *arg, char *buf, size_t size) {
+  int fd[2];
+  if (pipe(fd) != 0) return -1;
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    close(fd[0]);
+    dup2(fd[1], 2);
+    fn(arg);
+    _exit(0);
+  }
+  close(fd[1]);
+  size_t len = 0;
+  ssize_t n;
+  while (len < size - 1 && (n = read(fd[0], buf + len, size - 1 - len)) > 0) len += (size_t)n;
+  buf[len] = 0;
+  close(fd[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return status;
+}
+
+/* Checks the report is exactly one line, "hawkalloc: CALL(PTR): PROBLEM...",
+ * where PROBLEM starts with one of the alternatives (NULL-terminated). */
+static int one_line_report(void (*fn)(void *), void *arg, const char *call, const void *ptr,
+                           const char *const *alternatives) {
+  char buf[4096], head[128], ptext[32];
+  int status = run_captured(fn, arg, buf, sizeof buf);
+  snprintf(head, sizeof head, "hawkalloc: %s(%s): ", call, ptr_text(ptr, ptext));
+  int aborted = status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+  size_t len = strlen(buf);
+  int one_line = len > 0 && buf[len - 1] == '\n' && strchr(buf, '\n') == buf + len - 1;
+  int head_ok = strncmp(buf, head, strlen(head)) == 0;
+  int problem_ok = 0;
+  for (const char *const *alt = alternatives; *alt; alt++)
+    if (head_ok && strncmp(buf + strlen(head), *alt, strlen(*alt)) == 0) problem_ok = 1;
+  if (aborted && one_line && head_ok && problem_ok) return 1;
+  fprintf(stderr, "    status %d (aborted %d), one line %d, expected \"%s%s%s...\", got: %s%s",
+          status, aborted, one_line, head, alternatives[0], alternatives[1] ? "|..." : "", buf,
+          len && buf[len - 1] == '\n' ? "" : "\n");
+  return 0;
+}
+
+/* The misuse aborts with the fragments (EXPECT_ABORT) and a one-line report. */
+#define EXPECT_MISUSE(fn, arg, call, ptr, problem)                                                 \
+  do {                                                                                             \
+    char ptext_[32];                                                                               \
+    ptr_text((ptr), ptext_);                                                                       \
+    EXPECT_ABORT((fn), (arg), "hawkalloc: ", call "(", ptext_, problem);                           \
+    CHECK(one_line_report((fn), (arg), call, (ptr), (const char *const[]){problem, NULL}));        \
+  } while (0)
+
+/* The same when either of two problem texts is acceptable. */
+#define EXPECT_MISUSE_EITHER(fn, arg, call, ptr, problem1, problem2)                               \
+  CHECK(one_line_report((fn), (arg), call, (ptr), (const char *const[]){problem1, problem2, NULL}))
+
+/* ---- the misuses, run in the child -------------------------------------- */
+
+enum op { OP_FREE, OP_REALLOC, OP_USABLE };
+
+static const char *op_name(enum op op) {
+  return op == OP_FREE ? "free" : op == OP_REALLOC ? "realloc" : "malloc_usable_size";
+}
+
+static volatile size_t sink; /* keeps malloc_usable_size's result alive */
+
+static void apply(enum op op, void *p) {
+  switch (op) {
+  case OP_FREE:
+    hawk_free(p);
+    break;
+  case OP_REALLOC:
+    sink = (size_t)(uintptr_t)hawk_realloc(p, 64);
+    break;
+  case OP_USABLE:
+    sink = hawk_usable_size(p);
+    break;
+  }
+}
+
+struct misuse {
+  enum op op;
+  void *first;  /* freed first (the double free's first free), or NULL */
+  void *second; /* freed in between, or NULL */
+  void *target; /* what the faulty call gets */
+};
+
+static void child_misuse(void *arg) {
+  struct misuse *m = arg;
+  if (m->first) hawk_free(m->first);
+  if (m->second) hawk_free(m->second);
+  apply(m->op, m->target);
+}
+
+/* ---- H29: double free ----------------------------------------------------- */
+
+TEST(double_free_small_immediate) {
+  void *a = hawk_malloc(40);
+  REQUIRE(a);
+  struct misuse m = {OP_FREE, a, NULL, a};
+  EXPECT_MISUSE(child_misuse, &m, "free", a, "double free");
+  hawk_free(a);
+}
+
+TEST(double_free_small_delayed) {
+  void *a = hawk_malloc(40), *b = hawk_malloc(40);
+  REQUIRE(a && b);
+  struct misuse m = {OP_FREE, a, b, a};
+  EXPECT_MISUSE(child_misuse, &m, "free", a, "double free");
+  hawk_free(a);
+  hawk_free(b);
+}
+
+/* Medium blocks go through the heap (coalescing) rather than a cache. */
+TEST(double_free_medium_immediate) {
+  void *a = hawk_malloc(5000), *guard = hawk_malloc(100);
+  REQUIRE(a && guard);
+  struct misuse m = {OP_FREE, a, NULL, a};
+  EXPECT_MISUSE(child_misuse, &m, "free", a, "double free");
+  hawk_free(a);
+  hawk_free(guard);
+}
+
+TEST(double_free_medium_delayed) {
+  void *a = hawk_malloc(5000), *b = hawk_malloc(5000);
+  REQUIRE(a && b);
+  struct misuse m = {OP_FREE, a, b, a};
+  EXPECT_MISUSE(child_misuse, &m, "free", a, "double free");
+  hawk_free(a);
+  hawk_free(b);
+}
+
+/* A freed large block may already be unmapped, so "invalid pointer" is an
+ * acceptable diagnosis too; what matters is the abort before any access. */
+TEST(double_free_large_immediate) {
+  void *a = hawk_malloc(2 * MiB);
+  REQUIRE(a);
+  struct misuse m = {OP_FREE, a, NULL, a};
+  EXPECT_MISUSE_EITHER(child_misuse, &m, "free", a, "double free", "invalid pointer");
+  hawk_free(a);
+}
+
+TEST(double_free_large_delayed) {
+  void *a = hawk_malloc(2 * MiB), *b = hawk_malloc(3 * MiB);
+  REQUIRE(a && b);
+  struct misuse m = {OP_FREE, a, b, a};
+  EXPECT_MISUSE_EITHER(child_misuse, &m, "free", a, "double free", "invalid pointer");
+  hawk_free(a);
+  hawk_free(b);
+}
+
+/* realloc of a block already freed. */
+TEST(realloc_after_free) {
+  void *a = hawk_malloc(300), *b = hawk_malloc(300);
+  REQUIRE(a && b);
+  struct misuse m = {OP_REALLOC, a, b, a};
+  EXPECT_MISUSE_EITHER(child_misuse, &m, "realloc", a, "double free", "invalid pointer");
+  hawk_free(a);
+  hawk_free(b);
+}
+
+/* Allocates pairs until one block directly follows the other; misses are
+ * freed.  Returns 1 and the pair, lower first. */
+static int adjacent_pair(size_t n, unsigned char **lo, unsigned char **hi) {
+  void *miss[128];
+  int nmiss = 0, found = 0;
+  for (int i = 0; i < 64 && !found; i++) {
+    unsigned char *a = hawk_malloc(n), *b = hawk_malloc(n);
+    if (!a || !b) break;
+    if ((uintptr_t)b == (uintptr_t)a + hawk_usable_size(a) + HEADER_SIZE) {
+      *lo = a, *hi = b, found = 1;
+    } else if ((uintptr_t)a == (uintptr_t)b + hawk_usable_size(b) + HEADER_SIZE) {
+      *lo = b, *hi = a, found = 1;
+    } else {
+      miss[nmiss++] = a;
+      miss[nmiss++] = b;
+    }
+  }
+  for (int i = 0; i < nmiss; i++) hawk_free(miss[i]);
+  return found;
+}
+
+/* b is freed and merged into its freed neighbour a, then freed again: its
+ * stale header now lies inside a's free block. */
+static void child_free_merged_twice(void *arg) {
+  unsigned char **pair = arg;
+  hawk_free(pair[0]);
+  hawk_free(pair[1]);
+  hawk_free(pair[1]);
+}
+
+TEST(double_free_of_block_merged_into_neighbour) {
+  unsigned char *pair[2];
+  REQUIRE(adjacent_pair(3000, &pair[0], &pair[1]));
+  EXPECT_MISUSE_EITHER(child_free_merged_twice, pair, "free", pair[1], "double free",
+                       "invalid pointer");
+  hawk_free(pair[0]);
+  hawk_free(pair[1]);
+}
+
+/* b is freed, merged into its freed neighbour a, and the merged space handed
+ * out again: b's stale header now lies inside a live block's payload. */
+static void child_free_merged(void *arg) {
+  unsigned char **pair = arg;
+  size_t whole = hawk_usable_size(pair[0]) + HEADER_SIZE + hawk_usable_size(pair[1]);
+  hawk_free(pair[0]);
+  hawk_free(pair[1]);
+  void *c = hawk_malloc(whole);
+  if (c) memset(c, 0, whole < 64 ? whole : 64);
+  hawk_free(pair[1]);
+}
+
+TEST(double_free_after_merge_and_reuse) {
+  unsigned char *pair[2];
+  REQUIRE(adjacent_pair(3000, &pair[0], &pair[1]));
+  EXPECT_MISUSE_EITHER(child_free_merged, pair, "free", pair[1], "double free", "invalid pointer");
+  hawk_free(pair[0]);
+  hawk_free(pair[1]);
+}
+
+/* ---- H30: pointers HawkAlloc never handed out ---------------------------- */
+
+enum kind {
+  K_INTERIOR,       /* 16 bytes into a live small block */
+  K_INTERIOR_FAKE,  /* the same, with a copy of the real header planted before it */
+  K_INTERIOR_LARGE, /* two pages into a live large block */
+  K_MISALIGNED,     /* one byte past a live block's start */
+  K_HEADER,         /* 8 bytes past a live block's start: 8- but not 16-aligned */
+  K_STACK,          /* a 16-aligned stack address */
+  K_NEVER_MAPPED,   /* 0x10000 */
+  K_UNMAPPED,       /* in a region mapped and unmapped again, 4 MiB-aligned + 64 */
+  K_GLIBC,          /* from glibc's malloc, found with dlsym(RTLD_NEXT) */
+  K_MMAP,           /* inside a live anonymous mapping */
+  K_MMAP_ARENA,     /* 4 MiB-aligned foreign mapping, filled like a heap might be */
+};
+
+/* Maps len bytes (4 MiB-aligned when len allows) far below where the kernel
+ * places mappings by default, so the range was never one of HawkAlloc's
+ * arenas: a range HawkAlloc used and released may fairly be diagnosed as a
+ * double free rather than as foreign. */
+static unsigned char *foreign_map(size_t len) {
+  for (uintptr_t hint = (uintptr_t)0x200000000000; hint < (uintptr_t)0x300000000000;
+       hint += (uintptr_t)0x10000000000) {
+    void *m = mmap((void *)hint, len, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (m != MAP_FAILED) return m;
+  }
+  return NULL;
+}
+
+/* Builds a bad pointer of the given kind; *keep receives what to release
+ * afterwards (a live block, a mapping) and *keep_len its length (0: block). */
+static void *bad_pointer(enum kind kind, void **keep, size_t *keep_len, void *stack16) {
+  *keep = NULL;
+  *keep_len = 0;
+  switch (kind) {
+  case K_INTERIOR:
+  case K_MISALIGNED:
+  case K_HEADER:
+  case K_INTERIOR_FAKE: {
+    unsigned char *p = hawk_malloc(256);
+    if (!p) return NULL;
+    memset(p, 0, 256);
+    *keep = p;
+    if (kind == K_MISALIGNED) return p + 1;
+    if (kind == K_HEADER) return p + 8;
+    if (kind == K_INTERIOR_FAKE) memcpy(p + 16 - HEADER_SIZE, p - HEADER_SIZE, HEADER_SIZE);
+    return p + 16;
+  }
+  case K_INTERIOR_LARGE: {
+    unsigned char *p = hawk_malloc(2 * MiB);
+    if (!p) return NULL;
+    *keep = p;
+    return p + 2 * 4096;
+  }
+  case K_STACK:
+    return stack16;
+  case K_NEVER_MAPPED:
+    return (void *)(uintptr_t)0x10000;
+  case K_UNMAPPED: {
+    unsigned char *m = foreign_map(2 * ARENA_SIZE);
+    if (!m) return NULL;
+    munmap(m, 2 * ARENA_SIZE);
+    uintptr_t a = ((uintptr_t)m + ARENA_SIZE - 1) & ~(uintptr_t)(ARENA_SIZE - 1);
+    return (void *)(a + 64);
+  }
+  case K_GLIBC: {
+    void *sym = dlsym(RTLD_NEXT, "malloc");
+    Dl_info info;
+    if (!sym || !dladdr(sym, &info) || !info.dli_fname || !strstr(info.dli_fname, "libc")) {
+      fprintf(stderr, "    dlsym(RTLD_NEXT, \"malloc\") is not glibc's\n");
+      return NULL;
+    }
+    void *(*glibc_malloc)(size_t);
+    memcpy(&glibc_malloc, &sym, sizeof sym);
+    void *p = glibc_malloc(200); /* deliberately leaked: only glibc may free it */
+    if (p) memset(p, 0, 200);
+    return p;
+  }
+  case K_MMAP: {
+    unsigned char *m = foreign_map(64 * KiB);
+    if (!m) return NULL;
+    *keep = m;
+    *keep_len = 64 * KiB;
+    return m + 16;
+  }
+  case K_MMAP_ARENA: {
+    unsigned char *m = foreign_map(2 * ARENA_SIZE);
+    if (!m) return NULL;
+    *keep = m;
+    *keep_len = 2 * ARENA_SIZE;
+    unsigned char *a =
+        (unsigned char *)(((uintptr_t)m + ARENA_SIZE - 1) & ~(uintptr_t)(ARENA_SIZE - 1));
+    /* The first page of the would-be arena and a plausible header before the
+     * pointer: small sizes with low flag bits set, as a block header may be. */
+    for (size_t i = 0; i < 4096; i += 8) {
+      uint64_t v = 0x31 + (uint64_t)(i % 256);
+      memcpy(a + i, &v, 8);
+    }
+    uint64_t hdr = 0x101; /* 256 bytes, low bit set */
+    memcpy(a + 4096 + 64 - HEADER_SIZE, &hdr, 8);
+    return a + 4096 + 64;
+  }
+  }
+  return NULL;
+}
+
+static void release(void *keep, size_t keep_len) {
+  if (!keep) return;
+  if (keep_len)
+    munmap(keep, keep_len);
+  else
+    hawk_free(keep);
+}
+
+static void invalid_pointer_case(enum kind kind, enum op op) {
+  _Alignas(16) unsigned char stack_buf[64];
+  memset(stack_buf, 0, sizeof stack_buf);
+  void *keep;
+  size_t keep_len;
+  void *bad = bad_pointer(kind, &keep, &keep_len, stack_buf + 16);
+  REQUIRE(bad);
+  struct misuse m = {op, NULL, NULL, bad};
+  char ptext[32];
+  ptr_text(bad, ptext);
+  char call[32];
+  snprintf(call, sizeof call, "%s(", op_name(op));
+  EXPECT_ABORT(child_misuse, &m, "hawkalloc: ", call, ptext, "invalid pointer");
+  CHECK(one_line_report(child_misuse, &m, op_name(op), bad,
+                        (const char *const[]){"invalid pointer", NULL}));
+  release(keep, keep_len);
+  CHECK(hawk_check() == 0);
+}
+
+#define INVALID_CASE(kind, op, K, O)                                                               \
+  TEST(invalid_##kind##_##op) { invalid_pointer_case(K, O); }
+
+INVALID_CASE(interior, free, K_INTERIOR, OP_FREE)
+INVALID_CASE(interior, realloc, K_INTERIOR, OP_REALLOC)
+INVALID_CASE(interior, usable_size, K_INTERIOR, OP_USABLE)
+INVALID_CASE(interior_fake_header, free, K_INTERIOR_FAKE, OP_FREE)
+INVALID_CASE(interior_large, free, K_INTERIOR_LARGE, OP_FREE)
+INVALID_CASE(interior_large, realloc, K_INTERIOR_LARGE, OP_REALLOC)
+INVALID_CASE(misaligned, free, K_MISALIGNED, OP_FREE)
+INVALID_CASE(misaligned, usable_size, K_MISALIGNED, OP_USABLE)
+INVALID_CASE(header_offset, free, K_HEADER, OP_FREE)
+INVALID_CASE(stack, free, K_STACK, OP_FREE)
+INVALID_CASE(stack, realloc, K_STACK, OP_REALLOC)
+INVALID_CASE(never_mapped, free, K_NEVER_MAPPED, OP_FREE)
+INVALID_CASE(never_mapped, realloc, K_NEVER_MAPPED, OP_REALLOC)
+INVALID_CASE(never_mapped, usable_size, K_NEVER_MAPPED, OP_USABLE)
+INVALID_CASE(unmapped_region, free, K_UNMAPPED, OP_FREE)
+INVALID_CASE(glibc_block, free, K_GLIBC, OP_FREE)
+INVALID_CASE(glibc_block, realloc, K_GLIBC, OP_REALLOC)
+INVALID_CASE(glibc_block, usable_size, K_GLIBC, OP_USABLE)
+INVALID_CASE(foreign_mmap, free, K_MMAP, OP_FREE)
+INVALID_CASE(foreign_mmap, usable_size, K_MMAP, OP_USABLE)
+INVALID_CASE(foreign_arena_aligned_mmap, free, K_MMAP_ARENA, OP_FREE)
+
+/* ---- H31: overflow into the next block's header -------------------------- */
+
+struct overflow {
+  unsigned char *lo, *hi; /* hi's header directly follows lo's usable area */
+  size_t bytes;           /* how many bytes to write past lo's usable size */
+  void *target;           /* which block to free afterwards */
+};
+
+static void child_overflow(void *arg) {
+  struct overflow *o = arg;
+  memset(o->lo + hawk_usable_size(o->lo), 0x41, o->bytes);
+  hawk_free(o->target);
+}
+
+static void overflow_case(size_t bytes, int free_neighbour) {
+  unsigned char *lo, *hi;
+  REQUIRE(adjacent_pair(2000, &lo, &hi));
+  struct overflow o = {lo, hi, bytes, free_neighbour ? (void *)hi : (void *)lo};
+  EXPECT_ABORT(child_overflow, &o, "hawkalloc: ", "free(");
+  EXPECT_MISUSE_EITHER(child_overflow, &o, "free", o.target, "heap corruption", "invalid pointer");
+  hawk_free(lo);
+  hawk_free(hi);
+  CHECK(hawk_check() == 0);
+}
+
+TEST(overflow_8_bytes_then_free_neighbour) { overflow_case(8, 1); }
+TEST(overflow_8_bytes_then_free_block) { overflow_case(8, 0); }
+TEST(overflow_3_bytes_then_free_neighbour) { overflow_case(3, 1); }
+TEST(overflow_3_bytes_then_free_block) { overflow_case(3, 0); }
+
+/* The neighbour is already free; freeing the overflowed block coalesces with
+ * it, reading the overwritten header. */
+static void child_overflow_into_free(void *arg) {
+  unsigned char **pair = arg;
+  hawk_free(pair[1]);
+  memset(pair[0] + hawk_usable_size(pair[0]), 0x41, 8);
+  hawk_free(pair[0]);
+}
+
+TEST(overflow_into_free_neighbour_then_coalesce) {
+  unsigned char *pair[2];
+  REQUIRE(adjacent_pair(2000, &pair[0], &pair[1]));
+  void *guard = hawk_malloc(2000); /* keeps the freed neighbour a block of its own */
+  REQUIRE(guard);
+  EXPECT_ABORT(child_overflow_into_free, pair, "hawkalloc: ", "free(");
+  EXPECT_MISUSE_EITHER(child_overflow_into_free, pair, "free", pair[0], "heap corruption",
+                       "invalid pointer");
+  hawk_free(pair[0]);
+  hawk_free(pair[1]);
+  hawk_free(guard);
+  CHECK(hawk_check() == 0);
+}
+
+/* hawk_check sees the overwritten header too, without aborting. */
+static void child_check_after_overflow(void *arg) {
+  unsigned char **pair = arg;
+  memset(pair[0] + hawk_usable_size(pair[0]), 0x41, 8);
+  int problems = hawk_check();
+  _exit(problems > 0 ? 0 : 1);
+}
+
+TEST(overflow_seen_by_hawk_check) {
+  unsigned char *pair[2];
+  REQUIRE(adjacent_pair(2000, &pair[0], &pair[1]));
+  char buf[4096];
+  int status = run_captured(child_check_after_overflow, pair, buf, sizeof buf);
+  CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK(strlen(buf) > 0);
+  hawk_free(pair[0]);
+  hawk_free(pair[1]);
+}
+
+#endif /* not under a sanitizer */
+
+TEST_MAIN()
