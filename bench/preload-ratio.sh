@@ -8,7 +8,8 @@
 # Usage: bench/preload-ratio.sh [CASE...]      (default: every case; `make bench`)
 # Environment:
 #   ROUNDS            timed runs of each allocator per case (default 5)
-#   BENCH_SCALE       workload size multiplier (default 2; the tests use 1)
+#   BENCH_SCALE       workload size multiplier (default 1, the tests' size, at
+#                     which every case runs for more than 0.2 s)
 #   HAWK_PRELOAD_LIB  library to preload (default: <repo>/build/libhawkalloc.so)
 #   PRELOAD_TIMEOUT   seconds allowed to each program run (default 300)
 # Each case first runs once per allocator untimed (warm-up, and a check that
@@ -24,7 +25,7 @@ root=$(cd "$here/.." && pwd)
 source "$root/tests/preload/cases.sh"
 
 rounds=${ROUNDS:-5}
-scale=${BENCH_SCALE:-2}
+scale=${BENCH_SCALE:-1}
 if ! [[ $rounds =~ ^[1-9][0-9]*$ && $scale =~ ^[1-9][0-9]*$ ]]; then
   echo "bench: ROUNDS and BENCH_SCALE must be positive integers" >&2
   exit 2

@@ -69,6 +69,8 @@ struct hawk_stats {
   uint64_t frees;         /* blocks freed since start */
   uint64_t splits;        /* free blocks split in two */
   uint64_t coalesces;     /* merges of a freed block with a free neighbour */
+  uint64_t thread_cached; /* bytes of freed blocks held in thread caches (they
+                             count as in use until they go back to a heap) */
 };
 
 /* Fills *out with the current statistics.  size is sizeof(*out) as the

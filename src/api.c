@@ -12,6 +12,7 @@
 #include "os.h"
 #include "registry.h"
 #include "report.h"
+#include "tcache.h"
 
 struct heap hawk_main_heap;
 uint64_t block_secret;
@@ -40,7 +41,9 @@ static void init_once(void) {
   if (os_random(&secret, sizeof secret) != 0)
     secret = (uintptr_t)&secret * 0x9e3779b97f4a7c15ull ^ (uintptr_t)&init_once;
   block_secret = secret;
+  if (os_random(&tcache_key, sizeof tcache_key) != 0) tcache_key = secret * 0xff51afd7ed558ccdull;
   registry_ready = registry_init() == 0;
+  tcache_init();
   heap_init(&hawk_main_heap, policy_from_options());
   __atomic_store_n(&initialised, 1, __ATOMIC_RELEASE);
 }
@@ -60,6 +63,13 @@ static int is_large(size_t n, size_t align) {
 /* n bytes aligned to align (a power of two, at least 16), zeroed if asked.
  * NULL on failure; errno is left to the caller. */
 static void *alloc_core(size_t n, size_t align, int zero) {
+  if (likely(align == HAWK_ALIGN && n <= TCACHE_MAX_BLOCK - BLOCK_HEADER)) {
+    size_t size = block_size_for(n);
+    void *p = tcache_pop(size);
+    if (unlikely(p == NULL)) p = tcache_refill(size);
+    if (p && zero) memset(p, 0, n);
+    return p;
+  }
   hawk_ensure_init();
   if (unlikely(n > PTRDIFF_MAX || !registry_ready)) return NULL;
   if (unlikely(is_large(n, align))) return large_alloc(n, align); /* fresh pages: zero */
@@ -93,8 +103,24 @@ static size_t usable_core(void *p, const char *call) {
 
 /* Resizes p (not NULL) to n bytes (0 < n <= PTRDIFF_MAX): in place if it
  * can, else by moving.  NULL on failure, with p untouched. */
+/* If the block after arena block p is in this thread's cache, gives it back
+ * to the heap so that p can grow into it. */
+static void reclaim_next(void *p) {
+  const block *b = block_of_payload(p);
+  block *next = (block *)((char *)b + (block_load(b) & BLOCK_SIZE_MASK));
+  uint64_t w = block_load(next);
+  size_t size = w & BLOCK_SIZE_MASK;
+  /* Only this thread's own lists are searched: the neighbour's payload may
+   * belong to another thread and is not read. */
+  if ((w & (BLOCK_ALLOC | BLOCK_LARGE)) == BLOCK_ALLOC && size >= BLOCK_MIN &&
+      size <= TCACHE_MAX_BLOCK && block_word_ok(next, w) &&
+      tcache_take_back(block_payload(next), size))
+    heap_free_batch((void *const[]){block_payload(next)}, 1, "realloc", 0);
+}
+
 static void *resize_core(void *p, size_t n, const char *call) {
   int arena = owner_kind(p, call) == CHUNK_ARENA;
+  if (arena && n > heap_usable(p, call) && n < LARGE_THRESHOLD) reclaim_next(p);
   if (arena && heap_resize(p, n, call)) return p;
   if (!arena && is_large(n, HAWK_ALIGN)) return large_resize(p, n, call);
   size_t old = usable_core(p, call);
@@ -119,8 +145,22 @@ void *hawk_malloc(size_t size) {
   return p ? p : fail(ENOMEM);
 }
 
+/* The fast path: a sound small arena block goes to this thread's cache. */
 void hawk_free(void *ptr) {
-  if (ptr) free_core(ptr, "free");
+  if (ptr == NULL) return;
+  if (likely(((uintptr_t)ptr & (HAWK_ALIGN - 1)) == 0 && registry_lookup(ptr) == CHUNK_ARENA)) {
+    block *b = block_of_payload(ptr);
+    uint64_t w = block_load(b);
+    size_t size = w & BLOCK_SIZE_MASK;
+    if (likely((w & (BLOCK_ALLOC | BLOCK_LARGE)) == BLOCK_ALLOC && size <= TCACHE_MAX_BLOCK &&
+               size >= BLOCK_MIN && block_word_ok(b, w))) {
+      if (unlikely(tcache_marked(ptr))) report_misuse("free", ptr, "double free");
+      if (likely(tcache_free(ptr, size))) return;
+      tcache_overflow(ptr, size);
+      return;
+    }
+  }
+  free_core(ptr, "free");
 }
 
 void *hawk_calloc(size_t count, size_t size) {
@@ -181,6 +221,7 @@ void *hawk_pvalloc(size_t size) {
 
 int hawk_trim(void) {
   hawk_ensure_init();
+  tcache_flush_self();
   size_t released = heap_trim(&hawk_main_heap);
   released += arena_cache_flush();
   return released > 0;
@@ -194,10 +235,11 @@ const char *hawk_policy_name(void) {
 /* --- fork ----------------------------------------------------------------- */
 
 /* Every lock is taken before fork, in the order the allocator nests them
- * (heap, then arena cache; large-block list alone), so that no lock is held
+ * (thread-cache list, heap, arena cache; large-block list alone), so that no lock is held
  * by a thread that will not exist in the child. */
 static void fork_prepare(void) {
   hawk_ensure_init();
+  tcache_lock_all();
   pthread_mutex_lock(&hawk_main_heap.lock);
   arena_cache_lock();
   large_lock();
@@ -207,12 +249,14 @@ static void fork_parent(void) {
   large_unlock();
   arena_cache_unlock();
   pthread_mutex_unlock(&hawk_main_heap.lock);
+  tcache_unlock_all();
 }
 
 static void fork_child(void) {
   large_reset_lock();
   arena_cache_reset_lock();
   pthread_mutex_init(&hawk_main_heap.lock, NULL);
+  tcache_after_fork_child();
 }
 
 __attribute__((constructor)) static void hawk_constructor(void) {

@@ -53,6 +53,17 @@ struct free_links {
 
 static inline uint64_t *block_word(const block *b) { return (uint64_t *)b; }
 
+/* Header writes are relaxed atomic stores (plain stores on common machines)
+ * because the thread cache reads headers without the heap lock. */
+static inline void block_store(block *b, uint64_t w) {
+  __atomic_store_n(block_word(b), w, __ATOMIC_RELAXED);
+}
+
+/* The header word as read without the heap lock. */
+static inline uint64_t block_load(const block *b) {
+  return __atomic_load_n(block_word(b), __ATOMIC_RELAXED);
+}
+
 /* The 16-bit tag that a header at address b with this size and flags must carry. */
 static inline uint64_t block_tag(const block *b, uint64_t size_flags) {
   uint64_t h = ((uintptr_t)b ^ size_flags ^ block_secret) * 0x9e3779b97f4a7c15ull;
@@ -72,11 +83,13 @@ static inline int block_prev_alloc(const block *b) {
 }
 static inline uint64_t block_flags(const block *b) { return *block_word(b) & BLOCK_FLAGS; }
 
-/* Whether the header's tag matches its address, size and flags. */
-static inline int block_header_ok(const block *b) {
-  uint64_t w = *block_word(b);
+/* Whether header word w has the right tag for a header at b. */
+static inline int block_word_ok(const block *b, uint64_t w) {
   return (w & ~(((uint64_t)1 << 48) - 1)) == block_tag(b, w & (((uint64_t)1 << 48) - 1));
 }
+
+/* Whether the header's tag matches its address, size and flags. */
+static inline int block_header_ok(const block *b) { return block_word_ok(b, *block_word(b)); }
 
 static inline void *block_payload(const block *b) { return (char *)b + BLOCK_HEADER; }
 static inline block *block_of_payload(const void *p) { return (block *)((char *)p - BLOCK_HEADER); }
@@ -100,13 +113,13 @@ static inline struct free_links *block_links(const block *b) {
 
 /* Writes an allocated block's header. */
 static inline void block_set_alloc(block *b, size_t size, uint64_t flags) {
-  *block_word(b) = block_make_word(b, size, flags | BLOCK_ALLOC);
+  block_store(b, block_make_word(b, size, flags | BLOCK_ALLOC));
 }
 
 /* Writes a free block's header and footer. */
 static inline void block_set_free(block *b, size_t size, uint64_t flags) {
   uint64_t w = block_make_word(b, size, flags & ~BLOCK_ALLOC);
-  *block_word(b) = w;
+  block_store(b, w);
   *(uint64_t *)((char *)b + size - sizeof(uint64_t)) = w;
 }
 

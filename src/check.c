@@ -4,6 +4,7 @@
 #include "large.h"
 #include "registry.h"
 #include "report.h"
+#include "tcache.h"
 
 /* What the walk and the list verification found in one heap. */
 struct tally {
@@ -68,5 +69,6 @@ int hawk_check(void) {
   int problems = check_heap(&hawk_main_heap);
   problems += arena_cache_check();
   problems += large_check();
+  problems += tcache_check();
   return problems;
 }

@@ -6,6 +6,7 @@
 #include "os.h"
 #include "report.h"
 #include "stats.h"
+#include "tcache.h"
 
 void heap_init(struct heap *h, const struct placement *policy) {
   memset(h, 0, sizeof *h);
@@ -19,14 +20,20 @@ static void in_use_add(struct heap *h, int64_t delta) {
   __atomic_store_n(&h->in_use, h->in_use + (uint64_t)delta, __ATOMIC_RELAXED);
 }
 
-/* Adds a fresh arena to the heap and lists its one free block. */
-static int grow_locked(struct heap *h) {
-  struct arena *a;
-  if (arena_create(h, &a) != 0) return 0;
+/* Puts an arena on the heap's list. */
+static void attach_locked(struct heap *h, struct arena *a) {
+  a->prev = NULL;
   a->next = h->arenas;
   if (h->arenas) h->arenas->prev = a;
   h->arenas = a;
   h->arena_count++;
+}
+
+/* Adds a fresh arena to the heap and lists its one free block. */
+static int grow_locked(struct heap *h) {
+  struct arena *a;
+  if (arena_create(h, &a) != 0) return 0;
+  attach_locked(h, a);
   h->policy->insert(&h->free, arena_first(a));
   return 1;
 }
@@ -77,7 +84,6 @@ static void take_locked(struct heap *h, block *b, size_t size) {
   }
   block_set_alloc(b, size, prev_flag);
   in_use_add(h, (int64_t)size);
-  h->mallocs++;
 }
 
 /* Splits a leading pad off free block b (unlisted) so that the payload of
@@ -106,26 +112,47 @@ static size_t dirty_bytes(const struct arena *a, const char *p, size_t n) {
   return d < n ? d : n;
 }
 
-void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty) {
-  size_t size = block_size_for(n);
+/* Finds, unlists and hands out a block of size bytes whose payload is
+ * aligned to align; NULL when the OS refuses another arena. */
+static block *alloc_locked(struct heap *h, size_t size, size_t align) {
   size_t want = align > HAWK_ALIGN ? size + align + BLOCK_MIN : size;
-  pthread_mutex_lock(&h->lock);
   block *b = h->policy->find(&h->free, want);
   if (b == NULL && grow_locked(h)) b = h->policy->find(&h->free, want);
-  if (b == NULL) {
-    pthread_mutex_unlock(&h->lock);
-    return NULL;
-  }
+  if (b == NULL) return NULL;
   h->policy->remove(&h->free, b);
   if (align > HAWK_ALIGN) b = carve_aligned_locked(h, b, align);
   take_locked(h, b, size);
-  struct arena *a = arena_of(b);
-  char *p = block_payload(b);
-  if (dirty) *dirty = dirty_bytes(a, p, n);
-  arena_mark_used(a, b, block_size(b));
+  arena_mark_used(arena_of(b), b, block_size(b));
+  return b;
+}
+
+/* Follows the peak of bytes in use (heap plus large blocks). */
+static void note_peak_locked(struct heap *h) {
   counters_in_use_seen(h->in_use + __atomic_load_n(&counters.large_in_use, __ATOMIC_RELAXED));
+}
+
+void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty) {
+  pthread_mutex_lock(&h->lock);
+  block *b = alloc_locked(h, block_size_for(n), align);
+  char *p = NULL;
+  if (b) {
+    h->mallocs++;
+    p = block_payload(b);
+    if (dirty) *dirty = dirty_bytes(arena_of(b), p, n);
+    note_peak_locked(h);
+  }
   pthread_mutex_unlock(&h->lock);
   return p;
+}
+
+size_t heap_alloc_batch(struct heap *h, size_t size, void **out, size_t count) {
+  size_t got = 0;
+  pthread_mutex_lock(&h->lock);
+  for (block *b; got < count && (b = alloc_locked(h, size, HAWK_ALIGN)) != NULL; got++)
+    out[got] = block_payload(b);
+  note_peak_locked(h);
+  pthread_mutex_unlock(&h->lock);
+  return got;
 }
 
 /* Why the block at p cannot be freed or resized, or NULL if it can. */
@@ -135,6 +162,7 @@ static const char *block_problem_locked(const struct arena *a, const block *b) {
   size_t size = block_size(b);
   if (size < BLOCK_MIN || (char *)b + size > (char *)arena_epilogue(a))
     return "heap corruption (block size out of range)";
+  if (tcache_marked(block_payload(b))) return "double free (the block is in a thread cache)";
   const block *next = block_next(b);
   if (!block_header_ok(next) || !block_prev_alloc(next))
     return "heap corruption (next block's header overwritten)";
@@ -164,10 +192,9 @@ static struct heap *owner_of(void *p, const char *call) {
 static struct arena *free_locked(struct heap *h, struct arena *a, block *b) {
   size_t size = block_size(b);
   in_use_add(h, -(int64_t)size);
-  h->frees++;
   /* Mark b itself free even if it is about to vanish into its predecessor,
    * so that a second free of it is recognised as a double free. */
-  *block_word(b) = block_make_word(b, size, block_flags(b) & ~BLOCK_ALLOC);
+  block_store(b, block_make_word(b, size, block_flags(b) & ~BLOCK_ALLOC));
   block *next = block_next(b);
   if (!block_is_alloc(next)) { /* forward */
     h->policy->remove(&h->free, next);
@@ -191,19 +218,31 @@ static struct arena *free_locked(struct heap *h, struct arena *a, block *b) {
   return NULL;
 }
 
-void heap_free(void *p, const char *call) {
-  struct heap *h = owner_of(p, call);
-  struct arena *a = arena_of(p);
-  block *b = block_of_payload(p);
-  pthread_mutex_lock(&h->lock);
-  const char *problem = block_problem_locked(a, b);
-  if (problem) {
+void heap_free(void *p, const char *call) { heap_free_batch(&p, 1, call, 1); }
+
+void heap_free_batch(void *const *ps, size_t count, const char *call, int by_user) {
+  struct heap *h = owner_of(ps[0], call);
+  struct arena *empty[16];
+  size_t i = 0;
+  while (i < count) {
+    size_t n_empty = 0, first = i;
+    pthread_mutex_lock(&h->lock);
+    for (; i < count && n_empty < sizeof empty / sizeof empty[0]; i++) {
+      struct arena *a = arena_of(ps[i]);
+      block *b = block_of_payload(ps[i]);
+      const char *problem = arena_heap(a) == h ? block_problem_locked(a, b) : "invalid pointer";
+      if (problem) {
+        pthread_mutex_unlock(&h->lock);
+        report_misuse(call, ps[i], problem);
+      }
+      struct arena *e = free_locked(h, a, b);
+      if (e) empty[n_empty++] = e;
+    }
+    if (by_user) h->frees += i - first;
     pthread_mutex_unlock(&h->lock);
-    report_misuse(call, p, problem);
+    /* Unmapping happens outside the lock. */
+    for (size_t k = 0; k < n_empty; k++) arena_release(empty[k]);
   }
-  struct arena *empty = free_locked(h, a, b);
-  pthread_mutex_unlock(&h->lock);
-  if (empty) arena_release(empty);
 }
 
 /* Grows allocated block b in place to size bytes by taking the free block
@@ -219,7 +258,7 @@ static int grow_in_place_locked(struct heap *h, block *b, size_t size) {
   in_use_add(h, (int64_t)(merged - cur));
   release_tail_locked(h, b, size);
   arena_mark_used(arena_of(b), b, block_size(b));
-  counters_in_use_seen(h->in_use + __atomic_load_n(&counters.large_in_use, __ATOMIC_RELAXED));
+  note_peak_locked(h);
   return 1;
 }
 

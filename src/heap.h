@@ -20,8 +20,8 @@ struct heap {
   struct arena *arenas;           /* every arena this heap owns */
   size_t arena_count;
   uint64_t in_use;    /* bytes in allocated blocks of this heap */
-  uint64_t mallocs;   /* blocks handed out */
-  uint64_t frees;     /* blocks taken back */
+  uint64_t mallocs;   /* blocks handed out to the program (not to caches) */
+  uint64_t frees;     /* blocks the program freed (not flushed from caches) */
   uint64_t splits;    /* free blocks cut in two */
   uint64_t coalesces; /* merges with a free neighbour */
 };
@@ -35,8 +35,17 @@ HAWK_INTERNAL void heap_init(struct heap *h, const struct placement *policy);
  * Returns NULL when the OS refuses memory. */
 HAWK_INTERNAL void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty);
 
+/* Hands out up to count blocks of exactly size bytes (a block size, not a
+ * request) under one lock; returns how many. */
+HAWK_INTERNAL size_t heap_alloc_batch(struct heap *h, size_t size, void **out, size_t count);
+
 /* Frees the arena block at p.  call names the API function in messages. */
 HAWK_INTERNAL void heap_free(void *p, const char *call);
+
+/* Frees count arena blocks of one heap under one lock (a few locks for a big
+ * batch).  by_user says whether they count as frees of the program (rather
+ * than blocks coming back from a thread cache). */
+HAWK_INTERNAL void heap_free_batch(void *const *ps, size_t count, const char *call, int by_user);
 
 /* Resizes the arena block at p to n bytes without moving it; returns 0 when
  * it cannot (the block is then unchanged).  It never grows a block to

@@ -7,6 +7,7 @@
 #include "hawkalloc.h"
 #include "options.h"
 #include "report.h"
+#include "tcache.h"
 
 struct global_counters counters;
 
@@ -57,6 +58,11 @@ static void stats_collect(struct hawk_stats *s) {
   s->mapped = __atomic_load_n(&counters.mapped, __ATOMIC_RELAXED);
   s->mapped_peak = __atomic_load_n(&counters.mapped_peak, __ATOMIC_RELAXED);
   s->cached_arenas = arena_cache_count();
+  struct tcache_totals t;
+  tcache_totals(&t);
+  s->thread_cached = t.bytes;
+  s->mallocs += t.allocs;
+  s->frees += t.frees;
 }
 
 int hawk_stats(struct hawk_stats *out, size_t size) {
@@ -102,6 +108,7 @@ void hawk_stats_print(int fd) {
   print_row(fd, "frees", s.frees);
   print_row(fd, "splits", s.splits);
   print_row(fd, "coalesces", s.coalesces);
+  print_row(fd, "bytes in thread caches", s.thread_cached);
 }
 
 /* HAWKALLOC_STATS=1: the table on stderr when the program exits. */

@@ -98,6 +98,14 @@ run_one() {
   echo "$rc"
 }
 
+# add_tail FILE LABEL: adds the last lines of FILE, if any, to the problems.
+add_tail() {
+  if [[ -s $1 ]]; then
+    problems+=("$2 (last lines):")
+    problems+=("$(tail -n 5 "$1" | cut -c 1-200)")
+  fi
+}
+
 passed=0 failed=0 skipped=0
 for name in "${cases[@]}"; do
   missing=$(preload_missing "$name")
@@ -114,8 +122,8 @@ for name in "${cases[@]}"; do
     rc_hawk=$(run_one "$name" hawk "LD_PRELOAD=$lib")
     out_sys=$work/$name.sys.out out_hawk=$work/$name.hawk.out err_hawk=$work/$name.hawk.err
     if [[ $rc_sys != 0 ]]; then
-      problems+=("fails under the system allocator too (exit $(describe_status "$rc_sys")); stderr:")
-      problems+=("$(tail -n 5 "$work/$name.sys.err")")
+      problems+=("fails under the system allocator too (exit $(describe_status "$rc_sys"))")
+      add_tail "$work/$name.sys.err" "stderr of the system-allocator run"
     fi
     if [[ $rc_sys != "$rc_hawk" ]]; then
       problems+=("exit status: system $(describe_status "$rc_sys"), hawkalloc $(describe_status "$rc_hawk")")
@@ -132,8 +140,7 @@ for name in "${cases[@]}"; do
       problems+=("$(grep 'cannot be preloaded' "$err_hawk" | head -n 1)")
     fi
     if ((${#problems[@]})) && [[ $rc_hawk != 0 ]] && ! grep -q 'hawkalloc:' "$err_hawk"; then
-      problems+=("stderr of the preloaded run (last lines):")
-      problems+=("$(tail -n 5 "$err_hawk" | cut -c 1-200)")
+      add_tail "$err_hawk" "stderr of the preloaded run"
     fi
   fi
   if ((${#problems[@]})); then

@@ -1,0 +1,222 @@
+/* tcache.c - setting up, refilling, flushing and checking thread caches.
+ * The fast paths are the inlines of tcache.h. */
+#include "tcache.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "hawk.h"
+#include "registry.h"
+#include "report.h"
+
+/* A list holds about this many bytes, and 8 to 64 blocks. */
+#define TCACHE_LIST_BYTES 4096
+#define TCACHE_LIST_MIN 8
+#define TCACHE_LIST_MAX 64
+
+uint64_t tcache_key;
+
+/* What a thread uses before its cache exists, and after its exit cleanup:
+ * no list may hold anything, so every call takes the slow path. */
+static struct tcache tcache_unset, tcache_gone;
+
+__thread struct tcache *tcache_self __attribute__((tls_model("initial-exec"))) = &tcache_unset;
+
+static pthread_key_t exit_key;
+static int exit_key_ready;
+
+static struct {
+  pthread_mutex_t lock;
+  struct tcache *head;
+  uint64_t retired_allocs, retired_frees; /* of caches whose thread exited */
+} caches = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0};
+
+static void thread_exit(void *arg);
+
+void tcache_init(void) { exit_key_ready = pthread_key_create(&exit_key, thread_exit) == 0; }
+
+/* The most blocks a list of size-byte blocks may hold. */
+static uint16_t list_limit(size_t size) {
+  if (size < BLOCK_MIN) return 0;
+  size_t n = TCACHE_LIST_BYTES / size;
+  return (uint16_t)(n < TCACHE_LIST_MIN ? TCACHE_LIST_MIN : n > TCACHE_LIST_MAX ? TCACHE_LIST_MAX : n);
+}
+
+/* Gives this thread a cache of its own; NULL if it cannot have one. */
+static struct tcache *setup(void) {
+  if (tcache_self != &tcache_unset || !exit_key_ready) return NULL;
+  /* The cache itself is a heap block, not counted as one of the program's. */
+  void *mem;
+  if (heap_alloc_batch(&hawk_main_heap, block_size_for(sizeof(struct tcache)), &mem, 1) != 1)
+    return NULL;
+  struct tcache *tc = mem;
+  memset(tc, 0, sizeof *tc);
+  for (size_t bin = 0; bin < TCACHE_BINS; bin++) tc->limit[bin] = list_limit(bin * HAWK_ALIGN);
+  pthread_mutex_lock(&caches.lock);
+  tc->next = caches.head;
+  if (caches.head) caches.head->prev = tc;
+  caches.head = tc;
+  pthread_mutex_unlock(&caches.lock);
+  tcache_self = tc;
+  pthread_setspecific(exit_key, tc);
+  return tc;
+}
+
+/* Takes a cache off the list of live caches, keeping its counts. */
+static void unregister(struct tcache *tc) {
+  pthread_mutex_lock(&caches.lock);
+  caches.retired_allocs += tc->allocs;
+  caches.retired_frees += tc->frees;
+  if (tc->prev) tc->prev->next = tc->next;
+  else caches.head = tc->next;
+  if (tc->next) tc->next->prev = tc->prev;
+  pthread_mutex_unlock(&caches.lock);
+}
+
+/* Returns up to max blocks from the front of one list to the heap. */
+static void flush_list(struct tcache *tc, size_t bin, size_t max) {
+  void *batch[TCACHE_LIST_MAX];
+  while (max > 0 && tc->bins[bin]) {
+    size_t n = 0;
+    while (n < max && n < TCACHE_LIST_MAX && tc->bins[bin]) {
+      void **p = tc->bins[bin];
+      tc->bins[bin] = p[0];
+      p[1] = NULL; /* the "freed" mark must not outlive the cache */
+      batch[n++] = p;
+    }
+    tc->count[bin] = (uint16_t)(tc->count[bin] - n);
+    tcache_add(&tc->bytes, -(uint64_t)(n * bin * HAWK_ALIGN));
+    heap_free_batch(batch, n, "free", 0);
+    max -= n;
+  }
+}
+
+/* Returns every cached block of tc to the heap. */
+static void flush_all(struct tcache *tc) {
+  for (size_t bin = 0; bin < TCACHE_BINS; bin++) flush_list(tc, bin, (size_t)-1);
+}
+
+/* Runs at thread exit (pthread key destructor). */
+static void thread_exit(void *arg) {
+  struct tcache *tc = arg;
+  flush_all(tc);
+  unregister(tc);
+  tcache_self = &tcache_gone; /* later calls in this thread go to the heap */
+  heap_free_batch((void *const[]){tc}, 1, "free", 0);
+}
+
+void *tcache_refill(size_t size) {
+  hawk_ensure_init();
+  struct tcache *tc = tcache_self;
+  if (tc == &tcache_unset) tc = setup();
+  if (tc == NULL || tc == &tcache_gone || tc == &tcache_unset)
+    return heap_alloc(&hawk_main_heap, size - BLOCK_HEADER, HAWK_ALIGN, NULL);
+  size_t bin = size / HAWK_ALIGN;
+  void *batch[TCACHE_LIST_MAX];
+  size_t want = tc->limit[bin] / 2 ? tc->limit[bin] / 2 : 1;
+  size_t got = heap_alloc_batch(&hawk_main_heap, size, batch, want);
+  if (got == 0) return NULL;
+  for (size_t i = 1; i < got; i++) tcache_push(batch[i], size);
+  tcache_add(&tc->allocs, 1);
+  return batch[0];
+}
+
+void tcache_overflow(void *p, size_t size) {
+  struct tcache *tc = tcache_self;
+  if (tc == &tcache_unset) tc = setup();
+  if (tc == NULL || tc == &tcache_gone || tc == &tcache_unset) {
+    heap_free(p, "free");
+    return;
+  }
+  size_t bin = size / HAWK_ALIGN;
+  flush_list(tc, bin, (size_t)tc->limit[bin] / 2 + 1);
+  if (!tcache_free(p, size)) heap_free(p, "free");
+}
+
+void tcache_flush_self(void) {
+  struct tcache *tc = tcache_self;
+  if (tc != &tcache_unset && tc != &tcache_gone) flush_all(tc);
+}
+
+void tcache_totals(struct tcache_totals *t) {
+  pthread_mutex_lock(&caches.lock);
+  t->bytes = 0;
+  t->allocs = caches.retired_allocs;
+  t->frees = caches.retired_frees;
+  for (struct tcache *tc = caches.head; tc; tc = tc->next) {
+    t->bytes += __atomic_load_n(&tc->bytes, __ATOMIC_RELAXED);
+    t->allocs += __atomic_load_n(&tc->allocs, __ATOMIC_RELAXED);
+    t->frees += __atomic_load_n(&tc->frees, __ATOMIC_RELAXED);
+  }
+  pthread_mutex_unlock(&caches.lock);
+}
+
+int tcache_take_back(void *p, size_t size) {
+  struct tcache *tc = tcache_self;
+  size_t bin = size / HAWK_ALIGN;
+  if (size > TCACHE_MAX_BLOCK) return 0;
+  for (void **link = &tc->bins[bin]; *link; link = (void **)*link) {
+    if (*link != p) continue;
+    void **q = p;
+    *link = q[0];
+    q[1] = NULL;
+    tc->count[bin]--;
+    tcache_add(&tc->bytes, -(uint64_t)size);
+    return 1;
+  }
+  return 0;
+}
+
+int tcache_holds(const void *p) {
+  struct tcache *tc = tcache_self;
+  for (size_t bin = 0; bin < TCACHE_BINS; bin++)
+    for (void **q = tc->bins[bin]; q; q = q[0])
+      if (q == p) return 1;
+  return 0;
+}
+
+/* Checks one list of this thread's cache; returns problems (0 or 1). */
+static int check_list(const struct tcache *tc, size_t bin) {
+  size_t n = 0, bytes = 0;
+  for (void **q = tc->bins[bin]; q; q = q[0], n++) {
+    const block *b = block_of_payload(q);
+    if (n >= tc->limit[bin] || ((uintptr_t)q & 15) || registry_lookup(q) != CHUNK_ARENA ||
+        !block_header_ok(b) || !block_is_alloc(b) || block_size(b) < bin * HAWK_ALIGN ||
+        !tcache_marked(q)) {
+      report_problem("check: thread-cached block", q, "is not a sound cached block");
+      return 1;
+    }
+    bytes += bin * HAWK_ALIGN;
+  }
+  if (n != tc->count[bin]) {
+    report_problem("check: thread cache list", &tc->bins[bin], "count disagrees with the list");
+    return 1;
+  }
+  return 0;
+}
+
+int tcache_check(void) {
+  struct tcache *tc = tcache_self;
+  int problems = 0;
+  for (size_t bin = 0; bin < TCACHE_BINS; bin++) problems += check_list(tc, bin);
+  return problems;
+}
+
+void tcache_lock_all(void) { pthread_mutex_lock(&caches.lock); }
+void tcache_unlock_all(void) { pthread_mutex_unlock(&caches.lock); }
+
+void tcache_after_fork_child(void) {
+  pthread_mutex_init(&caches.lock, NULL);
+  /* The other threads are gone in the child: their cached blocks go back
+   * to the heap rather than stay allocated for ever. */
+  struct tcache *tc = caches.head, *self = tcache_self;
+  while (tc) {
+    struct tcache *next = tc->next;
+    if (tc != self) {
+      flush_all(tc);
+      unregister(tc);
+      heap_free_batch((void *const[]){tc}, 1, "free", 0);
+    }
+    tc = next;
+  }
+}

@@ -1,0 +1,127 @@
+/* tcache.h - a per-thread cache of recently freed small blocks.
+ *
+ * A small free goes onto a list of the freeing thread, and a small malloc of
+ * the same size takes it back, with no lock and no atomic read-modify-write.
+ * Cached blocks stay allocated in the heap's eyes (their headers are not
+ * touched), so the heap's coalescing invariants hold; they go back to the
+ * heap in batches when a list is full, at thread exit, and on malloc_trim.
+ *
+ * A cached block's payload holds two words:
+ *
+ *   payload + 0   next block in the same list
+ *   payload + 8   tcache_key: a random value marking "freed, in a cache"
+ *
+ * A free of a block whose second word is the key is a double free.
+ */
+#ifndef HAWK_TCACHE_H
+#define HAWK_TCACHE_H
+
+#include "block.h"
+
+/* Blocks up to this size (payload 1016 bytes) are cached. */
+#define TCACHE_MAX_BLOCK ((size_t)1024)
+#define TCACHE_BINS (TCACHE_MAX_BLOCK / HAWK_ALIGN + 1)
+
+struct tcache {
+  void *bins[TCACHE_BINS];        /* list heads by block size / 16 */
+  uint16_t count[TCACHE_BINS];    /* blocks in each list */
+  uint16_t limit[TCACHE_BINS];    /* most blocks a list may hold (0: none) */
+  uint64_t bytes;                 /* bytes of cached blocks (read by stats) */
+  uint64_t allocs;                /* mallocs served from this cache */
+  uint64_t frees;                 /* frees taken by this cache */
+  struct tcache *next, *prev;     /* every live cache, for stats and fork */
+};
+
+/* The value marking a cached block; random, drawn at start-up. */
+HAWK_INTERNAL extern uint64_t tcache_key;
+
+/* This thread's cache.  It starts as a static empty cache whose limits are
+ * zero, so the fast paths need no test for "not set up yet". */
+HAWK_INTERNAL extern __thread struct tcache *tcache_self
+    __attribute__((tls_model("initial-exec")));
+
+/* Sets up the cache machinery once (the thread-exit key). */
+HAWK_INTERNAL void tcache_init(void);
+
+/* Counters other threads read (statistics) are stored atomically: a plain
+ * store on common machines. */
+static inline void tcache_add(uint64_t *counter, uint64_t delta) {
+  __atomic_store_n(counter, *counter + delta, __ATOMIC_RELAXED);
+}
+
+/* Takes a cached block of exactly size bytes (a block size), or NULL. */
+static inline void *tcache_pop(size_t size) {
+  struct tcache *tc = tcache_self;
+  size_t bin = size / HAWK_ALIGN;
+  void **p = tc->bins[bin];
+  if (p == NULL) return NULL;
+  tc->bins[bin] = p[0];
+  tc->count[bin]--;
+  tcache_add(&tc->bytes, -(uint64_t)size);
+  tcache_add(&tc->allocs, 1);
+  p[1] = NULL; /* no longer "freed" */
+  return p;
+}
+
+/* Caches a block of size bytes; returns 0 if its list is full. */
+static inline int tcache_push(void *p, size_t size) {
+  struct tcache *tc = tcache_self;
+  size_t bin = size / HAWK_ALIGN;
+  if (tc->count[bin] >= tc->limit[bin]) return 0;
+  void **w = p;
+  w[0] = tc->bins[bin];
+  w[1] = (void *)(uintptr_t)tcache_key;
+  tc->bins[bin] = p;
+  tc->count[bin]++;
+  tcache_add(&tc->bytes, size);
+  return 1;
+}
+
+/* free() of a block of size bytes into the cache; 0 if its list is full. */
+static inline int tcache_free(void *p, size_t size) {
+  if (!tcache_push(p, size)) return 0;
+  tcache_add(&tcache_self->frees, 1);
+  return 1;
+}
+
+/* Whether the payload at p carries the "freed, in a cache" mark. */
+static inline int tcache_marked(const void *p) {
+  return ((const uint64_t *)p)[1] == tcache_key;
+}
+
+/* Slow path of malloc for a cacheable size: sets the cache up if needed,
+ * refills the list from the heap, and returns one block (or NULL). */
+HAWK_INTERNAL void *tcache_refill(size_t size);
+
+/* Slow path of free for a cacheable block whose list is full (or when the
+ * cache is not set up): returns blocks to the heap. */
+HAWK_INTERNAL void tcache_overflow(void *p, size_t size);
+
+/* Returns every block of this thread's cache to the heap. */
+HAWK_INTERNAL void tcache_flush_self(void);
+
+/* Bytes held in every thread's cache, and the mallocs and frees the caches
+ * served (exited threads included). */
+struct tcache_totals {
+  uint64_t bytes, allocs, frees;
+};
+HAWK_INTERNAL void tcache_totals(struct tcache_totals *t);
+
+/* Takes p (a block of size bytes) out of this thread's cache if it is
+ * there; returns 1 if it was. */
+HAWK_INTERNAL int tcache_take_back(void *p, size_t size);
+
+/* Whether p is in this thread's cache (a walk; misuse reports only). */
+HAWK_INTERNAL int tcache_holds(const void *p);
+
+/* Checks this thread's cache: every entry a sound allocated block, counts
+ * right.  Returns the number of problems. */
+HAWK_INTERNAL int tcache_check(void);
+
+/* Fork support: the cache list lock, and in the child the return of the
+ * blocks cached by threads that do not exist there. */
+HAWK_INTERNAL void tcache_lock_all(void);
+HAWK_INTERNAL void tcache_unlock_all(void);
+HAWK_INTERNAL void tcache_after_fork_child(void);
+
+#endif /* HAWK_TCACHE_H */
