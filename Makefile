@@ -26,7 +26,7 @@ TEST_BIN := $(TESTS:%=$(BUILD)/tests/%)
 # Tests that only make sense with the standard names replaced.
 OVERRIDE_TESTS := test_override
 SAN_TESTS := $(filter-out $(OVERRIDE_TESTS),$(TESTS))
-TSAN_TESTS := $(filter test_threads test_stress,$(TESTS))
+TSAN_TESTS := $(filter test_threads test_stress test_tcache,$(TESTS))
 
 .PHONY: all lib tests test test-unit test-preload asan tsan sanitize demo bench \
         bench-preload install uninstall clean format format-check deps

@@ -11,8 +11,8 @@
 
 /* A list holds about this many bytes, and 8 to 64 blocks. */
 #define TCACHE_LIST_BYTES 4096
-#define TCACHE_LIST_MIN 8
-#define TCACHE_LIST_MAX 64
+#define TCACHE_LIST_MIN   8
+#define TCACHE_LIST_MAX   64
 
 uint64_t tcache_key;
 
@@ -39,7 +39,9 @@ void tcache_init(void) { exit_key_ready = pthread_key_create(&exit_key, thread_e
 static uint16_t list_limit(size_t size) {
   if (size < BLOCK_MIN) return 0;
   size_t n = TCACHE_LIST_BYTES / size;
-  return (uint16_t)(n < TCACHE_LIST_MIN ? TCACHE_LIST_MIN : n > TCACHE_LIST_MAX ? TCACHE_LIST_MAX : n);
+  return (uint16_t)(n < TCACHE_LIST_MIN   ? TCACHE_LIST_MIN
+                    : n > TCACHE_LIST_MAX ? TCACHE_LIST_MAX
+                                          : n);
 }
 
 /* Gives this thread a cache of its own; NULL if it cannot have one. */
@@ -67,8 +69,10 @@ static void unregister(struct tcache *tc) {
   pthread_mutex_lock(&caches.lock);
   caches.retired_allocs += tc->allocs;
   caches.retired_frees += tc->frees;
-  if (tc->prev) tc->prev->next = tc->next;
-  else caches.head = tc->next;
+  if (tc->prev)
+    tc->prev->next = tc->next;
+  else
+    caches.head = tc->next;
   if (tc->next) tc->next->prev = tc->prev;
   pthread_mutex_unlock(&caches.lock);
 }

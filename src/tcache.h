@@ -20,16 +20,16 @@
 
 /* Blocks up to this size (payload 1016 bytes) are cached. */
 #define TCACHE_MAX_BLOCK ((size_t)1024)
-#define TCACHE_BINS (TCACHE_MAX_BLOCK / HAWK_ALIGN + 1)
+#define TCACHE_BINS      (TCACHE_MAX_BLOCK / HAWK_ALIGN + 1)
 
 struct tcache {
-  void *bins[TCACHE_BINS];        /* list heads by block size / 16 */
-  uint16_t count[TCACHE_BINS];    /* blocks in each list */
-  uint16_t limit[TCACHE_BINS];    /* most blocks a list may hold (0: none) */
-  uint64_t bytes;                 /* bytes of cached blocks (read by stats) */
-  uint64_t allocs;                /* mallocs served from this cache */
-  uint64_t frees;                 /* frees taken by this cache */
-  struct tcache *next, *prev;     /* every live cache, for stats and fork */
+  void *bins[TCACHE_BINS];     /* list heads by block size / 16 */
+  uint16_t count[TCACHE_BINS]; /* blocks in each list */
+  uint16_t limit[TCACHE_BINS]; /* most blocks a list may hold (0: none) */
+  uint64_t bytes;              /* bytes of cached blocks (read by stats) */
+  uint64_t allocs;             /* mallocs served from this cache */
+  uint64_t frees;              /* frees taken by this cache */
+  struct tcache *next, *prev;  /* every live cache, for stats and fork */
 };
 
 /* The value marking a cached block; random, drawn at start-up. */
@@ -37,8 +37,7 @@ HAWK_INTERNAL extern uint64_t tcache_key;
 
 /* This thread's cache.  It starts as a static empty cache whose limits are
  * zero, so the fast paths need no test for "not set up yet". */
-HAWK_INTERNAL extern __thread struct tcache *tcache_self
-    __attribute__((tls_model("initial-exec")));
+HAWK_INTERNAL extern __thread struct tcache *tcache_self __attribute__((tls_model("initial-exec")));
 
 /* Sets up the cache machinery once (the thread-exit key). */
 HAWK_INTERNAL void tcache_init(void);
@@ -85,9 +84,7 @@ static inline int tcache_free(void *p, size_t size) {
 }
 
 /* Whether the payload at p carries the "freed, in a cache" mark. */
-static inline int tcache_marked(const void *p) {
-  return ((const uint64_t *)p)[1] == tcache_key;
-}
+static inline int tcache_marked(const void *p) { return ((const uint64_t *)p)[1] == tcache_key; }
 
 /* Slow path of malloc for a cacheable size: sets the cache up if needed,
  * refills the list from the heap, and returns one block (or NULL). */

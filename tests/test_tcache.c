@@ -1,0 +1,342 @@
+/* test_tcache.c - the per-thread cache of freed small blocks: flushed at
+ * thread exit and by hawk_trim, bounded, still catching double frees, safe
+ * across fork, serving a thread after its exit cleanup, and giving a cached
+ * neighbour back to a growing realloc. */
+#include <pthread.h>
+#include <stdint.h>
+
+#include "harness.h"
+#include "hawkalloc.h"
+
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#endif
+/* Cases that abort or fork run only in the plain build. */
+#if !defined(HAWK_NO_OVERRIDE) && !defined(UNDER_TSAN) && !defined(__SANITIZE_ADDRESS__)
+#define PLAIN_BUILD 1
+#endif
+
+static struct hawk_stats stats_now(void) {
+  struct hawk_stats s;
+  hawk_stats(&s, sizeof s);
+  return s;
+}
+
+/* Fills n bytes with a pattern derived from seed, and checks it. */
+static void fill(unsigned char *p, size_t n, unsigned seed) {
+  for (size_t i = 0; i < n; i++) p[i] = (unsigned char)(seed + i * 31);
+}
+static int intact(const unsigned char *p, size_t n, unsigned seed) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i] != (unsigned char)(seed + i * 31)) return 0;
+  return 1;
+}
+
+enum { BATCH = 2000 };
+
+static void *alloc_and_free_small(void *arg) {
+  (void)arg;
+  void *p[BATCH];
+  for (int i = 0; i < BATCH; i++) p[i] = hawk_malloc((size_t)(16 + i % 400));
+  for (int i = 0; i < BATCH; i++) hawk_free(p[i]);
+  /* Everything freed sits in this thread's cache or went back to the heap. */
+  return (void *)(uintptr_t)stats_now().thread_cached;
+}
+
+TEST(thread_exit_flushes_the_cache) {
+  hawk_trim();
+  struct hawk_stats before = stats_now();
+  CHECK(before.thread_cached == 0);
+  pthread_t t;
+  REQUIRE(pthread_create(&t, NULL, alloc_and_free_small, NULL) == 0);
+  void *cached_in_thread;
+  pthread_join(t, &cached_in_thread);
+  /* Creating the thread may have filled some of this thread's lists;
+   * trimming empties them, so whatever is left would be the exited
+   * thread's. */
+  hawk_trim();
+  struct hawk_stats after = stats_now();
+  CHECK((uintptr_t)cached_in_thread > 0); /* the cache did hold blocks */
+  CHECK(after.thread_cached == 0);
+  CHECK(after.in_use <= before.in_use + 4096);
+  CHECK(after.mallocs >= before.mallocs + BATCH);
+  CHECK(after.frees >= before.frees + BATCH);
+  CHECK(hawk_check() == 0);
+}
+
+TEST(cache_is_bounded) {
+  hawk_trim();
+  enum { N = 5000 };
+  static void *p[N];
+  for (int i = 0; i < N; i++) p[i] = hawk_malloc(100);
+  for (int i = 0; i < N; i++) hawk_free(p[i]);
+  struct hawk_stats s = stats_now();
+  /* One list of 112-byte blocks holds at most 64 of them. */
+  CHECK(s.thread_cached > 0 && s.thread_cached <= 64 * 112);
+  CHECK(hawk_check() == 0);
+}
+
+TEST(trim_flushes_this_threads_cache) {
+  void *p[64];
+  for (int i = 0; i < 64; i++) p[i] = hawk_malloc(48);
+  for (int i = 0; i < 64; i++) hawk_free(p[i]);
+  CHECK(stats_now().thread_cached > 0);
+  hawk_trim();
+  CHECK(stats_now().thread_cached == 0);
+  CHECK(hawk_check() == 0);
+}
+
+TEST(cached_block_is_reused_lifo_with_contents_rewritable) {
+  unsigned char *a = hawk_malloc(200);
+  REQUIRE(a);
+  fill(a, 200, 7);
+  hawk_free(a);
+  unsigned char *b = hawk_malloc(200);
+  CHECK(b == a); /* the most recently freed block of that size comes back */
+  fill(b, hawk_usable_size(b), 9);
+  CHECK(intact(b, hawk_usable_size(b), 9));
+  unsigned char *c = hawk_calloc(1, 200);
+  REQUIRE(c);
+  hawk_free(c);
+  c = hawk_calloc(1, 200); /* recycled through the cache: still zero */
+  for (int i = 0; i < 200; i++) CHECK(c[i] == 0);
+  hawk_free(b);
+  hawk_free(c);
+}
+
+/* Blocks handed from one thread to another: freed into the other's cache,
+ * which returns them to the heap when it exits. */
+struct handoff {
+  unsigned char *blocks[BATCH];
+  int bad;
+};
+
+static void *free_handed_blocks(void *arg) {
+  struct handoff *h = arg;
+  for (int i = 0; i < BATCH; i++) {
+    if (!intact(h->blocks[i], (size_t)(8 + i % 300), (unsigned)i)) h->bad++;
+    hawk_free(h->blocks[i]);
+  }
+  /* Reuse some of them here, from this thread's cache. */
+  for (int i = 0; i < 100; i++) {
+    unsigned char *p = hawk_malloc((size_t)(8 + i % 300));
+    fill(p, (size_t)(8 + i % 300), 3);
+    hawk_free(p);
+  }
+  return NULL;
+}
+
+TEST(cross_thread_frees_go_through_the_freeing_threads_cache) {
+  static struct handoff h;
+  h.bad = 0;
+  hawk_trim();
+  struct hawk_stats before = stats_now();
+  for (int i = 0; i < BATCH; i++) {
+    h.blocks[i] = hawk_malloc((size_t)(8 + i % 300));
+    fill(h.blocks[i], (size_t)(8 + i % 300), (unsigned)i);
+  }
+  pthread_t t;
+  REQUIRE(pthread_create(&t, NULL, free_handed_blocks, &h) == 0);
+  pthread_join(t, NULL);
+  CHECK(h.bad == 0);
+  hawk_trim();
+  struct hawk_stats after = stats_now();
+  CHECK(after.thread_cached == 0);
+  CHECK(after.in_use <= before.in_use + 4096);
+  CHECK(hawk_check() == 0);
+}
+
+/* A destructor of a key created after HawkAlloc's runs after HawkAlloc's
+ * own exit cleanup: it must still be able to allocate and free. */
+static pthread_key_t late_key;
+static int late_ok;
+
+static void late_destructor(void *arg) {
+  (void)arg;
+  int ok = 1;
+  for (int round = 0; round < 3; round++) {
+    void *p[50];
+    for (int i = 0; i < 50; i++) {
+      p[i] = hawk_malloc((size_t)(24 + i * 8));
+      if (!p[i])
+        ok = 0;
+      else
+        fill(p[i], (size_t)(24 + i * 8), (unsigned)i);
+    }
+    for (int i = 0; i < 50; i++) {
+      if (p[i] && !intact(p[i], (size_t)(24 + i * 8), (unsigned)i)) ok = 0;
+      hawk_free(p[i]);
+    }
+  }
+  late_ok = ok;
+}
+
+static void *use_then_exit(void *arg) {
+  (void)arg;
+  void *p = hawk_malloc(64); /* sets up this thread's cache */
+  hawk_free(p);
+  pthread_setspecific(late_key, (void *)1);
+  return NULL;
+}
+
+TEST(thread_allocates_after_its_exit_cleanup) {
+  hawk_free(hawk_malloc(1)); /* HawkAlloc's key exists before ours */
+  REQUIRE(pthread_key_create(&late_key, late_destructor) == 0);
+  late_ok = 0;
+  hawk_trim();
+  struct hawk_stats before = stats_now();
+  pthread_t t;
+  REQUIRE(pthread_create(&t, NULL, use_then_exit, NULL) == 0);
+  pthread_join(t, NULL);
+  CHECK(late_ok == 1);
+  hawk_trim();
+  struct hawk_stats after = stats_now();
+  CHECK(after.thread_cached == 0); /* nothing stranded */
+  CHECK(after.in_use <= before.in_use + 4096);
+  CHECK(hawk_check() == 0);
+  pthread_key_delete(late_key);
+}
+
+TEST(realloc_grows_into_a_neighbour_held_by_this_threads_cache) {
+  hawk_trim();
+  unsigned char *a = hawk_malloc(64);
+  unsigned char *b = hawk_malloc(64);
+  REQUIRE(a && b);
+  if (b != a + 80) { /* the two were not neighbours: nothing to test here */
+    hawk_free(a);
+    hawk_free(b);
+    return;
+  }
+  fill(a, 64, 5);
+  hawk_free(b); /* into the cache: still allocated in the heap's eyes */
+  unsigned char *c = hawk_realloc(a, 130);
+  CHECK(c == a);
+  CHECK(intact(c, 64, 5));
+  CHECK(hawk_check() == 0);
+  hawk_free(c);
+}
+
+#ifdef PLAIN_BUILD
+#include <sys/resource.h>
+
+__attribute__((constructor)) static void no_core_files(void) {
+  struct rlimit none = {0, 0};
+  setrlimit(RLIMIT_CORE, &none);
+}
+
+static void *victim;
+
+static void free_twice(void *arg) {
+  (void)arg;
+  hawk_free(victim);
+  hawk_free(victim);
+}
+
+static void free_twice_delayed(void *arg) {
+  (void)arg;
+  void *other = hawk_malloc(40);
+  hawk_free(victim);
+  hawk_free(other);
+  hawk_free(victim);
+}
+
+static void *free_in_thread(void *arg) {
+  hawk_free(arg);
+  pthread_exit(NULL);
+}
+
+/* The first free goes into another thread's cache, which stays alive. */
+static void *free_and_wait(void *arg) {
+  hawk_free(arg);
+  for (;;) pause();
+  return NULL;
+}
+
+static void free_twice_across_threads(void *arg) {
+  (void)arg;
+  pthread_t t;
+  pthread_create(&t, NULL, free_and_wait, victim);
+  usleep(100000);
+  hawk_free(victim);
+}
+
+static void realloc_after_free(void *arg) {
+  (void)arg;
+  hawk_free(victim);
+  hawk_realloc(victim, 500);
+}
+
+static void usable_size_after_free(void *arg) {
+  (void)arg;
+  hawk_free(victim);
+  hawk_usable_size(victim);
+}
+
+TEST(double_free_through_the_cache_is_caught) {
+  char text[32];
+  victim = hawk_malloc(64);
+  EXPECT_ABORT(free_twice, NULL, "hawkalloc: free(", ptr_text(victim, text), "): double free");
+  EXPECT_ABORT(free_twice_delayed, NULL, "hawkalloc: free(", ptr_text(victim, text),
+               "): double free");
+  EXPECT_ABORT(free_twice_across_threads, NULL, "hawkalloc: free(", ptr_text(victim, text),
+               "): double free");
+  EXPECT_ABORT(realloc_after_free, NULL, "hawkalloc: realloc(", ptr_text(victim, text), "free");
+  EXPECT_ABORT(usable_size_after_free, NULL, "hawkalloc: malloc_usable_size(",
+               ptr_text(victim, text), "free");
+  hawk_free(victim);
+  (void)free_in_thread;
+}
+
+/* Fork while this thread's cache and another thread's cache are full. */
+static void *fill_cache_and_wait(void *arg) {
+  void *p[64];
+  for (int i = 0; i < 64; i++) p[i] = hawk_malloc(72);
+  for (int i = 0; i < 64; i++) hawk_free(p[i]);
+  *(volatile int *)arg = 1;
+  for (;;) pause();
+  return NULL;
+}
+
+TEST(fork_with_full_caches) {
+  volatile int ready = 0;
+  pthread_t t;
+  REQUIRE(pthread_create(&t, NULL, fill_cache_and_wait, (void *)&ready) == 0);
+  while (!ready) usleep(1000);
+  void *p[64];
+  for (int i = 0; i < 64; i++) p[i] = hawk_malloc(72);
+  for (int i = 0; i < 64; i++) hawk_free(p[i]);
+  uint64_t cached_before = stats_now().thread_cached;
+  CHECK(cached_before >= 2 * 32 * 80); /* both caches hold blocks */
+  fflush(NULL);
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    /* Only this thread exists here: the other thread's blocks came back. */
+    struct hawk_stats s = stats_now();
+    int ok = s.thread_cached <= cached_before / 2 + 1 && hawk_check() == 0;
+    for (int round = 0; round < 10; round++) {
+      void *q[200];
+      for (int i = 0; i < 200; i++) {
+        q[i] = hawk_malloc((size_t)(64 + i));
+        memset(q[i], i, (size_t)(64 + i));
+      }
+      for (int i = 0; i < 200; i++) hawk_free(q[i]);
+    }
+    ok = ok && hawk_check() == 0;
+    _exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK(hawk_check() == 0);
+  pthread_cancel(t);
+  pthread_join(t, NULL);
+}
+#endif
+
+TEST_MAIN()
