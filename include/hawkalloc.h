@@ -71,6 +71,7 @@ struct hawk_stats {
   uint64_t coalesces;     /* merges of a freed block with a free neighbour */
   uint64_t thread_cached; /* bytes of freed blocks held in thread caches (they
                              count as in use until they go back to a heap) */
+  uint64_t heaps;         /* heaps the threads are spread over */
 };
 
 /* Fills *out with the current statistics.  size is sizeof(*out) as the

@@ -2,6 +2,7 @@
  * place, over three primitives (allocate aligned, free, resize-or-move).
  * Also the one-time initialisation and the fork handlers. */
 #include <errno.h>
+#include <sched.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -14,8 +15,10 @@
 #include "report.h"
 #include "tcache.h"
 
-struct heap hawk_main_heap;
+struct heap hawk_heaps[HEAP_MAX];
+unsigned hawk_heap_count = 1;
 uint64_t block_secret;
+static unsigned next_heap;
 
 static pthread_once_t init_control = PTHREAD_ONCE_INIT;
 static int initialised; /* set once everything below is ready */
@@ -33,6 +36,28 @@ static const struct placement *policy_from_options(void) {
   return &placement_segregated;
 }
 
+/* HAWKALLOC_HEAPS, or two heaps per CPU this process may run on. */
+static unsigned heap_count_wanted(void) {
+  long n = option_long(OPTION_HEAPS);
+  if (n <= 0) {
+    cpu_set_t cpus;
+    n = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? 2 * CPU_COUNT(&cpus) : 2;
+  }
+  return n < 1 ? 1 : n > HEAP_MAX ? HEAP_MAX : (unsigned)n;
+}
+
+struct heap *hawk_heap_for_new_thread(void) {
+  unsigned i = __atomic_fetch_add(&next_heap, 1, __ATOMIC_RELAXED);
+  return &hawk_heaps[i % hawk_heap_count];
+}
+
+uint64_t hawk_heaps_in_use(void) {
+  uint64_t sum = 0;
+  for (unsigned i = 0; i < hawk_heap_count; i++)
+    sum += __atomic_load_n(&hawk_heaps[i].in_use, __ATOMIC_RELAXED);
+  return sum;
+}
+
 /* Everything the allocator needs before its first block; allocates nothing. */
 static void init_once(void) {
   options_load();
@@ -44,7 +69,9 @@ static void init_once(void) {
   if (os_random(&tcache_key, sizeof tcache_key) != 0) tcache_key = secret * 0xff51afd7ed558ccdull;
   registry_ready = registry_init() == 0;
   tcache_init();
-  heap_init(&hawk_main_heap, policy_from_options());
+  const struct placement *policy = policy_from_options();
+  hawk_heap_count = heap_count_wanted();
+  for (unsigned i = 0; i < HEAP_MAX; i++) heap_init(&hawk_heaps[i], policy);
   __atomic_store_n(&initialised, 1, __ATOMIC_RELEASE);
 }
 
@@ -74,7 +101,7 @@ static void *alloc_core(size_t n, size_t align, int zero) {
   if (unlikely(n > PTRDIFF_MAX || !registry_ready)) return NULL;
   if (unlikely(is_large(n, align))) return large_alloc(n, align); /* fresh pages: zero */
   size_t dirty = 0;
-  void *p = heap_alloc(&hawk_main_heap, n, align, zero ? &dirty : NULL);
+  void *p = heap_alloc(tcache_self->heap, n, align, zero ? &dirty : NULL);
   if (p && dirty) memset(p, 0, dirty);
   return p;
 }
@@ -222,14 +249,18 @@ void *hawk_pvalloc(size_t size) {
 int hawk_trim(void) {
   hawk_ensure_init();
   tcache_flush_self();
-  size_t released = heap_trim(&hawk_main_heap);
+  size_t released = 0;
+  for (unsigned i = 0; i < hawk_heap_count; i++) {
+    heap_drain(&hawk_heaps[i]);
+    released += heap_trim(&hawk_heaps[i]);
+  }
   released += arena_cache_flush();
   return released > 0;
 }
 
 const char *hawk_policy_name(void) {
   hawk_ensure_init();
-  return hawk_main_heap.policy->name;
+  return hawk_heaps[0].policy->name;
 }
 
 /* --- fork ----------------------------------------------------------------- */
@@ -240,7 +271,7 @@ const char *hawk_policy_name(void) {
 static void fork_prepare(void) {
   hawk_ensure_init();
   tcache_lock_all();
-  pthread_mutex_lock(&hawk_main_heap.lock);
+  for (unsigned i = 0; i < hawk_heap_count; i++) pthread_mutex_lock(&hawk_heaps[i].lock);
   arena_cache_lock();
   large_lock();
 }
@@ -248,14 +279,14 @@ static void fork_prepare(void) {
 static void fork_parent(void) {
   large_unlock();
   arena_cache_unlock();
-  pthread_mutex_unlock(&hawk_main_heap.lock);
+  for (unsigned i = 0; i < hawk_heap_count; i++) pthread_mutex_unlock(&hawk_heaps[i].lock);
   tcache_unlock_all();
 }
 
 static void fork_child(void) {
   large_reset_lock();
   arena_cache_reset_lock();
-  pthread_mutex_init(&hawk_main_heap.lock, NULL);
+  for (unsigned i = 0; i < hawk_heap_count; i++) pthread_mutex_init(&hawk_heaps[i].lock, NULL);
   tcache_after_fork_child();
 }
 

@@ -66,7 +66,11 @@ int check_heap(struct heap *h) {
 
 int hawk_check(void) {
   hawk_ensure_init();
-  int problems = check_heap(&hawk_main_heap);
+  int problems = 0;
+  for (unsigned i = 0; i < hawk_heap_count; i++) {
+    heap_drain(&hawk_heaps[i]);
+    problems += check_heap(&hawk_heaps[i]);
+  }
   problems += arena_cache_check();
   problems += large_check();
   problems += tcache_check();

@@ -5,8 +5,18 @@
 
 #include "heap.h"
 
-/* The heap every thread allocates from (one lock; see docs/design.md). */
-HAWK_INTERNAL extern struct heap hawk_main_heap;
+/* The heaps: threads are spread over hawk_heap_count of them (a heap is
+ * chosen when a thread sets up its cache; threads without a cache use the
+ * first).  A block always goes back to the heap that owns its arena. */
+#define HEAP_MAX 16
+HAWK_INTERNAL extern struct heap hawk_heaps[HEAP_MAX];
+HAWK_INTERNAL extern unsigned hawk_heap_count;
+
+/* Picks the heap for a new thread (round robin). */
+HAWK_INTERNAL struct heap *hawk_heap_for_new_thread(void);
+
+/* Bytes in use in all heaps (a racy sum of relaxed reads, for peaks). */
+HAWK_INTERNAL uint64_t hawk_heaps_in_use(void);
 
 /* Runs the one-time initialisation if it has not run yet. */
 HAWK_INTERNAL void hawk_ensure_init(void);

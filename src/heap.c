@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "hawk.h"
 #include "os.h"
 #include "report.h"
 #include "stats.h"
@@ -126,33 +127,11 @@ static block *alloc_locked(struct heap *h, size_t size, size_t align) {
   return b;
 }
 
-/* Follows the peak of bytes in use (heap plus large blocks). */
+/* Follows the peak of bytes in use (every heap plus large blocks). */
 static void note_peak_locked(struct heap *h) {
-  counters_in_use_seen(h->in_use + __atomic_load_n(&counters.large_in_use, __ATOMIC_RELAXED));
-}
-
-void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty) {
-  pthread_mutex_lock(&h->lock);
-  block *b = alloc_locked(h, block_size_for(n), align);
-  char *p = NULL;
-  if (b) {
-    h->mallocs++;
-    p = block_payload(b);
-    if (dirty) *dirty = dirty_bytes(arena_of(b), p, n);
-    note_peak_locked(h);
-  }
-  pthread_mutex_unlock(&h->lock);
-  return p;
-}
-
-size_t heap_alloc_batch(struct heap *h, size_t size, void **out, size_t count) {
-  size_t got = 0;
-  pthread_mutex_lock(&h->lock);
-  for (block *b; got < count && (b = alloc_locked(h, size, HAWK_ALIGN)) != NULL; got++)
-    out[got] = block_payload(b);
-  note_peak_locked(h);
-  pthread_mutex_unlock(&h->lock);
-  return got;
+  (void)h;
+  counters_in_use_seen(hawk_heaps_in_use() +
+                       __atomic_load_n(&counters.large_in_use, __ATOMIC_RELAXED));
 }
 
 /* Why the block at p cannot be freed or resized, or NULL if it can. */
@@ -187,9 +166,21 @@ static struct heap *owner_of(void *p, const char *call) {
   return h;
 }
 
+/* Arenas emptied while the lock was held, to release once it is not. */
+struct releases {
+  struct arena *arena[16];
+  size_t count;
+};
+
+static void unlock_and_release(struct heap *h, struct releases *r) {
+  pthread_mutex_unlock(&h->lock);
+  for (size_t i = 0; i < r->count; i++) arena_release(r->arena[i]);
+  r->count = 0;
+}
+
 /* Frees b, coalescing with both neighbours; returns the arena if it became
- * empty and should be released. */
-static struct arena *free_locked(struct heap *h, struct arena *a, block *b) {
+ * empty and may_detach allowed taking it out of the heap for release. */
+static struct arena *free_locked(struct heap *h, struct arena *a, block *b, int may_detach) {
   size_t size = block_size(b);
   in_use_add(h, -(int64_t)size);
   /* Mark b itself free even if it is about to vanish into its predecessor,
@@ -210,7 +201,7 @@ static struct arena *free_locked(struct heap *h, struct arena *a, block *b) {
   }
   block_set_free(b, size, BLOCK_PREV_ALLOC);
   block_set_prev_alloc(block_next(b), 0);
-  if (size == ARENA_SPAN && h->arena_count > 1) {
+  if (size == ARENA_SPAN && h->arena_count > 1 && may_detach) {
     detach_locked(h, a);
     return a;
   }
@@ -218,31 +209,131 @@ static struct arena *free_locked(struct heap *h, struct arena *a, block *b) {
   return NULL;
 }
 
+/* Checks and frees the block at p; an emptied arena goes into r.  Returns
+ * the problem found instead, with nothing changed. */
+static const char *free_checked_locked(struct heap *h, void *p, struct releases *r) {
+  struct arena *a = arena_of(p);
+  block *b = block_of_payload(p);
+  const char *problem =
+      arena_heap(a) == h ? block_problem_locked(a, b) : "invalid pointer (block of another heap)";
+  if (problem) return problem;
+  int room = r->count < sizeof r->arena / sizeof r->arena[0];
+  struct arena *e = free_locked(h, a, b, room);
+  if (e) r->arena[r->count++] = e;
+  return NULL;
+}
+
+/* Frees the blocks other threads left on the heap's remote list. */
+static void drain_locked(struct heap *h, struct releases *r) {
+  if (__atomic_load_n(&h->remote, __ATOMIC_RELAXED) == NULL) return;
+  void **p = __atomic_exchange_n(&h->remote, NULL, __ATOMIC_ACQUIRE);
+  while (p) {
+    void **next = p[0];
+    p[1] = NULL; /* no longer marked as cached */
+    const char *problem = free_checked_locked(h, p, r);
+    if (problem) {
+      pthread_mutex_unlock(&h->lock);
+      report_misuse("free", p, problem);
+    }
+    p = next;
+  }
+}
+
+void heap_drain(struct heap *h) {
+  struct releases r = {.count = 0};
+  pthread_mutex_lock(&h->lock);
+  drain_locked(h, &r);
+  unlock_and_release(h, &r);
+}
+
 void heap_free(void *p, const char *call) { heap_free_batch(&p, 1, call, 1); }
 
 void heap_free_batch(void *const *ps, size_t count, const char *call, int by_user) {
   struct heap *h = owner_of(ps[0], call);
-  struct arena *empty[16];
-  size_t i = 0;
-  while (i < count) {
-    size_t n_empty = 0, first = i;
-    pthread_mutex_lock(&h->lock);
-    for (; i < count && n_empty < sizeof empty / sizeof empty[0]; i++) {
-      struct arena *a = arena_of(ps[i]);
-      block *b = block_of_payload(ps[i]);
-      const char *problem = arena_heap(a) == h ? block_problem_locked(a, b) : "invalid pointer";
-      if (problem) {
-        pthread_mutex_unlock(&h->lock);
-        report_misuse(call, ps[i], problem);
-      }
-      struct arena *e = free_locked(h, a, b);
-      if (e) empty[n_empty++] = e;
+  struct releases r = {.count = 0};
+  pthread_mutex_lock(&h->lock);
+  drain_locked(h, &r);
+  for (size_t i = 0; i < count; i++) {
+    const char *problem = free_checked_locked(h, ps[i], &r);
+    if (problem) {
+      unlock_and_release(h, &r);
+      report_misuse(call, ps[i], problem);
     }
-    if (by_user) h->frees += i - first;
-    pthread_mutex_unlock(&h->lock);
-    /* Unmapping happens outside the lock. */
-    for (size_t k = 0; k < n_empty; k++) arena_release(empty[k]);
   }
+  if (by_user) h->frees += count;
+  unlock_and_release(h, &r);
+}
+
+/* Gives cached blocks of heap h back: at once if its lock is free, else
+ * onto its remote list in one atomic step, for its next user to free. */
+static void give_back(struct heap *h, void **ps, size_t n) {
+  if (pthread_mutex_trylock(&h->lock) == 0) {
+    struct releases r = {.count = 0};
+    drain_locked(h, &r);
+    for (size_t i = 0; i < n; i++) {
+      ((void **)ps[i])[1] = NULL; /* no longer marked as cached */
+      const char *problem = free_checked_locked(h, ps[i], &r);
+      if (problem) {
+        unlock_and_release(h, &r);
+        report_misuse("free", ps[i], problem);
+      }
+    }
+    unlock_and_release(h, &r);
+    return;
+  }
+  /* Still marked as cached while they wait: a second free is caught. */
+  for (size_t i = 0; i + 1 < n; i++) ((void **)ps[i])[0] = ps[i + 1];
+  void **last = ps[n - 1];
+  void *head = __atomic_load_n(&h->remote, __ATOMIC_RELAXED);
+  do {
+    last[0] = head;
+  } while (!__atomic_compare_exchange_n(&h->remote, &head, ps[0], 1, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED));
+}
+
+void heap_release_cached(void **ps, size_t count) {
+  while (count > 0) {
+    /* Bring the blocks of the first block's heap to the front. */
+    struct heap *h = owner_of(ps[0], "free");
+    size_t k = 0;
+    for (size_t i = 0; i < count; i++) {
+      if (arena_heap(arena_of(ps[i])) != h) continue;
+      void *t = ps[k];
+      ps[k++] = ps[i];
+      ps[i] = t;
+    }
+    give_back(h, ps, k);
+    ps += k;
+    count -= k;
+  }
+}
+
+void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty) {
+  struct releases r = {.count = 0};
+  pthread_mutex_lock(&h->lock);
+  drain_locked(h, &r);
+  block *b = alloc_locked(h, block_size_for(n), align);
+  char *p = NULL;
+  if (b) {
+    h->mallocs++;
+    p = block_payload(b);
+    if (dirty) *dirty = dirty_bytes(arena_of(b), p, n);
+    note_peak_locked(h);
+  }
+  unlock_and_release(h, &r);
+  return p;
+}
+
+size_t heap_alloc_batch(struct heap *h, size_t size, void **out, size_t count) {
+  size_t got = 0;
+  struct releases r = {.count = 0};
+  pthread_mutex_lock(&h->lock);
+  drain_locked(h, &r);
+  for (block *b; got < count && (b = alloc_locked(h, size, HAWK_ALIGN)) != NULL; got++)
+    out[got] = block_payload(b);
+  note_peak_locked(h);
+  unlock_and_release(h, &r);
+  return got;
 }
 
 /* Grows allocated block b in place to size bytes by taking the free block

@@ -24,6 +24,9 @@ struct heap {
   uint64_t frees;     /* blocks the program freed (not flushed from caches) */
   uint64_t splits;    /* free blocks cut in two */
   uint64_t coalesces; /* merges with a free neighbour */
+  void *remote;       /* blocks other threads gave back while the lock was
+                         busy, linked through their first word; freed by the
+                         next thread that takes the lock */
 };
 
 /* Prepares an empty heap using policy. */
@@ -46,6 +49,15 @@ HAWK_INTERNAL void heap_free(void *p, const char *call);
  * batch).  by_user says whether they count as frees of the program (rather
  * than blocks coming back from a thread cache). */
 HAWK_INTERNAL void heap_free_batch(void *const *ps, size_t count, const char *call, int by_user);
+
+/* Gives blocks that come out of a thread cache (still marked as cached)
+ * back to the heaps that own them, without waiting for a busy lock: the
+ * blocks of a heap whose lock is taken go onto its remote list.  The array
+ * is reordered. */
+HAWK_INTERNAL void heap_release_cached(void **ps, size_t count);
+
+/* Frees what waits on the heap's remote list. */
+HAWK_INTERNAL void heap_drain(struct heap *h);
 
 /* Resizes the arena block at p to n bytes without moving it; returns 0 when
  * it cannot (the block is then unchanged).  It never grows a block to

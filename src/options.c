@@ -14,6 +14,7 @@ struct option {
 static struct option options[OPTION_COUNT] = {
     [OPTION_POLICY] = {"HAWKALLOC_POLICY", "segregated", NULL},
     [OPTION_STATS] = {"HAWKALLOC_STATS", "0", NULL},
+    [OPTION_HEAPS] = {"HAWKALLOC_HEAPS", "0", NULL},
 };
 
 /* If entry is "NAME=value", returns value. */

@@ -7,6 +7,7 @@
 enum option_id {
   OPTION_POLICY, /* HAWKALLOC_POLICY: placement policy name */
   OPTION_STATS,  /* HAWKALLOC_STATS: print statistics at exit when set to 1 */
+  OPTION_HEAPS,  /* HAWKALLOC_HEAPS: number of heaps (0: two per CPU) */
   OPTION_COUNT
 };
 

@@ -36,19 +36,22 @@ static void stats_visit(void *ctx, const block *b) {
 
 /* Fills a complete struct from the heap and the global counters. */
 static void stats_collect(struct hawk_stats *s) {
-  struct heap *h = &hawk_main_heap;
   memset(s, 0, sizeof *s);
   s->version = HAWK_STATS_VERSION;
   s->size = sizeof *s;
-  pthread_mutex_lock(&h->lock);
-  for (struct arena *a = h->arenas; a; a = a->next) arena_walk(a, stats_visit, s);
-  s->arenas = h->arena_count;
-  s->in_use = h->in_use;
-  s->mallocs = h->mallocs;
-  s->frees = h->frees;
-  s->splits = h->splits;
-  s->coalesces = h->coalesces;
-  pthread_mutex_unlock(&h->lock);
+  for (unsigned i = 0; i < hawk_heap_count; i++) {
+    struct heap *h = &hawk_heaps[i];
+    heap_drain(h);
+    pthread_mutex_lock(&h->lock);
+    for (struct arena *a = h->arenas; a; a = a->next) arena_walk(a, stats_visit, s);
+    s->arenas += h->arena_count;
+    s->in_use += h->in_use;
+    s->mallocs += h->mallocs;
+    s->frees += h->frees;
+    s->splits += h->splits;
+    s->coalesces += h->coalesces;
+    pthread_mutex_unlock(&h->lock);
+  }
   s->in_use += __atomic_load_n(&counters.large_in_use, __ATOMIC_RELAXED);
   s->mallocs += __atomic_load_n(&counters.large_mallocs, __ATOMIC_RELAXED);
   s->frees += __atomic_load_n(&counters.large_frees, __ATOMIC_RELAXED);
@@ -61,6 +64,7 @@ static void stats_collect(struct hawk_stats *s) {
   struct tcache_totals t;
   tcache_totals(&t);
   s->thread_cached = t.bytes;
+  s->heaps = hawk_heap_count;
   s->mallocs += t.allocs;
   s->frees += t.frees;
 }
@@ -92,7 +96,9 @@ void hawk_stats_print(int fd) {
   struct line l = {.len = 0};
   line_str(&l, "hawkalloc: statistics (policy ");
   line_str(&l, hawk_policy_name());
-  line_str(&l, ")");
+  line_str(&l, ", ");
+  line_dec(&l, hawk_heap_count);
+  line_str(&l, " heaps)");
   line_write(&l, fd);
   print_row(fd, "bytes in use", s.in_use);
   print_row(fd, "bytes in use, peak", s.in_use_peak);

@@ -18,7 +18,8 @@ uint64_t tcache_key;
 
 /* What a thread uses before its cache exists, and after its exit cleanup:
  * no list may hold anything, so every call takes the slow path. */
-static struct tcache tcache_unset, tcache_gone;
+static struct tcache tcache_unset = {.heap = &hawk_heaps[0]};
+static struct tcache tcache_gone = {.heap = &hawk_heaps[0]};
 
 __thread struct tcache *tcache_self __attribute__((tls_model("initial-exec"))) = &tcache_unset;
 
@@ -48,11 +49,12 @@ static uint16_t list_limit(size_t size) {
 static struct tcache *setup(void) {
   if (tcache_self != &tcache_unset || !exit_key_ready) return NULL;
   /* The cache itself is a heap block, not counted as one of the program's. */
+  struct heap *heap = hawk_heap_for_new_thread();
   void *mem;
-  if (heap_alloc_batch(&hawk_main_heap, block_size_for(sizeof(struct tcache)), &mem, 1) != 1)
-    return NULL;
+  if (heap_alloc_batch(heap, block_size_for(sizeof(struct tcache)), &mem, 1) != 1) return NULL;
   struct tcache *tc = mem;
   memset(tc, 0, sizeof *tc);
+  tc->heap = heap;
   for (size_t bin = 0; bin < TCACHE_BINS; bin++) tc->limit[bin] = list_limit(bin * HAWK_ALIGN);
   pthread_mutex_lock(&caches.lock);
   tc->next = caches.head;
@@ -85,12 +87,11 @@ static void flush_list(struct tcache *tc, size_t bin, size_t max) {
     while (n < max && n < TCACHE_LIST_MAX && tc->bins[bin]) {
       void **p = tc->bins[bin];
       tc->bins[bin] = p[0];
-      p[1] = NULL; /* the "freed" mark must not outlive the cache */
-      batch[n++] = p;
+      batch[n++] = p; /* still marked: the heap erases the mark */
     }
     tc->count[bin] = (uint16_t)(tc->count[bin] - n);
     tcache_add(&tc->bytes, -(uint64_t)(n * bin * HAWK_ALIGN));
-    heap_free_batch(batch, n, "free", 0);
+    heap_release_cached(batch, n);
     max -= n;
   }
 }
@@ -114,11 +115,11 @@ void *tcache_refill(size_t size) {
   struct tcache *tc = tcache_self;
   if (tc == &tcache_unset) tc = setup();
   if (tc == NULL || tc == &tcache_gone || tc == &tcache_unset)
-    return heap_alloc(&hawk_main_heap, size - BLOCK_HEADER, HAWK_ALIGN, NULL);
+    return heap_alloc(tcache_self->heap, size - BLOCK_HEADER, HAWK_ALIGN, NULL);
   size_t bin = size / HAWK_ALIGN;
   void *batch[TCACHE_LIST_MAX];
   size_t want = tc->limit[bin] / 2 ? tc->limit[bin] / 2 : 1;
-  size_t got = heap_alloc_batch(&hawk_main_heap, size, batch, want);
+  size_t got = heap_alloc_batch(tc->heap, size, batch, want);
   if (got == 0) return NULL;
   for (size_t i = 1; i < got; i++) tcache_push(batch[i], size);
   tcache_add(&tc->allocs, 1);

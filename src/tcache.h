@@ -22,8 +22,11 @@
 #define TCACHE_MAX_BLOCK ((size_t)1024)
 #define TCACHE_BINS      (TCACHE_MAX_BLOCK / HAWK_ALIGN + 1)
 
+struct heap;
+
 struct tcache {
   void *bins[TCACHE_BINS];     /* list heads by block size / 16 */
+  struct heap *heap;           /* where this thread's blocks come from */
   uint16_t count[TCACHE_BINS]; /* blocks in each list */
   uint16_t limit[TCACHE_BINS]; /* most blocks a list may hold (0: none) */
   uint64_t bytes;              /* bytes of cached blocks (read by stats) */

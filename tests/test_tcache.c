@@ -339,4 +339,35 @@ TEST(fork_with_full_caches) {
 }
 #endif
 
+static void *heap_user(void *arg) {
+  unsigned char **out = arg;
+  for (int i = 0; i < 100; i++) {
+    out[i] = hawk_malloc((size_t)(40 + i));
+    fill(out[i], (size_t)(40 + i), (unsigned)i);
+  }
+  return NULL;
+}
+
+/* Threads are spread over several heaps; blocks freed by another thread go
+ * back to the heap that owns them. */
+TEST(threads_use_several_heaps_and_frees_return_to_the_owner) {
+  struct hawk_stats s = stats_now();
+  CHECK(s.heaps >= 1 && s.heaps <= 16);
+  static unsigned char *blocks[8][100];
+  pthread_t t[8];
+  for (int k = 0; k < 8; k++) REQUIRE(pthread_create(&t[k], NULL, heap_user, blocks[k]) == 0);
+  for (int k = 0; k < 8; k++) pthread_join(t[k], NULL);
+  /* Freed here, by a thread that owns none of them. */
+  for (int k = 0; k < 8; k++)
+    for (int i = 0; i < 100; i++) {
+      CHECK(intact(blocks[k][i], (size_t)(40 + i), (unsigned)i));
+      hawk_free(blocks[k][i]);
+    }
+  hawk_trim();
+  struct hawk_stats after = stats_now();
+  CHECK(after.thread_cached == 0);
+  CHECK(after.in_use <= s.in_use + 4096);
+  CHECK(hawk_check() == 0);
+}
+
 TEST_MAIN()

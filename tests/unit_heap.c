@@ -2,12 +2,13 @@
  * Every step is followed by check_heap(), the checker behind hawk_check(). */
 #include "harness.h"
 #include "hawk.h"
+#include "tcache.h"
 
 static struct heap h;
 
 static void fresh_heap(void) {
   hawk_ensure_init();
-  heap_init(&h, hawk_main_heap.policy); /* the policy the runner chose */
+  heap_init(&h, hawk_heaps[0].policy); /* the policy the runner chose */
 }
 
 static void *take(size_t n) { return heap_alloc(&h, n, HAWK_ALIGN, NULL); }
@@ -160,6 +161,41 @@ TEST(check_reports_a_counter_that_lies) {
   h.in_use -= 16;
   CHECK(check_heap(&h) == 0);
   heap_free(a, "free");
+}
+
+TEST(cached_blocks_wait_on_the_remote_list_while_the_lock_is_busy) {
+  fresh_heap();
+  void *p[8];
+  for (int i = 0; i < 8; i++) {
+    p[i] = take(48);
+    ((uint64_t *)p[i])[1] = tcache_key; /* as if they came out of a thread cache */
+  }
+  uint64_t in_use = h.in_use;
+  pthread_mutex_lock(&h.lock); /* the owner is busy: trylock fails */
+  heap_release_cached(p, 8);
+  pthread_mutex_unlock(&h.lock);
+  CHECK(h.in_use == in_use); /* nothing freed yet */
+  CHECK(h.remote != NULL);
+  for (int i = 0; i < 8; i++) CHECK(tcache_marked(p[i])); /* a second free is still caught */
+  CHECK(check_heap(&h) == 0);
+  heap_drain(&h);
+  CHECK(h.remote == NULL);
+  CHECK(h.in_use == 0);
+  CHECK(h.free.count == 1);
+  CHECK(check_heap(&h) == 0);
+}
+
+TEST(cached_blocks_are_freed_at_once_when_the_lock_is_free) {
+  fresh_heap();
+  void *p[4];
+  for (int i = 0; i < 4; i++) {
+    p[i] = take(200);
+    ((uint64_t *)p[i])[1] = tcache_key;
+  }
+  heap_release_cached(p, 4);
+  CHECK(h.remote == NULL && h.in_use == 0);
+  for (int i = 0; i < 4; i++) CHECK(!tcache_marked(p[i]) || !block_is_alloc(blk(p[i])));
+  CHECK(check_heap(&h) == 0);
 }
 
 TEST_MAIN()

@@ -1,0 +1,96 @@
+/* mixed.c - mixed small, medium and large sizes with random lifetimes.
+ *
+ * Each thread keeps a working set of 2,000 slots and repeatedly replaces a
+ * random slot: check and free the old block, allocate a new one whose size
+ * is 8 to 512 bytes (90%), 513 bytes to 64 KiB (9%) or 64 KiB to 4 MiB
+ * (1%), each uniform in its logarithm.  One allocation in 16 is a calloc,
+ * whose first bytes are checked to be zero.  Every block gets its first and
+ * last 16 bytes and one byte per page written, so its pages are really
+ * used.  N (default 8,000,000) is the total number of allocation and free
+ * calls, split between the threads; every thread works alone.  This is
+ * also the "mix" program whose instructions the runner counts with
+ * callgrind.
+ */
+#include "bench.h"
+
+#define SET 2000
+
+struct worker {
+  long ops;
+  uint64_t seed, sum;
+  char pad[64];
+};
+
+static size_t pick_size(uint64_t *s) {
+  unsigned r = (unsigned)(splitmix64(s) % 100);
+  if (r < 90) return rnd_log(s, 8, 512);
+  if (r < 99) return rnd_log(s, 513, 64 << 10);
+  return rnd_log(s, 64 << 10, 4 << 20);
+}
+
+static void *alloc(uint64_t *s, size_t n, uint64_t tag) {
+  void *p;
+  if ((splitmix64(s) & 15) == 0) {
+    size_t i, head = n < 64 ? n : 64;
+    p = calloc(1, n);
+    if (!p) die("calloc returned NULL");
+    for (i = 0; i < head; i++)
+      if (((unsigned char *)p)[i]) die("verify failed: calloc memory not zero");
+  } else {
+    p = xmalloc(n);
+  }
+  fill(p, n, tag);
+  return p;
+}
+
+static void *work(void *arg) {
+  struct worker *w = arg;
+  void **p = xmalloc(SET * sizeof *p);
+  size_t *n = xmalloc(SET * sizeof *n);
+  uint64_t s = w->seed, sum = 0, tag = 0, *t = xmalloc(SET * sizeof *t);
+  long done = 0;
+  int i;
+  for (i = 0; i < SET; i++) {
+    n[i] = pick_size(&s);
+    t[i] = tag++;
+    p[i] = alloc(&s, n[i], t[i]);
+  }
+  done += SET;
+  while (done < w->ops) {
+    size_t k = rnd_range(&s, 0, SET - 1);
+    sum += check(p[k], n[k], t[k]);
+    free(p[k]);
+    n[k] = pick_size(&s);
+    t[k] = tag++;
+    p[k] = alloc(&s, n[k], t[k]);
+    done += 2;
+  }
+  for (i = 0; i < SET; i++) {
+    sum += check(p[i], n[i], t[i]);
+    free(p[i]);
+  }
+  free(p);
+  free(n);
+  free(t);
+  w->ops = done + SET;
+  w->sum = sum;
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  int threads, i;
+  long n;
+  uint64_t ops = 0, sum = 0;
+  struct worker w[BENCH_MAX_THREADS];
+  double t0;
+  bench_args(argc, argv, &threads, &n, 8000000);
+  for (i = 0; i < threads; i++) {
+    w[i].ops = n / threads;
+    w[i].seed = 0x6000u + (uint64_t)i;
+  }
+  t0 = now_secs();
+  run_threads(threads, work, w, sizeof w[0]);
+  for (i = 0; i < threads; i++) ops += (uint64_t)w[i].ops, sum += w[i].sum;
+  report("mixed", threads, ops, sum, now_secs() - t0);
+  return 0;
+}

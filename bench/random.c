@@ -1,0 +1,71 @@
+/* random.c - batches of objects allocated, then freed in random order.
+ *
+ * Each thread repeats: allocate a batch of 256 to 4096 objects of 16 to
+ * 2048 bytes, shuffle the batch, free it in that order (checking each
+ * object's pattern).  N (default 12,000,000) is the total number of malloc
+ * and free calls, split between the threads; every thread works alone.
+ */
+#include "bench.h"
+
+#define MAXBATCH 4096
+
+struct worker {
+  long ops;
+  uint64_t seed, sum;
+  char pad[64];
+};
+
+struct obj {
+  void *p;
+  size_t n;
+  uint64_t tag;
+};
+
+static void *work(void *arg) {
+  struct worker *w = arg;
+  struct obj *b = xmalloc(MAXBATCH * sizeof *b);
+  uint64_t s = w->seed, sum = 0, tag = 0;
+  long done = 0;
+  while (done < w->ops) {
+    size_t count = rnd_range(&s, 256, MAXBATCH), i;
+    for (i = 0; i < count; i++) {
+      b[i].n = rnd_log(&s, 16, 2048);
+      b[i].p = xmalloc(b[i].n);
+      b[i].tag = tag++;
+      fill(b[i].p, b[i].n, b[i].tag);
+    }
+    for (i = count - 1; i > 0; i--) { /* Fisher-Yates */
+      size_t j = rnd_range(&s, 0, i);
+      struct obj t = b[i];
+      b[i] = b[j];
+      b[j] = t;
+    }
+    for (i = 0; i < count; i++) {
+      sum += check(b[i].p, b[i].n, b[i].tag);
+      free(b[i].p);
+    }
+    done += 2L * (long)count;
+  }
+  free(b);
+  w->ops = done;
+  w->sum = sum;
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  int threads, i;
+  long n;
+  uint64_t ops = 0, sum = 0;
+  struct worker w[BENCH_MAX_THREADS];
+  double t0;
+  bench_args(argc, argv, &threads, &n, 12000000);
+  for (i = 0; i < threads; i++) {
+    w[i].ops = n / threads;
+    w[i].seed = 0x2000u + (uint64_t)i;
+  }
+  t0 = now_secs();
+  run_threads(threads, work, w, sizeof w[0]);
+  for (i = 0; i < threads; i++) ops += (uint64_t)w[i].ops, sum += w[i].sum;
+  report("random", threads, ops, sum, now_secs() - t0);
+  return 0;
+}
