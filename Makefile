@@ -93,7 +93,26 @@ demo: deps lib
 bench-preload: deps lib
 	@bench/preload-ratio.sh
 
-bench: bench-preload
+# The benchmark suite (bench/run.sh, docs/performance.md): the programs
+# are built into build/bench/ and run under HawkAlloc, glibc, jemalloc,
+# mimalloc and tcmalloc.  `make bench-quick` is a fast smoke run.
+BENCH_PROGS := lifo random larson prodcons realloc mixed frag trace launch
+BENCH_BIN := $(BENCH_PROGS:%=$(BUILD)/bench/%)
+.PHONY: bench-progs bench-quick
+
+$(BUILD)/bench:
+	mkdir -p $@
+
+$(BUILD)/bench/%: bench/%.c bench/bench.h | $(BUILD)/bench
+	$(CC) $(BASEFLAGS) -O2 -pthread $(CFLAGS) $< -o $@ -ldl
+
+bench-progs: $(BENCH_BIN)
+
+bench: deps lib bench-progs
+	@bench/run.sh
+
+bench-quick: deps lib bench-progs
+	@ROUNDS=1 BENCH_QUICK=1 bench/run.sh
 
 deps:
 	@scripts/install-deps.sh

@@ -167,27 +167,49 @@ static void *fail(int code) {
 
 static int is_power_of_two(size_t a) { return a != 0 && (a & (a - 1)) == 0; }
 
-void *hawk_malloc(size_t size) {
+/* malloc when this thread's cache had nothing of the size. */
+__attribute__((noinline)) static void *malloc_slow(size_t size) {
   void *p = alloc_core(size, HAWK_ALIGN, 0);
   return p ? p : fail(ENOMEM);
 }
 
-/* The fast path: a sound small arena block goes to this thread's cache. */
-void hawk_free(void *ptr) {
-  if (ptr == NULL) return;
-  if (likely(((uintptr_t)ptr & (HAWK_ALIGN - 1)) == 0 && registry_lookup(ptr) == CHUNK_ARENA)) {
-    block *b = block_of_payload(ptr);
-    uint64_t w = block_load(b);
-    size_t size = w & BLOCK_SIZE_MASK;
-    if (likely((w & (BLOCK_ALLOC | BLOCK_LARGE)) == BLOCK_ALLOC && size <= TCACHE_MAX_BLOCK &&
-               size >= BLOCK_MIN && block_word_ok(b, w))) {
-      if (unlikely(tcache_marked(ptr))) report_misuse("free", ptr, "double free");
-      if (likely(tcache_free(ptr, size))) return;
-      tcache_overflow(ptr, size);
-      return;
-    }
+/* The fast path: the head of this thread's list of that size. */
+void *hawk_malloc(size_t size) {
+  if (likely(size <= TCACHE_MAX_BLOCK - BLOCK_HEADER)) {
+    void *p = tcache_pop(block_size_for(size));
+    if (likely(p != NULL)) return p;
+  }
+  return malloc_slow(size);
+}
+
+/* free when the block does not go straight into this thread's cache. */
+__attribute__((noinline)) static void free_slow(void *ptr, uint64_t w) {
+  size_t size = w & BLOCK_SIZE_MASK;
+  if ((w & (BLOCK_ALLOC | BLOCK_LARGE)) == BLOCK_ALLOC && size <= TCACHE_MAX_BLOCK &&
+      size >= BLOCK_MIN && block_word_ok(block_of_payload(ptr), w)) {
+    if (tcache_marked(ptr)) report_misuse("free", ptr, "double free");
+    tcache_overflow(ptr, size);
+    return;
   }
   free_core(ptr, "free");
+}
+
+/* The fast path: a sound small arena block goes to this thread's cache.
+ * Nothing near the pointer is read before the registry vouched for it. */
+void hawk_free(void *ptr) {
+  if (ptr == NULL) return;
+  if (unlikely(((uintptr_t)ptr & (HAWK_ALIGN - 1)) != 0 || registry_lookup(ptr) != CHUNK_ARENA)) {
+    free_core(ptr, "free");
+    return;
+  }
+  block *b = block_of_payload(ptr);
+  uint64_t w = block_load(b);
+  size_t size = w & BLOCK_SIZE_MASK;
+  if (likely((w & (BLOCK_ALLOC | BLOCK_LARGE)) == BLOCK_ALLOC && size <= TCACHE_MAX_BLOCK &&
+             size >= BLOCK_MIN && block_word_ok(b, w) && !tcache_marked(ptr) &&
+             tcache_free(ptr, size)))
+    return;
+  free_slow(ptr, w);
 }
 
 void *hawk_calloc(size_t count, size_t size) {

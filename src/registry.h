@@ -21,8 +21,17 @@ enum chunk_kind {
 /* Reserves the registry (address space only; pages appear as touched). */
 HAWK_INTERNAL int registry_init(void);
 
-/* What HawkAlloc keeps in the chunk containing addr. */
-HAWK_INTERNAL enum chunk_kind registry_lookup(const void *addr);
+/* The byte map itself (NULL until registry_init). */
+HAWK_INTERNAL extern unsigned char *registry_chunks;
+
+/* What HawkAlloc keeps in the chunk containing addr (inline: free's fast
+ * path asks this for every pointer). */
+static inline enum chunk_kind registry_lookup(const void *addr) {
+  uintptr_t a = (uintptr_t)addr;
+  unsigned char *chunks = registry_chunks;
+  if (chunks == NULL || (a >> ADDRESS_BITS) != 0) return CHUNK_NONE;
+  return (enum chunk_kind)__atomic_load_n(&chunks[a >> ARENA_SHIFT], __ATOMIC_ACQUIRE);
+}
 
 /* Marks the chunks of [addr, addr + len) as kind (the first one) and
  * follow (the others). */

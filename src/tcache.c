@@ -66,10 +66,29 @@ static struct tcache *setup(void) {
   return tc;
 }
 
+/* Bytes held in tc's lists and the mallocs it served, from its counters
+ * (relaxed reads: another thread's figures may be a moment old). */
+static void cache_figures(const struct tcache *tc, uint64_t *bytes, uint64_t *allocs) {
+  uint64_t held = 0;
+  *bytes = 0;
+  for (size_t bin = 0; bin < TCACHE_BINS; bin++) {
+    uint64_t n = __atomic_load_n(&tc->count[bin], __ATOMIC_RELAXED);
+    held += n;
+    *bytes += n * bin * HAWK_ALIGN;
+  }
+  /* Every block that entered the lists left them, or is still there. */
+  *allocs = __atomic_load_n(&tc->served, __ATOMIC_RELAXED) +
+            __atomic_load_n(&tc->moved_in, __ATOMIC_RELAXED) +
+            __atomic_load_n(&tc->frees, __ATOMIC_RELAXED) -
+            __atomic_load_n(&tc->moved_out, __ATOMIC_RELAXED) - held;
+}
+
 /* Takes a cache off the list of live caches, keeping its counts. */
 static void unregister(struct tcache *tc) {
+  uint64_t bytes, allocs;
   pthread_mutex_lock(&caches.lock);
-  caches.retired_allocs += tc->allocs;
+  cache_figures(tc, &bytes, &allocs);
+  caches.retired_allocs += allocs;
   caches.retired_frees += tc->frees;
   if (tc->prev)
     tc->prev->next = tc->next;
@@ -89,8 +108,8 @@ static void flush_list(struct tcache *tc, size_t bin, size_t max) {
       tc->bins[bin] = p[0];
       batch[n++] = p; /* still marked: the heap erases the mark */
     }
-    tc->count[bin] = (uint16_t)(tc->count[bin] - n);
-    tcache_add(&tc->bytes, -(uint64_t)(n * bin * HAWK_ALIGN));
+    tcache_set_count(tc, bin, tc->count[bin] - (unsigned)n);
+    tcache_add(&tc->moved_out, n);
     heap_release_cached(batch, n);
     max -= n;
   }
@@ -122,7 +141,8 @@ void *tcache_refill(size_t size) {
   size_t got = heap_alloc_batch(tc->heap, size, batch, want);
   if (got == 0) return NULL;
   for (size_t i = 1; i < got; i++) tcache_push(batch[i], size);
-  tcache_add(&tc->allocs, 1);
+  tcache_add(&tc->moved_in, got - 1);
+  tcache_add(&tc->served, 1);
   return batch[0];
 }
 
@@ -149,8 +169,10 @@ void tcache_totals(struct tcache_totals *t) {
   t->allocs = caches.retired_allocs;
   t->frees = caches.retired_frees;
   for (struct tcache *tc = caches.head; tc; tc = tc->next) {
-    t->bytes += __atomic_load_n(&tc->bytes, __ATOMIC_RELAXED);
-    t->allocs += __atomic_load_n(&tc->allocs, __ATOMIC_RELAXED);
+    uint64_t bytes, allocs;
+    cache_figures(tc, &bytes, &allocs);
+    t->bytes += bytes;
+    t->allocs += allocs;
     t->frees += __atomic_load_n(&tc->frees, __ATOMIC_RELAXED);
   }
   pthread_mutex_unlock(&caches.lock);
@@ -165,8 +187,8 @@ int tcache_take_back(void *p, size_t size) {
     void **q = p;
     *link = q[0];
     q[1] = NULL;
-    tc->count[bin]--;
-    tcache_add(&tc->bytes, -(uint64_t)size);
+    tcache_set_count(tc, bin, tc->count[bin] - 1u);
+    tcache_add(&tc->moved_out, 1);
     return 1;
   }
   return 0;

@@ -29,10 +29,14 @@ struct tcache {
   struct heap *heap;           /* where this thread's blocks come from */
   uint16_t count[TCACHE_BINS]; /* blocks in each list */
   uint16_t limit[TCACHE_BINS]; /* most blocks a list may hold (0: none) */
-  uint64_t bytes;              /* bytes of cached blocks (read by stats) */
-  uint64_t allocs;             /* mallocs served from this cache */
-  uint64_t frees;              /* frees taken by this cache */
-  struct tcache *next, *prev;  /* every live cache, for stats and fork */
+  /* Counters, written only by the owning thread, read by statistics.  The
+   * mallocs a cache served are derived from them (tcache_totals), so the
+   * malloc fast path counts nothing. */
+  uint64_t frees;             /* frees taken into the cache */
+  uint64_t moved_in;          /* blocks a refill put into the lists */
+  uint64_t moved_out;         /* blocks given back to a heap from the lists */
+  uint64_t served;            /* mallocs a refill served directly */
+  struct tcache *next, *prev; /* every live cache, for stats and fork */
 };
 
 /* The value marking a cached block; random, drawn at start-up. */
@@ -50,6 +54,9 @@ HAWK_INTERNAL void tcache_init(void);
 static inline void tcache_add(uint64_t *counter, uint64_t delta) {
   __atomic_store_n(counter, *counter + delta, __ATOMIC_RELAXED);
 }
+static inline void tcache_set_count(struct tcache *tc, size_t bin, unsigned n) {
+  __atomic_store_n(&tc->count[bin], (uint16_t)n, __ATOMIC_RELAXED);
+}
 
 /* Takes a cached block of exactly size bytes (a block size), or NULL. */
 static inline void *tcache_pop(size_t size) {
@@ -58,9 +65,7 @@ static inline void *tcache_pop(size_t size) {
   void **p = tc->bins[bin];
   if (p == NULL) return NULL;
   tc->bins[bin] = p[0];
-  tc->count[bin]--;
-  tcache_add(&tc->bytes, -(uint64_t)size);
-  tcache_add(&tc->allocs, 1);
+  tcache_set_count(tc, bin, tc->count[bin] - 1u);
   p[1] = NULL; /* no longer "freed" */
   return p;
 }
@@ -74,8 +79,7 @@ static inline int tcache_push(void *p, size_t size) {
   w[0] = tc->bins[bin];
   w[1] = (void *)(uintptr_t)tcache_key;
   tc->bins[bin] = p;
-  tc->count[bin]++;
-  tcache_add(&tc->bytes, size);
+  tcache_set_count(tc, bin, tc->count[bin] + 1u);
   return 1;
 }
 
