@@ -82,6 +82,10 @@ HAWK_EXPORT int hawk_stats(struct hawk_stats *out, size_t size);
 /* Prints the statistics in a human-readable table to the file descriptor. */
 HAWK_EXPORT void hawk_stats_print(int fd);
 
+/* Prints a picture of the heap to the file descriptor: one line per arena,
+ * one character per 64 KiB showing how much of it is allocated. */
+HAWK_EXPORT void hawk_stats_print_map(int fd);
+
 /* The name of the placement policy in force ("segregated", "first-fit"). */
 HAWK_EXPORT const char *hawk_policy_name(void);
 

@@ -55,6 +55,15 @@ for word, count in top:
 print()
 print("top 3 word pairs: " + ", ".join(f"'{a} {b}' ({c:,})" for (a, b), c in pairs.most_common(3)))
 print("word lengths:     " + " ".join(f"{k}:{v}" for k, v in sorted(lengths.items())[:12]))
+
+# The heap while every table above is still alive: glibc's malloc_stats(),
+# which HawkAlloc answers with its statistics and a picture of its arenas.
+import atexit, ctypes, sys
+sys.stdout.flush()
+sys.stderr.write("-- while the word tables are alive (malloc_stats() called from Python):\n")
+sys.stderr.flush()
+ctypes.CDLL(None).malloc_stats()
+atexit.register(lambda: sys.stderr.write("\n-- at exit (HAWKALLOC_STATS=1):\n") and sys.stderr.flush())
 EOF
 
 # PYTHONMALLOC=malloc turns pymalloc off: every Python object is a malloc.
@@ -71,7 +80,7 @@ t1=$EPOCHREALTIME
 echo
 echo "   python3 ran for $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s under HawkAlloc, exit status $rc"
 echo
-echo "== allocator statistics (printed by the library at exit, on stderr)"
+echo "== HawkAlloc's statistics and heap pictures (on stderr)"
 if [[ -s $tmp/stderr ]]; then
   sed 's/^/   /' "$tmp/stderr"
 else

@@ -33,7 +33,10 @@ EXPORT int malloc_trim(size_t pad) {
   (void)pad; /* everything free is released, whatever the pad */
   return hawk_trim();
 }
-EXPORT void malloc_stats(void) { hawk_stats_print(2); }
+EXPORT void malloc_stats(void) {
+  hawk_stats_print(2);
+  hawk_stats_print_map(2);
+}
 
 /* glibc's internal names, called by some programs and by libc itself. */
 EXPORT void *__libc_malloc(size_t size);

@@ -117,7 +117,89 @@ void hawk_stats_print(int fd) {
   print_row(fd, "bytes in thread caches", s.thread_cached);
 }
 
+/* --- the heap picture ------------------------------------------------------ */
+
+#define MAP_CELLS  64 /* characters per arena strip: 64 KiB each */
+#define MAP_ARENAS 16
+
+/* Allocated bytes per cell of one arena, filled by the walk. */
+struct strip {
+  const char *base;
+  uint64_t used[MAP_CELLS];
+};
+
+/* Adds an allocated block's bytes to the cells it covers. */
+static void strip_visit(void *ctx, const block *b) {
+  struct strip *st = ctx;
+  if (!block_is_alloc(b)) return;
+  const size_t cell = ARENA_SIZE / MAP_CELLS;
+  size_t from = (size_t)((const char *)b - st->base), to = from + block_size(b);
+  while (from < to) {
+    size_t i = from / cell, end = (i + 1) * cell < to ? (i + 1) * cell : to;
+    st->used[i] += end - from;
+    from = end;
+  }
+}
+
+/* One character for how full a cell is. */
+static char cell_char(uint64_t used) {
+  const uint64_t cell = ARENA_SIZE / MAP_CELLS;
+  if (used == 0) return '.';
+  if (used * 4 <= cell) return '-';
+  if (used * 4 <= cell * 3) return '+';
+  return '#';
+}
+
+/* Prints one line per arena: a strip of 64 cells of 64 KiB each. */
+static void print_map(int fd) {
+  struct line l = {.len = 0};
+  line_str(&l, "hawkalloc: heap map: one line per arena, one character per 64 KiB:");
+  line_write(&l, fd);
+  line_str(&l, "hawkalloc:   '#' over 3/4 allocated, '+' over 1/4, '-' some, '.' free");
+  line_write(&l, fd);
+  unsigned shown = 0, more = 0;
+  for (unsigned i = 0; i < hawk_heap_count; i++) {
+    struct heap *h = &hawk_heaps[i];
+    pthread_mutex_lock(&h->lock);
+    for (struct arena *a = h->arenas; a; a = a->next) {
+      if (shown >= MAP_ARENAS) {
+        more++;
+        continue;
+      }
+      struct strip st = {.base = (const char *)a};
+      arena_walk(a, strip_visit, &st);
+      line_str(&l, "hawkalloc:   heap ");
+      line_dec(&l, i);
+      line_str(&l, " ");
+      line_ptr(&l, a);
+      line_str(&l, " |");
+      for (int c = 0; c < MAP_CELLS; c++) {
+        char ch[2] = {cell_char(st.used[c]), 0};
+        line_str(&l, ch);
+      }
+      line_str(&l, "|");
+      line_write(&l, fd);
+      shown++;
+    }
+    pthread_mutex_unlock(&h->lock);
+  }
+  if (more) {
+    line_str(&l, "hawkalloc:   ... and ");
+    line_dec(&l, more);
+    line_str(&l, " more arenas");
+    line_write(&l, fd);
+  }
+}
+
+void hawk_stats_print_map(int fd) {
+  hawk_ensure_init();
+  print_map(fd);
+}
+
 /* HAWKALLOC_STATS=1: the table on stderr when the program exits. */
 __attribute__((destructor)) static void stats_at_exit(void) {
-  if (option_long(OPTION_STATS) > 0) hawk_stats_print(2);
+  if (option_long(OPTION_STATS) > 0) {
+    hawk_stats_print(2);
+    print_map(2);
+  }
 }
