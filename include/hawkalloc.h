@@ -72,6 +72,10 @@ struct hawk_stats {
   uint64_t thread_cached; /* bytes of freed blocks held in thread caches (they
                              count as in use until they go back to a heap) */
   uint64_t heaps;         /* heaps the threads are spread over */
+  uint64_t footprint;     /* bytes of arenas up to the highest byte ever handed
+                             out in each, plus large mappings: the "heap size"
+                             of the malloc-lab utilization figure */
+  uint64_t footprint_peak;
 };
 
 /* Fills *out with the current statistics.  size is sizeof(*out) as the
@@ -92,6 +96,43 @@ HAWK_EXPORT const char *hawk_policy_name(void);
 /* Gives free memory back to the OS: unmaps cached empty arenas and releases
  * the pages inside large free blocks.  Returns 1 if anything was released. */
 HAWK_EXPORT int hawk_trim(void);
+
+/* --- looking inside: the heap walk, pictures, traces ------------------- */
+
+/* What a visited block is. */
+enum hawk_block_state {
+  HAWK_BLOCK_FREE = 0,      /* on a free list */
+  HAWK_BLOCK_ALLOCATED = 1, /* handed out to the program */
+  HAWK_BLOCK_CACHED = 2,    /* freed, waiting in a thread cache (allocated to the heap) */
+  HAWK_BLOCK_LARGE = 3,     /* a block in a mapping of its own */
+};
+
+/* One block met by hawk_walk. */
+struct hawk_block_info {
+  uintptr_t address;  /* the block's first byte (its header) */
+  size_t size;        /* the whole block, header included */
+  uintptr_t payload;  /* what malloc returned for it */
+  int state;          /* enum hawk_block_state */
+  int heap;           /* index of the owning heap; -1 for large blocks */
+  uintptr_t region;   /* start of the arena (or mapping) the block lies in */
+  size_t region_size; /* size of that arena (or mapping) */
+};
+
+/* Calls visit once per block of every arena, in address order within an
+ * arena, then once per large block, with the heaps locked one at a time.
+ * visit must not allocate or free.  Returns the number of blocks visited. */
+typedef void (*hawk_visit_fn)(void *ctx, const struct hawk_block_info *block);
+HAWK_EXPORT size_t hawk_walk(hawk_visit_fn visit, void *ctx);
+
+/* Writes an SVG picture of the heap to path: every arena a strip, each block
+ * to scale and coloured by state, the fragmentation figures, a legend, and a
+ * second view placing stack, brk heap, shared libraries and HawkAlloc's
+ * arenas on one address axis.  Returns 0, or -1 with errno set. */
+HAWK_EXPORT int hawk_map_write(const char *path);
+
+/* Writes every thread's buffered trace records to the trace file (no-op when
+ * not tracing).  Tracing starts when HAWKALLOC_TRACE=FILE is set. */
+HAWK_EXPORT void hawk_trace_flush(void);
 
 #ifdef __cplusplus
 }

@@ -3,7 +3,7 @@
 # "N passed, N failed" lines and ends with the total in the same form.
 #   scripts/run-tests.sh [--no-preload] [--dir DIR] [PROGRAM...]
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 dir=build/tests
 preload=1
 progs=()
@@ -18,8 +18,9 @@ done
 if [ ${#progs[@]} -eq 0 ]; then
   for f in "$dir"/unit_* "$dir"/test_*; do [ -x "$f" ] && progs+=("$(basename "$f")"); done
 fi
-# Programs that run once per placement policy.
-per_policy=" test_stress unit_heap test_api "
+# Programs that run once per placement policy (HAWK_POLICIES to choose).
+per_policy=" test_stress unit_heap test_api test_tcache "
+policies=${HAWK_POLICIES:-segregated first-fit next-fit best-fit}
 passed=0
 failed=0
 log=$(mktemp)
@@ -52,7 +53,7 @@ run() {
 
 for p in "${progs[@]}"; do
   if [[ $per_policy == *" $p "* ]]; then
-    for policy in segregated first-fit; do
+    for policy in $policies; do
       run "$p ($policy)" env HAWKALLOC_POLICY=$policy "$dir/$p"
     done
   else

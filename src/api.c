@@ -14,6 +14,7 @@
 #include "registry.h"
 #include "report.h"
 #include "tcache.h"
+#include "trace.h"
 
 struct heap hawk_heaps[HEAP_MAX];
 unsigned hawk_heap_count = 1;
@@ -69,6 +70,7 @@ static void init_once(void) {
   if (os_random(&tcache_key, sizeof tcache_key) != 0) tcache_key = secret * 0xff51afd7ed558ccdull;
   registry_ready = registry_init() == 0;
   tcache_init();
+  trace_init();
   const struct placement *policy = policy_from_options();
   hawk_heap_count = heap_count_wanted();
   for (unsigned i = 0; i < HEAP_MAX; i++) heap_init(&hawk_heaps[i], policy);
@@ -167,19 +169,21 @@ static void *fail(int code) {
 
 static int is_power_of_two(size_t a) { return a != 0 && (a & (a - 1)) == 0; }
 
-/* malloc when this thread's cache had nothing of the size. */
-__attribute__((noinline)) static void *malloc_slow(size_t size) {
-  void *p = alloc_core(size, HAWK_ALIGN, 0);
+/* malloc when this thread's cache had nothing of the size (or tracing is on). */
+__attribute__((noinline)) static void *malloc_slow(size_t size, void *p) {
+  if (p == NULL) p = alloc_core(size, HAWK_ALIGN, 0);
+  trace_note(TRACE_MALLOC, p, size, 0);
   return p ? p : fail(ENOMEM);
 }
 
 /* The fast path: the head of this thread's list of that size. */
 void *hawk_malloc(size_t size) {
+  void *p = NULL;
   if (likely(size <= TCACHE_MAX_BLOCK - BLOCK_HEADER)) {
-    void *p = tcache_pop(block_size_for(size));
-    if (likely(p != NULL)) return p;
+    p = tcache_pop(block_size_for(size));
+    if (likely(p != NULL && !trace_enabled)) return p;
   }
-  return malloc_slow(size);
+  return malloc_slow(size, p);
 }
 
 /* free when the block does not go straight into this thread's cache. */
@@ -198,6 +202,8 @@ __attribute__((noinline)) static void free_slow(void *ptr, uint64_t w) {
  * Nothing near the pointer is read before the registry vouched for it. */
 void hawk_free(void *ptr) {
   if (ptr == NULL) return;
+  /* Recorded before the block can be reused by another thread. */
+  trace_note(TRACE_FREE, ptr, 0, 0);
   if (unlikely(((uintptr_t)ptr & (HAWK_ALIGN - 1)) != 0 || registry_lookup(ptr) != CHUNK_ARENA)) {
     free_core(ptr, "free");
     return;
@@ -216,6 +222,7 @@ void *hawk_calloc(size_t count, size_t size) {
   size_t total;
   if (__builtin_mul_overflow(count, size, &total)) return fail(ENOMEM);
   void *p = alloc_core(total, HAWK_ALIGN, 1);
+  trace_note(TRACE_CALLOC, p, total, 0);
   return p ? p : fail(ENOMEM);
 }
 
@@ -223,14 +230,17 @@ void *hawk_calloc(size_t count, size_t size) {
 void *hawk_realloc(void *ptr, size_t size) {
   if (ptr == NULL) return hawk_malloc(size);
   if (size == 0) {
+    trace_note(TRACE_FREE, ptr, 0, 0);
     free_core(ptr, "realloc");
     return NULL;
   }
   if (size > PTRDIFF_MAX) {
     usable_core(ptr, "realloc"); /* still refuse a pointer that is not ours */
+    trace_note(TRACE_REALLOC, NULL, size, (uintptr_t)ptr);
     return fail(ENOMEM);
   }
   void *q = resize_core(ptr, size, "realloc");
+  trace_note(TRACE_REALLOC, q, size, (uintptr_t)ptr);
   return q ? q : fail(ENOMEM);
 }
 
@@ -245,6 +255,7 @@ size_t hawk_usable_size(void *ptr) { return ptr ? usable_core(ptr, "malloc_usabl
 int hawk_posix_memalign(void **out, size_t alignment, size_t size) {
   if (!is_power_of_two(alignment) || alignment < sizeof(void *)) return EINVAL;
   void *p = alloc_core(size, alignment < HAWK_ALIGN ? HAWK_ALIGN : alignment, 0);
+  trace_note(TRACE_ALIGNED, p, size, alignment);
   if (p == NULL) return ENOMEM;
   *out = p;
   return 0;
@@ -254,6 +265,7 @@ int hawk_posix_memalign(void **out, size_t alignment, size_t size) {
 void *hawk_aligned_alloc(size_t alignment, size_t size) {
   if (!is_power_of_two(alignment)) return fail(EINVAL);
   void *p = alloc_core(size, alignment < HAWK_ALIGN ? HAWK_ALIGN : alignment, 0);
+  trace_note(TRACE_ALIGNED, p, size, alignment);
   return p ? p : fail(ENOMEM);
 }
 
@@ -310,6 +322,7 @@ static void fork_child(void) {
   arena_cache_reset_lock();
   for (unsigned i = 0; i < hawk_heap_count; i++) pthread_mutex_init(&hawk_heaps[i].lock, NULL);
   tcache_after_fork_child();
+  trace_after_fork_child();
 }
 
 __attribute__((constructor)) static void hawk_constructor(void) {

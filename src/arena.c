@@ -45,6 +45,7 @@ int arena_create(struct heap *heap, struct arena **out) {
   struct arena *a = cache_take();
   if (a) {
     a->frontier = (char *)a + ARENA_SIZE; /* reused: every byte may be dirty */
+    counters_footprint((int64_t)ARENA_SIZE);
   } else {
     void *p;
     int err = os_map(ARENA_SIZE, ARENA_SIZE, &p);
@@ -53,6 +54,7 @@ int arena_create(struct heap *heap, struct arena **out) {
     a = p;
     a->magic = ARENA_MAGIC;
     a->frontier = (char *)arena_first(a) + BLOCK_MIN;
+    counters_footprint(a->frontier - (char *)a);
     registry_mark(a, ARENA_SIZE, CHUNK_ARENA, CHUNK_ARENA);
   }
   a->next = a->prev = NULL;
@@ -64,6 +66,7 @@ int arena_create(struct heap *heap, struct arena **out) {
 
 void arena_release(struct arena *a) {
   __atomic_store_n(&a->heap, NULL, __ATOMIC_RELEASE);
+  counters_footprint(-(int64_t)(a->frontier - (char *)a));
   pthread_mutex_lock(&cache.lock);
   if (cache.count < ARENA_CACHE_MAX) {
     a->next = cache.head;
@@ -110,7 +113,10 @@ void arena_mark_used(struct arena *a, const block *b, size_t size) {
   char *end = (char *)b + size + BLOCK_MIN;
   char *limit = (char *)arena_epilogue(a);
   if (end > limit) end = limit;
-  if (end > a->frontier) a->frontier = end;
+  if (end > a->frontier) {
+    counters_footprint(end - a->frontier);
+    a->frontier = end;
+  }
 }
 
 /* Reports one problem found by the walk. */

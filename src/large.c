@@ -74,6 +74,7 @@ void *large_alloc(size_t n, size_t align) {
   registry_mark(base, len, CHUNK_LARGE, CHUNK_LARGE_MORE);
   list_add(base);
   counters_mapped((int64_t)len);
+  counters_footprint((int64_t)len);
   __atomic_add_fetch(&counters.large_mallocs, 1, __ATOMIC_RELAXED);
   return p;
 }
@@ -100,6 +101,7 @@ void large_free(void *p, const char *call) {
   l->magic = 0;
   registry_mark(l, len, CHUNK_FREED, CHUNK_FREED);
   counters_mapped(-(int64_t)len);
+  counters_footprint(-(int64_t)len);
   __atomic_add_fetch(&counters.large_frees, 1, __ATOMIC_RELAXED);
   os_unmap(l, len);
 }
@@ -141,9 +143,16 @@ void *large_resize(void *p, size_t n, const char *call) {
   registry_mark(l, old_len, CHUNK_FREED, CHUNK_FREED);
   registry_mark(moved, len, CHUNK_LARGE, CHUNK_LARGE_MORE);
   counters_mapped((int64_t)len - (int64_t)old_len);
+  counters_footprint((int64_t)len - (int64_t)old_len);
   void *q = large_setup((char *)moved, len, off);
   list_add(moved);
   return q;
+}
+
+void large_each(void (*fn)(void *ctx, const struct large_header *l), void *ctx) {
+  pthread_mutex_lock(&live.lock);
+  for (struct large_header *l = live.head; l; l = l->next) fn(ctx, l);
+  pthread_mutex_unlock(&live.lock);
 }
 
 int large_check(void) {

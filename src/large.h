@@ -43,6 +43,9 @@ HAWK_INTERNAL size_t large_usable(void *p, const char *call);
  * problems. */
 HAWK_INTERNAL int large_check(void);
 
+/* Calls fn for every live large block, with the list locked. */
+HAWK_INTERNAL void large_each(void (*fn)(void *ctx, const struct large_header *l), void *ctx);
+
 HAWK_INTERNAL void large_lock(void);
 HAWK_INTERNAL void large_unlock(void);
 HAWK_INTERNAL void large_reset_lock(void);

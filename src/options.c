@@ -15,6 +15,8 @@ static struct option options[OPTION_COUNT] = {
     [OPTION_POLICY] = {"HAWKALLOC_POLICY", "segregated", NULL},
     [OPTION_STATS] = {"HAWKALLOC_STATS", "0", NULL},
     [OPTION_HEAPS] = {"HAWKALLOC_HEAPS", "0", NULL},
+    [OPTION_TRACE] = {"HAWKALLOC_TRACE", "", NULL},
+    [OPTION_MAP] = {"HAWKALLOC_MAP", "", NULL},
 };
 
 /* If entry is "NAME=value", returns value. */

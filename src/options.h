@@ -8,6 +8,8 @@ enum option_id {
   OPTION_POLICY, /* HAWKALLOC_POLICY: placement policy name */
   OPTION_STATS,  /* HAWKALLOC_STATS: print statistics at exit when set to 1 */
   OPTION_HEAPS,  /* HAWKALLOC_HEAPS: number of heaps (0: two per CPU) */
+  OPTION_TRACE,  /* HAWKALLOC_TRACE: file to record every allocation call in */
+  OPTION_MAP,    /* HAWKALLOC_MAP: SVG file for heap pictures (at exit, on SIGUSR2) */
   OPTION_COUNT
 };
 

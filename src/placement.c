@@ -9,6 +9,8 @@
 static const struct placement *const policies[] = {
     &placement_segregated,
     &placement_first_fit,
+    &placement_next_fit,
+    &placement_best_fit,
 };
 
 const struct placement *placement_by_name(const char *name) {

@@ -20,6 +20,7 @@ struct freelists {
   uint64_t bitmap[SIZE_CLASSES / 64]; /* bit c set when heads[c] != NULL */
   size_t count;                       /* free blocks in all lists */
   size_t bytes;                       /* bytes in those blocks */
+  block *rover;                       /* next fit: where the next search starts */
 };
 
 struct placement {
@@ -37,6 +38,8 @@ struct placement {
 
 HAWK_INTERNAL extern const struct placement placement_segregated;
 HAWK_INTERNAL extern const struct placement placement_first_fit;
+HAWK_INTERNAL extern const struct placement placement_next_fit;
+HAWK_INTERNAL extern const struct placement placement_best_fit;
 
 /* The policy named name, or NULL if there is none by that name. */
 HAWK_INTERNAL const struct placement *placement_by_name(const char *name);

@@ -23,6 +23,11 @@ void counters_mapped(int64_t delta) {
   if (delta > 0) counter_max(&counters.mapped_peak, now);
 }
 
+void counters_footprint(int64_t delta) {
+  uint64_t now = __atomic_add_fetch(&counters.footprint, (uint64_t)delta, __ATOMIC_RELAXED);
+  if (delta > 0) counter_max(&counters.footprint_peak, now);
+}
+
 void counters_in_use_seen(uint64_t in_use) { counter_max(&counters.in_use_peak, in_use); }
 
 /* Adds one block met by the arena walk to the free-block figures. */
@@ -60,6 +65,8 @@ static void stats_collect(struct hawk_stats *s) {
   if (s->in_use_peak < s->in_use) s->in_use_peak = s->in_use;
   s->mapped = __atomic_load_n(&counters.mapped, __ATOMIC_RELAXED);
   s->mapped_peak = __atomic_load_n(&counters.mapped_peak, __ATOMIC_RELAXED);
+  s->footprint = __atomic_load_n(&counters.footprint, __ATOMIC_RELAXED);
+  s->footprint_peak = __atomic_load_n(&counters.footprint_peak, __ATOMIC_RELAXED);
   s->cached_arenas = arena_cache_count();
   struct tcache_totals t;
   tcache_totals(&t);
@@ -104,6 +111,8 @@ void hawk_stats_print(int fd) {
   print_row(fd, "bytes in use, peak", s.in_use_peak);
   print_row(fd, "bytes mapped", s.mapped);
   print_row(fd, "bytes mapped, peak", s.mapped_peak);
+  print_row(fd, "footprint", s.footprint);
+  print_row(fd, "footprint, peak", s.footprint_peak);
   print_row(fd, "arenas", s.arenas);
   print_row(fd, "cached empty arenas", s.cached_arenas);
   print_row(fd, "large blocks", s.large_blocks);

@@ -12,12 +12,17 @@ struct global_counters {
   uint64_t large_mallocs;
   uint64_t large_frees;
   uint64_t in_use_peak;
+  uint64_t footprint; /* arena bytes up to each frontier, plus large mappings */
+  uint64_t footprint_peak;
 };
 
 HAWK_INTERNAL extern struct global_counters counters;
 
 /* Adds delta (may be negative) to the mapped bytes and follows the peak. */
 HAWK_INTERNAL void counters_mapped(int64_t delta);
+
+/* Adds delta (may be negative) to the footprint and follows its peak. */
+HAWK_INTERNAL void counters_footprint(int64_t delta);
 
 /* Records in_use as a candidate for the peak of bytes in use. */
 HAWK_INTERNAL void counters_in_use_seen(uint64_t in_use);

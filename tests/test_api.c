@@ -1525,10 +1525,16 @@ TEST(stats_print_writes_to_fd) {
 TEST(policy_name_known) {
   const char *name = hawk_policy_name();
   REQUIRE(name != NULL);
-  CHECK(strcmp(name, "segregated") == 0 || strcmp(name, "first-fit") == 0);
+  static const char *const policies[] = {"segregated", "first-fit", "next-fit", "best-fit"};
+  int known = 0, env_known = 0;
   const char *env = getenv("HAWKALLOC_POLICY");
-  if (env && (strcmp(env, "segregated") == 0 || strcmp(env, "first-fit") == 0))
-    CHECK(strcmp(name, env) == 0);
+  for (size_t i = 0; i < sizeof policies / sizeof *policies; i++) {
+    known |= strcmp(name, policies[i]) == 0;
+    env_known |= env && strcmp(env, policies[i]) == 0;
+  }
+  CHECK(known);
+  if (env_known) CHECK(strcmp(name, env) == 0);
+  if (!env) CHECK(strcmp(name, "segregated") == 0); /* the default */
 }
 
 /* hawk_trim returns 0 or 1, leaves no cached arenas, gives memory back after

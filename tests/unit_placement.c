@@ -45,6 +45,8 @@ static void insert_all(const struct placement *p, struct freelists *fl, block **
 TEST(policies_are_found_by_name) {
   CHECK(placement_by_name("segregated") == &placement_segregated);
   CHECK(placement_by_name("first-fit") == &placement_first_fit);
+  CHECK(placement_by_name("next-fit") == &placement_next_fit);
+  CHECK(placement_by_name("best-fit") == &placement_best_fit);
   CHECK(placement_by_name("worst-fit") == NULL);
 }
 
@@ -67,6 +69,44 @@ TEST(first_fit_takes_the_first_block_that_fits) {
   placement_first_fit.remove(&fl, b[1]);
   placement_first_fit.remove(&fl, b[2]);
   CHECK(fl.count == 0 && fl.bytes == 0 && fl.heads[0] == NULL);
+}
+
+TEST(next_fit_resumes_where_the_last_search_stopped) {
+  hawk_ensure_init();
+  static const size_t sizes[] = {256, 256, 256, 64};
+  block *b[4];
+  lay_out(b, sizes, 4);
+  struct freelists fl = {0};
+  insert_all(&placement_next_fit, &fl, b, 4); /* list order: 64 256 256 256 (b3 b2 b1 b0) */
+  CHECK(placement_next_fit.find(&fl, 200) == b[2]);
+  placement_next_fit.remove(&fl, b[2]); /* the rover moves on to b1 */
+  CHECK(fl.rover == b[1]);
+  CHECK(placement_next_fit.find(&fl, 200) == b[1]);
+  placement_next_fit.remove(&fl, b[1]);
+  CHECK(placement_next_fit.find(&fl, 200) == b[0]);
+  placement_next_fit.remove(&fl, b[0]);
+  /* The search wraps around to the front of the list. */
+  CHECK(placement_next_fit.find(&fl, 32) == b[3]);
+  CHECK(placement_next_fit.find(&fl, 100) == NULL);
+  CHECK(verify(&placement_next_fit, &fl) == 0);
+  placement_next_fit.remove(&fl, b[3]);
+  CHECK(fl.count == 0 && fl.rover == NULL);
+}
+
+TEST(best_fit_takes_the_smallest_block_that_fits) {
+  hawk_ensure_init();
+  static const size_t sizes[] = {512, 128, 1024, 160, 144};
+  block *b[5];
+  lay_out(b, sizes, 5);
+  struct freelists fl = {0};
+  insert_all(&placement_best_fit, &fl, b, 5);
+  CHECK(placement_best_fit.find(&fl, 130) == b[4]); /* 144, not the first fit */
+  CHECK(placement_best_fit.find(&fl, 160) == b[3]); /* exact */
+  CHECK(placement_best_fit.find(&fl, 600) == b[2]);
+  CHECK(placement_best_fit.find(&fl, 2000) == NULL);
+  CHECK(verify(&placement_best_fit, &fl) == 0);
+  for (int i = 0; i < 5; i++) placement_best_fit.remove(&fl, b[i]);
+  CHECK(fl.count == 0);
 }
 
 TEST(segregated_uses_exact_classes_and_the_bitmap) {

@@ -1,0 +1,35 @@
+/* placement_best_fit.c - one explicit free list, best fit.
+ *
+ * Every search looks at the whole list and takes the smallest block that is
+ * big enough (an exact fit ends the search early): the least waste per
+ * request, at the price of a full scan.
+ */
+#include "placement.h"
+
+static void bf_insert(struct freelists *fl, block *b) { list_push(fl, &fl->heads[0], b); }
+
+static void bf_remove(struct freelists *fl, block *b) { list_unlink(fl, &fl->heads[0], b); }
+
+static block *bf_find(struct freelists *fl, size_t size) {
+  block *best = NULL;
+  for (block *b = fl->heads[0]; b; b = block_links(b)->next) {
+    size_t s = block_size(b);
+    if (s < size || (best && s >= block_size(best))) continue;
+    best = b;
+    if (s == size) break;
+  }
+  return best;
+}
+
+static int bf_verify(const struct freelists *fl, void (*seen)(void *ctx, const block *b),
+                     void *ctx) {
+  return list_verify(&fl->heads[0], fl->count, seen, ctx);
+}
+
+const struct placement placement_best_fit = {
+    .name = "best-fit",
+    .insert = bf_insert,
+    .remove = bf_remove,
+    .find = bf_find,
+    .verify = bf_verify,
+};

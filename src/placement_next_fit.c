@@ -1,0 +1,57 @@
+/* placement_next_fit.c - one explicit free list, next fit.
+ *
+ * Like first fit, but each search starts where the previous one stopped
+ * (the rover) and wraps around, so the small blocks left at the front of
+ * the list are not searched over and over.
+ */
+#include "placement.h"
+
+#include "report.h"
+
+static void nf_insert(struct freelists *fl, block *b) { list_push(fl, &fl->heads[0], b); }
+
+static void nf_remove(struct freelists *fl, block *b) {
+  if (fl->rover == b) fl->rover = block_links(b)->next;
+  list_unlink(fl, &fl->heads[0], b);
+}
+
+static block *nf_find(struct freelists *fl, size_t size) {
+  block *start = fl->rover ? fl->rover : fl->heads[0];
+  for (block *b = start; b; b = block_links(b)->next)
+    if (block_size(b) >= size) return fl->rover = b;
+  for (block *b = fl->heads[0]; b && b != start; b = block_links(b)->next)
+    if (block_size(b) >= size) return fl->rover = b;
+  return NULL;
+}
+
+struct nf_verify_ctx {
+  void (*seen)(void *ctx, const block *b);
+  void *ctx;
+  const block *rover;
+  int rover_seen;
+};
+
+static void nf_seen(void *ctx, const block *b) {
+  struct nf_verify_ctx *v = ctx;
+  if (b == v->rover) v->rover_seen = 1;
+  v->seen(v->ctx, b);
+}
+
+static int nf_verify(const struct freelists *fl, void (*seen)(void *ctx, const block *b),
+                     void *ctx) {
+  struct nf_verify_ctx v = {seen, ctx, fl->rover, 0};
+  int problems = list_verify(&fl->heads[0], fl->count, nf_seen, &v);
+  if (fl->rover && !v.rover_seen) {
+    report_problem("check: next-fit rover", fl->rover, "is not on the free list");
+    problems++;
+  }
+  return problems;
+}
+
+const struct placement placement_next_fit = {
+    .name = "next-fit",
+    .insert = nf_insert,
+    .remove = nf_remove,
+    .find = nf_find,
+    .verify = nf_verify,
+};

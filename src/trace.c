@@ -1,0 +1,180 @@
+/* trace.c - per-thread trace buffers and the trace file.  See trace.h and
+ * docs/trace-format.md. */
+#include "trace.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hawkalloc.h"
+#include "options.h"
+#include "os.h"
+
+#define TRACE_VERSION      1
+#define TRACE_HEADER_SIZE  32
+#define TRACE_BUFFER_BYTES ((size_t)1 << 16)
+
+struct trace_rec {
+  uint64_t seq;
+  uint32_t thread;
+  uint8_t op;
+  uint8_t reserved[3];
+  uint64_t result;
+  uint64_t size;
+  uint64_t aux;
+};
+_Static_assert(sizeof(struct trace_rec) == 40, "trace record must be 40 bytes");
+
+struct trace_buf {
+  struct trace_buf *next; /* every buffer, for the flush at exit */
+  uint32_t thread;
+  uint32_t count;
+  uint32_t tick; /* low 8 bits of seq */
+  struct trace_rec rec[(TRACE_BUFFER_BYTES - 32) / sizeof(struct trace_rec)];
+};
+#define TRACE_RECORDS (sizeof(((struct trace_buf *)0)->rec) / sizeof(struct trace_rec))
+
+int trace_enabled;
+static int trace_fd = -1;
+static uint64_t trace_start_ns;
+static uint32_t next_thread = 1;
+static pthread_key_t trace_key;
+static struct {
+  pthread_mutex_t lock;
+  struct trace_buf *head;
+} bufs = {PTHREAD_MUTEX_INITIALIZER, NULL};
+
+static __thread struct trace_buf *trace_self __attribute__((tls_model("initial-exec")));
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Writes all of len bytes, or gives up on an error. */
+static void write_all(int fd, const void *data, size_t len) {
+  const char *p = data;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    p += n;
+    len -= (size_t)n;
+  }
+}
+
+/* Writes the records of one buffer and empties it (caller holds bufs.lock). */
+static void buf_write_locked(struct trace_buf *b) {
+  if (b->count == 0 || trace_fd < 0) return;
+  int saved = errno;
+  write_all(trace_fd, b->rec, b->count * sizeof(struct trace_rec));
+  errno = saved;
+  b->count = 0;
+}
+
+/* At thread exit: the thread's last records go out. */
+static void thread_done(void *arg) {
+  struct trace_buf *b = arg;
+  pthread_mutex_lock(&bufs.lock);
+  buf_write_locked(b);
+  pthread_mutex_unlock(&bufs.lock);
+}
+
+/* Whether the file at fd already holds the trace of another live process
+ * (a parent that passed HAWKALLOC_TRACE on to this one). */
+static int owned_by_another(int fd) {
+  unsigned char h[TRACE_HEADER_SIZE];
+  if (pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h || memcmp(h, "HAWKTRC", 8) != 0) return 0;
+  uint32_t pid;
+  memcpy(&pid, h + 20, sizeof pid);
+  return (pid_t)pid != getpid() && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+void trace_init(void) {
+  const char *path = option_text(OPTION_TRACE);
+  if (path[0] == 0) return;
+  int saved = errno;
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0 || owned_by_another(fd) || ftruncate(fd, 0) != 0 ||
+      pthread_key_create(&trace_key, thread_done) != 0) {
+    if (fd >= 0) close(fd);
+    errno = saved;
+    return;
+  }
+  trace_start_ns = now_ns();
+  unsigned char h[TRACE_HEADER_SIZE] = "HAWKTRC";
+  uint32_t version = TRACE_VERSION, hsize = TRACE_HEADER_SIZE, rsize = sizeof(struct trace_rec),
+           pid = (uint32_t)getpid();
+  memcpy(h + 8, &version, 4);
+  memcpy(h + 12, &hsize, 4);
+  memcpy(h + 16, &rsize, 4);
+  memcpy(h + 20, &pid, 4);
+  memcpy(h + 24, &trace_start_ns, 8);
+  write_all(fd, h, sizeof h);
+  lseek(fd, 0, SEEK_END);
+  trace_fd = fd;
+  errno = saved;
+  __atomic_store_n(&trace_enabled, 1, __ATOMIC_RELEASE);
+}
+
+/* This thread's buffer, mapped on first use; NULL if the OS refuses. */
+static struct trace_buf *buf_self(void) {
+  if (trace_self) return trace_self;
+  void *p;
+  if (os_map(sizeof(struct trace_buf), os_page_size(), &p) != 0) return NULL;
+  struct trace_buf *b = p;
+  b->thread = __atomic_fetch_add(&next_thread, 1, __ATOMIC_RELAXED);
+  pthread_mutex_lock(&bufs.lock);
+  b->next = bufs.head;
+  bufs.head = b;
+  pthread_mutex_unlock(&bufs.lock);
+  trace_self = b;
+  pthread_setspecific(trace_key, b);
+  return b;
+}
+
+void trace_record(enum trace_op op, const void *result, size_t size, uintptr_t aux) {
+  struct trace_buf *b = buf_self();
+  if (b == NULL) return;
+  if (b->count == TRACE_RECORDS) {
+    pthread_mutex_lock(&bufs.lock);
+    buf_write_locked(b);
+    pthread_mutex_unlock(&bufs.lock);
+  }
+  struct trace_rec *r = &b->rec[b->count];
+  r->seq = ((now_ns() - trace_start_ns) << 8) | (b->tick++ & 0xff);
+  r->thread = b->thread;
+  r->op = (uint8_t)op;
+  memset(r->reserved, 0, sizeof r->reserved);
+  r->result = (uintptr_t)result;
+  r->size = size;
+  r->aux = aux;
+  b->count++;
+}
+
+void trace_flush_all(void) {
+  if (!__atomic_load_n(&trace_enabled, __ATOMIC_ACQUIRE)) return;
+  pthread_mutex_lock(&bufs.lock);
+  for (struct trace_buf *b = bufs.head; b; b = b->next) buf_write_locked(b);
+  pthread_mutex_unlock(&bufs.lock);
+}
+
+void trace_after_fork_child(void) {
+  /* The parent's records are the parent's to write; the child stops. */
+  trace_enabled = 0;
+  pthread_mutex_init(&bufs.lock, NULL);
+  bufs.head = NULL;
+  trace_self = NULL;
+  if (trace_fd >= 0) close(trace_fd);
+  trace_fd = -1;
+}
+
+void hawk_trace_flush(void) { trace_flush_all(); }
+
+/* The records still in buffers when the program exits. */
+__attribute__((destructor)) static void trace_at_exit(void) { trace_flush_all(); }

@@ -1,0 +1,179 @@
+/* test_trace.c - HAWKALLOC_TRACE records every call of every thread in the
+ * documented format (docs/trace-format.md). */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "harness.h"
+#include "hawkalloc.h"
+
+struct rec {
+  uint64_t seq;
+  uint32_t thread;
+  uint8_t op;
+  uint8_t reserved[3];
+  uint64_t result, size, aux;
+};
+
+static char self_path[4096];
+
+/* The traced workload, run in a child started with HAWKALLOC_TRACE. */
+static void *thread_work(void *arg) {
+  (void)arg;
+  for (int i = 0; i < 100; i++) hawk_free(hawk_malloc(64));
+  return NULL;
+}
+
+static int traced_child(void) {
+  void *a = hawk_malloc(100);
+  void *b = hawk_calloc(3, 40);
+  a = hawk_realloc(a, 5000);
+  void *c = NULL;
+  if (hawk_posix_memalign(&c, 256, 300) != 0) return 1;
+  hawk_free(b);
+  hawk_free(a);
+  hawk_free(c);
+  void *big = hawk_malloc(2 << 20); /* a large block too */
+  hawk_free(big);
+  pthread_t t;
+  pthread_create(&t, NULL, thread_work, NULL);
+  pthread_join(t, NULL);
+  /* Enough calls to fill a buffer more than once. */
+  for (int i = 0; i < 5000; i++) hawk_free(hawk_malloc((size_t)(i % 500 + 1)));
+  return 0;
+}
+
+/* Runs this program as the traced child; returns its exit status. */
+static int run_traced(const char *trace_path, const char *extra_env) {
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    char env1[4200];
+    snprintf(env1, sizeof env1, "HAWKALLOC_TRACE=%s", trace_path);
+    char *envp[] = {env1, (char *)extra_env, NULL};
+    char *argv[] = {self_path, "--traced-child", NULL};
+    execve(self_path, argv, envp);
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static unsigned char *read_file(const char *path, size_t *len) {
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return NULL;
+  struct stat st;
+  fstat(fd, &st);
+  unsigned char *buf = malloc((size_t)st.st_size + 1);
+  *len = (size_t)read(fd, buf, (size_t)st.st_size);
+  close(fd);
+  return buf;
+}
+
+TEST(trace_file_has_header_and_every_call) {
+  char path[] = "/tmp/hawk-trace-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  REQUIRE(run_traced(path, NULL) == 0);
+  size_t len = 0;
+  unsigned char *buf = read_file(path, &len);
+  REQUIRE(buf != NULL && len >= 32);
+  CHECK(memcmp(buf, "HAWKTRC", 8) == 0);
+  uint32_t version, hsize, rsize;
+  memcpy(&version, buf + 8, 4);
+  memcpy(&hsize, buf + 12, 4);
+  memcpy(&rsize, buf + 16, 4);
+  CHECK(version == 1 && hsize == 32 && rsize == 40);
+  REQUIRE((len - hsize) % rsize == 0);
+  size_t n = (len - hsize) / rsize;
+  struct rec *r = (struct rec *)(buf + hsize);
+  /* Count ops; find the first few calls of the main thread in order. */
+  size_t ops[6] = {0};
+  uint32_t threads[2] = {0, 0};
+  uint64_t alloc_100 = 0;
+  int saw_big = 0, saw_aligned = 0, saw_calloc = 0, saw_realloc = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (r[i].op >= 1 && r[i].op <= 5) ops[r[i].op]++;
+    if (r[i].op == 1 && r[i].size == 100 && !alloc_100) alloc_100 = r[i].result;
+    if (r[i].op == 1 && r[i].size == (2u << 20)) saw_big = 1;
+    if (r[i].op == 5 && r[i].aux == 256 && r[i].size == 300 && r[i].result % 256 == 0)
+      saw_aligned = 1;
+    if (r[i].op == 3 && r[i].size == 120) saw_calloc = 1;
+    if (r[i].op == 4 && r[i].aux == alloc_100 && r[i].size == 5000) saw_realloc = 1;
+    if (r[i].thread != threads[0] && threads[0] == 0)
+      threads[0] = r[i].thread;
+    else if (r[i].thread != threads[0])
+      threads[1] = r[i].thread;
+  }
+  CHECK(saw_big && saw_aligned && saw_calloc && saw_realloc);
+  CHECK(ops[1] >= 5100 + 2); /* the program's mallocs (libc may add a few) */
+  CHECK(ops[2] >= 5100 + 4);
+  CHECK(threads[0] != 0 && threads[1] != 0); /* two threads recorded */
+  /* Within a thread, seq strictly increases in file order. */
+  int ordered = 1;
+  for (uint32_t t = 0; t < 2; t++) {
+    uint64_t last = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (r[i].thread != threads[t]) continue;
+      if (r[i].seq <= last && last != 0) ordered = 0;
+      last = r[i].seq;
+    }
+  }
+  CHECK(ordered);
+  free(buf);
+  unlink(path);
+}
+
+TEST(trace_of_a_parent_is_not_overwritten_by_a_child) {
+  /* A file whose header names a live process (this one) is left alone. */
+  char path[] = "/tmp/hawk-trace-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  unsigned char h[32] = "HAWKTRC";
+  uint32_t pid = (uint32_t)getpid();
+  memcpy(h + 20, &pid, 4);
+  REQUIRE(write(fd, h, sizeof h) == (ssize_t)sizeof h);
+  close(fd);
+  REQUIRE(run_traced(path, NULL) == 0);
+  size_t len = 0;
+  unsigned char *buf = read_file(path, &len);
+  CHECK(len == 32);
+  free(buf);
+  unlink(path);
+}
+
+TEST(no_trace_file_without_the_variable) {
+  char path[] = "/tmp/hawk-notrace-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  unlink(path);
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    char *argv[] = {self_path, "--traced-child", NULL};
+    char *envp[] = {NULL};
+    execve(self_path, argv, envp);
+    _exit(127);
+  }
+  int status;
+  waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK(access(path, F_OK) != 0);
+}
+
+static int harness_main(int argc, char **argv);
+
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--traced-child") == 0) return traced_child();
+  ssize_t n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
+  if (n <= 0) return 1;
+  self_path[n] = 0;
+  return harness_main(argc, argv);
+}
+
+#define main harness_main
+TEST_MAIN()
