@@ -19,6 +19,7 @@
 struct heap hawk_heaps[HEAP_MAX];
 unsigned hawk_heap_count = 1;
 uint64_t block_secret;
+uintptr_t link_secret;
 static unsigned next_heap;
 
 static pthread_once_t init_control = PTHREAD_ONCE_INIT;
@@ -67,6 +68,7 @@ static void init_once(void) {
   if (os_random(&secret, sizeof secret) != 0)
     secret = (uintptr_t)&secret * 0x9e3779b97f4a7c15ull ^ (uintptr_t)&init_once;
   block_secret = secret;
+  link_secret = (uintptr_t)(secret * 0xc2b2ae3d27d4eb4full);
   if (os_random(&tcache_key, sizeof tcache_key) != 0) tcache_key = secret * 0xff51afd7ed558ccdull;
   registry_ready = registry_init() == 0;
   tcache_init();

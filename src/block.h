@@ -111,6 +111,26 @@ static inline struct free_links *block_links(const block *b) {
   return (struct free_links *)block_payload(b);
 }
 
+/* The key free-list links are mangled with (XOR), drawn at start-up: a
+ * write after free that lands on a link does not give a usable pointer,
+ * and the safe-unlink checks see garbage instead. */
+HAWK_INTERNAL extern uintptr_t link_secret;
+
+static inline block *link_decode(const block *stored) {
+  return (block *)((uintptr_t)stored ^ link_secret);
+}
+static inline block *link_encode(const block *p) { return (block *)((uintptr_t)p ^ link_secret); }
+
+/* The free-list neighbours of a free block. */
+static inline block *free_next(const block *b) { return link_decode(block_links(b)->next); }
+static inline block *free_prev(const block *b) { return link_decode(block_links(b)->prev); }
+static inline void free_set_next(block *b, const block *n) {
+  block_links(b)->next = link_encode(n);
+}
+static inline void free_set_prev(block *b, const block *p) {
+  block_links(b)->prev = link_encode(p);
+}
+
 /* Writes an allocated block's header. */
 static inline void block_set_alloc(block *b, size_t size, uint64_t flags) {
   block_store(b, block_make_word(b, size, flags | BLOCK_ALLOC));

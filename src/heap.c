@@ -5,6 +5,7 @@
 
 #include "hawk.h"
 #include "os.h"
+#include "registry.h"
 #include "report.h"
 #include "stats.h"
 #include "tcache.h"
@@ -228,7 +229,11 @@ static void drain_locked(struct heap *h, struct releases *r) {
   if (__atomic_load_n(&h->remote, __ATOMIC_RELAXED) == NULL) return;
   void **p = __atomic_exchange_n(&h->remote, NULL, __ATOMIC_ACQUIRE);
   while (p) {
-    void **next = p[0];
+    void **next = (void **)link_decode(p[0]);
+    if (next && (((uintptr_t)next & 15) || registry_lookup(next) != CHUNK_ARENA)) {
+      pthread_mutex_unlock(&h->lock);
+      report_misuse("free", p, "heap corruption (a freed block's link was overwritten)");
+    }
     p[1] = NULL; /* no longer marked as cached */
     const char *problem = free_checked_locked(h, p, r);
     if (problem) {
@@ -282,11 +287,11 @@ static void give_back(struct heap *h, void **ps, size_t n) {
     return;
   }
   /* Still marked as cached while they wait: a second free is caught. */
-  for (size_t i = 0; i + 1 < n; i++) ((void **)ps[i])[0] = ps[i + 1];
+  for (size_t i = 0; i + 1 < n; i++) ((void **)ps[i])[0] = link_encode(ps[i + 1]);
   void **last = ps[n - 1];
   void *head = __atomic_load_n(&h->remote, __ATOMIC_RELAXED);
   do {
-    last[0] = head;
+    last[0] = link_encode(head);
   } while (!__atomic_compare_exchange_n(&h->remote, &head, ps[0], 1, __ATOMIC_RELEASE,
                                         __ATOMIC_RELAXED));
 }

@@ -20,10 +20,9 @@ const struct placement *placement_by_name(const char *name) {
 }
 
 void list_push(struct freelists *fl, block **head, block *b) {
-  struct free_links *l = block_links(b);
-  l->prev = NULL;
-  l->next = *head;
-  if (*head) block_links(*head)->prev = b;
+  free_set_prev(b, NULL);
+  free_set_next(b, *head);
+  if (*head) free_set_prev(*head, b);
   *head = b;
   fl->count++;
   fl->bytes += block_size(b);
@@ -36,22 +35,20 @@ static int link_plausible(const block *p) {
 }
 
 void list_unlink(struct freelists *fl, block **head, block *b) {
-  struct free_links *l = block_links(b);
-  block *next = l->next, *prev = l->prev;
+  block *next = free_next(b), *prev = free_prev(b);
   /* Safe unlink: both neighbours must be blocks of ours that point back at
    * b before either is written, so a corrupted link cannot become a write
    * anywhere. */
   int ok = link_plausible(next) && link_plausible(prev) &&
-           (prev ? block_links(prev)->next == b : *head == b) &&
-           (next == NULL || block_links(next)->prev == b);
+           (prev ? free_next(prev) == b : *head == b) && (next == NULL || free_prev(next) == b);
   if (unlikely(!ok))
     report_misuse("unlink", block_payload(b),
                   "heap corruption (free-list links overwritten: a write after free?)");
   if (prev)
-    block_links(prev)->next = next;
+    free_set_next(prev, next);
   else
     *head = next;
-  if (next) block_links(next)->prev = prev;
+  if (next) free_set_prev(next, prev);
   fl->count--;
   fl->bytes -= block_size(b);
 }
@@ -61,7 +58,7 @@ int list_verify(block *const *head, size_t limit, void (*seen)(void *ctx, const 
   int problems = 0;
   block *prev = NULL;
   size_t n = 0;
-  for (block *b = *head; b; prev = b, b = block_links(b)->next) {
+  for (block *b = *head; b; prev = b, b = free_next(b)) {
     if (!link_plausible(b)) {
       report_problem("check: free-list link", b, "points outside every arena");
       return problems + 1;
@@ -74,7 +71,7 @@ int list_verify(block *const *head, size_t limit, void (*seen)(void *ctx, const 
       report_problem("check: listed block", b, "is not a sound free block");
       return problems + 1; /* its links cannot be trusted */
     }
-    if (block_links(b)->prev != prev) {
+    if (free_prev(b) != prev) {
       report_problem("check: listed block", b, "prev link does not point at its predecessor");
       problems++;
     }

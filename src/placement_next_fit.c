@@ -11,15 +11,15 @@
 static void nf_insert(struct freelists *fl, block *b) { list_push(fl, &fl->heads[0], b); }
 
 static void nf_remove(struct freelists *fl, block *b) {
-  if (fl->rover == b) fl->rover = block_links(b)->next;
+  if (fl->rover == b) fl->rover = free_next(b);
   list_unlink(fl, &fl->heads[0], b);
 }
 
 static block *nf_find(struct freelists *fl, size_t size) {
   block *start = fl->rover ? fl->rover : fl->heads[0];
-  for (block *b = start; b; b = block_links(b)->next)
+  for (block *b = start; b; b = free_next(b))
     if (block_size(b) >= size) return fl->rover = b;
-  for (block *b = fl->heads[0]; b && b != start; b = block_links(b)->next)
+  for (block *b = fl->heads[0]; b && b != start; b = free_next(b))
     if (block_size(b) >= size) return fl->rover = b;
   return NULL;
 }

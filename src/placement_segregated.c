@@ -44,7 +44,7 @@ static unsigned next_nonempty(const struct freelists *fl, unsigned c) {
 
 static block *seg_find(struct freelists *fl, size_t size) {
   unsigned c = size_class(size);
-  for (block *b = fl->heads[c]; b; b = block_links(b)->next)
+  for (block *b = fl->heads[c]; b; b = free_next(b))
     if (block_size(b) >= size) return b;
   if (c + 1 >= SIZE_CLASSES) return NULL;
   unsigned n = next_nonempty(fl, c + 1);

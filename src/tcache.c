@@ -105,7 +105,7 @@ static void flush_list(struct tcache *tc, size_t bin, size_t max) {
     size_t n = 0;
     while (n < max && n < TCACHE_LIST_MAX && tc->bins[bin]) {
       void **p = tc->bins[bin];
-      tc->bins[bin] = p[0];
+      tc->bins[bin] = link_decode(p[0]);
       batch[n++] = p; /* still marked: the heap erases the mark */
     }
     tcache_set_count(tc, bin, tc->count[bin] - (unsigned)n);
@@ -182,10 +182,14 @@ int tcache_take_back(void *p, size_t size) {
   struct tcache *tc = tcache_self;
   size_t bin = size / HAWK_ALIGN;
   if (size > TCACHE_MAX_BLOCK) return 0;
-  for (void **link = &tc->bins[bin]; *link; link = (void **)*link) {
-    if (*link != p) continue;
-    void **q = p;
-    *link = q[0];
+  void **prev = NULL;
+  for (void **q = tc->bins[bin]; q; prev = q, q = (void **)link_decode(q[0])) {
+    if (q != p) continue;
+    void *next = link_decode(q[0]);
+    if (prev)
+      prev[0] = link_encode(next);
+    else
+      tc->bins[bin] = next;
     q[1] = NULL;
     tcache_set_count(tc, bin, tc->count[bin] - 1u);
     tcache_add(&tc->moved_out, 1);
@@ -197,7 +201,7 @@ int tcache_take_back(void *p, size_t size) {
 int tcache_holds(const void *p) {
   struct tcache *tc = tcache_self;
   for (size_t bin = 0; bin < TCACHE_BINS; bin++)
-    for (void **q = tc->bins[bin]; q; q = q[0])
+    for (void **q = tc->bins[bin]; q; q = (void **)link_decode(q[0]))
       if (q == p) return 1;
   return 0;
 }
@@ -205,7 +209,7 @@ int tcache_holds(const void *p) {
 /* Checks one list of this thread's cache; returns problems (0 or 1). */
 static int check_list(const struct tcache *tc, size_t bin) {
   size_t n = 0, bytes = 0;
-  for (void **q = tc->bins[bin]; q; q = q[0], n++) {
+  for (void **q = tc->bins[bin]; q; q = (void **)link_decode(q[0]), n++) {
     const block *b = block_of_payload(q);
     if (n >= tc->limit[bin] || ((uintptr_t)q & 15) || registry_lookup(q) != CHUNK_ARENA ||
         !block_header_ok(b) || !block_is_alloc(b) || block_size(b) < bin * HAWK_ALIGN ||
@@ -227,6 +231,12 @@ int tcache_check(void) {
   int problems = 0;
   for (size_t bin = 0; bin < TCACHE_BINS; bin++) problems += check_list(tc, bin);
   return problems;
+}
+
+void tcache_corrupt(const void *p) {
+  report_misuse(
+      "malloc", p,
+      "heap corruption (a freed block's cache link was overwritten: a write after free?)");
 }
 
 void tcache_lock_all(void) { pthread_mutex_lock(&caches.lock); }

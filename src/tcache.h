@@ -8,7 +8,7 @@
  *
  * A cached block's payload holds two words:
  *
- *   payload + 0   next block in the same list
+ *   payload + 0   next block in the same list (mangled like free-list links)
  *   payload + 8   tcache_key: a random value marking "freed, in a cache"
  *
  * A free of a block whose second word is the key is a double free.
@@ -49,6 +49,9 @@ HAWK_INTERNAL extern __thread struct tcache *tcache_self __attribute__((tls_mode
 /* Sets up the cache machinery once (the thread-exit key). */
 HAWK_INTERNAL void tcache_init(void);
 
+/* Reports a cached block whose link was overwritten, and aborts. */
+HAWK_INTERNAL _Noreturn void tcache_corrupt(const void *p);
+
 /* Counters other threads read (statistics) are stored atomically: a plain
  * store on common machines. */
 static inline void tcache_add(uint64_t *counter, uint64_t delta) {
@@ -64,7 +67,10 @@ static inline void *tcache_pop(size_t size) {
   size_t bin = size / HAWK_ALIGN;
   void **p = tc->bins[bin];
   if (p == NULL) return NULL;
-  tc->bins[bin] = p[0];
+  void *next = link_decode(p[0]);
+  /* A write after free over the link shows as a misaligned pointer. */
+  if (unlikely((uintptr_t)next & (HAWK_ALIGN - 1))) tcache_corrupt(p);
+  tc->bins[bin] = next;
   tcache_set_count(tc, bin, tc->count[bin] - 1u);
   p[1] = NULL; /* no longer "freed" */
   return p;
@@ -76,7 +82,7 @@ static inline int tcache_push(void *p, size_t size) {
   size_t bin = size / HAWK_ALIGN;
   if (tc->count[bin] >= tc->limit[bin]) return 0;
   void **w = p;
-  w[0] = tc->bins[bin];
+  w[0] = link_encode(tc->bins[bin]);
   w[1] = (void *)(uintptr_t)tcache_key;
   tc->bins[bin] = p;
   tcache_set_count(tc, bin, tc->count[bin] + 1u);

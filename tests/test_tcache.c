@@ -277,6 +277,20 @@ static void usable_size_after_free(void *arg) {
   hawk_usable_size(victim);
 }
 
+static void write_after_free_then_malloc(void *arg) {
+  (void)arg;
+  unsigned char *a = hawk_malloc(48), *b = hawk_malloc(48);
+  hawk_free(a);
+  hawk_free(b);             /* b's cache link leads to a */
+  ((uintptr_t *)b)[0] ^= 8; /* a write after free flips a bit of it */
+  hawk_malloc(48);
+  hawk_malloc(48);
+}
+
+TEST(write_after_free_over_a_cache_link_is_caught) {
+  EXPECT_ABORT(write_after_free_then_malloc, NULL, "hawkalloc: malloc(", "heap corruption");
+}
+
 TEST(double_free_through_the_cache_is_caught) {
   char text[32];
   victim = hawk_malloc(64);
