@@ -14,7 +14,7 @@ TESTFLAGS := -O1 -fno-builtin -Wno-unused-result
 CORE_SRC := src/os.c src/registry.c src/options.c src/report.c src/arena.c \
             src/placement.c src/placement_segregated.c src/placement_first_fit.c \
             src/placement_next_fit.c src/placement_best_fit.c \
-            src/heap.c src/tcache.c src/large.c src/check.c src/stats.c src/walk.c src/trace.c src/api.c
+            src/heap.c src/tcache.c src/large.c src/check.c src/stats.c src/walk.c src/map.c src/trace.c src/api.c
 OVERRIDE_SRC := src/override.c
 HEADERS  := $(wildcard src/*.h) include/hawkalloc.h
 
@@ -30,9 +30,9 @@ SAN_TESTS := $(filter-out $(OVERRIDE_TESTS),$(TESTS))
 TSAN_TESTS := $(filter test_threads test_stress test_tcache,$(TESTS))
 
 .PHONY: all lib tests test test-unit test-preload asan tsan sanitize demo bench \
-        bench-preload install uninstall clean format format-check deps
+        bench-preload install uninstall clean format format-check deps tools test-lab
 
-all: lib
+all: lib tools
 
 lib: $(BUILD)/libhawkalloc.so $(BUILD)/libhawkalloc.a
 
@@ -48,6 +48,29 @@ $(BUILD)/libhawkalloc.a: $(CORE_OBJ) $(OVERRIDE_OBJ)
 $(BUILD)/obj $(BUILD)/tests $(BUILD)/asan $(BUILD)/tsan:
 	mkdir -p $@
 
+# --- the lab's command, build/hawk ----------------------------------------
+# Not linked with libhawkalloc: it preloads build/libhawkalloc.so into the
+# programs it runs and reaches the hawk_* functions through dlsym.
+
+TOOL_SRC := $(wildcard tools/*.c)
+TOOL_OBJ := $(TOOL_SRC:tools/%.c=$(BUILD)/obj/tools/%.o)
+TOOLFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -O2 -Iinclude
+
+tools: $(BUILD)/hawk
+
+$(BUILD)/obj/tools/%.o: tools/%.c $(wildcard tools/*.h) include/hawkalloc.h | $(BUILD)/obj/tools
+	$(CC) $(TOOLFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/hawk: $(TOOL_OBJ)
+	$(CC) -o $@ $^ -ldl -lm
+
+$(BUILD)/obj/tools:
+	mkdir -p $@
+
+# The lab's tests: hawk's commands, trace replays, SVG checks.
+test-lab: lib tools
+	@tests/lab/run.sh
+
 # --- tests --------------------------------------------------------------
 
 tests: $(TEST_BIN)
@@ -56,7 +79,7 @@ $(BUILD)/tests/%: tests/%.c tests/harness.h $(BUILD)/libhawkalloc.a | $(BUILD)/t
 	$(CC) $(BASEFLAGS) $(TESTFLAGS) $(CFLAGS) $< -o $@ \
 	  -Wl,--whole-archive $(BUILD)/libhawkalloc.a -Wl,--no-whole-archive -lpthread -ldl
 
-test: deps lib tests
+test: deps lib tools tests
 	@scripts/run-tests.sh
 
 test-unit: lib tests
@@ -97,7 +120,7 @@ bench-preload: deps lib
 # The benchmark suite (bench/run.sh, docs/performance.md): the programs
 # are built into build/bench/ and run under HawkAlloc, glibc, jemalloc,
 # mimalloc and tcmalloc.  `make bench-quick` is a fast smoke run.
-BENCH_PROGS := lifo random larson prodcons realloc mixed frag trace launch
+BENCH_PROGS := lifo random larson prodcons realloc mixed frag trace cpu launch
 BENCH_BIN := $(BENCH_PROGS:%=$(BUILD)/bench/%)
 .PHONY: bench-progs bench-quick
 
@@ -120,8 +143,10 @@ deps:
 
 # --- install ------------------------------------------------------------
 
-install: lib
+install: lib tools
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BUILD)/hawk $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 include/hawkalloc.h $(DESTDIR)$(PREFIX)/include/
 	install -m 755 $(BUILD)/libhawkalloc.so $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 $(BUILD)/libhawkalloc.a $(DESTDIR)$(PREFIX)/lib/
@@ -129,14 +154,15 @@ install: lib
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/hawkalloc.pc
 
 uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/hawk
 	rm -f $(DESTDIR)$(PREFIX)/lib/libhawkalloc.so $(DESTDIR)$(PREFIX)/lib/libhawkalloc.a \
 	  $(DESTDIR)$(PREFIX)/include/hawkalloc.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/hawkalloc.pc
 
 format:
-	clang-format -i src/*.c src/*.h include/*.h tests/*.c tests/*.h
+	clang-format -i src/*.c src/*.h include/*.h tests/*.c tests/*.h tools/*.c tools/*.h
 
 format-check:
-	clang-format --dry-run --Werror src/*.c src/*.h include/*.h tests/*.c tests/*.h
+	clang-format --dry-run --Werror src/*.c src/*.h include/*.h tests/*.c tests/*.h tools/*.c tools/*.h
 
 clean:
 	rm -rf $(BUILD)

@@ -51,9 +51,15 @@ int main(int argc, char **argv) {
   FILE *f;
   while ((opt = getopt(argc, argv, "+p:t:o:")) != -1) {
     switch (opt) {
-    case 'p': preload = optarg; break;
-    case 't': timeout = (unsigned)strtoul(optarg, NULL, 10); break;
-    case 'o': out = optarg; break;
+    case 'p':
+      preload = optarg;
+      break;
+    case 't':
+      timeout = (unsigned)strtoul(optarg, NULL, 10);
+      break;
+    case 'o':
+      out = optarg;
+      break;
     default:
       fprintf(stderr, "usage: launch [-p PRELOAD] [-t SECONDS] [-o FILE] -- PROGRAM [ARG...]\n");
       return 2;
@@ -101,7 +107,8 @@ int main(int argc, char **argv) {
   if (timed_out)
     fprintf(f, "timeout\n");
   else if (WIFSIGNALED(status))
-    fprintf(f, "signal:%s\n", sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
+    fprintf(f, "signal:%s\n",
+            sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
   else
     fprintf(f, "exit:%d\n", WEXITSTATUS(status));
   if (out) fclose(f);

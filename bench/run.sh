@@ -61,10 +61,11 @@ hawk_lib=${HAWK_PRELOAD_LIB:-$root/build/libhawkalloc.so}
 
 all_benches=(lifo random larson prodcons realloc mixed frag trace)
 # The size knob of each benchmark at scale 1 (see each program's comment):
-# about a second under glibc with one thread on a 2.5 GHz Xeon.
+# 0.4 to 1.2 s under glibc with one thread on the 2.5 GHz Xeon of
+# docs/performance.md.
 declare -A size=(
-  [lifo]=20000000 [random]=12000000 [larson]=8000000 [prodcons]=10000000
-  [realloc]=4000000 [mixed]=1500000 [frag]=2000000 [trace]=30
+  [lifo]=30000000 [random]=18000000 [larson]=8000000 [prodcons]=10000000
+  [realloc]=8000000 [mixed]=3000000 [frag]=3000000 [trace]=60
 )
 cg_ops=300000 # operations of the callgrind run of `mixed`
 [[ $quick == 1 ]] && cg_ops=50000
@@ -85,7 +86,7 @@ awk -v s="$scale" 'BEGIN { exit !(s > 0) }' || die "BENCH_SCALE must be positive
 for t in "${threads[@]}"; do [[ $t =~ ^[1-9][0-9]*$ ]] || die "bad thread count '$t'"; done
 for b in "${benches[@]}"; do [[ -n ${size[$b]-} ]] || die "no benchmark '$b' (choose from: ${all_benches[*]})"; done
 [[ " ${allocators[*]} " == *" glibc "* ]] || die "BENCH_ALLOCATORS must include glibc (the baseline)"
-for b in "${benches[@]}" launch; do
+for b in "${benches[@]}" launch cpu; do
   [[ -x $bin/$b ]] || die "$bin/$b is missing; build with 'make bench' (or 'make bench-progs')"
 done
 [[ -f $hawk_lib ]] || die "$hawk_lib does not exist; build it with 'make lib'"
@@ -197,7 +198,7 @@ args_of() { # the arguments of configuration $1 (bench/threads)
 
 raw=$out/raw.tsv
 printf 'bench\tthreads\tallocator\tround\twall_s\tmaxrss_kb\tstatus\tops\tcheck\n' >"$raw"
-declare -A walls=() rsses=() fails=() ops=() checks=() dead=()
+declare -A walls=() rsses=() fails=() ops=() checks=() dead=() cpu_walls=()
 nallocs=${#allocators[@]}
 log "${#configs[@]} configurations x ${nallocs} allocators x $rounds rounds (scale $scale); HawkAlloc $hawk_rev"
 for ((r = 0; r < rounds; r++)); do
@@ -205,6 +206,18 @@ for ((r = 0; r < rounds; r++)); do
   for ((c = 0; c < ${#configs[@]}; c++)); do
     cfg=${configs[c]}
     mapfile -t args < <(args_of "$cfg")
+    if [[ ${cfg%/*} == larson ]]; then
+      # The machine's own ceiling, under the same conditions: a compute loop
+      # with no allocation at the same thread count.
+      rm -f "$out/run.res"
+      "$bin/launch" -t "$timeout" -o "$out/run.res" -- "$bin/cpu" "${cfg#*/}" \
+        "$(awk -v s="$scale" 'BEGIN { v = int(6e8 * s); print (v < 1 ? 1 : v) }')" \
+        >"$out/run.out" 2>"$out/run.err" || true
+      if [[ -s $out/run.res ]] && read -r w m s <"$out/run.res" && [[ $s == status=exit:0 ]]; then
+        cpu_walls[${cfg#*/}]="${cpu_walls[${cfg#*/}]-} ${w#wall=}"
+        printf 'cpu\t%s\tnone\t%d\t%s\t%s\texit:0\t-\t-\n' "${cfg#*/}" "$((r + 1))" "${w#wall=}" "${m#maxrss_kb=}" >>"$raw"
+      fi
+    fi
     for ((k = 0; k < nallocs; k++)); do
       a=${allocators[(r + c + k) % nallocs]}
       key="$cfg/$a"
@@ -449,6 +462,12 @@ declare -A tr_list=() rr_list=()
       echo "| $a | ${t1:--} | ${t2:--} | ${s2:--} | ${s4:--} |"
       line="$line $a ${s2:--}x,"
     done
+    c1=${cpu_walls[1]-} c2=${cpu_walls[2]-}
+    if [[ -n $c1 && -n $c2 ]]; then
+      ceil=$(awk -v a="$(median "$c1")" -v b="$(median "$c2")" 'BEGIN { printf "%.2f", a / b }')
+      echo "| (machine ceiling: \`cpu\`, no allocation) | | | $ceil | $([[ -z ${cpu_walls[4]-} ]] || ratio "$(median "$c1")" "$(median "${cpu_walls[4]}")") |"
+      line="${line%,}; machine ceiling (compute loop, no allocation) ${ceil}x,"
+    fi
     echo
     echo "${line%,}"
   fi
@@ -476,6 +495,26 @@ declare -A tr_list=() rr_list=()
     echo
     sed 's/^## /## Real programs: /' "$out/preload.md"
   fi
+  echo
+  echo "## Run-to-run spread"
+  echo
+  echo "Slowest run divided by fastest run of the same configuration and allocator: the median over the" \
+    "configurations, and the worst case. This machine's CPUs are shared; read ratios within this spread with care."
+  echo
+  echo "| allocator | median max/min | worst max/min | worst configuration |"
+  echo "| --- | ---: | ---: | --- |"
+  for a in "${allocators[@]}"; do
+    sp=() worst=0 wcfg=-
+    for cfg in "${configs[@]}"; do
+      [[ -n ${walls[$cfg/$a]-} ]] || continue
+      q=$(printf '%s\n' "${walls[$cfg/$a]}" | tr -s ' ' '\n' | awk 'NF { if (!n++ || $1 < lo) lo = $1; if ($1 > hi) hi = $1 } END { if (n && lo > 0) printf "%.2f", hi / lo }')
+      [[ -n $q ]] || continue
+      sp+=("$q")
+      if awk -v a="$q" -v b="$worst" 'BEGIN { exit !(a > b) }'; then worst=$q wcfg="${cfg%/*} ${cfg#*/}t"; fi
+    done
+    ((${#sp[@]})) || continue
+    echo "| $a | $(awk -v v="$(median "${sp[*]}")" 'BEGIN { printf "%.2f", v }') | $worst | $wcfg |"
+  done
   if ((${#notes[@]})); then
     echo
     echo "## Notes"
@@ -483,7 +522,7 @@ declare -A tr_list=() rr_list=()
     printf -- '- %s\n' "${notes[@]}"
   fi
   echo
-  echo "Benchmark runs took $elapsed_runs s in all (wall); every run is in raw.tsv."
+  echo "The whole run took $elapsed_runs s; every timed run is in raw.tsv."
 } >"$out/results.md"
 
 # --- charts -------------------------------------------------------------
@@ -511,7 +550,14 @@ chart() { # chart KIND(time|rss) TITLE YLABEL
     done
     echo
   } >"$dat"
-  local width=$((300 + 52 * (${#configs[@]} + 1)))
+  local width=$((300 + 52 * (${#configs[@]} + 1))) lo hi tics
+  # A y range of whole powers of two around the data, at least 1/2 to 2.
+  read -r lo hi tics < <(awk 'NR > 1 { for (i = 2; i <= NF; i++) if ($i != "?" && $i > 0) {
+      if (!n++ || $i < min) min = $i; if ($i > max) max = $i } }
+    END { lo = -1; hi = 1
+      if (n) { while (2 ^ lo > min) lo--; while (2 ^ hi < max) hi++ }
+      t = ""; for (e = lo; e <= hi; e++) t = t (t == "" ? "" : ", ") sprintf("\"%s\" %.10g", e < 0 ? "1/" 2 ^ -e : 2 ^ e, 2 ^ e)
+      printf "%.10g %.10g %s\n", 2 ^ lo, 2 ^ hi, t }' "$dat")
   local colors=("#d62728" "#1f77b4" "#2ca02c" "#ff7f0e" "#9467bd")
   local plot="" i=0
   for a in "${others[@]}"; do
@@ -519,7 +565,7 @@ chart() { # chart KIND(time|rss) TITLE YLABEL
     plot="${plot}'$dat' using $((i + 2)):xtic(1) title '$a' linecolor rgb '${colors[i % 5]}'"
     i=$((i + 1))
   done
-  gnuplot >"$out/$kind.gnuplot.log" 2>&1 <<EOF
+  cat >"$out/$kind.gp" <<EOF
 set terminal svg size $width,520 dynamic enhanced font 'sans,11' background rgb 'white'
 set output '$out/$kind.svg'
 set title "$2"
@@ -530,21 +576,22 @@ set style histogram clustered gap 1
 set style fill solid 0.85 border rgb '#333333'
 set boxwidth 0.9
 set logscale y 2
-set yrange [0.125:8]
-set ytics ('1/8' 0.125, '1/4' 0.25, '1/2' 0.5, '1' 1, '2' 2, '4' 4, '8' 8)
+set yrange [$lo:$hi]
+set ytics ($tics)
 set grid ytics lc rgb '#cccccc'
 set ylabel "$3"
 set xtics rotate by -40 scale 0 font ',10' nomirror
-set key top left horizontal
+set key outside top center horizontal
 set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead dashtype 2 linewidth 1.5 linecolor rgb '#000000' front
 set label 1 'glibc = 1' at graph 0.995, first 1.08 right font ',9'
 plot $plot
 EOF
+  gnuplot "$out/$kind.gp" >"$out/$kind.gnuplot.log" 2>&1
 }
 if command -v gnuplot >/dev/null 2>&1; then
-  chart time "Wall time relative to glibc (median of $rounds rounds; lower is faster)" \
+  chart time "Wall time relative to glibc (median of $rounds round(s); lower is faster)" \
     "time / glibc time (log scale)" || log "gnuplot failed on time.svg (see $out/time.gnuplot.log)"
-  chart rss "Peak RSS relative to glibc (median of $rounds rounds; lower is smaller)" \
+  chart rss "Peak RSS relative to glibc (median of $rounds round(s); lower is smaller)" \
     "peak RSS / glibc peak RSS (log scale)" || log "gnuplot failed on rss.svg (see $out/rss.gnuplot.log)"
 else
   log "gnuplot is not installed: no charts"

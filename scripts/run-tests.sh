@@ -62,6 +62,7 @@ for p in "${progs[@]}"; do
 done
 if [ $preload -eq 1 ]; then
   run "preload suite" tests/preload/run.sh
+  run "lab tools (hawk run, replay, map)" tests/lab/run.sh
 fi
 echo
 echo "$passed passed, $failed failed"

@@ -15,8 +15,9 @@ HAWK_INTERNAL void map_on_exit(void);
 
 /* HAWKALLOC_MAP=PATH: installs a SIGUSR2 handler that writes numbered frames
  * next to PATH (PATH-0001.svg, PATH-0002.svg, ... with a trailing ".svg" of
- * PATH taken off first).  Call once at initialisation, when malloc already
- * works; does nothing when the option is not set.  See map.c for how a
+ * PATH taken off first; a forked child writes PATH-PID-0001.svg, ...).  Call
+ * once at initialisation, after the options are loaded; it allocates
+ * nothing.  Does nothing when the option is not set.  See map.c for how a
  * frame is taken safely when the signal interrupts the allocator. */
 HAWK_INTERNAL void map_install_signal(void);
 

@@ -137,7 +137,13 @@ void *tcache_refill(size_t size) {
     return heap_alloc(tcache_self->heap, size - BLOCK_HEADER, HAWK_ALIGN, NULL);
   size_t bin = size / HAWK_ALIGN;
   void *batch[TCACHE_LIST_MAX];
-  size_t want = tc->limit[bin] / 2 ? tc->limit[bin] / 2 : 1;
+  /* A size used once costs one block; a size used again and again is
+   * fetched in ever bigger batches, up to half a list. */
+  size_t want = tc->fill[bin] ? tc->fill[bin] : 1;
+  if (want * 2 <= tc->limit[bin] / 2)
+    tc->fill[bin] = (uint16_t)(want * 2);
+  else
+    tc->fill[bin] = (uint16_t)(tc->limit[bin] / 2 ? tc->limit[bin] / 2 : 1);
   size_t got = heap_alloc_batch(tc->heap, size, batch, want);
   if (got == 0) return NULL;
   for (size_t i = 1; i < got; i++) tcache_push(batch[i], size);

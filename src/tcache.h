@@ -29,6 +29,8 @@ struct tcache {
   struct heap *heap;           /* where this thread's blocks come from */
   uint16_t count[TCACHE_BINS]; /* blocks in each list */
   uint16_t limit[TCACHE_BINS]; /* most blocks a list may hold (0: none) */
+  uint16_t fill[TCACHE_BINS];  /* blocks the next refill asks for: 1 at first,
+                                  doubling with use up to half the limit */
   /* Counters, written only by the owning thread, read by statistics.  The
    * mallocs a cache served are derived from them (tcache_totals), so the
    * malloc fast path counts nothing. */

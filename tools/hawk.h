@@ -1,0 +1,218 @@
+/* hawk.h - the declarations shared by the files of the `hawk` command.
+ *
+ * hawk is not linked with libhawkalloc: it starts programs (and its own
+ * replay workers) with the library in LD_PRELOAD, and a worker reaches the
+ * library's hawk_* functions through dlsym.  Files, one concept each:
+ *
+ *   main.c     dispatch to the subcommands, `hawk --help`
+ *   libpath.c  where libhawkalloc.so is (next to the binary, or HAWK_LIB)
+ *   run.c      `hawk run`: a program with the library preloaded
+ *   map.c      `hawk map`: a picture of a program's heap or of a replay
+ *   replay.c   `hawk replay`: workers per (trace, allocator), the table
+ *   child.c    starting one worker and collecting its result
+ *   worker.c   the hidden worker: replays one trace, verifies, measures
+ *   load.c     a trace file into mmap'ed memory, whatever its format
+ *   trace.c    the HawkAlloc binary trace (docs/trace-format.md)
+ *   rep.c      the classic malloc-lab .rep trace
+ *   mapmem.c   memory straight from mmap, for the worker
+ *   table.c    printing aligned tables
+ */
+#ifndef HAWK_TOOL_H
+#define HAWK_TOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* --- subcommands (each parses its own arguments; argv[0] is its name) --- */
+
+int cmd_run(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_map(int argc, char **argv);
+int cmd_worker(int argc, char **argv); /* hidden: started by replay and map */
+
+/* The name of the hidden worker subcommand. */
+#define WORKER_COMMAND "__worker"
+
+/* Prints "hawk: " and the formatted message on stderr. */
+void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* True when s is "--help" or "-h". */
+int is_help(const char *s);
+
+/* --- libpath.c ------------------------------------------------------------ */
+
+/* Finds libhawkalloc.so: $HAWK_LIB, else next to the hawk binary
+ * (build/hawk -> build/libhawkalloc.so), else ../lib from it (PREFIX/bin/hawk
+ * -> PREFIX/lib/libhawkalloc.so).  Returns a malloc'ed absolute path, or NULL
+ * after printing why. */
+char *hawk_library_path(void);
+
+/* Checks that path can go into LD_PRELOAD (absolute, no space or colon) and
+ * is a readable file.  Returns 0, or -1 after printing why. */
+int preload_path_ok(const char *path);
+
+/* The library an --allocator value names: a path, or a name looked up in
+ * the usual library directories (NAME, libNAME.so*, libNAME*.so*).
+ * malloc'ed; the file may not exist. */
+char *allocator_path(const char *name);
+
+/* 1 when the ELF shared library at path defines the dynamic symbol. */
+int library_exports(const char *path, const char *symbol);
+
+/* An absolute version of path (relative ones are taken from the current
+ * directory; the file need not exist).  malloc'ed. */
+char *absolute_path(const char *path);
+
+/* --- run.c ---------------------------------------------------------------- */
+
+/* What `hawk run` and `hawk map -- CMD` set for the program. */
+struct run_options {
+  int stats;
+  const char *trace; /* HAWKALLOC_TRACE, or NULL */
+  const char *map;   /* HAWKALLOC_MAP, or NULL */
+  const char *policy;
+  const char *heaps;
+};
+
+/* Runs argv with libhawkalloc.so preloaded and the options in its
+ * environment, and waits for it.  Returns its wait status (as from waitpid;
+ * exit status 127 when it could not be started). */
+int run_preloaded(const struct run_options *o, char **argv);
+
+/* The exit status hawk ends with for a child's wait status: the child's own,
+ * or, when it died of a signal, that signal raised again in this process. */
+int exit_status_of(int status);
+
+/* --- the operations of a trace, as the worker replays them ---------------- */
+
+enum op_kind {
+  OP_MALLOC = 1,
+  OP_FREE = 2,
+  OP_CALLOC = 3,
+  OP_REALLOC = 4,
+  OP_ALIGNED = 5,
+};
+
+#define SLOT_NULL UINT32_MAX /* free(NULL): the op names no block */
+
+/* One call to replay.  Blocks are named by slot: a .rep trace's id, or one
+ * slot per allocation of a HawkAlloc trace (a realloc keeps its slot). */
+struct op {
+  uint8_t kind; /* enum op_kind */
+  uint8_t pad[3];
+  uint32_t slot;  /* or SLOT_NULL */
+  uint64_t size;  /* bytes asked for (calloc: the product) */
+  uint64_t align; /* OP_ALIGNED: the alignment */
+  uint64_t where; /* source position for messages: line, or record number */
+};
+
+/* A trace loaded into memory from mmap. */
+struct optrace {
+  struct op *ops;
+  size_t nops;
+  uint32_t nslots;
+  const char *format; /* "rep" or "hawk" (static strings) */
+  const char *where;  /* "line" or "record": what op.where counts */
+  uint64_t skipped;   /* records that named no known block, and failed calls */
+  uint64_t leaked;    /* allocations into a slot already in use (left allocated) */
+  uint64_t repaired;  /* HawkAlloc traces: a pointer handed out again while live */
+  size_t ops_bytes;   /* size of the ops mapping */
+};
+
+/* load.c: maps path, recognises its format and fills *t (all in mmap'ed
+ * memory, nothing from malloc).  Returns 0, or -1 with a message in err. */
+int trace_load(const char *path, struct optrace *t, char *err, size_t errlen);
+void trace_unload(struct optrace *t);
+
+/* trace.c: the HawkAlloc binary format. */
+#define HAWK_TRACE_MAGIC "HAWKTRC"
+int hawk_trace_parse(const unsigned char *data, size_t len, struct optrace *t, char *err,
+                     size_t errlen);
+
+/* rep.c: the malloc-lab text format (both header variants). */
+int rep_parse(const char *data, size_t len, struct optrace *t, char *err, size_t errlen);
+
+/* Computes the peak of live requested bytes the malloc-lab way (a realloc
+ * counts new minus old) and the index of the op after which it is first
+ * reached (-1 for a trace that never has a live byte).  Needs no allocator
+ * (uses a scratch array of nslots sizes, mmap'ed). */
+int trace_peak(const struct optrace *t, uint64_t *peak, int64_t *peak_op);
+
+/* --- mapmem.c: memory for the worker, never from malloc ------------------- */
+
+/* Zeroed anonymous memory of at least n bytes, or NULL. */
+void *mm_alloc(size_t n);
+void mm_free(void *p, size_t n);
+/* Writes to every page of [p, p+n) so that it is resident now. */
+void mm_touch(void *p, size_t n);
+
+/* --- child.c: one worker ------------------------------------------------- */
+
+/* The allocator a worker runs on. */
+struct alloc_choice {
+  const char *label;   /* as printed in the table */
+  const char *preload; /* absolute path for LD_PRELOAD, or NULL (system) */
+  const char *policy;  /* HAWKALLOC_POLICY, or NULL */
+  int is_hawk;         /* the preload is libhawkalloc */
+};
+
+enum worker_mode { MODE_REPLAY = 0, MODE_MAP = 1 };
+
+/* What a worker reports through its pipe (one write). */
+#define RESULT_MAGIC 0x4841574bu /* "HAWK" */
+struct worker_result {
+  uint32_t magic;
+  int32_t failed; /* 0: replayed and verified; else message says why */
+  char message[1024];
+  char format[8];  /* "rep", "hawk" */
+  char policy[32]; /* hawk_policy_name(), or "" */
+  uint64_t ops;
+  uint64_t skipped, leaked, repaired;
+  uint64_t peak_live;     /* bytes */
+  int64_t peak_op;        /* index of the op at the peak, or -1 */
+  int32_t footprint_kind; /* 0: none, 1: hawk footprint_peak, 2: resident memory */
+  int32_t have_stats;     /* arenas/free_blocks below are meaningful */
+  uint64_t footprint;     /* bytes */
+  uint64_t arenas, free_blocks, free_bytes, largest_free; /* at the peak */
+  uint64_t mallocs_before; /* allocations the library saw before the replay */
+  double best_seconds;     /* fastest timing round, or 0 */
+  int32_t rounds;
+  int32_t map_written; /* MODE_MAP: 1 when hawk_map_write succeeded */
+};
+
+/* What happened to a worker: its result, or how it died, and its stderr. */
+struct worker_outcome {
+  int got_result; /* result is valid */
+  struct worker_result result;
+  int status;          /* from waitpid */
+  int policy_rejected; /* stderr had "hawkalloc: unknown HAWKALLOC_POLICY" */
+  char *errtext;       /* the rest of its stderr (malloc'ed, may be "") */
+};
+
+/* Runs `hawk __worker` on one trace under one allocator and waits for it.
+ * Returns 0 when the worker could be started. */
+int worker_run(const char *trace, const struct alloc_choice *a, enum worker_mode mode, int rounds,
+               const char *out, struct worker_outcome *o);
+void worker_outcome_free(struct worker_outcome *o);
+
+/* --- table.c --------------------------------------------------------------- */
+
+struct table {
+  int ncols;
+  const char **heads;
+  const char *align; /* per column: 'l' or 'r' */
+  int nrows;
+  int cap;
+  char **cells; /* nrows * ncols, malloc'ed strings; NULL row = separator */
+};
+
+void table_init(struct table *t, int ncols, const char **heads, const char *align);
+/* Adds a row of ncols printf-formatted cells: fmt holds one format per cell,
+ * separated by '\t'. */
+void table_row(struct table *t, const char *fmt, ...);
+void table_rule(struct table *t); /* a separating line */
+/* Prints aligned with spaces, or tab-separated (tsv: no rules). */
+void table_print(const struct table *t, int tsv);
+void table_free(struct table *t);
+
+#endif /* HAWK_TOOL_H */

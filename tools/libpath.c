@@ -1,0 +1,160 @@
+/* libpath.c - where libhawkalloc.so is.  hawk is not linked with it; it only
+ * puts its path in LD_PRELOAD.  In order: $HAWK_LIB; next to the hawk binary
+ * (build/hawk and build/libhawkalloc.so); ../lib from it (an installed
+ * PREFIX/bin/hawk and PREFIX/lib/libhawkalloc.so). */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hawk.h"
+
+#define LIB_NAME "libhawkalloc.so"
+
+char *absolute_path(const char *path) {
+  if (path[0] == '/') return strdup(path);
+  char cwd[PATH_MAX];
+  if (!getcwd(cwd, sizeof cwd)) return strdup(path);
+  size_t len = strlen(cwd) + strlen(path) + 2;
+  char *out = malloc(len);
+  snprintf(out, len, "%s/%s", cwd, path);
+  return out;
+}
+
+int preload_path_ok(const char *path) {
+  if (strpbrk(path, " \t\n:")) {
+    tool_error("%s: LD_PRELOAD cannot take a path with spaces or colons", path);
+    return -1;
+  }
+  struct stat st;
+  const char *why = NULL;
+  if (stat(path, &st) != 0 || access(path, R_OK) != 0)
+    why = strerror(errno);
+  else if (!S_ISREG(st.st_mode))
+    why = "not a regular file";
+  if (why) {
+    tool_error("%s: %s", path, why);
+    return -1;
+  }
+  return 0;
+}
+
+/* path if it is a regular file, canonical and malloc'ed; else NULL. */
+static char *existing(const char *path) {
+  struct stat st;
+  if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return NULL;
+  return realpath(path, NULL);
+}
+
+char *hawk_library_path(void) {
+  const char *env = getenv("HAWK_LIB");
+  if (env && *env) {
+    char *p = existing(env);
+    if (!p) {
+      tool_error("HAWK_LIB=%s: no such file", env);
+      return NULL;
+    }
+    if (preload_path_ok(p) != 0) {
+      free(p);
+      return NULL;
+    }
+    return p;
+  }
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) {
+    tool_error("cannot find myself through /proc/self/exe: %s", strerror(errno));
+    return NULL;
+  }
+  self[n] = 0;
+  char *slash = strrchr(self, '/');
+  if (slash) *slash = 0;
+  const char *candidates[] = {"/" LIB_NAME, "/../lib/" LIB_NAME};
+  for (size_t i = 0; i < sizeof candidates / sizeof *candidates; i++) {
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s%s", self, candidates[i]);
+    char *p = existing(path);
+    if (p) {
+      if (preload_path_ok(p) != 0) {
+        free(p);
+        return NULL;
+      }
+      return p;
+    }
+  }
+  tool_error("cannot find %s next to %s or in %s/../lib (build it with 'make lib', or set "
+             "HAWK_LIB)",
+             LIB_NAME, self, self);
+  return NULL;
+}
+
+/* Directories searched for an allocator given by name. */
+static const char *lib_dirs[] = {"/usr/local/lib",
+                                 "/usr/lib/x86_64-linux-gnu",
+                                 "/lib/x86_64-linux-gnu",
+                                 "/usr/lib64",
+                                 "/usr/lib",
+                                 "/lib"};
+
+char *allocator_path(const char *name) {
+  if (strchr(name, '/') || access(name, F_OK) == 0) return absolute_path(name);
+  /* NAME, libNAME.so*, libNAME*.so* in the usual library directories:
+   * "jemalloc" finds libjemalloc.so.2, "tcmalloc" libtcmalloc_minimal.so.4. */
+  const char *patterns[] = {"%s/%s", "%s/lib%s.so*", "%s/lib%s*.so*"};
+  for (size_t p = 0; p < sizeof patterns / sizeof *patterns; p++)
+    for (size_t d = 0; d < sizeof lib_dirs / sizeof *lib_dirs; d++) {
+      char pattern[PATH_MAX];
+      snprintf(pattern, sizeof pattern, patterns[p], lib_dirs[d], name);
+      glob_t g;
+      if (glob(pattern, 0, NULL, &g) == 0 && g.gl_pathc > 0) {
+        char *found = realpath(g.gl_pathv[0], NULL);
+        globfree(&g);
+        if (found) return found;
+      } else {
+        globfree(&g);
+      }
+    }
+  return absolute_path(name);
+}
+
+int library_exports(const char *path, const char *symbol) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || (size_t)st.st_size < sizeof(Elf64_Ehdr)) {
+    close(fd);
+    return 0;
+  }
+  size_t len = (size_t)st.st_size;
+  const unsigned char *data = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (data == MAP_FAILED) return 0;
+  int found = 0;
+  const Elf64_Ehdr *eh = (const void *)data;
+  if (memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0 && eh->e_ident[EI_CLASS] == ELFCLASS64 &&
+      eh->e_shoff && eh->e_shentsize == sizeof(Elf64_Shdr) &&
+      eh->e_shoff + (size_t)eh->e_shnum * sizeof(Elf64_Shdr) <= len) {
+    const Elf64_Shdr *sh = (const void *)(data + eh->e_shoff);
+    for (int i = 0; i < eh->e_shnum && !found; i++) {
+      if (sh[i].sh_type != SHT_DYNSYM || sh[i].sh_link >= eh->e_shnum) continue;
+      const Elf64_Shdr *strs = &sh[sh[i].sh_link];
+      if (sh[i].sh_offset + sh[i].sh_size > len || strs->sh_offset + strs->sh_size > len) break;
+      const Elf64_Sym *sym = (const void *)(data + sh[i].sh_offset);
+      size_t n = sh[i].sh_size / sizeof *sym;
+      const char *names = (const char *)data + strs->sh_offset;
+      for (size_t k = 0; k < n; k++)
+        if (sym[k].st_shndx != SHN_UNDEF && sym[k].st_name < strs->sh_size &&
+            strcmp(names + sym[k].st_name, symbol) == 0)
+          found = 1;
+    }
+  }
+  munmap((void *)data, len);
+  return found;
+}

@@ -1,0 +1,77 @@
+/* main.c - `hawk`: the allocator lab's command.  Dispatches to a subcommand
+ * and prints the overall help.  The hidden worker subcommand is dispatched
+ * first and touches nothing else: it must not allocate before its replay. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hawk.h"
+
+static const char usage[] =
+    "usage: hawk COMMAND [OPTIONS] [ARGS...]\n"
+    "\n"
+    "The HawkAlloc lab: run programs on HawkAlloc, record and replay their\n"
+    "allocations, compare placement policies and allocators, draw the heap.\n"
+    "\n"
+    "commands:\n"
+    "  run      run a program with HawkAlloc preloaded (statistics, trace, map, policy)\n"
+    "  replay   replay HawkAlloc or malloc-lab traces; utilization and throughput\n"
+    "           per policy and allocator, contents verified\n"
+    "  map      an SVG picture of a program's heap, or of a trace at its peak\n"
+    "  help     this text, or `hawk help COMMAND` for a command's\n"
+    "\n"
+    "`hawk COMMAND --help` describes each command.  hawk finds libhawkalloc.so next\n"
+    "to itself, in ../lib from it, or at $HAWK_LIB.\n";
+
+void tool_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fflush(stdout);
+  fputs("hawk: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+int is_help(const char *s) { return strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0; }
+
+struct command {
+  const char *name;
+  int (*fn)(int, char **);
+};
+
+static const struct command commands[] = {
+    {"run", cmd_run},
+    {"replay", cmd_replay},
+    {"map", cmd_map},
+};
+
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], WORKER_COMMAND) == 0) return cmd_worker(argc - 1, argv + 1);
+  if (argc < 2) {
+    fputs(usage, stderr);
+    return 2;
+  }
+  const char *name = argv[1];
+  if (is_help(name) || strcmp(name, "help") == 0) {
+    if (strcmp(name, "help") == 0 && argc > 2) {
+      for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (strcmp(argv[2], commands[i].name) == 0) {
+          char *args[] = {argv[2], "--help", NULL};
+          return commands[i].fn(2, args);
+        }
+      tool_error("no command '%s' (see hawk --help)", argv[2]);
+      return 2;
+    }
+    fputs(usage, stdout);
+    return 0;
+  }
+  if (strcmp(name, "--version") == 0) {
+    printf("hawk (HawkAlloc) 0.1\n");
+    return 0;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+    if (strcmp(name, commands[i].name) == 0) return commands[i].fn(argc - 1, argv + 1);
+  tool_error("no command '%s' (see hawk --help)", name);
+  return 2;
+}

@@ -1,0 +1,217 @@
+/* trace.c - reads a HawkAlloc trace (docs/trace-format.md) into ops.
+ *
+ * The records are ordered by seq (a stable merge sort: records that tie keep
+ * their order in the file), then each pointer is mapped to the slot of the
+ * block it names:
+ *
+ *   malloc, calloc, aligned   a new slot (a call that returned 0 is skipped)
+ *   free p                    p's slot; a p never seen allocated (allocated
+ *                             before tracing began, or not recorded) is skipped
+ *   realloc old -> new        old's slot, now named by new; an old never seen
+ *                             is replayed as a malloc; a failed realloc (new 0)
+ *                             is skipped
+ *
+ * An allocation that returns a pointer which is still live in the trace means
+ * its free was not recorded before it: the old block ends there (counted as
+ * "repaired").  Nothing here uses malloc. */
+#include <stdio.h>
+#include <string.h>
+
+#include "hawk.h"
+
+#define HEADER_MIN 32
+#define RECORD_MIN 40
+
+static uint64_t le64(const unsigned char *p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+  return v;
+}
+
+static uint32_t le32(const unsigned char *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* --- ordering by seq -------------------------------------------------------- */
+
+struct key {
+  uint64_t seq;
+  uint64_t index; /* record number in the file */
+};
+
+/* Bottom-up merge sort of a[0..n) by seq, stable, with scratch space tmp. */
+static struct key *sort_keys(struct key *a, struct key *tmp, size_t n) {
+  for (size_t width = 1; width < n; width *= 2) {
+    for (size_t lo = 0; lo < n; lo += 2 * width) {
+      size_t mid = lo + width < n ? lo + width : n;
+      size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+      size_t i = lo, j = mid, k = lo;
+      while (i < mid && j < hi) tmp[k++] = a[j].seq < a[i].seq ? a[j++] : a[i++];
+      while (i < mid) tmp[k++] = a[i++];
+      while (j < hi) tmp[k++] = a[j++];
+    }
+    struct key *swap = a;
+    a = tmp;
+    tmp = swap;
+  }
+  return a;
+}
+
+/* --- pointer -> slot, open addressing with linear probing ------------------- */
+
+struct entry {
+  uint64_t ptr; /* 0: empty */
+  uint32_t slot;
+};
+
+struct ptrmap {
+  struct entry *e;
+  size_t mask;
+  size_t bytes;
+};
+
+static size_t ptr_hash(uint64_t p) { return (size_t)((p >> 4) * 0x9e3779b97f4a7c15ull >> 17); }
+
+static struct entry *ptrmap_find(const struct ptrmap *m, uint64_t p) {
+  for (size_t i = ptr_hash(p) & m->mask;; i = (i + 1) & m->mask) {
+    if (m->e[i].ptr == p) return &m->e[i];
+    if (m->e[i].ptr == 0) return NULL;
+  }
+}
+
+static void ptrmap_put(struct ptrmap *m, uint64_t p, uint32_t slot) {
+  size_t i = ptr_hash(p) & m->mask;
+  while (m->e[i].ptr != 0 && m->e[i].ptr != p) i = (i + 1) & m->mask;
+  m->e[i].ptr = p;
+  m->e[i].slot = slot;
+}
+
+/* Removes an entry, shifting the ones after it back (no tombstones). */
+static void ptrmap_remove(struct ptrmap *m, struct entry *gone) {
+  size_t i = (size_t)(gone - m->e);
+  for (size_t j = (i + 1) & m->mask; m->e[j].ptr != 0; j = (j + 1) & m->mask) {
+    size_t home = ptr_hash(m->e[j].ptr) & m->mask;
+    /* Entry j may move to i if its home is not in the cyclic range (i, j]. */
+    int in_range = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+    if (!in_range) {
+      m->e[i] = m->e[j];
+      i = j;
+    }
+  }
+  m->e[i].ptr = 0;
+}
+
+/* --- the conversion ---------------------------------------------------------- */
+
+int hawk_trace_parse(const unsigned char *data, size_t len, struct optrace *t, char *err,
+                     size_t errlen) {
+  if (len < 8 || memcmp(data, HAWK_TRACE_MAGIC, 8) != 0) {
+    snprintf(err, errlen, "not a HawkAlloc trace (no HAWKTRC header)");
+    return -1;
+  }
+  if (len < HEADER_MIN) {
+    snprintf(err, errlen, "HawkAlloc trace cut short: %zu bytes, less than its header", len);
+    return -1;
+  }
+  uint32_t version = le32(data + 8), header = le32(data + 12), record = le32(data + 16);
+  if (version < 1 || header < HEADER_MIN || record < RECORD_MIN || header > len) {
+    snprintf(err, errlen,
+             "HawkAlloc trace: unsupported header (version %u, header %u bytes, "
+             "records %u bytes)",
+             version, header, record);
+    return -1;
+  }
+  size_t n = (len - header) / record;
+  if ((len - header) % record) t->skipped++; /* a record cut short at the end */
+  t->format = "hawk";
+  t->where = "record";
+
+  struct key *keys = mm_alloc((n ? n : 1) * sizeof *keys);
+  struct key *tmp = mm_alloc((n ? n : 1) * sizeof *tmp);
+  struct ptrmap map = {NULL, 0, 0};
+  size_t cap = 16;
+  while (cap < 2 * n + 16) cap *= 2;
+  map.bytes = cap * sizeof(struct entry);
+  map.e = mm_alloc(map.bytes);
+  map.mask = cap - 1;
+  /* At most two ops per record: a repaired free and the record's own op. */
+  t->ops_bytes = (2 * n + 1) * sizeof(struct op);
+  t->ops = mm_alloc(t->ops_bytes);
+  if (!keys || !tmp || !map.e || !t->ops) {
+    snprintf(err, errlen, "out of memory for %zu trace records", n);
+    mm_free(keys, n * sizeof *keys);
+    mm_free(tmp, n * sizeof *tmp);
+    mm_free(map.e, map.bytes);
+    return -1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    keys[i].seq = le64(data + header + i * record);
+    keys[i].index = i;
+  }
+  struct key *order = sort_keys(keys, tmp, n);
+
+  size_t nops = 0;
+  uint32_t slots = 0;
+  for (size_t k = 0; k < n; k++) {
+    const unsigned char *r = data + header + order[k].index * record;
+    unsigned kind = r[12];
+    uint64_t result = le64(r + 16), size = le64(r + 24), aux = le64(r + 32);
+    struct op o = {.kind = (uint8_t)kind, .size = size, .where = order[k].index + 1};
+    struct entry *e;
+    switch (kind) {
+    case OP_MALLOC:
+    case OP_CALLOC:
+    case OP_ALIGNED:
+      if (result == 0) {
+        t->skipped++;
+        continue;
+      }
+      if (kind == OP_ALIGNED) o.align = aux;
+      o.slot = slots++;
+      break;
+    case OP_FREE:
+      e = result ? ptrmap_find(&map, result) : NULL;
+      if (!e) {
+        t->skipped++;
+        continue;
+      }
+      o.slot = e->slot;
+      o.size = 0;
+      ptrmap_remove(&map, e);
+      t->ops[nops++] = o;
+      continue;
+    case OP_REALLOC:
+      if (result == 0) {
+        t->skipped++;
+        continue;
+      }
+      e = aux ? ptrmap_find(&map, aux) : NULL;
+      if (e) {
+        o.slot = e->slot;
+        ptrmap_remove(&map, e);
+      } else {
+        o.kind = OP_MALLOC;
+        o.slot = slots++;
+      }
+      break;
+    default:
+      t->skipped++;
+      continue;
+    }
+    /* o allocates (or moves) a block that result now names. */
+    e = ptrmap_find(&map, result);
+    if (e) { /* still live: its free was not recorded before this */
+      t->ops[nops++] = (struct op){.kind = OP_FREE, .slot = e->slot, .where = o.where};
+      t->repaired++;
+      ptrmap_remove(&map, e);
+    }
+    ptrmap_put(&map, result, o.slot);
+    t->ops[nops++] = o;
+  }
+  mm_free(keys, n * sizeof *keys);
+  mm_free(tmp, n * sizeof *tmp);
+  mm_free(map.e, map.bytes);
+  t->nops = nops;
+  t->nslots = slots;
+  return 0;
+}
