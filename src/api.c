@@ -9,6 +9,7 @@
 #include "hawk.h"
 #include "hawkalloc.h"
 #include "large.h"
+#include "map.h"
 #include "options.h"
 #include "os.h"
 #include "registry.h"
@@ -73,6 +74,7 @@ static void init_once(void) {
   registry_ready = registry_init() == 0;
   tcache_init();
   trace_init();
+  map_install_signal();
   const struct placement *policy = policy_from_options();
   hawk_heap_count = heap_count_wanted();
   for (unsigned i = 0; i < HEAP_MAX; i++) heap_init(&hawk_heaps[i], policy);

@@ -1548,10 +1548,21 @@ void map_on_exit(void) {
   const char *path = option_text(OPTION_MAP);
   if (path == NULL || path[0] == 0) return;
   int saved = errno;
-  int r = EBUSY;
-  if (busy_wait()) {
-    r = map_write(path, MODE_EXIT, 0);
-    busy_release();
+  /* exit() called from a signal handler that interrupted malloc would find
+   * this thread holding a heap lock: check first rather than deadlock.  A
+   * lock another thread holds is given back soon, so look a few times. */
+  int lockable = 0;
+  for (int i = 0; i < 20 && !(lockable = heaps_lockable()); i++) {
+    struct timespec ms = {0, 5000000};
+    nanosleep(&ms, NULL);
+  }
+  int r = EDEADLK;
+  if (lockable) {
+    r = EBUSY;
+    if (busy_wait()) {
+      r = map_write(path, MODE_EXIT, 0);
+      busy_release();
+    }
   }
   if (r != 0) report_failure(path, r);
   errno = saved;

@@ -5,6 +5,7 @@
 
 #include "hawk.h"
 #include "hawkalloc.h"
+#include "map.h"
 #include "options.h"
 #include "report.h"
 #include "tcache.h"
@@ -211,4 +212,5 @@ __attribute__((destructor)) static void stats_at_exit(void) {
     hawk_stats_print(2);
     print_map(2);
   }
+  map_on_exit(); /* HAWKALLOC_MAP: the SVG picture */
 }
