@@ -14,7 +14,7 @@ TESTFLAGS := -O1 -fno-builtin -Wno-unused-result
 CORE_SRC := src/os.c src/registry.c src/options.c src/report.c src/arena.c \
             src/placement.c src/placement_segregated.c src/placement_first_fit.c \
             src/placement_next_fit.c src/placement_best_fit.c \
-            src/heap.c src/tcache.c src/large.c src/check.c src/stats.c src/walk.c src/map.c src/trace.c src/api.c
+            src/heap.c src/tcache.c src/large.c src/check.c src/stats.c src/walk.c src/map.c src/trace.c src/debug.c src/api.c
 OVERRIDE_SRC := src/override.c
 HEADERS  := $(wildcard src/*.h) include/hawkalloc.h
 
@@ -71,6 +71,12 @@ $(BUILD)/obj/tools:
 test-lab: lib tools
 	@tests/lab/run.sh
 
+# The tutorial's pictures and tables: regenerates docs/lab/ and the generated
+# parts of docs/lab.md (scripts/lab-doc.sh builds what it needs; ~5 minutes).
+.PHONY: lab-doc
+lab-doc:
+	@scripts/lab-doc.sh
+
 # --- tests --------------------------------------------------------------
 
 tests: $(TEST_BIN)
@@ -98,6 +104,18 @@ asan: | $(BUILD)/asan
 	done
 	@ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  scripts/run-tests.sh --no-preload --dir $(BUILD)/asan $(SAN_TESTS)
+
+# Fuzzing (tests/fuzz/): a libFuzzer harness over the prefixed API, built
+# with clang, ASan and UBSan into build/fuzz/ and run under each placement
+# policy.  `make fuzz SECONDS=N` (default 60) splits N seconds over the four
+# policies; `make fuzz-smoke` is CI's short run.  Crashing inputs are kept in
+# build/fuzz/crashes/.  Skipped (exit 0) where clang's libFuzzer is missing.
+.PHONY: fuzz fuzz-smoke
+fuzz:
+	@CORE_SRC="$(CORE_SRC)" tests/fuzz/run.sh --seconds $(or $(SECONDS),60)
+
+fuzz-smoke:
+	@CORE_SRC="$(CORE_SRC)" tests/fuzz/run.sh --seconds 60
 
 tsan: | $(BUILD)/tsan
 	@set -e; for t in $(TSAN_TESTS); do \

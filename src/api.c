@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "debug.h"
 #include "hawk.h"
 #include "hawkalloc.h"
 #include "large.h"
@@ -26,6 +27,9 @@ static unsigned next_heap;
 static pthread_once_t init_control = PTHREAD_ONCE_INIT;
 static int initialised; /* set once everything below is ready */
 static int registry_ready;
+/* Set when every call must take the slow path: tracing, debug mode or
+ * periodic checks.  The fast paths test this one flag. */
+static int slow_mode;
 
 /* Picks the placement policy named by HAWKALLOC_POLICY. */
 static const struct placement *policy_from_options(void) {
@@ -75,6 +79,8 @@ static void init_once(void) {
   tcache_init();
   trace_init();
   map_install_signal();
+  debug_init();
+  slow_mode = trace_enabled || debug_enabled || debug_check_every > 0;
   const struct placement *policy = policy_from_options();
   hawk_heap_count = heap_count_wanted();
   for (unsigned i = 0; i < HEAP_MAX; i++) heap_init(&hawk_heaps[i], policy);
@@ -134,8 +140,6 @@ static size_t usable_core(void *p, const char *call) {
   return large_usable(p, call);
 }
 
-/* Resizes p (not NULL) to n bytes (0 < n <= PTRDIFF_MAX): in place if it
- * can, else by moving.  NULL on failure, with p untouched. */
 /* If the block after arena block p is in this thread's cache, gives it back
  * to the heap so that p can grow into it. */
 static void reclaim_next(void *p) {
@@ -151,6 +155,8 @@ static void reclaim_next(void *p) {
     heap_free_batch((void *const[]){block_payload(next)}, 1, "realloc", 0);
 }
 
+/* Resizes p (not NULL) to n bytes (0 < n <= PTRDIFF_MAX): in place if it
+ * can, else by moving.  NULL on failure, with p untouched. */
 static void *resize_core(void *p, size_t n, const char *call) {
   int arena = owner_kind(p, call) == CHUNK_ARENA;
   if (arena && n > heap_usable(p, call) && n < LARGE_THRESHOLD) reclaim_next(p);
@@ -164,6 +170,65 @@ static void *resize_core(void *p, size_t n, const char *call) {
   return q;
 }
 
+/* --- debug mode (debug.h): the same primitives with canaries -------------- */
+
+static void *debug_alloc(size_t n, size_t align, int zero) {
+  size_t total;
+  if (__builtin_add_overflow(n, DEBUG_EXTRA, &total)) return NULL;
+  void *p = alloc_core(total, align, zero);
+  if (p) debug_mark(p, n, usable_core(p, "malloc"), zero);
+  return p;
+}
+
+static void debug_free(void *p, const char *call) {
+  debug_requested(p, usable_core(p, call), call);
+  free_core(p, call);
+}
+
+/* Always moves, so that every resize passes the checks of free and malloc. */
+static void *debug_resize(void *p, size_t n, const char *call) {
+  size_t old = debug_requested(p, usable_core(p, call), call);
+  void *q = debug_alloc(n, HAWK_ALIGN, 0);
+  if (q == NULL) return NULL;
+  memcpy(q, p, old < n ? old : n);
+  free_core(p, call);
+  return q;
+}
+
+/* The primitives as the API uses them: plain, or checked in debug mode. */
+static void *alloc_api(size_t n, size_t align, int zero, const char *call) {
+  hawk_ensure_init(); /* the first block, too, must see the mode */
+  if (unlikely(slow_mode)) {
+    debug_tick(call);
+    if (debug_enabled) return debug_alloc(n, align, zero);
+  }
+  return alloc_core(n, align, zero);
+}
+
+static void free_api(void *p, const char *call) {
+  if (unlikely(slow_mode)) {
+    debug_tick(call);
+    if (debug_enabled) {
+      debug_free(p, call);
+      return;
+    }
+  }
+  free_core(p, call);
+}
+
+static void *resize_api(void *p, size_t n, const char *call) {
+  if (unlikely(slow_mode)) {
+    debug_tick(call);
+    if (debug_enabled) return debug_resize(p, n, call);
+  }
+  return resize_core(p, n, call);
+}
+
+static size_t usable_api(void *p, const char *call) {
+  size_t usable = usable_core(p, call);
+  return unlikely(debug_enabled) ? debug_requested(p, usable, call) : usable;
+}
+
 /* --- the standard family ------------------------------------------------- */
 
 static void *fail(int code) {
@@ -173,9 +238,13 @@ static void *fail(int code) {
 
 static int is_power_of_two(size_t a) { return a != 0 && (a & (a - 1)) == 0; }
 
-/* malloc when this thread's cache had nothing of the size (or tracing is on). */
+/* malloc when this thread's cache had nothing of the size, or in slow mode
+ * (p is then the block the cache gave, if any). */
 __attribute__((noinline)) static void *malloc_slow(size_t size, void *p) {
-  if (p == NULL) p = alloc_core(size, HAWK_ALIGN, 0);
+  if (p == NULL)
+    p = alloc_api(size, HAWK_ALIGN, 0, "malloc");
+  else
+    debug_tick("malloc");
   trace_note(TRACE_MALLOC, p, size, 0);
   return p ? p : fail(ENOMEM);
 }
@@ -185,7 +254,7 @@ void *hawk_malloc(size_t size) {
   void *p = NULL;
   if (likely(size <= TCACHE_MAX_BLOCK - BLOCK_HEADER)) {
     p = tcache_pop(block_size_for(size));
-    if (likely(p != NULL && !trace_enabled)) return p;
+    if (likely(p != NULL && !slow_mode)) return p;
   }
   return malloc_slow(size, p);
 }
@@ -206,8 +275,15 @@ __attribute__((noinline)) static void free_slow(void *ptr, uint64_t w) {
  * Nothing near the pointer is read before the registry vouched for it. */
 void hawk_free(void *ptr) {
   if (ptr == NULL) return;
-  /* Recorded before the block can be reused by another thread. */
-  trace_note(TRACE_FREE, ptr, 0, 0);
+  if (unlikely(slow_mode)) {
+    /* Recorded before the block can be reused by another thread. */
+    trace_note(TRACE_FREE, ptr, 0, 0);
+    debug_tick("free");
+    if (debug_enabled) {
+      free_api(ptr, "free");
+      return;
+    }
+  }
   if (unlikely(((uintptr_t)ptr & (HAWK_ALIGN - 1)) != 0 || registry_lookup(ptr) != CHUNK_ARENA)) {
     free_core(ptr, "free");
     return;
@@ -225,7 +301,7 @@ void hawk_free(void *ptr) {
 void *hawk_calloc(size_t count, size_t size) {
   size_t total;
   if (__builtin_mul_overflow(count, size, &total)) return fail(ENOMEM);
-  void *p = alloc_core(total, HAWK_ALIGN, 1);
+  void *p = alloc_api(total, HAWK_ALIGN, 1, "calloc");
   trace_note(TRACE_CALLOC, p, total, 0);
   return p ? p : fail(ENOMEM);
 }
@@ -235,15 +311,15 @@ void *hawk_realloc(void *ptr, size_t size) {
   if (ptr == NULL) return hawk_malloc(size);
   if (size == 0) {
     trace_note(TRACE_FREE, ptr, 0, 0);
-    free_core(ptr, "realloc");
+    free_api(ptr, "realloc");
     return NULL;
   }
   if (size > PTRDIFF_MAX) {
-    usable_core(ptr, "realloc"); /* still refuse a pointer that is not ours */
+    usable_api(ptr, "realloc"); /* still refuse a pointer that is not ours */
     trace_note(TRACE_REALLOC, NULL, size, (uintptr_t)ptr);
     return fail(ENOMEM);
   }
-  void *q = resize_core(ptr, size, "realloc");
+  void *q = resize_api(ptr, size, "realloc");
   trace_note(TRACE_REALLOC, q, size, (uintptr_t)ptr);
   return q ? q : fail(ENOMEM);
 }
@@ -254,11 +330,11 @@ void *hawk_reallocarray(void *ptr, size_t count, size_t size) {
   return hawk_realloc(ptr, total);
 }
 
-size_t hawk_usable_size(void *ptr) { return ptr ? usable_core(ptr, "malloc_usable_size") : 0; }
+size_t hawk_usable_size(void *ptr) { return ptr ? usable_api(ptr, "malloc_usable_size") : 0; }
 
 int hawk_posix_memalign(void **out, size_t alignment, size_t size) {
   if (!is_power_of_two(alignment) || alignment < sizeof(void *)) return EINVAL;
-  void *p = alloc_core(size, alignment < HAWK_ALIGN ? HAWK_ALIGN : alignment, 0);
+  void *p = alloc_api(size, alignment < HAWK_ALIGN ? HAWK_ALIGN : alignment, 0, "posix_memalign");
   trace_note(TRACE_ALIGNED, p, size, alignment);
   if (p == NULL) return ENOMEM;
   *out = p;
@@ -268,7 +344,7 @@ int hawk_posix_memalign(void **out, size_t alignment, size_t size) {
 /* aligned_alloc and memalign: any size, a power-of-two alignment. */
 void *hawk_aligned_alloc(size_t alignment, size_t size) {
   if (!is_power_of_two(alignment)) return fail(EINVAL);
-  void *p = alloc_core(size, alignment < HAWK_ALIGN ? HAWK_ALIGN : alignment, 0);
+  void *p = alloc_api(size, alignment < HAWK_ALIGN ? HAWK_ALIGN : alignment, 0, "aligned_alloc");
   trace_note(TRACE_ALIGNED, p, size, alignment);
   return p ? p : fail(ENOMEM);
 }

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "debug.h"
 #include "hawk.h"
 #include "os.h"
 #include "registry.h"
@@ -36,6 +37,8 @@ static int grow_locked(struct heap *h) {
   struct arena *a;
   if (arena_create(h, &a) != 0) return 0;
   attach_locked(h, a);
+  if (debug_enabled) /* free memory carries the free pattern (debug.h) */
+    debug_fill_free((char *)arena_first(a) + BLOCK_HEADER + 16, ARENA_SPAN - BLOCK_HEADER - 16 - 8);
   h->policy->insert(&h->free, arena_first(a));
   return 1;
 }
@@ -187,15 +190,18 @@ static struct arena *free_locked(struct heap *h, struct arena *a, block *b, int 
   /* Mark b itself free even if it is about to vanish into its predecessor,
    * so that a second free of it is recognised as a double free. */
   block_store(b, block_make_word(b, size, block_flags(b) & ~BLOCK_ALLOC));
+  if (debug_enabled) debug_fill_free(block_payload(b), size - BLOCK_HEADER);
   block *next = block_next(b);
   if (!block_is_alloc(next)) { /* forward */
     h->policy->remove(&h->free, next);
     size += block_size(next);
+    if (debug_enabled) debug_fill_free(next, BLOCK_HEADER + 16); /* its header and links */
     h->coalesces++;
   }
   if (!block_prev_alloc(b)) { /* backward, through the previous block's footer */
     block *prev = block_prev(b);
     h->policy->remove(&h->free, prev);
+    if (debug_enabled) debug_fill_free((char *)b - 8, 8 + BLOCK_HEADER); /* footer, header */
     size += block_size(prev);
     b = prev;
     h->coalesces++;
@@ -322,8 +328,21 @@ void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty) {
   if (b) {
     h->mallocs++;
     p = block_payload(b);
-    if (dirty) *dirty = dirty_bytes(arena_of(b), p, n);
+    if (dirty) *dirty = debug_enabled ? n : dirty_bytes(arena_of(b), p, n);
     note_peak_locked(h);
+  }
+  if (b && debug_enabled) { /* freed memory must still hold the free pattern */
+    size_t span = block_size(b) - BLOCK_HEADER - 16 - 8;
+    size_t at = debug_find_write(p + 16, span);
+    if (at < span) {
+      unlock_and_release(h, &r);
+      struct line l = {.len = 0};
+      line_str(&l, "write after free (freed memory changed at offset ");
+      line_dec(&l, 16 + at);
+      line_str(&l, " of this block before it was handed out again)");
+      l.buf[l.len] = 0;
+      report_misuse("malloc", p, l.buf);
+    }
   }
   unlock_and_release(h, &r);
   return p;
@@ -402,6 +421,7 @@ static size_t discard_free_block(const block *b) {
 
 size_t heap_trim(struct heap *h) {
   size_t released = 0;
+  if (debug_enabled) return 0; /* discarded pages would lose the free pattern */
   pthread_mutex_lock(&h->lock);
   for (struct arena *a = h->arenas; a; a = a->next) {
     for (block *b = arena_first(a); b < arena_epilogue(a); b = block_next(b))

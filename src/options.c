@@ -17,6 +17,8 @@ static struct option options[OPTION_COUNT] = {
     [OPTION_HEAPS] = {"HAWKALLOC_HEAPS", "0", NULL},
     [OPTION_TRACE] = {"HAWKALLOC_TRACE", "", NULL},
     [OPTION_MAP] = {"HAWKALLOC_MAP", "", NULL},
+    [OPTION_DEBUG] = {"HAWKALLOC_DEBUG", "0", NULL},
+    [OPTION_CHECK_EVERY] = {"HAWKALLOC_CHECK_EVERY", "0", NULL},
 };
 
 /* If entry is "NAME=value", returns value. */

@@ -61,6 +61,16 @@ void report_misuse(const char *call, const void *ptr, const char *problem) {
   abort();
 }
 
+void report_fatal(const char *call, const char *problem) {
+  struct line l = {.len = 0};
+  line_str(&l, "hawkalloc: ");
+  line_str(&l, call);
+  line_str(&l, ": ");
+  line_str(&l, problem);
+  line_write(&l, 2);
+  abort();
+}
+
 void report_problem(const char *what, const void *where, const char *detail) {
   struct line l = {.len = 0};
   line_str(&l, "hawkalloc: ");

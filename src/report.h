@@ -26,6 +26,10 @@ HAWK_INTERNAL void line_write(struct line *l, int fd);
  * hold no lock: a SIGABRT handler may allocate. */
 HAWK_INTERNAL _Noreturn void report_misuse(const char *call, const void *ptr, const char *problem);
 
+/* Writes "hawkalloc: CALL: PROBLEM" to stderr and aborts (no pointer to
+ * name).  Callers must hold no lock. */
+HAWK_INTERNAL _Noreturn void report_fatal(const char *call, const char *problem);
+
 /* Writes "hawkalloc: WHAT" plus a pointer to stderr (used by hawk_check). */
 HAWK_INTERNAL void report_problem(const char *what, const void *where, const char *detail);
 

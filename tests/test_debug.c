@@ -1,0 +1,162 @@
+/* test_debug.c - HAWKALLOC_DEBUG=1 (canaries, fill patterns) and
+ * HAWKALLOC_CHECK_EVERY=N.  The options are read once per process, so each
+ * case runs this program again with the variables set and a scenario name. */
+#include <stdint.h>
+
+#include "harness.h"
+#include "hawkalloc.h"
+
+#if !defined(HAWK_NO_OVERRIDE) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define PLAIN_BUILD 1
+#endif
+
+static char self_path[4096];
+
+/* --- scenarios, run in the child ------------------------------------------ */
+
+static int scenario_semantics(void) {
+  unsigned char *p = hawk_malloc(20);
+  if (!p || hawk_usable_size(p) != 20) return 1; /* exactly what was asked */
+  for (int i = 0; i < 20; i++)
+    if (p[i] != 0xab) return 2; /* fresh memory carries the allocation pattern */
+  memset(p, 7, 20);
+  unsigned char *q = hawk_realloc(p, 3000);
+  if (!q || hawk_usable_size(q) != 3000) return 3;
+  for (int i = 0; i < 20; i++)
+    if (q[i] != 7) return 4;
+  unsigned char *z = hawk_calloc(10, 100);
+  for (int i = 0; i < 1000; i++)
+    if (z[i] != 0) return 5;
+  void *a = NULL;
+  if (hawk_posix_memalign(&a, 4096, 100) != 0 || ((uintptr_t)a & 4095) ||
+      hawk_usable_size(a) != 100)
+    return 6;
+  void *big = hawk_malloc(3 << 20);
+  if (!big || hawk_usable_size(big) != (3u << 20)) return 7;
+  hawk_free(big);
+  hawk_free(a);
+  hawk_free(z);
+  hawk_free(q);
+  /* Freed memory is reused after the checks pass. */
+  for (int round = 0; round < 3; round++) {
+    void *v[500];
+    for (int i = 0; i < 500; i++) v[i] = hawk_malloc((size_t)(1 + i * 7));
+    for (int i = 0; i < 500; i++) hawk_free(v[i]);
+  }
+  return hawk_check() == 0 ? 0 : 8;
+}
+
+static int scenario_overflow(void) {
+  char *p = hawk_malloc(20);
+  p[20] = 'x'; /* one byte past the request: within the block, caught by the canary */
+  hawk_free(p);
+  return 0;
+}
+
+static int scenario_write_after_free(void) {
+  char *p = hawk_malloc(200);
+  hawk_free(p);
+  p[100] = 'y';
+  for (int i = 0; i < 50; i++) hawk_malloc(200);
+  return 0;
+}
+
+static int scenario_check_every(void) {
+  /* Break a free block's footer; a periodic check notices within N calls. */
+  char *a = hawk_malloc(5000), *b = hawk_malloc(5000), *c = hawk_malloc(5000);
+  hawk_free(b);
+  memset(b + 5000, 0, 8); /* the free block's footer lies at its end */
+  for (int i = 0; i < 100; i++) hawk_free(hawk_malloc(3000));
+  hawk_free(a);
+  hawk_free(c);
+  return 0;
+}
+
+/* --- the cases, in the parent ---------------------------------------------- */
+
+/* Runs scenario in a child with env; returns the wait status, and its stderr in err. */
+static int run_child(const char *scenario, const char *env1, const char *env2, char *err,
+                     size_t size) {
+  int fd[2];
+  if (pipe(fd) != 0) return -1;
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fd[1], 2);
+    char *argv[] = {self_path, "--scenario", (char *)scenario, NULL};
+    char *envp[] = {(char *)env1, (char *)env2, NULL};
+    execve(self_path, argv, envp);
+    _exit(127);
+  }
+  close(fd[1]);
+  size_t len = 0;
+  ssize_t n;
+  while (len < size - 1 && (n = read(fd[0], err + len, size - 1 - len)) > 0) len += (size_t)n;
+  err[len] = 0;
+  close(fd[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return status;
+}
+
+TEST(debug_mode_keeps_the_standard_semantics) {
+  char err[4096];
+  int status = run_child("semantics", "HAWKALLOC_DEBUG=1", NULL, err, sizeof err);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status))
+    fprintf(stderr, "    status %d: %s\n", status, err);
+}
+
+#ifdef PLAIN_BUILD
+static int aborted_with(int status, const char *err, const char *fragment) {
+  int ok = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT && strstr(err, fragment);
+  if (!ok) fprintf(stderr, "    status %d, stderr: %s\n", status, err);
+  return ok;
+}
+
+TEST(debug_mode_catches_an_overflow_past_the_request) {
+  char err[4096];
+  int status = run_child("overflow", "HAWKALLOC_DEBUG=1", NULL, err, sizeof err);
+  CHECK(aborted_with(status, err, "): buffer overflow (the canary after the 20 bytes"));
+  CHECK(strstr(err, "hawkalloc: free(0x") != NULL);
+}
+
+TEST(debug_mode_catches_a_write_after_free) {
+  char err[4096];
+  int status = run_child("write_after_free", "HAWKALLOC_DEBUG=1", NULL, err, sizeof err);
+  CHECK(aborted_with(status, err, "write after free (freed memory changed at offset 100"));
+}
+
+TEST(check_every_stops_at_a_broken_heap) {
+  char err[4096];
+  int status = run_child("check_every", "HAWKALLOC_CHECK_EVERY=10", NULL, err, sizeof err);
+  CHECK(aborted_with(status, err, "heap check failed after"));
+  CHECK(strstr(err, "hawkalloc: check: ") != NULL); /* the problems themselves */
+}
+
+TEST(without_the_variables_the_overflow_goes_unnoticed_by_free) {
+  /* The canary is a debug-mode feature: the plain build spends nothing on it. */
+  char err[4096];
+  int status = run_child("overflow", "HAWKALLOC_POLICY=segregated", NULL, err, sizeof err);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+#endif
+
+static int harness_main(int argc, char **argv);
+
+int main(int argc, char **argv) {
+  if (argc > 2 && strcmp(argv[1], "--scenario") == 0) {
+    if (strcmp(argv[2], "semantics") == 0) return scenario_semantics();
+    if (strcmp(argv[2], "overflow") == 0) return scenario_overflow();
+    if (strcmp(argv[2], "write_after_free") == 0) return scenario_write_after_free();
+    if (strcmp(argv[2], "check_every") == 0) return scenario_check_every();
+    return 99;
+  }
+  ssize_t n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
+  if (n <= 0) return 1;
+  self_path[n] = 0;
+  return harness_main(argc, argv);
+}
+
+#define main harness_main
+TEST_MAIN()
