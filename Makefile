@@ -79,7 +79,12 @@ lab-doc:
 
 # --- tests --------------------------------------------------------------
 
-tests: $(TEST_BIN)
+tests: $(TEST_BIN) $(BUILD)/tests/test_faults
+
+# The OS layer with fault injection, the API reached through hawk_* only.
+$(BUILD)/tests/test_faults: tests/faults/test_faults.c tests/harness.h $(CORE_SRC) $(HEADERS) | $(BUILD)/tests
+	$(CC) $(BASEFLAGS) $(TESTFLAGS) -DHAWK_FAULT_INJECTION -DHAWK_NO_OVERRIDE $(CFLAGS) \
+	  tests/faults/test_faults.c $(CORE_SRC) -o $@ -lpthread -ldl
 
 $(BUILD)/tests/%: tests/%.c tests/harness.h $(BUILD)/libhawkalloc.a | $(BUILD)/tests
 	$(CC) $(BASEFLAGS) $(TESTFLAGS) $(CFLAGS) $< -o $@ \

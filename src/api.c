@@ -15,6 +15,7 @@
 #include "os.h"
 #include "registry.h"
 #include "report.h"
+#include "stats.h"
 #include "tcache.h"
 #include "trace.h"
 
@@ -80,6 +81,7 @@ static void init_once(void) {
   trace_init();
   map_install_signal();
   debug_init();
+  stats_init();
   slow_mode = trace_enabled || debug_enabled || debug_check_every > 0;
   const struct placement *policy = policy_from_options();
   hawk_heap_count = heap_count_wanted();

@@ -9,6 +9,20 @@
 
 static size_t page_size;
 
+#ifdef HAWK_FAULT_INJECTION
+static unsigned long calls, fail_at;
+
+unsigned long os_fail_nth(unsigned long nth) {
+  fail_at = nth ? calls + nth : 0;
+  return calls;
+}
+
+/* Counts a call that asks for memory; says whether it is the one to fail. */
+static int injected_failure(void) { return ++calls == fail_at; }
+#else
+static int injected_failure(void) { return 0; }
+#endif
+
 size_t os_page_size(void) {
   if (unlikely(page_size == 0)) {
     unsigned long p = getauxval(AT_PAGESZ);
@@ -26,6 +40,7 @@ static int os_result(int failed, int saved_errno) {
 }
 
 int os_map(size_t len, size_t align, void **out) {
+  if (injected_failure()) return ENOMEM;
   int saved = errno;
   size_t span = len + align - os_page_size();
   if (span < len) return ENOMEM;
@@ -41,6 +56,7 @@ int os_map(size_t len, size_t align, void **out) {
 }
 
 int os_reserve(size_t len, void **out) {
+  if (injected_failure()) return ENOMEM;
   int saved = errno;
   void *p =
       mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -55,11 +71,13 @@ int os_unmap(void *addr, size_t len) {
 }
 
 int os_resize_in_place(void *addr, size_t old_len, size_t new_len) {
+  if (injected_failure()) return ENOMEM;
   int saved = errno;
   return os_result(mremap(addr, old_len, new_len, 0) == MAP_FAILED, saved);
 }
 
 int os_move(void *addr, size_t old_len, void *dest, size_t new_len) {
+  if (injected_failure()) return ENOMEM;
   int saved = errno;
   void *p = mremap(addr, old_len, new_len, MREMAP_MAYMOVE | MREMAP_FIXED, dest);
   return os_result(p == MAP_FAILED, saved);

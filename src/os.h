@@ -37,4 +37,11 @@ HAWK_INTERNAL int os_discard(void *addr, size_t len);
 /* Fills buf with len random bytes from the kernel. */
 HAWK_INTERNAL int os_random(void *buf, size_t len);
 
+#ifdef HAWK_FAULT_INJECTION
+/* Test builds only: the nth call from now that asks the kernel for memory
+ * (map, reserve, resize, move) fails with ENOMEM; 0 turns this off.  Returns
+ * how many such calls were made so far. */
+HAWK_INTERNAL unsigned long os_fail_nth(unsigned long nth);
+#endif
+
 #endif /* HAWK_OS_H */

@@ -1,6 +1,8 @@
 /* stats.c - counters, hawk_stats and the printed table.  See stats.h. */
 #include "stats.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 
 #include "hawk.h"
@@ -98,6 +100,80 @@ static void print_row(int fd, const char *name, uint64_t value) {
   line_write(&l, fd);
 }
 
+/* One "name  12.3%  (explanation)" row; a zero denominator prints 0%. */
+static void print_percent(int fd, const char *name, uint64_t num, uint64_t den, const char *how) {
+  uint64_t tenths = den ? (num * 1000 + den / 2) / den : 0;
+  struct line l = {.len = 0};
+  line_str(&l, "hawkalloc:   ");
+  line_str(&l, name);
+  for (size_t n = strlen(name); n < 24; n++) line_str(&l, " ");
+  line_dec(&l, tenths / 10);
+  line_str(&l, ".");
+  line_dec(&l, tenths % 10);
+  line_str(&l, "%  (");
+  line_str(&l, how);
+  line_str(&l, ")");
+  line_write(&l, fd);
+}
+
+/* Blocks by size class, allocated and free: classes are powers of two. */
+#define CLASS_ROWS 17 /* up to 32, 64, ..., 1 MiB, then larger */
+struct class_tally {
+  uint64_t alloc_n[CLASS_ROWS], alloc_bytes[CLASS_ROWS];
+  uint64_t free_n[CLASS_ROWS], free_bytes[CLASS_ROWS];
+};
+
+static unsigned class_row(size_t size) {
+  unsigned row = 0;
+  for (size_t limit = 32; size > limit && row < CLASS_ROWS - 1; limit <<= 1) row++;
+  return row;
+}
+
+static void class_visit(void *ctx, const block *b) {
+  struct class_tally *t = ctx;
+  unsigned row = class_row(block_size(b));
+  if (block_is_alloc(b)) {
+    t->alloc_n[row]++;
+    t->alloc_bytes[row] += block_size(b);
+  } else {
+    t->free_n[row]++;
+    t->free_bytes[row] += block_size(b);
+  }
+}
+
+/* The per-size-class table (arena blocks; cached blocks count as allocated). */
+static void print_classes(int fd) {
+  static struct class_tally t; /* static: keeps the stack small; callers are serialised by exit */
+  memset(&t, 0, sizeof t);
+  for (unsigned i = 0; i < hawk_heap_count; i++) {
+    struct heap *h = &hawk_heaps[i];
+    pthread_mutex_lock(&h->lock);
+    for (struct arena *a = h->arenas; a; a = a->next) arena_walk(a, class_visit, &t);
+    pthread_mutex_unlock(&h->lock);
+  }
+  struct line l = {.len = 0};
+  line_str(&l, "hawkalloc:   blocks by size      allocated (bytes)          free (bytes)");
+  line_write(&l, fd);
+  size_t limit = 32;
+  for (unsigned row = 0; row < CLASS_ROWS; row++, limit <<= 1) {
+    if (!t.alloc_n[row] && !t.free_n[row]) continue;
+    line_str(&l, "hawkalloc:     ");
+    line_str(&l, row == CLASS_ROWS - 1 ? "larger  " : "<= ");
+    if (row < CLASS_ROWS - 1) line_dec(&l, limit);
+    while (l.len < 34) line_str(&l, " ");
+    line_dec(&l, t.alloc_n[row]);
+    line_str(&l, " (");
+    line_dec(&l, t.alloc_bytes[row]);
+    line_str(&l, ")");
+    while (l.len < 61) line_str(&l, " ");
+    line_dec(&l, t.free_n[row]);
+    line_str(&l, " (");
+    line_dec(&l, t.free_bytes[row]);
+    line_str(&l, ")");
+    line_write(&l, fd);
+  }
+}
+
 void hawk_stats_print(int fd) {
   struct hawk_stats s;
   hawk_stats(&s, sizeof s);
@@ -125,6 +201,10 @@ void hawk_stats_print(int fd) {
   print_row(fd, "splits", s.splits);
   print_row(fd, "coalesces", s.coalesces);
   print_row(fd, "bytes in thread caches", s.thread_cached);
+  print_percent(fd, "external fragmentation", s.free_bytes ? s.free_bytes - s.largest_free : 0,
+                s.free_bytes, "1 - largest free / free bytes");
+  print_percent(fd, "utilization", s.in_use_peak, s.mapped_peak, "peak in use / peak mapped");
+  print_classes(fd);
 }
 
 /* --- the heap picture ------------------------------------------------------ */
@@ -206,11 +286,23 @@ void hawk_stats_print_map(int fd) {
   print_map(fd);
 }
 
+/* Where HAWKALLOC_STATS=1 writes at exit: a copy of stderr taken at start,
+ * because programs such as ls and sort close stderr before they exit. */
+static int stats_fd = 2;
+
+void stats_init(void) {
+  if (option_long(OPTION_STATS) <= 0) return;
+  int saved = errno;
+  int fd = fcntl(2, F_DUPFD_CLOEXEC, 64);
+  if (fd >= 0) stats_fd = fd;
+  errno = saved;
+}
+
 /* HAWKALLOC_STATS=1: the table on stderr when the program exits. */
 __attribute__((destructor)) static void stats_at_exit(void) {
   if (option_long(OPTION_STATS) > 0) {
-    hawk_stats_print(2);
-    print_map(2);
+    hawk_stats_print(stats_fd);
+    print_map(stats_fd);
   }
   map_on_exit(); /* HAWKALLOC_MAP: the SVG picture */
 }

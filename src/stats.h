@@ -27,6 +27,9 @@ HAWK_INTERNAL void counters_footprint(int64_t delta);
 /* Records in_use as a candidate for the peak of bytes in use. */
 HAWK_INTERNAL void counters_in_use_seen(uint64_t in_use);
 
+/* HAWKALLOC_STATS=1: keeps a copy of stderr for the table at exit. */
+HAWK_INTERNAL void stats_init(void);
+
 /* Raises *peak to value if value is higher (lock-free). */
 HAWK_INTERNAL void counter_max(uint64_t *peak, uint64_t value);
 

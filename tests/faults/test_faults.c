@@ -1,0 +1,112 @@
+/* test_faults.c - the kernel refuses memory at every call site in turn.
+ *
+ * Built with -DHAWK_FAULT_INJECTION: os_fail_nth(N) makes the Nth request
+ * for memory from now (mmap, mremap) fail.  For N = 1, 2, ... a child runs a
+ * workload that reaches every such call site (new arenas, large blocks,
+ * mremap in place and by moving, the thread cache's own block); every call
+ * must succeed or return NULL/ENOMEM (or the error code), never crash, and
+ * afterwards the heap must pass hawk_check and serve the same workload
+ * again.  The walk stops at the first N the workload no longer reaches. */
+#include <errno.h>
+#include <stdint.h>
+
+#include "../harness.h"
+#include "hawkalloc.h"
+#include "os.h"
+
+#define MiB ((size_t)1 << 20)
+
+static int bad; /* broken promises seen by the workload */
+
+/* Checks an allocation result: a block, or NULL with errno ENOMEM. */
+static void *expect(void *p, size_t fill, size_t n) {
+  if (p == NULL) {
+    if (errno != ENOMEM) bad++;
+  } else if (fill) {
+    memset(p, (int)fill, n);
+  }
+  return p;
+}
+
+static int intact(const void *p, int c, size_t n) {
+  const unsigned char *s = p;
+  for (size_t i = 0; i < n; i++)
+    if (s[i] != (unsigned char)c) return 0;
+  return 1;
+}
+
+/* Touches every call site that asks the kernel for memory. */
+static void workload(void) {
+  enum { N = 48 };
+  void *p[N] = {0};
+  for (int i = 0; i < 40; i++) p[i] = expect(hawk_malloc(200000), 0x11, 200000); /* arenas */
+  p[40] = expect(hawk_calloc(1, 300000), 0, 0);
+  if (p[40] && !intact(p[40], 0, 300000)) bad++;
+  p[41] = expect(hawk_malloc(2 * MiB), 0x22, 2 * MiB); /* large */
+  p[42] = expect(hawk_malloc(3 * MiB), 0x23, 3 * MiB);
+  if (p[41]) { /* mremap: in place, or by moving */
+    void *q = hawk_realloc(p[41], 64 * MiB);
+    if (q == NULL) {
+      if (errno != ENOMEM || !intact(p[41], 0x22, 2 * MiB)) bad++;
+    } else {
+      if (!intact(q, 0x22, 2 * MiB)) bad++;
+      p[41] = q;
+    }
+  }
+  void *a = NULL;
+  int rc = hawk_posix_memalign(&a, MiB, 3 * MiB);
+  if (rc != 0 && (rc != ENOMEM || a != NULL)) bad++;
+  p[43] = a;
+  p[44] = expect(hawk_aligned_alloc(4096, 100000), 0x33, 100000);
+  void *s = expect(hawk_malloc(100), 0x44, 100); /* small, then grown past the large threshold */
+  if (s) {
+    void *g = hawk_realloc(s, 5 * MiB);
+    if (g == NULL) {
+      if (errno != ENOMEM || !intact(s, 0x44, 100)) bad++;
+    } else {
+      if (!intact(g, 0x44, 100)) bad++;
+      s = g;
+    }
+  }
+  p[45] = s;
+  for (int i = 0; i < 40; i++)
+    if (p[i] && !intact(p[i], 0x11, 200000)) bad++;
+  for (int i = 0; i < N; i++) hawk_free(p[i]);
+}
+
+/* One child: fail the nth request, run, then check and run again. */
+static int child(unsigned long nth) {
+  os_fail_nth(nth);
+  unsigned long before = os_fail_nth(nth); /* count from here */
+  workload();
+  unsigned long reached = os_fail_nth(0) - before;
+  if (bad) return 10;
+  if (hawk_check() != 0) return 11;
+  workload(); /* memory again, with nothing failing */
+  if (bad || hawk_check() != 0) return 12;
+  return reached >= nth ? 0 : 1; /* 1: the failure was never reached */
+}
+
+TEST(every_memory_request_may_fail) {
+  unsigned long n;
+  int reached_end = 0;
+  for (n = 1; n <= 300 && !reached_end; n++) {
+    fflush(NULL);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) _exit(child(n));
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) > 1) {
+      fprintf(stderr, "    failing request %lu: child status %d\n", n, status);
+      test_failures_in_case++;
+    } else if (WEXITSTATUS(status) == 1) {
+      reached_end = 1;
+    }
+  }
+  printf("# %lu requests for memory failed in turn\n", n - 2);
+  CHECK(reached_end);
+  CHECK(n > 5); /* the workload does reach several call sites */
+}
+
+TEST_MAIN()
