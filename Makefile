@@ -182,10 +182,10 @@ uninstall:
 	  $(DESTDIR)$(PREFIX)/include/hawkalloc.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/hawkalloc.pc
 
 format:
-	clang-format -i src/*.c src/*.h include/*.h tests/*.c tests/*.h tools/*.c tools/*.h
+	clang-format -i src/*.c src/*.h include/*.h tests/*.c tests/*.h tests/*/*.c tools/*.c tools/*.h
 
 format-check:
-	clang-format --dry-run --Werror src/*.c src/*.h include/*.h tests/*.c tests/*.h tools/*.c tools/*.h
+	clang-format --dry-run --Werror src/*.c src/*.h include/*.h tests/*.c tests/*.h tests/*/*.c tools/*.c tools/*.h
 
 clean:
 	rm -rf $(BUILD)

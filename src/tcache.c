@@ -216,7 +216,7 @@ int tcache_holds(const void *p) {
 
 /* Checks one list of this thread's cache; returns problems (0 or 1). */
 static int check_list(const struct tcache *tc, size_t bin) {
-  size_t n = 0, bytes = 0;
+  size_t n = 0;
   for (void **q = tc->bins[bin]; q; q = (void **)link_decode(q[0]), n++) {
     const block *b = block_of_payload(q);
     if (n >= tc->limit[bin] || ((uintptr_t)q & 15) || registry_lookup(q) != CHUNK_ARENA ||
@@ -225,7 +225,6 @@ static int check_list(const struct tcache *tc, size_t bin) {
       report_problem("check: thread-cached block", q, "is not a sound cached block");
       return 1;
     }
-    bytes += bin * HAWK_ALIGN;
   }
   if (n != tc->count[bin]) {
     report_problem("check: thread cache list", &tc->bins[bin], "count disagrees with the list");
