@@ -63,6 +63,7 @@ done
 if [ $preload -eq 1 ]; then
   run "preload suite" tests/preload/run.sh
   run "lab tools (hawk run, replay, map)" tests/lab/run.sh
+  run "valgrind memcheck" tests/valgrind/run.sh
 fi
 echo
 echo "$passed passed, $failed failed"

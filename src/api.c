@@ -18,6 +18,7 @@
 #include "stats.h"
 #include "tcache.h"
 #include "trace.h"
+#include "vg.h"
 
 struct heap hawk_heaps[HEAP_MAX];
 unsigned hawk_heap_count = 1;
@@ -31,6 +32,8 @@ static int registry_ready;
 /* Set when every call must take the slow path: tracing, debug mode or
  * periodic checks.  The fast paths test this one flag. */
 static int slow_mode;
+/* Set when running under Valgrind's memcheck (vg.h). */
+static int under_valgrind;
 
 /* Picks the placement policy named by HAWKALLOC_POLICY. */
 static const struct placement *policy_from_options(void) {
@@ -82,7 +85,9 @@ static void init_once(void) {
   map_install_signal();
   debug_init();
   stats_init();
-  slow_mode = trace_enabled || debug_enabled || debug_check_every > 0;
+  under_valgrind = RUNNING_ON_VALGRIND != 0;
+  tcache_disabled = debug_enabled || under_valgrind;
+  slow_mode = trace_enabled || debug_enabled || debug_check_every > 0 || under_valgrind;
   const struct placement *policy = policy_from_options();
   hawk_heap_count = heap_count_wanted();
   for (unsigned i = 0; i < HEAP_MAX; i++) heap_init(&hawk_heaps[i], policy);
@@ -197,12 +202,47 @@ static void *debug_resize(void *p, size_t n, const char *call) {
   return q;
 }
 
-/* The primitives as the API uses them: plain, or checked in debug mode. */
+/* --- under Valgrind (vg.h): blocks announced to memcheck ------------------ */
+
+static void *vg_alloc(size_t n, size_t align, int zero) {
+  VALGRIND_DISABLE_ERROR_REPORTING;
+  void *p = alloc_core(n, align, zero);
+  size_t usable = p ? usable_core(p, "malloc") : 0;
+  VALGRIND_ENABLE_ERROR_REPORTING;
+  if (p) VALGRIND_MALLOCLIKE_BLOCK(p, usable, 0, zero);
+  return p;
+}
+
+static void vg_free(void *p, const char *call) {
+  VALGRIND_DISABLE_ERROR_REPORTING;
+  usable_core(p, call); /* a misuse is reported before memcheck hears of it */
+  VALGRIND_ENABLE_ERROR_REPORTING;
+  VALGRIND_FREELIKE_BLOCK(p, 0);
+  VALGRIND_DISABLE_ERROR_REPORTING;
+  free_core(p, call);
+  VALGRIND_ENABLE_ERROR_REPORTING;
+}
+
+/* Always moves, so that memcheck sees a free and a new block. */
+static void *vg_resize(void *p, size_t n, const char *call) {
+  VALGRIND_DISABLE_ERROR_REPORTING;
+  size_t old = usable_core(p, call);
+  VALGRIND_ENABLE_ERROR_REPORTING;
+  void *q = vg_alloc(n, HAWK_ALIGN, 0);
+  if (q == NULL) return NULL;
+  memcpy(q, p, old < n ? old : n);
+  vg_free(p, call);
+  return q;
+}
+
+/* The primitives as the API uses them: plain, or checked in debug mode, or
+ * announced to Valgrind. */
 static void *alloc_api(size_t n, size_t align, int zero, const char *call) {
   hawk_ensure_init(); /* the first block, too, must see the mode */
   if (unlikely(slow_mode)) {
     debug_tick(call);
     if (debug_enabled) return debug_alloc(n, align, zero);
+    if (under_valgrind) return vg_alloc(n, align, zero);
   }
   return alloc_core(n, align, zero);
 }
@@ -214,6 +254,10 @@ static void free_api(void *p, const char *call) {
       debug_free(p, call);
       return;
     }
+    if (under_valgrind) {
+      vg_free(p, call);
+      return;
+    }
   }
   free_core(p, call);
 }
@@ -222,12 +266,15 @@ static void *resize_api(void *p, size_t n, const char *call) {
   if (unlikely(slow_mode)) {
     debug_tick(call);
     if (debug_enabled) return debug_resize(p, n, call);
+    if (under_valgrind) return vg_resize(p, n, call);
   }
   return resize_core(p, n, call);
 }
 
 static size_t usable_api(void *p, const char *call) {
+  VALGRIND_DISABLE_ERROR_REPORTING;
   size_t usable = usable_core(p, call);
+  VALGRIND_ENABLE_ERROR_REPORTING;
   return unlikely(debug_enabled) ? debug_requested(p, usable, call) : usable;
 }
 
@@ -280,11 +327,11 @@ void hawk_free(void *ptr) {
   if (unlikely(slow_mode)) {
     /* Recorded before the block can be reused by another thread. */
     trace_note(TRACE_FREE, ptr, 0, 0);
-    debug_tick("free");
-    if (debug_enabled) {
+    if (debug_enabled || under_valgrind) {
       free_api(ptr, "free");
       return;
     }
+    debug_tick("free");
   }
   if (unlikely(((uintptr_t)ptr & (HAWK_ALIGN - 1)) != 0 || registry_lookup(ptr) != CHUNK_ARENA)) {
     free_core(ptr, "free");

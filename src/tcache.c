@@ -16,6 +16,7 @@
 #define TCACHE_LIST_MAX   64
 
 uint64_t tcache_key;
+int tcache_disabled;
 
 /* What a thread uses before its cache exists, and after its exit cleanup:
  * no list may hold anything, so every call takes the slow path. */
@@ -48,8 +49,8 @@ static uint16_t list_limit(size_t size) {
 
 /* Gives this thread a cache of its own; NULL if it cannot have one. */
 static struct tcache *setup(void) {
-  /* Debug mode sends every free through the heap's checks. */
-  if (tcache_self != &tcache_unset || !exit_key_ready || debug_enabled) return NULL;
+  /* Debug mode and Valgrind send every call through the heap. */
+  if (tcache_self != &tcache_unset || !exit_key_ready || tcache_disabled) return NULL;
   /* The cache itself is a heap block, not counted as one of the program's. */
   struct heap *heap = hawk_heap_for_new_thread();
   void *mem;

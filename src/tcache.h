@@ -41,6 +41,9 @@ struct tcache {
   struct tcache *next, *prev; /* every live cache, for stats and fork */
 };
 
+/* Set at start-up when threads must not cache (debug mode, Valgrind). */
+HAWK_INTERNAL extern int tcache_disabled;
+
 /* The value marking a cached block; random, drawn at start-up. */
 HAWK_INTERNAL extern uint64_t tcache_key;
 
