@@ -32,7 +32,7 @@ static int registry_ready;
 /* Set when every call must take the slow path: tracing, debug mode or
  * periodic checks.  The fast paths test this one flag. */
 static int slow_mode;
-/* Set when running under Valgrind's memcheck (vg.h). */
+/* Set when running under Valgrind's memcheck (vg.h); not under callgrind. */
 static int under_valgrind;
 
 /* Picks the placement policy named by HAWKALLOC_POLICY. */
@@ -85,7 +85,7 @@ static void init_once(void) {
   map_install_signal();
   debug_init();
   stats_init();
-  under_valgrind = RUNNING_ON_VALGRIND != 0;
+  under_valgrind = vg_memcheck_running();
   tcache_disabled = debug_enabled || under_valgrind;
   slow_mode = trace_enabled || debug_enabled || debug_check_every > 0 || under_valgrind;
   const struct placement *policy = policy_from_options();
