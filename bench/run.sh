@@ -32,6 +32,8 @@
 #                     <repo>/../shared/traces; missing: the trace benchmark is
 #                     skipped
 #   BENCH_TIMEOUT     seconds allowed to one run (default 180)
+#   BENCH_BUDGET      seconds for the timed rounds (default 1080): no new round
+#                     starts when it would end past the budget (a busy machine)
 #   BENCH_CALLGRIND=0 skip the callgrind counts
 #   BENCH_PRELOAD=0|1 skip / run bench/preload-ratio.sh (default 1, quick 0)
 #   BENCH_OUT         output directory (default <repo>/build/bench)
@@ -49,6 +51,7 @@ rounds=${ROUNDS:-5}
 threads_list=${BENCH_THREADS:-1 2 4}
 scale=${BENCH_SCALE:-1}
 timeout=${BENCH_TIMEOUT:-180}
+budget=${BENCH_BUDGET:-1080}
 do_callgrind=${BENCH_CALLGRIND:-1}
 if [[ $quick == 1 ]]; then
   do_preload=${BENCH_PRELOAD:-0}
@@ -82,6 +85,7 @@ log() { echo "bench: $*" >&2; }
 
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer"
 [[ $timeout =~ ^[1-9][0-9]*$ ]] || die "BENCH_TIMEOUT must be a positive integer"
+[[ $budget =~ ^[1-9][0-9]*$ ]] || die "BENCH_BUDGET must be a positive integer"
 awk -v s="$scale" 'BEGIN { exit !(s > 0) }' || die "BENCH_SCALE must be positive"
 for t in "${threads[@]}"; do [[ $t =~ ^[1-9][0-9]*$ ]] || die "bad thread count '$t'"; done
 for b in "${benches[@]}"; do [[ -n ${size[$b]-} ]] || die "no benchmark '$b' (choose from: ${all_benches[*]})"; done
@@ -92,6 +96,7 @@ done
 [[ -f $hawk_lib ]] || die "$hawk_lib does not exist; build it with 'make lib'"
 mkdir -p "$out"
 start_time=$(date +%s)
+load_start=$(cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null || echo unknown)
 
 # --- dependencies -------------------------------------------------------
 
@@ -201,7 +206,17 @@ printf 'bench\tthreads\tallocator\tround\twall_s\tmaxrss_kb\tstatus\tops\tcheck\
 declare -A walls=() rsses=() fails=() ops=() checks=() dead=() cpu_walls=()
 nallocs=${#allocators[@]}
 log "${#configs[@]} configurations x ${nallocs} allocators x $rounds rounds (scale $scale); HawkAlloc $hawk_rev"
+rounds_start=$(date +%s)
+rounds_done=0
 for ((r = 0; r < rounds; r++)); do
+  if ((r > 0)); then
+    el=$(($(date +%s) - rounds_start))
+    if ((el + el / r > budget)); then
+      notes+=("stopped after $r of $rounds rounds: another would pass the time budget of $budget s (BENCH_BUDGET); the machine was slower or busier than usual")
+      log "stopping after $r rounds (time budget $budget s)"
+      break
+    fi
+  fi
   log "round $((r + 1))/$rounds"
   for ((c = 0; c < ${#configs[@]}; c++)); do
     cfg=${configs[c]}
@@ -255,6 +270,7 @@ for ((r = 0; r < rounds; r++)); do
       checks[$cfg]=${checks[$cfg]-$x}
     done
   done
+  rounds_done=$((r + 1))
 done
 
 median() {
@@ -323,8 +339,8 @@ fi
 
 preload_rc=0
 if [[ $do_preload == 1 ]]; then
-  log "preload suite (bench/preload-ratio.sh, $rounds rounds)"
-  ROUNDS=$rounds HAWK_PRELOAD_LIB=$snap "$here/preload-ratio.sh" >"$out/preload.md" \
+  log "preload suite (bench/preload-ratio.sh, $rounds_done rounds)"
+  ROUNDS=$rounds_done HAWK_PRELOAD_LIB=$snap "$here/preload-ratio.sh" >"$out/preload.md" \
     2>"$out/preload.log" || preload_rc=$?
   ((preload_rc == 0)) || notes+=("bench/preload-ratio.sh exited with status $preload_rc (see $out/preload.log)")
 fi
@@ -351,7 +367,9 @@ declare -A tr_list=() rr_list=()
   echo "* Machine: $(nproc) CPUs ($cpu), Linux $(uname -r), $glibc_ver (Debian libc6 $glibc_pkg)."
   echo "* Allocators: HawkAlloc $hawk_rev (library sha256 $hawk_sha...), glibc $glibc_pkg (no preload)," \
     "jemalloc $(pkgver libjemalloc2), mimalloc $(pkgver libmimalloc2.0), tcmalloc $(pkgver libtcmalloc-minimal4) (Debian packages, LD_PRELOAD)."
-  echo "* $rounds interleaved rounds; size scale $scale; threads ${threads[*]}; medians of the rounds." \
+  echo "* Load average (1, 5, 15 min) at the start: $load_start; at the end: $(cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null || echo unknown)" \
+    "(other work on the machine competes for its $(nproc) CPUs)."
+  echo "* $rounds_done interleaved rounds; size scale $scale; threads ${threads[*]}; medians of the rounds." \
     "Peak RSS is wait4's ru_maxrss. Ratios are allocator / glibc: below 1 is faster or smaller."
   echo
   echo "## Wall time: median seconds (ratio to glibc)"
@@ -465,7 +483,8 @@ declare -A tr_list=() rr_list=()
     c1=${cpu_walls[1]-} c2=${cpu_walls[2]-}
     if [[ -n $c1 && -n $c2 ]]; then
       ceil=$(awk -v a="$(median "$c1")" -v b="$(median "$c2")" 'BEGIN { printf "%.2f", a / b }')
-      echo "| (machine ceiling: \`cpu\`, no allocation) | | | $ceil | $([[ -z ${cpu_walls[4]-} ]] || ratio "$(median "$c1")" "$(median "${cpu_walls[4]}")") |"
+      ceil4=$([[ -z ${cpu_walls[4]-} ]] || awk -v a="$(median "$c1")" -v b="$(median "${cpu_walls[4]}")" 'BEGIN { printf "%.2f", a / b }')
+      echo "| (machine ceiling: \`cpu\`, no allocation) | | | $ceil | ${ceil4:--} |"
       line="${line%,}; machine ceiling (compute loop, no allocation) ${ceil}x,"
     fi
     echo
@@ -589,9 +608,9 @@ EOF
   gnuplot "$out/$kind.gp" >"$out/$kind.gnuplot.log" 2>&1
 }
 if command -v gnuplot >/dev/null 2>&1; then
-  chart time "Wall time relative to glibc (median of $rounds round(s); lower is faster)" \
+  chart time "Wall time relative to glibc (median of $rounds_done round(s); lower is faster)" \
     "time / glibc time (log scale)" || log "gnuplot failed on time.svg (see $out/time.gnuplot.log)"
-  chart rss "Peak RSS relative to glibc (median of $rounds round(s); lower is smaller)" \
+  chart rss "Peak RSS relative to glibc (median of $rounds_done round(s); lower is smaller)" \
     "peak RSS / glibc peak RSS (log scale)" || log "gnuplot failed on rss.svg (see $out/rss.gnuplot.log)"
 else
   log "gnuplot is not installed: no charts"
