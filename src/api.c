@@ -118,7 +118,12 @@ static void *alloc_core(size_t n, size_t align, int zero) {
   }
   hawk_ensure_init();
   if (unlikely(n > PTRDIFF_MAX || !registry_ready)) return NULL;
-  if (unlikely(is_large(n, align))) return large_alloc(n, align); /* fresh pages: zero */
+  if (unlikely(is_large(n, align))) {
+    int dirty;
+    void *p = large_alloc(n, align, &dirty);
+    if (p && zero && dirty) memset(p, 0, n); /* fresh pages are zero already */
+    return p;
+  }
   size_t dirty = 0;
   void *p = heap_alloc(tcache_self->heap, n, align, zero ? &dirty : NULL);
   if (p && dirty) memset(p, 0, dirty);
@@ -129,8 +134,7 @@ static void *alloc_core(size_t n, size_t align, int zero) {
 static enum chunk_kind owner_kind(void *p, const char *call) {
   if ((uintptr_t)p & (HAWK_ALIGN - 1)) report_misuse(call, p, "invalid pointer (misaligned)");
   enum chunk_kind kind = registry_lookup(p);
-  if (kind == CHUNK_FREED)
-    report_misuse(call, p, "double free (its memory was already returned to the OS)");
+  if (kind == CHUNK_FREED) report_misuse(call, p, "double free (its memory was already released)");
   if (kind == CHUNK_NONE) report_misuse(call, p, "invalid pointer (not from hawkalloc)");
   return kind;
 }
@@ -418,6 +422,7 @@ int hawk_trim(void) {
     released += heap_trim(&hawk_heaps[i]);
   }
   released += arena_cache_flush();
+  released += large_spare_flush();
   return released > 0;
 }
 

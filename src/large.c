@@ -2,6 +2,7 @@
 #include "large.h"
 
 #include <pthread.h>
+#include <string.h>
 
 #include "hawk.h"
 #include "os.h"
@@ -64,16 +65,86 @@ static void *large_setup(char *base, size_t len, size_t off) {
   return base + off;
 }
 
-void *large_alloc(size_t n, size_t align) {
+/* Freed large mappings kept for reuse (under live.lock): a program that
+ * frees and allocates big buffers again and again then pays neither the
+ * mmap and munmap calls nor the page faults each time.  Bounded in number
+ * and bytes; hawk_trim unmaps them. */
+#define SPARE_MAX   8
+#define SPARE_BYTES ((size_t)64 << 20)
+static struct {
+  char *base[SPARE_MAX];
+  size_t len[SPARE_MAX];
+  size_t count, bytes;
+} spare;
+
+/* Takes a spare mapping of at least *len bytes and at most twice that, and
+ * sets *len to its size (the block gets all of it, so that it can serve a
+ * bigger request again later); NULL if there is none. */
+static char *spare_take(size_t *want) {
+  size_t len = *want;
+  char *base = NULL;
+  size_t have = 0;
+  pthread_mutex_lock(&live.lock);
+  for (size_t i = 0; i < spare.count; i++) {
+    if (spare.len[i] < len || spare.len[i] / 2 > len) continue;
+    base = spare.base[i];
+    have = spare.len[i];
+    spare.count--;
+    spare.base[i] = spare.base[spare.count];
+    spare.len[i] = spare.len[spare.count];
+    spare.bytes -= have;
+    break;
+  }
+  pthread_mutex_unlock(&live.lock);
+  if (base) *want = have;
+  return base;
+}
+
+/* Keeps a freed mapping for reuse; returns 0 if there is no room. */
+static int spare_keep(char *base, size_t len) {
+  int kept = 0;
+  pthread_mutex_lock(&live.lock);
+  if (spare.count < SPARE_MAX && spare.bytes + len <= SPARE_BYTES) {
+    spare.base[spare.count] = base;
+    spare.len[spare.count] = len;
+    spare.count++;
+    spare.bytes += len;
+    kept = 1;
+  }
+  pthread_mutex_unlock(&live.lock);
+  return kept;
+}
+
+size_t large_spare_flush(void) {
+  pthread_mutex_lock(&live.lock);
+  size_t n = spare.count;
+  char *base[SPARE_MAX];
+  size_t len[SPARE_MAX];
+  memcpy(base, spare.base, sizeof base);
+  memcpy(len, spare.len, sizeof len);
+  spare.count = 0;
+  spare.bytes = 0;
+  pthread_mutex_unlock(&live.lock);
+  for (size_t i = 0; i < n; i++) {
+    os_unmap(base[i], len[i]);
+    counters_mapped(-(int64_t)len[i]);
+  }
+  return n;
+}
+
+void *large_alloc(size_t n, size_t align, int *dirty) {
   size_t off = align_up(sizeof(struct large_header) + BLOCK_HEADER, align);
   size_t len = off >= align ? map_len_for(off, n) : 0;
   if (len == 0) return NULL;
-  void *base;
-  if (os_map(len, align > ARENA_SIZE ? align : ARENA_SIZE, &base) != 0) return NULL;
+  void *base = align <= ARENA_SIZE ? spare_take(&len) : NULL;
+  *dirty = base != NULL;
+  if (base == NULL) {
+    if (os_map(len, align > ARENA_SIZE ? align : ARENA_SIZE, &base) != 0) return NULL;
+    counters_mapped((int64_t)len);
+  }
   void *p = large_setup(base, len, off);
   registry_mark(base, len, CHUNK_LARGE, CHUNK_LARGE_MORE);
   list_add(base);
-  counters_mapped((int64_t)len);
   counters_footprint((int64_t)len);
   __atomic_add_fetch(&counters.large_mallocs, 1, __ATOMIC_RELAXED);
   return p;
@@ -100,9 +171,10 @@ void large_free(void *p, const char *call) {
   list_remove(l);
   l->magic = 0;
   registry_mark(l, len, CHUNK_FREED, CHUNK_FREED);
-  counters_mapped(-(int64_t)len);
   counters_footprint(-(int64_t)len);
   __atomic_add_fetch(&counters.large_frees, 1, __ATOMIC_RELAXED);
+  if (len <= SPARE_BYTES / 2 && spare_keep((char *)l, len)) return;
+  counters_mapped(-(int64_t)len);
   os_unmap(l, len);
 }
 

@@ -25,8 +25,12 @@ struct large_header {
 #define LARGE_MAGIC 0x6877616b6c617267ull
 
 /* Maps a block of n bytes aligned to align; NULL if the OS refuses or the
- * size is impossible. */
-HAWK_INTERNAL void *large_alloc(size_t n, size_t align);
+ * size is impossible.  *dirty says whether the memory may be non-zero (a
+ * reused mapping) rather than fresh from the kernel. */
+HAWK_INTERNAL void *large_alloc(size_t n, size_t align, int *dirty);
+
+/* Unmaps the freed mappings kept for reuse; returns how many. */
+HAWK_INTERNAL size_t large_spare_flush(void);
 
 /* Frees the large block at p (validated first; call names the function). */
 HAWK_INTERNAL void large_free(void *p, const char *call);

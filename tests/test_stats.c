@@ -106,6 +106,28 @@ TEST(heap_map_draws_one_strip_per_arena_and_shows_fullness) {
   CHECK(strstr(out, "################") == NULL);
 }
 
+/* A freed large mapping is kept for the next large request of a similar
+ * size, comes back zeroed through calloc, and hawk_trim unmaps it. */
+TEST(freed_large_mappings_are_reused_then_trimmed) {
+  hawk_trim();
+  unsigned char *p = hawk_malloc(3 << 20);
+  REQUIRE(p != NULL);
+  memset(p, 0x5a, 3 << 20);
+  hawk_free(p);
+  struct hawk_stats kept = stats_now();
+  unsigned char *q = hawk_calloc(1, (3 << 20) - 4096);
+  REQUIRE(q != NULL);
+  CHECK(q == p); /* the same mapping */
+  CHECK(stats_now().mapped == kept.mapped);
+  int zero = 1;
+  for (size_t i = 0; i < (3u << 20) - 4096; i++) zero &= q[i] == 0;
+  CHECK(zero);
+  hawk_free(q);
+  CHECK(hawk_trim() == 1);
+  CHECK(stats_now().mapped + (3u << 20) <= kept.mapped);
+  CHECK(hawk_check() == 0);
+}
+
 /* HAWKALLOC_STATS=1 prints the table and the map when the program exits. */
 TEST(stats_at_exit_with_the_environment_variable) {
   char self[4096];

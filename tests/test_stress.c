@@ -539,12 +539,13 @@ TEST(fragmentation_rounds_mapping_flat) {
   for (int round = 1; round <= FRAG_ROUNDS; round++) printf(" %.1f", mib(mapped[round]));
   printf("\n");
   fflush(stdout);
-  /* The live set is the same size every round: after round 2 the heap has
-   * what it needs, and later rounds must reuse the freed holes. */
+  /* The live set is the same size every round: after a few rounds the heap
+   * has what it needs (and its bounded caches of empty arenas and freed
+   * large mappings are warm), and later rounds must reuse the freed holes. */
   uint64_t slack = 2 * ARENA_SIZE;
-  CHECK(mapped[2] > 0);
-  CHECK(mapped[10] <= mapped[2] + slack);
-  CHECK(mapped[FRAG_ROUNDS] <= mapped[2] + slack);
+  CHECK(mapped[4] > 0);
+  CHECK(mapped[10] <= mapped[4] + slack);
+  CHECK(mapped[FRAG_ROUNDS] <= mapped[4] + slack);
 }
 
 /* ========================================================================== */
