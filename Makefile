@@ -30,7 +30,8 @@ SAN_TESTS := $(filter-out $(OVERRIDE_TESTS),$(TESTS))
 TSAN_TESTS := $(filter test_threads test_stress test_tcache,$(TESTS))
 
 .PHONY: all lib tests test test-unit test-preload asan tsan sanitize demo bench \
-        bench-preload install uninstall clean format format-check deps tools test-lab
+        bench-preload install uninstall clean format format-check deps tools test-lab \
+        test-compat
 
 all: lib tools
 
@@ -98,6 +99,11 @@ test-unit: lib tests
 
 test-preload: lib
 	@tests/preload/run.sh
+
+# The compatibility suite (tests/compat/README.md): CPython's own test
+# modules, perl, sqlite3, git, xz -T2 and redis-server under HawkAlloc.
+test-compat: deps lib
+	@tests/compat/run.sh
 
 # Sanitizers interpose malloc themselves, so these builds test the prefixed
 # API with the override left out.

@@ -136,7 +136,9 @@ void *large_alloc(size_t n, size_t align, int *dirty) {
   size_t off = align_up(sizeof(struct large_header) + BLOCK_HEADER, align);
   size_t len = off >= align ? map_len_for(off, n) : 0;
   if (len == 0) return NULL;
-  void *base = align <= ARENA_SIZE ? spare_take(&len) : NULL;
+  /* Reuse only for small alignments: a big one would waste most of a
+   * mapping that is twice what the block needs. */
+  void *base = align <= os_page_size() ? spare_take(&len) : NULL;
   *dirty = base != NULL;
   if (base == NULL) {
     if (os_map(len, align > ARENA_SIZE ? align : ARENA_SIZE, &base) != 0) return NULL;
