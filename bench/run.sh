@@ -602,7 +602,7 @@ set ylabel "$3"
 set xtics rotate by -40 scale 0 font ',10' nomirror
 set key outside top center horizontal
 set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead dashtype 2 linewidth 1.5 linecolor rgb '#000000' front
-set label 1 'glibc = 1' at graph 0.995, first 1.08 right font ',9'
+set label 1 'glibc = 1' at graph 0.005, first 1.08 left font ',9'
 plot $plot
 EOF
   gnuplot "$out/$kind.gp" >"$out/$kind.gnuplot.log" 2>&1
