@@ -156,4 +156,32 @@ static inline void report(const char *name, int threads, uint64_t ops, uint64_t 
   fflush(stdout);
 }
 
+/* The worker of the single-pool benchmarks: each thread runs ops
+ * operations from its own seed and leaves a checksum. */
+struct bench_worker {
+  long ops;
+  uint64_t seed, sum;
+  char pad[64];
+};
+
+/* main() of those benchmarks: threads split def_n operations (both from the
+ * command line), then the report line. */
+static inline int bench_main(int argc, char **argv, const char *name, long def_n,
+                             uint64_t seed_base, void *(*work)(void *)) {
+  int threads, i;
+  long n;
+  uint64_t ops = 0, sum = 0;
+  struct bench_worker w[BENCH_MAX_THREADS];
+  bench_args(argc, argv, &threads, &n, def_n);
+  for (i = 0; i < threads; i++) {
+    w[i].ops = n / threads;
+    w[i].seed = seed_base + (uint64_t)i;
+  }
+  double t0 = now_secs();
+  run_threads(threads, work, w, sizeof w[0]);
+  for (i = 0; i < threads; i++) ops += (uint64_t)w[i].ops, sum += w[i].sum;
+  report(name, threads, ops, sum, now_secs() - t0);
+  return 0;
+}
+
 #endif

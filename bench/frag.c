@@ -15,12 +15,6 @@
 #define MINSIZE 16
 #define MAXSIZE (16 << 10)
 
-struct worker {
-  long ops;
-  uint64_t seed, sum;
-  char pad[64];
-};
-
 struct obj {
   void *p;
   size_t n;
@@ -28,7 +22,7 @@ struct obj {
 };
 
 static void *work(void *arg) {
-  struct worker *w = arg;
+  struct bench_worker *w = arg;
   size_t cap = 4 * STEP, live = 0, i, j, size = MINSIZE;
   struct obj *o = xmalloc(cap * sizeof *o);
   uint64_t s = w->seed, sum = 0, tag = 0;
@@ -70,20 +64,4 @@ static void *work(void *arg) {
   return NULL;
 }
 
-int main(int argc, char **argv) {
-  int threads, i;
-  long n;
-  uint64_t ops = 0, sum = 0;
-  struct worker w[BENCH_MAX_THREADS];
-  double t0;
-  bench_args(argc, argv, &threads, &n, 6000000);
-  for (i = 0; i < threads; i++) {
-    w[i].ops = n / threads;
-    w[i].seed = 0x7000u + (uint64_t)i;
-  }
-  t0 = now_secs();
-  run_threads(threads, work, w, sizeof w[0]);
-  for (i = 0; i < threads; i++) ops += (uint64_t)w[i].ops, sum += w[i].sum;
-  report("frag", threads, ops, sum, now_secs() - t0);
-  return 0;
-}
+int main(int argc, char **argv) { return bench_main(argc, argv, "frag", 6000000, 0x7000u, work); }

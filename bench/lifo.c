@@ -9,14 +9,8 @@
 
 #define DEPTH 128
 
-struct worker {
-  long ops;
-  uint64_t seed, sum;
-  char pad[64];
-};
-
 static void *work(void *arg) {
-  struct worker *w = arg;
+  struct bench_worker *w = arg;
   void *stack[DEPTH];
   size_t size[DEPTH];
   uint64_t s = w->seed, sum = 0;
@@ -39,20 +33,4 @@ static void *work(void *arg) {
   return NULL;
 }
 
-int main(int argc, char **argv) {
-  int threads, i;
-  long n;
-  uint64_t ops = 0, sum = 0;
-  struct worker w[BENCH_MAX_THREADS];
-  double t0;
-  bench_args(argc, argv, &threads, &n, 20000000);
-  for (i = 0; i < threads; i++) {
-    w[i].ops = n / threads;
-    w[i].seed = 0x1000u + (uint64_t)i;
-  }
-  t0 = now_secs();
-  run_threads(threads, work, w, sizeof w[0]);
-  for (i = 0; i < threads; i++) ops += (uint64_t)w[i].ops, sum += w[i].sum;
-  report("lifo", threads, ops, sum, now_secs() - t0);
-  return 0;
-}
+int main(int argc, char **argv) { return bench_main(argc, argv, "lifo", 20000000, 0x1000u, work); }

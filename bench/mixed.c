@@ -17,12 +17,6 @@
 
 #define SET 2000
 
-struct worker {
-  long ops;
-  uint64_t seed, sum;
-  char pad[64];
-};
-
 static size_t pick_size(uint64_t *s) {
   unsigned r = (unsigned)(splitmix64(s) % 100);
   if (r < 90) return rnd_log(s, 8, 512);
@@ -46,7 +40,7 @@ static void *alloc(uint64_t *s, size_t n, uint64_t tag) {
 }
 
 static void *work(void *arg) {
-  struct worker *w = arg;
+  struct bench_worker *w = arg;
   void **p = xmalloc(SET * sizeof *p);
   size_t *n = xmalloc(SET * sizeof *n);
   uint64_t s = w->seed, sum = 0, tag = 0, *t = xmalloc(SET * sizeof *t);
@@ -79,20 +73,4 @@ static void *work(void *arg) {
   return NULL;
 }
 
-int main(int argc, char **argv) {
-  int threads, i;
-  long n;
-  uint64_t ops = 0, sum = 0;
-  struct worker w[BENCH_MAX_THREADS];
-  double t0;
-  bench_args(argc, argv, &threads, &n, 8000000);
-  for (i = 0; i < threads; i++) {
-    w[i].ops = n / threads;
-    w[i].seed = 0x6000u + (uint64_t)i;
-  }
-  t0 = now_secs();
-  run_threads(threads, work, w, sizeof w[0]);
-  for (i = 0; i < threads; i++) ops += (uint64_t)w[i].ops, sum += w[i].sum;
-  report("mixed", threads, ops, sum, now_secs() - t0);
-  return 0;
-}
+int main(int argc, char **argv) { return bench_main(argc, argv, "mixed", 8000000, 0x6000u, work); }

@@ -9,12 +9,6 @@
 
 #define MAXBATCH 4096
 
-struct worker {
-  long ops;
-  uint64_t seed, sum;
-  char pad[64];
-};
-
 struct obj {
   void *p;
   size_t n;
@@ -22,7 +16,7 @@ struct obj {
 };
 
 static void *work(void *arg) {
-  struct worker *w = arg;
+  struct bench_worker *w = arg;
   struct obj *b = xmalloc(MAXBATCH * sizeof *b);
   uint64_t s = w->seed, sum = 0, tag = 0;
   long done = 0;
@@ -53,19 +47,5 @@ static void *work(void *arg) {
 }
 
 int main(int argc, char **argv) {
-  int threads, i;
-  long n;
-  uint64_t ops = 0, sum = 0;
-  struct worker w[BENCH_MAX_THREADS];
-  double t0;
-  bench_args(argc, argv, &threads, &n, 12000000);
-  for (i = 0; i < threads; i++) {
-    w[i].ops = n / threads;
-    w[i].seed = 0x2000u + (uint64_t)i;
-  }
-  t0 = now_secs();
-  run_threads(threads, work, w, sizeof w[0]);
-  for (i = 0; i < threads; i++) ops += (uint64_t)w[i].ops, sum += w[i].sum;
-  report("random", threads, ops, sum, now_secs() - t0);
-  return 0;
+  return bench_main(argc, argv, "random", 12000000, 0x2000u, work);
 }

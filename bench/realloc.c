@@ -21,12 +21,6 @@ struct buf {
   int doubling;
 };
 
-struct worker {
-  long ops;
-  uint64_t seed, sum;
-  char pad[64];
-};
-
 /* Writes the pattern bytes of [from, to) that check(p, to) and later
  * checks of longer lengths read. */
 static void fill_range(char *p, size_t from, size_t to, uint64_t tag) {
@@ -47,7 +41,7 @@ static void start(struct buf *b, uint64_t *s, uint64_t tag) {
 }
 
 static void *work(void *arg) {
-  struct worker *w = arg;
+  struct bench_worker *w = arg;
   struct buf b[BUFS];
   uint64_t s = w->seed, sum = 0, tag = 0;
   long done = 0;
@@ -83,19 +77,5 @@ static void *work(void *arg) {
 }
 
 int main(int argc, char **argv) {
-  int threads, i;
-  long n;
-  uint64_t ops = 0, sum = 0;
-  struct worker w[BENCH_MAX_THREADS];
-  double t0;
-  bench_args(argc, argv, &threads, &n, 6000000);
-  for (i = 0; i < threads; i++) {
-    w[i].ops = n / threads;
-    w[i].seed = 0x5000u + (uint64_t)i;
-  }
-  t0 = now_secs();
-  run_threads(threads, work, w, sizeof w[0]);
-  for (i = 0; i < threads; i++) ops += (uint64_t)w[i].ops, sum += w[i].sum;
-  report("realloc", threads, ops, sum, now_secs() - t0);
-  return 0;
+  return bench_main(argc, argv, "realloc", 6000000, 0x5000u, work);
 }
