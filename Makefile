@@ -87,7 +87,7 @@ $(BUILD)/tests/test_faults: tests/faults/test_faults.c tests/harness.h $(CORE_SR
 	$(CC) $(BASEFLAGS) $(TESTFLAGS) -DHAWK_FAULT_INJECTION -DHAWK_NO_OVERRIDE $(CFLAGS) \
 	  tests/faults/test_faults.c $(CORE_SRC) -o $@ -lpthread -ldl
 
-$(BUILD)/tests/%: tests/%.c tests/harness.h $(BUILD)/libhawkalloc.a | $(BUILD)/tests
+$(BUILD)/tests/%: tests/%.c tests/harness.h tests/seeded.h $(BUILD)/libhawkalloc.a | $(BUILD)/tests
 	$(CC) $(BASEFLAGS) $(TESTFLAGS) $(CFLAGS) $< -o $@ \
 	  -Wl,--whole-archive $(BUILD)/libhawkalloc.a -Wl,--no-whole-archive -lpthread -ldl
 
