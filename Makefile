@@ -46,8 +46,19 @@ $(BUILD)/libhawkalloc.so: $(CORE_OBJ) $(OVERRIDE_OBJ)
 $(BUILD)/libhawkalloc.a: $(CORE_OBJ) $(OVERRIDE_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/obj $(BUILD)/tests $(BUILD)/asan $(BUILD)/tsan:
+$(BUILD)/obj $(BUILD)/tests $(BUILD)/asan $(BUILD)/tsan $(BUILD)/nochecks/obj:
 	mkdir -p $@
+
+# The same library without its always-on misuse checks (-DHAWK_CHECKS=0),
+# built only so `make bench-checks` can measure what the checks cost.
+NOCHECKS_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/nochecks/obj/%.o) \
+                $(OVERRIDE_SRC:src/%.c=$(BUILD)/nochecks/obj/%.o)
+
+$(BUILD)/nochecks/obj/%.o: src/%.c $(HEADERS) | $(BUILD)/nochecks/obj
+	$(CC) $(BASEFLAGS) $(LIBFLAGS) -DHAWK_CHECKS=0 $(CFLAGS) -c $< -o $@
+
+$(BUILD)/nochecks/libhawkalloc.so: $(NOCHECKS_OBJ)
+	$(CC) -shared -Wl,-z,defs -Wl,-soname,libhawkalloc.so -o $@ $^ -lpthread
 
 # --- the lab's command, build/hawk ----------------------------------------
 # Not linked with libhawkalloc: it preloads build/libhawkalloc.so into the
@@ -151,7 +162,7 @@ bench-preload: deps lib
 # mimalloc and tcmalloc.  `make bench-quick` is a fast smoke run.
 BENCH_PROGS := lifo random larson prodcons realloc mixed frag trace cpu launch
 BENCH_BIN := $(BENCH_PROGS:%=$(BUILD)/bench/%)
-.PHONY: bench-progs bench-quick
+.PHONY: bench-progs bench-quick bench-checks
 
 $(BUILD)/bench:
 	mkdir -p $@
@@ -166,6 +177,12 @@ bench: deps lib bench-progs
 
 bench-quick: deps lib bench-progs
 	@ROUNDS=1 BENCH_QUICK=1 bench/run.sh
+
+# What the always-on checks cost (docs/security.md): the suite under glibc,
+# HawkAlloc and HawkAlloc built with -DHAWK_CHECKS=0, into build/bench-checks/.
+bench-checks: deps lib bench-progs $(BUILD)/nochecks/libhawkalloc.so
+	@BENCH_ALLOCATORS="glibc hawkalloc hawkalloc-nochecks" BENCH_PRELOAD=0 \
+	  BENCH_OUT=$(CURDIR)/$(BUILD)/bench-checks bench/run.sh
 
 deps:
 	@scripts/install-deps.sh

@@ -38,6 +38,9 @@
 #   BENCH_PRELOAD=0|1 skip / run bench/preload-ratio.sh (default 1, quick 0)
 #   BENCH_OUT         output directory (default <repo>/build/bench)
 #   HAWK_PRELOAD_LIB  HawkAlloc library (default <repo>/build/libhawkalloc.so)
+#   HAWK_NOCHECKS_LIB the allocator "hawkalloc-nochecks": HawkAlloc built
+#                     without its always-on checks (default
+#                     <repo>/build/nochecks/libhawkalloc.so; make bench-checks)
 # Exit status: 0, or 1 when HawkAlloc failed a run (crash, wrong data,
 # timeout) that glibc completed; 2 on a usage or setup error.
 set -euo pipefail
@@ -61,6 +64,7 @@ else
 fi
 traces=${BENCH_TRACES:-$root/../shared/traces}
 hawk_lib=${HAWK_PRELOAD_LIB:-$root/build/libhawkalloc.so}
+nochecks_lib=${HAWK_NOCHECKS_LIB:-$root/build/nochecks/libhawkalloc.so}
 
 all_benches=(lifo random larson prodcons realloc mixed frag trace)
 # The size knob of each benchmark at scale 1 (see each program's comment):
@@ -140,10 +144,14 @@ for a in "${allocators[@]}"; do
   case $a in
     glibc) lib[$a]="" ;;
     hawkalloc) lib[$a]=$snap ;;
+    hawkalloc-nochecks)
+      [[ -e $nochecks_lib ]] || die "no $nochecks_lib (make $nochecks_lib)"
+      lib[$a]=$out/libhawkalloc-nochecks.snapshot.so
+      cp -f "$nochecks_lib" "${lib[$a]}" ;;
     jemalloc) lib[$a]=$(pkg_lib libjemalloc2 '/libjemalloc\.so\.2$') || lib[$a]=- ;;
     mimalloc) lib[$a]=$(pkg_lib libmimalloc2.0 '/libmimalloc\.so\.2(\.0)?$') || lib[$a]=- ;;
     tcmalloc) lib[$a]=$(pkg_lib libtcmalloc-minimal4 '/libtcmalloc_minimal\.so\.4$') || lib[$a]=- ;;
-    *) die "unknown allocator '$a' (choose from: glibc hawkalloc jemalloc mimalloc tcmalloc)" ;;
+    *) die "unknown allocator '$a' (choose from: glibc hawkalloc hawkalloc-nochecks jemalloc mimalloc tcmalloc)" ;;
   esac
 done
 

@@ -337,7 +337,8 @@ void hawk_free(void *ptr) {
     }
     debug_tick("free");
   }
-  if (unlikely(((uintptr_t)ptr & (HAWK_ALIGN - 1)) != 0 || registry_lookup(ptr) != CHUNK_ARENA)) {
+  if (HAWK_CHECKS &&
+      unlikely(((uintptr_t)ptr & (HAWK_ALIGN - 1)) != 0 || registry_lookup(ptr) != CHUNK_ARENA)) {
     free_core(ptr, "free");
     return;
   }

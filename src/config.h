@@ -26,6 +26,15 @@
  * on x86-64 and aarch64); the arena registry covers exactly this range. */
 #define ADDRESS_BITS 48
 
+/* The always-on misuse checks (docs/security.md): header tags, mangled
+ * links, safe unlink, the thread-cache key, pointer validation on the free
+ * fast path and the state checks of free and realloc.  A build with
+ * -DHAWK_CHECKS=0 leaves them out only to measure what they cost
+ * (`make bench-checks`); it is never installed and catches nothing. */
+#ifndef HAWK_CHECKS
+#define HAWK_CHECKS 1
+#endif
+
 /* Tells the compiler which way a branch usually goes. */
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)

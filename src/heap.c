@@ -140,6 +140,7 @@ static void note_peak_locked(struct heap *h) {
 
 /* Why the block at p cannot be freed or resized, or NULL if it can. */
 static const char *block_problem_locked(const struct arena *a, const block *b) {
+  if (!HAWK_CHECKS) return NULL;
   if (!block_header_ok(b) || block_is_large(b)) return "invalid pointer or corrupted header";
   if (!block_is_alloc(b)) return "double free";
   size_t size = block_size(b);
@@ -236,7 +237,7 @@ static void drain_locked(struct heap *h, struct releases *r) {
   void **p = __atomic_exchange_n(&h->remote, NULL, __ATOMIC_ACQUIRE);
   while (p) {
     void **next = (void **)link_decode(p[0]);
-    if (next && (((uintptr_t)next & 15) || registry_lookup(next) != CHUNK_ARENA)) {
+    if (HAWK_CHECKS && next && (((uintptr_t)next & 15) || registry_lookup(next) != CHUNK_ARENA)) {
       pthread_mutex_unlock(&h->lock);
       report_misuse("free", p, "heap corruption (a freed block's link was overwritten)");
     }

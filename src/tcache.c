@@ -222,7 +222,7 @@ static int check_list(const struct tcache *tc, size_t bin) {
     const block *b = block_of_payload(q);
     if (n >= tc->limit[bin] || ((uintptr_t)q & 15) || registry_lookup(q) != CHUNK_ARENA ||
         !block_header_ok(b) || !block_is_alloc(b) || block_size(b) < bin * HAWK_ALIGN ||
-        !tcache_marked(q)) {
+        (HAWK_CHECKS && !tcache_marked(q))) {
       report_problem("check: thread-cached block", q, "is not a sound cached block");
       return 1;
     }

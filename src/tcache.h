@@ -74,10 +74,10 @@ static inline void *tcache_pop(size_t size) {
   if (p == NULL) return NULL;
   void *next = link_decode(p[0]);
   /* A write after free over the link shows as a misaligned pointer. */
-  if (unlikely((uintptr_t)next & (HAWK_ALIGN - 1))) tcache_corrupt(p);
+  if (HAWK_CHECKS && unlikely((uintptr_t)next & (HAWK_ALIGN - 1))) tcache_corrupt(p);
   tc->bins[bin] = next;
   tcache_set_count(tc, bin, tc->count[bin] - 1u);
-  p[1] = NULL; /* no longer "freed" */
+  if (HAWK_CHECKS) p[1] = NULL; /* no longer "freed" */
   return p;
 }
 
@@ -88,7 +88,7 @@ static inline int tcache_push(void *p, size_t size) {
   if (tc->count[bin] >= tc->limit[bin]) return 0;
   void **w = p;
   w[0] = link_encode(tc->bins[bin]);
-  w[1] = (void *)(uintptr_t)tcache_key;
+  if (HAWK_CHECKS) w[1] = (void *)(uintptr_t)tcache_key;
   tc->bins[bin] = p;
   tcache_set_count(tc, bin, tc->count[bin] + 1u);
   return 1;
@@ -102,7 +102,9 @@ static inline int tcache_free(void *p, size_t size) {
 }
 
 /* Whether the payload at p carries the "freed, in a cache" mark. */
-static inline int tcache_marked(const void *p) { return ((const uint64_t *)p)[1] == tcache_key; }
+static inline int tcache_marked(const void *p) {
+  return HAWK_CHECKS && ((const uint64_t *)p)[1] == tcache_key;
+}
 
 /* Slow path of malloc for a cacheable size: sets the cache up if needed,
  * refills the list from the heap, and returns one block (or NULL). */
