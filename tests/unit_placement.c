@@ -134,6 +134,30 @@ TEST(segregated_uses_exact_classes_and_the_bitmap) {
   CHECK(verify(&placement_segregated, &fl) == 0);
 }
 
+TEST(segregated_takes_the_smallest_of_the_first_four_that_fit) {
+  hawk_ensure_init();
+  /* One ranged class (1536..1791); the list is LIFO: b5 b4 b3 b2 b1 b0. */
+  static const size_t sizes[] = {1552, 1568, 1696, 1664, 1760, 1776};
+  block *b[6];
+  lay_out(b, sizes, 6);
+  struct freelists fl = {0};
+  insert_all(&placement_segregated, &fl, b, 6);
+  CHECK(verify(&placement_segregated, &fl) == 0);
+  /* 1776, 1760, 1664 and 1696 are looked at; 1664 is the smallest of them. */
+  CHECK(placement_segregated.find(&fl, 1550) == b[3]);
+  /* Only 1776 and 1760 fit 1700. */
+  CHECK(placement_segregated.find(&fl, 1700) == b[4]);
+  CHECK(placement_segregated.find(&fl, 1776) == b[5]);
+  /* From the next non-empty class too: 1400's own class is empty. */
+  CHECK(placement_segregated.find(&fl, 1400) == b[3]);
+  /* Beyond the first four candidates, a block is not considered. */
+  placement_segregated.remove(&fl, b[4]);
+  CHECK(placement_segregated.find(&fl, 1550) == b[1]);
+  for (int i = 0; i < 6; i++)
+    if (i != 4) placement_segregated.remove(&fl, b[i]);
+  CHECK(fl.count == 0 && verify(&placement_segregated, &fl) == 0);
+}
+
 TEST(segregated_large_free_blocks_serve_small_requests) {
   hawk_ensure_init();
   static const size_t sizes[] = {1 << 15};
