@@ -166,19 +166,44 @@ static void reclaim_next(void *p) {
     heap_free_batch((void *const[]){block_payload(next)}, 1, "realloc", 0);
 }
 
+#ifndef HEADROOM
+#define HEADROOM 8
+#endif
+static void free_fast(void *ptr);
+
+/* Moves p, whose first old bytes are in use, to a new block of n bytes.
+ * A block that grows gets an eighth more than asked, so that a buffer
+ * growing by small steps moves again only after many of them. */
+static void *move(void *p, size_t old, size_t n) {
+  size_t ask = n > old && n < LARGE_THRESHOLD ? n + n / HEADROOM : n;
+  void *q = alloc_core(ask < LARGE_THRESHOLD ? ask : n, HAWK_ALIGN, 0);
+  if (q == NULL) return NULL;
+  memcpy(q, p, old < n ? old : n);
+  free_fast(p); /* p was checked: the fast path may cache it */
+  return q;
+}
+
 /* Resizes p (not NULL) to n bytes (0 < n <= PTRDIFF_MAX): in place if it
  * can, else by moving.  NULL on failure, with p untouched. */
 static void *resize_core(void *p, size_t n, const char *call) {
-  int arena = owner_kind(p, call) == CHUNK_ARENA;
-  if (arena && n > heap_usable(p, call) && n < LARGE_THRESHOLD) reclaim_next(p);
-  if (arena && heap_resize(p, n, call)) return p;
-  if (!arena && is_large(n, HAWK_ALIGN)) return large_resize(p, n, call);
-  size_t old = usable_core(p, call);
-  void *q = alloc_core(n, HAWK_ALIGN, 0);
-  if (q == NULL) return NULL;
-  memcpy(q, p, old < n ? old : n);
-  free_core(p, call);
-  return q;
+  if (owner_kind(p, call) != CHUNK_ARENA) {
+    if (is_large(n, HAWK_ALIGN)) return large_resize(p, n, call);
+    return move(p, usable_core(p, call), n);
+  }
+  /* The block is the caller's, so its size cannot change under us; read
+   * without the lock, it is trusted only with a sound header. */
+  const block *b = block_of_payload(p);
+  uint64_t w = block_load(b);
+  size_t have = w & BLOCK_SIZE_MASK, want = block_size_for(n);
+  if ((w & (BLOCK_ALLOC | BLOCK_LARGE)) == BLOCK_ALLOC && block_word_ok(b, w) &&
+      !tcache_marked(p)) {
+    /* Room already, and no tail worth giving back: nothing to do. */
+    if (want <= have && have - want < BLOCK_MIN) return p;
+    if (want > have && n < LARGE_THRESHOLD) reclaim_next(p);
+  }
+  size_t old = 0;
+  if (heap_resize(p, n, call, &old)) return p;
+  return move(p, old, n);
 }
 
 /* --- debug mode (debug.h): the same primitives with canaries -------------- */
@@ -324,8 +349,6 @@ __attribute__((noinline)) static void free_slow(void *ptr, uint64_t w) {
   free_core(ptr, "free");
 }
 
-/* The fast path: a sound small arena block goes to this thread's cache.
- * Nothing near the pointer is read before the registry vouched for it. */
 void hawk_free(void *ptr) {
   if (ptr == NULL) return;
   if (unlikely(slow_mode)) {
@@ -337,6 +360,13 @@ void hawk_free(void *ptr) {
     }
     debug_tick("free");
   }
+  free_fast(ptr);
+}
+
+/* free after the slow-mode work: a sound small arena block goes to this
+ * thread's cache.  Nothing near the pointer is read before the registry
+ * vouched for it. */
+static inline void free_fast(void *ptr) {
   if (HAWK_CHECKS &&
       unlikely(((uintptr_t)ptr & (HAWK_ALIGN - 1)) != 0 || registry_lookup(ptr) != CHUNK_ARENA)) {
     free_core(ptr, "free");

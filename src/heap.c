@@ -378,7 +378,7 @@ static int grow_in_place_locked(struct heap *h, block *b, size_t size) {
   return 1;
 }
 
-int heap_resize(void *p, size_t n, const char *call) {
+int heap_resize(void *p, size_t n, const char *call, size_t *usable) {
   struct heap *h = owner_of(p, call);
   block *b = block_of_payload(p);
   size_t size = block_size_for(n);
@@ -395,6 +395,7 @@ int heap_resize(void *p, size_t n, const char *call) {
     done = grow_in_place_locked(h, b, size);
   else
     done = 0; /* becomes a large block: the caller moves it */
+  if (!done && usable) *usable = block_usable(b);
   pthread_mutex_unlock(&h->lock);
   return done;
 }

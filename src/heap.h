@@ -60,9 +60,11 @@ HAWK_INTERNAL void heap_release_cached(void **ps, size_t count);
 HAWK_INTERNAL void heap_drain(struct heap *h);
 
 /* Resizes the arena block at p to n bytes without moving it; returns 0 when
- * it cannot (the block is then unchanged).  It never grows a block to
- * LARGE_THRESHOLD or more: such a size belongs in a mapping of its own. */
-HAWK_INTERNAL int heap_resize(void *p, size_t n, const char *call);
+ * it cannot (the block is then unchanged and *usable, if usable is not
+ * NULL, is its usable size: the bytes a move must copy).  It never grows a
+ * block to LARGE_THRESHOLD or more: such a size belongs in a mapping of its
+ * own. */
+HAWK_INTERNAL int heap_resize(void *p, size_t n, const char *call, size_t *usable);
 
 /* The usable size of the arena block at p. */
 HAWK_INTERNAL size_t heap_usable(void *p, const char *call);

@@ -65,11 +65,11 @@ static void *large_setup(char *base, size_t len, size_t off) {
   return base + off;
 }
 
-/* Freed large mappings kept for reuse (under live.lock): a program that
- * frees and allocates big buffers again and again then pays neither the
- * mmap and munmap calls nor the page faults each time.  Bounded in number
- * and bytes; hawk_trim unmaps them. */
-#define SPARE_MAX   8
+/* Freed large mappings kept for reuse (under live.lock), oldest first: a
+ * program that frees and allocates big buffers again and again then pays
+ * neither the mmap and munmap calls nor a page fault per page each time.
+ * Bounded in number and bytes (the oldest go first); hawk_trim unmaps them. */
+#define SPARE_MAX   16
 #define SPARE_BYTES ((size_t)64 << 20)
 static struct {
   char *base[SPARE_MAX];
@@ -77,42 +77,75 @@ static struct {
   size_t count, bytes;
 } spare;
 
-/* Takes a spare mapping of at least *len bytes and at most twice that, and
- * sets *len to its size (the block gets all of it, so that it can serve a
- * bigger request again later); NULL if there is none. */
-static char *spare_take(size_t *want) {
-  size_t len = *want;
-  char *base = NULL;
-  size_t have = 0;
-  pthread_mutex_lock(&live.lock);
-  for (size_t i = 0; i < spare.count; i++) {
-    if (spare.len[i] < len || spare.len[i] / 2 > len) continue;
-    base = spare.base[i];
-    have = spare.len[i];
-    spare.count--;
-    spare.base[i] = spare.base[spare.count];
-    spare.len[i] = spare.len[spare.count];
-    spare.bytes -= have;
-    break;
-  }
-  pthread_mutex_unlock(&live.lock);
-  if (base) *want = have;
-  return base;
+/* Takes spare i out of the list (under live.lock). */
+static void spare_remove(size_t i) {
+  spare.bytes -= spare.len[i];
+  spare.count--;
+  memmove(&spare.base[i], &spare.base[i + 1], (spare.count - i) * sizeof spare.base[0]);
+  memmove(&spare.len[i], &spare.len[i + 1], (spare.count - i) * sizeof spare.len[0]);
 }
 
-/* Keeps a freed mapping for reuse; returns 0 if there is no room. */
+/* Keeps a freed mapping for reuse, unmapping the oldest ones if there is no
+ * room; returns 0 if it is too big to keep. */
 static int spare_keep(char *base, size_t len) {
-  int kept = 0;
+  if (len > SPARE_BYTES / 2) return 0;
+  char *old_base[SPARE_MAX];
+  size_t old_len[SPARE_MAX], evicted = 0;
   pthread_mutex_lock(&live.lock);
-  if (spare.count < SPARE_MAX && spare.bytes + len <= SPARE_BYTES) {
-    spare.base[spare.count] = base;
-    spare.len[spare.count] = len;
-    spare.count++;
-    spare.bytes += len;
-    kept = 1;
+  while (spare.count == SPARE_MAX || spare.bytes + len > SPARE_BYTES) {
+    old_base[evicted] = spare.base[0];
+    old_len[evicted++] = spare.len[0];
+    spare_remove(0);
   }
+  spare.base[spare.count] = base;
+  spare.len[spare.count++] = len;
+  spare.bytes += len;
   pthread_mutex_unlock(&live.lock);
-  return kept;
+  for (size_t i = 0; i < evicted; i++) {
+    os_unmap(old_base[i], old_len[i]);
+    counters_mapped(-(int64_t)old_len[i]);
+  }
+  return 1;
+}
+
+/* A spare mapping for a block that needs *want bytes, resized to fit, with
+ * *want set to its size; NULL if there is none.  The smallest spare that is
+ * big enough is taken, and its tail unmapped if it is more than twice the
+ * need; with none big enough, the biggest one grows in place.  Either way
+ * the pages that stay were touched before and cost no page fault. */
+static char *spare_take(size_t *want) {
+  size_t need = *want, fit = SIZE_MAX, grow = SIZE_MAX;
+  pthread_mutex_lock(&live.lock);
+  for (size_t i = 0; i < spare.count; i++) {
+    if (spare.len[i] >= need) {
+      if (fit == SIZE_MAX || spare.len[i] < spare.len[fit]) fit = i;
+    } else if (grow == SIZE_MAX || spare.len[i] > spare.len[grow]) {
+      grow = i;
+    }
+  }
+  size_t i = fit != SIZE_MAX ? fit : grow;
+  if (i == SIZE_MAX) {
+    pthread_mutex_unlock(&live.lock);
+    return NULL;
+  }
+  char *base = spare.base[i];
+  size_t have = spare.len[i];
+  spare_remove(i);
+  pthread_mutex_unlock(&live.lock);
+  if (have > need && have / 2 > need) { /* the tail beyond need goes back */
+    os_unmap(base + need, have - need);
+    counters_mapped(-(int64_t)(have - need));
+    have = need;
+  } else if (have < need) {
+    if (os_resize_in_place(base, have, need) != 0) {
+      spare_keep(base, have);
+      return NULL;
+    }
+    counters_mapped((int64_t)(need - have));
+    have = need;
+  }
+  *want = have;
+  return base;
 }
 
 size_t large_spare_flush(void) {
@@ -175,7 +208,7 @@ void large_free(void *p, const char *call) {
   registry_mark(l, len, CHUNK_FREED, CHUNK_FREED);
   counters_footprint(-(int64_t)len);
   __atomic_add_fetch(&counters.large_frees, 1, __ATOMIC_RELAXED);
-  if (len <= SPARE_BYTES / 2 && spare_keep((char *)l, len)) return;
+  if (spare_keep((char *)l, len)) return;
   counters_mapped(-(int64_t)len);
   os_unmap(l, len);
 }

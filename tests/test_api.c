@@ -692,6 +692,78 @@ TEST(calloc_zeroes_recycled_large) {
   CHECK(bad == 0);
 }
 
+/* A freed large mapping serves a later large request: a smaller one takes
+ * it and the tail beyond twice its need goes back to the OS; a bigger one
+ * grows it (in place, or a new mapping when the space after it is taken),
+ * and calloc still gets zeros. */
+TEST(freed_large_mappings_are_reused_and_resized) {
+  hawk_trim(); /* no spare mappings from earlier tests */
+  struct hawk_stats s0 = stats_now();
+  unsigned char *p = hawk_malloc(3 * MiB);
+  REQUIRE(p);
+  memset(p, 0xAA, 3 * MiB);
+  hawk_free(p);
+  unsigned char *q = hawk_malloc(MiB);
+  REQUIRE(q);
+  CHECK(q == p); /* the same mapping */
+  struct hawk_stats s1 = stats_now();
+  CHECK(s1.mapped - s0.mapped < MiB + 64 * KiB); /* its tail was unmapped */
+  CHECK(hawk_usable_size(q) >= MiB && hawk_usable_size(q) < MiB + 64 * KiB);
+  hawk_free(q);
+  unsigned char *r = hawk_calloc(1, 3 * MiB);
+  REQUIRE(r);
+  CHECK(all_bytes(r, 3 * MiB, 0));
+  CHECK(hawk_usable_size(r) >= 3 * MiB);
+  hawk_free(r);
+  CHECK(hawk_check() == 0);
+  hawk_trim();
+  CHECK(stats_now().mapped == s0.mapped);
+}
+
+/* At most 16 freed large mappings are kept: freeing 17 unmaps the oldest. */
+TEST(spare_large_mappings_are_bounded) {
+  hawk_trim();
+  struct hawk_stats s0 = stats_now();
+  void *p[17];
+  for (int i = 0; i < 17; i++) REQUIRE((p[i] = hawk_malloc(MiB)) != NULL);
+  uint64_t one = (stats_now().mapped - s0.mapped) / 17;
+  CHECK(stats_now().mapped == s0.mapped + 17 * one);
+  for (int i = 0; i < 17; i++) hawk_free(p[i]);
+  CHECK(stats_now().mapped == s0.mapped + 16 * one);
+  /* The newest are the ones kept: the last freed is the first reused. */
+  void *again = hawk_malloc(MiB);
+  CHECK(again == p[16] || again == p[1]);
+  hawk_free(again);
+  hawk_trim();
+  CHECK(stats_now().mapped == s0.mapped);
+}
+
+/* A block that has to move to grow gets room to spare, so a buffer growing
+ * in small steps with a neighbour allocated after it each time does not
+ * move at every step. */
+TEST(realloc_growth_moves_rarely) {
+  enum { STEPS = 100 };
+  void *blocker[STEPS];
+  unsigned char *p = hawk_malloc(2000);
+  REQUIRE(p);
+  memset(p, 0x5A, 2000);
+  int moves = 0, bad = 0;
+  for (int i = 0; i < STEPS; i++) {
+    size_t n = 2000 + 16 * (size_t)(i + 1);
+    unsigned char *q = hawk_realloc(p, n);
+    REQUIRE(q);
+    moves += q != p;
+    TALLY(bad, all_bytes(q, 2000, 0x5A), "realloc to %zu", n);
+    p = q;
+    REQUIRE((blocker[i] = hawk_malloc(3000)) != NULL);
+  }
+  CHECK(bad == 0);
+  CHECK(moves <= 20);
+  for (int i = 0; i < STEPS; i++) hawk_free(blocker[i]);
+  hawk_free(p);
+  CHECK(hawk_check() == 0);
+}
+
 /* B6: dirty memory coalesced back into a big free region (maybe the arena's
  * untouched-looking tail) must not be taken for fresh zero pages. */
 TEST(calloc_zeroes_after_dirty_region_freed) {

@@ -89,14 +89,16 @@ TEST(resize_grows_into_the_free_neighbour_and_shrinks_by_splitting) {
   fresh_heap();
   void *a = take(100), *b = take(300), *c = take(100);
   heap_free(b, "free");
-  CHECK(heap_resize(a, 350, "realloc") == 1);
+  CHECK(heap_resize(a, 350, "realloc", NULL) == 1);
   CHECK(block_usable(blk(a)) >= 350);
   CHECK(check_heap(&h) == 0);
   /* Nothing free after it any more beyond the small rest: growing far fails. */
-  CHECK(heap_resize(a, 5000, "realloc") == 0);
+  size_t usable = 0;
+  CHECK(heap_resize(a, 5000, "realloc", &usable) == 0);
+  CHECK(usable == heap_usable(a, "realloc") && usable >= 350);
   CHECK(check_heap(&h) == 0);
   size_t before = h.free.bytes;
-  CHECK(heap_resize(a, 40, "realloc") == 1);
+  CHECK(heap_resize(a, 40, "realloc", NULL) == 1);
   CHECK(block_size(blk(a)) == block_size_for(40));
   CHECK(h.free.bytes > before); /* the tail is free at once */
   void *d = take(200);          /* and reusable */
