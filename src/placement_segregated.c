@@ -64,10 +64,12 @@ static block *good_fit(block *b, size_t size) {
 
 static block *seg_find(struct freelists *fl, size_t size) {
   unsigned c = size_class(size);
-  block *b = good_fit(fl->heads[c], size);
+  /* The blocks of an exact class all have its size: the head will do. */
+  block *b = c < EXACT_LIMIT / HAWK_ALIGN ? fl->heads[c] : good_fit(fl->heads[c], size);
   if (b || c + 1 >= SIZE_CLASSES) return b;
   unsigned n = next_nonempty(fl, c + 1);
-  return n < SIZE_CLASSES ? good_fit(fl->heads[n], size) : NULL;
+  if (n >= SIZE_CLASSES) return NULL;
+  return n < EXACT_LIMIT / HAWK_ALIGN ? fl->heads[n] : good_fit(fl->heads[n], size);
 }
 
 struct seg_verify_ctx {
