@@ -34,13 +34,20 @@ static int link_plausible(const block *p) {
   return p == NULL || (((uintptr_t)p & 15) == 8 && registry_lookup(p) == CHUNK_ARENA);
 }
 
+/* The same for a link read from block b: a block address in b's own arena
+ * (mapped whole) needs no registry lookup. */
+static int link_plausible_from(const block *b, const block *p) {
+  return (((uintptr_t)p ^ (uintptr_t)b) < ARENA_SIZE && ((uintptr_t)p & 15) == 8) ||
+         link_plausible(p);
+}
+
 void list_unlink(struct freelists *fl, block **head, block *b) {
   block *next = free_next(b), *prev = free_prev(b);
   /* Safe unlink: both neighbours must be blocks of ours that point back at
    * b before either is written, so a corrupted link cannot become a write
    * anywhere. */
   int ok = !HAWK_CHECKS ||
-           (link_plausible(next) && link_plausible(prev) &&
+           (link_plausible_from(b, next) && link_plausible_from(b, prev) &&
             (prev ? free_next(prev) == b : *head == b) && (next == NULL || free_prev(next) == b));
   if (unlikely(!ok))
     report_misuse("unlink", block_payload(b),
