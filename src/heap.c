@@ -139,7 +139,8 @@ static void note_peak_locked(struct heap *h) {
 }
 
 /* Why the block at p cannot be freed or resized, or NULL if it can. */
-static const char *block_problem_locked(const struct arena *a, const block *b) {
+static inline __attribute__((always_inline)) const char *block_problem_locked(const struct arena *a,
+                                                                              const block *b) {
   if (!HAWK_CHECKS) return NULL;
   if (!block_header_ok(b) || block_is_large(b)) return "invalid pointer or corrupted header";
   if (!block_is_alloc(b)) return "double free";
@@ -150,8 +151,6 @@ static const char *block_problem_locked(const struct arena *a, const block *b) {
   const block *next = block_next(b);
   if (!block_header_ok(next) || !block_prev_alloc(next))
     return "heap corruption (next block's header overwritten)";
-  if (!block_is_alloc(next) && *block_footer(next) != *block_word(next))
-    return "heap corruption (next free block's footer overwritten)";
   if (!block_prev_alloc(b)) {
     const block *prev = block_prev(b);
     if ((const char *)prev < (const char *)arena_first(a) || !block_header_ok(prev) ||
@@ -188,9 +187,6 @@ static void unlock_and_release(struct heap *h, struct releases *r) {
 static struct arena *free_locked(struct heap *h, struct arena *a, block *b, int may_detach) {
   size_t size = block_size(b);
   in_use_add(h, -(int64_t)size);
-  /* Mark b itself free even if it is about to vanish into its predecessor,
-   * so that a second free of it is recognised as a double free. */
-  block_store(b, block_make_word(b, size, block_flags(b) & ~BLOCK_ALLOC));
   if (debug_enabled) debug_fill_free(block_payload(b), size - BLOCK_HEADER);
   block *next = block_next(b);
   if (!block_is_alloc(next)) { /* forward */
@@ -200,6 +196,9 @@ static struct arena *free_locked(struct heap *h, struct arena *a, block *b, int 
     h->coalesces++;
   }
   if (!block_prev_alloc(b)) { /* backward, through the previous block's footer */
+    /* Mark b itself free although it vanishes into its predecessor, so
+     * that a second free of it is recognised as a double free. */
+    block_store(b, block_make_word(b, block_size(b), block_flags(b) & ~BLOCK_ALLOC));
     block *prev = block_prev(b);
     h->policy->remove(&h->free, prev);
     if (debug_enabled) debug_fill_free((char *)b - 8, 8 + BLOCK_HEADER); /* footer, header */

@@ -36,9 +36,9 @@ static int link_plausible(const block *p) {
 
 /* The same for a link read from block b: a block address in b's own arena
  * (mapped whole) needs no registry lookup. */
-static int link_plausible_from(const block *b, const block *p) {
-  return (((uintptr_t)p ^ (uintptr_t)b) < ARENA_SIZE && ((uintptr_t)p & 15) == 8) ||
-         link_plausible(p);
+static inline int link_plausible_from(const block *b, const block *p) {
+  if (((uintptr_t)p ^ (uintptr_t)b) < ARENA_SIZE) return ((uintptr_t)p & 15) == 8;
+  return p == NULL || (((uintptr_t)p & 15) == 8 && registry_lookup(p) == CHUNK_ARENA);
 }
 
 void list_unlink(struct freelists *fl, block **head, block *b) {
