@@ -8,6 +8,8 @@
 #   machine.md        the machine, the library's commit, the other allocators
 #   policies.md       `hawk replay --policy all` over the 11 default -bal traces:
 #                     utilization and throughput per placement policy
+#   ceilings.md       docs/lab/ceiling.py: the best utilization the block format
+#                     allows on each trace, against the default policy's
 #   allocators.md     the same traces under HawkAlloc's default policy, glibc and
 #                     whichever of jemalloc, mimalloc, tcmalloc are installed
 #   runs.md           docs/lab/runs.c: where binary-bal's blocks land
@@ -201,6 +203,9 @@ for a in jemalloc mimalloc tcmalloc; do
 done
 "$hawk" replay --tsv --rounds 5 --allocator "$allocs" "${files[@]}" >"$out/allocators.tsv"
 default_policy=$(awk -F'\t' '$1 ~ /^mean of/ && $2 == "hawk" { print $3 }' "$out/allocators.tsv")
+# The block format's ceiling on each trace against the default policy.
+"$python" "$root/docs/lab/ceiling.py" --measured "$out/policies.tsv" --policy "$default_policy" \
+  "${files[@]}" >"$out/ceilings.md"
 {
   echo "Utilization (HawkAlloc: its default policy, $default_policy, footprint from its own"
   echo "counters; every other allocator: footprint = growth of the peak resident memory, VmHWM,"
