@@ -76,7 +76,7 @@ static void init_once(void) {
   uint64_t secret;
   if (os_random(&secret, sizeof secret) != 0)
     secret = (uintptr_t)&secret * 0x9e3779b97f4a7c15ull ^ (uintptr_t)&init_once;
-  block_secret = secret;
+  block_secret = secret | 1;
   link_secret = (uintptr_t)(secret * 0xc2b2ae3d27d4eb4full);
   if (os_random(&tcache_key, sizeof tcache_key) != 0) tcache_key = secret * 0xff51afd7ed558ccdull;
   registry_ready = registry_init() == 0;
@@ -366,7 +366,7 @@ void hawk_free(void *ptr) {
 /* free after the slow-mode work: a sound small arena block goes to this
  * thread's cache.  Nothing near the pointer is read before the registry
  * vouched for it. */
-static inline void free_fast(void *ptr) {
+static inline __attribute__((always_inline)) void free_fast(void *ptr) {
   if (HAWK_CHECKS &&
       unlikely(((uintptr_t)ptr & (HAWK_ALIGN - 1)) != 0 || registry_lookup(ptr) != CHUNK_ARENA)) {
     free_core(ptr, "free");

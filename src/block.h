@@ -42,7 +42,8 @@ typedef struct block block; /* never defined: a block is reached through accesso
 /* Header, two links and a footer. */
 #define BLOCK_MIN ((size_t)32)
 
-/* The key of the check tags, drawn from the kernel at start-up. */
+/* The key of the check tags, drawn from the kernel at start-up: an odd
+ * multiplier. */
 HAWK_INTERNAL extern uint64_t block_secret;
 
 /* The links of a free block, kept in its payload. */
@@ -67,8 +68,9 @@ static inline uint64_t block_load(const block *b) {
 /* The 16-bit tag that a header at address b with this size and flags must carry. */
 static inline uint64_t block_tag(const block *b, uint64_t size_flags) {
   if (!HAWK_CHECKS) return 0;
-  uint64_t h = ((uintptr_t)b ^ size_flags ^ block_secret) * 0x9e3779b97f4a7c15ull;
-  return h & ~(((uint64_t)1 << 48) - 1);
+  /* The top 16 bits of a product with a secret odd number depend on every
+   * bit of the address, size and flags, and cannot be computed without it. */
+  return (((uintptr_t)b ^ size_flags) * block_secret) & ~(((uint64_t)1 << 48) - 1);
 }
 
 static inline uint64_t block_make_word(const block *b, size_t size, uint64_t flags) {
