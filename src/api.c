@@ -166,16 +166,12 @@ static void reclaim_next(void *p) {
     heap_free_batch((void *const[]){block_payload(next)}, 1, "realloc", 0);
 }
 
-#ifndef HEADROOM
-#define HEADROOM 8
-#endif
 static void free_fast(void *ptr);
 
-/* Moves p, whose first old bytes are in use, to a new block of n bytes.
- * A block that grows gets an eighth more than asked, so that a buffer
- * growing by small steps moves again only after many of them. */
+/* Moves p, whose first old bytes are in use, to a new block of n bytes;
+ * a block that grows gets REALLOC_HEADROOM more. */
 static void *move(void *p, size_t old, size_t n) {
-  size_t ask = n > old && n < LARGE_THRESHOLD ? n + n / HEADROOM : n;
+  size_t ask = n > old && n < LARGE_THRESHOLD ? n + n / REALLOC_HEADROOM : n;
   void *q = alloc_core(ask < LARGE_THRESHOLD ? ask : n, HAWK_ALIGN, 0);
   if (q == NULL) return NULL;
   memcpy(q, p, old < n ? old : n);

@@ -19,6 +19,11 @@
 /* Requests of at least this many bytes get a mapping of their own. */
 #define LARGE_THRESHOLD ((size_t)1 << 20)
 
+/* A block that realloc must move to grow gets 1/REALLOC_HEADROOM more than
+ * asked, so that a buffer growing by small steps moves again only after
+ * many of them. */
+#define REALLOC_HEADROOM 8
+
 /* Empty arenas kept mapped (not returned to the OS) for quick reuse. */
 #define ARENA_CACHE_MAX 2
 
