@@ -56,6 +56,20 @@ static inline void test_register(const char *name, test_fn fn) {
     }                                                                                              \
   } while (0)
 
+/* Reads what child pid writes to fd (the read end of a pipe) into buf, at
+ * most size - 1 bytes and NUL-terminated, closes fd, waits for the child
+ * and returns its wait status. */
+static inline int child_output(int fd, pid_t pid, char *buf, size_t size) {
+  size_t len = 0;
+  ssize_t n;
+  while (len < size - 1 && (n = read(fd, buf + len, size - 1 - len)) > 0) len += (size_t)n;
+  buf[len] = 0;
+  close(fd);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return status;
+}
+
 /* Runs fn in a child process and checks that it dies of SIGABRT after
  * writing a line to stderr that contains every one of the NULL-terminated
  * fragments.  Returns 1 when it did. */
@@ -73,13 +87,7 @@ static inline int expect_abort_v(void (*fn)(void *), void *arg, const char *cons
   }
   close(pipefd[1]);
   char buf[4096];
-  size_t len = 0;
-  ssize_t n;
-  while ((n = read(pipefd[0], buf + len, sizeof buf - 1 - len)) > 0) len += (size_t)n;
-  buf[len] = 0;
-  close(pipefd[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
+  int status = child_output(pipefd[0], pid, buf, sizeof buf);
   int ok = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
   for (const char *const *f = fragments; *f; f++)
     if (!strstr(buf, *f)) ok = 0;

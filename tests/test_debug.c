@@ -89,14 +89,7 @@ static int run_child(const char *scenario, const char *env1, const char *env2, c
     _exit(127);
   }
   close(fd[1]);
-  size_t len = 0;
-  ssize_t n;
-  while (len < size - 1 && (n = read(fd[0], err + len, size - 1 - len)) > 0) len += (size_t)n;
-  err[len] = 0;
-  close(fd[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return status;
+  return child_output(fd[0], pid, err, size);
 }
 
 TEST(debug_mode_keeps_the_standard_semantics) {

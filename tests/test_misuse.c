@@ -47,14 +47,7 @@ static int run_captured(void (*fn)(void *), void *arg, char *buf, size_t size) {
     _exit(0);
   }
   close(fd[1]);
-  size_t len = 0;
-  ssize_t n;
-  while (len < size - 1 && (n = read(fd[0], buf + len, size - 1 - len)) > 0) len += (size_t)n;
-  buf[len] = 0;
-  close(fd[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return status;
+  return child_output(fd[0], pid, buf, size);
 }
 
 /* Checks the report is exactly one line, "hawkalloc: CALL(PTR): PROBLEM...",

@@ -150,14 +150,7 @@ TEST(stats_at_exit_with_the_environment_variable) {
   }
   close(p[1]);
   char buf[1 << 14];
-  size_t len = 0;
-  ssize_t r;
-  while (len < sizeof buf - 1 && (r = read(p[0], buf + len, sizeof buf - 1 - len)) > 0)
-    len += (size_t)r;
-  buf[len] = 0;
-  close(p[0]);
-  int status;
-  waitpid(pid, &status, 0);
+  int status = child_output(p[0], pid, buf, sizeof buf);
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   CHECK(strstr(buf, "hawkalloc: statistics") != NULL);
   CHECK(strstr(buf, "heap map") != NULL);
