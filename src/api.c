@@ -63,9 +63,12 @@ struct heap *hawk_heap_for_new_thread(void) {
 }
 
 uint64_t hawk_heaps_in_use(void) {
+  /* Heaps are handed out in order, and heap 0 serves threads without a
+   * cache: the heaps past the last one handed out hold nothing. */
+  unsigned used = __atomic_load_n(&next_heap, __ATOMIC_RELAXED);
+  unsigned n = used < 1 ? 1 : used < hawk_heap_count ? used : hawk_heap_count;
   uint64_t sum = 0;
-  for (unsigned i = 0; i < hawk_heap_count; i++)
-    sum += __atomic_load_n(&hawk_heaps[i].in_use, __ATOMIC_RELAXED);
+  for (unsigned i = 0; i < n; i++) sum += __atomic_load_n(&hawk_heaps[i].in_use, __ATOMIC_RELAXED);
   return sum;
 }
 
@@ -125,7 +128,7 @@ static void *alloc_core(size_t n, size_t align, int zero) {
     return p;
   }
   size_t dirty = 0;
-  void *p = heap_alloc(tcache_self->heap, n, align, zero ? &dirty : NULL);
+  void *p = tcache_heap_alloc(n, align, zero ? &dirty : NULL);
   if (p && dirty) memset(p, 0, dirty);
   return p;
 }

@@ -75,7 +75,8 @@ static void release_tail_locked(struct heap *h, block *b, size_t size) {
 }
 
 /* Hands out the first size bytes of free block b (already unlisted). */
-static void take_locked(struct heap *h, block *b, size_t size) {
+static inline __attribute__((always_inline)) void take_locked(struct heap *h, block *b,
+                                                              size_t size) {
   size_t total = block_size(b);
   uint64_t prev_flag = block_flags(b) & BLOCK_PREV_ALLOC;
   if (total - size >= BLOCK_MIN) {
@@ -117,18 +118,39 @@ static size_t dirty_bytes(const struct arena *a, const char *p, size_t n) {
   return d < n ? d : n;
 }
 
-/* Finds, unlists and hands out a block of size bytes whose payload is
- * aligned to align; NULL when the OS refuses another arena. */
-static block *alloc_locked(struct heap *h, size_t size, size_t align) {
-  size_t want = align > HAWK_ALIGN ? size + align + BLOCK_MIN : size;
-  block *b = h->policy->find(&h->free, want);
-  if (b == NULL && grow_locked(h)) b = h->policy->find(&h->free, want);
-  if (b == NULL) return NULL;
+/* Unlists free block b and hands out size bytes of it whose payload is
+ * aligned to align. */
+static inline __attribute__((always_inline)) block *take_aligned_locked(struct heap *h, block *b,
+                                                                        size_t size, size_t align) {
   h->policy->remove(&h->free, b);
   if (align > HAWK_ALIGN) b = carve_aligned_locked(h, b, align);
   take_locked(h, b, size);
   arena_mark_used(arena_of(b), b, block_size(b));
   return b;
+}
+
+/* The bytes of free block a request of size bytes aligned to align needs. */
+static size_t wanted(size_t size, size_t align) {
+  return align > HAWK_ALIGN ? size + align + BLOCK_MIN : size;
+}
+
+/* Finds, unlists and hands out a block of size bytes whose payload is
+ * aligned to align; NULL when the OS refuses another arena. */
+static block *alloc_locked(struct heap *h, size_t size, size_t align) {
+  size_t want = wanted(size, align);
+  block *b = h->policy->find(&h->free, want);
+  if (b == NULL && grow_locked(h)) b = h->policy->find(&h->free, want);
+  if (b == NULL) return NULL;
+  return take_aligned_locked(h, b, size, align);
+}
+
+/* alloc_locked from memory the heap has used already (below a frontier):
+ * NULL when that would take new memory. */
+static block *alloc_in_used_locked(struct heap *h, size_t size, size_t align) {
+  size_t want = wanted(size, align);
+  block *b = h->policy->find(&h->free, want);
+  if (b == NULL || (char *)b + want + BLOCK_MIN > arena_of(b)->frontier) return NULL;
+  return take_aligned_locked(h, b, size, align);
 }
 
 /* Follows the peak of bytes in use (every heap plus large blocks). */
@@ -319,11 +341,12 @@ void heap_release_cached(void **ps, size_t count) {
   }
 }
 
-void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty) {
+void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty, int grow) {
   struct releases r = {.count = 0};
   pthread_mutex_lock(&h->lock);
   drain_locked(h, &r);
-  block *b = alloc_locked(h, block_size_for(n), align);
+  block *b = grow ? alloc_locked(h, block_size_for(n), align)
+                  : alloc_in_used_locked(h, block_size_for(n), align);
   char *p = NULL;
   if (b) {
     h->mallocs++;
@@ -348,13 +371,16 @@ void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty) {
   return p;
 }
 
-size_t heap_alloc_batch(struct heap *h, size_t size, void **out, size_t count) {
+size_t heap_alloc_batch(struct heap *h, size_t size, void **out, size_t count, int grow) {
   size_t got = 0;
   struct releases r = {.count = 0};
   pthread_mutex_lock(&h->lock);
   drain_locked(h, &r);
-  for (block *b; got < count && (b = alloc_locked(h, size, HAWK_ALIGN)) != NULL; got++)
-    out[got] = block_payload(b);
+  block *b = grow ? NULL : alloc_in_used_locked(h, size, HAWK_ALIGN);
+  if (b) out[got++] = block_payload(b);
+  if (grow || b)
+    for (; got < count && (b = alloc_locked(h, size, HAWK_ALIGN)) != NULL; got++)
+      out[got] = block_payload(b);
   note_peak_locked(h);
   unlock_and_release(h, &r);
   return got;

@@ -35,12 +35,15 @@ HAWK_INTERNAL void heap_init(struct heap *h, const struct placement *policy);
 /* Allocates n bytes (n < LARGE_THRESHOLD) with the payload aligned to align
  * (a power of two, at least 16).  When dirty is not NULL it receives how
  * many leading payload bytes may be non-zero (the rest are known zero).
- * Returns NULL when the OS refuses memory. */
-HAWK_INTERNAL void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty);
+ * With grow 0 the heap takes no new memory: NULL when no free block below a
+ * frontier fits.  Returns NULL when the OS refuses memory. */
+HAWK_INTERNAL void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty, int grow);
 
 /* Hands out up to count blocks of exactly size bytes (a block size, not a
- * request) under one lock; returns how many. */
-HAWK_INTERNAL size_t heap_alloc_batch(struct heap *h, size_t size, void **out, size_t count);
+ * request) under one lock; returns how many.  With grow 0, none when the
+ * first would take new memory. */
+HAWK_INTERNAL size_t heap_alloc_batch(struct heap *h, size_t size, void **out, size_t count,
+                                      int grow);
 
 /* Frees the arena block at p.  call names the API function in messages. */
 HAWK_INTERNAL void heap_free(void *p, const char *call);

@@ -21,6 +21,16 @@ HAWK_INTERNAL extern struct global_counters counters;
 /* Adds delta (may be negative) to the mapped bytes and follows the peak. */
 HAWK_INTERNAL void counters_mapped(int64_t delta);
 
+/* The footprint now. */
+static inline uint64_t counters_footprint_now(void) {
+  return __atomic_load_n(&counters.footprint, __ATOMIC_RELAXED);
+}
+
+/* The footprint's peak so far. */
+static inline uint64_t counters_footprint_peak(void) {
+  return __atomic_load_n(&counters.footprint_peak, __ATOMIC_RELAXED);
+}
+
 /* Adds delta (may be negative) to the footprint and follows its peak. */
 HAWK_INTERNAL void counters_footprint(int64_t delta);
 

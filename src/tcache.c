@@ -20,8 +20,16 @@ int tcache_disabled;
 
 /* What a thread uses before its cache exists, and after its exit cleanup:
  * no list may hold anything, so every call takes the slow path. */
-static struct tcache tcache_unset = {.heap = &hawk_heaps[0]};
-static struct tcache tcache_gone = {.heap = &hawk_heaps[0]};
+static struct tcache tcache_unset = {.heap = &hawk_heaps[0], .flush_footprint = UINT64_MAX};
+static struct tcache tcache_gone = {.heap = &hawk_heaps[0], .flush_footprint = UINT64_MAX};
+
+/* The first thread to want a cache (nearly always the main thread) gets
+ * this one, in the library's own data: a program with one thread then keeps
+ * no bookkeeping block of the allocator in its heap, where it would pin an
+ * arena and take space from the program.  Later threads' caches are heap
+ * blocks.  The cache is free again when its thread exits. */
+static struct tcache first_cache;
+static int first_cache_taken;
 
 __thread struct tcache *tcache_self __attribute__((tls_model("initial-exec"))) = &tcache_unset;
 
@@ -51,11 +59,15 @@ static uint16_t list_limit(size_t size) {
 static struct tcache *setup(void) {
   /* Debug mode and Valgrind send every call through the heap. */
   if (tcache_self != &tcache_unset || !exit_key_ready || tcache_disabled) return NULL;
-  /* The cache itself is a heap block, not counted as one of the program's. */
+  /* A cache other than the first is a heap block, not counted as one of the
+   * program's. */
   struct heap *heap = hawk_heap_for_new_thread();
-  void *mem;
-  if (heap_alloc_batch(heap, block_size_for(sizeof(struct tcache)), &mem, 1) != 1) return NULL;
-  struct tcache *tc = mem;
+  struct tcache *tc = &first_cache;
+  if (__atomic_exchange_n(&first_cache_taken, 1, __ATOMIC_ACQUIRE)) {
+    void *mem;
+    if (heap_alloc_batch(heap, block_size_for(sizeof(struct tcache)), &mem, 1, 1) != 1) return NULL;
+    tc = mem;
+  }
   memset(tc, 0, sizeof *tc);
   tc->heap = heap;
   for (size_t bin = 0; bin < TCACHE_BINS; bin++) tc->limit[bin] = list_limit(bin * HAWK_ALIGN);
@@ -123,13 +135,55 @@ static void flush_all(struct tcache *tc) {
   for (size_t bin = 0; bin < TCACHE_BINS; bin++) flush_list(tc, bin, (size_t)-1);
 }
 
+/* Gives back the memory of a cache already flushed and unregistered. */
+static void discard(struct tcache *tc) {
+  if (tc == &first_cache) {
+    memset(tc, 0, sizeof *tc);
+    __atomic_store_n(&first_cache_taken, 0, __ATOMIC_RELEASE);
+  } else {
+    heap_free_batch((void *const[]){tc}, 1, "free", 0);
+  }
+}
+
 /* Runs at thread exit (pthread key destructor). */
 static void thread_exit(void *arg) {
   struct tcache *tc = arg;
   flush_all(tc);
   unregister(tc);
   tcache_self = &tcache_gone; /* later calls in this thread go to the heap */
-  heap_free_batch((void *const[]){tc}, 1, "free", 0);
+  discard(tc);
+}
+
+/* Whether tc should give its blocks back before the heap takes new memory
+ * for this thread (tcache.h says why).  Called when the footprint reached
+ * tc->flush_footprint; moves that mark to where the question is next worth
+ * asking. */
+static int flush_before_growth(struct tcache *tc) {
+  uint64_t now = counters_footprint_now(), peak = counters_footprint_peak();
+  if (tc == &tcache_unset || tc == &tcache_gone) return 0;
+  if (now < peak) { /* below the peak: ask again there */
+    tc->flush_footprint = peak;
+    return 0;
+  }
+  return tc->frees != tc->frees_at_flush;
+}
+
+/* Gives every cached block back; the next time is when the footprint has
+ * doubled. */
+static void flush_before_growth_now(struct tcache *tc) {
+  flush_all(tc);
+  tc->frees_at_flush = tc->frees;
+  tc->flush_footprint = 2 * counters_footprint_now();
+}
+
+void *tcache_heap_alloc_at_peak(size_t n, size_t align, size_t *dirty) {
+  struct tcache *tc = tcache_self;
+  if (flush_before_growth(tc)) {
+    void *p = heap_alloc(tc->heap, n, align, dirty, 0);
+    if (p) return p;
+    flush_before_growth_now(tc);
+  }
+  return heap_alloc(tc->heap, n, align, dirty, 1);
 }
 
 void *tcache_refill(size_t size) {
@@ -137,7 +191,7 @@ void *tcache_refill(size_t size) {
   struct tcache *tc = tcache_self;
   if (tc == &tcache_unset) tc = setup();
   if (tc == NULL || tc == &tcache_gone || tc == &tcache_unset)
-    return heap_alloc(tcache_self->heap, size - BLOCK_HEADER, HAWK_ALIGN, NULL);
+    return heap_alloc(tcache_self->heap, size - BLOCK_HEADER, HAWK_ALIGN, NULL, 1);
   size_t bin = size / HAWK_ALIGN;
   void *batch[TCACHE_LIST_MAX];
   /* A size used once costs one block; a size used again and again is
@@ -147,7 +201,12 @@ void *tcache_refill(size_t size) {
     tc->fill[bin] = (uint16_t)(want * 2);
   else
     tc->fill[bin] = (uint16_t)(tc->limit[bin] / 2 ? tc->limit[bin] / 2 : 1);
-  size_t got = heap_alloc_batch(tc->heap, size, batch, want);
+  size_t got = 0;
+  if (tcache_at_peak(tc) && flush_before_growth(tc)) {
+    got = heap_alloc_batch(tc->heap, size, batch, want, 0);
+    if (got == 0) flush_before_growth_now(tc);
+  }
+  if (got == 0) got = heap_alloc_batch(tc->heap, size, batch, want, 1);
   if (got == 0) return NULL;
   for (size_t i = 1; i < got; i++) tcache_push(batch[i], size);
   tcache_add(&tc->moved_in, got - 1);
@@ -260,7 +319,7 @@ void tcache_after_fork_child(void) {
     if (tc != self) {
       flush_all(tc);
       unregister(tc);
-      heap_free_batch((void *const[]){tc}, 1, "free", 0);
+      discard(tc);
     }
     tc = next;
   }

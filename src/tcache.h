@@ -17,6 +17,8 @@
 #define HAWK_TCACHE_H
 
 #include "block.h"
+#include "heap.h"
+#include "stats.h"
 
 /* Blocks up to this size (payload 1016 bytes) are cached. */
 #define TCACHE_MAX_BLOCK ((size_t)1024)
@@ -38,6 +40,10 @@ struct tcache {
   uint64_t moved_in;          /* blocks a refill put into the lists */
   uint64_t moved_out;         /* blocks given back to a heap from the lists */
   uint64_t served;            /* mallocs a refill served directly */
+  uint64_t frees_at_flush;    /* frees when the cache last gave its blocks back
+                                 before the heap grew */
+  uint64_t flush_footprint;   /* the footprint (stats.h) at which to ask
+                                 again whether to do that (tcache_at_peak) */
   struct tcache *next, *prev; /* every live cache, for stats and fork */
 };
 
@@ -53,6 +59,26 @@ HAWK_INTERNAL extern __thread struct tcache *tcache_self __attribute__((tls_mode
 
 /* Sets up the cache machinery once (the thread-exit key). */
 HAWK_INTERNAL void tcache_init(void);
+
+/* Before the heap takes new memory for a thread whose cache holds blocks
+ * it freed, they go back to the heap: coalesced with their free neighbours
+ * they may hold what is needed, and a freed block should not wait in a cache
+ * while the program reaches a new peak of memory.  This is asked only when
+ * the footprint (stats.h) is at its peak, and done again only once the
+ * footprint has doubled, so that a program that keeps growing while it frees
+ * pays for it a logarithmic number of times.  flush_footprint marks where
+ * the question is next worth asking. */
+static inline int tcache_at_peak(const struct tcache *tc) {
+  return unlikely(counters_footprint_now() >= tc->flush_footprint);
+}
+HAWK_INTERNAL void *tcache_heap_alloc_at_peak(size_t n, size_t align, size_t *dirty);
+
+/* heap_alloc for this thread's heap, after the flush above when it is due. */
+static inline void *tcache_heap_alloc(size_t n, size_t align, size_t *dirty) {
+  struct tcache *tc = tcache_self;
+  if (tcache_at_peak(tc)) return tcache_heap_alloc_at_peak(n, align, dirty);
+  return heap_alloc(tc->heap, n, align, dirty, 1);
+}
 
 /* Reports a cached block whose link was overwritten, and aborts. */
 HAWK_INTERNAL _Noreturn void tcache_corrupt(const void *p);

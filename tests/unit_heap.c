@@ -11,7 +11,7 @@ static void fresh_heap(void) {
   heap_init(&h, hawk_heaps[0].policy); /* the policy the runner chose */
 }
 
-static void *take(size_t n) { return heap_alloc(&h, n, HAWK_ALIGN, NULL); }
+static void *take(size_t n) { return heap_alloc(&h, n, HAWK_ALIGN, NULL, 1); }
 static block *blk(void *p) { return block_of_payload(p); }
 
 /* Frees everything still allocated in a list and checks the heap ends empty. */
@@ -113,7 +113,7 @@ TEST(aligned_allocation_leaves_a_reusable_pad) {
   fresh_heap();
   void *first = take(16);
   for (size_t align = 32; align <= 65536; align *= 2) {
-    void *p = heap_alloc(&h, 100, align, NULL);
+    void *p = heap_alloc(&h, 100, align, NULL, 1);
     REQUIRE(p != NULL);
     CHECK(((uintptr_t)p & (align - 1)) == 0);
     CHECK(check_heap(&h) == 0);
@@ -142,14 +142,14 @@ TEST(heap_grows_by_arenas_and_releases_empty_ones) {
 TEST(dirty_bytes_cover_recycled_memory_only) {
   fresh_heap();
   size_t dirty = 99;
-  void *a = heap_alloc(&h, 1000, HAWK_ALIGN, &dirty);
+  void *a = heap_alloc(&h, 1000, HAWK_ALIGN, &dirty, 1);
   REQUIRE(a != NULL);
   /* Brand-new arena memory: nothing to zero (or everything, if it came
    * from the cache of empty arenas). */
   CHECK(dirty == 0 || dirty == 1000);
   memset(a, 0xAB, 1000);
   heap_free(a, "free");
-  void *b = heap_alloc(&h, 500, HAWK_ALIGN, &dirty);
+  void *b = heap_alloc(&h, 500, HAWK_ALIGN, &dirty, 1);
   CHECK(b == a && dirty == 500); /* recycled: all of it may be dirty */
   heap_free(b, "free");
 }
@@ -198,6 +198,37 @@ TEST(cached_blocks_are_freed_at_once_when_the_lock_is_free) {
   CHECK(h.remote == NULL && h.in_use == 0);
   for (int i = 0; i < 4; i++) CHECK(!tcache_marked(p[i]) || !block_is_alloc(blk(p[i])));
   CHECK(check_heap(&h) == 0);
+}
+
+TEST(without_growth_only_memory_already_used_serves) {
+  fresh_heap();
+  arena_cache_flush(); /* the arena comes fresh from the OS, not from the cache */
+  /* An empty heap has nothing: no arena is mapped. */
+  CHECK(heap_alloc(&h, 100, HAWK_ALIGN, NULL, 0) == NULL);
+  void *out[4];
+  CHECK(heap_alloc_batch(&h, block_size_for(100), out, 4, 0) == 0);
+  CHECK(h.arena_count == 0);
+  void *a = take(1000), *b = take(16);
+  REQUIRE(a && b);
+  char *frontier = arena_of(blk(b))->frontier;
+  heap_free(a, "free");
+  /* The hole a left serves without growth; a bigger request does not, and
+   * the frontier stays where it was. */
+  void *c = heap_alloc(&h, 500, HAWK_ALIGN, NULL, 0);
+  CHECK(c == a);
+  CHECK(heap_alloc(&h, 2000, HAWK_ALIGN, NULL, 0) == NULL);
+  CHECK(heap_alloc_batch(&h, block_size_for(2000), out, 4, 0) == 0);
+  CHECK(arena_of(blk(b))->frontier == frontier);
+  /* A batch whose first block fits in used memory may go on past it. */
+  heap_free(c, "free");
+  size_t got = heap_alloc_batch(&h, block_size_for(400), out, 4, 0);
+  /* (Next fit may offer the top of the arena first: that would be growth.) */
+  if (strcmp(h.policy->name, "next-fit") != 0) CHECK(got == 4);
+  if (got > 0) CHECK(got == 4 && out[0] == a);
+  CHECK(check_heap(&h) == 0);
+  for (size_t i = 0; i < got; i++) heap_free(out[i], "free");
+  heap_free(b, "free");
+  CHECK(h.in_use == 0 && check_heap(&h) == 0);
 }
 
 TEST_MAIN()

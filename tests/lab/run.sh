@@ -167,6 +167,34 @@ else
   fail "a malformed trace fails with its line number" "exit $rc" "$err"
 fi
 
+# A program with one thread keeps no block of the allocator's own in its
+# heap: the first thread's cache lives in the library's data (a heap block
+# would add about 1,000 bytes to this footprint of a few hundred).
+printf '%s\n' 1000 2 4 1 'a 0 24' 'f 0' 'a 1 24' 'f 1' >"$work/tiny.rep"
+got=$(replay_field "$work/tiny.rep" 6)
+if [[ $got =~ ^[0-9]+$ ]] && ((got <= 512)); then
+  ok "the first thread's cache is not in the heap"
+else
+  fail "the first thread's cache is not in the heap" "footprint $got, expected at most 512"
+fi
+
+# Blocks freed into the thread cache go back to the heap before it takes
+# new memory: 32 blocks of 100 bytes, freed, then 2,000 bytes, which fit in
+# their coalesced space.  The footprint is that of the 32 blocks alone.
+thirty_two() { # FREE BIG: the trace, with the frees and the big block or not
+  awk -v free="$1" -v big="$2" 'BEGIN {
+    for (i = 0; i < 32; i++) line[n++] = "a " i " 100"
+    if (free) for (i = 0; i < 32; i++) line[n++] = "f " i
+    if (big) line[n++] = "a 32 2000"
+    print 100000; print 33; print n; print 1
+    for (k = 0; k < n; k++) print line[k]
+  }'
+}
+thirty_two 1 1 >"$work/freed.rep"
+thirty_two 0 0 >"$work/small.rep"
+expect "cached blocks go back before the heap grows" \
+  "$(replay_field "$work/small.rep" 6)" "$(replay_field "$work/freed.rep" 6)"
+
 # A bigger synthetic trace: 300 blocks of various sizes, each reallocated
 # (grown and shrunk), half freed and allocated again, then all freed.
 awk 'BEGIN {
