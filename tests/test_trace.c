@@ -145,6 +145,42 @@ TEST(trace_of_a_parent_is_not_overwritten_by_a_child) {
   unlink(path);
 }
 
+TEST(an_old_trace_is_replaced_and_a_link_is_kept) {
+  /* An earlier run's trace (a regular file) gives way to a new file. */
+  char path[] = "/tmp/hawk-trace-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  REQUIRE(write(fd, "an older trace, of a process long gone", 38) == 38);
+  close(fd);
+  /* A second name for the old file shows whether it was truncated or
+   * replaced. */
+  char old_path[64];
+  snprintf(old_path, sizeof old_path, "%s.old", path);
+  REQUIRE(link(path, old_path) == 0);
+  REQUIRE(run_traced(path, NULL) == 0);
+  size_t len = 0;
+  unsigned char *buf = read_file(path, &len);
+  CHECK(buf && len > 32 && memcmp(buf, "HAWKTRC", 8) == 0);
+  free(buf);
+  buf = read_file(old_path, &len);
+  CHECK(buf && len == 38 && memcmp(buf, "an older trace", 14) == 0);
+  free(buf);
+  unlink(old_path);
+  /* A symbolic link as the trace path stays a link: the trace goes into
+   * its target. */
+  char link_path[64];
+  snprintf(link_path, sizeof link_path, "%s.link", path);
+  REQUIRE(symlink(path, link_path) == 0);
+  REQUIRE(run_traced(link_path, NULL) == 0);
+  struct stat st;
+  CHECK(lstat(link_path, &st) == 0 && S_ISLNK(st.st_mode));
+  buf = read_file(path, &len);
+  CHECK(buf && len > 32 && memcmp(buf, "HAWKTRC", 8) == 0);
+  free(buf);
+  unlink(link_path);
+  unlink(path);
+}
+
 TEST(no_trace_file_without_the_variable) {
   char path[] = "/tmp/hawk-notrace-XXXXXX";
   int fd = mkstemp(path);
