@@ -35,6 +35,7 @@ struct trace_buf {
   uint32_t thread;
   uint32_t count;
   uint32_t tick; /* low 8 bits of seq */
+  uint64_t last; /* the thread's last seq */
   struct trace_rec rec[(TRACE_BUFFER_BYTES - 32) / sizeof(struct trace_rec)];
 };
 #define TRACE_RECORDS (sizeof(((struct trace_buf *)0)->rec) / sizeof(struct trace_rec))
@@ -67,6 +68,16 @@ static uint64_t now_ns(void) {
  * the bash case of the preload suite).  Else CLOCK_MONOTONIC nanoseconds. */
 static int seq_uses_tsc;
 static uint64_t seq_start;
+
+/* Set when a second thread is about to record.  Until then seq needs no
+ * clock at all: the one thread's records are numbered 1, 2, 3...  From then
+ * on every record reads the clock, and its seq is never below its thread's
+ * last one.  The numbers stay below any clock value that follows them (a
+ * record takes at least a tick of either clock, and clock values are shifted
+ * left by 8), so the order holds across the switch.  A thread that uses another's block has seen
+ * the flag: it was set before that thread's first record, which came before the block could be
+ * handed over. */
+static int seq_threads;
 
 static int kernel_clock_is_tsc(void) {
 #if defined(__x86_64__)
@@ -195,6 +206,7 @@ static struct trace_buf *buf_self(void) {
   if (os_map(sizeof(struct trace_buf), os_page_size(), &p) != 0) return NULL;
   struct trace_buf *b = p;
   b->thread = __atomic_fetch_add(&next_thread, 1, __ATOMIC_RELAXED);
+  if (b->thread >= 2) __atomic_store_n(&seq_threads, 1, __ATOMIC_SEQ_CST);
   pthread_mutex_lock(&bufs.lock);
   b->next = bufs.head;
   bufs.head = b;
@@ -213,7 +225,12 @@ void trace_record(enum trace_op op, const void *result, size_t size, uintptr_t a
     pthread_mutex_unlock(&bufs.lock);
   }
   struct trace_rec *r = &b->rec[b->count];
-  r->seq = ((seq_clock() - seq_start) << 8) | (b->tick++ & 0xff);
+  uint64_t seq = b->last + 1;
+  if (__atomic_load_n(&seq_threads, __ATOMIC_ACQUIRE)) {
+    uint64_t clock = ((seq_clock() - seq_start) << 8) | (b->tick++ & 0xff);
+    if (clock > seq) seq = clock;
+  }
+  b->last = r->seq = seq;
   r->thread = b->thread;
   r->op = (uint8_t)op;
   memset(r->reserved, 0, sizeof r->reserved);

@@ -123,6 +123,23 @@ TEST(trace_file_has_header_and_every_call) {
     }
   }
   CHECK(ordered);
+  /* While one thread records, seq just counts: 1, 2, 3...  Once a second
+   * thread records, every seq comes from a clock shifted left by 8, above
+   * every count before it (docs/trace-format.md). */
+  uint32_t counted_thread = 0;
+  size_t counted = 0;
+  for (size_t i = 0; i < n; i++)
+    if (r[i].seq >= 1 && r[i].seq <= 3) {
+      counted++;
+      if (counted_thread == 0) counted_thread = r[i].thread;
+      if (r[i].thread != counted_thread) counted_thread = UINT32_MAX;
+    }
+  CHECK(counted == 3 && counted_thread != 0 && counted_thread != UINT32_MAX);
+  uint32_t other = threads[0] == counted_thread ? threads[1] : threads[0];
+  int above = 1;
+  for (size_t i = 0; i < n; i++)
+    if (r[i].thread == other && r[i].seq < ((uint64_t)n << 8)) above = 0;
+  CHECK(above);
   free(buf);
   unlink(path);
 }
