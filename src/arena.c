@@ -110,9 +110,7 @@ size_t arena_cache_count(void) {
 }
 
 void arena_mark_used(struct arena *a, const block *b, size_t size) {
-  char *end = (char *)b + size + BLOCK_MIN;
-  char *limit = (char *)arena_epilogue(a);
-  if (end > limit) end = limit;
+  char *end = arena_used_end(a, b, size);
   if (end > a->frontier) {
     counters_footprint(end - a->frontier);
     a->frontier = end;

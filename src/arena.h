@@ -67,8 +67,16 @@ HAWK_INTERNAL size_t arena_cache_flush(void);
 /* Number of arenas in the cache. */
 HAWK_INTERNAL size_t arena_cache_count(void);
 
-/* Moves the frontier past a block handed out at b with size bytes (and the
- * header and links that a split may write right after it). */
+/* Where the frontier must be once a block of size bytes at b is handed out:
+ * past the block and the header and links that a split may write right
+ * after it, at most the epilogue. */
+static inline char *arena_used_end(const struct arena *a, const block *b, size_t size) {
+  char *end = (char *)b + size + BLOCK_MIN, *limit = (char *)arena_epilogue(a);
+  return end < limit ? end : limit;
+}
+
+/* Moves the frontier to arena_used_end of a block handed out at b with size
+ * bytes. */
 HAWK_INTERNAL void arena_mark_used(struct arena *a, const block *b, size_t size);
 
 /* Visits every block from the first to the epilogue, checking the layout

@@ -149,7 +149,7 @@ static block *alloc_locked(struct heap *h, size_t size, size_t align) {
 static block *alloc_in_used_locked(struct heap *h, size_t size, size_t align) {
   size_t want = wanted(size, align);
   block *b = h->policy->find(&h->free, want);
-  if (b == NULL || (char *)b + want + BLOCK_MIN > arena_of(b)->frontier) return NULL;
+  if (b == NULL || arena_used_end(arena_of(b), b, want) > arena_of(b)->frontier) return NULL;
   return take_aligned_locked(h, b, size, align);
 }
 

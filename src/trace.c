@@ -73,10 +73,10 @@ static uint64_t seq_start;
  * clock at all: the one thread's records are numbered 1, 2, 3...  From then
  * on every record reads the clock, and its seq is never below its thread's
  * last one.  The numbers stay below any clock value that follows them (a
- * record takes at least a tick of either clock, and clock values are shifted
- * left by 8), so the order holds across the switch.  A thread that uses another's block has seen
- * the flag: it was set before that thread's first record, which came before the block could be
- * handed over. */
+ * record takes at least a tick of either clock, and clock values are
+ * shifted left by 8), so the order holds across the switch.  A thread that
+ * uses another's block has seen the flag: it was set before that thread's
+ * first record, which came before the block could be handed over. */
 static int seq_threads;
 
 static int kernel_clock_is_tsc(void) {
