@@ -371,6 +371,36 @@ void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty, int grow
   return p;
 }
 
+/* Hands out up to count blocks of size bytes cut one after the other from
+ * the front of the free block the policy finds for one: the first goes where
+ * a single allocation would, the others follow it, so a refill costs one
+ * search and one split rather than one of each per block.  Returns how many
+ * (0 when the OS refuses another arena). */
+static size_t alloc_run_locked(struct heap *h, size_t size, void **out, size_t count) {
+  block *b = h->policy->find(&h->free, size);
+  if (b == NULL && grow_locked(h)) b = h->policy->find(&h->free, size);
+  if (b == NULL) return 0;
+  h->policy->remove(&h->free, b);
+  size_t total = block_size(b), n = total / size;
+  if (n > count) n = count;
+  uint64_t flag = block_flags(b) & BLOCK_PREV_ALLOC;
+  for (size_t i = 0; i + 1 < n; i++) {
+    block_set_alloc(b, size, flag);
+    out[i] = block_payload(b);
+    b = (block *)((char *)b + size);
+    flag = BLOCK_PREV_ALLOC;
+  }
+  /* The last one splits off what is left, or keeps a remainder too small
+   * to be a block. */
+  block_set_free(b, total - (n - 1) * size, flag);
+  take_locked(h, b, size);
+  out[n - 1] = block_payload(b);
+  in_use_add(h, (int64_t)((n - 1) * size));
+  h->splits += n - 1;
+  arena_mark_used(arena_of(b), b, block_size(b));
+  return n;
+}
+
 size_t heap_alloc_batch(struct heap *h, size_t size, void **out, size_t count, int grow) {
   size_t got = 0;
   struct releases r = {.count = 0};
@@ -378,9 +408,10 @@ size_t heap_alloc_batch(struct heap *h, size_t size, void **out, size_t count, i
   drain_locked(h, &r);
   block *b = grow ? NULL : alloc_in_used_locked(h, size, HAWK_ALIGN);
   if (b) out[got++] = block_payload(b);
-  if (grow || b)
-    for (; got < count && (b = alloc_locked(h, size, HAWK_ALIGN)) != NULL; got++)
-      out[got] = block_payload(b);
+  if (grow || b) {
+    size_t n;
+    while (got < count && (n = alloc_run_locked(h, size, out + got, count - got)) != 0) got += n;
+  }
   note_peak_locked(h);
   unlock_and_release(h, &r);
   return got;
