@@ -19,9 +19,10 @@
 /* Requests of at least this many bytes get a mapping of their own. */
 #define LARGE_THRESHOLD ((size_t)1 << 20)
 
-/* A block that realloc must move to grow gets 1/REALLOC_HEADROOM more than
- * asked, so that a buffer growing by small steps moves again only after
- * many of them. */
+/* A block that realloc grows gets 1/REALLOC_HEADROOM more than asked (in
+ * place, as far as the free neighbour and the frontier allow), so that a
+ * buffer growing by small steps moves, or takes the heap lock, again only
+ * after many of them. */
 #define REALLOC_HEADROOM 8
 
 /* Empty arenas kept mapped (not returned to the OS) for quick reuse. */

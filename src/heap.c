@@ -417,13 +417,21 @@ size_t heap_alloc_batch(struct heap *h, size_t size, void **out, size_t count, i
   return got;
 }
 
-/* Grows allocated block b in place to size bytes by taking the free block
- * after it; returns 0 if that is not possible. */
-static int grow_in_place_locked(struct heap *h, block *b, size_t size) {
+/* Grows allocated block b in place to size bytes, or up to roomy bytes if
+ * there is room, by taking the free block after it; returns 0 if that is
+ * not possible. */
+static int grow_in_place_locked(struct heap *h, block *b, size_t size, size_t roomy) {
   size_t cur = block_size(b);
   block *next = block_next(b);
   if (block_is_alloc(next) || cur + block_size(next) < size) return 0;
   size_t merged = cur + block_size(next);
+  if (roomy > merged) roomy = merged;
+  /* The headroom takes no new memory: it stays below the frontier. */
+  const char *frontier = arena_of(b)->frontier;
+  if (roomy > size && arena_used_end(arena_of(b), b, roomy) > frontier)
+    roomy =
+        frontier > (char *)b + size + BLOCK_MIN ? (size_t)(frontier - (char *)b) - BLOCK_MIN : size;
+  size = roomy & ~(HAWK_ALIGN - 1);
   h->policy->remove(&h->free, next);
   block_set_alloc(b, merged, block_flags(b));
   block_set_prev_alloc(block_next(b), 1);
@@ -447,8 +455,8 @@ int heap_resize(void *p, size_t n, const char *call, size_t *usable) {
   int done = 1;
   if (size <= block_size(b))
     release_tail_locked(h, b, size);
-  else if (n < LARGE_THRESHOLD)
-    done = grow_in_place_locked(h, b, size);
+  else if (n < LARGE_THRESHOLD) /* with the headroom of a move (config.h) */
+    done = grow_in_place_locked(h, b, size, block_size_for(n + n / REALLOC_HEADROOM));
   else
     done = 0; /* becomes a large block: the caller moves it */
   if (!done && usable) *usable = block_usable(b);

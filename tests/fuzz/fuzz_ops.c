@@ -369,7 +369,7 @@ static size_t verify_new(int i, unsigned char *p, size_t req, size_t align, cons
   size_t base = req < 24 ? 24 : req;
   int own_mapping = req >= LARGE || align > LARGE;
   /* An own mapping may be a reused one of up to twice the size (large.c);
-   * a block that realloc moved to grow it gets an eighth more (api.c). */
+   * a block that realloc grew gets up to an eighth more (api.c, heap.c). */
   size_t most = 2 * (req ? req : 1) + 3 * page;
   size_t slack = strncmp(call, "realloc", 7) == 0 ? base / 8 : 0;
   if (u < req || (u > base + slack + 31 && !(own_mapping && u < most)))
