@@ -39,7 +39,7 @@ static int grow_locked(struct heap *h) {
   attach_locked(h, a);
   if (debug_enabled) /* free memory carries the free pattern (debug.h) */
     debug_fill_free((char *)arena_first(a) + BLOCK_HEADER + 16, ARENA_SPAN - BLOCK_HEADER - 16 - 8);
-  h->policy->insert(&h->free, arena_first(a));
+  placement_insert(h->policy, &h->free, arena_first(a));
   return 1;
 }
 
@@ -62,14 +62,14 @@ static void release_tail_locked(struct heap *h, block *b, size_t size) {
   block *next = block_next(b);
   size_t tail_size = total - size;
   if (!block_is_alloc(next)) {
-    h->policy->remove(&h->free, next);
+    placement_remove(h->policy, &h->free, next);
     tail_size += block_size(next);
     h->coalesces++;
   }
   block_set_alloc(b, size, block_flags(b));
   block_set_free(tail, tail_size, BLOCK_PREV_ALLOC);
   block_set_prev_alloc(block_next(tail), 0);
-  h->policy->insert(&h->free, tail);
+  placement_insert(h->policy, &h->free, tail);
   in_use_add(h, -(int64_t)(total - size));
   h->splits++;
 }
@@ -82,7 +82,7 @@ static inline __attribute__((always_inline)) void take_locked(struct heap *h, bl
   if (total - size >= BLOCK_MIN) {
     block *rest = (block *)((char *)b + size);
     block_set_free(rest, total - size, BLOCK_PREV_ALLOC);
-    h->policy->insert(&h->free, rest);
+    placement_insert(h->policy, &h->free, rest);
     h->splits++;
   } else {
     size = total;
@@ -102,7 +102,7 @@ static block *carve_aligned_locked(struct heap *h, block *b, size_t align) {
   size_t pad = want - payload, total = block_size(b);
   block *rest = (block *)((char *)b + pad);
   block_set_free(b, pad, BLOCK_PREV_ALLOC);
-  h->policy->insert(&h->free, b);
+  placement_insert(h->policy, &h->free, b);
   block_set_free(rest, total - pad, 0);
   h->splits++;
   return rest;
@@ -122,7 +122,7 @@ static size_t dirty_bytes(const struct arena *a, const char *p, size_t n) {
  * aligned to align. */
 static inline __attribute__((always_inline)) block *take_aligned_locked(struct heap *h, block *b,
                                                                         size_t size, size_t align) {
-  h->policy->remove(&h->free, b);
+  placement_remove(h->policy, &h->free, b);
   if (align > HAWK_ALIGN) b = carve_aligned_locked(h, b, align);
   take_locked(h, b, size);
   arena_mark_used(arena_of(b), b, block_size(b));
@@ -212,7 +212,7 @@ static struct arena *free_locked(struct heap *h, struct arena *a, block *b, int 
   if (debug_enabled) debug_fill_free(block_payload(b), size - BLOCK_HEADER);
   block *next = block_next(b);
   if (!block_is_alloc(next)) { /* forward */
-    h->policy->remove(&h->free, next);
+    placement_remove(h->policy, &h->free, next);
     size += block_size(next);
     if (debug_enabled) debug_fill_free(next, BLOCK_HEADER + 16); /* its header and links */
     h->coalesces++;
@@ -222,7 +222,7 @@ static struct arena *free_locked(struct heap *h, struct arena *a, block *b, int 
      * that a second free of it is recognised as a double free. */
     block_store(b, block_make_word(b, block_size(b), block_flags(b) & ~BLOCK_ALLOC));
     block *prev = block_prev(b);
-    h->policy->remove(&h->free, prev);
+    placement_remove(h->policy, &h->free, prev);
     if (debug_enabled) debug_fill_free((char *)b - 8, 8 + BLOCK_HEADER); /* footer, header */
     size += block_size(prev);
     b = prev;
@@ -234,7 +234,7 @@ static struct arena *free_locked(struct heap *h, struct arena *a, block *b, int 
     detach_locked(h, a);
     return a;
   }
-  h->policy->insert(&h->free, b);
+  placement_insert(h->policy, &h->free, b);
   return NULL;
 }
 
@@ -380,7 +380,7 @@ static size_t alloc_run_locked(struct heap *h, size_t size, void **out, size_t c
   block *b = h->policy->find(&h->free, size);
   if (b == NULL && grow_locked(h)) b = h->policy->find(&h->free, size);
   if (b == NULL) return 0;
-  h->policy->remove(&h->free, b);
+  placement_remove(h->policy, &h->free, b);
   size_t total = block_size(b), n = total / size;
   if (n > count) n = count;
   uint64_t flag = block_flags(b) & BLOCK_PREV_ALLOC;
@@ -432,7 +432,7 @@ static int grow_in_place_locked(struct heap *h, block *b, size_t size, size_t ro
     roomy =
         frontier > (char *)b + size + BLOCK_MIN ? (size_t)(frontier - (char *)b) - BLOCK_MIN : size;
   size = roomy & ~(HAWK_ALIGN - 1);
-  h->policy->remove(&h->free, next);
+  placement_remove(h->policy, &h->free, next);
   block_set_alloc(b, merged, block_flags(b));
   block_set_prev_alloc(block_next(b), 1);
   in_use_add(h, (int64_t)(merged - cur));

@@ -19,46 +19,15 @@ const struct placement *placement_by_name(const char *name) {
   return NULL;
 }
 
-void list_push(struct freelists *fl, block **head, block *b) {
-  free_set_prev(b, NULL);
-  free_set_next(b, *head);
-  if (*head) free_set_prev(*head, b);
-  *head = b;
-  fl->count++;
-  fl->bytes += block_size(b);
-}
-
 /* Whether a link read from a free block may be followed: NULL, or a block
  * address (8 modulo 16) inside an arena. */
 static int link_plausible(const block *p) {
   return p == NULL || (((uintptr_t)p & 15) == 8 && registry_lookup(p) == CHUNK_ARENA);
 }
 
-/* The same for a link read from block b: a block address in b's own arena
- * (mapped whole) needs no registry lookup. */
-static inline int link_plausible_from(const block *b, const block *p) {
-  if (((uintptr_t)p ^ (uintptr_t)b) < ARENA_SIZE) return ((uintptr_t)p & 15) == 8;
-  return p == NULL || (((uintptr_t)p & 15) == 8 && registry_lookup(p) == CHUNK_ARENA);
-}
-
-void list_unlink(struct freelists *fl, block **head, block *b) {
-  block *next = free_next(b), *prev = free_prev(b);
-  /* Safe unlink: both neighbours must be blocks of ours that point back at
-   * b before either is written, so a corrupted link cannot become a write
-   * anywhere. */
-  int ok = !HAWK_CHECKS ||
-           (link_plausible_from(b, next) && link_plausible_from(b, prev) &&
-            (prev ? free_next(prev) == b : *head == b) && (next == NULL || free_prev(next) == b));
-  if (unlikely(!ok))
-    report_misuse("unlink", block_payload(b),
-                  "heap corruption (free-list links overwritten: a write after free?)");
-  if (prev)
-    free_set_next(prev, next);
-  else
-    *head = next;
-  if (next) free_set_prev(next, prev);
-  fl->count--;
-  fl->bytes -= block_size(b);
+void list_corrupt(const block *b) {
+  report_misuse("unlink", block_payload(b),
+                "heap corruption (free-list links overwritten: a write after free?)");
 }
 
 int list_verify(block *const *head, size_t limit, void (*seen)(void *ctx, const block *b),

@@ -10,6 +10,7 @@
 #define HAWK_PLACEMENT_H
 
 #include "block.h"
+#include "registry.h"
 
 #define SIZE_CLASSES 128
 
@@ -44,10 +45,85 @@ HAWK_INTERNAL extern const struct placement placement_best_fit;
 /* The policy named name, or NULL if there is none by that name. */
 HAWK_INTERNAL const struct placement *placement_by_name(const char *name);
 
-/* Shared list operations.  list_unlink checks the neighbours' links first
- * (safe unlink) and aborts on corruption rather than write through them. */
-HAWK_INTERNAL void list_push(struct freelists *fl, block **head, block *b);
-HAWK_INTERNAL void list_unlink(struct freelists *fl, block **head, block *b);
+/* Shared list operations, inline: the heap runs them on every split and
+ * coalesce. */
+
+static inline void list_push(struct freelists *fl, block **head, block *b) {
+  free_set_prev(b, NULL);
+  free_set_next(b, *head);
+  if (*head) free_set_prev(*head, b);
+  *head = b;
+  fl->count++;
+  fl->bytes += block_size(b);
+}
+
+/* Reports links of a listed block that failed the safe-unlink checks. */
+HAWK_INTERNAL _Noreturn void list_corrupt(const block *b);
+
+/* Whether a link read from free block b may be followed: NULL, or a block
+ * address (8 modulo 16) inside an arena; one in b's own arena (mapped
+ * whole) needs no registry lookup. */
+static inline int link_plausible_from(const block *b, const block *p) {
+  if (((uintptr_t)p ^ (uintptr_t)b) < ARENA_SIZE) return ((uintptr_t)p & 15) == 8;
+  return p == NULL || (((uintptr_t)p & 15) == 8 && registry_lookup(p) == CHUNK_ARENA);
+}
+
+/* Takes b out of its list.  Safe unlink: both neighbours must be blocks of
+ * ours that point back at b before either is written, so a corrupted link
+ * cannot become a write anywhere; otherwise a report and abort. */
+static inline void list_unlink(struct freelists *fl, block **head, block *b) {
+  block *next = free_next(b), *prev = free_prev(b);
+  int ok = !HAWK_CHECKS ||
+           (link_plausible_from(b, next) && link_plausible_from(b, prev) &&
+            (prev ? free_next(prev) == b : *head == b) && (next == NULL || free_prev(next) == b));
+  if (unlikely(!ok)) list_corrupt(b);
+  if (prev)
+    free_set_next(prev, next);
+  else
+    *head = next;
+  if (next) free_set_prev(next, prev);
+  fl->count--;
+  fl->bytes -= block_size(b);
+}
+
+/* The segregated policy's size classes and list updates (the default
+ * policy: the heap calls these directly rather than through the table). */
+#define SEG_EXACT_LIMIT ((size_t)1024)
+
+/* The class of a block of size bytes: one per 16 bytes below 1 KiB, then
+ * four per power of two. */
+static inline unsigned seg_class(size_t size) {
+  if (size < SEG_EXACT_LIMIT) return (unsigned)(size >> 4);
+  unsigned log2 = 63u - (unsigned)__builtin_clzll(size);
+  unsigned c = 64 + (log2 - 10) * 4 + (unsigned)((size >> (log2 - 2)) & 3);
+  return c < SIZE_CLASSES ? c : SIZE_CLASSES - 1;
+}
+
+static inline void seg_insert(struct freelists *fl, block *b) {
+  unsigned c = seg_class(block_size(b));
+  list_push(fl, &fl->heads[c], b);
+  fl->bitmap[c / 64] |= (uint64_t)1 << (c % 64);
+}
+
+static inline void seg_remove(struct freelists *fl, block *b) {
+  unsigned c = seg_class(block_size(b));
+  list_unlink(fl, &fl->heads[c], b);
+  if (fl->heads[c] == NULL) fl->bitmap[c / 64] &= ~((uint64_t)1 << (c % 64));
+}
+
+/* insert and remove of policy p, direct for the segregated policy. */
+static inline void placement_insert(const struct placement *p, struct freelists *fl, block *b) {
+  if (likely(p == &placement_segregated))
+    seg_insert(fl, b);
+  else
+    p->insert(fl, b);
+}
+static inline void placement_remove(const struct placement *p, struct freelists *fl, block *b) {
+  if (likely(p == &placement_segregated))
+    seg_remove(fl, b);
+  else
+    p->remove(fl, b);
+}
 /* Verifies one list: links agree both ways, every entry is a sound free
  * block; at most limit entries.  Returns the number of problems. */
 HAWK_INTERNAL int list_verify(block *const *head, size_t limit,

@@ -11,27 +11,8 @@
 
 #include "report.h"
 
-#define EXACT_LIMIT ((size_t)1024)
-
-/* The class of a block of size bytes. */
-static unsigned size_class(size_t size) {
-  if (size < EXACT_LIMIT) return (unsigned)(size >> 4);
-  unsigned log2 = 63u - (unsigned)__builtin_clzll(size);
-  unsigned c = 64 + (log2 - 10) * 4 + (unsigned)((size >> (log2 - 2)) & 3);
-  return c < SIZE_CLASSES ? c : SIZE_CLASSES - 1;
-}
-
-static void seg_insert(struct freelists *fl, block *b) {
-  unsigned c = size_class(block_size(b));
-  list_push(fl, &fl->heads[c], b);
-  fl->bitmap[c / 64] |= (uint64_t)1 << (c % 64);
-}
-
-static void seg_remove(struct freelists *fl, block *b) {
-  unsigned c = size_class(block_size(b));
-  list_unlink(fl, &fl->heads[c], b);
-  if (fl->heads[c] == NULL) fl->bitmap[c / 64] &= ~((uint64_t)1 << (c % 64));
-}
+static void seg_insert_listed(struct freelists *fl, block *b) { seg_insert(fl, b); }
+static void seg_remove_listed(struct freelists *fl, block *b) { seg_remove(fl, b); }
 
 /* The first non-empty class at or after c, or SIZE_CLASSES. */
 static unsigned next_nonempty(const struct freelists *fl, unsigned c) {
@@ -63,13 +44,13 @@ static block *good_fit(block *b, size_t size) {
 }
 
 static block *seg_find(struct freelists *fl, size_t size) {
-  unsigned c = size_class(size);
+  unsigned c = seg_class(size);
   /* The blocks of an exact class all have its size: the head will do. */
-  block *b = c < EXACT_LIMIT / HAWK_ALIGN ? fl->heads[c] : good_fit(fl->heads[c], size);
+  block *b = c < SEG_EXACT_LIMIT / HAWK_ALIGN ? fl->heads[c] : good_fit(fl->heads[c], size);
   if (b || c + 1 >= SIZE_CLASSES) return b;
   unsigned n = next_nonempty(fl, c + 1);
   if (n >= SIZE_CLASSES) return NULL;
-  return n < EXACT_LIMIT / HAWK_ALIGN ? fl->heads[n] : good_fit(fl->heads[n], size);
+  return n < SEG_EXACT_LIMIT / HAWK_ALIGN ? fl->heads[n] : good_fit(fl->heads[n], size);
 }
 
 struct seg_verify_ctx {
@@ -82,7 +63,7 @@ struct seg_verify_ctx {
 /* Checks that a listed block sits in its own class, then passes it on. */
 static void seg_seen(void *ctx, const block *b) {
   struct seg_verify_ctx *v = ctx;
-  if (size_class(block_size(b)) != v->cls) {
+  if (seg_class(block_size(b)) != v->cls) {
     report_problem("check: listed block", b, "is in the wrong size-class list");
     v->problems++;
   }
@@ -106,8 +87,8 @@ static int seg_verify(const struct freelists *fl, void (*seen)(void *ctx, const 
 
 const struct placement placement_segregated = {
     .name = "segregated",
-    .insert = seg_insert,
-    .remove = seg_remove,
+    .insert = seg_insert_listed,
+    .remove = seg_remove_listed,
     .find = seg_find,
     .verify = seg_verify,
 };

@@ -10,10 +10,10 @@
 #include "registry.h"
 #include "report.h"
 
-/* A list holds about this many bytes, and 8 to 256 blocks. */
-#define TCACHE_LIST_BYTES 16384
+/* A list holds about this many bytes, and 8 to 128 blocks. */
+#define TCACHE_LIST_BYTES 8192
 #define TCACHE_LIST_MIN   8
-#define TCACHE_LIST_MAX   256
+#define TCACHE_LIST_MAX   128
 
 uint64_t tcache_key;
 int tcache_disabled;

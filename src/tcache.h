@@ -20,8 +20,8 @@
 #include "heap.h"
 #include "stats.h"
 
-/* Blocks up to this size (payload 1016 bytes) are cached. */
-#define TCACHE_MAX_BLOCK ((size_t)1024)
+/* Blocks up to this size (payload 2040 bytes) are cached. */
+#define TCACHE_MAX_BLOCK ((size_t)2048)
 #define TCACHE_BINS      (TCACHE_MAX_BLOCK / HAWK_ALIGN + 1)
 
 struct heap;

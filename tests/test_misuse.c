@@ -423,7 +423,7 @@ static void child_overflow(void *arg) {
 
 static void overflow_case(size_t bytes, int free_neighbour) {
   unsigned char *lo, *hi;
-  REQUIRE(adjacent_pair(2000, &lo, &hi));
+  REQUIRE(adjacent_pair(3000, &lo, &hi));
   struct overflow o = {lo, hi, bytes, free_neighbour ? (void *)hi : (void *)lo};
   EXPECT_ABORT(child_overflow, &o, "hawkalloc: ", "free(");
   EXPECT_MISUSE_EITHER(child_overflow, &o, "free", o.target, "heap corruption", "invalid pointer");
@@ -448,8 +448,8 @@ static void child_overflow_into_free(void *arg) {
 
 TEST(overflow_into_free_neighbour_then_coalesce) {
   unsigned char *pair[2];
-  REQUIRE(adjacent_pair(2000, &pair[0], &pair[1]));
-  void *guard = hawk_malloc(2000); /* keeps the freed neighbour a block of its own */
+  REQUIRE(adjacent_pair(3000, &pair[0], &pair[1]));
+  void *guard = hawk_malloc(3000); /* keeps the freed neighbour a block of its own */
   REQUIRE(guard);
   EXPECT_ABORT(child_overflow_into_free, pair, "hawkalloc: ", "free(");
   EXPECT_MISUSE_EITHER(child_overflow_into_free, pair, "free", pair[0], "heap corruption",
@@ -470,7 +470,7 @@ static void child_check_after_overflow(void *arg) {
 
 TEST(overflow_seen_by_hawk_check) {
   unsigned char *pair[2];
-  REQUIRE(adjacent_pair(2000, &pair[0], &pair[1]));
+  REQUIRE(adjacent_pair(3000, &pair[0], &pair[1]));
   char buf[4096];
   int status = run_captured(child_check_after_overflow, pair, buf, sizeof buf);
   CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);

@@ -76,8 +76,8 @@ TEST(cache_is_bounded) {
   for (int i = 0; i < N; i++) p[i] = hawk_malloc(100);
   for (int i = 0; i < N; i++) hawk_free(p[i]);
   struct hawk_stats s = stats_now();
-  /* One list holds about 16 KiB (TCACHE_LIST_BYTES): 146 blocks of 112 bytes. */
-  CHECK(s.thread_cached > 0 && s.thread_cached <= 16384 / 112 * 112);
+  /* One list holds about 8 KiB (TCACHE_LIST_BYTES): 73 blocks of 112 bytes. */
+  CHECK(s.thread_cached > 0 && s.thread_cached <= 8192 / 112 * 112);
   CHECK(hawk_check() == 0);
 }
 
