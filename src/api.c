@@ -182,6 +182,14 @@ static void *move(void *p, size_t old, size_t n) {
   return q;
 }
 
+/* The most spare room a resized block keeps rather than giving its tail
+ * back: under BLOCK_MIN nothing can be split off, and up to the headroom a
+ * growing realloc adds (config.h) the room is kept, so that the next small
+ * step of a buffer grown by small steps finds its headroom still there. */
+static size_t realloc_spare_kept(size_t want) {
+  return want / REALLOC_HEADROOM > BLOCK_MIN ? want / REALLOC_HEADROOM : BLOCK_MIN;
+}
+
 /* Resizes p (not NULL) to n bytes (0 < n <= PTRDIFF_MAX): in place if it
  * can, else by moving.  NULL on failure, with p untouched. */
 static void *resize_core(void *p, size_t n, const char *call) {
@@ -196,8 +204,10 @@ static void *resize_core(void *p, size_t n, const char *call) {
   size_t have = w & BLOCK_SIZE_MASK, want = block_size_for(n);
   if ((w & (BLOCK_ALLOC | BLOCK_LARGE)) == BLOCK_ALLOC && block_word_ok(b, w) &&
       !tcache_marked(p)) {
-    /* Room already, and no tail worth giving back: nothing to do. */
-    if (want <= have && have - want < BLOCK_MIN) return p;
+    /* Room already, and what is spare no more than the headroom a growing
+     * realloc leaves (config.h): nothing to do, so that a buffer grown by
+     * small steps keeps its headroom. */
+    if (want <= have && have - want < realloc_spare_kept(want)) return p;
     if (want > have && n < LARGE_THRESHOLD) reclaim_next(p);
   }
   size_t old = 0;

@@ -27,7 +27,7 @@ struct heap {
   void *remote;       /* blocks other threads gave back while the lock was
                          busy, linked through their first word; freed by the
                          next thread that takes the lock */
-};
+} __attribute__((aligned(128)));
 
 /* Prepares an empty heap using policy. */
 HAWK_INTERNAL void heap_init(struct heap *h, const struct placement *policy);

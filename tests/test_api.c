@@ -1055,6 +1055,43 @@ TEST(realloc_shrink_tail_free_and_reusable) {
   CHECK(hawk_check() == 0);
 }
 
+/* C10: a buffer that realloc grows keeps the headroom it was given: a small
+ * further step, or a shrink by less than an eighth, leaves the block as it
+ * is, while a shrink by more gives the tail back.  Blocks are grown while
+ * their neighbours are held, so most of them move and get the headroom. */
+TEST(realloc_small_steps_keep_their_headroom) {
+  enum { N = 20, SIZE = 4000 };
+  unsigned char *p[N];
+  for (int i = 0; i < N; i++) {
+    p[i] = hawk_malloc(SIZE);
+    REQUIRE(p[i]);
+    fill(p[i], SIZE, (unsigned)i);
+  }
+  int roomy = 0;
+  for (int i = 0; i < N; i++) {
+    size_t n = SIZE + 64;
+    unsigned char *q = hawk_realloc(p[i], n);
+    REQUIRE(q);
+    p[i] = q;
+    CHECK(intact(q, SIZE, (unsigned)i));
+    size_t u = hawk_usable_size(q);
+    if (u < n + 128) continue; /* grew in place without headroom */
+    roomy++;
+    CHECK(hawk_realloc(q, n + 64) == q);
+    CHECK(hawk_usable_size(q) == u);
+    CHECK(hawk_realloc(q, u) == q);
+    CHECK(hawk_usable_size(q) == u);
+    CHECK(hawk_realloc(q, u - u / 16) == q);
+    CHECK(hawk_usable_size(q) == u);
+    CHECK(hawk_realloc(q, u / 2) == q);
+    CHECK(hawk_usable_size(q) < u / 2 + 64);
+    CHECK(intact(q, SIZE < u / 2 ? SIZE : u / 2, (unsigned)i));
+  }
+  CHECK(roomy >= N / 2);
+  for (int i = 0; i < N; i++) hawk_free(p[i]);
+  CHECK(hawk_check() == 0);
+}
+
 /* C10: many random reallocs over live slots, contents checked each time. */
 TEST(realloc_random_walk) {
   enum { SLOTS = 64, OPS = 3000 };
