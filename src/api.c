@@ -93,7 +93,7 @@ static void init_once(void) {
   slow_mode = trace_enabled || debug_enabled || debug_check_every > 0 || under_valgrind;
   const struct placement *policy = policy_from_options();
   hawk_heap_count = heap_count_wanted();
-  for (unsigned i = 0; i < HEAP_MAX; i++) heap_init(&hawk_heaps[i], policy);
+  for (unsigned i = 0; i < hawk_heap_count; i++) heap_init(&hawk_heaps[i], policy);
   __atomic_store_n(&initialised, 1, __ATOMIC_RELEASE);
 }
 
