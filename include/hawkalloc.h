@@ -56,7 +56,7 @@ struct hawk_stats {
   uint32_t version;       /* HAWK_STATS_VERSION of the library that filled it */
   uint32_t size;          /* bytes of this struct the library filled */
   uint64_t in_use;        /* bytes in allocated blocks, headers included */
-  uint64_t in_use_peak;   /* the highest in_use seen */
+  uint64_t in_use_peak;   /* the highest in_use seen (to within 64 KiB per heap in use) */
   uint64_t mapped;        /* bytes mapped from the OS right now */
   uint64_t mapped_peak;   /* the highest mapped seen */
   uint64_t arenas;        /* arenas owned by heaps (cached empty ones excluded) */

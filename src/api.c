@@ -62,16 +62,6 @@ struct heap *hawk_heap_for_new_thread(void) {
   return &hawk_heaps[i % hawk_heap_count];
 }
 
-uint64_t hawk_heaps_in_use(void) {
-  /* Heaps are handed out in order, and heap 0 serves threads without a
-   * cache: the heaps past the last one handed out hold nothing. */
-  unsigned used = __atomic_load_n(&next_heap, __ATOMIC_RELAXED);
-  unsigned n = used < 1 ? 1 : used < hawk_heap_count ? used : hawk_heap_count;
-  uint64_t sum = 0;
-  for (unsigned i = 0; i < n; i++) sum += __atomic_load_n(&hawk_heaps[i].in_use, __ATOMIC_RELAXED);
-  return sum;
-}
-
 /* Everything the allocator needs before its first block; allocates nothing. */
 static void init_once(void) {
   options_load();

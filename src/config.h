@@ -25,6 +25,12 @@
  * after many of them. */
 #define REALLOC_HEADROOM 8
 
+/* A heap tells the process-wide count of bytes in use, from which the peak
+ * is taken, each time its own count has moved this far.  The peak is then
+ * right to within IN_USE_STEP per heap in use, either way, and an
+ * allocation reads or writes no cache line of another heap's. */
+#define IN_USE_STEP ((uint64_t)64 << 10)
+
 /* Empty arenas kept mapped (not returned to the OS) for quick reuse. */
 #define ARENA_CACHE_MAX 2
 

@@ -15,9 +15,6 @@ HAWK_INTERNAL extern unsigned hawk_heap_count;
 /* Picks the heap for a new thread (round robin). */
 HAWK_INTERNAL struct heap *hawk_heap_for_new_thread(void);
 
-/* Bytes in use in all heaps (a racy sum of relaxed reads, for peaks). */
-HAWK_INTERNAL uint64_t hawk_heaps_in_use(void);
-
 /* Runs the one-time initialisation if it has not run yet. */
 HAWK_INTERNAL void hawk_ensure_init(void);
 

@@ -19,8 +19,24 @@ void heap_init(struct heap *h, const struct placement *policy) {
 
 /* Changes the bytes in use; other threads read it (statistics) without the
  * lock, so it is stored atomically (a plain store on common machines). */
-static void in_use_add(struct heap *h, int64_t delta) {
-  __atomic_store_n(&h->in_use, h->in_use + (uint64_t)delta, __ATOMIC_RELAXED);
+/* Adds what heap h's count has moved since it last told to the
+ * process-wide count, and follows the peak. */
+static __attribute__((noinline)) void in_use_tell(struct heap *h, uint64_t now) {
+  int64_t untold = (int64_t)(now - h->in_use_told);
+  h->in_use_told = now;
+  uint64_t sum = __atomic_add_fetch(&counters.heaps_in_use, (uint64_t)untold, __ATOMIC_RELAXED);
+  if (untold > 0)
+    counters_in_use_seen(sum + __atomic_load_n(&counters.large_in_use, __ATOMIC_RELAXED));
+}
+
+static inline void in_use_add(struct heap *h, int64_t delta) {
+  uint64_t now = h->in_use + (uint64_t)delta;
+  __atomic_store_n(&h->in_use, now, __ATOMIC_RELAXED);
+  /* The process-wide count, from which the peak is taken, hears of a
+   * heap's count only once it has moved by IN_USE_STEP either way (the
+   * unsigned sum is out of range exactly then), so that no allocation
+   * touches a cache line that other heaps write (config.h). */
+  if (now - h->in_use_told + IN_USE_STEP >= 2 * IN_USE_STEP) in_use_tell(h, now);
 }
 
 /* Puts an arena on the heap's list. */
@@ -151,13 +167,6 @@ static block *alloc_in_used_locked(struct heap *h, size_t size, size_t align) {
   block *b = h->policy->find(&h->free, want);
   if (b == NULL || arena_used_end(arena_of(b), b, want) > arena_of(b)->frontier) return NULL;
   return take_aligned_locked(h, b, size, align);
-}
-
-/* Follows the peak of bytes in use (every heap plus large blocks). */
-static void note_peak_locked(struct heap *h) {
-  (void)h;
-  counters_in_use_seen(hawk_heaps_in_use() +
-                       __atomic_load_n(&counters.large_in_use, __ATOMIC_RELAXED));
 }
 
 /* Why the block at p cannot be freed or resized, or NULL if it can. */
@@ -352,7 +361,6 @@ void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty, int grow
     h->mallocs++;
     p = block_payload(b);
     if (dirty) *dirty = debug_enabled ? n : dirty_bytes(arena_of(b), p, n);
-    note_peak_locked(h);
   }
   if (b && debug_enabled) { /* freed memory must still hold the free pattern */
     size_t span = block_size(b) - BLOCK_HEADER - 16 - 8;
@@ -412,7 +420,6 @@ size_t heap_alloc_batch(struct heap *h, size_t size, void **out, size_t count, i
     size_t n;
     while (got < count && (n = alloc_run_locked(h, size, out + got, count - got)) != 0) got += n;
   }
-  note_peak_locked(h);
   unlock_and_release(h, &r);
   return got;
 }
@@ -438,7 +445,6 @@ static int grow_in_place_locked(struct heap *h, block *b, size_t size, size_t ro
   in_use_add(h, (int64_t)(merged - cur));
   release_tail_locked(h, b, size);
   arena_mark_used(arena_of(b), b, block_size(b));
-  note_peak_locked(h);
   return 1;
 }
 

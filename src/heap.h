@@ -19,14 +19,15 @@ struct heap {
   struct freelists free;          /* the policy's lists */
   struct arena *arenas;           /* every arena this heap owns */
   size_t arena_count;
-  uint64_t in_use;    /* bytes in allocated blocks of this heap */
-  uint64_t mallocs;   /* blocks handed out to the program (not to caches) */
-  uint64_t frees;     /* blocks the program freed (not flushed from caches) */
-  uint64_t splits;    /* free blocks cut in two */
-  uint64_t coalesces; /* merges with a free neighbour */
-  void *remote;       /* blocks other threads gave back while the lock was
-                         busy, linked through their first word; freed by the
-                         next thread that takes the lock */
+  uint64_t in_use;      /* bytes in allocated blocks of this heap */
+  uint64_t in_use_told; /* the part of in_use added to counters.heaps_in_use */
+  uint64_t mallocs;     /* blocks handed out to the program (not to caches) */
+  uint64_t frees;       /* blocks the program freed (not flushed from caches) */
+  uint64_t splits;      /* free blocks cut in two */
+  uint64_t coalesces;   /* merges with a free neighbour */
+  void *remote;         /* blocks other threads gave back while the lock was
+                           busy, linked through their first word; freed by the
+                           next thread that takes the lock */
 } __attribute__((aligned(128)));
 
 /* Prepares an empty heap using policy. */

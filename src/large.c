@@ -25,7 +25,7 @@ static void list_add(struct large_header *l) {
   pthread_mutex_lock(&live.lock);
   uint64_t now = __atomic_add_fetch(&counters.large_in_use, l->map_len, __ATOMIC_RELAXED);
   __atomic_add_fetch(&counters.large_blocks, 1, __ATOMIC_RELAXED);
-  counters_in_use_seen(now + hawk_heaps_in_use());
+  counters_in_use_seen(now + __atomic_load_n(&counters.heaps_in_use, __ATOMIC_RELAXED));
   l->prev = NULL;
   l->next = live.head;
   if (live.head) live.head->prev = l;

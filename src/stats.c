@@ -64,8 +64,9 @@ static void stats_collect(struct hawk_stats *s) {
   s->mallocs += __atomic_load_n(&counters.large_mallocs, __ATOMIC_RELAXED);
   s->frees += __atomic_load_n(&counters.large_frees, __ATOMIC_RELAXED);
   s->large_blocks = __atomic_load_n(&counters.large_blocks, __ATOMIC_RELAXED);
+  /* The exact figure counts as seen, so the peak never goes below it later. */
+  counters_in_use_seen(s->in_use);
   s->in_use_peak = __atomic_load_n(&counters.in_use_peak, __ATOMIC_RELAXED);
-  if (s->in_use_peak < s->in_use) s->in_use_peak = s->in_use;
   s->mapped = __atomic_load_n(&counters.mapped, __ATOMIC_RELAXED);
   s->mapped_peak = __atomic_load_n(&counters.mapped_peak, __ATOMIC_RELAXED);
   s->footprint = __atomic_load_n(&counters.footprint, __ATOMIC_RELAXED);

@@ -11,8 +11,9 @@ struct global_counters {
   uint64_t large_blocks;
   uint64_t large_mallocs;
   uint64_t large_frees;
-  uint64_t in_use_peak;
-  uint64_t footprint; /* arena bytes up to each frontier, plus large mappings */
+  uint64_t heaps_in_use; /* what the heaps told of their in_use (heap.c) */
+  uint64_t in_use_peak;  /* highest heaps_in_use + large_in_use seen */
+  uint64_t footprint;    /* arena bytes up to each frontier, plus large mappings */
   uint64_t footprint_peak;
 };
 
