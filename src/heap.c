@@ -17,8 +17,6 @@ void heap_init(struct heap *h, const struct placement *policy) {
   h->policy = policy;
 }
 
-/* Changes the bytes in use; other threads read it (statistics) without the
- * lock, so it is stored atomically (a plain store on common machines). */
 /* Adds what heap h's count has moved since it last told to the
  * process-wide count, and follows the peak. */
 static __attribute__((noinline)) void in_use_tell(struct heap *h, uint64_t now) {
@@ -29,6 +27,8 @@ static __attribute__((noinline)) void in_use_tell(struct heap *h, uint64_t now) 
     counters_in_use_seen(sum + __atomic_load_n(&counters.large_in_use, __ATOMIC_RELAXED));
 }
 
+/* Changes the bytes in use; other threads read it (statistics) without the
+ * lock, so it is stored atomically (a plain store on common machines). */
 static inline void in_use_add(struct heap *h, int64_t delta) {
   uint64_t now = h->in_use + (uint64_t)delta;
   __atomic_store_n(&h->in_use, now, __ATOMIC_RELAXED);
