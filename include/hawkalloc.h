@@ -36,7 +36,9 @@ HAWK_EXPORT void *hawk_aligned_alloc(size_t alignment, size_t size);
 HAWK_EXPORT size_t hawk_usable_size(void *ptr);
 
 /* The rest of the standard family under prefixed names, with the same
- * semantics as reallocarray, posix_memalign, memalign, valloc and pvalloc. */
+ * semantics as reallocarray, posix_memalign, memalign, valloc and pvalloc.
+ * memalign rounds an alignment that is not a power of two up to the next
+ * one, as glibc does; aligned_alloc refuses it (EINVAL). */
 HAWK_EXPORT void *hawk_reallocarray(void *ptr, size_t count, size_t size);
 HAWK_EXPORT int hawk_posix_memalign(void **out, size_t alignment, size_t size);
 HAWK_EXPORT void *hawk_memalign(size_t alignment, size_t size);

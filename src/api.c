@@ -424,7 +424,9 @@ int hawk_posix_memalign(void **out, size_t alignment, size_t size) {
   return 0;
 }
 
-/* aligned_alloc and memalign: any size, a power-of-two alignment. */
+/* aligned_alloc: any size (C17, DR 460), a power-of-two alignment; any
+ * other alignment is one this implementation does not support: NULL and
+ * EINVAL, as glibc since 2.38 (docs/design.md). */
 void *hawk_aligned_alloc(size_t alignment, size_t size) {
   if (!is_power_of_two(alignment)) return fail(EINVAL);
   void *p = alloc_api(size, alignment < HAWK_ALIGN ? HAWK_ALIGN : alignment, 0, "aligned_alloc");
@@ -432,15 +434,30 @@ void *hawk_aligned_alloc(size_t alignment, size_t size) {
   return p ? p : fail(ENOMEM);
 }
 
-void *hawk_memalign(size_t alignment, size_t size) { return hawk_aligned_alloc(alignment, size); }
+/* memalign, valloc and pvalloc follow glibc, which old programs rely on
+ * (docs/design.md): an alignment that is not a power of two is rounded up
+ * to the next one (0 and anything up to 16 is malloc's own), and only one
+ * above SIZE_MAX / 2 + 1, which no power of two is, fails with EINVAL. */
+static void *memalign_core(size_t alignment, size_t size, const char *call) {
+  if (alignment > SIZE_MAX / 2 + 1) return fail(EINVAL);
+  size_t a = HAWK_ALIGN;
+  while (a < alignment) a <<= 1;
+  void *p = alloc_api(size, a, 0, call);
+  trace_note(TRACE_ALIGNED, p, size, a);
+  return p ? p : fail(ENOMEM);
+}
 
-void *hawk_valloc(size_t size) { return hawk_aligned_alloc(os_page_size(), size); }
+void *hawk_memalign(size_t alignment, size_t size) {
+  return memalign_core(alignment, size, "memalign");
+}
+
+void *hawk_valloc(size_t size) { return memalign_core(os_page_size(), size, "valloc"); }
 
 void *hawk_pvalloc(size_t size) {
   size_t page = os_page_size(), rounded;
   if (__builtin_add_overflow(size, page - 1, &rounded)) return fail(ENOMEM);
   rounded &= ~(page - 1);
-  return hawk_aligned_alloc(page, rounded ? rounded : page);
+  return memalign_core(page, rounded ? rounded : page, "pvalloc");
 }
 
 int hawk_trim(void) {

@@ -70,10 +70,11 @@ static void detach_locked(struct heap *h, struct arena *a) {
 }
 
 /* Cuts the tail of allocated block b beyond size bytes off as a free block,
- * merging it with the next block if that is free. */
-static void release_tail_locked(struct heap *h, block *b, size_t size) {
+ * merging it with the next block if that is free; the bytes in use are the
+ * caller's to count.  Returns the bytes cut off. */
+static size_t cut_tail_locked(struct heap *h, block *b, size_t size) {
   size_t total = block_size(b);
-  if (total - size < BLOCK_MIN) return;
+  if (total - size < BLOCK_MIN) return 0;
   block *tail = (block *)((char *)b + size);
   block *next = block_next(b);
   size_t tail_size = total - size;
@@ -86,8 +87,14 @@ static void release_tail_locked(struct heap *h, block *b, size_t size) {
   block_set_free(tail, tail_size, BLOCK_PREV_ALLOC);
   block_set_prev_alloc(block_next(tail), 0);
   placement_insert(h->policy, &h->free, tail);
-  in_use_add(h, -(int64_t)(total - size));
   h->splits++;
+  return total - size;
+}
+
+/* cut_tail_locked, counted. */
+static void release_tail_locked(struct heap *h, block *b, size_t size) {
+  size_t cut = cut_tail_locked(h, b, size);
+  if (cut) in_use_add(h, -(int64_t)cut);
 }
 
 /* Hands out the first size bytes of free block b (already unlisted). */
@@ -442,8 +449,10 @@ static int grow_in_place_locked(struct heap *h, block *b, size_t size, size_t ro
   placement_remove(h->policy, &h->free, next);
   block_set_alloc(b, merged, block_flags(b));
   block_set_prev_alloc(block_next(b), 1);
-  in_use_add(h, (int64_t)(merged - cur));
-  release_tail_locked(h, b, size);
+  cut_tail_locked(h, b, size);
+  /* Counted once, as it ends: the free neighbour taken whole for a moment
+   * (up to an arena's tail) was never in use, and must not reach the peak. */
+  in_use_add(h, (int64_t)(block_size(b) - cur));
   arena_mark_used(arena_of(b), b, block_size(b));
   return 1;
 }

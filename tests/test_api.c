@@ -1331,8 +1331,11 @@ TEST(aligned_alloc_any_size) {
   CHECK(hawk_check() == 0);
 }
 
-/* D16: memalign: the same rules as aligned_alloc. */
-TEST(memalign_alignments_and_einval) {
+/* D16: memalign follows glibc (docs/design.md): an alignment of 0..16 is
+ * malloc's, one that is not a power of two is rounded up to the next power
+ * of two, and only one above SIZE_MAX / 2 + 1 (no power of two is) fails
+ * with EINVAL. */
+TEST(memalign_alignments_as_glibc) {
   for (size_t a = 1; a <= 4 * MiB; a *= 2) {
     void *p = NULL;
     CHECK_ERRNO_KEPT(p = hawk_memalign(a, 100));
@@ -1342,14 +1345,44 @@ TEST(memalign_alignments_and_einval) {
     memset(p, 0x21, 100);
     hawk_free(p);
   }
+  /* Each alignment with the power of two it is rounded up to, worked out
+   * by hand. */
+  static const struct {
+    size_t asked, rounded;
+  } rounded[] = {{0, 16},
+                 {3, 16},
+                 {5, 16},
+                 {6, 16},
+                 {7, 16},
+                 {12, 16},
+                 {24, 32},
+                 {48, 64},
+                 {100, 128},
+                 {4095, 4096},
+                 {4097, 8192},
+                 {3 * 4096, 16384},
+                 {MiB + 16, 2 * MiB}};
   int bad = 0;
-  for (size_t i = 0; i < N_NOT_POW2; i++) {
+  for (size_t i = 0; i < sizeof rounded / sizeof *rounded; i++) {
     errno = 0;
-    void *r = hawk_memalign(not_powers_of_two[i], 100);
-    TALLY(bad, r == NULL && errno == EINVAL, "memalign(%#zx, 100) = %p errno %d",
-          not_powers_of_two[i], r, errno);
+    char *r = NULL;
+    CHECK_ERRNO_KEPT(r = hawk_memalign(rounded[i].asked, 100));
+    TALLY(bad, r != NULL && is_aligned(r, rounded[i].rounded), "memalign(%#zx, 100) = %p",
+          rounded[i].asked, (void *)r);
+    if (r) memset(r, 0x5a, 100);
     hawk_free(r);
   }
+  /* Above SIZE_MAX / 2 + 1 nothing is a power of two: EINVAL, as glibc. */
+  static const size_t beyond[] = {SIZE_MAX, ((size_t)1 << 63) + 16, ((size_t)1 << 63) + 1};
+  for (size_t i = 0; i < sizeof beyond / sizeof *beyond; i++) {
+    errno = 0;
+    void *r = hawk_memalign(beyond[i], 100);
+    TALLY(bad, r == NULL && errno == EINVAL, "memalign(%#zx, 100) = %p errno %d", beyond[i], r,
+          errno);
+  }
+  /* SIZE_MAX / 2 rounds up to 2^63: a valid alignment no mapping can have. */
+  errno = 0;
+  CHECK(hawk_memalign(SIZE_MAX / 2, 100) == NULL && errno == ENOMEM);
   CHECK(bad == 0);
   CHECK(hawk_check() == 0);
 }
