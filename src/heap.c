@@ -142,13 +142,17 @@ static size_t dirty_bytes(const struct arena *a, const char *p, size_t n) {
 }
 
 /* Unlists free block b and hands out size bytes of it whose payload is
- * aligned to align. */
-static inline __attribute__((always_inline)) block *take_aligned_locked(struct heap *h, block *b,
-                                                                        size_t size, size_t align) {
+ * aligned to align.  When dirty is not NULL it receives how many of the
+ * first n payload bytes may be non-zero, read before the frontier moves
+ * past the block. */
+static inline __attribute__((always_inline)) block *
+take_aligned_locked(struct heap *h, block *b, size_t size, size_t align, size_t n, size_t *dirty) {
   placement_remove(h->policy, &h->free, b);
   if (align > HAWK_ALIGN) b = carve_aligned_locked(h, b, align);
   take_locked(h, b, size);
-  arena_mark_used(arena_of(b), b, block_size(b));
+  struct arena *a = arena_of(b);
+  if (dirty) *dirty = debug_enabled ? n : dirty_bytes(a, block_payload(b), n);
+  arena_mark_used(a, b, block_size(b));
   return b;
 }
 
@@ -157,23 +161,25 @@ static size_t wanted(size_t size, size_t align) {
   return align > HAWK_ALIGN ? size + align + BLOCK_MIN : size;
 }
 
-/* Finds, unlists and hands out a block of size bytes whose payload is
- * aligned to align; NULL when the OS refuses another arena. */
-static block *alloc_locked(struct heap *h, size_t size, size_t align) {
+/* Finds, unlists and hands out a block for a request of n bytes (a block
+ * of size bytes) whose payload is aligned to align; NULL when the OS
+ * refuses another arena.  dirty as for take_aligned_locked. */
+static block *alloc_locked(struct heap *h, size_t n, size_t size, size_t align, size_t *dirty) {
   size_t want = wanted(size, align);
   block *b = h->policy->find(&h->free, want);
   if (b == NULL && grow_locked(h)) b = h->policy->find(&h->free, want);
   if (b == NULL) return NULL;
-  return take_aligned_locked(h, b, size, align);
+  return take_aligned_locked(h, b, size, align, n, dirty);
 }
 
 /* alloc_locked from memory the heap has used already (below a frontier):
  * NULL when that would take new memory. */
-static block *alloc_in_used_locked(struct heap *h, size_t size, size_t align) {
+static block *alloc_in_used_locked(struct heap *h, size_t n, size_t size, size_t align,
+                                   size_t *dirty) {
   size_t want = wanted(size, align);
   block *b = h->policy->find(&h->free, want);
   if (b == NULL || arena_used_end(arena_of(b), b, want) > arena_of(b)->frontier) return NULL;
-  return take_aligned_locked(h, b, size, align);
+  return take_aligned_locked(h, b, size, align, n, dirty);
 }
 
 /* Why the block at p cannot be freed or resized, or NULL if it can. */
@@ -361,13 +367,12 @@ void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty, int grow
   struct releases r = {.count = 0};
   pthread_mutex_lock(&h->lock);
   drain_locked(h, &r);
-  block *b = grow ? alloc_locked(h, block_size_for(n), align)
-                  : alloc_in_used_locked(h, block_size_for(n), align);
+  block *b = grow ? alloc_locked(h, n, block_size_for(n), align, dirty)
+                  : alloc_in_used_locked(h, n, block_size_for(n), align, dirty);
   char *p = NULL;
   if (b) {
     h->mallocs++;
     p = block_payload(b);
-    if (dirty) *dirty = debug_enabled ? n : dirty_bytes(arena_of(b), p, n);
   }
   if (b && debug_enabled) { /* freed memory must still hold the free pattern */
     size_t span = block_size(b) - BLOCK_HEADER - 16 - 8;
@@ -421,7 +426,7 @@ size_t heap_alloc_batch(struct heap *h, size_t size, void **out, size_t count, i
   struct releases r = {.count = 0};
   pthread_mutex_lock(&h->lock);
   drain_locked(h, &r);
-  block *b = grow ? NULL : alloc_in_used_locked(h, size, HAWK_ALIGN);
+  block *b = grow ? NULL : alloc_in_used_locked(h, size - BLOCK_HEADER, size, HAWK_ALIGN, NULL);
   if (b) out[got++] = block_payload(b);
   if (grow || b) {
     size_t n;

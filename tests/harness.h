@@ -9,6 +9,7 @@
 #ifndef HAWK_TEST_HARNESS_H
 #define HAWK_TEST_HARNESS_H
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +107,30 @@ static inline int expect_abort_v(void (*fn)(void *), void *arg, const char *cons
 static inline const char *ptr_text(const void *p, char buf[32]) {
   snprintf(buf, 32, "%p", p);
   return buf;
+}
+
+/* Runs the named case alone in a fresh copy of this program, so that what
+ * it measures starts from a new process (no earlier case's peak, arenas or
+ * caches); returns its exit status.  The case tells it is the fresh copy
+ * with is_fresh(its name). */
+static inline int run_fresh(const char *name) {
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    setenv("HAWK_TEST_FRESH", name, 1);
+    execl("/proc/self/exe", "fresh", name, (char *)NULL);
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static inline int is_fresh(const char *name) {
+  const char *v = getenv("HAWK_TEST_FRESH");
+  return v && strcmp(v, name) == 0;
 }
 
 #define TEST_MAIN()                                                                                \

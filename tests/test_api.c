@@ -5,6 +5,8 @@
  * ASan/UBSan with -DHAWK_NO_OVERRIDE, where the standard names belong to the
  * sanitizer.  Nothing here assumes one placement policy.
  */
+#include <sys/mman.h>
+
 #include "harness.h"
 #include "hawkalloc.h"
 
@@ -788,6 +790,31 @@ TEST(calloc_zeroes_after_dirty_region_freed) {
   hawk_free(q);
   CHECK(hawk_check() == 0);
   CHECK(bad == 0);
+}
+
+/* B6: calloc of memory the heap never handed out writes nothing to it:
+ * fresh pages read as zero already, and clearing them would make them
+ * resident.  In a fresh process 600 KB (a heap block, below the large
+ * threshold) come from a new arena past its frontier; every whole page of
+ * the payload after the first must still be untouched (not resident). */
+TEST(calloc_leaves_fresh_memory_untouched) {
+  if (!is_fresh("calloc_leaves_fresh_memory_untouched")) {
+    CHECK(run_fresh("calloc_leaves_fresh_memory_untouched") == 0);
+    return;
+  }
+  size_t pg = page_size(), n = 600 * 1000;
+  char *p = hawk_calloc(1, n);
+  REQUIRE(p != NULL);
+  char *first = (char *)(((uintptr_t)p + 2 * pg - 1) & ~(uintptr_t)(pg - 1));
+  size_t pages = (size_t)(p + n - first) / pg;
+  unsigned char vec[256];
+  REQUIRE(pages > 100 && pages <= sizeof vec);
+  REQUIRE(mincore(first, pages * pg, vec) == 0);
+  size_t resident = 0;
+  for (size_t i = 0; i < pages; i++) resident += vec[i] & 1;
+  CHECK(resident == 0);
+  for (size_t i = 0; i < n; i += 4096) CHECK(p[i] == 0);
+  hawk_free(p);
 }
 
 /* B6: the tail split off by a shrinking realloc is dirty too. */

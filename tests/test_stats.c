@@ -80,28 +80,6 @@ TEST(peak_in_use_catches_a_rise_freed_before_the_stats) {
   CHECK(c.in_use + rise / 2 < c.in_use_peak);
 }
 
-/* Runs the named case alone in a fresh copy of this program (so that no
- * earlier case's peak hides what it measures); returns its exit status. */
-static int run_fresh(const char *name) {
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid == 0) {
-    int null = open("/dev/null", O_WRONLY);
-    dup2(null, 1);
-    setenv("HAWK_TEST_FRESH", name, 1);
-    execl("/proc/self/exe", "test_stats", name, (char *)NULL);
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static int is_fresh(const char *name) {
-  const char *v = getenv("HAWK_TEST_FRESH");
-  return v && strcmp(v, name) == 0;
-}
-
 /* A block that realloc grows in place takes its free neighbour (here the
  * whole rest of the arena) for a moment; the peak of bytes in use must not
  * see that moment.  Worked out by hand: malloc(5000) is a block of 5008
