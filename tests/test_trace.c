@@ -218,10 +218,100 @@ TEST(no_trace_file_without_the_variable) {
   CHECK(access(path, F_OK) != 0);
 }
 
+/* The exact child: a known sequence of calls, whose results go to fd 3 as
+ * raw pointers (no stdio: nothing else may allocate between them). */
+static int exact_child(void) {
+  uint64_t got[8];
+  void *p = hawk_malloc(100), *q;
+  got[0] = (uintptr_t)p;
+  hawk_free(p);
+  got[1] = (uintptr_t)(q = hawk_aligned_alloc(64, 100));
+  hawk_free(q);
+  got[2] = (uintptr_t)(q = hawk_memalign(100, 50));
+  hawk_free(q);
+  got[3] = (uintptr_t)(q = hawk_valloc(10));
+  hawk_free(q);
+  got[4] = (uintptr_t)(q = hawk_pvalloc(10));
+  hawk_free(q);
+  if (hawk_posix_memalign(&q, 256, 300) != 0) return 1;
+  got[5] = (uintptr_t)q;
+  hawk_free(q);
+  got[6] = (uintptr_t)(p = hawk_malloc(150));
+  got[7] = (uintptr_t)(q = hawk_realloc(p, 5000));
+  hawk_free(q);
+  return write(3, got, sizeof got) == (ssize_t)sizeof got ? 0 : 1;
+}
+
+/* Every record of a known sequence, field by field: the pointer each free
+ * names, and the aligned calls with the alignment in force (memalign's 100
+ * rounded up to 128; valloc and pvalloc a page, pvalloc's size rounded to
+ * one). */
+TEST(trace_records_every_call_exactly) {
+  char path[] = "/tmp/hawk-trace-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  int pipefd[2];
+  REQUIRE(pipe(pipefd) == 0);
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(pipefd[1], 3);
+    char env1[4200];
+    snprintf(env1, sizeof env1, "HAWKALLOC_TRACE=%s", path);
+    char *envp[] = {env1, NULL};
+    char *argv[] = {self_path, "--exact-child", NULL};
+    execve(self_path, argv, envp);
+    _exit(127);
+  }
+  close(pipefd[1]);
+  uint64_t got[8] = {0};
+  ssize_t n_got = read(pipefd[0], got, sizeof got);
+  close(pipefd[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0 && n_got == (ssize_t)sizeof got);
+  uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+  const struct rec want[] = {
+      {.op = 1, .result = got[0], .size = 100},
+      {.op = 2, .result = got[0]},
+      {.op = 5, .result = got[1], .size = 100, .aux = 64},
+      {.op = 2, .result = got[1]},
+      {.op = 5, .result = got[2], .size = 50, .aux = 128},
+      {.op = 2, .result = got[2]},
+      {.op = 5, .result = got[3], .size = 10, .aux = page},
+      {.op = 2, .result = got[3]},
+      {.op = 5, .result = got[4], .size = page, .aux = page},
+      {.op = 2, .result = got[4]},
+      {.op = 5, .result = got[5], .size = 300, .aux = 256},
+      {.op = 2, .result = got[5]},
+      {.op = 1, .result = got[6], .size = 150},
+      {.op = 4, .result = got[7], .size = 5000, .aux = got[6]},
+      {.op = 2, .result = got[7]},
+  };
+  size_t len = 0;
+  unsigned char *buf = read_file(path, &len);
+  REQUIRE(buf != NULL && len >= 32 && (len - 32) % 40 == 0);
+  const struct rec *r = (const struct rec *)(buf + 32);
+  size_t n = (len - 32) / 40, k = 0;
+  /* The sequence appears in order (the C library may add calls around it). */
+  for (size_t i = 0; i < n && k < sizeof want / sizeof *want; i++)
+    if (r[i].op == want[k].op && r[i].result == want[k].result && r[i].size == want[k].size &&
+        r[i].aux == want[k].aux)
+      k++;
+  if (k < sizeof want / sizeof *want)
+    fprintf(stderr, "    record %zu of the sequence (op %u) not found\n", k, want[k].op);
+  CHECK(k == sizeof want / sizeof *want);
+  for (size_t i = 0; i < 8; i++) CHECK(got[i] != 0);
+  free(buf);
+  unlink(path);
+}
+
 static int harness_main(int argc, char **argv);
 
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "--traced-child") == 0) return traced_child();
+  if (argc > 1 && strcmp(argv[1], "--exact-child") == 0) return exact_child();
   ssize_t n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
   if (n <= 0) return 1;
   self_path[n] = 0;
