@@ -2,6 +2,7 @@
  * HAWKALLOC_STATS=1 at exit. */
 #include <fcntl.h>
 #include <stdint.h>
+#include <sys/mman.h>
 
 #include "harness.h"
 #include "hawkalloc.h"
@@ -159,6 +160,78 @@ TEST(every_figure_worked_out_by_hand) {
   CHECK(hawk_trim() == 1);
   struct hawk_stats g = stats_now();
   CHECK(g.mapped == arena && g.mapped_peak == e.mapped && g.thread_cached == 0 && g.in_use == 0);
+}
+
+struct find_ctx {
+  uintptr_t payload;
+  int state;
+};
+
+static void find_block(void *ctx, const struct hawk_block_info *b) {
+  struct find_ctx *f = ctx;
+  if (b->payload == f->payload) f->state = b->state;
+}
+
+/* The state hawk_walk gives the block whose payload is p (-1: not met). */
+static int walked_state(void *p) {
+  struct find_ctx f = {(uintptr_t)p, -1};
+  hawk_walk(find_block, &f);
+  return f.state;
+}
+
+/* Pages of [p, p + n) that are resident. */
+static size_t resident_pages(char *p, size_t n) {
+  size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+  char *first = (char *)(((uintptr_t)p + pg - 1) & ~(uintptr_t)(pg - 1));
+  size_t pages = (size_t)(p + n - first) / pg, resident = 0;
+  unsigned char vec[512];
+  if (pages > sizeof vec || mincore(first, pages * pg, vec) != 0) return (size_t)-1;
+  for (size_t i = 0; i < pages; i++) resident += vec[i] & 1;
+  return resident;
+}
+
+/* Worked out by hand, in a fresh process: five blocks of 900,000 bytes
+ * (900,016 with the header, rounded to 16) need two arenas, four in the first (its free
+ * span is 4,194,160 bytes) and one in the second; the footprint is each
+ * arena's 136-byte head, its blocks and the 32 bytes past the last.  Freed
+ * in order, the first arena empties while the second is in use and is
+ * released: the footprint drops to the second arena's.  A block freed into
+ * the thread cache is walked as cached; hawk_trim gives back the pages
+ * inside free blocks. */
+TEST(footprint_walk_and_trim_worked_out_by_hand) {
+  if (!is_fresh("footprint_walk_and_trim_worked_out_by_hand")) {
+    CHECK(run_fresh("footprint_walk_and_trim_worked_out_by_hand") == 0);
+    return;
+  }
+  char *big[5];
+  for (int i = 0; i < 5; i++) big[i] = hawk_malloc(900000);
+  struct hawk_stats a = stats_now();
+  CHECK(a.arenas == 2);
+  CHECK(a.footprint == (136 + 4 * 900016 + 32) + (136 + 900016 + 32));
+  for (int i = 0; i < 5; i++) hawk_free(big[i]);
+  struct hawk_stats b = stats_now();
+  CHECK(b.arenas == 1 && b.cached_arenas == 1);
+  CHECK(b.footprint == 136 + 900016 + 32 && b.footprint_peak == a.footprint);
+  CHECK(b.mapped == 2 * (4 << 20) && b.in_use == 0);
+
+  char *s = hawk_malloc(100);
+  CHECK(walked_state(s) == HAWK_BLOCK_ALLOCATED);
+  hawk_free(s);
+  CHECK(walked_state(s) == HAWK_BLOCK_CACHED);
+
+  char *p = hawk_malloc(600000), *q = hawk_malloc(3000); /* q keeps p from the tail */
+  memset(p, 1, 600000);
+  CHECK(resident_pages(p, 600000) >= 140);
+  hawk_free(p);
+  CHECK(walked_state(p) == HAWK_BLOCK_FREE);
+  CHECK(hawk_trim() == 1);
+  /* Only the page holding the free block's header and links (and the one
+   * with its footer) may stay. */
+  CHECK(resident_pages(p, 600000) <= 2);
+  /* Out of the cache and back in the heap: the first block of its arena,
+   * free and merged with the free space after it. */
+  CHECK(walked_state(s) == HAWK_BLOCK_FREE);
+  hawk_free(q);
 }
 
 TEST(stats_respects_the_callers_size) {
