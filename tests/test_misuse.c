@@ -376,6 +376,9 @@ static void invalid_pointer_case(enum kind kind, enum op op) {
   char call[32];
   snprintf(call, sizeof call, "%s(", op_name(op));
   EXPECT_ABORT(child_misuse, &m, "hawkalloc: ", call, ptext, "invalid pointer");
+  /* A misaligned pointer is named as such, before anything near it is read. */
+  if (kind == K_MISALIGNED)
+    EXPECT_ABORT(child_misuse, &m, "hawkalloc: ", call, ptext, "invalid pointer (misaligned)");
   CHECK(one_line_report(child_misuse, &m, op_name(op), bad,
                         (const char *const[]){"invalid pointer", NULL}));
   release(keep, keep_len);

@@ -201,4 +201,38 @@ TEST(safe_unlink_refuses_corrupted_links) {
   EXPECT_ABORT(unlink_corrupted, NULL, "hawkalloc: ", "heap corruption");
 }
 
+/* Links that are plausible (blocks of an arena) but do not point back:
+ * only the back-pointer checks of safe unlink can see them.  The list is
+ * victim[2], victim[1], victim[0] (each insert goes to the head). */
+static void unlink_prev_not_pointing_back(void *arg) {
+  (void)arg;
+  free_set_prev(victim[1], victim[0]); /* victim[0]'s next is NULL, not victim[1] */
+  placement_first_fit.remove(&victim_lists, victim[1]);
+}
+
+static void unlink_next_not_pointing_back(void *arg) {
+  (void)arg;
+  free_set_next(victim[1], victim[2]); /* victim[2]'s prev is NULL, not victim[1] */
+  placement_first_fit.remove(&victim_lists, victim[1]);
+}
+
+static void unlink_head_not_the_block(void *arg) {
+  (void)arg;
+  free_set_prev(victim[2], NULL); /* already so: the head is victim[2] */
+  free_set_prev(victim[1], NULL); /* victim[1] claims to be the head */
+  placement_first_fit.remove(&victim_lists, victim[1]);
+}
+
+TEST(safe_unlink_refuses_links_that_do_not_point_back) {
+  hawk_ensure_init();
+  static const size_t sizes[] = {64, 64, 64};
+  lay_out(victim, sizes, 3);
+  memset(&victim_lists, 0, sizeof victim_lists);
+  insert_all(&placement_first_fit, &victim_lists, victim, 3);
+  REQUIRE(victim_lists.heads[0] == victim[2] && free_next(victim[2]) == victim[1]);
+  EXPECT_ABORT(unlink_prev_not_pointing_back, NULL, "hawkalloc: ", "heap corruption");
+  EXPECT_ABORT(unlink_next_not_pointing_back, NULL, "hawkalloc: ", "heap corruption");
+  EXPECT_ABORT(unlink_head_not_the_block, NULL, "hawkalloc: ", "heap corruption");
+}
+
 TEST_MAIN()
