@@ -192,6 +192,38 @@ TEST(cached_blocks_wait_on_the_remote_list_while_the_lock_is_busy) {
   CHECK(check_heap(&h) == 0);
 }
 
+/* Blocks left on the remote list are freed by whoever next takes the lock
+ * to allocate, one block or a batch, not only by heap_drain. */
+static void park_remote(void **p, int n, size_t size) {
+  for (int i = 0; i < n; i++) {
+    p[i] = take(size);
+    ((uint64_t *)p[i])[1] = tcache_key;
+  }
+  pthread_mutex_lock(&h.lock);
+  heap_release_cached(p, (size_t)n);
+  pthread_mutex_unlock(&h.lock);
+}
+
+TEST(remote_blocks_are_freed_by_the_next_allocation) {
+  fresh_heap();
+  void *p[8];
+  park_remote(p, 8, 48);
+  REQUIRE(h.remote != NULL && h.in_use == 8 * block_size_for(48));
+  void *n = take(200);
+  CHECK(h.remote == NULL);
+  CHECK(h.in_use == block_size_for(200)); /* the eight were freed first */
+  park_remote(p, 8, 48);
+  REQUIRE(h.remote != NULL);
+  void *out[4];
+  CHECK(heap_alloc_batch(&h, block_size_for(64), out, 4, 1) == 4);
+  CHECK(h.remote == NULL);
+  CHECK(h.in_use == block_size_for(200) + 4 * block_size_for(64));
+  CHECK(check_heap(&h) == 0);
+  for (int i = 0; i < 4; i++) heap_free(out[i], "free");
+  heap_free(n, "free");
+  CHECK(h.in_use == 0 && check_heap(&h) == 0);
+}
+
 TEST(cached_blocks_are_freed_at_once_when_the_lock_is_free) {
   fresh_heap();
   void *p[4];
