@@ -3,10 +3,12 @@
  * across fork, serving a thread after its exit cleanup, and giving a cached
  * neighbour back to a growing realloc. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 
 #include "harness.h"
 #include "hawkalloc.h"
+#include "tcache.h"
 
 #if defined(__has_feature)
 #if __has_feature(thread_sanitizer)
@@ -202,16 +204,18 @@ TEST(thread_allocates_after_its_exit_cleanup) {
   pthread_key_delete(late_key);
 }
 
+/* In a fresh process the first two 64-byte blocks are neighbours: the first
+ * refill cuts one block at the start of the arena, the second cuts the next
+ * ones right after it. */
 TEST(realloc_grows_into_a_neighbour_held_by_this_threads_cache) {
-  hawk_trim();
+  if (!is_fresh("realloc_grows_into_a_neighbour_held_by_this_threads_cache")) {
+    CHECK(run_fresh("realloc_grows_into_a_neighbour_held_by_this_threads_cache") == 0);
+    return;
+  }
   unsigned char *a = hawk_malloc(64);
   unsigned char *b = hawk_malloc(64);
   REQUIRE(a && b);
-  if (b != a + 80) { /* the two were not neighbours: nothing to test here */
-    hawk_free(a);
-    hawk_free(b);
-    return;
-  }
+  REQUIRE(b == a + 80);
   fill(a, 64, 5);
   hawk_free(b); /* into the cache: still allocated in the heap's eyes */
   unsigned char *c = hawk_realloc(a, 130);
@@ -324,17 +328,27 @@ TEST(fork_with_full_caches) {
   void *p[64];
   for (int i = 0; i < 64; i++) p[i] = hawk_malloc(72);
   for (int i = 0; i < 64; i++) hawk_free(p[i]);
-  uint64_t cached_before = stats_now().thread_cached;
-  CHECK(cached_before >= 2 * 16 * 80); /* both caches hold blocks */
   fflush(NULL);
+  struct hawk_stats before = stats_now();
+  CHECK(before.thread_cached >= 2 * 64 * 80); /* both caches hold their 64 blocks */
   pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
     /* Only this thread exists here: the other thread's blocks came back,
-     * so once this thread's own cache is flushed no cache holds anything. */
+     * so once this thread's own cache is flushed no cache holds anything,
+     * and every cached byte is free again: the bytes in use drop by all
+     * that was cached, and by the other thread's cache itself (a heap
+     * block; this thread's lives in the library's data). */
     int ok = hawk_check() == 0;
     hawk_trim();
-    ok = ok && stats_now().thread_cached == 0;
+    struct hawk_stats after = stats_now();
+    ok = ok && after.thread_cached == 0;
+    ok = ok && after.in_use ==
+                   before.in_use - before.thread_cached - block_size_for(sizeof(struct tcache));
+    if (!ok)
+      fprintf(stderr, "    child: in use %llu, before %llu, cached %llu\n",
+              (unsigned long long)after.in_use, (unsigned long long)before.in_use,
+              (unsigned long long)before.thread_cached);
     for (int round = 0; round < 10; round++) {
       void *q[200];
       for (int i = 0; i < 200; i++) {
@@ -364,15 +378,47 @@ static void *heap_user(void *arg) {
   return NULL;
 }
 
-/* Threads are spread over several heaps; blocks freed by another thread go
- * back to the heap that owns them. */
+/* The heap hawk_walk names for the block whose payload is ctx->payload. */
+struct heap_of {
+  uintptr_t payload;
+  int heap;
+};
+static void find_heap(void *ctx, const struct hawk_block_info *b) {
+  struct heap_of *h = ctx;
+  if (b->payload == h->payload) h->heap = b->heap;
+}
+
+/* The heaps the library should have: HAWKALLOC_HEAPS, or two per CPU this
+ * process may run on, at most 16 (docs/design.md). */
+static unsigned heaps_expected(void) {
+  const char *v = getenv("HAWKALLOC_HEAPS");
+  if (v && atoi(v) > 0) return atoi(v) > 16 ? 16 : (unsigned)atoi(v);
+  cpu_set_t cpus;
+  unsigned n = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? 2 * (unsigned)CPU_COUNT(&cpus) : 2;
+  return n > 16 ? 16 : n;
+}
+
+/* Threads are spread over several heaps, round robin, one heap a thread;
+ * blocks freed by another thread go back to the heap that owns them. */
 TEST(threads_use_several_heaps_and_frees_return_to_the_owner) {
   struct hawk_stats s = stats_now();
-  CHECK(s.heaps >= 1 && s.heaps <= 16);
+  unsigned heaps = heaps_expected();
+  CHECK(heaps >= 1 && s.heaps == heaps);
   static unsigned char *blocks[8][100];
   pthread_t t[8];
   for (int k = 0; k < 8; k++) REQUIRE(pthread_create(&t[k], NULL, heap_user, blocks[k]) == 0);
   for (int k = 0; k < 8; k++) pthread_join(t[k], NULL);
+  /* Each thread's blocks come from one heap; eight threads set up one
+   * after the other take eight heaps in turn: min(8, heaps) different ones. */
+  unsigned used = 0;
+  for (int k = 0; k < 8; k++) {
+    struct heap_of first = {(uintptr_t)blocks[k][0], -2}, last = {(uintptr_t)blocks[k][99], -2};
+    hawk_walk(find_heap, &first);
+    hawk_walk(find_heap, &last);
+    CHECK(first.heap >= 0 && first.heap == last.heap);
+    if (first.heap >= 0 && first.heap < 32) used |= 1u << first.heap;
+  }
+  CHECK((unsigned)__builtin_popcount(used) == (heaps < 8 ? heaps : 8));
   /* Freed here, by a thread that owns none of them. */
   for (int k = 0; k < 8; k++)
     for (int i = 0; i < 100; i++) {
