@@ -817,6 +817,28 @@ TEST(calloc_leaves_fresh_memory_untouched) {
   hawk_free(p);
 }
 
+/* B6: the one word of fresh arena memory that is written before it is
+ * handed out: the footer of the arena's last free block, in the arena's
+ * last 8 bytes.  In a fresh process four blocks of 900,016 bytes leave
+ * 4,194,160 - 3,600,064 = 594,096 bytes; calloc(594,088) takes all of them
+ * (594,088 + 8-byte header) and must clear that footer too. */
+TEST(calloc_clears_the_footer_at_the_end_of_an_arena) {
+  if (!is_fresh("calloc_clears_the_footer_at_the_end_of_an_arena")) {
+    CHECK(run_fresh("calloc_clears_the_footer_at_the_end_of_an_arena") == 0);
+    return;
+  }
+  void *fill[4];
+  for (int i = 0; i < 4; i++) fill[i] = hawk_malloc(900000);
+  unsigned char *p = hawk_calloc(1, 594088);
+  REQUIRE(p != NULL);
+  REQUIRE(((uintptr_t)p + 594088 + 8) % (4 << 20) == 0); /* it ends the arena */
+  int nonzero = 0;
+  for (size_t i = 594088 - 64; i < 594088; i++) nonzero += p[i] != 0;
+  CHECK(nonzero == 0);
+  hawk_free(p);
+  for (int i = 0; i < 4; i++) hawk_free(fill[i]);
+}
+
 /* B6: the tail split off by a shrinking realloc is dirty too. */
 TEST(calloc_zeroes_after_realloc_shrink) {
   int bad = 0;
