@@ -28,7 +28,6 @@ static unsigned next_heap;
 
 static pthread_once_t init_control = PTHREAD_ONCE_INIT;
 static int initialised; /* set once everything below is ready */
-static int registry_ready;
 /* Set when every call must take the slow path: tracing, debug mode or
  * periodic checks.  The fast paths test this one flag. */
 static int slow_mode;
@@ -72,7 +71,6 @@ static void init_once(void) {
   block_secret = secret | 1;
   link_secret = (uintptr_t)(secret * 0xc2b2ae3d27d4eb4full);
   if (os_random(&tcache_key, sizeof tcache_key) != 0) tcache_key = secret * 0xff51afd7ed558ccdull;
-  registry_ready = registry_init() == 0;
   tcache_init();
   trace_init();
   map_install_signal();
@@ -101,7 +99,7 @@ static int is_large(size_t n, size_t align) {
 
 /* n bytes aligned to align (a power of two, at least 16), zeroed if asked.
  * NULL on failure; errno is left to the caller. */
-static void *alloc_core(size_t n, size_t align, int zero) {
+static inline __attribute__((always_inline)) void *alloc_try(size_t n, size_t align, int zero) {
   if (likely(align == HAWK_ALIGN && n <= TCACHE_MAX_BLOCK - BLOCK_HEADER)) {
     size_t size = block_size_for(n);
     void *p = tcache_pop(size);
@@ -110,7 +108,7 @@ static void *alloc_core(size_t n, size_t align, int zero) {
     return p;
   }
   hawk_ensure_init();
-  if (unlikely(n > PTRDIFF_MAX || !registry_ready)) return NULL;
+  if (unlikely(n > PTRDIFF_MAX)) return NULL;
   if (unlikely(is_large(n, align))) {
     int dirty;
     void *p = large_alloc(n, align, &dirty);
@@ -123,16 +121,60 @@ static void *alloc_core(size_t n, size_t align, int zero) {
   return p;
 }
 
+/* Aborts for a pointer into memory HawkAlloc gave back.  Only a pointer
+ * that can be shown to be one it handed out is called a double free: the
+ * range may since have been mapped by the program or another allocator. */
+static _Noreturn void released_misuse(void *p, enum chunk_kind kind, const char *call) {
+  int ours;
+  if (kind == CHUNK_FREED) {
+    ours = large_was_payload(p);
+  } else { /* an unmapped arena: nobody mapped the page since, and p lies
+            * where a payload could */
+    ours = !os_is_mapped(p) && arena_holds_payload(arena_of(p), p);
+  }
+  if (ours) report_misuse(call, p, "double free (its memory was already released)");
+  report_misuse(call, p, "invalid pointer (not from hawkalloc)");
+}
+
+/* When the OS refuses memory, what HawkAlloc holds only as a cache goes
+ * back to it before the request fails: this thread's cache (its blocks
+ * may pin otherwise empty arenas), the heaps' remote lists, every empty
+ * arena (a heap's last one too), the cache of empty arenas and the spare
+ * large mappings.  Other threads' caches cannot be reached safely.  Call
+ * with no lock held. */
+static __attribute__((noinline)) void release_cached(void) {
+  tcache_flush_self();
+  for (unsigned i = 0; i < hawk_heap_count; i++) heap_release_empty(&hawk_heaps[i]);
+  arena_cache_flush();
+  large_spare_flush();
+}
+
+/* alloc_try again after release_cached (docs/design.md: the retry-on-OOM
+ * rule). */
+static __attribute__((noinline)) void *alloc_retry(size_t n, size_t align, int zero) {
+  if (n > PTRDIFF_MAX) return NULL;
+  release_cached();
+  return alloc_try(n, align, zero);
+}
+
+static void *alloc_core(size_t n, size_t align, int zero) {
+  void *p = alloc_try(n, align, zero);
+  if (unlikely(p == NULL)) p = alloc_retry(n, align, zero);
+  return p;
+}
+
 /* What kind of memory p is in; aborts with a message if it is not ours. */
 static enum chunk_kind owner_kind(void *p, const char *call) {
   if ((uintptr_t)p & (HAWK_ALIGN - 1)) report_misuse(call, p, "invalid pointer (misaligned)");
   enum chunk_kind kind = registry_lookup(p);
-  if (kind == CHUNK_FREED) report_misuse(call, p, "double free (its memory was already released)");
+  if (kind == CHUNK_FREED || kind == CHUNK_ARENA_FREED) released_misuse(p, kind, call);
   if (kind == CHUNK_NONE) report_misuse(call, p, "invalid pointer (not from hawkalloc)");
   return kind;
 }
 
-static void free_core(void *p, const char *call) {
+/* Not inlined: free's fast path reaches it with a tail call and keeps no
+ * stack frame of its own. */
+static __attribute__((noinline)) void free_core(void *p, const char *call) {
   if (owner_kind(p, call) == CHUNK_ARENA)
     heap_free(p, call);
   else
@@ -184,7 +226,14 @@ static size_t realloc_spare_kept(size_t want) {
  * can, else by moving.  NULL on failure, with p untouched. */
 static void *resize_core(void *p, size_t n, const char *call) {
   if (owner_kind(p, call) != CHUNK_ARENA) {
-    if (is_large(n, HAWK_ALIGN)) return large_resize(p, n, call);
+    if (is_large(n, HAWK_ALIGN)) {
+      void *q = large_resize(p, n, call);
+      if (q == NULL) { /* the retry-on-OOM rule, as for alloc_core */
+        release_cached();
+        q = large_resize(p, n, call);
+      }
+      return q;
+    }
     return move(p, usable_core(p, call), n);
   }
   /* The block is the caller's, so its size cannot change under us; read

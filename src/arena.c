@@ -50,12 +50,18 @@ int arena_create(struct heap *heap, struct arena **out) {
     void *p;
     int err = os_map(ARENA_SIZE, ARENA_SIZE, &p);
     if (err) return err;
+    /* The registry may need a leaf for this address: without it the arena
+     * could not be recognised, so it goes back. */
+    err = registry_mark(p, ARENA_SIZE, CHUNK_ARENA, CHUNK_ARENA);
+    if (err) {
+      os_unmap(p, ARENA_SIZE);
+      return err;
+    }
     counters_mapped((int64_t)ARENA_SIZE);
     a = p;
     a->magic = ARENA_MAGIC;
     a->frontier = (char *)arena_first(a) + BLOCK_MIN;
     counters_footprint(a->frontier - (char *)a);
-    registry_mark(a, ARENA_SIZE, CHUNK_ARENA, CHUNK_ARENA);
   }
   a->next = a->prev = NULL;
   arena_layout(a);
@@ -76,7 +82,7 @@ void arena_release(struct arena *a) {
   }
   pthread_mutex_unlock(&cache.lock);
   if (a) {
-    registry_mark(a, ARENA_SIZE, CHUNK_FREED, CHUNK_FREED);
+    (void)registry_mark(a, ARENA_SIZE, CHUNK_ARENA_FREED, CHUNK_ARENA_FREED); /* marked before */
     a->magic = 0;
     os_unmap(a, ARENA_SIZE);
     counters_mapped(-(int64_t)ARENA_SIZE);
@@ -92,7 +98,7 @@ size_t arena_cache_flush(void) {
   size_t n = 0;
   while (list) {
     struct arena *next = list->next;
-    registry_mark(list, ARENA_SIZE, CHUNK_FREED, CHUNK_FREED);
+    (void)registry_mark(list, ARENA_SIZE, CHUNK_ARENA_FREED, CHUNK_ARENA_FREED); /* marked before */
     list->magic = 0;
     os_unmap(list, ARENA_SIZE);
     counters_mapped(-(int64_t)ARENA_SIZE);

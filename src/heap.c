@@ -505,6 +505,30 @@ static size_t discard_free_block(const block *b) {
   return end - start;
 }
 
+size_t heap_release_empty(struct heap *h) {
+  struct releases r = {.count = 0};
+  size_t n = 0;
+  for (;;) {
+    pthread_mutex_lock(&h->lock);
+    drain_locked(h, &r);
+    struct arena *a = h->arenas;
+    while (a && r.count < sizeof r.arena / sizeof r.arena[0]) {
+      struct arena *next = a->next;
+      block *b = arena_first(a);
+      if (!block_is_alloc(b) && block_size(b) == ARENA_SPAN) {
+        placement_remove(h->policy, &h->free, b);
+        detach_locked(h, a);
+        r.arena[r.count++] = a;
+      }
+      a = next;
+    }
+    int more = a != NULL;
+    n += r.count;
+    unlock_and_release(h, &r);
+    if (!more) return n;
+  }
+}
+
 size_t heap_trim(struct heap *h) {
   size_t released = 0;
   if (debug_enabled) return 0; /* discarded pages would lose the free pattern */

@@ -73,6 +73,11 @@ HAWK_INTERNAL int heap_resize(void *p, size_t n, const char *call, size_t *usabl
 /* The usable size of the arena block at p. */
 HAWK_INTERNAL size_t heap_usable(void *p, const char *call);
 
+/* Detaches every empty arena of the heap, its last one too, and hands it
+ * to arena_release (after the remote list is freed); returns how many.  For
+ * the retry after the OS refused memory (api.c). */
+HAWK_INTERNAL size_t heap_release_empty(struct heap *h);
+
 /* Releases the pages inside free blocks; returns the bytes released. */
 HAWK_INTERNAL size_t heap_trim(struct heap *h);
 

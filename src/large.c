@@ -177,8 +177,16 @@ void *large_alloc(size_t n, size_t align, int *dirty) {
     if (os_map(len, align > ARENA_SIZE ? align : ARENA_SIZE, &base) != 0) return NULL;
     counters_mapped((int64_t)len);
   }
+  /* A chunk in a range the registry has no leaf for yet needs one: if it
+   * cannot be mapped, the block could not be freed, so the mapping goes
+   * back (a spare stays spare). */
+  if (registry_mark(base, len, CHUNK_LARGE, CHUNK_LARGE_MORE) != 0) {
+    if (*dirty && spare_keep(base, len)) return NULL;
+    os_unmap(base, len);
+    counters_mapped(-(int64_t)len);
+    return NULL;
+  }
   void *p = large_setup(base, len, off);
-  registry_mark(base, len, CHUNK_LARGE, CHUNK_LARGE_MORE);
   list_add(base);
   counters_footprint((int64_t)len);
   __atomic_add_fetch(&counters.large_mallocs, 1, __ATOMIC_RELAXED);
@@ -205,12 +213,38 @@ void large_free(void *p, const char *call) {
   size_t len = l->map_len;
   list_remove(l);
   l->magic = 0;
-  registry_mark(l, len, CHUNK_FREED, CHUNK_FREED);
+  (void)registry_mark(l, len, CHUNK_FREED, CHUNK_FREED); /* marked before: cannot fail */
   counters_footprint(-(int64_t)len);
   __atomic_add_fetch(&counters.large_frees, 1, __ATOMIC_RELAXED);
   if (spare_keep((char *)l, len)) return;
   counters_mapped(-(int64_t)len);
   os_unmap(l, len);
+}
+
+/* Whether off (from the start of a chunk) is where large_alloc puts a
+ * payload: after the header for the usual alignment, at the alignment for
+ * a bigger one (at a chunk start when it is over a chunk). */
+static int payload_offset(size_t off) {
+  size_t usual = align_up(sizeof(struct large_header) + BLOCK_HEADER, HAWK_ALIGN);
+  return off == usual || off == 0 || (off > usual && (off & (off - 1)) == 0);
+}
+
+int large_was_payload(const void *p) {
+  const char *c = p;
+  /* A spare mapping is ours and still mapped: its header says where its
+   * last payload was. */
+  int found = 0, was = 0;
+  pthread_mutex_lock(&live.lock);
+  for (size_t i = 0; i < spare.count; i++) {
+    if (c < spare.base[i] || c >= spare.base[i] + spare.len[i]) continue;
+    const struct large_header *l = (const struct large_header *)spare.base[i];
+    found = 1;
+    was = c == spare.base[i] + l->payload_off;
+  }
+  pthread_mutex_unlock(&live.lock);
+  if (found) return was;
+  /* Otherwise it was unmapped: mapped again since, it is someone else's. */
+  return !os_is_mapped(p) && payload_offset((size_t)(c - chunk_base(p)));
 }
 
 size_t large_usable(void *p, const char *call) {
@@ -222,7 +256,7 @@ size_t large_usable(void *p, const char *call) {
 static struct large_header *large_move(struct large_header *l, size_t new_len) {
   void *dest;
   if (os_map(new_len, ARENA_SIZE, &dest) != 0) return NULL;
-  if (os_move(l, l->map_len, dest, new_len) != 0) {
+  if (registry_prepare(dest, new_len) != 0 || os_move(l, l->map_len, dest, new_len) != 0) {
     os_unmap(dest, new_len);
     return NULL;
   }
@@ -237,7 +271,9 @@ void *large_resize(void *p, size_t n, const char *call) {
   if (len == old_len) return p;
   struct large_header *moved = l;
   list_remove(l);
-  if (len < old_len || os_resize_in_place(l, old_len, len) != 0) {
+  /* The registry gets its leaves for the grown range first, so that
+   * marking it afterwards cannot fail. */
+  if (len < old_len || registry_prepare(l, len) != 0 || os_resize_in_place(l, old_len, len) != 0) {
     if (len < old_len)
       os_unmap((char *)l + len, old_len - len);
     else
@@ -247,8 +283,9 @@ void *large_resize(void *p, size_t n, const char *call) {
     list_add(l);
     return NULL;
   }
-  registry_mark(l, old_len, CHUNK_FREED, CHUNK_FREED);
-  registry_mark(moved, len, CHUNK_LARGE, CHUNK_LARGE_MORE);
+  /* Both ranges were marked or prepared before: these cannot fail. */
+  (void)registry_mark(l, old_len, CHUNK_FREED, CHUNK_FREED);
+  (void)registry_mark(moved, len, CHUNK_LARGE, CHUNK_LARGE_MORE);
   counters_mapped((int64_t)len - (int64_t)old_len);
   counters_footprint((int64_t)len - (int64_t)old_len);
   void *q = large_setup((char *)moved, len, off);

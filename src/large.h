@@ -40,6 +40,12 @@ HAWK_INTERNAL void large_free(void *p, const char *call);
  * payload, or NULL with the block unchanged. */
 HAWK_INTERNAL void *large_resize(void *p, size_t n, const char *call);
 
+/* Whether p, in a chunk marked CHUNK_FREED, is provably where a large
+ * block's payload was: inside a spare mapping at its last payload, or
+ * unmapped now and at an offset large_alloc gives payloads.  For misuse
+ * reports only (takes the list lock, calls mincore). */
+HAWK_INTERNAL int large_was_payload(const void *p);
+
 /* The usable size of the large block at p. */
 HAWK_INTERNAL size_t large_usable(void *p, const char *call);
 

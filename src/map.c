@@ -896,12 +896,15 @@ static int in_hawk_regions(uintptr_t a) {
   return 0;
 }
 
-/* The registry's reservation and the empty arenas kept in the cache: ours,
+/* The registry's leaves and the empty arenas kept in the cache: ours,
  * but not met by the walk. */
+static void registry_region(void *ctx, const void *leaf, size_t len) {
+  (void)ctx;
+  hawk_region_add((uintptr_t)leaf, len, K_REGISTRY, 1);
+}
+
 static void hawk_extra_regions(void) {
-  if (registry_chunks)
-    hawk_region_add((uintptr_t)registry_chunks, (uint64_t)1 << (ADDRESS_BITS - ARENA_SHIFT),
-                    K_REGISTRY, 1);
+  registry_leaves(registry_region, NULL);
   for (size_t i = 0; i < pic.n_maps; i++) {
     const struct region *m = &pic.maps[i];
     if (m->kind != K_ANON || m->end - m->start > SCAN_LIMIT) continue;

@@ -88,6 +88,15 @@ int os_discard(void *addr, size_t len) {
   return os_result(madvise(addr, len, MADV_DONTNEED) != 0, saved);
 }
 
+int os_is_mapped(const void *addr) {
+  int saved = errno;
+  unsigned char vec;
+  void *page = (void *)((uintptr_t)addr & ~(uintptr_t)(os_page_size() - 1));
+  int mapped = mincore(page, os_page_size(), &vec) == 0 || errno != ENOMEM;
+  errno = saved;
+  return mapped;
+}
+
 int os_random(void *buf, size_t len) {
   int saved = errno;
   long n = syscall(SYS_getrandom, buf, len, 0);

@@ -34,6 +34,10 @@ HAWK_INTERNAL int os_move(void *addr, size_t old_len, void *dest, size_t new_len
  * zeros.  The range must be page-aligned. */
 HAWK_INTERNAL int os_discard(void *addr, size_t len);
 
+/* Whether the page containing addr is mapped now (by anyone); for
+ * diagnosis on the abort path (mincore). */
+HAWK_INTERNAL int os_is_mapped(const void *addr);
+
 /* Fills buf with len random bytes from the kernel. */
 HAWK_INTERNAL int os_random(void *buf, size_t len);
 

@@ -1,24 +1,64 @@
-/* registry.c - the byte-per-chunk map of owned memory.  See registry.h. */
+/* registry.c - the two-level byte map of owned memory.  See registry.h. */
 #include "registry.h"
+
+#include <errno.h>
 
 #include "os.h"
 
-#define CHUNK_COUNT ((size_t)1 << (ADDRESS_BITS - ARENA_SHIFT))
+_Static_assert(sizeof(uintptr_t) * REGISTRY_TOP <= 8192, "registry top level over 8 KiB");
 
-unsigned char *registry_chunks;
+uintptr_t registry_top[REGISTRY_TOP];
 
-int registry_init(void) {
-  void *p;
-  int err = os_reserve(CHUNK_COUNT, &p);
+/* What entry i holds for a leaf at address leaf (registry.h). */
+static uintptr_t entry_for(size_t i, const void *leaf) {
+  return (uintptr_t)leaf - ((uintptr_t)i << REGISTRY_LEAF_SHIFT);
+}
+
+/* Makes sure entry i has a leaf, mapping and installing one if missing;
+ * 0 or an errno value.  Two threads may map one at once: the loser of the
+ * CAS unmaps its own. */
+static int leaf_get(size_t i) {
+  if (__atomic_load_n(&registry_top[i], __ATOMIC_ACQUIRE) != 0) return 0;
+  void *fresh;
+  int err = os_map(REGISTRY_LEAF, os_page_size(), &fresh);
   if (err) return err;
-  registry_chunks = p;
+  uintptr_t want = entry_for(i, fresh), seen = 0;
+  if (want != 0 && __atomic_compare_exchange_n(&registry_top[i], &seen, want, 0, __ATOMIC_ACQ_REL,
+                                               __ATOMIC_ACQUIRE))
+    return 0;
+  os_unmap(fresh, REGISTRY_LEAF);
+  return seen != 0 ? 0 : ENOMEM; /* another thread's leaf, or one that cannot be entered */
+}
+
+int registry_prepare(const void *addr, size_t len) {
+  uintptr_t a = (uintptr_t)addr;
+  if (len == 0 || a + len - 1 < a || ((a + len - 1) >> ADDRESS_BITS) != 0) return ENOMEM;
+  for (size_t i = a >> REGISTRY_TOP_SHIFT; i <= (a + len - 1) >> REGISTRY_TOP_SHIFT; i++) {
+    int err = leaf_get(i);
+    if (err) return err;
+  }
   return 0;
 }
 
-void registry_mark(const void *addr, size_t len, enum chunk_kind kind, enum chunk_kind follow) {
+int registry_mark(const void *addr, size_t len, enum chunk_kind kind, enum chunk_kind follow) {
+  int err = registry_prepare(addr, len);
+  if (err) return err;
   uintptr_t first = (uintptr_t)addr >> ARENA_SHIFT;
   uintptr_t last = ((uintptr_t)addr + len - 1) >> ARENA_SHIFT;
-  for (uintptr_t c = first; c <= last; c++)
-    __atomic_store_n(&registry_chunks[c], (unsigned char)(c == first ? kind : follow),
-                     __ATOMIC_RELEASE);
+  for (uintptr_t c = first; c <= last; c++) {
+    unsigned char *byte = (unsigned char *)(registry_top[c >> REGISTRY_LEAF_SHIFT] + c);
+    __atomic_store_n(byte, (unsigned char)(c == first ? kind : follow), __ATOMIC_RELEASE);
+  }
+  return 0;
+}
+
+size_t registry_leaves(void (*fn)(void *ctx, const void *leaf, size_t len), void *ctx) {
+  size_t n = 0;
+  for (size_t i = 0; i < REGISTRY_TOP; i++) {
+    uintptr_t entry = __atomic_load_n(&registry_top[i], __ATOMIC_ACQUIRE);
+    if (entry == 0) continue;
+    fn(ctx, (const void *)(entry + ((uintptr_t)i << REGISTRY_LEAF_SHIFT)), REGISTRY_LEAF);
+    n++;
+  }
+  return n;
 }

@@ -4,6 +4,12 @@
  * chunk says what HawkAlloc keeps there.  free() looks a pointer up here
  * before it reads a single byte near it, so a stack address, a pointer from
  * another allocator or a wild value is recognised without a fault.
+ *
+ * The bytes live in a two-level table: a top array of REGISTRY_TOP leaf
+ * entries in .bss (8 KiB), each leaf a REGISTRY_LEAF-byte map of the
+ * chunks of one 256 GiB range, mapped the first time a chunk of that range
+ * is marked.  A range no leaf covers holds nothing of ours.  Leaves are
+ * never unmapped, so a leaf pointer once read stays valid.
  */
 #ifndef HAWK_REGISTRY_H
 #define HAWK_REGISTRY_H
@@ -11,32 +17,57 @@
 #include "config.h"
 
 enum chunk_kind {
-  CHUNK_NONE = 0,       /* not ours */
-  CHUNK_ARENA = 1,      /* an arena starts here and fills the chunk */
-  CHUNK_LARGE = 2,      /* a large block's own mapping starts here */
-  CHUNK_LARGE_MORE = 3, /* a later chunk of a large block's mapping */
-  CHUNK_FREED = 4,      /* a large mapping that was freed and unmapped */
+  CHUNK_NONE = 0,        /* not ours */
+  CHUNK_ARENA = 1,       /* an arena starts here and fills the chunk */
+  CHUNK_LARGE = 2,       /* a large block's own mapping starts here */
+  CHUNK_LARGE_MORE = 3,  /* a later chunk of a large block's mapping */
+  CHUNK_FREED = 4,       /* a large mapping that was freed and unmapped (or kept spare) */
+  CHUNK_ARENA_FREED = 5, /* an arena that was unmapped */
 };
 
-/* Reserves the registry (address space only; pages appear as touched). */
-HAWK_INTERNAL int registry_init(void);
+/* Chunks per leaf (a leaf is this many bytes) and leaves in the top array. */
+#define REGISTRY_LEAF_SHIFT 16
+#define REGISTRY_LEAF       ((size_t)1 << REGISTRY_LEAF_SHIFT)
+#define REGISTRY_TOP_SHIFT  (ARENA_SHIFT + REGISTRY_LEAF_SHIFT)
+#define REGISTRY_TOP        ((size_t)1 << (ADDRESS_BITS - REGISTRY_TOP_SHIFT))
 
-/* The byte map itself (NULL until registry_init). */
-HAWK_INTERNAL extern unsigned char *registry_chunks;
+/* The top level.  Entry i is 0 while no leaf covers the range
+ * [i << REGISTRY_TOP_SHIFT, (i + 1) << REGISTRY_TOP_SHIFT), else the
+ * address of its leaf minus i << REGISTRY_LEAF_SHIFT: the byte of chunk c
+ * (address >> ARENA_SHIFT) is then at entry + c, with no masking.  An entry
+ * is never 0 for a leaf (registry.c refuses a leaf placed so that it would
+ * be). */
+HAWK_INTERNAL extern uintptr_t registry_top[REGISTRY_TOP];
 
 /* What HawkAlloc keeps in the chunk containing addr (inline: free's fast
- * path asks this for every pointer). */
+ * path asks this for every pointer).  Two dependent loads; a missing leaf
+ * means nothing of ours. */
 static inline enum chunk_kind registry_lookup(const void *addr) {
   uintptr_t a = (uintptr_t)addr;
-  unsigned char *chunks = registry_chunks;
-  if (chunks == NULL || (a >> ADDRESS_BITS) != 0) return CHUNK_NONE;
-  return (enum chunk_kind)__atomic_load_n(&chunks[a >> ARENA_SHIFT], __ATOMIC_ACQUIRE);
+  if ((a >> ADDRESS_BITS) != 0) return CHUNK_NONE;
+  /* Acquire pairs with the CAS that installed the leaf (a plain load on
+   * x86-64). */
+  uintptr_t entry = __atomic_load_n(&registry_top[a >> REGISTRY_TOP_SHIFT], __ATOMIC_ACQUIRE);
+  if (entry == 0) return CHUNK_NONE;
+  return (enum chunk_kind)__atomic_load_n((const unsigned char *)(entry + (a >> ARENA_SHIFT)),
+                                          __ATOMIC_ACQUIRE);
 }
 
+/* Maps the leaves that [addr, addr + len) needs and has not got yet.
+ * Returns 0, or an errno value (ENOMEM) with nothing marked. */
+HAWK_INTERNAL int registry_prepare(const void *addr, size_t len);
+
 /* Marks the chunks of [addr, addr + len) as kind (the first one) and
- * follow (the others). */
-HAWK_INTERNAL void registry_mark(const void *addr, size_t len, enum chunk_kind kind,
-                                 enum chunk_kind follow);
+ * follow (the others).  Returns 0, or an errno value when a leaf could not
+ * be mapped, with no chunk changed: the caller must then give the range
+ * back and fail the allocation.  Marking a range that was marked before (or
+ * prepared) cannot fail. */
+HAWK_INTERNAL int registry_mark(const void *addr, size_t len, enum chunk_kind kind,
+                                enum chunk_kind follow);
+
+/* Calls fn for every leaf mapped (hawk pictures); returns how many. */
+HAWK_INTERNAL size_t registry_leaves(void (*fn)(void *ctx, const void *leaf, size_t len),
+                                     void *ctx);
 
 /* The start of the chunk containing addr. */
 static inline char *chunk_base(const void *addr) {

@@ -90,7 +90,7 @@ TEST(cache_keeps_a_few_empty_arenas_and_unmaps_the_rest) {
   CHECK(arena_cache_check() == 0);
   /* The arenas that did not fit in the cache are gone from the registry. */
   int freed = 0;
-  for (int i = 0; i < ARENA_CACHE_MAX + 2; i++) freed += registry_lookup(a[i]) == CHUNK_FREED;
+  for (int i = 0; i < ARENA_CACHE_MAX + 2; i++) freed += registry_lookup(a[i]) == CHUNK_ARENA_FREED;
   CHECK(freed == 2);
   /* Reuse comes from the cache, and a reused arena counts as dirty. */
   struct arena *r;

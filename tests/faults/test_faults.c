@@ -87,6 +87,61 @@ static int child(unsigned long nth) {
   return reached >= nth ? 0 : 1; /* 1: the failure was never reached */
 }
 
+/* The same in a process that has asked for no memory yet: the first
+ * requests include the registry's leaf for the first arena's range.  Run
+ * from a constructor of a fresh execution of this program (the library's
+ * own constructor allocates nothing), before the first allocation. */
+static int fresh_child(unsigned long nth) {
+  os_fail_nth(nth);
+  unsigned long before = os_fail_nth(nth);
+  errno = 0;
+  char *s = hawk_malloc(100); /* the thread cache's path first */
+  if (s == NULL && errno != ENOMEM) return 10;
+  if (s) memset(s, 0x55, 100);
+  workload();
+  if (s && !intact(s, 0x55, 100)) bad++;
+  hawk_free(s);
+  unsigned long reached = os_fail_nth(0) - before;
+  if (bad) return 10;
+  if (hawk_check() != 0) return 11;
+  workload();
+  if (bad || hawk_check() != 0) return 12;
+  return reached >= nth ? 0 : 1;
+}
+
+__attribute__((constructor(101))) static void fresh_entry(void) {
+  const char *n = getenv("HAWK_FAULT_FRESH");
+  if (n) _exit(fresh_child(strtoul(n, NULL, 10)));
+}
+
+TEST(every_memory_request_of_a_fresh_process_may_fail) {
+  unsigned long n;
+  int reached_end = 0;
+  for (n = 1; n <= 300 && !reached_end; n++) {
+    static char var[64];
+    snprintf(var, sizeof var, "HAWK_FAULT_FRESH=%lu", n);
+    fflush(NULL);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      putenv(var);
+      execv("/proc/self/exe", (char *[]){"test_faults", NULL});
+      _exit(100);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) > 1) {
+      fprintf(stderr, "    failing request %lu of a fresh process: child status %d\n", n, status);
+      test_failures_in_case++;
+    } else if (WEXITSTATUS(status) == 1) {
+      reached_end = 1;
+    }
+  }
+  printf("# %lu requests for memory of a fresh process failed in turn\n", n - 2);
+  CHECK(reached_end);
+  CHECK(n > 5);
+}
+
 TEST(every_memory_request_may_fail) {
   unsigned long n;
   int reached_end = 0;
