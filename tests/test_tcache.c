@@ -330,7 +330,7 @@ TEST(fork_with_full_caches) {
   for (int i = 0; i < 64; i++) hawk_free(p[i]);
   fflush(NULL);
   struct hawk_stats before = stats_now();
-  CHECK(before.thread_cached >= 2 * 64 * 80); /* both caches hold their 64 blocks */
+  CHECK(before.thread_cached >= 2 * 16 * 80); /* both caches hold blocks (a precondition) */
   pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {

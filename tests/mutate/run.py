@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""Mutation testing: breaks the allocator on purpose, one small change at a
+time, and checks that the tests notice (tests/mutate/README.md).
+
+    tests/mutate/run.py [--quick] [--list FILE] [NAME...]
+
+Each mutation of the list (tests/mutate/mutations.txt) is applied to a
+scratch copy of the tree (build/mutate/tree), the test programs it names are
+rebuilt there and run; the mutation is caught when at least one of them
+fails (exits non-zero, dies of a signal or runs past its time limit).  Before
+any mutation, every named command must pass on the unmutated copy.  A
+mutation whose text is not found exactly once in its file is a failure of
+the list, not a survivor: the list is kept true to the code.
+
+Ends with "N passed, N failed": a caught mutation passes, a survivor (or a
+mutation that no longer applies) fails.
+"""
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TIMEOUT = 120  # seconds a test command may run before it counts as hung
+
+
+def parse(path):
+    """Reads the mutation list: blocks of "key: value" lines separated by
+    blank lines; '#' starts a comment line.  Keys: name, file, find,
+    replace (may be empty), tests (commands separated by ';'), quick (yes:
+    part of the quick subset), why (what the mutation breaks)."""
+    muts, cur = [], {}
+    with open(path, encoding="utf-8") as f:
+        for raw in f:
+            line = raw.rstrip("\n")
+            if line.startswith("#"):
+                continue
+            if not line.strip():
+                if cur:
+                    muts.append(cur)
+                    cur = {}
+                continue
+            key, sep, value = line.partition(":")
+            if not sep:
+                sys.exit(f"mutate: {path}: not a 'key: value' line: {line}")
+            value = value[1:] if value.startswith(" ") else value
+            # \n in find/replace stands for a line break.
+            cur[key.strip()] = value.replace("\\n", "\n")
+    if cur:
+        muts.append(cur)
+    for m in muts:
+        for key in ("name", "file", "find", "tests"):
+            if key not in m:
+                sys.exit(f"mutate: mutation {m.get('name', '?')} has no '{key}'")
+        m.setdefault("replace", "")
+    return muts
+
+
+def run(cmd, cwd, env=None, timeout=None):
+    return subprocess.run(cmd, cwd=cwd, env=env, timeout=timeout, shell=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def commands(m):
+    return [c.strip() for c in m["tests"].split(";") if c.strip()]
+
+
+def targets(cmds):
+    """The build/tests/... programs the commands run, for make."""
+    out = []
+    for c in cmds:
+        for word in shlex.split(c):
+            if word.startswith("build/tests/") and word not in out:
+                out.append(word)
+    return out
+
+
+def build(tree, progs):
+    r = run("make -s -j2 lib " + " ".join(progs), tree)
+    return r.returncode == 0, r.stdout.decode(errors="replace")
+
+
+def passes(tree, cmd):
+    """0: passed, 1: failed, 2: hung."""
+    env = dict(os.environ)
+    env.pop("HAWKALLOC_POLICY", None)
+    try:
+        r = run(cmd, tree, env=env, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return 2
+    return 0 if r.returncode == 0 else 1
+
+
+def main():
+    args = sys.argv[1:]
+    quick = "--quick" in args
+    args = [a for a in args if a != "--quick"]
+    lst = os.path.join(ROOT, "tests/mutate/mutations.txt")
+    if "--list" in args:
+        i = args.index("--list")
+        lst = args[i + 1]
+        del args[i:i + 2]
+    muts = parse(lst)
+    if args:
+        muts = [m for m in muts if m["name"] in args]
+    elif quick:
+        muts = [m for m in muts if m.get("quick") == "yes"]
+    if not muts:
+        print("mutate: no mutation selected")
+        print("0 passed, 1 failed")
+        return 1
+
+    # The scratch copy: the tracked files as they are now (edits included).
+    tree = os.path.join(ROOT, "build/mutate/tree")
+    shutil.rmtree(tree, ignore_errors=True)
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True,
+                           stdout=subprocess.PIPE).stdout.decode().split("\0")
+    for rel in files:
+        if not rel or not os.path.isfile(os.path.join(ROOT, rel)):
+            continue
+        dst = os.path.join(tree, rel)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        shutil.copy2(os.path.join(ROOT, rel), dst)
+
+    all_cmds = []
+    for m in muts:
+        for c in commands(m):
+            if c not in all_cmds:
+                all_cmds.append(c)
+    ok, log = build(tree, targets(all_cmds))
+    if not ok:
+        print(log)
+        print("mutate: the unmutated copy does not build")
+        print("0 passed, 1 failed")
+        return 1
+    baseline_bad = [c for c in all_cmds if passes(tree, c) != 0]
+    for c in baseline_bad:
+        print(f"BASELINE FAIL  {c}  (fails without any mutation)")
+    if baseline_bad:
+        print(f"0 passed, {len(baseline_bad)} failed")
+        return 1
+
+    caught = survived = 0
+    start = time.time()
+    for m in muts:
+        path = os.path.join(tree, m["file"])
+        with open(path, encoding="utf-8") as f:
+            original = f.read()
+        if original.count(m["find"]) != 1:
+            print(f"STALE    {m['name']}: its text is found {original.count(m['find'])} "
+                  f"times in {m['file']}, not once")
+            survived += 1
+            continue
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(original.replace(m["find"], m["replace"]))
+        try:
+            t0 = time.time()
+            cmds = commands(m)
+            ok, log = build(tree, targets(cmds))
+            if not ok:
+                verdict = "caught (does not build)"
+                # A mutation meant to compile must not be caught by the compiler.
+                print(f"BADMUT   {m['name']}: does not build; make it a mutation that compiles")
+                print(log[-2000:])
+                survived += 1
+                continue
+            verdict = None
+            for c in cmds:
+                r = passes(tree, c)
+                if r != 0:
+                    verdict = f"caught by {c}" + (" (hung)" if r == 2 else "")
+                    break
+            took = time.time() - t0
+            if verdict:
+                caught += 1
+                print(f"caught   {m['name']}  [{verdict}, {took:.0f} s]")
+            else:
+                survived += 1
+                print(f"SURVIVED {m['name']}: {m.get('why', '')}  [{took:.0f} s]")
+        finally:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(original)
+            # Older than the objects built from the mutated text: make rebuilds.
+            now = time.time()
+            os.utime(path, (now, now))
+    print(f"mutate: {caught} of {caught + survived} mutations caught "
+          f"in {time.time() - start:.0f} s")
+    print(f"{caught} passed, {survived} failed")
+    return 0 if survived == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
