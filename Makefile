@@ -26,12 +26,13 @@ TESTS    := $(patsubst tests/%.c,%,$(wildcard tests/unit_*.c tests/test_*.c))
 TEST_BIN := $(TESTS:%=$(BUILD)/tests/%)
 # Tests that only make sense with the standard names replaced.
 OVERRIDE_TESTS := test_override
-SAN_TESTS := $(filter-out $(OVERRIDE_TESTS),$(TESTS))
+# Address-space limits cannot be set under the sanitizers' shadow memory.
+SAN_TESTS := $(filter-out $(OVERRIDE_TESTS) test_limits,$(TESTS))
 TSAN_TESTS := $(filter test_threads test_stress test_tcache,$(TESTS))
 
 .PHONY: all lib tests test test-unit test-preload asan tsan sanitize demo bench \
         bench-preload install uninstall clean format format-check deps tools test-lab \
-        test-compat
+        test-compat mutate mutate-quick
 
 all: lib tools
 
@@ -153,6 +154,17 @@ tsan: | $(BUILD)/tsan
 	  scripts/run-tests.sh --no-preload --dir $(BUILD)/tsan $(TSAN_TESTS)
 
 sanitize: asan tsan
+
+# Mutation testing (tests/mutate/README.md): each mutation of
+# tests/mutate/mutations.txt is applied to a scratch copy in build/mutate/,
+# rebuilt and run against the tests it names; a survivor fails.
+# `make mutate-quick` is CI's subset.
+.PHONY: mutate mutate-quick
+mutate: deps
+	@tests/mutate/run.py
+
+mutate-quick: deps
+	@tests/mutate/run.py --quick
 
 # --- demo, bench --------------------------------------------------------
 

@@ -23,32 +23,51 @@ per_policy=" test_stress unit_heap unit_check test_api test_tcache "
 policies=${HAWK_POLICIES:-segregated first-fit next-fit best-fit}
 passed=0
 failed=0
+skipped=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+# A test program that runs longer than this has hung: it is stopped and
+# fails (HAWK_TEST_TIMEOUT seconds; the slowest programs take about 60).
+limit=${HAWK_TEST_TIMEOUT:-600}
 
 # run NAME COMMAND...: runs one suite, shows its output, adds its counts.
+# A suite fails when it exits non-zero, prints no "N passed, N failed" line,
+# runs past the time limit, or ran no case at all (everything skipped, or
+# nothing registered): a stage that did nothing must say so.
 run() {
   local name=$1
   shift
   echo "== $name"
-  "$@" 2>&1 | tee "$log"
+  timeout -k 10 "$limit" "$@" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
   local line
   line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+    echo "FAIL $name: still running after $limit s (hung?)"
+    failed=$((failed + 1))
+    return
+  fi
   if [ -z "$line" ]; then
     echo "FAIL $name: exited $rc without a summary line"
     failed=$((failed + 1))
     return
   fi
-  local p f
+  local p f s
   p=$(echo "$line" | awk '{print $1}')
   f=$(echo "$line" | awk '{print $3}')
+  s=$(echo "$line" | sed -n 's/.*, \([0-9][0-9]*\) skipped.*/\1/p')
+  s=${s:-0}
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
     echo "FAIL $name: exited $rc"
     f=1
   fi
+  if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+    echo "FAIL $name: ran no case ($s skipped)"
+    f=1
+  fi
   passed=$((passed + p))
   failed=$((failed + f))
+  skipped=$((skipped + s))
 }
 
 for p in "${progs[@]}"; do
@@ -66,5 +85,5 @@ if [ $preload -eq 1 ]; then
   run "valgrind memcheck" tests/valgrind/run.sh
 fi
 echo
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

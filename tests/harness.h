@@ -28,6 +28,7 @@ struct test_case {
 static struct test_case test_cases[TEST_MAX];
 static int test_count;
 static int test_failures_in_case;
+static const char *test_skip_reason; /* set by SKIP: the case did not run */
 
 static inline void test_register(const char *name, test_fn fn) {
   if (test_count < TEST_MAX) test_cases[test_count++] = (struct test_case){name, fn};
@@ -55,6 +56,16 @@ static inline void test_register(const char *name, test_fn fn) {
       test_failures_in_case++;                                                                     \
       return;                                                                                      \
     }                                                                                              \
+  } while (0)
+
+/* Ends the case as skipped, with the reason shown: for a case that cannot
+ * run in this build or on this machine (never for a setup that failed: that
+ * is a failure).  The total counts it apart, so a stage that skipped
+ * everything shows it. */
+#define SKIP(reason)                                                                               \
+  do {                                                                                             \
+    test_skip_reason = (reason);                                                                   \
+    return;                                                                                        \
   } while (0)
 
 /* Reads what child pid writes to fd (the read end of a pipe) into buf, at
@@ -135,12 +146,16 @@ static inline int is_fresh(const char *name) {
 
 #define TEST_MAIN()                                                                                \
   int main(int argc, char **argv) {                                                                \
-    int passed = 0, failed = 0;                                                                    \
+    int passed = 0, failed = 0, skipped = 0;                                                       \
     for (int i = 0; i < test_count; i++) {                                                         \
       if (argc > 1 && !strstr(test_cases[i].name, argv[1])) continue;                              \
       test_failures_in_case = 0;                                                                   \
+      test_skip_reason = NULL;                                                                     \
       test_cases[i].fn();                                                                          \
-      if (test_failures_in_case == 0) {                                                            \
+      if (test_failures_in_case == 0 && test_skip_reason) {                                        \
+        skipped++;                                                                                 \
+        printf("skip %s: %s\n", test_cases[i].name, test_skip_reason);                             \
+      } else if (test_failures_in_case == 0) {                                                     \
         passed++;                                                                                  \
         printf("ok   %s\n", test_cases[i].name);                                                   \
       } else {                                                                                     \
@@ -149,7 +164,7 @@ static inline int is_fresh(const char *name) {
       }                                                                                            \
       fflush(stdout);                                                                              \
     }                                                                                              \
-    printf("%d passed, %d failed\n", passed, failed);                                              \
+    printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);                         \
     return failed ? 1 : 0;                                                                         \
   }
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,18 +48,28 @@ static inline uint64_t env_u64(const char *name, uint64_t fallback) {
   return x;
 }
 
-/* The run's seed: HAWK_SEED, or one made from the clock; printed once. */
+/* The run's seed, printed once: HAWK_SEED if set (a number), a fixed one
+ * by default so that a failure reproduces, or with HAWK_SEED=random one
+ * made from the clock (printed, so that run can be repeated). */
+#define HAWK_DEFAULT_SEED 0x48617774416c6c6full
 static inline uint64_t run_seed(void) {
   static int have;
   static uint64_t seed;
   if (!have) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t t =
-        (uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
-    seed = env_u64("HAWK_SEED", splitmix64(&t));
+    const char *v = getenv("HAWK_SEED");
+    if (v && strcmp(v, "random") == 0) {
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      uint64_t t =
+          (uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
+      seed = splitmix64(&t);
+    } else {
+      seed = env_u64("HAWK_SEED", HAWK_DEFAULT_SEED);
+    }
     have = 1;
-    printf("# HAWK_SEED=0x%016" PRIx64 " (set it to repeat this run)\n", seed);
+    printf("# HAWK_SEED=0x%016" PRIx64
+           " (set it to repeat this run; HAWK_SEED=random for a new one)\n",
+           seed);
     fflush(stdout);
   }
   return seed;

@@ -740,7 +740,7 @@ static void exhaust_child(void) {
 
 TEST(exhaustion_in_thread_fails_cleanly) {
 #if UNDER_TSAN
-  printf("# skipped under ThreadSanitizer (fork)\n");
+  SKIP("ThreadSanitizer build: fork");
 #else
   atomic_store(&errors, 0);
   run_seed();
@@ -845,7 +845,7 @@ static void *forker(void *argp) {
 
 TEST(fork_while_threads_allocate) {
 #if UNDER_TSAN
-  printf("# skipped under ThreadSanitizer (fork with threads)\n");
+  SKIP("ThreadSanitizer build: fork with threads");
 #else
   atomic_store(&errors, 0);
   atomic_store(&fork_stop, 0);
@@ -951,7 +951,7 @@ static void parent_child(struct block *mine, struct helper *h, uint64_t round) {
 
 TEST(child_frees_parent_blocks) {
 #if UNDER_TSAN
-  printf("# skipped under ThreadSanitizer (fork with threads)\n");
+  SKIP("ThreadSanitizer build: fork with threads");
 #else
   atomic_store(&errors, 0);
   run_seed();

@@ -159,6 +159,27 @@ TEST(dirty_bytes_cover_recycled_memory_only) {
   heap_free(b, "free");
 }
 
+/* The next block says this one is free (a header with a right tag, as no
+ * overflow can forge: only a bug of the heap's own could leave it): free
+ * refuses to go on rather than coalesce on a lie. */
+static void *lied_about;
+static void free_after_the_lie(void *arg) {
+  (void)arg;
+  heap_free(lied_about, "free");
+}
+
+TEST(free_refuses_a_next_block_that_says_this_one_is_free) {
+  fresh_heap();
+  void *a = take(100), *b = take(100);
+  block_set_prev_alloc(blk(b), 0);
+  lied_about = a;
+  EXPECT_ABORT(free_after_the_lie, NULL, "hawkalloc: free(", "next block's header");
+  block_set_prev_alloc(blk(b), 1);
+  heap_free(a, "free");
+  heap_free(b, "free");
+  CHECK(check_heap(&h) == 0);
+}
+
 TEST(check_reports_a_counter_that_lies) {
   fresh_heap();
   void *a = take(64);

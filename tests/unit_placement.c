@@ -95,18 +95,31 @@ TEST(next_fit_resumes_where_the_last_search_stopped) {
 
 TEST(best_fit_takes_the_smallest_block_that_fits) {
   hawk_ensure_init();
-  static const size_t sizes[] = {512, 128, 1024, 160, 144};
+  /* The list is LIFO: 512, 128, 1024, 160, 144; the first that fits is
+   * 512 for every request up to it. */
+  static const size_t sizes[] = {144, 160, 1024, 128, 512};
   block *b[5];
   lay_out(b, sizes, 5);
   struct freelists fl = {0};
   insert_all(&placement_best_fit, &fl, b, 5);
-  CHECK(placement_best_fit.find(&fl, 130) == b[4]); /* 144, not the first fit */
-  CHECK(placement_best_fit.find(&fl, 160) == b[3]); /* exact */
+  CHECK(placement_best_fit.find(&fl, 130) == b[0]); /* 144, not the first fit */
+  CHECK(placement_best_fit.find(&fl, 160) == b[1]); /* exact */
+  CHECK(placement_best_fit.find(&fl, 200) == b[4]); /* 512 */
   CHECK(placement_best_fit.find(&fl, 600) == b[2]);
   CHECK(placement_best_fit.find(&fl, 2000) == NULL);
   CHECK(verify(&placement_best_fit, &fl) == 0);
   for (int i = 0; i < 5; i++) placement_best_fit.remove(&fl, b[i]);
   CHECK(fl.count == 0);
+}
+
+/* The size classes as docs/design.md gives them: one per 16 bytes below
+ * 1 KiB (class = size / 16), then four per power of two. */
+TEST(segregated_size_classes) {
+  CHECK(seg_class(32) == 2 && seg_class(48) == 3 && seg_class(1008) == 63);
+  CHECK(seg_class(1024) == 64 && seg_class(1279) == 64 && seg_class(1280) == 65);
+  CHECK(seg_class(1536) == 66 && seg_class(1792) == 67 && seg_class(2048) == 68);
+  CHECK(seg_class(4096) == 72 && seg_class((size_t)1 << 20) == 104);
+  CHECK(seg_class((size_t)1 << 40) == SIZE_CLASSES - 1);
 }
 
 TEST(segregated_uses_exact_classes_and_the_bitmap) {

@@ -95,6 +95,12 @@ static int fresh_child(unsigned long nth) {
   os_fail_nth(nth);
   unsigned long before = os_fail_nth(nth);
   errno = 0;
+  if (getenv("HAWK_FAULT_LARGE_FIRST")) { /* a large block's path first */
+    char *l = hawk_malloc(2 * MiB);
+    if (l == NULL && errno != ENOMEM) return 10;
+    if (l) memset(l, 0x66, 2 * MiB);
+    hawk_free(l);
+  }
   char *s = hawk_malloc(100); /* the thread cache's path first */
   if (s == NULL && errno != ENOMEM) return 10;
   if (s) memset(s, 0x55, 100);
@@ -114,7 +120,9 @@ __attribute__((constructor(101))) static void fresh_entry(void) {
   if (n) _exit(fresh_child(strtoul(n, NULL, 10)));
 }
 
-TEST(every_memory_request_of_a_fresh_process_may_fail) {
+/* Fails request n of a fresh process in turn, for n = 1, 2, ... until the
+ * workload no longer reaches it; large_first starts with a large block. */
+static void fresh_walk(int large_first) {
   unsigned long n;
   int reached_end = 0;
   for (n = 1; n <= 300 && !reached_end; n++) {
@@ -125,6 +133,7 @@ TEST(every_memory_request_of_a_fresh_process_may_fail) {
     REQUIRE(pid >= 0);
     if (pid == 0) {
       putenv(var);
+      if (large_first) putenv("HAWK_FAULT_LARGE_FIRST=1");
       execv("/proc/self/exe", (char *[]){"test_faults", NULL});
       _exit(100);
     }
@@ -141,6 +150,12 @@ TEST(every_memory_request_of_a_fresh_process_may_fail) {
   CHECK(reached_end);
   CHECK(n > 5);
 }
+
+TEST(every_memory_request_of_a_fresh_process_may_fail) { fresh_walk(0); }
+
+/* The same when the first block is a large one: its mapping comes before
+ * the registry's leaf for its range, which may then fail. */
+TEST(every_memory_request_of_a_fresh_process_may_fail_large_first) { fresh_walk(1); }
 
 TEST(every_memory_request_may_fail) {
   unsigned long n;

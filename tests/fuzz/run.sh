@@ -45,7 +45,7 @@ mkdir -p "$out/obj" "$out/logs" "$out/crashes" "$out/corpus"
 
 skip() {
   echo "SKIP fuzz: $1"
-  echo "0 passed, 0 failed"
+  echo "0 passed, 0 failed, 1 skipped"
   exit 0
 }
 

@@ -42,7 +42,11 @@ fail() {
   for line in "$@"; do echo "    $line"; done
   failed=$((failed + 1))
 }
-skip() { echo "skip $1: $2"; }
+skipped=0
+skip() {
+  echo "skip $1: $2"
+  skipped=$((skipped + 1))
+}
 # expect NAME WANT GOT: ok when equal.
 expect() {
   if [[ $2 == "$3" ]]; then ok "$1"; else fail "$1" "expected: $2" "got:      $3"; fi
@@ -401,7 +405,7 @@ else
       return
     fi
     if ! command -v xmllint >/dev/null 2>&1 || ! command -v rsvg-convert >/dev/null 2>&1; then
-      skip "$name" "xmllint or rsvg-convert missing (install libxml2-utils librsvg2-bin)"
+      fail "$name" "xmllint or rsvg-convert missing (make deps installs libxml2-utils librsvg2-bin)"
       return
     fi
     local err
@@ -455,5 +459,5 @@ print("done")') >"$work/map.out" 2>&1; } 2>/dev/null
 fi
 
 echo
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 ((failed == 0))

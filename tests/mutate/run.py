@@ -94,6 +94,7 @@ def passes(tree, cmd):
 
 
 def main():
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows as it goes
     args = sys.argv[1:]
     quick = "--quick" in args
     args = [a for a in args if a != "--quick"]

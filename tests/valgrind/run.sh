@@ -7,7 +7,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 lib=$root/build/libhawkalloc.so
 if ! command -v valgrind >/dev/null 2>&1; then
   echo "skip valgrind: not installed (scripts/install-deps.sh installs it)"
-  echo "0 passed, 0 failed"
+  echo "0 passed, 0 failed, 1 skipped"
   exit 0
 fi
 work=$(mktemp -d)
