@@ -7,10 +7,10 @@
  *
  * Most cases run this program again as a child (execve of /proc/self/exe
  * with a mode in argv[1]) with the variables set only there: the options
- * are read once, at the first malloc. */
+ * are read once, at the first malloc.  The children call the hawk_* names,
+ * so that the sanitizer builds (no override) test the same thing. */
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -27,9 +27,9 @@ static char self_path[4096];
 static int child_report(void) {
   struct hawk_stats s;
   if (hawk_stats(&s, sizeof s) != 0) return 1;
-  void *p = malloc(20);
-  printf("heaps %llu usable %zu\n", (unsigned long long)s.heaps, malloc_usable_size(p));
-  free(p);
+  void *p = hawk_malloc(20);
+  printf("heaps %llu usable %zu\n", (unsigned long long)s.heaps, hawk_usable_size(p));
+  hawk_free(p);
   fflush(stdout);
   return 0;
 }
@@ -38,18 +38,18 @@ static int child_report(void) {
  * with checks every call (or every few) the next call stops the program;
  * otherwise nothing reads that header and the program exits 0. */
 static int child_corrupt(void) {
-  volatile uint64_t *a = malloc(4096), *b = malloc(4096);
+  volatile uint64_t *a = hawk_malloc(4096), *b = hawk_malloc(4096);
   if (!a || !b) return 1;
   b[-1] ^= (uint64_t)0x5a5a << 48;
-  for (int i = 0; i < 8; i++) free(malloc(16));
+  for (int i = 0; i < 8; i++) hawk_free(hawk_malloc(16));
   _exit(0);
 }
 
 /* Allocates and frees enough for several full trace buffers. */
 static void churn(void) {
   for (int i = 0; i < 20000; i++) {
-    void *p = malloc((size_t)(i % 500) + 1);
-    free(p);
+    void *p = hawk_malloc((size_t)(i % 500) + 1);
+    hawk_free(p);
   }
 }
 
