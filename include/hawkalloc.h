@@ -129,7 +129,11 @@ HAWK_EXPORT size_t hawk_walk(hawk_visit_fn visit, void *ctx);
 /* Writes an SVG picture of the heap to path: every arena a strip, each block
  * to scale and coloured by state, the fragmentation figures, a legend, and a
  * second view placing stack, brk heap, shared libraries and HawkAlloc's
- * arenas on one address axis.  Returns 0, or -1 with errno set. */
+ * arenas on one address axis.  The file is made 0600 and renamed over path
+ * when nothing is there or a regular file of this user with one link; a
+ * symbolic link, a character device, a FIFO or another regular file is
+ * written through, never replaced; anything else is refused (EINVAL, or
+ * EISDIR for a directory).  Returns 0, or -1 with errno set. */
 HAWK_EXPORT int hawk_map_write(const char *path);
 
 /* Writes every thread's buffered trace records to the trace file (no-op when

@@ -2,7 +2,6 @@
  * place, over three primitives (allocate aligned, free, resize-or-move).
  * Also the one-time initialisation and the fork handlers. */
 #include <errno.h>
-#include <sched.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -46,13 +45,10 @@ static const struct placement *policy_from_options(void) {
   return &placement_segregated;
 }
 
-/* HAWKALLOC_HEAPS, or two heaps per CPU this process may run on. */
+/* HAWKALLOC_HEAPS, or two heaps per CPU this process may run on (options.c
+ * checked the value and resolved 0). */
 static unsigned heap_count_wanted(void) {
   long n = option_long(OPTION_HEAPS);
-  if (n <= 0) {
-    cpu_set_t cpus;
-    n = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? 2 * CPU_COUNT(&cpus) : 2;
-  }
   return n < 1 ? 1 : n > HEAP_MAX ? HEAP_MAX : (unsigned)n;
 }
 
@@ -63,6 +59,7 @@ struct heap *hawk_heap_for_new_thread(void) {
 
 /* Everything the allocator needs before its first block; allocates nothing. */
 static void init_once(void) {
+  report_stderr_init();
   options_load();
   os_page_size();
   uint64_t secret;

@@ -12,7 +12,7 @@ long debug_check_every;
 static unsigned long calls;
 
 void debug_init(void) {
-  debug_enabled = option_long(OPTION_DEBUG) > 0;
+  debug_enabled = option_long(OPTION_DEBUG) == 1;
   debug_check_every = option_long(OPTION_CHECK_EVERY);
 }
 

@@ -22,8 +22,10 @@
  * does not grow with the heap.  The figures and view 2 are drawn after the
  * walk (their place on the page is fixed in advance or follows the strips),
  * and the height of the page, known only at the end, is written over a
- * fixed-size header with pwrite.  The file goes to PATH.PID.tmp and is renamed
- * over PATH (the pid keeps two processes sharing HAWKALLOC_MAP apart).
+ * fixed-size header with pwrite.  The file goes to PATH.PID.tmp (new, 0600)
+ * and is renamed over PATH (the pid keeps two processes sharing
+ * HAWKALLOC_MAP apart), or copied into what is at PATH when that is not the
+ * library's to replace: see map_put.
  *
  * Size: blocks narrower than a pixel are gathered into one-pixel columns
  * coloured by the state holding most of their bytes, and neighbouring
@@ -61,6 +63,7 @@
 #include <signal.h>
 #include <stdio.h> /* rename only: no stdio stream is used */
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -1425,12 +1428,68 @@ static int append_pid_tmp(char *dst, size_t cap, const char *path) {
   return 1;
 }
 
+#define MAP_REFUSED (-2) /* the path names something that is not for pictures */
+
+/* Makes the temporary file: new (O_EXCL: never through a symbolic link or
+ * into a file someone else put there), 0600.  A file of that name left by a
+ * process of the same pid that died is removed once. */
+static int open_tmp(const char *tmp) {
+  for (int tries = 0;; tries++) {
+    int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0 || errno != EEXIST || tries > 0 || unlink(tmp) != 0) return fd;
+  }
+}
+
+/* Puts the finished picture in tmp (open as fd) at path (docs/security.md,
+ * "What is at the path").  Where nothing is, or a regular file this user
+ * owns with no other link: renamed over it, so a reader never sees half a
+ * picture.  A symbolic link, a device, a FIFO, or someone else's or a
+ * hard-linked regular file is never replaced: the picture is copied into
+ * what is there (opened without O_CREAT; O_NONBLOCK, so that a FIFO with no
+ * reader fails rather than waits).  Anything else is refused (MAP_REFUSED).
+ * Returns 0 or an errno value; tmp is gone either way. */
+static int map_put(int fd, const char *tmp, const char *path) {
+  struct stat l, st;
+  int r = 0, exists = lstat(path, &l) == 0;
+  if (!exists && errno != ENOENT) {
+    r = errno;
+  } else if (!exists || (S_ISREG(l.st_mode) && l.st_uid == geteuid() && l.st_nlink == 1)) {
+    if (rename(tmp, path) == 0) return 0;
+    r = errno;
+  } else if (stat(path, &st) != 0) {
+    r = errno;
+  } else if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+    r = S_ISDIR(st.st_mode) ? EISDIR : MAP_REFUSED;
+  } else {
+    int to = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (to < 0 || fstat(to, &st) != 0) {
+      r = errno;
+    } else if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+      r = MAP_REFUSED; /* changed since the stat */
+    } else {
+      fcntl(to, F_SETFL, fcntl(to, F_GETFL) & ~O_NONBLOCK);
+      pic.o = (struct out){.buf = pic.buf, .cap = sizeof pic.buf, .fd = to};
+      ssize_t n = 0;
+      off_t at = 0;
+      while (pic.o.err == 0 && (n = pread(fd, pic.buf, sizeof pic.buf, at)) > 0) {
+        pic.o.len = (size_t)n;
+        at += n;
+        out_flush(&pic.o);
+      }
+      r = pic.o.err ? pic.o.err : n < 0 ? errno : 0;
+    }
+    if (to >= 0 && close(to) != 0 && r == 0) r = errno;
+  }
+  unlink(tmp);
+  return r;
+}
+
 /* Writes the picture to path; the caller holds map_busy.  Returns 0, an
- * errno value, or MAP_BUSY. */
+ * errno value, MAP_BUSY or MAP_REFUSED. */
 static int map_write(const char *path, enum map_mode mode, unsigned frame_no) {
   if (mode == MODE_SIGNAL && !heaps_lockable()) return MAP_BUSY;
   if (!append_pid_tmp(pic.tmp, sizeof pic.tmp, path)) return ENAMETOOLONG;
-  int fd = open(pic.tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = open_tmp(pic.tmp);
   if (fd < 0) return errno;
   struct timespec now = {0, 0};
   clock_gettime(CLOCK_REALTIME, &now);
@@ -1497,9 +1556,13 @@ static int map_write(const char *path, enum map_mode mode, unsigned frame_no) {
     put_header(&h, height);
     if (pwrite(fd, pic.header, HEADER_LEN, 0) != HEADER_LEN) result = errno ? errno : EIO;
   }
-  if (close(fd) != 0 && result == 0) result = errno;
-  if (result == 0 && rename(pic.tmp, path) != 0) result = errno;
-  if (result != 0) unlink(pic.tmp);
+  if (result == 0) {
+    result = map_put(fd, pic.tmp, path);
+    close(fd);
+  } else {
+    close(fd);
+    unlink(pic.tmp);
+  }
   return result;
 }
 
@@ -1529,22 +1592,27 @@ int hawk_map_write(const char *path) {
   int r = map_write(path, MODE_CALL, 0);
   busy_release();
   if (r != 0) {
-    errno = r;
+    errno = r == MAP_REFUSED ? EINVAL : r;
     return -1;
   }
   errno = saved;
   return 0;
 }
 
-/* "hawkalloc: cannot write the heap picture PATH (errno N)" on stderr. */
+/* "hawkalloc: cannot write the heap picture PATH (errno N)" on stderr, if
+ * descriptor 2 still is the stderr of start-up (report.h). */
 static void report_failure(const char *path, int err) {
   struct line l = {.len = 0};
   line_str(&l, "hawkalloc: cannot write the heap picture ");
   line_str(&l, path);
-  line_str(&l, " (errno ");
-  line_dec(&l, (uint64_t)err);
-  line_str(&l, ")");
-  line_write(&l, 2);
+  if (err == MAP_REFUSED) {
+    line_str(&l, ": not a regular file, a character device or a FIFO; left alone");
+  } else {
+    line_str(&l, " (errno ");
+    line_dec(&l, (uint64_t)err);
+    line_str(&l, ")");
+  }
+  line_write_stderr(&l);
 }
 
 void map_on_exit(void) {
@@ -1617,7 +1685,7 @@ static void retry_later(void) {
   __atomic_store_n(&frame_pending, 0, __ATOMIC_RELAXED);
   struct line l = {.len = 0};
   line_str(&l, "hawkalloc: SIGUSR2 heap picture skipped: the heap stayed locked");
-  line_write(&l, 2);
+  line_write_stderr(&l);
 }
 
 /* The retry timer: SIGUSR2 carrying RETRY_COOKIE.  Raw syscalls, as glibc's

@@ -1,24 +1,46 @@
-/* options.c - the table of HAWKALLOC_* variables.  See options.h. */
+/* options.c - the table of HAWKALLOC_* variables.  See options.h.
+ *
+ * Every value is checked once, here, at the first malloc: a number that is
+ * not a decimal number or is out of range, and a switch that is not 0 or 1,
+ * get one line on stderr naming the value used instead.  In secure
+ * execution (a setuid, setgid or file-capability program: AT_SECURE) every
+ * HAWKALLOC_* variable is ignored.  docs/security.md says why. */
 #include "options.h"
 
+#include <sched.h>
 #include <string.h>
+#include <sys/auxv.h>
+
+#include "hawk.h"
+#include "report.h"
 
 extern char **environ;
 
-struct option {
-  const char *name;     /* the environment variable */
-  const char *fallback; /* used when the variable is not set */
-  const char *value;    /* points into the environment, or at fallback */
+enum option_kind {
+  KIND_TEXT,   /* taken as it is */
+  KIND_SWITCH, /* 0 or 1 */
+  KIND_NUMBER, /* a decimal number from 0 to max */
 };
 
+struct option {
+  const char *name;      /* the environment variable */
+  const char *fallback;  /* used when the variable is not set (or is empty) */
+  enum option_kind kind; /* how the value is checked */
+  uint64_t max;          /* KIND_NUMBER: the largest value accepted */
+  const char *value;     /* points into the environment, or at fallback */
+  uint64_t number;       /* KIND_SWITCH, KIND_NUMBER: the value in use */
+};
+
+#define LONG_MAX_U ((uint64_t)(~0ul >> 1))
+
 static struct option options[OPTION_COUNT] = {
-    [OPTION_POLICY] = {"HAWKALLOC_POLICY", "segregated", NULL},
-    [OPTION_STATS] = {"HAWKALLOC_STATS", "0", NULL},
-    [OPTION_HEAPS] = {"HAWKALLOC_HEAPS", "0", NULL},
-    [OPTION_TRACE] = {"HAWKALLOC_TRACE", "", NULL},
-    [OPTION_MAP] = {"HAWKALLOC_MAP", "", NULL},
-    [OPTION_DEBUG] = {"HAWKALLOC_DEBUG", "0", NULL},
-    [OPTION_CHECK_EVERY] = {"HAWKALLOC_CHECK_EVERY", "0", NULL},
+    [OPTION_POLICY] = {"HAWKALLOC_POLICY", "segregated", KIND_TEXT, 0, NULL, 0},
+    [OPTION_STATS] = {"HAWKALLOC_STATS", "0", KIND_SWITCH, 1, NULL, 0},
+    [OPTION_HEAPS] = {"HAWKALLOC_HEAPS", "0", KIND_NUMBER, HEAP_MAX, NULL, 0},
+    [OPTION_TRACE] = {"HAWKALLOC_TRACE", "", KIND_TEXT, 0, NULL, 0},
+    [OPTION_MAP] = {"HAWKALLOC_MAP", "", KIND_TEXT, 0, NULL, 0},
+    [OPTION_DEBUG] = {"HAWKALLOC_DEBUG", "0", KIND_SWITCH, 1, NULL, 0},
+    [OPTION_CHECK_EVERY] = {"HAWKALLOC_CHECK_EVERY", "0", KIND_NUMBER, LONG_MAX_U, NULL, 0},
 };
 
 /* If entry is "NAME=value", returns value. */
@@ -27,22 +49,107 @@ static const char *env_match(const char *entry, const char *name) {
   return strncmp(entry, name, n) == 0 && entry[n] == '=' ? entry + n + 1 : NULL;
 }
 
+/* Two heaps per CPU this process may run on, at most HEAP_MAX: what
+ * HAWKALLOC_HEAPS=0 (and no HAWKALLOC_HEAPS) means. */
+static uint64_t heaps_automatic(void) {
+  cpu_set_t cpus;
+  uint64_t n = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? 2 * (uint64_t)CPU_COUNT(&cpus) : 2;
+  return n < 1 ? 1 : n > HEAP_MAX ? HEAP_MAX : n;
+}
+
+/* The number an option's value stands for, once checked. */
+static uint64_t meaning(enum option_id id, uint64_t n) {
+  return id == OPTION_HEAPS && n == 0 ? heaps_automatic() : n;
+}
+
+enum parsed { PARSED_OK, PARSED_NOT_A_NUMBER, PARSED_TOO_BIG };
+
+/* Reads s as a decimal number of digits only (no sign, no spaces), at most
+ * max; *n is the number, or max when it is bigger (however many digits). */
+static enum parsed parse_number(const char *s, uint64_t max, uint64_t *n) {
+  uint64_t v = 0;
+  int over = 0;
+  if (*s == 0) return PARSED_NOT_A_NUMBER;
+  for (; *s; s++) {
+    if (*s < '0' || *s > '9') return PARSED_NOT_A_NUMBER;
+    unsigned d = (unsigned)(*s - '0');
+    if (over || d > max || v > (max - d) / 10)
+      over = 1;
+    else
+      v = v * 10 + d;
+  }
+  *n = over || v > max ? max : v;
+  return over || v > max ? PARSED_TOO_BIG : PARSED_OK;
+}
+
+/* "hawkalloc: NAME=VALUE: PROBLEM; using N" (at start-up: on stderr). */
+static void complain(const struct option *o, const char *problem, uint64_t used) {
+  struct line l = {.len = 0};
+  line_str(&l, "hawkalloc: ");
+  line_str(&l, o->name);
+  line_str(&l, "=");
+  line_str(&l, o->value);
+  line_str(&l, ": ");
+  line_str(&l, problem);
+  line_str(&l, "; using ");
+  line_dec(&l, used);
+  line_write(&l, 2);
+}
+
+/* Checks a switch or a number (o->value is set); sets o->number. */
+static void check_value(enum option_id id) {
+  struct option *o = &options[id];
+  uint64_t fallback = 0, n = 0;
+  parse_number(o->fallback, o->max, &fallback);
+  if (o->value == o->fallback) {
+    o->number = meaning(id, fallback);
+    return;
+  }
+  enum parsed p = parse_number(o->value, o->max, &n);
+  if (o->kind == KIND_SWITCH && p != PARSED_OK) {
+    o->number = fallback;
+    complain(o, "not 0 or 1", o->number);
+  } else if (p == PARSED_NOT_A_NUMBER) {
+    o->number = meaning(id, fallback);
+    complain(o, "not a number", o->number);
+  } else if (p == PARSED_TOO_BIG) {
+    o->number = n;
+    struct line l = {.len = 0};
+    line_str(&l, "out of range (most ");
+    line_dec(&l, o->max);
+    line_str(&l, ")");
+    l.buf[l.len] = 0;
+    complain(o, l.buf, o->number);
+  } else {
+    o->number = meaning(id, n);
+  }
+}
+
 void options_load(void) {
+  /* Secure execution: the program runs with more privilege than whoever
+   * set its environment, who could else have it write a trace or a picture
+   * over any file, or turn its checks off.  Every variable is ignored. */
+  int secure = getauxval(AT_SECURE) != 0, ignored = 0;
   for (int i = 0; i < OPTION_COUNT; i++) {
     options[i].value = options[i].fallback;
     for (char **e = environ; e && *e; e++) {
       const char *v = env_match(*e, options[i].name);
-      if (v) options[i].value = v;
+      if (v && v[0] && !secure) options[i].value = v;
     }
   }
+  for (char **e = environ; secure && e && *e; e++)
+    if (strncmp(*e, "HAWKALLOC_", 10) == 0) ignored = 1;
+  if (ignored) {
+    struct line l = {.len = 0};
+    line_str(&l, "hawkalloc: secure execution: HAWKALLOC_* variables ignored");
+    line_write(&l, 2);
+  }
+  for (int i = 0; i < OPTION_COUNT; i++)
+    if (options[i].kind != KIND_TEXT) check_value((enum option_id)i);
 }
 
 const char *option_text(enum option_id id) {
   return options[id].value ? options[id].value : options[id].fallback;
 }
 
-long option_long(enum option_id id) {
-  long n = 0;
-  for (const char *s = option_text(id); *s >= '0' && *s <= '9'; s++) n = n * 10 + (*s - '0');
-  return n;
-}
+long option_long(enum option_id id) { return (long)options[id].number; }

@@ -15,14 +15,19 @@ enum option_id {
   OPTION_COUNT
 };
 
-/* Reads the environment into the options table.  Allocates nothing, so it
- * can run inside the first malloc. */
+/* Reads the environment into the options table and checks every value: a
+ * malformed or out-of-range one gets one line on stderr naming the value
+ * used instead.  In secure execution (getauxval(AT_SECURE): setuid, setgid,
+ * file capabilities) every HAWKALLOC_* variable is ignored, with one line
+ * if any was set.  Allocates nothing, so it can run inside the first
+ * malloc. */
 HAWK_INTERNAL void options_load(void);
 
 /* The option's text as found in the environment, or its default. */
 HAWK_INTERNAL const char *option_text(enum option_id id);
 
-/* The option read as a non-negative integer (0 when not a number). */
+/* A switch (0 or 1) or number option's value, as checked by options_load;
+ * HAWKALLOC_HEAPS is the number of heaps (0 and unset made two per CPU). */
 HAWK_INTERNAL long option_long(enum option_id id);
 
 #endif /* HAWK_OPTIONS_H */

@@ -1,7 +1,9 @@
 /* report.c - fixed-buffer formatting and the misuse message.  See report.h. */
 #include "report.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void line_str(struct line *l, const char *s) {
@@ -47,6 +49,37 @@ void line_write(struct line *l, int fd) {
     left -= (size_t)n;
   }
   l->len = 0;
+}
+
+/* What descriptor 2 was at start-up. */
+static struct {
+  int open;
+  dev_t dev;
+  ino_t ino;
+} start_stderr;
+
+void report_stderr_init(void) {
+  struct stat st;
+  if (fstat(2, &st) != 0) return;
+  start_stderr.dev = st.st_dev;
+  start_stderr.ino = st.st_ino;
+  start_stderr.open = 1;
+}
+
+int report_is_stderr(int fd) {
+  int saved = errno;
+  struct stat st;
+  int same = start_stderr.open && fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == start_stderr.dev &&
+             st.st_ino == start_stderr.ino;
+  errno = saved;
+  return same;
+}
+
+void line_write_stderr(struct line *l) {
+  if (report_is_stderr(2))
+    line_write(l, 2);
+  else
+    l->len = 0;
 }
 
 void report_misuse(const char *call, const void *ptr, const char *problem) {

@@ -22,6 +22,20 @@ HAWK_INTERNAL void line_dec(struct line *l, uint64_t v);
 /* Appends a newline and writes the line to fd in one call. */
 HAWK_INTERNAL void line_write(struct line *l, int fd);
 
+/* Remembers which file descriptor 2 is (its device and inode), once, at
+ * start-up; a closed descriptor 2 is remembered as closed. */
+HAWK_INTERNAL void report_stderr_init(void);
+
+/* Whether fd refers to the file descriptor 2 was at start-up (never when
+ * descriptor 2 was closed then).  Allocates nothing; async-signal-safe. */
+HAWK_INTERNAL int report_is_stderr(int fd);
+
+/* Like line_write(l, 2), but only while descriptor 2 still is the file it
+ * was at start-up: for what is written at exit, from a signal handler or
+ * after the program may have closed descriptor 2 and opened a file of its
+ * own in its place (docs/security.md).  The line is dropped otherwise. */
+HAWK_INTERNAL void line_write_stderr(struct line *l);
+
 /* Writes "hawkalloc: CALL(PTR): PROBLEM" to stderr and aborts.  Callers must
  * hold no lock: a SIGABRT handler may allocate. */
 HAWK_INTERNAL _Noreturn void report_misuse(const char *call, const void *ptr, const char *problem);

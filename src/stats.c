@@ -288,22 +288,27 @@ void hawk_stats_print_map(int fd) {
 }
 
 /* Where HAWKALLOC_STATS=1 writes at exit: a copy of stderr taken at start,
- * because programs such as ls and sort close stderr before they exit. */
-static int stats_fd = 2;
+ * because programs such as ls and sort close stderr before they exit.  Both
+ * the copy and descriptor 2 are used only while they still are the file
+ * stderr was at start-up (report.h): a program that closes every descriptor
+ * and opens files of its own may have put a data file at either number. */
+static int stats_fd = -1;
 
 void stats_init(void) {
-  if (option_long(OPTION_STATS) <= 0) return;
+  if (option_long(OPTION_STATS) != 1) return;
   int saved = errno;
-  int fd = fcntl(2, F_DUPFD_CLOEXEC, 64);
-  if (fd >= 0) stats_fd = fd;
+  stats_fd = fcntl(2, F_DUPFD_CLOEXEC, 64);
   errno = saved;
 }
 
 /* HAWKALLOC_STATS=1: the table on stderr when the program exits. */
 __attribute__((destructor)) static void stats_at_exit(void) {
-  if (option_long(OPTION_STATS) > 0) {
-    hawk_stats_print(stats_fd);
-    print_map(stats_fd);
+  if (option_long(OPTION_STATS) == 1) {
+    int fd = report_is_stderr(stats_fd) ? stats_fd : report_is_stderr(2) ? 2 : -1;
+    if (fd >= 0) {
+      hawk_stats_print(fd);
+      print_map(fd);
+    }
   }
   map_on_exit(); /* HAWKALLOC_MAP: the SVG picture */
 }

@@ -14,6 +14,7 @@
 #include "hawkalloc.h"
 #include "options.h"
 #include "os.h"
+#include "report.h"
 
 #define TRACE_VERSION      1
 #define TRACE_HEADER_SIZE  32
@@ -42,6 +43,15 @@ struct trace_buf {
 
 int trace_enabled;
 static int trace_fd = -1;
+/* The trace file's identity: trace_fd is written to only while it still
+ * refers to this file (the program may close it and open a file of its own
+ * that gets the same number).  A regular file must also be as long as what
+ * was written to it: a file removed and closed frees its inode number for
+ * the next new file, which may be the program's, at the same descriptor. */
+static dev_t trace_dev;
+static ino_t trace_ino;
+static int trace_regular;
+static uint64_t trace_bytes; /* written to a regular trace file so far */
 static uint64_t trace_start_ns;
 static uint32_t next_thread = 1;
 static pthread_key_t trace_key;
@@ -103,23 +113,83 @@ static uint64_t seq_clock(void) {
   return now_ns();
 }
 
-/* Writes all of len bytes, or gives up on an error. */
-static void write_all(int fd, const void *data, size_t len) {
+/* Writes all of len bytes, or gives up on an error; returns what it wrote. */
+static uint64_t write_all(int fd, const void *data, size_t len) {
   const char *p = data;
+  uint64_t done = 0;
   while (len > 0) {
     ssize_t n = write(fd, p, len);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
+    if (n <= 0) break;
     p += n;
     len -= (size_t)n;
+    done += (uint64_t)n;
   }
+  return done;
+}
+
+/* Whether fd refers to the trace file. */
+static int is_trace_file(int fd) {
+  struct stat st;
+  return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == trace_dev && st.st_ino == trace_ino &&
+         (!trace_regular || (S_ISREG(st.st_mode) && (uint64_t)st.st_size == trace_bytes));
+}
+
+/* Moves fd to a number of 64 or more, away from the low numbers a program
+ * expects open(2) to give it (after closing descriptor 0, say).  Keeps fd
+ * where it is if that fails. */
+static int fd_high(int fd) {
+  int high = fcntl(fd, F_DUPFD_CLOEXEC, 64);
+  if (high < 0) return fd;
+  close(fd);
+  return high;
+}
+
+/* "hawkalloc: HAWKALLOC_TRACE=PATH: PROBLEM". */
+static void trace_say(const char *problem, int err, int at_start) {
+  struct line l = {.len = 0};
+  line_str(&l, "hawkalloc: HAWKALLOC_TRACE=");
+  line_str(&l, option_text(OPTION_TRACE));
+  line_str(&l, ": ");
+  line_str(&l, problem);
+  if (err) {
+    line_str(&l, " (errno ");
+    line_dec(&l, (uint64_t)err);
+    line_str(&l, ")");
+  }
+  line_str(&l, "; not tracing");
+  if (at_start)
+    line_write(&l, 2);
+  else
+    line_write_stderr(&l);
+}
+
+/* Whether trace_fd still is the trace file (caller holds bufs.lock).  If the
+ * program closed it, the file is opened again by its path (appending, never
+ * created or truncated) if the path still names the same file; else tracing
+ * stops with one line.  The old number is never closed: it may be the
+ * program's now. */
+static int trace_fd_ok_locked(void) {
+  if (is_trace_file(trace_fd)) return 1;
+  int fd = open(option_text(OPTION_TRACE), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY);
+  if (fd >= 0 && is_trace_file(fd)) {
+    trace_fd = fd_high(fd);
+    return 1;
+  }
+  if (fd >= 0) close(fd);
+  trace_fd = -1;
+  __atomic_store_n(&trace_enabled, 0, __ATOMIC_RELEASE);
+  trace_say("the program closed the trace's descriptor and the path no longer names the trace", 0,
+            0);
+  return 0;
 }
 
 /* Writes the records of one buffer and empties it (caller holds bufs.lock). */
 static void buf_write_locked(struct trace_buf *b) {
   if (b->count == 0 || trace_fd < 0) return;
   int saved = errno;
-  write_all(trace_fd, b->rec, b->count * sizeof(struct trace_rec));
+  if (trace_fd_ok_locked())
+    trace_bytes += write_all(trace_fd, b->rec, b->count * sizeof(struct trace_rec));
   errno = saved;
   b->count = 0;
 }
@@ -142,30 +212,46 @@ static int owned_by_another(int fd) {
   return (pid_t)pid != getpid() && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
 }
 
-/* Opens the trace file at path empty, or returns -1 (another process's
- * trace, or no access).  A regular file with data in it (the trace of an
- * earlier run) is replaced by a new file rather than truncated: on a file
- * system that journals data order (ext4), truncating a file whose pages are
- * still being written back waits for them, a millisecond or more at every
- * start of a traced program.  A symbolic link, a device or a pipe is
- * truncated in place, never removed. */
+#define OPEN_SILENT (-2) /* open_empty: another process's trace (not a failure) */
+
+/* Opens the trace file at path empty, or returns -1 with errno set (no
+ * access), or OPEN_SILENT (another process's trace).  A regular file with
+ * data in it (the trace of an earlier run) is replaced by a new file rather
+ * than truncated: on a file system that journals data order (ext4),
+ * truncating a file whose pages are still being written back waits for
+ * them, a millisecond or more at every start of a traced program (and a
+ * second hard link keeps the old trace).  Only a file that is the
+ * library's to replace is: a regular file, not a symbolic link, owned by
+ * this user (a file of another user is not made this user's).  Any other
+ * regular file is truncated in place; a device or a pipe is written to as
+ * it is.  Nothing else is ever removed.  A file made here is 0600
+ * (docs/security.md). */
 static int open_empty(const char *path) {
-  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
   if (fd < 0) return -1;
   if (owned_by_another(fd)) {
     close(fd);
-    return -1;
+    return OPEN_SILENT;
   }
   struct stat st, link;
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && lstat(path, &link) == 0 &&
-      S_ISREG(link.st_mode) && link.st_ino == st.st_ino && link.st_dev == st.st_dev &&
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
+    close(fd);
+    errno = err;
+    return -1;
+  }
+  if (S_ISREG(st.st_mode) && st.st_size > 0 && lstat(path, &link) == 0 && S_ISREG(link.st_mode) &&
+      link.st_ino == st.st_ino && link.st_dev == st.st_dev && link.st_uid == geteuid() &&
       unlink(path) == 0) {
     close(fd);
     /* Exclusive: of two processes starting at once, one traces. */
-    return open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777);
+    fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
+    return fd < 0 && errno == EEXIST ? OPEN_SILENT : fd;
   }
-  if (ftruncate(fd, 0) != 0) {
+  if (S_ISREG(st.st_mode) && ftruncate(fd, 0) != 0) {
+    int err = errno;
     close(fd);
+    errno = err;
     return -1;
   }
   return fd;
@@ -176,11 +262,16 @@ void trace_init(void) {
   if (path[0] == 0) return;
   int saved = errno;
   int fd = open_empty(path);
-  if (fd < 0 || pthread_key_create(&trace_key, thread_done) != 0) {
+  struct stat st;
+  if (fd == -1) trace_say("cannot open", errno, 1);
+  if (fd < 0 || fstat(fd, &st) != 0 || pthread_key_create(&trace_key, thread_done) != 0) {
     if (fd >= 0) close(fd);
     errno = saved;
     return;
   }
+  trace_dev = st.st_dev;
+  trace_ino = st.st_ino;
+  trace_regular = S_ISREG(st.st_mode);
   trace_start_ns = now_ns();
   seq_uses_tsc = kernel_clock_is_tsc();
   seq_start = seq_clock();
@@ -192,9 +283,9 @@ void trace_init(void) {
   memcpy(h + 16, &rsize, 4);
   memcpy(h + 20, &pid, 4);
   memcpy(h + 24, &trace_start_ns, 8);
-  write_all(fd, h, sizeof h);
+  trace_bytes = write_all(fd, h, sizeof h);
   lseek(fd, 0, SEEK_END);
-  trace_fd = fd;
+  trace_fd = fd_high(fd);
   errno = saved;
   __atomic_store_n(&trace_enabled, 1, __ATOMIC_RELEASE);
 }
@@ -253,7 +344,7 @@ void trace_after_fork_child(void) {
   pthread_mutex_init(&bufs.lock, NULL);
   bufs.head = NULL;
   trace_self = NULL;
-  if (trace_fd >= 0) close(trace_fd);
+  if (is_trace_file(trace_fd)) close(trace_fd); /* not a file of the program's */
   trace_fd = -1;
 }
 

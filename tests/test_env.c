@@ -1,0 +1,782 @@
+/* test_env.c - what the HAWKALLOC_* variables may and may not do (issue
+ * "Trust: secure by default", docs/security.md "Environment, files and
+ * descriptors"): malformed values get one line, files the library makes are
+ * 0600, nothing is written into a descriptor the program owns, nothing at a
+ * path is replaced that the library did not make, and a setuid program
+ * ignores every HAWKALLOC_* variable.
+ *
+ * Most cases run this program again as a child (execve of /proc/self/exe
+ * with a mode in argv[1]) with the variables set only there: the options
+ * are read once, at the first malloc.  The children call the hawk_* names,
+ * so that the sanitizer builds (no override) test the same thing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "harness.h"
+#include "hawkalloc.h"
+
+static char self_path[4096];
+
+/* --- the children's side ---------------------------------------------------- */
+
+/* Prints "heaps N usable N" (the heap count and malloc_usable_size of a
+ * 20-byte block: exactly 20 in debug mode). */
+static int child_report(void) {
+  struct hawk_stats s;
+  if (hawk_stats(&s, sizeof s) != 0) return 1;
+  void *p = hawk_malloc(20);
+  printf("heaps %llu usable %zu\n", (unsigned long long)s.heaps, hawk_usable_size(p));
+  hawk_free(p);
+  fflush(stdout);
+  return 0;
+}
+
+/* Overwrites a heap block's header check tag, then calls malloc and free:
+ * with checks every call (or every few) the next call stops the program;
+ * otherwise nothing reads that header and the program exits 0. */
+static int child_corrupt(void) {
+  volatile uint64_t *a = hawk_malloc(4096), *b = hawk_malloc(4096);
+  if (!a || !b) return 1;
+  b[-1] ^= (uint64_t)0x5a5a << 48;
+  for (int i = 0; i < 8; i++) hawk_free(hawk_malloc(16));
+  _exit(0);
+}
+
+/* Allocates and frees enough for several full trace buffers. */
+static void churn(void) {
+  for (int i = 0; i < 20000; i++) {
+    void *p = hawk_malloc((size_t)(i % 500) + 1);
+    hawk_free(p);
+  }
+}
+
+/* The trace's descriptor, found through /proc/self/fd, or -1. */
+static int trace_descriptor(const char *trace) {
+  struct stat want, st;
+  if (stat(trace, &want) != 0) return -1;
+  for (int fd = 0; fd < 1024; fd++)
+    if (fstat(fd, &st) == 0 && st.st_dev == want.st_dev && st.st_ino == want.st_ino) return fd;
+  return -1;
+}
+
+/* argv: --reuse-trace-fd TRACE DATA [gone].  Closes every descriptor (with
+ * "gone": only the trace's, and removes the trace file), puts the data file
+ * at the trace's old number, writes, forks a child that writes too (a
+ * forked child stops tracing: it must not close the data file), allocates,
+ * writes, exits. */
+static int child_reuse_trace_fd(const char *trace, const char *data, int gone) {
+  int old = trace_descriptor(trace);
+  if (old < 0) return 2;
+  if (gone) {
+    close(old);
+    unlink(trace);
+  } else {
+    close_range(0, ~0u, 0);
+  }
+  int fd = open(data, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) return 3;
+  if (fd != old) {
+    if (dup2(fd, old) != old) return 4;
+    close(fd);
+    fd = old;
+  }
+  if (write(fd, "first;", 6) != 6) return 5;
+  pid_t pid = fork();
+  if (pid == 0) _exit(write(fd, "fork;", 5) == 5 ? 0 : 1);
+  int status = 1;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid || status != 0) return 6;
+  churn();
+  if (write(fd, "second;", 7) != 7) return 5;
+  churn();
+  exit(0); /* the trace's last records go out at exit */
+}
+
+/* argv: --reuse-all DIR.  Like a daemon: closes every descriptor, then opens
+ * 100 data files (so that every low number, 2 among them, is a data file)
+ * and writes into each; allocates; writes again; exits. */
+static int child_reuse_all(const char *dir) {
+  close_range(0, ~0u, 0);
+  char path[4200];
+  for (int i = 0; i < 100; i++) {
+    snprintf(path, sizeof path, "%s/data%d", dir, i);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd != i) return 3;
+    if (write(fd, "first;", 6) != 6) return 5;
+  }
+  churn();
+  for (int i = 0; i < 100; i++)
+    if (write(i, "second;", 7) != 7) return 5;
+  exit(0);
+}
+
+/* argv: --open-data DATA.  Started with descriptor 2 closed: the data file
+ * becomes descriptor 0, 1 or 2; every low descriptor is a data file. */
+static int child_open_data(const char *data) {
+  int fd;
+  while ((fd = open(data, O_WRONLY | O_CREAT | O_APPEND, 0644)) >= 0 && fd < 2) {
+  }
+  if (fd != 2) return 3;
+  if (write(2, "data;", 5) != 5) return 5;
+  churn();
+  exit(0);
+}
+
+/* argv: --close-stderr.  Closes stderr, as ls and sort do, and exits. */
+static int child_close_stderr(void) {
+  churn();
+  close(2);
+  exit(0);
+}
+
+/* --- the parent's side ------------------------------------------------------- */
+
+/* Reads fd to EOF into buf (NUL-terminated, at most size - 1 bytes kept). */
+static void read_all(int fd, char *buf, size_t size) {
+  size_t len = 0;
+  ssize_t n;
+  char sink[4096];
+  while ((n = read(fd, len < size - 1 ? buf + len : sink,
+                   len < size - 1 ? size - 1 - len : sizeof sink)) > 0)
+    if (len < size - 1) len += (size_t)n;
+  buf[len] = 0;
+  close(fd);
+}
+
+/* Runs this program with argv[1..] = mode, a, b and exactly the variables of
+ * envp; its stdout and stderr go to out and err.  close_stderr: start it
+ * with descriptor 2 closed (err then stays empty).  Returns the wait status. */
+static int run_child3(char *const envp[], const char *mode, const char *a, const char *b,
+                      const char *c, char *out, size_t out_size, char *err, size_t err_size,
+                      int close_stderr) {
+  int po[2], pe[2];
+  if (pipe(po) != 0 || pipe(pe) != 0) return -1;
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    dup2(po[1], 1);
+    dup2(pe[1], 2);
+    if (close_stderr) close(2);
+    close(po[0]);
+    close(pe[0]);
+    close(po[1]);
+    close(pe[1]);
+    umask(022);
+    char *argv[] = {self_path, (char *)mode, (char *)a, (char *)b, (char *)c, NULL};
+    execve(self_path, argv, envp);
+    _exit(127);
+  }
+  close(po[1]);
+  close(pe[1]);
+  read_all(po[0], out, out_size);
+  read_all(pe[0], err, err_size);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return status;
+}
+
+static int run_child(char *const envp[], const char *mode, const char *a, const char *b, char *out,
+                     size_t out_size, char *err, size_t err_size, int close_stderr) {
+  return run_child3(envp, mode, a, b, NULL, out, out_size, err, err_size, close_stderr);
+}
+
+static int exited_0(int status) { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
+
+/* The heap count and usable size a --report child printed. */
+static int parse_report(const char *out, unsigned *heaps, size_t *usable) {
+  unsigned long long h = 0;
+  size_t u = 0;
+  if (sscanf(out, "heaps %llu usable %zu", &h, &u) != 2) return 0;
+  *heaps = (unsigned)h;
+  *usable = u;
+  return 1;
+}
+
+/* The report with no variable set: the default heap count. */
+static unsigned default_heaps(void) {
+  char out[256], err[4096];
+  char *envp[] = {NULL};
+  run_child(envp, "--report", NULL, NULL, out, sizeof out, err, sizeof err, 0);
+  unsigned heaps = 0;
+  size_t usable = 0;
+  parse_report(out, &heaps, &usable);
+  return heaps;
+}
+
+/* Runs --report with one variable; checks the heap count and usable size
+ * it reports (0: not checked) and that stderr is exactly expect_err. */
+static void check_report(const char *var, unsigned want_heaps, size_t want_usable,
+                         const char *expect_err) {
+  char out[256], err[4096];
+  char *envp[] = {(char *)var, NULL};
+  int status = run_child(envp, "--report", NULL, NULL, out, sizeof out, err, sizeof err, 0);
+  CHECK(exited_0(status));
+  unsigned heaps = 0;
+  size_t usable = 0;
+  CHECK(parse_report(out, &heaps, &usable));
+  if (want_heaps) CHECK(heaps == want_heaps);
+  if (want_usable) CHECK(usable == want_usable);
+  CHECK(strcmp(err, expect_err) == 0);
+  if (strcmp(err, expect_err) != 0 || (want_heaps && heaps != want_heaps))
+    fprintf(stderr, "    %s: heaps %u usable %zu, stderr was: [%s]\n    expected: [%s]\n", var,
+            heaps, usable, err, expect_err);
+}
+
+static void make_temp_dir(char *dir) {
+  strcpy(dir, "/tmp/hawk-env-XXXXXX");
+  if (!mkdtemp(dir)) dir[0] = 0;
+}
+
+static void remove_tree(const char *dir) {
+  char cmd[4200];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  if (dir[0] && system(cmd) != 0) fprintf(stderr, "    could not remove %s\n", dir);
+}
+
+/* The whole content of a file (NUL-terminated), or "" if it cannot be read. */
+static size_t file_text(const char *path, char *buf, size_t size) {
+  int fd = open(path, O_RDONLY);
+  buf[0] = 0;
+  if (fd < 0) return 0;
+  read_all(fd, buf, size);
+  return strlen(buf);
+}
+
+/* --- options (item 4) -------------------------------------------------------- */
+
+TEST(heaps_beyond_64_bits_is_out_of_range_not_one) {
+  check_report("HAWKALLOC_HEAPS=18446744073709551617", 16, 0,
+               "hawkalloc: HAWKALLOC_HEAPS=18446744073709551617: out of range (most 16); "
+               "using 16\n");
+}
+
+TEST(heaps_above_the_maximum_says_so) {
+  check_report("HAWKALLOC_HEAPS=17", 16, 0,
+               "hawkalloc: HAWKALLOC_HEAPS=17: out of range (most 16); using 16\n");
+}
+
+TEST(heaps_not_a_number_says_so_and_uses_the_default) {
+  unsigned def = default_heaps();
+  REQUIRE(def >= 1);
+  char expect[256];
+  snprintf(expect, sizeof expect, "hawkalloc: HAWKALLOC_HEAPS=abc: not a number; using %u\n", def);
+  check_report("HAWKALLOC_HEAPS=abc", def, 0, expect);
+  snprintf(expect, sizeof expect, "hawkalloc: HAWKALLOC_HEAPS=-3: not a number; using %u\n", def);
+  check_report("HAWKALLOC_HEAPS=-3", def, 0, expect);
+  snprintf(expect, sizeof expect, "hawkalloc: HAWKALLOC_HEAPS=3x: not a number; using %u\n", def);
+  check_report("HAWKALLOC_HEAPS=3x", def, 0, expect);
+}
+
+TEST(valid_values_are_used_without_a_word) {
+  check_report("HAWKALLOC_HEAPS=3", 3, 0, "");
+  check_report("HAWKALLOC_HEAPS=16", 16, 0, "");
+  check_report("HAWKALLOC_DEBUG=1", 0, 20, "");
+  check_report("HAWKALLOC_DEBUG=0", 0, 0, "");
+  check_report("HAWKALLOC_CHECK_EVERY=1000", 0, 0, "");
+  unsigned def = default_heaps();
+  check_report("HAWKALLOC_HEAPS=0", def, 0, "");
+  check_report("HAWKALLOC_HEAPS=", def, 0, ""); /* empty: as if not set */
+}
+
+TEST(debug_accepts_0_or_1_only) {
+  check_report("HAWKALLOC_DEBUG=yes", 0, 0,
+               "hawkalloc: HAWKALLOC_DEBUG=yes: not 0 or 1; using 0\n");
+  check_report("HAWKALLOC_DEBUG=2", 0, 0, "hawkalloc: HAWKALLOC_DEBUG=2: not 0 or 1; using 0\n");
+  char out[256], err[4096];
+  char *envp[] = {"HAWKALLOC_DEBUG=yes", NULL};
+  run_child(envp, "--report", NULL, NULL, out, sizeof out, err, sizeof err, 0);
+  unsigned heaps;
+  size_t usable = 0;
+  CHECK(parse_report(out, &heaps, &usable));
+  CHECK(usable != 20); /* debug mode is off */
+}
+
+TEST(stats_accepts_0_or_1_only) {
+  char out[256], err[1 << 14];
+  char *envp[] = {"HAWKALLOC_STATS=2", NULL};
+  int status = run_child(envp, "--report", NULL, NULL, out, sizeof out, err, sizeof err, 0);
+  CHECK(exited_0(status));
+  CHECK(strcmp(err, "hawkalloc: HAWKALLOC_STATS=2: not 0 or 1; using 0\n") == 0);
+  char *envp1[] = {"HAWKALLOC_STATS=1", NULL};
+  status = run_child(envp1, "--report", NULL, NULL, out, sizeof out, err, sizeof err, 0);
+  CHECK(strstr(err, "hawkalloc: statistics") != NULL);
+}
+
+TEST(check_every_beyond_64_bits_does_not_check_every_call) {
+  char out[256], err[4096];
+  /* The corruption is found by a check every call... */
+  char *every[] = {"HAWKALLOC_CHECK_EVERY=1", NULL};
+  int status = run_child(every, "--corrupt", NULL, NULL, out, sizeof out, err, sizeof err, 0);
+  CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+  CHECK(strstr(err, "heap check failed") != NULL);
+  /* ...and 2^64 + 1 is not 1. */
+  char *huge[] = {"HAWKALLOC_CHECK_EVERY=18446744073709551617", NULL};
+  status = run_child(huge, "--corrupt", NULL, NULL, out, sizeof out, err, sizeof err, 0);
+  CHECK(exited_0(status));
+  CHECK(strcmp(err, "hawkalloc: HAWKALLOC_CHECK_EVERY=18446744073709551617: out of range (most "
+                    "9223372036854775807); using 9223372036854775807\n") == 0);
+  char *bad[] = {"HAWKALLOC_CHECK_EVERY=often", NULL};
+  status = run_child(bad, "--corrupt", NULL, NULL, out, sizeof out, err, sizeof err, 0);
+  CHECK(exited_0(status));
+  CHECK(strcmp(err, "hawkalloc: HAWKALLOC_CHECK_EVERY=often: not a number; using 0\n") == 0);
+}
+
+TEST(a_trace_file_that_cannot_be_opened_says_so) {
+  char out[256], err[4096];
+  char *envp[] = {"HAWKALLOC_TRACE=/nonexistent-hawk-dir/trace", NULL};
+  int status = run_child(envp, "--report", NULL, NULL, out, sizeof out, err, sizeof err, 0);
+  CHECK(exited_0(status));
+  CHECK(strcmp(err, "hawkalloc: HAWKALLOC_TRACE=/nonexistent-hawk-dir/trace: cannot open "
+                    "(errno 2); not tracing\n") == 0);
+  if (strstr(err, "cannot open") == NULL) fprintf(stderr, "    stderr was: [%s]\n", err);
+}
+
+/* --- modes of the files the library makes (item 1) --------------------------- */
+
+TEST(trace_and_map_files_are_0600) {
+  char dir[64];
+  make_temp_dir(dir);
+  REQUIRE(dir[0]);
+  char trace[128], map[128], env_t[160], env_m[160];
+  snprintf(trace, sizeof trace, "%s/t.trace", dir);
+  snprintf(map, sizeof map, "%s/m.svg", dir);
+  snprintf(env_t, sizeof env_t, "HAWKALLOC_TRACE=%s", trace);
+  snprintf(env_m, sizeof env_m, "HAWKALLOC_MAP=%s", map);
+  char out[256], err[4096];
+  char *envp[] = {env_t, env_m, NULL};
+  int status = run_child(envp, "--report", NULL, NULL, out, sizeof out, err, sizeof err, 0);
+  CHECK(exited_0(status));
+  struct stat st;
+  CHECK(stat(trace, &st) == 0 && (st.st_mode & 0777) == 0600);
+  CHECK(stat(map, &st) == 0 && (st.st_mode & 0777) == 0600 && st.st_size > 0);
+  /* A trace file of an earlier run, with records in it, is replaced: the new
+   * one is 0600 too. */
+  CHECK(chmod(trace, 0644) == 0);
+  status = run_child(envp, "--report", NULL, NULL, out, sizeof out, err, sizeof err, 0);
+  CHECK(exited_0(status));
+  CHECK(stat(trace, &st) == 0 && (st.st_mode & 0777) == 0600);
+  /* hawk_map_write's file, too (umask 022 here). */
+  mode_t old = umask(022);
+  char map2[128];
+  snprintf(map2, sizeof map2, "%s/call.svg", dir);
+  CHECK(hawk_map_write(map2) == 0);
+  umask(old);
+  CHECK(stat(map2, &st) == 0 && (st.st_mode & 0777) == 0600);
+  remove_tree(dir);
+}
+
+/* --- descriptors the program owns (item 2) ------------------------------------ */
+
+TEST(trace_never_writes_into_a_descriptor_the_program_reused) {
+  char dir[64];
+  make_temp_dir(dir);
+  REQUIRE(dir[0]);
+  char trace[128], data[128], env_t[160];
+  snprintf(trace, sizeof trace, "%s/t.trace", dir);
+  snprintf(data, sizeof data, "%s/data", dir);
+  snprintf(env_t, sizeof env_t, "HAWKALLOC_TRACE=%s", trace);
+  char out[256], err[4096];
+  char *envp[] = {env_t, NULL};
+  int status =
+      run_child(envp, "--reuse-trace-fd", trace, data, out, sizeof out, err, sizeof err, 0);
+  CHECK(exited_0(status));
+  char buf[4096];
+  CHECK(file_text(data, buf, sizeof buf) == 18 && strcmp(buf, "first;fork;second;") == 0);
+  if (strcmp(buf, "first;fork;second;") != 0) fprintf(stderr, "    data: [%.100s]\n", buf);
+  /* The trace went on in its own file: reopened by its path. */
+  struct stat st;
+  CHECK(stat(trace, &st) == 0);
+  CHECK(st.st_size >= 32 + 40 * 80000 && (st.st_size - 32) % 40 == 0);
+  remove_tree(dir);
+}
+
+TEST(trace_stops_with_one_line_when_its_file_is_gone) {
+  char dir[64];
+  make_temp_dir(dir);
+  REQUIRE(dir[0]);
+  char trace[128], data[128], env_t[160];
+  snprintf(trace, sizeof trace, "%s/t.trace", dir);
+  snprintf(data, sizeof data, "%s/data", dir);
+  snprintf(env_t, sizeof env_t, "HAWKALLOC_TRACE=%s", trace);
+  char out[256], err[4096];
+  char *envp[] = {env_t, NULL};
+  int status = run_child3(envp, "--reuse-trace-fd", trace, data, "gone", out, sizeof out, err,
+                          sizeof err, 0);
+  CHECK(exited_0(status));
+  char buf[4096];
+  CHECK(file_text(data, buf, sizeof buf) == 18 && strcmp(buf, "first;fork;second;") == 0);
+  char expect[512];
+  snprintf(expect, sizeof expect,
+           "hawkalloc: HAWKALLOC_TRACE=%s: the program closed the trace's descriptor and the "
+           "path no longer names the trace; not tracing\n",
+           trace);
+  CHECK(strcmp(err, expect) == 0);
+  if (strcmp(err, expect) != 0) fprintf(stderr, "    stderr was: [%s]\n", err);
+  CHECK(access(trace, F_OK) != 0); /* not made again */
+  remove_tree(dir);
+}
+
+TEST(statistics_never_go_into_a_descriptor_the_program_reused) {
+  char dir[64];
+  make_temp_dir(dir);
+  REQUIRE(dir[0]);
+  char out[256], err[1 << 14];
+  char *envp[] = {"HAWKALLOC_STATS=1", NULL};
+  int status = run_child(envp, "--reuse-all", dir, NULL, out, sizeof out, err, sizeof err, 0);
+  CHECK(exited_0(status));
+  char path[128], buf[4096];
+  int clean = 1;
+  for (int i = 0; i < 100; i++) {
+    snprintf(path, sizeof path, "%s/data%d", dir, i);
+    if (file_text(path, buf, sizeof buf) != 13 || strcmp(buf, "first;second;") != 0) {
+      if (clean) fprintf(stderr, "    %s holds: [%.200s]\n", path, buf);
+      clean = 0;
+    }
+  }
+  CHECK(clean);
+  remove_tree(dir);
+}
+
+TEST(map_messages_never_go_into_a_descriptor_the_program_reused) {
+  char dir[64];
+  make_temp_dir(dir);
+  REQUIRE(dir[0]);
+  char out[256], err[1 << 14];
+  char *envp[] = {"HAWKALLOC_MAP=/nonexistent-hawk-dir/m.svg", NULL};
+  int status = run_child(envp, "--reuse-all", dir, NULL, out, sizeof out, err, sizeof err, 0);
+  CHECK(exited_0(status));
+  char path[128], buf[4096];
+  int clean = 1;
+  for (int i = 0; i < 100; i++) {
+    snprintf(path, sizeof path, "%s/data%d", dir, i);
+    if (file_text(path, buf, sizeof buf) != 13 || strcmp(buf, "first;second;") != 0) {
+      if (clean) fprintf(stderr, "    %s holds: [%.200s]\n", path, buf);
+      clean = 0;
+    }
+  }
+  CHECK(clean);
+  remove_tree(dir);
+}
+
+TEST(nothing_is_written_at_exit_when_stderr_was_closed_at_start) {
+  char dir[64];
+  make_temp_dir(dir);
+  REQUIRE(dir[0]);
+  char data[128];
+  snprintf(data, sizeof data, "%s/data", dir);
+  char out[256], err[4096];
+  char *envp[] = {"HAWKALLOC_STATS=1", "HAWKALLOC_MAP=/nonexistent-hawk-dir/m.svg", NULL};
+  int status = run_child(envp, "--open-data", data, NULL, out, sizeof out, err, sizeof err, 1);
+  CHECK(exited_0(status));
+  char buf[4096];
+  CHECK(file_text(data, buf, sizeof buf) == 5 && strcmp(buf, "data;") == 0);
+  if (strcmp(buf, "data;") != 0) fprintf(stderr, "    data holds: [%.200s]\n", buf);
+  remove_tree(dir);
+}
+
+TEST(statistics_still_reach_a_stderr_the_program_closed) {
+  char out[256], err[1 << 14];
+  char *envp[] = {"HAWKALLOC_STATS=1", NULL};
+  int status = run_child(envp, "--close-stderr", NULL, NULL, out, sizeof out, err, sizeof err, 0);
+  CHECK(exited_0(status));
+  CHECK(strstr(err, "hawkalloc: statistics") != NULL);
+}
+
+/* --- what is at a path (item 3) ------------------------------------------------ */
+
+TEST(map_through_a_symlink_keeps_the_symlink) {
+  char dir[64];
+  make_temp_dir(dir);
+  REQUIRE(dir[0]);
+  char target[128], link[128];
+  snprintf(target, sizeof target, "%s/target.svg", dir);
+  snprintf(link, sizeof link, "%s/link.svg", dir);
+  int fd = open(target, O_WRONLY | O_CREAT, 0644);
+  REQUIRE(fd >= 0);
+  close(fd);
+  REQUIRE(symlink(target, link) == 0);
+  CHECK(hawk_map_write(link) == 0);
+  struct stat st;
+  CHECK(lstat(link, &st) == 0 && S_ISLNK(st.st_mode));
+  static char buf[1 << 16];
+  file_text(target, buf, sizeof buf);
+  CHECK(strstr(buf, "<svg") != NULL);
+  /* A symlink to nothing is not made into a file either. */
+  char dangling[128];
+  snprintf(dangling, sizeof dangling, "%s/dangling.svg", dir);
+  REQUIRE(symlink("/nonexistent-hawk-dir/x.svg", dangling) == 0);
+  CHECK(hawk_map_write(dangling) == -1);
+  CHECK(lstat(dangling, &st) == 0 && S_ISLNK(st.st_mode));
+  remove_tree(dir);
+}
+
+TEST(map_onto_a_device_keeps_the_device) {
+  char dir[64];
+  make_temp_dir(dir);
+  REQUIRE(dir[0]);
+  char dev[128], link[128];
+  snprintf(dev, sizeof dev, "%s/null", dir);
+  snprintf(link, sizeof link, "%s/stdout", dir);
+  struct stat st;
+  if (geteuid() == 0) {
+    REQUIRE(mknod(dev, S_IFCHR | 0666, makedev(1, 3)) == 0);
+    CHECK(hawk_map_write(dev) == 0);
+    CHECK(lstat(dev, &st) == 0 && S_ISCHR(st.st_mode));
+  }
+  REQUIRE(symlink("/dev/null", link) == 0);
+  CHECK(hawk_map_write(link) == 0);
+  CHECK(lstat(link, &st) == 0 && S_ISLNK(st.st_mode));
+  CHECK(stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode));
+  remove_tree(dir);
+}
+
+TEST(map_onto_a_fifo_writes_into_it) {
+  char dir[64];
+  make_temp_dir(dir);
+  REQUIRE(dir[0]);
+  char fifo[128], got[128];
+  snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+  snprintf(got, sizeof got, "%s/got", dir);
+  REQUIRE(mkfifo(fifo, 0600) == 0);
+  /* The reader opens the FIFO for reading and writing, so that it never
+   * sees an end of file before the picture came; it copies what comes to a
+   * file until the picture's last line, then says so by exiting. */
+  int ready[2];
+  REQUIRE(pipe(ready) == 0);
+  fflush(NULL);
+  pid_t reader = fork();
+  REQUIRE(reader >= 0);
+  if (reader == 0) {
+    int in = open(fifo, O_RDWR), outfd = open(got, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (in < 0 || outfd < 0 || write(ready[1], "r", 1) != 1) _exit(1);
+    static char all[1 << 20];
+    size_t len = 0;
+    ssize_t n;
+    while (len < sizeof all && (n = read(in, all + len, sizeof all - len)) > 0) {
+      len += (size_t)n;
+      if (len >= 7 && memcmp(all + len - 7, "</svg>\n", 7) == 0) break;
+    }
+    if (write(outfd, all, len) != (ssize_t)len) _exit(1);
+    _exit(0);
+  }
+  close(ready[1]);
+  char c;
+  REQUIRE(read(ready[0], &c, 1) == 1);
+  close(ready[0]);
+  int r = hawk_map_write(fifo);
+  struct stat st;
+  int still_fifo = lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode);
+  CHECK(r == 0);
+  CHECK(still_fifo);
+  if (!still_fifo) kill(reader, SIGKILL); /* its FIFO was replaced: no writer will come */
+  int status;
+  waitpid(reader, &status, 0);
+  static char buf[1 << 20];
+  file_text(got, buf, sizeof buf);
+  CHECK(strstr(buf, "<svg") != NULL && strstr(buf, "</svg>") != NULL);
+  remove_tree(dir);
+}
+
+TEST(map_onto_a_hard_linked_file_writes_through) {
+  char dir[64];
+  make_temp_dir(dir);
+  REQUIRE(dir[0]);
+  char a[128], b[128];
+  snprintf(a, sizeof a, "%s/a.svg", dir);
+  snprintf(b, sizeof b, "%s/b.svg", dir);
+  int fd = open(a, O_WRONLY | O_CREAT, 0644);
+  REQUIRE(fd >= 0);
+  close(fd);
+  REQUIRE(link(a, b) == 0);
+  CHECK(hawk_map_write(a) == 0);
+  struct stat sa, sb;
+  CHECK(stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_ino == sb.st_ino && sa.st_nlink == 2);
+  CHECK(sb.st_size > 0);
+  remove_tree(dir);
+}
+
+TEST(map_refuses_a_directory_or_socket_behind_a_symlink) {
+  char dir[64];
+  make_temp_dir(dir);
+  REQUIRE(dir[0]);
+  char link[128];
+  snprintf(link, sizeof link, "%s/dir.svg", dir);
+  REQUIRE(symlink("/tmp", link) == 0);
+  CHECK(hawk_map_write(link) == -1);
+  struct stat st;
+  CHECK(lstat(link, &st) == 0 && S_ISLNK(st.st_mode));
+  remove_tree(dir);
+}
+
+/* A trace file of another user (root tracing into it) is truncated in
+ * place, not replaced by a file of root's. */
+TEST(trace_into_another_users_file_keeps_its_owner) {
+  if (geteuid() != 0) {
+    printf("skip trace_into_another_users_file_keeps_its_owner: needs root\n");
+    return;
+  }
+  char dir[64];
+  make_temp_dir(dir);
+  REQUIRE(dir[0]);
+  char a[128], env_t[160];
+  snprintf(a, sizeof a, "%s/a.trace", dir);
+  int fd = open(a, O_WRONLY | O_CREAT, 0644);
+  REQUIRE(fd >= 0);
+  REQUIRE(write(fd, "an old trace", 12) == 12);
+  close(fd);
+  REQUIRE(chown(a, 65534, 65534) == 0);
+  struct stat before, after;
+  REQUIRE(stat(a, &before) == 0);
+  snprintf(env_t, sizeof env_t, "HAWKALLOC_TRACE=%s", a);
+  char out[256], err[4096];
+  char *envp[] = {env_t, NULL};
+  int status = run_child(envp, "--report", NULL, NULL, out, sizeof out, err, sizeof err, 0);
+  CHECK(exited_0(status));
+  CHECK(stat(a, &after) == 0 && after.st_ino == before.st_ino && after.st_uid == 65534);
+  CHECK((after.st_mode & 0777) == 0644);
+  char buf[64];
+  file_text(a, buf, sizeof buf);
+  CHECK(memcmp(buf, "HAWKTRC", 7) == 0);
+  remove_tree(dir);
+}
+
+TEST(trace_through_a_symlink_to_a_device_keeps_both) {
+  char dir[64];
+  make_temp_dir(dir);
+  REQUIRE(dir[0]);
+  char link[128], env_t[160];
+  snprintf(link, sizeof link, "%s/null", dir);
+  REQUIRE(symlink("/dev/null", link) == 0);
+  snprintf(env_t, sizeof env_t, "HAWKALLOC_TRACE=%s", link);
+  char out[256], err[4096];
+  char *envp[] = {env_t, NULL};
+  int status = run_child(envp, "--report", NULL, NULL, out, sizeof out, err, sizeof err, 0);
+  CHECK(exited_0(status));
+  CHECK(strcmp(err, "") == 0);
+  struct stat st;
+  CHECK(lstat(link, &st) == 0 && S_ISLNK(st.st_mode));
+  CHECK(stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode));
+  remove_tree(dir);
+}
+
+/* --- secure execution (item 1) -------------------------------------------------- */
+
+#define SECURE_USER "hawkalloc-test"
+
+/* A setuid-root program built with the library, run as an ordinary user with
+ * every HAWKALLOC_* variable pointing at files only root may write. */
+TEST(setuid_programs_ignore_every_variable) {
+  if (geteuid() != 0) {
+    printf("skip setuid_programs_ignore_every_variable: needs root (CI runs as root)\n");
+    return;
+  }
+  /* The worktree: this program is ROOT/build/tests/test_env. */
+  char root[4096];
+  strcpy(root, self_path);
+  for (int i = 0; i < 3; i++) {
+    char *slash = strrchr(root, '/');
+    REQUIRE(slash != NULL);
+    *slash = 0;
+  }
+  char cmd[16384];
+  snprintf(cmd, sizeof cmd,
+           "id -u " SECURE_USER " >/dev/null 2>&1 || useradd --system --no-create-home "
+           "--shell /usr/sbin/nologin " SECURE_USER);
+  REQUIRE(system(cmd) == 0);
+  char dir[64];
+  make_temp_dir(dir);
+  REQUIRE(dir[0]);
+  REQUIRE(chmod(dir, 0755) == 0);
+  char src[128], prog[128], locked[128], victim[128], map[128];
+  snprintf(src, sizeof src, "%s/prog.c", dir);
+  snprintf(prog, sizeof prog, "%s/prog", dir);
+  snprintf(locked, sizeof locked, "%s/root-only", dir);
+  snprintf(victim, sizeof victim, "%s/victim", locked);
+  snprintf(map, sizeof map, "%s/map.svg", locked);
+  FILE *f = fopen(src, "w");
+  REQUIRE(f != NULL);
+  fputs("#include <stdio.h>\n#include <stdlib.h>\n#include <malloc.h>\n#include \"hawkalloc.h\"\n"
+        "int main(void) {\n"
+        "  struct hawk_stats s;\n"
+        "  hawk_stats(&s, sizeof s);\n"
+        "  void *p = malloc(20);\n"
+        "  printf(\"heaps %llu usable %zu\\n\", (unsigned long long)s.heaps, "
+        "malloc_usable_size(p));\n"
+        "  for (int i = 0; i < 20000; i++) free(malloc((size_t)i % 300 + 1));\n"
+        "  free(p);\n"
+        "  return 0;\n"
+        "}\n",
+        f);
+  fclose(f);
+  snprintf(cmd, sizeof cmd,
+           "cc -std=c11 -D_GNU_SOURCE -I'%s/include' '%s' -o '%s' -Wl,--whole-archive "
+           "'%s/build/libhawkalloc.a' -Wl,--no-whole-archive -lpthread -ldl",
+           root, src, prog, root);
+  REQUIRE(system(cmd) == 0);
+  REQUIRE(chown(prog, 0, 0) == 0 && chmod(prog, 04755) == 0);
+  REQUIRE(mkdir(locked, 0700) == 0);
+  int fd = open(victim, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  REQUIRE(fd >= 0 && write(fd, "precious", 8) == 8);
+  close(fd);
+
+  char out[256], err[4096];
+  char out_plain[256], err_plain[4096];
+  /* Without variables: the defaults, and not a word. */
+  snprintf(cmd, sizeof cmd, "runuser -u " SECURE_USER " -- env -i '%s' >'%s/out' 2>'%s/err'", prog,
+           dir, dir);
+  CHECK(system(cmd) == 0);
+  snprintf(src, sizeof src, "%s/out", dir);
+  file_text(src, out_plain, sizeof out_plain);
+  snprintf(src, sizeof src, "%s/err", dir);
+  file_text(src, err_plain, sizeof err_plain);
+  CHECK(strcmp(err_plain, "") == 0);
+  /* With every variable set. */
+  snprintf(cmd, sizeof cmd,
+           "runuser -u " SECURE_USER " -- env -i HAWKALLOC_TRACE='%s' HAWKALLOC_MAP='%s' "
+           "HAWKALLOC_STATS=1 HAWKALLOC_DEBUG=1 HAWKALLOC_HEAPS=1 HAWKALLOC_POLICY=first-fit "
+           "HAWKALLOC_CHECK_EVERY=1 '%s' >'%s/out' 2>'%s/err'",
+           victim, map, prog, dir, dir);
+  CHECK(system(cmd) == 0);
+  snprintf(src, sizeof src, "%s/out", dir);
+  file_text(src, out, sizeof out);
+  snprintf(src, sizeof src, "%s/err", dir);
+  file_text(src, err, sizeof err);
+  CHECK(strcmp(err, "hawkalloc: secure execution: HAWKALLOC_* variables ignored\n") == 0);
+  if (strcmp(err, "hawkalloc: secure execution: HAWKALLOC_* variables ignored\n") != 0)
+    fprintf(stderr, "    stderr was: [%.300s]\n", err);
+  CHECK(out[0] && strcmp(out, out_plain) == 0); /* same heaps, no debug mode */
+  char buf[64];
+  CHECK(file_text(victim, buf, sizeof buf) == 8 && strcmp(buf, "precious") == 0);
+  CHECK(access(map, F_OK) != 0);
+  snprintf(cmd, sizeof cmd, "ls -A '%s'", locked);
+  FILE *ls = popen(cmd, "r");
+  REQUIRE(ls != NULL);
+  char names[512] = "";
+  size_t n = fread(names, 1, sizeof names - 1, ls);
+  names[n] = 0;
+  pclose(ls);
+  CHECK(strcmp(names, "victim\n") == 0); /* no picture, no temporary file */
+  remove_tree(dir);
+}
+
+static int harness_main(int argc, char **argv);
+
+int main(int argc, char **argv) {
+  ssize_t n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
+  if (n <= 0) return 1;
+  self_path[n] = 0;
+  if (argc > 1 && strcmp(argv[1], "--report") == 0) return child_report();
+  if (argc > 1 && strcmp(argv[1], "--corrupt") == 0) return child_corrupt();
+  if (argc > 3 && strcmp(argv[1], "--reuse-trace-fd") == 0)
+    return child_reuse_trace_fd(argv[2], argv[3], argc > 4 && strcmp(argv[4], "gone") == 0);
+  if (argc > 2 && strcmp(argv[1], "--reuse-all") == 0) return child_reuse_all(argv[2]);
+  if (argc > 2 && strcmp(argv[1], "--open-data") == 0) return child_open_data(argv[2]);
+  if (argc > 1 && strcmp(argv[1], "--close-stderr") == 0) return child_close_stderr();
+  return harness_main(argc, argv);
+}
+
+#define main harness_main
+TEST_MAIN()
