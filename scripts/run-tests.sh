@@ -19,7 +19,7 @@ if [ ${#progs[@]} -eq 0 ]; then
   for f in "$dir"/unit_* "$dir"/test_*; do [ -x "$f" ] && progs+=("$(basename "$f")"); done
 fi
 # Programs that run once per placement policy (HAWK_POLICIES to choose).
-per_policy=" test_stress unit_heap unit_check test_api test_tcache "
+per_policy=" test_stress unit_heap unit_check test_api test_tcache test_hostile "
 policies=${HAWK_POLICIES:-segregated first-fit next-fit best-fit}
 passed=0
 failed=0

@@ -376,7 +376,7 @@ __attribute__((noinline)) static void *malloc_slow(size_t size, void *p) {
 void *hawk_malloc(size_t size) {
   void *p = NULL;
   if (likely(size <= TCACHE_MAX_BLOCK - BLOCK_HEADER)) {
-    p = tcache_pop(block_size_for(size));
+    p = tcache_pop_fast(block_size_for(size)); /* NULL also when its checks failed */
     if (likely(p != NULL && !slow_mode)) return p;
   }
   return malloc_slow(size, p);

@@ -15,6 +15,7 @@ void heap_init(struct heap *h, const struct placement *policy) {
   memset(h, 0, sizeof *h);
   pthread_mutex_init(&h->lock, NULL);
   h->policy = policy;
+  h->free.lock = &h->lock; /* released before a corruption report (placement.h) */
 }
 
 /* Adds what heap h's count has moved since it last told to the
@@ -274,13 +275,35 @@ static const char *free_checked_locked(struct heap *h, void *p, struct releases 
   return NULL;
 }
 
+/* Whether p, an entry of a remote list, is a sound block that came out of
+ * a thread cache: a good header tag, allocated, not large, of a cacheable
+ * size, its payload still carrying the cache key. */
+static int remote_entry_ok(void *const *p) {
+  const block *b = block_of_payload(p);
+  uint64_t w = block_load(b);
+  size_t size = w & BLOCK_SIZE_MASK;
+  return (w & (BLOCK_ALLOC | BLOCK_LARGE)) == BLOCK_ALLOC && size >= BLOCK_MIN &&
+         size <= TCACHE_MAX_BLOCK + BLOCK_MIN && block_word_ok(b, w) &&
+         (uint64_t)(uintptr_t)p[1] == tcache_key;
+}
+
 /* Frees the blocks other threads left on the heap's remote list. */
 static void drain_locked(struct heap *h, struct releases *r) {
   if (__atomic_load_n(&h->remote, __ATOMIC_RELAXED) == NULL) return;
   void **p = __atomic_exchange_n(&h->remote, NULL, __ATOMIC_ACQUIRE);
   while (p) {
+    /* The entry must be a sound block still marked as cached before its
+     * link is read, and the link NULL or a payload in an arena (its own
+     * needs no registry lookup) before it is followed. */
+    if (HAWK_CHECKS && !remote_entry_ok(p)) {
+      pthread_mutex_unlock(&h->lock);
+      report_misuse("free", p,
+                    "heap corruption (a freed block waiting to be given back was overwritten: "
+                    "a write after free?)");
+    }
     void **next = (void **)link_decode(p[0]);
-    if (HAWK_CHECKS && next && (((uintptr_t)next & 15) || registry_lookup(next) != CHUNK_ARENA)) {
+    if (HAWK_CHECKS && next && !tcache_link_near(p, next) &&
+        (((uintptr_t)next & 15) || registry_lookup(next) != CHUNK_ARENA)) {
       pthread_mutex_unlock(&h->lock);
       report_misuse("free", p, "heap corruption (a freed block's link was overwritten)");
     }

@@ -25,7 +25,8 @@ static int link_plausible(const block *p) {
   return p == NULL || (((uintptr_t)p & 15) == 8 && registry_lookup(p) == CHUNK_ARENA);
 }
 
-void list_corrupt(const block *b) {
+void list_corrupt(const struct freelists *fl, const block *b) {
+  if (fl->lock) pthread_mutex_unlock(fl->lock); /* report_misuse holds no lock */
   report_misuse("unlink", block_payload(b),
                 "heap corruption (free-list links overwritten: a write after free?)");
 }

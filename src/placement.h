@@ -9,6 +9,8 @@
 #ifndef HAWK_PLACEMENT_H
 #define HAWK_PLACEMENT_H
 
+#include <pthread.h>
+
 #include "block.h"
 #include "registry.h"
 
@@ -22,6 +24,9 @@ struct freelists {
   size_t count;                       /* free blocks in all lists */
   size_t bytes;                       /* bytes in those blocks */
   block *rover;                       /* next fit: where the next search starts */
+  pthread_mutex_t *lock;              /* the lock held around every list operation
+                                         (the heap's), released before a
+                                         corruption report; NULL in unit tests */
 };
 
 struct placement {
@@ -57,8 +62,9 @@ static inline void list_push(struct freelists *fl, block **head, block *b) {
   fl->bytes += block_size(b);
 }
 
-/* Reports links of a listed block that failed the safe-unlink checks. */
-HAWK_INTERNAL _Noreturn void list_corrupt(const block *b);
+/* Reports links of a listed block that failed the safe-unlink or search
+ * checks: releases fl->lock first, then reports and aborts. */
+HAWK_INTERNAL _Noreturn void list_corrupt(const struct freelists *fl, const block *b);
 
 /* Whether a link read from free block b may be followed: NULL, or a block
  * address (8 modulo 16) inside an arena; one in b's own arena (mapped
@@ -66,6 +72,31 @@ HAWK_INTERNAL _Noreturn void list_corrupt(const block *b);
 static inline int link_plausible_from(const block *b, const block *p) {
   if (((uintptr_t)p ^ (uintptr_t)b) < ARENA_SIZE) return ((uintptr_t)p & 15) == 8;
   return p == NULL || (((uintptr_t)p & 15) == 8 && registry_lookup(p) == CHUNK_ARENA);
+}
+
+/* Whether b's header is a sound free block's (a tag that matches its
+ * address, neither allocated nor large): only then are its size and links
+ * trusted. */
+static inline int free_block_ok(const block *b) {
+  uint64_t w = *block_word(b);
+  return (w & (BLOCK_ALLOC | BLOCK_LARGE)) == 0 && block_word_ok(b, w);
+}
+
+/* The first block of a list a search walks (the head is checked like every
+ * block the search reads). */
+static inline block *list_first(const struct freelists *fl, block *head) {
+  if (HAWK_CHECKS && head && unlikely(!free_block_ok(head))) list_corrupt(fl, head);
+  return head;
+}
+
+/* The block after listed block b, for a search: followed only once it is
+ * shown to be NULL or a sound free block of ours (link_plausible_from, then
+ * its header), else a report (the lock released first) and abort. */
+static inline block *list_next(const struct freelists *fl, const block *b) {
+  block *n = free_next(b);
+  if (HAWK_CHECKS && n && unlikely(!link_plausible_from(b, n) || !free_block_ok(n)))
+    list_corrupt(fl, b);
+  return n;
 }
 
 /* Takes b out of its list.  Safe unlink: both neighbours must be blocks of
@@ -76,7 +107,7 @@ static inline void list_unlink(struct freelists *fl, block **head, block *b) {
   int ok = !HAWK_CHECKS ||
            (link_plausible_from(b, next) && link_plausible_from(b, prev) &&
             (prev ? free_next(prev) == b : *head == b) && (next == NULL || free_prev(next) == b));
-  if (unlikely(!ok)) list_corrupt(b);
+  if (unlikely(!ok)) list_corrupt(fl, b);
   if (prev)
     free_set_next(prev, next);
   else

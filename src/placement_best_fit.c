@@ -12,7 +12,7 @@ static void bf_remove(struct freelists *fl, block *b) { list_unlink(fl, &fl->hea
 
 static block *bf_find(struct freelists *fl, size_t size) {
   block *best = NULL;
-  for (block *b = fl->heads[0]; b; b = free_next(b)) {
+  for (block *b = list_first(fl, fl->heads[0]); b; b = list_next(fl, b)) {
     size_t s = block_size(b);
     if (s < size || (best && s >= block_size(best))) continue;
     best = b;

@@ -16,10 +16,10 @@ static void nf_remove(struct freelists *fl, block *b) {
 }
 
 static block *nf_find(struct freelists *fl, size_t size) {
-  block *start = fl->rover ? fl->rover : fl->heads[0];
-  for (block *b = start; b; b = free_next(b))
+  block *start = list_first(fl, fl->rover ? fl->rover : fl->heads[0]);
+  for (block *b = start; b; b = list_next(fl, b))
     if (block_size(b) >= size) return fl->rover = b;
-  for (block *b = fl->heads[0]; b && b != start; b = free_next(b))
+  for (block *b = list_first(fl, fl->heads[0]); b && b != start; b = list_next(fl, b))
     if (block_size(b) >= size) return fl->rover = b;
   return NULL;
 }

@@ -30,10 +30,11 @@ static unsigned next_nonempty(const struct freelists *fl, unsigned c) {
  * (docs/design.md has the measurements), and the walk stays short. */
 #define FIT_CANDIDATES 4
 
-static block *good_fit(block *b, size_t size) {
+static block *good_fit(const struct freelists *fl, block *b, size_t size) {
+  b = list_first(fl, b);
   block *best = NULL;
   size_t best_size = SIZE_MAX;
-  for (unsigned seen = 0; b && seen < FIT_CANDIDATES; b = free_next(b)) {
+  for (unsigned seen = 0; b && seen < FIT_CANDIDATES; b = list_next(fl, b)) {
     size_t s = block_size(b);
     if (s < size) continue;
     if (s == size) return b;
@@ -46,11 +47,13 @@ static block *good_fit(block *b, size_t size) {
 static block *seg_find(struct freelists *fl, size_t size) {
   unsigned c = seg_class(size);
   /* The blocks of an exact class all have its size: the head will do. */
-  block *b = c < SEG_EXACT_LIMIT / HAWK_ALIGN ? fl->heads[c] : good_fit(fl->heads[c], size);
+  block *b = c < SEG_EXACT_LIMIT / HAWK_ALIGN ? list_first(fl, fl->heads[c])
+                                              : good_fit(fl, fl->heads[c], size);
   if (b || c + 1 >= SIZE_CLASSES) return b;
   unsigned n = next_nonempty(fl, c + 1);
   if (n >= SIZE_CLASSES) return NULL;
-  return n < SEG_EXACT_LIMIT / HAWK_ALIGN ? fl->heads[n] : good_fit(fl->heads[n], size);
+  return n < SEG_EXACT_LIMIT / HAWK_ALIGN ? list_first(fl, fl->heads[n])
+                                          : good_fit(fl, fl->heads[n], size);
 }
 
 struct seg_verify_ctx {

@@ -120,7 +120,7 @@ static void flush_list(struct tcache *tc, size_t bin, size_t max) {
     size_t n = 0;
     while (n < max && n < TCACHE_LIST_MAX && tc->bins[bin]) {
       void **p = tc->bins[bin];
-      tc->bins[bin] = link_decode(p[0]);
+      tc->bins[bin] = tcache_next(p, bin * HAWK_ALIGN, "free");
       batch[n++] = p; /* still marked: the heap erases the mark */
     }
     tcache_set_count(tc, bin, tc->count[bin] - (unsigned)n);
@@ -251,9 +251,9 @@ int tcache_take_back(void *p, size_t size) {
   size_t bin = size / HAWK_ALIGN;
   if (size > TCACHE_MAX_BLOCK) return 0;
   void **prev = NULL;
-  for (void **q = tc->bins[bin]; q; prev = q, q = (void **)link_decode(q[0])) {
+  for (void **q = tc->bins[bin]; q; prev = q, q = tcache_next(q, size, "realloc")) {
     if (q != p) continue;
-    void *next = link_decode(q[0]);
+    void *next = tcache_next(q, size, "realloc");
     if (prev)
       prev[0] = link_encode(next);
     else
@@ -269,7 +269,7 @@ int tcache_take_back(void *p, size_t size) {
 int tcache_holds(const void *p) {
   struct tcache *tc = tcache_self;
   for (size_t bin = 0; bin < TCACHE_BINS; bin++)
-    for (void **q = tc->bins[bin]; q; q = (void **)link_decode(q[0]))
+    for (void **q = tc->bins[bin]; q; q = tcache_next(q, bin * HAWK_ALIGN, "free"))
       if (q == p) return 1;
   return 0;
 }
@@ -300,10 +300,27 @@ int tcache_check(void) {
   return problems;
 }
 
-void tcache_corrupt(const void *p) {
-  report_misuse(
-      "malloc", p,
-      "heap corruption (a freed block's cache link was overwritten: a write after free?)");
+void *tcache_next_checked(const void *p, size_t size, const char *call) {
+  if (!tcache_entry_ok(p, size) || block_is_large(block_of_payload(p)))
+    report_misuse(call, p,
+                  "heap corruption (a thread-cached block's header or mark was overwritten: a "
+                  "write after free?)");
+  void *next = link_decode(*(void *const *)p);
+  if (HAWK_CHECKS && !tcache_link_ok(p, next))
+    report_misuse(
+        call, p,
+        "heap corruption (a freed block's cache link was overwritten: a write after free?)");
+  return next;
+}
+
+void *tcache_pop_checked(size_t size) {
+  struct tcache *tc = tcache_self;
+  size_t bin = size / HAWK_ALIGN;
+  void **p = tc->bins[bin];
+  tc->bins[bin] = tcache_next_checked(p, size, "malloc");
+  tcache_set_count(tc, bin, tc->count[bin] - 1u);
+  if (HAWK_CHECKS) p[1] = NULL; /* no longer "freed" */
+  return p;
 }
 
 void tcache_lock_all(void) { pthread_mutex_lock(&caches.lock); }

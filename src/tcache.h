@@ -80,8 +80,58 @@ static inline void *tcache_heap_alloc(size_t n, size_t align, size_t *dirty) {
   return heap_alloc(tc->heap, n, align, dirty, 1);
 }
 
-/* Reports a cached block whose link was overwritten, and aborts. */
-HAWK_INTERNAL _Noreturn void tcache_corrupt(const void *p);
+/* Whether p, an entry of a list of size-byte blocks, is a sound cached
+ * block: its header has a good tag (so it is a header we wrote at that
+ * address: an arena block, never a large one), says allocated, and a size
+ * of size or size + 16 (a refill's last block keeps a remainder too small
+ * to split off), and its payload carries the cache key.  Only then is its
+ * link read as one.  (With HAWK_CHECKS 0 the key is not kept: nothing is
+ * checked.)  Few instructions: it runs on every malloc the cache serves. */
+static inline int tcache_entry_ok(const void *p, size_t size) {
+  if (!HAWK_CHECKS) return 1;
+  const block *b = block_of_payload(p);
+  uint64_t w = block_load(b);
+  uint64_t d = (w & (BLOCK_SIZE_MASK | BLOCK_ALLOC)) - (size | BLOCK_ALLOC);
+  return (d & ~(uint64_t)HAWK_ALIGN) == 0 && block_word_ok(b, w) &&
+         ((const uint64_t *)p)[1] == tcache_key;
+}
+
+/* The fast half of a cache link's check: NULL, or a payload address
+ * (16-byte aligned, as p is) in the arena of the entry p it was read from
+ * (an arena is mapped whole, so no registry lookup).  Links to other arenas
+ * take the slow half (tcache_next_checked). */
+static inline int tcache_link_near(const void *p, const void *next) {
+  return (((uintptr_t)next ^ (uintptr_t)p) & ~(uintptr_t)(ARENA_SIZE - HAWK_ALIGN)) == 0 ||
+         next == NULL;
+}
+
+/* Whether a cache link read from entry p may be followed: near
+ * (tcache_link_near), or a payload address in an arena the registry
+ * vouches for. */
+static inline int tcache_link_ok(const void *p, const void *next) {
+  return likely(tcache_link_near(p, next)) ||
+         (((uintptr_t)next & (HAWK_ALIGN - 1)) == 0 && registry_lookup(next) == CHUNK_ARENA);
+}
+
+/* The link of cached entry p (in a list of size-byte blocks), followed only
+ * once p is shown to be a sound cached block (tcache_entry_ok) and the link
+ * NULL or a payload address in an arena (the registry asked when it is not
+ * p's own); otherwise a one-line report naming call, and abort.  Call with
+ * no lock held. */
+HAWK_INTERNAL void *tcache_next_checked(const void *p, size_t size, const char *call);
+
+/* The same with the fast checks inline. */
+static inline void *tcache_next(const void *p, size_t size, const char *call) {
+  void *next = link_decode(*(void *const *)p);
+  if (HAWK_CHECKS && unlikely(!tcache_link_ok(p, next) || !tcache_entry_ok(p, size)))
+    next = tcache_next_checked(p, size, call);
+  return next;
+}
+
+/* tcache_pop when the head of the list of size-byte blocks or its link
+ * failed the checks of tcache_pop_fast: checked in full (a report and
+ * abort if it fails), then popped. */
+HAWK_INTERNAL void *tcache_pop_checked(size_t size);
 
 /* Counters other threads read (statistics) are stored atomically: a plain
  * store on common machines. */
@@ -92,18 +142,30 @@ static inline void tcache_set_count(struct tcache *tc, size_t bin, unsigned n) {
   __atomic_store_n(&tc->count[bin], (uint16_t)n, __ATOMIC_RELAXED);
 }
 
-/* Takes a cached block of exactly size bytes (a block size), or NULL. */
-static inline void *tcache_pop(size_t size) {
+/* Takes a cached block of exactly size bytes (a block size), or NULL when
+ * the list is empty or its head or the head's link fails the checks (a
+ * write after free: tcache_pop, on the slow path, then reports it).
+ * Nothing stays live across a call, so the fast path saves no register. */
+static inline void *tcache_pop_fast(size_t size) {
   struct tcache *tc = tcache_self;
   size_t bin = size / HAWK_ALIGN;
   void **p = tc->bins[bin];
   if (p == NULL) return NULL;
   void *next = link_decode(p[0]);
-  /* A write after free over the link shows as a misaligned pointer. */
-  if (HAWK_CHECKS && unlikely((uintptr_t)next & (HAWK_ALIGN - 1))) tcache_corrupt(p);
+  /* A write after free over the entry or its link: the header, the key
+   * and the link checked before the link is followed. */
+  if (HAWK_CHECKS && unlikely(!tcache_link_ok(p, next) || !tcache_entry_ok(p, size))) return NULL;
   tc->bins[bin] = next;
   tcache_set_count(tc, bin, tc->count[bin] - 1u);
   if (HAWK_CHECKS) p[1] = NULL; /* no longer "freed" */
+  return p;
+}
+
+/* Takes a cached block of exactly size bytes (a block size), or NULL. */
+static inline void *tcache_pop(size_t size) {
+  void *p = tcache_pop_fast(size);
+  if (unlikely(p == NULL) && tcache_self->bins[size / HAWK_ALIGN] != NULL)
+    p = tcache_pop_checked(size); /* reports the write after free */
   return p;
 }
 

@@ -29,6 +29,9 @@
  *  13 burst           slot count(%16+1) size    malloc of one size into consecutive slots
  *  14 free some       slot stride(%4+1) count(%16+1)
  *  15 walk                                      hawk_walk agrees with the table
+ *  16 write after free  slot offset(%25) kind(%8) value(8 bytes, kind 6 and 7)
+ *                                               frees the slot's block, then writes 8 bytes
+ *                                               into its first 32 (see op_waf)
  *
  * Every live block carries a pattern (a window of a fixed pseudo-random
  * sequence, starting at the block's own seed) over its whole usable size,
@@ -42,17 +45,29 @@
  * the next input starts from the same heap) and the heap must check clean.
  *
  * Misuse (double free, foreign pointers) is never passed: the allocator
- * aborts on it by design.  The placement policy is the process's
+ * aborts on it by design.  The one exception is op 16, a write after free:
+ * the first one of an input forks; the child does the write and the rest of
+ * the input and must end either normally or with the allocator's one-line
+ * "hawkalloc: ..." report and SIGABRT.  The child runs hawk_check only at
+ * the end of the input (after every operation it would see the damage
+ * before the allocator meets it), and problems found then end it normally;
+ * anything else (a crash, a violation, no
+ * report) makes the parent trap with the child's output.  The parent skips
+ * the rest of the input and cleans up its own intact heap.  libFuzzer sees
+ * no coverage of what the child runs.  The placement policy is the process's
  * HAWKALLOC_POLICY; HAWK_FUZZ_VERBOSE=1 prints every operation (to replay a
  * crashing input by hand).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "hawkalloc.h"
@@ -89,13 +104,14 @@ enum op {
   OP_BURST,
   OP_FREE_SOME,
   OP_WALK,
+  OP_WAF,
   OP_COUNT
 };
 
 static const char *const op_names[OP_COUNT] = {
-    "malloc",   "calloc", "realloc",   "reallocarray", "posix_memalign", "aligned_alloc",
-    "memalign", "valloc", "pvalloc",   "free",         "usable_size",    "trim",
-    "stats",    "burst",  "free_some", "walk"};
+    "malloc",   "calloc", "realloc",   "reallocarray", "posix_memalign",  "aligned_alloc",
+    "memalign", "valloc", "pvalloc",   "free",         "usable_size",     "trim",
+    "stats",    "burst",  "free_some", "walk",         "write_after_free"};
 
 struct slot {
   unsigned char *p; /* NULL: empty */
@@ -138,8 +154,12 @@ __attribute__((format(printf, 1, 2))) static void note(const char *fmt, ...) {
   va_end(ap);
 }
 
+/* Set in the child of a write after free (op_waf). */
+static int waf_child;
+
 static void heap_check(void) {
   int problems = hawk_check();
+  if (problems != 0 && waf_child) _exit(0); /* the damage is seen: an expected end */
   if (problems != 0) fail("hawk_check() found %d problem(s)", problems);
 }
 
@@ -717,6 +737,98 @@ static void op_walk(void) {
       fail("walk: slot %d's block %p seen %d times", i, (void *)slots[i].p, w.seen[i]);
 }
 
+/* Whether p's page is mapped (a freed block's arena may be unmapped). */
+static int mapped(const void *p) {
+  uintptr_t pg = (uintptr_t)p & ~(uintptr_t)(page - 1);
+  return msync((void *)pg, page, MS_ASYNC) == 0;
+}
+
+/* Write after free: frees slot i's block and writes 8 bytes (value kind
+ * k: 0, all ones, a stack address, another slot's block, 1, 0x10, raw,
+ * raw low) at offset off of it, within its usable size; not into a block of
+ * its own mapping.  The first one of an input runs in a forked child (see
+ * the top of the file); returns 1 when the parent must skip the rest of the
+ * input. */
+static int op_waf(int i, size_t off, uint8_t k, uint64_t raw) {
+  struct slot *s = &slots[i];
+  note("slot %d (%p), offset %zu, kind %u", i, (void *)s->p, off, k);
+  if (s->p == NULL || s->req >= LARGE || s->align > LARGE || off + 8 > s->usable) return 0;
+  if (!waf_child) {
+    int fd[2];
+    if (pipe(fd) != 0) return 0;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) fail("fork: %s", strerror(errno));
+    if (pid == 0) {
+      close(fd[0]);
+      dup2(fd[1], 2);
+      close(fd[1]);
+      waf_child = 1;
+      /* Die of the signal itself rather than libFuzzer's report in the
+       * child: the parent judges (ASan keeps SIGSEGV, with its report). */
+      signal(SIGABRT, SIG_DFL);
+      signal(SIGILL, SIG_DFL);
+      signal(SIGBUS, SIG_DFL);
+      signal(SIGFPE, SIG_DFL);
+    } else {
+      close(fd[1]);
+      static char out[8192];
+      size_t len = 0;
+      ssize_t r;
+      while ((r = read(fd[0], out + len, sizeof out - 1 - len)) > 0)
+        if ((len += (size_t)r) == sizeof out - 1) len = 0; /* keep the end */
+      out[len] = 0;
+      close(fd[0]);
+      int status = 0;
+      if (waitpid(pid, &status, 0) != pid) fail("waitpid: %s", strerror(errno));
+      int reported = strstr(out, "hawkalloc: ") != NULL;
+      if (verbose) fputs(out, stderr);
+      if ((WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
+          (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT && reported))
+        return 1;
+      fprintf(stderr, "%s", out);
+      fail("the child that wrote after free ended with %s %d%s",
+           WIFSIGNALED(status) ? "signal" : "exit",
+           WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+           WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT ? " without a hawkalloc report" : "");
+    }
+  }
+  unsigned char *p = s->p;
+  release(i);
+  if (!mapped(p + off) || !mapped(p + off + 7)) return 0;
+  uint64_t stack_word = 0, v;
+  const struct slot *o = &slots[(i + 1 + raw % (NSLOTS - 1)) % NSLOTS];
+  switch (k) {
+  case 0:
+    v = 0;
+    break;
+  case 1:
+    v = ~(uint64_t)0;
+    break;
+  case 2:
+    v = (uint64_t)(uintptr_t)&stack_word;
+    break;
+  case 3:
+    v = (uint64_t)(uintptr_t)o->p;
+    break;
+  case 4:
+    v = 1;
+    break;
+  case 5:
+    v = 0x10;
+    break;
+  case 6:
+    v = raw;
+    break;
+  default:
+    v = raw & 0xffff;
+    break;
+  }
+  memcpy(p + off, &v, sizeof v);
+  __asm__ volatile("" : : "r"(&stack_word) : "memory");
+  return 0;
+}
+
 /* --- libFuzzer entry points ---------------------------------------------- */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
@@ -751,6 +863,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   next_seed = size % PAT_LEN;
   if (verbose) fprintf(stderr, "fuzz_ops: %zu bytes, policy %s\n", size, hawk_policy_name());
   heap_check();
+  int skip_rest = 0;
   for (; in.pos < in.size && op_index < MAX_OPS; op_index++) {
     enum op kind = (enum op)(u8(&in) % OP_COUNT);
     op_name = op_names[kind];
@@ -819,11 +932,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       for (int k = 0; k < count; k++) release((i + k * stride) % NSLOTS);
       break;
     }
+    case OP_WAF: {
+      int i = u8(&in) % NSLOTS;
+      size_t off = u8(&in) % 25;
+      uint8_t k = u8(&in) % 8;
+      uint64_t raw = k >= 6 ? (uint64_t)u32(&in) | (uint64_t)u32(&in) << 32 : 0;
+      skip_rest = op_waf(i, off, k, raw);
+      break;
+    }
     default:
       op_walk();
       break;
     }
-    heap_check();
+    if (skip_rest) break;
+    if (!waf_child) heap_check(); /* the child lets the allocator meet the damage */
   }
   op_name = "free everything";
   for (int i = 0; i < NSLOTS; i++) {
@@ -839,5 +961,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (hawk_stats(&s, sizeof s) != 0 || s.large_blocks != 0 || s.thread_cached != 0)
     fail("after freeing everything and trim: %llu large blocks live, %llu bytes thread-cached",
          (unsigned long long)s.large_blocks, (unsigned long long)s.thread_cached);
+  if (waf_child) _exit(0); /* the end of a write after free's child */
   return 0;
 }

@@ -22,7 +22,7 @@ LARGE = MIB
 OP = {name: i for i, name in enumerate([
     "malloc", "calloc", "realloc", "reallocarray", "posix_memalign", "aligned_alloc",
     "memalign", "valloc", "pvalloc", "free", "usable", "trim", "stats", "burst",
-    "free_some", "walk"])}
+    "free_some", "walk", "write_after_free"])}
 
 
 def le(value, width):
@@ -168,6 +168,11 @@ def walk():
     return [OP["walk"]]
 
 
+def waf(slot, off, kind, raw=0):
+    """Frees slot's block, then writes 8 bytes at off into it (fuzz_ops.c)."""
+    return [OP["write_after_free"], slot, off, kind] + (le(raw, 8) if kind >= 6 else [])
+
+
 def seq(*ops):
     out = []
     for op in ops:
@@ -302,6 +307,16 @@ def seeds():
             else:
                 ops.append(rng.choice([walk(), trim(), stats(0), usable(slot)]))
         s["mixed-%d" % k] = seq(*ops)
+    # Writes after free into the links of cached and listed blocks, then
+    # what follows them: the cache pop, the search, trim, realloc.
+    for n, where in ((100, "cached"), (3000, "listed")):
+        for off in (0, 8, 16, 24):
+            s["waf-%s-%d" % (where, off)] = seq(
+                malloc(0, n), malloc(1, n), malloc(2, n), malloc(3, n), waf(1, off, off // 8 % 6),
+                malloc(4, n), malloc(5, n - 16), malloc(6, 2 * n), trim(), realloc_grow(0, 200),
+                malloc(7, n), walk())
+    s["waf-raw"] = seq(malloc(0, 5000), malloc(1, 5000), malloc(2, 5000),
+                       waf(1, 0, 6, 0x0123456789abcdef), malloc(3, 4000), malloc(4, 6000))
     return s
 
 
