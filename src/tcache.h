@@ -96,21 +96,46 @@ static inline int tcache_entry_ok(const void *p, size_t size) {
          ((const uint64_t *)p)[1] == tcache_key;
 }
 
-/* The fast half of a cache link's check: NULL, or a payload address
- * (16-byte aligned, as p is) in the arena of the entry p it was read from
- * (an arena is mapped whole, so no registry lookup).  Links to other arenas
- * take the slow half (tcache_next_checked). */
-static inline int tcache_link_near(const void *p, const void *next) {
-  return (((uintptr_t)next ^ (uintptr_t)p) & ~(uintptr_t)(ARENA_SIZE - HAWK_ALIGN)) == 0 ||
-         next == NULL;
+/* Whether payload address next lies past an arena's head, where a payload
+ * can: its header, 8 bytes before it, is then inside the arena too. */
+static inline int tcache_past_arena_head(const void *next) {
+  return ((uintptr_t)next & (ARENA_SIZE - 1)) >= ARENA_FIRST_OFFSET + BLOCK_HEADER;
 }
 
-/* Whether a cache link read from entry p may be followed: near
- * (tcache_link_near), or a payload address in an arena the registry
- * vouches for. */
+/* The fast half of a cache link's check: a payload address (16-byte
+ * aligned, as p is) in the arena of the entry p it was read from, past the
+ * arena's head (an arena is mapped whole, so no registry lookup).  NULL and
+ * links to other arenas take the slow half (tcache_link_ok). */
+static inline int tcache_link_near(const void *p, const void *next) {
+  return (((uintptr_t)next ^ (uintptr_t)p) & ~(uintptr_t)(ARENA_SIZE - HAWK_ALIGN)) == 0 &&
+         tcache_past_arena_head(next);
+}
+
+/* Whether a cache link read from entry p may be followed: NULL, near
+ * (tcache_link_near), or a payload address past the head of an arena the
+ * registry vouches for. */
 static inline int tcache_link_ok(const void *p, const void *next) {
-  return likely(tcache_link_near(p, next)) ||
-         (((uintptr_t)next & (HAWK_ALIGN - 1)) == 0 && registry_lookup(next) == CHUNK_ARENA);
+  return next == NULL || likely(tcache_link_near(p, next)) ||
+         (((uintptr_t)next & (HAWK_ALIGN - 1)) == 0 && tcache_past_arena_head(next) &&
+          registry_lookup(next) == CHUNK_ARENA);
+}
+
+/* The checks of the pop's fast path, a few instructions and one branch:
+ * the entry carries the cache key, its header says allocated with this
+ * list's size (or 16 more: a refill's last block keeps a remainder too
+ * small to split off), and its link is NULL, near (tcache_link_near) or
+ * in another arena the registry vouches for (tcache_link_ok: a list holds
+ * blocks of every arena its thread freed).
+ * The header's tag is not recomputed here: the key (random, 64 bits) shows
+ * the entry is a block this library cached, and the tag is checked again
+ * when the block is freed.  Anything else goes to tcache_pop_checked, which
+ * checks in full and reports. */
+static inline int tcache_pop_ok(const void *p, const void *next, size_t size) {
+  uint64_t w = block_load(block_of_payload(p));
+  uint64_t bad =
+      (((const uint64_t *)p)[1] ^ tcache_key) |
+      (((w & (BLOCK_SIZE_MASK | BLOCK_ALLOC)) - (size | BLOCK_ALLOC)) & ~(uint64_t)HAWK_ALIGN);
+  return bad == 0 && tcache_link_ok(p, next);
 }
 
 /* The link of cached entry p (in a list of size-byte blocks), followed only
@@ -154,7 +179,7 @@ static inline void *tcache_pop_fast(size_t size) {
   void *next = link_decode(p[0]);
   /* A write after free over the entry or its link: the header, the key
    * and the link checked before the link is followed. */
-  if (HAWK_CHECKS && unlikely(!tcache_link_ok(p, next) || !tcache_entry_ok(p, size))) return NULL;
+  if (HAWK_CHECKS && unlikely(!tcache_pop_ok(p, next, size))) return NULL;
   tc->bins[bin] = next;
   tcache_set_count(tc, bin, tc->count[bin] - 1u);
   if (HAWK_CHECKS) p[1] = NULL; /* no longer "freed" */
