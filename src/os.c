@@ -39,9 +39,44 @@ static int os_result(int failed, int saved_errno) {
   return err;
 }
 
+/* Where the next aligned mapping is tried first: just below the last one
+ * (the kernel hands out addresses downwards), so that it needs no slack.
+ * Racing threads may try the same place: MAP_FIXED_NOREPLACE lets one have
+ * it, and the other falls back. */
+static uintptr_t map_hint;
+
+/* Maps len bytes exactly at hint, or fails. */
+static void *map_at(uintptr_t hint, size_t len) {
+  void *p = mmap((void *)hint, len, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+  if ((uintptr_t)p == hint) return p;
+  munmap(p, len); /* a kernel that took the address only as a hint */
+  return NULL;
+}
+
+/* Remembers where to try after a mapping at start. */
+static void hint_below(uintptr_t start, size_t len, size_t align) {
+  __atomic_store_n(&map_hint, start > len ? (start - len) & ~(uintptr_t)(align - 1) : 0,
+                   __ATOMIC_RELAXED);
+}
+
 int os_map(size_t len, size_t align, void **out) {
   if (injected_failure()) return ENOMEM;
   int saved = errno;
+  /* An aligned mapping is tried first where one fits without slack: an
+   * arena then costs its 4 MiB of address space, not the 8 MiB of the
+   * over-sized mapping below for a moment, which matters under a tight
+   * RLIMIT_AS. */
+  uintptr_t hint = __atomic_load_n(&map_hint, __ATOMIC_RELAXED);
+  if (align > os_page_size() && hint != 0) {
+    void *p = map_at(hint, len);
+    if (p) {
+      hint_below(hint, len, align);
+      *out = p;
+      return os_result(0, saved);
+    }
+  }
   size_t span = len + align - os_page_size();
   if (span < len) return ENOMEM;
   char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -51,6 +86,7 @@ int os_map(size_t len, size_t align, void **out) {
   if (start > p) munmap(p, (size_t)(start - p));
   char *end = start + len;
   if (p + span > end) munmap(end, (size_t)(p + span - end));
+  if (align > os_page_size()) hint_below((uintptr_t)start, len, align);
   *out = start;
   return os_result(0, saved);
 }

@@ -39,10 +39,25 @@
  * must leave a sound heap.  Blocks handed out are checked: 16-byte
  * aligned, no overlap with a live block, usable size, writable.
  *
+ * The other classes of hostile input (docs/security.md), each in a child
+ * with the same classification, under every policy, debug off and on:
+ *
+ *   option_*       every HAWKALLOC_* variable malformed, out of range or
+ *                  naming a file that cannot be written; then a workload
+ *   limit_*        an address-space limit (16 to 96 MB): allocate every
+ *                  kind of block until the OS refuses, free, allocate again
+ *   released_*     pointers into memory the allocator gave back: a second
+ *                  free, a pointer into the program's own mapping there
+ *   descriptors_*  a program that closes every descriptor and reopens data
+ *                  files in their place, traced and with statistics on
+ *   alignment_*    the aligned family with alignments and sizes at and past
+ *                  every limit
+ *
  * Under the sanitizers (built with -DHAWK_NO_OVERRIDE) there is no case:
  * ASan would report the writes itself.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -51,7 +66,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -405,6 +422,277 @@ static void run_case(const struct group *g, int value, size_t off) {
   final_step(n);
 }
 
+/* ---- the other classes -------------------------------------------------------- */
+
+#define MB ((size_t)1 << 20)
+
+/* A workload that touches every path: sizes of every kind in two threads,
+ * realloc up and down, calloc, the aligned family, frees, trim, check. */
+static void *workload_thread(void *arg) {
+  (void)arg;
+  static const size_t sizes[] = {1, 24, 100, 1000, 2040, 3000, 40000, 300000, 2 * MB};
+  for (int round = 0; round < 20; round++) {
+    void *p[9];
+    for (int i = 0; i < 9; i++) {
+      p[i] = hawk_malloc(sizes[i]);
+      if (p[i] == NULL) return (void *)1;
+      memset(p[i], i, sizes[i]);
+    }
+    for (int i = 0; i < 9; i++) {
+      unsigned char *q = hawk_realloc(p[i], sizes[(i + round) % 9] + 1);
+      if (q == NULL || q[0] != (unsigned char)i) return (void *)1;
+      p[i] = q;
+    }
+    for (int i = 0; i < 9; i++) hawk_free(p[i]);
+  }
+  return NULL;
+}
+
+static void workload(void) {
+  pthread_t t;
+  if (pthread_create(&t, NULL, workload_thread, NULL) != 0) wrong("pthread_create");
+  void *mine = workload_thread(NULL);
+  void *theirs;
+  pthread_join(t, &theirs);
+  if (mine || theirs) wrong("the workload's allocations failed or lost their contents");
+  unsigned char *z = hawk_calloc(1000, 100);
+  if (z == NULL) wrong("calloc");
+  for (size_t i = 0; i < 100000; i++)
+    if (z[i]) wrong("calloc's byte %zu is not zero", i);
+  hawk_free(z);
+  void *a = hawk_aligned_alloc(4096, 5000);
+  if (a == NULL || (uintptr_t)a % 4096) wrong("aligned_alloc");
+  hawk_free(a);
+  hawk_trim();
+  if (hawk_check() != 0) wrong("hawk_check");
+}
+
+/* Allocates blocks of one kind until the OS refuses (NULL and ENOMEM, never
+ * a crash), frees them all, and does it again: the second round must get at
+ * least 90% of the first (docs/security.md: nothing lost). */
+static size_t fill(size_t n, size_t align, int how) {
+  static void *held[1 << 18];
+  size_t count = 0;
+  for (;;) {
+    errno = 0;
+    void *p = how == 0   ? hawk_malloc(n)
+              : how == 1 ? hawk_calloc(1, n)
+              : how == 2 ? hawk_aligned_alloc(align, n)
+                         : hawk_realloc(hawk_malloc(16), n);
+    if (p == NULL) {
+      if (errno != ENOMEM) wrong("a failed allocation set errno %d, not ENOMEM", errno);
+      break;
+    }
+    if (align && (uintptr_t)p % align) wrong("misaligned");
+    ((unsigned char *)p)[0] = 1;
+    ((unsigned char *)p)[n - 1] = 2;
+    if (count == sizeof held / sizeof held[0]) {
+      hawk_free(p);
+      break;
+    }
+    held[count++] = p;
+  }
+  for (size_t i = 0; i < count; i++) hawk_free(held[i]);
+  return count;
+}
+
+static void limit_case(size_t limit, size_t n, size_t align, int how) {
+  struct rlimit r = {limit, limit};
+  if (setrlimit(RLIMIT_AS, &r) != 0) wrong("setrlimit");
+  size_t first = fill(n, align, how), second = fill(n, align, how);
+  /* A quarter of the limit at least is the program's to use (the program
+   * and its libraries take some). */
+  if (first * n < limit / 4) wrong("only %zu blocks of %zu bytes under %zu bytes", first, n, limit);
+  if (second * 10 < first * 9)
+    wrong("the second round got %zu blocks, the first %zu", second, first);
+  if (hawk_check() != 0) wrong("hawk_check");
+}
+
+/* A large block freed, its range mapped again by the program: a pointer
+ * into that mapping is not HawkAlloc's (an abort naming it so). */
+static void released_case(int which) {
+  unsigned char *big = hawk_malloc(8 * MB);
+  if (big == NULL) wrong("malloc");
+  hawk_free(big);
+  hawk_trim(); /* the spare mapping goes back to the OS */
+  if (which == 0) {
+    hawk_free(big); /* a double free: its memory was released */
+  } else {
+    /* The block's own mapping started on the page big lies in. */
+    unsigned char *start = (unsigned char *)((uintptr_t)big & ~(uintptr_t)4095);
+    void *m = mmap(start, 8 * MB, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (m != start) wrong("the released range could not be mapped again");
+    hawk_free(which == 1 ? big : big + 4096);
+  }
+  wrong("a pointer into released memory was accepted");
+}
+
+/* A daemon's start: every descriptor closed, data files at every low
+ * number (2 among them), allocations traced and statistics on; every data
+ * file must hold exactly what the program wrote. */
+static void descriptors_case(const char *dir) {
+  close_range(0, ~0u, 0);
+  int fds[40];
+  char path[4200];
+  for (int i = 0; i < 40; i++) {
+    snprintf(path, sizeof path, "%s/data%d", dir, i);
+    fds[i] = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (fds[i] < 0) _exit(4);
+    if (write(fds[i], "data;", 5) != 5) _exit(5);
+  }
+  workload();
+  for (int i = 0; i < 40; i++) {
+    char buf[64];
+    ssize_t n = pread(fds[i], buf, sizeof buf, 0);
+    if (n != 5 || memcmp(buf, "data;", 5) != 0) _exit(6);
+  }
+  exit(0); /* the statistics and the trace's last records go out at exit */
+}
+
+/* The aligned family with every awkward alignment and size: each call
+ * gives NULL with the documented errno or a sound block. */
+static void alignment_case(void) {
+  static const size_t aligns[] = {0,
+                                  1,
+                                  3,
+                                  8,
+                                  12,
+                                  16,
+                                  24,
+                                  4095,
+                                  4097,
+                                  (size_t)1 << 21,
+                                  (size_t)1 << 40,
+                                  ((size_t)1 << 63) + 1,
+                                  SIZE_MAX / 2,
+                                  SIZE_MAX};
+  static const size_t sizes[] = {0, 1, 100, 5000, 2 * MB, PTRDIFF_MAX, SIZE_MAX - 4096, SIZE_MAX};
+  for (size_t i = 0; i < sizeof aligns / sizeof aligns[0]; i++)
+    for (size_t j = 0; j < sizeof sizes / sizeof sizes[0]; j++) {
+      size_t a = aligns[i], n = sizes[j];
+      for (int f = 0; f < 5; f++) {
+        void *p = NULL;
+        errno = 0;
+        if (f == 0) {
+          int rc = hawk_posix_memalign(&p, a, n);
+          if (rc != 0 && rc != EINVAL && rc != ENOMEM) wrong("posix_memalign returned %d", rc);
+        } else {
+          p = f == 1   ? hawk_aligned_alloc(a, n)
+              : f == 2 ? hawk_memalign(a, n)
+              : f == 3 ? hawk_valloc(n)
+                       : hawk_pvalloc(n);
+          if (p == NULL && errno != EINVAL && errno != ENOMEM) wrong("errno %d", errno);
+        }
+        if (p) {
+          /* The alignment in force: valloc and pvalloc a page, memalign a
+           * rounded up to a power of two, the others a itself; 16 at least. */
+          size_t want = f >= 3 ? (size_t)sysconf(_SC_PAGESIZE) : 16;
+          if (f < 3 && a > 16) {
+            want = 16;
+            while (want < a && want <= ((size_t)1 << 62)) want <<= 1;
+          }
+          if ((uintptr_t)p % want) wrong("call %d (%zu, %zu) = %p: misaligned", f, a, n, p);
+          if (hawk_usable_size(p) < n) wrong("call %d (%zu, %zu): too small", f, a, n);
+          if (n) memset(p, 0x11, n < 4096 ? n : 4096);
+          hawk_free(p);
+        }
+      }
+    }
+  if (hawk_check() != 0) wrong("hawk_check");
+}
+
+/* The other cases: a name, variables for the child, what it runs. */
+struct other {
+  const char *name;
+  const char *env[3];
+  int what; /* which of the functions above, with arg */
+  size_t arg;
+};
+
+enum {
+  O_WORKLOAD,
+  O_LIMIT_SMALL,
+  O_LIMIT_MEDIUM,
+  O_LIMIT_LARGE,
+  O_LIMIT_ALIGNED,
+  O_LIMIT_CALLOC,
+  O_LIMIT_REALLOC,
+  O_RELEASED,
+  O_DESCRIPTORS,
+  O_ALIGNMENT
+};
+
+static const struct other others[] = {
+    {"option_heaps_not_a_number", {"HAWKALLOC_HEAPS=abc"}, O_WORKLOAD, 0},
+    {"option_heaps_past_64_bits", {"HAWKALLOC_HEAPS=18446744073709551617"}, O_WORKLOAD, 0},
+    {"option_heaps_negative", {"HAWKALLOC_HEAPS=-1"}, O_WORKLOAD, 0},
+    {"option_heaps_huge", {"HAWKALLOC_HEAPS=99999999999"}, O_WORKLOAD, 0},
+    {"option_debug_yes", {"HAWKALLOC_DEBUG=yes"}, O_WORKLOAD, 0},
+    {"option_stats_2", {"HAWKALLOC_STATS=2"}, O_WORKLOAD, 0},
+    {"option_check_every_past_64_bits",
+     {"HAWKALLOC_CHECK_EVERY=99999999999999999999999"},
+     O_WORKLOAD,
+     0},
+    {"option_policy_unknown", {"HAWKALLOC_POLICY=worst-fit"}, O_WORKLOAD, 0},
+    {"option_trace_unwritable", {"HAWKALLOC_TRACE=/nonexistent/dir/t.trace"}, O_WORKLOAD, 0},
+    {"option_trace_full_device", {"HAWKALLOC_TRACE=/dev/full"}, O_WORKLOAD, 0},
+    {"option_map_unwritable", {"HAWKALLOC_MAP=/nonexistent/dir/m.svg"}, O_WORKLOAD, 0},
+    {"option_map_a_directory", {"HAWKALLOC_MAP=/tmp"}, O_WORKLOAD, 0},
+    {"option_everything_at_once",
+     {"HAWKALLOC_HEAPS=x", "HAWKALLOC_CHECK_EVERY=-5", "HAWKALLOC_TRACE=/dev/full"},
+     O_WORKLOAD,
+     0},
+    {"limit_16MB_small", {NULL}, O_LIMIT_SMALL, 16},
+    {"limit_24MB_medium", {NULL}, O_LIMIT_MEDIUM, 24},
+    {"limit_48MB_large", {NULL}, O_LIMIT_LARGE, 48},
+    {"limit_96MB_aligned", {NULL}, O_LIMIT_ALIGNED, 96},
+    {"limit_32MB_calloc", {NULL}, O_LIMIT_CALLOC, 32},
+    {"limit_40MB_realloc", {NULL}, O_LIMIT_REALLOC, 40},
+    {"released_large_freed_twice", {NULL}, O_RELEASED, 0},
+    {"released_large_mapped_by_the_program", {NULL}, O_RELEASED, 1},
+    {"released_large_interior_of_the_programs_mapping", {NULL}, O_RELEASED, 2},
+    {"descriptors_all_closed_and_reused", {"HAWKALLOC_STATS=1"}, O_DESCRIPTORS, 0},
+    {"alignment_every_limit", {NULL}, O_ALIGNMENT, 0},
+};
+#define NOTHERS (sizeof others / sizeof others[0])
+
+static void run_other(size_t i, const char *dir) {
+  const struct other *o = &others[i];
+  switch (o->what) {
+  case O_WORKLOAD:
+    workload();
+    break;
+  case O_LIMIT_SMALL:
+    limit_case(o->arg * MB, 48, 0, 0);
+    break;
+  case O_LIMIT_MEDIUM:
+    limit_case(o->arg * MB, 3000, 0, 0);
+    break;
+  case O_LIMIT_LARGE:
+    limit_case(o->arg * MB, 3 * MB, 0, 0);
+    break;
+  case O_LIMIT_ALIGNED:
+    limit_case(o->arg * MB, 5000, 4096, 2);
+    break;
+  case O_LIMIT_CALLOC:
+    limit_case(o->arg * MB, 700, 0, 1);
+    break;
+  case O_LIMIT_REALLOC:
+    limit_case(o->arg * MB, 20000, 0, 3);
+    break;
+  case O_RELEASED:
+    released_case((int)o->arg);
+    break;
+  case O_DESCRIPTORS:
+    descriptors_case(dir);
+    break;
+  case O_ALIGNMENT:
+    alignment_case();
+    break;
+  }
+}
+
 /* ---- in the parent ---------------------------------------------------------- */
 
 /* Runs case index c (group c / 24, value, offset) in a fresh process;
@@ -462,8 +750,88 @@ static int run_child(const char *self, int c) {
   return ok;
 }
 
+/* Runs other case i in a fresh process (debug mode on or off), with its
+ * variables and a scratch folder; the same classification as run_child.
+ * The descriptors case also needs its data files untouched (checked by the
+ * child itself) and the statistics not written into any of them. */
+static int run_other_child(const char *self, size_t i, int debug) {
+  const struct other *o = &others[i];
+  char dir[] = "/tmp/hawk-hostile-XXXXXX";
+  if (mkdtemp(dir) == NULL) return 0;
+  char trace_var[128];
+  snprintf(trace_var, sizeof trace_var, "HAWKALLOC_TRACE=%s/t.trace", dir);
+  int pipefd[2];
+  if (pipe(pipefd) != 0) return 0;
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) return 0;
+  if (pid == 0) {
+    close(pipefd[0]);
+    dup2(pipefd[1], 2);
+    dup2(pipefd[1], 1);
+    setenv("HAWKALLOC_DEBUG", debug ? "1" : "0", 1);
+    for (int k = 0; k < 3 && o->env[k]; k++) putenv((char *)o->env[k]);
+    if (o->what == O_DESCRIPTORS) putenv(trace_var);
+    char arg[16];
+    snprintf(arg, sizeof arg, "%zu", i);
+    char *const argv[] = {(char *)self, "--other", arg, dir, NULL};
+    execve(self, argv, environ);
+    _exit(127);
+  }
+  close(pipefd[1]);
+  char buf[8192];
+  size_t len = 0;
+  ssize_t r;
+  while (len < sizeof buf - 1 && (r = read(pipefd[0], buf + len, sizeof buf - 1 - len)) > 0)
+    len += (size_t)r;
+  buf[len] = 0;
+  close(pipefd[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  int ok = 0;
+  const char *why = "crashed";
+  if (WIFEXITED(status)) {
+    ok = WEXITSTATUS(status) == 0;
+    why = "exited with a wrong result";
+    /* What it said is only HawkAlloc's one-line notes about the bad values. */
+    for (const char *l = buf; ok && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l))
+      if (o->what != O_DESCRIPTORS && strncmp(l, "hawkalloc: ", 11) != 0) {
+        ok = 0;
+        why = "wrote a line that is not one of HawkAlloc's notes";
+      }
+  } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT) {
+    ok = o->what == O_RELEASED && strncmp(buf, "hawkalloc: ", 11) == 0 && len > 0 &&
+         strchr(buf, '\n') == buf + len - 1;
+    why = "aborted without exactly one \"hawkalloc:\" line";
+  }
+  if (o->what == O_RELEASED && ok && WIFEXITED(status) == 0) {
+    /* Named for what it is: a released large block freed again is a double
+     * free; a pointer into the program's own mapping is not HawkAlloc's. */
+    const char *want = o->arg == 0 ? "double free" : "not from hawkalloc";
+    if (!strstr(buf, want)) {
+      ok = 0;
+      why = "aborted with the wrong diagnosis";
+    }
+  }
+  if (!ok)
+    fprintf(stderr, "    %s: %s (status %d); output: %s%s", o->name, why, status, buf,
+            len && buf[len - 1] == '\n' ? "" : "\n");
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  if (system(cmd) != 0) ok = 0;
+  return ok;
+}
+
 int main(int argc, char **argv) {
   make_groups();
+  if (argc == 4 && strcmp(argv[1], "--other") == 0) {
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+    size_t i = (size_t)atoi(argv[2]);
+    if (i >= NOTHERS) return 2;
+    run_other(i, argv[3]);
+    return 0;
+  }
   if (argc == 3 && strcmp(argv[1], "--case") == 0) {
     struct rlimit none = {0, 0};
     setrlimit(RLIMIT_CORE, &none);
@@ -505,6 +873,21 @@ int main(int argc, char **argv) {
       printf("ok   %s\n", name);
     }
     fflush(stdout);
+  }
+  for (size_t i = 0; i < NOTHERS; i++) {
+    for (int debug = 0; debug <= 1; debug++) {
+      char name[128];
+      snprintf(name, sizeof name, "%s%s", others[i].name, debug ? "_debug" : "");
+      if (argc > 1 && !strstr(name, argv[1])) continue;
+      if (run_other_child(self, i, debug)) {
+        passed++;
+        printf("ok   %s\n", name);
+      } else {
+        failed++;
+        printf("FAIL %s\n", name);
+      }
+      fflush(stdout);
+    }
   }
   printf("%d passed, %d failed, 0 skipped\n", passed, failed);
   return failed ? 1 : 0;
