@@ -68,7 +68,7 @@ int os_map(size_t len, size_t align, void **out) {
    * arena then costs its 4 MiB of address space, not the 8 MiB of the
    * over-sized mapping below for a moment, which matters under a tight
    * RLIMIT_AS. */
-  uintptr_t hint = __atomic_load_n(&map_hint, __ATOMIC_RELAXED);
+  uintptr_t hint = __atomic_load_n(&map_hint, __ATOMIC_RELAXED) & ~(uintptr_t)(align - 1);
   if (align > os_page_size() && hint != 0) {
     void *p = map_at(hint, len);
     if (p) {

@@ -1436,6 +1436,24 @@ TEST(memalign_alignments_as_glibc) {
   CHECK(hawk_check() == 0);
 }
 
+/* Alignments above an arena's 4 MiB, each right after mappings aligned
+ * only to 4 MiB (the OS layer tries a new mapping below the last one
+ * first: that place must be aligned for the request at hand). */
+TEST(large_alignments_after_arena_aligned_mappings) {
+  for (size_t a = 8 * MiB; a <= 64 * MiB; a *= 2) {
+    void *before = hawk_malloc(2 * MiB);
+    void *p = hawk_aligned_alloc(a, 2 * MiB), *q = hawk_memalign(a, 1);
+    void *r = NULL;
+    CHECK(hawk_posix_memalign(&r, a, 100) == 0);
+    CHECK(p && is_aligned(p, a) && q && is_aligned(q, a) && r && is_aligned(r, a));
+    hawk_free(p);
+    hawk_free(q);
+    hawk_free(r);
+    hawk_free(before);
+  }
+  CHECK(hawk_check() == 0);
+}
+
 /* D16: valloc gives page-aligned blocks. */
 TEST(valloc_page_aligned) {
   size_t pg = page_size();
