@@ -145,10 +145,11 @@ static inline int tcache_pop_ok(const void *p, const void *next, size_t size) {
  * no lock held. */
 HAWK_INTERNAL void *tcache_next_checked(const void *p, size_t size, const char *call);
 
-/* The same with the fast checks inline. */
+/* tcache_next_checked with the fast checks of tcache_pop_ok inline (the
+ * full ones, the tag too, when they fail). */
 static inline void *tcache_next(const void *p, size_t size, const char *call) {
   void *next = link_decode(*(void *const *)p);
-  if (HAWK_CHECKS && unlikely(!tcache_link_ok(p, next) || !tcache_entry_ok(p, size)))
+  if (HAWK_CHECKS && unlikely(!tcache_pop_ok(p, next, size)))
     next = tcache_next_checked(p, size, call);
   return next;
 }
