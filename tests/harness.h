@@ -11,9 +11,11 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -142,6 +144,18 @@ static inline int run_fresh(const char *name) {
 static inline int is_fresh(const char *name) {
   const char *v = getenv("HAWK_TEST_FRESH");
   return v && strcmp(v, name) == 0;
+}
+
+/* How many of the whole pages of [p, p + n) are resident (mincore); -1 on
+ * failure. */
+static inline size_t resident_pages(char *p, size_t n) {
+  size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+  char *first = (char *)(((uintptr_t)p + pg - 1) & ~(uintptr_t)(pg - 1));
+  size_t pages = (size_t)(p + n - first) / pg, resident = 0;
+  unsigned char vec[512];
+  if (pages > sizeof vec || mincore(first, pages * pg, vec) != 0) return (size_t)-1;
+  for (size_t i = 0; i < pages; i++) resident += vec[i] & 1;
+  return resident;
 }
 
 #define TEST_MAIN()                                                                                \

@@ -695,45 +695,60 @@ static void run_other(size_t i, const char *dir) {
 
 /* ---- in the parent ---------------------------------------------------------- */
 
-/* Runs case index c (group c / 24, value, offset) in a fresh process;
- * returns 1 when its outcome passes, else prints why. */
-static int run_child(const char *self, int c) {
-  const struct group *g = &groups[c / (NVALUES * NOFFSETS)];
+/* Runs argv in a fresh process with the variables of env added (a NULL
+ * ends the list), its stdout and stderr caught in buf (NUL-terminated, *len
+ * bytes); returns its wait status, or -1 if it could not start. */
+static int spawn(char *const argv[], char *const env[], char *buf, size_t size, size_t *len) {
   int pipefd[2];
-  if (pipe(pipefd) != 0) return 0;
+  if (pipe(pipefd) != 0) return -1;
   fflush(NULL);
   pid_t pid = fork();
-  if (pid < 0) return 0;
+  if (pid < 0) return -1;
   if (pid == 0) {
     close(pipefd[0]);
     dup2(pipefd[1], 2);
     dup2(pipefd[1], 1);
-    char arg[16];
-    snprintf(arg, sizeof arg, "%d", c);
-    setenv("HAWKALLOC_DEBUG", g->debug ? "1" : "0", 1);
-    if (g->kind == K_REMOTE) setenv("HAWKALLOC_HEAPS", "1", 1);
-    char *const argv[] = {(char *)self, "--case", arg, NULL};
-    execve(self, argv, environ);
+    for (int k = 0; env[k]; k++) putenv(env[k]);
+    execve(argv[0], argv, environ);
     _exit(127);
   }
   close(pipefd[1]);
-  char buf[4096];
-  size_t len = 0;
   ssize_t r;
-  while (len < sizeof buf - 1 && (r = read(pipefd[0], buf + len, sizeof buf - 1 - len)) > 0)
-    len += (size_t)r;
-  buf[len] = 0;
+  *len = 0;
+  while (*len < size - 1 && (r = read(pipefd[0], buf + *len, size - 1 - *len)) > 0)
+    *len += (size_t)r;
+  buf[*len] = 0;
   close(pipefd[0]);
   int status = 0;
   waitpid(pid, &status, 0);
+  return status;
+}
+
+/* Whether buf is exactly one "hawkalloc: ..." line. */
+static int one_report_line(const char *buf, size_t len) {
+  return strncmp(buf, "hawkalloc: ", 11) == 0 && len > 0 && strchr(buf, '\n') == buf + len - 1;
+}
+
+/* Runs case index c (group c / 24, value, offset) in a fresh process;
+ * returns 1 when its outcome passes, else prints why. */
+static int run_child(const char *self, int c) {
+  const struct group *g = &groups[c / (NVALUES * NOFFSETS)];
+  char arg[16];
+  snprintf(arg, sizeof arg, "%d", c);
+  char *const argv[] = {(char *)self, "--case", arg, NULL};
+  char *const env[] = {g->debug ? "HAWKALLOC_DEBUG=1" : "HAWKALLOC_DEBUG=0",
+                       g->kind == K_REMOTE ? "HAWKALLOC_HEAPS=1" : NULL, NULL};
+  char buf[4096];
+  size_t len;
+  int status = spawn(argv, env, buf, sizeof buf, &len);
+  if (status == -1) return 0;
   int ok;
   const char *why = "";
   if (WIFEXITED(status)) {
     ok = WEXITSTATUS(status) == 0;
     why = "exited with a wrong result";
   } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT) {
-    ok = strncmp(buf, "hawkalloc: ", 11) == 0 && len > 0 && buf[len - 1] == '\n' &&
-         strchr(buf, '\n') == buf + len - 1;
+    ok = one_report_line(buf, len);
     why = "aborted without exactly one \"hawkalloc:\" line";
   } else {
     ok = 0;
@@ -760,34 +775,18 @@ static int run_other_child(const char *self, size_t i, int debug) {
   if (mkdtemp(dir) == NULL) return 0;
   char trace_var[128];
   snprintf(trace_var, sizeof trace_var, "HAWKALLOC_TRACE=%s/t.trace", dir);
-  int pipefd[2];
-  if (pipe(pipefd) != 0) return 0;
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid < 0) return 0;
-  if (pid == 0) {
-    close(pipefd[0]);
-    dup2(pipefd[1], 2);
-    dup2(pipefd[1], 1);
-    setenv("HAWKALLOC_DEBUG", debug ? "1" : "0", 1);
-    for (int k = 0; k < 3 && o->env[k]; k++) putenv((char *)o->env[k]);
-    if (o->what == O_DESCRIPTORS) putenv(trace_var);
-    char arg[16];
-    snprintf(arg, sizeof arg, "%zu", i);
-    char *const argv[] = {(char *)self, "--other", arg, dir, NULL};
-    execve(self, argv, environ);
-    _exit(127);
-  }
-  close(pipefd[1]);
+  char arg[16];
+  snprintf(arg, sizeof arg, "%zu", i);
+  char *const argv[] = {(char *)self, "--other", arg, dir, NULL};
+  char *env[6] = {debug ? "HAWKALLOC_DEBUG=1" : "HAWKALLOC_DEBUG=0"};
+  int k = 1;
+  for (int e = 0; e < 3 && o->env[e]; e++) env[k++] = (char *)o->env[e];
+  if (o->what == O_DESCRIPTORS) env[k++] = trace_var;
+  env[k] = NULL;
   char buf[8192];
-  size_t len = 0;
-  ssize_t r;
-  while (len < sizeof buf - 1 && (r = read(pipefd[0], buf + len, sizeof buf - 1 - len)) > 0)
-    len += (size_t)r;
-  buf[len] = 0;
-  close(pipefd[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
+  size_t len;
+  int status = spawn(argv, env, buf, sizeof buf, &len);
+  if (status == -1) return 0;
   int ok = 0;
   const char *why = "crashed";
   if (WIFEXITED(status)) {
@@ -800,8 +799,7 @@ static int run_other_child(const char *self, size_t i, int debug) {
         why = "wrote a line that is not one of HawkAlloc's notes";
       }
   } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT) {
-    ok = o->what == O_RELEASED && strncmp(buf, "hawkalloc: ", 11) == 0 && len > 0 &&
-         strchr(buf, '\n') == buf + len - 1;
+    ok = o->what == O_RELEASED && one_report_line(buf, len);
     why = "aborted without exactly one \"hawkalloc:\" line";
   }
   if (o->what == O_RELEASED && ok && WIFEXITED(status) == 0) {

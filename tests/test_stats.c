@@ -179,17 +179,6 @@ static int walked_state(void *p) {
   return f.state;
 }
 
-/* Pages of [p, p + n) that are resident. */
-static size_t resident_pages(char *p, size_t n) {
-  size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-  char *first = (char *)(((uintptr_t)p + pg - 1) & ~(uintptr_t)(pg - 1));
-  size_t pages = (size_t)(p + n - first) / pg, resident = 0;
-  unsigned char vec[512];
-  if (pages > sizeof vec || mincore(first, pages * pg, vec) != 0) return (size_t)-1;
-  for (size_t i = 0; i < pages; i++) resident += vec[i] & 1;
-  return resident;
-}
-
 /* Worked out by hand, in a fresh process: five blocks of 900,000 bytes
  * (900,016 with the header, rounded to 16) need two arenas, four in the first (its free
  * span is 4,194,160 bytes) and one in the second; the footprint is each
