@@ -52,6 +52,7 @@ static void *map_at(uintptr_t hint, size_t len) {
   if (p == MAP_FAILED) return NULL;
   if ((uintptr_t)p == hint) return p;
   munmap(p, len); /* a kernel that took the address only as a hint */
+  errno = EINVAL;
   return NULL;
 }
 
@@ -69,13 +70,17 @@ int os_map(size_t len, size_t align, void **out) {
    * over-sized mapping below for a moment, which matters under a tight
    * RLIMIT_AS. */
   uintptr_t hint = __atomic_load_n(&map_hint, __ATOMIC_RELAXED) & ~(uintptr_t)(align - 1);
-  if (align > os_page_size() && hint != 0) {
+  /* A small mapping made since (a registry leaf, a trace buffer) often sits
+   * right below the last one: the next places down are tried too. */
+  for (int tries = 0; align > os_page_size() && tries < 3 && hint > align; tries++) {
     void *p = map_at(hint, len);
     if (p) {
       hint_below(hint, len, align);
       *out = p;
       return os_result(0, saved);
     }
+    if (errno != EEXIST) break; /* refused, not taken: no other place will do */
+    hint -= align;
   }
   size_t span = len + align - os_page_size();
   if (span < len) return ENOMEM;
