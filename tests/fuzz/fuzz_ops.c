@@ -782,8 +782,10 @@ static int op_waf(int i, size_t off, uint8_t k, uint64_t raw) {
       static char out[8192];
       size_t len = 0;
       ssize_t r;
-      while ((r = read(fd[0], out + len, sizeof out - 1 - len)) > 0)
-        if ((len += (size_t)r) == sizeof out - 1) len = 0; /* keep the end */
+      /* libFuzzer's timer (SIGALRM, every second) interrupts the read: go
+       * on until the child closes its end, else it dies of SIGPIPE. */
+      while ((r = read(fd[0], out + len, sizeof out - 1 - len)) > 0 || (r < 0 && errno == EINTR))
+        if (r > 0 && (len += (size_t)r) == sizeof out - 1) len = 0; /* keep the end */
       out[len] = 0;
       close(fd[0]);
       int status = 0;
