@@ -39,10 +39,10 @@ static int os_result(int failed, int saved_errno) {
   return err;
 }
 
-/* Where the next aligned mapping is tried first: just below the last one
- * (the kernel hands out addresses downwards), so that it needs no slack.
- * Racing threads may try the same place: MAP_FIXED_NOREPLACE lets one have
- * it, and the other falls back. */
+/* Where an aligned mapping is tried when the over-sized one is refused:
+ * just below the last one (the kernel hands out addresses downwards), so
+ * that it needs no slack.  Racing threads may try the same place:
+ * MAP_FIXED_NOREPLACE lets one have it, and the other tries the next. */
 static uintptr_t map_hint;
 
 /* Maps len bytes exactly at hint, or fails. */
@@ -62,30 +62,41 @@ static void hint_below(uintptr_t start, size_t len, size_t align) {
                    __ATOMIC_RELAXED);
 }
 
+/* An aligned mapping without slack: at the aligned place right below the
+ * last aligned mapping, or the two below that (a registry leaf or a trace
+ * buffer mapped since often sits right below it); NULL when none is free. */
+static void *map_below_last(size_t len, size_t align) {
+  uintptr_t hint = __atomic_load_n(&map_hint, __ATOMIC_RELAXED) & ~(uintptr_t)(align - 1);
+  for (int tries = 0; tries < 3 && hint > align; tries++) {
+    void *p = map_at(hint, len);
+    if (p) return p;
+    if (errno != EEXIST) return NULL; /* refused, not taken: no other place will do */
+    hint -= align;
+  }
+  return NULL;
+}
+
 int os_map(size_t len, size_t align, void **out) {
   if (injected_failure()) return ENOMEM;
   int saved = errno;
-  /* An aligned mapping is tried first where one fits without slack: an
-   * arena then costs its 4 MiB of address space, not the 8 MiB of the
-   * over-sized mapping below for a moment, which matters under a tight
-   * RLIMIT_AS. */
-  uintptr_t hint = __atomic_load_n(&map_hint, __ATOMIC_RELAXED) & ~(uintptr_t)(align - 1);
-  /* A small mapping made since (a registry leaf, a trace buffer) often sits
-   * right below the last one: the next places down are tried too. */
-  for (int tries = 0; align > os_page_size() && tries < 3 && hint > align; tries++) {
-    void *p = map_at(hint, len);
-    if (p) {
-      hint_below(hint, len, align);
-      *out = p;
-      return os_result(0, saved);
-    }
-    if (errno != EEXIST) break; /* refused, not taken: no other place will do */
-    hint -= align;
-  }
   size_t span = len + align - os_page_size();
   if (span < len) return ENOMEM;
   char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) return os_result(1, saved);
+  if (p == MAP_FAILED) {
+    /* Refused perhaps only for the slack: under a tight RLIMIT_AS the
+     * over-sized mapping needs twice an arena's address space for a
+     * moment.  The kernel's own choice stays the usual one, so that freed
+     * ranges are used again (addresses do not march down, and a sanitizer's
+     * shadow of them stays small). */
+    void *q = align > os_page_size() ? map_below_last(len, align) : NULL;
+    if (q == NULL) {
+      errno = saved;
+      return ENOMEM;
+    }
+    hint_below((uintptr_t)q, len, align);
+    *out = q;
+    return os_result(0, saved);
+  }
   /* Trim the slack before and after the aligned part. */
   char *start = (char *)align_up((uintptr_t)p, align);
   if (start > p) munmap(p, (size_t)(start - p));
