@@ -164,10 +164,10 @@ sanitize: asan tsan
 # `make mutate-quick` is CI's subset.
 .PHONY: mutate mutate-quick
 mutate: deps
-	@tests/mutate/run.py
+	@python3 tests/mutate/run.py
 
 mutate-quick: deps
-	@tests/mutate/run.py --quick
+	@python3 tests/mutate/run.py --quick
 
 # --- demo, bench --------------------------------------------------------
 
