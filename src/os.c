@@ -107,16 +107,6 @@ int os_map(size_t len, size_t align, void **out) {
   return os_result(0, saved);
 }
 
-int os_reserve(size_t len, void **out) {
-  if (injected_failure()) return ENOMEM;
-  int saved = errno;
-  void *p =
-      mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) return os_result(1, saved);
-  *out = p;
-  return os_result(0, saved);
-}
-
 int os_unmap(void *addr, size_t len) {
   int saved = errno;
   return os_result(munmap(addr, len) != 0, saved);

@@ -16,10 +16,6 @@ HAWK_INTERNAL size_t os_page_size(void);
  * a multiple of align (a power of two, at least a page). */
 HAWK_INTERNAL int os_map(size_t len, size_t align, void **out);
 
-/* Reserves len bytes of zeroed address space, backed by memory only where
- * touched and never counted against overcommit. */
-HAWK_INTERNAL int os_reserve(size_t len, void **out);
-
 /* Gives the range back to the OS. */
 HAWK_INTERNAL int os_unmap(void *addr, size_t len);
 
@@ -43,7 +39,7 @@ HAWK_INTERNAL int os_random(void *buf, size_t len);
 
 #ifdef HAWK_FAULT_INJECTION
 /* Test builds only: the nth call from now that asks the kernel for memory
- * (map, reserve, resize, move) fails with ENOMEM; 0 turns this off.  Returns
+ * (map, resize, move) fails with ENOMEM; 0 turns this off.  Returns
  * how many such calls were made so far. */
 HAWK_INTERNAL unsigned long os_fail_nth(unsigned long nth);
 #endif
