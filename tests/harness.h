@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -82,6 +83,26 @@ static inline int child_output(int fd, pid_t pid, char *buf, size_t size) {
   int status = 0;
   waitpid(pid, &status, 0);
   return status;
+}
+
+/* Runs fn(arg) in a child (no core file) with stderr captured into buf;
+ * returns the wait status, or -1 if the child could not be started. */
+static inline int run_captured(void (*fn)(void *), void *arg, char *buf, size_t size) {
+  int fd[2];
+  if (pipe(fd) != 0) return -1;
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+    close(fd[0]);
+    dup2(fd[1], 2);
+    fn(arg);
+    _exit(0);
+  }
+  close(fd[1]);
+  return child_output(fd[0], pid, buf, size);
 }
 
 /* Runs fn in a child process and checks that it dies of SIGABRT after

@@ -236,25 +236,6 @@ TEST(full_capacity_after_running_out) { CHECK(exited_ok("recover", 256 * MiB)); 
 
 /* ---- what a free of released memory is called ----------------------------- */
 
-/* Captures the stderr of fn(arg) run in a child; returns the wait status. */
-static int run_captured(void (*fn)(void *), void *arg, char *buf, size_t size) {
-  int fd[2];
-  if (pipe(fd) != 0) return -1;
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    struct rlimit none = {0, 0};
-    setrlimit(RLIMIT_CORE, &none);
-    close(fd[0]);
-    dup2(fd[1], 2);
-    fn(arg);
-    _exit(0);
-  }
-  close(fd[1]);
-  return child_output(fd[0], pid, buf, size);
-}
-
 static void free_it(void *p) { hawk_free(p); }
 
 /* The child aborted with exactly "hawkalloc: free(P): what". */

@@ -32,24 +32,6 @@ __attribute__((constructor)) static void no_core_files(void) {
 
 /* ---- running a misuse and reading its report ---------------------------- */
 
-/* Runs fn(arg) in a child with stderr captured into buf; returns the wait
- * status, or -1 if the child could not be started. */
-static int run_captured(void (*fn)(void *), void *arg, char *buf, size_t size) {
-  int fd[2];
-  if (pipe(fd) != 0) return -1;
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    close(fd[0]);
-    dup2(fd[1], 2);
-    fn(arg);
-    _exit(0);
-  }
-  close(fd[1]);
-  return child_output(fd[0], pid, buf, size);
-}
-
 /* Checks the report is exactly one line, "hawkalloc: CALL(PTR): PROBLEM...",
  * where PROBLEM starts with one of the alternatives (NULL-terminated). */
 static int one_line_report(void (*fn)(void *), void *arg, const char *call, const void *ptr,
