@@ -277,14 +277,13 @@ static const char *free_checked_locked(struct heap *h, void *p, struct releases 
 
 /* Whether p, an entry of a remote list, is a sound block that came out of
  * a thread cache: a good header tag, allocated, not large, of a cacheable
- * size, its payload still carrying the cache key. */
+ * size, its payload still carrying a cache mark. */
 static int remote_entry_ok(void *const *p) {
   const block *b = block_of_payload(p);
   uint64_t w = block_load(b);
   size_t size = w & BLOCK_SIZE_MASK;
   return (w & (BLOCK_ALLOC | BLOCK_LARGE)) == BLOCK_ALLOC && size >= BLOCK_MIN &&
-         size <= TCACHE_MAX_BLOCK + BLOCK_MIN && block_word_ok(b, w) &&
-         (uint64_t)(uintptr_t)p[1] == tcache_key;
+         size <= TCACHE_MAX_BLOCK + BLOCK_MIN && block_word_ok(b, w) && tcache_marked(p);
 }
 
 /* Frees the blocks other threads left on the heap's remote list. */

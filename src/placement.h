@@ -102,7 +102,8 @@ static inline block *list_next(const struct freelists *fl, const block *b) {
 /* Takes b out of its list.  Safe unlink: both neighbours must be blocks of
  * ours that point back at b before either is written, so a corrupted link
  * cannot become a write anywhere; otherwise a report and abort. */
-static inline void list_unlink(struct freelists *fl, block **head, block *b) {
+static inline __attribute__((always_inline)) void list_unlink(struct freelists *fl, block **head,
+                                                              block *b) {
   block *next = free_next(b), *prev = free_prev(b);
   int ok = !HAWK_CHECKS ||
            (link_plausible_from(b, next) && link_plausible_from(b, prev) &&
@@ -136,7 +137,7 @@ static inline void seg_insert(struct freelists *fl, block *b) {
   fl->bitmap[c / 64] |= (uint64_t)1 << (c % 64);
 }
 
-static inline void seg_remove(struct freelists *fl, block *b) {
+static inline __attribute__((always_inline)) void seg_remove(struct freelists *fl, block *b) {
   unsigned c = seg_class(block_size(b));
   list_unlink(fl, &fl->heads[c], b);
   if (fl->heads[c] == NULL) fl->bitmap[c / 64] &= ~((uint64_t)1 << (c % 64));
@@ -149,7 +150,8 @@ static inline void placement_insert(const struct placement *p, struct freelists 
   else
     p->insert(fl, b);
 }
-static inline void placement_remove(const struct placement *p, struct freelists *fl, block *b) {
+static inline __attribute__((always_inline)) void placement_remove(const struct placement *p,
+                                                                   struct freelists *fl, block *b) {
   if (likely(p == &placement_segregated))
     seg_remove(fl, b);
   else

@@ -279,9 +279,10 @@ static int check_list(const struct tcache *tc, size_t bin) {
   size_t n = 0;
   for (void **q = tc->bins[bin]; q; q = (void **)link_decode(q[0]), n++) {
     const block *b = block_of_payload(q);
-    if (n >= tc->limit[bin] || ((uintptr_t)q & 15) || registry_lookup(q) != CHUNK_ARENA ||
-        !block_header_ok(b) || !block_is_alloc(b) || block_size(b) < bin * HAWK_ALIGN ||
-        (HAWK_CHECKS && !tcache_marked(q))) {
+    if (n >= tc->limit[bin] || ((uintptr_t)q & 15) || !tcache_past_arena_head(q) ||
+        registry_lookup(q) != CHUNK_ARENA || !block_header_ok(b) || !block_is_alloc(b) ||
+        block_size(b) < bin * HAWK_ALIGN ||
+        (HAWK_CHECKS && ((uint64_t *)q)[1] != tcache_mark(bin * HAWK_ALIGN))) {
       report_problem("check: thread-cached block", q, "is not a sound cached block");
       return 1;
     }

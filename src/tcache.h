@@ -9,7 +9,8 @@
  * A cached block's payload holds two words:
  *
  *   payload + 0   next block in the same list (mangled like free-list links)
- *   payload + 8   tcache_key: a random value marking "freed, in a cache"
+ *   payload + 8   tcache_mark(size): a random key, with the list's block size
+ *                 in its low bits, marking "freed, in this cache list"
  *
  * A free of a block whose second word is the key is a double free.
  */
@@ -23,6 +24,7 @@
 /* Blocks up to this size (payload 2040 bytes) are cached. */
 #define TCACHE_MAX_BLOCK ((size_t)2048)
 #define TCACHE_BINS      (TCACHE_MAX_BLOCK / HAWK_ALIGN + 1)
+_Static_assert(TCACHE_MAX_BLOCK < 4096, "a cache mark keeps the size in the key's low 12 bits");
 
 struct heap;
 
@@ -80,26 +82,34 @@ static inline void *tcache_heap_alloc(size_t n, size_t align, size_t *dirty) {
   return heap_alloc(tc->heap, n, align, dirty, 1);
 }
 
-/* Whether p, an entry of a list of size-byte blocks, is a sound cached
- * block: its header has a good tag (so it is a header we wrote at that
- * address: an arena block, never a large one), says allocated, and a size
- * of size or size + 16 (a refill's last block keeps a remainder too small
- * to split off), and its payload carries the cache key.  Only then is its
- * link read as one.  (With HAWK_CHECKS 0 the key is not kept: nothing is
- * checked.)  Few instructions: it runs on every malloc the cache serves. */
-static inline int tcache_entry_ok(const void *p, size_t size) {
-  if (!HAWK_CHECKS) return 1;
-  const block *b = block_of_payload(p);
-  uint64_t w = block_load(b);
-  uint64_t d = (w & (BLOCK_SIZE_MASK | BLOCK_ALLOC)) - (size | BLOCK_ALLOC);
-  return (d & ~(uint64_t)HAWK_ALIGN) == 0 && block_word_ok(b, w) &&
-         ((const uint64_t *)p)[1] == tcache_key;
-}
-
 /* Whether payload address next lies past an arena's head, where a payload
  * can: its header, 8 bytes before it, is then inside the arena too. */
 static inline int tcache_past_arena_head(const void *next) {
   return ((uintptr_t)next & (ARENA_SIZE - 1)) >= ARENA_FIRST_OFFSET + BLOCK_HEADER;
+}
+
+/* The mark a cached block of a list of size-byte blocks carries in its
+ * second word: the key with the list's size folded into its low bits, so
+ * one comparison shows both that the library cached the block (the key is
+ * secret, 64 random bits) and that it sits in the list it was put in. */
+static inline uint64_t tcache_mark(size_t size) { return tcache_key ^ (uint64_t)size; }
+
+/* Whether p, an entry of a list of size-byte blocks, is a sound cached
+ * block: its header has a good tag (so it is a header we wrote at that
+ * address: an arena block, never a large one), says allocated, and a size
+ * of size or size + 16 (a refill's last block keeps a remainder too small
+ * to split off), and its payload carries the list's mark.  Only then is its
+ * link read as one.  p must be an address in an arena; the header is read
+ * only once p is shown to lie past the arena's head.  (With HAWK_CHECKS 0
+ * the mark is not kept: nothing is checked.) */
+static inline int tcache_entry_ok(const void *p, size_t size) {
+  if (!HAWK_CHECKS) return 1;
+  if (!tcache_past_arena_head(p)) return 0;
+  const block *b = block_of_payload(p);
+  uint64_t w = block_load(b);
+  uint64_t d = (w & (BLOCK_SIZE_MASK | BLOCK_ALLOC)) - (size | BLOCK_ALLOC);
+  return (d & ~(uint64_t)HAWK_ALIGN) == 0 && block_word_ok(b, w) &&
+         ((const uint64_t *)p)[1] == tcache_mark(size);
 }
 
 /* The fast half of a cache link's check: a payload address (16-byte
@@ -120,22 +130,30 @@ static inline int tcache_link_ok(const void *p, const void *next) {
           registry_lookup(next) == CHUNK_ARENA);
 }
 
+/* tcache_link_ok for the pop, one test cheaper: a 16-byte aligned address
+ * in p's own arena is taken without asking whether it lies past the
+ * arena's head.  The pop reads only an entry's two payload words, which
+ * are inside the arena wherever it lies, and an entry in the head cannot
+ * carry a mark; every path that reads an entry's header first checks it
+ * is past the head (tcache_entry_ok). */
+static inline int tcache_link_pop_ok(const void *p, const void *next) {
+  return next == NULL ||
+         likely((((uintptr_t)next ^ (uintptr_t)p) & ~(uintptr_t)(ARENA_SIZE - HAWK_ALIGN)) == 0) ||
+         tcache_link_ok(p, next);
+}
+
 /* The checks of the pop's fast path, a few instructions and one branch:
- * the entry carries the cache key, its header says allocated with this
- * list's size (or 16 more: a refill's last block keeps a remainder too
- * small to split off), and its link is NULL, near (tcache_link_near) or
- * in another arena the registry vouches for (tcache_link_ok: a list holds
- * blocks of every arena its thread freed).
- * The header's tag is not recomputed here: the key (random, 64 bits) shows
- * the entry is a block this library cached, and the tag is checked again
- * when the block is freed.  Anything else goes to tcache_pop_checked, which
- * checks in full and reports. */
+ * the entry carries this list's mark (tcache_mark), and its link is NULL,
+ * near (tcache_link_near) or in another arena the registry vouches for
+ * (tcache_link_ok: a list holds blocks of every arena its thread freed).
+ * The header is not read here: the mark (secret, 64 bits) shows the entry
+ * is a block this library cached in this list, and the mark is cleared
+ * when the block is handed out, so a stale or forged entry cannot carry it.
+ * The header was checked when the block was freed into the cache, and is
+ * checked again when the block (or its neighbour) is next freed.  Anything
+ * else goes to tcache_pop_checked, which checks in full and reports. */
 static inline int tcache_pop_ok(const void *p, const void *next, size_t size) {
-  uint64_t w = block_load(block_of_payload(p));
-  uint64_t bad =
-      (((const uint64_t *)p)[1] ^ tcache_key) |
-      (((w & (BLOCK_SIZE_MASK | BLOCK_ALLOC)) - (size | BLOCK_ALLOC)) & ~(uint64_t)HAWK_ALIGN);
-  return bad == 0 && tcache_link_ok(p, next);
+  return ((const uint64_t *)p)[1] == tcache_mark(size) && tcache_link_pop_ok(p, next);
 }
 
 /* The link of cached entry p (in a list of size-byte blocks), followed only
@@ -202,7 +220,7 @@ static inline int tcache_push(void *p, size_t size) {
   if (tc->count[bin] >= tc->limit[bin]) return 0;
   void **w = p;
   w[0] = link_encode(tc->bins[bin]);
-  if (HAWK_CHECKS) w[1] = (void *)(uintptr_t)tcache_key;
+  if (HAWK_CHECKS) w[1] = (void *)(uintptr_t)tcache_mark(size);
   tc->bins[bin] = p;
   tcache_set_count(tc, bin, tc->count[bin] + 1u);
   return 1;
@@ -215,9 +233,10 @@ static inline int tcache_free(void *p, size_t size) {
   return 1;
 }
 
-/* Whether the payload at p carries the "freed, in a cache" mark. */
+/* Whether the payload at p carries a "freed, in a cache" mark, of any
+ * list (tcache_mark: the key with a size below 4096 in its low bits). */
 static inline int tcache_marked(const void *p) {
-  return HAWK_CHECKS && ((const uint64_t *)p)[1] == tcache_key;
+  return HAWK_CHECKS && ((((const uint64_t *)p)[1] ^ tcache_key) >> 12) == 0;
 }
 
 /* Slow path of malloc for a cacheable size: sets the cache up if needed,

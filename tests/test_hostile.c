@@ -93,15 +93,25 @@ struct group {
   int debug;
 };
 
-#define NVALUES  7
+#define NVALUES  9
 #define NOFFSETS 4
-static const char *const value_names[NVALUES] = {
-    "0", "~0", "stack address", "live block", "0x1", "0x10", "forged link into a live block"};
+static const char *const value_names[NVALUES] = {"0",
+                                                 "~0",
+                                                 "stack address",
+                                                 "live block",
+                                                 "0x1",
+                                                 "0x10",
+                                                 "forged link into a live block",
+                                                 "forged link into the arena's head",
+                                                 "forged link to a cached block of another size"};
 
 /* The key links are mangled with (block.h), reachable because the test is
  * linked with the static library: the last value is a link forged by a
  * program that learnt it, pointing inside a live block of the same arena
- * (aligned like a real one), which only the header checks can refuse. */
+ * (aligned like a real one), which only the header checks can refuse; then
+ * a link into the first bytes of the arena the freed block lies in (4 MiB
+ * aligned, config.h), where no header can be read; then a link to a block
+ * cached in the list of another size. */
 extern uintptr_t link_secret;
 static const size_t offsets[NOFFSETS] = {0, 8, 16, 24};
 
@@ -197,6 +207,16 @@ static void neighbours(size_t n, unsigned char **lo, unsigned char **hi) {
   }
 }
 
+/* A request size whose block differs from the freed block's: smaller when
+ * it can be, so a pop that took it for a block of the freed one's list
+ * would hand out too little room. */
+static size_t other_size(const unsigned char *freed) {
+  uint64_t header;
+  memcpy(&header, freed - 8, sizeof header); /* the size is in bits 4..47 */
+  size_t block = (size_t)(header & 0xfffffffffff0u);
+  return block > 100 ? block / 2 - 8 : block + 100;
+}
+
 /* The write after free. */
 static void hostile_write(unsigned char *freed, size_t off, int value, unsigned char *other,
                           int payload_link) {
@@ -221,6 +241,16 @@ static void hostile_write(unsigned char *freed, size_t off, int value, unsigned 
   case 5:
     v = 0x10;
     break;
+  case 7:
+    v = (((uint64_t)(uintptr_t)freed & ~(uint64_t)((4u << 20) - 1)) + (payload_link ? 0 : 8)) ^
+        link_secret;
+    break;
+  case 8: {
+    unsigned char *c = malloc(other_size(freed));
+    free(c); /* into this thread's cache, or the heap's lists */
+    v = (uint64_t)(uintptr_t)(c - (payload_link ? 0 : 8)) ^ link_secret;
+    break;
+  }
   default: /* cache and remote lists link payloads, free lists blocks */
     v = (uint64_t)(uintptr_t)(other + (payload_link ? 32 : 24)) ^ link_secret;
     /* and where its links would be, the end of a list (NULL, mangled) */

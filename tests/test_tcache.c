@@ -298,8 +298,24 @@ static void write_after_free_then_malloc(void *arg) {
   hawk_malloc(48);
 }
 
+/* A link forged (with the secret, as a program that learnt it could) to a
+ * smaller block cached in another list: the pop reads no header, so only
+ * the list's size in the mark can refuse it. */
+extern uintptr_t link_secret;
+static void forged_link_to_another_list(void *arg) {
+  (void)arg;
+  unsigned char *small = hawk_malloc(200), *a = hawk_malloc(500);
+  hawk_free(small); /* cached in the list of 208-byte blocks */
+  hawk_free(a);     /* heads the list of 512-byte blocks */
+  ((uintptr_t *)a)[0] = (uintptr_t)small ^ link_secret;
+  hawk_malloc(500);                             /* a */
+  unsigned char *b = hawk_malloc(500);          /* must not be small */
+  if (b == small) write(2, "handed out\n", 11); /* 208 bytes for 500 */
+}
+
 TEST(write_after_free_over_a_cache_link_is_caught) {
   EXPECT_ABORT(write_after_free_then_malloc, NULL, "hawkalloc: malloc(", "heap corruption");
+  EXPECT_ABORT(forged_link_to_another_list, NULL, "hawkalloc: malloc(", "heap corruption");
 }
 
 TEST(double_free_through_the_cache_is_caught) {
