@@ -91,10 +91,14 @@ static inline block *list_first(const struct freelists *fl, block *head) {
 
 /* The block after listed block b, for a search: followed only once it is
  * shown to be NULL or a sound free block of ours (link_plausible_from, then
- * its header), else a report (the lock released first) and abort. */
-static inline block *list_next(const struct freelists *fl, const block *b) {
+ * its header), else a report (the lock released first) and abort.  steps
+ * counts the links a search followed (from 0): the lists hold fl->count
+ * blocks in all, so a search that would visit more has met a cycle that a
+ * write after free made, and reports it rather than walk it forever. */
+static inline block *list_next(const struct freelists *fl, const block *b, size_t *steps) {
   block *n = free_next(b);
-  if (HAWK_CHECKS && n && unlikely(!link_plausible_from(b, n) || !free_block_ok(n)))
+  if (HAWK_CHECKS && n &&
+      unlikely(++*steps >= fl->count || !link_plausible_from(b, n) || !free_block_ok(n)))
     list_corrupt(fl, b);
   return n;
 }

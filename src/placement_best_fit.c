@@ -12,7 +12,8 @@ static void bf_remove(struct freelists *fl, block *b) { list_unlink(fl, &fl->hea
 
 static block *bf_find(struct freelists *fl, size_t size) {
   block *best = NULL;
-  for (block *b = list_first(fl, fl->heads[0]); b; b = list_next(fl, b)) {
+  size_t steps = 0;
+  for (block *b = list_first(fl, fl->heads[0]); b; b = list_next(fl, b, &steps)) {
     size_t s = block_size(b);
     if (s < size || (best && s >= block_size(best))) continue;
     best = b;

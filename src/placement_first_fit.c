@@ -10,7 +10,8 @@ static void ff_insert(struct freelists *fl, block *b) { list_push(fl, &fl->heads
 static void ff_remove(struct freelists *fl, block *b) { list_unlink(fl, &fl->heads[0], b); }
 
 static block *ff_find(struct freelists *fl, size_t size) {
-  for (block *b = list_first(fl, fl->heads[0]); b; b = list_next(fl, b))
+  size_t steps = 0;
+  for (block *b = list_first(fl, fl->heads[0]); b; b = list_next(fl, b, &steps))
     if (block_size(b) >= size) return b;
   return NULL;
 }

@@ -17,9 +17,10 @@ static void nf_remove(struct freelists *fl, block *b) {
 
 static block *nf_find(struct freelists *fl, size_t size) {
   block *start = list_first(fl, fl->rover ? fl->rover : fl->heads[0]);
-  for (block *b = start; b; b = list_next(fl, b))
+  size_t steps = 0; /* the two walks together visit each block once */
+  for (block *b = start; b; b = list_next(fl, b, &steps))
     if (block_size(b) >= size) return fl->rover = b;
-  for (block *b = list_first(fl, fl->heads[0]); b && b != start; b = list_next(fl, b))
+  for (block *b = list_first(fl, fl->heads[0]); b && b != start; b = list_next(fl, b, &steps))
     if (block_size(b) >= size) return fl->rover = b;
   return NULL;
 }

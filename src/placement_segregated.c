@@ -33,8 +33,8 @@ static unsigned next_nonempty(const struct freelists *fl, unsigned c) {
 static block *good_fit(const struct freelists *fl, block *b, size_t size) {
   b = list_first(fl, b);
   block *best = NULL;
-  size_t best_size = SIZE_MAX;
-  for (unsigned seen = 0; b && seen < FIT_CANDIDATES; b = list_next(fl, b)) {
+  size_t best_size = SIZE_MAX, steps = 0;
+  for (unsigned seen = 0; b && seen < FIT_CANDIDATES; b = list_next(fl, b, &steps)) {
     size_t s = block_size(b);
     if (s < size) continue;
     if (s == size) return b;

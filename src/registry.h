@@ -42,7 +42,7 @@ HAWK_INTERNAL extern uintptr_t registry_top[REGISTRY_TOP];
 /* What HawkAlloc keeps in the chunk containing addr (inline: free's fast
  * path asks this for every pointer).  Two dependent loads; a missing leaf
  * means nothing of ours. */
-static inline enum chunk_kind registry_lookup(const void *addr) {
+static inline __attribute__((always_inline)) enum chunk_kind registry_lookup(const void *addr) {
   uintptr_t a = (uintptr_t)addr;
   if ((a >> ADDRESS_BITS) != 0) return CHUNK_NONE;
   /* Acquire pairs with the CAS that installed the leaf (a plain load on

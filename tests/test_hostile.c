@@ -207,14 +207,20 @@ static void neighbours(size_t n, unsigned char **lo, unsigned char **hi) {
   }
 }
 
-/* A request size whose block differs from the freed block's: smaller when
- * it can be, so a pop that took it for a block of the freed one's list
- * would hand out too little room. */
-static size_t other_size(const unsigned char *freed) {
-  uint64_t header;
-  memcpy(&header, freed - 8, sizeof header); /* the size is in bits 4..47 */
-  size_t block = (size_t)(header & 0xfffffffffff0u);
-  return block > 100 ? block / 2 - 8 : block + 100;
+static size_t block_of(size_t n) {
+  size_t s = (n + 8 + 15) & ~(size_t)15;
+  return s < 32 ? 32 : s;
+}
+
+/* A block cached (or listed) in the list of another size than the freed
+ * block's: smaller when it can be, so a pop that took it for a block of the
+ * freed one's list would hand out too little room.  Made before the freed
+ * block is chosen, so that making it moves nothing the case set up. */
+static unsigned char *other_list_block;
+static void make_other_list_block(size_t n) {
+  size_t block = block_of(n);
+  other_list_block = malloc(block > 100 ? block / 2 - 8 : block + 100);
+  free(other_list_block);
 }
 
 /* The write after free. */
@@ -245,12 +251,9 @@ static void hostile_write(unsigned char *freed, size_t off, int value, unsigned 
     v = (((uint64_t)(uintptr_t)freed & ~(uint64_t)((4u << 20) - 1)) + (payload_link ? 0 : 8)) ^
         link_secret;
     break;
-  case 8: {
-    unsigned char *c = malloc(other_size(freed));
-    free(c); /* into this thread's cache, or the heap's lists */
-    v = (uint64_t)(uintptr_t)(c - (payload_link ? 0 : 8)) ^ link_secret;
+  case 8:
+    v = (uint64_t)(uintptr_t)(other_list_block - (payload_link ? 0 : 8)) ^ link_secret;
     break;
-  }
   default: /* cache and remote lists link payloads, free lists blocks */
     v = (uint64_t)(uintptr_t)(other + (payload_link ? 32 : 24)) ^ link_secret;
     /* and where its links would be, the end of a list (NULL, mangled) */
@@ -331,11 +334,6 @@ static int list_limit(size_t block) {
   return n < 8 ? 8 : n > 128 ? 128 : (int)n;
 }
 
-static size_t block_of(size_t n) {
-  size_t s = (n + 8 + 15) & ~(size_t)15;
-  return s < 32 ? 32 : s;
-}
-
 static int cmp_ptr(const void *a, const void *b) {
   uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
   return x < y ? -1 : x > y;
@@ -344,6 +342,7 @@ static int cmp_ptr(const void *a, const void *b) {
 static void run_case(const struct group *g, int value, size_t off) {
   size_t n = g->size;
   unsigned char *other = get(64); /* the "live block" value */
+  if (value == 8) make_other_list_block(n);
   unsigned char *freed = NULL, *before = NULL;
   struct helper *h = NULL;
   pthread_t thread;
@@ -739,6 +738,10 @@ static int spawn(char *const argv[], char *const env[], char *buf, size_t size, 
     dup2(pipefd[1], 2);
     dup2(pipefd[1], 1);
     for (int k = 0; env[k]; k++) putenv(env[k]);
+    /* A case takes well under a second; one caught in a loop (a cycle a
+     * write after free made in a list) dies of SIGALRM and fails by name
+     * instead of stalling the suite. */
+    alarm(120);
     execve(argv[0], argv, environ);
     _exit(127);
   }
@@ -759,7 +762,7 @@ static int one_report_line(const char *buf, size_t len) {
   return strncmp(buf, "hawkalloc: ", 11) == 0 && len > 0 && strchr(buf, '\n') == buf + len - 1;
 }
 
-/* Runs case index c (group c / 24, value, offset) in a fresh process;
+/* Runs case index c (group c / (NVALUES * NOFFSETS), value, offset) in a fresh process;
  * returns 1 when its outcome passes, else prints why. */
 static int run_child(const char *self, int c) {
   const struct group *g = &groups[c / (NVALUES * NOFFSETS)];

@@ -248,4 +248,33 @@ TEST(safe_unlink_refuses_links_that_do_not_point_back) {
   EXPECT_ABORT(unlink_head_not_the_block, NULL, "hawkalloc: ", "heap corruption");
 }
 
+/* A write after free that makes a list a cycle: the last block's next link
+ * leads back to the head.  A search for a size no block has must report it,
+ * not walk it forever (the alarm turns a loop into a failure by signal). */
+static const struct placement *cycle_policy;
+
+static void search_a_cycle(void *arg) {
+  (void)arg;
+  alarm(20);
+  cycle_policy->find(&victim_lists, 1700); /* in the class, bigger than each */
+}
+
+TEST(searches_report_a_cycle_instead_of_walking_it) {
+  hawk_ensure_init();
+  /* One ranged class of the segregated policy (1536..1791), so every policy
+   * walks one list of the three. */
+  static const size_t sizes[] = {1552, 1568, 1600};
+  const struct placement *policies[] = {&placement_first_fit, &placement_next_fit,
+                                        &placement_best_fit, &placement_segregated};
+  for (int p = 0; p < 4; p++) {
+    cycle_policy = policies[p];
+    lay_out(victim, sizes, 3);
+    memset(&victim_lists, 0, sizeof victim_lists);
+    insert_all(cycle_policy, &victim_lists, victim, 3); /* list: 2, 1, 0 */
+    free_set_next(victim[0], victim[2]);                /* 2, 1, 0, 2, 1, 0, ... */
+    fprintf(stderr, "    %s:\n", cycle_policy->name);
+    EXPECT_ABORT(search_a_cycle, NULL, "hawkalloc: ", "heap corruption");
+  }
+}
+
 TEST_MAIN()
