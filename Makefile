@@ -284,7 +284,7 @@ test-package: deps
 	@tests/package/run.sh
 
 # The man pages: lint, and every hawk option and HAWKALLOC_ variable named.
-test-man:
+test-man: tools
 	@tests/man/run.sh
 
 format:

@@ -16,6 +16,7 @@ deps=(
   python3:/usr/bin/python3 perl:perl sqlite3:sqlite3 git:git xz-utils:xz
   coreutils:sort bash:bash valgrind:valgrind
   libxml2-utils:xmllint librsvg2-bin:rsvg-convert
+  mandoc:mandoc
 )
 # Sanitizer runtimes for clang (gcc's libasan/libtsan come with gcc): the
 # package of the installed clang's major version, else Debian 12's clang 14.
