@@ -27,6 +27,7 @@ BASEFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -Iinclude -Isrc
 LIBFLAGS := -O2 -fPIC -fvisibility=hidden -ftls-model=initial-exec -fno-builtin-malloc \
             -fno-builtin-free -fno-builtin-calloc -fno-builtin-realloc
 CFLAGS   ?=
+LDFLAGS  ?=
 TESTFLAGS := -O1 -fno-builtin -Wno-unused-result
 
 CORE_SRC := src/os.c src/registry.c src/options.c src/report.c src/arena.c \
@@ -71,7 +72,7 @@ $(BUILD)/obj/map.o $(BUILD)/nochecks/obj/map.o: LIBFLAGS += -Os
 # (the soname, what programs load) and libhawkalloc.so (what -lhawkalloc and
 # LD_PRELOAD=build/libhawkalloc.so find) are symbolic links to it.
 $(BUILD)/$(LIBFILE): $(CORE_OBJ) $(OVERRIDE_OBJ)
-	$(CC) -shared -Wl,-z,defs -Wl,-soname,$(SONAME) -o $@ $^ -lpthread
+	$(CC) -shared -Wl,-z,defs -Wl,-soname,$(SONAME) $(LDFLAGS) -o $@ $^ -lpthread
 
 $(BUILD)/$(SONAME) $(BUILD)/libhawkalloc.so: $(BUILD)/$(LIBFILE)
 	ln -sfn $(LIBFILE) $@
@@ -91,7 +92,7 @@ $(BUILD)/nochecks/obj/%.o: src/%.c $(HEADERS) | $(BUILD)/nochecks/obj
 	$(CC) $(BASEFLAGS) $(LIBFLAGS) -DHAWK_CHECKS=0 $(CFLAGS) -c $< -o $@
 
 $(BUILD)/nochecks/libhawkalloc.so: $(NOCHECKS_OBJ)
-	$(CC) -shared -Wl,-z,defs -Wl,-soname,$(SONAME) -o $@ $^ -lpthread
+	$(CC) -shared -Wl,-z,defs -Wl,-soname,$(SONAME) $(LDFLAGS) -o $@ $^ -lpthread
 
 # --- the lab's command, build/hawk ----------------------------------------
 # Not linked with libhawkalloc: it preloads build/libhawkalloc.so into the
@@ -107,7 +108,7 @@ $(BUILD)/obj/tools/%.o: tools/%.c $(wildcard tools/*.h) include/hawkalloc.h | $(
 	$(CC) $(TOOLFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/hawk: $(TOOL_OBJ)
-	$(CC) -o $@ $^ -ldl -lm
+	$(CC) $(LDFLAGS) -o $@ $^ -ldl -lm
 
 $(BUILD)/obj/tools:
 	mkdir -p $@
@@ -231,6 +232,9 @@ bench-checks: deps lib bench-progs $(BUILD)/nochecks/libhawkalloc.so
 deps:
 	@scripts/install-deps.sh
 
+deps-package:
+	@scripts/install-deps.sh --package
+
 # --- install ------------------------------------------------------------
 
 # PREFIX (default /usr/local), DESTDIR and the *DIR variables above choose
@@ -275,12 +279,15 @@ uninstall:
 # The Debian package (docs/packaging.md): staged with `make install
 # DESTDIR=build/deb/root PREFIX=/usr`, built with dpkg-deb into build/, then
 # checked by lintian.
-.PHONY: deb test-package test-man
-deb: lib tools
+.PHONY: deb test-package test-man print-version deps-package
+deb: deps-package
 	@scripts/make-deb.sh
 
+print-version:
+	@echo $(VERSION)
+
 # Builds the package, installs it with apt-get, uses it, removes it (root).
-test-package: deps
+test-package: deps deps-package
 	@tests/package/run.sh
 
 # The man pages: lint, and every hawk option and HAWKALLOC_ variable named.
