@@ -45,7 +45,11 @@ finish() {
 
 version=$(make -s --no-print-directory print-version)
 major=${version%%.*}
-apt=(apt-get -y -q -o DPkg::Lock::Timeout=300)
+# Minimal images (Debian's docker ones) tell dpkg to leave out man pages and
+# docs (path-exclude in /etc/dpkg/dpkg.cfg.d); this package's are let in.
+apt=(apt-get -y -q -o DPkg::Lock::Timeout=300
+  -o "DPkg::Options::=--path-include=/usr/share/man/man*/hawk*"
+  -o "DPkg::Options::=--path-include=/usr/share/doc/hawkalloc/*")
 
 # --- make install / make uninstall into a DESTDIR ---------------------------
 dest=$work/dest
