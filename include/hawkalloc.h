@@ -22,8 +22,23 @@ extern "C" {
 #define HAWK_EXPORT
 #endif
 
-#define HAWK_VERSION_MAJOR 0
-#define HAWK_VERSION_MINOR 1
+/* The version, in this one place: the Makefile reads these three lines for
+ * the library's file name and soname (libhawkalloc.so.MAJOR), the
+ * pkg-config and CMake files and the Debian package; `hawk --version` prints
+ * HAWKALLOC_VERSION.  MAJOR changes when the ABI breaks. */
+#define HAWKALLOC_VERSION_MAJOR 0
+#define HAWKALLOC_VERSION_MINOR 1
+#define HAWKALLOC_VERSION_PATCH 0
+
+#define HAWKALLOC_STRINGIFY_(x) #x
+#define HAWKALLOC_STRING_(x)    HAWKALLOC_STRINGIFY_(x)
+/* "MAJOR.MINOR.PATCH", e.g. "0.1.0". */
+#define HAWKALLOC_VERSION                                                                          \
+  HAWKALLOC_STRING_(HAWKALLOC_VERSION_MAJOR)                                                       \
+  "." HAWKALLOC_STRING_(HAWKALLOC_VERSION_MINOR) "." HAWKALLOC_STRING_(HAWKALLOC_VERSION_PATCH)
+/* One number that grows with every release: 10000 * MAJOR + 100 * MINOR + PATCH. */
+#define HAWKALLOC_VERSION_NUMBER                                                                   \
+  (HAWKALLOC_VERSION_MAJOR * 10000 + HAWKALLOC_VERSION_MINOR * 100 + HAWKALLOC_VERSION_PATCH)
 
 /* Allocation: the semantics of malloc, free, calloc, realloc, aligned_alloc
  * and malloc_usable_size.  Failures return NULL with errno == ENOMEM (EINVAL

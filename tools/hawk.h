@@ -43,8 +43,8 @@ int is_help(const char *s);
 
 /* Finds libhawkalloc.so: $HAWK_LIB, else next to the hawk binary
  * (build/hawk -> build/libhawkalloc.so), else ../lib from it (PREFIX/bin/hawk
- * -> PREFIX/lib/libhawkalloc.so).  Returns a malloc'ed absolute path, or NULL
- * after printing why. */
+ * -> PREFIX/lib/libhawkalloc.so.0, then PREFIX/lib/libhawkalloc.so).  Returns
+ * a malloc'ed absolute path, the links resolved, or NULL after printing why. */
 char *hawk_library_path(void);
 
 /* Checks that path can go into LD_PRELOAD (absolute, no space or colon) and

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hawk.h"
+#include "hawkalloc.h"
 
 static const char usage[] =
     "usage: hawk COMMAND [OPTIONS] [ARGS...]\n"
@@ -67,7 +68,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (strcmp(name, "--version") == 0) {
-    printf("hawk (HawkAlloc) 0.1\n");
+    printf("hawk (HawkAlloc) %s\n", HAWKALLOC_VERSION);
     return 0;
   }
   for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
