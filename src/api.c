@@ -9,7 +9,7 @@
 #include "hawk.h"
 #include "hawkalloc.h"
 #include "large.h"
-#include "map.h"
+#include "snapshot.h"
 #include "options.h"
 #include "os.h"
 #include "registry.h"

@@ -7,7 +7,7 @@
 
 #include "hawk.h"
 #include "hawkalloc.h"
-#include "map.h"
+#include "snapshot.h"
 #include "options.h"
 #include "report.h"
 #include "tcache.h"
@@ -310,5 +310,5 @@ __attribute__((destructor)) static void stats_at_exit(void) {
       print_map(fd);
     }
   }
-  map_on_exit(); /* HAWKALLOC_MAP: the SVG picture */
+  map_on_exit(); /* HAWKALLOC_MAP: the heap snapshot */
 }

@@ -10,7 +10,7 @@
 #include "harness.h"
 #include "hawk.h"
 #include "hawkalloc.h"
-#include "map.h"
+#include "snapshot.h"
 
 #define STRIPS_MAX 64
 
