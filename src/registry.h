@@ -74,9 +74,8 @@ HAWK_INTERNAL size_t registry_leaves(void (*fn)(void *ctx, const void *leaf, siz
  * the kind.  Reads the bytes without a lock (allocates nothing, takes no
  * lock, so a signal handler may call it); a run may be out of date by the
  * time fn sees it. */
-HAWK_INTERNAL void registry_runs(void (*fn)(void *ctx, uintptr_t addr, size_t count,
-                                            enum chunk_kind kind),
-                                 void *ctx);
+HAWK_INTERNAL void
+registry_runs(void (*fn)(void *ctx, uintptr_t addr, size_t count, enum chunk_kind kind), void *ctx);
 
 /* The start of the chunk containing addr. */
 static inline char *chunk_base(const void *addr) {

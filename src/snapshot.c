@@ -199,8 +199,8 @@ static void piece_emit(struct strip *s) {
 }
 
 /* Adds [xa, xb) in one state: extends the current piece when it can. */
-static void piece_add(struct strip *s, int32_t xa, int32_t xb, int state, int alone,
-                      uintptr_t addr, uint64_t size) {
+static void piece_add(struct strip *s, int32_t xa, int32_t xb, int state, int alone, uintptr_t addr,
+                      uint64_t size) {
   struct snap_piece *p = &s->piece;
   if (s->piece_open && !alone && !p->alone && p->state == state && p->x1 == xa) {
     p->x1 = (uint16_t)xb;

@@ -7,9 +7,9 @@
 
 #include "hawk.h"
 #include "hawkalloc.h"
-#include "snapshot.h"
 #include "options.h"
 #include "report.h"
+#include "snapshot.h"
 #include "tcache.h"
 
 struct global_counters counters;
