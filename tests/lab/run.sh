@@ -114,8 +114,8 @@ expect "hawk run preloads build/libhawkalloc.so, no options set" "$reallib|||" "
 got=$(cd "$work" && "$hawk" run --policy best-fit --heaps 3 --stats --trace t.trace --map m.svg \
   -- sh -c 'echo "$HAWKALLOC_POLICY|$HAWKALLOC_HEAPS|$HAWKALLOC_STATS|$HAWKALLOC_TRACE|$HAWKALLOC_MAP"' \
   2>/dev/null)
-expect "hawk run sets HAWKALLOC_* (paths made absolute)" \
-  "best-fit|3|1|$work/t.trace|$work/m.svg" "$got"
+expect "hawk run sets HAWKALLOC_* (paths made absolute; --map m.svg: its snapshot m.snap)" \
+  "best-fit|3|1|$work/t.trace|$work/m.snap" "$got"
 maps=$("$hawk" run -- cat /proc/self/maps)
 if grep -q " $reallib\$" <<<"$maps"; then
   ok "hawk run: the library is loaded in the program"
