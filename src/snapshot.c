@@ -458,15 +458,15 @@ static int open_tmp(const char *tmp) {
   }
 }
 
-/* Copies the finished file fd into to. */
+/* Copies the finished file fd into to (lseek and read: pread is not on
+ * POSIX's list of async-signal-safe functions). */
 static int copy_into(int fd, int to) {
   ssize_t n = 0;
-  off_t at = 0;
   snap->fd = to;
   snap->err = 0;
-  while (snap->err == 0 && (n = pread(fd, snap->buf, sizeof snap->buf, at)) > 0) {
+  if (lseek(fd, 0, SEEK_SET) != 0) return errno;
+  while (snap->err == 0 && (n = fill_read(snap->buf, sizeof snap->buf, &fd)) > 0) {
     snap->len = (size_t)n;
-    at += n;
     out_flush();
   }
   return snap->err ? snap->err : n < 0 ? errno : 0;
