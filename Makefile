@@ -127,7 +127,8 @@ test-compat: deps lib
 # Sanitizers interpose malloc themselves, so these builds test the prefixed
 # API with the override left out.
 SANFLAGS := -O1 -fno-omit-frame-pointer -DHAWK_NO_OVERRIDE
-asan: | $(BUILD)/asan
+# tools: test_map draws the snapshots it takes with build/hawk.
+asan: tools | $(BUILD)/asan
 	@set -e; for t in $(SAN_TESTS); do \
 	  $(CC) $(BASEFLAGS) $(SANFLAGS) $(TESTFLAGS) -fsanitize=address,undefined \
 	    -fno-sanitize-recover=all tests/$$t.c $(CORE_SRC) -o $(BUILD)/asan/$$t -lpthread -ldl; \
