@@ -56,15 +56,19 @@ static char *text_copy(const unsigned char *p, size_t n) {
   return s;
 }
 
-/* Appends n bytes of what p points at to the array *arr of *count items of
- * size each.  0, or -1 when out of memory. */
+/* Appends the item p (size bytes) to the array *arr of *count items; the
+ * array's room doubles when count reaches a power of two.  0, or -1 when
+ * out of memory. */
 static int push(void *arr, size_t *count, size_t size, const void *p) {
   void **a = arr;
-  void *grown = realloc(*a, (*count + 1) * size);
-  if (!grown) return -1;
-  *a = grown;
-  memcpy((char *)grown + *count * size, p, size);
-  (*count)++;
+  size_t n = *count;
+  if (n == 0 || (n & (n - 1)) == 0) {
+    void *grown = realloc(*a, (n ? 2 * n : 1) * size);
+    if (!grown) return -1;
+    *a = grown;
+  }
+  memcpy((char *)*a + n * size, p, size);
+  *count = n + 1;
   return 0;
 }
 
