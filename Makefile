@@ -33,9 +33,9 @@ TESTFLAGS := -O1 -fno-builtin -Wno-unused-result
 CORE_SRC := src/os.c src/registry.c src/options.c src/report.c src/arena.c \
             src/placement.c src/placement_segregated.c src/placement_first_fit.c \
             src/placement_next_fit.c src/placement_best_fit.c \
-            src/heap.c src/tcache.c src/large.c src/check.c src/stats.c src/walk.c src/map.c src/trace.c src/debug.c src/api.c
+            src/heap.c src/tcache.c src/large.c src/check.c src/stats.c src/walk.c src/snapshot.c src/trace.c src/debug.c src/api.c
 OVERRIDE_SRC := src/override.c
-HEADERS  := $(wildcard src/*.h) include/hawkalloc.h
+HEADERS  := $(wildcard src/*.h) include/hawkalloc.h include/hawksnap.h
 
 CORE_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
 OVERRIDE_OBJ := $(OVERRIDE_SRC:src/%.c=$(BUILD)/obj/%.o)
@@ -63,10 +63,9 @@ lib: $(BUILD)/libhawkalloc.so $(BUILD)/$(SONAME) $(BUILD)/libhawkalloc.a
 $(BUILD)/obj/%.o: src/%.c $(HEADERS) | $(BUILD)/obj
 	$(CC) $(BASEFLAGS) $(LIBFLAGS) $(CFLAGS) -c $< -o $@
 
-# The heap pictures (map.c) never run on an allocation's path: built for size,
-# they are 22 KiB of code instead of 50, which every process maps
-# (docs/design.md).
-$(BUILD)/obj/map.o $(BUILD)/nochecks/obj/map.o: LIBFLAGS += -Os
+# The heap snapshot (snapshot.c) never runs on an allocation's path: built
+# for size, as every process maps it (docs/design.md).
+$(BUILD)/obj/snapshot.o $(BUILD)/nochecks/obj/snapshot.o: LIBFLAGS += -Os
 
 # The real file is libhawkalloc.so.MAJOR.MINOR.PATCH; libhawkalloc.so.MAJOR
 # (the soname, what programs load) and libhawkalloc.so (what -lhawkalloc and
@@ -153,7 +152,8 @@ test-compat: deps lib
 # Sanitizers interpose malloc themselves, so these builds test the prefixed
 # API with the override left out.
 SANFLAGS := -O1 -fno-omit-frame-pointer -DHAWK_NO_OVERRIDE
-asan: | $(BUILD)/asan
+# tools: test_map draws the snapshots it takes with build/hawk.
+asan: tools | $(BUILD)/asan
 	@set -e; for t in $(SAN_TESTS); do \
 	  $(CC) $(BASEFLAGS) $(SANFLAGS) $(TESTFLAGS) -fsanitize=address,undefined \
 	    -fno-sanitize-recover=all tests/$$t.c $(CORE_SRC) -o $(BUILD)/asan/$$t -lpthread -ldl; \

@@ -114,7 +114,7 @@ HAWK_EXPORT const char *hawk_policy_name(void);
  * the pages inside large free blocks.  Returns 1 if anything was released. */
 HAWK_EXPORT int hawk_trim(void);
 
-/* --- looking inside: the heap walk, pictures, traces ------------------- */
+/* --- looking inside: the heap walk, snapshots, traces ------------------ */
 
 /* What a visited block is. */
 enum hawk_block_state {
@@ -141,14 +141,18 @@ struct hawk_block_info {
 typedef void (*hawk_visit_fn)(void *ctx, const struct hawk_block_info *block);
 HAWK_EXPORT size_t hawk_walk(hawk_visit_fn visit, void *ctx);
 
-/* Writes an SVG picture of the heap to path: every arena a strip, each block
- * to scale and coloured by state, the fragmentation figures, a legend, and a
- * second view placing stack, brk heap, shared libraries and HawkAlloc's
- * arenas on one address axis.  The file is made 0600 and renamed over path
- * when nothing is there or a regular file of this user with one link; a
- * symbolic link, a character device, a FIFO or another regular file is
- * written through, never replaced; anything else is refused (EINVAL, or
- * EISDIR for a directory).  Returns 0, or -1 with errno set. */
+/* Writes a snapshot of the heap to path: the figures of hawk_stats, every
+ * arena and large mapping as a strip of run-length pieces by block state,
+ * the registry's chunks, and /proc/self/maps, in the binary format of
+ * docs/snapshot-format.md (include/hawksnap.h).  `hawk render path` draws
+ * it as the SVG picture this function wrote until the snapshot format came
+ * (every arena a strip, each block to scale and coloured by state, the
+ * fragmentation figures, the address space on one axis).  Allocates
+ * nothing.  The file is made 0600 and renamed over path when nothing is
+ * there or a regular file of this user with one link; a symbolic link, a
+ * character device, a FIFO or another regular file is written through,
+ * never replaced; anything else is refused (EINVAL, or EISDIR for a
+ * directory).  Returns 0, or -1 with errno set. */
 HAWK_EXPORT int hawk_map_write(const char *path);
 
 /* Writes every thread's buffered trace records to the trace file (no-op when

@@ -127,7 +127,7 @@ static void check_value(enum option_id id) {
 
 void options_load(void) {
   /* Secure execution: the program runs with more privilege than whoever
-   * set its environment, who could else have it write a trace or a picture
+   * set its environment, who could else have it write a trace or a snapshot
    * over any file, or turn its checks off.  Every variable is ignored. */
   int secure = getauxval(AT_SECURE) != 0, ignored = 0;
   for (int i = 0; i < OPTION_COUNT; i++) {

@@ -7,9 +7,9 @@
 
 #include "hawk.h"
 #include "hawkalloc.h"
-#include "map.h"
 #include "options.h"
 #include "report.h"
+#include "snapshot.h"
 #include "tcache.h"
 
 struct global_counters counters;
@@ -310,5 +310,5 @@ __attribute__((destructor)) static void stats_at_exit(void) {
       print_map(fd);
     }
   }
-  map_on_exit(); /* HAWKALLOC_MAP: the SVG picture */
+  map_on_exit(); /* HAWKALLOC_MAP: the heap snapshot */
 }

@@ -19,6 +19,7 @@ static const char usage[] =
     "  replay   replay HawkAlloc or malloc-lab traces; utilization and throughput\n"
     "           per policy and allocator, contents verified\n"
     "  map      an SVG picture of a program's heap, or of a trace at its peak\n"
+    "  render   draw a heap snapshot (HAWKALLOC_MAP, hawk_map_write) as SVG\n"
     "  help     this text, or `hawk help COMMAND` for a command's\n"
     "\n"
     "`hawk COMMAND --help` describes each command.  hawk finds libhawkalloc.so next\n"
@@ -45,6 +46,7 @@ static const struct command commands[] = {
     {"run", cmd_run},
     {"replay", cmd_replay},
     {"map", cmd_map},
+    {"render", cmd_render},
 };
 
 int main(int argc, char **argv) {

@@ -65,12 +65,12 @@ done
 out=$("$hawk" --help 2>&1)
 rc=$?
 if ((rc == 0)) && grep -q '^  run ' <<<"$out" && grep -q '^  replay ' <<<"$out" &&
-  grep -q '^  map ' <<<"$out"; then
-  ok "hawk --help lists run, replay and map"
+  grep -q '^  map ' <<<"$out" && grep -q '^  render ' <<<"$out"; then
+  ok "hawk --help lists run, replay, map and render"
 else
-  fail "hawk --help lists run, replay and map" "exit $rc" "$out"
+  fail "hawk --help lists run, replay, map and render" "exit $rc" "$out"
 fi
-for cmd in run replay map; do
+for cmd in run replay map render; do
   out=$("$hawk" "$cmd" --help 2>&1)
   rc=$?
   if ((rc == 0)) && [[ $out == "usage: hawk $cmd "* ]]; then
@@ -114,8 +114,8 @@ expect "hawk run preloads build/libhawkalloc.so, no options set" "$reallib|||" "
 got=$(cd "$work" && "$hawk" run --policy best-fit --heaps 3 --stats --trace t.trace --map m.svg \
   -- sh -c 'echo "$HAWKALLOC_POLICY|$HAWKALLOC_HEAPS|$HAWKALLOC_STATS|$HAWKALLOC_TRACE|$HAWKALLOC_MAP"' \
   2>/dev/null)
-expect "hawk run sets HAWKALLOC_* (paths made absolute)" \
-  "best-fit|3|1|$work/t.trace|$work/m.svg" "$got"
+expect "hawk run sets HAWKALLOC_* (paths made absolute; --map m.svg: its snapshot m.snap)" \
+  "best-fit|3|1|$work/t.trace|$work/m.snap" "$got"
 maps=$("$hawk" run -- cat /proc/self/maps)
 if grep -q " $reallib\$" <<<"$maps"; then
   ok "hawk run: the library is loaded in the program"
@@ -454,7 +454,34 @@ print("done")') >"$work/map.out" 2>&1; } 2>/dev/null
       for frame in 0001 0002; do
         svg_ok "hawk map -- python3: frame $frame on SIGUSR2" "$work/prog-$frame.svg"
       done
+      # The library wrote snapshots (0600) next to the pictures; hawk render
+      # draws one again, and its summary says it was taken on SIGUSR2.
+      if [[ $(stat -c %a "$work/prog.snap" 2>/dev/null) == 600 &&
+        $(stat -c %a "$work/prog-0002.snap" 2>/dev/null) == 600 ]]; then
+        ok "hawk map -- python3: snapshots prog.snap, prog-0002.snap, mode 0600"
+      else
+        fail "hawk map -- python3: snapshots prog.snap, prog-0002.snap, mode 0600" \
+          "$(ls -l "$work"/prog*.snap 2>&1)"
+      fi
+      "$hawk" render --out "$work/again.svg" "$work/prog-0002.snap" >/dev/null 2>&1
+      expect "hawk render FILE.snap exits 0" 0 $?
+      svg_ok "hawk render prog-0002.snap" "$work/again.svg"
+      sum=$("$hawk" render --summary "$work/prog-0002.snap" 2>&1)
+      if grep -qx 'cause 2' <<<"$sum" && grep -qx 'frame 2' <<<"$sum"; then
+        ok "hawk render --summary: frame 2, taken on SIGUSR2"
+      else
+        fail "hawk render --summary: frame 2, taken on SIGUSR2" "${sum:0:300}"
+      fi
     fi
+  fi
+  # A file that is not a snapshot: one line, exit status 2.
+  printf 'HAWKSNAP\002\000\000\000' >"$work/v2.snap"
+  err=$("$hawk" render "$work/v2.snap" 2>&1 >/dev/null)
+  rc=$?
+  if ((rc == 2)) && [[ $(wc -l <<<"$err") == 1 && $err == "hawk: render: "* ]]; then
+    ok "hawk render on a bad file: one line, exit 2"
+  else
+    fail "hawk render on a bad file: one line, exit 2" "exit $rc" "$err"
   fi
 fi
 
