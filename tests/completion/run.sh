@@ -64,9 +64,9 @@ includes() {
   if [[ -z $missing ]]; then ok "'$line' offers $*"; else fail "'$line' offers $*" "missing:$missing" "got:$got"; fi
 }
 
-expect "hawk " "--help --version -h help map replay run"
-expect "hawk r" "replay run"
-expect "hawk help " "map replay run"
+expect "hawk " "--help --version -h help map render replay run"
+expect "hawk r" "render replay run"
+expect "hawk help " "map render replay run"
 expect "hawk run --policy " "best-fit first-fit next-fit segregated"
 expect "hawk run --policy be" "best-fit"
 expect "hawk replay --policy " "all best-fit first-fit next-fit segregated"
@@ -76,9 +76,15 @@ expect "hawk run --heaps 1" "1 10 11 12 13 14 15 16"
 expect "hawk run --st" "--stats"
 expect "hawk replay --t" "--tsv"
 
-# Each command's options, as `hawk COMMAND --help` prints them.
+# Each command, and each command's options, as `hawk --help` and
+# `hawk COMMAND --help` print them.
 if [[ -x $hawk ]]; then
-  for c in run replay map; do
+  commands=$("$hawk" --help | sed -n '/^commands:/,/^$/s/^  \([a-z][a-z]*\) .*/\1/p')
+  # shellcheck disable=SC2086
+  includes "hawk " $commands
+  # shellcheck disable=SC2086
+  includes "hawk help " $(grep -vx help <<<"$commands")
+  for c in $(grep -vx help <<<"$commands"); do
     help=$("$hawk" "$c" --help 2>&1)
     opts=$({
       grep -oE '\[--?[a-z][a-z-]*' <<<"$help" | tr -d '['
@@ -98,6 +104,8 @@ touch "$work/p.svg" "$work/p.txt" "$work/trace.rep"
 expect "hawk map --out $work/p" "$work/p.svg $work/pics"
 expect "hawk run --map $work/p" "$work/p.svg $work/pics"
 expect "hawk replay $work/" "$work/p.svg $work/p.txt $work/pics $work/trace.rep"
+touch "$work/p.snap"
+expect "hawk render $work/p" "$work/p.snap $work/pics"
 expect "hawk replay --allocator $work/p" "$work/pics"
 # After --, a command, then its arguments (files).
 includes "hawk run --stats -- ech" echo
