@@ -70,6 +70,15 @@ static int child_placement(void) {
   return 0;
 }
 
+/* Prints its pid and calls hawk_stats_print (on stderr). */
+static int child_stats(void) {
+  hawk_free(hawk_malloc(100));
+  printf("%d\n", (int)getpid());
+  fflush(stdout);
+  hawk_stats_print(2);
+  return 0;
+}
+
 /* Frees a small block twice, with another free between. */
 static int child_double_free(void) {
   void *a = hawk_malloc(24), *b = hawk_malloc(24);
@@ -387,6 +396,32 @@ TEST(tcache_accepts_0_or_1_only) {
                "hawkalloc: HAWKALLOC_TCACHE=-0: not 0 or 1; using 1\n");
   check_report("HAWKALLOC_TCACHE=0", 1, 0, "");
   check_report("HAWKALLOC_TCACHE=1", 0, 0, "");
+}
+
+/* The statistics' first line names the program and its pid, and says
+ * when there is no thread cache. */
+TEST(statistics_name_the_program_and_pid) {
+  char out[256], err[1 << 14], want[256];
+  char *envp[] = {NULL};
+  int status = run_child(envp, "--stats", NULL, NULL, out, sizeof out, err, sizeof err, 0);
+  CHECK(exited_0(status));
+  int pid = atoi(out);
+  snprintf(want, sizeof want, "hawkalloc: statistics of test_env (pid %d; policy segregated, ",
+           pid);
+  CHECK(pid > 0 && strncmp(err, want, strlen(want)) == 0);
+  CHECK(strstr(err, "no thread cache") == NULL);
+  /* Its figure of in use / mapped has a name of its own (docs/lab.md). */
+  CHECK(strstr(err, "hawkalloc:   peak occupancy ") != NULL);
+  CHECK(strstr(err, "utilization") == NULL);
+  char *textbook[] = {"HAWKALLOC_TCACHE=0", "HAWKALLOC_POLICY=first-fit", NULL};
+  status = run_child(textbook, "--stats", NULL, NULL, out, sizeof out, err, sizeof err, 0);
+  CHECK(exited_0(status));
+  snprintf(want, sizeof want,
+           "hawkalloc: statistics of test_env (pid %d; policy first-fit, 1 heap, no thread "
+           "cache)\n",
+           atoi(out));
+  CHECK(strncmp(err, want, strlen(want)) == 0);
+  if (strncmp(err, want, strlen(want)) != 0) fprintf(stderr, "    stderr: %.200s\n", err);
 }
 
 TEST(check_every_beyond_64_bits_does_not_check_every_call) {
@@ -844,6 +879,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "--report") == 0) return child_report();
   if (argc > 1 && strcmp(argv[1], "--corrupt") == 0) return child_corrupt();
   if (argc > 1 && strcmp(argv[1], "--placement") == 0) return child_placement();
+  if (argc > 1 && strcmp(argv[1], "--stats") == 0) return child_stats();
   if (argc > 1 && strcmp(argv[1], "--double-free") == 0) return child_double_free();
   if (argc > 3 && strcmp(argv[1], "--reuse-trace-fd") == 0)
     return child_reuse_trace_fd(argv[2], argv[3], argc > 4 && strcmp(argv[4], "gone") == 0);
