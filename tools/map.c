@@ -49,8 +49,9 @@ static int map_trace(const char *trace, const char *policy, int textbook, const 
     return 2;
   }
   if (o.errtext[0]) fprintf(stderr, "%s", o.errtext);
-  if (o.policy_rejected) {
+  if (o.policy_rejected) { /* a misspelt policy: bad usage, as in hawk replay */
     tool_error("map: the library does not know the policy '%s'", policy);
+    rc = 2;
   } else if (!o.got_result) {
     if (WIFSIGNALED(o.status))
       tool_error("map: the replay died of signal %d (%s)", WTERMSIG(o.status),

@@ -512,6 +512,8 @@ else
   else
     fail "hawk map --textbook --trace" "$out"
   fi
+  "$hawk" map --policy frist-fit --trace "$work/holes.rep" --out "$work/no.svg" >/dev/null 2>&1
+  expect "hawk map: a misspelt policy exits 2" 2 $?
   got=$("$hawk" map --textbook --out "$work/cmd.svg" -- sh -c 'echo "$HAWKALLOC_TCACHE"' 2>/dev/null)
   expect "hawk map --textbook -- CMD sets HAWKALLOC_TCACHE=0" 0 "$got"
   # HAWKALLOC_MAP: a picture at exit, frames on SIGUSR2.
