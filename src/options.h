@@ -12,6 +12,8 @@ enum option_id {
   OPTION_MAP,         /* HAWKALLOC_MAP: heap snapshot file (at exit; frames on SIGUSR2) */
   OPTION_DEBUG,       /* HAWKALLOC_DEBUG: canaries and fill patterns when 1 */
   OPTION_CHECK_EVERY, /* HAWKALLOC_CHECK_EVERY: run hawk_check every N calls */
+  OPTION_TCACHE,      /* HAWKALLOC_TCACHE: 0 turns the thread caches off and uses one
+                         heap (textbook mode: every call meets the placement policy) */
   OPTION_COUNT
 };
 

@@ -311,7 +311,7 @@ TEST(map_of_a_varied_heap) {
   CHECK(strstr(text, bytes_text(after.mapped, num)) != NULL);
   CHECK(strstr(text, bytes_text(after.footprint, num)) != NULL);
   CHECK(strstr(text, "external fragmentation") != NULL);
-  CHECK(strstr(text, "utilization") != NULL);
+  CHECK(strstr(text, "occupancy") != NULL);
   CHECK(strstr(text, hawk_policy_name()) != NULL);
   CHECK(strstr(text, " UTC") != NULL);
   /* the address space */

@@ -56,13 +56,18 @@ char *hawk_library_path(void);
  * is a readable file.  Returns 0, or -1 after printing why. */
 int preload_path_ok(const char *path);
 
-/* The library an --allocator value names: a path, or a name looked up in
- * the usual library directories (NAME, libNAME.so*, libNAME*.so*).
- * malloc'ed; the file may not exist. */
+/* The library an --allocator value names: a path (malloc'ed, absolute; the
+ * file may not exist), or a name looked up in the usual library directories
+ * (NAME, libNAME.so*, libNAME*.so*): malloc'ed, or NULL when no library of
+ * that name is installed. */
 char *allocator_path(const char *name);
 
 /* 1 when the ELF shared library at path defines the dynamic symbol. */
 int library_exports(const char *path, const char *symbol);
+
+/* The directories searched for an allocator given by name, for messages:
+ * "/usr/local/lib, /usr/lib/x86_64-linux-gnu, ..." (static). */
+const char *allocator_dirs(void);
 
 /* An absolute version of path (relative ones are taken from the current
  * directory; the file need not exist).  malloc'ed. */
@@ -77,6 +82,7 @@ struct run_options {
   const char *map;   /* the SVG picture; HAWKALLOC_MAP is its snapshot */
   const char *policy;
   const char *heaps;
+  int textbook; /* HAWKALLOC_TCACHE=0 */
 };
 
 /* Runs argv with libhawkalloc.so preloaded and the options in its
@@ -210,6 +216,8 @@ struct alloc_choice {
   const char *preload; /* absolute path for LD_PRELOAD, or NULL (system) */
   const char *policy;  /* HAWKALLOC_POLICY, or NULL */
   int is_hawk;         /* the preload is libhawkalloc */
+  int textbook;        /* HawkAlloc in textbook mode: HAWKALLOC_TCACHE=0 (no thread
+                          cache, one heap), so every call meets the policy */
 };
 
 enum worker_mode { MODE_REPLAY = 0, MODE_MAP = 1 };

@@ -124,7 +124,15 @@ char *allocator_path(const char *name) {
         globfree(&g);
       }
     }
-  return absolute_path(name);
+  return NULL;
+}
+
+const char *allocator_dirs(void) {
+  static char text[512];
+  if (!text[0])
+    for (size_t d = 0; d < sizeof lib_dirs / sizeof *lib_dirs; d++)
+      snprintf(text + strlen(text), sizeof text - strlen(text), "%s%s", d ? ", " : "", lib_dirs[d]);
+  return text;
 }
 
 int library_exports(const char *path, const char *symbol) {

@@ -16,7 +16,7 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  run      run a program with HawkAlloc preloaded (statistics, trace, map, policy)\n"
-    "  replay   replay HawkAlloc or malloc-lab traces; utilization and throughput\n"
+    "  replay   replay HawkAlloc or malloc-lab traces; peak utilization and throughput\n"
     "           per policy and allocator, contents verified\n"
     "  map      an SVG picture of a program's heap, or of a trace at its peak\n"
     "  render   draw a heap snapshot (HAWKALLOC_MAP, hawk_map_write) as SVG\n"

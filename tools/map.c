@@ -15,8 +15,8 @@
 #include "hawk.h"
 
 static const char map_usage[] =
-    "usage: hawk map [--out FILE.svg] [--policy P] -- CMD [ARGS...]\n"
-    "       hawk map --trace FILE.rep|FILE.trace [--policy P] --out FILE.svg\n"
+    "usage: hawk map [--out FILE.svg] [--policy P] [--textbook] -- CMD [ARGS...]\n"
+    "       hawk map --trace FILE.rep|FILE.trace [--policy P] [--textbook] [--out FILE.svg]\n"
     "\n"
     "Draws the heap as SVG: every arena a strip, each block to scale and coloured by\n"
     "state (allocated, free, thread-cached, own mapping), the fragmentation figures,\n"
@@ -30,16 +30,21 @@ static const char map_usage[] =
     "With --trace: replays the trace (HawkAlloc or malloc-lab .rep) in a fresh\n"
     "process and draws the heap at the trace's peak of live bytes.\n"
     "\n"
-    "  --out FILE.svg   where the picture goes (default: hawk-map.svg)\n"
+    "  --out FILE.svg   where the picture goes (default: hawk-map.svg in the current\n"
+    "                   directory)\n"
     "  --policy P       placement policy: first-fit, next-fit, best-fit, segregated\n"
+    "  --textbook       textbook mode (HAWKALLOC_TCACHE=0): no thread cache, one heap,\n"
+    "                   so every malloc and free goes through the placement policy\n"
     "  --trace FILE     a trace to replay instead of running a command\n";
 
-static int map_trace(const char *trace, const char *policy, const char *out) {
+#define MAP_DEFAULT_OUT "hawk-map.svg"
+
+static int map_trace(const char *trace, const char *policy, int textbook, const char *out) {
   char *lib = hawk_library_path();
   if (!lib) return 2;
   char *abs = absolute_path(out);
   char *snap = snap_path_for(abs);
-  struct alloc_choice a = {"hawk", lib, policy, 1};
+  struct alloc_choice a = {"hawk", lib, policy, 1, textbook};
   struct worker_outcome o;
   int rc = 1;
   if (worker_run(trace, &a, MODE_MAP, 0, snap, &o) != 0) {
@@ -49,8 +54,9 @@ static int map_trace(const char *trace, const char *policy, const char *out) {
     return 2;
   }
   if (o.errtext[0]) fprintf(stderr, "%s", o.errtext);
-  if (o.policy_rejected) {
+  if (o.policy_rejected) { /* a misspelt policy: bad usage, as in hawk replay */
     tool_error("map: the library does not know the policy '%s'", policy);
+    rc = 2;
   } else if (!o.got_result) {
     if (WIFSIGNALED(o.status))
       tool_error("map: the replay died of signal %d (%s)", WTERMSIG(o.status),
@@ -60,11 +66,12 @@ static int map_trace(const char *trace, const char *policy, const char *out) {
   } else if (o.result.failed) {
     tool_error("map: %s: %s", trace, o.result.message);
   } else if ((rc = render_file(snap, abs)) == 0) {
-    printf("wrote %s: %s at its peak of %llu live bytes (%s %lld of %llu), policy %s\n", out, trace,
-           (unsigned long long)o.result.peak_live,
+    printf("wrote %s: %s at its peak of %llu live bytes (%s %lld of %llu), policy %s%s\n", out,
+           trace, (unsigned long long)o.result.peak_live,
            o.result.peak_op >= 0 ? "after op" : "no live bytes, at op",
            (long long)(o.result.peak_op >= 0 ? o.result.peak_op + 1 : 0),
-           (unsigned long long)o.result.ops, o.result.policy[0] ? o.result.policy : "?");
+           (unsigned long long)o.result.ops, o.result.policy[0] ? o.result.policy : "?",
+           textbook ? ", textbook mode" : "");
   }
   worker_outcome_free(&o);
   free(lib);
@@ -101,7 +108,7 @@ static void report_frames(const char *path, time_t start) {
 
 int cmd_map(int argc, char **argv) {
   const char *out = NULL, *policy = NULL, *trace = NULL;
-  int i = 1;
+  int i = 1, textbook = 0;
   for (; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--") == 0) {
@@ -113,6 +120,10 @@ int cmd_map(int argc, char **argv) {
       return 0;
     }
     if (a[0] != '-') break;
+    if (strcmp(a, "--textbook") == 0) {
+      textbook = 1;
+      continue;
+    }
     const char **value = strcmp(a, "--out") == 0      ? &out
                          : strcmp(a, "--policy") == 0 ? &policy
                          : strcmp(a, "--trace") == 0  ? &trace
@@ -132,17 +143,14 @@ int cmd_map(int argc, char **argv) {
       tool_error("map: give either --trace FILE or -- CMD, not both");
       return 2;
     }
-    if (!out) {
-      tool_error("map: --trace needs --out FILE.svg");
-      return 2;
-    }
-    return map_trace(trace, policy, out);
+    return map_trace(trace, policy, textbook, out ? out : MAP_DEFAULT_OUT);
   }
   if (i >= argc) {
     tool_error("map: no command given (see hawk map --help)");
     return 2;
   }
-  struct run_options o = {.map = out ? out : "hawk-map.svg", .policy = policy};
+  struct run_options o = {
+      .map = out ? out : MAP_DEFAULT_OUT, .policy = policy, .textbook = textbook};
   /* The snapshot is written when CMD exits; tell where the picture is (or
    * is not). */
   char *snap = snap_path_for(o.map);

@@ -986,7 +986,7 @@ static void draw_figures(struct out *o, const struct figures *f) {
   uint64_t lost = f->free_bytes > f->largest_free ? f->free_bytes - f->largest_free : 0;
   fig_percent(o, x, y + 60, "external fragmentation", lost, f->free_bytes,
               "= 1 − largest free / free bytes");
-  fig_percent(o, x, y + 80, "utilization", f->in_use, f->mapped, "= in use / mapped");
+  fig_percent(o, x, y + 80, "occupancy", f->in_use, f->mapped, "= in use / mapped");
   text_line(o, x + 14, y + 104, "nt", NULL,
             "External fragmentation 0%: all free memory is one block; near 100%: it is");
   text_line(o, x + 14, y + 118, "nt", NULL,

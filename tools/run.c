@@ -34,7 +34,9 @@ static const char run_usage[] =
     "  --heaps N        number of heaps threads are spread over (HAWKALLOC_HEAPS)\n"
     "\n"
     "The same variables work for programs started some other way, e.g.\n"
-    "  LD_PRELOAD=build/libhawkalloc.so HAWKALLOC_STATS=1 python3 -c 'print(1)'\n";
+    "  LD_PRELOAD=build/libhawkalloc.so HAWKALLOC_STATS=1 python3 -c 'print(1)'\n"
+    "and the others are passed on as they are: HAWKALLOC_TCACHE=0 (textbook mode: no\n"
+    "thread cache, one heap), HAWKALLOC_DEBUG=1, HAWKALLOC_CHECK_EVERY=N.\n";
 
 static pid_t child_pid;
 
@@ -90,6 +92,7 @@ int run_preloaded(const struct run_options *o, char **argv) {
   set_env("HAWKALLOC_MAP", map);
   set_env("HAWKALLOC_POLICY", o->policy);
   set_env("HAWKALLOC_HEAPS", o->heaps);
+  if (o->textbook) setenv("HAWKALLOC_TCACHE", "0", 1);
   free(trace);
   free(map);
 
