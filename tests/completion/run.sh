@@ -74,7 +74,7 @@ expect "hawk replay --policy first-fit,n" "first-fit,next-fit"
 expect "hawk replay --allocator s" "system"
 expect "hawk run --heaps 1" "1 10 11 12 13 14 15 16"
 expect "hawk run --st" "--stats"
-expect "hawk replay --t" "--tsv"
+expect "hawk replay --ts" "--tsv"
 
 # Each command, and each command's options, as `hawk --help` and
 # `hawk COMMAND --help` print them.
