@@ -2,21 +2,40 @@
 # `make demo` runs a real program under HawkAlloc.  See README.md.
 
 CC       ?= cc
-PREFIX   ?= /usr/local
 BUILD    := build
+
+# The version lives in include/hawkalloc.h alone (HAWKALLOC_VERSION_*).
+version_part = $(shell sed -n 's/^\#define HAWKALLOC_VERSION_$(1) \([0-9][0-9]*\)$$/\1/p' include/hawkalloc.h)
+VERSION_MAJOR := $(call version_part,MAJOR)
+VERSION  := $(VERSION_MAJOR).$(call version_part,MINOR).$(call version_part,PATCH)
+SONAME   := libhawkalloc.so.$(VERSION_MAJOR)
+LIBFILE  := libhawkalloc.so.$(VERSION)
+
+# Where `make install` puts things (DESTDIR is prepended to each).
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+LIBDIR   ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR  ?= $(PREFIX)/share
+MANDIR   ?= $(DATADIR)/man
+DOCDIR   ?= $(DATADIR)/doc/hawkalloc
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+CMAKEDIR ?= $(LIBDIR)/cmake/hawkalloc
 WARN     := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes
 BASEFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -Iinclude -Isrc
 LIBFLAGS := -O2 -fPIC -fvisibility=hidden -ftls-model=initial-exec -fno-builtin-malloc \
             -fno-builtin-free -fno-builtin-calloc -fno-builtin-realloc
 CFLAGS   ?=
+LDFLAGS  ?=
 TESTFLAGS := -O1 -fno-builtin -Wno-unused-result
 
 CORE_SRC := src/os.c src/registry.c src/options.c src/report.c src/arena.c \
             src/placement.c src/placement_segregated.c src/placement_first_fit.c \
             src/placement_next_fit.c src/placement_best_fit.c \
-            src/heap.c src/tcache.c src/large.c src/check.c src/stats.c src/walk.c src/map.c src/trace.c src/debug.c src/api.c
+            src/heap.c src/tcache.c src/large.c src/check.c src/stats.c src/walk.c src/snapshot.c src/trace.c src/debug.c src/api.c
 OVERRIDE_SRC := src/override.c
-HEADERS  := $(wildcard src/*.h) include/hawkalloc.h
+HEADERS  := $(wildcard src/*.h) include/hawkalloc.h include/hawksnap.h
 
 CORE_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
 OVERRIDE_OBJ := $(OVERRIDE_SRC:src/%.c=$(BUILD)/obj/%.o)
@@ -39,18 +58,23 @@ TSAN_TESTS := $(filter test_threads test_stress test_tcache,$(TESTS))
 
 all: lib tools
 
-lib: $(BUILD)/libhawkalloc.so $(BUILD)/libhawkalloc.a
+lib: $(BUILD)/libhawkalloc.so $(BUILD)/$(SONAME) $(BUILD)/libhawkalloc.a
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS) | $(BUILD)/obj
 	$(CC) $(BASEFLAGS) $(LIBFLAGS) $(CFLAGS) -c $< -o $@
 
-# The heap pictures (map.c) never run on an allocation's path: built for size,
-# they are 22 KiB of code instead of 50, which every process maps
-# (docs/design.md).
-$(BUILD)/obj/map.o $(BUILD)/nochecks/obj/map.o: LIBFLAGS += -Os
+# The heap snapshot (snapshot.c) never runs on an allocation's path: built
+# for size, as every process maps it (docs/design.md).
+$(BUILD)/obj/snapshot.o $(BUILD)/nochecks/obj/snapshot.o: LIBFLAGS += -Os
 
-$(BUILD)/libhawkalloc.so: $(CORE_OBJ) $(OVERRIDE_OBJ)
-	$(CC) -shared -Wl,-z,defs -Wl,-soname,libhawkalloc.so -o $@ $^ -lpthread
+# The real file is libhawkalloc.so.MAJOR.MINOR.PATCH; libhawkalloc.so.MAJOR
+# (the soname, what programs load) and libhawkalloc.so (what -lhawkalloc and
+# LD_PRELOAD=build/libhawkalloc.so find) are symbolic links to it.
+$(BUILD)/$(LIBFILE): $(CORE_OBJ) $(OVERRIDE_OBJ)
+	$(CC) -shared -Wl,-z,defs -Wl,-soname,$(SONAME) $(LDFLAGS) -o $@ $^ -lpthread
+
+$(BUILD)/$(SONAME) $(BUILD)/libhawkalloc.so: $(BUILD)/$(LIBFILE)
+	ln -sfn $(LIBFILE) $@
 
 $(BUILD)/libhawkalloc.a: $(CORE_OBJ) $(OVERRIDE_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -67,7 +91,7 @@ $(BUILD)/nochecks/obj/%.o: src/%.c $(HEADERS) | $(BUILD)/nochecks/obj
 	$(CC) $(BASEFLAGS) $(LIBFLAGS) -DHAWK_CHECKS=0 $(CFLAGS) -c $< -o $@
 
 $(BUILD)/nochecks/libhawkalloc.so: $(NOCHECKS_OBJ)
-	$(CC) -shared -Wl,-z,defs -Wl,-soname,libhawkalloc.so -o $@ $^ -lpthread
+	$(CC) -shared -Wl,-z,defs -Wl,-soname,$(SONAME) $(LDFLAGS) -o $@ $^ -lpthread
 
 # --- the lab's command, build/hawk ----------------------------------------
 # Not linked with libhawkalloc: it preloads build/libhawkalloc.so into the
@@ -83,7 +107,7 @@ $(BUILD)/obj/tools/%.o: tools/%.c $(wildcard tools/*.h) include/hawkalloc.h | $(
 	$(CC) $(TOOLFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/hawk: $(TOOL_OBJ)
-	$(CC) -o $@ $^ -ldl -lm
+	$(CC) $(LDFLAGS) -o $@ $^ -ldl -lm
 
 $(BUILD)/obj/tools:
 	mkdir -p $@
@@ -128,7 +152,8 @@ test-compat: deps lib
 # Sanitizers interpose malloc themselves, so these builds test the prefixed
 # API with the override left out.
 SANFLAGS := -O1 -fno-omit-frame-pointer -DHAWK_NO_OVERRIDE
-asan: | $(BUILD)/asan
+# tools: test_map draws the snapshots it takes with build/hawk.
+asan: tools | $(BUILD)/asan
 	@set -e; for t in $(SAN_TESTS); do \
 	  $(CC) $(BASEFLAGS) $(SANFLAGS) $(TESTFLAGS) -fsanitize=address,undefined \
 	    -fno-sanitize-recover=all tests/$$t.c $(CORE_SRC) -o $(BUILD)/asan/$$t -lpthread -ldl; \
@@ -207,22 +232,67 @@ bench-checks: deps lib bench-progs $(BUILD)/nochecks/libhawkalloc.so
 deps:
 	@scripts/install-deps.sh
 
+deps-package:
+	@scripts/install-deps.sh --package
+
 # --- install ------------------------------------------------------------
 
+# PREFIX (default /usr/local), DESTDIR and the *DIR variables above choose
+# the places.  hawk finds the library in ../lib from itself, so keep LIBDIR
+# at $(PREFIX)/lib or set HAWK_LIB (docs/packaging.md).
+MAN_PAGES := man/hawk.1 man/hawkalloc.3 man/hawkalloc.7
+DOC_FILES := README.md $(wildcard docs/*.md)
+# Fills in the @NAME@ placeholders of the pkg-config and CMake templates.
+SUBST := sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+  -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+  -e 's|@VERSION_MAJOR@|$(VERSION_MAJOR)|g' -e 's|@SONAME@|$(SONAME)|g' -e 's|@LIBFILE@|$(LIBFILE)|g'
+
 install: lib tools
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 $(BUILD)/hawk $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 include/hawkalloc.h $(DESTDIR)$(PREFIX)/include/
-	install -m 755 $(BUILD)/libhawkalloc.so $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 $(BUILD)/libhawkalloc.a $(DESTDIR)$(PREFIX)/lib/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.1|g' hawkalloc.pc.in \
-	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/hawkalloc.pc
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(MANDIR)/man1 \
+	  $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DOCDIR)
+	install -m 755 $(BUILD)/hawk $(DESTDIR)$(BINDIR)/hawk
+	install -m 644 $(BUILD)/$(LIBFILE) $(DESTDIR)$(LIBDIR)/$(LIBFILE)
+	ln -sfn $(LIBFILE) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sfn $(SONAME) $(DESTDIR)$(LIBDIR)/libhawkalloc.so
+	install -m 644 $(BUILD)/libhawkalloc.a $(DESTDIR)$(LIBDIR)/libhawkalloc.a
+	install -m 644 include/hawkalloc.h $(DESTDIR)$(INCLUDEDIR)/hawkalloc.h
+	$(SUBST) hawkalloc.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/hawkalloc.pc
+	$(SUBST) cmake/hawkallocConfig.cmake.in > $(DESTDIR)$(CMAKEDIR)/hawkallocConfig.cmake
+	$(SUBST) cmake/hawkallocConfigVersion.cmake.in > $(DESTDIR)$(CMAKEDIR)/hawkallocConfigVersion.cmake
+	install -m 644 man/hawk.1 $(DESTDIR)$(MANDIR)/man1/hawk.1
+	install -m 644 man/hawkalloc.3 $(DESTDIR)$(MANDIR)/man3/hawkalloc.3
+	install -m 644 man/hawkalloc.7 $(DESTDIR)$(MANDIR)/man7/hawkalloc.7
+	install -m 644 completion/hawk $(DESTDIR)$(BASHCOMPDIR)/hawk
+	install -m 644 $(DOC_FILES) $(DESTDIR)$(DOCDIR)/
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/hawk
-	rm -f $(DESTDIR)$(PREFIX)/lib/libhawkalloc.so $(DESTDIR)$(PREFIX)/lib/libhawkalloc.a \
-	  $(DESTDIR)$(PREFIX)/include/hawkalloc.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/hawkalloc.pc
+	rm -f $(DESTDIR)$(BINDIR)/hawk $(DESTDIR)$(LIBDIR)/$(LIBFILE) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	  $(DESTDIR)$(LIBDIR)/libhawkalloc.so $(DESTDIR)$(LIBDIR)/libhawkalloc.a \
+	  $(DESTDIR)$(INCLUDEDIR)/hawkalloc.h $(DESTDIR)$(PKGCONFIGDIR)/hawkalloc.pc \
+	  $(DESTDIR)$(CMAKEDIR)/hawkallocConfig.cmake $(DESTDIR)$(CMAKEDIR)/hawkallocConfigVersion.cmake \
+	  $(DESTDIR)$(MANDIR)/man1/hawk.1 $(DESTDIR)$(MANDIR)/man3/hawkalloc.3 \
+	  $(DESTDIR)$(MANDIR)/man7/hawkalloc.7 $(DESTDIR)$(BASHCOMPDIR)/hawk \
+	  $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOC_FILES)))
+	-rmdir $(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+# The Debian package (docs/packaging.md): staged with `make install
+# DESTDIR=build/deb/root PREFIX=/usr`, built with dpkg-deb into build/, then
+# checked by lintian.
+.PHONY: deb test-package test-man print-version deps-package
+deb: deps-package
+	@scripts/make-deb.sh
+
+print-version:
+	@echo $(VERSION)
+
+# Builds the package, installs it with apt-get, uses it, removes it (root).
+test-package: deps deps-package
+	@tests/package/run.sh
+
+# The man pages: lint, and every hawk option and HAWKALLOC_ variable named.
+test-man: tools
+	@tests/man/run.sh
 
 format:
 	clang-format -i src/*.c src/*.h include/*.h tests/*.c tests/*.h tests/*/*.c tools/*.c tools/*.h

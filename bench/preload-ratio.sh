@@ -39,7 +39,8 @@ fi
 lib=$(cd "$(dirname "$lib")" && pwd)/$(basename "$lib")
 maps_rc=0
 maps=$(LD_PRELOAD=$lib cat /proc/self/maps 2>&1) || maps_rc=$?
-if ((maps_rc == 0)) && [[ $maps$'\n' != *" $lib"$'\n'* ]]; then
+# (The maps name the file the library's links lead to: libhawkalloc.so.0.1.0.)
+if ((maps_rc == 0)) && [[ $maps$'\n' != *" $(readlink -f "$lib")"$'\n'* ]]; then
   echo "bench: $lib does not load with LD_PRELOAD" >&2
   exit 2
 fi

@@ -22,8 +22,23 @@ extern "C" {
 #define HAWK_EXPORT
 #endif
 
-#define HAWK_VERSION_MAJOR 0
-#define HAWK_VERSION_MINOR 1
+/* The version, in this one place: the Makefile reads these three lines for
+ * the library's file name and soname (libhawkalloc.so.MAJOR), the
+ * pkg-config and CMake files and the Debian package; `hawk --version` prints
+ * HAWKALLOC_VERSION.  MAJOR changes when the ABI breaks. */
+#define HAWKALLOC_VERSION_MAJOR 0
+#define HAWKALLOC_VERSION_MINOR 1
+#define HAWKALLOC_VERSION_PATCH 0
+
+#define HAWKALLOC_STRINGIFY_(x) #x
+#define HAWKALLOC_STRING_(x)    HAWKALLOC_STRINGIFY_(x)
+/* "MAJOR.MINOR.PATCH", e.g. "0.1.0". */
+#define HAWKALLOC_VERSION                                                                          \
+  HAWKALLOC_STRING_(HAWKALLOC_VERSION_MAJOR)                                                       \
+  "." HAWKALLOC_STRING_(HAWKALLOC_VERSION_MINOR) "." HAWKALLOC_STRING_(HAWKALLOC_VERSION_PATCH)
+/* One number that grows with every release: 10000 * MAJOR + 100 * MINOR + PATCH. */
+#define HAWKALLOC_VERSION_NUMBER                                                                   \
+  (HAWKALLOC_VERSION_MAJOR * 10000 + HAWKALLOC_VERSION_MINOR * 100 + HAWKALLOC_VERSION_PATCH)
 
 /* Allocation: the semantics of malloc, free, calloc, realloc, aligned_alloc
  * and malloc_usable_size.  Failures return NULL with errno == ENOMEM (EINVAL
@@ -99,7 +114,7 @@ HAWK_EXPORT const char *hawk_policy_name(void);
  * the pages inside large free blocks.  Returns 1 if anything was released. */
 HAWK_EXPORT int hawk_trim(void);
 
-/* --- looking inside: the heap walk, pictures, traces ------------------- */
+/* --- looking inside: the heap walk, snapshots, traces ------------------ */
 
 /* What a visited block is. */
 enum hawk_block_state {
@@ -126,14 +141,18 @@ struct hawk_block_info {
 typedef void (*hawk_visit_fn)(void *ctx, const struct hawk_block_info *block);
 HAWK_EXPORT size_t hawk_walk(hawk_visit_fn visit, void *ctx);
 
-/* Writes an SVG picture of the heap to path: every arena a strip, each block
- * to scale and coloured by state, the fragmentation figures, a legend, and a
- * second view placing stack, brk heap, shared libraries and HawkAlloc's
- * arenas on one address axis.  The file is made 0600 and renamed over path
- * when nothing is there or a regular file of this user with one link; a
- * symbolic link, a character device, a FIFO or another regular file is
- * written through, never replaced; anything else is refused (EINVAL, or
- * EISDIR for a directory).  Returns 0, or -1 with errno set. */
+/* Writes a snapshot of the heap to path: the figures of hawk_stats, every
+ * arena and large mapping as a strip of run-length pieces by block state,
+ * the registry's chunks, and /proc/self/maps, in the binary format of
+ * docs/snapshot-format.md (include/hawksnap.h).  `hawk render path` draws
+ * it as the SVG picture this function wrote until the snapshot format came
+ * (every arena a strip, each block to scale and coloured by state, the
+ * fragmentation figures, the address space on one axis).  Allocates
+ * nothing.  The file is made 0600 and renamed over path when nothing is
+ * there or a regular file of this user with one link; a symbolic link, a
+ * character device, a FIFO or another regular file is written through,
+ * never replaced; anything else is refused (EINVAL, or EISDIR for a
+ * directory).  Returns 0, or -1 with errno set. */
 HAWK_EXPORT int hawk_map_write(const char *path);
 
 /* Writes every thread's buffered trace records to the trace file (no-op when

@@ -2,15 +2,19 @@
 # demo.sh - `make demo`: runs a real program, /usr/bin/python3 building a
 # word-frequency table of a generated text, with HawkAlloc preloaded and
 # HAWKALLOC_STATS=1, so the library prints its statistics when the program
-# exits; then draws the heap with build/hawk-demo-map when that helper exists.
+# exits, and HAWKALLOC_MAP, so it draws the heap at exit as an SVG picture.
+# It runs nothing but python3 and the library, and writes only the picture,
+# into build/ (DEMO_OUT), never elsewhere in the repository.
 # Environment: HAWK_PRELOAD_LIB (default <repo>/build/libhawkalloc.so),
-# DEMO_WORDS (words of generated text, default 300000).
+# DEMO_WORDS (words of generated text, default 300000), DEMO_OUT (where the
+# picture goes, default <repo>/build/demo-heap.svg).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 lib=${HAWK_PRELOAD_LIB:-$root/build/libhawkalloc.so}
 python=/usr/bin/python3 # the real ELF, not a wrapper, so LD_PRELOAD applies
 words=${DEMO_WORDS:-300000}
+picture=${DEMO_OUT:-$root/build/demo-heap.svg}
 
 if [[ ! -f $lib ]]; then
   echo "demo: $lib does not exist; build it with 'make lib'" >&2
@@ -68,14 +72,16 @@ EOF
 
 # PYTHONMALLOC=malloc turns pymalloc off: every Python object is a malloc.
 echo "== HawkAlloc demo: $python counts the words of a generated text"
-settings="LD_PRELOAD=${lib#"$root"/} HAWKALLOC_STATS=1 PYTHONMALLOC=malloc"
+settings="LD_PRELOAD=${lib#"$root"/} HAWKALLOC_STATS=1 HAWKALLOC_MAP=${picture#"$root"/}"
+settings+=" PYTHONMALLOC=malloc"
 [[ -z ${HAWKALLOC_POLICY-} ]] || settings+=" HAWKALLOC_POLICY=$HAWKALLOC_POLICY"
 echo "   $settings"
 echo
 rc=0
 t0=$EPOCHREALTIME
-LD_PRELOAD=$lib HAWKALLOC_STATS=1 PYTHONMALLOC=malloc "$python" -s "$tmp/words.py" "$words" \
-  2>"$tmp/stderr" || rc=$?
+mkdir -p "$(dirname "$picture")"
+LD_PRELOAD=$lib HAWKALLOC_STATS=1 HAWKALLOC_MAP=$picture PYTHONMALLOC=malloc \
+  "$python" -s "$tmp/words.py" "$words" 2>"$tmp/stderr" || rc=$?
 t1=$EPOCHREALTIME
 echo
 echo "   python3 ran for $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s under HawkAlloc, exit status $rc"
@@ -87,10 +93,10 @@ else
   echo "   (none: this build of the library prints no statistics yet)"
 fi
 
-map=$root/build/hawk-demo-map
-if [[ -x $map ]]; then
-  echo
-  echo "== heap picture (build/hawk-demo-map)"
-  "$map" || echo "   (hawk-demo-map exited with status $?)"
+echo
+if [[ -s $picture ]]; then
+  echo "== the heap at exit, drawn to scale: $picture (open it in a browser)"
+else
+  echo "== no heap picture was written to $picture"
 fi
 exit "$rc"

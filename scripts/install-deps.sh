@@ -5,7 +5,8 @@
 # `command -v` where there is no dpkg) and does nothing but print one line
 # when everything is there; runs `apt-get update` only when something is
 # missing.  Not root: prints what is missing and goes on (exit 0).
-# HAWK_DEPS_EXTRA="pkg ..." adds packages to the list.
+# HAWK_DEPS_EXTRA="pkg ..." adds packages to the list.  --package adds what
+# `make deb` and `make test-package` need besides (`make deps-package`).
 set -euo pipefail
 
 # package:command pairs; the command is the check used where dpkg-query is
@@ -16,6 +17,7 @@ deps=(
   python3:/usr/bin/python3 perl:perl sqlite3:sqlite3 git:git xz-utils:xz
   coreutils:sort bash:bash valgrind:valgrind
   libxml2-utils:xmllint librsvg2-bin:rsvg-convert
+  mandoc:mandoc
 )
 # Sanitizer runtimes for clang (gcc's libasan/libtsan come with gcc): the
 # package of the installed clang's major version, else Debian 12's clang 14.
@@ -26,6 +28,11 @@ if command -v clang >/dev/null 2>&1; then
 fi
 deps+=("libclang-rt-$clang_major-dev:")
 for extra in ${HAWK_DEPS_EXTRA-}; do deps+=("$extra:"); done
+# Building the Debian package (dpkg-deb, dpkg-shlibdeps, lintian) and using
+# it as its test does (pkg-config, cmake, man).
+if [[ ${1-} == --package ]]; then
+  deps+=(dpkg-dev:dpkg-shlibdeps lintian:lintian pkgconf:pkg-config cmake:cmake man-db:man)
+fi
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -7,7 +7,8 @@
 # What it measures, in order (about 5 minutes on 2 cores):
 #   machine.md        the machine, the library's commit, the other allocators
 #   policies.md       `hawk replay --policy all` over the 11 default -bal traces:
-#                     utilization and throughput per placement policy
+#                     peak utilization and throughput per placement policy
+#   textbook.md       the same in textbook mode (`--textbook`: no thread cache)
 #   ceilings.md       docs/lab/ceiling.py: the best utilization the block format
 #                     allows on each trace, against the default policy's
 #   allocators.md     the same traces under HawkAlloc's default policy, glibc and
@@ -33,7 +34,8 @@
 #                 only updated when LAB_OUT is the default
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
-unset LD_PRELOAD HAWKALLOC_POLICY HAWKALLOC_HEAPS HAWKALLOC_STATS HAWKALLOC_TRACE HAWKALLOC_MAP
+unset LD_PRELOAD HAWKALLOC_POLICY HAWKALLOC_HEAPS HAWKALLOC_STATS HAWKALLOC_TRACE HAWKALLOC_MAP \
+  HAWKALLOC_TCACHE
 export LC_ALL=C
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -180,7 +182,7 @@ files=()
 for t in "${bal_traces[@]}"; do files+=("$traces/$t-bal.rep"); done
 "$hawk" replay --tsv --rounds 5 --policy all "${files[@]}" >"$out/policies.tsv"
 {
-  echo "Utilization (peak live bytes / peak footprint; higher is better):"
+  echo "Peak utilization (peak live bytes / peak footprint; higher is better):"
   echo
   tsv_table util "$out/policies.tsv"
   echo
@@ -189,6 +191,17 @@ for t in "${bal_traces[@]}"; do files+=("$traces/$t-bal.rep"); done
   echo
   tsv_table tput "$out/policies.tsv"
 } >"$out/policies.md"
+
+# --- textbook mode: the policies without the thread cache ---------------------------
+
+log "replaying the 11 -bal traces under every policy in textbook mode"
+"$hawk" replay --tsv --rounds 1 --textbook --policy all "${files[@]}" >"$out/textbook.tsv"
+{
+  echo "Peak utilization in textbook mode (\`--textbook\`, HAWKALLOC_TCACHE=0: no thread cache,"
+  echo "one heap; higher is better):"
+  echo
+  tsv_table util "$out/textbook.tsv"
+} >"$out/textbook.md"
 
 # --- other allocators ----------------------------------------------------------------
 
@@ -208,7 +221,7 @@ default_policy=$(awk -F'\t' '$1 ~ /^mean of/ && $2 == "hawk" { print $3 }' "$out
 "$python" "$root/docs/lab/ceiling.py" --measured "$out/policies.tsv" --policy "$default_policy" \
   "${files[@]}" >"$out/ceilings.md"
 {
-  echo "Utilization (HawkAlloc: its default policy, $default_policy, footprint from its own"
+  echo "Peak utilization (HawkAlloc: its default policy, $default_policy, footprint from its own"
   echo "counters; every other allocator: footprint = growth of the peak resident memory, VmHWM,"
   echo "during the replay, counted in whole 4 KiB pages):"
   echo
@@ -261,7 +274,7 @@ check_svg "$out/python-holes.svg"
 check_svg "$out/python-exit.svg"
 {
   echo '```'
-  echo '$ PYTHONMALLOC=malloc build/hawk run --map py.svg --stats -- /usr/bin/python3 docs/lab/holes.py'
+  echo '$ PYTHONMALLOC=malloc build/hawk run --map build/lab/py.svg --stats -- /usr/bin/python3 docs/lab/holes.py'
   cat "$work/python.out"
   grep '^hawkalloc:' "$work/python.err"
   echo '```'
@@ -285,7 +298,7 @@ trace_bytes=$(stat -c %s "$work/python.trace")
   echo "The trace: $(awk -v b="$trace_bytes" 'BEGIN { printf "%.1f MB", b / 1e6 }')," \
     "$(awk -F'\t' 'NR == 2 { print $4 }' "$out/python-replay.tsv") calls."
   echo
-  echo '| run | policy or allocator | peak live bytes | footprint | utilization | Mcalls/s | arenas at the peak | free blocks at the peak |'
+  echo '| run | policy or allocator | peak live bytes | footprint | peak utilization | Mcalls/s | arenas at the peak | free blocks at the peak |'
   echo '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |'
   awk -F'\t' '$1 !~ /^mean of/ && NR > 1 {
       name = ($2 == "hawk" ? $3 : ($2 == "system" ? "glibc*" : $2))
@@ -395,7 +408,7 @@ util_system=$(mean_of "$out/allocators.tsv" system - 7)
   echo "| target (issue #4) | measured | met |"
   echo "| --- | --- | --- |"
   awk -v u="$util_default" -v p="$default_policy" -v s="$util_system" 'BEGIN {
-    printf "| mean utilization over the 11 default -bal traces, default policy (%s) >= 95%% | %.1f%% (glibc, by resident memory: %.1f%%) | %s |\n",
+    printf "| mean peak utilization over the 11 default -bal traces, default policy (%s) >= 95%% | %.1f%% (glibc, by resident memory: %.1f%%) | %s |\n",
       p, 100 * u, 100 * s, (u >= 0.95 ? "yes" : "no") }'
   if [[ -n $worst_case ]]; then
     awk -v w="$worst" -v c="$worst_case" -v n="${#rows[@]}" -v all="${#PRELOAD_CASES[@]}" 'BEGIN {

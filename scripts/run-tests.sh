@@ -21,6 +21,9 @@ fi
 # Programs that run once per placement policy (HAWK_POLICIES to choose).
 per_policy=" test_stress unit_heap unit_check test_api test_tcache test_hostile "
 policies=${HAWK_POLICIES:-segregated first-fit next-fit best-fit}
+# Programs that run once more in textbook mode (no thread cache, one heap):
+# turning the cache off must not weaken a check.
+textbook=" test_misuse "
 passed=0
 failed=0
 skipped=0
@@ -78,11 +81,16 @@ for p in "${progs[@]}"; do
   else
     run "$p" "$dir/$p"
   fi
+  if [[ $textbook == *" $p "* ]]; then
+    run "$p (HAWKALLOC_TCACHE=0)" env HAWKALLOC_TCACHE=0 "$dir/$p"
+  fi
 done
 if [ $preload -eq 1 ]; then
   run "preload suite" tests/preload/run.sh
   run "lab tools (hawk run, replay, map)" tests/lab/run.sh
   run "valgrind memcheck" tests/valgrind/run.sh
+  run "man pages (lint, options, variables, messages)" tests/man/run.sh
+  run "bash completion of hawk" tests/completion/run.sh
 fi
 echo
 echo "$passed passed, $failed failed, $skipped skipped"

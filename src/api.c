@@ -9,11 +9,11 @@
 #include "hawk.h"
 #include "hawkalloc.h"
 #include "large.h"
-#include "map.h"
 #include "options.h"
 #include "os.h"
 #include "registry.h"
 #include "report.h"
+#include "snapshot.h"
 #include "stats.h"
 #include "tcache.h"
 #include "trace.h"
@@ -74,10 +74,16 @@ static void init_once(void) {
   debug_init();
   stats_init();
   under_valgrind = vg_memcheck_running();
-  tcache_disabled = debug_enabled || under_valgrind;
+  /* Textbook mode (HAWKALLOC_TCACHE=0): no cache and one heap, so that every
+   * malloc and free meets the placement policy, as in the seed's design.
+   * The fast paths are unchanged: with no cache, a thread's lists stay the
+   * static empty ones whose limits are zero, and every call falls through
+   * to the heap, as in debug mode. */
+  int textbook = option_long(OPTION_TCACHE) == 0;
+  tcache_disabled = debug_enabled || under_valgrind || textbook;
   slow_mode = trace_enabled || debug_enabled || debug_check_every > 0 || under_valgrind;
   const struct placement *policy = policy_from_options();
-  hawk_heap_count = heap_count_wanted();
+  hawk_heap_count = textbook ? 1 : heap_count_wanted();
   for (unsigned i = 0; i < hawk_heap_count; i++) heap_init(&hawk_heaps[i], policy);
   __atomic_store_n(&initialised, 1, __ATOMIC_RELEASE);
 }

@@ -3,6 +3,7 @@
 #ifndef HAWK_HAWK_H
 #define HAWK_HAWK_H
 
+#include "hawkalloc.h"
 #include "heap.h"
 
 /* The heaps: threads are spread over hawk_heap_count of them (a heap is
@@ -21,5 +22,10 @@ HAWK_INTERNAL void hawk_ensure_init(void);
 /* Verifies one heap: its arenas, its free lists and its counters. Returns
  * the number of problems, each written to stderr. */
 HAWK_INTERNAL int check_heap(struct heap *h);
+
+/* walk.c: describes every block of heap i's arenas to visit, as hawk_walk
+ * does; the caller holds the heap's lock (hawk_walk, and the snapshot taken
+ * in a signal handler, which got it with trylock).  Returns the count. */
+HAWK_INTERNAL size_t walk_heap_locked(unsigned i, hawk_visit_fn visit, void *ctx);
 
 #endif /* HAWK_HAWK_H */

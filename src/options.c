@@ -41,6 +41,7 @@ static struct option options[OPTION_COUNT] = {
     [OPTION_MAP] = {"HAWKALLOC_MAP", "", KIND_TEXT, 0, NULL, 0},
     [OPTION_DEBUG] = {"HAWKALLOC_DEBUG", "0", KIND_SWITCH, 1, NULL, 0},
     [OPTION_CHECK_EVERY] = {"HAWKALLOC_CHECK_EVERY", "0", KIND_NUMBER, LONG_MAX_U, NULL, 0},
+    [OPTION_TCACHE] = {"HAWKALLOC_TCACHE", "1", KIND_SWITCH, 1, NULL, 0},
 };
 
 /* If entry is "NAME=value", returns value. */
@@ -127,7 +128,7 @@ static void check_value(enum option_id id) {
 
 void options_load(void) {
   /* Secure execution: the program runs with more privilege than whoever
-   * set its environment, who could else have it write a trace or a picture
+   * set its environment, who could else have it write a trace or a snapshot
    * over any file, or turn its checks off.  Every variable is ignored. */
   int secure = getauxval(AT_SECURE) != 0, ignored = 0;
   for (int i = 0; i < OPTION_COUNT; i++) {

@@ -9,9 +9,11 @@ enum option_id {
   OPTION_STATS,       /* HAWKALLOC_STATS: print statistics at exit when set to 1 */
   OPTION_HEAPS,       /* HAWKALLOC_HEAPS: number of heaps (0: two per CPU) */
   OPTION_TRACE,       /* HAWKALLOC_TRACE: file to record every allocation call in */
-  OPTION_MAP,         /* HAWKALLOC_MAP: SVG file for heap pictures (at exit, on SIGUSR2) */
+  OPTION_MAP,         /* HAWKALLOC_MAP: heap snapshot file (at exit; frames on SIGUSR2) */
   OPTION_DEBUG,       /* HAWKALLOC_DEBUG: canaries and fill patterns when 1 */
   OPTION_CHECK_EVERY, /* HAWKALLOC_CHECK_EVERY: run hawk_check every N calls */
+  OPTION_TCACHE,      /* HAWKALLOC_TCACHE: 0 turns the thread caches off and uses one
+                         heap (textbook mode: every call meets the placement policy) */
   OPTION_COUNT
 };
 

@@ -62,3 +62,27 @@ size_t registry_leaves(void (*fn)(void *ctx, const void *leaf, size_t len), void
   }
   return n;
 }
+
+void registry_runs(void (*fn)(void *ctx, uintptr_t addr, size_t count, enum chunk_kind kind),
+                   void *ctx) {
+  uintptr_t start = 0;
+  size_t count = 0;
+  enum chunk_kind kind = CHUNK_NONE;
+  for (size_t i = 0; i < REGISTRY_TOP; i++) {
+    uintptr_t entry = __atomic_load_n(&registry_top[i], __ATOMIC_ACQUIRE);
+    uintptr_t first = (uintptr_t)i << REGISTRY_LEAF_SHIFT;
+    for (uintptr_t c = first; entry && c < first + REGISTRY_LEAF; c++) {
+      enum chunk_kind k =
+          (enum chunk_kind)__atomic_load_n((const unsigned char *)(entry + c), __ATOMIC_ACQUIRE);
+      if (k == kind && count && start + count * ARENA_SIZE == c << ARENA_SHIFT) {
+        count++;
+        continue;
+      }
+      if (count && kind != CHUNK_NONE) fn(ctx, start, count, kind);
+      start = c << ARENA_SHIFT;
+      count = 1;
+      kind = k;
+    }
+  }
+  if (count && kind != CHUNK_NONE) fn(ctx, start, count, kind);
+}

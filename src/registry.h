@@ -65,9 +65,17 @@ HAWK_INTERNAL int registry_prepare(const void *addr, size_t len);
 HAWK_INTERNAL int registry_mark(const void *addr, size_t len, enum chunk_kind kind,
                                 enum chunk_kind follow);
 
-/* Calls fn for every leaf mapped (hawk pictures); returns how many. */
+/* Calls fn for every leaf mapped (heap snapshots); returns how many. */
 HAWK_INTERNAL size_t registry_leaves(void (*fn)(void *ctx, const void *leaf, size_t len),
                                      void *ctx);
+
+/* Calls fn for every run of neighbouring chunks of one kind other than
+ * CHUNK_NONE, in address order: its first chunk's address, how many chunks,
+ * the kind.  Reads the bytes without a lock (allocates nothing, takes no
+ * lock, so a signal handler may call it); a run may be out of date by the
+ * time fn sees it. */
+HAWK_INTERNAL void
+registry_runs(void (*fn)(void *ctx, uintptr_t addr, size_t count, enum chunk_kind kind), void *ctx);
 
 /* The start of the chunk containing addr. */
 static inline char *chunk_base(const void *addr) {

@@ -4,12 +4,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hawk.h"
 #include "hawkalloc.h"
-#include "map.h"
 #include "options.h"
 #include "report.h"
+#include "snapshot.h"
 #include "tcache.h"
 
 struct global_counters counters;
@@ -179,11 +180,17 @@ void hawk_stats_print(int fd) {
   struct hawk_stats s;
   hawk_stats(&s, sizeof s);
   struct line l = {.len = 0};
-  line_str(&l, "hawkalloc: statistics (policy ");
+  /* Which process: several may print into one terminal or log. */
+  line_str(&l, "hawkalloc: statistics of ");
+  line_str(&l, program_invocation_short_name);
+  line_str(&l, " (pid ");
+  line_dec(&l, (uint64_t)getpid());
+  line_str(&l, "; policy ");
   line_str(&l, hawk_policy_name());
   line_str(&l, ", ");
   line_dec(&l, hawk_heap_count);
-  line_str(&l, " heaps)");
+  line_str(&l, hawk_heap_count == 1 ? " heap" : " heaps");
+  line_str(&l, tcache_disabled ? ", no thread cache)" : ")");
   line_write(&l, fd);
   print_row(fd, "bytes in use", s.in_use);
   print_row(fd, "bytes in use, peak", s.in_use_peak);
@@ -204,7 +211,7 @@ void hawk_stats_print(int fd) {
   print_row(fd, "bytes in thread caches", s.thread_cached);
   print_percent(fd, "external fragmentation", s.free_bytes ? s.free_bytes - s.largest_free : 0,
                 s.free_bytes, "1 - largest free / free bytes");
-  print_percent(fd, "utilization", s.in_use_peak, s.mapped_peak, "peak in use / peak mapped");
+  print_percent(fd, "peak occupancy", s.in_use_peak, s.mapped_peak, "peak in use / peak mapped");
   print_classes(fd);
 }
 
@@ -310,5 +317,5 @@ __attribute__((destructor)) static void stats_at_exit(void) {
       print_map(fd);
     }
   }
-  map_on_exit(); /* HAWKALLOC_MAP: the SVG picture */
+  map_on_exit(); /* HAWKALLOC_MAP: the heap snapshot */
 }

@@ -1,5 +1,5 @@
 /* walk.c - hawk_walk: every block of every arena and every large block,
- * described for tools (the heap picture, the lab).  Built on the same
+ * described for tools (the heap snapshot, the lab).  Built on the same
  * arena walker as hawk_check and the statistics. */
 #include "hawk.h"
 #include "hawkalloc.h"
@@ -53,18 +53,22 @@ static void walk_large(void *ctx, const struct large_header *l) {
   w->count++;
 }
 
+size_t walk_heap_locked(unsigned i, hawk_visit_fn visit, void *ctx) {
+  struct walk_ctx w = {.visit = visit, .ctx = ctx, .heap = (int)i};
+  for (const struct arena *a = hawk_heaps[i].arenas; a; a = a->next) {
+    w.arena = a;
+    arena_walk(a, walk_visit, &w);
+  }
+  return w.count;
+}
+
 size_t hawk_walk(hawk_visit_fn visit, void *ctx) {
   hawk_ensure_init();
   struct walk_ctx w = {.visit = visit, .ctx = ctx};
   for (unsigned i = 0; i < hawk_heap_count; i++) {
-    struct heap *h = &hawk_heaps[i];
-    pthread_mutex_lock(&h->lock);
-    w.heap = (int)i;
-    for (const struct arena *a = h->arenas; a; a = a->next) {
-      w.arena = a;
-      arena_walk(a, walk_visit, &w);
-    }
-    pthread_mutex_unlock(&h->lock);
+    pthread_mutex_lock(&hawk_heaps[i].lock);
+    w.count += walk_heap_locked(i, visit, ctx);
+    pthread_mutex_unlock(&hawk_heaps[i].lock);
   }
   large_each(walk_large, &w);
   return w.count;

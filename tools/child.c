@@ -19,12 +19,13 @@ extern char **environ;
 #define POLICY_REJECTED "hawkalloc: unknown HAWKALLOC_POLICY"
 
 /* The worker's environment: ours without LD_PRELOAD and HAWKALLOC_*, plus
- * the allocator's.  HAWKALLOC_HEAPS is kept: it is the user's choice and
- * does not change a single-threaded replay's figures. */
+ * the allocator's (and HAWKALLOC_TCACHE=0 in textbook mode).
+ * HAWKALLOC_HEAPS is kept: it is the user's choice and does not change a
+ * single-threaded replay's figures. */
 static char **worker_env(const struct alloc_choice *a) {
   size_t n = 0;
   while (environ[n]) n++;
-  char **env = calloc(n + 3, sizeof *env);
+  char **env = calloc(n + 4, sizeof *env);
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
     if (strncmp(environ[i], "LD_PRELOAD=", 11) == 0) continue;
@@ -43,6 +44,7 @@ static char **worker_env(const struct alloc_choice *a) {
     env[k] = malloc(len);
     snprintf(env[k++], len, "HAWKALLOC_POLICY=%s", a->policy);
   }
+  if (a->textbook && a->is_hawk) env[k++] = "HAWKALLOC_TCACHE=0";
   env[k] = NULL;
   return env;
 }

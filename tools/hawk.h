@@ -7,7 +7,10 @@
  *   main.c     dispatch to the subcommands, `hawk --help`
  *   libpath.c  where libhawkalloc.so is (next to the binary, or HAWK_LIB)
  *   run.c      `hawk run`: a program with the library preloaded
- *   map.c      `hawk map`: a picture of a program's heap or of a replay
+ *   map.c      `hawk map` and `hawk render`: pictures of a program's heap or
+ *              of a replay, drawn from the library's snapshots
+ *   snapfile.c a heap snapshot file read and checked (docs/snapshot-format.md)
+ *   render.c   a snapshot drawn as SVG
  *   replay.c   `hawk replay`: workers per (trace, allocator), the table
  *   child.c    starting one worker and collecting its result
  *   worker.c   the hidden worker: replays one trace, verifies, measures
@@ -22,12 +25,14 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* --- subcommands (each parses its own arguments; argv[0] is its name) --- */
 
 int cmd_run(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_map(int argc, char **argv);
+int cmd_render(int argc, char **argv);
 int cmd_worker(int argc, char **argv); /* hidden: started by replay and map */
 
 /* The name of the hidden worker subcommand. */
@@ -43,21 +48,26 @@ int is_help(const char *s);
 
 /* Finds libhawkalloc.so: $HAWK_LIB, else next to the hawk binary
  * (build/hawk -> build/libhawkalloc.so), else ../lib from it (PREFIX/bin/hawk
- * -> PREFIX/lib/libhawkalloc.so).  Returns a malloc'ed absolute path, or NULL
- * after printing why. */
+ * -> PREFIX/lib/libhawkalloc.so.0, then PREFIX/lib/libhawkalloc.so).  Returns
+ * a malloc'ed absolute path, the links resolved, or NULL after printing why. */
 char *hawk_library_path(void);
 
 /* Checks that path can go into LD_PRELOAD (absolute, no space or colon) and
  * is a readable file.  Returns 0, or -1 after printing why. */
 int preload_path_ok(const char *path);
 
-/* The library an --allocator value names: a path, or a name looked up in
- * the usual library directories (NAME, libNAME.so*, libNAME*.so*).
- * malloc'ed; the file may not exist. */
+/* The library an --allocator value names: a path (malloc'ed, absolute; the
+ * file may not exist), or a name looked up in the usual library directories
+ * (NAME, libNAME.so*, libNAME*.so*): malloc'ed, or NULL when no library of
+ * that name is installed. */
 char *allocator_path(const char *name);
 
 /* 1 when the ELF shared library at path defines the dynamic symbol. */
 int library_exports(const char *path, const char *symbol);
+
+/* The directories searched for an allocator given by name, for messages:
+ * "/usr/local/lib, /usr/lib/x86_64-linux-gnu, ..." (static). */
+const char *allocator_dirs(void);
 
 /* An absolute version of path (relative ones are taken from the current
  * directory; the file need not exist).  malloc'ed. */
@@ -69,9 +79,10 @@ char *absolute_path(const char *path);
 struct run_options {
   int stats;
   const char *trace; /* HAWKALLOC_TRACE, or NULL */
-  const char *map;   /* HAWKALLOC_MAP, or NULL */
+  const char *map;   /* the SVG picture; HAWKALLOC_MAP is its snapshot */
   const char *policy;
   const char *heaps;
+  int textbook; /* HAWKALLOC_TCACHE=0 */
 };
 
 /* Runs argv with libhawkalloc.so preloaded and the options in its
@@ -82,6 +93,57 @@ int run_preloaded(const struct run_options *o, char **argv);
 /* The exit status hawk ends with for a child's wait status: the child's own,
  * or, when it died of a signal, that signal raised again in this process. */
 int exit_status_of(int status);
+
+/* --- snapfile.c and render.c: heap snapshots ------------------------------ */
+
+#include "hawksnap.h"
+
+/* One strip of a snapshot: its record, its pieces and its sums. */
+struct snap_strip_read {
+  struct snap_strip head;
+  struct snap_strip_end sums;
+  struct snap_piece *pieces; /* malloc'ed */
+  size_t npieces;
+};
+
+/* A snapshot read into memory; every field checked by snap_read. */
+struct snapshot {
+  struct snap_header h;
+  struct snap_figures fig;
+  char *program; /* NUL-terminated, malloc'ed ("" if none) */
+  char *policy;  /* likewise */
+  struct snap_strip_read *strips;
+  size_t nstrips;
+  struct snap_chunks *chunks;
+  size_t nchunks;
+  struct snap_range *leaves;
+  size_t nleaves;
+  char *maps; /* the bytes of /proc/self/maps, NUL-terminated */
+  size_t maps_len;
+};
+
+/* Reads and checks the snapshot in path.  Returns 0, or -1 with one line
+ * saying what is wrong in err (no newline). */
+int snap_read(const char *path, struct snapshot *s, char *err, size_t errlen);
+void snap_free(struct snapshot *s);
+
+/* Draws s as SVG into out.  Returns 0, or -1 when out could not be
+ * written. */
+int render_svg(const struct snapshot *s, FILE *out);
+
+/* map.c: renders the snapshot at snap into the SVG file svg; 0, or 2 after
+ * printing one line on stderr. */
+int render_file(const char *snap, const char *svg);
+
+/* The snapshot path that goes with a picture: FILE.svg -> FILE.snap (any
+ * other name gets ".snap" added).  malloc'ed. */
+char *snap_path_for(const char *svg);
+
+/* After a program ran with HAWKALLOC_MAP=snap_path_for(svg): draws its exit
+ * snapshot into svg and each SIGUSR2 snapshot written since start
+ * (FILE-0001.snap, ...) into the same name ending in .svg.  Returns 0 when
+ * the exit snapshot was drawn. */
+int render_run(const char *svg, long start);
 
 /* --- the operations of a trace, as the worker replays them ---------------- */
 
@@ -154,6 +216,8 @@ struct alloc_choice {
   const char *preload; /* absolute path for LD_PRELOAD, or NULL (system) */
   const char *policy;  /* HAWKALLOC_POLICY, or NULL */
   int is_hawk;         /* the preload is libhawkalloc */
+  int textbook;        /* HawkAlloc in textbook mode: HAWKALLOC_TCACHE=0 (no thread
+                          cache, one heap), so every call meets the policy */
 };
 
 enum worker_mode { MODE_REPLAY = 0, MODE_MAP = 1 };

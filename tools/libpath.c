@@ -1,7 +1,8 @@
 /* libpath.c - where libhawkalloc.so is.  hawk is not linked with it; it only
  * puts its path in LD_PRELOAD.  In order: $HAWK_LIB; next to the hawk binary
  * (build/hawk and build/libhawkalloc.so); ../lib from it (an installed
- * PREFIX/bin/hawk and PREFIX/lib/libhawkalloc.so). */
+ * PREFIX/bin/hawk and PREFIX/lib/libhawkalloc.so.MAJOR, the soname, else
+ * PREFIX/lib/libhawkalloc.so). */
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,8 +16,10 @@
 #include <unistd.h>
 
 #include "hawk.h"
+#include "hawkalloc.h"
 
-#define LIB_NAME "libhawkalloc.so"
+#define LIB_NAME   "libhawkalloc.so"
+#define LIB_SONAME LIB_NAME "." HAWKALLOC_STRING_(HAWKALLOC_VERSION_MAJOR)
 
 char *absolute_path(const char *path) {
   if (path[0] == '/') return strdup(path);
@@ -76,7 +79,7 @@ char *hawk_library_path(void) {
   self[n] = 0;
   char *slash = strrchr(self, '/');
   if (slash) *slash = 0;
-  const char *candidates[] = {"/" LIB_NAME, "/../lib/" LIB_NAME};
+  const char *candidates[] = {"/" LIB_NAME, "/../lib/" LIB_SONAME, "/../lib/" LIB_NAME};
   for (size_t i = 0; i < sizeof candidates / sizeof *candidates; i++) {
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s%s", self, candidates[i]);
@@ -121,7 +124,15 @@ char *allocator_path(const char *name) {
         globfree(&g);
       }
     }
-  return absolute_path(name);
+  return NULL;
+}
+
+const char *allocator_dirs(void) {
+  static char text[512];
+  if (!text[0])
+    for (size_t d = 0; d < sizeof lib_dirs / sizeof *lib_dirs; d++)
+      snprintf(text + strlen(text), sizeof text - strlen(text), "%s%s", d ? ", " : "", lib_dirs[d]);
+  return text;
 }
 
 int library_exports(const char *path, const char *symbol) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hawk.h"
+#include "hawkalloc.h"
 
 static const char usage[] =
     "usage: hawk COMMAND [OPTIONS] [ARGS...]\n"
@@ -15,9 +16,10 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  run      run a program with HawkAlloc preloaded (statistics, trace, map, policy)\n"
-    "  replay   replay HawkAlloc or malloc-lab traces; utilization and throughput\n"
+    "  replay   replay HawkAlloc or malloc-lab traces; peak utilization and throughput\n"
     "           per policy and allocator, contents verified\n"
     "  map      an SVG picture of a program's heap, or of a trace at its peak\n"
+    "  render   draw a heap snapshot (HAWKALLOC_MAP, hawk_map_write) as SVG\n"
     "  help     this text, or `hawk help COMMAND` for a command's\n"
     "\n"
     "`hawk COMMAND --help` describes each command.  hawk finds libhawkalloc.so next\n"
@@ -44,6 +46,7 @@ static const struct command commands[] = {
     {"run", cmd_run},
     {"replay", cmd_replay},
     {"map", cmd_map},
+    {"render", cmd_render},
 };
 
 int main(int argc, char **argv) {
@@ -67,7 +70,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (strcmp(name, "--version") == 0) {
-    printf("hawk (HawkAlloc) 0.1\n");
+    printf("hawk (HawkAlloc) %s\n", HAWKALLOC_VERSION);
     return 0;
   }
   for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)

@@ -1,7 +1,9 @@
-/* map.c - `hawk map`: an SVG picture of a heap, written by the library's
- * hawk_map_write.  Either of a program (HAWKALLOC_MAP: at exit, and a frame
- * on each SIGUSR2) or of a trace replayed in a worker, taken at its peak of
- * live bytes. */
+/* map.c - `hawk map` and `hawk render`: SVG pictures of a heap, drawn from
+ * the snapshots the library writes (hawk_map_write, HAWKALLOC_MAP).  Either
+ * of a program (at exit, and a frame on each SIGUSR2) or of a trace
+ * replayed in a worker, taken at its peak of live bytes; or of a snapshot
+ * file given by name. */
+#include <errno.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,39 +15,48 @@
 #include "hawk.h"
 
 static const char map_usage[] =
-    "usage: hawk map [--out FILE.svg] [--policy P] -- CMD [ARGS...]\n"
-    "       hawk map --trace FILE.rep|FILE.trace [--policy P] --out FILE.svg\n"
+    "usage: hawk map [--out FILE.svg] [--policy P] [--textbook] -- CMD [ARGS...]\n"
+    "       hawk map --trace FILE.rep|FILE.trace [--policy P] [--textbook] [--out FILE.svg]\n"
     "\n"
     "Draws the heap as SVG: every arena a strip, each block to scale and coloured by\n"
     "state (allocated, free, thread-cached, own mapping), the fragmentation figures,\n"
     "and the address space (stack, brk heap, libraries, arenas) on one axis.\n"
     "\n"
-    "With CMD: runs it under HawkAlloc with HAWKALLOC_MAP=FILE.svg; the library\n"
-    "writes the picture when CMD exits, and a frame each time CMD gets SIGUSR2\n"
-    "(kill -USR2 the hawk process: it passes the signal on).  Exits with CMD's status.\n"
+    "With CMD: runs it under HawkAlloc with HAWKALLOC_MAP=FILE.snap; the library\n"
+    "writes a snapshot when CMD exits, and a frame (FILE-0001.snap, ...) each time\n"
+    "CMD gets SIGUSR2 (kill -USR2 the hawk process: it passes the signal on); hawk\n"
+    "draws them into FILE.svg, FILE-0001.svg, ...  Exits with CMD's status.\n"
     "\n"
     "With --trace: replays the trace (HawkAlloc or malloc-lab .rep) in a fresh\n"
     "process and draws the heap at the trace's peak of live bytes.\n"
     "\n"
-    "  --out FILE.svg   where the picture goes (default: hawk-map.svg)\n"
+    "  --out FILE.svg   where the picture goes (default: hawk-map.svg in the current\n"
+    "                   directory)\n"
     "  --policy P       placement policy: first-fit, next-fit, best-fit, segregated\n"
+    "  --textbook       textbook mode (HAWKALLOC_TCACHE=0): no thread cache, one heap,\n"
+    "                   so every malloc and free goes through the placement policy\n"
     "  --trace FILE     a trace to replay instead of running a command\n";
 
-static int map_trace(const char *trace, const char *policy, const char *out) {
+#define MAP_DEFAULT_OUT "hawk-map.svg"
+
+static int map_trace(const char *trace, const char *policy, int textbook, const char *out) {
   char *lib = hawk_library_path();
   if (!lib) return 2;
   char *abs = absolute_path(out);
-  struct alloc_choice a = {"hawk", lib, policy, 1};
+  char *snap = snap_path_for(abs);
+  struct alloc_choice a = {"hawk", lib, policy, 1, textbook};
   struct worker_outcome o;
   int rc = 1;
-  if (worker_run(trace, &a, MODE_MAP, 0, abs, &o) != 0) {
+  if (worker_run(trace, &a, MODE_MAP, 0, snap, &o) != 0) {
     free(lib);
     free(abs);
+    free(snap);
     return 2;
   }
   if (o.errtext[0]) fprintf(stderr, "%s", o.errtext);
-  if (o.policy_rejected) {
+  if (o.policy_rejected) { /* a misspelt policy: bad usage, as in hawk replay */
     tool_error("map: the library does not know the policy '%s'", policy);
+    rc = 2;
   } else if (!o.got_result) {
     if (WIFSIGNALED(o.status))
       tool_error("map: the replay died of signal %d (%s)", WTERMSIG(o.status),
@@ -54,17 +65,18 @@ static int map_trace(const char *trace, const char *policy, const char *out) {
       tool_error("map: the replay ended without a result");
   } else if (o.result.failed) {
     tool_error("map: %s: %s", trace, o.result.message);
-  } else {
-    printf("wrote %s: %s at its peak of %llu live bytes (%s %lld of %llu), policy %s\n", out, trace,
-           (unsigned long long)o.result.peak_live,
+  } else if ((rc = render_file(snap, abs)) == 0) {
+    printf("wrote %s: %s at its peak of %llu live bytes (%s %lld of %llu), policy %s%s\n", out,
+           trace, (unsigned long long)o.result.peak_live,
            o.result.peak_op >= 0 ? "after op" : "no live bytes, at op",
            (long long)(o.result.peak_op >= 0 ? o.result.peak_op + 1 : 0),
-           (unsigned long long)o.result.ops, o.result.policy[0] ? o.result.policy : "?");
-    rc = 0;
+           (unsigned long long)o.result.ops, o.result.policy[0] ? o.result.policy : "?",
+           textbook ? ", textbook mode" : "");
   }
   worker_outcome_free(&o);
   free(lib);
   free(abs);
+  free(snap);
   return rc;
 }
 
@@ -96,7 +108,7 @@ static void report_frames(const char *path, time_t start) {
 
 int cmd_map(int argc, char **argv) {
   const char *out = NULL, *policy = NULL, *trace = NULL;
-  int i = 1;
+  int i = 1, textbook = 0;
   for (; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--") == 0) {
@@ -108,6 +120,10 @@ int cmd_map(int argc, char **argv) {
       return 0;
     }
     if (a[0] != '-') break;
+    if (strcmp(a, "--textbook") == 0) {
+      textbook = 1;
+      continue;
+    }
     const char **value = strcmp(a, "--out") == 0      ? &out
                          : strcmp(a, "--policy") == 0 ? &policy
                          : strcmp(a, "--trace") == 0  ? &trace
@@ -127,27 +143,183 @@ int cmd_map(int argc, char **argv) {
       tool_error("map: give either --trace FILE or -- CMD, not both");
       return 2;
     }
-    if (!out) {
-      tool_error("map: --trace needs --out FILE.svg");
-      return 2;
-    }
-    return map_trace(trace, policy, out);
+    return map_trace(trace, policy, textbook, out ? out : MAP_DEFAULT_OUT);
   }
   if (i >= argc) {
     tool_error("map: no command given (see hawk map --help)");
     return 2;
   }
-  struct run_options o = {.map = out ? out : "hawk-map.svg", .policy = policy};
-  /* The picture is written when CMD exits; tell where it is (or is not). */
+  struct run_options o = {
+      .map = out ? out : MAP_DEFAULT_OUT, .policy = policy, .textbook = textbook};
+  /* The snapshot is written when CMD exits; tell where the picture is (or
+   * is not). */
+  char *snap = snap_path_for(o.map);
   remove(o.map);
+  remove(snap);
+  free(snap);
   time_t start = time(NULL);
   int status = run_preloaded(&o, argv + i);
-  struct stat st;
-  if (stat(o.map, &st) == 0)
-    fprintf(stderr, "hawk map: wrote %s\n", o.map);
-  else
-    fprintf(stderr, "hawk map: %s was not written (does the library support HAWKALLOC_MAP?)\n",
-            o.map);
+  if (render_run(o.map, (long)start) == 0) fprintf(stderr, "hawk map: wrote %s\n", o.map);
   report_frames(o.map, start);
   return exit_status_of(status);
+}
+
+/* --- drawing snapshots ------------------------------------------------------ */
+
+char *snap_path_for(const char *svg) {
+  size_t len = strlen(svg);
+  if (len > 4 && strcmp(svg + len - 4, ".svg") == 0) len -= 4;
+  char *p = malloc(len + 6);
+  if (!p) abort();
+  memcpy(p, svg, len);
+  memcpy(p + len, ".snap", 6);
+  return p;
+}
+
+int render_file(const char *snap, const char *svg) {
+  struct snapshot s;
+  char err[600];
+  if (snap_read(snap, &s, err, sizeof err) != 0) {
+    tool_error("render: %s", err);
+    return 2;
+  }
+  FILE *f = fopen(svg, "w");
+  int r = f ? render_svg(&s, f) : -1;
+  if (f && fclose(f) != 0) r = -1;
+  snap_free(&s);
+  if (r != 0) {
+    tool_error("render: cannot write %s: %s", svg, strerror(errno));
+    return 2;
+  }
+  return 0;
+}
+
+int render_run(const char *svg, long start) {
+  char *snap = snap_path_for(svg);
+  struct stat st;
+  int rc = 2;
+  if (stat(snap, &st) == 0)
+    rc = render_file(snap, svg);
+  else
+    tool_error("%s was not written (does the library support HAWKALLOC_MAP?)", snap);
+  /* The frames: FILE-0001.snap ... (and FILE-PID-0001.snap of forked
+   * children) written during this run. */
+  size_t len = strlen(snap) - 5;
+  char *pattern = malloc(len + 16);
+  if (!pattern) abort();
+  snprintf(pattern, len + 16, "%.*s-*.snap", (int)len, snap);
+  glob_t g;
+  if (glob(pattern, 0, NULL, &g) == 0) {
+    for (size_t k = 0; k < g.gl_pathc; k++) {
+      const char *f = g.gl_pathv[k];
+      if (stat(f, &st) != 0 || st.st_mtime < start) continue;
+      size_t n = strlen(f) - 5;
+      char *out = malloc(n + 5);
+      if (!out) abort();
+      snprintf(out, n + 5, "%.*s.svg", (int)n, f);
+      render_file(f, out);
+      free(out);
+    }
+  }
+  globfree(&g);
+  free(pattern);
+  free(snap);
+  return rc;
+}
+
+static const char render_usage[] =
+    "usage: hawk render [--out FILE.svg] [--summary] FILE.snap\n"
+    "\n"
+    "Draws a heap snapshot (written by the library for HAWKALLOC_MAP=FILE.snap, on\n"
+    "SIGUSR2, or by hawk_map_write; docs/snapshot-format.md) as the SVG picture of\n"
+    "hawk map.  A snapshot that is truncated, corrupt or of another version gets\n"
+    "one line on stderr and exit status 2.\n"
+    "\n"
+    "  --out FILE.svg   where the picture goes (default: FILE.svg next to FILE.snap)\n"
+    "  --summary        print the snapshot's header and figures as NAME VALUE lines\n"
+    "                   on stdout instead of drawing it\n";
+
+/* NAME VALUE lines: what a test compares with hawk_stats and hawk_walk. */
+static void print_summary(const struct snapshot *s) {
+  const struct snap_figures *f = &s->fig;
+  uint64_t bytes[SNAP_ST_COUNT] = {0}, free_blocks = 0, largest = 0, pieces = 0;
+  for (size_t i = 0; i < s->nstrips; i++) {
+    const struct snap_strip_read *r = &s->strips[i];
+    for (int k = 0; k < SNAP_ST_COUNT; k++) bytes[k] += r->sums.bytes[k];
+    free_blocks += r->sums.free_blocks;
+    if (r->sums.largest_free > largest) largest = r->sums.largest_free;
+    pieces += r->npieces;
+  }
+  printf("version %u\npid %d\ncause %u\nframe %u\nfrom_signal %u\n", s->h.version, s->h.pid,
+         s->h.cause, s->h.frame, s->h.flags & SNAP_FROM_SIGNAL);
+  printf("program %s\npolicy %s\n", s->program, s->policy);
+  printf("in_use %llu\nmapped %llu\nfootprint %llu\nthread_cached %llu\narenas %llu\n"
+         "cached_arenas %llu\nlarge_blocks %llu\nheaps %llu\nfree_bytes %llu\n"
+         "free_blocks %llu\nlargest_free %llu\n",
+         (unsigned long long)f->in_use, (unsigned long long)f->mapped,
+         (unsigned long long)f->footprint, (unsigned long long)f->thread_cached,
+         (unsigned long long)f->arenas, (unsigned long long)f->cached_arenas,
+         (unsigned long long)f->large_blocks, (unsigned long long)f->heaps,
+         (unsigned long long)f->free_bytes, (unsigned long long)f->free_blocks,
+         (unsigned long long)f->largest_free);
+  printf("strips %zu\npieces %llu\nwalk_free_bytes %llu\nwalk_allocated_bytes %llu\n"
+         "walk_cached_bytes %llu\nwalk_large_bytes %llu\nwalk_free_blocks %llu\n"
+         "walk_largest_free %llu\nchunk_runs %zu\nleaves %zu\nmaps_bytes %zu\n",
+         s->nstrips, (unsigned long long)pieces, (unsigned long long)bytes[SNAP_ST_FREE],
+         (unsigned long long)bytes[SNAP_ST_ALLOC], (unsigned long long)bytes[SNAP_ST_CACHED],
+         (unsigned long long)bytes[SNAP_ST_LARGE], (unsigned long long)free_blocks,
+         (unsigned long long)largest, s->nchunks, s->nleaves, s->maps_len);
+}
+
+int cmd_render(int argc, char **argv) {
+  const char *out = NULL, *in = NULL;
+  int summary = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (is_help(a)) {
+      fputs(render_usage, stdout);
+      return 0;
+    }
+    if (strcmp(a, "--summary") == 0) {
+      summary = 1;
+    } else if (strcmp(a, "--out") == 0) {
+      if (i + 1 >= argc) {
+        tool_error("render: --out needs a value");
+        return 2;
+      }
+      out = argv[++i];
+    } else if (a[0] == '-' || in) {
+      tool_error("render: unexpected argument %s (see hawk render --help)", a);
+      return 2;
+    } else {
+      in = a;
+    }
+  }
+  if (!in) {
+    tool_error("render: no snapshot given (see hawk render --help)");
+    return 2;
+  }
+  if (summary) {
+    struct snapshot s;
+    char err[600];
+    if (snap_read(in, &s, err, sizeof err) != 0) {
+      tool_error("render: %s", err);
+      return 2;
+    }
+    print_summary(&s);
+    snap_free(&s);
+    return 0;
+  }
+  char *def = NULL;
+  if (!out) {
+    size_t len = strlen(in);
+    if (len > 5 && strcmp(in + len - 5, ".snap") == 0) len -= 5;
+    def = malloc(len + 5);
+    if (!def) abort();
+    snprintf(def, len + 5, "%.*s.svg", (int)len, in);
+    out = def;
+  }
+  int rc = render_file(in, out);
+  free(def);
+  return rc;
 }

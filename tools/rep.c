@@ -8,8 +8,10 @@
  *     f <id>            free; f -1 is free(NULL)
  *
  * Both headers are four numbers, and neither needs believing: the ops are
- * counted and the ids sized from the body.  Each id is a slot.  Nothing here
- * uses malloc: the ops go into mmap'ed memory. */
+ * counted and the ids sized from the body.  Each id is a slot.  A free of an
+ * id that is not allocated (freed already, or never allocated) is an error
+ * naming both lines: replayed, it would be a double free.  Nothing here uses
+ * malloc: the ops go into mmap'ed memory. */
 #include <stdio.h>
 #include <string.h>
 
@@ -70,9 +72,32 @@ static int parse_int(const char *s, size_t n, int64_t *out) {
   return 0;
 }
 
-/* One pass over the body: counts (ops == NULL) or fills the ops. */
-static int body_pass(const char *data, size_t len, struct op *ops, size_t *nops, uint32_t *max_slot,
-                     char *err, size_t errlen) {
+/* What state[id] holds in the second pass: an id never allocated, a live
+ * block, or the line that freed it plus FREED_AT. */
+enum { ID_UNUSED = 0, ID_LIVE = 1, FREED_AT = 2 };
+
+/* Follows what op o does to its id's state; -1 with a message for a free of
+ * an id that is not allocated. */
+static int track(const struct op *o, uint64_t *state, char *err, size_t errlen) {
+  if (o->slot == SLOT_NULL) return 0;
+  uint64_t *s = &state[o->slot];
+  if (o->kind == OP_FREE && *s != ID_LIVE) {
+    if (*s == ID_UNUSED)
+      snprintf(err, errlen, "line %llu: frees block %u, which was never allocated",
+               (unsigned long long)o->where, o->slot);
+    else
+      snprintf(err, errlen, "line %llu: frees block %u again (a double free: line %llu freed it)",
+               (unsigned long long)o->where, o->slot, (unsigned long long)(*s - FREED_AT));
+    return -1;
+  }
+  *s = o->kind == OP_FREE ? o->where + FREED_AT : ID_LIVE;
+  return 0;
+}
+
+/* One pass over the body: counts (ops == NULL) or fills the ops, following
+ * each id's state in state[]. */
+static int body_pass(const char *data, size_t len, struct op *ops, uint64_t *state, size_t *nops,
+                     uint32_t *max_slot, char *err, size_t errlen) {
   struct cursor c = {data, data + len, 0};
   struct line l;
   int header = 0;
@@ -140,6 +165,7 @@ static int body_pass(const char *data, size_t len, struct op *ops, size_t *nops,
       o->where = l.number;
       /* realloc(p, 0) frees p, as glibc's and HawkAlloc's realloc do. */
       o->kind = what == 'a' ? OP_MALLOC : what == 'r' && size > 0 ? OP_REALLOC : OP_FREE;
+      if (track(o, state, err, errlen) != 0) return -1;
     }
     n++;
   }
@@ -154,14 +180,18 @@ static int body_pass(const char *data, size_t len, struct op *ops, size_t *nops,
 int rep_parse(const char *data, size_t len, struct optrace *t, char *err, size_t errlen) {
   size_t n;
   uint32_t slots;
-  if (body_pass(data, len, NULL, &n, &slots, err, errlen) != 0) return -1;
+  if (body_pass(data, len, NULL, NULL, &n, &slots, err, errlen) != 0) return -1;
   t->ops_bytes = (n ? n : 1) * sizeof(struct op);
   t->ops = mm_alloc(t->ops_bytes);
-  if (!t->ops) {
+  size_t state_bytes = ((size_t)slots + 1) * sizeof(uint64_t);
+  uint64_t *state = mm_alloc(state_bytes);
+  if (!t->ops || !state) {
     snprintf(err, errlen, "out of memory for %zu operations", n);
     return -1;
   }
-  if (body_pass(data, len, t->ops, &n, &slots, err, errlen) != 0) return -1;
+  int rc = body_pass(data, len, t->ops, state, &n, &slots, err, errlen);
+  mm_free(state, state_bytes);
+  if (rc != 0) return -1;
   t->nops = n;
   t->nslots = slots;
   t->format = "rep";

@@ -10,8 +10,8 @@
 #include "hawk.h"
 
 static const char replay_usage[] =
-    "usage: hawk replay [--policy P|all] [--allocator hawk|system|PATH.so] [--rounds N]\n"
-    "                   [--tsv] FILE...\n"
+    "usage: hawk replay [--policy P|all] [--textbook] [--allocator hawk|system|NAME|PATH.so]\n"
+    "                   [--rounds N] [--tsv] FILE...\n"
     "\n"
     "Replays allocation traces and compares allocators.  A FILE is a HawkAlloc trace\n"
     "(hawk run --trace; docs/trace-format.md) or a classic malloc-lab .rep trace (both\n"
@@ -23,11 +23,16 @@ static const char replay_usage[] =
     "  --policy P       HawkAlloc's placement policy: first-fit, next-fit, best-fit,\n"
     "                   segregated, or all of them; repeat or separate with commas\n"
     "                   (default: the library's default).  A policy the library does\n"
-    "                   not know shows as n/a.\n"
+    "                   not know is an error (exit status 2).\n"
+    "  --textbook       HawkAlloc in textbook mode (HAWKALLOC_TCACHE=0): no thread\n"
+    "                   cache and one heap, so every malloc and free goes through the\n"
+    "                   placement policy.  Without it, small blocks freed and asked\n"
+    "                   for again come from the thread cache, whatever the policy.\n"
     "  --allocator A    hawk (libhawkalloc.so), system (the C library's malloc), or\n"
     "                   a malloc library to preload: a path, or a name looked up in\n"
-    "                   the library directories (jemalloc finds libjemalloc.so*);\n"
-    "                   repeat or separate with commas (default: hawk)\n"
+    "                   the library directories (jemalloc finds libjemalloc.so*; a\n"
+    "                   name not installed is an error, exit status 2); repeat or\n"
+    "                   separate with commas (default: hawk)\n"
     "  --rounds N       timing rounds; throughput is the best (default 3)\n"
     "  --tsv            tab-separated output with raw numbers, for scripts\n"
     "\n"
@@ -35,7 +40,8 @@ static const char replay_usage[] =
     "(a realloc counts new minus old); footprint = HawkAlloc's peak footprint\n"
     "(hawk_stats: arena bytes up to the highest byte handed out, plus large\n"
     "mappings) or, for other allocators, the growth of peak resident memory during\n"
-    "the replay; util = peak live / footprint; ops/s = calls per second, best round;\n"
+    "the replay; peak util (peak utilization) = peak live / footprint; ops/s =\n"
+    "calls per second, best round;\n"
     "arenas and free blocks = HawkAlloc's, at the peak of live bytes.  The first\n"
     "pass verifies and measures; the timing rounds then replay the calls alone in\n"
     "the same process.  HawkAlloc's figures are the same every run; resident memory\n"
@@ -43,9 +49,12 @@ static const char replay_usage[] =
     "\n"
     "A HawkAlloc trace is replayed in seq order on one thread.  Records naming no\n"
     "block the trace allocated (a free of memory allocated before tracing began)\n"
-    "and failed calls are skipped, with a note on stderr.\n"
+    "and failed calls are skipped, with a note on stderr.  A .rep trace that frees\n"
+    "a block which is not allocated (a double free) is malformed: its replay fails\n"
+    "with the line number, like any other malformed line.\n"
     "\n"
-    "Exit status: 0 when every replay verified, 1 when one failed, 2 on bad usage.\n";
+    "Exit status: 0 when every replay verified, 1 when one failed (or a trace is\n"
+    "malformed), 2 on bad usage (an unknown option, policy or allocator).\n";
 
 static const char *all_policies[] = {"first-fit", "next-fit", "best-fit", "segregated"};
 
@@ -54,7 +63,7 @@ struct config {
   char *label_alloc; /* table column "allocator" */
   char *label_policy;
   double util_sum;
-  int util_n, traces, failed, na;
+  int util_n, traces, failed;
   double ops_total, seconds_total;
 };
 
@@ -96,7 +105,7 @@ static void show_errtext(const char *prefix, const char *text) {
 
 int cmd_replay(int argc, char **argv) {
   char **policies = NULL, **allocators = NULL, **files = NULL;
-  int npolicies = 0, nallocators = 0, nfiles = 0, rounds = 3, tsv = 0;
+  int npolicies = 0, nallocators = 0, nfiles = 0, rounds = 3, tsv = 0, textbook = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (is_help(a)) {
@@ -105,6 +114,8 @@ int cmd_replay(int argc, char **argv) {
     }
     if (strcmp(a, "--tsv") == 0) {
       tsv = 1;
+    } else if (strcmp(a, "--textbook") == 0) {
+      textbook = 1;
     } else if (strcmp(a, "--policy") == 0 || strcmp(a, "--allocator") == 0 ||
                strcmp(a, "--rounds") == 0) {
       if (i + 1 >= argc) {
@@ -165,7 +176,7 @@ int cmd_replay(int argc, char **argv) {
         for (int q = 0; q < m; q++) {
           const char *policy = is_all ? all_policies[q] : npolicies ? policies[p] : NULL;
           cfg = realloc(cfg, (size_t)(ncfg + 1) * sizeof *cfg);
-          cfg[ncfg] = (struct config){.a = {"hawk", hawk_lib, policy, 1}};
+          cfg[ncfg] = (struct config){.a = {"hawk", hawk_lib, policy, 1, textbook}};
           cfg[ncfg].label_alloc = strdup("hawk");
           cfg[ncfg].label_policy = policy ? strdup(policy) : NULL;
           ncfg++;
@@ -175,6 +186,12 @@ int cmd_replay(int argc, char **argv) {
       char *lib = NULL;
       if (strcmp(name, "system") != 0) {
         lib = allocator_path(name);
+        if (!lib) {
+          tool_error("replay: the allocator '%s' is not installed (no %s, lib%s.so* or lib%s*.so* "
+                     "in %s); install it, or give the path of its .so",
+                     name, name, name, name, allocator_dirs());
+          return 2;
+        }
         if (preload_path_ok(lib) != 0) return 2;
       }
       cfg = realloc(cfg, (size_t)(ncfg + 1) * sizeof *cfg);
@@ -184,13 +201,14 @@ int cmd_replay(int argc, char **argv) {
       ncfg++;
     }
   }
-  if (npolicies && !uses_hawk) {
-    tool_error("replay: --policy applies to --allocator hawk only");
+  if ((npolicies || textbook) && !uses_hawk) {
+    tool_error("replay: %s applies to --allocator hawk only",
+               npolicies ? "--policy" : "--textbook");
     return 2;
   }
 
   static const char *heads[] = {"trace",     "allocator", "policy", "ops",    "peak live",
-                                "footprint", "util",      "ops/s",  "arenas", "free blocks"};
+                                "footprint", "peak util", "ops/s",  "arenas", "free blocks"};
   struct table t;
   table_init(&t, 10, heads, "lllrrrrrrr");
   int failures = 0;
@@ -212,13 +230,11 @@ int cmd_replay(int argc, char **argv) {
       if (!g->label_policy)
         g->label_policy = strdup(o.got_result && r->policy[0] ? r->policy : "default");
       g->traces++;
-      if (o.policy_rejected && g->a.is_hawk) {
-        g->na++;
-        table_row(&t, "%s\t%s\t%s\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a", name, g->label_alloc,
-                  g->label_policy);
+      if (o.policy_rejected && g->a.is_hawk) { /* a misspelt policy: bad usage */
         show_errtext(prefix, o.errtext);
-        worker_outcome_free(&o);
-        continue;
+        tool_error("replay: the library does not know the policy '%s' (see hawk replay --help)",
+                   g->a.policy);
+        return 2;
       }
       show_errtext(prefix, o.errtext);
       if (!o.got_result || r->failed || !WIFEXITED(o.status) || WEXITSTATUS(o.status) != 0) {
@@ -305,7 +321,9 @@ int cmd_replay(int argc, char **argv) {
   if (!tsv) {
     if (any_rss)
       printf("* footprint measured as resident memory (VmHWM growth during the replay)\n");
-    printf("mean: utilization averaged over the traces; ops/s: all ops / all best times\n");
+    if (textbook)
+      printf("textbook mode: HawkAlloc without its thread cache, one heap (HAWKALLOC_TCACHE=0)\n");
+    printf("mean: peak utilization averaged over the traces; ops/s: all ops / all best times\n");
   }
   fflush(stdout);
   table_free(&t);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hawk.h"
@@ -24,14 +25,18 @@ static const char run_usage[] =
     "  --trace FILE     record every allocation call of every thread into FILE\n"
     "                   (HAWKALLOC_TRACE; docs/trace-format.md; replay it with\n"
     "                   hawk replay FILE)\n"
-    "  --map FILE.svg   write an SVG picture of the heap at exit and on SIGUSR2\n"
-    "                   (HAWKALLOC_MAP)\n"
+    "  --map FILE.svg   an SVG picture of the heap at exit, and FILE-0001.svg ...\n"
+    "                   for each SIGUSR2: the library writes snapshots (FILE.snap,\n"
+    "                   FILE-0001.snap; HAWKALLOC_MAP=FILE.snap), drawn by hawk\n"
+    "                   when CMD has exited (hawk render draws one again)\n"
     "  --policy P       placement policy: first-fit, next-fit, best-fit, segregated\n"
     "                   (HAWKALLOC_POLICY)\n"
     "  --heaps N        number of heaps threads are spread over (HAWKALLOC_HEAPS)\n"
     "\n"
     "The same variables work for programs started some other way, e.g.\n"
-    "  LD_PRELOAD=build/libhawkalloc.so HAWKALLOC_STATS=1 python3 -c 'print(1)'\n";
+    "  LD_PRELOAD=build/libhawkalloc.so HAWKALLOC_STATS=1 python3 -c 'print(1)'\n"
+    "and the others are passed on as they are: HAWKALLOC_TCACHE=0 (textbook mode: no\n"
+    "thread cache, one heap), HAWKALLOC_DEBUG=1, HAWKALLOC_CHECK_EVERY=N.\n";
 
 static pid_t child_pid;
 
@@ -80,11 +85,14 @@ int run_preloaded(const struct run_options *o, char **argv) {
   free(lib);
   if (o->stats) setenv("HAWKALLOC_STATS", "1", 1);
   char *trace = o->trace ? absolute_path(o->trace) : NULL;
-  char *map = o->map ? absolute_path(o->map) : NULL;
+  char *svg = o->map ? absolute_path(o->map) : NULL;
+  char *map = svg ? snap_path_for(svg) : NULL;
+  free(svg);
   set_env("HAWKALLOC_TRACE", trace);
   set_env("HAWKALLOC_MAP", map);
   set_env("HAWKALLOC_POLICY", o->policy);
   set_env("HAWKALLOC_HEAPS", o->heaps);
+  if (o->textbook) setenv("HAWKALLOC_TCACHE", "0", 1);
   free(trace);
   free(map);
 
@@ -166,5 +174,8 @@ int cmd_run(int argc, char **argv) {
       return 2;
     }
   }
-  return exit_status_of(run_preloaded(&o, argv + i));
+  long start = (long)time(NULL);
+  int status = run_preloaded(&o, argv + i);
+  if (o.map) render_run(o.map, start);
+  return exit_status_of(status);
 }

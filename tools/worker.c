@@ -6,8 +6,9 @@
  *   hawk __worker FD MODE ROUNDS OUT TRACE PRELOAD API
  *
  * FD is the pipe to write the struct worker_result to; MODE "replay" or
- * "map"; ROUNDS the timing rounds; OUT the SVG to write at the peak (map) or
- * "-"; PRELOAD the library LD_PRELOAD should have loaded, or "-"; API "hawk"
+ * "map"; ROUNDS the timing rounds; OUT the heap snapshot to write at the
+ * peak (map: hawk map draws it) or "-"; PRELOAD the library LD_PRELOAD
+ * should have loaded, or "-"; API "hawk"
  * when that library has HawkAlloc's functions (looked up with dlsym only
  * then: a dlsym that fails calls malloc for its message).
  *

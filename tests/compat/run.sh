@@ -43,7 +43,8 @@ fi
 # system allocator: make sure the library really loads.
 maps_rc=0
 maps=$(LD_PRELOAD=$lib cat /proc/self/maps 2>&1) || maps_rc=$?
-if ((maps_rc == 0)) && [[ $maps$'\n' != *" $lib"$'\n'* ]]; then
+# (The maps name the file the library's links lead to: libhawkalloc.so.0.1.0.)
+if ((maps_rc == 0)) && [[ $maps$'\n' != *" $(readlink -f "$lib")"$'\n'* ]]; then
   echo "compat: $lib does not load with LD_PRELOAD:" >&2
   grep -v '^[0-9a-f]*-' <<<"$maps" | head -n 5 >&2 || true
   exit 2

@@ -10,7 +10,11 @@
 #   * a trace of python3 recorded by `hawk run --trace` replays with the peak of
 #     live bytes computed from the file by trace_peak.py;
 #   * the SVG maps (hawk map, hawk run --map, frames on SIGUSR2) are well-formed
-#     XML (xmllint) and render to PNG (rsvg-convert).
+#     XML (xmllint) and render to PNG (rsvg-convert);
+#   * textbook mode (--textbook: no thread cache) shows the policies differing
+#     where the cache hides it; bad policies, allocators not installed and a
+#     .rep that frees a block twice get one clear line;
+#   * make demo runs, and nothing the commands write lands in the repository.
 # Parts the library does not support yet are skipped with a message.  Ends
 # with "N passed, N failed"; exits non-zero on a failure.
 # Environment: HAWK (default build/hawk), HAWK_TRACES (default
@@ -18,7 +22,8 @@
 # Programs get single-quoted scripts whose $variables they expand themselves.
 # shellcheck disable=SC2016
 set -uo pipefail
-unset LD_PRELOAD HAWKALLOC_POLICY HAWKALLOC_HEAPS HAWKALLOC_STATS HAWKALLOC_TRACE HAWKALLOC_MAP
+unset LD_PRELOAD HAWKALLOC_POLICY HAWKALLOC_HEAPS HAWKALLOC_STATS HAWKALLOC_TRACE HAWKALLOC_MAP \
+  HAWKALLOC_TCACHE
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -60,17 +65,20 @@ for f in "$hawk" "$lib"; do
   fi
 done
 
+untracked_at_start=$(git -C "$root" status --porcelain --untracked-files=all 2>/dev/null |
+  grep '^??' || true)
+
 # --- help --------------------------------------------------------------------
 
 out=$("$hawk" --help 2>&1)
 rc=$?
 if ((rc == 0)) && grep -q '^  run ' <<<"$out" && grep -q '^  replay ' <<<"$out" &&
-  grep -q '^  map ' <<<"$out"; then
-  ok "hawk --help lists run, replay and map"
+  grep -q '^  map ' <<<"$out" && grep -q '^  render ' <<<"$out"; then
+  ok "hawk --help lists run, replay, map and render"
 else
-  fail "hawk --help lists run, replay and map" "exit $rc" "$out"
+  fail "hawk --help lists run, replay, map and render" "exit $rc" "$out"
 fi
-for cmd in run replay map; do
+for cmd in run replay map render; do
   out=$("$hawk" "$cmd" --help 2>&1)
   rc=$?
   if ((rc == 0)) && [[ $out == "usage: hawk $cmd "* ]]; then
@@ -114,8 +122,8 @@ expect "hawk run preloads build/libhawkalloc.so, no options set" "$reallib|||" "
 got=$(cd "$work" && "$hawk" run --policy best-fit --heaps 3 --stats --trace t.trace --map m.svg \
   -- sh -c 'echo "$HAWKALLOC_POLICY|$HAWKALLOC_HEAPS|$HAWKALLOC_STATS|$HAWKALLOC_TRACE|$HAWKALLOC_MAP"' \
   2>/dev/null)
-expect "hawk run sets HAWKALLOC_* (paths made absolute)" \
-  "best-fit|3|1|$work/t.trace|$work/m.svg" "$got"
+expect "hawk run sets HAWKALLOC_* (paths made absolute; --map m.svg: its snapshot m.snap)" \
+  "best-fit|3|1|$work/t.trace|$work/m.snap" "$got"
 maps=$("$hawk" run -- cat /proc/self/maps)
 if grep -q " $reallib\$" <<<"$maps"; then
   ok "hawk run: the library is loaded in the program"
@@ -282,13 +290,70 @@ if [[ -n $sys_row && -n $lib_row ]] &&
 else
   fail "--allocator system and --allocator PATH.so: figures and the same peak live" "$out"
 fi
-err=$("$hawk" replay --policy no-such-policy "$work/mixed.rep" 2>&1)
+out=$("$hawk" replay --policy first-fit,frist-fit "$work/mixed.rep" 2>"$work/err")
 rc=$?
-if ((rc == 0)) && grep -q 'no-such-policy  *n/a' <<<"$err"; then
-  ok "a policy the library rejects shows as n/a"
+if ((rc == 2)) && [[ -z $out ]] &&
+  grep -qx "hawk: replay: the library does not know the policy 'frist-fit' (see hawk replay --help)" \
+    "$work/err"; then
+  ok "a misspelt policy is an error (exit 2), not rows of n/a"
 else
-  fail "a policy the library rejects shows as n/a" "exit $rc" "$err"
+  fail "a misspelt policy is an error (exit 2), not rows of n/a" "exit $rc" "$out" "$(cat "$work/err")"
 fi
+out=$("$hawk" replay --allocator no-such-alloc "$work/mixed.rep" 2>&1)
+rc=$?
+if ((rc == 2)) && [[ $out == "hawk: replay: the allocator 'no-such-alloc' is not installed ("* ]] &&
+  [[ $out != *"No such file"* && $(wc -l <<<"$out") == 1 ]]; then
+  ok "an allocator that is not installed says so in one line (exit 2)"
+else
+  fail "an allocator that is not installed says so in one line (exit 2)" "exit $rc" "$out"
+fi
+
+# A .rep trace that frees a block twice is malformed: the replay fails with
+# the line, and nothing is replayed.
+printf '%s\n' 1000 2 5 1 'a 0 24' 'a 1 24' 'f 0' 'f 1' 'f 0' >"$work/twice.rep"
+err=$("$hawk" replay "$work/twice.rep" 2>&1 >/dev/null)
+rc=$?
+if ((rc == 1)) && grep -q 'line 9: frees block 0 again (a double free: line 7 freed it)' <<<"$err"; then
+  ok "a .rep trace that frees a block twice is reported with both lines"
+else
+  fail "a .rep trace that frees a block twice is reported with both lines" "exit $rc" "$err"
+fi
+printf '%s\n' 1000 2 2 1 'a 0 24' 'f 1' >"$work/never.rep"
+err=$("$hawk" replay "$work/never.rep" 2>&1 >/dev/null)
+rc=$?
+if ((rc == 1)) && grep -q 'line 6: frees block 1, which was never allocated' <<<"$err"; then
+  ok "a .rep trace that frees a block never allocated is reported"
+else
+  fail "a .rep trace that frees a block never allocated is reported" "exit $rc" "$err"
+fi
+
+# Textbook mode: a block of 600 and one of 1000 freed between live blocks,
+# then 600 and 1000 bytes asked for.  With the thread cache both come back
+# from its lists under every policy; without it first fit cuts the 600 out
+# of the 1000-byte hole (the front of its list) and must grow for the 1000,
+# where best fit takes the exact holes.
+printf '%s\n' 100000 7 9 1 'a 0 200' 'a 1 1000' 'a 2 200' 'a 3 600' 'a 4 200' 'f 3' 'f 1' \
+  'a 5 600' 'a 6 1000' >"$work/holes.rep"
+# footprints [ARGS...]: "policy footprint" of each row of the replay, one line.
+footprints() {
+  "$hawk" replay --tsv --rounds 0 --policy first-fit,best-fit "$@" "$work/holes.rep" 2>&1 |
+    awk -F'\t' 'NR > 1 && $1 !~ /^mean/ { printf "%s%s %s", n++ ? ", " : "", $3, $6 }'
+}
+cached=$(footprints)
+textbook=$(footprints --textbook)
+ff=${textbook#first-fit }
+ff=${ff%%,*}
+bf=${textbook##*best-fit }
+if [[ $cached =~ ^first-fit\ ([0-9]+),\ best-fit\ ([0-9]+)$ ]] &&
+  [[ ${BASH_REMATCH[1]} == "${BASH_REMATCH[2]}" ]] && [[ $ff =~ ^[0-9]+$ && $bf =~ ^[0-9]+$ ]] &&
+  ((ff > bf)); then
+  ok "replay --textbook: first fit and best fit differ ($textbook), not with the cache ($cached)"
+else
+  fail "replay --textbook: first fit and best fit differ only in textbook mode" \
+    "cached:   $cached" "textbook: $textbook"
+fi
+"$hawk" replay --textbook --allocator system "$work/holes.rep" >/dev/null 2>&1
+expect "replay --textbook without HawkAlloc is bad usage" 2 $?
 
 # --- replay: the classic traces -----------------------------------------------
 
@@ -330,7 +395,7 @@ else
       b=$(awk -F'\t' -v t="$name" -v p="$p" '$1 == t && $3 == p { $8 = ""; print }' \
         "$work/classic2.tsv")
       if [[ -n $a && $a == "$b" && $a != *n/a* ]]; then
-        ok "$name under $p: utilization $(awk '{ print $7 }' <<<"$a") both times"
+        ok "$name under $p: peak utilization $(awk '{ print $7 }' <<<"$a") both times"
       else
         fail "$name under $p: the same figures twice" "first:  $a" "second: $b"
       fi
@@ -429,6 +494,28 @@ else
       fail "hawk map --trace --policy $p" "$(cat "$work/map.out")"
     fi
   done
+  # Without --out, the picture goes where the help says: hawk-map.svg in
+  # the current directory.
+  mkdir -p "$work/cwd"
+  if (cd "$work/cwd" && "$hawk" map --trace "$work/holes.rep" >"$work/map.out" 2>&1) &&
+    grep -q '^  --out FILE.svg   where the picture goes (default: hawk-map.svg in the current$' \
+      <("$hawk" map --help); then
+    svg_ok "hawk map --trace without --out writes ./hawk-map.svg" "$work/cwd/hawk-map.svg"
+  else
+    fail "hawk map --trace without --out writes ./hawk-map.svg" "$(cat "$work/map.out")"
+  fi
+  out=$(cd "$work/cwd" && "$hawk" map --textbook --policy first-fit --trace "$work/holes.rep" \
+    --out tb.svg 2>&1)
+  if [[ $out == "wrote tb.svg: $work/holes.rep at its peak of 2200 live bytes (after op 5 of 9), "* ]] &&
+    [[ $out == *", policy first-fit, textbook mode" ]]; then
+    svg_ok "hawk map --textbook --trace" "$work/cwd/tb.svg"
+  else
+    fail "hawk map --textbook --trace" "$out"
+  fi
+  "$hawk" map --policy frist-fit --trace "$work/holes.rep" --out "$work/no.svg" >/dev/null 2>&1
+  expect "hawk map: a misspelt policy exits 2" 2 $?
+  got=$("$hawk" map --textbook --out "$work/cmd.svg" -- sh -c 'echo "$HAWKALLOC_TCACHE"' 2>/dev/null)
+  expect "hawk map --textbook -- CMD sets HAWKALLOC_TCACHE=0" 0 "$got"
   # HAWKALLOC_MAP: a picture at exit, frames on SIGUSR2.
   "$hawk" run --map "$work/probe.svg" -- true >/dev/null 2>&1
   if [[ ! -s $work/probe.svg ]]; then
@@ -454,7 +541,63 @@ print("done")') >"$work/map.out" 2>&1; } 2>/dev/null
       for frame in 0001 0002; do
         svg_ok "hawk map -- python3: frame $frame on SIGUSR2" "$work/prog-$frame.svg"
       done
+      # The library wrote snapshots (0600) next to the pictures; hawk render
+      # draws one again, and its summary says it was taken on SIGUSR2.
+      if [[ $(stat -c %a "$work/prog.snap" 2>/dev/null) == 600 &&
+        $(stat -c %a "$work/prog-0002.snap" 2>/dev/null) == 600 ]]; then
+        ok "hawk map -- python3: snapshots prog.snap, prog-0002.snap, mode 0600"
+      else
+        fail "hawk map -- python3: snapshots prog.snap, prog-0002.snap, mode 0600" \
+          "$(ls -l "$work"/prog*.snap 2>&1)"
+      fi
+      "$hawk" render --out "$work/again.svg" "$work/prog-0002.snap" >/dev/null 2>&1
+      expect "hawk render FILE.snap exits 0" 0 $?
+      svg_ok "hawk render prog-0002.snap" "$work/again.svg"
+      sum=$("$hawk" render --summary "$work/prog-0002.snap" 2>&1)
+      if grep -qx 'cause 2' <<<"$sum" && grep -qx 'frame 2' <<<"$sum"; then
+        ok "hawk render --summary: frame 2, taken on SIGUSR2"
+      else
+        fail "hawk render --summary: frame 2, taken on SIGUSR2" "${sum:0:300}"
+      fi
     fi
+  fi
+  # A file that is not a snapshot: one line, exit status 2.
+  printf 'HAWKSNAP\002\000\000\000' >"$work/v2.snap"
+  err=$("$hawk" render "$work/v2.snap" 2>&1 >/dev/null)
+  rc=$?
+  if ((rc == 2)) && [[ $(wc -l <<<"$err") == 1 && $err == "hawk: render: "* ]]; then
+    ok "hawk render on a bad file: one line, exit 2"
+  else
+    fail "hawk render on a bad file: one line, exit 2" "exit $rc" "$err"
+  fi
+fi
+
+# --- make demo ---------------------------------------------------------------
+
+# It runs only programs that exist (python3 and what `make lib` builds) and
+# writes only its picture, where it says (DEMO_OUT).
+out=$(DEMO_WORDS=2000 DEMO_OUT=$work/demo.svg "$root/scripts/demo.sh" 2>&1)
+rc=$?
+if ((rc == 0)) && [[ -s $work/demo.svg ]] && grep -q 'statistics of python3 (pid' <<<"$out" &&
+  ! grep -qiE 'not found|no such|missing' <<<"$out"; then
+  ok "make demo runs python3 under HawkAlloc and writes its picture where asked"
+else
+  fail "make demo runs python3 under HawkAlloc and writes its picture where asked" "exit $rc" \
+    "$(tail -n 5 <<<"$out")"
+fi
+
+# --- nothing written into the repository ---------------------------------------
+
+# Every command above ran with its outputs in $work (or the default of the
+# current directory, $work/cwd): nothing new may appear in the repository
+# outside build/ (which .gitignore keeps out of it).
+if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
+  now=$(git -C "$root" status --porcelain --untracked-files=all | grep '^??' || true)
+  if [[ $now == "$untracked_at_start" ]]; then
+    ok "the lab's commands wrote nothing into the repository"
+  else
+    fail "the lab's commands wrote nothing into the repository" \
+      "$(diff <(echo "$untracked_at_start") <(echo "$now") | head -n 10)"
   fi
 fi
 

@@ -78,7 +78,8 @@ def targets(cmds):
 
 
 def build(tree, progs):
-    r = run("make -s -j2 lib " + " ".join(progs), tree)
+    # tools: test_map draws snapshots with build/hawk.
+    r = run("make -s -j2 lib tools " + " ".join(progs), tree)
     return r.returncode == 0, r.stdout.decode(errors="replace")
 
 

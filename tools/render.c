@@ -1,115 +1,41 @@
-/* map.c - hawk_map_write: an SVG picture of the heap and of the address space.
+/* render.c - a heap snapshot drawn as SVG (`hawk render`, `hawk run --map`,
+ * `hawk map`).  The library only takes the snapshot (src/snapshot.c,
+ * docs/snapshot-format.md); the picture is drawn here, with stdio.
  *
  * The picture has two views under a block of figures and a legend.
  *
  *  View 1, the arenas: every arena (and every large block's own mapping) is
  *  a horizontal strip drawn to scale, 1024 pixels for the 4 MiB of an arena
- *  (4 KiB a pixel), each block a rectangle coloured by its state.
+ *  (4 KiB a pixel), from the snapshot's pieces: blocks three pixels (12 KiB)
+ *  wide or more one by one with a thin line between them, narrower ones in
+ *  one-pixel columns coloured by the state holding most of their bytes.
  *
- *  View 2, the address space: /proc/self/maps read and grouped (a file's
- *  mappings together), HawkAlloc's arenas and large mappings taken from the
- *  walk, all placed on one address axis in address order.  The axis is
- *  broken: each region's width grows with the logarithm of its size and the
- *  unmapped gaps between regions are cut out and labelled with their size,
- *  so the program, its brk heap, the libraries, the arenas and the stack are
- *  all visible although they lie terabytes apart.
- *
- * Nothing here allocates: this runs at exit, from a signal handler and while
- * the program is calling malloc in other threads.  The SVG goes through one
- * static 64 KiB buffer to write(2); /proc/self/maps is read with read(2) into
- * static tables; numbers are formatted by hand.  The picture streams: the
- * walk's visitor draws each arena as it meets its blocks, so the memory used
- * does not grow with the heap.  The figures and view 2 are drawn after the
- * walk (their place on the page is fixed in advance or follows the strips),
- * and the height of the page, known only at the end, is written over a
- * fixed-size header with pwrite.  The file goes to PATH.PID.tmp (new, 0600)
- * and is renamed over PATH (the pid keeps two processes sharing
- * HAWKALLOC_MAP apart), or copied into what is at PATH when that is not the
- * library's to replace: see map_put.
- *
- * Size: blocks narrower than a pixel are gathered into one-pixel columns
- * coloured by the state holding most of their bytes, and neighbouring
- * rectangles of one colour are merged, so a strip has at most about a
- * thousand rectangles and a picture (64 strips at most) stays under a few
- * MB.  Blocks three pixels (12 KiB) wide or more are drawn one by one with a
- * thin line between them.
- *
- * SIGUSR2 frames (HAWKALLOC_MAP=PATH): PATH-0001.svg, PATH-0002.svg, ...
- *  The handler may interrupt a thread that holds a heap lock, and taking that
- *  lock again would deadlock.  hawk_walk and hawk_stats also take locks only
- *  their own files can see (the large-block list, the thread-cache list, the
- *  arena cache), so it cannot even be checked that they are free.  Decision:
- *  the frame is written by the handler itself, but without hawk_walk and
- *  hawk_stats.  It takes each heap lock with trylock only (spinning briefly,
- *  as another thread's hold is short), walks the arenas with the same arena
- *  walker, finds large mappings through the registry (one byte per 4 MiB
- *  chunk, read without a lock), and reads the other figures from the global
- *  counters.  It never waits for a lock it cannot give up on.  When a heap
- *  lock stays busy (most likely the interrupted thread holds it) or another
- *  picture is being written, the frame is put off: a POSIX timer (made with
- *  raw syscalls, which allocate nothing) raises SIGUSR2 again 5 ms later,
- *  when the interrupted code has moved on, for up to two seconds.  Signals
- *  that come while a frame is pending do not add frames, so frames are
- *  numbered without gaps.  A forked child (which inherits the handler but
- *  not the timer) makes its own timer and names its frames PATH-PID-0001.svg.
- *  hawk_map_write and the exit picture, which run in ordinary code, use
- *  hawk_walk and hawk_stats.
+ *  View 2, the address space: the snapshot's copy of /proc/self/maps read
+ *  and grouped (a file's mappings together), HawkAlloc's arenas and large
+ *  mappings taken from the strips, the registry's empty cached arenas and
+ *  its leaves, all placed on one address axis in address order.  The axis
+ *  is broken: each region's width grows with the logarithm of its size and
+ *  the unmapped gaps between regions are cut out and labelled with their
+ *  size, so the program, its brk heap, the libraries, the arenas and the
+ *  stack are all visible although they lie terabytes apart.
  */
-#include "map.h"
-
-#include <errno.h>
-#include <fcntl.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdio.h> /* rename only: no stdio stream is used */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "hawk.h"
-#include "hawkalloc.h"
-#include "options.h"
-#include "registry.h"
-#include "report.h"
-#include "stats.h"
-#include "tcache.h"
+#include "hawksnap.h"
 
-/* --- output: a buffer flushed to a file, numbers formatted by hand ------- */
+/* --- output: numbers formatted for people --------------------------------- */
 
 struct out {
-  char *buf;
-  size_t cap, len;
-  int fd;  /* where a full buffer goes; -1: text past cap is dropped */
-  int err; /* the first write error (an errno value), 0 if none */
+  FILE *f;
 };
 
-static void out_flush(struct out *o) {
-  size_t done = 0;
-  while (done < o->len && o->fd >= 0 && o->err == 0) {
-    ssize_t n = write(o->fd, o->buf + done, o->len - done);
-    if (n > 0)
-      done += (size_t)n;
-    else if (n < 0 && errno == EINTR)
-      continue;
-    else
-      o->err = n < 0 ? errno : EIO;
-  }
-  o->len = 0;
-}
+static void put_char(struct out *o, char c) { fputc(c, o->f); }
 
-static void put_char(struct out *o, char c) {
-  if (o->len == o->cap) {
-    if (o->fd < 0) return;
-    out_flush(o);
-  }
-  o->buf[o->len++] = c;
-}
-
-static void put_str(struct out *o, const char *s) {
-  while (*s) put_char(o, *s++);
-}
+static void put_str(struct out *o, const char *s) { fputs(s, o->f); }
 
 static void put_dec(struct out *o, uint64_t v) {
   char d[20];
@@ -298,11 +224,9 @@ static void line_px(struct out *o, int xa, int ya, int xb, int yb, const char *c
   put_str(o, cls);
   put_str(o, "\"/>\n");
 }
-
 /* --- the page ------------------------------------------------------------- */
 
-#define CANVAS_W   1500
-#define HEADER_LEN 256 /* the <?xml?> line and <svg> start tag, padded */
+#define CANVAS_W 1500
 
 #define PANEL_Y 74
 #define PANEL_H 178
@@ -340,10 +264,8 @@ static const char style[] =
     ".k8{fill:#a3c9bc}.k9{fill:#555}.k10{fill:#c0392b}\n"
     "</style>\n";
 
-/* The <?xml?> line and the <svg> tag for a page of this height, padded with
- * spaces inside the tag to exactly HEADER_LEN bytes. */
+/* The <?xml?> line and the <svg> tag for a page of this height. */
 static void put_header(struct out *o, unsigned height) {
-  size_t start = o->len;
   put_str(o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
              "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"");
   put_dec(o, CANVAS_W);
@@ -353,45 +275,17 @@ static void put_header(struct out *o, unsigned height) {
   put_dec(o, CANVAS_W);
   put_char(o, ' ');
   put_dec(o, height);
-  put_char(o, '"');
-  while (o->len - start < HEADER_LEN - 2) put_char(o, ' ');
-  put_str(o, ">\n");
+  put_str(o, "\">\n");
 }
 
-/* --- the walk: strips of view 1 and the totals ----------------------------- */
+/* --- view 1: the strips ---------------------------------------------------- */
 
 enum { ST_FREE, ST_ALLOC, ST_CACHED, ST_LARGE, ST_HEADER, ST_COUNT };
 static const char *const st_class[ST_COUNT] = {"f", "a", "c", "l", "o"};
 static const char *const st_word[ST_COUNT] = {"free", "allocated", "thread-cached",
                                               "large (own mapping)", "mapping header"};
 
-/* One strip being drawn: an arena, or a large block's mapping. */
-struct strip {
-  uintptr_t region;
-  uint64_t region_size;
-  uint64_t span; /* bytes the strip's 1024 pixels stand for */
-  int heap, large, drawn, row;
-  uint64_t next_off; /* end of the last block seen, from the region's start */
-  uint64_t bytes[ST_COUNT];
-  uint64_t free_blocks, largest_free;
-  /* a column of blocks narrower than a pixel being gathered */
-  int run_open;
-  int32_t run_x0, run_x1;
-  uint64_t run_bytes[ST_COUNT];
-  /* the rectangle being extended */
-  int rect_open, rect_alone, rect_state;
-  int32_t rect_x0, rect_x1;
-  uintptr_t rect_addr;
-  uint64_t rect_size;
-};
-
-/* What the walk adds up, over every block (drawn or not). */
-struct totals {
-  uint64_t bytes[ST_COUNT];
-  uint64_t free_blocks, largest_free, arenas, larges, large_mapped;
-};
-
-enum map_mode { MODE_CALL, MODE_EXIT, MODE_SIGNAL };
+#define ARENA_BYTES ((uint64_t)4 << 20) /* an arena: what a strip is drawn to */
 
 /* The figures of the text block. */
 struct figures {
@@ -447,23 +341,10 @@ struct region {
 #define ITEMS_BUDGET 30  /* regions drawn before neighbours are grouped */
 #define ITEMS_DRAWN  240 /* hard limit on boxes */
 
-/* Everything a picture needs, in static storage: the handler may run on a
- * small stack.  One picture at a time (map_busy). */
+/* What the drawing needs besides the snapshot: the regions of view 2. */
 static struct {
-  struct out o;
-  char buf[1 << 16];
-  char header[HEADER_LEN + 8];
-  char tmp[4200];
-  char frame[4200];
-  char exe[4096];
-  char line[4352];
-  char chunk[8192];
-  enum map_mode mode;
-  unsigned frame_no;
-  struct totals tot;
-  struct strip s;
-  int in_strip;
-  unsigned drawn, hidden_arenas, hidden_larges;
+  const struct snapshot *s;
+  unsigned drawn, hidden_arenas, hidden_larges, arenas, larges;
   struct region maps[MAPS_MAX];
   size_t n_maps;
   char names[NAMES_MAX];
@@ -474,26 +355,25 @@ static struct {
   size_t n_items;
 } pic;
 
-static int map_busy; /* a picture is being written (pic is in use) */
+static void hawk_region_add(uintptr_t start, uint64_t size, int kind, uint32_t count);
 
 static int strip_y(int row) { return STRIPS_TOP + row * STRIP_PITCH; }
 
-static int32_t strip_x(const struct strip *s, uint64_t off) {
+/* The x of a byte offset in a strip, in tenths of a pixel. */
+static int64_t strip_x(const struct snap_strip *s, uint64_t off) {
   if (off >= s->span) return STRIP_W * PX;
-  return (int32_t)((off * (STRIP_W * PX) + s->span / 2) / s->span);
+  return (int64_t)((off * (STRIP_W * PX) + s->span / 2) / s->span);
 }
 
-/* Writes the rectangle being extended. */
-static void strip_emit(struct strip *s) {
-  if (!s->rect_open) return;
-  s->rect_open = 0;
-  int32_t xa = s->rect_x0, xb = s->rect_x1;
-  if (s->rect_alone) { /* half a pixel off each side: a line between blocks */
+/* One piece: blocks alone lose half a pixel each side (a line between
+ * them), and from eight pixels get a tooltip. */
+static void piece_draw(struct out *o, const struct snap_piece *p) {
+  int32_t xa = p->x0, xb = p->x1;
+  if (p->alone) {
     xa += PX / 2;
     xb -= PX / 2;
   }
   if (xb <= xa) return;
-  struct out *o = &pic.o;
   put_str(o, "<rect x=\"");
   put_tenths(o, xa);
   put_str(o, "\" width=\"");
@@ -501,106 +381,32 @@ static void strip_emit(struct strip *s) {
   put_str(o, "\" height=\"");
   put_dec(o, STRIP_H);
   put_str(o, "\" class=\"");
-  put_str(o, st_class[s->rect_state]);
-  if (s->rect_alone && s->rect_x1 - s->rect_x0 >= TITLED) {
+  put_str(o, st_class[p->state]);
+  if (p->alone && p->x1 - p->x0 >= TITLED) {
     put_str(o, "\"><title>");
-    put_str(o, st_word[s->rect_state]);
+    put_str(o, st_word[p->state]);
     put_str(o, " block, ");
-    put_bytes(o, s->rect_size);
+    put_bytes(o, p->size);
     put_str(o, ", at ");
-    put_hex(o, s->rect_addr);
+    put_hex(o, p->address);
     put_str(o, "</title></rect>\n");
   } else {
     put_str(o, "\"/>\n");
   }
 }
 
-/* Adds [xa, xb) in one state: extends the current rectangle when it can. */
-static void strip_piece(struct strip *s, int32_t xa, int32_t xb, int state, int alone,
-                        uintptr_t addr, uint64_t size) {
-  if (s->rect_open && !alone && !s->rect_alone && s->rect_state == state && s->rect_x1 == xa) {
-    s->rect_x1 = xb;
-    return;
-  }
-  strip_emit(s);
-  s->rect_open = 1;
-  s->rect_alone = alone;
-  s->rect_state = state;
-  s->rect_x0 = xa;
-  s->rect_x1 = xb;
-  s->rect_addr = addr;
-  s->rect_size = size;
-}
-
-/* Ends a column of narrow blocks: one piece in the state with most bytes. */
-static void strip_run_flush(struct strip *s) {
-  if (!s->run_open) return;
-  int best = 0;
-  for (int i = 1; i < ST_COUNT; i++)
-    if (s->run_bytes[i] > s->run_bytes[best]) best = i;
-  s->run_open = 0;
-  memset(s->run_bytes, 0, sizeof s->run_bytes);
-  strip_piece(s, s->run_x0, s->run_x1, best, 0, 0, 0);
-}
-
-static void strip_block(struct strip *s, uint64_t off, uint64_t size, int state, uintptr_t addr) {
-  int32_t xa = strip_x(s, off), xb = strip_x(s, off + size);
-  if (xb - xa >= PX) {
-    strip_run_flush(s);
-    strip_piece(s, xa, xb, state, xb - xa >= ALONE, addr, size);
-    return;
-  }
-  if (!s->run_open) {
-    s->run_open = 1;
-    s->run_x0 = xa;
-  }
-  s->run_x1 = xb;
-  s->run_bytes[state] += size;
-  if (s->run_x1 - s->run_x0 >= PX) strip_run_flush(s);
-}
-
-static void hawk_region_add(uintptr_t start, uint64_t size, int kind, uint32_t count);
-
-static void strip_begin(struct strip *s, const struct hawk_block_info *b) {
-  memset(s, 0, sizeof *s);
-  s->region = b->region;
-  s->region_size = b->region_size;
-  s->large = b->state == HAWK_BLOCK_LARGE;
-  s->span = s->large && b->region_size > ARENA_SIZE ? b->region_size : ARENA_SIZE;
-  s->heap = b->heap;
-  hawk_region_add(b->region, b->region_size, s->large ? K_LARGE : K_ARENA, 1);
-  if (s->large) {
-    pic.tot.larges++;
-    pic.tot.large_mapped += b->region_size;
-  } else {
-    pic.tot.arenas++;
-  }
-  if (pic.drawn >= STRIPS_MAX) {
-    if (s->large)
-      pic.hidden_larges++;
-    else
-      pic.hidden_arenas++;
-    return;
-  }
-  s->drawn = 1;
-  s->row = (int)pic.drawn++;
-  struct out *o = &pic.o;
+/* A strip: its pieces, its outline and its two labels. */
+static void strip_draw(struct out *o, const struct snap_strip_read *r) {
+  const struct snap_strip *s = &r->head;
+  int row = (int)pic.drawn++, y = strip_y(row);
   put_str(o, s->large ? "<g class=\"strip large\"" : "<g class=\"strip arena\"");
   put_str(o, " transform=\"translate(");
   put_dec(o, STRIP_X);
   put_char(o, ',');
-  put_dec(o, (uint64_t)strip_y(s->row));
+  put_dec(o, (uint64_t)y);
   put_str(o, ")\">\n");
   rect_tenths(o, 0, 0, strip_x(s, s->region_size), STRIP_H * PX, "bg");
-}
-
-/* Closes a strip: the last rectangles, its outline and its two labels. */
-static void strip_end(struct strip *s) {
-  if (!s->drawn) return;
-  strip_run_flush(s);
-  strip_emit(s);
-  struct out *o = &pic.o;
-  int y = strip_y(s->row);
+  for (size_t i = 0; i < r->npieces; i++) piece_draw(o, &r->pieces[i]);
   put_str(o, "</g>\n");
   rect_tenths(o, STRIP_X * PX, (int64_t)y * PX, strip_x(s, s->region_size), STRIP_H * PX, "e");
   text_at(o, STRIP_X - 8, y + 15, "sl", "end");
@@ -616,151 +422,46 @@ static void strip_end(struct strip *s) {
   put_str(o, "</tspan>");
   text_end(o);
   text_at(o, LABEL_X, y + 15, "sr", NULL);
+  const struct snap_strip_end *e = &r->sums;
   if (s->large) {
     put_str(o, "own mapping of ");
     put_bytes(o, s->region_size);
-    if (s->span > ARENA_SIZE) {
+    if (s->span > ARENA_BYTES) {
       put_str(o, ", drawn at 1/");
-      put_tenths(o, (int64_t)((s->span * 10 + ARENA_SIZE / 2) / ARENA_SIZE));
+      put_tenths(o, (int64_t)((s->span * 10 + ARENA_BYTES / 2) / ARENA_BYTES));
       put_str(o, " scale");
     }
   } else {
-    put_percent(o, s->bytes[ST_ALLOC] + s->bytes[ST_CACHED], s->region_size);
+    put_percent(o, e->bytes[ST_ALLOC] + e->bytes[ST_CACHED], s->region_size);
     put_str(o, " used · ");
-    put_dec(o, s->free_blocks);
+    put_dec(o, e->free_blocks);
     put_str(o, " free");
-    if (s->free_blocks) {
+    if (e->free_blocks) {
       put_str(o, " · largest ");
-      put_bytes(o, s->largest_free);
+      put_bytes(o, e->largest_free);
     }
   }
   text_end(o);
 }
 
-/* The visitor: one block of hawk_walk (or of the signal-time walk). */
-static void map_visit(void *ctx, const struct hawk_block_info *b) {
-  (void)ctx;
-  struct strip *s = &pic.s;
-  if (!pic.in_strip || b->region != s->region) {
-    if (pic.in_strip) strip_end(s);
-    strip_begin(s, b);
-    pic.in_strip = 1;
+/* Every strip: drawn (the first STRIPS_MAX), counted, and its region added
+ * to view 2. */
+static void strips_draw(struct out *o) {
+  const struct snapshot *s = pic.s;
+  for (size_t i = 0; i < s->nstrips; i++) {
+    const struct snap_strip *h = &s->strips[i].head;
+    hawk_region_add(h->region, h->region_size, h->large ? K_LARGE : K_ARENA, 1);
+    if (h->large)
+      pic.larges++;
+    else
+      pic.arenas++;
+    if (pic.drawn < STRIPS_MAX)
+      strip_draw(o, &s->strips[i]);
+    else if (h->large)
+      pic.hidden_larges++;
+    else
+      pic.hidden_arenas++;
   }
-  int st = b->state == HAWK_BLOCK_ALLOCATED ? ST_ALLOC
-           : b->state == HAWK_BLOCK_CACHED  ? ST_CACHED
-           : b->state == HAWK_BLOCK_LARGE   ? ST_LARGE
-                                            : ST_FREE;
-  uint64_t off = b->address > b->region ? b->address - b->region : 0;
-  pic.tot.bytes[st] += b->size;
-  s->bytes[st] += b->size;
-  if (st == ST_FREE) {
-    pic.tot.free_blocks++;
-    s->free_blocks++;
-    if (b->size > pic.tot.largest_free) pic.tot.largest_free = b->size;
-    if (b->size > s->largest_free) s->largest_free = b->size;
-  }
-  if (s->drawn) {
-    /* The arena header, the prologue, a large mapping's header. */
-    if (off > s->next_off)
-      strip_block(s, s->next_off, off - s->next_off, ST_HEADER, s->region + s->next_off);
-    strip_block(s, off, b->size, st, b->address);
-  }
-  s->next_off = off + b->size;
-}
-
-static void walk_finish(void) {
-  if (pic.in_strip) strip_end(&pic.s);
-  pic.in_strip = 0;
-}
-
-/* --- the walk made from a signal handler --------------------------------- */
-
-/* Takes a heap lock without ever blocking: another thread holds a heap lock
- * for a short while, so retry a little; the interrupted thread never lets
- * go while the handler runs, so give up after that. */
-static int lock_try(pthread_mutex_t *m) {
-  for (int i = 0; i < 512; i++) {
-    if (pthread_mutex_trylock(m) == 0) return 1;
-    if (i % 16 == 15) sched_yield();
-  }
-  return 0;
-}
-
-/* Whether every heap lock can be taken now. */
-static int heaps_lockable(void) {
-  for (unsigned i = 0; i < hawk_heap_count; i++) {
-    if (!lock_try(&hawk_heaps[i].lock)) return 0;
-    pthread_mutex_unlock(&hawk_heaps[i].lock);
-  }
-  return 1;
-}
-
-struct signal_walk {
-  int heap;
-  const struct arena *arena;
-};
-
-/* Describes an arena block as hawk_walk does (src/walk.c). */
-static void signal_visit(void *ctx, const block *b) {
-  const struct signal_walk *w = ctx;
-  struct hawk_block_info info = {
-      .address = (uintptr_t)b,
-      .size = block_size(b),
-      .payload = (uintptr_t)block_payload(b),
-      .state = HAWK_BLOCK_FREE,
-      .heap = w->heap,
-      .region = (uintptr_t)w->arena,
-      .region_size = ARENA_SIZE,
-  };
-  if (block_is_alloc(b))
-    info.state = block_size(b) <= TCACHE_MAX_BLOCK && tcache_marked(block_payload(b))
-                     ? HAWK_BLOCK_CACHED
-                     : HAWK_BLOCK_ALLOCATED;
-  map_visit(NULL, &info);
-}
-
-/* Anonymous mappings larger than this are not searched for HawkAlloc chunks
- * (sanitizer shadow memory spans terabytes). */
-#define SCAN_LIMIT ((uint64_t)1 << 40)
-
-/* Large blocks found through the registry in the anonymous mappings: a
- * CHUNK_LARGE chunk starts one, CHUNK_LARGE_MORE chunks continue it. */
-static void signal_large_blocks(void) {
-  for (size_t i = 0; i < pic.n_maps; i++) {
-    const struct region *m = &pic.maps[i];
-    if (m->kind != K_ANON || m->end - m->start > SCAN_LIMIT) continue;
-    for (uintptr_t c = align_up(m->start, ARENA_SIZE); c < m->end; c += ARENA_SIZE) {
-      if (registry_lookup((void *)c) != CHUNK_LARGE) continue;
-      uintptr_t e = c + ARENA_SIZE;
-      while (e < m->end && registry_lookup((void *)e) == CHUNK_LARGE_MORE) e += ARENA_SIZE;
-      if (e > m->end) e = m->end;
-      struct hawk_block_info info = {.address = c,
-                                     .size = e - c,
-                                     .payload = c,
-                                     .state = HAWK_BLOCK_LARGE,
-                                     .heap = -1,
-                                     .region = c,
-                                     .region_size = e - c};
-      map_visit(NULL, &info);
-      c = e - ARENA_SIZE;
-    }
-  }
-}
-
-/* Walks every heap with trylock; -1 if a lock stayed busy. */
-static int signal_walk(void) {
-  for (unsigned i = 0; i < hawk_heap_count; i++) {
-    struct heap *h = &hawk_heaps[i];
-    if (!lock_try(&h->lock)) return -1;
-    struct signal_walk w = {.heap = (int)i};
-    for (const struct arena *a = h->arenas; a; a = a->next) {
-      w.arena = a;
-      arena_walk(a, signal_visit, &w);
-    }
-    pthread_mutex_unlock(&h->lock);
-  }
-  signal_large_blocks();
-  return 0;
 }
 
 /* --- /proc/self/maps and the regions of view 2 ------------------------------ */
@@ -782,11 +483,12 @@ static const char *base_name(const char *path) {
 }
 
 static int kind_of(const char *path) {
+  const char *exe = pic.s->program;
   if (path[0] == 0 || strncmp(path, "[anon", 5) == 0) return K_ANON;
   if (strncmp(path, "[stack", 6) == 0) return K_STACK;
   if (strcmp(path, "[heap]") == 0) return K_BRK;
   if (path[0] == '[') return K_KERNEL;
-  if (pic.exe[0] && strcmp(path, pic.exe) == 0) return K_PROGRAM;
+  if (exe[0] && strcmp(path, exe) == 0) return K_PROGRAM;
   if (strstr(path, ".so")) return K_LIB;
   return K_FILE;
 }
@@ -833,31 +535,19 @@ static void maps_line(const char *line) {
   r->name = kind == K_ANON ? 0 : name_add(p);
 }
 
+/* The snapshot's copy of /proc/self/maps, line by line. */
 static void maps_read(void) {
+  static char line[4352];
+  const char *p = pic.s->maps;
   pic.n_maps = 0;
-  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  size_t len = 0;
-  for (;;) {
-    ssize_t n = read(fd, pic.chunk, sizeof pic.chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    for (ssize_t i = 0; i < n; i++) {
-      char c = pic.chunk[i];
-      if (c == '\n') {
-        pic.line[len] = 0;
-        maps_line(pic.line);
-        len = 0;
-      } else if (len < sizeof pic.line - 1) {
-        pic.line[len++] = c;
-      }
-    }
+  while (*p) {
+    size_t n = strcspn(p, "\n");
+    size_t k = n < sizeof line - 1 ? n : sizeof line - 1;
+    memcpy(line, p, k);
+    line[k] = 0;
+    if (k) maps_line(line);
+    p += n + (p[n] == '\n');
   }
-  if (len) {
-    pic.line[len] = 0;
-    maps_line(pic.line);
-  }
-  close(fd);
 }
 
 /* Adds HawkAlloc memory, kept sorted by address; touching regions of one
@@ -900,20 +590,21 @@ static int in_hawk_regions(uintptr_t a) {
 }
 
 /* The registry's leaves and the empty arenas kept in the cache: ours,
- * but not met by the walk. */
-static void registry_region(void *ctx, const void *leaf, size_t len) {
-  (void)ctx;
-  hawk_region_add((uintptr_t)leaf, len, K_REGISTRY, 1);
-}
-
+ * but not among the strips. */
 static void hawk_extra_regions(void) {
-  registry_leaves(registry_region, NULL);
-  for (size_t i = 0; i < pic.n_maps; i++) {
-    const struct region *m = &pic.maps[i];
-    if (m->kind != K_ANON || m->end - m->start > SCAN_LIMIT) continue;
-    for (uintptr_t c = align_up(m->start, ARENA_SIZE); c + ARENA_SIZE <= m->end; c += ARENA_SIZE)
-      if (registry_lookup((void *)c) == CHUNK_ARENA && !in_hawk_regions(c))
-        hawk_region_add(c, ARENA_SIZE, K_CACHED, 1);
+  const struct snapshot *s = pic.s;
+  for (size_t i = 0; i < s->nleaves; i++)
+    hawk_region_add(s->leaves[i].address, s->leaves[i].size, K_REGISTRY, 1);
+  /* The library keeps a few empty arenas (ARENA_CACHE_MAX); a file that
+   * claims millions of arena chunks is not followed that far. */
+  uint64_t budget = 1 << 16;
+  for (size_t i = 0; i < s->nchunks; i++) {
+    const struct snap_chunks *c = &s->chunks[i];
+    if (c->kind != 1) continue;
+    for (uint64_t k = 0; k < c->count && budget > 0; k++, budget--) {
+      uint64_t a = c->address + k * ARENA_BYTES;
+      if (!in_hawk_regions(a)) hawk_region_add(a, ARENA_BYTES, K_CACHED, 1);
+    }
   }
 }
 
@@ -1010,7 +701,6 @@ static void items_reduce(size_t budget) {
     pic.n_items--;
   }
 }
-
 /* --- view 2: drawing ------------------------------------------------------- */
 
 #define V2_X0   24
@@ -1228,42 +918,6 @@ static int view2(struct out *o, int top) {
 
 /* --- the figures and the legend ------------------------------------------ */
 
-static void figures_from_stats(struct figures *f) {
-  struct hawk_stats s;
-  memset(&s, 0, sizeof s);
-  hawk_stats(&s, sizeof s);
-  *f = (struct figures){.in_use = s.in_use,
-                        .mapped = s.mapped,
-                        .footprint = s.footprint,
-                        .thread_cached = s.thread_cached,
-                        .arenas = s.arenas,
-                        .cached_arenas = s.cached_arenas,
-                        .large_blocks = s.large_blocks,
-                        .heaps = s.heaps,
-                        .free_bytes = s.free_bytes,
-                        .free_blocks = s.free_blocks,
-                        .largest_free = s.largest_free,
-                        .exact = 1};
-}
-
-/* In a signal handler hawk_stats may not run (see the top of the file): the
- * walk's sums and the lock-free counters. */
-static void figures_from_walk(struct figures *f) {
-  const struct totals *t = &pic.tot;
-  *f = (struct figures){
-      .in_use = t->bytes[ST_ALLOC] + t->bytes[ST_CACHED] + t->large_mapped,
-      .mapped = __atomic_load_n(&counters.mapped, __ATOMIC_RELAXED),
-      .footprint = __atomic_load_n(&counters.footprint, __ATOMIC_RELAXED),
-      .thread_cached = t->bytes[ST_CACHED],
-      .arenas = t->arenas,
-      .large_blocks = t->larges,
-      .heaps = hawk_heap_count,
-      .free_bytes = t->bytes[ST_FREE],
-      .free_blocks = t->free_blocks,
-      .largest_free = t->largest_free,
-  };
-}
-
 static void fig_bytes(struct out *o, int x, int y, const char *label, uint64_t v) {
   text_line(o, x + 14, y, NULL, NULL, label);
   text_at(o, x + 200, y, "v", NULL);
@@ -1332,7 +986,7 @@ static void draw_figures(struct out *o, const struct figures *f) {
   uint64_t lost = f->free_bytes > f->largest_free ? f->free_bytes - f->largest_free : 0;
   fig_percent(o, x, y + 60, "external fragmentation", lost, f->free_bytes,
               "= 1 − largest free / free bytes");
-  fig_percent(o, x, y + 80, "utilization", f->in_use, f->mapped, "= in use / mapped");
+  fig_percent(o, x, y + 80, "occupancy", f->in_use, f->mapped, "= in use / mapped");
   text_line(o, x + 14, y + 104, "nt", NULL,
             "External fragmentation 0%: all free memory is one block; near 100%: it is");
   text_line(o, x + 14, y + 118, "nt", NULL,
@@ -1377,381 +1031,109 @@ static void draw_ruler(struct out *o) {
   text_line(o, STRIP_X - 8, y - 2, "g", "end", "offset in the arena");
 }
 
-static void draw_top(struct out *o, const struct figures *f, int64_t when) {
+static void draw_top(struct out *o, const struct figures *f) {
+  const struct snapshot *s = pic.s;
   text_line(o, 20, 36, "t", NULL, "HawkAlloc heap map");
   text_at(o, 20, 58, "st", NULL);
   put_str(o, "program ");
-  put_text(o, pic.exe[0] ? base_name(pic.exe) : "?", 60);
+  put_text(o, s->program[0] ? base_name(s->program) : "?", 60);
   put_str(o, " (pid ");
-  put_dec(o, (uint64_t)getpid());
+  put_dec(o, (uint64_t)s->h.pid);
   put_str(o, ") · policy ");
-  put_text(o, hawk_policy_name(), 40);
+  put_text(o, s->policy[0] ? s->policy : "?", 40);
   put_str(o, " · ");
   put_dec(o, f->heaps);
   put_str(o, f->heaps == 1 ? " heap · " : " heaps · ");
-  put_time(o, when);
+  put_time(o, s->h.time);
   put_str(o, " · ");
-  if (pic.mode == MODE_SIGNAL) {
+  if (s->h.cause == SNAP_SIGNAL) {
     put_str(o, "SIGUSR2 frame ");
-    put_dec(o, pic.frame_no);
+    put_dec(o, s->h.frame);
     put_str(o, " (figures from the walk and the counters)");
   } else {
-    put_str(o, pic.mode == MODE_EXIT ? "at exit" : "hawk_map_write()");
+    put_str(o, s->h.cause == SNAP_EXIT ? "at exit" : "hawk_map_write()");
   }
   text_end(o);
   draw_figures(o, f);
   text_line(o, 20, STRIPS_TOP - 52, "hd", NULL, "View 1 — the arenas");
   text_at(o, 20, STRIPS_TOP - 34, "nt", NULL);
-  put_dec(o, pic.tot.arenas);
-  put_str(o, pic.tot.arenas == 1 ? " arena and " : " arenas and ");
-  put_dec(o, pic.tot.larges);
-  put_str(o, pic.tot.larges == 1 ? " large block" : " large blocks");
+  put_dec(o, pic.arenas);
+  put_str(o, pic.arenas == 1 ? " arena and " : " arenas and ");
+  put_dec(o, pic.larges);
+  put_str(o, pic.larges == 1 ? " large block" : " large blocks");
   put_str(o, ", in the order the walk meets them (heap by heap). Every strip is drawn to scale: "
              "the 4 MiB of an arena across 1024 px, low addresses on the left.");
   text_end(o);
   draw_ruler(o);
 }
 
-/* --- writing a picture ----------------------------------------------------- */
+/* --- the page ------------------------------------------------------------- */
 
-#define MAP_BUSY (-1) /* a heap lock stayed busy (signal mode only) */
-
-static int append_pid_tmp(char *dst, size_t cap, const char *path) {
-  size_t n = strlen(path);
-  if (n + 32 > cap) return 0;
-  memcpy(dst, path, n);
-  struct out o = {.buf = dst + n, .cap = cap - n - 1, .fd = -1};
-  put_char(&o, '.');
-  put_dec(&o, (uint64_t)getpid());
-  put_str(&o, ".tmp");
-  dst[n + o.len] = 0;
-  return 1;
-}
-
-#define MAP_REFUSED (-2) /* the path names something that is not for pictures */
-
-/* Makes the temporary file: new (O_EXCL: never through a symbolic link or
- * into a file someone else put there), 0600.  A file of that name left by a
- * process of the same pid that died is removed once. */
-static int open_tmp(const char *tmp) {
-  for (int tries = 0;; tries++) {
-    int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd >= 0 || errno != EEXIST || tries > 0 || unlink(tmp) != 0) return fd;
-  }
-}
-
-/* Puts the finished picture in tmp (open as fd) at path (docs/security.md,
- * "What is at the path").  Where nothing is, or a regular file this user
- * owns with no other link: renamed over it, so a reader never sees half a
- * picture.  A symbolic link, a device, a FIFO, or someone else's or a
- * hard-linked regular file is never replaced: the picture is copied into
- * what is there (opened without O_CREAT; O_NONBLOCK, so that a FIFO with no
- * reader fails rather than waits).  Anything else is refused (MAP_REFUSED).
- * Returns 0 or an errno value; tmp is gone either way. */
-static int map_put(int fd, const char *tmp, const char *path) {
-  struct stat l, st;
-  int r = 0, exists = lstat(path, &l) == 0;
-  if (!exists && errno != ENOENT) {
-    r = errno;
-  } else if (!exists || (S_ISREG(l.st_mode) && l.st_uid == geteuid() && l.st_nlink == 1)) {
-    if (rename(tmp, path) == 0) return 0;
-    r = errno;
-  } else if (stat(path, &st) != 0) {
-    r = errno;
-  } else if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode)) {
-    r = S_ISDIR(st.st_mode) ? EISDIR : MAP_REFUSED;
-  } else {
-    int to = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (to < 0 || fstat(to, &st) != 0) {
-      r = errno;
-    } else if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode)) {
-      r = MAP_REFUSED; /* changed since the stat */
-    } else {
-      fcntl(to, F_SETFL, fcntl(to, F_GETFL) & ~O_NONBLOCK);
-      pic.o = (struct out){.buf = pic.buf, .cap = sizeof pic.buf, .fd = to};
-      ssize_t n = 0;
-      off_t at = 0;
-      while (pic.o.err == 0 && (n = pread(fd, pic.buf, sizeof pic.buf, at)) > 0) {
-        pic.o.len = (size_t)n;
-        at += n;
-        out_flush(&pic.o);
-      }
-      r = pic.o.err ? pic.o.err : n < 0 ? errno : 0;
-    }
-    if (to >= 0 && close(to) != 0 && r == 0) r = errno;
-  }
-  unlink(tmp);
-  return r;
-}
-
-/* Writes the picture to path; the caller holds map_busy.  Returns 0, an
- * errno value, MAP_BUSY or MAP_REFUSED. */
-static int map_write(const char *path, enum map_mode mode, unsigned frame_no) {
-  if (mode == MODE_SIGNAL && !heaps_lockable()) return MAP_BUSY;
-  if (!append_pid_tmp(pic.tmp, sizeof pic.tmp, path)) return ENAMETOOLONG;
-  int fd = open_tmp(pic.tmp);
-  if (fd < 0) return errno;
-  struct timespec now = {0, 0};
-  clock_gettime(CLOCK_REALTIME, &now);
-  ssize_t n = readlink("/proc/self/exe", pic.exe, sizeof pic.exe - 1);
-  pic.exe[n > 0 ? n : 0] = 0;
-  pic.mode = mode;
-  pic.frame_no = frame_no;
-  memset(&pic.tot, 0, sizeof pic.tot);
-  pic.in_strip = 0;
-  pic.drawn = pic.hidden_arenas = pic.hidden_larges = 0;
-  pic.n_hawk = 0;
-  pic.names_len = 1;
-  pic.names[0] = 0;
-  pic.o = (struct out){.buf = pic.buf, .cap = sizeof pic.buf, .fd = fd};
-  struct out *o = &pic.o;
-  maps_read();
-
-  struct figures f = {.exact = 0};
-  if (mode != MODE_SIGNAL) figures_from_stats(&f);
-  put_header(o, 0);
+/* The page below the header; returns its height. */
+static unsigned page_body(struct out *o) {
+  const struct snapshot *s = pic.s;
+  const struct snap_figures *g = &s->fig;
+  struct figures f = {.in_use = g->in_use,
+                      .mapped = g->mapped,
+                      .footprint = g->footprint,
+                      .thread_cached = g->thread_cached,
+                      .arenas = g->arenas,
+                      .cached_arenas = g->cached_arenas,
+                      .large_blocks = g->large_blocks,
+                      .heaps = g->heaps,
+                      .free_bytes = g->free_bytes,
+                      .free_blocks = g->free_blocks,
+                      .largest_free = g->largest_free,
+                      .exact = !(s->h.flags & SNAP_FROM_SIGNAL)};
   put_str(o, style);
   put_str(o, "<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n");
-  int result = 0;
-  if (mode == MODE_SIGNAL) {
-    result = signal_walk() == 0 ? 0 : MAP_BUSY;
-  } else {
-    hawk_walk(map_visit, NULL);
+  strips_draw(o);
+  draw_top(o, &f);
+  int y = strip_y((int)pic.drawn) + 4;
+  if (pic.drawn == 0) {
+    text_line(o, STRIP_X, STRIPS_TOP + 16, "nt", NULL, "(no arenas yet: nothing allocated)");
+    y += STRIP_PITCH;
   }
-  walk_finish();
-  if (mode == MODE_SIGNAL) figures_from_walk(&f);
-
-  unsigned height = 0;
-  if (result == 0) {
-    draw_top(o, &f, now.tv_sec);
-    int y = strip_y((int)pic.drawn) + 4;
-    if (pic.drawn == 0) {
-      text_line(o, STRIP_X, STRIPS_TOP + 16, "nt", NULL, "(no arenas yet: nothing allocated)");
-      y += STRIP_PITCH;
+  if (pic.hidden_arenas + pic.hidden_larges) {
+    text_at(o, STRIP_X, y + 8, "nt", NULL);
+    put_str(o, "… ");
+    if (pic.hidden_arenas) {
+      put_dec(o, pic.hidden_arenas);
+      put_str(o, pic.hidden_larges ? " more arenas and " : " more arenas");
     }
-    if (pic.hidden_arenas + pic.hidden_larges) {
-      text_at(o, STRIP_X, y + 8, "nt", NULL);
-      put_str(o, "… ");
-      if (pic.hidden_arenas) {
-        put_dec(o, pic.hidden_arenas);
-        put_str(o, pic.hidden_larges ? " more arenas and " : " more arenas");
-      }
-      if (pic.hidden_larges) {
-        put_dec(o, pic.hidden_larges);
-        put_str(o, " more large blocks");
-      }
-      put_str(o, ", not drawn (");
-      put_dec(o, STRIPS_MAX);
-      put_str(o, " strips at most)");
-      text_end(o);
-      y += 20;
+    if (pic.hidden_larges) {
+      put_dec(o, pic.hidden_larges);
+      put_str(o, " more large blocks");
     }
-    height = (unsigned)view2(o, y + 24) + 10;
-    put_str(o, "</svg>\n");
-    out_flush(o);
-    result = o->err;
+    put_str(o, ", not drawn (");
+    put_dec(o, STRIPS_MAX);
+    put_str(o, " strips at most)");
+    text_end(o);
+    y += 20;
   }
-  if (result == 0) {
-    struct out h = {.buf = pic.header, .cap = sizeof pic.header, .fd = -1};
-    put_header(&h, height);
-    if (pwrite(fd, pic.header, HEADER_LEN, 0) != HEADER_LEN) result = errno ? errno : EIO;
-  }
-  if (result == 0) {
-    result = map_put(fd, pic.tmp, path);
-    close(fd);
-  } else {
-    close(fd);
-    unlink(pic.tmp);
-  }
-  return result;
+  maps_read();
+  unsigned height = (unsigned)view2(o, y + 24) + 10;
+  put_str(o, "</svg>\n");
+  return height;
 }
 
-/* Takes map_busy, waiting for another thread's picture (up to 10 s). */
-static int busy_wait(void) {
-  for (int i = 0; __atomic_exchange_n(&map_busy, 1, __ATOMIC_ACQUIRE); i++) {
-    if (i >= 10000) return 0;
-    struct timespec ms = {0, 1000000};
-    nanosleep(&ms, NULL);
-  }
-  return 1;
-}
-
-static void busy_release(void) { __atomic_store_n(&map_busy, 0, __ATOMIC_RELEASE); }
-
-int hawk_map_write(const char *path) {
-  if (path == NULL || path[0] == 0) {
-    errno = path ? ENOENT : EINVAL;
+int render_svg(const struct snapshot *s, FILE *out) {
+  memset(&pic, 0, sizeof pic);
+  pic.s = s;
+  pic.names_len = 1;
+  /* The height is known at the end: the body goes to memory first. */
+  char *body = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&body, &len);
+  if (!mem) return -1;
+  struct out b = {mem}, o = {out};
+  unsigned height = page_body(&b);
+  if (fclose(mem) != 0) {
+    free(body);
     return -1;
   }
-  hawk_ensure_init();
-  int saved = errno;
-  if (!busy_wait()) {
-    errno = EBUSY;
-    return -1;
-  }
-  int r = map_write(path, MODE_CALL, 0);
-  busy_release();
-  if (r != 0) {
-    errno = r == MAP_REFUSED ? EINVAL : r;
-    return -1;
-  }
-  errno = saved;
-  return 0;
-}
-
-/* "hawkalloc: cannot write the heap picture PATH (errno N)" on stderr, if
- * descriptor 2 still is the stderr of start-up (report.h). */
-static void report_failure(const char *path, int err) {
-  struct line l = {.len = 0};
-  line_str(&l, "hawkalloc: cannot write the heap picture ");
-  line_str(&l, path);
-  if (err == MAP_REFUSED) {
-    line_str(&l, ": not a regular file, a character device or a FIFO; left alone");
-  } else {
-    line_str(&l, " (errno ");
-    line_dec(&l, (uint64_t)err);
-    line_str(&l, ")");
-  }
-  line_write_stderr(&l);
-}
-
-void map_on_exit(void) {
-  const char *path = option_text(OPTION_MAP);
-  if (path == NULL || path[0] == 0) return;
-  int saved = errno;
-  /* exit() called from a signal handler that interrupted malloc would find
-   * this thread holding a heap lock: check first rather than deadlock.  A
-   * lock another thread holds is given back soon, so look a few times. */
-  int lockable = 0;
-  for (int i = 0; i < 20 && !(lockable = heaps_lockable()); i++) {
-    struct timespec ms = {0, 5000000};
-    nanosleep(&ms, NULL);
-  }
-  int r = EDEADLK;
-  if (lockable) {
-    r = EBUSY;
-    if (busy_wait()) {
-      r = map_write(path, MODE_EXIT, 0);
-      busy_release();
-    }
-  }
-  if (r != 0) report_failure(path, r);
-  errno = saved;
-}
-
-/* --- SIGUSR2 frames (see the top of the file) ------------------------------ */
-
-#define RETRY_COOKIE 0x4d4150 /* si_value of the retry timer's signals */
-#define RETRY_NS     5000000  /* 5 ms */
-#define RETRY_MAX    400      /* two seconds */
-
-static int signal_installed;
-static int retry_timer = -1; /* the kernel's id of the retry timer */
-static int frame_pending;    /* a frame was asked for and not written yet */
-static int frame_retries;
-static unsigned frame_count; /* frames written */
-static int frames_pid;       /* the process frame_count and retry_timer belong to */
-static int frames_forked;    /* this process is a fork of the one that installed */
-
-/* PATH-0001.svg for frame 1 (a ".svg" ending of PATH taken off first);
- * PATH-PID-0001.svg in a forked child, whose frames would else overwrite
- * its parent's. */
-static int frame_path(char *dst, size_t cap, const char *path, unsigned n, int pid) {
-  size_t len = strlen(path);
-  if (len >= 4 && strcmp(path + len - 4, ".svg") == 0) len -= 4;
-  if (len + 48 > cap) return 0;
-  memcpy(dst, path, len);
-  struct out o = {.buf = dst + len, .cap = cap - len - 1, .fd = -1};
-  put_char(&o, '-');
-  if (pid) {
-    put_dec(&o, (uint64_t)pid);
-    put_char(&o, '-');
-  }
-  for (unsigned d = 1000; d > 1 && n < d; d /= 10) put_char(&o, '0');
-  put_dec(&o, n);
-  put_str(&o, ".svg");
-  dst[len + o.len] = 0;
-  return 1;
-}
-
-static void retry_later(void) {
-  int tries = __atomic_add_fetch(&frame_retries, 1, __ATOMIC_RELAXED);
-  if (retry_timer >= 0 && tries <= RETRY_MAX) {
-    struct itimerspec its;
-    memset(&its, 0, sizeof its);
-    its.it_value.tv_nsec = RETRY_NS;
-    if (syscall(SYS_timer_settime, retry_timer, 0, &its, NULL) == 0) return;
-  }
-  __atomic_store_n(&frame_pending, 0, __ATOMIC_RELAXED);
-  struct line l = {.len = 0};
-  line_str(&l, "hawkalloc: SIGUSR2 heap picture skipped: the heap stayed locked");
-  line_write_stderr(&l);
-}
-
-/* The retry timer: SIGUSR2 carrying RETRY_COOKIE.  Raw syscalls, as glibc's
- * timer_create may allocate; the id is the kernel's.  -1 if none. */
-static int retry_timer_make(void) {
-  struct sigevent ev;
-  memset(&ev, 0, sizeof ev);
-  ev.sigev_notify = SIGEV_SIGNAL;
-  ev.sigev_signo = SIGUSR2;
-  ev.sigev_value.sival_int = RETRY_COOKIE;
-  int id = -1;
-  return syscall(SYS_timer_create, CLOCK_MONOTONIC, &ev, &id) == 0 ? id : -1;
-}
-
-static void take_frame(void) {
-  if (__atomic_exchange_n(&map_busy, 1, __ATOMIC_ACQUIRE)) {
-    retry_later(); /* another picture is being written */
-    return;
-  }
-  int pid = (int)getpid();
-  if (pid != frames_pid) { /* a forked child: timers are not inherited */
-    frames_pid = pid;
-    frames_forked = 1;
-    frame_count = 0;
-    retry_timer = retry_timer_make();
-  }
-  const char *path = option_text(OPTION_MAP);
-  unsigned n = frame_count + 1;
-  int r = frame_path(pic.frame, sizeof pic.frame, path, n, frames_forked ? pid : 0)
-              ? map_write(pic.frame, MODE_SIGNAL, n)
-              : ENAMETOOLONG;
-  if (r == MAP_BUSY) {
-    busy_release();
-    retry_later();
-    return;
-  }
-  if (r == 0) frame_count = n;
-  __atomic_store_n(&frame_pending, 0, __ATOMIC_RELAXED);
-  __atomic_store_n(&frame_retries, 0, __ATOMIC_RELAXED);
-  busy_release();
-  if (r != 0) report_failure(pic.frame, r);
-}
-
-static void on_sigusr2(int sig, siginfo_t *info, void *uctx) {
-  (void)sig;
-  (void)uctx;
-  int saved = errno;
-  int retry = info && info->si_code == SI_TIMER && info->si_value.sival_int == RETRY_COOKIE;
-  if (!retry && !__atomic_exchange_n(&frame_pending, 1, __ATOMIC_RELAXED))
-    __atomic_store_n(&frame_retries, 0, __ATOMIC_RELAXED);
-  if (__atomic_load_n(&frame_pending, __ATOMIC_RELAXED)) take_frame();
-  errno = saved;
-}
-
-void map_install_signal(void) {
-  const char *path = option_text(OPTION_MAP);
-  if (path == NULL || path[0] == 0) return;
-  if (__atomic_exchange_n(&signal_installed, 1, __ATOMIC_RELAXED)) return;
-  int saved = errno;
-  frames_pid = (int)getpid();
-  retry_timer = retry_timer_make();
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_sigaction = on_sigusr2;
-  sa.sa_flags = SA_SIGINFO | SA_RESTART;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGUSR2, &sa, NULL);
-  errno = saved;
+  put_header(&o, height);
+  fwrite(body, 1, len, out);
+  free(body);
+  return ferror(out) ? -1 : 0;
 }
