@@ -12,6 +12,8 @@ enum option_id {
   OPTION_MAP,         /* HAWKALLOC_MAP: SVG file for heap pictures (at exit, on SIGUSR2) */
   OPTION_DEBUG,       /* HAWKALLOC_DEBUG: canaries and fill patterns when 1 */
   OPTION_CHECK_EVERY, /* HAWKALLOC_CHECK_EVERY: run hawk_check every N calls */
+  OPTION_DECAY_MS,    /* HAWKALLOC_DECAY_MS: free pages go back to the OS after this
+                         many ms (0: never, but by malloc_trim); decay.h */
   OPTION_COUNT
 };
 
