@@ -180,7 +180,7 @@ bench-preload: deps lib
 # The benchmark suite (bench/run.sh, docs/performance.md): the programs
 # are built into build/bench/ and run under HawkAlloc, glibc, jemalloc,
 # mimalloc and tcmalloc.  `make bench-quick` is a fast smoke run.
-BENCH_PROGS := lifo random larson prodcons realloc mixed frag trace cpu launch
+BENCH_PROGS := lifo random larson prodcons realloc mixed frag trace cpu launch decay
 BENCH_BIN := $(BENCH_PROGS:%=$(BUILD)/bench/%)
 .PHONY: bench-progs bench-quick bench-checks
 

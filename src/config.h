@@ -46,7 +46,7 @@
  * about 1 s after they became free. */
 #define DECAY_CHECK_OPS 64
 #define DECAY_BLOCK_MIN ((size_t)16 << 10)
-#define DECAY_PASS_MAX  1024
+#define DECAY_PASS_MAX  64
 #define DECAY_MS_MAX    ((uint64_t)3600 * 1000)
 
 /* The kernel's user address space is below this (48-bit virtual addresses

@@ -320,40 +320,48 @@ static inline void finish(struct heap *h, struct releases *r) {
   if (unlikely(moved)) decay_elsewhere(h);
 }
 
-/* The stamp of watched free block b of size bytes, made by freeing a block
- * of freed bytes and merging it with the free neighbours at next and prev
- * (NULL when not merged) whose stamps (if watched) are still in place.
- * Mostly memory that was free already (at least 8 times the bytes just
- * freed, counting only bytes below the arena's frontier: the pages past it
- * were never touched) keeps the older neighbour's stamp: a small block cut
- * from the front of a big free one and given back, again and again, would
- * else keep the big one's pages from ever going back to the OS.  Mostly
- * fresh memory, or memory next to pages given back already, is free since
- * now. */
-static __attribute__((noinline)) uint64_t merged_stamp(const struct arena *a, const block *b,
-                                                       size_t size, size_t freed, const block *next,
-                                                       size_t next_size, const block *prev,
-                                                       size_t prev_size) {
+/* Stamps the free block of size bytes at b that free_locked is making, just
+ * before it writes b's header: b's header is still the freed block's
+ * (allocated) or, when the freed block merged into the free block before
+ * it, that block's, and the freed block's header then still holds its size;
+ * the stamps of merged free neighbours are still in place.  Mostly memory
+ * that was free already (at least 8 times the bytes just freed, counting
+ * only bytes below the arena's frontier: the pages past it were never
+ * touched) keeps the older neighbour's stamp: a small block cut from the
+ * front of a big free one and given back, again and again, would else keep
+ * the big one's pages from ever going back to the OS.  Mostly fresh memory,
+ * or memory next to pages given back already, is free since now. */
+static __attribute__((noinline)) void stamp_merged_locked(struct heap *h, const struct arena *a,
+                                                          block *b, size_t size) {
   uint64_t old = DECAY_CLEAN, s;
-  if (next && next_size >= DECAY_BLOCK_MIN && (s = free_stamp(next)) < old) old = s;
-  if (prev && prev_size >= DECAY_BLOCK_MIN && (s = free_stamp(prev)) < old) old = s;
-  if (old == DECAY_CLEAN) return decay_epoch();
-  const char *end = (const char *)b + size < a->frontier ? (const char *)b + size : a->frontier;
-  size_t touched = end > (const char *)b ? (size_t)(end - (const char *)b) : 0;
-  return freed * 8 < touched ? old : decay_epoch();
+  const block *freed_block = b;
+  if (!block_is_alloc(b)) { /* merged backward: the stamp of the block before */
+    if (block_size(b) >= DECAY_BLOCK_MIN) old = free_stamp(b);
+    freed_block = (const block *)((const char *)b + block_size(b));
+  }
+  size_t freed = block_size(freed_block);
+  const char *end = (const char *)b + size, *after = (const char *)freed_block + freed;
+  if ((size_t)(end - after) >= DECAY_BLOCK_MIN && (s = free_stamp((const block *)after)) < old)
+    old = s; /* merged forward */
+  uint64_t stamp = decay_epoch();
+  if (old != DECAY_CLEAN) {
+    const char *used = end < a->frontier ? end : a->frontier;
+    size_t touched = used > (const char *)b ? (size_t)(used - (const char *)b) : 0;
+    if (freed * 8 < touched) stamp = old;
+  }
+  stamp_locked(h, b, size, stamp);
 }
 
 /* Frees b, coalescing with both neighbours; returns the arena if it became
  * empty and may_detach allowed taking it out of the heap for release. */
 static struct arena *free_locked(struct heap *h, struct arena *a, block *b, int may_detach) {
-  size_t size = block_size(b), freed = size, next_size = 0, prev_size = 0;
+  size_t size = block_size(b);
   in_use_add(h, -(int64_t)size);
   if (debug_enabled) debug_fill_free(block_payload(b), size - BLOCK_HEADER);
-  block *next = block_next(b), *prev = NULL;
+  block *next = block_next(b);
   if (!block_is_alloc(next)) { /* forward */
     placement_remove(h->policy, &h->free, next);
-    next_size = block_size(next);
-    size += next_size;
+    size += block_size(next);
     if (debug_enabled) debug_fill_free(next, BLOCK_HEADER + 16); /* its header and links */
     h->coalesces++;
   }
@@ -361,24 +369,20 @@ static struct arena *free_locked(struct heap *h, struct arena *a, block *b, int 
     /* Mark b itself free although it vanishes into its predecessor, so
      * that a second free of it is recognised as a double free. */
     block_store(b, block_make_word(b, block_size(b), block_flags(b) & ~BLOCK_ALLOC));
-    prev = block_prev(b);
+    block *prev = block_prev(b);
     placement_remove(h->policy, &h->free, prev);
     if (debug_enabled) debug_fill_free((char *)b - 8, 8 + BLOCK_HEADER); /* footer, header */
-    prev_size = block_size(prev);
-    size += prev_size;
+    size += block_size(prev);
     b = prev;
     h->coalesces++;
   }
+  if (decay_on && size >= DECAY_BLOCK_MIN) stamp_merged_locked(h, a, b, size);
   block_set_free(b, size, BLOCK_PREV_ALLOC);
   block_set_prev_alloc(block_next(b), 0);
   if (size == ARENA_SPAN && h->arena_count > 1 && may_detach) {
     detach_locked(h, a);
     return a;
   }
-  if (decay_on && size >= DECAY_BLOCK_MIN) /* the neighbours' stamps are still in place */
-    stamp_locked(
-        h, b, size,
-        merged_stamp(a, b, size, freed, next_size ? next : NULL, next_size, prev, prev_size));
   placement_insert(h->policy, &h->free, b);
   return NULL;
 }

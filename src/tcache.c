@@ -199,7 +199,7 @@ static __attribute__((noinline)) void tcache_decay(struct tcache *tc) {
   for (size_t bin = 0; bin < TCACHE_BINS; bin++) {
     if (tc->count[bin] != 0 && tc->count[bin] == tc->decay_count[bin])
       flush_list(tc, bin, (size_t)-1);
-    tc->decay_count[bin] = tc->count[bin];
+    tc->decay_count[bin] = (uint8_t)tc->count[bin];
   }
 }
 
