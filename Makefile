@@ -33,7 +33,7 @@ TESTFLAGS := -O1 -fno-builtin -Wno-unused-result
 CORE_SRC := src/os.c src/registry.c src/options.c src/report.c src/arena.c \
             src/placement.c src/placement_segregated.c src/placement_first_fit.c \
             src/placement_next_fit.c src/placement_best_fit.c \
-            src/heap.c src/tcache.c src/large.c src/check.c src/stats.c src/walk.c src/snapshot.c src/trace.c src/debug.c src/api.c
+            src/heap.c src/decay.c src/tcache.c src/large.c src/check.c src/stats.c src/walk.c src/snapshot.c src/trace.c src/debug.c src/api.c
 OVERRIDE_SRC := src/override.c
 HEADERS  := $(wildcard src/*.h) include/hawkalloc.h include/hawksnap.h
 
@@ -205,7 +205,7 @@ bench-preload: deps lib
 # The benchmark suite (bench/run.sh, docs/performance.md): the programs
 # are built into build/bench/ and run under HawkAlloc, glibc, jemalloc,
 # mimalloc and tcmalloc.  `make bench-quick` is a fast smoke run.
-BENCH_PROGS := lifo random larson prodcons realloc mixed frag trace cpu launch
+BENCH_PROGS := lifo random larson prodcons realloc mixed frag trace cpu launch decay
 BENCH_BIN := $(BENCH_PROGS:%=$(BUILD)/bench/%)
 .PHONY: bench-progs bench-quick bench-checks
 

@@ -66,7 +66,7 @@ HAWK_EXPORT void *hawk_pvalloc(size_t size);
 HAWK_EXPORT int hawk_check(void);
 
 /* Version of struct hawk_stats; bumped whenever a field is added. */
-#define HAWK_STATS_VERSION 1
+#define HAWK_STATS_VERSION 2
 
 /* A snapshot of the allocator.  Fields are only ever appended. */
 struct hawk_stats {
@@ -93,6 +93,11 @@ struct hawk_stats {
                              out in each, plus large mappings: the "heap size"
                              of the malloc-lab utilization figure */
   uint64_t footprint_peak;
+  /* Version 2: */
+  uint64_t purged; /* bytes of whole free pages inside arenas given back to
+                      the OS since start, by the decay (HAWKALLOC_DECAY_MS)
+                      and by hawk_trim; a page given back, reused and given
+                      back again counts twice */
 };
 
 /* Fills *out with the current statistics.  size is sizeof(*out) as the

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "debug.h"
+#include "decay.h"
 #include "hawk.h"
 #include "hawkalloc.h"
 #include "large.h"
@@ -72,6 +73,9 @@ static void init_once(void) {
   trace_init();
   map_install_signal();
   debug_init();
+  /* Debug mode checks that freed memory keeps its fill pattern: nothing
+   * may give its pages back behind its back. */
+  decay_init(debug_enabled ? 0 : (uint64_t)option_long(OPTION_DECAY_MS));
   stats_init();
   under_valgrind = vg_memcheck_running();
   /* Textbook mode (HAWKALLOC_TCACHE=0): no cache and one heap, so that every

@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 
+#include "decay.h"
 #include "os.h"
 #include "registry.h"
 #include "report.h"
@@ -75,6 +76,7 @@ void arena_release(struct arena *a) {
   counters_footprint(-(int64_t)(a->frontier - (char *)a));
   pthread_mutex_lock(&cache.lock);
   if (cache.count < ARENA_CACHE_MAX) {
+    a->cached_epoch = decay_epoch();
     a->next = cache.head;
     cache.head = a;
     cache.count++;
@@ -89,11 +91,22 @@ void arena_release(struct arena *a) {
   }
 }
 
-size_t arena_cache_flush(void) {
+/* Unmaps the cached arenas that entered the cache in epoch e - 2 or
+ * earlier (all of them for e == DECAY_CLEAN); returns how many. */
+static size_t cache_unmap_older(uint64_t e) {
+  struct arena *list = NULL, **at = &cache.head;
   pthread_mutex_lock(&cache.lock);
-  struct arena *list = cache.head;
-  cache.head = NULL;
-  cache.count = 0;
+  while (*at) {
+    struct arena *a = *at;
+    if (e == DECAY_CLEAN || decay_due(a->cached_epoch, e)) {
+      *at = a->next;
+      a->next = list;
+      list = a;
+      cache.count--;
+    } else {
+      at = &a->next;
+    }
+  }
   pthread_mutex_unlock(&cache.lock);
   size_t n = 0;
   while (list) {
@@ -107,6 +120,10 @@ size_t arena_cache_flush(void) {
   }
   return n;
 }
+
+size_t arena_cache_flush(void) { return cache_unmap_older(DECAY_CLEAN); }
+
+size_t arena_cache_decay(uint64_t e) { return cache_unmap_older(e); }
 
 size_t arena_cache_count(void) {
   pthread_mutex_lock(&cache.lock);

@@ -21,8 +21,9 @@ struct arena {
   struct heap *heap;  /* owner; NULL while the arena waits in the empty cache */
   struct arena *next; /* the owner's arena list */
   struct arena *prev;
-  char *frontier; /* bytes at or past here were never handed out since the
-                     kernel zeroed them (but for the last block's footer) */
+  char *frontier;        /* bytes at or past here were never handed out since the
+                            kernel zeroed them (but for the last block's footer) */
+  uint64_t cached_epoch; /* the decay's epoch when it entered the empty cache */
 };
 
 #define ARENA_MAGIC           0x6177686b6172656eull
@@ -63,6 +64,10 @@ HAWK_INTERNAL void arena_release(struct arena *a);
 
 /* Unmaps every cached empty arena; returns how many. */
 HAWK_INTERNAL size_t arena_cache_flush(void);
+
+/* Unmaps the cached empty arenas that have waited for a whole period by
+ * the decay's epoch e (decay.h); returns how many. */
+HAWK_INTERNAL size_t arena_cache_decay(uint64_t e);
 
 /* Number of arenas in the cache. */
 HAWK_INTERNAL size_t arena_cache_count(void);

@@ -10,6 +10,8 @@
  *   payload -->  +-------------------------------------------------+  <- 16-byte aligned
  *                | allocated: the user's bytes                      |
  *                | free:      next, prev (free-list links)          |
+ *                |            stamp (blocks of DECAY_BLOCK_MIN or   |
+ *                |            more, when the decay runs: decay.h)   |
  *                |            ...                                   |
  *                |            footer (8 bytes): a copy of the header |
  *   next ----->  +-------------------------------------------------+
@@ -135,6 +137,17 @@ static inline void free_set_next(block *b, const block *n) {
 }
 static inline void free_set_prev(block *b, const block *p) {
   block_links(b)->prev = link_encode(p);
+}
+
+/* The decay's stamp of a free block of DECAY_BLOCK_MIN bytes or more: the
+ * epoch it became free in, or DECAY_CLEAN (decay.h).  It is the payload's
+ * third word, inside the block's first BLOCK_MIN bytes, which a purge
+ * never gives back. */
+static inline uint64_t free_stamp(const block *b) {
+  return ((const uint64_t *)block_payload(b))[2];
+}
+static inline void free_set_stamp(block *b, uint64_t stamp) {
+  ((uint64_t *)block_payload(b))[2] = stamp;
 }
 
 /* Writes an allocated block's header. */

@@ -1,4 +1,5 @@
 /* check.c - hawk_check: every invariant of the heap, verified by a walk. */
+#include "decay.h"
 #include "hawk.h"
 #include "hawkalloc.h"
 #include "large.h"
@@ -23,13 +24,19 @@ static void tally_walk(void *ctx, const block *b) {
   }
 }
 
-/* A listed block must lie in an arena of this heap. */
+/* A listed block must lie in an arena of this heap; one the decay watches
+ * carries a stamp: an epoch that has begun, or DECAY_CLEAN. */
 static void tally_listed(void *ctx, const block *b) {
   struct tally *t = ctx;
   t->listed++;
   t->listed_bytes += block_size(b);
   if (registry_lookup(b) != CHUNK_ARENA || arena_heap(arena_of(b)) != t->heap) {
     report_problem("check: listed block", b, "is not in an arena of this heap");
+    t->problems++;
+  }
+  uint64_t stamp = decay_on && block_size(b) >= DECAY_BLOCK_MIN ? free_stamp(b) : DECAY_CLEAN;
+  if (stamp != DECAY_CLEAN && (stamp < 2 || stamp > decay_epoch())) {
+    report_problem("check: listed block", b, "carries no decay stamp (or a damaged one)");
     t->problems++;
   }
 }

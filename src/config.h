@@ -34,6 +34,21 @@
 /* Empty arenas kept mapped (not returned to the OS) for quick reuse. */
 #define ARENA_CACHE_MAX 2
 
+/* The decay (decay.h, docs/design.md).  A heap reads the clock once every
+ * DECAY_CHECK_OPS of its locked operations (a refill, an overflow, a block
+ * above the cache's sizes): one coarse clock read per 64 is lost in the
+ * cost of the lock.  Free blocks of DECAY_BLOCK_MIN bytes or more are
+ * watched (a smaller one holds at most two whole pages past its header
+ * page).  One pass gives back at most DECAY_PASS_MAX blocks, each one
+ * madvise call, so that no heap operation waits long for its lock; the
+ * next check goes on.  HAWKALLOC_DECAY_MS is at most DECAY_MS_MAX (an
+ * hour); its default is 500 ms, so that pages come back between 0.5 and
+ * about 1 s after they became free. */
+#define DECAY_CHECK_OPS 64
+#define DECAY_BLOCK_MIN ((size_t)16 << 10)
+#define DECAY_PASS_MAX  64
+#define DECAY_MS_MAX    ((uint64_t)3600 * 1000)
+
 /* The kernel's user address space is below this (48-bit virtual addresses
  * on x86-64 and aarch64); the arena registry covers exactly this range. */
 #define ADDRESS_BITS 48

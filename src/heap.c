@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "debug.h"
+#include "decay.h"
 #include "hawk.h"
 #include "os.h"
 #include "registry.h"
@@ -49,6 +50,21 @@ static void attach_locked(struct heap *h, struct arena *a) {
   h->arena_count++;
 }
 
+/* Stamps free block b, of size bytes, as free since epoch stamp (or as
+ * given back already: DECAY_CLEAN), when the decay watches blocks of its
+ * size (decay.h). */
+static inline void stamp_locked(struct heap *h, block *b, size_t size, uint64_t stamp) {
+  if (!decay_on || size < DECAY_BLOCK_MIN) return;
+  free_set_stamp(b, stamp);
+  if (stamp != DECAY_CLEAN && stamp > h->decay_newest) h->decay_newest = stamp;
+}
+
+/* The stamp of listed free block b, to be passed on to what remains of it
+ * after a split (0 when it has none: too small to be watched). */
+static inline uint64_t stamp_of(const block *b) {
+  return decay_on && block_size(b) >= DECAY_BLOCK_MIN ? free_stamp(b) : 0;
+}
+
 /* Adds a fresh arena to the heap and lists its one free block. */
 static int grow_locked(struct heap *h) {
   struct arena *a;
@@ -56,6 +72,10 @@ static int grow_locked(struct heap *h) {
   attach_locked(h, a);
   if (debug_enabled) /* free memory carries the free pattern (debug.h) */
     debug_fill_free((char *)arena_first(a) + BLOCK_HEADER + 16, ARENA_SPAN - BLOCK_HEADER - 16 - 8);
+  /* A new mapping is all zero pages the kernel has not given us yet; one
+   * from the cache of empty arenas may hold resident pages. */
+  int fresh = a->frontier == (char *)arena_first(a) + BLOCK_MIN;
+  stamp_locked(h, arena_first(a), ARENA_SPAN, fresh ? DECAY_CLEAN : decay_epoch());
   placement_insert(h->policy, &h->free, arena_first(a));
   return 1;
 }
@@ -87,6 +107,7 @@ static size_t cut_tail_locked(struct heap *h, block *b, size_t size) {
   block_set_alloc(b, size, block_flags(b));
   block_set_free(tail, tail_size, BLOCK_PREV_ALLOC);
   block_set_prev_alloc(block_next(tail), 0);
+  stamp_locked(h, tail, tail_size, decay_epoch());
   placement_insert(h->policy, &h->free, tail);
   h->splits++;
   return total - size;
@@ -98,14 +119,17 @@ static void release_tail_locked(struct heap *h, block *b, size_t size) {
   if (cut) in_use_add(h, -(int64_t)cut);
 }
 
-/* Hands out the first size bytes of free block b (already unlisted). */
-static inline __attribute__((always_inline)) void take_locked(struct heap *h, block *b,
-                                                              size_t size) {
+/* Hands out the first size bytes of free block b (already unlisted); what
+ * remains keeps stamp, the decay's stamp of the free block b was cut from
+ * (its pages were free as long, or given back already). */
+static inline __attribute__((always_inline)) void take_locked(struct heap *h, block *b, size_t size,
+                                                              uint64_t stamp) {
   size_t total = block_size(b);
   uint64_t prev_flag = block_flags(b) & BLOCK_PREV_ALLOC;
   if (total - size >= BLOCK_MIN) {
     block *rest = (block *)((char *)b + size);
     block_set_free(rest, total - size, BLOCK_PREV_ALLOC);
+    stamp_locked(h, rest, total - size, stamp);
     placement_insert(h->policy, &h->free, rest);
     h->splits++;
   } else {
@@ -149,8 +173,9 @@ static size_t dirty_bytes(const struct arena *a, const char *p, size_t n) {
 static inline __attribute__((always_inline)) block *
 take_aligned_locked(struct heap *h, block *b, size_t size, size_t align, size_t n, size_t *dirty) {
   placement_remove(h->policy, &h->free, b);
+  uint64_t stamp = stamp_of(b); /* a leading pad keeps it where it is */
   if (align > HAWK_ALIGN) b = carve_aligned_locked(h, b, align);
-  take_locked(h, b, size);
+  take_locked(h, b, size, stamp);
   struct arena *a = arena_of(b);
   if (dirty) *dirty = debug_enabled ? n : dirty_bytes(a, block_payload(b), n);
   arena_mark_used(a, b, block_size(b));
@@ -227,6 +252,107 @@ static void unlock_and_release(struct heap *h, struct releases *r) {
   r->count = 0;
 }
 
+/* Releases the whole pages inside one free block (its header, links, stamp
+ * and footer stay); returns the bytes released. */
+static size_t discard_free_block(const block *b) {
+  size_t page = os_page_size();
+  uintptr_t start = align_up((uintptr_t)b + BLOCK_MIN, page);
+  uintptr_t end = ((uintptr_t)b + block_size(b) - sizeof(uint64_t)) & ~(uintptr_t)(page - 1);
+  if (end <= start || os_discard((void *)start, end - start) != 0) return 0;
+  return end - start;
+}
+
+/* Whether free block b's inner pages were given back already (and nothing
+ * made them dirty since: any merge or cut stamps the block anew). */
+static int given_back(const block *b) {
+  return decay_on && block_size(b) >= DECAY_BLOCK_MIN && free_stamp(b) == DECAY_CLEAN;
+}
+
+/* The decay's pass (decay.h): gives back the inner pages of the free blocks
+ * that have stayed free for a whole period by epoch e, at most
+ * DECAY_PASS_MAX of them; the next clock check goes on from there.  Only
+ * the lists that can hold blocks of DECAY_BLOCK_MIN bytes are walked (all
+ * of a single-list policy's list). */
+static void decay_pass_locked(struct heap *h, uint64_t e) {
+  size_t budget = DECAY_PASS_MAX;
+  uint64_t purged = 0;
+  unsigned c = h->policy == &placement_segregated ? seg_class(DECAY_BLOCK_MIN) : 0;
+  size_t steps = 0; /* links followed in all the lists: a cycle is reported */
+  h->decay_more = 0;
+  for (; c < SIZE_CLASSES && !h->decay_more; c++) {
+    for (block *b = list_first(&h->free, h->free.heads[c]); b; b = list_next(&h->free, b, &steps)) {
+      if (block_size(b) < DECAY_BLOCK_MIN || !decay_due(free_stamp(b), e)) continue;
+      if (budget-- == 0) {
+        h->decay_more = 1;
+        break;
+      }
+      purged += discard_free_block(b);
+      free_set_stamp(b, DECAY_CLEAN);
+    }
+  }
+  if (!h->decay_more) h->decay_done = e - 2;
+  counters_purged(purged);
+}
+
+/* Runs the pass if it has something to do: a block stamped after the last
+ * complete pass may have stayed free a period by now, or the last pass
+ * stopped at its bound. */
+static void decay_pass_if_due_locked(struct heap *h) {
+  uint64_t e = decay_epoch();
+  if (h->decay_more || (h->decay_newest > h->decay_done && decay_due(h->decay_done + 1, e)))
+    decay_pass_locked(h, e);
+}
+
+/* Every DECAY_CHECK_OPS locked operations: reads the clock, and runs the
+ * pass if one is due.  Returns 1 when the epoch moved on. */
+static __attribute__((noinline)) int decay_tick_locked(struct heap *h) {
+  h->decay_ops = 0;
+  int moved = decay_advance();
+  decay_pass_if_due_locked(h);
+  return moved;
+}
+
+/* Ends a locked heap operation: the decay's clock check when it is due,
+ * the unlock, the release of emptied arenas, and after the epoch moved on,
+ * the decay of what no operation on this heap reaches (decay.h). */
+static inline void finish(struct heap *h, struct releases *r) {
+  int moved = decay_on && unlikely(++h->decay_ops >= DECAY_CHECK_OPS) && decay_tick_locked(h);
+  unlock_and_release(h, r);
+  if (unlikely(moved)) decay_elsewhere(h);
+}
+
+/* Stamps the free block of size bytes at b that free_locked is making, just
+ * before it writes b's header: b's header is still the freed block's
+ * (allocated) or, when the freed block merged into the free block before
+ * it, that block's, and the freed block's header then still holds its size;
+ * the stamps of merged free neighbours are still in place.  Mostly memory
+ * that was free already (at least 8 times the bytes just freed, counting
+ * only bytes below the arena's frontier: the pages past it were never
+ * touched) keeps the older neighbour's stamp: a small block cut from the
+ * front of a big free one and given back, again and again, would else keep
+ * the big one's pages from ever going back to the OS.  Mostly fresh memory,
+ * or memory next to pages given back already, is free since now. */
+static __attribute__((noinline)) void stamp_merged_locked(struct heap *h, const struct arena *a,
+                                                          block *b, size_t size) {
+  uint64_t old = DECAY_CLEAN, s;
+  const block *freed_block = b;
+  if (!block_is_alloc(b)) { /* merged backward: the stamp of the block before */
+    if (block_size(b) >= DECAY_BLOCK_MIN) old = free_stamp(b);
+    freed_block = (const block *)((const char *)b + block_size(b));
+  }
+  size_t freed = block_size(freed_block);
+  const char *end = (const char *)b + size, *after = (const char *)freed_block + freed;
+  if ((size_t)(end - after) >= DECAY_BLOCK_MIN && (s = free_stamp((const block *)after)) < old)
+    old = s; /* merged forward */
+  uint64_t stamp = decay_epoch();
+  if (old != DECAY_CLEAN) {
+    const char *used = end < a->frontier ? end : a->frontier;
+    size_t touched = used > (const char *)b ? (size_t)(used - (const char *)b) : 0;
+    if (freed * 8 < touched) stamp = old;
+  }
+  stamp_locked(h, b, size, stamp);
+}
+
 /* Frees b, coalescing with both neighbours; returns the arena if it became
  * empty and may_detach allowed taking it out of the heap for release. */
 static struct arena *free_locked(struct heap *h, struct arena *a, block *b, int may_detach) {
@@ -251,6 +377,7 @@ static struct arena *free_locked(struct heap *h, struct arena *a, block *b, int 
     b = prev;
     h->coalesces++;
   }
+  if (decay_on && size >= DECAY_BLOCK_MIN) stamp_merged_locked(h, a, b, size);
   block_set_free(b, size, BLOCK_PREV_ALLOC);
   block_set_prev_alloc(block_next(b), 0);
   if (size == ARENA_SPAN && h->arena_count > 1 && may_detach) {
@@ -338,7 +465,7 @@ void heap_free_batch(void *const *ps, size_t count, const char *call, int by_use
     }
   }
   if (by_user) h->frees += count;
-  unlock_and_release(h, &r);
+  finish(h, &r);
 }
 
 /* Gives cached blocks of heap h back: at once if its lock is free, else
@@ -355,7 +482,7 @@ static void give_back(struct heap *h, void **ps, size_t n) {
         report_misuse("free", ps[i], problem);
       }
     }
-    unlock_and_release(h, &r);
+    finish(h, &r);
     return;
   }
   /* Still marked as cached while they wait: a second free is caught. */
@@ -409,7 +536,7 @@ void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty, int grow
       report_misuse("malloc", p, l.buf);
     }
   }
-  unlock_and_release(h, &r);
+  finish(h, &r);
   return p;
 }
 
@@ -423,6 +550,7 @@ static size_t alloc_run_locked(struct heap *h, size_t size, void **out, size_t c
   if (b == NULL && grow_locked(h)) b = h->policy->find(&h->free, size);
   if (b == NULL) return 0;
   placement_remove(h->policy, &h->free, b);
+  uint64_t stamp = stamp_of(b);
   size_t total = block_size(b), n = total / size;
   if (n > count) n = count;
   uint64_t flag = block_flags(b) & BLOCK_PREV_ALLOC;
@@ -435,7 +563,7 @@ static size_t alloc_run_locked(struct heap *h, size_t size, void **out, size_t c
   /* The last one splits off what is left, or keeps a remainder too small
    * to be a block. */
   block_set_free(b, total - (n - 1) * size, flag);
-  take_locked(h, b, size);
+  take_locked(h, b, size, stamp);
   out[n - 1] = block_payload(b);
   in_use_add(h, (int64_t)((n - 1) * size));
   h->splits += n - 1;
@@ -454,7 +582,7 @@ size_t heap_alloc_batch(struct heap *h, size_t size, void **out, size_t count, i
     size_t n;
     while (got < count && (n = alloc_run_locked(h, size, out + got, count - got)) != 0) got += n;
   }
-  unlock_and_release(h, &r);
+  finish(h, &r);
   return got;
 }
 
@@ -517,16 +645,6 @@ size_t heap_usable(void *p, const char *call) {
   return usable;
 }
 
-/* Releases the whole pages inside one free block (its header, links and
- * footer stay). */
-static size_t discard_free_block(const block *b) {
-  size_t page = os_page_size();
-  uintptr_t start = align_up((uintptr_t)b + BLOCK_MIN, page);
-  uintptr_t end = ((uintptr_t)b + block_size(b) - sizeof(uint64_t)) & ~(uintptr_t)(page - 1);
-  if (end <= start || os_discard((void *)start, end - start) != 0) return 0;
-  return end - start;
-}
-
 size_t heap_release_empty(struct heap *h) {
   struct releases r = {.count = 0};
   size_t n = 0;
@@ -556,9 +674,21 @@ size_t heap_trim(struct heap *h) {
   if (debug_enabled) return 0; /* discarded pages would lose the free pattern */
   pthread_mutex_lock(&h->lock);
   for (struct arena *a = h->arenas; a; a = a->next) {
-    for (block *b = arena_first(a); b < arena_epilogue(a); b = block_next(b))
-      if (!block_is_alloc(b)) released += discard_free_block(b);
+    for (block *b = arena_first(a); b < arena_epilogue(a); b = block_next(b)) {
+      if (block_is_alloc(b) || given_back(b)) continue;
+      released += discard_free_block(b);
+      stamp_locked(h, b, block_size(b), DECAY_CLEAN);
+    }
   }
   pthread_mutex_unlock(&h->lock);
+  counters_purged(released);
   return released;
+}
+
+void heap_decay_try(struct heap *h) {
+  if (pthread_mutex_trylock(&h->lock) != 0) return; /* its owner will see to it */
+  struct releases r = {.count = 0};
+  drain_locked(h, &r);
+  decay_pass_if_due_locked(h);
+  unlock_and_release(h, &r);
 }

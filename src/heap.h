@@ -28,6 +28,12 @@ struct heap {
   void *remote;         /* blocks other threads gave back while the lock was
                            busy, linked through their first word; freed by the
                            next thread that takes the lock */
+  /* The decay (decay.h): */
+  uint32_t decay_ops;    /* locked operations since the clock was last read */
+  int decay_more;        /* the last pass stopped at its bound */
+  uint64_t decay_newest; /* the newest epoch a free block was stamped with */
+  uint64_t decay_done;   /* every block stamped with this epoch or an older
+                            one was given back (or reused) */
 } __attribute__((aligned(128)));
 
 /* Prepares an empty heap using policy. */
@@ -80,5 +86,10 @@ HAWK_INTERNAL size_t heap_release_empty(struct heap *h);
 
 /* Releases the pages inside free blocks; returns the bytes released. */
 HAWK_INTERNAL size_t heap_trim(struct heap *h);
+
+/* The decay's pass over heap h, if its lock is free and a pass is due
+ * (decay.h): frees its remote list and gives back the pages of the free
+ * blocks that stayed free for a period. */
+HAWK_INTERNAL void heap_decay_try(struct heap *h);
 
 #endif /* HAWK_HEAP_H */

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "decay.h"
 #include "hawk.h"
 #include "os.h"
 #include "registry.h"
@@ -74,6 +75,7 @@ static void *large_setup(char *base, size_t len, size_t off) {
 static struct {
   char *base[SPARE_MAX];
   size_t len[SPARE_MAX];
+  uint64_t epoch[SPARE_MAX]; /* the decay's epoch when it was kept */
   size_t count, bytes;
 } spare;
 
@@ -83,6 +85,7 @@ static void spare_remove(size_t i) {
   spare.count--;
   memmove(&spare.base[i], &spare.base[i + 1], (spare.count - i) * sizeof spare.base[0]);
   memmove(&spare.len[i], &spare.len[i + 1], (spare.count - i) * sizeof spare.len[0]);
+  memmove(&spare.epoch[i], &spare.epoch[i + 1], (spare.count - i) * sizeof spare.epoch[0]);
 }
 
 /* Keeps a freed mapping for reuse, unmapping the oldest ones if there is no
@@ -98,6 +101,7 @@ static int spare_keep(char *base, size_t len) {
     spare_remove(0);
   }
   spare.base[spare.count] = base;
+  spare.epoch[spare.count] = decay_epoch();
   spare.len[spare.count++] = len;
   spare.bytes += len;
   pthread_mutex_unlock(&live.lock);
@@ -148,15 +152,20 @@ static char *spare_take(size_t *want) {
   return base;
 }
 
-size_t large_spare_flush(void) {
+/* Unmaps the spares kept in epoch e - 2 or earlier (all of them for
+ * e == DECAY_CLEAN); returns how many. */
+static size_t spare_unmap_older(uint64_t e) {
   pthread_mutex_lock(&live.lock);
-  size_t n = spare.count;
+  size_t n = 0;
   char *base[SPARE_MAX];
   size_t len[SPARE_MAX];
-  memcpy(base, spare.base, sizeof base);
-  memcpy(len, spare.len, sizeof len);
-  spare.count = 0;
-  spare.bytes = 0;
+  /* Oldest first: the ones to go are a prefix. */
+  while (n < spare.count && (e == DECAY_CLEAN || decay_due(spare.epoch[n], e))) {
+    base[n] = spare.base[n];
+    len[n] = spare.len[n];
+    n++;
+  }
+  for (size_t i = 0; i < n; i++) spare_remove(0);
   pthread_mutex_unlock(&live.lock);
   for (size_t i = 0; i < n; i++) {
     os_unmap(base[i], len[i]);
@@ -164,6 +173,10 @@ size_t large_spare_flush(void) {
   }
   return n;
 }
+
+size_t large_spare_flush(void) { return spare_unmap_older(DECAY_CLEAN); }
+
+size_t large_spare_decay(uint64_t e) { return spare_unmap_older(e); }
 
 void *large_alloc(size_t n, size_t align, int *dirty) {
   size_t off = align_up(sizeof(struct large_header) + BLOCK_HEADER, align);

@@ -32,6 +32,10 @@ HAWK_INTERNAL void *large_alloc(size_t n, size_t align, int *dirty);
 /* Unmaps the freed mappings kept for reuse; returns how many. */
 HAWK_INTERNAL size_t large_spare_flush(void);
 
+/* Unmaps the spare mappings kept for a whole period by the decay's epoch e
+ * (decay.h); returns how many. */
+HAWK_INTERNAL size_t large_spare_decay(uint64_t e);
+
 /* Frees the large block at p (validated first; call names the function). */
 HAWK_INTERNAL void large_free(void *p, const char *call);
 

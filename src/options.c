@@ -42,6 +42,7 @@ static struct option options[OPTION_COUNT] = {
     [OPTION_DEBUG] = {"HAWKALLOC_DEBUG", "0", KIND_SWITCH, 1, NULL, 0},
     [OPTION_CHECK_EVERY] = {"HAWKALLOC_CHECK_EVERY", "0", KIND_NUMBER, LONG_MAX_U, NULL, 0},
     [OPTION_TCACHE] = {"HAWKALLOC_TCACHE", "1", KIND_SWITCH, 1, NULL, 0},
+    [OPTION_DECAY_MS] = {"HAWKALLOC_DECAY_MS", "500", KIND_NUMBER, DECAY_MS_MAX, NULL, 0},
 };
 
 /* If entry is "NAME=value", returns value. */

@@ -14,6 +14,8 @@ enum option_id {
   OPTION_CHECK_EVERY, /* HAWKALLOC_CHECK_EVERY: run hawk_check every N calls */
   OPTION_TCACHE,      /* HAWKALLOC_TCACHE: 0 turns the thread caches off and uses one
                          heap (textbook mode: every call meets the placement policy) */
+  OPTION_DECAY_MS,    /* HAWKALLOC_DECAY_MS: free pages go back to the OS after this
+                         many ms (0: never, but by malloc_trim); decay.h */
   OPTION_COUNT
 };
 

@@ -5,6 +5,7 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 static size_t page_size;
@@ -128,6 +129,14 @@ int os_move(void *addr, size_t old_len, void *dest, size_t new_len) {
 int os_discard(void *addr, size_t len) {
   int saved = errno;
   return os_result(madvise(addr, len, MADV_DONTNEED) != 0, saved);
+}
+
+uint64_t os_clock_coarse_ns(void) {
+  struct timespec t;
+  int saved = errno;
+  int failed = clock_gettime(CLOCK_MONOTONIC_COARSE, &t) != 0;
+  errno = saved;
+  return failed ? 0 : (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
 int os_is_mapped(const void *addr) {

@@ -30,6 +30,11 @@ HAWK_INTERNAL int os_move(void *addr, size_t old_len, void *dest, size_t new_len
  * zeros.  The range must be page-aligned. */
 HAWK_INTERNAL int os_discard(void *addr, size_t len);
 
+/* The monotonic clock in nanoseconds at the kernel's tick resolution
+ * (CLOCK_MONOTONIC_COARSE: a vDSO call, no system call, nothing
+ * allocated); 0 if it cannot be read. */
+HAWK_INTERNAL uint64_t os_clock_coarse_ns(void);
+
 /* Whether the page containing addr is mapped now (by anyone); for
  * diagnosis on the abort path (mincore). */
 HAWK_INTERNAL int os_is_mapped(const void *addr);

@@ -72,6 +72,7 @@ static void stats_collect(struct hawk_stats *s) {
   s->mapped_peak = __atomic_load_n(&counters.mapped_peak, __ATOMIC_RELAXED);
   s->footprint = __atomic_load_n(&counters.footprint, __ATOMIC_RELAXED);
   s->footprint_peak = __atomic_load_n(&counters.footprint_peak, __ATOMIC_RELAXED);
+  s->purged = __atomic_load_n(&counters.purged, __ATOMIC_RELAXED);
   s->cached_arenas = arena_cache_count();
   struct tcache_totals t;
   tcache_totals(&t);
@@ -209,6 +210,7 @@ void hawk_stats_print(int fd) {
   print_row(fd, "splits", s.splits);
   print_row(fd, "coalesces", s.coalesces);
   print_row(fd, "bytes in thread caches", s.thread_cached);
+  print_row(fd, "bytes given back (pages)", s.purged);
   print_percent(fd, "external fragmentation", s.free_bytes ? s.free_bytes - s.largest_free : 0,
                 s.free_bytes, "1 - largest free / free bytes");
   print_percent(fd, "peak occupancy", s.in_use_peak, s.mapped_peak, "peak in use / peak mapped");

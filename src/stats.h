@@ -15,6 +15,7 @@ struct global_counters {
   uint64_t in_use_peak;  /* highest heaps_in_use + large_in_use seen */
   uint64_t footprint;    /* arena bytes up to each frontier, plus large mappings */
   uint64_t footprint_peak;
+  uint64_t purged; /* bytes of free pages inside arenas given back to the OS */
 };
 
 HAWK_INTERNAL extern struct global_counters counters;
@@ -34,6 +35,11 @@ static inline uint64_t counters_footprint_peak(void) {
 
 /* Adds delta (may be negative) to the footprint and follows its peak. */
 HAWK_INTERNAL void counters_footprint(int64_t delta);
+
+/* Adds bytes of free pages given back inside arenas. */
+static inline void counters_purged(uint64_t bytes) {
+  if (bytes) __atomic_add_fetch(&counters.purged, bytes, __ATOMIC_RELAXED);
+}
 
 /* Records in_use as a candidate for the peak of bytes in use. */
 HAWK_INTERNAL void counters_in_use_seen(uint64_t in_use);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "debug.h"
+#include "decay.h"
 #include "hawk.h"
 #include "registry.h"
 #include "report.h"
@@ -186,12 +187,34 @@ void *tcache_heap_alloc_at_peak(size_t n, size_t align, size_t *dirty) {
   return heap_alloc(tc->heap, n, align, dirty, 1);
 }
 
+/* The decay of this thread's cache (decay.h), once per epoch on its own
+ * slow path: a list whose count has not moved since the last look held its
+ * blocks unused for a whole period (or was used and came back to the same
+ * count: it costs a refill), and gives them back to the heap, where they
+ * coalesce and their pages can go back to the OS.  Another thread's lists
+ * are never touched (they are not locked): an idle thread keeps what it
+ * caches, at most about 8 KiB a list. */
+static __attribute__((noinline)) void tcache_decay(struct tcache *tc) {
+  tc->decay_epoch = decay_epoch();
+  for (size_t bin = 0; bin < TCACHE_BINS; bin++) {
+    if (tc->count[bin] != 0 && tc->count[bin] == tc->decay_count[bin])
+      flush_list(tc, bin, (size_t)-1);
+    tc->decay_count[bin] = (uint8_t)tc->count[bin];
+  }
+}
+
+/* Whether the decay's epoch moved on since tc's lists were looked at. */
+static inline int decay_due_for(const struct tcache *tc) {
+  return decay_on && unlikely(tc->decay_epoch != decay_epoch());
+}
+
 void *tcache_refill(size_t size) {
   hawk_ensure_init();
   struct tcache *tc = tcache_self;
   if (tc == &tcache_unset) tc = setup();
   if (tc == NULL || tc == &tcache_gone || tc == &tcache_unset)
     return heap_alloc(tcache_self->heap, size - BLOCK_HEADER, HAWK_ALIGN, NULL, 1);
+  if (decay_due_for(tc)) tcache_decay(tc);
   size_t bin = size / HAWK_ALIGN;
   void *batch[TCACHE_LIST_MAX];
   /* A size used once costs one block; a size used again and again is
@@ -221,6 +244,7 @@ void tcache_overflow(void *p, size_t size) {
     heap_free(p, "free");
     return;
   }
+  if (decay_due_for(tc)) tcache_decay(tc);
   size_t bin = size / HAWK_ALIGN;
   flush_list(tc, bin, (size_t)tc->limit[bin] / 2 + 1);
   if (!tcache_free(p, size)) heap_free(p, "free");

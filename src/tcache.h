@@ -38,15 +38,19 @@ struct tcache {
   /* Counters, written only by the owning thread, read by statistics.  The
    * mallocs a cache served are derived from them (tcache_totals), so the
    * malloc fast path counts nothing. */
-  uint64_t frees;             /* frees taken into the cache */
-  uint64_t moved_in;          /* blocks a refill put into the lists */
-  uint64_t moved_out;         /* blocks given back to a heap from the lists */
-  uint64_t served;            /* mallocs a refill served directly */
-  uint64_t frees_at_flush;    /* frees when the cache last gave its blocks back
-                                 before the heap grew */
-  uint64_t flush_footprint;   /* the footprint (stats.h) at which to ask
-                                 again whether to do that (tcache_at_peak) */
-  struct tcache *next, *prev; /* every live cache, for stats and fork */
+  uint64_t frees;                   /* frees taken into the cache */
+  uint64_t moved_in;                /* blocks a refill put into the lists */
+  uint64_t moved_out;               /* blocks given back to a heap from the lists */
+  uint64_t served;                  /* mallocs a refill served directly */
+  uint64_t frees_at_flush;          /* frees when the cache last gave its blocks back
+                                       before the heap grew */
+  uint64_t flush_footprint;         /* the footprint (stats.h) at which to ask
+                                       again whether to do that (tcache_at_peak) */
+  uint64_t decay_epoch;             /* the decay's epoch when the lists were
+                                       last looked at (tcache_decay) */
+  uint8_t decay_count[TCACHE_BINS]; /* each list's count then (at most
+                                      TCACHE_LIST_MAX, 128) */
+  struct tcache *next, *prev;       /* every live cache, for stats and fork */
 };
 
 /* Set at start-up when threads must not cache (debug mode, Valgrind). */

@@ -162,6 +162,44 @@ static inline int run_fresh(const char *name) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* run_fresh with the "NAME=value" assignments of env (NULL-terminated) in
+ * the copy's environment and its standard output read into out (at most
+ * size - 1 bytes, NUL-terminated): how a case has a fresh process measure
+ * something under options read at start-up and tell the figures. */
+static inline int run_fresh_env(const char *name, char *const env[], char *out, size_t size) {
+  int fd[2];
+  if (pipe(fd) != 0) return -1;
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    close(fd[0]);
+    dup2(fd[1], 1);
+    for (char *const *e = env; e && *e; e++) putenv(*e);
+    setenv("HAWK_TEST_FRESH", name, 1);
+    execl("/proc/self/exe", "fresh", name, (char *)NULL);
+    _exit(127);
+  }
+  close(fd[1]);
+  int status = child_output(fd[0], pid, out, size);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* The process's resident set in bytes, from /proc/self/statm (read with
+ * read(2): no stdio, no malloc); 0 if it cannot be read. */
+static inline size_t process_resident_bytes(void) {
+  char buf[128];
+  int fd = open("/proc/self/statm", O_RDONLY);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  unsigned long size = 0, resident = 0;
+  if (sscanf(buf, "%lu %lu", &size, &resident) != 2) return 0;
+  return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
 static inline int is_fresh(const char *name) {
   const char *v = getenv("HAWK_TEST_FRESH");
   return v && strcmp(v, name) == 0;

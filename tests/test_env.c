@@ -319,9 +319,25 @@ TEST(valid_values_are_used_without_a_word) {
   check_report("HAWKALLOC_DEBUG=1", 0, 20, "");
   check_report("HAWKALLOC_DEBUG=0", 0, 0, "");
   check_report("HAWKALLOC_CHECK_EVERY=1000", 0, 0, "");
+  check_report("HAWKALLOC_DECAY_MS=0", 0, 0, "");
+  check_report("HAWKALLOC_DECAY_MS=3600000", 0, 0, "");
   unsigned def = default_heaps();
   check_report("HAWKALLOC_HEAPS=0", def, 0, "");
   check_report("HAWKALLOC_HEAPS=", def, 0, ""); /* empty: as if not set */
+}
+
+/* HAWKALLOC_DECAY_MS: milliseconds, 0 (off) to an hour. */
+TEST(decay_ms_out_of_range_or_not_a_number_says_so) {
+  check_report("HAWKALLOC_DECAY_MS=3600001", 0, 0,
+               "hawkalloc: HAWKALLOC_DECAY_MS=3600001: out of range (most 3600000); using "
+               "3600000\n");
+  check_report("HAWKALLOC_DECAY_MS=18446744073709551617", 0, 0,
+               "hawkalloc: HAWKALLOC_DECAY_MS=18446744073709551617: out of range (most 3600000); "
+               "using 3600000\n");
+  check_report("HAWKALLOC_DECAY_MS=off", 0, 0,
+               "hawkalloc: HAWKALLOC_DECAY_MS=off: not a number; using 500\n");
+  check_report("HAWKALLOC_DECAY_MS=-1", 0, 0,
+               "hawkalloc: HAWKALLOC_DECAY_MS=-1: not a number; using 500\n");
 }
 
 TEST(debug_accepts_0_or_1_only) {

@@ -663,6 +663,8 @@ static const struct other others[] = {
      {"HAWKALLOC_CHECK_EVERY=99999999999999999999999"},
      O_WORKLOAD,
      0},
+    {"option_decay_ms_past_64_bits", {"HAWKALLOC_DECAY_MS=99999999999999999999999"}, O_WORKLOAD, 0},
+    {"option_decay_ms_1", {"HAWKALLOC_DECAY_MS=1"}, O_WORKLOAD, 0},
     {"option_policy_unknown", {"HAWKALLOC_POLICY=worst-fit"}, O_WORKLOAD, 0},
     {"option_trace_unwritable", {"HAWKALLOC_TRACE=/nonexistent/dir/t.trace"}, O_WORKLOAD, 0},
     {"option_trace_full_device", {"HAWKALLOC_TRACE=/dev/full"}, O_WORKLOAD, 0},

@@ -81,19 +81,8 @@ static size_t zero_mismatch(const unsigned char *p, size_t n) {
 
 /* --- OS-side measurements -------------------------------------------------- */
 
-/* Resident set size in bytes from /proc/self/statm (no stdio: no malloc). */
-static size_t rss_bytes(void) {
-  char buf[128];
-  int fd = open("/proc/self/statm", O_RDONLY);
-  if (fd < 0) return 0;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  buf[n] = 0;
-  unsigned long size = 0, resident = 0;
-  if (sscanf(buf, "%lu %lu", &size, &resident) != 2) return 0;
-  return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
-}
+/* Resident set size in bytes (harness.h). */
+static size_t rss_bytes(void) { return process_resident_bytes(); }
 
 static struct hawk_stats stats_now(void) {
   struct hawk_stats s;

@@ -1,0 +1,67 @@
+/* decay.h - free memory goes back to the OS once it has stayed free for a
+ * period, without malloc_trim.
+ *
+ * Time is cut into epochs of at least HAWKALLOC_DECAY_MS milliseconds
+ * (default DECAY_MS_DEFAULT; 0 turns the decay off).  Nobody watches the
+ * clock: a heap reads it (decay_advance) once every DECAY_CHECK_OPS of its
+ * locked operations, and the first reader to find a period gone since the
+ * last advance moves the epoch on by one.  Two advances are therefore at
+ * least a period apart.
+ *
+ * A free block of DECAY_BLOCK_MIN bytes or more carries the epoch it became
+ * free in (its stamp, block.h).  When the epoch is E, a block stamped E - 2
+ * or earlier became free before the advance to E - 1, which happened at
+ * least a period before now: it has stayed free a whole period, and the
+ * whole pages inside it go back to the OS (heap.c), its header, links,
+ * stamp and footer staying where they are.  A block reused within the
+ * period is never touched.  Given back, the block is stamped DECAY_CLEAN.
+ *
+ * The epoch's advance also starts what no heap operation reaches: the
+ * other heaps' passes (without waiting for their locks), the empty arenas
+ * and spare large mappings cached for longer than a period (unmapped), and
+ * each thread's own cache lists that went unused for a period (given back
+ * by the thread itself on its next slow path).  docs/design.md has the
+ * reasoning and the costs.
+ */
+#ifndef HAWK_DECAY_H
+#define HAWK_DECAY_H
+
+#include "config.h"
+
+/* The stamp of a free block whose inner pages were given back already. */
+#define DECAY_CLEAN UINT64_MAX
+
+struct decay_clock {
+  uint64_t epoch;       /* starts at 2, so that epoch - 2 never wraps */
+  uint64_t advanced_ns; /* the coarse clock at the last advance */
+  uint64_t period_ns;   /* HAWKALLOC_DECAY_MS in nanoseconds */
+};
+
+/* Whether the decay runs: HAWKALLOC_DECAY_MS is not 0, and the program is
+ * not in debug mode (freed memory must keep its fill pattern there).  Set
+ * once at start-up, before the first block exists. */
+HAWK_INTERNAL extern int decay_on;
+HAWK_INTERNAL extern struct decay_clock decay_clock;
+
+/* Sets the period (ms; 0 turns the decay off) and starts the first epoch. */
+HAWK_INTERNAL void decay_init(uint64_t period_ms);
+
+/* The current epoch. */
+static inline uint64_t decay_epoch(void) {
+  return __atomic_load_n(&decay_clock.epoch, __ATOMIC_RELAXED);
+}
+
+/* Whether something stamped with epoch stamp has stayed free for a whole
+ * period by epoch e (DECAY_CLEAN never has: it is given back already). */
+static inline int decay_due(uint64_t stamp, uint64_t e) { return stamp <= e - 2; }
+
+/* Reads the clock and moves the epoch on if a period has passed since it
+ * last moved; returns 1 if this call moved it. */
+HAWK_INTERNAL int decay_advance(void);
+
+/* After the epoch moved (call with no lock held): the passes of every heap
+ * but self whose lock is free, and the arenas and large mappings cached
+ * for longer than a period. */
+HAWK_INTERNAL void decay_elsewhere(const void *self);
+
+#endif /* HAWK_DECAY_H */

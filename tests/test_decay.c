@@ -1,0 +1,358 @@
+/* test_decay.c - free memory goes back to the OS without malloc_trim
+ * (HAWKALLOC_DECAY_MS, src/decay.h, docs/design.md "The decay").
+ *
+ * The options are read once per process, so every case measures in fresh
+ * copies of this program (run_fresh_env) started with the period it needs.
+ * Time drives the mechanism, never an assertion: a copy runs with a period
+ * of 1 ms and sleeps well past it (DECAY_NAP) between rounds of allocator
+ * activity, so that the epoch has moved on at the round's first clock check
+ * whatever the machine's load; what is asserted is the state after the
+ * rounds (resident memory, statistics, contents).
+ *
+ * Only the hawk_* names are used, so the program means the same thing in
+ * the sanitizer build (-DHAWK_NO_OVERRIDE).
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "hawkalloc.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_SANITIZER 1
+#endif
+#endif
+#ifndef UNDER_SANITIZER
+#define UNDER_SANITIZER 0
+#endif
+
+#define KiB ((size_t)1 << 10)
+#define MiB ((size_t)1 << 20)
+
+/* Longer than two periods of 1 ms plus two ticks of the coarse clock (4 ms
+ * at HZ=250, 10 ms at HZ=100). */
+#define DECAY_NAP_MS 30
+
+static char decay_1ms[] = "HAWKALLOC_DECAY_MS=1";
+static char decay_off[] = "HAWKALLOC_DECAY_MS=0";
+
+static void nap(void) {
+  struct timespec t = {0, DECAY_NAP_MS * 1000000L};
+  nanosleep(&t, NULL);
+}
+
+static struct hawk_stats stats_now(void) {
+  struct hawk_stats s;
+  memset(&s, 0, sizeof s);
+  hawk_stats(&s, sizeof s);
+  return s;
+}
+
+/* A little allocator activity that reaches the heap (blocks above the
+ * thread cache's sizes): 2 x pairs locked operations. */
+static void activity(int pairs) {
+  for (int i = 0; i < pairs; i++) {
+    char *p = hawk_malloc(3000 + (size_t)(i % 7) * 100);
+    if (p) p[0] = 1;
+    hawk_free(p);
+  }
+}
+
+/* Rounds of: a nap longer than two periods, then activity; enough for the
+ * epoch to move on twice, every due block to be given back (at most 1,024
+ * a pass, a pass per 64 locked operations) and the thread's cache lists to
+ * be looked at twice. */
+static void idle_then_active(int rounds) {
+  for (int r = 0; r < rounds; r++) {
+    nap();
+    activity(2000);
+    void *small = hawk_malloc(24 + (size_t)r * 16); /* a refill: the cache's own look */
+    hawk_free(small);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* The test: fill 400 MiB with small blocks, keep one in a thousand,  */
+/* free the rest, keep allocating a little.  With the decay the resident set  */
+/* drops to within 10% of what malloc_trim reaches; with it off it does not.  */
+/* ------------------------------------------------------------------------ */
+
+/* In the fresh copy: the pattern, then what HAWK_TEST_DECAY_MODE says
+ * ("trim": hawk_trim at once), then the rounds of activity; prints the
+ * resident set at the peak and at the end, and the bytes purged. */
+static void pattern_in_fresh_copy(void) {
+  const char *mode = getenv("HAWK_TEST_DECAY_MODE");
+  const size_t total = UNDER_SANITIZER ? 64 * MiB : 400 * MiB, max_blocks = total / 16;
+  char **ptrs = mmap(NULL, max_blocks * sizeof *ptrs, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  REQUIRE(ptrs != MAP_FAILED);
+  size_t count = 0, bytes = 0;
+  while (bytes < total && count < max_blocks) {
+    size_t n = 16 + (count % 8) * 16; /* 16 to 128 bytes */
+    char *p = hawk_malloc(n);
+    REQUIRE(p != NULL);
+    memset(p, (int)(count & 0xff) | 1, n);
+    ptrs[count++] = p;
+    bytes += n;
+  }
+  size_t rss_peak = process_resident_bytes();
+  size_t kept = 0;
+  for (size_t i = 0; i < count; i++) {
+    if (i % 1000 == 0)
+      ptrs[kept++] = ptrs[i]; /* one in a thousand stays */
+    else
+      hawk_free(ptrs[i]);
+  }
+  if (mode && strcmp(mode, "trim") == 0) hawk_trim();
+  idle_then_active(4);
+  size_t bad = 0;
+  for (size_t k = 0; k < kept; k++) bad += ptrs[k][0] != (char)(((k * 1000) & 0xff) | 1);
+  munmap(ptrs, max_blocks * sizeof *ptrs); /* before measuring: not the allocator's */
+  size_t rss_end = process_resident_bytes();
+  struct hawk_stats s = stats_now();
+  printf("%zu %zu %llu %zu %d\n", rss_peak, rss_end, (unsigned long long)s.purged, bad,
+         hawk_check());
+}
+
+struct pattern_figures {
+  size_t rss_peak, rss_end, bad;
+  unsigned long long purged;
+  int problems;
+};
+
+static int run_pattern(const char *mode, char *decay, struct pattern_figures *f) {
+  char mode_env[64], out[256];
+  snprintf(mode_env, sizeof mode_env, "HAWK_TEST_DECAY_MODE=%s", mode);
+  char *const env[] = {decay, mode_env, NULL};
+  int status = run_fresh_env("memory_follows_the_live_data", env, out, sizeof out);
+  int got = sscanf(out, "%zu %zu %llu %zu %d", &f->rss_peak, &f->rss_end, &f->purged, &f->bad,
+                   &f->problems);
+  printf("# %s (%s): resident at the peak %.1f MiB, at the end %.1f MiB; purged %.1f MiB\n", mode,
+         decay, (double)f->rss_peak / MiB, (double)f->rss_end / MiB, (double)f->purged / MiB);
+  return status == 0 && got == 5 && f->bad == 0 && f->problems == 0;
+}
+
+TEST(memory_follows_the_live_data) {
+  if (is_fresh("memory_follows_the_live_data")) {
+    pattern_in_fresh_copy();
+    return;
+  }
+  struct pattern_figures decay, trim, off;
+  REQUIRE(run_pattern("decay", decay_1ms, &decay));
+  REQUIRE(run_pattern("trim", decay_off, &trim));
+  REQUIRE(run_pattern("off", decay_off, &off));
+  /* The peak was reached: most of the pattern's bytes were resident. */
+  size_t total = UNDER_SANITIZER ? 64 * MiB : 400 * MiB;
+  CHECK(decay.rss_peak >= total / 2 && trim.rss_peak >= total / 2 && off.rss_peak >= total / 2);
+  /* With the decay, within 10% of what malloc_trim reaches... */
+  CHECK(decay.rss_end * 10 <= trim.rss_end * 11);
+  CHECK(decay.purged > 0);
+  /* ...and far below the peak, which is where it stays without it. */
+  CHECK(decay.rss_end * 2 <= decay.rss_peak);
+  CHECK(off.rss_end * 10 >= off.rss_peak * 8);
+  CHECK(off.purged == 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Safety: a purge never touches a header, a footer or a live block, and      */
+/* calloc still returns zeros afterwards.                                     */
+/* ------------------------------------------------------------------------ */
+
+/* Whether the n bytes at p all equal c. */
+static int all_bytes(const unsigned char *p, size_t n, unsigned char c) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i] != c) return 0;
+  return 1;
+}
+
+TEST(purge_keeps_headers_footers_and_live_blocks) {
+  if (!is_fresh("purge_keeps_headers_footers_and_live_blocks")) {
+    char out[64];
+    char *const env[] = {decay_1ms, NULL};
+    CHECK(run_fresh_env("purge_keeps_headers_footers_and_live_blocks", env, out, sizeof out) == 0);
+    return;
+  }
+  /* Live blocks of every size between big free ones, each filled with its
+   * own byte; the free ones dirty (filled before they were freed). */
+  enum { N = 24 };
+  unsigned char *live[N], *gone[N];
+  size_t live_n[N], gone_n = 100 * KiB;
+  for (int i = 0; i < N; i++) {
+    live_n[i] = 8 + (size_t)i * 701; /* up to about 16 KiB: cached and heap blocks */
+    REQUIRE((gone[i] = hawk_malloc(gone_n)) != NULL);
+    REQUIRE((live[i] = hawk_malloc(live_n[i])) != NULL);
+    memset(gone[i], 0xAA, gone_n);
+    memset(live[i], 0x10 + i, live_n[i]);
+  }
+  for (int i = 0; i < N; i++) hawk_free(gone[i]);
+  idle_then_active(4);
+  struct hawk_stats s = stats_now();
+  CHECK(s.purged >= N * (gone_n - 2 * (size_t)sysconf(_SC_PAGESIZE) - 8 * KiB));
+  /* The freed blocks' inner pages were given back... */
+  size_t pg = (size_t)sysconf(_SC_PAGESIZE), resident = 0;
+  for (int i = 0; i < N; i++) resident += resident_pages((char *)gone[i] + pg, gone_n - 2 * pg);
+  CHECK(resident == 0);
+  /* ...but every boundary tag is intact (hawk_check walks every header and
+   * footer) and every live block holds what it held. */
+  CHECK(hawk_check() == 0);
+  int bad = 0;
+  for (int i = 0; i < N; i++) bad += !all_bytes(live[i], live_n[i], (unsigned char)(0x10 + i));
+  CHECK(bad == 0);
+  /* calloc of the purged memory: zeros, whether the pages came back from
+   * the kernel or were never given back. */
+  for (int i = 0; i < N; i++) {
+    unsigned char *p = hawk_calloc(1, gone_n);
+    REQUIRE(p != NULL);
+    bad += !all_bytes(p, gone_n, 0);
+    memset(p, 0xAA, gone_n);
+    gone[i] = p;
+  }
+  CHECK(bad == 0);
+  for (int i = 0; i < N; i++) hawk_free(gone[i]);
+  for (int i = 0; i < N; i++) hawk_free(live[i]);
+  CHECK(hawk_check() == 0);
+}
+
+/* A block freed and allocated again at once is never given back: its
+ * contents survive, though the clock moves on and the decay runs at every
+ * position of the loop (62 locked operations a turn against a check every
+ * 64). */
+TEST(memory_reused_at_once_is_not_given_back) {
+  if (!is_fresh("memory_reused_at_once_is_not_given_back")) {
+    char out[64];
+    char *const env[] = {decay_1ms, NULL};
+    CHECK(run_fresh_env("memory_reused_at_once_is_not_given_back", env, out, sizeof out) == 0);
+    return;
+  }
+  size_t n = 300 * KiB, pg = (size_t)sysconf(_SC_PAGESIZE);
+  unsigned char *p = hawk_malloc(n);
+  REQUIRE(p != NULL);
+  memset(p, 0x5a, n);
+  int moved = 0, lost = 0;
+  for (int turn = 0; turn < 200; turn++) {
+    hawk_free(p);
+    unsigned char *q = hawk_malloc(n);
+    REQUIRE(q != NULL);
+    moved += q != p;
+    p = q;
+    for (size_t i = pg; i + pg < n; i += pg) lost += p[i] != 0x5a;
+    memset(p, 0x5a, n);
+    if (turn % 20 == 0) {
+      struct timespec t = {0, 2000000L};
+      nanosleep(&t, NULL); /* the epoch moves on while p is in use */
+    }
+    activity(30);
+  }
+  hawk_free(p);
+  CHECK(moved == 0);
+  CHECK(lost == 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* What no heap operation reaches: the empty-arena cache, the spare large     */
+/* mappings, and a thread's cache lists that went unused.                     */
+/* ------------------------------------------------------------------------ */
+
+TEST(cached_arenas_and_spare_mappings_are_unmapped) {
+  if (!is_fresh("cached_arenas_and_spare_mappings_are_unmapped")) {
+    char out[64];
+    char *const env[] = {decay_1ms, NULL};
+    CHECK(run_fresh_env("cached_arenas_and_spare_mappings_are_unmapped", env, out, sizeof out) ==
+          0);
+    return;
+  }
+  /* Three arenas' worth of heap blocks, freed: two empty arenas go to the
+   * cache; a 2 MiB block freed becomes a spare mapping. */
+  enum { N = 40 };
+  void *p[N];
+  for (int i = 0; i < N; i++) REQUIRE((p[i] = hawk_malloc(300 * KiB)) != NULL);
+  void *big = hawk_malloc(2 * MiB);
+  REQUIRE(big != NULL);
+  memset(big, 1, 2 * MiB);
+  for (int i = N - 1; i >= 0; i--) hawk_free(p[i]);
+  hawk_free(big);
+  struct hawk_stats before = stats_now();
+  CHECK(before.cached_arenas >= 1);
+  idle_then_active(4);
+  struct hawk_stats after = stats_now();
+  CHECK(after.cached_arenas == 0);
+  /* The cached arenas and the spare mapping are gone from the mapped bytes. */
+  CHECK(after.mapped + before.cached_arenas * 4 * MiB + 2 * MiB <= before.mapped);
+  CHECK(hawk_check() == 0);
+}
+
+TEST(an_unused_cache_list_goes_back_to_the_heap) {
+  if (!is_fresh("an_unused_cache_list_goes_back_to_the_heap")) {
+    char out[64];
+    char *const env[] = {decay_1ms, NULL};
+    CHECK(run_fresh_env("an_unused_cache_list_goes_back_to_the_heap", env, out, sizeof out) == 0);
+    return;
+  }
+  /* Fill this thread's list of 208-byte blocks (it holds 39). */
+  enum { N = 16 };
+  void *p[N];
+  for (int i = 0; i < N; i++) REQUIRE((p[i] = hawk_malloc(200)) != NULL);
+  for (int i = 0; i < N; i++) hawk_free(p[i]);
+  CHECK(stats_now().thread_cached >= N * 200);
+  idle_then_active(4); /* never asks for 200 bytes again */
+  CHECK(stats_now().thread_cached < 200);
+  CHECK(hawk_check() == 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* HAWKALLOC_DECAY_MS=0 turns it all off.                                     */
+/* ------------------------------------------------------------------------ */
+
+/* In the fresh copy: holes between live blocks, an idle cache list, rounds
+ * of activity; prints the bytes purged, the holes' resident pages and the
+ * bytes in the thread's cache. */
+static void holes_in_fresh_copy(void) {
+  size_t n = 100 * KiB, pg = (size_t)sysconf(_SC_PAGESIZE);
+  enum { N = 16 };
+  char *p[N];
+  for (int i = 0; i < N; i++) REQUIRE((p[i] = hawk_malloc(n)) != NULL);
+  void *guard = hawk_malloc(100); /* keeps the arena's tail apart */
+  for (int i = 0; i < N; i++) memset(p[i], 0xAA, n);
+  void *q[16];
+  for (int i = 0; i < 16; i++) q[i] = hawk_malloc(200);
+  for (int i = 0; i < 16; i++) hawk_free(q[i]);
+  for (int i = 0; i < N; i += 2) hawk_free(p[i]); /* holes between live blocks */
+  idle_then_active(4);
+  struct hawk_stats s = stats_now();
+  size_t resident = 0;
+  for (int i = 0; i < N; i += 2) resident += resident_pages(p[i] + pg, n - 2 * pg);
+  printf("%llu %zu %llu\n", (unsigned long long)s.purged, resident,
+         (unsigned long long)s.thread_cached);
+  hawk_free(guard);
+}
+
+TEST(decay_ms_0_turns_it_off) {
+  if (is_fresh("decay_ms_0_turns_it_off")) {
+    holes_in_fresh_copy();
+    return;
+  }
+  char out[256];
+  unsigned long long purged = 1, cached = 0;
+  size_t resident = 0;
+  char *const off[] = {decay_off, NULL};
+  CHECK(run_fresh_env("decay_ms_0_turns_it_off", off, out, sizeof out) == 0);
+  REQUIRE(sscanf(out, "%llu %zu %llu", &purged, &resident, &cached) == 3);
+  CHECK(purged == 0);
+  CHECK(resident >= 8 * (100 * KiB / (size_t)sysconf(_SC_PAGESIZE) - 3)); /* all there */
+  CHECK(cached >= 16 * 200);
+  /* The same program with the decay on gives them back. */
+  char *const on[] = {decay_1ms, NULL};
+  CHECK(run_fresh_env("decay_ms_0_turns_it_off", on, out, sizeof out) == 0);
+  REQUIRE(sscanf(out, "%llu %zu %llu", &purged, &resident, &cached) == 3);
+  CHECK(purged > 0);
+  CHECK(resident == 0);
+  CHECK(cached < 200);
+}
+
+TEST_MAIN()
