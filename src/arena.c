@@ -16,7 +16,8 @@ static struct {
   pthread_mutex_t lock;
   struct arena *head;
   size_t count;
-} cache = {PTHREAD_MUTEX_INITIALIZER, NULL, 0};
+  size_t limit; /* the most it keeps (mallopt's M_TRIM_THRESHOLD) */
+} cache = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, ARENA_CACHE_MAX};
 
 void arena_cache_lock(void) { pthread_mutex_lock(&cache.lock); }
 void arena_cache_unlock(void) { pthread_mutex_unlock(&cache.lock); }
@@ -74,7 +75,7 @@ void arena_release(struct arena *a) {
   __atomic_store_n(&a->heap, NULL, __ATOMIC_RELEASE);
   counters_footprint(-(int64_t)(a->frontier - (char *)a));
   pthread_mutex_lock(&cache.lock);
-  if (cache.count < ARENA_CACHE_MAX) {
+  if (cache.count < cache.limit) {
     a->next = cache.head;
     cache.head = a;
     cache.count++;
@@ -89,12 +90,8 @@ void arena_release(struct arena *a) {
   }
 }
 
-size_t arena_cache_flush(void) {
-  pthread_mutex_lock(&cache.lock);
-  struct arena *list = cache.head;
-  cache.head = NULL;
-  cache.count = 0;
-  pthread_mutex_unlock(&cache.lock);
+/* Unmaps a list of arenas taken out of the cache; returns how many. */
+static size_t unmap_list(struct arena *list) {
   size_t n = 0;
   while (list) {
     struct arena *next = list->next;
@@ -106,6 +103,37 @@ size_t arena_cache_flush(void) {
     n++;
   }
   return n;
+}
+
+size_t arena_cache_flush(void) {
+  pthread_mutex_lock(&cache.lock);
+  struct arena *list = cache.head;
+  cache.head = NULL;
+  cache.count = 0;
+  pthread_mutex_unlock(&cache.lock);
+  return unmap_list(list);
+}
+
+void arena_cache_set_limit(size_t limit) {
+  struct arena *over = NULL;
+  pthread_mutex_lock(&cache.lock);
+  cache.limit = limit;
+  while (cache.count > limit) {
+    struct arena *a = cache.head;
+    cache.head = a->next;
+    cache.count--;
+    a->next = over;
+    over = a;
+  }
+  pthread_mutex_unlock(&cache.lock);
+  unmap_list(over); /* after unlocking, as every munmap */
+}
+
+size_t arena_cache_limit(void) {
+  pthread_mutex_lock(&cache.lock);
+  size_t limit = cache.limit;
+  pthread_mutex_unlock(&cache.lock);
+  return limit;
 }
 
 size_t arena_cache_count(void) {
@@ -167,7 +195,7 @@ int arena_cache_check(void) {
   pthread_mutex_lock(&cache.lock);
   size_t n = 0;
   for (struct arena *a = cache.head; a; a = a->next, n++) {
-    if (n >= ARENA_CACHE_MAX) {
+    if (n >= cache.limit) {
       report_problem("check: arena cache", a, "holds more arenas than its limit");
       problems++;
       break;

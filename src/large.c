@@ -148,6 +148,21 @@ static char *spare_take(size_t *want) {
   return base;
 }
 
+size_t large_threshold = LARGE_THRESHOLD;
+
+int large_set_threshold(size_t n) {
+  if (n > LARGE_THRESHOLD_MAX) return 0;
+  __atomic_store_n(&large_threshold, n, __ATOMIC_RELAXED);
+  return 1;
+}
+
+void large_spare_totals(uint64_t *count, uint64_t *bytes) {
+  pthread_mutex_lock(&live.lock);
+  *count = spare.count;
+  *bytes = spare.bytes;
+  pthread_mutex_unlock(&live.lock);
+}
+
 size_t large_spare_flush(void) {
   pthread_mutex_lock(&live.lock);
   size_t n = spare.count;
