@@ -14,7 +14,8 @@ TESTFLAGS := -O1 -fno-builtin -Wno-unused-result
 CORE_SRC := src/os.c src/registry.c src/options.c src/report.c src/arena.c \
             src/placement.c src/placement_segregated.c src/placement_first_fit.c \
             src/placement_next_fit.c src/placement_best_fit.c \
-            src/heap.c src/tcache.c src/large.c src/check.c src/stats.c src/walk.c src/map.c src/trace.c src/debug.c src/api.c
+            src/heap.c src/tcache.c src/large.c src/check.c src/stats.c src/walk.c src/map.c src/trace.c src/debug.c src/api.c \
+            src/glibc.c
 OVERRIDE_SRC := src/override.c
 HEADERS  := $(wildcard src/*.h) include/hawkalloc.h
 
@@ -100,7 +101,12 @@ lab-doc:
 
 # --- tests --------------------------------------------------------------
 
-tests: $(TEST_BIN) $(BUILD)/tests/test_faults
+tests: $(TEST_BIN) $(BUILD)/tests/test_faults $(BUILD)/tests/glibc_probe
+
+# A plain program, not linked with HawkAlloc, that test_glibc runs with and
+# without LD_PRELOAD to compare with glibc's own mallinfo2 and malloc_info.
+$(BUILD)/tests/glibc_probe: tests/glibc_probe.c | $(BUILD)/tests
+	$(CC) $(BASEFLAGS) $(TESTFLAGS) $(CFLAGS) $< -o $@ -lpthread
 
 # The OS layer with fault injection, the API reached through hawk_* only.
 $(BUILD)/tests/test_faults: tests/faults/test_faults.c tests/harness.h $(CORE_SRC) $(HEADERS) | $(BUILD)/tests
@@ -128,7 +134,7 @@ test-compat: deps lib
 # Sanitizers interpose malloc themselves, so these builds test the prefixed
 # API with the override left out.
 SANFLAGS := -O1 -fno-omit-frame-pointer -DHAWK_NO_OVERRIDE
-asan: | $(BUILD)/asan
+asan: $(BUILD)/tests/glibc_probe | $(BUILD)/asan
 	@set -e; for t in $(SAN_TESTS); do \
 	  $(CC) $(BASEFLAGS) $(SANFLAGS) $(TESTFLAGS) -fsanitize=address,undefined \
 	    -fno-sanitize-recover=all tests/$$t.c $(CORE_SRC) -o $(BUILD)/asan/$$t -lpthread -ldl; \
