@@ -225,15 +225,6 @@ static int run_probe(int preload, char *buf, size_t size) {
   return child_output(fd[0], pid, buf, size);
 }
 
-/* The value of "name=" in the probe's mallinfo2 line. */
-static long long probe_field(const char *out, const char *name) {
-  char key[32];
-  snprintf(key, sizeof key, " %s=", name);
-  const char *line = strstr(out, "mallinfo2");
-  const char *f = line ? strstr(line, key) : NULL;
-  return f ? strtoll(f + strlen(key), NULL, 10) : -1;
-}
-
 /* ======================================================================== */
 
 #ifndef HAWK_NO_OVERRIDE
@@ -686,6 +677,15 @@ TEST(mallopt_others_answer_as_glibc) {
 }
 
 #ifndef HAWK_NO_OVERRIDE
+/* The value of "name=" in the probe's mallinfo2 line. */
+static long long probe_field(const char *out, const char *name) {
+  char key[32];
+  snprintf(key, sizeof key, " %s=", name);
+  const char *line = strstr(out, "mallinfo2");
+  const char *f = line ? strstr(line, key) : NULL;
+  return f ? strtoll(f + strlen(key), NULL, 10) : -1;
+}
+
 /* A program not linked with HawkAlloc, preloaded with it, gets HawkAlloc's
  * figures from mallinfo2 and malloc_info, where glibc's own (not preloaded)
  * show its main arena of a few hundred KiB. */
