@@ -393,8 +393,9 @@ static size_t usable_api(void *p, const char *call) {
 
 /* M_PERTURB (debug.h): fills the block at p, about to be freed, once it is
  * known to be a block in use (a misuse is reported before anything is
- * written).  Debug mode keeps its own patterns. */
-static void perturb_free(void *p, const char *call) {
+ * written).  Debug mode keeps its own patterns.  Not inlined: free's fast
+ * path keeps its short prologue. */
+static __attribute__((noinline)) void perturb_free(void *p, const char *call) {
   if (likely(debug_perturb_now() == 0) || debug_enabled) return;
   debug_perturb_free(p, usable_api(p, call));
 }
@@ -443,17 +444,25 @@ __attribute__((noinline)) static void free_slow(void *ptr, uint64_t w) {
   free_core(ptr, "free");
 }
 
+/* free in slow mode (tracing, debug mode, periodic checks, Valgrind,
+ * M_PERTURB).  Not inlined: free's fast path keeps its short prologue. */
+static __attribute__((noinline)) void free_slow_mode(void *ptr) {
+  /* Recorded before the block can be reused by another thread. */
+  trace_note(TRACE_FREE, ptr, 0, 0);
+  perturb_free(ptr, "free");
+  if (debug_enabled || under_valgrind) {
+    free_api(ptr, "free");
+    return;
+  }
+  debug_tick("free");
+  free_fast(ptr);
+}
+
 void hawk_free(void *ptr) {
   if (ptr == NULL) return;
   if (unlikely(slow())) {
-    /* Recorded before the block can be reused by another thread. */
-    trace_note(TRACE_FREE, ptr, 0, 0);
-    perturb_free(ptr, "free");
-    if (debug_enabled || under_valgrind) {
-      free_api(ptr, "free");
-      return;
-    }
-    debug_tick("free");
+    free_slow_mode(ptr);
+    return;
   }
   free_fast(ptr);
 }
