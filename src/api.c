@@ -106,7 +106,7 @@ static void init_once(void) {
   __atomic_store_n(&slow_mode, slow_mode_wanted(), __ATOMIC_RELAXED);
   const struct placement *policy = policy_from_options();
   hawk_heap_count = heap_count_wanted();
-  heap_spread = hawk_heap_count;
+  __atomic_store_n(&heap_spread, hawk_heap_count, __ATOMIC_RELAXED);
   for (unsigned i = 0; i < hawk_heap_count; i++) heap_init(&hawk_heaps[i], policy);
   __atomic_store_n(&initialised, 1, __ATOMIC_RELEASE);
 }
