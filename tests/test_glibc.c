@@ -685,6 +685,81 @@ TEST(mallopt_others_answer_as_glibc) {
   EXPECT_ABORT(double_free_after_check_action_0, NULL, "double free");
 }
 
+/* Threads allocate, resize and free blocks of every size, checking their
+ * contents, while mallopt moves the threshold, turns M_PERTURB on and off,
+ * narrows and widens the heaps new threads use and changes the arena cache:
+ * every block keeps its bytes and the heap stays sound.  Also run under
+ * ThreadSanitizer (make tsan). */
+struct churn {
+  unsigned seed;
+  int stop, errors;
+};
+
+/* Checks that every 97th byte of the first n bytes of p is mark. */
+static int marked(const unsigned char *p, size_t n, unsigned char mark) {
+  for (size_t k = 0; k < n; k += 97)
+    if (p[k] != mark) return 0;
+  return 1;
+}
+
+static void *churn_thread(void *arg) {
+  struct churn *c = arg;
+  unsigned r = c->seed;
+  enum { SLOTS = 32 };
+  unsigned char *slot[SLOTS] = {0};
+  size_t len[SLOTS] = {0};
+  for (unsigned round = 0; !__atomic_load_n(&c->stop, __ATOMIC_RELAXED) || round < 2000; round++) {
+    r = r * 1103515245u + 12345u;
+    unsigned i = (r >> 8) % SLOTS;
+    size_t n = 1 + (r >> 12) % ((r & 1) ? 3000 : 300000);
+    unsigned char mark = (unsigned char)(i * 7 + 1);
+    if (slot[i] && !marked(slot[i], len[i], mark)) c->errors++;
+    if (slot[i] && (r & 2)) {
+      unsigned char *q = hawk_realloc(slot[i], n);
+      if (!q || !marked(q, n < len[i] ? n : len[i], mark)) c->errors++;
+      if (q) slot[i] = q;
+    } else if (slot[i]) {
+      hawk_free(slot[i]);
+      slot[i] = NULL;
+      continue;
+    } else if ((slot[i] = hawk_malloc(n)) == NULL) {
+      c->errors++;
+      continue;
+    }
+    memset(slot[i], mark, n);
+    len[i] = n;
+  }
+  for (unsigned i = 0; i < SLOTS; i++) hawk_free(slot[i]);
+  return NULL;
+}
+
+TEST(mallopt_while_threads_allocate) {
+  enum { THREADS = 3 };
+  pthread_t t[THREADS];
+  struct churn c[THREADS];
+  for (int i = 0; i < THREADS; i++) {
+    c[i] = (struct churn){.seed = 0x9e37u * (unsigned)(i + 1)};
+    REQUIRE(pthread_create(&t[i], NULL, churn_thread, &c[i]) == 0);
+  }
+  for (int k = 0; k < 200; k++) {
+    CHECK(MALLOPT(M_MMAP_THRESHOLD, k % 2 ? 64 << 10 : 2 << 20) == 1);
+    CHECK(MALLOPT(M_PERTURB, k % 3 ? 0 : 0x5a) == 1);
+    CHECK(MALLOPT(M_ARENA_MAX, 1 + k % 2) == 1);
+    CHECK(MALLOPT(M_TRIM_THRESHOLD, k % 2 ? 0 : 8 << 20) == 1);
+    CHECK(MALLINFO2().arena % ARENA == 0);
+  }
+  for (int i = 0; i < THREADS; i++) __atomic_store_n(&c[i].stop, 1, __ATOMIC_RELAXED);
+  for (int i = 0; i < THREADS; i++) {
+    pthread_join(t[i], NULL);
+    CHECK(c[i].errors == 0);
+  }
+  MALLOPT(M_MMAP_THRESHOLD, 1 << 20);
+  MALLOPT(M_TRIM_THRESHOLD, 8 << 20);
+  MALLOPT(M_ARENA_MAX, 16);
+  MALLOPT(M_PERTURB, 0);
+  CHECK(hawk_check() == 0);
+}
+
 #ifndef HAWK_NO_OVERRIDE
 /* The value of "name=" in the probe's mallinfo2 line. */
 static long long probe_field(const char *out, const char *name) {
