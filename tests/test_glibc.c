@@ -753,6 +753,9 @@ TEST(mallopt_while_threads_allocate) {
     pthread_join(t[i], NULL);
     CHECK(c[i].errors == 0);
   }
+  long long last[4]; /* what the last round (k = 199) set */
+  tunables(last);
+  CHECK(last[0] == 64 << 10 && last[1] == 2 && last[2] == 0 && last[3] == 0);
   MALLOPT(M_MMAP_THRESHOLD, 1 << 20);
   MALLOPT(M_TRIM_THRESHOLD, 8 << 20);
   MALLOPT(M_ARENA_MAX, 16);
