@@ -33,7 +33,8 @@ TESTFLAGS := -O1 -fno-builtin -Wno-unused-result
 CORE_SRC := src/os.c src/registry.c src/options.c src/report.c src/arena.c \
             src/placement.c src/placement_segregated.c src/placement_first_fit.c \
             src/placement_next_fit.c src/placement_best_fit.c \
-            src/heap.c src/decay.c src/tcache.c src/large.c src/check.c src/stats.c src/walk.c src/snapshot.c src/trace.c src/debug.c src/api.c
+            src/heap.c src/decay.c src/tcache.c src/large.c src/check.c src/stats.c src/walk.c src/snapshot.c src/trace.c src/debug.c src/api.c \
+            src/glibc.c
 OVERRIDE_SRC := src/override.c
 HEADERS  := $(wildcard src/*.h) include/hawkalloc.h include/hawksnap.h
 
@@ -50,7 +51,7 @@ OVERRIDE_TESTS := test_override
 # the misuse and hostile-input programs run the library's own malloc in
 # children that abort by design (the plain build runs them).
 SAN_TESTS := $(filter-out $(OVERRIDE_TESTS) test_limits test_misuse test_hostile,$(TESTS))
-TSAN_TESTS := $(filter test_threads test_stress test_tcache,$(TESTS))
+TSAN_TESTS := $(filter test_threads test_stress test_tcache test_glibc,$(TESTS))
 
 .PHONY: all lib tests test test-unit test-preload asan tsan sanitize demo bench \
         bench-preload install uninstall clean format format-check deps tools test-lab \
@@ -124,7 +125,12 @@ lab-doc:
 
 # --- tests --------------------------------------------------------------
 
-tests: $(TEST_BIN) $(BUILD)/tests/test_faults
+tests: $(TEST_BIN) $(BUILD)/tests/test_faults $(BUILD)/tests/glibc_probe
+
+# A plain program, not linked with HawkAlloc, that test_glibc runs with and
+# without LD_PRELOAD to compare with glibc's own mallinfo2 and malloc_info.
+$(BUILD)/tests/glibc_probe: tests/glibc_probe.c | $(BUILD)/tests
+	$(CC) $(BASEFLAGS) $(TESTFLAGS) $(CFLAGS) $< -o $@ -lpthread
 
 # The OS layer with fault injection, the API reached through hawk_* only.
 $(BUILD)/tests/test_faults: tests/faults/test_faults.c tests/harness.h $(CORE_SRC) $(HEADERS) | $(BUILD)/tests
@@ -153,7 +159,7 @@ test-compat: deps lib
 # API with the override left out.
 SANFLAGS := -O1 -fno-omit-frame-pointer -DHAWK_NO_OVERRIDE
 # tools: test_map draws the snapshots it takes with build/hawk.
-asan: tools | $(BUILD)/asan
+asan: tools $(BUILD)/tests/glibc_probe | $(BUILD)/asan
 	@set -e; for t in $(SAN_TESTS); do \
 	  $(CC) $(BASEFLAGS) $(SANFLAGS) $(TESTFLAGS) -fsanitize=address,undefined \
 	    -fno-sanitize-recover=all tests/$$t.c $(CORE_SRC) -o $(BUILD)/asan/$$t -lpthread -ldl; \

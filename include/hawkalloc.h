@@ -8,8 +8,10 @@
 #ifndef HAWKALLOC_H
 #define HAWKALLOC_H
 
+#include <malloc.h> /* struct mallinfo, struct mallinfo2 */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -118,6 +120,28 @@ HAWK_EXPORT const char *hawk_policy_name(void);
 /* Gives free memory back to the OS: unmaps cached empty arenas and releases
  * the pages inside large free blocks.  Returns 1 if anything was released. */
 HAWK_EXPORT int hawk_trim(void);
+
+/* --- glibc's introspection and tuning calls (docs/glibc.md) ------------ */
+
+/* mallinfo2 and mallinfo with HawkAlloc's figures in glibc's fields: arena
+ * (the heaps' arenas), ordblks and fordblks (their free blocks), uordblks
+ * (their allocated blocks), hblks and hblkhd (blocks in a mapping of their
+ * own), keepcost (what malloc_trim would unmap); smblks, fsmblks and
+ * usmblks are 0.  hawk_mallinfo's int fields stop at INT_MAX. */
+HAWK_EXPORT struct mallinfo2 hawk_mallinfo2(void);
+HAWK_EXPORT struct mallinfo hawk_mallinfo(void);
+
+/* malloc_info: glibc's XML, one <heap> per heap, HawkAlloc's own figures in
+ * <hawkalloc type="..."/> elements.  options must be 0 (else EINVAL is
+ * returned, and errno set to it); a NULL fp is misuse (a line, abort). */
+HAWK_EXPORT int hawk_malloc_info(int options, FILE *fp);
+
+/* mallopt: M_MMAP_THRESHOLD (the large-block threshold, 0 to 2 MiB),
+ * M_ARENA_MAX (heaps new threads are spread over), M_TRIM_THRESHOLD (bytes
+ * of empty arenas kept mapped), M_PERTURB (fill patterns, as glibc); every
+ * other parameter is accepted and ignored.  Returns 1, or 0 for a value
+ * refused (nothing changed). */
+HAWK_EXPORT int hawk_mallopt(int param, int value);
 
 /* --- looking inside: the heap walk, snapshots, traces ------------------ */
 

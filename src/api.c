@@ -25,12 +25,17 @@ unsigned hawk_heap_count = 1;
 uint64_t block_secret;
 uintptr_t link_secret;
 static unsigned next_heap;
+static unsigned heap_spread = 1; /* heaps new threads go to (M_ARENA_MAX) */
 
 static pthread_once_t init_control = PTHREAD_ONCE_INIT;
 static int initialised; /* set once everything below is ready */
-/* Set when every call must take the slow path: tracing, debug mode or
- * periodic checks.  The fast paths test this one flag. */
+/* Set when every call must take the slow path: tracing, debug mode,
+ * periodic checks, Valgrind or M_PERTURB.  The fast paths test this one
+ * flag; mallopt may change it while other threads run, so it is read and
+ * written atomically (plain loads and stores on common machines). */
 static int slow_mode;
+
+static inline int slow(void) { return __atomic_load_n(&slow_mode, __ATOMIC_RELAXED); }
 /* Set when running under Valgrind's memcheck (vg.h); not under callgrind. */
 static int under_valgrind;
 
@@ -55,7 +60,30 @@ static unsigned heap_count_wanted(void) {
 
 struct heap *hawk_heap_for_new_thread(void) {
   unsigned i = __atomic_fetch_add(&next_heap, 1, __ATOMIC_RELAXED);
-  return &hawk_heaps[i % hawk_heap_count];
+  return &hawk_heaps[i % __atomic_load_n(&heap_spread, __ATOMIC_RELAXED)];
+}
+
+void hawk_set_heap_spread(unsigned n) {
+  hawk_ensure_init();
+  n = n < 1 ? 1 : n > hawk_heap_count ? hawk_heap_count : n;
+  __atomic_store_n(&heap_spread, n, __ATOMIC_RELAXED);
+}
+
+unsigned hawk_heap_spread(void) {
+  hawk_ensure_init();
+  return __atomic_load_n(&heap_spread, __ATOMIC_RELAXED);
+}
+
+/* Whether every call must take the slow path (see slow_mode). */
+static int slow_mode_wanted(void) {
+  return trace_enabled || debug_enabled || debug_check_every > 0 || under_valgrind ||
+         debug_perturb_now() != 0;
+}
+
+void hawk_set_perturb(int value) {
+  hawk_ensure_init();
+  __atomic_store_n(&debug_perturb, value, __ATOMIC_RELAXED);
+  __atomic_store_n(&slow_mode, slow_mode_wanted(), __ATOMIC_RELAXED);
 }
 
 /* Everything the allocator needs before its first block; allocates nothing. */
@@ -85,9 +113,10 @@ static void init_once(void) {
    * to the heap, as in debug mode. */
   int textbook = option_long(OPTION_TCACHE) == 0;
   tcache_disabled = debug_enabled || under_valgrind || textbook;
-  slow_mode = trace_enabled || debug_enabled || debug_check_every > 0 || under_valgrind;
+  __atomic_store_n(&slow_mode, slow_mode_wanted(), __ATOMIC_RELAXED);
   const struct placement *policy = policy_from_options();
   hawk_heap_count = textbook ? 1 : heap_count_wanted();
+  __atomic_store_n(&heap_spread, hawk_heap_count, __ATOMIC_RELAXED);
   for (unsigned i = 0; i < hawk_heap_count; i++) heap_init(&hawk_heaps[i], policy);
   __atomic_store_n(&initialised, 1, __ATOMIC_RELEASE);
 }
@@ -99,9 +128,11 @@ void hawk_ensure_init(void) {
 
 /* --- the three primitives ------------------------------------------------ */
 
-/* Whether a request goes to its own mapping. */
+/* Whether a request goes to its own mapping: at the threshold (large.h)
+ * or above, or aligned to more than a fixed LARGE_THRESHOLD, so that an
+ * arena can hold any block below the threshold (config.h). */
 static int is_large(size_t n, size_t align) {
-  return n >= LARGE_THRESHOLD || align > LARGE_THRESHOLD;
+  return n >= large_threshold_now() || align > LARGE_THRESHOLD;
 }
 
 /* n bytes aligned to align (a power of two, at least 16), zeroed if asked.
@@ -211,12 +242,18 @@ static void reclaim_next(void *p) {
 static void free_fast(void *ptr);
 
 /* Moves p, whose first old bytes are in use, to a new block of n bytes;
- * a block that grows gets REALLOC_HEADROOM more. */
+ * a block that grows gets REALLOC_HEADROOM more.  With M_PERTURB the bytes
+ * added and the old block are filled as malloc and free fill them. */
 static void *move(void *p, size_t old, size_t n) {
-  size_t ask = n > old && n < LARGE_THRESHOLD ? n + n / REALLOC_HEADROOM : n;
-  void *q = alloc_core(ask < LARGE_THRESHOLD ? ask : n, HAWK_ALIGN, 0);
+  size_t limit = large_threshold_now();
+  size_t ask = n > old && n < limit ? n + n / REALLOC_HEADROOM : n;
+  void *q = alloc_core(ask < limit ? ask : n, HAWK_ALIGN, 0);
   if (q == NULL) return NULL;
   memcpy(q, p, old < n ? old : n);
+  if (unlikely(debug_perturb_now())) {
+    if (n > old) debug_perturb_alloc((char *)q + old, n - old);
+    debug_perturb_free(p, old);
+  }
   free_fast(p); /* p was checked: the fast path may cache it */
   return q;
 }
@@ -254,7 +291,7 @@ static void *resize_core(void *p, size_t n, const char *call) {
      * realloc leaves (config.h): nothing to do, so that a buffer grown by
      * small steps keeps its headroom. */
     if (want <= have && have - want < realloc_spare_kept(want)) return p;
-    if (want > have && n < LARGE_THRESHOLD) reclaim_next(p);
+    if (want > have && n < large_threshold_now()) reclaim_next(p);
   }
   size_t old = 0;
   if (heap_resize(p, n, call, &old)) return p;
@@ -323,16 +360,18 @@ static void *vg_resize(void *p, size_t n, const char *call) {
  * announced to Valgrind. */
 static void *alloc_api(size_t n, size_t align, int zero, const char *call) {
   hawk_ensure_init(); /* the first block, too, must see the mode */
-  if (unlikely(slow_mode)) {
+  if (unlikely(slow())) {
     debug_tick(call);
     if (debug_enabled) return debug_alloc(n, align, zero);
-    if (under_valgrind) return vg_alloc(n, align, zero);
+    void *p = under_valgrind ? vg_alloc(n, align, zero) : alloc_core(n, align, zero);
+    if (p && !zero) debug_perturb_alloc(p, n);
+    return p;
   }
   return alloc_core(n, align, zero);
 }
 
 static void free_api(void *p, const char *call) {
-  if (unlikely(slow_mode)) {
+  if (unlikely(slow())) {
     debug_tick(call);
     if (debug_enabled) {
       debug_free(p, call);
@@ -347,7 +386,7 @@ static void free_api(void *p, const char *call) {
 }
 
 static void *resize_api(void *p, size_t n, const char *call) {
-  if (unlikely(slow_mode)) {
+  if (unlikely(slow())) {
     debug_tick(call);
     if (debug_enabled) return debug_resize(p, n, call);
     if (under_valgrind) return vg_resize(p, n, call);
@@ -362,6 +401,15 @@ static size_t usable_api(void *p, const char *call) {
   return unlikely(debug_enabled) ? debug_requested(p, usable, call) : usable;
 }
 
+/* M_PERTURB (debug.h): fills the block at p, about to be freed, once it is
+ * known to be a block in use (a misuse is reported before anything is
+ * written).  Debug mode keeps its own patterns.  Not inlined: free's fast
+ * path keeps its short prologue. */
+static __attribute__((noinline)) void perturb_free(void *p, const char *call) {
+  if (likely(debug_perturb_now() == 0) || debug_enabled) return;
+  debug_perturb_free(p, usable_api(p, call));
+}
+
 /* --- the standard family ------------------------------------------------- */
 
 static void *fail(int code) {
@@ -374,10 +422,12 @@ static int is_power_of_two(size_t a) { return a != 0 && (a & (a - 1)) == 0; }
 /* malloc when this thread's cache had nothing of the size, or in slow mode
  * (p is then the block the cache gave, if any). */
 __attribute__((noinline)) static void *malloc_slow(size_t size, void *p) {
-  if (p == NULL)
+  if (p == NULL) {
     p = alloc_api(size, HAWK_ALIGN, 0, "malloc");
-  else
+  } else {
     debug_tick("malloc");
+    debug_perturb_alloc(p, size);
+  }
   trace_note(TRACE_MALLOC, p, size, 0);
   return p ? p : fail(ENOMEM);
 }
@@ -387,7 +437,7 @@ void *hawk_malloc(size_t size) {
   void *p = NULL;
   if (likely(size <= TCACHE_MAX_BLOCK - BLOCK_HEADER)) {
     p = tcache_pop_fast(block_size_for(size)); /* NULL also when its checks failed */
-    if (likely(p != NULL && !slow_mode)) return p;
+    if (likely(p != NULL && !slow())) return p;
   }
   return malloc_slow(size, p);
 }
@@ -404,16 +454,25 @@ __attribute__((noinline)) static void free_slow(void *ptr, uint64_t w) {
   free_core(ptr, "free");
 }
 
+/* free in slow mode (tracing, debug mode, periodic checks, Valgrind,
+ * M_PERTURB).  Not inlined: free's fast path keeps its short prologue. */
+static __attribute__((noinline)) void free_slow_mode(void *ptr) {
+  /* Recorded before the block can be reused by another thread. */
+  trace_note(TRACE_FREE, ptr, 0, 0);
+  perturb_free(ptr, "free");
+  if (debug_enabled || under_valgrind) {
+    free_api(ptr, "free");
+    return;
+  }
+  debug_tick("free");
+  free_fast(ptr);
+}
+
 void hawk_free(void *ptr) {
   if (ptr == NULL) return;
-  if (unlikely(slow_mode)) {
-    /* Recorded before the block can be reused by another thread. */
-    trace_note(TRACE_FREE, ptr, 0, 0);
-    if (debug_enabled || under_valgrind) {
-      free_api(ptr, "free");
-      return;
-    }
-    debug_tick("free");
+  if (unlikely(slow())) {
+    free_slow_mode(ptr);
+    return;
   }
   free_fast(ptr);
 }
@@ -450,6 +509,7 @@ void *hawk_realloc(void *ptr, size_t size) {
   if (ptr == NULL) return hawk_malloc(size);
   if (size == 0) {
     trace_note(TRACE_FREE, ptr, 0, 0);
+    perturb_free(ptr, "realloc");
     free_api(ptr, "realloc");
     return NULL;
   }

@@ -17,7 +17,8 @@ static struct {
   pthread_mutex_t lock;
   struct arena *head;
   size_t count;
-} cache = {PTHREAD_MUTEX_INITIALIZER, NULL, 0};
+  size_t limit; /* the most it keeps (mallopt's M_TRIM_THRESHOLD) */
+} cache = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, ARENA_CACHE_MAX};
 
 void arena_cache_lock(void) { pthread_mutex_lock(&cache.lock); }
 void arena_cache_unlock(void) { pthread_mutex_unlock(&cache.lock); }
@@ -71,11 +72,27 @@ int arena_create(struct heap *heap, struct arena **out) {
   return 0;
 }
 
+/* Unmaps a list of arenas taken out of the cache (or never put in it);
+ * returns how many.  Called with no lock held, as every munmap. */
+static size_t unmap_list(struct arena *list) {
+  size_t n = 0;
+  while (list) {
+    struct arena *next = list->next;
+    (void)registry_mark(list, ARENA_SIZE, CHUNK_ARENA_FREED, CHUNK_ARENA_FREED); /* marked before */
+    list->magic = 0;
+    os_unmap(list, ARENA_SIZE);
+    counters_mapped(-(int64_t)ARENA_SIZE);
+    list = next;
+    n++;
+  }
+  return n;
+}
+
 void arena_release(struct arena *a) {
   __atomic_store_n(&a->heap, NULL, __ATOMIC_RELEASE);
   counters_footprint(-(int64_t)(a->frontier - (char *)a));
   pthread_mutex_lock(&cache.lock);
-  if (cache.count < ARENA_CACHE_MAX) {
+  if (cache.count < cache.limit) {
     a->cached_epoch = decay_epoch();
     a->next = cache.head;
     cache.head = a;
@@ -84,10 +101,8 @@ void arena_release(struct arena *a) {
   }
   pthread_mutex_unlock(&cache.lock);
   if (a) {
-    (void)registry_mark(a, ARENA_SIZE, CHUNK_ARENA_FREED, CHUNK_ARENA_FREED); /* marked before */
-    a->magic = 0;
-    os_unmap(a, ARENA_SIZE);
-    counters_mapped(-(int64_t)ARENA_SIZE);
+    a->next = NULL;
+    unmap_list(a);
   }
 }
 
@@ -108,22 +123,34 @@ static size_t cache_unmap_older(uint64_t e) {
     }
   }
   pthread_mutex_unlock(&cache.lock);
-  size_t n = 0;
-  while (list) {
-    struct arena *next = list->next;
-    (void)registry_mark(list, ARENA_SIZE, CHUNK_ARENA_FREED, CHUNK_ARENA_FREED); /* marked before */
-    list->magic = 0;
-    os_unmap(list, ARENA_SIZE);
-    counters_mapped(-(int64_t)ARENA_SIZE);
-    list = next;
-    n++;
-  }
-  return n;
+  return unmap_list(list);
 }
 
 size_t arena_cache_flush(void) { return cache_unmap_older(DECAY_CLEAN); }
 
 size_t arena_cache_decay(uint64_t e) { return cache_unmap_older(e); }
+
+void arena_cache_set_limit(size_t limit) {
+  struct arena *over = NULL;
+  pthread_mutex_lock(&cache.lock);
+  cache.limit = limit;
+  while (cache.count > limit) {
+    struct arena *a = cache.head;
+    cache.head = a->next;
+    cache.count--;
+    a->next = over;
+    over = a;
+  }
+  pthread_mutex_unlock(&cache.lock);
+  unmap_list(over); /* after unlocking, as every munmap */
+}
+
+size_t arena_cache_limit(void) {
+  pthread_mutex_lock(&cache.lock);
+  size_t limit = cache.limit;
+  pthread_mutex_unlock(&cache.lock);
+  return limit;
+}
 
 size_t arena_cache_count(void) {
   pthread_mutex_lock(&cache.lock);
@@ -184,7 +211,7 @@ int arena_cache_check(void) {
   pthread_mutex_lock(&cache.lock);
   size_t n = 0;
   for (struct arena *a = cache.head; a; a = a->next, n++) {
-    if (n >= ARENA_CACHE_MAX) {
+    if (n >= cache.limit) {
       report_problem("check: arena cache", a, "holds more arenas than its limit");
       problems++;
       break;

@@ -72,6 +72,13 @@ HAWK_INTERNAL size_t arena_cache_decay(uint64_t e);
 /* Number of arenas in the cache. */
 HAWK_INTERNAL size_t arena_cache_count(void);
 
+/* Sets how many empty arenas the cache keeps (ARENA_CACHE_MAX at start;
+ * SIZE_MAX: every one) and unmaps those over the new limit at once. */
+HAWK_INTERNAL void arena_cache_set_limit(size_t limit);
+
+/* How many empty arenas the cache keeps. */
+HAWK_INTERNAL size_t arena_cache_limit(void);
+
 /* Where the frontier must be once a block of size bytes at b is handed out:
  * past the block and the header and links that a split may write right
  * after it, at most the epilogue. */

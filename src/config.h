@@ -16,8 +16,19 @@
 #define ARENA_SHIFT 22
 #define ARENA_SIZE  ((size_t)1 << ARENA_SHIFT)
 
-/* Requests of at least this many bytes get a mapping of their own. */
+/* Requests of at least this many bytes get a mapping of their own (the
+ * default: mallopt(M_MMAP_THRESHOLD) may move it, large.h), and so does any
+ * request aligned to more than this. */
 #define LARGE_THRESHOLD ((size_t)1 << 20)
+
+/* The highest threshold mallopt(M_MMAP_THRESHOLD) accepts: a block just
+ * under it, aligned to LARGE_THRESHOLD, still fits in a fresh arena
+ * (1 MiB of padding at most plus 2 MiB is less than the arena's 4 MiB - 144
+ * bytes of free span). */
+#define LARGE_THRESHOLD_MAX ((size_t)2 << 20)
+
+/* The most heaps threads are spread over (HAWKALLOC_HEAPS). */
+#define HEAP_MAX 16
 
 /* A block that realloc grows gets 1/REALLOC_HEADROOM more than asked (in
  * place, as far as the free neighbour and the frontier allow), so that a
@@ -31,7 +42,8 @@
  * allocation reads or writes no cache line of another heap's. */
 #define IN_USE_STEP ((uint64_t)64 << 10)
 
-/* Empty arenas kept mapped (not returned to the OS) for quick reuse. */
+/* Empty arenas kept mapped (not returned to the OS) for quick reuse, unless
+ * mallopt(M_TRIM_THRESHOLD) changed it (arena.h). */
 #define ARENA_CACHE_MAX 2
 
 /* The decay (decay.h, docs/design.md).  A heap reads the clock once every

@@ -9,6 +9,7 @@
 
 int debug_enabled;
 long debug_check_every;
+int debug_perturb;
 static unsigned long calls;
 
 void debug_init(void) {

@@ -15,6 +15,8 @@
 #ifndef HAWK_DEBUG_H
 #define HAWK_DEBUG_H
 
+#include <string.h>
+
 #include "config.h"
 
 #define DEBUG_ALLOC_FILL 0xab
@@ -25,6 +27,28 @@
 
 HAWK_INTERNAL extern int debug_enabled;
 HAWK_INTERNAL extern long debug_check_every;
+
+/* mallopt(M_PERTURB), as glibc: 0 (off), or a value whose low byte fills
+ * the bytes of every block freed and whose low byte XOR 0xff fills the
+ * bytes malloc and the aligned calls hand out (not calloc's).  Changed at
+ * any time (api.c puts every call on the slow path while it is set). */
+HAWK_INTERNAL extern int debug_perturb;
+
+static inline int debug_perturb_now(void) {
+  return __atomic_load_n(&debug_perturb, __ATOMIC_RELAXED);
+}
+
+/* Fills n bytes handed out at p, when M_PERTURB is set. */
+static inline void debug_perturb_alloc(void *p, size_t n) {
+  int v = debug_perturb_now();
+  if (unlikely(v != 0)) memset(p, (v ^ 0xff) & 0xff, n);
+}
+
+/* Fills n bytes being freed at p, when M_PERTURB is set. */
+static inline void debug_perturb_free(void *p, size_t n) {
+  int v = debug_perturb_now();
+  if (unlikely(v != 0)) memset(p, v & 0xff, n);
+}
 
 /* Reads HAWKALLOC_DEBUG and HAWKALLOC_CHECK_EVERY (from init). */
 HAWK_INTERNAL void debug_init(void);

@@ -9,12 +9,23 @@
 /* The heaps: threads are spread over hawk_heap_count of them (a heap is
  * chosen when a thread sets up its cache; threads without a cache use the
  * first).  A block always goes back to the heap that owns its arena. */
-#define HEAP_MAX 16
 HAWK_INTERNAL extern struct heap hawk_heaps[HEAP_MAX];
 HAWK_INTERNAL extern unsigned hawk_heap_count;
 
 /* Picks the heap for a new thread (round robin). */
 HAWK_INTERNAL struct heap *hawk_heap_for_new_thread(void);
+
+/* Spreads the threads that start from now on over the first n heaps (n is
+ * taken between 1 and hawk_heap_count): mallopt(M_ARENA_MAX).  Threads
+ * already on a heap keep it. */
+HAWK_INTERNAL void hawk_set_heap_spread(unsigned n);
+
+/* How many heaps new threads are spread over. */
+HAWK_INTERNAL unsigned hawk_heap_spread(void);
+
+/* Sets M_PERTURB's value (debug.h) and puts every call on the slow path
+ * while it is not 0. */
+HAWK_INTERNAL void hawk_set_perturb(int value);
 
 /* Runs the one-time initialisation if it has not run yet. */
 HAWK_INTERNAL void hawk_ensure_init(void);

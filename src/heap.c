@@ -6,6 +6,7 @@
 #include "debug.h"
 #include "decay.h"
 #include "hawk.h"
+#include "large.h"
 #include "os.h"
 #include "registry.h"
 #include "report.h"
@@ -48,6 +49,7 @@ static void attach_locked(struct heap *h, struct arena *a) {
   if (h->arenas) h->arenas->prev = a;
   h->arenas = a;
   h->arena_count++;
+  if (h->arena_count > h->arena_peak) h->arena_peak = h->arena_count;
 }
 
 /* Stamps free block b, of size bytes, as free since epoch stamp (or as
@@ -625,7 +627,7 @@ int heap_resize(void *p, size_t n, const char *call, size_t *usable) {
   int done = 1;
   if (size <= block_size(b))
     release_tail_locked(h, b, size);
-  else if (n < LARGE_THRESHOLD) /* with the headroom of a move (config.h) */
+  else if (n < large_threshold_now()) /* with the headroom of a move (config.h) */
     done = grow_in_place_locked(h, b, size, block_size_for(n + n / REALLOC_HEADROOM));
   else
     done = 0; /* becomes a large block: the caller moves it */

@@ -19,6 +19,7 @@ struct heap {
   struct freelists free;          /* the policy's lists */
   struct arena *arenas;           /* every arena this heap owns */
   size_t arena_count;
+  size_t arena_peak;    /* the most arenas it has owned at once */
   uint64_t in_use;      /* bytes in allocated blocks of this heap */
   uint64_t in_use_told; /* the part of in_use added to counters.heaps_in_use */
   uint64_t mallocs;     /* blocks handed out to the program (not to caches) */
@@ -39,7 +40,7 @@ struct heap {
 /* Prepares an empty heap using policy. */
 HAWK_INTERNAL void heap_init(struct heap *h, const struct placement *policy);
 
-/* Allocates n bytes (n < LARGE_THRESHOLD) with the payload aligned to align
+/* Allocates n bytes (n < LARGE_THRESHOLD_MAX) with the payload aligned to align
  * (a power of two, at least 16).  When dirty is not NULL it receives how
  * many leading payload bytes may be non-zero (the rest are known zero).
  * With grow 0 the heap takes no new memory: NULL when no free block below a
@@ -72,8 +73,8 @@ HAWK_INTERNAL void heap_drain(struct heap *h);
 /* Resizes the arena block at p to n bytes without moving it; returns 0 when
  * it cannot (the block is then unchanged and *usable, if usable is not
  * NULL, is its usable size: the bytes a move must copy).  It never grows a
- * block to LARGE_THRESHOLD or more: such a size belongs in a mapping of its
- * own. */
+ * block to the large-block threshold (large.h) or more: such a size belongs
+ * in a mapping of its own. */
 HAWK_INTERNAL int heap_resize(void *p, size_t n, const char *call, size_t *usable);
 
 /* The usable size of the arena block at p. */

@@ -152,6 +152,21 @@ static char *spare_take(size_t *want) {
   return base;
 }
 
+size_t large_threshold = LARGE_THRESHOLD;
+
+int large_set_threshold(size_t n) {
+  if (n > LARGE_THRESHOLD_MAX) return 0;
+  __atomic_store_n(&large_threshold, n, __ATOMIC_RELAXED);
+  return 1;
+}
+
+void large_spare_totals(uint64_t *count, uint64_t *bytes) {
+  pthread_mutex_lock(&live.lock);
+  *count = spare.count;
+  *bytes = spare.bytes;
+  pthread_mutex_unlock(&live.lock);
+}
+
 /* Unmaps the spares kept in epoch e - 2 or earlier (all of them for
  * e == DECAY_CLEAN); returns how many. */
 static size_t spare_unmap_older(uint64_t e) {

@@ -24,6 +24,21 @@ struct large_header {
 
 #define LARGE_MAGIC 0x6877616b6c617267ull
 
+/* Requests of at least this many bytes get a mapping of their own:
+ * LARGE_THRESHOLD at start, moved by mallopt(M_MMAP_THRESHOLD) within
+ * [0, LARGE_THRESHOLD_MAX].  Read without a lock on every path that
+ * decides where a block goes. */
+HAWK_INTERNAL extern size_t large_threshold;
+static inline size_t large_threshold_now(void) {
+  return __atomic_load_n(&large_threshold, __ATOMIC_RELAXED);
+}
+
+/* Sets the threshold; returns 0 (nothing changed) above LARGE_THRESHOLD_MAX. */
+HAWK_INTERNAL int large_set_threshold(size_t n);
+
+/* The freed mappings kept for reuse: how many and their bytes. */
+HAWK_INTERNAL void large_spare_totals(uint64_t *count, uint64_t *bytes);
+
 /* Maps a block of n bytes aligned to align; NULL if the OS refuses or the
  * size is impossible.  *dirty says whether the memory may be non-zero (a
  * reused mapping) rather than fresh from the kernel. */

@@ -6,6 +6,7 @@
  * pointer from another allocator reaches HawkAlloc's free by accident.
  */
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "hawkalloc.h"
@@ -38,6 +39,12 @@ EXPORT void malloc_stats(void) {
   hawk_stats_print_map(2);
 }
 
+/* glibc's introspection and tuning calls (glibc.c, docs/glibc.md). */
+EXPORT struct mallinfo2 mallinfo2(void) { return hawk_mallinfo2(); }
+EXPORT struct mallinfo mallinfo(void) { return hawk_mallinfo(); }
+EXPORT int malloc_info(int options, FILE *fp) { return hawk_malloc_info(options, fp); }
+EXPORT int mallopt(int param, int value) { return hawk_mallopt(param, value); }
+
 /* glibc's internal names, called by some programs and by libc itself. */
 EXPORT void *__libc_malloc(size_t size);
 EXPORT void __libc_free(void *ptr);
@@ -46,6 +53,8 @@ EXPORT void *__libc_realloc(void *ptr, size_t size);
 EXPORT void *__libc_memalign(size_t alignment, size_t size);
 EXPORT void *__libc_valloc(size_t size);
 EXPORT void *__libc_pvalloc(size_t size);
+EXPORT struct mallinfo __libc_mallinfo(void);
+EXPORT int __libc_mallopt(int param, int value);
 
 void *__libc_malloc(size_t size) { return hawk_malloc(size); }
 void __libc_free(void *ptr) { hawk_free(ptr); }
@@ -54,3 +63,7 @@ void *__libc_realloc(void *ptr, size_t size) { return hawk_realloc(ptr, size); }
 void *__libc_memalign(size_t alignment, size_t size) { return hawk_memalign(alignment, size); }
 void *__libc_valloc(size_t size) { return hawk_valloc(size); }
 void *__libc_pvalloc(size_t size) { return hawk_pvalloc(size); }
+struct mallinfo __libc_mallinfo(void) {
+  return hawk_mallinfo();
+}
+int __libc_mallopt(int param, int value) { return hawk_mallopt(param, value); }

@@ -8,6 +8,7 @@
 
 #include "hawk.h"
 #include "hawkalloc.h"
+#include "large.h"
 #include "options.h"
 #include "report.h"
 #include "snapshot.h"
@@ -34,34 +35,70 @@ void counters_footprint(int64_t delta) {
 
 void counters_in_use_seen(uint64_t in_use) { counter_max(&counters.in_use_peak, in_use); }
 
-/* Adds one block met by the arena walk to the free-block figures. */
-static void stats_visit(void *ctx, const block *b) {
-  struct hawk_stats *s = ctx;
-  if (block_is_alloc(b)) return;
-  s->free_blocks++;
-  s->free_bytes += block_size(b);
-  if (block_size(b) > s->largest_free) s->largest_free = block_size(b);
+/* The size class of a block (STATS_CLASSES). */
+static unsigned class_row(size_t size) {
+  unsigned row = 0;
+  for (size_t limit = 32; size > limit && row < STATS_CLASSES - 1; limit <<= 1) row++;
+  return row;
 }
 
-/* Fills a complete struct from the heap and the global counters. */
-static void stats_collect(struct hawk_stats *s) {
+/* What the walk of one heap fills: the process-wide free-block figures,
+ * and the heap's own when asked for. */
+struct visit_ctx {
+  struct hawk_stats *s;
+  struct stats_heap *h; /* NULL: not asked for */
+};
+
+/* Adds one block met by the arena walk to the free-block figures. */
+static void stats_visit(void *ctx, const block *b) {
+  struct visit_ctx *v = ctx;
+  struct hawk_stats *s = v->s;
+  if (block_is_alloc(b)) return;
+  size_t size = block_size(b);
+  s->free_blocks++;
+  s->free_bytes += size;
+  if (size > s->largest_free) s->largest_free = size;
+  struct stats_heap *h = v->h;
+  if (h == NULL) return;
+  h->free_blocks++;
+  h->free_bytes += size;
+  if (size > h->largest_free) h->largest_free = size;
+  unsigned row = class_row(size);
+  if (h->class_count[row]++ == 0 || size < h->class_min[row]) h->class_min[row] = size;
+  if (size > h->class_max[row]) h->class_max[row] = size;
+  h->class_bytes[row] += size;
+}
+
+void stats_snapshot(struct hawk_stats *s, struct stats_more *more, struct stats_heap *heaps) {
   memset(s, 0, sizeof *s);
+  memset(more, 0, sizeof *more);
   s->version = HAWK_STATS_VERSION;
   s->size = sizeof *s;
   for (unsigned i = 0; i < hawk_heap_count; i++) {
     struct heap *h = &hawk_heaps[i];
+    struct visit_ctx v = {s, heaps ? &heaps[i] : NULL};
+    if (v.h) memset(v.h, 0, sizeof *v.h);
     heap_drain(h);
     pthread_mutex_lock(&h->lock);
-    for (struct arena *a = h->arenas; a; a = a->next) arena_walk(a, stats_visit, s);
+    for (struct arena *a = h->arenas; a; a = a->next) arena_walk(a, stats_visit, &v);
     s->arenas += h->arena_count;
-    s->in_use += h->in_use;
+    more->heaps_in_use += h->in_use;
     s->mallocs += h->mallocs;
     s->frees += h->frees;
     s->splits += h->splits;
     s->coalesces += h->coalesces;
+    if (v.h) {
+      v.h->arenas = h->arena_count;
+      v.h->arena_peak = h->arena_peak;
+      v.h->in_use = h->in_use;
+      v.h->mallocs = h->mallocs;
+      v.h->frees = h->frees;
+    }
     pthread_mutex_unlock(&h->lock);
   }
-  s->in_use += __atomic_load_n(&counters.large_in_use, __ATOMIC_RELAXED);
+  more->large_bytes = __atomic_load_n(&counters.large_in_use, __ATOMIC_RELAXED);
+  large_spare_totals(&more->spare_count, &more->spare_bytes);
+  s->in_use = more->heaps_in_use + more->large_bytes;
   s->mallocs += __atomic_load_n(&counters.large_mallocs, __ATOMIC_RELAXED);
   s->frees += __atomic_load_n(&counters.large_frees, __ATOMIC_RELAXED);
   s->large_blocks = __atomic_load_n(&counters.large_blocks, __ATOMIC_RELAXED);
@@ -86,7 +123,8 @@ int hawk_stats(struct hawk_stats *out, size_t size) {
   if (out == NULL || size < 2 * sizeof(uint32_t)) return -1;
   hawk_ensure_init();
   struct hawk_stats s;
-  stats_collect(&s);
+  struct stats_more more;
+  stats_snapshot(&s, &more, NULL);
   if (size > sizeof s) size = sizeof s;
   s.size = (uint32_t)size;
   memcpy(out, &s, size);
@@ -119,18 +157,13 @@ static void print_percent(int fd, const char *name, uint64_t num, uint64_t den, 
   line_write(&l, fd);
 }
 
-/* Blocks by size class, allocated and free: classes are powers of two. */
-#define CLASS_ROWS 17 /* up to 32, 64, ..., 1 MiB, then larger */
+/* Blocks by size class, allocated and free: classes are powers of two, up
+ * to 32, 64, ..., 1 MiB, then larger (STATS_CLASSES rows). */
+#define CLASS_ROWS STATS_CLASSES
 struct class_tally {
   uint64_t alloc_n[CLASS_ROWS], alloc_bytes[CLASS_ROWS];
   uint64_t free_n[CLASS_ROWS], free_bytes[CLASS_ROWS];
 };
-
-static unsigned class_row(size_t size) {
-  unsigned row = 0;
-  for (size_t limit = 32; size > limit && row < CLASS_ROWS - 1; limit <<= 1) row++;
-  return row;
-}
 
 static void class_visit(void *ctx, const block *b) {
   struct class_tally *t = ctx;

@@ -324,6 +324,11 @@ static const char *const hawk_names[] = {
     "hawk_memalign",      "hawk_valloc",      "hawk_pvalloc",      "hawk_check",
     "hawk_stats",         "hawk_stats_print", "hawk_policy_name",  "hawk_trim"};
 
+/* glibc's introspection and tuning calls and their twins (glibc.c). */
+static const char *const glibc_names[] = {
+    "mallinfo",       "mallinfo2",     "malloc_info",    "mallopt",          "__libc_mallinfo",
+    "__libc_mallopt", "hawk_mallinfo", "hawk_mallinfo2", "hawk_malloc_info", "hawk_mallopt"};
+
 /* Each name resolves in libhawkalloc.so itself, not in libc behind it. */
 static void check_exported(void *h, const char *const *names, size_t count) {
   for (size_t i = 0; i < count; i++) {
@@ -344,6 +349,7 @@ CHILD_TEST(so_exports_every_name) {
   REQUIRE(h);
   check_exported(h, standard_names, sizeof standard_names / sizeof *standard_names);
   check_exported(h, hawk_names, sizeof hawk_names / sizeof *hawk_names);
+  check_exported(h, glibc_names, sizeof glibc_names / sizeof *glibc_names);
 }
 
 static void anchor(void) {}

@@ -1,0 +1,42 @@
+/* glibc_probe.c - a plain program, not linked with HawkAlloc, that calls
+ * glibc's introspection calls after a known set of allocations.
+ * test_glibc runs it as it is (glibc's figures and glibc's malloc_info
+ * XML, to compare element names with) and with LD_PRELOAD=libhawkalloc.so
+ * (HawkAlloc's figures).  It prints one "mallinfo2 ..." line, then the
+ * XML of malloc_info(0, stdout).
+ */
+#include <malloc.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A second thread allocates, so that glibc shows a second arena too. */
+static void *other_thread(void *arg) {
+  void *p[40];
+  for (int i = 0; i < 40; i++) p[i] = malloc(16 + (size_t)i * 40);
+  for (int i = 0; i < 40; i += 2) free(p[i]);
+  return arg;
+}
+
+int main(void) {
+  enum { SMALL = 60 };
+  void *small[SMALL];
+  /* Small blocks, a third of them freed: glibc keeps some in its bins. */
+  for (int i = 0; i < SMALL; i++) small[i] = malloc(24 + (size_t)(i % 12) * 50);
+  for (int i = 0; i < SMALL; i += 3) free(small[i]);
+  void *big = malloc((size_t)3 << 20);
+  if (!big) return 1;
+  memset(big, 1, 4096);
+  pthread_t t;
+  if (pthread_create(&t, NULL, other_thread, NULL) != 0 || pthread_join(t, NULL) != 0) return 1;
+  struct mallinfo2 m = mallinfo2();
+  printf("mallinfo2 arena=%zu ordblks=%zu hblks=%zu hblkhd=%zu uordblks=%zu fordblks=%zu "
+         "keepcost=%zu\n",
+         m.arena, m.ordblks, m.hblks, m.hblkhd, m.uordblks, m.fordblks, m.keepcost);
+  fflush(stdout);
+  if (malloc_info(0, stdout) != 0) return 1;
+  fflush(stdout);
+  free(big);
+  return 0;
+}
