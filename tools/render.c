@@ -37,39 +37,29 @@ static void put_char(struct out *o, char c) { fputc(c, o->f); }
 
 static void put_str(struct out *o, const char *s) { fputs(s, o->f); }
 
-static void put_dec(struct out *o, uint64_t v) {
+/* v in base 10 or 16, most significant digit first; in base 10 with a
+ * comma between groups of three digits when grouped. */
+static void put_digits(struct out *o, uint64_t v, unsigned base, int grouped) {
   char d[20];
   int n = 0;
   do {
-    d[n++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  while (n > 0) put_char(o, d[--n]);
-}
-
-/* 1234567 as "1,234,567". */
-static void put_grouped(struct out *o, uint64_t v) {
-  char d[20];
-  int n = 0;
-  do {
-    d[n++] = (char)('0' + v % 10);
-    v /= 10;
+    d[n++] = "0123456789abcdef"[v % base];
+    v /= base;
   } while (v);
   while (n > 0) {
     put_char(o, d[--n]);
-    if (n > 0 && n % 3 == 0) put_char(o, ',');
+    if (grouped && n > 0 && n % 3 == 0) put_char(o, ',');
   }
 }
 
+static void put_dec(struct out *o, uint64_t v) { put_digits(o, v, 10, 0); }
+
+/* 1234567 as "1,234,567". */
+static void put_grouped(struct out *o, uint64_t v) { put_digits(o, v, 10, 1); }
+
 static void put_hex(struct out *o, uint64_t v) {
-  char d[16];
-  int n = 0;
-  do {
-    d[n++] = "0123456789abcdef"[v & 15];
-    v >>= 4;
-  } while (v);
   put_str(o, "0x");
-  while (n > 0) put_char(o, d[--n]);
+  put_digits(o, v, 16, 0);
 }
 
 /* A number given in tenths: 125 as "12.5", 120 as "12". */

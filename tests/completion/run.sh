@@ -10,21 +10,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 hawk=${HAWK:-$root/build/hawk}
 script=${HAWK_COMPLETION:-$root/completion/hawk}
-passed=0
-failed=0
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 
-ok() {
-  echo "ok   $1"
-  passed=$((passed + 1))
-}
-fail() {
-  echo "FAIL $1"
-  shift
-  for line in "$@"; do echo "     $line"; done
-  failed=$((failed + 1))
-}
+# shellcheck source=tests/harness.sh
+source "$root/tests/harness.sh"
+make_work
 
 # shellcheck source=/dev/null
 source "$script"
@@ -112,6 +101,4 @@ includes "hawk run --stats -- ech" echo
 includes "hawk map -- l" ls
 expect "hawk run -- ls $work/t" "$work/trace.rep"
 
-echo
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

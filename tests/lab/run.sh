@@ -31,27 +31,10 @@ hawk=${HAWK:-$root/build/hawk}
 lib=$root/build/libhawkalloc.so
 traces=${HAWK_TRACES:-$root/../shared/traces}
 policies=(first-fit next-fit best-fit segregated)
-passed=0
-failed=0
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 
-ok() {
-  echo "ok   $1"
-  passed=$((passed + 1))
-}
-fail() {
-  echo "FAIL $1"
-  shift
-  local line
-  for line in "$@"; do echo "    $line"; done
-  failed=$((failed + 1))
-}
-skipped=0
-skip() {
-  echo "skip $1: $2"
-  skipped=$((skipped + 1))
-}
+# shellcheck source=tests/harness.sh
+source "$root/tests/harness.sh"
+make_work
 # expect NAME WANT GOT: ok when equal.
 expect() {
   if [[ $2 == "$3" ]]; then ok "$1"; else fail "$1" "expected: $2" "got:      $3"; fi
@@ -601,6 +584,4 @@ if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
   fi
 fi
 
-echo
-echo "$passed passed, $failed failed, $skipped skipped"
-((failed == 0))
+finish

@@ -10,19 +10,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 hawk=${HAWK:-$root/build/hawk}
 man=$root/man
-passed=0
-failed=0
 
-ok() {
-  echo "ok   $1"
-  passed=$((passed + 1))
-}
-fail() {
-  echo "FAIL $1"
-  shift
-  for line in "$@"; do echo "     $line"; done
-  failed=$((failed + 1))
-}
+# shellcheck source=tests/harness.sh
+source "$root/tests/harness.sh"
 # check NAME LIST: ok when LIST (what is missing) is empty.
 check() {
   if [[ -z $2 ]]; then ok "$1"; else fail "$1" "missing: $(echo $2)"; fi
@@ -106,6 +96,4 @@ done
 check "hawkalloc(3) names every function and version macro of hawkalloc.h ($(echo $names | wc -w))" \
   "$missing"
 
-echo
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -11,21 +11,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cd "$root" || exit 1
 export LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive
-passed=0
-failed=0
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 
-ok() {
-  echo "ok   $1"
-  passed=$((passed + 1))
-}
-fail() {
-  echo "FAIL $1"
-  shift
-  for line in "$@"; do echo "     ${line:0:2000}"; done
-  failed=$((failed + 1))
-}
+# shellcheck source=tests/harness.sh
+source "$root/tests/harness.sh"
+make_work
 # expect NAME WANT GOT
 expect() {
   if [[ $3 == "$2" ]]; then ok "$1"; else fail "$1" "want: $2" "got:  $3"; fi
@@ -36,13 +25,6 @@ run() {
   shift
   if out=$("$@" 2>&1); then ok "$name"; else fail "$name" "exit $?: $out"; fi
 }
-finish() {
-  echo
-  echo "$passed passed, $failed failed"
-  [ "$failed" -eq 0 ]
-  exit
-}
-
 version=$(make -s --no-print-directory print-version)
 major=${version%%.*}
 # Minimal images (Debian's docker ones) tell dpkg to leave out man pages and

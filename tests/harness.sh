@@ -1,0 +1,45 @@
+# harness.sh - what the shell test runners share (tests/*/run.sh source it):
+# the counters, one line a case ("ok   NAME" or "FAIL NAME" with indented
+# details, "skip NAME: WHY"), a scratch folder removed at exit, and the
+# summary line "N passed, N failed[, N skipped]" that scripts/run-tests.sh
+# and CI read.
+passed=0
+failed=0
+skipped=0
+
+ok() {
+  echo "ok   $1"
+  passed=$((passed + 1))
+}
+
+# fail NAME [DETAIL...]: each detail on its own line, cut at 2000 bytes.
+fail() {
+  echo "FAIL $1"
+  shift
+  local line
+  for line in "$@"; do echo "     ${line:0:2000}"; done
+  failed=$((failed + 1))
+}
+
+skip() {
+  echo "skip $1: $2"
+  skipped=$((skipped + 1))
+}
+
+# A scratch folder in $work, removed when the script exits.
+make_work() {
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+}
+
+# Prints the summary and exits 0 when nothing failed.
+finish() {
+  echo
+  if ((skipped > 0)); then
+    echo "$passed passed, $failed failed, $skipped skipped"
+  else
+    echo "$passed passed, $failed failed"
+  fi
+  ((failed == 0))
+  exit
+}
