@@ -80,10 +80,16 @@ static int slow_mode_wanted(void) {
          debug_perturb_now() != 0;
 }
 
+/* mallopt(M_PERTURB): as glibc, only the value's low byte counts (0: off).
+ * The two stores are made under one lock, so that two threads setting it
+ * at once cannot leave a fill value on with the slow path off. */
 void hawk_set_perturb(int value) {
+  static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
   hawk_ensure_init();
-  __atomic_store_n(&debug_perturb, value, __ATOMIC_RELAXED);
+  pthread_mutex_lock(&lock);
+  __atomic_store_n(&debug_perturb, value & 0xff, __ATOMIC_RELAXED);
   __atomic_store_n(&slow_mode, slow_mode_wanted(), __ATOMIC_RELAXED);
+  pthread_mutex_unlock(&lock);
 }
 
 /* Everything the allocator needs before its first block; allocates nothing. */
@@ -620,6 +626,7 @@ static void fork_child(void) {
   for (unsigned i = 0; i < hawk_heap_count; i++) pthread_mutex_init(&hawk_heaps[i].lock, NULL);
   tcache_after_fork_child();
   trace_after_fork_child();
+  snapshot_after_fork_child();
 }
 
 __attribute__((constructor)) static void hawk_constructor(void) {

@@ -677,6 +677,14 @@ size_t heap_trim(struct heap *h) {
   pthread_mutex_lock(&h->lock);
   for (struct arena *a = h->arenas; a; a = a->next) {
     for (block *b = arena_first(a); b < arena_epilogue(a); b = block_next(b)) {
+      /* Pages are given back on a block's word: it must be a header we
+       * wrote, for a block that ends inside the arena. */
+      if (HAWK_CHECKS && (!block_header_ok(b) || block_size(b) < BLOCK_MIN ||
+                          (char *)b + block_size(b) > (char *)arena_epilogue(a))) {
+        pthread_mutex_unlock(&h->lock);
+        report_misuse("malloc_trim", block_payload(b),
+                      "heap corruption (a block's header was overwritten)");
+      }
       if (block_is_alloc(b) || given_back(b)) continue;
       released += discard_free_block(b);
       stamp_locked(h, b, block_size(b), DECAY_CLEAN);

@@ -472,32 +472,47 @@ static int copy_into(int fd, int to) {
   return snap->err ? snap->err : n < 0 ? errno : 0;
 }
 
+/* Whether the snapshot may be written into st, what a path leads to: a
+ * device, a FIFO, or a regular file of this user (the snapshot holds the
+ * process's addresses: never into another user's file, whatever its mode). */
+static int may_write_into(const struct stat *st) {
+  return S_ISCHR(st->st_mode) || S_ISFIFO(st->st_mode) ||
+         (S_ISREG(st->st_mode) && st->st_uid == geteuid());
+}
+
 /* Puts the finished snapshot in tmp (open as fd) at path (docs/security.md,
  * "What is at the path").  Where nothing is, or a regular file this user
  * owns with no other link: renamed over it, so a reader never sees half a
- * snapshot.  A symbolic link, a device, a FIFO, or someone else's or a
- * hard-linked regular file is never replaced: the snapshot is copied into
- * what is there (opened without O_CREAT; O_NONBLOCK, so that a FIFO with no
- * reader fails rather than waits).  Anything else is refused (MAP_REFUSED).
- * Returns 0 or an errno value; tmp is gone either way. */
+ * snapshot.  A symbolic link of this user, a device, a FIFO or a
+ * hard-linked regular file of this user is never replaced: the snapshot is
+ * copied into what is there (opened without O_CREAT and without O_TRUNC, a
+ * regular file emptied only once it is shown to be the one checked;
+ * O_NONBLOCK, so that a FIFO with no reader fails rather than waits).
+ * Another user's symbolic link or file, a directory or a socket is refused
+ * (MAP_REFUSED, EISDIR).  Returns 0 or an errno value; tmp is gone either
+ * way. */
 static int map_put(int fd, const char *tmp, const char *path) {
-  struct stat l, st;
+  struct stat l, st, at;
   int r = 0, exists = lstat(path, &l) == 0;
   if (!exists && errno != ENOENT) {
     r = errno;
   } else if (!exists || (S_ISREG(l.st_mode) && l.st_uid == geteuid() && l.st_nlink == 1)) {
     if (rename(tmp, path) == 0) return 0;
     r = errno;
+  } else if (S_ISLNK(l.st_mode) && l.st_uid != geteuid()) {
+    r = MAP_REFUSED; /* another user's link may lead anywhere this user can write */
   } else if (stat(path, &st) != 0) {
     r = errno;
-  } else if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+  } else if (!may_write_into(&st)) {
     r = S_ISDIR(st.st_mode) ? EISDIR : MAP_REFUSED;
   } else {
-    int to = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (to < 0 || fstat(to, &st) != 0) {
+    int to = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (to < 0 || fstat(to, &at) != 0) {
       r = errno;
-    } else if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+    } else if (!may_write_into(&at) || at.st_dev != st.st_dev || at.st_ino != st.st_ino) {
       r = MAP_REFUSED; /* changed since the stat */
+    } else if (S_ISREG(at.st_mode) && ftruncate(to, 0) != 0) {
+      r = errno;
     } else {
       fcntl(to, F_SETFL, fcntl(to, F_GETFL) & ~O_NONBLOCK);
       r = copy_into(fd, to);
@@ -650,6 +665,12 @@ static int signal_installed;
 static int retry_timer = -1; /* the kernel's id of the retry timer */
 static int frame_pending;    /* a frame was asked for and not written yet */
 static int frame_retries;
+
+void snapshot_after_fork_child(void) {
+  __atomic_store_n(&map_busy, 0, __ATOMIC_RELEASE);
+  __atomic_store_n(&frame_pending, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&frame_retries, 0, __ATOMIC_RELAXED);
+}
 static unsigned frame_count; /* frames written */
 static int frames_pid;       /* the process frame_count and retry_timer belong to */
 static int frames_forked;    /* this process is a fork of the one that installed */

@@ -27,4 +27,10 @@ HAWK_INTERNAL void map_on_exit(void);
  * interrupts the allocator. */
 HAWK_INTERNAL void map_install_signal(void);
 
+/* In a fork child: the thread that was writing a snapshot when another
+ * thread forked does not exist there, so its claim on the buffer and any
+ * frame it left pending are dropped (the child would otherwise wait for it
+ * for ever). */
+HAWK_INTERNAL void snapshot_after_fork_child(void);
+
 #endif /* HAWK_SNAPSHOT_H */

@@ -723,6 +723,39 @@ TEST(map_onto_a_hard_linked_file_writes_through) {
   remove_tree(dir);
 }
 
+/* A snapshot holds the process's addresses: it never goes into another
+ * user's file, however open its mode, nor through another user's symbolic
+ * link (which could lead to a file of this user's).  Needs root to make
+ * them. */
+TEST(map_refuses_another_users_file_or_link) {
+  if (geteuid() != 0) SKIP("needs root to give a file to another user");
+  char dir[64];
+  make_temp_dir(dir);
+  REQUIRE(dir[0]);
+  char theirs[128], mine[128], link[128];
+  snprintf(theirs, sizeof theirs, "%s/theirs.snap", dir);
+  snprintf(mine, sizeof mine, "%s/mine.snap", dir);
+  snprintf(link, sizeof link, "%s/link.snap", dir);
+  int fd = open(theirs, O_WRONLY | O_CREAT, 0666);
+  REQUIRE(fd >= 0 && write(fd, "data;", 5) == 5);
+  close(fd);
+  REQUIRE(chown(theirs, 65534, 65534) == 0 && chmod(theirs, 0666) == 0);
+  fd = open(mine, O_WRONLY | O_CREAT, 0600);
+  REQUIRE(fd >= 0 && write(fd, "mine;", 5) == 5);
+  close(fd);
+  REQUIRE(symlink(mine, link) == 0 && lchown(link, 65534, 65534) == 0);
+  CHECK(hawk_map_write(theirs) == -1);
+  CHECK(hawk_map_write(link) == -1);
+  char buf[64];
+  file_text(theirs, buf, sizeof buf);
+  CHECK(strcmp(buf, "data;") == 0);
+  file_text(mine, buf, sizeof buf);
+  CHECK(strcmp(buf, "mine;") == 0);
+  struct stat st;
+  CHECK(lstat(link, &st) == 0 && S_ISLNK(st.st_mode));
+  remove_tree(dir);
+}
+
 TEST(map_refuses_a_directory_or_socket_behind_a_symlink) {
   char dir[64];
   make_temp_dir(dir);

@@ -605,6 +605,11 @@ TEST(mallopt_perturb_fills) {
   hawk_free(again);
   unsigned char *plain = hawk_malloc(64); /* the same block, filled neither way */
   CHECK(plain == a && all_bytes(plain, 16, 64, 0x11));
+  CHECK(MALLOPT(M_PERTURB, 0x100) == 1); /* only the low byte counts: 0 is off, as glibc */
+  memset(plain, 0x22, 64);
+  hawk_free(plain);
+  plain = hawk_malloc(64);
+  CHECK(plain == a && all_bytes(plain, 16, 64, 0x22));
   hawk_free(plain);
   hawk_free(c);
   hawk_free(z);

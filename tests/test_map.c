@@ -882,6 +882,63 @@ TEST(sigusr2_frames) {
 }
 
 /* Last: the pictures are removed unless HAWK_KEEP_MAPS is set. */
+/* A thread writing a snapshot into a FIFO that nobody reads is blocked in
+ * write(2) while it holds the snapshot's buffer; another thread forks.  The
+ * child, where the writer does not exist, must still take its own snapshot
+ * (it used to wait 10 s for the writer and fail with EBUSY). */
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+static void *write_into_fifo(void *path) {
+  hawk_map_write(path);
+  return NULL;
+}
+
+TEST(fork_while_another_thread_writes_a_snapshot) {
+  char fifo[] = "/tmp/hawk-snap-fifo-XXXXXX", file[64];
+  int tmp = mkstemp(fifo);
+  REQUIRE(tmp >= 0);
+  close(tmp);
+  unlink(fifo);
+  REQUIRE(mkfifo(fifo, 0600) == 0);
+  snprintf(file, sizeof file, "%s.snap", fifo);
+  int rd = open(fifo, O_RDONLY | O_NONBLOCK);
+  REQUIRE(rd >= 0);
+  fcntl(rd, F_SETPIPE_SZ, 4096);
+  /* Enough lines in /proc/self/maps that the snapshot overflows the pipe:
+   * every other page of a mapping made unreadable. */
+  char *pages = mmap(NULL, 256 * 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(pages != MAP_FAILED);
+  for (int i = 0; i < 256; i += 2) mprotect(pages + i * 4096, 4096, PROT_NONE);
+  pthread_t t;
+  REQUIRE(pthread_create(&t, NULL, write_into_fifo, fifo) == 0);
+  int queued = 0;
+  for (int i = 0; i < 2000 && queued < 4096; i++) { /* until the pipe is full */
+    usleep(5000);
+    ioctl(rd, FIONREAD, &queued);
+  }
+  CHECK(queued >= 4096);
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    alarm(60);
+    _exit(hawk_map_write(file) == 0 ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  char sink[4096];
+  fcntl(rd, F_SETFL, 0);
+  while (read(rd, sink, sizeof sink) > 0) {
+  } /* the writer finishes and closes */
+  pthread_join(t, NULL);
+  close(rd);
+  munmap(pages, 256 * 4096);
+  unlink(fifo);
+  unlink(file);
+}
+
 TEST(zz_cleanup) {
   if (dir[0] == 0 || strcmp(dir, "/tmp") == 0) return;
   if (getenv("HAWK_KEEP_MAPS")) {

@@ -445,6 +445,30 @@ TEST(overflow_into_free_neighbour_then_coalesce) {
   CHECK(hawk_check() == 0);
 }
 
+/* malloc_trim walks every block to give free pages back: an overflow that
+ * turns a live neighbour's header into a free block's (the allocated bit
+ * cleared) must be reported, not taken at its word with the neighbour's
+ * pages discarded. */
+static void child_overflow_then_trim(void *arg) {
+  unsigned char **pair = arg;
+  memset(pair[1], 0x5a, hawk_usable_size(pair[1]));
+  uint64_t header;
+  memcpy(&header, pair[1] - 8, sizeof header);
+  header &= ~(uint64_t)1; /* "free" */
+  memcpy(pair[1] - 8, &header, sizeof header);
+  hawk_trim();
+  for (size_t i = 0; i < hawk_usable_size(pair[0]); i += 4096)
+    if (pair[1][i] != 0x5a) _exit(3); /* its pages were discarded */
+}
+
+TEST(overflow_then_malloc_trim) {
+  unsigned char *pair[2];
+  REQUIRE(adjacent_pair(40000, &pair[0], &pair[1]));
+  EXPECT_ABORT(child_overflow_then_trim, pair, "hawkalloc: malloc_trim(", "heap corruption");
+  hawk_free(pair[0]);
+  hawk_free(pair[1]);
+}
+
 /* hawk_check sees the overwritten header too, without aborting. */
 static void child_check_after_overflow(void *arg) {
   unsigned char **pair = arg;
