@@ -157,7 +157,9 @@ static inline __attribute__((always_inline)) void *alloc_try(size_t n, size_t al
     int dirty;
     void *p = large_alloc(n, align, &dirty);
     if (p && zero && dirty) memset(p, 0, n); /* fresh pages are zero already */
-    return p;
+    /* Under the fixed threshold (mallopt lowered it) an arena can hold the
+     * block: a refused mapping falls back to the heap, as glibc's does. */
+    if (p || n >= LARGE_THRESHOLD || align > LARGE_THRESHOLD) return p;
   }
   size_t dirty = 0;
   void *p = tcache_heap_alloc(n, align, zero ? &dirty : NULL);

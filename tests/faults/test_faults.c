@@ -179,4 +179,38 @@ TEST(every_memory_request_may_fail) {
   CHECK(n > 5); /* the workload does reach several call sites */
 }
 
+/* With the large-block threshold lowered (mallopt), a request under the
+ * fixed 1 MiB threshold that cannot have its own mapping (the address
+ * space is full) is served from an arena that has room, as glibc serves it
+ * from its heap. */
+#include <malloc.h>
+#include <sys/resource.h>
+static int lowered_threshold_child(void) {
+  void *warm = hawk_malloc(1000); /* the heap's first arena, with room */
+  if (!warm || hawk_mallopt(M_MMAP_THRESHOLD, 64 * 1024) != 1) return 2;
+  unsigned long pages = 0;
+  FILE *f = fopen("/proc/self/statm", "r");
+  if (!f || fscanf(f, "%lu", &pages) != 1) return 2;
+  fclose(f);
+  struct rlimit lim = {pages * 4096 + 64 * 1024, RLIM_INFINITY};
+  lim.rlim_max = lim.rlim_cur;
+  if (setrlimit(RLIMIT_AS, &lim) != 0) return 2;
+  void *p = hawk_malloc(100000); /* no room for a mapping of its own */
+  if (p == NULL) return 3;
+  memset(p, 0x33, 100000);
+  return hawk_check() == 0 ? 0 : 4;
+}
+
+TEST(a_lowered_threshold_falls_back_to_an_arena) {
+  fflush(NULL);
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) _exit(lowered_threshold_child());
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    fprintf(stderr, "    child status %d\n", status);
+}
+
 TEST_MAIN()
