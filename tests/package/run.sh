@@ -26,6 +26,8 @@ run() {
   if out=$("$@" 2>&1); then ok "$name"; else fail "$name" "exit $?: $out"; fi
 }
 version=$(make -s --no-print-directory print-version)
+# The statistics' struct version, as the installed header says it.
+stats_version=$(sed -n 's/^#define HAWK_STATS_VERSION \([0-9][0-9]*\).*/\1/p' include/hawkalloc.h)
 major=${version%%.*}
 # Minimal images (Debian's docker ones) tell dpkg to leave out man pages and
 # docs (path-exclude in /etc/dpkg/dpkg.cfg.d); this package's are let in.
@@ -144,7 +146,7 @@ if cc -Wall -Werror -o "$work/stats" "$work/stats.c" $(pkg-config --cflags --lib
   expect "it finds the library without LD_LIBRARY_PATH" "$lib" \
     "$(ldd "$work/stats" | awk '/libhawkalloc/ {print $3}' | xargs readlink -f)"
   expect "it runs: its malloc is HawkAlloc's, hawk_stats counts 10 mallocs, hawk_check 0" \
-    "$version 1 10 segregated" "$("$work/stats" 2>&1; echo -n "" )"
+    "$version $stats_version 10 segregated" "$("$work/stats" 2>&1; echo -n "" )"
 else
   fail "cc stats.c \$(pkg-config --cflags --libs hawkalloc)" "$(cat "$work/cc.log")"
 fi
@@ -192,10 +194,10 @@ if cmake -S "$work/cm" -B "$work/cm/build" >"$work/cmake.log" 2>&1 &&
   ok "a CMake project: find_package(hawkalloc 0.1), target_link_libraries(... hawkalloc::hawkalloc)"
   expect "find_package gives hawkalloc_VERSION" "-- hawkalloc_VERSION=$version" \
     "$(grep -o -- '-- hawkalloc_VERSION=.*' "$work/cmake.log")"
-  expect "the CMake-built program runs on the installed library" "$version 1 10 segregated" \
+  expect "the CMake-built program runs on the installed library" "$version $stats_version 10 segregated" \
     "$("$work/cm/build/stats" 2>&1)"
   expect "hawkalloc::hawkalloc_static links the static library (no libhawkalloc.so needed)" \
-    "$version 1 10 segregated|" \
+    "$version $stats_version 10 segregated|" \
     "$("$work/cm/build/stats_static" 2>&1)|$(readelf -d "$work/cm/build/stats_static" | grep -o 'libhawkalloc[^]]*')"
 else
   fail "a CMake project: find_package(hawkalloc 0.1), target_link_libraries(... hawkalloc::hawkalloc)" \
