@@ -107,6 +107,9 @@ tools: $(BUILD)/hawk
 $(BUILD)/obj/tools/%.o: tools/%.c $(wildcard tools/*.h) include/hawkalloc.h | $(BUILD)/obj/tools
 	$(CC) $(TOOLFLAGS) $(CFLAGS) -c $< -o $@
 
+# hawk grade carries the grader's sources (.incbin, paths from the top).
+$(BUILD)/obj/tools/grade.o: $(wildcard tools/grade/*)
+
 $(BUILD)/hawk: $(TOOL_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ -ldl -lm
 
@@ -116,6 +119,11 @@ $(BUILD)/obj/tools:
 # The lab's tests: hawk's commands, trace replays, SVG checks.
 test-lab: lib tools
 	@tests/lab/run.sh
+
+# hawk grade: the reference examples/mm.c and broken variants of it.
+.PHONY: test-grade
+test-grade: tools
+	@tests/grade/run.sh
 
 # The tutorial's pictures and tables: regenerates docs/lab/ and the generated
 # parts of docs/lab.md (scripts/lab-doc.sh builds what it needs; ~5 minutes).
@@ -301,10 +309,10 @@ test-man: tools
 	@tests/man/run.sh
 
 format:
-	clang-format -i src/*.c src/*.h include/*.h tests/*.c tests/*.h tests/*/*.c tools/*.c tools/*.h
+	clang-format -i src/*.c src/*.h include/*.h tests/*.c tests/*.h tests/*/*.c tools/*.c tools/*.h tools/grade/*.c tools/grade/*.h examples/*.c
 
 format-check:
-	clang-format --dry-run --Werror src/*.c src/*.h include/*.h tests/*.c tests/*.h tests/*/*.c tools/*.c tools/*.h
+	clang-format --dry-run --Werror src/*.c src/*.h include/*.h tests/*.c tests/*.h tests/*/*.c tools/*.c tools/*.h tools/grade/*.c tools/grade/*.h examples/*.c
 
 clean:
 	rm -rf $(BUILD)

@@ -19,6 +19,8 @@
  *   rep.c      the classic malloc-lab .rep trace
  *   mapmem.c   memory straight from mmap, for the worker
  *   table.c    printing aligned tables
+ *   grade.c    `hawk grade`: a malloc-lab allocator (mm.c) compiled against
+ *              the grader of tools/grade/ (built in) and run on traces
  */
 #ifndef HAWK_TOOL_H
 #define HAWK_TOOL_H
@@ -33,6 +35,7 @@ int cmd_run(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_map(int argc, char **argv);
 int cmd_render(int argc, char **argv);
+int cmd_grade(int argc, char **argv);
 int cmd_worker(int argc, char **argv); /* hidden: started by replay and map */
 
 /* The name of the hidden worker subcommand. */
