@@ -54,7 +54,7 @@ SAN_TESTS := $(filter-out $(OVERRIDE_TESTS) test_limits test_misuse test_hostile
 TSAN_TESTS := $(filter test_threads test_stress test_tcache test_glibc,$(TESTS))
 
 .PHONY: all lib tests test test-unit test-preload asan tsan sanitize demo bench \
-        bench-preload install uninstall clean format format-check deps tools test-lab \
+        bench-preload install uninstall clean format format-check deps tools test-lab test-grade test-map \
         test-compat mutate mutate-quick
 
 all: lib tools
@@ -124,6 +124,11 @@ test-lab: lib tools
 .PHONY: test-grade
 test-grade: tools
 	@tests/grade/run.sh
+
+# hawk map's pictures of small heaps: zoom, titles, --at, --policy all.
+.PHONY: test-map
+test-map: lib tools
+	@tests/map/run.sh
 
 # The tutorial's pictures and tables: regenerates docs/lab/ and the generated
 # parts of docs/lab.md (scripts/lab-doc.sh builds what it needs; ~5 minutes).

@@ -65,6 +65,8 @@ expect "hawk run --heaps 1" "1 10 11 12 13 14 15 16"
 expect "hawk run --st" "--stats"
 expect "hawk replay --ts" "--tsv"
 expect "hawk grade --al" "--align"
+expect "hawk map --a" "--at"
+expect "hawk map --policy a" "all"
 expect "hawk grade --align " "16 8"
 
 # Each command, and each command's options, as `hawk --help` and

@@ -46,7 +46,7 @@ fi
 # The deterministic columns (trace ops result peak heap utilization) and the
 # total's mean utilization, against the table between the markers in the doc.
 cols() { awk '$1 ~ /-bal$/ {print $1, $2, $3, $4, $5, $6}'; }
-doc=$(sed -n '/<!-- grade:example -->/,/<!-- \/grade:example -->/p' "$root/docs/lab.md")
+doc=$(sed -n '/<!-- lab-doc:grade -->/,/<!-- \/lab-doc:grade -->/p' "$root/docs/lab.md")
 want=$(cols <<<"$doc")
 got=$(cols <<<"$out")
 if [[ -n $want && $want == "$got" ]]; then
