@@ -30,10 +30,10 @@ CFLAGS   ?=
 LDFLAGS  ?=
 TESTFLAGS := -O1 -fno-builtin -Wno-unused-result
 
-CORE_SRC := src/os.c src/registry.c src/options.c src/report.c src/arena.c \
+CORE_SRC := src/os.c src/block.c src/registry.c src/options.c src/report.c src/arena.c \
             src/placement.c src/placement_segregated.c src/placement_first_fit.c \
             src/placement_next_fit.c src/placement_best_fit.c \
-            src/heap.c src/decay.c src/tcache.c src/large.c src/check.c src/stats.c src/walk.c src/snapshot.c src/trace.c src/debug.c src/api.c \
+            src/heap.c src/decay.c src/tcache.c src/large.c src/check.c src/stats.c src/walk.c src/snapshot.c src/trace.c src/debug.c src/api.c src/process.c \
             src/glibc.c
 OVERRIDE_SRC := src/override.c
 HEADERS  := $(wildcard src/*.h) include/hawkalloc.h include/hawksnap.h

@@ -5,7 +5,6 @@
 
 #include "debug.h"
 #include "decay.h"
-#include "hawk.h"
 #include "large.h"
 #include "os.h"
 #include "registry.h"

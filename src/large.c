@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "decay.h"
-#include "hawk.h"
 #include "os.h"
 #include "registry.h"
 #include "report.h"
