@@ -29,7 +29,7 @@ if [[ ! -x $hawk ]]; then
   finish
 fi
 if ! command -v cc >/dev/null; then
-  skip "hawk grade" "no cc on PATH"
+  fail "cc is on PATH (make deps installs it)"
   finish
 fi
 
