@@ -153,7 +153,12 @@ static int grade_build(const char *dir, const char *mm, const char *cc) {
     free(abs);
     return 2;
   }
-  fprintf(out, "#line 1 \"%s\"\n", mm);
+  fputs("#line 1 \"", out);
+  for (const char *c = mm; *c; c++) {
+    if (*c == '"' || *c == '\\') fputc('\\', out);
+    fputc(*c == '\n' ? '?' : *c, out);
+  }
+  fputs("\"\n", out);
   char buf[8192];
   size_t n;
   while ((n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, out);
@@ -399,7 +404,12 @@ static void grade_trace(const char *dir, const char *trace, size_t align, int ro
     return;
   }
   int pfd[2];
-  if (pipe(pfd) != 0) abort();
+  if (pipe(pfd) != 0) {
+    snprintf(r->verdict, sizeof r->verdict, "not run");
+    snprintf(r->detail, sizeof r->detail, "pipe: %s", strerror(errno));
+    trace_unload(&t);
+    return;
+  }
   char exe[PATH_MAX], fdtext[16], aligntext[16], roundstext[16];
   snprintf(exe, sizeof exe, "%.400s/grader", dir);
   snprintf(fdtext, sizeof fdtext, "%d", pfd[1]);
@@ -407,7 +417,14 @@ static void grade_trace(const char *dir, const char *trace, size_t align, int ro
   snprintf(roundstext, sizeof roundstext, "%d", rounds);
   fflush(stdout);
   pid_t pid = fork();
-  if (pid < 0) abort();
+  if (pid < 0) {
+    snprintf(r->verdict, sizeof r->verdict, "not run");
+    snprintf(r->detail, sizeof r->detail, "fork: %s", strerror(errno));
+    close(pfd[0]);
+    close(pfd[1]);
+    trace_unload(&t);
+    return;
+  }
   if (pid == 0) {
     close(pfd[0]);
     dup2(2, 1); /* the student's own output goes to stderr, not into the table */
