@@ -121,7 +121,10 @@ int worker_run(const char *trace, const struct alloc_choice *a, enum worker_mode
     char *args[] = {"hawk",
                     WORKER_COMMAND,
                     fdtext,
-                    mode == MODE_MAP ? "map" : "replay",
+                    mode == MODE_MAP            ? "map"
+                    : mode == MODE_EVENTS       ? "events"
+                    : mode == MODE_EVENTS_CHECK ? "events-check"
+                                                : "replay",
                     roundtext,
                     (char *)(out ? out : "-"),
                     (char *)trace,
