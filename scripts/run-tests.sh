@@ -89,6 +89,8 @@ if [ $preload -eq 1 ]; then
   run "preload suite" tests/preload/run.sh
   run "lab tools (hawk run, replay, map)" tests/lab/run.sh
   run "heap explorer (hawk view, headless Chromium)" tests/view/run.sh
+  run "hawk grade (malloc-lab allocators)" tests/grade/run.sh
+  run "hawk map on small heaps (zoom, titles, --at, --policy all)" tests/map/run.sh
   run "valgrind memcheck" tests/valgrind/run.sh
   run "man pages (lint, options, variables, messages)" tests/man/run.sh
   run "bash completion of hawk" tests/completion/run.sh

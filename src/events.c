@@ -4,7 +4,7 @@
 
 #include <errno.h>
 
-#include "hawk.h"
+#include "process.h"
 #include "heap.h"
 #include "large.h"
 

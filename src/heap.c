@@ -6,7 +6,6 @@
 #include "debug.h"
 #include "decay.h"
 #include "events.h"
-#include "hawk.h"
 #include "large.h"
 #include "os.h"
 #include "registry.h"

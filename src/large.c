@@ -6,7 +6,6 @@
 
 #include "decay.h"
 #include "events.h"
-#include "hawk.h"
 #include "os.h"
 #include "registry.h"
 #include "report.h"

@@ -19,6 +19,10 @@
  *   rep.c      the classic malloc-lab .rep trace
  *   mapmem.c   memory straight from mmap, for the worker
  *   table.c    printing aligned tables
+ *   blocks.c   a heap's blocks (hawk_walk) beside a replay's snapshot, for
+ *              pictures of small heaps drawn zoomed in
+ *   grade.c    `hawk grade`: a malloc-lab allocator (mm.c) compiled against
+ *              the grader of tools/grade/ (built in) and run on traces
  *   record.c   the worker's recorder of the library's events (hawk view)
  *   view.c     `hawk view`: the events rebuilt into the heap at every call,
  *              checked against hawk_walk, written as one HTML page
@@ -38,6 +42,7 @@ int cmd_replay(int argc, char **argv);
 int cmd_map(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 int cmd_view(int argc, char **argv);
+int cmd_grade(int argc, char **argv);
 int cmd_worker(int argc, char **argv); /* hidden: started by replay and map */
 
 /* The name of the hidden worker subcommand. */
@@ -101,6 +106,7 @@ int exit_status_of(int status);
 
 /* --- snapfile.c and render.c: heap snapshots ------------------------------ */
 
+#include "hawkalloc.h"
 #include "hawksnap.h"
 
 /* One strip of a snapshot: its record, its pieces and its sums. */
@@ -135,6 +141,23 @@ void snap_free(struct snapshot *s);
 /* Draws s as SVG into out.  Returns 0, or -1 when out could not be
  * written. */
 int render_svg(const struct snapshot *s, FILE *out);
+
+/* What a picture says besides the snapshot, and the blocks to zoom with. */
+struct render_opts {
+  const char *title;    /* the heading: the trace (or program) and op; NULL: the default */
+  const char *subtitle; /* the line under it; NULL: program, pid, policy, time */
+  const struct hawk_block_info *blocks; /* the heap's blocks at the snapshot, or NULL */
+  size_t nblocks;
+};
+
+/* render_svg with options: a small heap whose blocks are given is drawn
+ * zoomed in (the strips show the arenas' used part across their width). */
+int render_svg_opts(const struct snapshot *s, const struct render_opts *opts, FILE *out);
+
+/* blocks.c: writes every block hawk_walk visits into path (the worker, at
+ * the snapshot; allocates nothing); reads them back (malloc'ed).  0 or -1. */
+int blocks_write(const char *path, size_t (*walk)(hawk_visit_fn, void *));
+int blocks_read(const char *path, struct hawk_block_info **out, size_t *n);
 
 /* map.c: renders the snapshot at snap into the SVG file svg; 0, or 2 after
  * printing one line on stderr. */
@@ -257,6 +280,10 @@ struct worker_outcome {
   int policy_rejected; /* stderr had "hawkalloc: unknown HAWKALLOC_POLICY" */
   char *errtext;       /* the rest of its stderr (malloc'ed, may be "") */
 };
+
+/* The op after which the next MODE_MAP worker takes its snapshot (1 to the
+ * trace's ops), or -1 for the peak of live bytes (the default). */
+void worker_set_map_at(int64_t op);
 
 /* Runs `hawk __worker` on one trace under one allocator and waits for it.
  * Returns 0 when the worker could be started. */
