@@ -4,9 +4,9 @@
 
 #include <errno.h>
 
-#include "process.h"
 #include "heap.h"
 #include "large.h"
+#include "process.h"
 
 hawk_event_fn events_fn;
 static void *events_ctx;

@@ -48,7 +48,7 @@ struct command {
 
 static const struct command commands[] = {
     {"run", cmd_run},       {"replay", cmd_replay}, {"map", cmd_map},
-    {"render", cmd_render}, {"grade", cmd_grade}, {"view", cmd_view},
+    {"render", cmd_render}, {"grade", cmd_grade},   {"view", cmd_view},
 };
 
 int main(int argc, char **argv) {

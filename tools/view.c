@@ -417,7 +417,8 @@ static int cmp_u64(const void *a, const void *b) {
 
 /* Rebuilds the heap of every call from the records in path, writing the
  * page's stream.  Returns 0, or 1 after printing why. */
-static int rebuild(struct policy_run *p, const struct optrace *t, const char *path, int walk_at) {
+static int rebuild(struct policy_run *p, const struct optrace *t, const char *path, int walk_at,
+                   int check) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   struct stat st;
   if (fd < 0 || fstat(fd, &st) != 0) {
@@ -434,6 +435,7 @@ static int rebuild(struct policy_run *p, const struct optrace *t, const char *pa
   }
   struct model *m = &p->m;
   int rc = 0;
+  size_t calls = 0; /* REC_OP records read: the start, then one per call */
   for (size_t i = 0; i < n && rc == 0; i++) {
     const struct rec *r = &recs[i];
     if (r->kind == REC_WALK) {
@@ -450,6 +452,13 @@ static int rebuild(struct policy_run *p, const struct optrace *t, const char *pa
       apply(m, r);
       continue;
     }
+    if (r->a != (calls ? calls - 1 : UINT64_MAX) || (check && calls && !r->d)) {
+      tool_error("view: %s: the worker's records are out of order or lack hawk_walk's digest",
+                 path);
+      rc = 1;
+      break;
+    }
+    calls++;
     /* The end of a call: what the thread cache did, which the heap cannot
      * tell (its fast path reports nothing). */
     uint64_t result = 0;
@@ -514,6 +523,11 @@ static int rebuild(struct policy_run *p, const struct optrace *t, const char *pa
     m->ntouched = 0;
   }
   if (n) munmap((void *)recs, (size_t)st.st_size);
+  if (rc == 0 && calls != t->nops + 1) {
+    tool_error("view: the worker recorded %zu calls of %zu (policy %s)", calls ? calls - 1 : 0,
+               t->nops, p->policy);
+    rc = 1;
+  }
   return rc;
 }
 
@@ -760,10 +774,10 @@ int cmd_view(int argc, char **argv) {
       runs[i].peak_live = o.result.peak_live;
       if (walk_at && i > 0) unsetenv("HAWK_VIEW_WALK_AT");
       if (walk_at && i == 0) {
-        rc = rebuild(&runs[i], &vt.t, tmp, (int)walk_at);
+        rc = rebuild(&runs[i], &vt.t, tmp, (int)walk_at, check);
         unsetenv("HAWK_VIEW_WALK_AT");
       } else {
-        rc = rebuild(&runs[i], &vt.t, tmp, 0);
+        rc = rebuild(&runs[i], &vt.t, tmp, 0, check);
       }
     }
     worker_outcome_free(&o);
