@@ -33,7 +33,7 @@ TESTFLAGS := -O1 -fno-builtin -Wno-unused-result
 CORE_SRC := src/os.c src/block.c src/registry.c src/options.c src/report.c src/arena.c \
             src/placement.c src/placement_segregated.c src/placement_first_fit.c \
             src/placement_next_fit.c src/placement_best_fit.c \
-            src/heap.c src/decay.c src/tcache.c src/large.c src/check.c src/stats.c src/walk.c src/snapshot.c src/trace.c src/debug.c src/api.c src/process.c \
+            src/heap.c src/events.c src/decay.c src/tcache.c src/large.c src/check.c src/stats.c src/walk.c src/snapshot.c src/trace.c src/debug.c src/api.c src/process.c \
             src/glibc.c
 OVERRIDE_SRC := src/override.c
 HEADERS  := $(wildcard src/*.h) include/hawkalloc.h include/hawksnap.h
@@ -104,6 +104,7 @@ TOOLFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -O2 -Iinclude
 
 tools: $(BUILD)/hawk
 
+$(BUILD)/obj/tools/page.o: tools/view/page.html
 $(BUILD)/obj/tools/%.o: tools/%.c $(wildcard tools/*.h) include/hawkalloc.h | $(BUILD)/obj/tools
 	$(CC) $(TOOLFLAGS) $(CFLAGS) -c $< -o $@
 
@@ -129,6 +130,12 @@ test-grade: tools
 .PHONY: test-map
 test-map: lib tools
 	@tests/map/run.sh
+
+# The heap explorer's tests: hawk view's events against hawk_walk, its pages
+# in headless Chromium (screenshots in build/view/).
+.PHONY: test-view
+test-view: lib tools
+	@tests/view/run.sh
 
 # The tutorial's pictures and tables: regenerates docs/lab/ and the generated
 # parts of docs/lab.md (scripts/lab-doc.sh builds what it needs; ~5 minutes).
