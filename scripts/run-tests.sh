@@ -91,6 +91,7 @@ if [ $preload -eq 1 ]; then
   run "valgrind memcheck" tests/valgrind/run.sh
   run "man pages (lint, options, variables, messages)" tests/man/run.sh
   run "bash completion of hawk" tests/completion/run.sh
+  run "benchmark scripts (smoke)" tests/bench/run.sh
 fi
 echo
 echo "$passed passed, $failed failed, $skipped skipped"
