@@ -161,7 +161,7 @@ $(BUILD)/tests/%: tests/%.c tests/harness.h tests/seeded.h $(BUILD)/libhawkalloc
 	$(CC) $(BASEFLAGS) $(TESTFLAGS) $(CFLAGS) $< -o $@ \
 	  -Wl,--whole-archive $(BUILD)/libhawkalloc.a -Wl,--no-whole-archive -lpthread -ldl
 
-test: deps lib tools tests examples
+test: deps lib tools tests examples bench-progs
 	@scripts/run-tests.sh
 
 test-unit: lib tests
@@ -242,9 +242,10 @@ bench-preload: deps lib
 # The benchmark suite (bench/run.sh, docs/performance.md): the programs
 # are built into build/bench/ and run under HawkAlloc, glibc, jemalloc,
 # mimalloc and tcmalloc.  `make bench-quick` is a fast smoke run.
-BENCH_PROGS := lifo random larson prodcons realloc mixed frag trace cpu launch decay
+BENCH_PROGS := lifo random larson prodcons realloc mixed frag trace simple xfree pool cpu launch \
+  decay
 BENCH_BIN := $(BENCH_PROGS:%=$(BUILD)/bench/%)
-.PHONY: bench-progs bench-quick bench-checks
+.PHONY: bench-progs bench-quick bench-checks bench-real deps-bench test-bench
 
 $(BUILD)/bench:
 	mkdir -p $@
@@ -274,11 +275,24 @@ $(BUILD)/bench/region-libc: bench/region.c | $(BUILD)/bench
 bench-region: lib $(BUILD)/bench/region $(BUILD)/bench/region-mi $(BUILD)/bench/region-libc
 	@bench/region.sh
 
-bench: deps lib bench-progs
+bench: deps deps-bench lib tools bench-progs
 	@bench/run.sh
 
-bench-quick: deps lib bench-progs
+bench-quick: deps lib tools bench-progs
 	@ROUNDS=1 BENCH_QUICK=1 bench/run.sh
+
+# Real programs (python3, perl, sqlite3, redis-server, g++, clang++, jq) under
+# every allocator, interleaved (bench/real.sh, docs/performance.md); about
+# 10 minutes here.  ROUNDS=N (default 3), REAL_ONLY="perl jq", REAL_SCALE=N.
+bench-real: deps deps-bench lib bench-progs
+	@bench/real.sh
+
+deps-bench:
+	@scripts/install-deps.sh --bench
+
+# The smoke test of the benchmark scripts (tests/bench/run.sh; in `make test`).
+test-bench: lib tools bench-progs
+	@tests/bench/run.sh
 
 # What the always-on checks cost (docs/security.md): the suite under glibc,
 # HawkAlloc and HawkAlloc built with -DHAWK_CHECKS=0, into build/bench-checks/.

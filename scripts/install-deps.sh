@@ -8,6 +8,9 @@
 # missing.  Not root: prints what is missing and goes on (exit 0).
 # HAWK_DEPS_EXTRA="pkg ..." adds packages to the list.  --package adds what
 # `make deb` and `make test-package` need besides (`make deps-package`).
+# --bench adds what the benchmarks compare against and run (`make deps-bench`:
+# bench/run.sh and bench/real.sh): the other allocators, gnuplot, and the
+# real programs of bench/real.sh.
 set -euo pipefail
 
 # package:command pairs; the command is the check used where dpkg-query is
@@ -33,6 +36,10 @@ for extra in ${HAWK_DEPS_EXTRA-}; do deps+=("$extra:"); done
 # it as its test does (pkg-config, cmake, man).
 if [[ ${1-} == --package ]]; then
   deps+=(dpkg-dev:dpkg-shlibdeps lintian:lintian pkgconf:pkg-config cmake:cmake man-db:man)
+fi
+if [[ ${1-} == --bench ]]; then
+  deps+=(libjemalloc2: libmimalloc2.0: libtcmalloc-minimal4: gnuplot-nox:gnuplot
+    redis-server:redis-server redis-tools:redis-benchmark jq:jq g++:g++)
 fi
 
 missing=()

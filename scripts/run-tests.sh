@@ -95,6 +95,7 @@ if [ $preload -eq 1 ]; then
   run "man pages (lint, options, variables, messages)" tests/man/run.sh
   run "examples (docs/lab.md quotes their output)" tests/examples/run.sh
   run "bash completion of hawk" tests/completion/run.sh
+  run "benchmark scripts (smoke)" tests/bench/run.sh
 fi
 echo
 echo "$passed passed, $failed failed, $skipped skipped"
