@@ -19,13 +19,15 @@ extern char **environ;
 #define POLICY_REJECTED "hawkalloc: unknown HAWKALLOC_POLICY"
 
 /* The worker's environment: ours without LD_PRELOAD and HAWKALLOC_*, plus
- * the allocator's (and HAWKALLOC_TCACHE=0 in textbook mode).
+ * the allocator's (and HAWKALLOC_TCACHE=0 in textbook mode).  HawkAlloc's
+ * decay is off (HAWKALLOC_DECAY_MS=0): it runs by the clock, and a replay's
+ * figures must not depend on how busy the machine is.
  * HAWKALLOC_HEAPS is kept: it is the user's choice and does not change a
  * single-threaded replay's figures. */
 static char **worker_env(const struct alloc_choice *a) {
   size_t n = 0;
   while (environ[n]) n++;
-  char **env = calloc(n + 4, sizeof *env);
+  char **env = calloc(n + 5, sizeof *env);
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
     if (strncmp(environ[i], "LD_PRELOAD=", 11) == 0) continue;
@@ -45,6 +47,7 @@ static char **worker_env(const struct alloc_choice *a) {
     snprintf(env[k++], len, "HAWKALLOC_POLICY=%s", a->policy);
   }
   if (a->textbook && a->is_hawk) env[k++] = "HAWKALLOC_TCACHE=0";
+  if (a->is_hawk) env[k++] = "HAWKALLOC_DECAY_MS=0";
   env[k] = NULL;
   return env;
 }
