@@ -260,6 +260,53 @@ HAWK_EXPORT int hawk_map_write(const char *path);
  * not tracing).  Tracing starts when HAWKALLOC_TRACE=FILE is set. */
 HAWK_EXPORT void hawk_trace_flush(void);
 
+/* --- the heap's events, one call at a time (the lab's explorer) ---------- */
+
+/* What the heap did.  Addresses are block addresses (headers), sizes whole
+ * blocks, as hawk_walk reports them. */
+enum hawk_event_kind {
+  HAWK_EV_LISTED = 0,         /* free block put at the head of list `a` (its size class for the
+                                 segregated policy, else 0); `b` the old head */
+  HAWK_EV_UNLISTED = 1,       /* free block taken out of list `a`; `b`, `c` its neighbours
+                                 there (previous, next); `d` next fit's rover after */
+  HAWK_EV_EXAMINED = 2,       /* the policy looked at this free block for a request of `a` */
+  HAWK_EV_CHOSEN = 3,         /* the policy chose this free block for a request of `a`;
+                                 `b` next fit's rover after */
+  HAWK_EV_TAKEN = 4,          /* block allocated from free block `a` of `b` bytes: a leading
+                                 pad of `d` bytes and a split-off rest of `c` bytes stay free */
+  HAWK_EV_RUN = 5,            /* `a` blocks of `size` bytes allocated one after the other from
+                                 free block `block` for a thread cache, the last `b` bytes;
+                                 a rest of `c` bytes split off stays free */
+  HAWK_EV_FREED = 6,          /* block freed; merged with `c` bytes before it and `d` bytes
+                                 after it into the free block `a` of `b` bytes */
+  HAWK_EV_RESIZED = 7,        /* block resized in place from `a` bytes to `size`; the free
+                                 block after it (if any) now has `b` bytes */
+  HAWK_EV_ARENA_MAPPED = 8,   /* an arena of `size` bytes at `block` joined the heap, its
+                                 one free block `a` of `b` bytes */
+  HAWK_EV_ARENA_UNMAPPED = 9, /* an empty arena left the heap (its free block `a`) */
+  HAWK_EV_LARGE_MAPPED = 10,  /* a large block in a mapping of its own at `a`, `b` bytes */
+  HAWK_EV_LARGE_UNMAPPED = 11,
+};
+
+struct hawk_event {
+  int kind; /* enum hawk_event_kind */
+  int heap; /* index of the heap (a created heap's hawk_heap_id), -1 for large blocks */
+  uintptr_t block;
+  size_t size;
+  uint64_t a, b, c, d;
+};
+
+/* Calls fn for every event of the heaps and large blocks from now on, with
+ * the heap's lock held, in the order they happen; fn must not allocate,
+ * free or call into the library.  First, for each heap, fn hears every free
+ * block already listed as HAWK_EV_LISTED, each list from its tail to its
+ * head (so that pushing them in that order rebuilds it).  Meant for one
+ * thread's replay: calls of other threads are reported too, interleaved.
+ * hawk_events(NULL, NULL) stops.  Returns 0, or -1 (EBUSY) when another
+ * recorder is installed. */
+typedef void (*hawk_event_fn)(void *ctx, const struct hawk_event *event);
+HAWK_EXPORT int hawk_events(hawk_event_fn fn, void *ctx);
+
 #ifdef __cplusplus
 }
 #endif

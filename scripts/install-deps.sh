@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# install-deps.sh - installs, with apt-get, what the build, the tests, the
+# install-deps.sh - installs, with apt-get, what the build, the tests (the
+# heap explorer's pages are tested in headless chromium), the
 # preload suite, the demo and the benchmarks need (`make deps`; `make test`,
 # `make demo` and `make bench` run it first).  Checks with dpkg-query (or
 # `command -v` where there is no dpkg) and does nothing but print one line
@@ -17,7 +18,7 @@ deps=(
   python3:/usr/bin/python3 perl:perl sqlite3:sqlite3 git:git xz-utils:xz
   coreutils:sort bash:bash valgrind:valgrind
   libxml2-utils:xmllint librsvg2-bin:rsvg-convert
-  mandoc:mandoc
+  mandoc:mandoc chromium:chromium
 )
 # Sanitizer runtimes for clang (gcc's libasan/libtsan come with gcc): the
 # package of the installed clang's major version, else Debian 12's clang 14.

@@ -20,6 +20,12 @@
 #                     python3 running docs/lab/holes.py under `hawk run --map
 #                     --stats`, and its trace (`hawk run --trace`) replayed
 #                     under every policy and glibc
+#   realloc2-first-fit.svg, realloc2-segregated.svg
+#                     `hawk map --textbook --trace realloc2-bal.rep`: a small
+#                     heap, drawn zoomed in
+#   grade.md          `hawk grade examples/mm.c` on the 11 -bal traces
+#   grade-binary-bal.svg
+#                     `hawk grade --map`: examples/mm.c's heap on binary-bal
 #   tracing.md        the cost of HAWKALLOC_TRACE: real programs of the preload
 #                     suite (tests/preload/cases.sh) timed with and without it
 #   targets.md        issue #4's targets against the measured values
@@ -261,6 +267,29 @@ for p in first-fit segregated; do
   mv "$work/random-$p.svg" "$out/random-$p.svg"
   check_svg "$out/random-$p.svg"
 done
+
+# --- pictures of a small heap, zoomed in ------------------------------------------
+
+log "heap pictures of realloc2-bal (textbook mode)"
+"$hawk" map --textbook --trace "$traces/realloc2-bal.rep" --policy first-fit,segregated \
+  --out "$work/realloc2.svg" >&2
+for p in first-fit segregated; do
+  mv "$work/realloc2-$p.svg" "$out/realloc2-$p.svg"
+  check_svg "$out/realloc2-$p.svg"
+done
+
+# --- hawk grade of the reference malloc-lab allocator ----------------------------------
+
+log "hawk grade examples/mm.c"
+{
+  echo '```'
+  echo '$ build/hawk grade examples/mm.c'
+  (cd "$root" && HAWK_TRACES=$traces "$hawk" grade examples/mm.c)
+  echo '```'
+} >"$out/grade.md"
+(cd "$root" && "$hawk" grade --rounds 0 --map "$work" examples/mm.c "$traces/binary-bal.rep" >&2)
+mv "$work/binary-bal.svg" "$out/grade-binary-bal.svg"
+check_svg "$out/grade-binary-bal.svg"
 
 # --- a real program: python3 -----------------------------------------------------------
 

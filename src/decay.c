@@ -3,9 +3,9 @@
 #include "decay.h"
 
 #include "arena.h"
-#include "hawk.h"
 #include "large.h"
 #include "os.h"
+#include "process.h"
 
 int decay_on;
 struct decay_clock decay_clock = {.epoch = 2};

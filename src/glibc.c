@@ -9,9 +9,9 @@
 #include <stdio.h>
 
 #include "debug.h"
-#include "hawk.h"
 #include "hawkalloc.h"
 #include "large.h"
+#include "process.h"
 #include "report.h"
 #include "stats.h"
 

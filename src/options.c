@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/auxv.h>
 
-#include "hawk.h"
 #include "report.h"
 
 extern char **environ;

@@ -6,10 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hawk.h"
 #include "hawkalloc.h"
 #include "large.h"
 #include "options.h"
+#include "process.h"
 #include "report.h"
 #include "snapshot.h"
 #include "tcache.h"
@@ -343,14 +343,11 @@ void stats_init(void) {
   errno = saved;
 }
 
-/* HAWKALLOC_STATS=1: the table on stderr when the program exits. */
-__attribute__((destructor)) static void stats_at_exit(void) {
-  if (option_long(OPTION_STATS) == 1) {
-    int fd = report_is_stderr(stats_fd) ? stats_fd : report_is_stderr(2) ? 2 : -1;
-    if (fd >= 0) {
-      hawk_stats_print(fd);
-      print_map(fd);
-    }
+void stats_at_exit(void) {
+  if (option_long(OPTION_STATS) != 1) return;
+  int fd = report_is_stderr(stats_fd) ? stats_fd : report_is_stderr(2) ? 2 : -1;
+  if (fd >= 0) {
+    hawk_stats_print(fd);
+    print_map(fd);
   }
-  map_on_exit(); /* HAWKALLOC_MAP: the heap snapshot */
 }

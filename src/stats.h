@@ -78,6 +78,10 @@ HAWK_INTERNAL void stats_snapshot(struct hawk_stats *s, struct stats_more *more,
 /* HAWKALLOC_STATS=1: keeps a copy of stderr for the table at exit. */
 HAWK_INTERNAL void stats_init(void);
 
+/* HAWKALLOC_STATS=1: the table and the text heap map on that copy of
+ * stderr (called at exit by process.c). */
+HAWK_INTERNAL void stats_at_exit(void);
+
 /* Raises *peak to value if value is higher (lock-free). */
 HAWK_INTERNAL void counter_max(uint64_t *peak, uint64_t value);
 

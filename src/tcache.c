@@ -7,7 +7,7 @@
 
 #include "debug.h"
 #include "decay.h"
-#include "hawk.h"
+#include "process.h"
 #include "registry.h"
 #include "report.h"
 

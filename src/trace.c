@@ -349,6 +349,3 @@ void trace_after_fork_child(void) {
 }
 
 void hawk_trace_flush(void) { trace_flush_all(); }
-
-/* The records still in buffers when the program exits. */
-__attribute__((destructor)) static void trace_at_exit(void) { trace_flush_all(); }

@@ -31,7 +31,8 @@ static inline void trace_note(enum trace_op op, const void *result, size_t size,
   if (unlikely(trace_enabled)) trace_record(op, result, size, aux);
 }
 
-/* Writes every buffer out (at exit, and from hawk_trace_flush). */
+/* Writes every buffer out (at exit, from process.c, and from
+ * hawk_trace_flush). */
 HAWK_INTERNAL void trace_flush_all(void);
 
 /* In a forked child: stop tracing (the parent owns the file). */

@@ -82,6 +82,10 @@ static int remove_policy_warning(char *text) {
   return found;
 }
 
+static int64_t map_at = -1;
+
+void worker_set_map_at(int64_t op) { map_at = op; }
+
 int worker_run(const char *trace, const struct alloc_choice *a, enum worker_mode mode, int rounds,
                const char *out, struct worker_outcome *o) {
   memset(o, 0, sizeof *o);
@@ -101,8 +105,17 @@ int worker_run(const char *trace, const struct alloc_choice *a, enum worker_mode
   /* Whether the worker may look up hawk_stats: a failing dlsym allocates
    * (its error message), and nothing but the replay should. */
   int api = a->preload && library_exports(a->preload, "hawk_stats");
-  char fdtext[16], roundtext[16];
+  char fdtext[16], roundtext[16], modetext[32];
   snprintf(roundtext, sizeof roundtext, "%d", rounds);
+  /* "map@N": the snapshot after op N instead of at the peak. */
+  if (mode == MODE_MAP && map_at >= 0)
+    snprintf(modetext, sizeof modetext, "map@%lld", (long long)map_at);
+  else
+    snprintf(modetext, sizeof modetext, "%s",
+             mode == MODE_MAP            ? "map"
+             : mode == MODE_EVENTS       ? "events"
+             : mode == MODE_EVENTS_CHECK ? "events-check"
+                                         : "replay");
   fflush(NULL);
   pid_t pid = fork();
   if (pid < 0) {
@@ -121,7 +134,7 @@ int worker_run(const char *trace, const struct alloc_choice *a, enum worker_mode
     char *args[] = {"hawk",
                     WORKER_COMMAND,
                     fdtext,
-                    mode == MODE_MAP ? "map" : "replay",
+                    modetext,
                     roundtext,
                     (char *)(out ? out : "-"),
                     (char *)trace,

@@ -16,7 +16,8 @@
 
 static const char map_usage[] =
     "usage: hawk map [--out FILE.svg] [--policy P] [--textbook] -- CMD [ARGS...]\n"
-    "       hawk map --trace FILE.rep|FILE.trace [--policy P] [--textbook] [--out FILE.svg]\n"
+    "       hawk map --trace FILE.rep|FILE.trace [--policy P|all] [--textbook] [--at OP]\n"
+    "                [--out FILE.svg]\n"
     "\n"
     "Draws the heap as SVG: every arena a strip, each block to scale and coloured by\n"
     "state (allocated, free, thread-cached, own mapping), the fragmentation figures,\n"
@@ -28,18 +29,66 @@ static const char map_usage[] =
     "draws them into FILE.svg, FILE-0001.svg, ...  Exits with CMD's status.\n"
     "\n"
     "With --trace: replays the trace (HawkAlloc or malloc-lab .rep) in a fresh\n"
-    "process and draws the heap at the trace's peak of live bytes.\n"
+    "process and draws the heap at the trace's peak of live bytes, or after op OP;\n"
+    "the picture is titled with the trace, the policy and the op.  A small heap\n"
+    "(every block not free within the first 1 MiB of its arena) is drawn zoomed in:\n"
+    "the strips show the arenas' first 16 KiB to 1 MiB across their width.\n"
     "\n"
     "  --out FILE.svg   where the picture goes (default: hawk-map.svg in the current\n"
     "                   directory)\n"
-    "  --policy P       placement policy: first-fit, next-fit, best-fit, segregated\n"
+    "  --policy P       placement policy: first-fit, next-fit, best-fit, segregated;\n"
+    "                   with --trace also a list (P,P...) or all: one picture per\n"
+    "                   policy, FILE-POLICY.svg\n"
+    "  --at OP          with --trace: the heap after op OP (1 to the trace's ops)\n"
+    "                   instead of at the peak of live bytes\n"
     "  --textbook       textbook mode (HAWKALLOC_TCACHE=0): no thread cache, one heap,\n"
     "                   so every malloc and free goes through the placement policy\n"
     "  --trace FILE     a trace to replay instead of running a command\n";
 
 #define MAP_DEFAULT_OUT "hawk-map.svg"
 
-static int map_trace(const char *trace, const char *policy, int textbook, const char *out) {
+/* The file name of a trace, for titles. */
+static const char *trace_base(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? slash + 1 : path;
+}
+
+/* Draws snap into svg with the trace's title and, when the worker left
+ * them (snap.blocks), the blocks to zoom with; the blocks file is removed. */
+static int render_trace_picture(const char *snap, const char *svg, const char *title,
+                                const char *subtitle) {
+  size_t n = strlen(snap);
+  char *blocks_path = malloc(n + 8);
+  if (!blocks_path) abort();
+  memcpy(blocks_path, snap, n);
+  memcpy(blocks_path + n, ".blocks", 8);
+  struct render_opts opts = {title, subtitle, NULL, 0};
+  struct hawk_block_info *blocks = NULL;
+  if (blocks_read(blocks_path, &blocks, &opts.nblocks) == 0) opts.blocks = blocks;
+  remove(blocks_path);
+  free(blocks_path);
+  struct snapshot s;
+  char err[600];
+  if (snap_read(snap, &s, err, sizeof err) != 0) {
+    tool_error("render: %s", err);
+    free(blocks);
+    return 2;
+  }
+  FILE *f = fopen(svg, "w");
+  int r = f ? render_svg_opts(&s, &opts, f) : -1;
+  if (f && fclose(f) != 0) r = -1;
+  snap_free(&s);
+  free(blocks);
+  if (r != 0) {
+    tool_error("render: cannot write %s: %s", svg, strerror(errno));
+    return 2;
+  }
+  return 0;
+}
+
+/* One picture of trace under one policy (NULL: the library's default). */
+static int map_trace(const char *trace, const char *policy, int textbook, long at,
+                     const char *out) {
   char *lib = hawk_library_path();
   if (!lib) return 2;
   char *abs = absolute_path(out);
@@ -47,7 +96,10 @@ static int map_trace(const char *trace, const char *policy, int textbook, const 
   struct alloc_choice a = {"hawk", lib, policy, 1, textbook};
   struct worker_outcome o;
   int rc = 1;
-  if (worker_run(trace, &a, MODE_MAP, 0, snap, &o) != 0) {
+  worker_set_map_at(at);
+  int started = worker_run(trace, &a, MODE_MAP, 0, snap, &o);
+  worker_set_map_at(-1);
+  if (started != 0) {
     free(lib);
     free(abs);
     free(snap);
@@ -65,18 +117,67 @@ static int map_trace(const char *trace, const char *policy, int textbook, const 
       tool_error("map: the replay ended without a result");
   } else if (o.result.failed) {
     tool_error("map: %s: %s", trace, o.result.message);
-  } else if ((rc = render_file(snap, abs)) == 0) {
-    printf("wrote %s: %s at its peak of %llu live bytes (%s %lld of %llu), policy %s%s\n", out,
-           trace, (unsigned long long)o.result.peak_live,
-           o.result.peak_op >= 0 ? "after op" : "no live bytes, at op",
-           (long long)(o.result.peak_op >= 0 ? o.result.peak_op + 1 : 0),
-           (unsigned long long)o.result.ops, o.result.policy[0] ? o.result.policy : "?",
-           textbook ? ", textbook mode" : "");
+    if (strncmp(o.result.message, "--at ", 5) == 0) rc = 2;
+  } else {
+    const char *pol = o.result.policy[0] ? o.result.policy : "?";
+    char title[512], subtitle[512];
+    long long op = at >= 0 ? at : o.result.peak_op >= 0 ? o.result.peak_op + 1 : 0;
+    snprintf(title, sizeof title, "%s, %s%s, after op %lld of %llu%s", trace_base(trace), pol,
+             textbook ? " (textbook)" : "", op, (unsigned long long)o.result.ops,
+             at >= 0 ? "" : ", the peak of live bytes");
+    snprintf(subtitle, sizeof subtitle, "trace %s replayed by hawk map", trace_base(trace));
+    if ((rc = render_trace_picture(snap, abs, title, subtitle)) == 0) {
+      if (at >= 0)
+        printf("wrote %s: %s after op %ld of %llu, policy %s%s\n", out, trace, at,
+               (unsigned long long)o.result.ops, pol, textbook ? ", textbook mode" : "");
+      else
+        printf("wrote %s: %s at its peak of %llu live bytes (%s %lld of %llu), policy %s%s\n", out,
+               trace, (unsigned long long)o.result.peak_live,
+               o.result.peak_op >= 0 ? "after op" : "no live bytes, at op", op,
+               (unsigned long long)o.result.ops, pol, textbook ? ", textbook mode" : "");
+    }
   }
   worker_outcome_free(&o);
   free(lib);
   free(abs);
   free(snap);
+  return rc;
+}
+
+/* The policies of --policy with --trace: "all", a comma list, or one. */
+static const char *const all_policies[] = {"first-fit", "next-fit", "best-fit", "segregated"};
+
+/* FILE.svg -> FILE-POLICY.svg (malloc'ed). */
+static char *policy_out(const char *out, const char *policy, size_t plen) {
+  size_t len = strlen(out);
+  if (len > 4 && strcmp(out + len - 4, ".svg") == 0) len -= 4;
+  char *p = malloc(len + plen + 6);
+  if (!p) abort();
+  snprintf(p, len + plen + 6, "%.*s-%.*s.svg", (int)len, out, (int)plen, policy);
+  return p;
+}
+
+/* hawk map --trace: one picture, or one per policy of a list. */
+static int map_trace_policies(const char *trace, const char *policy, int textbook, long at,
+                              const char *out) {
+  int several = policy && (strcmp(policy, "all") == 0 || strchr(policy, ','));
+  if (!several) return map_trace(trace, policy, textbook, at, out);
+  int rc = 0;
+  size_t n = strcmp(policy, "all") == 0 ? 4 : 0;
+  for (size_t k = 0; n ? k < n : *policy; k++) {
+    const char *p = n ? all_policies[k] : policy;
+    size_t plen = n ? strlen(p) : strcspn(p, ",");
+    if (!n) policy += plen + (policy[plen] == ',');
+    if (plen == 0) continue;
+    char *name = strndup(p, plen);
+    char *file = policy_out(out, p, plen);
+    if (!name) abort();
+    int r = map_trace(trace, name, textbook, at, file);
+    free(name);
+    free(file);
+    if (r > rc) rc = r;
+    if (r == 2) break;
+  }
   return rc;
 }
 
@@ -107,7 +208,7 @@ static void report_frames(const char *path, time_t start) {
 }
 
 int cmd_map(int argc, char **argv) {
-  const char *out = NULL, *policy = NULL, *trace = NULL;
+  const char *out = NULL, *policy = NULL, *trace = NULL, *at_text = NULL;
   int i = 1, textbook = 0;
   for (; i < argc; i++) {
     const char *a = argv[i];
@@ -127,6 +228,7 @@ int cmd_map(int argc, char **argv) {
     const char **value = strcmp(a, "--out") == 0      ? &out
                          : strcmp(a, "--policy") == 0 ? &policy
                          : strcmp(a, "--trace") == 0  ? &trace
+                         : strcmp(a, "--at") == 0     ? &at_text
                                                       : NULL;
     if (!value) {
       tool_error("map: unknown option %s (see hawk map --help)", a);
@@ -143,10 +245,24 @@ int cmd_map(int argc, char **argv) {
       tool_error("map: give either --trace FILE or -- CMD, not both");
       return 2;
     }
-    return map_trace(trace, policy, textbook, out ? out : MAP_DEFAULT_OUT);
+    long at = -1;
+    if (at_text) {
+      char *end;
+      errno = 0;
+      at = strtol(at_text, &end, 10);
+      if (*end || errno || at < 1 || end == at_text) {
+        tool_error("map: --at %s: give an op number, 1 or more", at_text);
+        return 2;
+      }
+    }
+    return map_trace_policies(trace, policy, textbook, at, out ? out : MAP_DEFAULT_OUT);
   }
   if (i >= argc) {
     tool_error("map: no command given (see hawk map --help)");
+    return 2;
+  }
+  if (at_text) {
+    tool_error("map: --at needs --trace (a program's heap is drawn at its exit)");
     return 2;
   }
   struct run_options o = {

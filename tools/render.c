@@ -10,6 +10,12 @@
  *  wide or more one by one with a thin line between them, narrower ones in
  *  one-pixel columns coloured by the state holding most of their bytes.
  *
+ *  A small heap, when the blocks of the heap are given with the snapshot
+ *  (hawk map --trace), is drawn zoomed in: every arena strip then shows the
+ *  arena's first bytes, a power of two from 16 KiB to 1 MiB that holds every
+ *  block not free, across the same 1024 pixels, binned here the way the
+ *  library bins its pieces.
+ *
  *  View 2, the address space: the snapshot's copy of /proc/self/maps read
  *  and grouped (a file's mappings together), HawkAlloc's arenas and large
  *  mappings taken from the strips, the registry's empty cached arenas and
@@ -245,7 +251,7 @@ static const char style[] =
     ".x{font-weight:normal;font-size:11px;fill:#777}.sl{font-size:11px}\n"
     ".sr{font-size:11px;fill:#333}.sm{font-size:10px}.g{font-size:10px;fill:#666}\n"
     ".pn{fill:#f6f7f9;stroke:#d5d9df}\n"
-    ".a{fill:#2f6fd0}.f{fill:#b5e0a8}.c{fill:#f2a33a}.l{fill:#8e4fc2}.o{fill:#8a8a8a}\n"
+    ".a{fill:#2f6fd0}.f{fill:#5cb85c}.c{fill:#f2a33a}.l{fill:#8e4fc2}.o{fill:#8a8a8a}\n"
     ".bg{fill:#fff}.e{fill:none;stroke:#555;stroke-width:0.8}\n"
     ".ax{stroke:#888;stroke-width:1}.gl{stroke:#999;stroke-width:1;stroke-dasharray:3,3}\n"
     ".br{stroke:#444;stroke-width:1.5;fill:none}.kb{stroke:#333;stroke-width:0.6}\n"
@@ -334,6 +340,8 @@ struct region {
 /* What the drawing needs besides the snapshot: the regions of view 2. */
 static struct {
   const struct snapshot *s;
+  const struct render_opts *opts;
+  uint64_t zoom; /* bytes across a strip when zoomed in, else 0 */
   unsigned drawn, hidden_arenas, hidden_larges, arenas, larges;
   struct region maps[MAPS_MAX];
   size_t n_maps;
@@ -385,8 +393,90 @@ static void piece_draw(struct out *o, const struct snap_piece *p) {
   }
 }
 
+/* --- zooming in on a small heap ------------------------------------------ */
+
+#define ZOOM_MIN ((uint64_t)16 << 10)
+#define ZOOM_MAX ((uint64_t)1 << 20)
+
+/* The bytes a zoomed strip shows: the least power of two from ZOOM_MIN that
+ * holds every block not free of every arena; 0 (no zoom) when the blocks
+ * are not given or more than ZOOM_MAX is needed. */
+static uint64_t zoom_span(const struct render_opts *opts) {
+  if (!opts || !opts->blocks) return 0;
+  uint64_t need = 0;
+  for (size_t i = 0; i < opts->nblocks; i++) {
+    const struct hawk_block_info *b = &opts->blocks[i];
+    if (b->heap < 0 || b->state == HAWK_BLOCK_FREE || b->address < b->region) continue;
+    uint64_t end = b->address + b->size - b->region;
+    if (end > need) need = end;
+  }
+  uint64_t span = ZOOM_MIN;
+  while (span < need) span <<= 1;
+  return span <= ZOOM_MAX ? span : 0;
+}
+
+static uint64_t zoom_cols[STRIP_W][SNAP_ST_COUNT]; /* bytes per pixel and state */
+
+/* The pieces of the arena at region, zoomed to span bytes: blocks of three
+ * pixels or more alone, smaller ones in one-pixel columns coloured by the
+ * state holding most of their bytes.  Returns the number written to out
+ * (room for STRIP_W + nblocks). */
+static size_t zoom_pieces(uint64_t region, uint64_t span, struct snap_piece *out) {
+  const struct render_opts *opts = pic.opts;
+  size_t n = 0;
+  memset(zoom_cols, 0, sizeof zoom_cols);
+  for (size_t i = 0; i < opts->nblocks; i++) {
+    const struct hawk_block_info *b = &opts->blocks[i];
+    if (b->region != region || b->address < region || b->state < 0 || b->state > 3) continue;
+    uint64_t off = b->address - region, end = off + b->size;
+    if (off >= span) continue;
+    if (end > span) end = span;
+    uint64_t x0 = off * (STRIP_W * PX) / span, x1 = end * (STRIP_W * PX) / span;
+    if (x1 - x0 >= ALONE) {
+      out[STRIP_W + n++] = (struct snap_piece){(uint16_t)x0, (uint16_t)x1, (uint8_t)b->state, 1, 0,
+                                               b->address,   b->size};
+      continue;
+    }
+    uint64_t per = span / STRIP_W; /* bytes a pixel */
+    for (uint64_t a = off; a < end;) {
+      uint64_t px = a / per, stop = (px + 1) * per < end ? (px + 1) * per : end;
+      zoom_cols[px][b->state] += stop - a;
+      a = stop;
+    }
+  }
+  /* The columns first, then the blocks alone over them. */
+  size_t m = 0;
+  for (int px = 0; px < STRIP_W; px++) {
+    int best = -1;
+    uint64_t most = 0;
+    for (int k = 0; k < SNAP_ST_COUNT; k++)
+      if (zoom_cols[px][k] > most) {
+        most = zoom_cols[px][k];
+        best = k;
+      }
+    if (best < 0) continue;
+    if (m && out[m - 1].state == best && out[m - 1].x1 == px * PX)
+      out[m - 1].x1 = (uint16_t)((px + 1) * PX);
+    else
+      out[m++] = (struct snap_piece){
+          (uint16_t)(px * PX), (uint16_t)((px + 1) * PX), (uint8_t)best, 0, 0, 0, 0};
+  }
+  memmove(out + m, out + STRIP_W, n * sizeof *out);
+  return m + n;
+}
+
 /* A strip: its pieces, its outline and its two labels. */
-static void strip_draw(struct out *o, const struct snap_strip_read *r) {
+static void strip_draw(struct out *o, const struct snap_strip_read *given) {
+  struct snap_strip_read zoomed;
+  const struct snap_strip_read *r = given;
+  if (pic.zoom && !given->head.large) {
+    zoomed = *given;
+    zoomed.head.span = pic.zoom;
+    zoomed.pieces = malloc((STRIP_W + pic.opts->nblocks) * sizeof *zoomed.pieces);
+    if (!zoomed.pieces) abort();
+    zoomed.npieces = zoom_pieces(given->head.region, pic.zoom, zoomed.pieces);
+    r = &zoomed;
+  }
   const struct snap_strip *s = &r->head;
   int row = (int)pic.drawn++, y = strip_y(row);
   put_str(o, s->large ? "<g class=\"strip large\"" : "<g class=\"strip arena\"");
@@ -432,6 +522,7 @@ static void strip_draw(struct out *o, const struct snap_strip_read *r) {
     }
   }
   text_end(o);
+  if (r != given) free(r->pieces);
 }
 
 /* Every strip: drawn (the first STRIPS_MAX), counted, and its region added
@@ -993,8 +1084,23 @@ static void draw_figures(struct out *o, const struct figures *f) {
     rect_px(o, x + 14, y - 11 + 20 * i, 26, 13, st_class[order[i]]);
     text_line(o, x + 48, y + 20 * i, NULL, NULL, what[i]);
   }
-  text_line(o, x + 14, y + 84, "nt", NULL, "A strip is one 4 MiB arena, 1 px = 4 KiB. Blocks of");
-  text_line(o, x + 14, y + 98, "nt", NULL, "12 KiB and up are drawn one by one, a white line");
+  if (pic.zoom) {
+    text_at(o, x + 14, y + 84, "nt", NULL);
+    put_str(o, "Zoomed in: a strip is an arena's first ");
+    put_bytes(o, pic.zoom);
+    put_str(o, ",");
+    text_end(o);
+    text_at(o, x + 14, y + 98, "nt", NULL);
+    put_str(o, "1 px = ");
+    put_bytes(o, pic.zoom / STRIP_W);
+    put_str(o, ". Blocks of ");
+    put_bytes(o, 3 * pic.zoom / STRIP_W);
+    put_str(o, " and up drawn one by one, a white line");
+    text_end(o);
+  } else {
+    text_line(o, x + 14, y + 84, "nt", NULL, "A strip is one 4 MiB arena, 1 px = 4 KiB. Blocks of");
+    text_line(o, x + 14, y + 98, "nt", NULL, "12 KiB and up are drawn one by one, a white line");
+  }
   text_line(o, x + 14, y + 112, "nt", NULL, "between them; smaller blocks share 1-px columns");
   text_line(o, x + 14, y + 126, "nt", NULL, "coloured by the state holding most of their bytes.");
 }
@@ -1008,9 +1114,12 @@ static void draw_ruler(struct out *o) {
     line_px(o, x, y - (i % 4 ? 3 : 6), x, y, "ax");
     if (i % 4 == 0) {
       text_at(o, x, y - 9, "g", i == 0 ? "start" : i == 16 ? "end" : "middle");
-      if (i == 0)
+      if (i == 0) {
         put_str(o, "+0");
-      else {
+      } else if (pic.zoom) {
+        put_char(o, '+');
+        put_bytes(o, pic.zoom / 16 * (uint64_t)i);
+      } else {
         put_char(o, '+');
         put_dec(o, (uint64_t)i / 4);
         put_str(o, " MiB");
@@ -1021,22 +1130,50 @@ static void draw_ruler(struct out *o) {
   text_line(o, STRIP_X - 8, y - 2, "g", "end", "offset in the arena");
 }
 
+/* The picture's title: the caller's (a trace and its op), else the
+ * program and when the snapshot was taken. */
+static void put_title(struct out *o) {
+  const struct snapshot *s = pic.s;
+  if (pic.opts && pic.opts->title) {
+    put_text(o, pic.opts->title, 110);
+    return;
+  }
+  put_str(o, "HawkAlloc heap map: ");
+  put_text(o, s->program[0] ? base_name(s->program) : "?", 60);
+  if (s->h.cause == SNAP_SIGNAL) {
+    put_str(o, ", SIGUSR2 frame ");
+    put_dec(o, s->h.frame);
+  } else {
+    put_str(o, s->h.cause == SNAP_EXIT ? " at exit" : ", hawk_map_write()");
+  }
+}
+
 static void draw_top(struct out *o, const struct figures *f) {
   const struct snapshot *s = pic.s;
-  text_line(o, 20, 36, "t", NULL, "HawkAlloc heap map");
+  const struct render_opts *opts = pic.opts;
+  text_at(o, 20, 36, "t", NULL);
+  put_title(o);
+  text_end(o);
   text_at(o, 20, 58, "st", NULL);
-  put_str(o, "program ");
-  put_text(o, s->program[0] ? base_name(s->program) : "?", 60);
-  put_str(o, " (pid ");
-  put_dec(o, (uint64_t)s->h.pid);
-  put_str(o, ") · policy ");
+  if (opts && opts->subtitle) {
+    put_text(o, opts->subtitle, 120);
+  } else {
+    put_str(o, "program ");
+    put_text(o, s->program[0] ? base_name(s->program) : "?", 60);
+    put_str(o, " (pid ");
+    put_dec(o, (uint64_t)s->h.pid);
+    put_str(o, ")");
+  }
+  put_str(o, " · policy ");
   put_text(o, s->policy[0] ? s->policy : "?", 40);
   put_str(o, " · ");
   put_dec(o, f->heaps);
   put_str(o, f->heaps == 1 ? " heap · " : " heaps · ");
   put_time(o, s->h.time);
   put_str(o, " · ");
-  if (s->h.cause == SNAP_SIGNAL) {
+  if (opts && opts->title) {
+    put_str(o, "hawk_map_write() in the replay");
+  } else if (s->h.cause == SNAP_SIGNAL) {
     put_str(o, "SIGUSR2 frame ");
     put_dec(o, s->h.frame);
     put_str(o, " (figures from the walk and the counters)");
@@ -1051,8 +1188,17 @@ static void draw_top(struct out *o, const struct figures *f) {
   put_str(o, pic.arenas == 1 ? " arena and " : " arenas and ");
   put_dec(o, pic.larges);
   put_str(o, pic.larges == 1 ? " large block" : " large blocks");
-  put_str(o, ", in the order the walk meets them (heap by heap). Every strip is drawn to scale: "
-             "the 4 MiB of an arena across 1024 px, low addresses on the left.");
+  if (pic.zoom) {
+    put_str(o, ", in the order the walk meets them. Zoomed in, the heap being small: every strip "
+               "shows the first ");
+    put_bytes(o, pic.zoom);
+    put_str(o, " of its 4 MiB arena across 1024 px (");
+    put_bytes(o, pic.zoom / STRIP_W);
+    put_str(o, " a pixel); the rest of the arena is free.");
+  } else {
+    put_str(o, ", in the order the walk meets them (heap by heap). Every strip is drawn to scale: "
+               "the 4 MiB of an arena across 1024 px, low addresses on the left.");
+  }
   text_end(o);
   draw_ruler(o);
 }
@@ -1075,6 +1221,9 @@ static unsigned page_body(struct out *o) {
                       .free_blocks = g->free_blocks,
                       .largest_free = g->largest_free,
                       .exact = !(s->h.flags & SNAP_FROM_SIGNAL)};
+  put_str(o, "<title>");
+  put_title(o);
+  put_str(o, "</title>\n");
   put_str(o, style);
   put_str(o, "<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n");
   strips_draw(o);
@@ -1107,9 +1256,13 @@ static unsigned page_body(struct out *o) {
   return height;
 }
 
-int render_svg(const struct snapshot *s, FILE *out) {
+int render_svg(const struct snapshot *s, FILE *out) { return render_svg_opts(s, NULL, out); }
+
+int render_svg_opts(const struct snapshot *s, const struct render_opts *opts, FILE *out) {
   memset(&pic, 0, sizeof pic);
   pic.s = s;
+  pic.opts = opts;
+  pic.zoom = zoom_span(opts);
   pic.names_len = 1;
   /* The height is known at the end: the body goes to memory first. */
   char *body = NULL;

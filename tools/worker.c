@@ -5,12 +5,14 @@
  *
  *   hawk __worker FD MODE ROUNDS OUT TRACE PRELOAD API
  *
- * FD is the pipe to write the struct worker_result to; MODE "replay" or
- * "map"; ROUNDS the timing rounds; OUT the heap snapshot to write at the
- * peak (map: hawk map draws it) or "-"; PRELOAD the library LD_PRELOAD
- * should have loaded, or "-"; API "hawk"
- * when that library has HawkAlloc's functions (looked up with dlsym only
- * then: a dlsym that fails calls malloc for its message).
+ * FD is the pipe to write the struct worker_result to; MODE "replay",
+ * "map" or "map@N" (the snapshot after op N instead of at the peak; with it,
+ * OUT.blocks: the blocks hawk_walk visits, for zoomed pictures), or "events" /
+ * "events-check" (hawk view: OUT receives the library's events of every call,
+ * record.c); ROUNDS the timing rounds; OUT the
+ * heap snapshot to write at the peak (map: hawk map draws it) or "-"; PRELOAD the library
+ * LD_PRELOAD should have loaded, or "-"; API "hawk" when that library has HawkAlloc's functions
+ * (looked up with dlsym only then: a dlsym that fails calls malloc for its message).
  *
  * Only the replayed calls may reach the allocator: the trace, the slots and
  * every buffer here come from mmap or the stack, and nothing uses stdio.
@@ -133,6 +135,7 @@ static void verify(const struct op *o, uint32_t id, const struct slot *s, uint64
 /* --- the replay --------------------------------------------------------------- */
 
 static uint64_t serial;
+static int recording; /* hawk view: the library's events of every call */
 
 static void *aligned(uint64_t align, uint64_t size) {
   size_t a = sizeof(void *);
@@ -153,6 +156,7 @@ static void replay_verified(struct slot *slots, int64_t peak_op, void (*at_peak)
   for (size_t i = 0; i < t->nops; i++) {
     const struct op *o = &t->ops[i];
     struct slot *s = o->slot == SLOT_NULL ? NULL : &slots[o->slot];
+    const void *before = s ? s->p : NULL;
     unsigned char *p;
     switch (o->kind) {
     case OP_MALLOC:
@@ -210,6 +214,7 @@ static void replay_verified(struct slot *slots, int64_t peak_op, void (*at_peak)
       break;
     }
     }
+    if (recording) record_op(i, before, s ? s->p : NULL);
     if ((int64_t)i == peak_op) at_peak();
   }
   if (peak_op < 0) at_peak();
@@ -277,6 +282,8 @@ static uint64_t resident_at_peak;
 static map_fn map_write;
 static const char *map_out;
 static int map_errno;
+typedef size_t (*walk_fn)(hawk_visit_fn, void *);
+static walk_fn map_walk;
 
 /* hawk_stats carries footprint_peak (the library may predate it). */
 static int stats_have_footprint(const struct hawk_stats *s) {
@@ -301,6 +308,15 @@ static void at_peak(void) {
   if (map_write && map_out) {
     res.map_written = map_write(map_out) == 0;
     if (!res.map_written) map_errno = errno;
+    /* The blocks, beside the snapshot; a picture without them is drawn
+     * at the snapshot's own scale. */
+    char path[4096];
+    size_t n = strlen(map_out);
+    if (map_walk && n < sizeof path - 8) {
+      memcpy(path, map_out, n);
+      memcpy(path + n, ".blocks", 8);
+      blocks_write(path, map_walk);
+    }
   }
 }
 
@@ -402,7 +418,11 @@ int cmd_worker(int argc, char **argv) {
     return 2;
   }
   result_fd = (int)fd;
-  int map_mode = strcmp(argv[2], "map") == 0;
+  int map_mode = strncmp(argv[2], "map", 3) == 0;
+  long map_at = -1;
+  if (map_mode && argv[2][3] == '@' && parse_count(argv[2] + 4, &map_at) != 0)
+    fail("bad worker mode %s", argv[2]);
+  int events_mode = strncmp(argv[2], "events", 6) == 0;
   const char *path = argv[5];
   if (strcmp(argv[6], "-") != 0) {
     expected_preload = argv[6];
@@ -421,6 +441,7 @@ int cmd_worker(int argc, char **argv) {
     map_write = (map_fn)(uintptr_t)dlsym(RTLD_DEFAULT, "hawk_map_write");
     map_out = argv[4];
     if (!map_write) fail("the preloaded library has no hawk_map_write (not built in yet?)");
+    map_walk = (walk_fn)(uintptr_t)dlsym(RTLD_DEFAULT, "hawk_walk");
   }
 
   if (policy) snprintf(res.policy, sizeof res.policy, "%s", policy());
@@ -456,7 +477,19 @@ int cmd_worker(int argc, char **argv) {
     peak0 = peak_resident();
     now0 = resident_now();
   }
-  replay_verified(slots, res.peak_op, at_peak);
+  if (map_at >= 0 && (map_at < 1 || (uint64_t)map_at > t.nops))
+    fail("--at %ld: the trace has ops 1 to %llu", map_at, (unsigned long long)t.nops);
+  if (events_mode) {
+    if (!get_stats) fail("the preloaded library is not HawkAlloc");
+    const char *why = record_start(strcmp(argv[2], "events-check") == 0);
+    if (why) fail("%s", why);
+    recording = 1;
+  }
+  replay_verified(slots, map_at >= 0 ? map_at - 1 : res.peak_op, at_peak);
+  if (events_mode) {
+    recording = 0;
+    if (record_write(argv[4]) != 0) fail("cannot write %s: %s", argv[4], strerror(errno));
+  }
   if (hawk) {
     struct hawk_stats s;
     memset(&s, 0, sizeof s);

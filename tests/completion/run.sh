@@ -53,9 +53,9 @@ includes() {
   if [[ -z $missing ]]; then ok "'$line' offers $*"; else fail "'$line' offers $*" "missing:$missing" "got:$got"; fi
 }
 
-expect "hawk " "--help --version -h help map render replay run"
+expect "hawk " "--help --version -h grade help map render replay run"
 expect "hawk r" "render replay run"
-expect "hawk help " "map render replay run"
+expect "hawk help " "grade map render replay run"
 expect "hawk run --policy " "best-fit first-fit next-fit segregated"
 expect "hawk run --policy be" "best-fit"
 expect "hawk replay --policy " "all best-fit first-fit next-fit segregated"
@@ -64,6 +64,10 @@ expect "hawk replay --allocator s" "system"
 expect "hawk run --heaps 1" "1 10 11 12 13 14 15 16"
 expect "hawk run --st" "--stats"
 expect "hawk replay --ts" "--tsv"
+expect "hawk grade --al" "--align"
+expect "hawk map --a" "--at"
+expect "hawk map --policy a" "all"
+expect "hawk grade --align " "16 8"
 
 # Each command, and each command's options, as `hawk --help` and
 # `hawk COMMAND --help` print them.

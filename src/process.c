@@ -1,0 +1,168 @@
+/* process.c - the process's allocator state: the heap table, the keys of
+ * the block format drawn at start-up, the one-time initialisation, the
+ * fork handlers and the exit hooks.  Every layer's start, fork and exit
+ * hook is called from here alone, so the order they run in is written in
+ * one place.  See process.h. */
+#include "process.h"
+
+#include <stdint.h>
+
+#include "debug.h"
+#include "decay.h"
+#include "large.h"
+#include "options.h"
+#include "os.h"
+#include "report.h"
+#include "snapshot.h"
+#include "stats.h"
+#include "tcache.h"
+#include "trace.h"
+#include "vg.h"
+
+struct heap hawk_heaps[HEAP_MAX];
+unsigned hawk_heap_count = 1;
+static unsigned next_heap;
+static unsigned heap_spread = 1; /* heaps new threads go to (M_ARENA_MAX) */
+
+static pthread_once_t init_control = PTHREAD_ONCE_INIT;
+static int initialised; /* set once everything below is ready */
+int slow_mode;          /* process.h */
+int under_valgrind;     /* process.h */
+
+/* Picks the placement policy named by HAWKALLOC_POLICY. */
+static const struct placement *policy_from_options(void) {
+  const struct placement *p = placement_by_name(option_text(OPTION_POLICY));
+  if (p) return p;
+  struct line l = {.len = 0};
+  line_str(&l, "hawkalloc: unknown HAWKALLOC_POLICY '");
+  line_str(&l, option_text(OPTION_POLICY));
+  line_str(&l, "', using segregated");
+  line_write(&l, 2);
+  return &placement_segregated;
+}
+
+/* HAWKALLOC_HEAPS, or two heaps per CPU this process may run on (options.c
+ * checked the value and resolved 0). */
+static unsigned heap_count_wanted(void) {
+  long n = option_long(OPTION_HEAPS);
+  return n < 1 ? 1 : n > HEAP_MAX ? HEAP_MAX : (unsigned)n;
+}
+
+struct heap *hawk_heap_for_new_thread(void) {
+  unsigned i = __atomic_fetch_add(&next_heap, 1, __ATOMIC_RELAXED);
+  return &hawk_heaps[i % __atomic_load_n(&heap_spread, __ATOMIC_RELAXED)];
+}
+
+void hawk_set_heap_spread(unsigned n) {
+  hawk_ensure_init();
+  n = n < 1 ? 1 : n > hawk_heap_count ? hawk_heap_count : n;
+  __atomic_store_n(&heap_spread, n, __ATOMIC_RELAXED);
+}
+
+unsigned hawk_heap_spread(void) {
+  hawk_ensure_init();
+  return __atomic_load_n(&heap_spread, __ATOMIC_RELAXED);
+}
+
+/* Whether every call must take the slow path (see slow_mode). */
+static int slow_mode_wanted(void) {
+  return trace_enabled || debug_enabled || debug_check_every > 0 || under_valgrind ||
+         debug_perturb_now() != 0;
+}
+
+/* mallopt(M_PERTURB): as glibc, only the value's low byte counts (0: off).
+ * The two stores are made under one lock, so that two threads setting it
+ * at once cannot leave a fill value on with the slow path off. */
+void hawk_set_perturb(int value) {
+  static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+  hawk_ensure_init();
+  pthread_mutex_lock(&lock);
+  __atomic_store_n(&debug_perturb, value & 0xff, __ATOMIC_RELAXED);
+  __atomic_store_n(&slow_mode, slow_mode_wanted(), __ATOMIC_RELAXED);
+  pthread_mutex_unlock(&lock);
+}
+
+/* Everything the allocator needs before its first block; allocates nothing. */
+static void init_once(void) {
+  report_stderr_init();
+  options_load();
+  os_page_size();
+  uint64_t secret;
+  if (os_random(&secret, sizeof secret) != 0)
+    secret = (uintptr_t)&secret * 0x9e3779b97f4a7c15ull ^ (uintptr_t)&init_once;
+  block_secret = secret | 1;
+  link_secret = (uintptr_t)(secret * 0xc2b2ae3d27d4eb4full);
+  if (os_random(&tcache_key, sizeof tcache_key) != 0) tcache_key = secret * 0xff51afd7ed558ccdull;
+  tcache_init();
+  trace_init();
+  map_install_signal();
+  debug_init();
+  /* Debug mode checks that freed memory keeps its fill pattern: nothing
+   * may give its pages back behind its back. */
+  decay_init(debug_enabled ? 0 : (uint64_t)option_long(OPTION_DECAY_MS));
+  stats_init();
+  under_valgrind = vg_memcheck_running();
+  /* Textbook mode (HAWKALLOC_TCACHE=0): no cache and one heap, so that every
+   * malloc and free meets the placement policy, as in the seed's design.
+   * The fast paths are unchanged: with no cache, a thread's lists stay the
+   * static empty ones whose limits are zero, and every call falls through
+   * to the heap, as in debug mode. */
+  int textbook = option_long(OPTION_TCACHE) == 0;
+  tcache_disabled = debug_enabled || under_valgrind || textbook;
+  __atomic_store_n(&slow_mode, slow_mode_wanted(), __ATOMIC_RELAXED);
+  const struct placement *policy = policy_from_options();
+  hawk_heap_count = textbook ? 1 : heap_count_wanted();
+  __atomic_store_n(&heap_spread, hawk_heap_count, __ATOMIC_RELAXED);
+  for (unsigned i = 0; i < hawk_heap_count; i++) heap_init(&hawk_heaps[i], policy);
+  __atomic_store_n(&initialised, 1, __ATOMIC_RELEASE);
+}
+
+void hawk_ensure_init(void) {
+  if (unlikely(!__atomic_load_n(&initialised, __ATOMIC_ACQUIRE)))
+    pthread_once(&init_control, init_once);
+}
+
+/* --- fork ----------------------------------------------------------------- */
+
+/* Every lock is taken before fork, in the order the allocator nests them
+ * (thread-cache list, heap, arena cache; large-block list alone), so that no lock is held
+ * by a thread that will not exist in the child. */
+static void fork_prepare(void) {
+  hawk_ensure_init();
+  tcache_lock_all();
+  for (unsigned i = 0; i < hawk_heap_count; i++) pthread_mutex_lock(&hawk_heaps[i].lock);
+  arena_cache_lock();
+  large_lock();
+}
+
+static void fork_parent(void) {
+  large_unlock();
+  arena_cache_unlock();
+  for (unsigned i = 0; i < hawk_heap_count; i++) pthread_mutex_unlock(&hawk_heaps[i].lock);
+  tcache_unlock_all();
+}
+
+static void fork_child(void) {
+  large_reset_lock();
+  arena_cache_reset_lock();
+  for (unsigned i = 0; i < hawk_heap_count; i++) pthread_mutex_init(&hawk_heaps[i].lock, NULL);
+  tcache_after_fork_child();
+  trace_after_fork_child();
+  snapshot_after_fork_child();
+}
+
+__attribute__((constructor)) static void hawk_constructor(void) {
+  hawk_ensure_init();
+  pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+/* --- exit ------------------------------------------------------------------ */
+
+/* Everything the library does when the program exits, in this order: the
+ * trace records still in buffers, the HAWKALLOC_STATS table, then the
+ * HAWKALLOC_MAP snapshot.  The one destructor of the library. */
+__attribute__((destructor)) static void process_at_exit(void) {
+  trace_flush_all();
+  stats_at_exit();
+  map_on_exit();
+}

@@ -1,0 +1,43 @@
+/* process.h - the process's allocator state: the heap table, the one-time
+ * initialisation, the mode every call tests, and what runs at fork and at
+ * exit.  Defined in process.c, the one file that knows every layer's start,
+ * fork and exit hooks and the order they run in. */
+#ifndef HAWK_PROCESS_H
+#define HAWK_PROCESS_H
+
+#include "heap.h"
+
+/* The heaps: threads are spread over hawk_heap_count of them (a heap is
+ * chosen when a thread sets up its cache; threads without a cache use the
+ * first).  A block always goes back to the heap that owns its arena. */
+HAWK_INTERNAL extern struct heap hawk_heaps[HEAP_MAX];
+HAWK_INTERNAL extern unsigned hawk_heap_count;
+
+/* Set when every call must take the slow path: tracing, debug mode,
+ * periodic checks, Valgrind or M_PERTURB.  The fast paths test this one
+ * flag; mallopt may change it while other threads run, so it is read and
+ * written atomically (plain loads and stores on common machines). */
+HAWK_INTERNAL extern int slow_mode;
+
+/* Set when running under Valgrind's memcheck (vg.h); not under callgrind. */
+HAWK_INTERNAL extern int under_valgrind;
+
+/* Runs the one-time initialisation if it has not run yet. */
+HAWK_INTERNAL void hawk_ensure_init(void);
+
+/* Picks the heap for a new thread (round robin). */
+HAWK_INTERNAL struct heap *hawk_heap_for_new_thread(void);
+
+/* Spreads the threads that start from now on over the first n heaps (n is
+ * taken between 1 and hawk_heap_count): mallopt(M_ARENA_MAX).  Threads
+ * already on a heap keep it. */
+HAWK_INTERNAL void hawk_set_heap_spread(unsigned n);
+
+/* How many heaps new threads are spread over. */
+HAWK_INTERNAL unsigned hawk_heap_spread(void);
+
+/* Sets M_PERTURB's value (debug.h) and puts every call on the slow path
+ * while it is not 0. */
+HAWK_INTERNAL void hawk_set_perturb(int value);
+
+#endif /* HAWK_PROCESS_H */

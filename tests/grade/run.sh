@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+# run.sh - tests of `hawk grade` (`make test-grade`):
+#   * the reference allocator examples/mm.c is correct on every trace and
+#     reproduces the deterministic part of its documented grade (result, peak
+#     payload, heap bytes, utilization) in docs/lab.md;
+#   * broken variants of it, made here with sed, are each reported as what they
+#     are, at an op, while the other traces still get their grade: misaligned,
+#     overlapping, outside the heap, corrupting on realloc, crashing, hanging;
+#   * no C compiler, a file that does not compile or lacks a function, a bad
+#     option: one line and exit status 2; the scratch directory is removed.
+# Timing is never checked (speed is for benchmarks).  Environment: HAWK
+# (default build/hawk), HAWK_TRACES (default <repo>/../shared/traces).
+set -uo pipefail
+unset LD_PRELOAD HAWKALLOC_POLICY HAWKALLOC_TCACHE
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+hawk=${HAWK:-$root/build/hawk}
+export HAWK_TRACES=${HAWK_TRACES:-$root/../shared/traces}
+T=$HAWK_TRACES
+# shellcheck source=tests/harness.sh
+source "$root/tests/harness.sh"
+make_work
+export TMPDIR=$work/tmp
+mkdir -p "$TMPDIR"
+example=$root/examples/mm.c
+
+if [[ ! -x $hawk ]]; then
+  fail "build/hawk is built (make tools)"
+  finish
+fi
+if ! command -v cc >/dev/null; then
+  fail "cc is on PATH (make deps installs it)"
+  finish
+fi
+
+# --- the reference example and its documented grade --------------------------
+
+out=$("$hawk" grade --rounds 0 "$example" 2>"$work/err")
+rc=$?
+if ((rc == 0)) && grep -q '^total: 11 of 11 traces correct' <<<"$out"; then
+  ok "hawk grade examples/mm.c: 11 of 11 traces correct, exit 0"
+else
+  fail "hawk grade examples/mm.c: 11 of 11 traces correct, exit 0" "exit $rc" "$out" \
+    "$(cat "$work/err")"
+fi
+# The deterministic columns (trace ops result peak heap utilization) and the
+# total's mean utilization, against the table between the markers in the doc.
+cols() { awk '$1 ~ /-bal$/ {print $1, $2, $3, $4, $5, $6}'; }
+doc=$(sed -n '/<!-- lab-doc:grade -->/,/<!-- \/lab-doc:grade -->/p' "$root/docs/lab.md")
+want=$(cols <<<"$doc")
+got=$(cols <<<"$out")
+if [[ -n $want && $want == "$got" ]]; then
+  ok "the grade of examples/mm.c matches docs/lab.md ($(wc -l <<<"$got") traces)"
+else
+  fail "the grade of examples/mm.c matches docs/lab.md" "doc:" "$want" "now:" "$got"
+fi
+want=$(grep -o 'mean utilization [0-9.]*%' <<<"$doc" | head -n 1)
+got=$(grep -o 'mean utilization [0-9.]*%' <<<"$out")
+if [[ -n $want && $want == "$got" ]]; then
+  ok "the documented $want is reproduced"
+else
+  fail "the documented mean utilization is reproduced" "doc: $want" "now: $got"
+fi
+# Utilization is peak payload / heap bytes, as the columns say.
+bad=$(awk '$1 ~ /-bal$/ && $3 == "correct" {
+  u = sprintf("%.1f%%", 100 * $4 / $5); if (u != $6) print $1, u, $6 }' <<<"$out")
+if [[ -z $bad && -n $out ]]; then
+  ok "utilization = peak payload / heap bytes on every line"
+else
+  fail "utilization = peak payload / heap bytes on every line" "$bad"
+fi
+# The peak payload is the trace's own (the malloc-lab count: a realloc adds
+# new minus old), computed here from the text.
+for t in binary-bal realloc-bal; do
+  want=$(awk 'NR > 4 && $1 == "a" { s[$2] = $3; l += $3 }
+    NR > 4 && $1 == "f" { l -= s[$2]; s[$2] = 0 }
+    NR > 4 && $1 == "r" { l += $3 - s[$2]; s[$2] = $3 }
+    l > p { p = l } END { print p }' "$T/$t.rep")
+  got=$(awk -v t="$t" '$1 == t {print $4}' <<<"$out")
+  if [[ -n $want && $want == "$got" ]]; then
+    ok "the peak payload of $t is the trace's ($want)"
+  else
+    fail "the peak payload of $t is the trace's ($want)" "got $got"
+  fi
+done
+# With timing, every line has Kops/s, the C library's and a score.
+out=$("$hawk" grade --rounds 1 "$example" "$T/short1-bal.rep" "$T/coalescing-bal.rep" 2>&1)
+rc=$?
+if ((rc == 0)) && [[ $(awk '$3 == "correct" && $7 > 0 && $8 > 0 && $9 > 0' <<<"$out" | wc -l) == 2 ]] &&
+  grep -qE '^total: 2 of 2 traces correct, .* score [0-9.]+/100$' <<<"$out"; then
+  ok "with --rounds 1: Kops/s, libc Kops/s and a score per trace, a total score"
+else
+  fail "with --rounds 1: Kops/s, libc Kops/s and a score per trace, a total score" "exit $rc" "$out"
+fi
+
+# --- --map: the student's heap at the peak --------------------------------------
+
+mkdir -p "$work/maps"
+out=$("$hawk" grade --rounds 0 --map "$work/maps" "$example" "$T/short1-bal.rep" 2>&1)
+rc=$?
+# The live blocks at short1-bal's peak, and the peak's op, from the text.
+read -r peak_op live_blocks live_bytes <<<"$(awk 'NR > 4 { n++ } NR > 4 && $1 == "a" { s[$2] = $3; l += $3; c++ }
+  NR > 4 && $1 == "f" { l -= s[$2]; s[$2] = 0; c-- }
+  NR > 4 && l > p { p = l; at = n; pc = c } END { print at, pc, p }' "$T/short1-bal.rep")"
+svgf=$work/maps/short1-bal.svg
+if ((rc == 0)) && [[ -f $svgf ]] && grep -q "^short1-bal: the heap at its peak: $svgf" <<<"$out"; then
+  ok "--map DIR: DIR/short1-bal.svg written and named"
+else
+  fail "--map DIR: DIR/short1-bal.svg written and named" "exit $rc" "$out"
+fi
+got=$(python3 -c 'import sys, xml.etree.ElementTree as E
+t = E.parse(sys.argv[1]).getroot().find("{http://www.w3.org/2000/svg}title")
+print(t.text if t is not None else "")' "$svgf" 2>&1)
+want="mm.c on short1-bal, after op $peak_op of 12, the peak of live payload"
+if [[ $got == "$want" ]]; then ok "--map: titled '$want'"; else fail "--map: titled '$want'" "got: $got"; fi
+got=$(grep -o '<title>block [0-9]*, [0-9]* bytes' "$svgf" | awk '{ n++; s += $3 } END { print n + 0, s + 0 }')
+if [[ $got == "$live_blocks $live_bytes" ]]; then
+  ok "--map: one payload drawn per live block at the peak, their bytes the trace's ($got)"
+else
+  fail "--map: one payload drawn per live block at the peak, their bytes the trace's" \
+    "want: $live_blocks $live_bytes" "got:  $got"
+fi
+if command -v xmllint >/dev/null && xmllint --noout "$svgf" 2>"$work/err"; then
+  ok "--map: well-formed SVG"
+elif command -v xmllint >/dev/null; then
+  fail "--map: well-formed SVG" "$(cat "$work/err")"
+fi
+
+# --- broken allocators ----------------------------------------------------------
+
+# variant NAME SED_SCRIPT: examples/mm.c changed by the script (which must
+# change it) into $work/NAME/mm.c.
+variant() {
+  mkdir -p "$work/$1"
+  sed -e "$2" "$example" >"$work/$1/mm.c"
+  if cmp -s "$example" "$work/$1/mm.c"; then
+    fail "variant $1: the sed script changed nothing"
+    return 1
+  fi
+}
+
+# graded NAME TRACE VERDICT DETAIL_RE [OPTIONS...]: the variant is graded on
+# TRACE and short1-bal; TRACE's result is VERDICT with a detail line matching
+# DETAIL_RE, short1-bal's is still correct, and hawk exits 1.
+graded() {
+  local name=$1 trace=$2 verdict=$3 re=$4
+  shift 4
+  out=$("$hawk" grade --rounds 0 "$@" "$work/$name/mm.c" "$T/$trace.rep" "$T/short1-bal.rep" 2>"$work/err")
+  rc=$?
+  local line
+  line=$(awk -v t="$trace" '$1 == t' <<<"$out" | head -n 1)
+  local why
+  why=$(grep -F "$trace: $verdict: " <<<"$out" | head -n 1)
+  why=${why#"$trace: $verdict: "}
+  if ((rc == 1)) && [[ $line == *" $verdict "* ]] && grep -qE "^$re" <<<"$why" &&
+    awk '$1 == "short1-bal" && $3 == "correct"' <<<"$out" | grep -q . &&
+    grep -q '^total: 1 of 2 traces correct' <<<"$out"; then
+    ok "$name: $trace is '$verdict' ($(grep -E "^$trace: " <<<"$out" | cut -c1-110)...)"
+  else
+    fail "$name: $trace is '$verdict', short1-bal correct, exit 1" "exit $rc" "$out" \
+      "$(head -c 600 "$work/err")"
+  fi
+}
+
+variant misaligned 's|^  place(bp, asize);$|  place(bp, asize);\n  if (size == 448) return bp + 8;|' &&
+  graded misaligned binary-bal misaligned 'at op 2 \(line 6: a 1 448\): mm_malloc\(448\) returned heap\+0x[0-9a-f]+, not 16-byte aligned'
+variant misaligned8 's|^  place(bp, asize);$|  place(bp, asize);\n  if (size == 448) return bp + 8;|' &&
+  out=$("$hawk" grade --rounds 0 --align 8 "$work/misaligned8/mm.c" "$T/short1-bal.rep" 2>&1)
+if [[ $? == 0 ]]; then
+  ok "--align 8 accepts 8-byte aligned payloads"
+else
+  fail "--align 8 accepts 8-byte aligned payloads" "$out"
+fi
+variant overlap 's|^    mark(bp, asize, 1);$|    mark(bp, asize, asize == 464 ? 0 : 1);|' &&
+  graded overlap binary-bal overlap 'at op 3 \(line 7: a 2 64\): mm_malloc\(64\) returned \[heap\+0x[0-9a-f]+, \+64\), which overlaps block 1 \[heap\+0x[0-9a-f]+, \+448\]'
+variant outside 's|^  place(bp, asize);$|  place(bp, asize);\n  if (size == 448) return (char *)mem_heap_hi() - 15;|' &&
+  graded outside binary-bal 'outside heap' 'at op 2 \(line 6: a 1 448\): mm_malloc\(448\) returned \[heap\+0x[0-9a-f]+, \+448\), outside the heap \[heap\+0x0, heap\+0x[0-9a-f]+\]'
+variant realloc 's|memcpy(np, bp, have - 2 \* WORD);|memcpy(np, bp, (have - 2 * WORD) / 2);|' &&
+  graded realloc realloc-bal corrupted 'at op [0-9]+ \(line [0-9]+: r [0-9]+ [0-9]+\): mm_realloc\(block, [0-9]+\) did not keep the contents: byte [0-9]+ of the first [0-9]+ differs'
+variant neighbour 's|^  place(bp, asize);$|  place(bp, asize);\n  if (size == 448) bp[-17] ^= 1;|' &&
+  graded neighbour binary-bal corrupted 'at (op [0-9]+ \(line [0-9]+: f [0-9]+\)|the end of the trace): the payload of block [0-9]+ \(64 bytes at heap\+0x[0-9a-f]+\) changed at byte 63 before'
+variant crash 's|^  char \*bp = ptr;$|  char *bp = ptr;\n  if (block_size(bp) == 464) *(volatile int *)0 = 1;|' &&
+  graded crash binary-bal 'crashed (SEGV)' 'signal 11 \(Segmentation fault\) at op [0-9]+ \(line [0-9]+: f [0-9]+\) while checking: touched address 0x0 \(a null pointer\)'
+variant past 's|^  place(bp, asize);$|  place(bp, asize);\n  if (size == 448) ((char *)mem_heap_hi())[4097] = 1;|' &&
+  graded past binary-bal 'crashed (SEGV)' 'signal 11 \(Segmentation fault\) at op 2 \(line 6: a 1 448\) while checking: touched heap\+0x[0-9a-f]+, past the end of the heap \(heap\+0x[0-9a-f]+\)'
+variant hang 's|^  char \*bp = ptr;$|  char *bp = ptr;\n  while (block_size(bp) == 464) {}|' &&
+  graded hang binary-bal timeout 'still running after 1 s, at op [0-9]+ \(line [0-9]+: f [0-9]+\) while checking' --timeout 1
+
+# --- could not grade: one line, exit 2 ------------------------------------------
+
+# refused NAME EXPECTED_RE COMMAND...: exit 2 and a last stderr line matching.
+refused() {
+  local name=$1 re=$2
+  shift 2
+  "$@" >"$work/out" 2>"$work/err"
+  rc=$?
+  if ((rc == 2)) && tail -n 1 "$work/err" | grep -qE "$re"; then
+    ok "$name: exit 2, '$(tail -n 1 "$work/err" | cut -c1-90)'"
+  else
+    fail "$name: exit 2 and a line matching $re" "exit $rc" "$(cat "$work/out" "$work/err")"
+  fi
+}
+refused "no C compiler" '^hawk: grade: no C compiler: cc is not on PATH' \
+  env PATH=/nonexistent "$hawk" grade "$example" "$T/short1-bal.rep"
+refused "CC names a missing compiler" '^hawk: grade: no C compiler: no-such-cc is not on PATH' \
+  env CC=no-such-cc "$hawk" grade "$example" "$T/short1-bal.rep"
+mkdir -p "$work/syntax" && printf 'int mm_init(void) { return 0 }\n' >"$work/syntax/mm.c"
+refused "a file that does not compile" "^hawk: grade: .*/syntax/mm.c does not compile with cc" \
+  "$hawk" grade "$work/syntax/mm.c" "$T/short1-bal.rep"
+if grep -q "syntax/mm.c:1:" "$work/err"; then
+  ok "the compiler's messages name the student's file"
+else
+  fail "the compiler's messages name the student's file" "$(cat "$work/err")"
+fi
+variant norealloc 's|^void \*mm_realloc(void \*ptr, size_t size) {$|void *mm_realloc_(void *ptr, size_t size);\nvoid *mm_realloc_(void *ptr, size_t size) {|' &&
+  refused "mm.c without mm_realloc" "does not compile" "$hawk" grade "$work/norealloc/mm.c" "$T/short1-bal.rep"
+refused "no mm.c" '^hawk: grade: no mm.c given' "$hawk" grade
+refused "an unreadable mm.c" '^hawk: grade: cannot read /nonexistent/mm.c' "$hawk" grade /nonexistent/mm.c
+refused "--align 4" '^hawk: grade: --align 4: give 8 or 16' "$hawk" grade --align 4 "$example"
+refused "--timeout 0" '^hawk: grade: --timeout 0: give seconds' "$hawk" grade --timeout 0 "$example"
+refused "--rounds x" '^hawk: grade: --rounds x: give 0 to 100' "$hawk" grade --rounds x "$example"
+refused "--map to a missing directory" '^hawk: grade: --map /nonexistent/d: not a directory' \
+  "$hawk" grade --map /nonexistent/d "$example"
+refused "an unknown option" '^hawk: grade: unknown option --frob' "$hawk" grade --frob 1 "$example"
+# A hawk with no ../../shared/traces beside it, and no HAWK_TRACES.
+mkdir -p "$work/a/b" && cp "$hawk" "$work/a/b/hawk"
+refused "no trace directory" '^hawk: grade: no trace given and no trace directory' \
+  env HAWK_TRACES= "$work/a/b/hawk" grade "$example"
+out=$("$hawk" grade --rounds 0 "$example" "$work/missing.rep" "$T/short1-bal.rep" 2>&1)
+if [[ $? == 1 ]] && grep -q '^missing  *0  *bad trace' <<<"$out" &&
+  grep -q '^missing: bad trace: ' <<<"$out"; then
+  ok "a missing trace is that trace's result ('bad trace'), the others graded"
+else
+  fail "a missing trace is that trace's result ('bad trace'), the others graded" "$out"
+fi
+
+left=$(ls -A "$TMPDIR")
+if [[ -z $left ]]; then
+  ok "hawk grade leaves nothing in TMPDIR"
+else
+  fail "hawk grade leaves nothing in TMPDIR" "$left"
+fi
+out=$("$hawk" grade --help)
+if [[ $out == "usage: hawk grade "* ]]; then ok "hawk grade --help"; else fail "hawk grade --help" "$out"; fi
+finish

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# run.sh - pictures that work on small heaps (`make test-map`), each checked
+# by parsing the SVG (svg.py):
+#   * a small heap is drawn zoomed in: the ruler spans a power of two from
+#     16 KiB to 1 MiB, and the allocated pixels stand for the bytes the
+#     snapshot's own walk counts; a big heap keeps the 4 MiB scale;
+#   * the picture is titled with the trace, the policy and the op (the peak's
+#     op computed here from the trace), or with the program;
+#   * --at OP draws the heap after that op; bad values are refused;
+#   * --policy all (and a list) writes one picture per policy;
+#   * a free block one pixel wide is visibly different from the white line
+#     between blocks (contrast of the colours).
+# Environment: HAWK (default build/hawk), HAWK_TRACES.
+set -uo pipefail
+unset LD_PRELOAD HAWKALLOC_POLICY HAWKALLOC_TCACHE HAWKALLOC_MAP HAWKALLOC_TRACE
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+hawk=${HAWK:-$root/build/hawk}
+T=${HAWK_TRACES:-$root/../shared/traces}
+# shellcheck source=tests/harness.sh
+source "$root/tests/harness.sh"
+make_work
+svg() { python3 "$here/svg.py" "$@"; }
+check() { # NAME WANT GOT
+  if [[ $2 == "$3" ]]; then ok "$1"; else fail "$1" "expected: $2" "got:      $3"; fi
+}
+if [[ ! -x $hawk ]] || ! command -v python3 >/dev/null; then
+  fail "build/hawk is built and python3 is installed"
+  finish
+fi
+
+# The op (1-based) after which a .rep trace first has its most live bytes.
+peak_op() {
+  awk 'NR > 4 { n++ } NR > 4 && $1 == "a" { s[$2] = $3; l += $3 }
+    NR > 4 && $1 == "f" { l -= s[$2]; s[$2] = 0 }
+    NR > 4 && $1 == "r" { l += $3 - s[$2]; s[$2] = $3 }
+    NR > 4 && l > p { p = l; at = n } END { print at }' "$1"
+}
+
+# --- zoomed in on a small heap --------------------------------------------------
+
+out=$("$hawk" map --textbook --policy first-fit --trace "$T/realloc2-bal.rep" --out "$work/r2.svg" 2>&1)
+if [[ $? != 0 ]]; then
+  fail "hawk map --trace realloc2-bal.rep" "$out"
+else
+  # The ruler's last label is the bytes across the strip: a power of two
+  # from 16 KiB to 1 MiB, given in KiB.
+  ruler=$(svg ruler "$work/r2.svg")
+  span=$(awk '{ v = $(NF - 1); u = $NF } END { if (u == "KiB") print v * 1024; else if (u == "MiB") print v * 1048576 }' <<<"$ruler")
+  if [[ $ruler == "+0 "*" KiB" && -n $span ]] && ((span >= 16384 && span <= 1048576 && (span & (span - 1)) == 0)); then
+    ok "a small heap (realloc2-bal) is zoomed in: the ruler spans $span bytes ($ruler)"
+  else
+    fail "a small heap (realloc2-bal) is zoomed in: a ruler of 16 KiB to 1 MiB" "$ruler"
+  fi
+  # The allocated and cached pixels, at span/1024 bytes a pixel, against the
+  # blocks the snapshot's own walk counted.
+  "$hawk" render --summary "$work/r2.snap" >"$work/r2.sum"
+  walk=$(awk '$1 == "walk_allocated_bytes" || $1 == "walk_cached_bytes" { s += $2 } END { print s }' "$work/r2.sum")
+  drawn=$(svg strip "$work/r2.svg" | tr ' ' '\n' | awk -F'[=:]' -v bpp="$((${span:-0} / 1024))" '$1 == "a" || $1 == "c" { w += $3 } END { print int(w * bpp) }')
+  if [[ -n $walk && -n $drawn ]] && awk -v a="$walk" -v b="$drawn" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d <= a * 0.03 + 128) }'; then
+    ok "the zoomed strip's allocated pixels stand for the walk's bytes ($drawn drawn, $walk walked)"
+  else
+    fail "the zoomed strip's allocated pixels stand for the walk's bytes" "drawn $drawn" "walked $walk"
+  fi
+  # The block that grew left its first place behind: a free block of its own
+  # (with a tooltip) before the allocated one.
+  if svg alone "$work/r2.svg" | awk '/^free block, [0-9.]+ KiB/ { f = 1 } f && /^allocated block/ { ok = 1 } END { exit !ok }'; then
+    ok "the hole realloc2-bal leaves behind is drawn as a block of its own"
+  else
+    fail "the hole realloc2-bal leaves behind is drawn as a block of its own" "$(svg alone "$work/r2.svg")"
+  fi
+  want="realloc2-bal.rep, first-fit (textbook), after op $(peak_op "$T/realloc2-bal.rep") of 14401, the peak of live bytes"
+  check "the picture is titled with the trace, the policy and the peak's op" "$want" "$(svg title "$work/r2.svg")"
+  if grep -q "first-fit (textbook), after op" "$work/r2.svg" && [[ ! -e $work/r2.snap.blocks ]]; then
+    ok "the heading says it too, and the blocks file is gone"
+  else
+    fail "the heading says it too, and the blocks file is gone" "$(ls "$work")"
+  fi
+fi
+"$hawk" map --trace "$T/random-bal.rep" --out "$work/rnd.svg" >/dev/null 2>&1
+check "a big heap (random-bal, 16 MB) keeps the 4 MiB scale" "+0 +1 MiB +2 MiB +3 MiB +4 MiB" \
+  "$(svg ruler "$work/rnd.svg")"
+(cd "$work" && "$hawk" map --out prog.svg -- true >/dev/null 2>&1)
+check "a program's picture is titled with the program" "HawkAlloc heap map: true at exit" \
+  "$(svg title "$work/prog.svg")"
+
+# --- --at OP -------------------------------------------------------------------
+
+# short1-bal: a 0 2040, a 1 2040, f 1, ...; in textbook mode (no cache).
+for at in 2 3; do
+  "$hawk" map --textbook --trace "$T/short1-bal.rep" --at $at --out "$work/s$at.svg" >"$work/out" 2>&1
+  check "--at $at: titled 'after op $at of 12'" "short1-bal.rep, segregated (textbook), after op $at of 12" \
+    "$(svg title "$work/s$at.svg")"
+done
+check "--at 2: two allocated blocks of 2 KiB" 2 "$(svg alone "$work/s2.svg" | grep -c '^allocated block, 2 KiB')"
+check "--at 3: one (block 1 freed)" 1 "$(svg alone "$work/s3.svg" | grep -c '^allocated block, 2 KiB')"
+# refused CASE RE ARGS...: exit 2 and a line matching RE.
+refused() {
+  local name=$1 re=$2
+  shift 2
+  "$hawk" map "$@" >"$work/out" 2>&1
+  local rc=$?
+  if ((rc == 2)) && grep -qE -e "$re" "$work/out"; then
+    ok "$name: exit 2, '$(grep -E -e "$re" "$work/out" | head -n 1 | cut -c1-80)'"
+  else
+    fail "$name: exit 2 and a line matching $re" "exit $rc" "$(cat "$work/out")"
+  fi
+}
+refused "--at 0" '^hawk: map: --at 0: give an op number' --trace "$T/short1-bal.rep" --at 0 --out "$work/x.svg"
+refused "--at x" '^hawk: map: --at x: give an op number' --trace "$T/short1-bal.rep" --at x --out "$work/x.svg"
+refused "--at past the end" '--at 13: the trace has ops 1 to 12' --trace "$T/short1-bal.rep" --at 13 --out "$work/x.svg"
+refused "--at without --trace" '^hawk: map: --at needs --trace' --at 3 --out "$work/x.svg" -- true
+
+# --- --policy all -----------------------------------------------------------------
+
+"$hawk" map --textbook --policy all --trace "$T/binary-bal.rep" --out "$work/b.svg" >"$work/out" 2>&1
+rc=$?
+got=
+for p in first-fit next-fit best-fit segregated; do
+  got+="$(svg title "$work/b-$p.svg" 2>/dev/null | cut -d, -f2);"
+done
+check "--policy all: one picture per policy, each titled with it (exit $rc)" \
+  " first-fit (textbook); next-fit (textbook); best-fit (textbook); segregated (textbook);" "$got"
+"$hawk" map --policy best-fit,next-fit --trace "$T/short1-bal.rep" --out "$work/l.svg" >/dev/null 2>&1
+check "--policy best-fit,next-fit: two pictures" "l-best-fit.svg l-next-fit.svg" \
+  "$(cd "$work" && ls l-*.svg | tr '\n' ' ' | sed 's/ $//')"
+refused "a misspelt policy in the list" "does not know the policy 'frist-fit'" \
+  --policy first-fit,frist-fit --trace "$T/short1-bal.rep" --out "$work/m.svg"
+
+# --- a free pixel against the line between blocks ----------------------------------
+
+read -r bg a c <<<"$(svg contrast "$work/r2.svg")"
+if awk -v x="$bg" 'BEGIN { exit !(x >= 2.0) }'; then
+  ok "free (.f) against the white line between blocks: contrast $bg (at least 2)"
+else
+  fail "free (.f) against the white line between blocks: contrast at least 2" "got $bg"
+fi
+if awk -v x="$a" -v y="$c" 'BEGIN { exit !(x >= 1.5 && y > 1.0) }'; then
+  ok "free differs from allocated (contrast $a) and thread-cached ($c)"
+else
+  fail "free differs from allocated and thread-cached" "$a $c"
+fi
+finish

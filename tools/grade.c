@@ -1,0 +1,742 @@
+/* grade.c - `hawk grade`: a teacher's kit for the classic malloc lab.  A
+ * student's mm.c (mm_init, mm_malloc, mm_free, mm_realloc over mem_sbrk) is
+ * compiled with cc against the memory system and grader of tools/grade/
+ * (built into hawk), in a scratch directory; the grader then runs once per
+ * trace, in a process of its own with a time limit, so that a crash or a
+ * hang is one trace's result.  Per trace: correct or what went wrong, the
+ * utilization (peak live payload / heap size), the throughput against the
+ * C library's malloc, and a score; then the total. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "grade/grade_ops.h"
+#include "hawk.h"
+
+/* The grader's sources, built into hawk from tools/grade/ (each ends with a
+ * NUL byte). */
+#define GRADE_EMBED(sym, file)                                                                     \
+  __asm__(".section .rodata\n.balign 8\n" #sym ":\n.incbin \"tools/grade/" file "\"\n"             \
+          ".byte 0\n.previous\n");                                                                 \
+  extern const char sym[]
+GRADE_EMBED(grade_src_driver, "driver.c");
+GRADE_EMBED(grade_src_memlib_c, "memlib.c");
+GRADE_EMBED(grade_src_memlib_h, "memlib.h");
+GRADE_EMBED(grade_src_mm_h, "mm.h");
+GRADE_EMBED(grade_src_ops_h, "grade_ops.h");
+
+static const char grade_usage[] =
+    "usage: hawk grade [--timeout S] [--rounds N] [--align N] [--map DIR] MM.C [TRACE...]\n"
+    "\n"
+    "Grades an allocator written to the malloc-lab interface: mm_init, mm_malloc,\n"
+    "mm_free and mm_realloc over mem_sbrk (with mem_heap_lo, mem_heap_hi,\n"
+    "mem_heapsize, mem_pagesize; #include \"mm.h\" and \"memlib.h\", which hawk\n"
+    "supplies).  MM.C is compiled with cc ($CC if set) in a scratch directory and\n"
+    "run on each trace in a process of its own:\n"
+    "  correct      every block aligned, inside the heap, overlapping no other,\n"
+    "               its contents intact until freed and across mm_realloc; else\n"
+    "               misaligned, outside heap, overlap, corrupted, NULL, crashed\n"
+    "               (signal) or timeout, with the op where it happened\n"
+    "  utilization  the peak of live payload bytes / the heap size at the end\n"
+    "  Kops/s       thousands of calls per second, best of the rounds, against\n"
+    "               the C library's malloc on the same calls\n"
+    "  score        60 x utilization + 40 x min(1, Kops/s / libc Kops/s); 0 when\n"
+    "               not correct.  The total: 60 x the mean utilization + 40 x\n"
+    "               min(1, all calls' throughput / the C library's)\n"
+    "Without TRACE, the lab's 11 classic -bal traces, from $HAWK_TRACES or\n"
+    "../shared/traces beside the repository hawk was built in.  Exits 0 when every\n"
+    "trace is correct, 1 when one is not, 2 when MM.C could not be graded.\n"
+    "\n"
+    "  --timeout S   seconds each trace may take, timing rounds included (default 60)\n"
+    "  --rounds N    timing rounds per trace (default 3; 0: no timing, no score)\n"
+    "  --align N     the alignment asked of payloads: 8 or 16 (default 16)\n"
+    "  --map DIR     a picture of the student's heap at each trace's peak of live\n"
+    "                payload, DIR/TRACE.svg: the payloads from the trace, every\n"
+    "                other byte of the heap shown as overhead or free\n";
+
+static const char *const grade_default_traces[] = {
+    "amptjp-bal", "binary-bal", "binary2-bal", "cccp-bal",    "coalescing-bal", "cp-decl-bal",
+    "expr-bal",   "random-bal", "random2-bal", "realloc-bal", "realloc2-bal"};
+#define GRADE_NDEFAULT (sizeof grade_default_traces / sizeof *grade_default_traces)
+
+/* What one trace's grading came to. */
+struct grade_result {
+  const char *name; /* the trace's file name without directory and .rep */
+  uint64_t ops;
+  int correct;
+  char verdict[32];  /* "correct", "misaligned", ... */
+  char detail[1200]; /* why not, for the lines under the table */
+  uint64_t peak, heap, mm_ns, libc_ns;
+  char picture[PATH_MAX]; /* --map: the picture written, or "" */
+};
+
+static int write_file(const char *dir, const char *name, const char *text, size_t len) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%.400s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+  if (!f) return -1;
+  size_t n = fwrite(text, 1, len, f);
+  return fclose(f) == 0 && n == len ? 0 : -1;
+}
+
+/* The C compiler: $CC, else cc; NULL when it is not on PATH. */
+static const char *grade_compiler(void) {
+  const char *cc = getenv("CC");
+  if (!cc || !*cc) cc = "cc";
+  if (strchr(cc, '/')) return access(cc, X_OK) == 0 ? cc : NULL;
+  const char *path = getenv("PATH");
+  if (!path) path = "/usr/bin:/bin";
+  while (*path) {
+    size_t n = strcspn(path, ":");
+    char full[PATH_MAX];
+    snprintf(full, sizeof full, "%.*s/%s", (int)n, path, cc);
+    if (n && access(full, X_OK) == 0) return cc;
+    path += n + (path[n] == ':');
+  }
+  return NULL;
+}
+
+/* Runs argv and waits; its exit status, or -1. */
+static int run_wait(char **argv) {
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    dup2(2, 1);
+    execvp(argv[0], argv);
+    fprintf(stderr, "hawk: grade: cannot run %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+  }
+  int status;
+  if (waitpid(pid, &status, 0) < 0) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Writes the grader's sources and the student's file into dir and compiles
+ * them into dir/grader.  0, or 2 after saying why. */
+static int grade_build(const char *dir, const char *mm, const char *cc) {
+  struct {
+    const char *name, *text;
+  } files[] = {{"driver.c", grade_src_driver},
+               {"memlib.c", grade_src_memlib_c},
+               {"memlib.h", grade_src_memlib_h},
+               {"mm.h", grade_src_mm_h},
+               {"grade_ops.h", grade_src_ops_h}};
+  for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+    if (write_file(dir, files[i].name, files[i].text, strlen(files[i].text)) != 0) {
+      tool_error("grade: cannot write %s/%s: %s", dir, files[i].name, strerror(errno));
+      return 2;
+    }
+  /* The student's file is copied next to our headers, so that its
+   * #include "mm.h" and "memlib.h" find them; #line keeps the compiler's
+   * messages pointing at the original. */
+  FILE *in = fopen(mm, "r");
+  if (!in) {
+    tool_error("grade: cannot read %s: %s", mm, strerror(errno));
+    return 2;
+  }
+  char *abs = absolute_path(mm);
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%.400s/student.c", dir);
+  FILE *out = fopen(path, "w");
+  if (!out) {
+    tool_error("grade: cannot write %s: %s", path, strerror(errno));
+    fclose(in);
+    free(abs);
+    return 2;
+  }
+  fputs("#line 1 \"", out);
+  for (const char *c = mm; *c; c++) {
+    if (*c == '"' || *c == '\\') fputc('\\', out);
+    fputc(*c == '\n' ? '?' : *c, out);
+  }
+  fputs("\"\n", out);
+  char buf[8192];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, out);
+  fclose(in);
+  int werr = fclose(out);
+  char incdir[PATH_MAX];
+  snprintf(incdir, sizeof incdir, "-I%s", abs);
+  char *slash = strrchr(incdir, '/');
+  if (slash && slash > incdir + 2) *slash = 0;
+  free(abs);
+  if (werr != 0) {
+    tool_error("grade: cannot write %s", path);
+    return 2;
+  }
+  char student[PATH_MAX], driver[PATH_MAX], memlib[PATH_MAX], exe[PATH_MAX], inc[PATH_MAX];
+  snprintf(student, sizeof student, "%.400s/student.c", dir);
+  snprintf(driver, sizeof driver, "%.400s/driver.c", dir);
+  snprintf(memlib, sizeof memlib, "%.400s/memlib.c", dir);
+  snprintf(exe, sizeof exe, "%.400s/grader", dir);
+  snprintf(inc, sizeof inc, "-I%.400s", dir);
+  char *argv[] = {(char *)cc, "-std=gnu11", "-O2",   "-g",   "-Wall", inc, incdir,
+                  "-o",       exe,          student, driver, memlib,  NULL};
+  int rc = run_wait(argv);
+  if (rc != 0) {
+    tool_error("grade: %s does not compile with %s (exit %d): see the compiler's messages above",
+               mm, cc, rc);
+    return 2;
+  }
+  return 0;
+}
+
+/* The trace's ops as grade_ops.h records in dir/ops; 0, or -1 with why in
+ * err. */
+static int grade_ops_file(const char *file, const struct optrace *t, size_t align, int64_t map_op,
+                          char *err, size_t errlen) {
+  FILE *f = fopen(file, "w");
+  if (!f) {
+    snprintf(err, errlen, "cannot write %.300s: %s", file, strerror(errno));
+    return -1;
+  }
+  struct grade_header h;
+  memset(&h, 0, sizeof h);
+  memcpy(h.magic, GRADE_MAGIC, 8);
+  h.nops = t->nops;
+  h.nslots = t->nslots;
+  h.map_op = map_op >= 0 ? (uint64_t)map_op : UINT64_MAX;
+  fwrite(&h, sizeof h, 1, f);
+  for (size_t i = 0; i < t->nops; i++) {
+    const struct op *o = &t->ops[i];
+    struct grade_op g = {0, o->slot, o->size};
+    switch (o->kind) {
+    case OP_MALLOC:
+    case OP_CALLOC:
+      g.kind = GRADE_MALLOC;
+      break;
+    case OP_FREE:
+      g.kind = GRADE_FREE;
+      break;
+    case OP_REALLOC:
+      g.kind = GRADE_REALLOC;
+      break;
+    default:
+      if (o->align > align) {
+        fclose(f);
+        snprintf(err, errlen,
+                 "%s %llu asks for %llu-byte alignment, which the malloc-lab interface "
+                 "cannot give",
+                 t->where, (unsigned long long)o->where, (unsigned long long)o->align);
+        return -1;
+      }
+      g.kind = GRADE_MALLOC;
+    }
+    fwrite(&g, sizeof g, 1, f);
+  }
+  if (fclose(f) != 0) {
+    snprintf(err, errlen, "cannot write %.300s", file);
+    return -1;
+  }
+  return 0;
+}
+
+/* "op N (line L: a 5 448)" for the op at index i. */
+static void grade_op_text(const struct optrace *t, uint64_t i, char *buf, size_t len) {
+  if (i >= t->nops) {
+    snprintf(buf, len, "the end of the trace");
+    return;
+  }
+  const struct op *o = &t->ops[i];
+  char call[64];
+  if (o->kind == OP_FREE)
+    snprintf(call, sizeof call, "f %u", o->slot);
+  else
+    snprintf(call, sizeof call, "%c %u %llu", o->kind == OP_REALLOC ? 'r' : 'a', o->slot,
+             (unsigned long long)o->size);
+  snprintf(buf, len, "op %llu (%s %llu: %s)", (unsigned long long)i + 1, t->where,
+           (unsigned long long)o->where, call);
+}
+
+static const char *phase_text(uint64_t phase) {
+  return phase == GRADE_TIMING ? "while timing mm_*"
+         : phase == GRADE_LIBC ? "while timing the C library"
+         : phase == GRADE_DONE ? "after the trace"
+                               : "while checking";
+}
+
+/* --- hawk grade --map: the student's heap as a picture --------------------- */
+
+#define HEAP_W    1024 /* pixels a row */
+#define HEAP_ROWS 8    /* rows at most */
+
+/* One payload of the heap file. */
+struct heap_piece {
+  unsigned long off, len, slot;
+};
+
+/* Reads the heap file (grade_ops.h): the heap's size and its payloads
+ * (malloc'ed).  0, or -1. */
+static int heap_read(const char *file, unsigned long *heap, struct heap_piece **out, size_t *n) {
+  FILE *in = fopen(file, "r");
+  if (!in) return -1;
+  size_t cap = 256;
+  struct heap_piece *p = malloc(cap * sizeof *p), q;
+  *n = 0;
+  if (!p || fscanf(in, "heap %lu", heap) != 1) {
+    fclose(in);
+    free(p);
+    return -1;
+  }
+  while (fscanf(in, "%lu %lu %lu", &q.off, &q.len, &q.slot) == 3) {
+    if (*n == cap) {
+      cap *= 2;
+      struct heap_piece *np = realloc(p, cap * sizeof *p);
+      if (!np) abort();
+      p = np;
+    }
+    p[(*n)++] = q;
+  }
+  fclose(in);
+  *out = p;
+  return 0;
+}
+
+/* One row of the picture: bytes [start, end) of the heap. */
+static void heap_row(FILE *f, const struct heap_piece *p, size_t n, unsigned long start,
+                     unsigned long end, double px, int y) {
+  fprintf(f, "<g class=\"row\" transform=\"translate(150,%d)\">\n", y);
+  fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%.1f\" height=\"22\" class=\"o\"/>\n",
+          (double)(end - start) * px);
+  for (size_t i = 0; i < n; i++) {
+    unsigned long a = p[i].off, b = p[i].off + p[i].len;
+    if (b <= start || a >= end) continue;
+    if (a < start) a = start;
+    if (b > end) b = end;
+    double x0 = (double)(a - start) * px, x1 = (double)(b - start) * px;
+    if (x1 - x0 >= 3)
+      fprintf(f,
+              "<rect x=\"%.1f\" width=\"%.1f\" height=\"22\" class=\"p\"><title>block %lu, "
+              "%lu bytes at heap+0x%lx</title></rect>\n",
+              x0 + 0.5, x1 - x0 - 1, p[i].slot, p[i].len, p[i].off);
+    else
+      fprintf(f, "<rect x=\"%.2f\" width=\"%.2f\" height=\"22\" class=\"p\"/>\n", x0, x1 - x0);
+  }
+  fprintf(f, "</g>\n<rect x=\"150\" y=\"%d\" width=\"%.1f\" height=\"22\" class=\"e\"/>\n", y,
+          (double)(end - start) * px);
+  fprintf(f, "<text x=\"142\" y=\"%d\" text-anchor=\"end\" class=\"n\">heap+0x%lx</text>\n", y + 15,
+          start);
+}
+
+/* Draws the heap file as SVG into svg: rows of HEAP_W pixels, payloads
+ * blue, every other byte grey (the allocator's headers, padding and free
+ * blocks: the grader cannot tell them apart).  0, or -1. */
+static int grade_draw(const char *heapfile, const char *svg, const char *title, uint64_t live) {
+  unsigned long heap = 0;
+  size_t n = 0;
+  struct heap_piece *p = NULL;
+  if (heap_read(heapfile, &heap, &p, &n) != 0) return -1;
+  FILE *f = fopen(svg, "w");
+  if (!f) {
+    free(p);
+    return -1;
+  }
+  unsigned long rows = heap <= (unsigned long)HEAP_W * 64 ? 1 : HEAP_ROWS;
+  unsigned long row_bytes = (heap + rows - 1) / rows;
+  if (row_bytes < HEAP_W) row_bytes = HEAP_W;
+  double px = (double)HEAP_W / (double)row_bytes; /* pixels a byte */
+  int height = 130 + (int)rows * 34;
+  fprintf(f,
+          "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+          "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"1200\" "
+          "height=\"%d\" viewBox=\"0 0 1200 %d\">\n<title>%s</title>\n<style>\n"
+          "text{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;font-size:12px;fill:#222}\n"
+          ".t{font-size:20px;font-weight:bold}.n{font-size:11px;fill:#555}\n"
+          ".p{fill:#2f6fd0}.o{fill:#c8c8c8}.e{fill:none;stroke:#555;stroke-width:0.8}\n"
+          "</style>\n<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n"
+          "<text x=\"20\" y=\"32\" class=\"t\">%s</text>\n",
+          height, height, title, title);
+  fprintf(f,
+          "<text x=\"20\" y=\"56\">%zu live payloads, %llu bytes, in a heap of %lu bytes: "
+          "%.1f%% of the heap is payload</text>\n",
+          n, (unsigned long long)live, heap, heap ? 100.0 * (double)live / (double)heap : 0.0);
+  fprintf(f,
+          "<rect x=\"20\" y=\"70\" width=\"26\" height=\"13\" class=\"p\"/>"
+          "<text x=\"52\" y=\"81\">payload (what the trace asked for)</text>\n"
+          "<rect x=\"300\" y=\"70\" width=\"26\" height=\"13\" class=\"o\"/>"
+          "<text x=\"332\" y=\"81\">overhead or free (headers, padding, free blocks)</text>\n"
+          "<text x=\"20\" y=\"104\" class=\"n\">Each row is %lu bytes of the heap across %d px, "
+          "from mem_heap_lo() on; payloads of 3 px and more are drawn one by one, a white line "
+          "between them.</text>\n",
+          row_bytes, HEAP_W);
+  for (unsigned long r = 0; r < rows && (r == 0 || r * row_bytes < heap); r++) {
+    unsigned long start = r * row_bytes;
+    unsigned long end = start + row_bytes < heap ? start + row_bytes : heap;
+    heap_row(f, p, n, start, end, px, 116 + (int)r * 34);
+  }
+  fprintf(f, "</svg>\n");
+  free(p);
+  return fclose(f) == 0 ? 0 : -1;
+}
+
+/* Runs the grader on one trace file; fills r. */
+static void grade_trace(const char *dir, const char *trace, size_t align, int rounds,
+                        double timeout, const char *mapdir, const char *mm,
+                        struct grade_result *r) {
+  struct optrace t;
+  char err[600];
+  if (trace_load(trace, &t, err, sizeof err) != 0) {
+    snprintf(r->verdict, sizeof r->verdict, "bad trace");
+    snprintf(r->detail, sizeof r->detail, "%s", err);
+    return;
+  }
+  r->ops = t.nops;
+  char ops[PATH_MAX], heapfile[PATH_MAX];
+  snprintf(ops, sizeof ops, "%.400s/ops", dir);
+  snprintf(heapfile, sizeof heapfile, "%.400s/ops.heap", dir);
+  unlink(heapfile);
+  uint64_t peak_live = 0;
+  int64_t peak_op = -1;
+  if (mapdir && trace_peak(&t, &peak_live, &peak_op) != 0) peak_op = -1;
+  if (grade_ops_file(ops, &t, align, mapdir ? peak_op : -1, err, sizeof err) != 0) {
+    snprintf(r->verdict, sizeof r->verdict, "not gradable");
+    snprintf(r->detail, sizeof r->detail, "%s", err);
+    trace_unload(&t);
+    return;
+  }
+  int pfd[2];
+  if (pipe(pfd) != 0) {
+    snprintf(r->verdict, sizeof r->verdict, "not run");
+    snprintf(r->detail, sizeof r->detail, "pipe: %s", strerror(errno));
+    trace_unload(&t);
+    return;
+  }
+  char exe[PATH_MAX], fdtext[16], aligntext[16], roundstext[16];
+  snprintf(exe, sizeof exe, "%.400s/grader", dir);
+  snprintf(fdtext, sizeof fdtext, "%d", pfd[1]);
+  snprintf(aligntext, sizeof aligntext, "%zu", align);
+  snprintf(roundstext, sizeof roundstext, "%d", rounds);
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid < 0) {
+    snprintf(r->verdict, sizeof r->verdict, "not run");
+    snprintf(r->detail, sizeof r->detail, "fork: %s", strerror(errno));
+    close(pfd[0]);
+    close(pfd[1]);
+    trace_unload(&t);
+    return;
+  }
+  if (pid == 0) {
+    close(pfd[0]);
+    dup2(2, 1); /* the student's own output goes to stderr, not into the table */
+    unsetenv("LD_PRELOAD");
+    char *argv[] = {exe, ops, fdtext, aligntext, roundstext, NULL};
+    execv(exe, argv);
+    _exit(127);
+  }
+  close(pfd[1]);
+  struct timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  int status = 0, timed_out = 0;
+  for (;;) {
+    pid_t w = waitpid(pid, &status, WNOHANG);
+    if (w == pid) break;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double s = (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+    if (s > timeout) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      timed_out = 1;
+      break;
+    }
+    struct timespec nap = {0, 5 * 1000 * 1000};
+    nanosleep(&nap, NULL);
+  }
+  char line[1100] = "";
+  size_t got = 0;
+  ssize_t n;
+  while (got < sizeof line - 1 && (n = read(pfd[0], line + got, sizeof line - 1 - got)) > 0)
+    got += (size_t)n;
+  line[got] = 0;
+  close(pfd[0]);
+  char *nl = strchr(line, '\n');
+  if (nl) *nl = 0;
+  /* Where the grader was, from the ops file's header. */
+  struct grade_header h;
+  memset(&h, 0, sizeof h);
+  FILE *f = fopen(ops, "r");
+  if (f) {
+    if (fread(&h, sizeof h, 1, f) != 1) memset(&h, 0, sizeof h);
+    fclose(f);
+  }
+  char at[160];
+  grade_op_text(&t, h.at, at, sizeof at);
+  unsigned long long peak, heap, mm_ns, libc_ns, opi;
+  char kind[32];
+  int pos = 0;
+  if (!timed_out && sscanf(line, "ok %llu %llu %llu %llu", &peak, &heap, &mm_ns, &libc_ns) == 4) {
+    r->correct = 1;
+    snprintf(r->verdict, sizeof r->verdict, "correct");
+    r->peak = peak;
+    r->heap = heap;
+    r->mm_ns = mm_ns;
+    r->libc_ns = libc_ns;
+  } else if (!timed_out && sscanf(line, "fail %31s %llu %n", kind, &opi, &pos) == 2 && pos > 0) {
+    static const char *const names[][2] = {{"misaligned", "misaligned"},
+                                           {"outside", "outside heap"},
+                                           {"overlap", "overlap"},
+                                           {"corrupted", "corrupted"},
+                                           {"null", "NULL"},
+                                           {"init", "mm_init failed"}};
+    snprintf(r->verdict, sizeof r->verdict, "%s", kind);
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+      if (strcmp(kind, names[i][0]) == 0)
+        snprintf(r->verdict, sizeof r->verdict, "%s", names[i][1]);
+    grade_op_text(&t, opi, at, sizeof at);
+    snprintf(r->detail, sizeof r->detail, "at %s: %s", at, line + pos);
+  } else if (timed_out) {
+    snprintf(r->verdict, sizeof r->verdict, "timeout");
+    snprintf(r->detail, sizeof r->detail, "still running after %g s, at %s %s", timeout, at,
+             phase_text(h.phase));
+  } else if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    const char *what = "";
+    int sn = 0;
+    if (sscanf(line, "crash %d %n", &sn, &pos) == 1 && pos > 0) what = line + pos;
+    snprintf(r->verdict, sizeof r->verdict, "crashed (%s)",
+             sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+    snprintf(r->detail, sizeof r->detail, "signal %d (%s) at %s %s%s%s", sig, strsignal(sig), at,
+             phase_text(h.phase), *what ? ": " : "", what);
+  } else {
+    snprintf(r->verdict, sizeof r->verdict, "exited");
+    snprintf(r->detail, sizeof r->detail, "the grader exited with status %d at %s %s",
+             WIFEXITED(status) ? WEXITSTATUS(status) : -1, at, phase_text(h.phase));
+  }
+  if (mapdir && access(heapfile, R_OK) == 0) {
+    char svg[PATH_MAX], title[600];
+    snprintf(svg, sizeof svg, "%.400s/%.200s.svg", mapdir, r->name);
+    const char *base = strrchr(mm, '/');
+    snprintf(title, sizeof title,
+             "%.100s on %.200s, after op %lld of %llu, the peak of live payload",
+             base ? base + 1 : mm, r->name, (long long)peak_op + 1, (unsigned long long)t.nops);
+    if (grade_draw(heapfile, svg, title, peak_live) == 0)
+      snprintf(r->picture, sizeof r->picture, "%s", svg);
+    else
+      tool_error("grade: cannot write %s", svg);
+  }
+  trace_unload(&t);
+}
+
+/* A trace's short name: its file name without the directory and ".rep". */
+static const char *short_name(const char *path) {
+  const char *s = strrchr(path, '/');
+  s = s ? s + 1 : path;
+  size_t n = strlen(s);
+  char *name = strdup(s);
+  if (!name) abort();
+  if (n > 4 && strcmp(name + n - 4, ".rep") == 0) name[n - 4] = 0;
+  return name;
+}
+
+/* The directory of the lab's traces: $HAWK_TRACES, else ../shared/traces
+ * from the repository of this hawk (build/hawk); NULL when neither is. */
+static char *traces_dir(void) {
+  const char *env = getenv("HAWK_TRACES");
+  if (env && *env) return strdup(env);
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return NULL;
+  self[n] = 0;
+  char *slash = strrchr(self, '/');
+  if (slash) *slash = 0;
+  char dir[PATH_MAX + 32];
+  snprintf(dir, sizeof dir, "%s/../../shared/traces", self);
+  struct stat st;
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return NULL;
+  return realpath(dir, NULL);
+}
+
+/* Removes the scratch directory's files and the directory. */
+static void grade_cleanup(const char *dir) {
+  const char *names[] = {"driver.c",  "memlib.c", "memlib.h", "mm.h",    "grade_ops.h",
+                         "student.c", "grader",   "ops",      "ops.heap"};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%.400s/%s", dir, names[i]);
+    unlink(path);
+  }
+  rmdir(dir);
+}
+
+static double score_of(double util, double ratio) {
+  return 60.0 * util + 40.0 * (ratio < 1.0 ? ratio : 1.0);
+}
+
+/* Prints the table, the reasons and the total. */
+static void grade_report(struct grade_result *res, size_t n, int rounds) {
+  const char *heads[] = {"trace",       "ops",    "result",      "peak payload", "heap bytes",
+                         "utilization", "Kops/s", "libc Kops/s", "score"};
+  struct table tb;
+  table_init(&tb, 9, heads, "lrlrrrrrr");
+  double util_sum = 0, mm_ns = 0, libc_ns = 0, ops_timed = 0;
+  size_t ncorrect = 0;
+  for (size_t i = 0; i < n; i++) {
+    struct grade_result *r = &res[i];
+    if (!r->correct) {
+      table_row(&tb, "%s\t%llu\t%s\t-\t-\t-\t-\t-\t%s", r->name, (unsigned long long)r->ops,
+                r->verdict, rounds ? "0.0" : "-");
+      continue;
+    }
+    ncorrect++;
+    double util = r->heap ? (double)r->peak / (double)r->heap : 0.0;
+    util_sum += util;
+    if (rounds) {
+      double mk = (double)r->ops / ((double)r->mm_ns / 1e6);
+      double lk = (double)r->ops / ((double)r->libc_ns / 1e6);
+      mm_ns += (double)r->mm_ns;
+      libc_ns += (double)r->libc_ns;
+      ops_timed += (double)r->ops;
+      table_row(&tb, "%s\t%llu\t%s\t%llu\t%llu\t%.1f%%\t%.0f\t%.0f\t%.1f", r->name,
+                (unsigned long long)r->ops, r->verdict, (unsigned long long)r->peak,
+                (unsigned long long)r->heap, 100.0 * util, mk, lk, score_of(util, mk / lk));
+    } else {
+      table_row(&tb, "%s\t%llu\t%s\t%llu\t%llu\t%.1f%%\t-\t-\t-", r->name,
+                (unsigned long long)r->ops, r->verdict, (unsigned long long)r->peak,
+                (unsigned long long)r->heap, 100.0 * util);
+    }
+  }
+  table_print(&tb, 0);
+  table_free(&tb);
+  for (size_t i = 0; i < n; i++)
+    if (!res[i].correct) printf("%s: %s: %s\n", res[i].name, res[i].verdict, res[i].detail);
+  for (size_t i = 0; i < n; i++)
+    if (res[i].picture[0]) printf("%s: the heap at its peak: %s\n", res[i].name, res[i].picture);
+  double mean = n ? util_sum / (double)n : 0;
+  printf("total: %zu of %zu traces correct, mean utilization %.1f%%", ncorrect, n, 100.0 * mean);
+  if (rounds && mm_ns > 0 && libc_ns > 0) {
+    double mk = ops_timed / (mm_ns / 1e6), lk = ops_timed / (libc_ns / 1e6);
+    printf(", %.0f Kops/s against the C library's %.0f (%.0f%%), score %.1f/100\n", mk, lk,
+           100.0 * mk / lk, score_of(mean, mk / lk));
+  } else if (rounds) {
+    printf(", score %.1f/100\n", score_of(mean, 0));
+  } else {
+    printf(" (no timing: --rounds 0)\n");
+  }
+}
+
+int cmd_grade(int argc, char **argv) {
+  double timeout = 60;
+  const char *mapdir = NULL;
+  int rounds = 3;
+  size_t align = 16;
+  int i = 1;
+  for (; i < argc; i++) {
+    const char *a = argv[i];
+    if (is_help(a)) {
+      fputs(grade_usage, stdout);
+      return 0;
+    }
+    if (a[0] != '-') break;
+    if (i + 1 >= argc) {
+      tool_error("grade: %s needs a value (see hawk grade --help)", a);
+      return 2;
+    }
+    const char *v = argv[++i];
+    char *end;
+    errno = 0;
+    if (strcmp(a, "--timeout") == 0) {
+      timeout = strtod(v, &end);
+      if (*end || errno || !(timeout > 0) || timeout > 86400) {
+        tool_error("grade: --timeout %s: give seconds, more than 0", v);
+        return 2;
+      }
+    } else if (strcmp(a, "--rounds") == 0) {
+      long r = strtol(v, &end, 10);
+      if (*end || errno || r < 0 || r > 100) {
+        tool_error("grade: --rounds %s: give 0 to 100", v);
+        return 2;
+      }
+      rounds = (int)r;
+    } else if (strcmp(a, "--map") == 0) {
+      struct stat st;
+      if (stat(v, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        tool_error("grade: --map %s: not a directory", v);
+        return 2;
+      }
+      mapdir = v;
+    } else if (strcmp(a, "--align") == 0) {
+      if (strcmp(v, "8") != 0 && strcmp(v, "16") != 0) {
+        tool_error("grade: --align %s: give 8 or 16", v);
+        return 2;
+      }
+      align = (size_t)atoi(v);
+    } else {
+      tool_error("grade: unknown option %s (see hawk grade --help)", a);
+      return 2;
+    }
+  }
+  if (i >= argc) {
+    tool_error("grade: no mm.c given (see hawk grade --help)");
+    return 2;
+  }
+  const char *mm = argv[i++];
+  if (access(mm, R_OK) != 0) {
+    tool_error("grade: cannot read %s: %s", mm, strerror(errno));
+    return 2;
+  }
+  size_t ntraces = (size_t)(argc - i);
+  char **traces;
+  char *dir = NULL;
+  if (ntraces) {
+    traces = argv + i;
+  } else {
+    dir = traces_dir();
+    if (!dir) {
+      tool_error("grade: no trace given and no trace directory: give TRACE files, or set "
+                 "HAWK_TRACES to the directory of the lab's traces");
+      return 2;
+    }
+    ntraces = GRADE_NDEFAULT;
+    traces = calloc(ntraces, sizeof *traces);
+    for (size_t k = 0; k < ntraces; k++) {
+      size_t len = strlen(dir) + strlen(grade_default_traces[k]) + 8;
+      traces[k] = malloc(len);
+      snprintf(traces[k], len, "%s/%s.rep", dir, grade_default_traces[k]);
+    }
+  }
+  const char *cc = grade_compiler();
+  if (!cc) {
+    const char *want = getenv("CC");
+    tool_error("grade: no C compiler: %s is not on PATH (install one, e.g. apt-get install "
+               "gcc, or set CC)",
+               want && *want ? want : "cc");
+    return 2;
+  }
+  const char *tmp = getenv("TMPDIR");
+  char scratch[PATH_MAX];
+  snprintf(scratch, sizeof scratch, "%s/hawk-grade-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  if (!mkdtemp(scratch)) {
+    tool_error("grade: cannot make a scratch directory %s: %s", scratch, strerror(errno));
+    return 2;
+  }
+  int rc = grade_build(scratch, mm, cc);
+  if (rc == 0) {
+    struct grade_result *res = calloc(ntraces, sizeof *res);
+    if (!res) abort();
+    rc = 0;
+    for (size_t k = 0; k < ntraces; k++) {
+      res[k].name = short_name(traces[k]);
+      grade_trace(scratch, traces[k], align, rounds, timeout, mapdir, mm, &res[k]);
+      if (!res[k].correct) rc = 1;
+    }
+    grade_report(res, ntraces, rounds);
+    for (size_t k = 0; k < ntraces; k++) free((char *)res[k].name);
+    free(res);
+  }
+  grade_cleanup(scratch);
+  if (dir) {
+    for (size_t k = 0; k < ntraces; k++) free(traces[k]);
+    free(traces);
+    free(dir);
+  }
+  return rc;
+}
