@@ -23,7 +23,7 @@ for ((r = 0; r < rounds; r++)); do
     t=$( { /usr/bin/time -f '%e %U %S %R' "$bin" "$m" "$req" "$obj" >/dev/null; } 2>&1 | tail -n 1)
     read -r e u s f <<<"$t"
     wall[$m]+="$e "
-    cpu[$m]+="$(echo "$u + $s" | bc) "
+    cpu[$m]+="$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }') "
     flt[$m]=$f
   done
 done

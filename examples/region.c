@@ -1,5 +1,5 @@
-/* region.c - region allocation with HawkAlloc's heaps (docs/lab.md, chapter
- * 10): each "request" builds a linked list of objects in a heap of its own
+/* region.c - region allocation with HawkAlloc's heaps (docs/lab.md, section
+ * 12): each "request" builds a linked list of objects in a heap of its own
  * and drops all of them with one hawk_heap_destroy; a heap with a limit
  * refuses past it; the same frees in a first-fit and a best-fit heap leave
  * different holes.

@@ -290,7 +290,7 @@ enum hawk_event_kind {
 
 struct hawk_event {
   int kind; /* enum hawk_event_kind */
-  int heap; /* index of the heap, -1 for large blocks */
+  int heap; /* index of the heap (a created heap's hawk_heap_id), -1 for large blocks */
   uintptr_t block;
   size_t size;
   uint64_t a, b, c, d;

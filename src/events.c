@@ -11,7 +11,11 @@
 hawk_event_fn events_fn;
 static void *events_ctx;
 
-static int heap_index(const struct heap *h) { return (int)(h - hawk_heaps); }
+/* A default heap's index, or a created heap's hawk_heap_id (userheap.h). */
+static int heap_index(const struct heap *h) {
+  if (h >= hawk_heaps && h < hawk_heaps + HEAP_MAX) return (int)(h - hawk_heaps);
+  return h->id;
+}
 
 static void emit(int kind, int heap, const void *b, size_t size, uint64_t a, uint64_t bb,
                  uint64_t c, uint64_t d) {

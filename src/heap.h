@@ -18,6 +18,8 @@ struct heap {
   const struct placement *policy; /* how free blocks are kept and found */
   enum chunk_kind arena_kind;     /* its arenas' registry kind: CHUNK_ARENA, or
                                      CHUNK_HEAP_ARENA for a created heap */
+  int id;                         /* a created heap's hawk_heap_id (0 in a default
+                                     heap: its index in hawk_heaps names it) */
   struct freelists free;          /* the policy's lists */
   struct arena *arenas;           /* every arena this heap owns */
   size_t arena_count;

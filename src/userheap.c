@@ -137,6 +137,10 @@ static void uncharge(struct hawk_heap *h, uint64_t bytes) {
   __atomic_sub_fetch(&h->charged, bytes, __ATOMIC_RELAXED);
 }
 
+/* The size of the caller's block b, read without the lock (a neighbour's
+ * free may change its PREV_ALLOC bit meanwhile). */
+static size_t own_block_size(const block *b) { return block_load(b) & BLOCK_SIZE_MASK; }
+
 /* The heap a created heap's arena belongs to. */
 static struct hawk_heap *of_heap(struct heap *h) { return (struct hawk_heap *)h; }
 
@@ -235,9 +239,8 @@ static void *alloc_in(struct hawk_heap *h, size_t n, size_t align, int zero) {
     uncharge(h, reserve);
     return fail(ENOMEM);
   }
-  uncharge(h, reserve - block_size(block_of_payload(p)));
+  uncharge(h, reserve - own_block_size(block_of_payload(p)));
   if (dirty) memset(p, 0, dirty);
-  counter_max(&h->mapped_peak, (uint64_t)h->heap.arena_count * ARENA_SIZE);
   return p;
 }
 
@@ -290,13 +293,13 @@ void *userheap_resize(void *p, size_t n, enum chunk_kind kind, const char *call)
   if (kind == CHUNK_HEAP_LARGE) return move_to(large_of(p, call)->owner, p, old, n, kind, call);
   struct hawk_heap *h = arena_owner(p);
   const block *b = block_of_payload(p);
-  size_t before = block_size(b);
+  size_t before = own_block_size(b);
   if (n < LARGE_THRESHOLD) {
     /* Shrinking happens in place; growing too when the heap has no limit
      * (a growth in place may take headroom, which a limit must not pay). */
     if (block_size_for(n) <= before || h->limit == 0) {
       if (heap_resize(p, n, call, NULL)) {
-        size_t after = block_size(b);
+        size_t after = own_block_size(b);
         if (after < before)
           uncharge(h, before - after);
         else
@@ -358,6 +361,7 @@ struct hawk_heap *hawk_heap_create(const struct hawk_heap_options *opt) {
   h->heap.arena_kind = CHUNK_HEAP_ARENA;
   h->limit = o.limit;
   h->id = list.next_id < INT32_MAX ? list.next_id++ : INT32_MAX;
+  h->heap.id = h->id;
   h->next = list.live;
   if (list.live) list.live->prev = h;
   list.live = h;
@@ -484,7 +488,11 @@ int hawk_heap_stats(struct hawk_heap *h, struct hawk_stats *out, size_t size) {
   s.in_use_peak = __atomic_load_n(&h->charged_peak, __ATOMIC_RELAXED);
   if (s.in_use_peak < s.in_use) s.in_use_peak = s.in_use;
   s.mapped = mapped_now_locked(h);
-  s.mapped_peak = h->mapped_peak > s.mapped ? h->mapped_peak : s.mapped;
+  /* The peak as seen at its large allocations, or its arena peak alone:
+   * a lower bound when arenas grew while large blocks lived. */
+  uint64_t arena_peak = (uint64_t)h->heap.arena_peak * ARENA_SIZE;
+  s.mapped_peak = h->mapped_peak > arena_peak ? h->mapped_peak : arena_peak;
+  if (s.mapped_peak < s.mapped) s.mapped_peak = s.mapped;
   s.arenas = h->heap.arena_count;
   s.large_blocks = h->large_count;
   s.mallocs = h->heap.mallocs + h->large_mallocs;

@@ -14,6 +14,17 @@
 #include "harness.h"
 #include "hawkalloc.h"
 
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
+#endif
+#ifndef UNDER_TSAN
+#define UNDER_TSAN 0
+#endif
+
 #define KiB   ((size_t)1024)
 #define MiB   (1024 * KiB)
 #define ARENA (4 * MiB)
@@ -344,6 +355,7 @@ TEST(each_heap_places_blocks_by_its_own_policy) {
 /* ---- fork ------------------------------------------------------------------------ */
 
 TEST(fork_child_uses_and_destroys_the_heap) {
+  if (UNDER_TSAN) SKIP("ThreadSanitizer build: fork (its locks are re-made in the child)");
   struct hawk_heap *h = hawk_heap_create(NULL);
   REQUIRE(h);
   char *p = hawk_heap_malloc(h, 100);
@@ -397,6 +409,32 @@ TEST(walk_names_each_blocks_heap) {
   s = (struct seen){.id = s.id};
   hawk_walk(count_heap, &s);
   CHECK(s.allocated == 0 && s.large == 0);
+}
+
+/* ---- the heap's events ---------------------------------------------------------------- */
+
+struct heard {
+  int id;
+  int mine, default_ids_ok;
+};
+
+static void hear(void *ctx, const struct hawk_event *e) {
+  struct heard *h = ctx;
+  if (e->heap == h->id) h->mine++;
+  if (e->heap != h->id && (e->heap < -1 || e->heap >= 16)) h->default_ids_ok = 0;
+}
+
+TEST(events_name_a_created_heap_by_its_id) {
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  REQUIRE(h);
+  struct heard heard = {.id = hawk_heap_id(h), .default_ids_ok = 1};
+  REQUIRE(hawk_events(hear, &heard) == 0);
+  void *p = hawk_heap_malloc(h, 100);
+  hawk_free(p);
+  hawk_events(NULL, NULL);
+  CHECK(heard.mine >= 2); /* the block taken, then freed */
+  CHECK(heard.default_ids_ok);
+  hawk_heap_destroy(h);
 }
 
 /* ---- the default heap ----------------------------------------------------------------- */
