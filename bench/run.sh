@@ -539,10 +539,10 @@ declare -A tr_list=() rr_list=()
     for a in "${allocators[@]}"; do
       w1=${mwall[larson/1/$a]-} w2=${mwall[larson/2/$a]-} w4=${mwall[larson/4/$a]-}
       n1=${ops[larson/1/$a]-} n2=${ops[larson/2/$a]-} n4=${ops[larson/4/$a]-}
-      t1=$([[ -n $w1 ]] && awk -v n="$n1" -v w="$w1" 'BEGIN { printf "%.2f", n / 2 / w / 1e6 }')
-      t2=$([[ -n $w2 ]] && awk -v n="$n2" -v w="$w2" 'BEGIN { printf "%.2f", n / 2 / w / 1e6 }')
-      s2=$([[ -n $w1 && -n $w2 ]] && awk -v a="$n2" -v b="$w2" -v c="$n1" -v d="$w1" 'BEGIN { printf "%.2f", (a / b) / (c / d) }')
-      s4=$([[ -n $w1 && -n $w4 ]] && awk -v a="$n4" -v b="$w4" -v c="$n1" -v d="$w1" 'BEGIN { printf "%.2f", (a / b) / (c / d) }')
+      t1=$([[ -n $w1 ]] && awk -v n="$n1" -v w="$w1" 'BEGIN { printf "%.2f", n / 2 / w / 1e6 }' || true)
+      t2=$([[ -n $w2 ]] && awk -v n="$n2" -v w="$w2" 'BEGIN { printf "%.2f", n / 2 / w / 1e6 }' || true)
+      s2=$([[ -n $w1 && -n $w2 ]] && awk -v a="$n2" -v b="$w2" -v c="$n1" -v d="$w1" 'BEGIN { printf "%.2f", (a / b) / (c / d) }' || true)
+      s4=$([[ -n $w1 && -n $w4 ]] && awk -v a="$n4" -v b="$w4" -v c="$n1" -v d="$w1" 'BEGIN { printf "%.2f", (a / b) / (c / d) }' || true)
       echo "| $a | ${t1:--} | ${t2:--} | ${s2:--} | ${s4:--} |"
       line="$line $a ${s2:--}x,"
     done
