@@ -33,7 +33,7 @@ TESTFLAGS := -O1 -fno-builtin -Wno-unused-result
 CORE_SRC := src/os.c src/block.c src/registry.c src/options.c src/report.c src/arena.c \
             src/placement.c src/placement_segregated.c src/placement_first_fit.c \
             src/placement_next_fit.c src/placement_best_fit.c \
-            src/heap.c src/events.c src/decay.c src/tcache.c src/large.c src/check.c src/stats.c src/walk.c src/snapshot.c src/trace.c src/debug.c src/api.c src/process.c \
+            src/heap.c src/userheap.c src/events.c src/decay.c src/tcache.c src/large.c src/check.c src/stats.c src/walk.c src/snapshot.c src/trace.c src/debug.c src/api.c src/process.c \
             src/glibc.c
 OVERRIDE_SRC := src/override.c
 HEADERS  := $(wildcard src/*.h) include/hawkalloc.h include/hawksnap.h
@@ -51,7 +51,7 @@ OVERRIDE_TESTS := test_override
 # the misuse and hostile-input programs run the library's own malloc in
 # children that abort by design (the plain build runs them).
 SAN_TESTS := $(filter-out $(OVERRIDE_TESTS) test_limits test_misuse test_hostile,$(TESTS))
-TSAN_TESTS := $(filter test_threads test_stress test_tcache test_glibc,$(TESTS))
+TSAN_TESTS := $(filter test_threads test_stress test_tcache test_glibc test_userheap,$(TESTS))
 
 .PHONY: all lib tests test test-unit test-preload asan tsan sanitize demo bench \
         bench-preload install uninstall clean format format-check deps tools test-lab test-grade test-map \
@@ -161,7 +161,7 @@ $(BUILD)/tests/%: tests/%.c tests/harness.h tests/seeded.h $(BUILD)/libhawkalloc
 	$(CC) $(BASEFLAGS) $(TESTFLAGS) $(CFLAGS) $< -o $@ \
 	  -Wl,--whole-archive $(BUILD)/libhawkalloc.a -Wl,--no-whole-archive -lpthread -ldl
 
-test: deps lib tools tests bench-progs
+test: deps lib tools tests examples bench-progs
 	@scripts/run-tests.sh
 
 test-unit: lib tests
@@ -220,6 +220,17 @@ mutate: deps
 mutate-quick: deps
 	@python3 tests/mutate/run.py --quick
 
+# --- examples (examples/, quoted by docs/lab.md; tests/examples/run.sh) ---
+
+EXAMPLES := $(BUILD)/examples/region
+.PHONY: examples
+examples: $(EXAMPLES)
+
+$(BUILD)/examples/%: examples/%.c $(BUILD)/libhawkalloc.a
+	@mkdir -p $(BUILD)/examples
+	$(CC) $(BASEFLAGS) -O2 $(CFLAGS) $< -o $@ \
+	  -Wl,--whole-archive $(BUILD)/libhawkalloc.a -Wl,--no-whole-archive -lpthread
+
 # --- demo, bench --------------------------------------------------------
 
 demo: deps lib
@@ -243,6 +254,26 @@ $(BUILD)/bench/%: bench/%.c bench/bench.h | $(BUILD)/bench
 	$(CC) $(BASEFLAGS) -O2 -pthread $(CFLAGS) $< -o $@ -ldl
 
 bench-progs: $(BENCH_BIN)
+
+# The region benchmark (bench/region.c, docs/performance.md): linked with
+# libhawkalloc.a (hawk-heap, hawk-free), and with mimalloc where
+# libmimalloc-dev is installed (mi-heap, mi-free), and with glibc's
+# malloc alone (region-libc: libc-free).  bench/region.sh runs them interleaved.
+.PHONY: bench-region
+$(BUILD)/bench/region: bench/region.c $(BUILD)/libhawkalloc.a | $(BUILD)/bench
+	$(CC) $(BASEFLAGS) -O2 -DWITH_HAWK $(CFLAGS) $< -o $@ \
+	  -Wl,--whole-archive $(BUILD)/libhawkalloc.a -Wl,--no-whole-archive -lpthread
+
+$(BUILD)/bench/region-mi: bench/region.c | $(BUILD)/bench
+	$(CC) $(BASEFLAGS) -O2 $(if $(wildcard /usr/include/mimalloc.h),-DWITH_MIMALLOC) $(CFLAGS) \
+	  $< -o $@ $(if $(wildcard /usr/include/mimalloc.h),-lmimalloc)
+
+# glibc's malloc alone (region-mi's malloc is mimalloc's: it exports malloc).
+$(BUILD)/bench/region-libc: bench/region.c | $(BUILD)/bench
+	$(CC) $(BASEFLAGS) -O2 $(CFLAGS) $< -o $@
+
+bench-region: lib $(BUILD)/bench/region $(BUILD)/bench/region-mi $(BUILD)/bench/region-libc
+	@bench/region.sh
 
 bench: deps deps-bench lib tools bench-progs
 	@bench/run.sh

@@ -121,6 +121,77 @@ HAWK_EXPORT const char *hawk_policy_name(void);
  * the pages inside large free blocks.  Returns 1 if anything was released. */
 HAWK_EXPORT int hawk_trim(void);
 
+/* --- heaps of your own (docs/design.md, "User heaps") ------------------- */
+
+/* A heap with its own arenas, its own placement policy and an optional
+ * limit: blocks of a request, a document or a thread that all go away
+ * together, in one hawk_heap_destroy.  free, realloc and malloc_usable_size
+ * work on a heap's blocks from any thread; a heap may be used by several
+ * threads at once (it has its own lock).  A heap's blocks never go into a
+ * thread cache. */
+struct hawk_heap; /* opaque */
+
+/* The options' layout; each new field is appended and bumps this number. */
+#define HAWK_HEAP_OPTIONS_VERSION 1
+
+/* size must be sizeof(struct hawk_heap_options) as the caller was compiled
+ * (HAWK_HEAP_OPTIONS_INIT sets it): smaller than version 1's 24 bytes is
+ * refused (EINVAL); larger than the library knows is accepted only when
+ * every byte it does not know is zero (else E2BIG), so a program built
+ * against a newer header runs on an older library as long as it leaves the
+ * new fields at their defaults. */
+struct hawk_heap_options {
+  size_t size;        /* sizeof(struct hawk_heap_options) */
+  const char *policy; /* "segregated", "first-fit", "next-fit" or "best-fit";
+                         NULL: the process's policy (HAWKALLOC_POLICY) */
+  size_t limit;       /* the most bytes the heap's blocks may hold at once,
+                         headers included (a block in a mapping of its own
+                         counts its mapping); 0: no limit.  Past it an
+                         allocation returns NULL with errno ENOMEM. */
+};
+
+#define HAWK_HEAP_OPTIONS_INIT                                                                     \
+  { sizeof(struct hawk_heap_options), NULL, 0 }
+
+/* Creates a heap (opt NULL: the defaults).  Returns NULL with errno set
+ * and one line on stderr for options it refuses (EINVAL: an unknown
+ * policy, a size too small, a limit under 32 bytes or beyond the address
+ * space; E2BIG: unknown fields set), or NULL with ENOMEM. */
+HAWK_EXPORT struct hawk_heap *hawk_heap_create(const struct hawk_heap_options *opt);
+
+/* Unmaps every arena and mapping of h at once: every block of h is gone,
+ * and free of one of them is reported as a double free.  h must not be in
+ * use by another thread.  Destroying the default heap, NULL, a pointer that
+ * is not a heap or a heap destroyed already is misuse (a line, abort). */
+HAWK_EXPORT void hawk_heap_destroy(struct hawk_heap *h);
+
+/* The default heap (what malloc uses): allocating from it is malloc;
+ * it cannot be destroyed. */
+HAWK_EXPORT struct hawk_heap *hawk_heap_default(void);
+
+/* malloc, calloc, realloc and aligned_alloc in heap h, with their
+ * semantics (NULL with ENOMEM past h's limit).  hawk_heap_realloc returns
+ * a block of h whatever heap p came from; plain realloc keeps a block in
+ * its own heap. */
+HAWK_EXPORT void *hawk_heap_malloc(struct hawk_heap *h, size_t n);
+HAWK_EXPORT void *hawk_heap_calloc(struct hawk_heap *h, size_t count, size_t n);
+HAWK_EXPORT void *hawk_heap_realloc(struct hawk_heap *h, void *p, size_t n);
+HAWK_EXPORT void *hawk_heap_aligned_alloc(struct hawk_heap *h, size_t alignment, size_t n);
+
+/* h's figures in struct hawk_stats (heaps is 1; thread_cached and
+ * cached_arenas are 0: a heap has neither); as hawk_stats for the default
+ * heap.  Returns 0, or -1 if size is too small. */
+HAWK_EXPORT int hawk_heap_stats(struct hawk_heap *h, struct hawk_stats *s, size_t size);
+
+/* hawk_check for h alone: 0 when sound, else the problems found (one line
+ * each on stderr). */
+HAWK_EXPORT int hawk_heap_check(struct hawk_heap *h);
+
+/* The number hawk_walk gives h's blocks in struct hawk_block_info.heap
+ * (the default heaps are 0 to 15; a created heap gets 16, 17, ...: never
+ * reused within a process). */
+HAWK_EXPORT int hawk_heap_id(struct hawk_heap *h);
+
 /* --- glibc's introspection and tuning calls (docs/glibc.md) ------------ */
 
 /* mallinfo2 and mallinfo with HawkAlloc's figures in glibc's fields: arena
@@ -159,7 +230,8 @@ struct hawk_block_info {
   size_t size;        /* the whole block, header included */
   uintptr_t payload;  /* what malloc returned for it */
   int state;          /* enum hawk_block_state */
-  int heap;           /* index of the owning heap; -1 for large blocks */
+  int heap;           /* the owning heap: 0-15 a default heap, hawk_heap_id
+                         of a created one; -1 for a default large block */
   uintptr_t region;   /* start of the arena (or mapping) the block lies in */
   size_t region_size; /* size of that arena (or mapping) */
 };

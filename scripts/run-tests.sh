@@ -93,6 +93,7 @@ if [ $preload -eq 1 ]; then
   run "hawk map on small heaps (zoom, titles, --at, --policy all)" tests/map/run.sh
   run "valgrind memcheck" tests/valgrind/run.sh
   run "man pages (lint, options, variables, messages)" tests/man/run.sh
+  run "examples (docs/lab.md quotes their output)" tests/examples/run.sh
   run "bash completion of hawk" tests/completion/run.sh
   run "benchmark scripts (smoke)" tests/bench/run.sh
 fi

@@ -17,6 +17,7 @@ void heap_init(struct heap *h, const struct placement *policy) {
   memset(h, 0, sizeof *h);
   pthread_mutex_init(&h->lock, NULL);
   h->policy = policy;
+  h->arena_kind = CHUNK_ARENA;
   h->free.lock = &h->lock; /* released before a corruption report (placement.h) */
 }
 
@@ -70,7 +71,7 @@ static inline uint64_t stamp_of(const block *b) {
 /* Adds a fresh arena to the heap and lists its one free block. */
 static int grow_locked(struct heap *h) {
   struct arena *a;
-  if (arena_create(h, &a) != 0) return 0;
+  if (arena_create_kind(h, h->arena_kind, &a) != 0) return 0;
   attach_locked(h, a);
   if (unlikely(events_fn != NULL)) events_arena(h, a, 1);
   if (debug_enabled) /* free memory carries the free pattern (debug.h) */

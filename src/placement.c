@@ -22,7 +22,7 @@ const struct placement *placement_by_name(const char *name) {
 /* Whether a link read from a free block may be followed: NULL, or a block
  * address (8 modulo 16) inside an arena. */
 static int link_plausible(const block *p) {
-  return p == NULL || (((uintptr_t)p & 15) == 8 && registry_lookup(p) == CHUNK_ARENA);
+  return p == NULL || (((uintptr_t)p & 15) == 8 && chunk_is_arena(registry_lookup(p)));
 }
 
 void list_corrupt(const struct freelists *fl, const block *b) {

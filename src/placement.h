@@ -77,7 +77,7 @@ HAWK_INTERNAL _Noreturn void list_corrupt(const struct freelists *fl, const bloc
  * whole) needs no registry lookup. */
 static inline int link_plausible_from(const block *b, const block *p) {
   if (((uintptr_t)p ^ (uintptr_t)b) < ARENA_SIZE) return ((uintptr_t)p & 15) == 8;
-  return p == NULL || (((uintptr_t)p & 15) == 8 && registry_lookup(p) == CHUNK_ARENA);
+  return p == NULL || (((uintptr_t)p & 15) == 8 && chunk_is_arena(registry_lookup(p)));
 }
 
 /* Whether b's header is a sound free block's (a tag that matches its

@@ -144,6 +144,7 @@ page_at random-first-fit "$traces/random-bal.rep" peak --textbook first-fit,best
 page_at binary-cache "$traces/binary-bal.rep" 2500 "" segregated
 page_at realloc-cache "$traces/realloc-bal.rep" 7001 "" next-fit,segregated
 page_at coalescing-all "$traces/coalescing-bal.rep" 9999 --textbook next-fit,first-fit,best-fit,segregated
+page_at realloc-textbook "$traces/realloc-bal.rep" 301 --textbook first-fit,best-fit
 
 # The checker itself fails on a block list that is not hawk_walk's.
 sed '1d' "$work/walk.txt" >"$work/walk-less.txt"
@@ -189,12 +190,15 @@ else
   ok "no network request while the page runs"
 fi
 
-# Screenshots (the artifacts docs/lab.md shows).
+# Screenshots (docs/lab.md shows realloc-textbook.png and
+# realloc-textbook-bytes.png, copied from here).
 shots=()
+browse --window-size=1400,1250 --screenshot="$art/realloc-textbook.png" "file://$art/realloc-textbook.html#op=301" >/dev/null
+browse --window-size=1400,700 --screenshot="$art/realloc-textbook-bytes.png" "file://$art/realloc-textbook.html#op=301&view=100-900" >/dev/null
 browse --window-size=1400,1500 --screenshot="$art/random-peak.png" "file://$art/random-first-fit.html#op=peak" >/dev/null
 browse --window-size=1400,1200 --screenshot="$art/short1-op3.png" "file://$art/short1-textbook.html#op=3" >/dev/null
 browse --window-size=1400,1500 --screenshot="$art/coalescing-all.png" "file://$art/coalescing-all.html#op=9999" >/dev/null
-for s in random-peak short1-op3 coalescing-all; do
+for s in random-peak short1-op3 coalescing-all realloc-textbook realloc-textbook-bytes; do
   [[ -s $art/$s.png && $(head -c 8 "$art/$s.png" | od -An -c | tr -d ' ') == '211PNG\r\n032\n' ]] || shots+=("$s.png missing or not a PNG")
 done
 if ((${#shots[@]} == 0)); then ok "screenshots in build/view/"; else fail "screenshots in build/view/" "${shots[@]}"; fi
