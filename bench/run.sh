@@ -296,7 +296,7 @@ for ((r = 0; r < rounds; r++)); do
         "$w" "$m" "$s" "${n:--}" "${x:--}" >>"$raw"
       if [[ $s != exit:0 ]]; then
         fails[$key]="${fails[$key]-}${fails[$key]:+, }$s"
-        msg=$(grep -v '^$' "$out/run.err" | tail -n 1 | cut -c 1-200)
+        msg=$({ grep -v '^$' "$out/run.err" || true; } | tail -n 1 | cut -c 1-200)
         notes+=("$cfg under $a, round $((r + 1)): $s${msg:+: $msg}")
         log "  $cfg $a: $s ${msg}"
         [[ $s != timeout ]] || dead[$key]=1
@@ -332,7 +332,7 @@ for ((r = 0; r < rounds; r++)); do
       fi
     done <"$out/replay.out"
     if ((rc != 0)); then
-      notes+=("replay, round $((r + 1)): hawk replay exited with status $rc: $(grep -v '^$' "$out/replay.err" | tail -n 1 | cut -c 1-200)")
+      notes+=("replay, round $((r + 1)): hawk replay exited with status $rc: $({ grep -v '^$' "$out/replay.err" || true; } | tail -n 1 | cut -c 1-200)")
       log "  replay: status $rc"
     fi
   fi
@@ -539,10 +539,10 @@ declare -A tr_list=() rr_list=()
     for a in "${allocators[@]}"; do
       w1=${mwall[larson/1/$a]-} w2=${mwall[larson/2/$a]-} w4=${mwall[larson/4/$a]-}
       n1=${ops[larson/1/$a]-} n2=${ops[larson/2/$a]-} n4=${ops[larson/4/$a]-}
-      t1=$([[ -n $w1 ]] && awk -v n="$n1" -v w="$w1" 'BEGIN { printf "%.2f", n / 2 / w / 1e6 }')
-      t2=$([[ -n $w2 ]] && awk -v n="$n2" -v w="$w2" 'BEGIN { printf "%.2f", n / 2 / w / 1e6 }')
-      s2=$([[ -n $w1 && -n $w2 ]] && awk -v a="$n2" -v b="$w2" -v c="$n1" -v d="$w1" 'BEGIN { printf "%.2f", (a / b) / (c / d) }')
-      s4=$([[ -n $w1 && -n $w4 ]] && awk -v a="$n4" -v b="$w4" -v c="$n1" -v d="$w1" 'BEGIN { printf "%.2f", (a / b) / (c / d) }')
+      t1=$(if [[ -n $w1 ]]; then awk -v n="$n1" -v w="$w1" 'BEGIN { printf "%.2f", n / 2 / w / 1e6 }'; fi)
+      t2=$(if [[ -n $w2 ]]; then awk -v n="$n2" -v w="$w2" 'BEGIN { printf "%.2f", n / 2 / w / 1e6 }'; fi)
+      s2=$(if [[ -n $w1 && -n $w2 ]]; then awk -v a="$n2" -v b="$w2" -v c="$n1" -v d="$w1" 'BEGIN { printf "%.2f", (a / b) / (c / d) }'; fi)
+      s4=$(if [[ -n $w1 && -n $w4 ]]; then awk -v a="$n4" -v b="$w4" -v c="$n1" -v d="$w1" 'BEGIN { printf "%.2f", (a / b) / (c / d) }'; fi)
       echo "| $a | ${t1:--} | ${t2:--} | ${s2:--} | ${s4:--} |"
       line="$line $a ${s2:--}x,"
     done

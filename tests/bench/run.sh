@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh - a smoke test of the benchmark scripts (`make test-bench`, part of
 # `make test`), so that they cannot rot between benchmark runs:
-#   * bench/run.sh, one quick round of simple, xfree and pool at 1 and 2
+#   * bench/run.sh, one quick round of simple, xfree, pool and larson at 1 and 2
 #     threads under glibc and HawkAlloc: every run completes, the checksums
 #     agree, the replay line (hawk replay of the malloc-lab traces) has a
 #     throughput for both;
@@ -38,15 +38,15 @@ export BENCH_TIMEOUT=120 BENCH_TRACES=$traces
 # --- bench/run.sh ------------------------------------------------------------
 
 out=$work/run
-ROUNDS=1 BENCH_QUICK=1 BENCH_CALLGRIND=0 BENCH_THREADS="1 2" BENCH_ONLY="simple xfree pool" \
+ROUNDS=1 BENCH_QUICK=1 BENCH_CALLGRIND=0 BENCH_THREADS="1 2" BENCH_ONLY="simple xfree pool larson" \
   BENCH_ALLOCATORS="glibc hawkalloc" BENCH_OUT=$out "$root/bench/run.sh" >"$work/run.log" 2>&1
 rc=$?
-if ((rc == 0)); then ok "bench/run.sh: simple, xfree and pool run"; else fail "bench/run.sh: simple, xfree and pool run" "exit $rc" "$(tail -n 5 "$work/run.log")"; fi
+if ((rc == 0)); then ok "bench/run.sh: simple, xfree, pool and larson run"; else fail "bench/run.sh: simple, xfree, pool and larson run" "exit $rc" "$(tail -n 5 "$work/run.log")"; fi
 runs=$(awk -F'\t' 'NR > 1 && $1 != "replay" && $1 != "cpu" && $7 == "exit:0"' "$out/raw.tsv" 2>/dev/null | wc -l)
-if ((runs == 12)); then
-  ok "bench/run.sh: 12 runs (3 programs x 2 thread counts x 2 allocators) completed"
+if ((runs == 16)); then
+  ok "bench/run.sh: 16 runs (4 programs x 2 thread counts x 2 allocators) completed"
 else
-  fail "bench/run.sh: 12 runs completed" "got $runs" "$(cat "$out/raw.tsv" 2>/dev/null)"
+  fail "bench/run.sh: 16 runs completed" "got $runs" "$(cat "$out/raw.tsv" 2>/dev/null)"
 fi
 # Each configuration: one checksum under both allocators.
 split=$(awk -F'\t' 'NR > 1 && $1 != "replay" && $1 != "cpu" { k = $1 "/" $2; if (k in c && c[k] != $9) print k; c[k] = $9 }' "$out/raw.tsv" 2>/dev/null)
@@ -55,11 +55,11 @@ if [[ -z $split ]] && ! grep -q 'differs from' "$out/results.md" 2>/dev/null; th
 else
   fail "bench/run.sh: the checksums agree" "$split"
 fi
-rows=$(grep -cE '^\| (simple|xfree|pool) \| [12] \| [0-9.]+ \| [0-9.]+ \([0-9.]+\) \|$' "$out/results.md" 2>/dev/null)
-if ((rows == 12)); then # 6 rows of time, 6 of peak RSS
-  ok "bench/run.sh: the time and peak RSS tables have the 6 configurations"
+rows=$(grep -cE '^\| (simple|xfree|pool|larson) \| [12] \| [0-9.]+ \| [0-9.]+ \([0-9.]+\) \|$' "$out/results.md" 2>/dev/null)
+if ((rows == 16)) && grep -q '^larson 2t/1t: glibc' "$out/results.md"; then
+  ok "bench/run.sh: the time and peak RSS tables have the 8 configurations, larson scaling without 4 threads"
 else
-  fail "bench/run.sh: the time and peak RSS tables have the 6 configurations" "got $rows rows" "$(head -n 40 "$out/results.md" 2>/dev/null)"
+  fail "bench/run.sh: the time and peak RSS tables have the 8 configurations, larson scaling" "got $rows rows" "$(head -n 40 "$out/results.md" 2>/dev/null)"
 fi
 if compgen -G "$traces/*.rep" >/dev/null; then
   if grep -qE '^\| glibc \| [0-9.]+ \| 1\.000 \| 1 \|$' "$out/results.md" &&
