@@ -117,7 +117,36 @@ static __attribute__((noinline)) void free_core(void *p, const char *call) {
     large_free(p, call);
 }
 
+/* The usable size of arena block p without the heap's lock, or 0 to take
+ * the locked path (heap_usable), which checks the same and reports.  The
+ * block is the caller's, so its size cannot change, nor can the start of
+ * the block after it (only a free of p could merge it away); headers are
+ * read whole (block_load), each one carrying its own tag.  Checked: what
+ * free's fast path checks (the registry, a sound header of an allocated
+ * arena block, no cache mark), that the block ends inside its arena, and
+ * that the next header is sound and says its predecessor is in use, as
+ * the heap checks on free.  A block whose predecessor is free takes the
+ * locked path, which follows the footer of that free (changing) block. */
+static inline size_t usable_fast(void *p) {
+  if (((uintptr_t)p & (HAWK_ALIGN - 1)) != 0 || registry_lookup(p) != CHUNK_ARENA ||
+      !arena_holds_payload(arena_of(p), p))
+    return 0;
+  const block *b = block_of_payload(p);
+  uint64_t w = block_load(b);
+  size_t size = w & BLOCK_SIZE_MASK;
+  if ((w & (BLOCK_ALLOC | BLOCK_LARGE | BLOCK_PREV_ALLOC)) != (BLOCK_ALLOC | BLOCK_PREV_ALLOC) ||
+      size < BLOCK_MIN || size > (size_t)((char *)arena_epilogue(arena_of(p)) - (char *)b) ||
+      !block_word_ok(b, w) || tcache_marked(p))
+    return 0;
+  const block *next = (const block *)((const char *)b + size);
+  uint64_t wn = block_load(next);
+  if (!(wn & BLOCK_PREV_ALLOC) || !block_word_ok(next, wn)) return 0;
+  return size - BLOCK_HEADER;
+}
+
 static size_t usable_core(void *p, const char *call) {
+  size_t fast = usable_fast(p);
+  if (likely(fast != 0)) return fast;
   enum chunk_kind kind = owner_kind(p, call);
   if (kind == CHUNK_ARENA) return heap_usable(p, call);
   if (kind >= CHUNK_HEAP_ARENA) return userheap_usable(p, kind, call);

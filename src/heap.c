@@ -331,8 +331,9 @@ static inline void finish(struct heap *h, struct releases *r) {
 /* Stamps the free block of size bytes at b that free_locked is making, just
  * before it writes b's header: b's header is still the freed block's
  * (allocated) or, when the freed block merged into the free block before
- * it, that block's, and the freed block's header then still holds its size;
- * the stamps of merged free neighbours are still in place.  Mostly memory
+ * it, that block's; freed is the bytes just freed (one block, or a run of
+ * neighbouring blocks freed as one); the stamps of merged free neighbours
+ * are still in place.  Mostly memory
  * that was free already (at least 8 times the bytes just freed, counting
  * only bytes below the arena's frontier: the pages past it were never
  * touched) keeps the older neighbour's stamp: a small block cut from the
@@ -340,14 +341,13 @@ static inline void finish(struct heap *h, struct releases *r) {
  * the big one's pages from ever going back to the OS.  Mostly fresh memory,
  * or memory next to pages given back already, is free since now. */
 static __attribute__((noinline)) void stamp_merged_locked(struct heap *h, const struct arena *a,
-                                                          block *b, size_t size) {
+                                                          block *b, size_t size, size_t freed) {
   uint64_t old = DECAY_CLEAN, s;
   const block *freed_block = b;
   if (!block_is_alloc(b)) { /* merged backward: the stamp of the block before */
     if (block_size(b) >= DECAY_BLOCK_MIN) old = free_stamp(b);
     freed_block = (const block *)((const char *)b + block_size(b));
   }
-  size_t freed = block_size(freed_block);
   const char *end = (const char *)b + size, *after = (const char *)freed_block + freed;
   if ((size_t)(end - after) >= DECAY_BLOCK_MIN && (s = free_stamp((const block *)after)) < old)
     old = s; /* merged forward */
@@ -360,14 +360,18 @@ static __attribute__((noinline)) void stamp_merged_locked(struct heap *h, const 
   stamp_locked(h, b, size, stamp);
 }
 
-/* Frees b, coalescing with both neighbours; returns the arena if it became
- * empty and may_detach allowed taking it out of the heap for release. */
-static struct arena *free_locked(struct heap *h, struct arena *a, block *b, int may_detach) {
-  size_t size = block_size(b), own = size;
+/* Frees the size bytes at b: allocated block b alone, or a run of
+ * neighbouring allocated blocks starting at b whose later headers were
+ * already marked free (free_cached_locked), coalescing with both
+ * neighbours of the whole; returns the arena if it became empty and
+ * may_detach allowed taking it out of the heap for release. */
+static struct arena *free_span_locked(struct heap *h, struct arena *a, block *b, size_t size,
+                                      int may_detach) {
+  size_t own = size;
   block *freed = b;
   in_use_add(h, -(int64_t)size);
   if (debug_enabled) debug_fill_free(block_payload(b), size - BLOCK_HEADER);
-  block *next = block_next(b);
+  block *next = (block *)((char *)b + size);
   if (!block_is_alloc(next)) { /* forward */
     placement_remove(h->policy, &h->free, next);
     size += block_size(next);
@@ -385,7 +389,7 @@ static struct arena *free_locked(struct heap *h, struct arena *a, block *b, int 
     b = prev;
     h->coalesces++;
   }
-  if (decay_on && size >= DECAY_BLOCK_MIN) stamp_merged_locked(h, a, b, size);
+  if (decay_on && size >= DECAY_BLOCK_MIN) stamp_merged_locked(h, a, b, size, own);
   block_set_free(b, size, BLOCK_PREV_ALLOC);
   block_set_prev_alloc(block_next(b), 0);
   if (unlikely(events_fn != NULL)) events_freed(h, freed, own, b, size);
@@ -395,6 +399,11 @@ static struct arena *free_locked(struct heap *h, struct arena *a, block *b, int 
   }
   placement_insert(h->policy, &h->free, b);
   return NULL;
+}
+
+/* Frees b, coalescing with both neighbours (free_span_locked). */
+static struct arena *free_locked(struct heap *h, struct arena *a, block *b, int may_detach) {
+  return free_span_locked(h, a, b, block_size(b), may_detach);
 }
 
 /* Checks and frees the block at p; an emptied arena goes into r.  Returns
@@ -477,19 +486,65 @@ void heap_free_batch(void *const *ps, size_t count, const char *call, int by_use
   finish(h, &r);
 }
 
+/* Frees n blocks of heap h that come out of a thread cache (still marked
+ * as cached), under its lock: every block is checked as free checks it
+ * (block_problem_locked) before any is freed; then each run of blocks that
+ * are neighbours in memory and next to each other in the batch (a thread
+ * cache's list gives back blocks freed one after the other, in one address
+ * order or the other) is freed as one span, coalesced once with the
+ * neighbours of the whole run rather than block by block (each merge a
+ * list removal and insertion).  The later blocks of a run get a free
+ * header of their own size first, so that a second free of one is a
+ * double free.  Returns the problem of the first block that fails a
+ * check, its index in *bad (nothing freed then), or NULL. */
+static const char *free_cached_locked(struct heap *h, void *const *ps, size_t n, struct releases *r,
+                                      size_t *bad) {
+  for (size_t i = 0; i < n; i++) {
+    ((void **)ps[i])[1] = NULL; /* no longer marked as cached */
+    struct arena *a = arena_of(ps[i]);
+    const char *problem = arena_heap(a) == h ? block_problem_locked(a, block_of_payload(ps[i]))
+                                             : "invalid pointer (block of another heap)";
+    if (problem) {
+      *bad = i;
+      return problem;
+    }
+  }
+  for (size_t i = 0; i < n;) {
+    block *lo = block_of_payload(ps[i]), *hi = lo; /* the run's first and last blocks */
+    size_t span = block_size(lo);
+    /* Block by block while the explorer listens: it is told of each free. */
+    for (i++; i < n && likely(events_fn == NULL); i++) {
+      block *b = block_of_payload(ps[i]);
+      if ((char *)b == (char *)hi + block_size(hi))
+        hi = b;
+      else if ((char *)b + block_size(b) == (char *)lo)
+        lo = b;
+      else
+        break;
+      span += block_size(b);
+    }
+    for (block *b = block_next(lo); b != block_next(hi); b = block_next(b)) {
+      block_store(b, block_make_word(b, block_size(b), BLOCK_PREV_ALLOC));
+      h->coalesces++;
+    }
+    int room = r->count < sizeof r->arena / sizeof r->arena[0];
+    struct arena *e = free_span_locked(h, arena_of(lo), lo, span, room);
+    if (e) r->arena[r->count++] = e;
+  }
+  return NULL;
+}
+
 /* Gives cached blocks of heap h back: at once if its lock is free, else
  * onto its remote list in one atomic step, for its next user to free. */
 static void give_back(struct heap *h, void **ps, size_t n) {
   if (pthread_mutex_trylock(&h->lock) == 0) {
     struct releases r = {.count = 0};
     drain_locked(h, &r);
-    for (size_t i = 0; i < n; i++) {
-      ((void **)ps[i])[1] = NULL; /* no longer marked as cached */
-      const char *problem = free_checked_locked(h, ps[i], &r);
-      if (problem) {
-        unlock_and_release(h, &r);
-        report_misuse("free", ps[i], problem);
-      }
+    size_t bad = 0;
+    const char *problem = free_cached_locked(h, ps, n, &r, &bad);
+    if (problem) {
+      unlock_and_release(h, &r);
+      report_misuse("free", ps[bad], problem);
     }
     finish(h, &r);
     return;

@@ -11,10 +11,21 @@
 #include "registry.h"
 #include "report.h"
 
-/* A list holds about this many bytes, and 8 to 128 blocks. */
+/* A list holds about this many bytes, and 8 to 128 blocks, at first. */
 #define TCACHE_LIST_BYTES 8192
 #define TCACHE_LIST_MIN   8
 #define TCACHE_LIST_MAX   128
+/* A list that keeps emptying and filling up again (a program that
+ * allocates many blocks of one size and frees them all, in rounds) doubles
+ * its limit at each overflow that follows a refill, up to about
+ * TCACHE_GROWN_BYTES and at most TCACHE_GROWN_MAX blocks: the round then
+ * stays in the cache rather than going through the heap's lock twice per
+ * block.  What all the lists of a thread grew beyond their first limits
+ * holds at most TCACHE_GROWN_BUDGET bytes, so that a thread that cycles
+ * many sizes keeps about what it kept before (docs/design.md). */
+#define TCACHE_GROWN_BYTES  65536
+#define TCACHE_GROWN_MAX    2048
+#define TCACHE_GROWN_BUDGET 65536
 
 uint64_t tcache_key;
 int tcache_disabled;
@@ -54,6 +65,12 @@ static uint16_t list_limit(size_t size) {
   return (uint16_t)(n < TCACHE_LIST_MIN   ? TCACHE_LIST_MIN
                     : n > TCACHE_LIST_MAX ? TCACHE_LIST_MAX
                                           : n);
+}
+
+/* The most a list of size-byte blocks may grow to (TCACHE_GROWN_BYTES). */
+static uint16_t list_cap(size_t size) {
+  size_t n = TCACHE_GROWN_BYTES / size, base = list_limit(size);
+  return (uint16_t)(n < base ? base : n > TCACHE_GROWN_MAX ? TCACHE_GROWN_MAX : n);
 }
 
 /* Gives this thread a cache of its own; NULL if it cannot have one. */
@@ -197,9 +214,13 @@ void *tcache_heap_alloc_at_peak(size_t n, size_t align, size_t *dirty) {
 static __attribute__((noinline)) void tcache_decay(struct tcache *tc) {
   tc->decay_epoch = decay_epoch();
   for (size_t bin = 0; bin < TCACHE_BINS; bin++) {
-    if (tc->count[bin] != 0 && tc->count[bin] == tc->decay_count[bin])
+    if (tc->count[bin] != 0 && tc->count[bin] == tc->decay_count[bin]) {
       flush_list(tc, bin, (size_t)-1);
-    tc->decay_count[bin] = (uint8_t)tc->count[bin];
+      size_t base = list_limit(bin * HAWK_ALIGN); /* grown for a use that ended */
+      tc->grown -= (tc->limit[bin] - base) * bin * HAWK_ALIGN;
+      tc->limit[bin] = (uint16_t)base;
+    }
+    tc->decay_count[bin] = tc->count[bin];
   }
 }
 
@@ -219,11 +240,11 @@ void *tcache_refill(size_t size) {
   void *batch[TCACHE_LIST_MAX];
   /* A size used once costs one block; a size used again and again is
    * fetched in ever bigger batches, up to half a list. */
-  size_t want = tc->fill[bin] ? tc->fill[bin] : 1;
-  if (want * 2 <= tc->limit[bin] / 2)
-    tc->fill[bin] = (uint16_t)(want * 2);
-  else
-    tc->fill[bin] = (uint16_t)(tc->limit[bin] / 2 ? tc->limit[bin] / 2 : 1);
+  size_t want = tc->fill[bin] ? tc->fill[bin] : 1, most = tc->limit[bin] / 2;
+  if (most > TCACHE_LIST_MAX) most = TCACHE_LIST_MAX; /* the batch's room */
+  if (want > most) want = most ? most : 1;
+  tc->fill[bin] = (uint16_t)(want * 2 <= most ? want * 2 : most ? most : 1);
+  tc->refilled[bin] = 1;
   size_t got = 0;
   if (tcache_at_peak(tc) && flush_before_growth(tc)) {
     got = heap_alloc_batch(tc->heap, size, batch, want, 0);
@@ -231,7 +252,10 @@ void *tcache_refill(size_t size) {
   }
   if (got == 0) got = heap_alloc_batch(tc->heap, size, batch, want, 1);
   if (got == 0) return NULL;
-  for (size_t i = 1; i < got; i++) tcache_push(batch[i], size);
+  /* The batch lies in address order: pushed last first, the list hands
+   * it out in that order, and blocks freed in the order they were handed
+   * out come back to the heap as runs of neighbours (heap.h). */
+  for (size_t i = got - 1; i >= 1; i--) tcache_push(batch[i], size);
   tcache_add(&tc->moved_in, got - 1);
   tcache_add(&tc->served, 1);
   return batch[0];
@@ -245,8 +269,17 @@ void tcache_overflow(void *p, size_t size) {
     return;
   }
   if (decay_due_for(tc)) tcache_decay(tc);
-  size_t bin = size / HAWK_ALIGN;
-  flush_list(tc, bin, (size_t)tc->limit[bin] / 2 + 1);
+  size_t bin = size / HAWK_ALIGN, limit = tc->limit[bin], cap = list_cap(size);
+  size_t more = limit < cap - limit ? limit : cap - limit; /* double, up to the cap */
+  size_t left = (TCACHE_GROWN_BUDGET - tc->grown) / size;
+  if (more > left) more = left;
+  if (tc->refilled[bin] && more > 0) { /* a round: room for more */
+    tc->limit[bin] = (uint16_t)(limit + more);
+    tc->grown += more * size;
+  } else {
+    flush_list(tc, bin, (size_t)tc->limit[bin] / 2 + 1);
+  }
+  tc->refilled[bin] = 0;
   if (!tcache_free(p, size)) heap_free(p, "free");
 }
 
@@ -275,7 +308,9 @@ int tcache_take_back(void *p, size_t size) {
   size_t bin = size / HAWK_ALIGN;
   if (size > TCACHE_MAX_BLOCK) return 0;
   void **prev = NULL;
-  for (void **q = tc->bins[bin]; q; prev = q, q = tcache_next(q, size, "realloc")) {
+  size_t looked = 0;
+  for (void **q = tc->bins[bin]; q && looked < TCACHE_TAKE_BACK_LOOK;
+       prev = q, q = tcache_next(q, size, "realloc"), looked++) {
     if (q != p) continue;
     void *next = tcache_next(q, size, "realloc");
     if (prev)

@@ -29,28 +29,32 @@ _Static_assert(TCACHE_MAX_BLOCK < 4096, "a cache mark keeps the size in the key'
 struct heap;
 
 struct tcache {
-  void *bins[TCACHE_BINS];     /* list heads by block size / 16 */
-  struct heap *heap;           /* where this thread's blocks come from */
-  uint16_t count[TCACHE_BINS]; /* blocks in each list */
-  uint16_t limit[TCACHE_BINS]; /* most blocks a list may hold (0: none) */
-  uint16_t fill[TCACHE_BINS];  /* blocks the next refill asks for: 1 at first,
-                                  doubling with use up to half the limit */
+  void *bins[TCACHE_BINS];       /* list heads by block size / 16 */
+  struct heap *heap;             /* where this thread's blocks come from */
+  uint16_t count[TCACHE_BINS];   /* blocks in each list */
+  uint16_t limit[TCACHE_BINS];   /* most blocks a list may hold (0: none): a
+                                    base, doubled up to a cap while the list
+                                    keeps emptying and filling up (tcache.c) */
+  uint8_t refilled[TCACHE_BINS]; /* the list was refilled since it last
+                                    overflowed */
+  uint64_t grown;                /* bytes by which the limits exceed the first ones */
+  uint16_t fill[TCACHE_BINS];    /* blocks the next refill asks for: 1 at first,
+                                    doubling with use up to half the limit */
   /* Counters, written only by the owning thread, read by statistics.  The
    * mallocs a cache served are derived from them (tcache_totals), so the
    * malloc fast path counts nothing. */
-  uint64_t frees;                   /* frees taken into the cache */
-  uint64_t moved_in;                /* blocks a refill put into the lists */
-  uint64_t moved_out;               /* blocks given back to a heap from the lists */
-  uint64_t served;                  /* mallocs a refill served directly */
-  uint64_t frees_at_flush;          /* frees when the cache last gave its blocks back
-                                       before the heap grew */
-  uint64_t flush_footprint;         /* the footprint (stats.h) at which to ask
-                                       again whether to do that (tcache_at_peak) */
-  uint64_t decay_epoch;             /* the decay's epoch when the lists were
-                                       last looked at (tcache_decay) */
-  uint8_t decay_count[TCACHE_BINS]; /* each list's count then (at most
-                                      TCACHE_LIST_MAX, 128) */
-  struct tcache *next, *prev;       /* every live cache, for stats and fork */
+  uint64_t frees;                    /* frees taken into the cache */
+  uint64_t moved_in;                 /* blocks a refill put into the lists */
+  uint64_t moved_out;                /* blocks given back to a heap from the lists */
+  uint64_t served;                   /* mallocs a refill served directly */
+  uint64_t frees_at_flush;           /* frees when the cache last gave its blocks back
+                                        before the heap grew */
+  uint64_t flush_footprint;          /* the footprint (stats.h) at which to ask
+                                        again whether to do that (tcache_at_peak) */
+  uint64_t decay_epoch;              /* the decay's epoch when the lists were
+                                        last looked at (tcache_decay) */
+  uint16_t decay_count[TCACHE_BINS]; /* each list's count then */
+  struct tcache *next, *prev;        /* every live cache, for stats and fork */
 };
 
 /* Set at start-up when threads must not cache (debug mode, Valgrind). */
@@ -262,7 +266,11 @@ struct tcache_totals {
 HAWK_INTERNAL void tcache_totals(struct tcache_totals *t);
 
 /* Takes p (a block of size bytes) out of this thread's cache if it is
- * there; returns 1 if it was. */
+ * among the first TCACHE_TAKE_BACK_LOOK entries of its list (the most
+ * recently freed: realloc asks for the neighbour of a block it grows, and
+ * a walk of a whole list on every realloc would cost more than the move
+ * it saves); returns 1 if it was. */
+#define TCACHE_TAKE_BACK_LOOK 8
 HAWK_INTERNAL int tcache_take_back(void *p, size_t size);
 
 /* Whether p is in this thread's cache (a walk; misuse reports only). */

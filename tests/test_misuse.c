@@ -171,6 +171,48 @@ TEST(realloc_after_free) {
   hawk_free(b);
 }
 
+/* Blocks handed out one after the other lie next to each other, and come
+ * back from the cache to the heap as one run (heap.c, free_cached_locked):
+ * each block of the run, not just the first, must still be known as freed. */
+static void child_double_free_in_run(void *arg) {
+  void **blocks = arg;
+  for (int i = 0; i < 16; i++) hawk_free(blocks[i]);
+  hawk_trim(); /* this thread's cache goes back to the heap */
+  hawk_free(blocks[9]);
+}
+
+TEST(double_free_after_the_cache_gave_a_run_back) {
+  void *blocks[16];
+  for (int i = 0; i < 16; i++) REQUIRE((blocks[i] = hawk_malloc(200)) != NULL);
+  int adjacent = 0;
+  for (int i = 1; i < 16; i++)
+    adjacent += (char *)blocks[i] == (char *)blocks[i - 1] + hawk_usable_size(blocks[i - 1]) + 8 ||
+                (char *)blocks[i - 1] == (char *)blocks[i] + hawk_usable_size(blocks[i]) + 8;
+  CHECK(adjacent > 0); /* the test needs a run */
+  EXPECT_MISUSE(child_double_free_in_run, blocks, "free", blocks[9], "double free");
+  for (int i = 0; i < 16; i++) hawk_free(blocks[i]);
+}
+
+/* malloc_usable_size of a block already freed: one in this thread's cache
+ * (its mark), and one given back to the heap (its header says free). */
+TEST(usable_size_after_free_cached) {
+  void *a = hawk_malloc(40), *b = hawk_malloc(40);
+  REQUIRE(a && b);
+  struct misuse m = {OP_USABLE, a, NULL, a};
+  EXPECT_MISUSE(child_misuse, &m, "malloc_usable_size", a, "double free");
+  hawk_free(a);
+  hawk_free(b);
+}
+
+TEST(usable_size_after_free_medium) {
+  void *a = hawk_malloc(5000), *b = hawk_malloc(5000);
+  REQUIRE(a && b);
+  struct misuse m = {OP_USABLE, a, b, a};
+  EXPECT_MISUSE(child_misuse, &m, "malloc_usable_size", a, "double free");
+  hawk_free(a);
+  hawk_free(b);
+}
+
 /* Allocates pairs until one block directly follows the other; misses are
  * freed.  Returns 1 and the pair, lower first. */
 static int adjacent_pair(size_t n, unsigned char **lo, unsigned char **hi) {
@@ -421,6 +463,49 @@ TEST(overflow_8_bytes_then_free_neighbour) { overflow_case(8, 1); }
 TEST(overflow_8_bytes_then_free_block) { overflow_case(8, 0); }
 TEST(overflow_3_bytes_then_free_neighbour) { overflow_case(3, 1); }
 TEST(overflow_3_bytes_then_free_block) { overflow_case(3, 0); }
+
+/* A block waiting in this thread's cache is written past its end (a write
+ * after free over the next block's header): the cache's return of it to
+ * the heap checks it as free does, before it coalesces anything. */
+static void child_cached_overflow_then_flush(void *arg) {
+  unsigned char **pair = arg;
+  size_t u = hawk_usable_size(pair[0]);
+  hawk_free(pair[0]); /* into this thread's cache */
+  memset(pair[0] + u, 0x41, 8);
+  hawk_trim(); /* the cache goes back to the heap */
+}
+
+TEST(cached_overflow_then_flush) {
+  unsigned char *pair[2];
+  REQUIRE(adjacent_pair(200, &pair[0], &pair[1]));
+  const char *tcache = getenv("HAWKALLOC_TCACHE");
+  if (tcache && strcmp(tcache, "0") == 0) /* textbook mode: no cache, the free coalesced at once */
+    EXPECT_ABORT(child_cached_overflow_then_flush, pair, "hawkalloc: malloc_trim(",
+                 "heap corruption");
+  else
+    EXPECT_MISUSE(child_cached_overflow_then_flush, pair, "free", pair[0], "heap corruption");
+  hawk_free(pair[0]);
+  hawk_free(pair[1]);
+  CHECK(hawk_check() == 0);
+}
+
+/* malloc_usable_size reads a block's size: an overflow into the next
+ * block's header is reported there too, as free reports it. */
+static void child_overflow_then_usable(void *arg) {
+  unsigned char **pair = arg;
+  size_t u = hawk_usable_size(pair[0]);
+  memset(pair[0] + u, 0x41, 8);
+  sink = hawk_usable_size(pair[0]);
+}
+
+TEST(overflow_then_usable_size) {
+  unsigned char *pair[2];
+  REQUIRE(adjacent_pair(3000, &pair[0], &pair[1]));
+  EXPECT_MISUSE(child_overflow_then_usable, pair, "malloc_usable_size", pair[0], "heap corruption");
+  hawk_free(pair[0]);
+  hawk_free(pair[1]);
+  CHECK(hawk_check() == 0);
+}
 
 /* The neighbour is already free; freeing the overflowed block coalesces with
  * it, reading the overwritten header. */
