@@ -93,6 +93,7 @@ if [ $preload -eq 1 ]; then
   run "valgrind memcheck" tests/valgrind/run.sh
   run "man pages (lint, options, variables, messages)" tests/man/run.sh
   run "bash completion of hawk" tests/completion/run.sh
+  run "layers (scripts/layers.py)" tests/layers/run.sh
 fi
 echo
 echo "$passed passed, $failed failed, $skipped skipped"

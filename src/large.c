@@ -4,11 +4,11 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "counters.h"
 #include "decay.h"
 #include "os.h"
 #include "registry.h"
 #include "report.h"
-#include "stats.h"
 
 static struct {
   pthread_mutex_t lock;
