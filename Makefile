@@ -33,7 +33,7 @@ TESTFLAGS := -O1 -fno-builtin -Wno-unused-result
 CORE_SRC := src/os.c src/block.c src/registry.c src/options.c src/report.c src/counters.c src/arena.c \
             src/placement.c src/placement_segregated.c src/placement_first_fit.c \
             src/placement_next_fit.c src/placement_best_fit.c \
-            src/heap.c src/heap_check.c src/decay.c src/tcache.c src/large.c src/check.c src/stats.c src/walk.c src/snapshot.c src/trace.c src/debug.c src/api.c src/process.c \
+            src/heap.c src/heap_check.c src/userheap.c src/events.c src/decay.c src/tcache.c src/large.c src/check.c src/stats.c src/walk.c src/snapshot.c src/trace.c src/debug.c src/api.c src/process.c \
             src/glibc.c
 OVERRIDE_SRC := src/override.c
 HEADERS  := $(wildcard src/*.h) include/hawkalloc.h include/hawksnap.h
@@ -51,7 +51,7 @@ OVERRIDE_TESTS := test_override
 # the misuse and hostile-input programs run the library's own malloc in
 # children that abort by design (the plain build runs them).
 SAN_TESTS := $(filter-out $(OVERRIDE_TESTS) test_limits test_misuse test_hostile,$(TESTS))
-TSAN_TESTS := $(filter test_threads test_stress test_tcache test_glibc,$(TESTS))
+TSAN_TESTS := $(filter test_threads test_stress test_tcache test_glibc test_userheap,$(TESTS))
 
 .PHONY: all lib tests test test-unit test-preload asan tsan sanitize demo bench \
         bench-preload install uninstall clean format format-check deps tools test-lab test-grade test-map \
@@ -105,6 +105,7 @@ TOOLFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -O2 -Iinclude
 
 tools: $(BUILD)/hawk
 
+$(BUILD)/obj/tools/page.o: tools/view/page.html
 $(BUILD)/obj/tools/%.o: tools/%.c $(wildcard tools/*.h) include/hawkalloc.h | $(BUILD)/obj/tools
 	$(CC) $(TOOLFLAGS) $(CFLAGS) -c $< -o $@
 
@@ -130,6 +131,12 @@ test-grade: tools
 .PHONY: test-map
 test-map: lib tools
 	@tests/map/run.sh
+
+# The heap explorer's tests: hawk view's events against hawk_walk, its pages
+# in headless Chromium (screenshots in build/view/).
+.PHONY: test-view
+test-view: lib tools
+	@tests/view/run.sh
 
 # The tutorial's pictures and tables: regenerates docs/lab/ and the generated
 # parts of docs/lab.md (scripts/lab-doc.sh builds what it needs; ~5 minutes).
@@ -167,7 +174,7 @@ $(BUILD)/tests/%: tests/%.c tests/harness.h tests/seeded.h $(BUILD)/libhawkalloc
 	$(CC) $(BASEFLAGS) $(TESTFLAGS) $(CFLAGS) $< -o $@ \
 	  -Wl,--whole-archive $(BUILD)/libhawkalloc.a -Wl,--no-whole-archive -lpthread -ldl
 
-test: deps lib tools tests layers
+test: deps lib tools tests examples bench-progs layers
 	@scripts/run-tests.sh
 
 # No file includes a header of a higher layer (docs/design.md's table).
@@ -230,6 +237,17 @@ mutate: deps
 mutate-quick: deps
 	@python3 tests/mutate/run.py --quick
 
+# --- examples (examples/, quoted by docs/lab.md; tests/examples/run.sh) ---
+
+EXAMPLES := $(BUILD)/examples/region
+.PHONY: examples
+examples: $(EXAMPLES)
+
+$(BUILD)/examples/%: examples/%.c $(BUILD)/libhawkalloc.a
+	@mkdir -p $(BUILD)/examples
+	$(CC) $(BASEFLAGS) -O2 $(CFLAGS) $< -o $@ \
+	  -Wl,--whole-archive $(BUILD)/libhawkalloc.a -Wl,--no-whole-archive -lpthread
+
 # --- demo, bench --------------------------------------------------------
 
 demo: deps lib
@@ -241,9 +259,10 @@ bench-preload: deps lib
 # The benchmark suite (bench/run.sh, docs/performance.md): the programs
 # are built into build/bench/ and run under HawkAlloc, glibc, jemalloc,
 # mimalloc and tcmalloc.  `make bench-quick` is a fast smoke run.
-BENCH_PROGS := lifo random larson prodcons realloc mixed frag trace cpu launch decay
+BENCH_PROGS := lifo random larson prodcons realloc mixed frag trace simple xfree pool cpu launch \
+  decay
 BENCH_BIN := $(BENCH_PROGS:%=$(BUILD)/bench/%)
-.PHONY: bench-progs bench-quick bench-checks
+.PHONY: bench-progs bench-quick bench-checks bench-real deps-bench test-bench
 
 $(BUILD)/bench:
 	mkdir -p $@
@@ -253,11 +272,44 @@ $(BUILD)/bench/%: bench/%.c bench/bench.h | $(BUILD)/bench
 
 bench-progs: $(BENCH_BIN)
 
-bench: deps lib bench-progs
+# The region benchmark (bench/region.c, docs/performance.md): linked with
+# libhawkalloc.a (hawk-heap, hawk-free), and with mimalloc where
+# libmimalloc-dev is installed (mi-heap, mi-free), and with glibc's
+# malloc alone (region-libc: libc-free).  bench/region.sh runs them interleaved.
+.PHONY: bench-region
+$(BUILD)/bench/region: bench/region.c $(BUILD)/libhawkalloc.a | $(BUILD)/bench
+	$(CC) $(BASEFLAGS) -O2 -DWITH_HAWK $(CFLAGS) $< -o $@ \
+	  -Wl,--whole-archive $(BUILD)/libhawkalloc.a -Wl,--no-whole-archive -lpthread
+
+$(BUILD)/bench/region-mi: bench/region.c | $(BUILD)/bench
+	$(CC) $(BASEFLAGS) -O2 $(if $(wildcard /usr/include/mimalloc.h),-DWITH_MIMALLOC) $(CFLAGS) \
+	  $< -o $@ $(if $(wildcard /usr/include/mimalloc.h),-lmimalloc)
+
+# glibc's malloc alone (region-mi's malloc is mimalloc's: it exports malloc).
+$(BUILD)/bench/region-libc: bench/region.c | $(BUILD)/bench
+	$(CC) $(BASEFLAGS) -O2 $(CFLAGS) $< -o $@
+
+bench-region: lib $(BUILD)/bench/region $(BUILD)/bench/region-mi $(BUILD)/bench/region-libc
+	@bench/region.sh
+
+bench: deps deps-bench lib tools bench-progs
 	@bench/run.sh
 
-bench-quick: deps lib bench-progs
+bench-quick: deps lib tools bench-progs
 	@ROUNDS=1 BENCH_QUICK=1 bench/run.sh
+
+# Real programs (python3, perl, sqlite3, redis-server, g++, clang++, jq) under
+# every allocator, interleaved (bench/real.sh, docs/performance.md); about
+# 10 minutes here.  ROUNDS=N (default 3), REAL_ONLY="perl jq", REAL_SCALE=N.
+bench-real: deps deps-bench lib bench-progs
+	@bench/real.sh
+
+deps-bench:
+	@scripts/install-deps.sh --bench
+
+# The smoke test of the benchmark scripts (tests/bench/run.sh; in `make test`).
+test-bench: lib tools bench-progs
+	@tests/bench/run.sh
 
 # What the always-on checks cost (docs/security.md): the suite under glibc,
 # HawkAlloc and HawkAlloc built with -DHAWK_CHECKS=0, into build/bench-checks/.

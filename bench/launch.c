@@ -1,16 +1,19 @@
 /* launch.c - runs one benchmark program and measures it.
  *
- *     launch [-p PRELOAD] [-t SECONDS] [-o FILE] -- PROGRAM [ARG...]
+ *     launch [-p PRELOAD] [-e VAR=VALUE]... [-t SECONDS] [-o FILE] -- PROGRAM [ARG...]
  *
  * Starts PROGRAM with LD_PRELOAD=PRELOAD in its environment (no -p: with
- * LD_PRELOAD removed), waits for it with wait4 and writes one line to FILE
- * (default stdout):
+ * LD_PRELOAD removed) and each VAR=VALUE of -e (set in the child only, so
+ * that LD_DEBUG, say, reports on the program and not on the launcher),
+ * waits for it with wait4 and writes one line to FILE (default stdout):
  *
- *     wall=SECONDS maxrss_kb=KB status=exit:N|signal:NAME|timeout
+ *     wall=SECONDS maxrss_kb=KB status=exit:N|signal:NAME|timeout cpu=SECONDS
  *
  * wall is the time from fork to the end of wait4 (CLOCK_MONOTONIC), maxrss
- * the child's peak resident set from its rusage.  After -t SECONDS
- * (default 600) the program's process group is killed with SIGKILL.  The
+ * the child's peak resident set from its rusage (the largest of the child
+ * and the descendants it waited for), cpu its user plus system time
+ * (descendants it waited for included).  After -t SECONDS (default 600)
+ * the program's process group is killed with SIGKILL.  The
  * launcher itself runs without the preload, so it measures every allocator
  * the same way.  Exits 0 when it could run the program, whatever the
  * program's status.
@@ -49,10 +52,19 @@ int main(int argc, char **argv) {
   double t0, t1;
   pid_t got;
   FILE *f;
-  while ((opt = getopt(argc, argv, "+p:t:o:")) != -1) {
+  char *envs[64];
+  int nenv = 0;
+  while ((opt = getopt(argc, argv, "+p:e:t:o:")) != -1) {
     switch (opt) {
     case 'p':
       preload = optarg;
+      break;
+    case 'e':
+      if (nenv == (int)(sizeof envs / sizeof *envs) || !strchr(optarg, '=')) {
+        fprintf(stderr, "launch: -e takes VAR=VALUE, at most 64 times\n");
+        return 2;
+      }
+      envs[nenv++] = optarg;
       break;
     case 't':
       timeout = (unsigned)strtoul(optarg, NULL, 10);
@@ -61,7 +73,8 @@ int main(int argc, char **argv) {
       out = optarg;
       break;
     default:
-      fprintf(stderr, "usage: launch [-p PRELOAD] [-t SECONDS] [-o FILE] -- PROGRAM [ARG...]\n");
+      fprintf(stderr, "usage: launch [-p PRELOAD] [-e VAR=VALUE]... [-t SECONDS] [-o FILE] -- "
+                      "PROGRAM [ARG...]\n");
       return 2;
     }
   }
@@ -84,6 +97,7 @@ int main(int argc, char **argv) {
       setenv("LD_PRELOAD", preload, 1);
     else
       unsetenv("LD_PRELOAD");
+    for (int i = 0; i < nenv; i++) putenv(envs[i]);
     execvp(argv[optind], argv + optind);
     fprintf(stderr, "launch: %s: %s\n", argv[optind], strerror(errno));
     _exit(127);
@@ -105,12 +119,14 @@ int main(int argc, char **argv) {
   }
   fprintf(f, "wall=%.4f maxrss_kb=%ld status=", t1 - t0, ru.ru_maxrss);
   if (timed_out)
-    fprintf(f, "timeout\n");
+    fprintf(f, "timeout");
   else if (WIFSIGNALED(status))
-    fprintf(f, "signal:%s\n",
-            sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
+    fprintf(f, "signal:%s", sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
   else
-    fprintf(f, "exit:%d\n", WEXITSTATUS(status));
+    fprintf(f, "exit:%d", WEXITSTATUS(status));
+  fprintf(f, " cpu=%.4f\n",
+          (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+              (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6);
   if (out) fclose(f);
   return 0;
 }

@@ -8,6 +8,9 @@
 # every allocator, the allocators in an order that rotates from one round and
 # configuration to the next.  A small launcher (launch.c) measures each run's
 # wall time and peak RSS (wait4's ru_maxrss).  Then:
+#   * each round, `hawk replay --tsv` (tools/replay.c) of the malloc-lab
+#     traces under every allocator, in an order that rotates too: the
+#     throughput of the lab's trace replay (all ops / all best times);
 #   * the instruction counts of the single-thread mix (mixed, 1 thread) under
 #     valgrind --tool=callgrind, per allocator;
 #   * bench/preload-ratio.sh (the real programs of the preload suite, HawkAlloc
@@ -24,7 +27,10 @@
 #                     suite unless BENCH_PRELOAD=1 (`make bench-quick`)
 #   BENCH_THREADS     thread counts (default "1 2 4")
 #   BENCH_ONLY        benchmarks to run (default: all: lifo random larson
-#                     prodcons realloc mixed frag trace)
+#                     prodcons realloc mixed frag trace simple xfree pool)
+#   BENCH_REPLAY=0    skip the replay line: each round, `hawk replay` of the
+#                     malloc-lab traces under every allocator (build/hawk,
+#                     `make tools`), throughput in ops/s
 #   BENCH_ALLOCATORS  allocators (default "glibc hawkalloc jemalloc mimalloc
 #                     tcmalloc"; glibc is the baseline of the ratios)
 #   BENCH_SCALE       multiplies every size (default 1; may be a fraction)
@@ -63,16 +69,21 @@ else
   do_preload=${BENCH_PRELOAD:-1}
 fi
 traces=${BENCH_TRACES:-$root/../shared/traces}
+do_replay=${BENCH_REPLAY:-1}
+hawk_tool=${HAWK_TOOL:-$root/build/hawk}
+replay_rounds=3 # timing rounds inside each `hawk replay` (it keeps the best)
+[[ $quick == 1 ]] && replay_rounds=1
 hawk_lib=${HAWK_PRELOAD_LIB:-$root/build/libhawkalloc.so}
 nochecks_lib=${HAWK_NOCHECKS_LIB:-$root/build/nochecks/libhawkalloc.so}
 
-all_benches=(lifo random larson prodcons realloc mixed frag trace)
+all_benches=(lifo random larson prodcons realloc mixed frag trace simple xfree pool)
 # The size knob of each benchmark at scale 1 (see each program's comment):
 # 0.4 to 1.2 s under glibc with one thread on the 2.5 GHz Xeon of
 # docs/performance.md.
 declare -A size=(
   [lifo]=30000000 [random]=18000000 [larson]=8000000 [prodcons]=10000000
   [realloc]=8000000 [mixed]=3000000 [frag]=3000000 [trace]=60
+  [simple]=40000000 [xfree]=12000000 [pool]=16000000
 )
 cg_ops=300000 # operations of the callgrind run of `mixed`
 [[ $quick == 1 ]] && cg_ops=50000
@@ -192,6 +203,28 @@ if [[ " ${benches[*]} " == *" trace "* ]]; then
   fi
 fi
 
+# The replay line: `hawk replay` names glibc "system", HawkAlloc "hawk" (the
+# snapshot, through HAWK_LIB) and any other library by its file name.
+declare -A replay_arg=() replay_alloc=() replay_rates=()
+replay_traces=${BENCH_TRACES:-$root/../shared/traces}
+if [[ $do_replay != 0 ]]; then
+  if [[ ! -x $hawk_tool ]]; then
+    notes+=("replay: skipped, no $hawk_tool (make tools)")
+    do_replay=0
+  elif ! compgen -G "$replay_traces/*.rep" >/dev/null; then
+    notes+=("replay: skipped, no *.rep traces in $replay_traces (set BENCH_TRACES)")
+    do_replay=0
+  else
+    for a in "${allocators[@]}"; do
+      case $a in
+        glibc) replay_arg[$a]=system replay_alloc[system]=$a ;;
+        hawkalloc) replay_arg[$a]=hawk replay_alloc[hawk]=$a ;;
+        *) replay_arg[$a]=${lib[$a]} replay_alloc[${lib[$a]##*/}]=$a ;;
+      esac
+    done
+  fi
+fi
+
 configs=()
 for b in "${benches[@]}"; do
   for t in "${threads[@]}"; do configs+=("$b/$t"); done
@@ -236,7 +269,7 @@ for ((r = 0; r < rounds; r++)); do
       "$bin/launch" -t "$timeout" -o "$out/run.res" -- "$bin/cpu" "${cfg#*/}" \
         "$(awk -v s="$scale" 'BEGIN { v = int(6e8 * s); print (v < 1 ? 1 : v) }')" \
         >"$out/run.out" 2>"$out/run.err" || true
-      if [[ -s $out/run.res ]] && read -r w m s <"$out/run.res" && [[ $s == status=exit:0 ]]; then
+      if [[ -s $out/run.res ]] && read -r w m s _ <"$out/run.res" && [[ $s == status=exit:0 ]]; then
         cpu_walls[${cfg#*/}]="${cpu_walls[${cfg#*/}]-} ${w#wall=}"
         printf 'cpu\t%s\tnone\t%d\t%s\t%s\texit:0\t-\t-\n' "${cfg#*/}" "$((r + 1))" "${w#wall=}" "${m#maxrss_kb=}" >>"$raw"
       fi
@@ -249,7 +282,7 @@ for ((r = 0; r < rounds; r++)); do
       "$bin/launch" -p "${lib[$a]}" -t "$timeout" -o "$out/run.res" -- \
         "$bin/${cfg%/*}" "${args[@]}" >"$out/run.out" 2>"$out/run.err" || true
       w=0 m=0 s=launch-failed
-      [[ ! -s $out/run.res ]] || read -r w m s <"$out/run.res"
+      [[ ! -s $out/run.res ]] || read -r w m s _ <"$out/run.res"
       w=${w#wall=} m=${m#maxrss_kb=} s=${s#status=}
       o=$(origin "$out/run.out")
       n=$(sed -n 's/.* ops=\([0-9]*\) .*/\1/p' "$out/run.out" | head -n 1)
@@ -278,6 +311,31 @@ for ((r = 0; r < rounds; r++)); do
       checks[$cfg]=${checks[$cfg]-$x}
     done
   done
+  if [[ $do_replay != 0 ]]; then
+    order=()
+    for ((k = 0; k < nallocs; k++)); do order+=("${replay_arg[${allocators[(r + k) % nallocs]}]}"); done
+    rc=0
+    HAWK_LIB=$snap timeout -k 5 "$timeout" "$hawk_tool" replay --tsv --rounds "$replay_rounds" \
+      --allocator "$(
+        IFS=,
+        echo "${order[*]}"
+      )" "$replay_traces"/*.rep >"$out/replay.out" 2>"$out/replay.err" || rc=$?
+    while IFS=$'\t' read -r tr lbl _ n _ _ _ rate _; do
+      a=${replay_alloc[$lbl]-}
+      [[ -n $a ]] || continue
+      if [[ $n == FAIL ]]; then
+        fails[replay/$a]="${fails[replay/$a]-}${fails[replay/$a]:+, }$tr"
+        notes+=("replay of $tr under $a, round $((r + 1)): failed: $(grep -m 1 "$tr.*FAILED" "$out/replay.err" | cut -c 1-200)")
+      elif [[ $tr == mean\ of* && $rate =~ ^[0-9]+$ ]]; then
+        replay_rates[$a]="${replay_rates[$a]-} $rate"
+        printf 'replay\t-\t%s\t%d\t-\t-\texit:0\t%s\t-\n' "$a" "$((r + 1))" "$rate" >>"$raw"
+      fi
+    done <"$out/replay.out"
+    if ((rc != 0)); then
+      notes+=("replay, round $((r + 1)): hawk replay exited with status $rc: $(grep -v '^$' "$out/replay.err" | tail -n 1 | cut -c 1-200)")
+      log "  replay: status $rc"
+    fi
+  fi
   rounds_done=$((r + 1))
 done
 
@@ -498,6 +556,28 @@ declare -A tr_list=() rr_list=()
     echo
     echo "${line%,}"
   fi
+  if ((${#replay_rates[@]})); then
+    echo
+    echo "## Trace replay: \`hawk replay\` throughput"
+    echo
+    echo "Every malloc-lab trace of \`$replay_traces\` replayed by \`hawk replay --tsv --rounds $replay_rounds\`" \
+      "(tools/replay.c: each trace in a fresh process per allocator, every block checked) once per round, the" \
+      "allocators in an order that rotates with the round. Throughput is all operations over all best times;" \
+      "the median of the rounds. Ratios are allocator / glibc: above 1 is faster."
+    echo
+    echo "| allocator | Mops/s | throughput / glibc | rounds |"
+    echo "| --- | ---: | ---: | ---: |"
+    base=$(median "${replay_rates[glibc]-}")
+    for a in "${allocators[@]}"; do
+      v=$(median "${replay_rates[$a]-}")
+      read -r -a rl <<<"${replay_rates[$a]-}"
+      if [[ -z $v ]]; then
+        echo "| $a | ${fails[replay/$a]:+failed: }${fails[replay/$a]:--} | - | 0 |"
+        continue
+      fi
+      echo "| $a | $(awk -v v="$v" 'BEGIN { printf "%.1f", v / 1e6 }') | $(ratio "$v" "$base") | ${#rl[@]} |"
+    done
+  fi
   if ((${#cg_total[@]})); then
     echo
     echo "## Instructions: callgrind, \`mixed\` with 1 thread and $cg_ops operations"
@@ -577,43 +657,7 @@ chart() { # chart KIND(time|rss) TITLE YLABEL
     done
     echo
   } >"$dat"
-  local width=$((300 + 52 * (${#configs[@]} + 1))) lo hi tics
-  # A y range of whole powers of two around the data, at least 1/2 to 2.
-  read -r lo hi tics < <(awk 'NR > 1 { for (i = 2; i <= NF; i++) if ($i != "?" && $i > 0) {
-      if (!n++ || $i < min) min = $i; if ($i > max) max = $i } }
-    END { lo = -1; hi = 1
-      if (n) { while (2 ^ lo > min) lo--; while (2 ^ hi < max) hi++ }
-      t = ""; for (e = lo; e <= hi; e++) t = t (t == "" ? "" : ", ") sprintf("\"%s\" %.10g", e < 0 ? "1/" 2 ^ -e : 2 ^ e, 2 ^ e)
-      printf "%.10g %.10g %s\n", 2 ^ lo, 2 ^ hi, t }' "$dat")
-  local colors=("#d62728" "#1f77b4" "#2ca02c" "#ff7f0e" "#9467bd")
-  local plot="" i=0
-  for a in "${others[@]}"; do
-    [[ -z $plot ]] || plot="$plot, "
-    plot="${plot}'$dat' using $((i + 2)):xtic(1) title '$a' linecolor rgb '${colors[i % 5]}'"
-    i=$((i + 1))
-  done
-  cat >"$out/$kind.gp" <<EOF
-set terminal svg size $width,520 dynamic enhanced font 'sans,11' background rgb 'white'
-set output '$out/$kind.svg'
-set title "$2"
-set datafile missing '?'
-set key autotitle columnhead
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid 0.85 border rgb '#333333'
-set boxwidth 0.9
-set logscale y 2
-set yrange [$lo:$hi]
-set ytics ($tics)
-set grid ytics lc rgb '#cccccc'
-set ylabel "$3"
-set xtics rotate by -40 scale 0 font ',10' nomirror
-set key outside top center horizontal
-set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead dashtype 2 linewidth 1.5 linecolor rgb '#000000' front
-set label 1 'glibc = 1' at graph 0.005, first 1.08 left font ',9'
-plot $plot
-EOF
-  gnuplot "$out/$kind.gp" >"$out/$kind.gnuplot.log" 2>&1
+  "$here/chart.sh" "$dat" "$out/$kind.svg" "$2" "$3"
 }
 if command -v gnuplot >/dev/null 2>&1; then
   chart time "Wall time relative to glibc (median of $rounds_done round(s); lower is faster)" \
@@ -629,8 +673,10 @@ total=$(($(date +%s) - start_time))
 log "done in $total s: $out/results.md, $out/time.svg, $out/rss.svg, $out/raw.tsv"
 awk '/^## / { on = /^## Geometric means/ } on' "$out/results.md"
 grep -m 1 '^larson 2t/1t' "$out/results.md" || true
+awk '/^## / { on = /^## Trace replay/ } on && /^\|/' "$out/results.md"
 
 # Exit 1 when HawkAlloc failed a configuration that glibc completed.
+[[ -z ${fails[replay/hawkalloc]-} || -n ${fails[replay/glibc]-} ]] || exit 1
 for cfg in "${configs[@]}"; do
   if [[ -n ${fails[$cfg/hawkalloc]-} && -n ${mwall[$cfg/glibc]-} ]]; then
     exit 1

@@ -121,6 +121,77 @@ HAWK_EXPORT const char *hawk_policy_name(void);
  * the pages inside large free blocks.  Returns 1 if anything was released. */
 HAWK_EXPORT int hawk_trim(void);
 
+/* --- heaps of your own (docs/design.md, "User heaps") ------------------- */
+
+/* A heap with its own arenas, its own placement policy and an optional
+ * limit: blocks of a request, a document or a thread that all go away
+ * together, in one hawk_heap_destroy.  free, realloc and malloc_usable_size
+ * work on a heap's blocks from any thread; a heap may be used by several
+ * threads at once (it has its own lock).  A heap's blocks never go into a
+ * thread cache. */
+struct hawk_heap; /* opaque */
+
+/* The options' layout; each new field is appended and bumps this number. */
+#define HAWK_HEAP_OPTIONS_VERSION 1
+
+/* size must be sizeof(struct hawk_heap_options) as the caller was compiled
+ * (HAWK_HEAP_OPTIONS_INIT sets it): smaller than version 1's 24 bytes is
+ * refused (EINVAL); larger than the library knows is accepted only when
+ * every byte it does not know is zero (else E2BIG), so a program built
+ * against a newer header runs on an older library as long as it leaves the
+ * new fields at their defaults. */
+struct hawk_heap_options {
+  size_t size;        /* sizeof(struct hawk_heap_options) */
+  const char *policy; /* "segregated", "first-fit", "next-fit" or "best-fit";
+                         NULL: the process's policy (HAWKALLOC_POLICY) */
+  size_t limit;       /* the most bytes the heap's blocks may hold at once,
+                         headers included (a block in a mapping of its own
+                         counts its mapping); 0: no limit.  Past it an
+                         allocation returns NULL with errno ENOMEM. */
+};
+
+#define HAWK_HEAP_OPTIONS_INIT                                                                     \
+  { sizeof(struct hawk_heap_options), NULL, 0 }
+
+/* Creates a heap (opt NULL: the defaults).  Returns NULL with errno set
+ * and one line on stderr for options it refuses (EINVAL: an unknown
+ * policy, a size too small, a limit under 32 bytes or beyond the address
+ * space; E2BIG: unknown fields set), or NULL with ENOMEM. */
+HAWK_EXPORT struct hawk_heap *hawk_heap_create(const struct hawk_heap_options *opt);
+
+/* Unmaps every arena and mapping of h at once: every block of h is gone,
+ * and free of one of them is reported as a double free.  h must not be in
+ * use by another thread.  Destroying the default heap, NULL, a pointer that
+ * is not a heap or a heap destroyed already is misuse (a line, abort). */
+HAWK_EXPORT void hawk_heap_destroy(struct hawk_heap *h);
+
+/* The default heap (what malloc uses): allocating from it is malloc;
+ * it cannot be destroyed. */
+HAWK_EXPORT struct hawk_heap *hawk_heap_default(void);
+
+/* malloc, calloc, realloc and aligned_alloc in heap h, with their
+ * semantics (NULL with ENOMEM past h's limit).  hawk_heap_realloc returns
+ * a block of h whatever heap p came from; plain realloc keeps a block in
+ * its own heap. */
+HAWK_EXPORT void *hawk_heap_malloc(struct hawk_heap *h, size_t n);
+HAWK_EXPORT void *hawk_heap_calloc(struct hawk_heap *h, size_t count, size_t n);
+HAWK_EXPORT void *hawk_heap_realloc(struct hawk_heap *h, void *p, size_t n);
+HAWK_EXPORT void *hawk_heap_aligned_alloc(struct hawk_heap *h, size_t alignment, size_t n);
+
+/* h's figures in struct hawk_stats (heaps is 1; thread_cached and
+ * cached_arenas are 0: a heap has neither); as hawk_stats for the default
+ * heap.  Returns 0, or -1 if size is too small. */
+HAWK_EXPORT int hawk_heap_stats(struct hawk_heap *h, struct hawk_stats *s, size_t size);
+
+/* hawk_check for h alone: 0 when sound, else the problems found (one line
+ * each on stderr). */
+HAWK_EXPORT int hawk_heap_check(struct hawk_heap *h);
+
+/* The number hawk_walk gives h's blocks in struct hawk_block_info.heap
+ * (the default heaps are 0 to 15; a created heap gets 16, 17, ...: never
+ * reused within a process). */
+HAWK_EXPORT int hawk_heap_id(struct hawk_heap *h);
+
 /* --- glibc's introspection and tuning calls (docs/glibc.md) ------------ */
 
 /* mallinfo2 and mallinfo with HawkAlloc's figures in glibc's fields: arena
@@ -159,7 +230,8 @@ struct hawk_block_info {
   size_t size;        /* the whole block, header included */
   uintptr_t payload;  /* what malloc returned for it */
   int state;          /* enum hawk_block_state */
-  int heap;           /* index of the owning heap; -1 for large blocks */
+  int heap;           /* the owning heap: 0-15 a default heap, hawk_heap_id
+                         of a created one; -1 for a default large block */
   uintptr_t region;   /* start of the arena (or mapping) the block lies in */
   size_t region_size; /* size of that arena (or mapping) */
 };
@@ -187,6 +259,53 @@ HAWK_EXPORT int hawk_map_write(const char *path);
 /* Writes every thread's buffered trace records to the trace file (no-op when
  * not tracing).  Tracing starts when HAWKALLOC_TRACE=FILE is set. */
 HAWK_EXPORT void hawk_trace_flush(void);
+
+/* --- the heap's events, one call at a time (the lab's explorer) ---------- */
+
+/* What the heap did.  Addresses are block addresses (headers), sizes whole
+ * blocks, as hawk_walk reports them. */
+enum hawk_event_kind {
+  HAWK_EV_LISTED = 0,         /* free block put at the head of list `a` (its size class for the
+                                 segregated policy, else 0); `b` the old head */
+  HAWK_EV_UNLISTED = 1,       /* free block taken out of list `a`; `b`, `c` its neighbours
+                                 there (previous, next); `d` next fit's rover after */
+  HAWK_EV_EXAMINED = 2,       /* the policy looked at this free block for a request of `a` */
+  HAWK_EV_CHOSEN = 3,         /* the policy chose this free block for a request of `a`;
+                                 `b` next fit's rover after */
+  HAWK_EV_TAKEN = 4,          /* block allocated from free block `a` of `b` bytes: a leading
+                                 pad of `d` bytes and a split-off rest of `c` bytes stay free */
+  HAWK_EV_RUN = 5,            /* `a` blocks of `size` bytes allocated one after the other from
+                                 free block `block` for a thread cache, the last `b` bytes;
+                                 a rest of `c` bytes split off stays free */
+  HAWK_EV_FREED = 6,          /* block freed; merged with `c` bytes before it and `d` bytes
+                                 after it into the free block `a` of `b` bytes */
+  HAWK_EV_RESIZED = 7,        /* block resized in place from `a` bytes to `size`; the free
+                                 block after it (if any) now has `b` bytes */
+  HAWK_EV_ARENA_MAPPED = 8,   /* an arena of `size` bytes at `block` joined the heap, its
+                                 one free block `a` of `b` bytes */
+  HAWK_EV_ARENA_UNMAPPED = 9, /* an empty arena left the heap (its free block `a`) */
+  HAWK_EV_LARGE_MAPPED = 10,  /* a large block in a mapping of its own at `a`, `b` bytes */
+  HAWK_EV_LARGE_UNMAPPED = 11,
+};
+
+struct hawk_event {
+  int kind; /* enum hawk_event_kind */
+  int heap; /* index of the heap, -1 for large blocks */
+  uintptr_t block;
+  size_t size;
+  uint64_t a, b, c, d;
+};
+
+/* Calls fn for every event of the heaps and large blocks from now on, with
+ * the heap's lock held, in the order they happen; fn must not allocate,
+ * free or call into the library.  First, for each heap, fn hears every free
+ * block already listed as HAWK_EV_LISTED, each list from its tail to its
+ * head (so that pushing them in that order rebuilds it).  Meant for one
+ * thread's replay: calls of other threads are reported too, interleaved.
+ * hawk_events(NULL, NULL) stops.  Returns 0, or -1 (EBUSY) when another
+ * recorder is installed. */
+typedef void (*hawk_event_fn)(void *ctx, const struct hawk_event *event);
+HAWK_EXPORT int hawk_events(hawk_event_fn fn, void *ctx);
 
 #ifdef __cplusplus
 }

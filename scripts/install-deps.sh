@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# install-deps.sh - installs, with apt-get, what the build, the tests, the
+# install-deps.sh - installs, with apt-get, what the build, the tests (the
+# heap explorer's pages are tested in headless chromium), the
 # preload suite, the demo and the benchmarks need (`make deps`; `make test`,
 # `make demo` and `make bench` run it first).  Checks with dpkg-query (or
 # `command -v` where there is no dpkg) and does nothing but print one line
@@ -7,6 +8,9 @@
 # missing.  Not root: prints what is missing and goes on (exit 0).
 # HAWK_DEPS_EXTRA="pkg ..." adds packages to the list.  --package adds what
 # `make deb` and `make test-package` need besides (`make deps-package`).
+# --bench adds what the benchmarks compare against and run (`make deps-bench`:
+# bench/run.sh and bench/real.sh): the other allocators, gnuplot, and the
+# real programs of bench/real.sh.
 set -euo pipefail
 
 # package:command pairs; the command is the check used where dpkg-query is
@@ -17,7 +21,7 @@ deps=(
   python3:/usr/bin/python3 perl:perl sqlite3:sqlite3 git:git xz-utils:xz
   coreutils:sort bash:bash valgrind:valgrind
   libxml2-utils:xmllint librsvg2-bin:rsvg-convert
-  mandoc:mandoc
+  mandoc:mandoc chromium:chromium
 )
 # Sanitizer runtimes for clang (gcc's libasan/libtsan come with gcc): the
 # package of the installed clang's major version, else Debian 12's clang 14.
@@ -32,6 +36,10 @@ for extra in ${HAWK_DEPS_EXTRA-}; do deps+=("$extra:"); done
 # it as its test does (pkg-config, cmake, man).
 if [[ ${1-} == --package ]]; then
   deps+=(dpkg-dev:dpkg-shlibdeps lintian:lintian pkgconf:pkg-config cmake:cmake man-db:man)
+fi
+if [[ ${1-} == --bench ]]; then
+  deps+=(libjemalloc2: libmimalloc2.0: libtcmalloc-minimal4: gnuplot-nox:gnuplot
+    redis-server:redis-server redis-tools:redis-benchmark jq:jq g++:g++)
 fi
 
 missing=()

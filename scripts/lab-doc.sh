@@ -24,6 +24,8 @@
 #                     `hawk map --textbook --trace realloc2-bal.rep`: a small
 #                     heap, drawn zoomed in
 #   grade.md          `hawk grade examples/mm.c` on the 11 -bal traces
+#   grade-binary-bal.svg
+#                     `hawk grade --map`: examples/mm.c's heap on binary-bal
 #   tracing.md        the cost of HAWKALLOC_TRACE: real programs of the preload
 #                     suite (tests/preload/cases.sh) timed with and without it
 #   targets.md        issue #4's targets against the measured values
@@ -285,6 +287,9 @@ log "hawk grade examples/mm.c"
   (cd "$root" && HAWK_TRACES=$traces "$hawk" grade examples/mm.c)
   echo '```'
 } >"$out/grade.md"
+(cd "$root" && "$hawk" grade --rounds 0 --map "$work" examples/mm.c "$traces/binary-bal.rep" >&2)
+mv "$work/binary-bal.svg" "$out/grade-binary-bal.svg"
+check_svg "$out/grade-binary-bal.svg"
 
 # --- a real program: python3 -----------------------------------------------------------
 

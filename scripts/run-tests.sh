@@ -19,7 +19,7 @@ if [ ${#progs[@]} -eq 0 ]; then
   for f in "$dir"/unit_* "$dir"/test_*; do [ -x "$f" ] && progs+=("$(basename "$f")"); done
 fi
 # Programs that run once per placement policy (HAWK_POLICIES to choose).
-per_policy=" test_stress unit_heap unit_check test_api test_tcache test_hostile "
+per_policy=" test_stress unit_heap unit_check test_api test_tcache test_hostile test_events "
 policies=${HAWK_POLICIES:-segregated first-fit next-fit best-fit}
 # Programs that run once more in textbook mode (no thread cache, one heap):
 # turning the cache off must not weaken a check.
@@ -88,11 +88,14 @@ done
 if [ $preload -eq 1 ]; then
   run "preload suite" tests/preload/run.sh
   run "lab tools (hawk run, replay, map)" tests/lab/run.sh
+  run "heap explorer (hawk view, headless Chromium)" tests/view/run.sh
   run "hawk grade (malloc-lab allocators)" tests/grade/run.sh
   run "hawk map on small heaps (zoom, titles, --at, --policy all)" tests/map/run.sh
   run "valgrind memcheck" tests/valgrind/run.sh
   run "man pages (lint, options, variables, messages)" tests/man/run.sh
+  run "examples (docs/lab.md quotes their output)" tests/examples/run.sh
   run "bash completion of hawk" tests/completion/run.sh
+  run "benchmark scripts (smoke)" tests/bench/run.sh
   run "layers (scripts/layers.py)" tests/layers/run.sh
 fi
 echo

@@ -15,6 +15,7 @@
 #include "report.h"
 #include "tcache.h"
 #include "trace.h"
+#include "userheap.h"
 #include "vg.h"
 
 static inline int slow(void) { return __atomic_load_n(&slow_mode, __ATOMIC_RELAXED); }
@@ -108,14 +109,19 @@ static enum chunk_kind owner_kind(void *p, const char *call) {
 /* Not inlined: free's fast path reaches it with a tail call and keeps no
  * stack frame of its own. */
 static __attribute__((noinline)) void free_core(void *p, const char *call) {
-  if (owner_kind(p, call) == CHUNK_ARENA)
+  enum chunk_kind kind = owner_kind(p, call);
+  if (kind == CHUNK_ARENA)
     heap_free(p, call);
+  else if (kind >= CHUNK_HEAP_ARENA) /* a created heap's (userheap.h) */
+    userheap_free(p, kind, call);
   else
     large_free(p, call);
 }
 
 static size_t usable_core(void *p, const char *call) {
-  if (owner_kind(p, call) == CHUNK_ARENA) return heap_usable(p, call);
+  enum chunk_kind kind = owner_kind(p, call);
+  if (kind == CHUNK_ARENA) return heap_usable(p, call);
+  if (kind >= CHUNK_HEAP_ARENA) return userheap_usable(p, kind, call);
   return large_usable(p, call);
 }
 
@@ -164,7 +170,9 @@ static size_t realloc_spare_kept(size_t want) {
 /* Resizes p (not NULL) to n bytes (0 < n <= PTRDIFF_MAX): in place if it
  * can, else by moving.  NULL on failure, with p untouched. */
 static void *resize_core(void *p, size_t n, const char *call) {
-  if (owner_kind(p, call) != CHUNK_ARENA) {
+  enum chunk_kind kind = owner_kind(p, call);
+  if (kind >= CHUNK_HEAP_ARENA) return userheap_resize(p, n, kind, call);
+  if (kind != CHUNK_ARENA) {
     if (is_large(n, HAWK_ALIGN)) {
       void *q = large_resize(p, n, call);
       if (q == NULL) { /* the retry-on-OOM rule, as for alloc_core */

@@ -43,8 +43,8 @@ static struct arena *cache_take(void) {
   return a;
 }
 
-int arena_create(struct heap *heap, struct arena **out) {
-  struct arena *a = cache_take();
+int arena_create_kind(struct heap *heap, enum chunk_kind kind, struct arena **out) {
+  struct arena *a = kind == CHUNK_ARENA ? cache_take() : NULL;
   if (a) {
     a->frontier = (char *)a + ARENA_SIZE; /* reused: every byte may be dirty */
     counters_footprint((int64_t)ARENA_SIZE);
@@ -54,7 +54,7 @@ int arena_create(struct heap *heap, struct arena **out) {
     if (err) return err;
     /* The registry may need a leaf for this address: without it the arena
      * could not be recognised, so it goes back. */
-    err = registry_mark(p, ARENA_SIZE, CHUNK_ARENA, CHUNK_ARENA);
+    err = registry_mark(p, ARENA_SIZE, kind, kind);
     if (err) {
       os_unmap(p, ARENA_SIZE);
       return err;
@@ -70,6 +70,10 @@ int arena_create(struct heap *heap, struct arena **out) {
   __atomic_store_n(&a->heap, heap, __ATOMIC_RELEASE);
   *out = a;
   return 0;
+}
+
+int arena_create(struct heap *heap, struct arena **out) {
+  return arena_create_kind(heap, CHUNK_ARENA, out);
 }
 
 /* Unmaps a list of arenas taken out of the cache (or never put in it);
@@ -91,6 +95,11 @@ static size_t unmap_list(struct arena *list) {
 void arena_release(struct arena *a) {
   __atomic_store_n(&a->heap, NULL, __ATOMIC_RELEASE);
   counters_footprint(-(int64_t)(a->frontier - (char *)a));
+  if (registry_lookup(a) != CHUNK_ARENA) { /* a created heap's: never shared */
+    a->next = NULL;
+    unmap_list(a);
+    return;
+  }
   pthread_mutex_lock(&cache.lock);
   if (cache.count < cache.limit) {
     a->cached_epoch = decay_epoch();

@@ -85,12 +85,18 @@ static inline struct heap *arena_heap(const struct arena *a) {
   return __atomic_load_n(&a->heap, __ATOMIC_ACQUIRE);
 }
 
-/* Gives heap an arena laid out as one free block (not yet listed): from the
- * cache of empty arenas, or freshly mapped.  Returns 0 or an errno value. */
+/* Gives heap an arena laid out as one free block (not yet listed), its
+ * chunk marked kind: a CHUNK_ARENA from the cache of empty arenas, or
+ * freshly mapped; a CHUNK_HEAP_ARENA (a created heap's) always freshly
+ * mapped.  Returns 0 or an errno value. */
+HAWK_INTERNAL int arena_create_kind(struct heap *heap, enum chunk_kind kind, struct arena **out);
+
+/* arena_create_kind for a default heap (CHUNK_ARENA). */
 HAWK_INTERNAL int arena_create(struct heap *heap, struct arena **out);
 
 /* Takes back an arena that became empty and was detached from its heap:
- * keeps it in the cache, or unmaps it.  Call with no lock held. */
+ * keeps it in the cache, or unmaps it (a created heap's always).  Call with
+ * no lock held. */
 HAWK_INTERNAL void arena_release(struct arena *a);
 
 /* Unmaps every cached empty arena; returns how many. */

@@ -17,4 +17,8 @@ HAWK_INTERNAL void debug_tick(const char *call);
  * in a signal handler, which got it with trylock).  Returns the count. */
 HAWK_INTERNAL size_t walk_heap_locked(unsigned i, hawk_visit_fn visit, void *ctx);
 
+/* walk_heap_locked for any heap h, its blocks named heap id. */
+HAWK_INTERNAL size_t walk_arenas_locked(const struct heap *h, int id, hawk_visit_fn visit,
+                                        void *ctx);
+
 #endif /* HAWK_HAWK_H */

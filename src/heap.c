@@ -6,6 +6,7 @@
 #include "counters.h"
 #include "debug.h"
 #include "decay.h"
+#include "events.h"
 #include "os.h"
 #include "registry.h"
 #include "report.h"
@@ -14,6 +15,7 @@ void heap_init(struct heap *h, const struct placement *policy) {
   memset(h, 0, sizeof *h);
   pthread_mutex_init(&h->lock, NULL);
   h->policy = policy;
+  h->arena_kind = CHUNK_ARENA;
   h->free.lock = &h->lock; /* released before a corruption report (placement.h) */
 }
 
@@ -67,8 +69,9 @@ static inline uint64_t stamp_of(const block *b) {
 /* Adds a fresh arena to the heap and lists its one free block. */
 static int grow_locked(struct heap *h) {
   struct arena *a;
-  if (arena_create(h, &a) != 0) return 0;
+  if (arena_create_kind(h, h->arena_kind, &a) != 0) return 0;
   attach_locked(h, a);
+  if (unlikely(events_fn != NULL)) events_arena(h, a, 1);
   if (debug_enabled) /* free memory carries the free pattern (debug.h) */
     debug_fill_free((char *)arena_first(a) + BLOCK_HEADER + 16, ARENA_SPAN - BLOCK_HEADER - 16 - 8);
   /* A new mapping is all zero pages the kernel has not given us yet; one
@@ -81,6 +84,7 @@ static int grow_locked(struct heap *h) {
 
 /* Takes an empty arena out of the heap so that it can be released. */
 static void detach_locked(struct heap *h, struct arena *a) {
+  if (unlikely(events_fn != NULL)) events_arena(h, a, 0);
   if (a->prev)
     a->prev->next = a->next;
   else
@@ -173,8 +177,10 @@ static inline __attribute__((always_inline)) block *
 take_aligned_locked(struct heap *h, block *b, size_t size, size_t align, size_t n, size_t *dirty) {
   placement_remove(h->policy, &h->free, b);
   uint64_t stamp = stamp_of(b); /* a leading pad keeps it where it is */
+  block *from = b;
   if (align > HAWK_ALIGN) b = carve_aligned_locked(h, b, align);
   take_locked(h, b, size, stamp);
+  if (unlikely(events_fn != NULL)) events_taken(h, from, b);
   struct arena *a = arena_of(b);
   if (dirty) *dirty = debug_enabled ? n : dirty_bytes(a, block_payload(b), n);
   arena_mark_used(a, b, block_size(b));
@@ -368,7 +374,8 @@ static __attribute__((noinline)) void stamp_merged_locked(struct heap *h, const 
 /* Frees b, coalescing with both neighbours; returns the arena if it became
  * empty and may_detach allowed taking it out of the heap for release. */
 static struct arena *free_locked(struct heap *h, struct arena *a, block *b, int may_detach) {
-  size_t size = block_size(b);
+  size_t size = block_size(b), own = size;
+  block *freed = b;
   in_use_add(h, -(int64_t)size);
   if (debug_enabled) debug_fill_free(block_payload(b), size - BLOCK_HEADER);
   block *next = block_next(b);
@@ -392,6 +399,7 @@ static struct arena *free_locked(struct heap *h, struct arena *a, block *b, int 
   if (decay_on && size >= DECAY_BLOCK_MIN) stamp_merged_locked(h, a, b, size);
   block_set_free(b, size, BLOCK_PREV_ALLOC);
   block_set_prev_alloc(block_next(b), 0);
+  if (unlikely(events_fn != NULL)) events_freed(h, freed, own, b, size);
   if (size == ARENA_SPAN && h->arena_count > 1 && may_detach) {
     detach_locked(h, a);
     return a;
@@ -562,6 +570,7 @@ static size_t alloc_run_locked(struct heap *h, size_t size, void **out, size_t c
   if (b == NULL) return 0;
   placement_remove(h->policy, &h->free, b);
   uint64_t stamp = stamp_of(b);
+  block *first = b;
   size_t total = block_size(b), n = total / size;
   if (n > count) n = count;
   uint64_t flag = block_flags(b) & BLOCK_PREV_ALLOC;
@@ -578,6 +587,7 @@ static size_t alloc_run_locked(struct heap *h, size_t size, void **out, size_t c
   out[n - 1] = block_payload(b);
   in_use_add(h, (int64_t)((n - 1) * size));
   h->splits += n - 1;
+  if (unlikely(events_fn != NULL)) events_run(h, first, b, size, n);
   arena_mark_used(arena_of(b), b, block_size(b));
   return n;
 }
@@ -634,13 +644,15 @@ int heap_resize(void *p, size_t n, size_t limit, const char *call, size_t *usabl
     report_misuse(call, p, problem);
   }
   int done = 1;
-  if (size <= block_size(b))
+  size_t old_size = block_size(b);
+  if (size <= old_size)
     release_tail_locked(h, b, size);
   else if (n < limit) /* with the headroom of a move (config.h) */
     done = grow_in_place_locked(h, b, size, block_size_for(n + n / REALLOC_HEADROOM));
   else
     done = 0; /* becomes a large block: the caller moves it */
   if (!done && usable) *usable = block_usable(b);
+  if (unlikely(events_fn != NULL) && done) events_resized(h, b, old_size);
   pthread_mutex_unlock(&h->lock);
   return done;
 }

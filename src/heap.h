@@ -16,6 +16,8 @@
 struct heap {
   pthread_mutex_t lock;
   const struct placement *policy; /* how free blocks are kept and found */
+  enum chunk_kind arena_kind;     /* its arenas' registry kind: CHUNK_ARENA, or
+                                     CHUNK_HEAP_ARENA for a created heap */
   struct freelists free;          /* the policy's lists */
   struct arena *arenas;           /* every arena this heap owns */
   size_t arena_count;

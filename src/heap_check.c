@@ -28,7 +28,7 @@ static void tally_listed(void *ctx, const block *b) {
   struct tally *t = ctx;
   t->listed++;
   t->listed_bytes += block_size(b);
-  if (registry_lookup(b) != CHUNK_ARENA || arena_heap(arena_of(b)) != t->heap) {
+  if (registry_lookup(b) != t->heap->arena_kind || arena_heap(arena_of(b)) != t->heap) {
     report_problem("check: listed block", b, "is not in an arena of this heap");
     t->problems++;
   }
@@ -51,7 +51,7 @@ int heap_check(struct heap *h) {
   pthread_mutex_lock(&h->lock);
   size_t n = 0;
   for (struct arena *a = h->arenas; a; a = a->next, n++) {
-    if (a->magic != ARENA_MAGIC || arena_heap(a) != h || registry_lookup(a) != CHUNK_ARENA ||
+    if (a->magic != ARENA_MAGIC || arena_heap(a) != h || registry_lookup(a) != h->arena_kind ||
         (a->next && a->next->prev != a)) {
       report_problem("check: arena", a, "header, owner, registry entry or links damaged");
       t.problems++;

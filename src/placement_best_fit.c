@@ -10,10 +10,12 @@ static void bf_insert(struct freelists *fl, block *b) { list_push(fl, &fl->heads
 
 static void bf_remove(struct freelists *fl, block *b) { list_unlink(fl, &fl->heads[0], b); }
 
-static block *bf_find(struct freelists *fl, size_t size) {
+static inline __attribute__((always_inline)) block *bf_search(struct freelists *fl, size_t size,
+                                                              int seen) {
   block *best = NULL;
   size_t steps = 0;
   for (block *b = list_first(fl, fl->heads[0]); b; b = list_next(fl, b, &steps)) {
+    if (seen) events_examined(fl, b, size);
     size_t s = block_size(b);
     if (s < size || (best && s >= block_size(best))) continue;
     best = b;
@@ -21,6 +23,9 @@ static block *bf_find(struct freelists *fl, size_t size) {
   }
   return best;
 }
+
+static block *bf_find(struct freelists *fl, size_t size) { return bf_search(fl, size, 0); }
+static block *bf_find_seen(struct freelists *fl, size_t size) { return bf_search(fl, size, 1); }
 
 static int bf_verify(const struct freelists *fl, void (*seen)(void *ctx, const block *b),
                      void *ctx) {
@@ -32,5 +37,6 @@ const struct placement placement_best_fit = {
     .insert = bf_insert,
     .remove = bf_remove,
     .find = bf_find,
+    .find_seen = bf_find_seen,
     .verify = bf_verify,
 };

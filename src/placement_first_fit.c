@@ -9,12 +9,18 @@ static void ff_insert(struct freelists *fl, block *b) { list_push(fl, &fl->heads
 
 static void ff_remove(struct freelists *fl, block *b) { list_unlink(fl, &fl->heads[0], b); }
 
-static block *ff_find(struct freelists *fl, size_t size) {
+static inline __attribute__((always_inline)) block *ff_search(struct freelists *fl, size_t size,
+                                                              int seen) {
   size_t steps = 0;
-  for (block *b = list_first(fl, fl->heads[0]); b; b = list_next(fl, b, &steps))
+  for (block *b = list_first(fl, fl->heads[0]); b; b = list_next(fl, b, &steps)) {
+    if (seen) events_examined(fl, b, size);
     if (block_size(b) >= size) return b;
+  }
   return NULL;
 }
+
+static block *ff_find(struct freelists *fl, size_t size) { return ff_search(fl, size, 0); }
+static block *ff_find_seen(struct freelists *fl, size_t size) { return ff_search(fl, size, 1); }
 
 static int ff_verify(const struct freelists *fl, void (*seen)(void *ctx, const block *b),
                      void *ctx) {
@@ -26,5 +32,6 @@ const struct placement placement_first_fit = {
     .insert = ff_insert,
     .remove = ff_remove,
     .find = ff_find,
+    .find_seen = ff_find_seen,
     .verify = ff_verify,
 };

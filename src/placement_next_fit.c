@@ -15,15 +15,23 @@ static void nf_remove(struct freelists *fl, block *b) {
   list_unlink(fl, &fl->heads[0], b);
 }
 
-static block *nf_find(struct freelists *fl, size_t size) {
+static inline __attribute__((always_inline)) block *nf_search(struct freelists *fl, size_t size,
+                                                              int seen) {
   block *start = list_first(fl, fl->rover ? fl->rover : fl->heads[0]);
   size_t steps = 0; /* the two walks together visit each block once */
-  for (block *b = start; b; b = list_next(fl, b, &steps))
+  for (block *b = start; b; b = list_next(fl, b, &steps)) {
+    if (seen) events_examined(fl, b, size);
     if (block_size(b) >= size) return fl->rover = b;
-  for (block *b = list_first(fl, fl->heads[0]); b && b != start; b = list_next(fl, b, &steps))
+  }
+  for (block *b = list_first(fl, fl->heads[0]); b && b != start; b = list_next(fl, b, &steps)) {
+    if (seen) events_examined(fl, b, size);
     if (block_size(b) >= size) return fl->rover = b;
+  }
   return NULL;
 }
+
+static block *nf_find(struct freelists *fl, size_t size) { return nf_search(fl, size, 0); }
+static block *nf_find_seen(struct freelists *fl, size_t size) { return nf_search(fl, size, 1); }
 
 struct nf_verify_ctx {
   void (*seen)(void *ctx, const block *b);
@@ -54,5 +62,6 @@ const struct placement placement_next_fit = {
     .insert = nf_insert,
     .remove = nf_remove,
     .find = nf_find,
+    .find_seen = nf_find_seen,
     .verify = nf_verify,
 };

@@ -30,11 +30,13 @@ static unsigned next_nonempty(const struct freelists *fl, unsigned c) {
  * (docs/design.md has the measurements), and the walk stays short. */
 #define FIT_CANDIDATES 4
 
-static block *good_fit(const struct freelists *fl, block *b, size_t size) {
+static inline __attribute__((always_inline)) block *good_fit(const struct freelists *fl, block *b,
+                                                             size_t size, int observed) {
   b = list_first(fl, b);
   block *best = NULL;
   size_t best_size = SIZE_MAX, steps = 0;
   for (unsigned seen = 0; b && seen < FIT_CANDIDATES; b = list_next(fl, b, &steps)) {
+    if (observed) events_examined(fl, b, size);
     size_t s = block_size(b);
     if (s < size) continue;
     if (s == size) return b;
@@ -44,17 +46,29 @@ static block *good_fit(const struct freelists *fl, block *b, size_t size) {
   return best;
 }
 
-static block *seg_find(struct freelists *fl, size_t size) {
+/* The head of exact class c (all its blocks fit), told as examined. */
+static inline __attribute__((always_inline)) block *
+exact_head(const struct freelists *fl, unsigned c, size_t size, int observed) {
+  block *b = list_first(fl, fl->heads[c]);
+  if (observed && b) events_examined(fl, b, size);
+  return b;
+}
+
+static inline __attribute__((always_inline)) block *seg_search(struct freelists *fl, size_t size,
+                                                               int observed) {
   unsigned c = seg_class(size);
   /* The blocks of an exact class all have its size: the head will do. */
-  block *b = c < SEG_EXACT_LIMIT / HAWK_ALIGN ? list_first(fl, fl->heads[c])
-                                              : good_fit(fl, fl->heads[c], size);
+  block *b = c < SEG_EXACT_LIMIT / HAWK_ALIGN ? exact_head(fl, c, size, observed)
+                                              : good_fit(fl, fl->heads[c], size, observed);
   if (b || c + 1 >= SIZE_CLASSES) return b;
   unsigned n = next_nonempty(fl, c + 1);
   if (n >= SIZE_CLASSES) return NULL;
-  return n < SEG_EXACT_LIMIT / HAWK_ALIGN ? list_first(fl, fl->heads[n])
-                                          : good_fit(fl, fl->heads[n], size);
+  return n < SEG_EXACT_LIMIT / HAWK_ALIGN ? exact_head(fl, n, size, observed)
+                                          : good_fit(fl, fl->heads[n], size, observed);
 }
+
+static block *seg_find(struct freelists *fl, size_t size) { return seg_search(fl, size, 0); }
+static block *seg_find_seen(struct freelists *fl, size_t size) { return seg_search(fl, size, 1); }
 
 struct seg_verify_ctx {
   void (*seen)(void *ctx, const block *b);
@@ -93,5 +107,6 @@ const struct placement placement_segregated = {
     .insert = seg_insert_listed,
     .remove = seg_remove_listed,
     .find = seg_find,
+    .find_seen = seg_find_seen,
     .verify = seg_verify,
 };

@@ -22,8 +22,16 @@ enum chunk_kind {
   CHUNK_LARGE = 2,       /* a large block's own mapping starts here */
   CHUNK_LARGE_MORE = 3,  /* a later chunk of a large block's mapping */
   CHUNK_FREED = 4,       /* a large mapping that was freed and unmapped (or kept spare) */
-  CHUNK_ARENA_FREED = 5, /* an arena that was unmapped */
+  CHUNK_ARENA_FREED = 5, /* an arena that was unmapped (or a created heap's mapping) */
+  CHUNK_HEAP_ARENA = 6,  /* an arena of a created heap (hawk_heap_create) */
+  CHUNK_HEAP_LARGE = 7,  /* every chunk of a created heap's block in a mapping of its own */
+  CHUNK_HEAP_TABLE = 8,  /* the table of created heaps' descriptors (userheap.c) */
 };
+
+/* Whether a chunk of kind k is an arena (of a default or a created heap). */
+static inline int chunk_is_arena(enum chunk_kind k) {
+  return k == CHUNK_ARENA || k == CHUNK_HEAP_ARENA;
+}
 
 /* Chunks per leaf (a leaf is this many bytes) and leaves in the top array. */
 #define REGISTRY_LEAF_SHIFT 16
@@ -87,7 +95,7 @@ static inline char *chunk_base(const void *addr) {
  * test every follower of a link to another arena asks before it reads
  * there (placement.h, arena.h). */
 static inline int registry_arena_at(const void *p, uintptr_t residue) {
-  return ((uintptr_t)p & 15) == residue && registry_lookup(p) == CHUNK_ARENA;
+  return ((uintptr_t)p & 15) == residue && chunk_is_arena(registry_lookup(p));
 }
 
 #endif /* HAWK_REGISTRY_H */

@@ -5,6 +5,7 @@
 #include "hawkalloc.h"
 #include "large.h"
 #include "process.h"
+#include "userheap.h"
 
 struct walk_ctx {
   hawk_visit_fn visit;
@@ -53,13 +54,17 @@ static void walk_large(void *ctx, const struct large_header *l) {
   w->count++;
 }
 
-size_t walk_heap_locked(unsigned i, hawk_visit_fn visit, void *ctx) {
-  struct walk_ctx w = {.visit = visit, .ctx = ctx, .heap = (int)i};
-  for (const struct arena *a = hawk_heaps[i].arenas; a; a = a->next) {
+size_t walk_arenas_locked(const struct heap *h, int id, hawk_visit_fn visit, void *ctx) {
+  struct walk_ctx w = {.visit = visit, .ctx = ctx, .heap = id};
+  for (const struct arena *a = h->arenas; a; a = a->next) {
     w.arena = a;
     arena_walk(a, walk_visit, &w);
   }
   return w.count;
+}
+
+size_t walk_heap_locked(unsigned i, hawk_visit_fn visit, void *ctx) {
+  return walk_arenas_locked(&hawk_heaps[i], (int)i, visit, ctx);
 }
 
 size_t hawk_walk(hawk_visit_fn visit, void *ctx) {
@@ -71,5 +76,6 @@ size_t hawk_walk(hawk_visit_fn visit, void *ctx) {
     pthread_mutex_unlock(&hawk_heaps[i].lock);
   }
   large_each(walk_large, &w);
+  w.count += userheap_walk(visit, ctx);
   return w.count;
 }

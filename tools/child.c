@@ -111,7 +111,11 @@ int worker_run(const char *trace, const struct alloc_choice *a, enum worker_mode
   if (mode == MODE_MAP && map_at >= 0)
     snprintf(modetext, sizeof modetext, "map@%lld", (long long)map_at);
   else
-    snprintf(modetext, sizeof modetext, "%s", mode == MODE_MAP ? "map" : "replay");
+    snprintf(modetext, sizeof modetext, "%s",
+             mode == MODE_MAP            ? "map"
+             : mode == MODE_EVENTS       ? "events"
+             : mode == MODE_EVENTS_CHECK ? "events-check"
+                                         : "replay");
   fflush(NULL);
   pid_t pid = fork();
   if (pid < 0) {

@@ -35,7 +35,7 @@ GRADE_EMBED(grade_src_mm_h, "mm.h");
 GRADE_EMBED(grade_src_ops_h, "grade_ops.h");
 
 static const char grade_usage[] =
-    "usage: hawk grade [--timeout S] [--rounds N] [--align N] MM.C [TRACE...]\n"
+    "usage: hawk grade [--timeout S] [--rounds N] [--align N] [--map DIR] MM.C [TRACE...]\n"
     "\n"
     "Grades an allocator written to the malloc-lab interface: mm_init, mm_malloc,\n"
     "mm_free and mm_realloc over mem_sbrk (with mem_heap_lo, mem_heap_hi,\n"
@@ -58,7 +58,10 @@ static const char grade_usage[] =
     "\n"
     "  --timeout S   seconds each trace may take, timing rounds included (default 60)\n"
     "  --rounds N    timing rounds per trace (default 3; 0: no timing, no score)\n"
-    "  --align N     the alignment asked of payloads: 8 or 16 (default 16)\n";
+    "  --align N     the alignment asked of payloads: 8 or 16 (default 16)\n"
+    "  --map DIR     a picture of the student's heap at each trace's peak of live\n"
+    "                payload, DIR/TRACE.svg: the payloads from the trace, every\n"
+    "                other byte of the heap shown as overhead or free\n";
 
 static const char *const grade_default_traces[] = {
     "amptjp-bal", "binary-bal", "binary2-bal", "cccp-bal",    "coalescing-bal", "cp-decl-bal",
@@ -73,6 +76,7 @@ struct grade_result {
   char verdict[32];  /* "correct", "misaligned", ... */
   char detail[1200]; /* why not, for the lines under the table */
   uint64_t peak, heap, mm_ns, libc_ns;
+  char picture[PATH_MAX]; /* --map: the picture written, or "" */
 };
 
 static int write_file(const char *dir, const char *name, const char *text, size_t len) {
@@ -141,7 +145,7 @@ static int grade_build(const char *dir, const char *mm, const char *cc) {
   }
   char *abs = absolute_path(mm);
   char path[PATH_MAX];
-  snprintf(path, sizeof path, "%s/student.c", dir);
+  snprintf(path, sizeof path, "%.400s/student.c", dir);
   FILE *out = fopen(path, "w");
   if (!out) {
     tool_error("grade: cannot write %s: %s", path, strerror(errno));
@@ -149,7 +153,12 @@ static int grade_build(const char *dir, const char *mm, const char *cc) {
     free(abs);
     return 2;
   }
-  fprintf(out, "#line 1 \"%s\"\n", mm);
+  fputs("#line 1 \"", out);
+  for (const char *c = mm; *c; c++) {
+    if (*c == '"' || *c == '\\') fputc('\\', out);
+    fputc(*c == '\n' ? '?' : *c, out);
+  }
+  fputs("\"\n", out);
   char buf[8192];
   size_t n;
   while ((n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, out);
@@ -165,9 +174,9 @@ static int grade_build(const char *dir, const char *mm, const char *cc) {
     return 2;
   }
   char student[PATH_MAX], driver[PATH_MAX], memlib[PATH_MAX], exe[PATH_MAX], inc[PATH_MAX];
-  snprintf(student, sizeof student, "%s/student.c", dir);
-  snprintf(driver, sizeof driver, "%s/driver.c", dir);
-  snprintf(memlib, sizeof memlib, "%s/memlib.c", dir);
+  snprintf(student, sizeof student, "%.400s/student.c", dir);
+  snprintf(driver, sizeof driver, "%.400s/driver.c", dir);
+  snprintf(memlib, sizeof memlib, "%.400s/memlib.c", dir);
   snprintf(exe, sizeof exe, "%.400s/grader", dir);
   snprintf(inc, sizeof inc, "-I%.400s", dir);
   char *argv[] = {(char *)cc, "-std=gnu11", "-O2",   "-g",   "-Wall", inc, incdir,
@@ -183,8 +192,8 @@ static int grade_build(const char *dir, const char *mm, const char *cc) {
 
 /* The trace's ops as grade_ops.h records in dir/ops; 0, or -1 with why in
  * err. */
-static int grade_ops_file(const char *file, const struct optrace *t, size_t align, char *err,
-                          size_t errlen) {
+static int grade_ops_file(const char *file, const struct optrace *t, size_t align, int64_t map_op,
+                          char *err, size_t errlen) {
   FILE *f = fopen(file, "w");
   if (!f) {
     snprintf(err, errlen, "cannot write %.300s: %s", file, strerror(errno));
@@ -195,6 +204,7 @@ static int grade_ops_file(const char *file, const struct optrace *t, size_t alig
   memcpy(h.magic, GRADE_MAGIC, 8);
   h.nops = t->nops;
   h.nslots = t->nslots;
+  h.map_op = map_op >= 0 ? (uint64_t)map_op : UINT64_MAX;
   fwrite(&h, sizeof h, 1, f);
   for (size_t i = 0; i < t->nops; i++) {
     const struct op *o = &t->ops[i];
@@ -254,9 +264,124 @@ static const char *phase_text(uint64_t phase) {
                                : "while checking";
 }
 
+/* --- hawk grade --map: the student's heap as a picture --------------------- */
+
+#define HEAP_W    1024 /* pixels a row */
+#define HEAP_ROWS 8    /* rows at most */
+
+/* One payload of the heap file. */
+struct heap_piece {
+  unsigned long off, len, slot;
+};
+
+/* Reads the heap file (grade_ops.h): the heap's size and its payloads
+ * (malloc'ed).  0, or -1. */
+static int heap_read(const char *file, unsigned long *heap, struct heap_piece **out, size_t *n) {
+  FILE *in = fopen(file, "r");
+  if (!in) return -1;
+  size_t cap = 256;
+  struct heap_piece *p = malloc(cap * sizeof *p), q;
+  *n = 0;
+  if (!p || fscanf(in, "heap %lu", heap) != 1) {
+    fclose(in);
+    free(p);
+    return -1;
+  }
+  while (fscanf(in, "%lu %lu %lu", &q.off, &q.len, &q.slot) == 3) {
+    if (*n == cap) {
+      cap *= 2;
+      struct heap_piece *np = realloc(p, cap * sizeof *p);
+      if (!np) abort();
+      p = np;
+    }
+    p[(*n)++] = q;
+  }
+  fclose(in);
+  *out = p;
+  return 0;
+}
+
+/* One row of the picture: bytes [start, end) of the heap. */
+static void heap_row(FILE *f, const struct heap_piece *p, size_t n, unsigned long start,
+                     unsigned long end, double px, int y) {
+  fprintf(f, "<g class=\"row\" transform=\"translate(150,%d)\">\n", y);
+  fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%.1f\" height=\"22\" class=\"o\"/>\n",
+          (double)(end - start) * px);
+  for (size_t i = 0; i < n; i++) {
+    unsigned long a = p[i].off, b = p[i].off + p[i].len;
+    if (b <= start || a >= end) continue;
+    if (a < start) a = start;
+    if (b > end) b = end;
+    double x0 = (double)(a - start) * px, x1 = (double)(b - start) * px;
+    if (x1 - x0 >= 3)
+      fprintf(f,
+              "<rect x=\"%.1f\" width=\"%.1f\" height=\"22\" class=\"p\"><title>block %lu, "
+              "%lu bytes at heap+0x%lx</title></rect>\n",
+              x0 + 0.5, x1 - x0 - 1, p[i].slot, p[i].len, p[i].off);
+    else
+      fprintf(f, "<rect x=\"%.2f\" width=\"%.2f\" height=\"22\" class=\"p\"/>\n", x0, x1 - x0);
+  }
+  fprintf(f, "</g>\n<rect x=\"150\" y=\"%d\" width=\"%.1f\" height=\"22\" class=\"e\"/>\n", y,
+          (double)(end - start) * px);
+  fprintf(f, "<text x=\"142\" y=\"%d\" text-anchor=\"end\" class=\"n\">heap+0x%lx</text>\n", y + 15,
+          start);
+}
+
+/* Draws the heap file as SVG into svg: rows of HEAP_W pixels, payloads
+ * blue, every other byte grey (the allocator's headers, padding and free
+ * blocks: the grader cannot tell them apart).  0, or -1. */
+static int grade_draw(const char *heapfile, const char *svg, const char *title, uint64_t live) {
+  unsigned long heap = 0;
+  size_t n = 0;
+  struct heap_piece *p = NULL;
+  if (heap_read(heapfile, &heap, &p, &n) != 0) return -1;
+  FILE *f = fopen(svg, "w");
+  if (!f) {
+    free(p);
+    return -1;
+  }
+  unsigned long rows = heap <= (unsigned long)HEAP_W * 64 ? 1 : HEAP_ROWS;
+  unsigned long row_bytes = (heap + rows - 1) / rows;
+  if (row_bytes < HEAP_W) row_bytes = HEAP_W;
+  double px = (double)HEAP_W / (double)row_bytes; /* pixels a byte */
+  int height = 130 + (int)rows * 34;
+  fprintf(f,
+          "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+          "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"1200\" "
+          "height=\"%d\" viewBox=\"0 0 1200 %d\">\n<title>%s</title>\n<style>\n"
+          "text{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;font-size:12px;fill:#222}\n"
+          ".t{font-size:20px;font-weight:bold}.n{font-size:11px;fill:#555}\n"
+          ".p{fill:#2f6fd0}.o{fill:#c8c8c8}.e{fill:none;stroke:#555;stroke-width:0.8}\n"
+          "</style>\n<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n"
+          "<text x=\"20\" y=\"32\" class=\"t\">%s</text>\n",
+          height, height, title, title);
+  fprintf(f,
+          "<text x=\"20\" y=\"56\">%zu live payloads, %llu bytes, in a heap of %lu bytes: "
+          "%.1f%% of the heap is payload</text>\n",
+          n, (unsigned long long)live, heap, heap ? 100.0 * (double)live / (double)heap : 0.0);
+  fprintf(f,
+          "<rect x=\"20\" y=\"70\" width=\"26\" height=\"13\" class=\"p\"/>"
+          "<text x=\"52\" y=\"81\">payload (what the trace asked for)</text>\n"
+          "<rect x=\"300\" y=\"70\" width=\"26\" height=\"13\" class=\"o\"/>"
+          "<text x=\"332\" y=\"81\">overhead or free (headers, padding, free blocks)</text>\n"
+          "<text x=\"20\" y=\"104\" class=\"n\">Each row is %lu bytes of the heap across %d px, "
+          "from mem_heap_lo() on; payloads of 3 px and more are drawn one by one, a white line "
+          "between them.</text>\n",
+          row_bytes, HEAP_W);
+  for (unsigned long r = 0; r < rows && (r == 0 || r * row_bytes < heap); r++) {
+    unsigned long start = r * row_bytes;
+    unsigned long end = start + row_bytes < heap ? start + row_bytes : heap;
+    heap_row(f, p, n, start, end, px, 116 + (int)r * 34);
+  }
+  fprintf(f, "</svg>\n");
+  free(p);
+  return fclose(f) == 0 ? 0 : -1;
+}
+
 /* Runs the grader on one trace file; fills r. */
 static void grade_trace(const char *dir, const char *trace, size_t align, int rounds,
-                        double timeout, struct grade_result *r) {
+                        double timeout, const char *mapdir, const char *mm,
+                        struct grade_result *r) {
   struct optrace t;
   char err[600];
   if (trace_load(trace, &t, err, sizeof err) != 0) {
@@ -265,16 +390,26 @@ static void grade_trace(const char *dir, const char *trace, size_t align, int ro
     return;
   }
   r->ops = t.nops;
-  char ops[PATH_MAX];
+  char ops[PATH_MAX], heapfile[PATH_MAX];
   snprintf(ops, sizeof ops, "%.400s/ops", dir);
-  if (grade_ops_file(ops, &t, align, err, sizeof err) != 0) {
+  snprintf(heapfile, sizeof heapfile, "%.400s/ops.heap", dir);
+  unlink(heapfile);
+  uint64_t peak_live = 0;
+  int64_t peak_op = -1;
+  if (mapdir && trace_peak(&t, &peak_live, &peak_op) != 0) peak_op = -1;
+  if (grade_ops_file(ops, &t, align, mapdir ? peak_op : -1, err, sizeof err) != 0) {
     snprintf(r->verdict, sizeof r->verdict, "not gradable");
     snprintf(r->detail, sizeof r->detail, "%s", err);
     trace_unload(&t);
     return;
   }
   int pfd[2];
-  if (pipe(pfd) != 0) abort();
+  if (pipe(pfd) != 0) {
+    snprintf(r->verdict, sizeof r->verdict, "not run");
+    snprintf(r->detail, sizeof r->detail, "pipe: %s", strerror(errno));
+    trace_unload(&t);
+    return;
+  }
   char exe[PATH_MAX], fdtext[16], aligntext[16], roundstext[16];
   snprintf(exe, sizeof exe, "%.400s/grader", dir);
   snprintf(fdtext, sizeof fdtext, "%d", pfd[1]);
@@ -282,7 +417,14 @@ static void grade_trace(const char *dir, const char *trace, size_t align, int ro
   snprintf(roundstext, sizeof roundstext, "%d", rounds);
   fflush(stdout);
   pid_t pid = fork();
-  if (pid < 0) abort();
+  if (pid < 0) {
+    snprintf(r->verdict, sizeof r->verdict, "not run");
+    snprintf(r->detail, sizeof r->detail, "fork: %s", strerror(errno));
+    close(pfd[0]);
+    close(pfd[1]);
+    trace_unload(&t);
+    return;
+  }
   if (pid == 0) {
     close(pfd[0]);
     dup2(2, 1); /* the student's own output goes to stderr, not into the table */
@@ -369,6 +511,18 @@ static void grade_trace(const char *dir, const char *trace, size_t align, int ro
     snprintf(r->detail, sizeof r->detail, "the grader exited with status %d at %s %s",
              WIFEXITED(status) ? WEXITSTATUS(status) : -1, at, phase_text(h.phase));
   }
+  if (mapdir && access(heapfile, R_OK) == 0) {
+    char svg[PATH_MAX], title[600];
+    snprintf(svg, sizeof svg, "%.400s/%.200s.svg", mapdir, r->name);
+    const char *base = strrchr(mm, '/');
+    snprintf(title, sizeof title,
+             "%.100s on %.200s, after op %lld of %llu, the peak of live payload",
+             base ? base + 1 : mm, r->name, (long long)peak_op + 1, (unsigned long long)t.nops);
+    if (grade_draw(heapfile, svg, title, peak_live) == 0)
+      snprintf(r->picture, sizeof r->picture, "%s", svg);
+    else
+      tool_error("grade: cannot write %s", svg);
+  }
   trace_unload(&t);
 }
 
@@ -403,8 +557,8 @@ static char *traces_dir(void) {
 
 /* Removes the scratch directory's files and the directory. */
 static void grade_cleanup(const char *dir) {
-  const char *names[] = {"driver.c",    "memlib.c",  "memlib.h", "mm.h",
-                         "grade_ops.h", "student.c", "grader",   "ops"};
+  const char *names[] = {"driver.c",  "memlib.c", "memlib.h", "mm.h",    "grade_ops.h",
+                         "student.c", "grader",   "ops",      "ops.heap"};
   for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%.400s/%s", dir, names[i]);
@@ -454,6 +608,8 @@ static void grade_report(struct grade_result *res, size_t n, int rounds) {
   table_free(&tb);
   for (size_t i = 0; i < n; i++)
     if (!res[i].correct) printf("%s: %s: %s\n", res[i].name, res[i].verdict, res[i].detail);
+  for (size_t i = 0; i < n; i++)
+    if (res[i].picture[0]) printf("%s: the heap at its peak: %s\n", res[i].name, res[i].picture);
   double mean = n ? util_sum / (double)n : 0;
   printf("total: %zu of %zu traces correct, mean utilization %.1f%%", ncorrect, n, 100.0 * mean);
   if (rounds && mm_ns > 0 && libc_ns > 0) {
@@ -469,6 +625,7 @@ static void grade_report(struct grade_result *res, size_t n, int rounds) {
 
 int cmd_grade(int argc, char **argv) {
   double timeout = 60;
+  const char *mapdir = NULL;
   int rounds = 3;
   size_t align = 16;
   int i = 1;
@@ -499,6 +656,13 @@ int cmd_grade(int argc, char **argv) {
         return 2;
       }
       rounds = (int)r;
+    } else if (strcmp(a, "--map") == 0) {
+      struct stat st;
+      if (stat(v, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        tool_error("grade: --map %s: not a directory", v);
+        return 2;
+      }
+      mapdir = v;
     } else if (strcmp(a, "--align") == 0) {
       if (strcmp(v, "8") != 0 && strcmp(v, "16") != 0) {
         tool_error("grade: --align %s: give 8 or 16", v);
@@ -561,7 +725,7 @@ int cmd_grade(int argc, char **argv) {
     rc = 0;
     for (size_t k = 0; k < ntraces; k++) {
       res[k].name = short_name(traces[k]);
-      grade_trace(scratch, traces[k], align, rounds, timeout, &res[k]);
+      grade_trace(scratch, traces[k], align, rounds, timeout, mapdir, mm, &res[k]);
       if (!res[k].correct) rc = 1;
     }
     grade_report(res, ntraces, rounds);

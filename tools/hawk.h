@@ -23,6 +23,10 @@
  *              pictures of small heaps drawn zoomed in
  *   grade.c    `hawk grade`: a malloc-lab allocator (mm.c) compiled against
  *              the grader of tools/grade/ (built in) and run on traces
+ *   record.c   the worker's recorder of the library's events (hawk view)
+ *   view.c     `hawk view`: the events rebuilt into the heap at every call,
+ *              checked against hawk_walk, written as one HTML page
+ *   page.c     the page's script and style (generated from tools/view/)
  */
 #ifndef HAWK_TOOL_H
 #define HAWK_TOOL_H
@@ -37,6 +41,7 @@ int cmd_run(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_map(int argc, char **argv);
 int cmd_render(int argc, char **argv);
+int cmd_view(int argc, char **argv);
 int cmd_grade(int argc, char **argv);
 int cmd_worker(int argc, char **argv); /* hidden: started by replay and map */
 
@@ -243,7 +248,7 @@ struct alloc_choice {
                           cache, one heap), so every call meets the policy */
 };
 
-enum worker_mode { MODE_REPLAY = 0, MODE_MAP = 1 };
+enum worker_mode { MODE_REPLAY = 0, MODE_MAP = 1, MODE_EVENTS = 2, MODE_EVENTS_CHECK = 3 };
 
 /* What a worker reports through its pipe (one write). */
 #define RESULT_MAGIC 0x4841574bu /* "HAWK" */
@@ -285,6 +290,41 @@ void worker_set_map_at(int64_t op);
 int worker_run(const char *trace, const struct alloc_choice *a, enum worker_mode mode, int rounds,
                const char *out, struct worker_outcome *o);
 void worker_outcome_free(struct worker_outcome *o);
+
+/* --- record.c: the worker's side of hawk view --------------------------- */
+
+/* One record of the events file: a struct hawk_event, or one of these. */
+#define REC_OP                                                                                     \
+  100 /* end of call a: block the old pointer, size the result, heap                               \
+         the number of free blocks the policy examined (only the first                             \
+         EXAMINED_KEPT are recorded); in check mode d = 1 and b, c the                             \
+         count and digest of hawk_walk */
+#define EXAMINED_KEPT 8
+#define REC_WALK                                                                                   \
+  101                   /* a block before the replay: a its state, b its region, c the             \
+                           region's size */
+#define REC_WALK_AT 102 /* a block hawk_walk reports after HAWK_VIEW_WALK_AT calls */
+struct rec {
+  int32_t kind, heap;
+  uint64_t block, size, a, b, c, d;
+};
+
+/* The digest of one block (summed over all blocks). */
+static inline uint64_t rec_block_hash(uint64_t address, uint64_t size, unsigned state) {
+  uint64_t x = address * 0x9e3779b97f4a7c15ull ^ size * 0xbf58476d1ce4e5b9ull ^ state;
+  x ^= x >> 31;
+  x *= 0x94d049bb133111ebull;
+  return x ^ (x >> 29);
+}
+
+/* Installs the recorder (after recording the blocks there are); NULL, or
+ * why not.  check: a digest of hawk_walk after every call. */
+const char *record_start(int check);
+/* Ends call index (old: the pointer it freed or resized, result: what it
+ * returned). */
+void record_op(uint64_t index, const void *old, const void *result);
+/* Stops the recorder and writes the records to path; 0 or -1 (errno). */
+int record_write(const char *path);
 
 /* --- table.c --------------------------------------------------------------- */
 

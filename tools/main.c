@@ -22,6 +22,8 @@ static const char usage[] =
     "  render   draw a heap snapshot (HAWKALLOC_MAP, hawk_map_write) as SVG\n"
     "  grade    grade a malloc-lab allocator (mm.c): correctness, utilization,\n"
     "           throughput against the C library, per trace and in total\n"
+    "  view     explore a trace call by call in the browser: one HTML page with\n"
+    "           the heap of each policy, the events of each call explained\n"
     "  help     this text, or `hawk help COMMAND` for a command's\n"
     "\n"
     "`hawk COMMAND --help` describes each command.  hawk finds libhawkalloc.so next\n"
@@ -46,7 +48,7 @@ struct command {
 
 static const struct command commands[] = {
     {"run", cmd_run},       {"replay", cmd_replay}, {"map", cmd_map},
-    {"render", cmd_render}, {"grade", cmd_grade},
+    {"render", cmd_render}, {"grade", cmd_grade},   {"view", cmd_view},
 };
 
 int main(int argc, char **argv) {

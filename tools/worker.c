@@ -7,7 +7,9 @@
  *
  * FD is the pipe to write the struct worker_result to; MODE "replay",
  * "map" or "map@N" (the snapshot after op N instead of at the peak; with it,
- * OUT.blocks: the blocks hawk_walk visits, for zoomed pictures); ROUNDS the timing rounds; OUT the
+ * OUT.blocks: the blocks hawk_walk visits, for zoomed pictures), or "events" /
+ * "events-check" (hawk view: OUT receives the library's events of every call,
+ * record.c); ROUNDS the timing rounds; OUT the
  * heap snapshot to write at the peak (map: hawk map draws it) or "-"; PRELOAD the library
  * LD_PRELOAD should have loaded, or "-"; API "hawk" when that library has HawkAlloc's functions
  * (looked up with dlsym only then: a dlsym that fails calls malloc for its message).
@@ -133,6 +135,7 @@ static void verify(const struct op *o, uint32_t id, const struct slot *s, uint64
 /* --- the replay --------------------------------------------------------------- */
 
 static uint64_t serial;
+static int recording; /* hawk view: the library's events of every call */
 
 static void *aligned(uint64_t align, uint64_t size) {
   size_t a = sizeof(void *);
@@ -153,6 +156,7 @@ static void replay_verified(struct slot *slots, int64_t peak_op, void (*at_peak)
   for (size_t i = 0; i < t->nops; i++) {
     const struct op *o = &t->ops[i];
     struct slot *s = o->slot == SLOT_NULL ? NULL : &slots[o->slot];
+    const void *before = s ? s->p : NULL;
     unsigned char *p;
     switch (o->kind) {
     case OP_MALLOC:
@@ -210,6 +214,7 @@ static void replay_verified(struct slot *slots, int64_t peak_op, void (*at_peak)
       break;
     }
     }
+    if (recording) record_op(i, before, s ? s->p : NULL);
     if ((int64_t)i == peak_op) at_peak();
   }
   if (peak_op < 0) at_peak();
@@ -417,6 +422,7 @@ int cmd_worker(int argc, char **argv) {
   long map_at = -1;
   if (map_mode && argv[2][3] == '@' && parse_count(argv[2] + 4, &map_at) != 0)
     fail("bad worker mode %s", argv[2]);
+  int events_mode = strncmp(argv[2], "events", 6) == 0;
   const char *path = argv[5];
   if (strcmp(argv[6], "-") != 0) {
     expected_preload = argv[6];
@@ -473,7 +479,17 @@ int cmd_worker(int argc, char **argv) {
   }
   if (map_at >= 0 && (map_at < 1 || (uint64_t)map_at > t.nops))
     fail("--at %ld: the trace has ops 1 to %llu", map_at, (unsigned long long)t.nops);
+  if (events_mode) {
+    if (!get_stats) fail("the preloaded library is not HawkAlloc");
+    const char *why = record_start(strcmp(argv[2], "events-check") == 0);
+    if (why) fail("%s", why);
+    recording = 1;
+  }
   replay_verified(slots, map_at >= 0 ? map_at - 1 : res.peak_op, at_peak);
+  if (events_mode) {
+    recording = 0;
+    if (record_write(argv[4]) != 0) fail("cannot write %s: %s", argv[4], strerror(errno));
+  }
   if (hawk) {
     struct hawk_stats s;
     memset(&s, 0, sizeof s);

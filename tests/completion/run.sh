@@ -53,9 +53,9 @@ includes() {
   if [[ -z $missing ]]; then ok "'$line' offers $*"; else fail "'$line' offers $*" "missing:$missing" "got:$got"; fi
 }
 
-expect "hawk " "--help --version -h grade help map render replay run"
+expect "hawk " "--help --version -h grade help map render replay run view"
 expect "hawk r" "render replay run"
-expect "hawk help " "grade map render replay run"
+expect "hawk help " "grade map render replay run view"
 expect "hawk run --policy " "best-fit first-fit next-fit segregated"
 expect "hawk run --policy be" "best-fit"
 expect "hawk replay --policy " "all best-fit first-fit next-fit segregated"

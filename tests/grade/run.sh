@@ -29,7 +29,7 @@ if [[ ! -x $hawk ]]; then
   finish
 fi
 if ! command -v cc >/dev/null; then
-  skip "hawk grade" "no cc on PATH"
+  fail "cc is on PATH (make deps installs it)"
   finish
 fi
 
@@ -91,6 +91,39 @@ if ((rc == 0)) && [[ $(awk '$3 == "correct" && $7 > 0 && $8 > 0 && $9 > 0' <<<"$
   ok "with --rounds 1: Kops/s, libc Kops/s and a score per trace, a total score"
 else
   fail "with --rounds 1: Kops/s, libc Kops/s and a score per trace, a total score" "exit $rc" "$out"
+fi
+
+# --- --map: the student's heap at the peak --------------------------------------
+
+mkdir -p "$work/maps"
+out=$("$hawk" grade --rounds 0 --map "$work/maps" "$example" "$T/short1-bal.rep" 2>&1)
+rc=$?
+# The live blocks at short1-bal's peak, and the peak's op, from the text.
+read -r peak_op live_blocks live_bytes <<<"$(awk 'NR > 4 { n++ } NR > 4 && $1 == "a" { s[$2] = $3; l += $3; c++ }
+  NR > 4 && $1 == "f" { l -= s[$2]; s[$2] = 0; c-- }
+  NR > 4 && l > p { p = l; at = n; pc = c } END { print at, pc, p }' "$T/short1-bal.rep")"
+svgf=$work/maps/short1-bal.svg
+if ((rc == 0)) && [[ -f $svgf ]] && grep -q "^short1-bal: the heap at its peak: $svgf" <<<"$out"; then
+  ok "--map DIR: DIR/short1-bal.svg written and named"
+else
+  fail "--map DIR: DIR/short1-bal.svg written and named" "exit $rc" "$out"
+fi
+got=$(python3 -c 'import sys, xml.etree.ElementTree as E
+t = E.parse(sys.argv[1]).getroot().find("{http://www.w3.org/2000/svg}title")
+print(t.text if t is not None else "")' "$svgf" 2>&1)
+want="mm.c on short1-bal, after op $peak_op of 12, the peak of live payload"
+if [[ $got == "$want" ]]; then ok "--map: titled '$want'"; else fail "--map: titled '$want'" "got: $got"; fi
+got=$(grep -o '<title>block [0-9]*, [0-9]* bytes' "$svgf" | awk '{ n++; s += $3 } END { print n + 0, s + 0 }')
+if [[ $got == "$live_blocks $live_bytes" ]]; then
+  ok "--map: one payload drawn per live block at the peak, their bytes the trace's ($got)"
+else
+  fail "--map: one payload drawn per live block at the peak, their bytes the trace's" \
+    "want: $live_blocks $live_bytes" "got:  $got"
+fi
+if command -v xmllint >/dev/null && xmllint --noout "$svgf" 2>"$work/err"; then
+  ok "--map: well-formed SVG"
+elif command -v xmllint >/dev/null; then
+  fail "--map: well-formed SVG" "$(cat "$work/err")"
 fi
 
 # --- broken allocators ----------------------------------------------------------
@@ -186,6 +219,8 @@ refused "an unreadable mm.c" '^hawk: grade: cannot read /nonexistent/mm.c' "$haw
 refused "--align 4" '^hawk: grade: --align 4: give 8 or 16' "$hawk" grade --align 4 "$example"
 refused "--timeout 0" '^hawk: grade: --timeout 0: give seconds' "$hawk" grade --timeout 0 "$example"
 refused "--rounds x" '^hawk: grade: --rounds x: give 0 to 100' "$hawk" grade --rounds x "$example"
+refused "--map to a missing directory" '^hawk: grade: --map /nonexistent/d: not a directory' \
+  "$hawk" grade --map /nonexistent/d "$example"
 refused "an unknown option" '^hawk: grade: unknown option --frob' "$hawk" grade --frob 1 "$example"
 # A hawk with no ../../shared/traces beside it, and no HAWK_TRACES.
 mkdir -p "$work/a/b" && cp "$hawk" "$work/a/b/hawk"

@@ -35,6 +35,7 @@ struct grade_live {
 };
 
 static struct grade_header *grade_hdr;
+static const char *grade_heap_path; /* OPS_FILE.heap */
 static const struct grade_op *grade_ops;
 static int grade_fd;
 static size_t grade_align;
@@ -162,6 +163,18 @@ static void grade_intact(uint64_t op, uint32_t slot, const char *when) {
                grade_where(grade_ptr[slot], b, sizeof b), (unsigned long long)k, when);
 }
 
+/* Writes the live payloads, as grade_ops.h describes, for hawk grade --map. */
+static void grade_heap_write(void) {
+  FILE *f = fopen(grade_heap_path, "w");
+  if (!f) return;
+  uintptr_t lo = (uintptr_t)mem_heap_lo();
+  fprintf(f, "heap %zu\n", mem_heapsize());
+  for (size_t i = 0; i < grade_nlive; i++)
+    fprintf(f, "%lu %lu %u\n", (unsigned long)(grade_sorted[i].lo - lo),
+            (unsigned long)(grade_sorted[i].hi - grade_sorted[i].lo), grade_sorted[i].slot);
+  fclose(f);
+}
+
 /* The checked replay; returns the peak of live payload bytes. */
 static uint64_t grade_checked(void) {
   uint64_t live = 0, peak = 0, nops = grade_hdr->nops;
@@ -217,6 +230,7 @@ static uint64_t grade_checked(void) {
       live += op->size;
     }
     if (live > peak) peak = live;
+    if (i == grade_hdr->map_op) grade_heap_write();
   }
   for (uint32_t s = 0; s < grade_hdr->nslots; s++)
     if (grade_ptr[s]) grade_intact(nops, s, "the end of the trace");
@@ -337,6 +351,9 @@ int main(int argc, char **argv) {
     return 3;
   }
   grade_hdr = map;
+  static char heap_path[4200];
+  snprintf(heap_path, sizeof heap_path, "%s.heap", argv[1]);
+  grade_heap_path = heap_path;
   grade_ops = (const struct grade_op *)(grade_hdr + 1);
   size_t nslots = grade_hdr->nslots ? grade_hdr->nslots : 1;
   grade_ptr = grade_table(nslots * sizeof *grade_ptr);

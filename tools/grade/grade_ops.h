@@ -2,7 +2,9 @@
  * grader it compiled (the student's mm.c with memlib.c and driver.c): a
  * header, then one record per call.  The grader writes the op it is at
  * into the header as it goes, so that hawk can say where a crash or a hang
- * happened. */
+ * happened.  OPS_FILE.heap, when asked for, is text: "heap SIZE" (the heap's
+ * bytes then), then "OFFSET LENGTH SLOT" for each live payload in address
+ * order, offsets from mem_heap_lo(). */
 #ifndef GRADE_OPS_H
 #define GRADE_OPS_H
 
@@ -20,6 +22,9 @@ struct grade_header {
   uint64_t nslots;
   volatile uint64_t at;    /* the op being run (written by the grader) */
   volatile uint64_t phase; /* enum grade_phase */
+  uint64_t map_op;         /* after this op (0-based), the grader writes the
+                              heap's live payloads to OPS_FILE.heap; or
+                              UINT64_MAX: never */
 };
 
 struct grade_op {

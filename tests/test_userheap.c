@@ -1,0 +1,573 @@
+/* test_userheap.c - heaps of one's own (hawk_heap_*): lifetimes, limits,
+ * blocks freed from other threads, destroy with live blocks, each heap's
+ * placement policy, fork, the thread cache, the walk and hostile options.
+ *
+ * Everything goes through the hawk_* names, so this program also runs under
+ * the sanitizers with -DHAWK_NO_OVERRIDE.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "hawkalloc.h"
+
+#define KiB   ((size_t)1024)
+#define MiB   (1024 * KiB)
+#define ARENA (4 * MiB)
+
+static uintptr_t chunk(const void *p) { return (uintptr_t)p & ~(uintptr_t)(ARENA - 1); }
+
+static struct hawk_stats heap_stats(struct hawk_heap *h) {
+  struct hawk_stats s;
+  memset(&s, 0, sizeof s);
+  CHECK(hawk_heap_stats(h, &s, sizeof s) == 0);
+  return s;
+}
+
+static struct hawk_stats all_stats(void) {
+  struct hawk_stats s;
+  memset(&s, 0, sizeof s);
+  CHECK(hawk_stats(&s, sizeof s) == 0);
+  return s;
+}
+
+static struct hawk_heap *with_policy(const char *policy, size_t limit) {
+  struct hawk_heap_options o = HAWK_HEAP_OPTIONS_INIT;
+  o.policy = policy;
+  o.limit = limit;
+  return hawk_heap_create(&o);
+}
+
+/* ---- lifetimes ------------------------------------------------------------ */
+
+TEST(create_use_destroy_gives_the_memory_back) {
+  size_t before = all_stats().mapped;
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  REQUIRE(h != NULL);
+  void *p[3000];
+  for (int i = 0; i < 3000; i++) {
+    p[i] = hawk_heap_malloc(h, 16 + (size_t)(i % 50) * 24);
+    REQUIRE(p[i] != NULL);
+    memset(p[i], i & 0xff, 16);
+  }
+  for (int i = 0; i < 3000; i++) CHECK(((unsigned char *)p[i])[15] == (i & 0xff));
+  struct hawk_stats s = heap_stats(h);
+  CHECK(s.mallocs == 3000);
+  CHECK(s.heaps == 1);
+  CHECK(s.arenas >= 1);
+  CHECK(s.mapped >= s.arenas * ARENA);
+  CHECK(s.in_use >= 3000 * 32);
+  CHECK(hawk_heap_check(h) == 0);
+  CHECK(all_stats().mapped > before);
+  hawk_heap_destroy(h);
+  CHECK(all_stats().mapped == before);
+  CHECK(hawk_check() == 0);
+}
+
+TEST(blocks_live_in_the_heaps_own_arenas) {
+  struct hawk_heap *a = hawk_heap_create(NULL), *b = hawk_heap_create(NULL);
+  REQUIRE(a && b);
+  void *d = hawk_malloc(100), *x = hawk_heap_malloc(a, 100), *y = hawk_heap_malloc(b, 100);
+  REQUIRE(d && x && y);
+  CHECK(chunk(x) != chunk(d));
+  CHECK(chunk(y) != chunk(d));
+  CHECK(chunk(x) != chunk(y));
+  CHECK(hawk_heap_id(a) >= 16 && hawk_heap_id(b) > hawk_heap_id(a));
+  hawk_free(d);
+  hawk_heap_destroy(a);
+  hawk_heap_destroy(b);
+}
+
+TEST(free_realloc_and_usable_size_work_on_any_heaps_blocks) {
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  REQUIRE(h);
+  char *p = hawk_heap_malloc(h, 100);
+  REQUIRE(p);
+  CHECK(hawk_usable_size(p) >= 100);
+  memset(p, 7, 100);
+  char *q = hawk_realloc(p, 5000); /* plain realloc keeps the block in its heap */
+  REQUIRE(q);
+  CHECK(q[99] == 7);
+  CHECK(heap_stats(h).in_use >= 5000);
+  q = hawk_realloc(q, 40);
+  REQUIRE(q);
+  CHECK(q[39] == 7);
+  CHECK(heap_stats(h).in_use < 100);
+  char *c = hawk_heap_calloc(h, 100, 10);
+  REQUIRE(c);
+  for (int i = 0; i < 1000; i++) CHECK(c[i] == 0);
+  hawk_free(q);
+  hawk_free(c);
+  CHECK(heap_stats(h).in_use == 0);
+  CHECK(heap_stats(h).frees == 2);
+  CHECK(hawk_heap_check(h) == 0);
+  hawk_heap_destroy(h);
+}
+
+TEST(heap_realloc_moves_a_block_into_the_heap) {
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  REQUIRE(h);
+  char *p = hawk_malloc(64);
+  REQUIRE(p);
+  strcpy(p, "moved");
+  char *q = hawk_heap_realloc(h, p, 64);
+  REQUIRE(q);
+  CHECK(strcmp(q, "moved") == 0);
+  CHECK(heap_stats(h).in_use > 0);
+  CHECK(hawk_heap_realloc(h, q, 0) == NULL); /* frees, as realloc(p, 0) */
+  CHECK(heap_stats(h).in_use == 0);
+  void *n = hawk_heap_realloc(h, NULL, 10);
+  CHECK(n && heap_stats(h).in_use > 0);
+  hawk_free(n);
+  hawk_heap_destroy(h);
+}
+
+TEST(large_and_aligned_blocks) {
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  REQUIRE(h);
+  size_t before = all_stats().mapped;
+  for (size_t a = 16; a <= 2 * MiB; a <<= 1) {
+    char *p = hawk_heap_aligned_alloc(h, a, 1000);
+    REQUIRE(p);
+    CHECK(((uintptr_t)p & (a - 1)) == 0);
+    p[999] = 1;
+    hawk_free(p);
+  }
+  errno = 0; /* the payload must share the first chunk with its mapping's header */
+  CHECK(hawk_heap_aligned_alloc(h, 4 * MiB, 10) == NULL && errno == EINVAL);
+  errno = 0;
+  CHECK(hawk_heap_aligned_alloc(h, 24, 10) == NULL && errno == EINVAL);
+  char *big = hawk_heap_malloc(h, 9 * MiB);
+  REQUIRE(big);
+  big[9 * MiB - 1] = 3;
+  CHECK(hawk_usable_size(big) >= 9 * MiB);
+  CHECK(heap_stats(h).large_blocks == 1);
+  CHECK(heap_stats(h).in_use >= 9 * MiB);
+  char *bigger = hawk_realloc(big, 12 * MiB);
+  REQUIRE(bigger);
+  CHECK(bigger[9 * MiB - 1] == 3);
+  CHECK(hawk_heap_check(h) == 0);
+  hawk_free(bigger);
+  CHECK(heap_stats(h).large_blocks == 0);
+  errno = 0;
+  CHECK(hawk_heap_malloc(h, SIZE_MAX / 2) == NULL && errno == ENOMEM);
+  CHECK(hawk_heap_calloc(h, SIZE_MAX / 2, 4) == NULL && errno == ENOMEM);
+  hawk_heap_destroy(h);
+  CHECK(all_stats().mapped <= before);
+}
+
+/* ---- limits ----------------------------------------------------------------- */
+
+TEST(limit_refuses_past_it_and_the_rest_of_the_program_goes_on) {
+  struct hawk_heap *h = with_policy(NULL, 64 * KiB);
+  REQUIRE(h);
+  void *p[200];
+  int n = 0;
+  errno = 0;
+  while (n < 200 && (p[n] = hawk_heap_malloc(h, 1000)) != NULL) n++;
+  CHECK(errno == ENOMEM);
+  CHECK(n >= 60 && n <= 65); /* 1,008-byte blocks in 65,536 bytes */
+  CHECK(heap_stats(h).in_use <= 64 * KiB);
+  void *d = hawk_malloc(100000); /* the default heap does not care */
+  CHECK(d != NULL);
+  hawk_free(d);
+  errno = 0;
+  CHECK(hawk_heap_malloc(h, 1 * MiB) == NULL && errno == ENOMEM);
+  CHECK(hawk_heap_malloc(h, 10 * MiB) == NULL && errno == ENOMEM);
+  hawk_free(p[0]);
+  void *again = hawk_heap_malloc(h, 1000);
+  CHECK(again != NULL);
+  /* growing past the limit is refused and leaves the block as it was */
+  errno = 0;
+  CHECK(hawk_realloc(again, 8000) == NULL && errno == ENOMEM);
+  CHECK(hawk_usable_size(again) >= 1000);
+  hawk_free(again);
+  CHECK(hawk_heap_check(h) == 0);
+  hawk_heap_destroy(h);
+}
+
+TEST(limit_counts_large_mappings) {
+  struct hawk_heap *h = with_policy(NULL, 16 * MiB);
+  REQUIRE(h);
+  void *a = hawk_heap_malloc(h, 6 * MiB), *b = hawk_heap_malloc(h, 6 * MiB);
+  CHECK(a && b);
+  errno = 0;
+  CHECK(hawk_heap_malloc(h, 6 * MiB) == NULL && errno == ENOMEM);
+  hawk_free(a);
+  void *c = hawk_heap_malloc(h, 6 * MiB);
+  CHECK(c != NULL);
+  hawk_heap_destroy(h); /* b and c go with it */
+}
+
+/* ---- threads ---------------------------------------------------------------- */
+
+struct batch {
+  void **p;
+  int n;
+  struct hawk_heap *h;
+};
+
+static void *free_batch(void *arg) {
+  struct batch *b = arg;
+  for (int i = 0; i < b->n; i++) hawk_free(b->p[i]);
+  return NULL;
+}
+
+TEST(blocks_freed_by_other_threads_go_back_to_their_heap) {
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  REQUIRE(h);
+  enum { N = 4000, T = 4 };
+  static void *p[N];
+  for (int i = 0; i < N; i++) REQUIRE((p[i] = hawk_heap_malloc(h, 8 + (size_t)(i % 300))));
+  pthread_t t[T];
+  struct batch b[T];
+  for (int i = 0; i < T; i++) {
+    b[i] = (struct batch){p + i * (N / T), N / T, h};
+    REQUIRE(pthread_create(&t[i], NULL, free_batch, &b[i]) == 0);
+  }
+  for (int i = 0; i < T; i++) pthread_join(t[i], NULL);
+  struct hawk_stats s = heap_stats(h);
+  CHECK(s.in_use == 0);
+  CHECK(s.frees == N);
+  CHECK(hawk_heap_check(h) == 0);
+  hawk_heap_destroy(h);
+}
+
+static void *churn(void *arg) {
+  struct hawk_heap *h = arg;
+  void *keep[64] = {0};
+  for (int i = 0; i < 20000; i++) {
+    int k = i % 64;
+    hawk_free(keep[k]);
+    keep[k] = hawk_heap_malloc(h, 16 + (size_t)(i * 37 % 3000));
+    if (keep[k] == NULL) return (void *)1;
+    memset(keep[k], 0x5a, 16);
+  }
+  for (int k = 0; k < 64; k++) hawk_free(keep[k]);
+  return NULL;
+}
+
+TEST(one_heap_shared_by_several_threads) {
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  REQUIRE(h);
+  pthread_t t[4];
+  for (int i = 0; i < 4; i++) REQUIRE(pthread_create(&t[i], NULL, churn, h) == 0);
+  for (int i = 0; i < 4; i++) {
+    void *r;
+    pthread_join(t[i], &r);
+    CHECK(r == NULL);
+  }
+  CHECK(heap_stats(h).in_use == 0);
+  CHECK(hawk_heap_check(h) == 0);
+  hawk_heap_destroy(h);
+}
+
+/* ---- the thread cache --------------------------------------------------------- */
+
+/* A freed block of a heap never waits in a thread cache: malloc never hands
+ * it out, before or after the heap is destroyed. */
+TEST(freed_heap_blocks_never_reach_the_thread_cache) {
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  REQUIRE(h);
+  enum { N = 500 };
+  void *p[N], *q[N];
+  for (int i = 0; i < N; i++) REQUIRE((p[i] = hawk_heap_malloc(h, 40)));
+  uintptr_t heap_chunk = chunk(p[0]);
+  for (int i = 0; i < N; i++) hawk_free(p[i]);
+  CHECK(heap_stats(h).in_use == 0);
+  for (int i = 0; i < N; i++) {
+    REQUIRE((q[i] = hawk_malloc(40)));
+    CHECK(chunk(q[i]) != heap_chunk);
+  }
+  for (int i = 0; i < N; i++) hawk_free(q[i]);
+  hawk_heap_destroy(h);
+  for (int i = 0; i < N; i++) { /* the cache still works, with no stale block */
+    REQUIRE((q[i] = hawk_malloc(40)));
+    memset(q[i], 1, 40);
+  }
+  for (int i = 0; i < N; i++) hawk_free(q[i]);
+  CHECK(hawk_check() == 0);
+}
+
+/* ---- each heap's policy --------------------------------------------------------- */
+
+/* Three free blocks of 1,008, 208 and 416 bytes, freed in the order 208,
+ * 1,008, 416 between allocated ones; then two requests of 150 bytes. */
+static void placements(struct hawk_heap *h, char **first, char **second, char *b[3]) {
+  b[0] = hawk_heap_malloc(h, 1000);
+  void *s1 = hawk_heap_malloc(h, 16);
+  b[1] = hawk_heap_malloc(h, 200);
+  void *s2 = hawk_heap_malloc(h, 16);
+  b[2] = hawk_heap_malloc(h, 400);
+  void *s3 = hawk_heap_malloc(h, 16);
+  (void)s1, (void)s2, (void)s3;
+  hawk_free(b[1]);
+  hawk_free(b[0]);
+  hawk_free(b[2]);
+  *first = hawk_heap_malloc(h, 150);
+  *second = hawk_heap_malloc(h, 150);
+}
+
+TEST(each_heap_places_blocks_by_its_own_policy) {
+  static const char *const names[4] = {"first-fit", "next-fit", "best-fit", "segregated"};
+  for (int i = 0; i < 4; i++) {
+    struct hawk_heap *h = with_policy(names[i], 0);
+    REQUIRE(h);
+    char *first, *second, *b[3];
+    placements(h, &first, &second, b);
+    switch (i) {
+    case 0: /* the list is LIFO: the 416 block first, then what remains of it */
+      CHECK(first == b[2]);
+      CHECK(second == b[2] + 160);
+      break;
+    case 1: /* the same first, then on from where the search stopped */
+      CHECK(first == b[2]);
+      CHECK(second == b[0]);
+      break;
+    case 2: /* the smallest that fits, each time */
+      CHECK(first == b[1]);
+      CHECK(second == b[2]);
+      break;
+    case 3: /* good fit: the smallest size class that has a block */
+      CHECK(first == b[1]);
+      CHECK(second == b[2]);
+      break;
+    }
+    CHECK(hawk_heap_check(h) == 0);
+    hawk_heap_destroy(h);
+  }
+}
+
+/* ---- fork ------------------------------------------------------------------------ */
+
+TEST(fork_child_uses_and_destroys_the_heap) {
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  REQUIRE(h);
+  char *p = hawk_heap_malloc(h, 100);
+  REQUIRE(p);
+  strcpy(p, "parent");
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int ok = strcmp(p, "parent") == 0;
+    for (int i = 0; i < 1000 && ok; i++) ok = hawk_heap_malloc(h, 64) != NULL;
+    hawk_free(p);
+    ok = ok && hawk_heap_check(h) == 0;
+    hawk_heap_destroy(h);
+    _exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK(strcmp(p, "parent") == 0); /* the parent's heap is untouched */
+  CHECK(heap_stats(h).mallocs == 1);
+  hawk_free(p);
+  hawk_heap_destroy(h);
+}
+
+/* ---- the walk ----------------------------------------------------------------------- */
+
+struct seen {
+  int id;
+  size_t allocated, large;
+};
+
+static void count_heap(void *ctx, const struct hawk_block_info *b) {
+  struct seen *s = ctx;
+  if (b->heap != s->id) return;
+  if (b->state == HAWK_BLOCK_ALLOCATED) s->allocated++;
+  if (b->state == HAWK_BLOCK_LARGE) s->large++;
+}
+
+TEST(walk_names_each_blocks_heap) {
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  REQUIRE(h);
+  void *p[10];
+  for (int i = 0; i < 10; i++) REQUIRE((p[i] = hawk_heap_malloc(h, 100)));
+  void *big = hawk_heap_malloc(h, 5 * MiB);
+  REQUIRE(big);
+  struct seen s = {.id = hawk_heap_id(h)};
+  hawk_walk(count_heap, &s);
+  CHECK(s.allocated == 10);
+  CHECK(s.large == 1);
+  hawk_heap_destroy(h);
+  s = (struct seen){.id = s.id};
+  hawk_walk(count_heap, &s);
+  CHECK(s.allocated == 0 && s.large == 0);
+}
+
+/* ---- the default heap ----------------------------------------------------------------- */
+
+TEST(the_default_heap_is_malloc) {
+  struct hawk_heap *d = hawk_heap_default();
+  REQUIRE(d);
+  void *p = hawk_heap_malloc(d, 100);
+  REQUIRE(p);
+  void *m = hawk_malloc(100);
+  CHECK(chunk(p) == chunk(m) || hawk_heap_id(d) == 0);
+  CHECK(hawk_heap_check(d) == 0);
+  struct hawk_stats s = heap_stats(d);
+  CHECK(s.in_use > 0);
+  hawk_free(p);
+  hawk_free(m);
+}
+
+/* ---- misuse, in children -------------------------------------------------------------- */
+
+static void free_after_destroy(void *arg) {
+  (void)arg;
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  void *keep = hawk_heap_malloc(h, 100);
+  void *p = hawk_heap_malloc(h, 100);
+  (void)keep;
+  hawk_heap_destroy(h);
+  hawk_free(p);
+}
+
+static void free_large_after_destroy(void *arg) {
+  (void)arg;
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  void *p = hawk_heap_malloc(h, 5 * MiB);
+  hawk_heap_destroy(h);
+  hawk_free(p);
+}
+
+static void realloc_after_destroy(void *arg) {
+  (void)arg;
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  void *p = hawk_heap_malloc(h, 100);
+  hawk_heap_destroy(h);
+  hawk_realloc(p, 200);
+}
+
+TEST(a_block_of_a_destroyed_heap_is_caught) {
+  char buf[32];
+  (void)buf;
+  EXPECT_ABORT(free_after_destroy, NULL, "hawkalloc: free(0x", "double free");
+  EXPECT_ABORT(free_large_after_destroy, NULL, "hawkalloc: free(0x", "double free");
+  EXPECT_ABORT(realloc_after_destroy, NULL, "hawkalloc: realloc(0x", "double free");
+}
+
+static void destroy_twice(void *arg) {
+  (void)arg;
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  hawk_heap_destroy(h);
+  hawk_heap_destroy(h);
+}
+static void destroy_default(void *arg) {
+  (void)arg;
+  hawk_heap_destroy(hawk_heap_default());
+}
+static void destroy_null(void *arg) {
+  (void)arg;
+  hawk_heap_destroy(NULL);
+}
+static void destroy_stack(void *arg) {
+  (void)arg;
+  long fake[512] = {0};
+  hawk_heap_destroy((struct hawk_heap *)fake);
+}
+static void destroy_a_block(void *arg) {
+  (void)arg;
+  hawk_heap_destroy((struct hawk_heap *)hawk_malloc(4096));
+}
+static void malloc_destroyed(void *arg) {
+  (void)arg;
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  hawk_heap_destroy(h);
+  hawk_heap_malloc(h, 10);
+}
+/* A destroyed heap's slot waits before a new heap may take it, so that its
+ * stale handle is caught for a while. */
+static void malloc_destroyed_after_new_heaps(void *arg) {
+  (void)arg;
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  hawk_heap_destroy(h);
+  for (int i = 0; i < 100; i++) hawk_heap_create(NULL);
+  hawk_heap_malloc(h, 10);
+}
+static void free_the_heap_handle(void *arg) {
+  (void)arg;
+  hawk_free(hawk_heap_create(NULL));
+}
+
+TEST(destroy_refuses_what_is_not_a_live_heap) {
+  EXPECT_ABORT(destroy_twice, NULL, "hawkalloc: hawk_heap_destroy(0x", "destroyed already");
+  EXPECT_ABORT(destroy_default, NULL, "hawk_heap_destroy(", "the default heap");
+  EXPECT_ABORT(destroy_null, NULL, "hawkalloc: hawk_heap_destroy((nil))", "not a heap");
+  EXPECT_ABORT(destroy_stack, NULL, "hawk_heap_destroy(0x", "not a heap");
+  EXPECT_ABORT(destroy_a_block, NULL, "hawk_heap_destroy(0x", "not a heap");
+  EXPECT_ABORT(malloc_destroyed, NULL, "hawk_heap_malloc(0x", "destroyed already");
+  EXPECT_ABORT(malloc_destroyed_after_new_heaps, NULL, "hawk_heap_malloc(0x", "destroyed already");
+  EXPECT_ABORT(free_the_heap_handle, NULL, "free(0x", "invalid pointer");
+}
+
+/* ---- hostile options ----------------------------------------------------------------------- */
+
+struct refused {
+  struct hawk_heap_options o;
+  char pad[64];
+  int err;
+  const char *says;
+};
+
+static void create_refused(void *arg) {
+  struct refused *r = arg;
+  errno = 0;
+  struct hawk_heap *h = hawk_heap_create(&r->o);
+  _exit(h == NULL && errno == r->err ? 0 : 1);
+}
+
+static int refused_with(struct refused r) {
+  char out[512];
+  int status = run_captured(create_refused, &r, out, sizeof out);
+  int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(out, "hawk_heap_create") &&
+           strstr(out, r.says) && strchr(out, '\n') == strrchr(out, '\n');
+  if (!ok) fprintf(stderr, "    status %d, stderr: %s    expected: %s\n", status, out, r.says);
+  return ok;
+}
+
+TEST(hostile_options_are_refused_with_one_line) {
+  struct refused r = {.o = HAWK_HEAP_OPTIONS_INIT};
+  r.o.policy = "worst-fit";
+  r.err = EINVAL;
+  r.says = "unknown policy 'worst-fit'";
+  CHECK(refused_with(r));
+  r.o = (struct hawk_heap_options)HAWK_HEAP_OPTIONS_INIT;
+  r.o.size = 8;
+  r.says = "size";
+  CHECK(refused_with(r));
+  r.o.size = 0;
+  CHECK(refused_with(r));
+  r.o.size = sizeof r.o + 16; /* a newer caller's field set */
+  r.pad[3] = 1;
+  r.err = E2BIG;
+  r.says = "unknown";
+  CHECK(refused_with(r));
+  r.o.size = (size_t)1 << 40;
+  r.pad[3] = 0;
+  r.err = EINVAL;
+  r.says = "size";
+  CHECK(refused_with(r));
+  r.o = (struct hawk_heap_options)HAWK_HEAP_OPTIONS_INIT;
+  r.err = EINVAL;
+  r.o.limit = 8;
+  r.says = "limit";
+  CHECK(refused_with(r));
+  r.o.limit = SIZE_MAX;
+  CHECK(refused_with(r));
+  /* a newer caller's zero fields are fine */
+  struct {
+    struct hawk_heap_options o;
+    char more[16];
+  } newer = {.o = HAWK_HEAP_OPTIONS_INIT, .more = {0}};
+  newer.o.size = sizeof newer;
+  struct hawk_heap *h = hawk_heap_create(&newer.o);
+  CHECK(h != NULL);
+  if (h) hawk_heap_destroy(h);
+}
+
+TEST_MAIN()

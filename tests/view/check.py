@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""check.py DOM WALK POLICY N - checks a page of `hawk view` as headless Chromium
+left it (--dump-dom of PAGE#op=N&dump) against what hawk_walk reported after
+the same N calls (`hawk view --walk N`, one block a line: REGION:+OFFSET SIZE
+STATE), for the first policy of the page, POLICY:
+
+  * the page says it shows call N;
+  * the page's block list (#blocks) is exactly hawk_walk's;
+  * every claim of the explanation (#explain) about where a block now is can
+    be seen in hawk_walk's blocks: a new block ("the new block is at ...",
+    split into S + R: an allocated block of S there and a free one of R after
+    it), a merged free block ("into one free block of M bytes at ..."), a
+    block from the thread cache (allocated there, of that size).
+
+Prints one line per problem and exits 1 if there was one; prints what it
+checked otherwise."""
+import html
+import re
+import sys
+
+
+def blocks_of(dom):
+    m = re.search(r'<pre id="blocks">(.*?)</pre>', dom, re.S)
+    if not m:
+        sys.exit("no #blocks in the page (did the script run?)")
+    return html.unescape(m.group(1)).strip().splitlines()
+
+
+def explain_of(dom, policy):
+    m = re.search(r'<div class="pol" data-policy="%s">(.*?)</div>' % re.escape(policy), dom, re.S)
+    if not m:
+        sys.exit("no #explain section for " + policy)
+    return [html.unescape(re.sub(r"<[^>]+>", "", p)) for p in re.findall(r"<p[^>]*>(.*?)</p>", m.group(1), re.S)]
+
+
+def main(dom_path, walk_path, policy, n):
+    dom = open(dom_path, encoding="utf-8").read()
+    m = re.search(r'<span id="opinfo">call ([\d,]+) of', dom)
+    if not m or int(m.group(1).replace(",", "")) != int(n):
+        sys.exit("the page does not show call %s: %s" % (n, m.group(0) if m else "no #opinfo"))
+    walk = open(walk_path).read().strip().splitlines()
+    page = blocks_of(dom)
+    problems = []
+    if page != walk:
+        a, b = set(page), set(walk)
+        problems.append("the page shows %d blocks, hawk_walk %d; only on the page: %s; only in hawk_walk: %s"
+                        % (len(page), len(walk), sorted(a - b)[:5], sorted(b - a)[:5]))
+    blocks = {}
+    for line in walk:
+        where, size, state = line.split()
+        region, off = where.split(":+")
+        blocks[(int(region), int(off, 16))] = (int(size), state)
+    sentences = explain_of(dom, policy)
+    claims = 0
+    num = lambda s: int(s.replace(",", ""))
+    for s in sentences:
+        m = re.search(r"split it into ([\d,]+) \+ ([\d,]+).*the new block is at arena (\d+) \+0x([0-9a-f]+)", s)
+        if m:
+            size, rest, reg, off = num(m.group(1)), num(m.group(2)), int(m.group(3)), int(m.group(4), 16)
+            claims += 1
+            if blocks.get((reg, off), (0, ""))[0] != size:
+                problems.append("'%s': hawk_walk has %s there" % (s, blocks.get((reg, off))))
+            if blocks.get((reg, off + size)) != (rest, "free"):
+                problems.append("'%s': hawk_walk has %s after it" % (s, blocks.get((reg, off + size))))
+        m = re.search(r"into one free block of ([\d,]+) bytes at arena (\d+) \+0x([0-9a-f]+)", s)
+        if m:
+            claims += 1
+            got = blocks.get((int(m.group(2)), int(m.group(3), 16)))
+            if got != (num(m.group(1)), "free"):
+                problems.append("'%s': hawk_walk has %s there" % (s, got))
+        m = re.search(r"thread cache held a free block of ([\d,]+) bytes at arena (\d+) \+0x([0-9a-f]+)", s)
+        if m:
+            claims += 1
+            got = blocks.get((int(m.group(2)), int(m.group(3), 16)))
+            if got != (num(m.group(1)), "allocated"):
+                problems.append("'%s': hawk_walk has %s there" % (s, got))
+    for p in problems:
+        print(p)
+    if problems:
+        sys.exit(1)
+    print("%d blocks as hawk_walk reports them; %d claims of the explanation seen in them" % (len(page), claims))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 5:
+        sys.exit(__doc__)
+    main(*sys.argv[1:])

@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# run.sh - tests of the heap explorer, `hawk view` (part of `make test`):
+#   * the library's events rebuild the heap exactly: `hawk view --check`
+#     compares the blocks after every call with hawk_walk's, on classic traces
+#     under every policy, with the thread cache and in textbook mode;
+#   * the page, loaded from disk in headless Chromium, shows at #op=N exactly
+#     the blocks hawk_walk reported after N calls (`--walk N`), and what its
+#     explanation (#explain) says about the call is seen in those blocks;
+#     #op=peak opens at the trace's peak, computed here from the .rep;
+#   * the page makes no network request (Chromium's network log) and links
+#     nothing outside itself; each classic trace's page is under 5 MB;
+#   * screenshots, kept in build/view/ (the test's artifacts);
+#   * bad usage (a misspelt policy, an allocator without events) is one line
+#     and exit status 2.
+# Without chromium (make deps installs it) the browser cases are skipped.
+# Environment: HAWK (default build/hawk), HAWK_TRACES (default
+# <repo>/../shared/traces), CHROMIUM (default chromium).
+set -uo pipefail
+unset LD_PRELOAD HAWKALLOC_POLICY HAWKALLOC_HEAPS HAWKALLOC_TCACHE HAWK_VIEW_WALK_AT
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+hawk=${HAWK:-$root/build/hawk}
+traces=${HAWK_TRACES:-$root/../shared/traces}
+chromium=${CHROMIUM:-chromium}
+art=$root/build/view # the artifacts: pages and screenshots
+
+# shellcheck source=tests/harness.sh
+source "$root/tests/harness.sh"
+make_work
+mkdir -p "$art"
+
+if [[ ! -x $hawk ]]; then
+  fail "hawk built" "$hawk is missing (make tools)"
+  finish
+fi
+
+# --- the events against hawk_walk, at every call -------------------------------
+for spec in "short1-bal:all:" "short2-bal:all:" "coalescing-bal:all:" "realloc2-bal:all:" \
+  "realloc-bal:all:--textbook" "binary-bal:first-fit,segregated:--textbook" \
+  "random-bal:first-fit,next-fit,best-fit:--textbook" "amptjp-bal:segregated:"; do
+  IFS=: read -r name pol mode <<<"$spec"
+  out=$("$hawk" view --check --policy "$pol" $mode --out "$work/c.html" "$traces/$name.rep" 2>&1)
+  if [[ $? -eq 0 && $out == *"every call checked against hawk_walk"* ]]; then
+    ok "events rebuild hawk_walk's blocks at every call: $name $pol $mode"
+  else
+    fail "events rebuild hawk_walk's blocks at every call: $name $pol $mode" "$out"
+  fi
+done
+
+# --- bad usage -----------------------------------------------------------------
+out=$("$hawk" view --policy frist-fit --out "$work/x.html" "$traces/short1-bal.rep" 2>&1)
+rc=$?
+if [[ $rc -eq 2 && $out == *"unknown policy 'frist-fit'"* && ! -e $work/x.html ]]; then
+  ok "a misspelt policy: exit 2, one line"
+else
+  fail "a misspelt policy: exit 2, one line" "status $rc: $out"
+fi
+libc=$(ldd /bin/true | awk '/libc\.so/ {print $3}')
+out=$("$hawk" view --allocator "$libc" --out "$work/x.html" "$traces/short1-bal.rep" 2>&1)
+rc=$?
+if [[ $rc -eq 2 && $out == *"reports no events"* ]]; then
+  ok "an allocator without events: exit 2, one line"
+else
+  fail "an allocator without events: exit 2, one line" "status $rc: $out"
+fi
+
+# --- page sizes ------------------------------------------------------------------
+big=()
+for t in amptjp binary binary2 cccp coalescing cp-decl expr random random2 realloc realloc2; do
+  for mode in "" --textbook; do
+    if ! "$hawk" view $mode --out "$work/s.html" "$traces/$t-bal.rep" >/dev/null 2>&1; then
+      big+=("$t $mode: hawk view failed")
+      continue
+    fi
+    size=$(stat -c %s "$work/s.html")
+    ((size < 5000000)) || big+=("$t $mode: $size bytes")
+  done
+done
+if ((${#big[@]} == 0)); then ok "every classic trace's page is under 5 MB"; else fail "every classic trace's page is under 5 MB" "${big[@]}"; fi
+
+# --- in the browser ------------------------------------------------------------
+if ! command -v "$chromium" >/dev/null 2>&1; then
+  skip "the pages in headless Chromium" "$chromium is not installed (make deps)"
+  finish
+fi
+# A profile of its own in the scratch folder; no sandbox when run as root.
+browse() {
+  # Chromium's own traffic (updates, sync, spelling dictionaries...) off, so
+  # that the network log holds only what the page asks for.
+  local flags=(--headless --disable-gpu --no-first-run --user-data-dir="$work/profile"
+    --virtual-time-budget=5000 --hide-scrollbars --disable-background-networking
+    --disable-component-update --disable-sync --disable-default-apps --no-pings
+    --disable-client-side-phishing-detection --disable-domain-reliability
+    --disable-features=Translate,OptimizationHints,MediaRouter,SpellCheck --no-default-browser-check)
+  ((EUID == 0)) && flags+=(--no-sandbox)
+  timeout 120 "$chromium" "${flags[@]}" "$@" 2>>"$work/chromium.log"
+}
+
+# The peak of a .rep trace, the malloc-lab way: the first call after which
+# the live requested bytes are at their most.
+rep_peak() {
+  python3 - "$1" <<'EOF'
+import sys
+lines = open(sys.argv[1]).read().split("\n")
+head = [l for l in lines[:5]]
+ops = [l.split() for l in lines if l[:1] in ("a", "f", "r")]
+live, size, peak, at = 0, {}, -1, 0
+for i, o in enumerate(ops, 1):
+    if o[0] == "f":
+        live -= size.pop(o[1], 0)
+    else:
+        live += int(o[2]) - size.get(o[1], 0)
+        size[o[1]] = int(o[2])
+    if live > peak:
+        peak, at = live, i
+print(at)
+EOF
+}
+
+# page_at NAME TRACE OP MODE POLICIES: the page at #op=OP against hawk_walk.
+page_at() {
+  local name=$1 trace=$2 at=$3 mode=$4 pols=$5 first=${5%%,*}
+  local page="$art/$name.html"
+  local n=$at
+  [[ $at == peak ]] && n=$(rep_peak "$trace")
+  if ! "$hawk" view $mode --policy "$pols" --walk "$n" --out "$page" "$trace" >"$work/walk.txt" 2>"$work/err"; then
+    fail "page of $name at #op=$at" "$(cat "$work/err")"
+    return
+  fi
+  browse --dump-dom "file://$page#op=$at&dump" >"$work/dom.html"
+  local out
+  if out=$(python3 "$here/check.py" "$work/dom.html" "$work/walk.txt" "$first" "$n" 2>&1); then
+    ok "page of $name at #op=$at (call $n): $out"
+  else
+    fail "page of $name at #op=$at" "$out"
+  fi
+}
+
+page_at short1-textbook "$traces/short1-bal.rep" 3 --textbook first-fit,segregated
+page_at short1-textbook "$traces/short1-bal.rep" 10 --textbook first-fit,segregated
+page_at random-first-fit "$traces/random-bal.rep" 1000 --textbook first-fit,best-fit
+page_at random-first-fit "$traces/random-bal.rep" peak --textbook first-fit,best-fit
+page_at binary-cache "$traces/binary-bal.rep" 2500 "" segregated
+page_at realloc-cache "$traces/realloc-bal.rep" 7001 "" next-fit,segregated
+page_at coalescing-all "$traces/coalescing-bal.rep" 9999 --textbook next-fit,first-fit,best-fit,segregated
+page_at realloc-textbook "$traces/realloc-bal.rep" 301 --textbook first-fit,best-fit
+
+# The checker itself fails on a block list that is not hawk_walk's.
+sed '1d' "$work/walk.txt" >"$work/walk-less.txt"
+if python3 "$here/check.py" "$work/dom.html" "$work/walk-less.txt" next-fit 9999 >/dev/null 2>&1; then
+  fail "check.py refuses a page whose blocks differ from hawk_walk's"
+else
+  ok "check.py refuses a page whose blocks differ from hawk_walk's"
+fi
+
+# No network: the page links nothing outside itself, and Chromium's network
+# log of a visit holds no request but the file itself.
+page=$art/random-first-fit.html
+if grep -Eqi '(src|href)=["'"'"']?(https?:|//)|url\(|@import|fetch\(|XMLHttpRequest|WebSocket' "$page"; then
+  fail "the page refers to nothing outside itself" "$(grep -Eoi '(src|href)=.{0,40}|url\(.{0,40}|fetch\(|XMLHttpRequest|WebSocket' "$page" | head -3)"
+else
+  ok "the page refers to nothing outside itself"
+fi
+# requests NETLOG: the URLs the page asked for, other than files: requests
+# of Blink's resource loader (traffic annotation 101845102) or navigations
+# (63171670); Chromium's own traffic (updates, accounts...) has others.
+requests() {
+  python3 - "$1" <<'EOF'
+import re, sys
+text = open(sys.argv[1]).read()
+urls = set()
+for m in re.finditer(r'"traffic_annotation":(\d+),"url":"([^"]+)"', text):
+    if m.group(1) in ("101845102", "63171670") and not m.group(2).startswith(("file:", "data:", "about:")):
+        urls.add(m.group(2))
+print(" ".join(sorted(urls)))
+EOF
+}
+# The detector sees a request when there is one: a page that asks for an image.
+printf '<!doctype html><img src="http://127.0.0.1:9/probe.png">' >"$work/probe.html"
+browse --log-net-log="$work/probe.json" --dump-dom "file://$work/probe.html" >/dev/null
+browse --log-net-log="$work/net.json" --dump-dom "file://$page#op=peak" >/dev/null
+probe=$(requests "$work/probe.json")
+seen=$(requests "$work/net.json")
+if [[ $probe != *127.0.0.1:9/probe.png* ]]; then
+  fail "no network request while the page runs" "the network log did not show a probe's request: '$probe'"
+elif [[ -n $seen ]]; then
+  fail "no network request while the page runs" "requests: $seen"
+else
+  ok "no network request while the page runs"
+fi
+
+# Screenshots (docs/lab.md shows realloc-textbook.png and
+# realloc-textbook-bytes.png, copied from here).
+shots=()
+browse --window-size=1400,1250 --screenshot="$art/realloc-textbook.png" "file://$art/realloc-textbook.html#op=301" >/dev/null
+browse --window-size=1400,700 --screenshot="$art/realloc-textbook-bytes.png" "file://$art/realloc-textbook.html#op=301&view=100-900" >/dev/null
+browse --window-size=1400,1500 --screenshot="$art/random-peak.png" "file://$art/random-first-fit.html#op=peak" >/dev/null
+browse --window-size=1400,1200 --screenshot="$art/short1-op3.png" "file://$art/short1-textbook.html#op=3" >/dev/null
+browse --window-size=1400,1500 --screenshot="$art/coalescing-all.png" "file://$art/coalescing-all.html#op=9999" >/dev/null
+for s in random-peak short1-op3 coalescing-all realloc-textbook realloc-textbook-bytes; do
+  [[ -s $art/$s.png && $(head -c 8 "$art/$s.png" | od -An -c | tr -d ' ') == '211PNG\r\n032\n' ]] || shots+=("$s.png missing or not a PNG")
+done
+if ((${#shots[@]} == 0)); then ok "screenshots in build/view/"; else fail "screenshots in build/view/" "${shots[@]}"; fi
+
+finish

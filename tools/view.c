@@ -1,0 +1,800 @@
+/* view.c - `hawk view`: the heap explorer.  Replays a trace once per policy
+ * in a worker that records the library's events of every call (record.c),
+ * rebuilds from those events the blocks after every call (never simulating
+ * a policy: each event says what the heap did), checks them against
+ * hawk_walk when asked (--check: at every call; --walk N: prints what
+ * hawk_walk reported after N calls), and writes one self-contained HTML page
+ * (tools/view/page.html with the data inline). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hawk.h"
+#include "hawkalloc.h"
+
+static const char view_usage[] =
+    "usage: hawk view [--policy P,...] [--textbook] [--allocator A] [--out FILE.html]\n"
+    "                 [--check] [--walk N] TRACE\n"
+    "\n"
+    "Replays TRACE (HawkAlloc or malloc-lab .rep) once per policy and writes one\n"
+    "self-contained HTML page (script, style and data inline; it makes no network\n"
+    "request) to explore it call by call: a scrubber with play, steps and jumps\n"
+    "(peak, next arena growth, next call where the policies decide differently),\n"
+    "the heaps side by side down to the bytes of each block, the explanation of\n"
+    "each call from the events the library reported, the free lists, and charts of\n"
+    "live bytes, footprint, free blocks and free space.  Open FILE.html#op=N (or\n"
+    "#op=peak) to start at call N.\n"
+    "\n"
+    "  --policy P,...   policies to compare: first-fit, next-fit, best-fit,\n"
+    "                   segregated, or all (default: segregated)\n"
+    "  --textbook       textbook mode (HAWKALLOC_TCACHE=0): no thread cache, one heap\n"
+    "  --allocator A    a HawkAlloc library to use instead of hawk's own (a path, or a\n"
+    "                   name looked up like hawk replay's); it must report events\n"
+    "  --out FILE.html  where the page goes (default: hawk-view.html in the current\n"
+    "                   directory)\n"
+    "  --check          compare the blocks rebuilt from the events with hawk_walk\n"
+    "                   after every call (slower); any difference is an error\n"
+    "  --walk N         print the blocks hawk_walk reports after N calls (first\n"
+    "                   policy), one per line as REGION:+OFFSET SIZE STATE\n";
+
+#define VIEW_DEFAULT_OUT "hawk-view.html"
+
+extern const char view_page[]; /* page.c */
+
+/* --- a hash map from address to block ------------------------------------ */
+
+struct blk {
+  uint64_t key; /* 0: empty */
+  uint64_t size, req;
+  uint8_t state;
+};
+
+struct bmap {
+  struct blk *t;
+  size_t cap, n;
+  uint64_t count, digest; /* as hawk_walk's digest (record.c) */
+};
+
+static size_t slot_of(const struct bmap *m, uint64_t key) {
+  uint64_t h = key * 0x9e3779b97f4a7c15ull;
+  return (size_t)(h >> 20) & (m->cap - 1);
+}
+
+static struct blk *bmap_get(const struct bmap *m, uint64_t key) {
+  if (!m->cap) return NULL;
+  for (size_t i = slot_of(m, key);; i = (i + 1) & (m->cap - 1)) {
+    if (m->t[i].key == key) return &m->t[i];
+    if (m->t[i].key == 0) return NULL;
+  }
+}
+
+static void bmap_grow(struct bmap *m);
+
+static void bmap_put_raw(struct bmap *m, const struct blk *b) {
+  size_t i = slot_of(m, b->key);
+  while (m->t[i].key && m->t[i].key != b->key) i = (i + 1) & (m->cap - 1);
+  if (!m->t[i].key) m->n++;
+  m->t[i] = *b;
+}
+
+static void bmap_grow(struct bmap *m) {
+  struct blk *old = m->t;
+  size_t oldcap = m->cap;
+  m->cap = oldcap ? oldcap * 2 : 1024;
+  m->t = calloc(m->cap, sizeof *m->t);
+  m->n = 0;
+  for (size_t i = 0; i < oldcap; i++)
+    if (old[i].key) bmap_put_raw(m, &old[i]);
+  free(old);
+}
+
+static void bmap_del(struct bmap *m, uint64_t key) {
+  if (!m->cap) return;
+  size_t i = slot_of(m, key);
+  while (m->t[i].key != key) {
+    if (!m->t[i].key) return;
+    i = (i + 1) & (m->cap - 1);
+  }
+  m->n--;
+  /* Backward shift: the entries after it that probed past it move up. */
+  size_t j = i;
+  for (;;) {
+    m->t[i].key = 0;
+    for (;;) {
+      j = (j + 1) & (m->cap - 1);
+      if (!m->t[j].key) return;
+      size_t k = slot_of(m, m->t[j].key);
+      if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) continue;
+      break;
+    }
+    m->t[i] = m->t[j];
+    i = j;
+  }
+}
+
+/* --- growing byte buffers and the page's number streams ------------------- */
+
+struct buf {
+  unsigned char *p;
+  size_t len, cap;
+};
+
+static void buf_byte(struct buf *b, unsigned char c) {
+  if (b->len == b->cap) {
+    b->cap = b->cap ? b->cap * 2 : 1 << 16;
+    b->p = realloc(b->p, b->cap);
+    if (!b->p) {
+      tool_error("view: out of memory");
+      exit(1);
+    }
+  }
+  b->p[b->len++] = c;
+}
+
+/* An unsigned number as a varint (7 bits a byte, low first). */
+static void put_u(struct buf *b, uint64_t v) {
+  while (v >= 128) {
+    buf_byte(b, (unsigned char)(v | 128));
+    v >>= 7;
+  }
+  buf_byte(b, (unsigned char)v);
+}
+
+/* An address (from norm) as the difference from the previous one in the
+ * same stream, zigzag-coded, plus one; 0 for none.  Neighbouring events
+ * touch neighbouring blocks, so most take a byte or two. */
+static void put_addr(struct buf *b, uint64_t *last, uint64_t v) {
+  if (!v) {
+    put_u(b, 0);
+    return;
+  }
+  int64_t d = (int64_t)(v - *last);
+  *last = v;
+  put_u(b, ((uint64_t)d << 1 ^ (uint64_t)(d >> 63)) + 1);
+}
+
+/* --- rebuilding one policy's heap from its events ------------------------- */
+
+enum { ST_FREE = 0, ST_ALLOC = 1, ST_CACHED = 2, ST_LARGE = 3, ST_NONE = 4 };
+
+/* Explanation events the page reads (the library's kinds, and these). */
+enum { EV_CACHE_HIT = 20, EV_CACHE_PUT = 21, EV_EXAMINED_TOTAL = 22 };
+
+struct region {
+  uint64_t base, size, high; /* high: the highest block end ever allocated */
+  int large, live;
+};
+
+struct model {
+  struct bmap blocks;
+  struct region *regions;
+  size_t nregions, capregions;
+  uint64_t footprint, nfree, freebytes, inuse;
+  struct buf out;     /* the page's stream */
+  struct buf changes; /* of the current call */
+  size_t nchanges;
+  struct buf events;
+  size_t nevents;
+  uint64_t last_change, last_event; /* put_addr's previous address, per stream */
+  uint64_t last_result;
+  int rover;         /* next fit: its rover goes with the list events */
+  uint64_t *touched; /* blocks allocated during the current call */
+  size_t ntouched, captouched;
+};
+
+static int region_of(struct model *m, uint64_t addr) {
+  for (size_t i = m->nregions; i-- > 0;)
+    if (m->regions[i].live && addr >= m->regions[i].base &&
+        addr < m->regions[i].base + m->regions[i].size)
+      return (int)i;
+  return -1;
+}
+
+static int region_add(struct model *m, uint64_t base, uint64_t size, int large) {
+  int r = region_of(m, base);
+  if (r >= 0 && m->regions[r].base == base) return r;
+  if (m->nregions == m->capregions) {
+    m->capregions = m->capregions ? m->capregions * 2 : 16;
+    m->regions = realloc(m->regions, m->capregions * sizeof *m->regions);
+  }
+  m->regions[m->nregions] = (struct region){base, size, 0, large, 1};
+  return (int)m->nregions++;
+}
+
+/* An address as the page writes it: region * 2^32 + offset, plus one (0 is
+ * "none"). */
+static uint64_t norm(struct model *m, uint64_t addr) {
+  if (!addr) return 0;
+  int r = region_of(m, addr);
+  if (r < 0) return 0;
+  return ((uint64_t)r << 32) + (addr - m->regions[r].base) + 1;
+}
+
+/* Sets the block at addr (size 0: removes it), recording the change for
+ * the page and keeping the figures and the digest. */
+static void set_block(struct model *m, uint64_t addr, uint64_t size, int state, uint64_t req) {
+  struct blk *old = bmap_get(&m->blocks, addr);
+  struct blk was = old ? *old : (struct blk){addr, 0, 0, ST_NONE};
+  if (old) {
+    m->blocks.count--;
+    m->blocks.digest -= rec_block_hash(addr, old->size, old->state);
+    if (old->state == ST_FREE) {
+      m->nfree--;
+      m->freebytes -= old->size;
+    } else {
+      m->inuse -= old->size;
+    }
+  }
+  if (size == 0) {
+    if (old) bmap_del(&m->blocks, addr);
+  } else {
+    if (!old && (m->blocks.n + 1) * 2 > m->blocks.cap) bmap_grow(&m->blocks);
+    struct blk b = {addr, size, req, (uint8_t)state};
+    bmap_put_raw(&m->blocks, &b);
+    m->blocks.count++;
+    m->blocks.digest += rec_block_hash(addr, size, (unsigned)state);
+    if (state == ST_FREE) {
+      m->nfree++;
+      m->freebytes += size;
+    } else {
+      m->inuse += size;
+      int r = region_of(m, addr);
+      if (r >= 0 && addr + size - m->regions[r].base > m->regions[r].high) {
+        uint64_t high = addr + size - m->regions[r].base;
+        if (!m->regions[r].large) m->footprint += high - m->regions[r].high;
+        m->regions[r].high = high;
+      }
+    }
+  }
+  int newstate = size ? state : ST_NONE;
+  if (was.state == newstate && was.size == size && was.req == req) return;
+  /* The page keeps what it overwrites, to step back: only the new value. */
+  put_addr(&m->changes, &m->last_change, norm(m, addr));
+  put_u(&m->changes, size);
+  put_u(&m->changes, (uint64_t)newstate);
+  put_u(&m->changes, newstate == ST_ALLOC ? req : 0);
+  m->nchanges++;
+}
+
+/* Records an event for the page: its kind, then one value per letter of
+ * fields, 'a' an address (norm), 'u' a number. */
+static void ev(struct model *m, int kind, const char *fields, ...) {
+  va_list ap;
+  va_start(ap, fields);
+  put_u(&m->events, (uint64_t)kind);
+  for (const char *f = fields; *f; f++) {
+    uint64_t v = va_arg(ap, uint64_t);
+    if (*f == 'a')
+      put_addr(&m->events, &m->last_event, v);
+    else
+      put_u(&m->events, v);
+  }
+  va_end(ap);
+  m->nevents++;
+}
+
+static void touched_add(struct model *m, uint64_t addr) {
+  if (m->ntouched == m->captouched) {
+    m->captouched = m->captouched ? m->captouched * 2 : 64;
+    m->touched = realloc(m->touched, m->captouched * sizeof *m->touched);
+  }
+  m->touched[m->ntouched++] = addr;
+}
+
+static int state_of(struct model *m, uint64_t addr) {
+  struct blk *b = bmap_get(&m->blocks, addr);
+  return b ? b->state : ST_NONE;
+}
+
+static void alloc_block(struct model *m, uint64_t addr, uint64_t size) {
+  set_block(m, addr, size, ST_ALLOC, 0);
+  touched_add(m, addr);
+}
+
+/* Applies one library event to the blocks and records it for the page. */
+static void apply(struct model *m, const struct rec *r) {
+  uint64_t b = r->block;
+  switch (r->kind) {
+  case HAWK_EV_LISTED:
+    ev(m, r->kind, "auu", norm(m, b), r->size, r->a);
+    break;
+  case HAWK_EV_UNLISTED:
+    if (m->rover)
+      ev(m, r->kind, "auua", norm(m, b), r->size, r->a, norm(m, r->d));
+    else
+      ev(m, r->kind, "auu", norm(m, b), r->size, r->a);
+    break;
+  case HAWK_EV_EXAMINED: /* the recorder keeps the first EXAMINED_KEPT of a call */
+    ev(m, r->kind, "a", norm(m, b));
+    break;
+  case HAWK_EV_CHOSEN:
+    if (m->rover)
+      ev(m, r->kind, "auua", norm(m, b), r->size, r->a, norm(m, r->b));
+    else
+      ev(m, r->kind, "auu", norm(m, b), r->size, r->a);
+    break;
+  case HAWK_EV_TAKEN:
+    ev(m, r->kind, "auauuu", norm(m, b), r->size, norm(m, r->a), r->b, r->c, r->d);
+    if (r->d) set_block(m, r->a, r->d, ST_FREE, 0);
+    alloc_block(m, b, r->size);
+    if (r->c) set_block(m, b + r->size, r->c, ST_FREE, 0);
+    break;
+  case HAWK_EV_RUN: {
+    ev(m, r->kind, "auuuu", norm(m, b), r->size, r->a, r->b, r->c);
+    uint64_t last = b + (r->a - 1) * r->size;
+    for (uint64_t x = b; x < last; x += r->size) alloc_block(m, x, r->size);
+    alloc_block(m, last, r->b);
+    if (r->c) set_block(m, last + r->b, r->c, ST_FREE, 0);
+    break;
+  }
+  case HAWK_EV_FREED:
+    ev(m, r->kind, "auauuu", norm(m, b), r->size, norm(m, r->a), r->b, r->c, r->d);
+    if (r->d) set_block(m, b + r->size, 0, 0, 0);
+    if (r->a != b) set_block(m, b, 0, 0, 0);
+    set_block(m, r->a, r->b, ST_FREE, 0);
+    break;
+  case HAWK_EV_RESIZED: {
+    ev(m, r->kind, "auuu", norm(m, b), r->size, r->a, r->b);
+    if (state_of(m, b + r->a) == ST_FREE) set_block(m, b + r->a, 0, 0, 0);
+    struct blk *o = bmap_get(&m->blocks, b);
+    int st = o ? o->state : ST_ALLOC;
+    set_block(m, b, r->size, st, o ? o->req : 0);
+    if (r->b) set_block(m, b + r->size, r->b, ST_FREE, 0);
+    break;
+  }
+  case HAWK_EV_ARENA_MAPPED: {
+    int id = region_add(m, b, r->size, 0);
+    ev(m, r->kind, "uu", (uint64_t)id, r->size);
+    set_block(m, r->a, r->b, ST_FREE, 0);
+    break;
+  }
+  case HAWK_EV_ARENA_UNMAPPED: {
+    int id = region_of(m, b);
+    ev(m, r->kind, "uu", (uint64_t)id, r->size);
+    set_block(m, r->a, 0, 0, 0);
+    if (id >= 0) {
+      m->footprint -= m->regions[id].high;
+      m->regions[id].live = 0;
+    }
+    break;
+  }
+  case HAWK_EV_LARGE_MAPPED: {
+    region_add(m, r->a, r->b, 1);
+    m->footprint += r->b;
+    ev(m, r->kind, "au", norm(m, b), r->size);
+    set_block(m, b, r->size, ST_LARGE, 0);
+    break;
+  }
+  case HAWK_EV_LARGE_UNMAPPED: {
+    int id = region_of(m, b);
+    ev(m, r->kind, "au", norm(m, b), r->size);
+    set_block(m, b, 0, 0, 0);
+    if (id >= 0) {
+      m->footprint -= r->b;
+      m->regions[id].live = 0;
+    }
+    break;
+  }
+  default:
+    break;
+  }
+}
+
+/* --- reading a worker's records ------------------------------------------ */
+
+struct view_trace {
+  const char *path;
+  struct optrace t;
+};
+
+struct policy_run {
+  const char *policy;
+  char label[64];
+  struct model m;
+  int64_t peak_op;
+  uint64_t peak_live;
+};
+
+static void print_walk_block(struct model *m, const struct rec *r) {
+  int id = region_of(m, r->block);
+  static const char *states[] = {"free", "allocated", "cached", "large"};
+  printf("%d:+0x%llx %llu %s\n", id,
+         (unsigned long long)(id >= 0 ? r->block - m->regions[id].base : 0),
+         (unsigned long long)r->size, r->a < 4 ? states[r->a] : "?");
+}
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Rebuilds the heap of every call from the records in path, writing the
+ * page's stream.  Returns 0, or 1 after printing why. */
+static int rebuild(struct policy_run *p, const struct optrace *t, const char *path, int walk_at,
+                   int check) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    tool_error("view: %s: %s", path, strerror(errno));
+    if (fd >= 0) close(fd);
+    return 1;
+  }
+  size_t n = (size_t)st.st_size / sizeof(struct rec);
+  const struct rec *recs = n ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+  close(fd);
+  if (n && recs == MAP_FAILED) {
+    tool_error("view: %s: %s", path, strerror(errno));
+    return 1;
+  }
+  struct model *m = &p->m;
+  int rc = 0;
+  size_t calls = 0; /* REC_OP records read: the start, then one per call */
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    const struct rec *r = &recs[i];
+    if (r->kind == REC_WALK) {
+      if (region_of(m, r->b) < 0) {
+        int id = region_add(m, r->b, r->c, r->a == ST_LARGE);
+        if (r->a == ST_LARGE) m->footprint += r->c;
+        (void)id;
+      }
+      set_block(m, r->block, r->size, (int)r->a, 0);
+      continue;
+    }
+    if (r->kind == REC_WALK_AT) continue; /* printed at its call's record */
+    if (r->kind != REC_OP) {
+      apply(m, r);
+      continue;
+    }
+    if (r->a != (calls ? calls - 1 : UINT64_MAX) || (check && calls && !r->d)) {
+      tool_error("view: %s: the worker's records are out of order or lack hawk_walk's digest",
+                 path);
+      rc = 1;
+      break;
+    }
+    calls++;
+    /* The end of a call: what the thread cache did, which the heap cannot
+     * tell (its fast path reports nothing). */
+    uint64_t result = 0;
+    if (r->a != UINT64_MAX) {
+      const struct op *o = &t->ops[r->a];
+      uint64_t oldb = r->block ? r->block - 8 : 0, newb = r->size ? r->size - 8 : 0;
+      int freed = o->kind == OP_FREE || (o->kind == OP_REALLOC && r->size != r->block);
+      if (freed && oldb) {
+        int s = state_of(m, oldb);
+        if (s == ST_ALLOC) {
+          struct blk *b = bmap_get(&m->blocks, oldb);
+          set_block(m, oldb, b->size, ST_CACHED, 0);
+          ev(m, EV_CACHE_PUT, "au", norm(m, oldb), b->size);
+        }
+      }
+      for (size_t k = 0; k < m->ntouched; k++)
+        if (m->touched[k] != newb && state_of(m, m->touched[k]) == ST_ALLOC) {
+          struct blk *b = bmap_get(&m->blocks, m->touched[k]);
+          set_block(m, m->touched[k], b->size, ST_CACHED, 0);
+        }
+      if (newb && o->kind != OP_FREE) {
+        struct blk *b = bmap_get(&m->blocks, newb);
+        if (b && b->state == ST_CACHED) {
+          ev(m, EV_CACHE_HIT, "au", norm(m, newb), b->size);
+          set_block(m, newb, b->size, ST_ALLOC, o->size);
+        } else if (b && (b->state == ST_ALLOC || b->state == ST_LARGE)) {
+          set_block(m, newb, b->size, b->state, o->size);
+        }
+      }
+      result = norm(m, newb);
+      if (r->d && (r->b != m->blocks.count || r->c != m->blocks.digest)) {
+        tool_error("view: %s %llu (call %llu): the blocks rebuilt from the events differ from "
+                   "hawk_walk's (%llu blocks, hawk_walk %llu), policy %s",
+                   t->where, (unsigned long long)o->where, (unsigned long long)r->a + 1,
+                   (unsigned long long)m->blocks.count, (unsigned long long)r->b, p->policy);
+        rc = 1;
+      }
+      if (walk_at && r->a + 1 == (uint64_t)walk_at) {
+        /* the blocks hawk_walk reported follow this record: by address */
+        size_t cnt = 0;
+        while (i + 1 + cnt < n && recs[i + 1 + cnt].kind == REC_WALK_AT) cnt++;
+        uint64_t(*order)[2] = calloc(cnt ? cnt : 1, sizeof *order);
+        for (size_t j = 0; j < cnt; j++) {
+          order[j][0] = norm(m, recs[i + 1 + j].block);
+          order[j][1] = j;
+        }
+        qsort(order, cnt, sizeof *order, cmp_u64);
+        for (size_t j = 0; j < cnt; j++) print_walk_block(m, &recs[i + 1 + order[j][1]]);
+        free(order);
+      }
+    }
+    /* The figures of each call (footprint, free blocks...) the page works
+     * out from the changes as it reads them. */
+    put_addr(&m->out, &m->last_result, result);
+    put_u(&m->out, m->nchanges);
+    if (r->heap > 0) ev(m, EV_EXAMINED_TOTAL, "u", (uint64_t)r->heap);
+    put_u(&m->out, m->nevents);
+    for (size_t k = 0; k < m->changes.len; k++) buf_byte(&m->out, m->changes.p[k]);
+    for (size_t k = 0; k < m->events.len; k++) buf_byte(&m->out, m->events.p[k]);
+    m->changes.len = m->events.len = 0;
+    m->nchanges = m->nevents = 0;
+    m->ntouched = 0;
+  }
+  if (n) munmap((void *)recs, (size_t)st.st_size);
+  if (rc == 0 && calls != t->nops + 1) {
+    tool_error("view: the worker recorded %zu calls of %zu (policy %s)", calls ? calls - 1 : 0,
+               t->nops, p->policy);
+    rc = 1;
+  }
+  return rc;
+}
+
+/* --- the page ------------------------------------------------------------- */
+
+static void put_base64(FILE *f, const unsigned char *p, size_t n) {
+  static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  char line[4];
+  for (size_t i = 0; i < n; i += 3) {
+    uint32_t v = (uint32_t)p[i] << 16;
+    if (i + 1 < n) v |= (uint32_t)p[i + 1] << 8;
+    if (i + 2 < n) v |= p[i + 2];
+    line[0] = tab[v >> 18];
+    line[1] = tab[(v >> 12) & 63];
+    line[2] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+    line[3] = i + 2 < n ? tab[v & 63] : '=';
+    fwrite(line, 1, 4, f);
+  }
+}
+
+/* A string as a JSON string (what a trace's path may hold, escaped). */
+static void put_json_string(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\')
+      fprintf(f, "\\%c", c);
+    else if (c < 32 || c == '<' || c == '>' || c == '&')
+      fprintf(f, "\\u%04x", c);
+    else
+      fputc(c, f);
+  }
+  fputc('"', f);
+}
+
+/* The trace's calls for the page: kind, size, block id, source position and
+ * live bytes after the call (the malloc-lab way, as trace_peak). */
+static void trace_stream(const struct optrace *t, struct buf *b) {
+  uint64_t *sizes = calloc((size_t)t->nslots + 1, sizeof *sizes), live = 0;
+  for (size_t i = 0; i < t->nops; i++) {
+    const struct op *o = &t->ops[i];
+    if (o->slot != SLOT_NULL) {
+      live -= sizes[o->slot];
+      sizes[o->slot] = o->kind == OP_FREE ? 0 : o->size;
+      live += sizes[o->slot];
+    }
+    put_u(b, o->kind);
+    put_u(b, o->size);
+    put_u(b, o->slot == SLOT_NULL ? 0 : (uint64_t)o->slot + 1);
+    put_u(b, o->where);
+    put_u(b, live);
+  }
+  free(sizes);
+}
+
+static int write_page(const char *out, const char *trace, const struct optrace *t, int textbook,
+                      struct policy_run *runs, int nruns) {
+  FILE *f = fopen(out, "w");
+  if (!f) {
+    tool_error("view: cannot write %s: %s", out, strerror(errno));
+    return 2;
+  }
+  const char *mark = strstr(view_page, "/*HAWK_DATA*/");
+  fwrite(view_page, 1, (size_t)(mark - view_page), f);
+  const char *base = strrchr(trace, '/');
+  fputs("const HAWK = {trace: ", f);
+  put_json_string(f, base ? base + 1 : trace);
+  fprintf(f, ", textbook: %s, nops: %zu, peak: %lld, where: \"%s\", ops: \"",
+          textbook ? "true" : "false", t->nops, (long long)runs[0].peak_op + 1, t->where);
+  struct buf ops = {0};
+  trace_stream(t, &ops);
+  put_base64(f, ops.p, ops.len);
+  free(ops.p);
+  fputs("\", policies: [", f);
+  for (int i = 0; i < nruns; i++) {
+    fprintf(f, "%s{name: ", i ? ", " : "");
+    put_json_string(f, runs[i].label);
+    fprintf(f, ", rover: %s, regions: [", runs[i].m.rover ? "true" : "false");
+    for (size_t r = 0; r < runs[i].m.nregions; r++)
+      fprintf(f, "%s[%llu, %d]", r ? ", " : "", (unsigned long long)runs[i].m.regions[r].size,
+              runs[i].m.regions[r].large);
+    fputs("], data: \"", f);
+    put_base64(f, runs[i].m.out.p, runs[i].m.out.len);
+    fputs("\"}", f);
+  }
+  fputs("]};\n", f);
+  fputs(mark + strlen("/*HAWK_DATA*/"), f);
+  if (fclose(f) != 0) {
+    tool_error("view: cannot write %s: %s", out, strerror(errno));
+    return 2;
+  }
+  return 0;
+}
+
+/* --- the command ---------------------------------------------------------- */
+
+static const char *const all_policies[] = {"first-fit", "next-fit", "best-fit", "segregated"};
+
+static void model_free(struct model *m) {
+  free(m->blocks.t);
+  free(m->regions);
+  free(m->out.p);
+  free(m->changes.p);
+  free(m->events.p);
+  free(m->touched);
+}
+
+int cmd_view(int argc, char **argv) {
+  const char *out = VIEW_DEFAULT_OUT, *policies = "segregated", *allocator = NULL, *trace = NULL;
+  int textbook = 0, check = 0;
+  long walk_at = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (is_help(a)) {
+      fputs(view_usage, stdout);
+      return 0;
+    }
+    int has = i + 1 < argc;
+    if (strcmp(a, "--textbook") == 0)
+      textbook = 1;
+    else if (strcmp(a, "--check") == 0)
+      check = 1;
+    else if (strcmp(a, "--policy") == 0 && has)
+      policies = argv[++i];
+    else if (strcmp(a, "--allocator") == 0 && has)
+      allocator = argv[++i];
+    else if (strcmp(a, "--out") == 0 && has)
+      out = argv[++i];
+    else if (strcmp(a, "--walk") == 0 && has) {
+      char *end;
+      walk_at = strtol(argv[++i], &end, 10);
+      if (*end || walk_at < 1) {
+        tool_error("view: --walk takes a number of calls (1 or more), not '%s'", argv[i]);
+        return 2;
+      }
+    } else if (a[0] == '-' && a[1]) {
+      tool_error("view: unknown option or missing value: %s (see hawk view --help)", a);
+      return 2;
+    } else if (trace) {
+      tool_error("view: one trace at a time (%s and %s)", trace, a);
+      return 2;
+    } else {
+      trace = a;
+    }
+  }
+  if (!trace) {
+    fputs(view_usage, stderr);
+    return 2;
+  }
+  /* The policies, checked here: a misspelt one is bad usage. */
+  const char *chosen[8];
+  int nchosen = 0;
+  char *list = strdup(policies);
+  for (char *save = NULL, *w = strtok_r(list, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+    if (strcmp(w, "all") == 0) {
+      for (int k = 0; k < 4; k++)
+        if (nchosen < 8) chosen[nchosen++] = all_policies[k];
+      continue;
+    }
+    int known = -1;
+    for (int k = 0; k < 4; k++)
+      if (strcmp(w, all_policies[k]) == 0) known = k;
+    if (known < 0) {
+      tool_error("view: unknown policy '%s' (first-fit, next-fit, best-fit, segregated, all)", w);
+      free(list);
+      return 2;
+    }
+    if (nchosen < 8) chosen[nchosen++] = all_policies[known];
+  }
+  free(list);
+  if (nchosen == 0) {
+    tool_error("view: --policy names no policy");
+    return 2;
+  }
+  char *lib = allocator ? allocator_path(allocator) : hawk_library_path();
+  if (!lib) {
+    if (allocator)
+      tool_error("view: no allocator '%s' is installed (looked in %s)", allocator,
+                 allocator_dirs());
+    return 2;
+  }
+  if (access(lib, R_OK) != 0) {
+    tool_error("view: %s: %s", lib, strerror(errno));
+    free(lib);
+    return 2;
+  }
+  if (!library_exports(lib, "hawk_events")) {
+    tool_error("view: %s reports no events (hawk view needs HawkAlloc's hawk_events)", lib);
+    free(lib);
+    return 2;
+  }
+  struct view_trace vt = {trace, {0}};
+  char err[512];
+  if (trace_load(trace, &vt.t, err, sizeof err) != 0) {
+    tool_error("view: %s", err);
+    free(lib);
+    return 2;
+  }
+  if (walk_at) {
+    char text[32];
+    snprintf(text, sizeof text, "%ld", walk_at);
+    setenv("HAWK_VIEW_WALK_AT", text, 1);
+  }
+  const char *tmpdir = getenv("TMPDIR");
+  if (!tmpdir || !*tmpdir) tmpdir = "/tmp";
+  struct policy_run *runs = calloc((size_t)nchosen, sizeof *runs);
+  int rc = 0;
+  for (int i = 0; i < nchosen && rc == 0; i++) {
+    runs[i].policy = chosen[i];
+    runs[i].m.rover = strcmp(chosen[i], "next-fit") == 0;
+    snprintf(runs[i].label, sizeof runs[i].label, "%s", chosen[i]);
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s/hawk-view-XXXXXX", tmpdir);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+      tool_error("view: cannot make a file in %s: %s", tmpdir, strerror(errno));
+      rc = 2;
+      break;
+    }
+    close(fd);
+    struct alloc_choice a = {"hawk", lib, chosen[i], 1, textbook};
+    struct worker_outcome o;
+    if (worker_run(trace, &a, check ? MODE_EVENTS_CHECK : MODE_EVENTS, 0, tmp, &o) != 0) {
+      unlink(tmp);
+      rc = 2;
+      break;
+    }
+    if (o.errtext[0]) fprintf(stderr, "%s", o.errtext);
+    if (o.policy_rejected) {
+      tool_error("view: the library does not know the policy '%s'", chosen[i]);
+      rc = 2;
+    } else if (!o.got_result) {
+      if (WIFSIGNALED(o.status))
+        tool_error("view: the replay died of signal %d (%s)", WTERMSIG(o.status),
+                   strsignal(WTERMSIG(o.status)));
+      else
+        tool_error("view: the replay ended without a result");
+      rc = 1;
+    } else if (o.result.failed) {
+      tool_error("view: %s: %s", trace, o.result.message);
+      rc = 1;
+    } else {
+      runs[i].peak_op = o.result.peak_op;
+      runs[i].peak_live = o.result.peak_live;
+      if (walk_at && i > 0) unsetenv("HAWK_VIEW_WALK_AT");
+      if (walk_at && i == 0) {
+        rc = rebuild(&runs[i], &vt.t, tmp, (int)walk_at, check);
+        unsetenv("HAWK_VIEW_WALK_AT");
+      } else {
+        rc = rebuild(&runs[i], &vt.t, tmp, 0, check);
+      }
+    }
+    worker_outcome_free(&o);
+    unlink(tmp);
+  }
+  if (rc == 0) rc = write_page(out, trace, &vt.t, textbook, runs, nchosen);
+  if (rc == 0 && !walk_at) {
+    struct stat st;
+    long long size = stat(out, &st) == 0 ? (long long)st.st_size : -1;
+    printf("wrote %s: %s, %zu calls, policies ", out, trace, vt.t.nops);
+    for (int i = 0; i < nchosen; i++) printf("%s%s", i ? ", " : "", chosen[i]);
+    printf("%s%s; %lld bytes\n", textbook ? ", textbook mode" : "",
+           check ? ", every call checked against hawk_walk" : "", size);
+  }
+  for (int i = 0; i < nchosen; i++) model_free(&runs[i].m);
+  free(runs);
+  trace_unload(&vt.t);
+  free(lib);
+  return rc;
+}
