@@ -7,6 +7,8 @@
 #include "config.h"
 #include "hawkalloc.h"
 
+struct heap;
+
 /* check.c: counts one call; every debug_check_every calls
  * (HAWKALLOC_CHECK_EVERY, debug.h) runs hawk_check and stops the program if
  * the heap is not sound. */
