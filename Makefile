@@ -30,10 +30,10 @@ CFLAGS   ?=
 LDFLAGS  ?=
 TESTFLAGS := -O1 -fno-builtin -Wno-unused-result
 
-CORE_SRC := src/os.c src/block.c src/registry.c src/options.c src/report.c src/arena.c \
+CORE_SRC := src/os.c src/block.c src/registry.c src/options.c src/report.c src/counters.c src/arena.c \
             src/placement.c src/placement_segregated.c src/placement_first_fit.c \
             src/placement_next_fit.c src/placement_best_fit.c \
-            src/heap.c src/userheap.c src/events.c src/decay.c src/tcache.c src/large.c src/check.c src/stats.c src/walk.c src/snapshot.c src/trace.c src/debug.c src/api.c src/process.c \
+            src/heap.c src/heap_check.c src/userheap.c src/events.c src/decay.c src/tcache.c src/large.c src/check.c src/stats.c src/walk.c src/snapshot.c src/trace.c src/debug.c src/api.c src/process.c \
             src/glibc.c
 OVERRIDE_SRC := src/override.c
 HEADERS  := $(wildcard src/*.h) include/hawkalloc.h include/hawksnap.h
@@ -55,6 +55,7 @@ TSAN_TESTS := $(filter test_threads test_stress test_tcache test_glibc test_user
 
 .PHONY: all lib tests test test-unit test-preload asan tsan sanitize demo bench \
         bench-preload install uninstall clean format format-check deps tools test-lab test-grade test-map \
+        layers \
         test-compat mutate mutate-quick
 
 all: lib tools
@@ -157,12 +158,29 @@ $(BUILD)/tests/test_faults: tests/faults/test_faults.c tests/harness.h $(CORE_SR
 	$(CC) $(BASEFLAGS) $(TESTFLAGS) -DHAWK_FAULT_INJECTION -DHAWK_NO_OVERRIDE $(CFLAGS) \
 	  tests/faults/test_faults.c $(CORE_SRC) -o $@ -lpthread -ldl
 
+# The unit tests of the layers: each links the sources of its layer and of
+# the layers below it, nothing else (docs/design.md's table of layers, read
+# by scripts/layers.py), and runs with the C library's malloc.
+# (unit_placement, unit_heap and unit_check link the library: the heap
+# events of hawk view, events.c, sit above the process state.)
+UNIT_LAYER := unit_block:block unit_arena:arena
+unit_layer = $(patsubst $(1):%,%,$(filter $(1):%,$(UNIT_LAYER)))
+
+$(BUILD)/tests/unit_block $(BUILD)/tests/unit_arena: $(BUILD)/tests/unit_%: tests/unit_%.c tests/unit.h tests/harness.h $(CORE_SRC) $(HEADERS) \
+                       docs/design.md scripts/layers.py | $(BUILD)/tests
+	$(CC) $(BASEFLAGS) $(TESTFLAGS) $(CFLAGS) $< \
+	  $(shell python3 scripts/layers.py --sources $(call unit_layer,unit_$*)) -o $@ -lpthread
+
 $(BUILD)/tests/%: tests/%.c tests/harness.h tests/seeded.h $(BUILD)/libhawkalloc.a | $(BUILD)/tests
 	$(CC) $(BASEFLAGS) $(TESTFLAGS) $(CFLAGS) $< -o $@ \
 	  -Wl,--whole-archive $(BUILD)/libhawkalloc.a -Wl,--no-whole-archive -lpthread -ldl
 
-test: deps lib tools tests examples bench-progs
+test: deps lib tools tests examples bench-progs layers
 	@scripts/run-tests.sh
+
+# No file includes a header of a higher layer (docs/design.md's table).
+layers:
+	@python3 scripts/layers.py
 
 test-unit: lib tests
 	@scripts/run-tests.sh --no-preload

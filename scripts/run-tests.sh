@@ -96,6 +96,7 @@ if [ $preload -eq 1 ]; then
   run "examples (docs/lab.md quotes their output)" tests/examples/run.sh
   run "bash completion of hawk" tests/completion/run.sh
   run "benchmark scripts (smoke)" tests/bench/run.sh
+  run "layers (scripts/layers.py)" tests/layers/run.sh
 fi
 echo
 echo "$passed passed, $failed failed, $skipped skipped"

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "debug.h"
+#include "hawk.h"
 #include "hawkalloc.h"
 #include "large.h"
 #include "os.h"
@@ -225,7 +226,7 @@ static void *resize_core(void *p, size_t n, const char *call) {
     if (want > have && n < large_threshold_now()) reclaim_next(p);
   }
   size_t old = 0;
-  if (heap_resize(p, n, call, &old)) return p;
+  if (heap_resize(p, n, large_threshold_now(), call, &old)) return p;
   return move(p, old, n);
 }
 

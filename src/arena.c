@@ -3,11 +3,11 @@
 
 #include <pthread.h>
 
+#include "counters.h"
 #include "decay.h"
 #include "os.h"
 #include "registry.h"
 #include "report.h"
-#include "stats.h"
 
 _Static_assert(sizeof(struct arena) <= ARENA_PROLOGUE_OFFSET, "arena header overlaps prologue");
 _Static_assert((ARENA_FIRST_OFFSET + BLOCK_HEADER) % HAWK_ALIGN == 0, "first payload misaligned");

@@ -51,6 +51,36 @@ static inline int arena_holds_payload(const struct arena *a, const void *p) {
   return (const char *)p >= (const char *)arena_first(a) + BLOCK_HEADER &&
          (const char *)p < (const char *)arena_epilogue(a);
 }
+
+/* Whether payload address p lies past an arena's head, where a payload
+ * can: its header, 8 bytes before it, is then inside the arena too. */
+static inline int arena_past_head(const void *p) {
+  return ((uintptr_t)p & (ARENA_SIZE - 1)) >= ARENA_FIRST_OFFSET + BLOCK_HEADER;
+}
+
+/* The fast half of a payload link's check: next is a payload address
+ * (16-byte aligned, as p is) in the arena of the payload p it was read
+ * from, past the arena's head (an arena is mapped whole, so no registry
+ * lookup).  NULL and links to other arenas take arena_link_ok. */
+static inline int arena_link_near(const void *p, const void *next) {
+  return (((uintptr_t)next ^ (uintptr_t)p) & ~(uintptr_t)(ARENA_SIZE - HAWK_ALIGN)) == 0 &&
+         arena_past_head(next);
+}
+
+/* Whether p, an address read from memory, may be the payload of an arena
+ * block: 16-byte aligned, past the head of an arena the registry vouches
+ * for. */
+static inline int arena_payload_at(const void *p) {
+  return arena_past_head(p) && registry_arena_at(p, 0);
+}
+
+/* Whether a payload link next, read from the payload at p (a thread
+ * cache's list, a heap's remote list), may be followed: NULL, near
+ * (arena_link_near), or a payload of another arena (arena_payload_at). */
+static inline int arena_link_ok(const void *p, const void *next) {
+  return next == NULL || likely(arena_link_near(p, next)) || arena_payload_at(next);
+}
+
 static inline struct heap *arena_heap(const struct arena *a) {
   return __atomic_load_n(&a->heap, __ATOMIC_ACQUIRE);
 }

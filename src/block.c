@@ -1,6 +1,18 @@
-/* block.c - the keys of the block format (block.h), drawn at start-up by
- * the initialisation (process.c). */
+/* block.c - the keys of the block format (block.h): the check tags' key,
+ * the free-list links' key and the cache mark's key. */
 #include "block.h"
+
+#include "os.h"
 
 uint64_t block_secret;
 uintptr_t link_secret;
+uint64_t tcache_key;
+
+void block_keys_init(void) {
+  uint64_t secret;
+  if (os_random(&secret, sizeof secret) != 0)
+    secret = (uintptr_t)&secret * 0x9e3779b97f4a7c15ull ^ (uintptr_t)&block_keys_init;
+  block_secret = secret | 1;
+  link_secret = (uintptr_t)(secret * 0xc2b2ae3d27d4eb4full);
+  if (os_random(&tcache_key, sizeof tcache_key) != 0) tcache_key = secret * 0xff51afd7ed558ccdull;
+}

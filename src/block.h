@@ -48,6 +48,10 @@ typedef struct block block; /* never defined: a block is reached through accesso
  * multiplier. */
 HAWK_INTERNAL extern uint64_t block_secret;
 
+/* Draws the three keys of the format (block_secret, link_secret,
+ * tcache_key) from the kernel; once, at start-up, before the first block. */
+HAWK_INTERNAL void block_keys_init(void);
+
 /* The links of a free block, kept in its payload. */
 struct free_links {
   block *next;
@@ -170,6 +174,30 @@ static inline void block_set_prev_alloc(block *b, int prev_alloc) {
     block_set_alloc(b, block_size(b), flags);
   else
     block_set_free(b, block_size(b), flags);
+}
+
+/* --- the cache mark -----------------------------------------------------
+ *
+ * A block freed into a thread cache (tcache.h) stays allocated in the
+ * heap's eyes; its payload's second word carries a mark that says "freed,
+ * in a cache list": the key below with the list's block size in its low
+ * 12 bits.  The heap, the walker and free read it to tell a cached block
+ * from one in use. */
+_Static_assert(TCACHE_MAX_BLOCK < 4096, "a cache mark keeps the size in the key's low 12 bits");
+
+/* The value marking a cached block; random, drawn at start-up. */
+HAWK_INTERNAL extern uint64_t tcache_key;
+
+/* The mark a cached block of a list of size-byte blocks carries in its
+ * second word: the key with the list's size folded into its low bits, so
+ * one comparison shows both that the library cached the block (the key is
+ * secret, 64 random bits) and that it sits in the list it was put in. */
+static inline uint64_t tcache_mark(size_t size) { return tcache_key ^ (uint64_t)size; }
+
+/* Whether the payload at p carries a "freed, in a cache" mark, of any
+ * list (tcache_mark: the key with a size below 4096 in its low bits). */
+static inline int tcache_marked(const void *p) {
+  return HAWK_CHECKS && ((((const uint64_t *)p)[1] ^ tcache_key) >> 12) == 0;
 }
 
 /* The block size that serves a request of n payload bytes (n is bounded by

@@ -27,6 +27,10 @@
  * bytes of free span). */
 #define LARGE_THRESHOLD_MAX ((size_t)2 << 20)
 
+/* Blocks up to this size (payload 2040 bytes) are cached by the thread
+ * caches (tcache.h). */
+#define TCACHE_MAX_BLOCK ((size_t)2048)
+
 /* The most heaps threads are spread over (HAWKALLOC_HEAPS). */
 #define HEAP_MAX 16
 

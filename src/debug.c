@@ -3,14 +3,12 @@
 
 #include <string.h>
 
-#include "hawkalloc.h"
 #include "options.h"
 #include "report.h"
 
 int debug_enabled;
 long debug_check_every;
 int debug_perturb;
-static unsigned long calls;
 
 void debug_init(void) {
   debug_enabled = option_long(OPTION_DEBUG) == 1;
@@ -49,18 +47,4 @@ size_t debug_find_write(const void *p, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (c[i] != DEBUG_FREE_FILL) return i;
   return n;
-}
-
-void debug_tick(const char *call) {
-  if (debug_check_every <= 0) return;
-  unsigned long n = __atomic_add_fetch(&calls, 1, __ATOMIC_RELAXED);
-  if (n % (unsigned long)debug_check_every != 0) return;
-  int problems = hawk_check();
-  if (problems == 0) return;
-  struct line l = {.len = 0};
-  line_str(&l, "heap check failed after ");
-  line_dec(&l, n);
-  line_str(&l, " calls (problems listed above)");
-  l.buf[l.len] = 0;
-  report_fatal(call, l.buf);
 }

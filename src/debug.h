@@ -71,8 +71,4 @@ static inline void debug_fill_free(void *p, size_t n) {
  * or n when all are. */
 HAWK_INTERNAL size_t debug_find_write(const void *p, size_t n);
 
-/* Counts one call; every debug_check_every calls runs hawk_check and stops
- * the program if the heap is not sound. */
-HAWK_INTERNAL void debug_tick(const char *call);
-
 #endif /* HAWK_DEBUG_H */

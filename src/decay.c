@@ -1,11 +1,8 @@
-/* decay.c - the decay's clock and what an epoch's advance starts.  See
- * decay.h. */
+/* decay.c - the decay's clock.  See decay.h; what an epoch's advance
+ * starts elsewhere is in process.c (decay_elsewhere). */
 #include "decay.h"
 
-#include "arena.h"
-#include "large.h"
 #include "os.h"
-#include "process.h"
 
 int decay_on;
 struct decay_clock decay_clock = {.epoch = 2};
@@ -27,12 +24,4 @@ int decay_advance(void) {
     return 0;
   __atomic_add_fetch(&decay_clock.epoch, 1, __ATOMIC_RELAXED);
   return 1;
-}
-
-void decay_elsewhere(const void *self) {
-  uint64_t e = decay_epoch();
-  for (unsigned i = 0; i < hawk_heap_count; i++)
-    if (&hawk_heaps[i] != self) heap_decay_try(&hawk_heaps[i]);
-  arena_cache_decay(e);
-  large_spare_decay(e);
 }

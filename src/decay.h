@@ -59,9 +59,4 @@ static inline int decay_due(uint64_t stamp, uint64_t e) { return stamp <= e - 2;
  * last moved; returns 1 if this call moved it. */
 HAWK_INTERNAL int decay_advance(void);
 
-/* After the epoch moved (call with no lock held): the passes of every heap
- * but self whose lock is free, and the arenas and large mappings cached
- * for longer than a period. */
-HAWK_INTERNAL void decay_elsewhere(const void *self);
-
 #endif /* HAWK_DECAY_H */

@@ -1,14 +1,18 @@
-/* hawk.h - what the observing files (check.c, walk.c, snapshot.c) share:
- * one heap's check and one heap's walk.  The heap table is in process.h. */
+/* hawk.h - what the observing files (check.c, walk.c) give the files above
+ * them: the periodic check and one heap's walk.  The heap table is in
+ * process.h. */
 #ifndef HAWK_HAWK_H
 #define HAWK_HAWK_H
 
+#include "config.h"
 #include "hawkalloc.h"
-#include "process.h"
 
-/* Verifies one heap: its arenas, its free lists and its counters. Returns
- * the number of problems, each written to stderr. */
-HAWK_INTERNAL int check_heap(struct heap *h);
+struct heap;
+
+/* check.c: counts one call; every debug_check_every calls
+ * (HAWKALLOC_CHECK_EVERY, debug.h) runs hawk_check and stops the program if
+ * the heap is not sound. */
+HAWK_INTERNAL void debug_tick(const char *call);
 
 /* walk.c: describes every block of heap i's arenas to visit, as hawk_walk
  * does; the caller holds the heap's lock (hawk_walk, and the snapshot taken

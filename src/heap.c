@@ -3,15 +3,13 @@
 
 #include <string.h>
 
+#include "counters.h"
 #include "debug.h"
 #include "decay.h"
 #include "events.h"
-#include "large.h"
 #include "os.h"
 #include "registry.h"
 #include "report.h"
-#include "stats.h"
-#include "tcache.h"
 
 void heap_init(struct heap *h, const struct placement *policy) {
   memset(h, 0, sizeof *h);
@@ -319,13 +317,26 @@ static __attribute__((noinline)) int decay_tick_locked(struct heap *h) {
   return moved;
 }
 
+/* heap_set_epoch_hook's hook, XORed with the links' key (block.h); 0: none. */
+static uintptr_t epoch_hook;
+
+void heap_set_epoch_hook(void (*hook)(const struct heap *self)) {
+  epoch_hook = (uintptr_t)hook ^ link_secret;
+}
+
+/* Runs the epoch hook, if one is set. */
+static __attribute__((noinline)) void epoch_moved(const struct heap *h) {
+  if (epoch_hook == 0) return;
+  ((void (*)(const struct heap *))(epoch_hook ^ link_secret))(h);
+}
+
 /* Ends a locked heap operation: the decay's clock check when it is due,
  * the unlock, the release of emptied arenas, and after the epoch moved on,
- * the decay of what no operation on this heap reaches (decay.h). */
+ * the decay of what no operation on this heap reaches (the epoch hook). */
 static inline void finish(struct heap *h, struct releases *r) {
   int moved = decay_on && unlikely(++h->decay_ops >= DECAY_CHECK_OPS) && decay_tick_locked(h);
   unlock_and_release(h, r);
-  if (unlikely(moved)) decay_elsewhere(h);
+  if (unlikely(moved)) epoch_moved(h);
 }
 
 /* Stamps the free block of size bytes at b that free_locked is making, just
@@ -446,8 +457,7 @@ static void drain_locked(struct heap *h, struct releases *r) {
                     "a write after free?)");
     }
     void **next = (void **)link_decode(p[0]);
-    if (HAWK_CHECKS && next && !tcache_link_near(p, next) &&
-        (((uintptr_t)next & 15) || registry_lookup(next) != CHUNK_ARENA)) {
+    if (HAWK_CHECKS && !arena_link_ok(p, next)) {
       pthread_mutex_unlock(&h->lock);
       report_misuse("free", p, "heap corruption (a freed block's link was overwritten)");
     }
@@ -678,7 +688,7 @@ static int grow_in_place_locked(struct heap *h, block *b, size_t size, size_t ro
   return 1;
 }
 
-int heap_resize(void *p, size_t n, const char *call, size_t *usable) {
+int heap_resize(void *p, size_t n, size_t limit, const char *call, size_t *usable) {
   struct heap *h = owner_of(p, call);
   block *b = block_of_payload(p);
   size_t size = block_size_for(n);
@@ -692,7 +702,7 @@ int heap_resize(void *p, size_t n, const char *call, size_t *usable) {
   size_t old_size = block_size(b);
   if (size <= old_size)
     release_tail_locked(h, b, size);
-  else if (n < large_threshold_now()) /* with the headroom of a move (config.h) */
+  else if (n < limit) /* with the headroom of a move (config.h) */
     done = grow_in_place_locked(h, b, size, block_size_for(n + n / REALLOC_HEADROOM));
   else
     done = 0; /* becomes a large block: the caller moves it */

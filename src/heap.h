@@ -76,10 +76,10 @@ HAWK_INTERNAL void heap_drain(struct heap *h);
 
 /* Resizes the arena block at p to n bytes without moving it; returns 0 when
  * it cannot (the block is then unchanged and *usable, if usable is not
- * NULL, is its usable size: the bytes a move must copy).  It never grows a
- * block to the large-block threshold (large.h) or more: such a size belongs
- * in a mapping of its own. */
-HAWK_INTERNAL int heap_resize(void *p, size_t n, const char *call, size_t *usable);
+ * NULL, is its usable size: the bytes a move must copy).  It grows a block
+ * only when n is below limit: the caller passes the large-block threshold
+ * (large.h), as such a size belongs in a mapping of its own. */
+HAWK_INTERNAL int heap_resize(void *p, size_t n, size_t limit, const char *call, size_t *usable);
 
 /* The usable size of the arena block at p. */
 HAWK_INTERNAL size_t heap_usable(void *p, const char *call);
@@ -96,5 +96,18 @@ HAWK_INTERNAL size_t heap_trim(struct heap *h);
  * (decay.h): frees its remote list and gives back the pages of the free
  * blocks that stayed free for a period. */
 HAWK_INTERNAL void heap_decay_try(struct heap *h);
+
+/* What runs, with no lock held, after an operation on heap self moved the
+ * decay's epoch on: the decay of what no operation on that heap reaches
+ * (the other heaps, the cached arenas and large mappings: decay.h), which
+ * the heap layer does not know.  Set once by the initialisation
+ * (process.c); none by default.  Kept mangled like a free-list link, so
+ * that a stray write cannot aim it. */
+HAWK_INTERNAL void heap_set_epoch_hook(void (*hook)(const struct heap *self));
+
+/* Verifies one heap: its arenas, its free lists and its counters, under
+ * its lock (heap_check.c).  Returns the number of problems, each written to
+ * stderr. */
+HAWK_INTERNAL int heap_check(struct heap *h);
 
 #endif /* HAWK_HEAP_H */

@@ -4,12 +4,12 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "counters.h"
 #include "decay.h"
 #include "events.h"
 #include "os.h"
 #include "registry.h"
 #include "report.h"
-#include "stats.h"
 
 static struct {
   pthread_mutex_t lock;

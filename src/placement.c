@@ -19,12 +19,6 @@ const struct placement *placement_by_name(const char *name) {
   return NULL;
 }
 
-/* Whether a link read from a free block may be followed: NULL, or a block
- * address (8 modulo 16) inside an arena. */
-static int link_plausible(const block *p) {
-  return p == NULL || (((uintptr_t)p & 15) == 8 && chunk_is_arena(registry_lookup(p)));
-}
-
 void list_corrupt(const struct freelists *fl, const block *b) {
   if (fl->lock) pthread_mutex_unlock(fl->lock); /* report_misuse holds no lock */
   report_misuse("unlink", block_payload(b),

@@ -72,12 +72,15 @@ static inline void list_push(struct freelists *fl, block **head, block *b) {
  * checks: releases fl->lock first, then reports and aborts. */
 HAWK_INTERNAL _Noreturn void list_corrupt(const struct freelists *fl, const block *b);
 
-/* Whether a link read from free block b may be followed: NULL, or a block
- * address (8 modulo 16) inside an arena; one in b's own arena (mapped
- * whole) needs no registry lookup. */
+/* Whether a link read from a free block may be followed: NULL, or a block
+ * address (8 modulo 16) inside an arena. */
+static inline int link_plausible(const block *p) { return p == NULL || registry_arena_at(p, 8); }
+
+/* link_plausible for a link read from free block b: one in b's own arena
+ * (mapped whole) needs no registry lookup. */
 static inline int link_plausible_from(const block *b, const block *p) {
   if (((uintptr_t)p ^ (uintptr_t)b) < ARENA_SIZE) return ((uintptr_t)p & 15) == 8;
-  return p == NULL || (((uintptr_t)p & 15) == 8 && chunk_is_arena(registry_lookup(p)));
+  return link_plausible(p);
 }
 
 /* Whether b's header is a sound free block's (a tag that matches its

@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "arena.h"
 #include "debug.h"
 #include "decay.h"
 #include "large.h"
@@ -25,9 +26,9 @@ static unsigned next_heap;
 static unsigned heap_spread = 1; /* heaps new threads go to (M_ARENA_MAX) */
 
 static pthread_once_t init_control = PTHREAD_ONCE_INIT;
-static int initialised; /* set once everything below is ready */
-int slow_mode;          /* process.h */
-int under_valgrind;     /* process.h */
+int process_initialised; /* process.h */
+int slow_mode;           /* process.h */
+int under_valgrind;      /* process.h */
 
 /* Picks the placement policy named by HAWKALLOC_POLICY. */
 static const struct placement *policy_from_options(void) {
@@ -82,17 +83,24 @@ void hawk_set_perturb(int value) {
   pthread_mutex_unlock(&lock);
 }
 
+/* After an operation on heap self moved the decay's epoch on (heap.h's
+ * epoch hook; no lock held): the passes of every heap but self whose lock
+ * is free, and the arenas and large mappings cached for longer than a
+ * period (decay.h). */
+static void decay_elsewhere(const struct heap *self) {
+  uint64_t e = decay_epoch();
+  for (unsigned i = 0; i < hawk_heap_count; i++)
+    if (&hawk_heaps[i] != self) heap_decay_try(&hawk_heaps[i]);
+  arena_cache_decay(e);
+  large_spare_decay(e);
+}
+
 /* Everything the allocator needs before its first block; allocates nothing. */
 static void init_once(void) {
   report_stderr_init();
   options_load();
   os_page_size();
-  uint64_t secret;
-  if (os_random(&secret, sizeof secret) != 0)
-    secret = (uintptr_t)&secret * 0x9e3779b97f4a7c15ull ^ (uintptr_t)&init_once;
-  block_secret = secret | 1;
-  link_secret = (uintptr_t)(secret * 0xc2b2ae3d27d4eb4full);
-  if (os_random(&tcache_key, sizeof tcache_key) != 0) tcache_key = secret * 0xff51afd7ed558ccdull;
+  block_keys_init();
   tcache_init();
   trace_init();
   map_install_signal();
@@ -114,13 +122,11 @@ static void init_once(void) {
   hawk_heap_count = textbook ? 1 : heap_count_wanted();
   __atomic_store_n(&heap_spread, hawk_heap_count, __ATOMIC_RELAXED);
   for (unsigned i = 0; i < hawk_heap_count; i++) heap_init(&hawk_heaps[i], policy);
-  __atomic_store_n(&initialised, 1, __ATOMIC_RELEASE);
+  heap_set_epoch_hook(decay_elsewhere);
+  __atomic_store_n(&process_initialised, 1, __ATOMIC_RELEASE);
 }
 
-void hawk_ensure_init(void) {
-  if (unlikely(!__atomic_load_n(&initialised, __ATOMIC_ACQUIRE)))
-    pthread_once(&init_control, init_once);
-}
+void process_init(void) { pthread_once(&init_control, init_once); }
 
 /* --- fork ----------------------------------------------------------------- */
 

@@ -22,8 +22,18 @@ HAWK_INTERNAL extern int slow_mode;
 /* Set when running under Valgrind's memcheck (vg.h); not under callgrind. */
 HAWK_INTERNAL extern int under_valgrind;
 
-/* Runs the one-time initialisation if it has not run yet. */
-HAWK_INTERNAL void hawk_ensure_init(void);
+/* Set, with release order, once the initialisation has run to its end. */
+HAWK_INTERNAL extern int process_initialised;
+
+/* Runs the one-time initialisation, or waits for the thread running it. */
+HAWK_INTERNAL void process_init(void);
+
+/* Runs the one-time initialisation if it has not run yet.  Inline: the
+ * API's paths test the flag on every call that is not served by the
+ * thread cache. */
+static inline void hawk_ensure_init(void) {
+  if (unlikely(!__atomic_load_n(&process_initialised, __ATOMIC_ACQUIRE))) process_init();
+}
 
 /* Picks the heap for a new thread (round robin). */
 HAWK_INTERNAL struct heap *hawk_heap_for_new_thread(void);

@@ -90,4 +90,12 @@ static inline char *chunk_base(const void *addr) {
   return (char *)((uintptr_t)addr & ~(uintptr_t)(ARENA_SIZE - 1));
 }
 
+/* Whether p, an address read from memory (a link), lies in an arena and is
+ * residue modulo 16: 8 for a block's header, 0 for a payload.  The one
+ * test every follower of a link to another arena asks before it reads
+ * there (placement.h, arena.h). */
+static inline int registry_arena_at(const void *p, uintptr_t residue) {
+  return ((uintptr_t)p & 15) == residue && chunk_is_arena(registry_lookup(p));
+}
+
 #endif /* HAWK_REGISTRY_H */

@@ -50,14 +50,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "counters.h"
 #include "hawk.h"
 #include "hawkalloc.h"
 #include "hawksnap.h"
 #include "options.h"
 #include "os.h"
+#include "process.h"
 #include "registry.h"
 #include "report.h"
-#include "stats.h"
 
 #define PX    (SNAP_STRIP_PX / 1024) /* tenths of a pixel in a pixel */
 #define ALONE (3 * PX)               /* blocks this wide are pieces of their own */

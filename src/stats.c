@@ -1,4 +1,4 @@
-/* stats.c - counters, hawk_stats and the printed table.  See stats.h. */
+/* stats.c - hawk_stats and the printed table.  See stats.h. */
 #include "stats.h"
 
 #include <errno.h>
@@ -6,34 +6,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "counters.h"
 #include "hawkalloc.h"
 #include "large.h"
 #include "options.h"
 #include "process.h"
 #include "report.h"
-#include "snapshot.h"
 #include "tcache.h"
-
-struct global_counters counters;
-
-void counter_max(uint64_t *peak, uint64_t value) {
-  uint64_t seen = __atomic_load_n(peak, __ATOMIC_RELAXED);
-  while (value > seen &&
-         !__atomic_compare_exchange_n(peak, &seen, value, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-  }
-}
-
-void counters_mapped(int64_t delta) {
-  uint64_t now = __atomic_add_fetch(&counters.mapped, (uint64_t)delta, __ATOMIC_RELAXED);
-  if (delta > 0) counter_max(&counters.mapped_peak, now);
-}
-
-void counters_footprint(int64_t delta) {
-  uint64_t now = __atomic_add_fetch(&counters.footprint, (uint64_t)delta, __ATOMIC_RELAXED);
-  if (delta > 0) counter_max(&counters.footprint_peak, now);
-}
-
-void counters_in_use_seen(uint64_t in_use) { counter_max(&counters.in_use_peak, in_use); }
 
 /* The size class of a block (STATS_CLASSES). */
 static unsigned class_row(size_t size) {

@@ -27,7 +27,6 @@
 #define TCACHE_GROWN_MAX    2048
 #define TCACHE_GROWN_BUDGET 65536
 
-uint64_t tcache_key;
 int tcache_disabled;
 
 /* What a thread uses before its cache exists, and after its exit cleanup:
@@ -325,21 +324,12 @@ int tcache_take_back(void *p, size_t size) {
   return 0;
 }
 
-int tcache_holds(const void *p) {
-  struct tcache *tc = tcache_self;
-  for (size_t bin = 0; bin < TCACHE_BINS; bin++)
-    for (void **q = tc->bins[bin]; q; q = tcache_next(q, bin * HAWK_ALIGN, "free"))
-      if (q == p) return 1;
-  return 0;
-}
-
 /* Checks one list of this thread's cache; returns problems (0 or 1). */
 static int check_list(const struct tcache *tc, size_t bin) {
   size_t n = 0;
   for (void **q = tc->bins[bin]; q; q = (void **)link_decode(q[0]), n++) {
     const block *b = block_of_payload(q);
-    if (n >= tc->limit[bin] || ((uintptr_t)q & 15) || !tcache_past_arena_head(q) ||
-        registry_lookup(q) != CHUNK_ARENA || !block_header_ok(b) || !block_is_alloc(b) ||
+    if (n >= tc->limit[bin] || !arena_payload_at(q) || !block_header_ok(b) || !block_is_alloc(b) ||
         block_size(b) < bin * HAWK_ALIGN ||
         (HAWK_CHECKS && ((uint64_t *)q)[1] != tcache_mark(bin * HAWK_ALIGN))) {
       report_problem("check: thread-cached block", q, "is not a sound cached block");
@@ -366,7 +356,7 @@ void *tcache_next_checked(const void *p, size_t size, const char *call) {
                   "heap corruption (a thread-cached block's header or mark was overwritten: a "
                   "write after free?)");
   void *next = link_decode(*(void *const *)p);
-  if (HAWK_CHECKS && !tcache_link_ok(p, next))
+  if (HAWK_CHECKS && !arena_link_ok(p, next))
     report_misuse(
         call, p,
         "heap corruption (a freed block's cache link was overwritten: a write after free?)");

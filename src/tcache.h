@@ -18,13 +18,10 @@
 #define HAWK_TCACHE_H
 
 #include "block.h"
+#include "counters.h"
 #include "heap.h"
-#include "stats.h"
 
-/* Blocks up to this size (payload 2040 bytes) are cached. */
-#define TCACHE_MAX_BLOCK ((size_t)2048)
-#define TCACHE_BINS      (TCACHE_MAX_BLOCK / HAWK_ALIGN + 1)
-_Static_assert(TCACHE_MAX_BLOCK < 4096, "a cache mark keeps the size in the key's low 12 bits");
+#define TCACHE_BINS (TCACHE_MAX_BLOCK / HAWK_ALIGN + 1)
 
 struct heap;
 
@@ -60,9 +57,6 @@ struct tcache {
 /* Set at start-up when threads must not cache (debug mode, Valgrind). */
 HAWK_INTERNAL extern int tcache_disabled;
 
-/* The value marking a cached block; random, drawn at start-up. */
-HAWK_INTERNAL extern uint64_t tcache_key;
-
 /* This thread's cache.  It starts as a static empty cache whose limits are
  * zero, so the fast paths need no test for "not set up yet". */
 HAWK_INTERNAL extern __thread struct tcache *tcache_self __attribute__((tls_model("initial-exec")));
@@ -90,18 +84,6 @@ static inline void *tcache_heap_alloc(size_t n, size_t align, size_t *dirty) {
   return heap_alloc(tc->heap, n, align, dirty, 1);
 }
 
-/* Whether payload address next lies past an arena's head, where a payload
- * can: its header, 8 bytes before it, is then inside the arena too. */
-static inline int tcache_past_arena_head(const void *next) {
-  return ((uintptr_t)next & (ARENA_SIZE - 1)) >= ARENA_FIRST_OFFSET + BLOCK_HEADER;
-}
-
-/* The mark a cached block of a list of size-byte blocks carries in its
- * second word: the key with the list's size folded into its low bits, so
- * one comparison shows both that the library cached the block (the key is
- * secret, 64 random bits) and that it sits in the list it was put in. */
-static inline uint64_t tcache_mark(size_t size) { return tcache_key ^ (uint64_t)size; }
-
 /* Whether p, an entry of a list of size-byte blocks, is a sound cached
  * block: its header has a good tag (so it is a header we wrote at that
  * address: an arena block, never a large one), says allocated, and a size
@@ -112,7 +94,7 @@ static inline uint64_t tcache_mark(size_t size) { return tcache_key ^ (uint64_t)
  * the mark is not kept: nothing is checked.) */
 static inline int tcache_entry_ok(const void *p, size_t size) {
   if (!HAWK_CHECKS) return 1;
-  if (!tcache_past_arena_head(p)) return 0;
+  if (!arena_past_head(p)) return 0;
   const block *b = block_of_payload(p);
   uint64_t w = block_load(b);
   uint64_t d = (w & (BLOCK_SIZE_MASK | BLOCK_ALLOC)) - (size | BLOCK_ALLOC);
@@ -120,25 +102,7 @@ static inline int tcache_entry_ok(const void *p, size_t size) {
          ((const uint64_t *)p)[1] == tcache_mark(size);
 }
 
-/* The fast half of a cache link's check: a payload address (16-byte
- * aligned, as p is) in the arena of the entry p it was read from, past the
- * arena's head (an arena is mapped whole, so no registry lookup).  NULL and
- * links to other arenas take the slow half (tcache_link_ok). */
-static inline int tcache_link_near(const void *p, const void *next) {
-  return (((uintptr_t)next ^ (uintptr_t)p) & ~(uintptr_t)(ARENA_SIZE - HAWK_ALIGN)) == 0 &&
-         tcache_past_arena_head(next);
-}
-
-/* Whether a cache link read from entry p may be followed: NULL, near
- * (tcache_link_near), or a payload address past the head of an arena the
- * registry vouches for. */
-static inline int tcache_link_ok(const void *p, const void *next) {
-  return next == NULL || likely(tcache_link_near(p, next)) ||
-         (((uintptr_t)next & (HAWK_ALIGN - 1)) == 0 && tcache_past_arena_head(next) &&
-          registry_lookup(next) == CHUNK_ARENA);
-}
-
-/* tcache_link_ok for the pop, one test cheaper: a 16-byte aligned address
+/* arena_link_ok for the pop, one test cheaper: a 16-byte aligned address
  * in p's own arena is taken without asking whether it lies past the
  * arena's head.  The pop reads only an entry's two payload words, which
  * are inside the arena wherever it lies, and an entry in the head cannot
@@ -147,13 +111,13 @@ static inline int tcache_link_ok(const void *p, const void *next) {
 static inline int tcache_link_pop_ok(const void *p, const void *next) {
   return next == NULL ||
          likely((((uintptr_t)next ^ (uintptr_t)p) & ~(uintptr_t)(ARENA_SIZE - HAWK_ALIGN)) == 0) ||
-         tcache_link_ok(p, next);
+         arena_link_ok(p, next);
 }
 
 /* The checks of the pop's fast path, a few instructions and one branch:
  * the entry carries this list's mark (tcache_mark), and its link is NULL,
- * near (tcache_link_near) or in another arena the registry vouches for
- * (tcache_link_ok: a list holds blocks of every arena its thread freed).
+ * near (arena_link_near) or in another arena the registry vouches for
+ * (arena_link_ok: a list holds blocks of every arena its thread freed).
  * The header is not read here: the mark (secret, 64 bits) shows the entry
  * is a block this library cached in this list, and the mark is cleared
  * when the block is handed out, so a stale or forged entry cannot carry it.
@@ -197,8 +161,10 @@ static inline void tcache_set_count(struct tcache *tc, size_t bin, unsigned n) {
 /* Takes a cached block of exactly size bytes (a block size), or NULL when
  * the list is empty or its head or the head's link fails the checks (a
  * write after free: tcache_pop, on the slow path, then reports it).
- * Nothing stays live across a call, so the fast path saves no register. */
-static inline void *tcache_pop_fast(size_t size) {
+ * Nothing stays live across a call, so the fast path saves no register.
+ * Always inlined: how much else api.c holds must not decide whether
+ * malloc's fast path makes a call. */
+static inline __attribute__((always_inline)) void *tcache_pop_fast(size_t size) {
   struct tcache *tc = tcache_self;
   size_t bin = size / HAWK_ALIGN;
   void **p = tc->bins[bin];
@@ -241,12 +207,6 @@ static inline int tcache_free(void *p, size_t size) {
   return 1;
 }
 
-/* Whether the payload at p carries a "freed, in a cache" mark, of any
- * list (tcache_mark: the key with a size below 4096 in its low bits). */
-static inline int tcache_marked(const void *p) {
-  return HAWK_CHECKS && ((((const uint64_t *)p)[1] ^ tcache_key) >> 12) == 0;
-}
-
 /* Slow path of malloc for a cacheable size: sets the cache up if needed,
  * refills the list from the heap, and returns one block (or NULL). */
 HAWK_INTERNAL void *tcache_refill(size_t size);
@@ -272,9 +232,6 @@ HAWK_INTERNAL void tcache_totals(struct tcache_totals *t);
  * it saves); returns 1 if it was. */
 #define TCACHE_TAKE_BACK_LOOK 8
 HAWK_INTERNAL int tcache_take_back(void *p, size_t size);
-
-/* Whether p is in this thread's cache (a walk; misuse reports only). */
-HAWK_INTERNAL int tcache_holds(const void *p);
 
 /* Checks this thread's cache: every entry a sound allocated block, counts
  * right.  Returns the number of problems. */

@@ -6,8 +6,10 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "counters.h"
 #include "hawk.h"
 #include "os.h"
+#include "process.h"
 #include "report.h"
 #include "stats.h"
 
@@ -298,7 +300,7 @@ void *userheap_resize(void *p, size_t n, enum chunk_kind kind, const char *call)
     /* Shrinking happens in place; growing too when the heap has no limit
      * (a growth in place may take headroom, which a limit must not pay). */
     if (block_size_for(n) <= before || h->limit == 0) {
-      if (heap_resize(p, n, call, NULL)) {
+      if (heap_resize(p, n, LARGE_THRESHOLD, call, NULL)) {
         size_t after = own_block_size(b);
         if (after < before)
           uncharge(h, before - after);
@@ -512,7 +514,7 @@ int hawk_heap_stats(struct hawk_heap *h, struct hawk_stats *out, size_t size) {
 int hawk_heap_check(struct hawk_heap *h) {
   if (h == DEFAULT_HEAP) return hawk_check();
   live(h, "hawk_heap_check");
-  int problems = check_heap(&h->heap);
+  int problems = heap_check(&h->heap);
   pthread_mutex_lock(&h->heap.lock);
   uint64_t n = 0, bytes = 0;
   for (const struct uh_large *l = h->large; l; l = l->next, n++) {

@@ -4,7 +4,7 @@
 #include "hawk.h"
 #include "hawkalloc.h"
 #include "large.h"
-#include "tcache.h"
+#include "process.h"
 #include "userheap.h"
 
 struct walk_ctx {

@@ -15,6 +15,7 @@
 #include "hawk.h"
 #include "hawkalloc.h"
 #include "hawksnap.h"
+#include "process.h"
 #include "snapshot.h"
 
 #define STRIPS_MAX 64

@@ -307,11 +307,58 @@ TEST(trace_records_every_call_exactly) {
   unlink(path);
 }
 
+/* Traced with HAWKALLOC_TRACE: one malloc of a size nothing else asks for,
+ * then hawk_trace_flush; the record must be in the file while the program
+ * still runs (the buffer holds 1,637 records: without the flush, nothing
+ * but the header is written before exit).  Reads with read(2) into a
+ * static buffer.  Exit 0 when found, 3 when not. */
+static int flush_child(const char *path) {
+  void *p = hawk_malloc(4093);
+  hawk_trace_flush();
+  static unsigned char buf[1 << 16];
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return 2;
+  ssize_t n = read(fd, buf, sizeof buf);
+  close(fd);
+  int found = 0;
+  for (ssize_t at = 32; at + (ssize_t)sizeof(struct rec) <= n; at += (ssize_t)sizeof(struct rec)) {
+    struct rec r;
+    memcpy(&r, buf + at, sizeof r);
+    if (r.op == 1 && r.size == 4093 && r.result == (uintptr_t)p) found = 1;
+  }
+  hawk_free(p);
+  return found ? 0 : 3;
+}
+
+TEST(trace_flush_writes_the_buffered_records_at_once) {
+  char path[] = "/tmp/hawk-trace-flush-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  unlink(path);
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    char env1[4200], arg[4200];
+    snprintf(env1, sizeof env1, "HAWKALLOC_TRACE=%s", path);
+    snprintf(arg, sizeof arg, "%s", path);
+    char *envp[] = {env1, NULL};
+    char *argv[] = {self_path, "--flush-child", arg, NULL};
+    execve(self_path, argv, envp);
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  unlink(path);
+}
+
 static int harness_main(int argc, char **argv);
 
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "--traced-child") == 0) return traced_child();
   if (argc > 1 && strcmp(argv[1], "--exact-child") == 0) return exact_child();
+  if (argc > 2 && strcmp(argv[1], "--flush-child") == 0) return flush_child(argv[2]);
   ssize_t n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
   if (n <= 0) return 1;
   self_path[n] = 0;

@@ -1,8 +1,8 @@
 /* unit_arena.c - arena layout, registry, frontier, cache and walk. */
 #include "arena.h"
 #include "harness.h"
-#include "hawk.h"
 #include "registry.h"
+#include "unit.h"
 
 static int walked, walked_free;
 static void count_block(void *ctx, const block *b) {
@@ -11,15 +11,13 @@ static void count_block(void *ctx, const block *b) {
   walked_free += !block_is_alloc(b);
 }
 
-static struct heap fake_heap;
-
 TEST(new_arena_is_aligned_registered_and_one_free_block) {
-  hawk_ensure_init();
+  unit_init();
   struct arena *a;
-  REQUIRE(arena_create(&fake_heap, &a) == 0);
+  REQUIRE(arena_create(unit_owner(), &a) == 0);
   CHECK(((uintptr_t)a & (ARENA_SIZE - 1)) == 0);
   CHECK(a->magic == ARENA_MAGIC);
-  CHECK(arena_heap(a) == &fake_heap);
+  CHECK(arena_heap(a) == unit_owner());
   CHECK(registry_lookup(a) == CHUNK_ARENA);
   CHECK(registry_lookup((char *)a + ARENA_SIZE - 1) == CHUNK_ARENA);
   CHECK(arena_of((char *)a + 12345) == a);
@@ -37,9 +35,9 @@ TEST(new_arena_is_aligned_registered_and_one_free_block) {
 }
 
 TEST(walk_sees_a_split_arena_and_catches_damage) {
-  hawk_ensure_init();
+  unit_init();
   struct arena *a;
-  REQUIRE(arena_create(&fake_heap, &a) == 0);
+  REQUIRE(arena_create(unit_owner(), &a) == 0);
   block *b1 = arena_first(a);
   block_set_alloc(b1, 64, BLOCK_PREV_ALLOC);
   block *b2 = block_next(b1);
@@ -65,9 +63,9 @@ TEST(walk_sees_a_split_arena_and_catches_damage) {
 }
 
 TEST(frontier_moves_past_handed_out_blocks_only) {
-  hawk_ensure_init();
+  unit_init();
   struct arena *a;
-  REQUIRE(arena_create(&fake_heap, &a) == 0);
+  REQUIRE(arena_create(unit_owner(), &a) == 0);
   char *start = a->frontier;
   arena_mark_used(a, arena_first(a), 1024);
   CHECK(a->frontier == (char *)arena_first(a) + 1024 + BLOCK_MIN);
@@ -81,10 +79,10 @@ TEST(frontier_moves_past_handed_out_blocks_only) {
 }
 
 TEST(cache_keeps_a_few_empty_arenas_and_unmaps_the_rest) {
-  hawk_ensure_init();
+  unit_init();
   arena_cache_flush();
   struct arena *a[ARENA_CACHE_MAX + 2];
-  for (int i = 0; i < ARENA_CACHE_MAX + 2; i++) REQUIRE(arena_create(&fake_heap, &a[i]) == 0);
+  for (int i = 0; i < ARENA_CACHE_MAX + 2; i++) REQUIRE(arena_create(unit_owner(), &a[i]) == 0);
   for (int i = 0; i < ARENA_CACHE_MAX + 2; i++) arena_release(a[i]);
   CHECK(arena_cache_count() == ARENA_CACHE_MAX);
   CHECK(arena_cache_check() == 0);
@@ -94,7 +92,7 @@ TEST(cache_keeps_a_few_empty_arenas_and_unmaps_the_rest) {
   CHECK(freed == 2);
   /* Reuse comes from the cache, and a reused arena counts as dirty. */
   struct arena *r;
-  REQUIRE(arena_create(&fake_heap, &r) == 0);
+  REQUIRE(arena_create(unit_owner(), &r) == 0);
   CHECK(arena_cache_count() == ARENA_CACHE_MAX - 1);
   CHECK(r->frontier == (char *)r + ARENA_SIZE);
   CHECK(block_size(arena_first(r)) == ARENA_SPAN);
@@ -104,7 +102,7 @@ TEST(cache_keeps_a_few_empty_arenas_and_unmaps_the_rest) {
 }
 
 TEST(registry_knows_nothing_of_foreign_memory) {
-  hawk_ensure_init();
+  unit_init();
   int local;
   CHECK(registry_lookup(&local) == CHUNK_NONE);
   CHECK(registry_lookup((void *)0x1000) == CHUNK_NONE);

@@ -1,7 +1,7 @@
 /* unit_block.c - the block layer: header encoding, tags, footers, sizes. */
 #include "block.h"
 #include "harness.h"
-#include "hawk.h"
+#include "unit.h"
 
 /* 16-byte aligned scratch space; blocks start 8 bytes in, like in an arena. */
 static _Alignas(16) unsigned char space[4096];
@@ -21,7 +21,7 @@ TEST(size_for_rounds_and_has_minimum) {
 }
 
 TEST(alloc_header_round_trips) {
-  hawk_ensure_init();
+  unit_init();
   block *b = at(0);
   block_set_alloc(b, 96, BLOCK_PREV_ALLOC);
   CHECK(block_size(b) == 96);
@@ -36,7 +36,7 @@ TEST(alloc_header_round_trips) {
 }
 
 TEST(free_block_has_matching_footer_and_is_found_backwards) {
-  hawk_ensure_init();
+  unit_init();
   block *b = at(0), *n = at(64);
   block_set_free(b, 64, BLOCK_PREV_ALLOC);
   block_set_alloc(n, 32, 0);
@@ -47,7 +47,7 @@ TEST(free_block_has_matching_footer_and_is_found_backwards) {
 }
 
 TEST(set_prev_alloc_keeps_footer_in_step) {
-  hawk_ensure_init();
+  unit_init();
   block *b = at(128);
   block_set_free(b, 128, BLOCK_PREV_ALLOC);
   block_set_prev_alloc(b, 0);
@@ -59,7 +59,7 @@ TEST(set_prev_alloc_keeps_footer_in_step) {
 }
 
 TEST(tag_catches_changed_size_flags_and_moved_headers) {
-  hawk_ensure_init();
+  unit_init();
   block *b = at(256);
   block_set_alloc(b, 64, BLOCK_PREV_ALLOC);
   uint64_t good = *block_word(b);
@@ -79,7 +79,7 @@ TEST(tag_catches_changed_size_flags_and_moved_headers) {
 }
 
 TEST(tags_are_spread_over_addresses) {
-  hawk_ensure_init();
+  unit_init();
   /* Headers of the same size at 200 addresses: the tags should differ. */
   int same = 0;
   uint64_t first = block_tag(at(0), 64 | BLOCK_ALLOC);

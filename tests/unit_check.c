@@ -1,24 +1,26 @@
 /* unit_check.c - the checker is itself checked: every invariant violation
- * check_heap (behind hawk_check) claims to detect is built in a real heap,
+ * heap_check (behind hawk_check) claims to detect is built in a real heap,
  * and the check must report it, by name, and only then.
  *
  * Each case damages a heap of its own in one way, with everything else kept
  * consistent (counts, lists, tags), so that the one problem is the one the
  * checker must name. */
 #include "harness.h"
-#include "hawk.h"
+#include "heap.h"
+#include "placement.h"
+#include "unit.h"
 
 static struct heap h;
 
 static void fresh_heap(void) {
-  hawk_ensure_init();
-  heap_init(&h, hawk_heaps[0].policy); /* the policy the runner chose */
+  unit_init_heap();
+  heap_init(&h, placement_by_name(option_text(OPTION_POLICY))); /* the runner's */
 }
 
 static void *take(size_t n) { return heap_alloc(&h, n, HAWK_ALIGN, NULL, 1); }
 static block *blk(void *p) { return block_of_payload(p); }
 
-/* Runs check_heap with fd 2 captured; returns its result and leaves what it
+/* Runs heap_check with fd 2 captured; returns its result and leaves what it
  * reported in text. */
 static int check_captured(char *text, size_t size) {
   int p[2];
@@ -26,7 +28,7 @@ static int check_captured(char *text, size_t size) {
   fflush(stderr);
   int saved = dup(2);
   dup2(p[1], 2);
-  int problems = check_heap(&h);
+  int problems = heap_check(&h);
   dup2(saved, 2);
   close(saved);
   close(p[1]);

@@ -1,14 +1,15 @@
 /* unit_heap.c - the heap: split, coalesce both ways, grow, shrink, release.
- * Every step is followed by check_heap(), the checker behind hawk_check(). */
+ * Every step is followed by heap_check(), the checker behind hawk_check(). */
 #include "harness.h"
-#include "hawk.h"
-#include "tcache.h"
+#include "heap.h"
+#include "placement.h"
+#include "unit.h"
 
 static struct heap h;
 
 static void fresh_heap(void) {
-  hawk_ensure_init();
-  heap_init(&h, hawk_heaps[0].policy); /* the policy the runner chose */
+  unit_init_heap();
+  heap_init(&h, placement_by_name(option_text(OPTION_POLICY))); /* the runner's */
 }
 
 static void *take(size_t n) { return heap_alloc(&h, n, HAWK_ALIGN, NULL, 1); }
@@ -29,35 +30,35 @@ TEST(first_allocation_maps_an_arena_and_splits) {
   CHECK(block_size(blk(p)) == block_size_for(100));
   CHECK(h.splits == 1 && h.free.count == 1);
   CHECK(h.in_use == block_size_for(100));
-  CHECK(check_heap(&h) == 0);
+  CHECK(heap_check(&h) == 0);
   heap_free(p, "free");
   CHECK(h.in_use == 0 && h.free.count == 1);
-  CHECK(check_heap(&h) == 0);
+  CHECK(heap_check(&h) == 0);
 }
 
 TEST(free_coalesces_forward_backward_and_both) {
   fresh_heap();
   void *p[5];
   for (int i = 0; i < 5; i++) p[i] = take(64);
-  CHECK(check_heap(&h) == 0);
+  CHECK(heap_check(&h) == 0);
   size_t s = block_size(blk(p[0]));
   heap_free(p[1], "free"); /* neighbours allocated: no merge */
   CHECK(h.coalesces == 0 && h.free.count == 2);
-  CHECK(check_heap(&h) == 0);
+  CHECK(heap_check(&h) == 0);
   heap_free(p[2], "free"); /* backward into p[1] */
   CHECK(h.coalesces == 1 && h.free.count == 2);
   CHECK(!block_is_alloc(blk(p[1])) && block_size(blk(p[1])) == 2 * s);
-  CHECK(check_heap(&h) == 0);
+  CHECK(heap_check(&h) == 0);
   heap_free(p[0], "free"); /* forward into p[1]+p[2] */
   CHECK(h.coalesces == 2 && block_size(blk(p[0])) == 3 * s);
-  CHECK(check_heap(&h) == 0);
+  CHECK(heap_check(&h) == 0);
   heap_free(p[4], "free"); /* forward into the arena's tail */
   CHECK(h.coalesces == 3);
-  CHECK(check_heap(&h) == 0);
+  CHECK(heap_check(&h) == 0);
   heap_free(p[3], "free"); /* both ways at once: back to one block */
   CHECK(h.coalesces == 5 && h.free.count == 1);
   CHECK(block_size(blk(p[0])) == ARENA_SPAN);
-  CHECK(check_heap(&h) == 0);
+  CHECK(heap_check(&h) == 0);
 }
 
 TEST(freed_block_is_reused_first_fit) {
@@ -66,10 +67,10 @@ TEST(freed_block_is_reused_first_fit) {
   heap_free(b, "free");
   void *d = take(180); /* fits the hole left by b */
   CHECK(d == b);
-  CHECK(check_heap(&h) == 0);
+  CHECK(heap_check(&h) == 0);
   void *ps[] = {a, c, d};
   drain(ps, 3);
-  CHECK(check_heap(&h) == 0);
+  CHECK(heap_check(&h) == 0);
 }
 
 TEST(small_remainder_is_not_split) {
@@ -80,7 +81,7 @@ TEST(small_remainder_is_not_split) {
   /* Leaves less than a minimum block: the whole hole is taken. */
   void *d = take(bs - BLOCK_HEADER - 16);
   CHECK(d == b && block_size(blk(d)) == bs);
-  CHECK(check_heap(&h) == 0);
+  CHECK(heap_check(&h) == 0);
   void *ps[] = {a, c, d};
   drain(ps, 3);
 }
@@ -89,24 +90,24 @@ TEST(resize_grows_into_the_free_neighbour_and_shrinks_by_splitting) {
   fresh_heap();
   void *a = take(100), *b = take(300), *c = take(100);
   heap_free(b, "free");
-  CHECK(heap_resize(a, 350, "realloc", NULL) == 1);
+  CHECK(heap_resize(a, 350, LARGE_THRESHOLD, "realloc", NULL) == 1);
   CHECK(block_usable(blk(a)) >= 350);
-  CHECK(check_heap(&h) == 0);
+  CHECK(heap_check(&h) == 0);
   /* Nothing free after it any more beyond the small rest: growing far fails. */
   size_t usable = 0;
-  CHECK(heap_resize(a, 5000, "realloc", &usable) == 0);
+  CHECK(heap_resize(a, 5000, LARGE_THRESHOLD, "realloc", &usable) == 0);
   CHECK(usable == heap_usable(a, "realloc") && usable >= 350);
-  CHECK(check_heap(&h) == 0);
+  CHECK(heap_check(&h) == 0);
   size_t before = h.free.bytes;
-  CHECK(heap_resize(a, 40, "realloc", NULL) == 1);
+  CHECK(heap_resize(a, 40, LARGE_THRESHOLD, "realloc", NULL) == 1);
   CHECK(block_size(blk(a)) == block_size_for(40));
   CHECK(h.free.bytes > before); /* the tail is free at once */
   void *d = take(200);          /* and reusable */
   CHECK((char *)d > (char *)a && (char *)d < (char *)c);
-  CHECK(check_heap(&h) == 0);
+  CHECK(heap_check(&h) == 0);
   void *ps[] = {a, c, d};
   drain(ps, 3);
-  CHECK(check_heap(&h) == 0);
+  CHECK(heap_check(&h) == 0);
 }
 
 TEST(aligned_allocation_leaves_a_reusable_pad) {
@@ -116,9 +117,9 @@ TEST(aligned_allocation_leaves_a_reusable_pad) {
     void *p = heap_alloc(&h, 100, align, NULL, 1);
     REQUIRE(p != NULL);
     CHECK(((uintptr_t)p & (align - 1)) == 0);
-    CHECK(check_heap(&h) == 0);
+    CHECK(heap_check(&h) == 0);
     heap_free(p, "free");
-    CHECK(check_heap(&h) == 0);
+    CHECK(heap_check(&h) == 0);
   }
   heap_free(first, "free");
   CHECK(h.free.count == 1 && h.arena_count == 1);
@@ -130,11 +131,11 @@ TEST(heap_grows_by_arenas_and_releases_empty_ones) {
   void *p[N];
   for (int i = 0; i < N; i++) p[i] = take(512 * 1024 - 64);
   CHECK(h.arena_count >= 5);
-  CHECK(check_heap(&h) == 0);
+  CHECK(heap_check(&h) == 0);
   for (int i = 0; i < N; i++) heap_free(p[i], "free");
   CHECK(h.arena_count == 1); /* the last empty arena stays */
   CHECK(h.in_use == 0);
-  CHECK(check_heap(&h) == 0);
+  CHECK(heap_check(&h) == 0);
   CHECK(arena_cache_count() <= ARENA_CACHE_MAX);
   CHECK(arena_cache_check() == 0);
 }
@@ -177,7 +178,7 @@ TEST(free_refuses_a_next_block_that_says_this_one_is_free) {
   block_set_prev_alloc(blk(b), 1);
   heap_free(a, "free");
   heap_free(b, "free");
-  CHECK(check_heap(&h) == 0);
+  CHECK(heap_check(&h) == 0);
 }
 
 TEST(check_reports_a_counter_that_lies) {
@@ -185,9 +186,9 @@ TEST(check_reports_a_counter_that_lies) {
   void *a = take(64);
   h.in_use += 16;
   fprintf(stderr, "    (a report of a counter mismatch is expected next)\n");
-  CHECK(check_heap(&h) != 0);
+  CHECK(heap_check(&h) != 0);
   h.in_use -= 16;
-  CHECK(check_heap(&h) == 0);
+  CHECK(heap_check(&h) == 0);
   heap_free(a, "free");
 }
 
@@ -205,12 +206,12 @@ TEST(cached_blocks_wait_on_the_remote_list_while_the_lock_is_busy) {
   CHECK(h.in_use == in_use); /* nothing freed yet */
   CHECK(h.remote != NULL);
   for (int i = 0; i < 8; i++) CHECK(tcache_marked(p[i])); /* a second free is still caught */
-  CHECK(check_heap(&h) == 0);
+  CHECK(heap_check(&h) == 0);
   heap_drain(&h);
   CHECK(h.remote == NULL);
   CHECK(h.in_use == 0);
   CHECK(h.free.count == 1);
-  CHECK(check_heap(&h) == 0);
+  CHECK(heap_check(&h) == 0);
 }
 
 /* Blocks left on the remote list are freed by whoever next takes the lock
@@ -239,10 +240,10 @@ TEST(remote_blocks_are_freed_by_the_next_allocation) {
   CHECK(heap_alloc_batch(&h, block_size_for(64), out, 4, 1) == 4);
   CHECK(h.remote == NULL);
   CHECK(h.in_use == block_size_for(200) + 4 * block_size_for(64));
-  CHECK(check_heap(&h) == 0);
+  CHECK(heap_check(&h) == 0);
   for (int i = 0; i < 4; i++) heap_free(out[i], "free");
   heap_free(n, "free");
-  CHECK(h.in_use == 0 && check_heap(&h) == 0);
+  CHECK(h.in_use == 0 && heap_check(&h) == 0);
 }
 
 TEST(cached_blocks_are_freed_at_once_when_the_lock_is_free) {
@@ -255,7 +256,7 @@ TEST(cached_blocks_are_freed_at_once_when_the_lock_is_free) {
   heap_release_cached(p, 4);
   CHECK(h.remote == NULL && h.in_use == 0);
   for (int i = 0; i < 4; i++) CHECK(!tcache_marked(p[i]) || !block_is_alloc(blk(p[i])));
-  CHECK(check_heap(&h) == 0);
+  CHECK(heap_check(&h) == 0);
 }
 
 TEST(without_growth_only_memory_already_used_serves) {
@@ -283,10 +284,10 @@ TEST(without_growth_only_memory_already_used_serves) {
   /* (Next fit may offer the top of the arena first: that would be growth.) */
   if (strcmp(h.policy->name, "next-fit") != 0) CHECK(got == 4);
   if (got > 0) CHECK(got == 4 && out[0] == a);
-  CHECK(check_heap(&h) == 0);
+  CHECK(heap_check(&h) == 0);
   for (size_t i = 0; i < got; i++) heap_free(out[i], "free");
   heap_free(b, "free");
-  CHECK(h.in_use == 0 && check_heap(&h) == 0);
+  CHECK(h.in_use == 0 && heap_check(&h) == 0);
 }
 
 TEST_MAIN()

@@ -1,18 +1,18 @@
 /* unit_placement.c - free lists and both placement policies on hand-made blocks. */
+#include "arena.h"
 #include "harness.h"
-#include "hawk.h"
 #include "placement.h"
+#include "unit.h"
 
 /* The blocks live in a real arena, where the safe-unlink checks expect them. */
 static unsigned char *space;
-static struct heap fake_heap;
 
 /* Lays out free blocks of the given sizes separated by 32-byte allocated
  * blocks, so none of them touch. */
 static void lay_out(block **out, const size_t *sizes, int n) {
   if (space == NULL) {
     struct arena *a;
-    if (arena_create(&fake_heap, &a) != 0) abort();
+    if (arena_create(unit_owner(), &a) != 0) abort();
     space = (unsigned char *)a;
   }
   size_t off = ARENA_FIRST_OFFSET;
@@ -51,7 +51,7 @@ TEST(policies_are_found_by_name) {
 }
 
 TEST(first_fit_takes_the_first_block_that_fits) {
-  hawk_ensure_init();
+  unit_init();
   static const size_t sizes[] = {64, 256, 128, 512};
   block *b[4];
   lay_out(b, sizes, 4);
@@ -72,7 +72,7 @@ TEST(first_fit_takes_the_first_block_that_fits) {
 }
 
 TEST(next_fit_resumes_where_the_last_search_stopped) {
-  hawk_ensure_init();
+  unit_init();
   static const size_t sizes[] = {256, 256, 256, 64};
   block *b[4];
   lay_out(b, sizes, 4);
@@ -94,7 +94,7 @@ TEST(next_fit_resumes_where_the_last_search_stopped) {
 }
 
 TEST(best_fit_takes_the_smallest_block_that_fits) {
-  hawk_ensure_init();
+  unit_init();
   /* The list is LIFO: 512, 128, 1024, 160, 144; the first that fits is
    * 512 for every request up to it. */
   static const size_t sizes[] = {144, 160, 1024, 128, 512};
@@ -123,7 +123,7 @@ TEST(segregated_size_classes) {
 }
 
 TEST(segregated_uses_exact_classes_and_the_bitmap) {
-  hawk_ensure_init();
+  unit_init();
   static const size_t sizes[] = {48, 96, 96, 4096, 2048, 1600};
   block *b[6];
   lay_out(b, sizes, 6);
@@ -148,7 +148,7 @@ TEST(segregated_uses_exact_classes_and_the_bitmap) {
 }
 
 TEST(segregated_takes_the_smallest_of_the_first_four_that_fit) {
-  hawk_ensure_init();
+  unit_init();
   /* One ranged class (1536..1791); the list is LIFO: b5 b4 b3 b2 b1 b0. */
   static const size_t sizes[] = {1552, 1568, 1696, 1664, 1760, 1776};
   block *b[6];
@@ -172,7 +172,7 @@ TEST(segregated_takes_the_smallest_of_the_first_four_that_fit) {
 }
 
 TEST(segregated_large_free_blocks_serve_small_requests) {
-  hawk_ensure_init();
+  unit_init();
   static const size_t sizes[] = {1 << 15};
   block *b[1];
   lay_out(b, sizes, 1);
@@ -184,7 +184,7 @@ TEST(segregated_large_free_blocks_serve_small_requests) {
 }
 
 TEST(verify_notices_a_bitmap_that_lies) {
-  hawk_ensure_init();
+  unit_init();
   static const size_t sizes[] = {64};
   block *b[1];
   lay_out(b, sizes, 1);
@@ -206,7 +206,7 @@ static void unlink_corrupted(void *arg) {
 }
 
 TEST(safe_unlink_refuses_corrupted_links) {
-  hawk_ensure_init();
+  unit_init();
   static const size_t sizes[] = {64, 64, 64};
   lay_out(victim, sizes, 3);
   memset(&victim_lists, 0, sizeof victim_lists);
@@ -237,7 +237,7 @@ static void unlink_head_not_the_block(void *arg) {
 }
 
 TEST(safe_unlink_refuses_links_that_do_not_point_back) {
-  hawk_ensure_init();
+  unit_init();
   static const size_t sizes[] = {64, 64, 64};
   lay_out(victim, sizes, 3);
   memset(&victim_lists, 0, sizeof victim_lists);
@@ -260,7 +260,7 @@ static void search_a_cycle(void *arg) {
 }
 
 TEST(searches_report_a_cycle_instead_of_walking_it) {
-  hawk_ensure_init();
+  unit_init();
   /* One ranged class of the segregated policy (1536..1791), so every policy
    * walks one list of the three. */
   static const size_t sizes[] = {1552, 1568, 1600};
