@@ -33,7 +33,7 @@ TESTFLAGS := -O1 -fno-builtin -Wno-unused-result
 CORE_SRC := src/os.c src/block.c src/registry.c src/options.c src/report.c src/counters.c src/arena.c \
             src/placement.c src/placement_segregated.c src/placement_first_fit.c \
             src/placement_next_fit.c src/placement_best_fit.c \
-            src/heap.c src/heap_check.c src/userheap.c src/events.c src/decay.c src/tcache.c src/large.c src/check.c src/stats.c src/walk.c src/snapshot.c src/trace.c src/debug.c src/api.c src/process.c \
+            src/heap.c src/heap_check.c src/userheap.c src/events.c src/decay.c src/tcache.c src/remote.c src/large.c src/check.c src/stats.c src/walk.c src/snapshot.c src/trace.c src/debug.c src/api.c src/process.c \
             src/glibc.c
 OVERRIDE_SRC := src/override.c
 HEADERS  := $(wildcard src/*.h) include/hawkalloc.h include/hawksnap.h
@@ -51,7 +51,7 @@ OVERRIDE_TESTS := test_override
 # the misuse and hostile-input programs run the library's own malloc in
 # children that abort by design (the plain build runs them).
 SAN_TESTS := $(filter-out $(OVERRIDE_TESTS) test_limits test_misuse test_hostile,$(TESTS))
-TSAN_TESTS := $(filter test_threads test_stress test_tcache test_glibc test_userheap,$(TESTS))
+TSAN_TESTS := $(filter test_threads test_stress test_tcache test_glibc test_userheap test_remote,$(TESTS))
 
 .PHONY: all lib tests test test-unit test-preload asan tsan sanitize demo bench \
         bench-preload install uninstall clean format format-check deps tools test-lab test-grade test-map \
@@ -261,7 +261,7 @@ bench-preload: deps lib
 # are built into build/bench/ and run under HawkAlloc, glibc, jemalloc,
 # mimalloc and tcmalloc.  `make bench-quick` is a fast smoke run.
 BENCH_PROGS := lifo random larson prodcons realloc mixed frag trace simple xfree pool cpu launch \
-  decay bulk
+  decay bulk remote large mstress
 BENCH_BIN := $(BENCH_PROGS:%=$(BUILD)/bench/%)
 .PHONY: bench-progs bench-quick bench-checks bench-real deps-bench test-bench
 

@@ -9,6 +9,7 @@
 #include "decay.h"
 #include "process.h"
 #include "registry.h"
+#include "remote.h"
 #include "report.h"
 
 /* A list holds about this many bytes, and 8 to 128 blocks, at first. */
@@ -93,6 +94,7 @@ static struct tcache *setup(void) {
   if (caches.head) caches.head->prev = tc;
   caches.head = tc;
   pthread_mutex_unlock(&caches.lock);
+  remote_thread_joins(heap);
   tcache_self = tc;
   pthread_setspecific(exit_key, tc);
   return tc;
@@ -168,6 +170,7 @@ static void thread_exit(void *arg) {
   flush_all(tc);
   unregister(tc);
   tcache_self = &tcache_gone; /* later calls in this thread go to the heap */
+  remote_thread_leaves(tc->heap);
   discard(tc);
 }
 
@@ -212,6 +215,7 @@ void *tcache_heap_alloc_at_peak(size_t n, size_t align, size_t *dirty) {
  * caches, at most about 8 KiB a list. */
 static __attribute__((noinline)) void tcache_decay(struct tcache *tc) {
   tc->decay_epoch = decay_epoch();
+  remote_decay(tc->heap);
   for (size_t bin = 0; bin < TCACHE_BINS; bin++) {
     if (tc->count[bin] != 0 && tc->count[bin] == tc->decay_count[bin]) {
       flush_list(tc, bin, (size_t)-1);
@@ -228,6 +232,70 @@ static inline int decay_due_for(const struct tcache *tc) {
   return decay_on && unlikely(tc->decay_epoch != decay_epoch());
 }
 
+/* Makes a list that another thread handed back to this thread's heap
+ * (remote.h) this thread's list of size-byte blocks, which is empty;
+ * returns 0 if none was waiting. */
+static int take_handed_back(struct tcache *tc, size_t size) {
+  unsigned n;
+  void *head = remote_take(tc->heap, size, &n);
+  if (head == NULL) return 0;
+  tc->bins[size / HAWK_ALIGN] = head;
+  tcache_set_count(tc, size / HAWK_ALIGN, n);
+  tcache_add(&tc->moved_in, n);
+  return 1;
+}
+
+/* When the list of size-byte blocks is full and holds blocks of other
+ * heaps (a thread that frees what others allocate), those blocks go to the
+ * heap of the first of them as one list, for its threads to take
+ * (remote.h), and this thread's own stay; returns 0 if the list stays as it
+ * was.  One walk of the list, with the checks of a pop.  The blocks leave
+ * this cache before they are pushed: a fork in between loses them in the
+ * child (a leak there), but no block is ever in two places. */
+static int hand_back(struct tcache *tc, size_t size) {
+  size_t bin = size / HAWK_ALIGN;
+  void *own = NULL, *other = NULL, *own_last = NULL, *other_last = NULL, *next;
+  unsigned own_n = 0, other_n = 0;
+  for (void *q = tc->bins[bin]; q != NULL; q = next) {
+    next = tcache_next(q, size, "free"); /* read before a link is rewritten */
+    if (arena_heap(arena_of(q)) == tc->heap) {
+      if (own_last)
+        *(void **)own_last = link_encode(q);
+      else
+        own = q;
+      own_last = q, own_n++;
+    } else {
+      if (other_last)
+        *(void **)other_last = link_encode(q);
+      else
+        other = q;
+      other_last = q, other_n++;
+    }
+  }
+  if (other_n == 0) return 0; /* the links were written as they were */
+  *(void **)other_last = link_encode(NULL);
+  if (own_last) *(void **)own_last = link_encode(NULL);
+  /* Both parts go: this thread's own blocks that went round through other
+   * threads return to its heap's stacks, where its next refill takes them
+   * without the heap's free path.  A part whose heap's stacks are full
+   * stays in the list. */
+  tc->bins[bin] = NULL;
+  tcache_set_count(tc, bin, 0);
+  if (!remote_hand_off(other, size, other_n)) { /* the whole list stays */
+    if (own_last) *(void **)own_last = link_encode(other);
+    tc->bins[bin] = own_last ? own : other;
+    tcache_set_count(tc, bin, own_n + other_n);
+    return 0;
+  }
+  if (own_n != 0 && !remote_hand_off(own, size, own_n)) { /* this part stays */
+    tc->bins[bin] = own;
+    tcache_set_count(tc, bin, own_n);
+    own_n = 0;
+  }
+  tcache_add(&tc->moved_out, other_n + own_n);
+  return 1;
+}
+
 void *tcache_refill(size_t size) {
   hawk_ensure_init();
   struct tcache *tc = tcache_self;
@@ -236,6 +304,8 @@ void *tcache_refill(size_t size) {
     return heap_alloc(tcache_self->heap, size - BLOCK_HEADER, HAWK_ALIGN, NULL, 1);
   if (decay_due_for(tc)) tcache_decay(tc);
   size_t bin = size / HAWK_ALIGN;
+  if (remote_waiting(tc->heap, size) && tc->bins[bin] == NULL && take_handed_back(tc, size))
+    return tcache_pop(size);
   void *batch[TCACHE_LIST_MAX];
   /* A size used once costs one block; a size used again and again is
    * fetched in ever bigger batches, up to half a list. */
@@ -275,7 +345,7 @@ void tcache_overflow(void *p, size_t size) {
   if (tc->refilled[bin] && more > 0) { /* a round: room for more */
     tc->limit[bin] = (uint16_t)(limit + more);
     tc->grown += more * size;
-  } else {
+  } else if (!hand_back(tc, size)) { /* other heaps' blocks go home first */
     flush_list(tc, bin, (size_t)tc->limit[bin] / 2 + 1);
   }
   tc->refilled[bin] = 0;
@@ -285,6 +355,7 @@ void tcache_overflow(void *p, size_t size) {
 void tcache_flush_self(void) {
   struct tcache *tc = tcache_self;
   if (tc != &tcache_unset && tc != &tcache_gone) flush_all(tc);
+  remote_flush_all();
 }
 
 void tcache_totals(struct tcache_totals *t) {
@@ -300,6 +371,7 @@ void tcache_totals(struct tcache_totals *t) {
     t->frees += __atomic_load_n(&tc->frees, __ATOMIC_RELAXED);
   }
   pthread_mutex_unlock(&caches.lock);
+  t->bytes += remote_bytes();
 }
 
 int tcache_take_back(void *p, size_t size) {
@@ -386,6 +458,7 @@ void tcache_after_fork_child(void) {
     if (tc != self) {
       flush_all(tc);
       unregister(tc);
+      remote_thread_leaves(tc->heap);
       discard(tc);
     }
     tc = next;

@@ -1,0 +1,237 @@
+/* test_remote.c - blocks freed by a thread of another heap (src/remote.c).
+ *
+ * An owner thread allocates blocks of one size and a freer thread, on
+ * another heap, frees them all.  The freer's full cache lists go whole to
+ * the owner's heap: the heap's free path never sees the blocks, they count
+ * as cached, the owner's next allocations are those very blocks, a second
+ * free of one is still a double free, and nothing is lost when the owner
+ * exits or the process forks while they wait.  Only the hawk_* names.
+ */
+#include <pthread.h>
+#include <stdint.h>
+
+#include "harness.h"
+#include "hawkalloc.h"
+
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
+#endif
+#ifndef UNDER_TSAN
+#define UNDER_TSAN 0
+#endif
+
+#define BLOCKS 2000
+#define SIZE   100 /* a block of 112 bytes: 73 to a cache list */
+#define LIST   73
+
+static void *blocks[BLOCKS];
+static pthread_barrier_t step;
+
+static struct hawk_stats stats_now(void) {
+  struct hawk_stats s;
+  hawk_stats(&s, sizeof s);
+  return s;
+}
+
+/* The owner: allocates the blocks, waits while the freer frees them,
+ * waits again (the test looks), then, if asked, allocates again into
+ * again[] and waits a last time before it exits. */
+static void *again[BLOCKS];
+static int owner_allocates_again;
+
+static void *owner(void *unused) {
+  (void)unused;
+  for (int i = 0; i < BLOCKS; i++) {
+    blocks[i] = hawk_malloc(SIZE);
+    if (blocks[i]) memset(blocks[i], 0x5a, SIZE);
+  }
+  pthread_barrier_wait(&step); /* 1: allocated */
+  pthread_barrier_wait(&step); /* 2: freed by the freer */
+  pthread_barrier_wait(&step); /* 3: the test looked */
+  if (owner_allocates_again)
+    for (int i = 0; i < BLOCKS; i++) again[i] = hawk_malloc(SIZE);
+  pthread_barrier_wait(&step); /* 4: allocated again */
+  pthread_barrier_wait(&step); /* 5: the test looked; exit */
+  if (owner_allocates_again)
+    for (int i = 0; i < BLOCKS; i++) hawk_free(again[i]);
+  return NULL;
+}
+
+static void *freer(void *unused) {
+  (void)unused;
+  hawk_free(hawk_malloc(8));   /* its cache and heap first (another size) */
+  pthread_barrier_wait(&step); /* 1 */
+  for (int i = 0; i < BLOCKS; i++) hawk_free(blocks[i]);
+  pthread_barrier_wait(&step); /* 2 */
+  pthread_barrier_wait(&step); /* 3 */
+  pthread_barrier_wait(&step); /* 4 */
+  pthread_barrier_wait(&step); /* 5 */
+  return NULL;
+}
+
+static pthread_t owner_thread, freer_thread;
+
+/* Starts both threads and runs them until the blocks are freed. */
+static void start(int allocate_again) {
+  owner_allocates_again = allocate_again;
+  pthread_barrier_init(&step, NULL, 3);
+  pthread_create(&owner_thread, NULL, owner, NULL);
+  pthread_create(&freer_thread, NULL, freer, NULL);
+  pthread_barrier_wait(&step); /* 1 */
+  pthread_barrier_wait(&step); /* 2 */
+}
+
+/* Lets both threads run to their end. */
+static void finish(void) {
+  pthread_barrier_wait(&step); /* 3 */
+  pthread_barrier_wait(&step); /* 4 */
+  pthread_barrier_wait(&step); /* 5 */
+  pthread_join(owner_thread, NULL);
+  pthread_join(freer_thread, NULL);
+  pthread_barrier_destroy(&step);
+}
+
+static int several_heaps(void) { return stats_now().heaps >= 2; }
+
+TEST(remote_frees_skip_the_heap_and_return_to_the_owner) {
+  if (!several_heaps()) SKIP("one heap: every free is local");
+  hawk_trim();
+  struct hawk_stats s0 = stats_now();
+  start(1);
+  struct hawk_stats s1 = stats_now();
+  /* The freer's lists went whole to the owner's heap: no block met the
+   * heap's free path, and they all still count as cached. */
+  CHECK(s1.coalesces == s0.coalesces);
+  CHECK(s1.thread_cached >= (uint64_t)BLOCKS * 112 - (uint64_t)LIST * 112);
+  pthread_barrier_wait(&step); /* 3: the owner allocates again */
+  pthread_barrier_wait(&step); /* 4 */
+  /* The owner got its own blocks back: all but what the freer's cache
+   * still holds (one list at most). */
+  int reused = 0;
+  for (int i = 0; i < BLOCKS; i++)
+    for (int j = 0; j < BLOCKS; j++)
+      if (again[i] == blocks[j]) {
+        reused++;
+        break;
+      }
+  CHECK(reused >= BLOCKS - LIST);
+  CHECK(hawk_check() == 0);
+  pthread_barrier_wait(&step); /* 5 */
+  pthread_join(owner_thread, NULL);
+  pthread_join(freer_thread, NULL);
+  pthread_barrier_destroy(&step);
+}
+
+static void free_again(void *arg) {
+  (void)arg;
+  start(0);
+  hawk_free(blocks[BLOCKS / 2]); /* waiting at the owner's heap */
+}
+
+static void free_again_after_owner_took_it(void *arg) {
+  (void)arg;
+  start(1);
+  pthread_barrier_wait(&step);                          /* 3 */
+  pthread_barrier_wait(&step);                          /* 4: the owner took the lists back */
+  for (int i = 0; i < BLOCKS; i++) hawk_free(again[i]); /* now the program's again */
+  hawk_free(again[0]);                                  /* and freed twice */
+}
+
+TEST(remote_double_free_is_caught) {
+  if (UNDER_TSAN) SKIP("ThreadSanitizer build: threads in a forked child");
+  if (!several_heaps()) SKIP("one heap: every free is local");
+  EXPECT_ABORT(free_again, NULL, "free(", "double free");
+}
+
+TEST(remote_double_free_after_the_owner_took_the_block_is_caught) {
+  if (UNDER_TSAN) SKIP("ThreadSanitizer build: threads in a forked child");
+  if (!several_heaps()) SKIP("one heap: every free is local");
+  EXPECT_ABORT(free_again_after_owner_took_it, NULL, "free(", "double free");
+}
+
+/* The first list the freer handed back starts at the block it freed last
+ * before its list of 112-byte blocks overflowed: blocks[LIST - 1].  The
+ * owner takes that list when it allocates again. */
+static void overwrite_waiting_list(void *arg) {
+  start(1);
+  ((uint64_t *)blocks[LIST - 1])[*(int *)arg] ^= 0x4141414141414141ull;
+  pthread_barrier_wait(&step); /* 3: the owner allocates and meets it */
+  pthread_barrier_wait(&step); /* 4 */
+}
+
+TEST(overwritten_list_waiting_for_its_heap_is_reported) {
+  if (UNDER_TSAN) SKIP("ThreadSanitizer build: threads in a forked child");
+  if (!several_heaps()) SKIP("one heap: every free is local");
+  int word = 2; /* the next list and the count */
+  EXPECT_ABORT(overwrite_waiting_list, &word, "malloc(",
+               "heap corruption (a list of freed blocks waiting for its heap was overwritten");
+  word = 1; /* the cache mark */
+  EXPECT_ABORT(overwrite_waiting_list, &word, "malloc(",
+               "heap corruption (a freed block waiting for its heap was overwritten");
+}
+
+TEST(trim_gives_back_the_lists_waiting) {
+  if (!several_heaps()) SKIP("one heap: every free is local");
+  start(0);
+  CHECK(stats_now().thread_cached >= (uint64_t)BLOCKS * 112 - (uint64_t)LIST * 112);
+  hawk_trim(); /* the owner is alive: only malloc_trim gives the lists back */
+  /* What stays is what the two threads' own caches hold. */
+  CHECK(stats_now().thread_cached <= (uint64_t)LIST * 112 + 128);
+  CHECK(hawk_check() == 0);
+  finish();
+}
+
+TEST(owner_exiting_with_remote_frees_pending_loses_nothing) {
+  if (!several_heaps()) SKIP("one heap: every free is local");
+  hawk_trim();
+  struct hawk_stats s0 = stats_now();
+  start(0);
+  CHECK(stats_now().thread_cached >= (uint64_t)BLOCKS * 112 - (uint64_t)LIST * 112);
+  finish(); /* both threads exit with the lists still waiting */
+  CHECK(hawk_check() == 0);
+  /* Every block comes back: the bytes in use are what they were. */
+  hawk_trim();
+  struct hawk_stats s1 = stats_now();
+  CHECK(s1.thread_cached == 0);
+  CHECK(s1.in_use == s0.in_use);
+  /* And the memory serves new threads. */
+  start(1);
+  CHECK(hawk_check() == 0);
+  finish();
+}
+
+TEST(fork_with_remote_frees_pending) {
+  if (UNDER_TSAN) SKIP("ThreadSanitizer build: fork");
+  if (!several_heaps()) SKIP("one heap: every free is local");
+  hawk_trim();
+  struct hawk_stats s0 = stats_now();
+  start(0);
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    /* The lists wait at the owner's heap; the child can take them, check
+     * the heap, and give everything back. */
+    int bad = hawk_check() != 0;
+    void *mine[BLOCKS];
+    for (int i = 0; i < BLOCKS; i++) {
+      mine[i] = hawk_malloc(SIZE);
+      bad |= mine[i] == NULL;
+    }
+    for (int i = 0; i < BLOCKS; i++) hawk_free(mine[i]);
+    hawk_trim();
+    struct hawk_stats s = stats_now();
+    bad |= hawk_check() != 0 || s.thread_cached != 0 || s.in_use != s0.in_use;
+    _exit(bad);
+  }
+  int status = 0;
+  REQUIRE(pid > 0);
+  waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  finish();
+}
+
+TEST_MAIN()
