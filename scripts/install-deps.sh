@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # install-deps.sh - installs, with apt-get, what the build, the tests (the
-# heap explorer's pages are tested in headless chromium), the
+# heap explorer's pages are tested in headless chromium; gnuplot draws the
+# benchmark charts, which the smoke test of the scripts checks), the
 # preload suite, the demo and the benchmarks need (`make deps`; `make test`,
 # `make demo` and `make bench` run it first).  Checks with dpkg-query (or
 # `command -v` where there is no dpkg) and does nothing but print one line
@@ -9,7 +10,7 @@
 # HAWK_DEPS_EXTRA="pkg ..." adds packages to the list.  --package adds what
 # `make deb` and `make test-package` need besides (`make deps-package`).
 # --bench adds what the benchmarks compare against and run (`make deps-bench`:
-# bench/run.sh and bench/real.sh): the other allocators, gnuplot, and the
+# bench/run.sh and bench/real.sh): the other allocators and the
 # real programs of bench/real.sh.
 set -euo pipefail
 
@@ -21,7 +22,7 @@ deps=(
   python3:/usr/bin/python3 perl:perl sqlite3:sqlite3 git:git xz-utils:xz
   coreutils:sort bash:bash valgrind:valgrind
   libxml2-utils:xmllint librsvg2-bin:rsvg-convert
-  mandoc:mandoc chromium:chromium
+  mandoc:mandoc chromium:chromium gnuplot-nox:gnuplot
 )
 # Sanitizer runtimes for clang (gcc's libasan/libtsan come with gcc): the
 # package of the installed clang's major version, else Debian 12's clang 14.
@@ -38,7 +39,7 @@ if [[ ${1-} == --package ]]; then
   deps+=(dpkg-dev:dpkg-shlibdeps lintian:lintian pkgconf:pkg-config cmake:cmake man-db:man)
 fi
 if [[ ${1-} == --bench ]]; then
-  deps+=(libjemalloc2: libmimalloc2.0: libtcmalloc-minimal4: gnuplot-nox:gnuplot
+  deps+=(libjemalloc2: libmimalloc2.0: libtcmalloc-minimal4:
     redis-server:redis-server redis-tools:redis-benchmark jq:jq g++:g++)
 fi
 

@@ -434,8 +434,10 @@ fi
 
 # --- maps ----------------------------------------------------------------------
 
-if ! nm -D "$lib" 2>/dev/null | grep -q ' T hawk_map_write$'; then
-  skip "SVG maps" "the library has no hawk_map_write yet"
+# grep reads all of nm's output (no -q): under pipefail an early exit of
+# grep would fail the pipeline when nm is killed by SIGPIPE.
+if ! nm -D "$lib" 2>/dev/null | grep ' T hawk_map_write$' >/dev/null; then
+  fail "SVG maps" "the library exports no hawk_map_write"
 else
   missing=()
   command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
