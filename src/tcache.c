@@ -27,6 +27,8 @@
 #define TCACHE_GROWN_BYTES  65536
 #define TCACHE_GROWN_MAX    2048
 #define TCACHE_GROWN_BUDGET 65536
+_Static_assert(TCACHE_GROWN_MAX <= REMOTE_LIST_MAX,
+               "a grown list handed back must pass remote.c's check");
 
 int tcache_disabled;
 
