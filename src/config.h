@@ -1,6 +1,13 @@
-/* config.h - the fixed sizes every layer agrees on.
+/* config.h - the one header of tunables, and the compile-time levels.
  *
- * Each number is a decision recorded in docs/design.md with its reason.
+ * Every number the layers agree on is here, with its unit, its reason and
+ * whether it is safe to change.  "Safe" ones are wrapped in #ifndef: a
+ * build may set them with -DNAME=VALUE (make CFLAGS=-DNAME=VALUE), and only
+ * speed and memory use change (and the tests that count list lengths or
+ * batch sizes, which assume the values here).  "Fixed" ones are part
+ * of a format or a layout that other numbers derive from; changing one
+ * means reading the code that depends on it.  docs/design.md records the
+ * measurements behind the chosen values.
  */
 #ifndef HAWK_CONFIG_H
 #define HAWK_CONFIG_H
@@ -8,66 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Every payload starts on this boundary (max_align_t on x86-64 and aarch64). */
-#define HAWK_ALIGN ((size_t)16)
-
-/* Arenas are this big and mapped at an address that is a multiple of it, so
- * masking a payload pointer gives its arena header. */
-#define ARENA_SHIFT 22
-#define ARENA_SIZE  ((size_t)1 << ARENA_SHIFT)
-
-/* Requests of at least this many bytes get a mapping of their own (the
- * default: mallopt(M_MMAP_THRESHOLD) may move it, large.h), and so does any
- * request aligned to more than this. */
-#define LARGE_THRESHOLD ((size_t)1 << 20)
-
-/* The highest threshold mallopt(M_MMAP_THRESHOLD) accepts: a block just
- * under it, aligned to LARGE_THRESHOLD, still fits in a fresh arena
- * (1 MiB of padding at most plus 2 MiB is less than the arena's 4 MiB - 144
- * bytes of free span). */
-#define LARGE_THRESHOLD_MAX ((size_t)2 << 20)
-
-/* Blocks up to this size (payload 2040 bytes) are cached by the thread
- * caches (tcache.h). */
-#define TCACHE_MAX_BLOCK ((size_t)2048)
-
-/* The most heaps threads are spread over (HAWKALLOC_HEAPS). */
-#define HEAP_MAX 16
-
-/* A block that realloc grows gets 1/REALLOC_HEADROOM more than asked (in
- * place, as far as the free neighbour and the frontier allow), so that a
- * buffer growing by small steps moves, or takes the heap lock, again only
- * after many of them. */
-#define REALLOC_HEADROOM 8
-
-/* A heap tells the process-wide count of bytes in use, from which the peak
- * is taken, each time its own count has moved this far.  The peak is then
- * right to within IN_USE_STEP per heap in use, either way, and an
- * allocation reads or writes no cache line of another heap's. */
-#define IN_USE_STEP ((uint64_t)64 << 10)
-
-/* Empty arenas kept mapped (not returned to the OS) for quick reuse, unless
- * mallopt(M_TRIM_THRESHOLD) changed it (arena.h). */
-#define ARENA_CACHE_MAX 2
-
-/* The decay (decay.h, docs/design.md).  A heap reads the clock once every
- * DECAY_CHECK_OPS of its locked operations (a refill, an overflow, a block
- * above the cache's sizes): one coarse clock read per 64 is lost in the
- * cost of the lock.  Free blocks of DECAY_BLOCK_MIN bytes or more are
- * watched (a smaller one holds at most two whole pages past its header
- * page).  One pass gives back at most DECAY_PASS_MAX blocks, each one
- * madvise call, so that no heap operation waits long for its lock; the
- * next check goes on.  HAWKALLOC_DECAY_MS is at most DECAY_MS_MAX (an
- * hour); its default is 500 ms, so that pages come back between 0.5 and
- * about 1 s after they became free. */
-#define DECAY_CHECK_OPS 64
-#define DECAY_BLOCK_MIN ((size_t)16 << 10)
-#define DECAY_PASS_MAX  64
-#define DECAY_MS_MAX    ((uint64_t)3600 * 1000)
-
-/* The kernel's user address space is below this (48-bit virtual addresses
- * on x86-64 and aarch64); the arena registry covers exactly this range. */
-#define ADDRESS_BITS 48
+/* --- levels ---------------------------------------------------------------- */
 
 /* The always-on misuse checks (docs/security.md): header tags, mangled
  * links, safe unlink, the thread-cache key, pointer validation on the free
@@ -77,6 +25,156 @@
 #ifndef HAWK_CHECKS
 #define HAWK_CHECKS 1
 #endif
+
+/* --- fixed: the block and arena layout ------------------------------------ */
+
+/* Bytes.  Every payload starts on this boundary (max_align_t on x86-64 and
+ * aarch64).  Fixed: the block format (block.h) relies on it. */
+#define HAWK_ALIGN ((size_t)16)
+
+/* log2 bytes.  Arenas are this big and mapped at an address that is a
+ * multiple of it, so masking a payload pointer gives its arena header; the
+ * registry has one byte per arena-sized chunk.  Fixed: the registry's
+ * layout and LARGE_THRESHOLD_MAX derive from it. */
+#define ARENA_SHIFT 22
+#define ARENA_SIZE  ((size_t)1 << ARENA_SHIFT)
+
+/* Bits.  The kernel's user address space is below this (48-bit virtual
+ * addresses on x86-64 and aarch64); the arena registry covers exactly this
+ * range.  Fixed: a header keeps sizes in 44 bits and its tag in 16. */
+#define ADDRESS_BITS 48
+
+/* Bytes.  Blocks up to this size (payload 2040 bytes) are cached by the
+ * thread caches (tcache.h).  Fixed below 4096: a cache mark keeps the size
+ * in the key's low 12 bits (block.h).  Safe between 64 and 4080. */
+#ifndef TCACHE_MAX_BLOCK
+#define TCACHE_MAX_BLOCK ((size_t)2048)
+#endif
+
+/* Bytes.  Requests of at least this many bytes get a mapping of their own
+ * (the default: mallopt(M_MMAP_THRESHOLD) may move it, large.h), and so
+ * does any request aligned to more than this.  Safe up to
+ * LARGE_THRESHOLD_MAX. */
+#ifndef LARGE_THRESHOLD
+#define LARGE_THRESHOLD ((size_t)1 << 20)
+#endif
+
+/* Bytes.  The highest threshold mallopt(M_MMAP_THRESHOLD) accepts: a block
+ * just under it, aligned to LARGE_THRESHOLD, still fits in a fresh arena
+ * (1 MiB of padding at most plus 2 MiB is less than the arena's 4 MiB - 144
+ * bytes of free span).  Fixed: derived from ARENA_SIZE. */
+#define LARGE_THRESHOLD_MAX ((size_t)2 << 20)
+
+/* --- safe to change: sizes of caches and batches -------------------------- */
+
+/* Heaps.  The most heaps threads are spread over (HAWKALLOC_HEAPS): more
+ * spreads threads thinner, each heap costs one struct heap of .bss. */
+#ifndef HEAP_MAX
+#define HEAP_MAX 16
+#endif
+
+/* Bytes and blocks.  A thread cache's list holds about TCACHE_LIST_BYTES,
+ * and TCACHE_LIST_MIN to TCACHE_LIST_MAX blocks: small sizes get long lists
+ * where they are cheap, and memory held per thread stays bounded
+ * (docs/design.md: 8 KiB against 4, 16 and 64).  These are the first
+ * limits; a list may grow past them (below). */
+#ifndef TCACHE_LIST_BYTES
+#define TCACHE_LIST_BYTES 8192
+#endif
+#ifndef TCACHE_LIST_MIN
+#define TCACHE_LIST_MIN 8
+#endif
+#ifndef TCACHE_LIST_MAX
+#define TCACHE_LIST_MAX 128
+#endif
+
+/* Bytes, blocks and bytes.  A list that keeps emptying and filling up again
+ * (a program that allocates many blocks of one size and frees them all, in
+ * rounds) doubles its limit at each overflow that follows a refill, up to
+ * about TCACHE_GROWN_BYTES and at most TCACHE_GROWN_MAX blocks: the round
+ * then stays in the cache rather than going through the heap's lock twice
+ * per block.  What all the lists of a thread grew beyond their first limits
+ * holds at most TCACHE_GROWN_BUDGET bytes, so that a thread that cycles
+ * many sizes keeps about what it kept before (docs/design.md).
+ * TCACHE_GROWN_MAX is at most 65535 (a list's count and limit are uint16_t). */
+#ifndef TCACHE_GROWN_BYTES
+#define TCACHE_GROWN_BYTES 65536
+#endif
+#ifndef TCACHE_GROWN_MAX
+#define TCACHE_GROWN_MAX 2048
+#endif
+#ifndef TCACHE_GROWN_BUDGET
+#define TCACHE_GROWN_BUDGET 65536
+#endif
+
+/* A fraction (1/N).  A block that realloc grows gets 1/REALLOC_HEADROOM
+ * more than asked (in place, as far as the free neighbour and the frontier
+ * allow), so that a buffer growing by small steps moves, or takes the heap
+ * lock, again only after many of them. */
+#ifndef REALLOC_HEADROOM
+#define REALLOC_HEADROOM 8
+#endif
+
+/* Bytes.  A heap tells the process-wide count of bytes in use, from which
+ * the peak is taken, each time its own count has moved this far.  The peak
+ * is then right to within IN_USE_STEP per heap in use, either way, and an
+ * allocation reads or writes no cache line of another heap's. */
+#ifndef IN_USE_STEP
+#define IN_USE_STEP ((uint64_t)64 << 10)
+#endif
+
+/* Arenas.  Empty arenas kept mapped (not returned to the OS) for quick
+ * reuse, unless mallopt(M_TRIM_THRESHOLD) changed it (arena.h). */
+#ifndef ARENA_CACHE_MAX
+#define ARENA_CACHE_MAX 2
+#endif
+
+/* Mappings and bytes.  Freed large mappings kept for reuse (large.c): a
+ * program that frees and allocates big buffers again and again then pays
+ * neither the mmap and munmap calls nor a page fault per page each time;
+ * bounded in number and bytes. */
+#ifndef LARGE_SPARE_MAX
+#define LARGE_SPARE_MAX 16
+#endif
+#ifndef LARGE_SPARE_BYTES
+#define LARGE_SPARE_BYTES ((size_t)64 << 20)
+#endif
+
+/* Blocks.  The segregated policy's good fit: of the first
+ * SEG_FIT_CANDIDATES blocks of a list that are big enough, the smallest
+ * (docs/design.md has the measurements). */
+#ifndef SEG_FIT_CANDIDATES
+#define SEG_FIT_CANDIDATES 4
+#endif
+
+/* The decay (decay.h, docs/design.md).  A heap reads the clock once every
+ * DECAY_CHECK_OPS of its locked operations (a refill, an overflow, a block
+ * above the cache's sizes): one coarse clock read per 64 is lost in the
+ * cost of the lock.  Free blocks of DECAY_BLOCK_MIN bytes or more are
+ * watched (a smaller one holds at most two whole pages past its header
+ * page).  One pass gives back at most DECAY_PASS_MAX blocks, each one
+ * madvise call, so that no heap operation waits long for its lock; the
+ * next check goes on.  HAWKALLOC_DECAY_MS is at most DECAY_MS_MAX
+ * (milliseconds: an hour); its default is 500 ms, so that pages come back
+ * between 0.5 and about 1 s after they became free.  DECAY_BLOCK_MIN is
+ * fixed at 3 pages or more (the stamp lives in the block's first BLOCK_MIN
+ * bytes, which a purge never gives back); the others are safe. */
+#ifndef DECAY_CHECK_OPS
+#define DECAY_CHECK_OPS 64
+#endif
+#define DECAY_BLOCK_MIN ((size_t)16 << 10)
+#ifndef DECAY_PASS_MAX
+#define DECAY_PASS_MAX 64
+#endif
+#define DECAY_MS_MAX ((uint64_t)3600 * 1000)
+
+/* Bytes.  Each thread's trace buffer (trace.c): a full one is one write(2)
+ * of 1,637 records. */
+#ifndef TRACE_BUFFER_BYTES
+#define TRACE_BUFFER_BYTES ((size_t)1 << 16)
+#endif
+
+/* --- helpers ---------------------------------------------------------------- */
 
 /* Tells the compiler which way a branch usually goes. */
 #define likely(x)   __builtin_expect(!!(x), 1)

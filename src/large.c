@@ -71,13 +71,12 @@ static void *large_setup(char *base, size_t len, size_t off) {
 /* Freed large mappings kept for reuse (under live.lock), oldest first: a
  * program that frees and allocates big buffers again and again then pays
  * neither the mmap and munmap calls nor a page fault per page each time.
- * Bounded in number and bytes (the oldest go first); hawk_trim unmaps them. */
-#define SPARE_MAX   16
-#define SPARE_BYTES ((size_t)64 << 20)
+ * Bounded in number and bytes (config.h; the oldest go first); hawk_trim
+ * unmaps them. */
 static struct {
-  char *base[SPARE_MAX];
-  size_t len[SPARE_MAX];
-  uint64_t epoch[SPARE_MAX]; /* the decay's epoch when it was kept */
+  char *base[LARGE_SPARE_MAX];
+  size_t len[LARGE_SPARE_MAX];
+  uint64_t epoch[LARGE_SPARE_MAX]; /* the decay's epoch when it was kept */
   size_t count, bytes;
 } spare;
 
@@ -93,11 +92,11 @@ static void spare_remove(size_t i) {
 /* Keeps a freed mapping for reuse, unmapping the oldest ones if there is no
  * room; returns 0 if it is too big to keep. */
 static int spare_keep(char *base, size_t len) {
-  if (len > SPARE_BYTES / 2) return 0;
-  char *old_base[SPARE_MAX];
-  size_t old_len[SPARE_MAX], evicted = 0;
+  if (len > LARGE_SPARE_BYTES / 2) return 0;
+  char *old_base[LARGE_SPARE_MAX];
+  size_t old_len[LARGE_SPARE_MAX], evicted = 0;
   pthread_mutex_lock(&live.lock);
-  while (spare.count == SPARE_MAX || spare.bytes + len > SPARE_BYTES) {
+  while (spare.count == LARGE_SPARE_MAX || spare.bytes + len > LARGE_SPARE_BYTES) {
     old_base[evicted] = spare.base[0];
     old_len[evicted++] = spare.len[0];
     spare_remove(0);
@@ -174,8 +173,8 @@ void large_spare_totals(uint64_t *count, uint64_t *bytes) {
 static size_t spare_unmap_older(uint64_t e) {
   pthread_mutex_lock(&live.lock);
   size_t n = 0;
-  char *base[SPARE_MAX];
-  size_t len[SPARE_MAX];
+  char *base[LARGE_SPARE_MAX];
+  size_t len[LARGE_SPARE_MAX];
   /* Oldest first: the ones to go are a prefix. */
   while (n < spare.count && (e == DECAY_CLEAN || decay_due(spare.epoch[n], e))) {
     base[n] = spare.base[n];

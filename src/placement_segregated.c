@@ -24,18 +24,18 @@ static unsigned next_nonempty(const struct freelists *fl, unsigned c) {
   return SIZE_CLASSES;
 }
 
-/* Good fit: of the first FIT_CANDIDATES blocks of a list that are big
- * enough, the smallest (an exact fit at once).  Looking at a few more than
- * the first cuts the holes that splits leave behind on traces of many sizes
- * (docs/design.md has the measurements), and the walk stays short. */
-#define FIT_CANDIDATES 4
+/* Good fit: of the first SEG_FIT_CANDIDATES blocks (config.h) of a list
+ * that are big enough, the smallest (an exact fit at once).  Looking at a
+ * few more than the first cuts the holes that splits leave behind on traces
+ * of many sizes (docs/design.md has the measurements), and the walk stays
+ * short. */
 
 static inline __attribute__((always_inline)) block *good_fit(const struct freelists *fl, block *b,
                                                              size_t size, int observed) {
   b = list_first(fl, b);
   block *best = NULL;
   size_t best_size = SIZE_MAX, steps = 0;
-  for (unsigned seen = 0; b && seen < FIT_CANDIDATES; b = list_next(fl, b, &steps)) {
+  for (unsigned seen = 0; b && seen < SEG_FIT_CANDIDATES; b = list_next(fl, b, &steps)) {
     if (observed) events_examined(fl, b, size);
     size_t s = block_size(b);
     if (s < size) continue;

@@ -12,21 +12,9 @@
 #include "remote.h"
 #include "report.h"
 
-/* A list holds about this many bytes, and 8 to 128 blocks, at first. */
-#define TCACHE_LIST_BYTES 8192
-#define TCACHE_LIST_MIN   8
-#define TCACHE_LIST_MAX   128
-/* A list that keeps emptying and filling up again (a program that
- * allocates many blocks of one size and frees them all, in rounds) doubles
- * its limit at each overflow that follows a refill, up to about
- * TCACHE_GROWN_BYTES and at most TCACHE_GROWN_MAX blocks: the round then
- * stays in the cache rather than going through the heap's lock twice per
- * block.  What all the lists of a thread grew beyond their first limits
- * holds at most TCACHE_GROWN_BUDGET bytes, so that a thread that cycles
- * many sizes keeps about what it kept before (docs/design.md). */
-#define TCACHE_GROWN_BYTES  65536
-#define TCACHE_GROWN_MAX    2048
-#define TCACHE_GROWN_BUDGET 65536
+_Static_assert(TCACHE_LIST_MIN <= TCACHE_LIST_MAX && TCACHE_LIST_MAX <= TCACHE_GROWN_MAX &&
+                   TCACHE_GROWN_MAX <= UINT16_MAX,
+               "a list's count and limit are uint16_t (tcache.h), its limit grows from the first");
 _Static_assert(TCACHE_GROWN_MAX <= REMOTE_LIST_MAX,
                "a grown list handed back must pass remote.c's check");
 

@@ -16,9 +16,8 @@
 #include "os.h"
 #include "report.h"
 
-#define TRACE_VERSION      1
-#define TRACE_HEADER_SIZE  32
-#define TRACE_BUFFER_BYTES ((size_t)1 << 16)
+#define TRACE_VERSION     1
+#define TRACE_HEADER_SIZE 32
 
 struct trace_rec {
   uint64_t seq;

@@ -20,6 +20,31 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* Whether the program is built with ThreadSanitizer (UNDER_TSAN), or with
+ * any sanitizer (UNDER_SANITIZER: ASan or TSan), whose shadow memory and
+ * slowdown some cases scale down for. */
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
+#endif
+#ifndef UNDER_TSAN
+#define UNDER_TSAN 0
+#endif
+
+#if defined(__SANITIZE_ADDRESS__) || UNDER_TSAN
+#define UNDER_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_SANITIZER 1
+#endif
+#endif
+#ifndef UNDER_SANITIZER
+#define UNDER_SANITIZER 0
+#endif
+
 typedef void (*test_fn)(void);
 
 struct test_case {

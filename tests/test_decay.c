@@ -21,17 +21,6 @@
 #include "harness.h"
 #include "hawkalloc.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_SANITIZER 1
-#endif
-#endif
-#ifndef UNDER_SANITIZER
-#define UNDER_SANITIZER 0
-#endif
-
 #define KiB ((size_t)1 << 10)
 #define MiB ((size_t)1 << 20)
 

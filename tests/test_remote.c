@@ -13,17 +13,6 @@
 #include "harness.h"
 #include "hawkalloc.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
-#ifndef UNDER_TSAN
-#define UNDER_TSAN 0
-#endif
-
 #define BLOCKS 2000
 #define SIZE   100 /* a block of 112 bytes: 73 to a cache list */
 #define LIST   73

@@ -10,16 +10,8 @@
 #include "hawkalloc.h"
 #include "tcache.h"
 
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define UNDER_TSAN 1
-#endif
 /* Cases that abort or fork run only in the plain build. */
-#if !defined(HAWK_NO_OVERRIDE) && !defined(UNDER_TSAN) && !defined(__SANITIZE_ADDRESS__)
+#if !defined(HAWK_NO_OVERRIDE) && !UNDER_SANITIZER
 #define PLAIN_BUILD 1
 #endif
 

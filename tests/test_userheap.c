@@ -14,17 +14,6 @@
 #include "harness.h"
 #include "hawkalloc.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
-#ifndef UNDER_TSAN
-#define UNDER_TSAN 0
-#endif
-
 #define KiB   ((size_t)1024)
 #define MiB   (1024 * KiB)
 #define ARENA (4 * MiB)
