@@ -28,7 +28,9 @@ LIBFLAGS := -O2 -fPIC -fvisibility=hidden -ftls-model=initial-exec -fno-builtin-
             -fno-builtin-free -fno-builtin-calloc -fno-builtin-realloc
 CFLAGS   ?=
 LDFLAGS  ?=
-TESTFLAGS := -O1 -fno-builtin -Wno-unused-result
+# Builds that compile the sources with the tests (unit tests, sanitizers,
+# fault injection) turn every internal assertion on (src/config.h).
+TESTFLAGS := -O1 -fno-builtin -Wno-unused-result -DHAWK_ASSERT_LEVEL=2
 
 CORE_SRC := src/os.c src/block.c src/registry.c src/options.c src/report.c src/counters.c src/arena.c \
             src/placement.c src/placement_segregated.c src/placement_first_fit.c \
@@ -81,8 +83,20 @@ $(BUILD)/$(SONAME) $(BUILD)/libhawkalloc.so: $(BUILD)/$(LIBFILE)
 $(BUILD)/libhawkalloc.a: $(CORE_OBJ) $(OVERRIDE_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/obj $(BUILD)/tests $(BUILD)/asan $(BUILD)/tsan $(BUILD)/nochecks/obj:
+$(BUILD)/obj $(BUILD)/tests $(BUILD)/asan $(BUILD)/tsan $(BUILD)/nochecks/obj $(BUILD)/assert/obj:
 	mkdir -p $@
+
+# The same library with every internal assertion compiled in
+# (-DHAWK_ASSERT_LEVEL=2, src/config.h), which the unit tests that link the
+# library (unit_placement, unit_heap, unit_check) use.
+ASSERT_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/assert/obj/%.o) \
+              $(OVERRIDE_SRC:src/%.c=$(BUILD)/assert/obj/%.o)
+
+$(BUILD)/assert/obj/%.o: src/%.c $(HEADERS) | $(BUILD)/assert/obj
+	$(CC) $(BASEFLAGS) $(LIBFLAGS) -DHAWK_ASSERT_LEVEL=2 $(CFLAGS) -c $< -o $@
+
+$(BUILD)/assert/libhawkalloc.a: $(ASSERT_OBJ)
+	rm -f $@ && ar rcs $@ $^
 
 # The same library without its always-on misuse checks (-DHAWK_CHECKS=0),
 # built only so `make bench-checks` can measure what the checks cost.
@@ -161,8 +175,9 @@ $(BUILD)/tests/test_faults: tests/faults/test_faults.c tests/harness.h $(CORE_SR
 # The unit tests of the layers: each links the sources of its layer and of
 # the layers below it, nothing else (docs/design.md's table of layers, read
 # by scripts/layers.py), and runs with the C library's malloc.
-# (unit_placement, unit_heap and unit_check link the library: the heap
-# events of hawk view, events.c, sit above the process state.)
+# (unit_placement, unit_heap and unit_check link the library, built with
+# its internal assertions: the heap events of hawk view, events.c, sit
+# above the process state.)
 UNIT_LAYER := unit_block:block unit_arena:arena
 unit_layer = $(patsubst $(1):%,%,$(filter $(1):%,$(UNIT_LAYER)))
 
@@ -170,6 +185,12 @@ $(BUILD)/tests/unit_block $(BUILD)/tests/unit_arena: $(BUILD)/tests/unit_%: test
                        docs/design.md scripts/layers.py | $(BUILD)/tests
 	$(CC) $(BASEFLAGS) $(TESTFLAGS) $(CFLAGS) $< \
 	  $(shell python3 scripts/layers.py --sources $(call unit_layer,unit_$*)) -o $@ -lpthread
+
+UNIT_LINKED := $(BUILD)/tests/unit_placement $(BUILD)/tests/unit_heap $(BUILD)/tests/unit_check
+$(UNIT_LINKED): $(BUILD)/tests/%: tests/%.c tests/unit.h tests/harness.h $(BUILD)/assert/libhawkalloc.a \
+                | $(BUILD)/tests
+	$(CC) $(BASEFLAGS) $(TESTFLAGS) $(CFLAGS) $< -o $@ \
+	  -Wl,--whole-archive $(BUILD)/assert/libhawkalloc.a -Wl,--no-whole-archive -lpthread -ldl
 
 $(BUILD)/tests/%: tests/%.c tests/harness.h tests/seeded.h $(BUILD)/libhawkalloc.a | $(BUILD)/tests
 	$(CC) $(BASEFLAGS) $(TESTFLAGS) $(CFLAGS) $< -o $@ \

@@ -26,6 +26,16 @@
 #define HAWK_CHECKS 1
 #endif
 
+/* Internal assertions (report.h: HAWK_ASSERT, HAWK_ASSERT_EXPENSIVE): 0 in
+ * the library as built and installed (compiled out), 1 for the cheap ones
+ * (a test on a value at hand), 2 for the expensive ones too (a walk).  The
+ * test builds that compile the sources themselves (the unit tests, the
+ * sanitizer builds, the fault-injection test) use 2, so that a broken
+ * invariant stops the program where it breaks, not at the next hawk_check. */
+#ifndef HAWK_ASSERT_LEVEL
+#define HAWK_ASSERT_LEVEL 0
+#endif
+
 /* --- fixed: the block and arena layout ------------------------------------ */
 
 /* Bytes.  Every payload starts on this boundary (max_align_t on x86-64 and

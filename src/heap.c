@@ -128,6 +128,7 @@ static void release_tail_locked(struct heap *h, block *b, size_t size) {
 static inline __attribute__((always_inline)) void take_locked(struct heap *h, block *b, size_t size,
                                                               uint64_t stamp) {
   size_t total = block_size(b);
+  HAWK_ASSERT(size >= BLOCK_MIN && size % HAWK_ALIGN == 0 && size <= total);
   uint64_t prev_flag = block_flags(b) & BLOCK_PREV_ALLOC;
   if (total - size >= BLOCK_MIN) {
     block *rest = (block *)((char *)b + size);
@@ -403,6 +404,8 @@ static struct arena *free_span_locked(struct heap *h, struct arena *a, block *b,
   if (decay_on && size >= DECAY_BLOCK_MIN) stamp_merged_locked(h, a, b, size, own);
   block_set_free(b, size, BLOCK_PREV_ALLOC);
   block_set_prev_alloc(block_next(b), 0);
+  /* No two free blocks touch: what follows the merged block is in use. */
+  HAWK_ASSERT(block_is_alloc(block_next(b)));
   if (unlikely(events_fn != NULL)) events_freed(h, freed, own, b, size);
   if (size == ARENA_SPAN && h->arena_count > 1 && may_detach) {
     detach_locked(h, a);
@@ -766,6 +769,7 @@ size_t heap_trim(struct heap *h) {
       stamp_locked(h, b, block_size(b), DECAY_CLEAN);
     }
   }
+  HAWK_ASSERT_EXPENSIVE(heap_check_locked(h) == 0);
   pthread_mutex_unlock(&h->lock);
   counters_purged(released);
   return released;

@@ -110,4 +110,8 @@ HAWK_INTERNAL void heap_set_epoch_hook(void (*hook)(const struct heap *self));
  * stderr. */
 HAWK_INTERNAL int heap_check(struct heap *h);
 
+/* heap_check for a caller that holds the heap's lock (the expensive
+ * assertion of heap_trim, report.h). */
+HAWK_INTERNAL int heap_check_locked(struct heap *h);
+
 #endif /* HAWK_HEAP_H */

@@ -46,9 +46,8 @@ static int mismatch(const char *what, const void *where, uint64_t kept, uint64_t
   return 1;
 }
 
-int heap_check(struct heap *h) {
+int heap_check_locked(struct heap *h) {
   struct tally t = {.heap = h};
-  pthread_mutex_lock(&h->lock);
   size_t n = 0;
   for (struct arena *a = h->arenas; a; a = a->next, n++) {
     if (a->magic != ARENA_MAGIC || arena_heap(a) != h || registry_lookup(a) != h->arena_kind ||
@@ -65,6 +64,12 @@ int heap_check(struct heap *h) {
   t.problems += mismatch("check: free list count", h, h->free.count, t.listed);
   t.problems += mismatch("check: free list bytes", h, h->free.bytes, t.listed_bytes);
   t.problems += mismatch("check: bytes in use", h, h->in_use, t.alloc_bytes);
-  pthread_mutex_unlock(&h->lock);
   return t.problems;
+}
+
+int heap_check(struct heap *h) {
+  pthread_mutex_lock(&h->lock);
+  int problems = heap_check_locked(h);
+  pthread_mutex_unlock(&h->lock);
+  return problems;
 }

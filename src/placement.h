@@ -13,6 +13,7 @@
 
 #include "block.h"
 #include "registry.h"
+#include "report.h"
 
 #define SIZE_CLASSES 128
 
@@ -60,6 +61,7 @@ HAWK_INTERNAL void events_examined(const struct freelists *fl, const block *b, s
  * coalesce. */
 
 static inline void list_push(struct freelists *fl, block **head, block *b) {
+  HAWK_ASSERT(!block_is_alloc(b) && block_header_ok(b));
   free_set_prev(b, NULL);
   free_set_next(b, *head);
   if (*head) free_set_prev(*head, b);

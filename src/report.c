@@ -104,6 +104,18 @@ void report_fatal(const char *call, const char *problem) {
   abort();
 }
 
+void report_assert(const char *file, int line, const char *cond) {
+  struct line l = {.len = 0};
+  line_str(&l, "hawkalloc: assertion failed at ");
+  line_str(&l, file);
+  line_str(&l, ":");
+  line_dec(&l, (uint64_t)line);
+  line_str(&l, ": ");
+  line_str(&l, cond);
+  line_write(&l, 2);
+  abort();
+}
+
 void report_problem(const char *what, const void *where, const char *detail) {
   struct line l = {.len = 0};
   line_str(&l, "hawkalloc: ");

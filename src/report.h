@@ -47,4 +47,23 @@ HAWK_INTERNAL _Noreturn void report_fatal(const char *call, const char *problem)
 /* Writes "hawkalloc: WHAT" plus a pointer to stderr (used by hawk_check). */
 HAWK_INTERNAL void report_problem(const char *what, const void *where, const char *detail);
 
+/* Writes "hawkalloc: assertion failed at FILE:LINE: COND" to stderr and
+ * aborts (HAWK_ASSERT). */
+HAWK_INTERNAL _Noreturn void report_assert(const char *file, int line, const char *cond);
+
+/* Internal assertions, by level (config.h: HAWK_ASSERT_LEVEL): HAWK_ASSERT
+ * for a cheap test on values at hand (level 1 and up), HAWK_ASSERT_EXPENSIVE
+ * for one that walks (level 2).  Compiled out below their level: the
+ * condition is not evaluated, so it may name what only the test builds
+ * compute.  The caller must be able to abort where it stands (a lock held
+ * is fine: nothing runs after). */
+#define HAWK_ASSERT(cond)                                                                          \
+  do {                                                                                             \
+    if (HAWK_ASSERT_LEVEL >= 1 && !(cond)) report_assert(__FILE__, __LINE__, #cond);               \
+  } while (0)
+#define HAWK_ASSERT_EXPENSIVE(cond)                                                                \
+  do {                                                                                             \
+    if (HAWK_ASSERT_LEVEL >= 2 && !(cond)) report_assert(__FILE__, __LINE__, #cond);               \
+  } while (0)
+
 #endif /* HAWK_REPORT_H */

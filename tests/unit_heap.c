@@ -192,6 +192,27 @@ TEST(check_reports_a_counter_that_lies) {
   heap_free(a, "free");
 }
 
+#if HAWK_ASSERT_LEVEL >= 2
+static void trim_the_heap(void *arg) {
+  (void)arg;
+  heap_trim(&h);
+}
+
+/* The test builds compile the expensive assertions in (config.h): a trim
+ * verifies the whole heap before it lets go of the lock, so a counter that
+ * lies stops the program there, not at the next hawk_check. */
+TEST(a_trim_of_a_heap_whose_counter_lies_fails_an_assertion) {
+  fresh_heap();
+  void *a = take(64);
+  h.in_use += 16;
+  EXPECT_ABORT(trim_the_heap, NULL, "assertion failed at", "heap.c", "heap_check_locked(h) == 0");
+  h.in_use -= 16;
+  heap_trim(&h);
+  CHECK(heap_check(&h) == 0);
+  heap_free(a, "free");
+}
+#endif
+
 TEST(cached_blocks_wait_on_the_remote_list_while_the_lock_is_busy) {
   fresh_heap();
   void *p[8];

@@ -42,6 +42,26 @@ static void insert_all(const struct placement *p, struct freelists *fl, block **
   for (int i = 0; i < n; i++) p->insert(fl, b[i]);
 }
 
+#if HAWK_ASSERT_LEVEL >= 1
+/* Puts an allocated block on a list, which no policy may be handed. */
+static void insert_allocated(void *arg) {
+  (void)arg;
+  static const size_t sizes[] = {64};
+  block *b[1];
+  lay_out(b, sizes, 1);
+  block_set_alloc(b[0], 64, BLOCK_PREV_ALLOC);
+  struct freelists fl = {0};
+  placement_segregated.insert(&fl, b[0]);
+}
+
+/* The test builds compile the internal assertions in (config.h): a broken
+ * invariant stops the program where it breaks. */
+TEST(an_allocated_block_put_on_a_list_fails_an_assertion) {
+  unit_init();
+  EXPECT_ABORT(insert_allocated, NULL, "assertion failed at", "placement.h", "!block_is_alloc(b)");
+}
+#endif
+
 TEST(policies_are_found_by_name) {
   CHECK(placement_by_name("segregated") == &placement_segregated);
   CHECK(placement_by_name("first-fit") == &placement_first_fit);
