@@ -8,6 +8,7 @@
 #include "decay.h"
 #include "events.h"
 #include "os.h"
+#include "placement_segregated.h"
 #include "registry.h"
 #include "report.h"
 
