@@ -29,9 +29,10 @@
 
 /* The most bytes of lists waiting at one heap. */
 #define REMOTE_HEAP_BYTES ((uint64_t)2048 * 1024)
-/* More blocks than any cache list holds: a count above it on a stack is
+/* More blocks than any cache list holds, grown ones included
+ * (TCACHE_GROWN_MAX, checked in tcache.c): a count above it on a stack is
  * a sign of a write after free. */
-#define REMOTE_LIST_MAX 256
+#define REMOTE_LIST_MAX 2048
 
 /* Hands a whole cache list (count blocks of size bytes, linked and marked
  * as in a cache, the last link NULL) to the heap that owns its first block.

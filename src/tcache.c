@@ -15,6 +15,8 @@
 _Static_assert(TCACHE_LIST_MIN <= TCACHE_LIST_MAX && TCACHE_LIST_MAX <= TCACHE_GROWN_MAX &&
                    TCACHE_GROWN_MAX <= UINT16_MAX,
                "a list's count and limit are uint16_t (tcache.h), its limit grows from the first");
+_Static_assert(TCACHE_GROWN_MAX <= REMOTE_LIST_MAX,
+               "a grown list handed back must pass remote.c's check");
 
 int tcache_disabled;
 

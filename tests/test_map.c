@@ -785,7 +785,9 @@ TEST(sigusr2_frames_child) {
     else
       kill(getpid(), SIGUSR2);
     snprintf(frame, sizeof frame, "%s-%04d.snap", base, i);
-    CHECK(wait_for_file(frame, 5000)); /* a bound on a wait, not a timing */
+    /* A bound on a wait, not a timing: sanitizer builds on a busy machine
+     * are slow. */
+    CHECK(wait_for_file(frame, 30000));
   }
   __atomic_store_n(&churn_stop, 1, __ATOMIC_RELAXED);
   for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);

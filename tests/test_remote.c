@@ -50,9 +50,20 @@ static void *owner(void *unused) {
   return NULL;
 }
 
+/* Whether the freer first makes its cache list of SIZE blocks grow past
+ * its first limit (rounds of allocating and freeing many blocks). */
+static int freer_grows_its_list;
+
 static void *freer(void *unused) {
   (void)unused;
-  hawk_free(hawk_malloc(8));   /* its cache and heap first (another size) */
+  hawk_free(hawk_malloc(8)); /* its cache and heap first (another size) */
+  if (freer_grows_its_list) {
+    static void *mine[BLOCKS];
+    for (int round = 0; round < 8; round++) {
+      for (int i = 0; i < BLOCKS / 2; i++) mine[i] = hawk_malloc(SIZE);
+      for (int i = 0; i < BLOCKS / 2; i++) hawk_free(mine[i]);
+    }
+  }
   pthread_barrier_wait(&step); /* 1 */
   for (int i = 0; i < BLOCKS; i++) hawk_free(blocks[i]);
   pthread_barrier_wait(&step); /* 2 */
@@ -113,6 +124,26 @@ TEST(remote_frees_skip_the_heap_and_return_to_the_owner) {
   pthread_join(owner_thread, NULL);
   pthread_join(freer_thread, NULL);
   pthread_barrier_destroy(&step);
+}
+
+/* A list that grew in the freer's cache (hundreds of blocks) is handed
+ * back whole and taken by the owner as a sound list, not reported as
+ * overwritten. */
+TEST(a_grown_list_handed_back_is_taken_as_sound) {
+  if (!several_heaps()) SKIP("one heap: every free is local");
+  freer_grows_its_list = 1;
+  start(1);
+  pthread_barrier_wait(&step); /* 3: the owner allocates again */
+  pthread_barrier_wait(&step); /* 4 */
+  int got = 0;
+  for (int i = 0; i < BLOCKS; i++) got += again[i] != NULL;
+  CHECK(got == BLOCKS);
+  CHECK(hawk_check() == 0);
+  pthread_barrier_wait(&step); /* 5 */
+  pthread_join(owner_thread, NULL);
+  pthread_join(freer_thread, NULL);
+  pthread_barrier_destroy(&step);
+  freer_grows_its_list = 0;
 }
 
 static void free_again(void *arg) {
