@@ -441,9 +441,7 @@ static const char *free_checked_locked(struct heap *h, void *p, struct releases 
 static int remote_entry_ok(void *const *p) {
   const block *b = block_of_payload(p);
   uint64_t w = block_load(b);
-  size_t size = w & BLOCK_SIZE_MASK;
-  return (w & (BLOCK_ALLOC | BLOCK_LARGE)) == BLOCK_ALLOC && size >= BLOCK_MIN &&
-         size <= TCACHE_MAX_BLOCK + BLOCK_MIN && block_word_ok(b, w) && tcache_marked(p);
+  return block_word_alloc_ok(b, w, TCACHE_MAX_BLOCK + BLOCK_MIN) && tcache_marked(p);
 }
 
 /* Frees the blocks other threads left on the heap's remote list. */
