@@ -512,6 +512,12 @@ void heap_free_batch(void *const *ps, size_t count, const char *call, int by_use
 static const char *free_cached_locked(struct heap *h, void *const *ps, size_t n, struct releases *r,
                                       size_t *bad) {
   for (size_t i = 0; i < n; i++) {
+    /* Every block comes marked; one unmarked here is a block the batch
+     * holds twice (a cache list bent into a cycle by a write after free). */
+    if (HAWK_CHECKS && !tcache_marked(ps[i])) {
+      *bad = i;
+      return "double free";
+    }
     ((void **)ps[i])[1] = NULL; /* no longer marked as cached */
     struct arena *a = arena_of(ps[i]);
     const char *problem = arena_heap(a) == h ? block_problem_locked(a, block_of_payload(ps[i]))

@@ -333,9 +333,25 @@ static void forged_link_to_another_list(void *arg) {
   if (b == small) write(2, "handed out\n", 11); /* 208 bytes for 500 */
 }
 
+/* A write after free that bends the last link of a list to a block earlier
+ * in the same list: the list turns into a cycle of marked blocks, and a
+ * flush hands the heap the same blocks twice.  The second is a double
+ * free, caught before anything is freed twice. */
+static void forged_link_to_a_sibling(void *arg) {
+  (void)arg;
+  unsigned char *x = hawk_malloc(500), *y = hawk_malloc(500), *z = hawk_malloc(500);
+  hawk_free(x); /* the list: z, y, x */
+  hawk_free(y);
+  hawk_free(z);
+  ((uintptr_t *)x)[0] = (uintptr_t)y ^ link_secret;
+  hawk_trim(); /* flushes this thread's lists */
+  write(2, "flushed\n", 8);
+}
+
 TEST(write_after_free_over_a_cache_link_is_caught) {
   EXPECT_ABORT(write_after_free_then_malloc, NULL, "hawkalloc: malloc(", "heap corruption");
   EXPECT_ABORT(forged_link_to_another_list, NULL, "hawkalloc: malloc(", "heap corruption");
+  EXPECT_ABORT(forged_link_to_a_sibling, NULL, "hawkalloc: free(", "double free");
 }
 
 TEST(double_free_through_the_cache_is_caught) {
