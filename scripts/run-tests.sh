@@ -97,6 +97,7 @@ if [ $preload -eq 1 ]; then
   run "bash completion of hawk" tests/completion/run.sh
   run "benchmark scripts (smoke)" tests/bench/run.sh
   run "layers (scripts/layers.py)" tests/layers/run.sh
+  run "compile-time levels (HAWK_STATS)" tests/levels/run.sh
 fi
 echo
 echo "$passed passed, $failed failed, $skipped skipped"

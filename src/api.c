@@ -163,9 +163,7 @@ static void reclaim_next(void *p) {
   size_t size = w & BLOCK_SIZE_MASK;
   /* Only this thread's own lists are searched: the neighbour's payload may
    * belong to another thread and is not read. */
-  if ((w & (BLOCK_ALLOC | BLOCK_LARGE)) == BLOCK_ALLOC && size >= BLOCK_MIN &&
-      size <= TCACHE_MAX_BLOCK && block_word_ok(next, w) &&
-      tcache_take_back(block_payload(next), size))
+  if (block_word_alloc_ok(next, w, TCACHE_MAX_BLOCK) && tcache_take_back(block_payload(next), size))
     heap_free_batch((void *const[]){block_payload(next)}, 1, "realloc", 0);
 }
 
@@ -217,8 +215,7 @@ static void *resize_core(void *p, size_t n, const char *call) {
   const block *b = block_of_payload(p);
   uint64_t w = block_load(b);
   size_t have = w & BLOCK_SIZE_MASK, want = block_size_for(n);
-  if ((w & (BLOCK_ALLOC | BLOCK_LARGE)) == BLOCK_ALLOC && block_word_ok(b, w) &&
-      !tcache_marked(p)) {
+  if (block_word_alloc_ok(b, w, SIZE_MAX) && !tcache_marked(p)) {
     /* Room already, and what is spare no more than the headroom a growing
      * realloc leaves (config.h): nothing to do, so that a buffer grown by
      * small steps keeps its headroom. */
@@ -377,8 +374,7 @@ void *hawk_malloc(size_t size) {
 /* free when the block does not go straight into this thread's cache. */
 __attribute__((noinline)) static void free_slow(void *ptr, uint64_t w) {
   size_t size = w & BLOCK_SIZE_MASK;
-  if ((w & (BLOCK_ALLOC | BLOCK_LARGE)) == BLOCK_ALLOC && size <= TCACHE_MAX_BLOCK &&
-      size >= BLOCK_MIN && block_word_ok(block_of_payload(ptr), w)) {
+  if (block_word_alloc_ok(block_of_payload(ptr), w, TCACHE_MAX_BLOCK)) {
     if (tcache_marked(ptr)) report_misuse("free", ptr, "double free");
     tcache_overflow(ptr, size);
     return;
@@ -421,8 +417,7 @@ static inline __attribute__((always_inline)) void free_fast(void *ptr) {
   block *b = block_of_payload(ptr);
   uint64_t w = block_load(b);
   size_t size = w & BLOCK_SIZE_MASK;
-  if (likely((w & (BLOCK_ALLOC | BLOCK_LARGE)) == BLOCK_ALLOC && size <= TCACHE_MAX_BLOCK &&
-             size >= BLOCK_MIN && block_word_ok(b, w) && !tcache_marked(ptr) &&
+  if (likely(block_word_alloc_ok(b, w, TCACHE_MAX_BLOCK) && !tcache_marked(ptr) &&
              tcache_free(ptr, size)))
     return;
   free_slow(ptr, w);

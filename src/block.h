@@ -98,6 +98,18 @@ static inline int block_word_ok(const block *b, uint64_t w) {
   return (w & ~(((uint64_t)1 << 48) - 1)) == block_tag(b, w & (((uint64_t)1 << 48) - 1));
 }
 
+/* Whether header word w, read at b without the lock, is the header of an
+ * allocated arena block of BLOCK_MIN to max bytes: not large, and a tag
+ * that matches b (so w is a header the library wrote there).  The one test
+ * of a header read before any lock is taken (free, realloc, the remote
+ * lists). */
+static inline __attribute__((always_inline)) int block_word_alloc_ok(const block *b, uint64_t w,
+                                                                     size_t max) {
+  size_t size = w & BLOCK_SIZE_MASK;
+  return (w & (BLOCK_ALLOC | BLOCK_LARGE)) == BLOCK_ALLOC && size <= max && size >= BLOCK_MIN &&
+         block_word_ok(b, w);
+}
+
 /* Whether the header's tag matches its address, size and flags. */
 static inline int block_header_ok(const block *b) { return block_word_ok(b, *block_word(b)); }
 

@@ -36,6 +36,15 @@
 #define HAWK_ASSERT_LEVEL 0
 #endif
 
+/* Statistics (counters.h: HAWK_STAT_ADD): 1 counts the events the
+ * statistics report (mallocs, frees, splits, coalesces of each heap, large
+ * mappings made and freed); -DHAWK_STATS=0 compiles those counts out
+ * (hawk_stats then reports them as 0).  Byte counts the allocator itself
+ * steers by (in use, footprint, mapped) are always kept. */
+#ifndef HAWK_STATS
+#define HAWK_STATS 1
+#endif
+
 /* --- fixed: the block and arena layout ------------------------------------ */
 
 /* Bytes.  Every payload starts on this boundary (max_align_t on x86-64 and

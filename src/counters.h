@@ -46,6 +46,14 @@ static inline void counters_purged(uint64_t bytes) {
 /* Records in_use as a candidate for the peak of bytes in use. */
 HAWK_INTERNAL void counters_in_use_seen(uint64_t in_use);
 
+/* Adds n to an event count the statistics report (a heap's mallocs, frees,
+ * splits, coalesces), unless the build compiles statistics out
+ * (-DHAWK_STATS=0, config.h). */
+#define HAWK_STAT_ADD(count, n)                                                                    \
+  do {                                                                                             \
+    if (HAWK_STATS) (count) += (n);                                                                \
+  } while (0)
+
 /* Raises *peak to value if value is higher (lock-free). */
 HAWK_INTERNAL void counter_max(uint64_t *peak, uint64_t value);
 

@@ -6,6 +6,7 @@
 
 #include "heap.h"
 #include "large.h"
+#include "placement_segregated.h"
 #include "process.h"
 
 hawk_event_fn events_fn;

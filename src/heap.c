@@ -8,6 +8,7 @@
 #include "decay.h"
 #include "events.h"
 #include "os.h"
+#include "placement_segregated.h"
 #include "registry.h"
 #include "report.h"
 
@@ -105,14 +106,14 @@ static size_t cut_tail_locked(struct heap *h, block *b, size_t size) {
   if (!block_is_alloc(next)) {
     placement_remove(h->policy, &h->free, next);
     tail_size += block_size(next);
-    h->coalesces++;
+    HAWK_STAT_ADD(h->coalesces, 1);
   }
   block_set_alloc(b, size, block_flags(b));
   block_set_free(tail, tail_size, BLOCK_PREV_ALLOC);
   block_set_prev_alloc(block_next(tail), 0);
   stamp_locked(h, tail, tail_size, decay_epoch());
   placement_insert(h->policy, &h->free, tail);
-  h->splits++;
+  HAWK_STAT_ADD(h->splits, 1);
   return total - size;
 }
 
@@ -135,7 +136,7 @@ static inline __attribute__((always_inline)) void take_locked(struct heap *h, bl
     block_set_free(rest, total - size, BLOCK_PREV_ALLOC);
     stamp_locked(h, rest, total - size, stamp);
     placement_insert(h->policy, &h->free, rest);
-    h->splits++;
+    HAWK_STAT_ADD(h->splits, 1);
   } else {
     size = total;
     block_set_prev_alloc(block_next(b), 1);
@@ -156,7 +157,7 @@ static block *carve_aligned_locked(struct heap *h, block *b, size_t align) {
   block_set_free(b, pad, BLOCK_PREV_ALLOC);
   placement_insert(h->policy, &h->free, b);
   block_set_free(rest, total - pad, 0);
-  h->splits++;
+  HAWK_STAT_ADD(h->splits, 1);
   return rest;
 }
 
@@ -388,7 +389,7 @@ static struct arena *free_span_locked(struct heap *h, struct arena *a, block *b,
     placement_remove(h->policy, &h->free, next);
     size += block_size(next);
     if (debug_enabled) debug_fill_free(next, BLOCK_HEADER + 16); /* its header and links */
-    h->coalesces++;
+    HAWK_STAT_ADD(h->coalesces, 1);
   }
   if (!block_prev_alloc(b)) { /* backward, through the previous block's footer */
     /* Mark b itself free although it vanishes into its predecessor, so
@@ -399,7 +400,7 @@ static struct arena *free_span_locked(struct heap *h, struct arena *a, block *b,
     if (debug_enabled) debug_fill_free((char *)b - 8, 8 + BLOCK_HEADER); /* footer, header */
     size += block_size(prev);
     b = prev;
-    h->coalesces++;
+    HAWK_STAT_ADD(h->coalesces, 1);
   }
   if (decay_on && size >= DECAY_BLOCK_MIN) stamp_merged_locked(h, a, b, size, own);
   block_set_free(b, size, BLOCK_PREV_ALLOC);
@@ -440,9 +441,7 @@ static const char *free_checked_locked(struct heap *h, void *p, struct releases 
 static int remote_entry_ok(void *const *p) {
   const block *b = block_of_payload(p);
   uint64_t w = block_load(b);
-  size_t size = w & BLOCK_SIZE_MASK;
-  return (w & (BLOCK_ALLOC | BLOCK_LARGE)) == BLOCK_ALLOC && size >= BLOCK_MIN &&
-         size <= TCACHE_MAX_BLOCK + BLOCK_MIN && block_word_ok(b, w) && tcache_marked(p);
+  return block_word_alloc_ok(b, w, TCACHE_MAX_BLOCK + BLOCK_MIN) && tcache_marked(p);
 }
 
 /* Frees the blocks other threads left on the heap's remote list. */
@@ -495,7 +494,7 @@ void heap_free_batch(void *const *ps, size_t count, const char *call, int by_use
       report_misuse(call, ps[i], problem);
     }
   }
-  if (by_user) h->frees += count;
+  if (by_user) HAWK_STAT_ADD(h->frees, count);
   finish(h, &r);
 }
 
@@ -544,7 +543,7 @@ static const char *free_cached_locked(struct heap *h, void *const *ps, size_t n,
     }
     for (block *b = block_next(lo); b != block_next(hi); b = block_next(b)) {
       block_store(b, block_make_word(b, block_size(b), BLOCK_PREV_ALLOC));
-      h->coalesces++;
+      HAWK_STAT_ADD(h->coalesces, 1);
     }
     int room = r->count < sizeof r->arena / sizeof r->arena[0];
     struct arena *e = free_span_locked(h, arena_of(lo), lo, span, room);
@@ -603,7 +602,7 @@ void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty, int grow
                   : alloc_in_used_locked(h, n, block_size_for(n), align, dirty);
   char *p = NULL;
   if (b) {
-    h->mallocs++;
+    HAWK_STAT_ADD(h->mallocs, 1);
     p = block_payload(b);
   }
   if (b && debug_enabled) { /* freed memory must still hold the free pattern */
@@ -650,7 +649,7 @@ static size_t alloc_run_locked(struct heap *h, size_t size, void **out, size_t c
   take_locked(h, b, size, stamp);
   out[n - 1] = block_payload(b);
   in_use_add(h, (int64_t)((n - 1) * size));
-  h->splits += n - 1;
+  HAWK_STAT_ADD(h->splits, n - 1);
   if (unlikely(events_fn != NULL)) events_run(h, first, b, size, n);
   arena_mark_used(arena_of(b), b, block_size(b));
   return n;

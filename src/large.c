@@ -218,7 +218,7 @@ void *large_alloc(size_t n, size_t align, int *dirty) {
   void *p = large_setup(base, len, off);
   list_add(base);
   counters_footprint((int64_t)len);
-  __atomic_add_fetch(&counters.large_mallocs, 1, __ATOMIC_RELAXED);
+  if (HAWK_STATS) __atomic_add_fetch(&counters.large_mallocs, 1, __ATOMIC_RELAXED);
   return p;
 }
 
@@ -244,7 +244,7 @@ void large_free(void *p, const char *call) {
   l->magic = 0;
   (void)registry_mark(l, len, CHUNK_FREED, CHUNK_FREED); /* marked before: cannot fail */
   counters_footprint(-(int64_t)len);
-  __atomic_add_fetch(&counters.large_frees, 1, __ATOMIC_RELAXED);
+  if (HAWK_STATS) __atomic_add_fetch(&counters.large_frees, 1, __ATOMIC_RELAXED);
   if (spare_keep((char *)l, len)) return;
   counters_mapped(-(int64_t)len);
   os_unmap(l, len);

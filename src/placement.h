@@ -133,45 +133,9 @@ static inline __attribute__((always_inline)) void list_unlink(struct freelists *
   fl->bytes -= block_size(b);
 }
 
-/* The segregated policy's size classes and list updates (the default
- * policy: the heap calls these directly rather than through the table). */
-#define SEG_EXACT_LIMIT ((size_t)1024)
+/* The segregated policy's size classes and list updates, which the heap
+ * calls directly: placement_segregated.h. */
 
-/* The class of a block of size bytes: one per 16 bytes below 1 KiB, then
- * four per power of two. */
-static inline unsigned seg_class(size_t size) {
-  if (size < SEG_EXACT_LIMIT) return (unsigned)(size >> 4);
-  unsigned log2 = 63u - (unsigned)__builtin_clzll(size);
-  unsigned c = 64 + (log2 - 10) * 4 + (unsigned)((size >> (log2 - 2)) & 3);
-  return c < SIZE_CLASSES ? c : SIZE_CLASSES - 1;
-}
-
-static inline void seg_insert(struct freelists *fl, block *b) {
-  unsigned c = seg_class(block_size(b));
-  list_push(fl, &fl->heads[c], b);
-  fl->bitmap[c / 64] |= (uint64_t)1 << (c % 64);
-}
-
-static inline __attribute__((always_inline)) void seg_remove(struct freelists *fl, block *b) {
-  unsigned c = seg_class(block_size(b));
-  list_unlink(fl, &fl->heads[c], b);
-  if (fl->heads[c] == NULL) fl->bitmap[c / 64] &= ~((uint64_t)1 << (c % 64));
-}
-
-/* insert and remove of policy p, direct for the segregated policy. */
-static inline void placement_insert(const struct placement *p, struct freelists *fl, block *b) {
-  if (likely(p == &placement_segregated))
-    seg_insert(fl, b);
-  else
-    p->insert(fl, b);
-}
-static inline __attribute__((always_inline)) void placement_remove(const struct placement *p,
-                                                                   struct freelists *fl, block *b) {
-  if (likely(p == &placement_segregated))
-    seg_remove(fl, b);
-  else
-    p->remove(fl, b);
-}
 /* Verifies one list: links agree both ways, every entry is a sound free
  * block; at most limit entries.  Returns the number of problems. */
 HAWK_INTERNAL int list_verify(block *const *head, size_t limit,

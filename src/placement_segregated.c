@@ -7,7 +7,7 @@
  * bitmap gives the next non-empty class, whose blocks all fit.  In either
  * list the smallest of the first few fitting blocks wins (good_fit).
  */
-#include "placement.h"
+#include "placement_segregated.h"
 
 #include "report.h"
 

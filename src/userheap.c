@@ -180,7 +180,7 @@ static void *large_alloc_in(struct hawk_heap *h, size_t n, size_t align, int zer
   h->large = l;
   h->large_count++;
   h->large_bytes += len;
-  h->large_mallocs++;
+  HAWK_STAT_ADD(h->large_mallocs, 1);
   counter_max(&h->mapped_peak, mapped_now_locked(h));
   pthread_mutex_unlock(&h->heap.lock);
   return (char *)base + off;
@@ -218,7 +218,7 @@ static void large_free_in(void *p, const char *call) {
   if (l->next) l->next->prev = l->prev;
   h->large_count--;
   h->large_bytes -= l->map_len;
-  h->large_frees++;
+  HAWK_STAT_ADD(h->large_frees, 1);
   pthread_mutex_unlock(&h->heap.lock);
   uncharge(h, l->map_len);
   large_unmap(l);

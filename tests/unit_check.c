@@ -7,7 +7,7 @@
  * checker must name. */
 #include "harness.h"
 #include "heap.h"
-#include "placement.h"
+#include "placement_segregated.h"
 #include "unit.h"
 
 static struct heap h;

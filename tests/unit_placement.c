@@ -1,7 +1,7 @@
 /* unit_placement.c - free lists and both placement policies on hand-made blocks. */
 #include "arena.h"
 #include "harness.h"
-#include "placement.h"
+#include "placement_segregated.h"
 #include "unit.h"
 
 /* The blocks live in a real arena, where the safe-unlink checks expect them. */
