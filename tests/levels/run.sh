@@ -6,12 +6,10 @@
 # compile with HAWK_ASSERT_LEVEL=2.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
-passed=0
-failed=0
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL $1"; failed=$((failed + 1)); }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=tests/harness.sh
+source tests/harness.sh
+make_work
+tmp=$work
 src=$(python3 scripts/layers.py --sources process)
 cc=${CC:-cc}
 flags="-std=c11 -D_GNU_SOURCE -O1 -Iinclude -Isrc -DHAWK_NO_OVERRIDE"
@@ -19,7 +17,7 @@ flags="-std=c11 -D_GNU_SOURCE -O1 -Iinclude -Isrc -DHAWK_NO_OVERRIDE"
 for stats in 1 0; do
   if ! $cc $flags -DHAWK_STATS=$stats tests/levels/probe.c $src -o "$tmp/probe$stats" -lpthread \
     2>"$tmp/err"; then
-    bad "the library builds with HAWK_STATS=$stats: $(head -n 3 "$tmp/err")"
+    fail "the library builds with HAWK_STATS=$stats: $(head -n 3 "$tmp/err")"
     continue
   fi
   read -r mallocs splits < <("$tmp/probe$stats")
@@ -28,9 +26,8 @@ for stats in 1 0; do
   elif [ "$stats" = 0 ] && [ "$mallocs" = 0 ] && [ "$splits" = 0 ]; then
     ok "HAWK_STATS=0 compiles the counts out (0, 0) and still allocates"
   else
-    bad "HAWK_STATS=$stats: mallocs '$mallocs', splits '$splits'"
+    fail "HAWK_STATS=$stats: mallocs '$mallocs', splits '$splits'"
   fi
 done
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
