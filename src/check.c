@@ -8,13 +8,16 @@
 #include "report.h"
 #include "tcache.h"
 
+/* heaps_each's visit of one heap for hawk_check. */
+static void check_one(struct heap *h, unsigned i, void *ctx) {
+  (void)i;
+  *(int *)ctx += heap_check_locked(h);
+}
+
 int hawk_check(void) {
   hawk_ensure_init();
   int problems = 0;
-  for (unsigned i = 0; i < hawk_heap_count; i++) {
-    heap_drain(&hawk_heaps[i]);
-    problems += heap_check(&hawk_heaps[i]);
-  }
+  heaps_each(check_one, &problems, HEAPS_DRAIN);
   problems += arena_cache_check();
   problems += large_check();
   problems += tcache_check();

@@ -160,6 +160,18 @@ static void tell_lists_locked(const struct heap *h) {
   }
 }
 
+/* heaps_each's visit of one heap for hawk_events: the recorder (ctx, or
+ * NULL, at *ctx) is told its lists and its policy swapped for the twin (or back). */
+static void install_one(struct heap *h, unsigned i, void *ctx) {
+  (void)i;
+  hawk_event_fn fn = *(hawk_event_fn *)ctx;
+  if (fn) {
+    __atomic_store_n(&events_fn, fn, __ATOMIC_RELEASE);
+    tell_lists_locked(h);
+  }
+  if (h->policy) h->policy = swap(h->policy, fn != NULL);
+}
+
 static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int hawk_events(hawk_event_fn fn, void *ctx) {
@@ -171,16 +183,7 @@ int hawk_events(hawk_event_fn fn, void *ctx) {
     return -1;
   }
   if (fn) events_ctx = ctx;
-  for (unsigned i = 0; i < hawk_heap_count; i++) {
-    struct heap *h = &hawk_heaps[i];
-    pthread_mutex_lock(&h->lock);
-    if (fn) {
-      __atomic_store_n(&events_fn, fn, __ATOMIC_RELEASE);
-      tell_lists_locked(h);
-    }
-    if (h->policy) h->policy = swap(h->policy, fn != NULL);
-    pthread_mutex_unlock(&h->lock);
-  }
+  heaps_each(install_one, &fn, 0);
   __atomic_store_n(&events_fn, fn, __ATOMIC_RELEASE);
   pthread_mutex_unlock(&install_lock);
   return 0;

@@ -14,12 +14,10 @@ struct heap;
  * the heap is not sound. */
 HAWK_INTERNAL void debug_tick(const char *call);
 
-/* walk.c: describes every block of heap i's arenas to visit, as hawk_walk
- * does; the caller holds the heap's lock (hawk_walk, and the snapshot taken
- * in a signal handler, which got it with trylock).  Returns the count. */
-HAWK_INTERNAL size_t walk_heap_locked(unsigned i, hawk_visit_fn visit, void *ctx);
-
-/* walk_heap_locked for any heap h, its blocks named heap id. */
+/* walk.c: describes every block of heap h's arenas to visit, as hawk_walk
+ * does, its blocks named heap id; the caller holds the heap's lock
+ * (hawk_walk and the snapshot taken in a signal handler, through
+ * heaps_each; a created heap's part of the walk).  Returns the count. */
 HAWK_INTERNAL size_t walk_arenas_locked(const struct heap *h, int id, hawk_visit_fn visit,
                                         void *ctx);
 

@@ -65,6 +65,29 @@ unsigned hawk_heap_spread(void) {
   return __atomic_load_n(&heap_spread, __ATOMIC_RELAXED);
 }
 
+/* Takes a heap lock without ever blocking: another thread holds a heap
+ * lock for a short while, so try a few times; a thread interrupted by a
+ * signal never lets go while the handler runs, so give up after that. */
+static int lock_try(pthread_mutex_t *m) {
+  for (int i = 0; i < 256; i++)
+    if (pthread_mutex_trylock(m) == 0) return 1;
+  return 0;
+}
+
+int heaps_each(void (*fn)(struct heap *h, unsigned i, void *ctx), void *ctx, unsigned flags) {
+  for (unsigned i = 0; i < hawk_heap_count; i++) {
+    struct heap *h = &hawk_heaps[i];
+    if (flags & HEAPS_DRAIN) heap_drain(h);
+    if (!(flags & HEAPS_TRY))
+      pthread_mutex_lock(&h->lock);
+    else if (!lock_try(&h->lock))
+      return -1;
+    fn(h, i, ctx);
+    pthread_mutex_unlock(&h->lock);
+  }
+  return 0;
+}
+
 /* Whether every call must take the slow path (see slow_mode). */
 static int slow_mode_wanted(void) {
   return trace_enabled || debug_enabled || debug_check_every > 0 || under_valgrind ||

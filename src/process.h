@@ -35,6 +35,22 @@ static inline void hawk_ensure_init(void) {
   if (unlikely(!__atomic_load_n(&process_initialised, __ATOMIC_ACQUIRE))) process_init();
 }
 
+/* heaps_each's flags. */
+#define HEAPS_DRAIN 1u /* free each heap's remote list first (heap_drain) */
+#define HEAPS_TRY                                                                                  \
+  2u /* never wait for a lock: each is tried a few times                                           \
+        and a heap whose lock stays busy ends the walk                                             \
+        (a signal handler: the interrupted thread may hold                                         \
+        it, and pthread_mutex_lock is not async-signal-safe                                        \
+        where trylock cannot block) */
+
+/* The one lock-walk-unlock of the heap table: calls fn(h, i, ctx) for each
+ * heap h = &hawk_heaps[i] in turn, with its lock held (taken and released
+ * here).  Returns 0, or -1 with HEAPS_TRY when a lock stayed busy (the
+ * heaps before it were visited). */
+HAWK_INTERNAL int heaps_each(void (*fn)(struct heap *h, unsigned i, void *ctx), void *ctx,
+                             unsigned flags);
+
 /* Picks the heap for a new thread (round robin). */
 HAWK_INTERNAL struct heap *hawk_heap_for_new_thread(void);
 

@@ -305,23 +305,11 @@ static void snap_visit(void *ctx, const struct hawk_block_info *b) {
 
 /* --- the walk made from a signal handler ----------------------------------- */
 
-/* Takes a heap lock without ever blocking: another thread holds a heap
- * lock for a short while, so try a few times; the interrupted thread never
- * lets go while the handler runs, so give up after that. */
-static int lock_try(pthread_mutex_t *m) {
-  for (int i = 0; i < 256; i++)
-    if (pthread_mutex_trylock(m) == 0) return 1;
-  return 0;
-}
+/* heaps_each's visit that only shows the lock could be taken. */
+static void lockable_one(struct heap *h, unsigned i, void *ctx) { (void)h, (void)i, (void)ctx; }
 
 /* Whether every heap lock can be taken now. */
-static int heaps_lockable(void) {
-  for (unsigned i = 0; i < hawk_heap_count; i++) {
-    if (!lock_try(&hawk_heaps[i].lock)) return 0;
-    pthread_mutex_unlock(&hawk_heaps[i].lock);
-  }
-  return 1;
-}
+static int heaps_lockable(void) { return heaps_each(lockable_one, NULL, HEAPS_TRY) == 0; }
 
 /* Visits the large mapping found in the registry and not visited yet. */
 static void large_flush(void) {
@@ -356,13 +344,15 @@ static void signal_large_run(void *ctx, uintptr_t addr, size_t count, enum chunk
   }
 }
 
+/* heaps_each's visit of one heap for the walk made in a signal handler. */
+static void signal_walk_one(struct heap *h, unsigned i, void *ctx) {
+  (void)ctx;
+  walk_arenas_locked(h, (int)i, snap_visit, NULL);
+}
+
 /* Walks every heap with trylock; -1 if a lock stayed busy. */
 static int signal_walk(void) {
-  for (unsigned i = 0; i < hawk_heap_count; i++) {
-    if (!lock_try(&hawk_heaps[i].lock)) return -1;
-    walk_heap_locked(i, snap_visit, NULL);
-    pthread_mutex_unlock(&hawk_heaps[i].lock);
-  }
+  if (heaps_each(signal_walk_one, NULL, HEAPS_TRY) != 0) return -1;
   snap->large.chunks = 0;
   registry_runs(signal_large_run, NULL);
   large_flush();

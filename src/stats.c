@@ -48,33 +48,42 @@ static void stats_visit(void *ctx, const block *b) {
   h->class_bytes[row] += size;
 }
 
+/* What stats_snapshot gathers heap by heap. */
+struct gather {
+  struct hawk_stats *s;
+  struct stats_more *more;
+  struct stats_heap *heaps; /* NULL: not asked for */
+};
+
+/* heaps_each's visit of one heap for stats_snapshot. */
+static void gather_one(struct heap *h, unsigned i, void *ctx) {
+  struct gather *g = ctx;
+  struct hawk_stats *s = g->s;
+  struct visit_ctx v = {s, g->heaps ? &g->heaps[i] : NULL};
+  if (v.h) memset(v.h, 0, sizeof *v.h);
+  for (struct arena *a = h->arenas; a; a = a->next) arena_walk(a, stats_visit, &v);
+  s->arenas += h->arena_count;
+  g->more->heaps_in_use += h->in_use;
+  s->mallocs += h->mallocs;
+  s->frees += h->frees;
+  s->splits += h->splits;
+  s->coalesces += h->coalesces;
+  if (v.h) {
+    v.h->arenas = h->arena_count;
+    v.h->arena_peak = h->arena_peak;
+    v.h->in_use = h->in_use;
+    v.h->mallocs = h->mallocs;
+    v.h->frees = h->frees;
+  }
+}
+
 void stats_snapshot(struct hawk_stats *s, struct stats_more *more, struct stats_heap *heaps) {
   memset(s, 0, sizeof *s);
   memset(more, 0, sizeof *more);
   s->version = HAWK_STATS_VERSION;
   s->size = sizeof *s;
-  for (unsigned i = 0; i < hawk_heap_count; i++) {
-    struct heap *h = &hawk_heaps[i];
-    struct visit_ctx v = {s, heaps ? &heaps[i] : NULL};
-    if (v.h) memset(v.h, 0, sizeof *v.h);
-    heap_drain(h);
-    pthread_mutex_lock(&h->lock);
-    for (struct arena *a = h->arenas; a; a = a->next) arena_walk(a, stats_visit, &v);
-    s->arenas += h->arena_count;
-    more->heaps_in_use += h->in_use;
-    s->mallocs += h->mallocs;
-    s->frees += h->frees;
-    s->splits += h->splits;
-    s->coalesces += h->coalesces;
-    if (v.h) {
-      v.h->arenas = h->arena_count;
-      v.h->arena_peak = h->arena_peak;
-      v.h->in_use = h->in_use;
-      v.h->mallocs = h->mallocs;
-      v.h->frees = h->frees;
-    }
-    pthread_mutex_unlock(&h->lock);
-  }
+  struct gather g = {s, more, heaps};
+  heaps_each(gather_one, &g, HEAPS_DRAIN);
   more->large_bytes = __atomic_load_n(&counters.large_in_use, __ATOMIC_RELAXED);
   large_spare_totals(&more->spare_count, &more->spare_bytes);
   s->in_use = more->heaps_in_use + more->large_bytes;
@@ -156,16 +165,17 @@ static void class_visit(void *ctx, const block *b) {
   }
 }
 
+/* heaps_each's visit of one heap for the per-size-class table. */
+static void classes_one(struct heap *h, unsigned i, void *ctx) {
+  (void)i;
+  for (struct arena *a = h->arenas; a; a = a->next) arena_walk(a, class_visit, ctx);
+}
+
 /* The per-size-class table (arena blocks; cached blocks count as allocated). */
 static void print_classes(int fd) {
   static struct class_tally t; /* static: keeps the stack small; callers are serialised by exit */
   memset(&t, 0, sizeof t);
-  for (unsigned i = 0; i < hawk_heap_count; i++) {
-    struct heap *h = &hawk_heaps[i];
-    pthread_mutex_lock(&h->lock);
-    for (struct arena *a = h->arenas; a; a = a->next) arena_walk(a, class_visit, &t);
-    pthread_mutex_unlock(&h->lock);
-  }
+  heaps_each(classes_one, &t, 0);
   struct line l = {.len = 0};
   line_str(&l, "hawkalloc:   blocks by size      allocated (bytes)          free (bytes)");
   line_write(&l, fd);
@@ -262,6 +272,38 @@ static char cell_char(uint64_t used) {
   return '#';
 }
 
+/* What print_map carries from heap to heap. */
+struct map_lines {
+  int fd;
+  unsigned shown, more;
+};
+
+/* heaps_each's visit of one heap for print_map: a line per arena. */
+static void map_one(struct heap *h, unsigned i, void *ctx) {
+  struct map_lines *m = ctx;
+  struct line l = {.len = 0};
+  for (struct arena *a = h->arenas; a; a = a->next) {
+    if (m->shown >= MAP_ARENAS) {
+      m->more++;
+      continue;
+    }
+    struct strip st = {.base = (const char *)a};
+    arena_walk(a, strip_visit, &st);
+    line_str(&l, "hawkalloc:   heap ");
+    line_dec(&l, i);
+    line_str(&l, " ");
+    line_ptr(&l, a);
+    line_str(&l, " |");
+    for (int c = 0; c < MAP_CELLS; c++) {
+      char ch[2] = {cell_char(st.used[c]), 0};
+      line_str(&l, ch);
+    }
+    line_str(&l, "|");
+    line_write(&l, m->fd);
+    m->shown++;
+  }
+}
+
 /* Prints one line per arena: a strip of 64 cells of 64 KiB each. */
 static void print_map(int fd) {
   struct line l = {.len = 0};
@@ -269,35 +311,11 @@ static void print_map(int fd) {
   line_write(&l, fd);
   line_str(&l, "hawkalloc:   '#' over 3/4 allocated, '+' over 1/4, '-' some, '.' free");
   line_write(&l, fd);
-  unsigned shown = 0, more = 0;
-  for (unsigned i = 0; i < hawk_heap_count; i++) {
-    struct heap *h = &hawk_heaps[i];
-    pthread_mutex_lock(&h->lock);
-    for (struct arena *a = h->arenas; a; a = a->next) {
-      if (shown >= MAP_ARENAS) {
-        more++;
-        continue;
-      }
-      struct strip st = {.base = (const char *)a};
-      arena_walk(a, strip_visit, &st);
-      line_str(&l, "hawkalloc:   heap ");
-      line_dec(&l, i);
-      line_str(&l, " ");
-      line_ptr(&l, a);
-      line_str(&l, " |");
-      for (int c = 0; c < MAP_CELLS; c++) {
-        char ch[2] = {cell_char(st.used[c]), 0};
-        line_str(&l, ch);
-      }
-      line_str(&l, "|");
-      line_write(&l, fd);
-      shown++;
-    }
-    pthread_mutex_unlock(&h->lock);
-  }
-  if (more) {
+  struct map_lines m = {.fd = fd};
+  heaps_each(map_one, &m, 0);
+  if (m.more) {
     line_str(&l, "hawkalloc:   ... and ");
-    line_dec(&l, more);
+    line_dec(&l, m.more);
     line_str(&l, " more arenas");
     line_write(&l, fd);
   }

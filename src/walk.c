@@ -63,18 +63,16 @@ size_t walk_arenas_locked(const struct heap *h, int id, hawk_visit_fn visit, voi
   return w.count;
 }
 
-size_t walk_heap_locked(unsigned i, hawk_visit_fn visit, void *ctx) {
-  return walk_arenas_locked(&hawk_heaps[i], (int)i, visit, ctx);
+/* heaps_each's visit of one heap for hawk_walk. */
+static void walk_one(struct heap *h, unsigned i, void *ctx) {
+  struct walk_ctx *w = ctx;
+  w->count += walk_arenas_locked(h, (int)i, w->visit, w->ctx);
 }
 
 size_t hawk_walk(hawk_visit_fn visit, void *ctx) {
   hawk_ensure_init();
   struct walk_ctx w = {.visit = visit, .ctx = ctx};
-  for (unsigned i = 0; i < hawk_heap_count; i++) {
-    pthread_mutex_lock(&hawk_heaps[i].lock);
-    w.count += walk_heap_locked(i, visit, ctx);
-    pthread_mutex_unlock(&hawk_heaps[i].lock);
-  }
+  heaps_each(walk_one, &w, 0);
   large_each(walk_large, &w);
   w.count += userheap_walk(visit, ctx);
   return w.count;
