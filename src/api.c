@@ -164,7 +164,7 @@ static void reclaim_next(void *p) {
   /* Only this thread's own lists are searched: the neighbour's payload may
    * belong to another thread and is not read. */
   if (block_word_alloc_ok(next, w, TCACHE_MAX_BLOCK) && tcache_take_back(block_payload(next), size))
-    heap_free_batch((void *const[]){block_payload(next)}, 1, "realloc", 0);
+    heap_free_internal(block_payload(next), "realloc");
 }
 
 static void free_fast(void *ptr);

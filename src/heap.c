@@ -259,6 +259,20 @@ static void unlock_and_release(struct heap *h, struct releases *r) {
   r->count = 0;
 }
 
+/* Ends a locked operation that found a problem with the block at p: the
+ * lock released (and the arenas r holds, if r is not NULL), then one line
+ * naming call and the problem, and abort. */
+static _Noreturn __attribute__((noinline, cold)) void fail_locked(struct heap *h,
+                                                                  struct releases *r,
+                                                                  const char *call, const void *p,
+                                                                  const char *problem) {
+  if (r)
+    unlock_and_release(h, r);
+  else
+    pthread_mutex_unlock(&h->lock);
+  report_misuse(call, p, problem);
+}
+
 /* Releases the whole pages inside one free block (its header, links, stamp
  * and footer stay); returns the bytes released. */
 static size_t discard_free_block(const block *b) {
@@ -421,18 +435,32 @@ static struct arena *free_locked(struct heap *h, struct arena *a, block *b, int 
   return free_span_locked(h, a, b, block_size(b), may_detach);
 }
 
+/* What is wrong with freeing the block at p into heap h (a block of
+ * another heap, or block_problem_locked's problems), or NULL. */
+static const char *free_problem_locked(const struct heap *h, void *p) {
+  struct arena *a = arena_of(p);
+  return arena_heap(a) == h ? block_problem_locked(a, block_of_payload(p))
+                            : "invalid pointer (block of another heap)";
+}
+
 /* Checks and frees the block at p; an emptied arena goes into r.  Returns
  * the problem found instead, with nothing changed. */
 static const char *free_checked_locked(struct heap *h, void *p, struct releases *r) {
+  const char *problem = free_problem_locked(h, p);
+  if (problem) return problem;
   struct arena *a = arena_of(p);
   block *b = block_of_payload(p);
-  const char *problem =
-      arena_heap(a) == h ? block_problem_locked(a, b) : "invalid pointer (block of another heap)";
-  if (problem) return problem;
   int room = r->count < sizeof r->arena / sizeof r->arena[0];
   struct arena *e = free_locked(h, a, b, room);
   if (e) r->arena[r->count++] = e;
   return NULL;
+}
+
+/* The one free-and-report step: checks and frees the block at p
+ * (free_checked_locked), or ends in fail_locked naming call. */
+static void free_or_report_locked(struct heap *h, void *p, struct releases *r, const char *call) {
+  const char *problem = free_checked_locked(h, p, r);
+  if (unlikely(problem != NULL)) fail_locked(h, r, call, p, problem);
 }
 
 /* Whether p, an entry of a remote list, is a sound block that came out of
@@ -452,23 +480,15 @@ static void drain_locked(struct heap *h, struct releases *r) {
     /* The entry must be a sound block still marked as cached before its
      * link is read, and the link NULL or a payload in an arena (its own
      * needs no registry lookup) before it is followed. */
-    if (HAWK_CHECKS && !remote_entry_ok(p)) {
-      pthread_mutex_unlock(&h->lock);
-      report_misuse("free", p,
-                    "heap corruption (a freed block waiting to be given back was overwritten: "
-                    "a write after free?)");
-    }
+    if (HAWK_CHECKS && !remote_entry_ok(p))
+      fail_locked(h, r, "free", p,
+                  "heap corruption (a freed block waiting to be given back was overwritten: "
+                  "a write after free?)");
     void **next = (void **)link_decode(p[0]);
-    if (HAWK_CHECKS && !arena_link_ok(p, next)) {
-      pthread_mutex_unlock(&h->lock);
-      report_misuse("free", p, "heap corruption (a freed block's link was overwritten)");
-    }
+    if (HAWK_CHECKS && !arena_link_ok(p, next))
+      fail_locked(h, r, "free", p, "heap corruption (a freed block's link was overwritten)");
     p[1] = NULL; /* no longer marked as cached */
-    const char *problem = free_checked_locked(h, p, r);
-    if (problem) {
-      pthread_mutex_unlock(&h->lock);
-      report_misuse("free", p, problem);
-    }
+    free_or_report_locked(h, p, r, "free");
     p = next;
   }
 }
@@ -480,23 +500,20 @@ void heap_drain(struct heap *h) {
   unlock_and_release(h, &r);
 }
 
-void heap_free(void *p, const char *call) { heap_free_batch(&p, 1, call, 1); }
-
-void heap_free_batch(void *const *ps, size_t count, const char *call, int by_user) {
-  struct heap *h = owner_of(ps[0], call);
+/* heap_free, counted as a free of the program (by_user) or not. */
+static void free_one(void *p, const char *call, int by_user) {
+  struct heap *h = owner_of(p, call);
   struct releases r = {.count = 0};
   pthread_mutex_lock(&h->lock);
   drain_locked(h, &r);
-  for (size_t i = 0; i < count; i++) {
-    const char *problem = free_checked_locked(h, ps[i], &r);
-    if (problem) {
-      unlock_and_release(h, &r);
-      report_misuse(call, ps[i], problem);
-    }
-  }
-  if (by_user) HAWK_STAT_ADD(h->frees, count);
+  free_or_report_locked(h, p, &r, call);
+  if (by_user) HAWK_STAT_ADD(h->frees, 1);
   finish(h, &r);
 }
+
+void heap_free(void *p, const char *call) { free_one(p, call, 1); }
+
+void heap_free_internal(void *p, const char *call) { free_one(p, call, 0); }
 
 /* Frees n blocks of heap h that come out of a thread cache (still marked
  * as cached), under its lock: every block is checked as free checks it
@@ -507,25 +524,16 @@ void heap_free_batch(void *const *ps, size_t count, const char *call, int by_use
  * neighbours of the whole run rather than block by block (each merge a
  * list removal and insertion).  The later blocks of a run get a free
  * header of their own size first, so that a second free of one is a
- * double free.  Returns the problem of the first block that fails a
- * check, its index in *bad (nothing freed then), or NULL. */
-static const char *free_cached_locked(struct heap *h, void *const *ps, size_t n, struct releases *r,
-                                      size_t *bad) {
+ * double free.  A block that fails a check ends in fail_locked, nothing
+ * freed. */
+static void free_cached_locked(struct heap *h, void *const *ps, size_t n, struct releases *r) {
   for (size_t i = 0; i < n; i++) {
     /* Every block comes marked; one unmarked here is a block the batch
      * holds twice (a cache list bent into a cycle by a write after free). */
-    if (HAWK_CHECKS && !tcache_marked(ps[i])) {
-      *bad = i;
-      return "double free";
-    }
+    if (HAWK_CHECKS && !tcache_marked(ps[i])) fail_locked(h, r, "free", ps[i], "double free");
     ((void **)ps[i])[1] = NULL; /* no longer marked as cached */
-    struct arena *a = arena_of(ps[i]);
-    const char *problem = arena_heap(a) == h ? block_problem_locked(a, block_of_payload(ps[i]))
-                                             : "invalid pointer (block of another heap)";
-    if (problem) {
-      *bad = i;
-      return problem;
-    }
+    const char *problem = free_problem_locked(h, ps[i]);
+    if (problem) fail_locked(h, r, "free", ps[i], problem);
   }
   for (size_t i = 0; i < n;) {
     block *lo = block_of_payload(ps[i]), *hi = lo; /* the run's first and last blocks */
@@ -549,7 +557,6 @@ static const char *free_cached_locked(struct heap *h, void *const *ps, size_t n,
     struct arena *e = free_span_locked(h, arena_of(lo), lo, span, room);
     if (e) r->arena[r->count++] = e;
   }
-  return NULL;
 }
 
 /* Gives cached blocks of heap h back: at once if its lock is free, else
@@ -558,12 +565,7 @@ static void give_back(struct heap *h, void **ps, size_t n) {
   if (pthread_mutex_trylock(&h->lock) == 0) {
     struct releases r = {.count = 0};
     drain_locked(h, &r);
-    size_t bad = 0;
-    const char *problem = free_cached_locked(h, ps, n, &r, &bad);
-    if (problem) {
-      unlock_and_release(h, &r);
-      report_misuse("free", ps[bad], problem);
-    }
+    free_cached_locked(h, ps, n, &r);
     finish(h, &r);
     return;
   }
@@ -609,13 +611,12 @@ void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty, int grow
     size_t span = block_size(b) - BLOCK_HEADER - 16 - 8;
     size_t at = debug_find_write(p + 16, span);
     if (at < span) {
-      unlock_and_release(h, &r);
       struct line l = {.len = 0};
       line_str(&l, "write after free (freed memory changed at offset ");
       line_dec(&l, 16 + at);
       line_str(&l, " of this block before it was handed out again)");
       l.buf[l.len] = 0;
-      report_misuse("malloc", p, l.buf);
+      fail_locked(h, &r, "malloc", p, l.buf);
     }
   }
   finish(h, &r);
@@ -702,10 +703,7 @@ int heap_resize(void *p, size_t n, size_t limit, const char *call, size_t *usabl
   size_t size = block_size_for(n);
   pthread_mutex_lock(&h->lock);
   const char *problem = block_problem_locked(arena_of(p), b);
-  if (problem) {
-    pthread_mutex_unlock(&h->lock);
-    report_misuse(call, p, problem);
-  }
+  if (problem) fail_locked(h, NULL, call, p, problem);
   int done = 1;
   size_t old_size = block_size(b);
   if (size <= old_size)
@@ -764,11 +762,9 @@ size_t heap_trim(struct heap *h) {
       /* Pages are given back on a block's word: it must be a header we
        * wrote, for a block that ends inside the arena. */
       if (HAWK_CHECKS && (!block_header_ok(b) || block_size(b) < BLOCK_MIN ||
-                          (char *)b + block_size(b) > (char *)arena_epilogue(a))) {
-        pthread_mutex_unlock(&h->lock);
-        report_misuse("malloc_trim", block_payload(b),
-                      "heap corruption (a block's header was overwritten)");
-      }
+                          (char *)b + block_size(b) > (char *)arena_epilogue(a)))
+        fail_locked(h, NULL, "malloc_trim", block_payload(b),
+                    "heap corruption (a block's header was overwritten)");
       if (block_is_alloc(b) || given_back(b)) continue;
       released += discard_free_block(b);
       stamp_locked(h, b, block_size(b), DECAY_CLEAN);

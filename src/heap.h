@@ -60,10 +60,10 @@ HAWK_INTERNAL size_t heap_alloc_batch(struct heap *h, size_t size, void **out, s
 /* Frees the arena block at p.  call names the API function in messages. */
 HAWK_INTERNAL void heap_free(void *p, const char *call);
 
-/* Frees count arena blocks of one heap under one lock (a few locks for a big
- * batch).  by_user says whether they count as frees of the program (rather
- * than blocks coming back from a thread cache). */
-HAWK_INTERNAL void heap_free_batch(void *const *ps, size_t count, const char *call, int by_user);
+/* heap_free for a block the program did not free itself (a thread cache's
+ * own memory, a cached block taken back for a resize): not counted as a
+ * free of the program. */
+HAWK_INTERNAL void heap_free_internal(void *p, const char *call);
 
 /* Gives blocks that come out of a thread cache (still marked as cached)
  * back to the heaps that own them, without waiting for a busy lock: the

@@ -150,7 +150,7 @@ static void discard(struct tcache *tc) {
     memset(tc, 0, sizeof *tc);
     __atomic_store_n(&first_cache_taken, 0, __ATOMIC_RELEASE);
   } else {
-    heap_free_batch((void *const[]){tc}, 1, "free", 0);
+    heap_free_internal(tc, "free");
   }
 }
 
