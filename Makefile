@@ -35,7 +35,7 @@ TESTFLAGS := -O1 -fno-builtin -Wno-unused-result -DHAWK_ASSERT_LEVEL=2
 CORE_SRC := src/os.c src/block.c src/registry.c src/options.c src/report.c src/counters.c src/arena.c \
             src/placement.c src/placement_segregated.c src/placement_first_fit.c \
             src/placement_next_fit.c src/placement_best_fit.c \
-            src/heap.c src/heap_check.c src/userheap.c src/events.c src/decay.c src/tcache.c src/remote.c src/large.c src/check.c src/stats.c src/walk.c src/snapshot.c src/trace.c src/debug.c src/api.c src/process.c \
+            src/events_hooks.c src/heap.c src/heap_check.c src/userheap.c src/events.c src/decay.c src/tcache.c src/remote.c src/large.c src/check.c src/stats.c src/walk.c src/snapshot.c src/trace.c src/debug.c src/api.c src/process.c \
             src/glibc.c
 OVERRIDE_SRC := src/override.c
 HEADERS  := $(wildcard src/*.h) include/hawkalloc.h include/hawksnap.h
@@ -83,20 +83,8 @@ $(BUILD)/$(SONAME) $(BUILD)/libhawkalloc.so: $(BUILD)/$(LIBFILE)
 $(BUILD)/libhawkalloc.a: $(CORE_OBJ) $(OVERRIDE_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/obj $(BUILD)/tests $(BUILD)/asan $(BUILD)/tsan $(BUILD)/nochecks/obj $(BUILD)/assert/obj:
+$(BUILD)/obj $(BUILD)/tests $(BUILD)/asan $(BUILD)/tsan $(BUILD)/nochecks/obj:
 	mkdir -p $@
-
-# The same library with every internal assertion compiled in
-# (-DHAWK_ASSERT_LEVEL=2, src/config.h), which the unit tests that link the
-# library (unit_placement, unit_heap, unit_check) use.
-ASSERT_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/assert/obj/%.o) \
-              $(OVERRIDE_SRC:src/%.c=$(BUILD)/assert/obj/%.o)
-
-$(BUILD)/assert/obj/%.o: src/%.c $(HEADERS) | $(BUILD)/assert/obj
-	$(CC) $(BASEFLAGS) $(LIBFLAGS) -DHAWK_ASSERT_LEVEL=2 $(CFLAGS) -c $< -o $@
-
-$(BUILD)/assert/libhawkalloc.a: $(ASSERT_OBJ)
-	rm -f $@ && ar rcs $@ $^
 
 # The same library without its always-on misuse checks (-DHAWK_CHECKS=0),
 # built only so `make bench-checks` can measure what the checks cost.
@@ -174,23 +162,19 @@ $(BUILD)/tests/test_faults: tests/faults/test_faults.c tests/harness.h $(CORE_SR
 
 # The unit tests of the layers: each links the sources of its layer and of
 # the layers below it, nothing else (docs/design.md's table of layers, read
-# by scripts/layers.py), and runs with the C library's malloc.
-# (unit_placement, unit_heap and unit_check link the library, built with
-# its internal assertions: the heap events of hawk view, events.c, sit
-# above the process state.)
-UNIT_LAYER := unit_block:block unit_arena:arena
+# by scripts/layers.py), built with every internal assertion on
+# (TESTFLAGS), and runs with the C library's malloc.  UNIT_LAYER names each
+# one's layer; `make layers` checks that every tests/unit_*.c is named here
+# and builds them all, so that a layer reaching up fails to link.
+UNIT_LAYER := unit_block:block unit_arena:arena unit_placement:placement unit_heap:heap \
+              unit_check:heap
 unit_layer = $(patsubst $(1):%,%,$(filter $(1):%,$(UNIT_LAYER)))
+UNIT_BIN := $(patsubst %,$(BUILD)/tests/%,$(basename $(notdir $(wildcard tests/unit_*.c))))
 
-$(BUILD)/tests/unit_block $(BUILD)/tests/unit_arena: $(BUILD)/tests/unit_%: tests/unit_%.c tests/unit.h tests/harness.h $(CORE_SRC) $(HEADERS) \
+$(UNIT_BIN): $(BUILD)/tests/unit_%: tests/unit_%.c tests/unit.h tests/harness.h $(CORE_SRC) $(HEADERS) \
                        docs/design.md scripts/layers.py | $(BUILD)/tests
 	$(CC) $(BASEFLAGS) $(TESTFLAGS) $(CFLAGS) $< \
 	  $(shell python3 scripts/layers.py --sources $(call unit_layer,unit_$*)) -o $@ -lpthread
-
-UNIT_LINKED := $(BUILD)/tests/unit_placement $(BUILD)/tests/unit_heap $(BUILD)/tests/unit_check
-$(UNIT_LINKED): $(BUILD)/tests/%: tests/%.c tests/unit.h tests/harness.h $(BUILD)/assert/libhawkalloc.a \
-                | $(BUILD)/tests
-	$(CC) $(BASEFLAGS) $(TESTFLAGS) $(CFLAGS) $< -o $@ \
-	  -Wl,--whole-archive $(BUILD)/assert/libhawkalloc.a -Wl,--no-whole-archive -lpthread -ldl
 
 $(BUILD)/tests/%: tests/%.c tests/harness.h tests/seeded.h $(BUILD)/libhawkalloc.a | $(BUILD)/tests
 	$(CC) $(BASEFLAGS) $(TESTFLAGS) $(CFLAGS) $< -o $@ \
@@ -199,9 +183,10 @@ $(BUILD)/tests/%: tests/%.c tests/harness.h tests/seeded.h $(BUILD)/libhawkalloc
 test: deps lib tools tests examples bench-progs layers
 	@scripts/run-tests.sh
 
-# No file includes a header of a higher layer (docs/design.md's table).
-layers:
-	@python3 scripts/layers.py
+# No file includes a header of a higher layer (docs/design.md's table), and
+# each layer's unit test links with its layer and the layers below only.
+layers: $(UNIT_BIN)
+	@python3 scripts/layers.py --units "$(UNIT_LAYER)"
 
 test-unit: lib tests
 	@scripts/run-tests.sh --no-preload

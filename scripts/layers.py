@@ -6,6 +6,10 @@
       higher layer than its own; one line per problem, exit 1 if any
   scripts/layers.py [--root DIR] --sources L  the .c files of layer L and of
       every layer below it (what a unit test of layer L links)
+  scripts/layers.py [--root DIR] --units "unit_x:L ..."  the check, and
+      also: every tests/unit_*.c is given a layer L in the list (the
+      Makefile's UNIT_LAYER, which builds each from --sources L) and
+      includes no header of a layer above L
 
 The table is the one between the "layers:begin" and "layers:end" comments
 of docs/design.md: a row per layer, lowest first, with its rank, its name
@@ -62,7 +66,7 @@ def resolve(root, name):
     return None
 
 
-def check(root):
+def check(root, units=None):
     rank_of, name_of, problems = parse_table(root)
     files = tree_files(root)
     for f in files:
@@ -83,12 +87,47 @@ def check(root):
                     f"{f}:{n}: includes {h} of a higher layer "
                     f"({name_of[h]}, {rank_of[h]} > {name_of[f]}, {rank_of[f]})"
                 )
+    unit_count = 0
+    if units is not None:
+        more, unit_count = check_units(root, units)
+        problems += more
     for p in problems:
         print(f"layers: {p}")
     if problems:
         return 1
-    print(f"layers: {len(files)} files, no include reaches up")
+    print(f"layers: {len(files)} files, no include reaches up"
+          + (f"; {unit_count} unit tests, each built from its layer and those below"
+             if units is not None else ""))
     return 0
+
+
+def check_units(root, spec):
+    """Every tests/unit_*.c has a layer in spec and includes no header of
+    a higher layer; returns the problems."""
+    rank_of, name_of, _ = parse_table(root)
+    ranks = {name_of[f]: rank_of[f] for f in rank_of}
+    layer_of = dict(item.split(":", 1) for item in spec.split())
+    problems = []
+    tests = sorted(f[:-2] for f in os.listdir(os.path.join(root, "tests"))
+                   if f.startswith("unit_") and f.endswith(".c"))
+    for t in tests:
+        layer = layer_of.get(t)
+        if layer is None:
+            problems.append(f"tests/{t}.c: no layer in the Makefile's UNIT_LAYER")
+            continue
+        if layer not in ranks:
+            problems.append(f"tests/{t}.c: UNIT_LAYER names '{layer}', not a layer of docs/design.md")
+            continue
+        for n, name in includes(root, f"tests/{t}.c"):
+            h = resolve(root, name)
+            if h is not None and h in rank_of and rank_of[h] > ranks[layer]:
+                problems.append(
+                    f"tests/{t}.c:{n}: includes {h} of a higher layer than its own "
+                    f"({name_of[h]}, {rank_of[h]} > {layer}, {ranks[layer]})")
+    for t in layer_of:
+        if t not in tests:
+            problems.append(f"UNIT_LAYER names {t}, which is not in tests/")
+    return problems, len(tests)
 
 
 def sources(root, layer):
@@ -105,17 +144,21 @@ def sources(root, layer):
 def main(argv):
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
     layer = None
+    units = None
     i = 0
     while i < len(argv):
         if argv[i] == "--root" and i + 1 < len(argv):
             root = argv[i + 1]
+            i += 2
+        elif argv[i] == "--units" and i + 1 < len(argv):
+            units = argv[i + 1]
             i += 2
         elif argv[i] == "--sources" and i + 1 < len(argv):
             layer = argv[i + 1]
             i += 2
         else:
             sys.exit(__doc__)
-    return sources(root, layer) if layer else check(root)
+    return sources(root, layer) if layer else check(root, units)
 
 
 if __name__ == "__main__":

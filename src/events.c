@@ -1,15 +1,17 @@
 /* events.c - hawk_events: the recorder, the hooks that tell it what the heap
- * did, and the observed twins of the placement policies.  See events.h. */
+ * did (the table events.h keeps for the layers below), and the observed
+ * twins of the placement policies.  See events.h. */
 #include "events.h"
 
 #include <errno.h>
 
+#include "hawkalloc.h"
 #include "heap.h"
 #include "large.h"
 #include "placement_segregated.h"
 #include "process.h"
 
-hawk_event_fn events_fn;
+static hawk_event_fn events_fn;
 static void *events_ctx;
 
 /* A default heap's index, or a created heap's hawk_heap_id (userheap.h). */
@@ -39,34 +41,34 @@ static size_t free_after(const block *b) {
   return block_is_alloc(n) ? 0 : block_size(n);
 }
 
-void events_taken(const struct heap *h, const block *from, const block *b) {
+static void events_taken(const struct heap *h, const block *from, const block *b) {
   size_t pad = (size_t)((const char *)b - (const char *)from), size = block_size(b);
   size_t rest = free_after(b);
   emit(HAWK_EV_TAKEN, heap_index(h), b, size, (uintptr_t)from, pad + size + rest, rest, pad);
 }
 
-void events_run(const struct heap *h, const block *first, const block *last, size_t size,
-                size_t n) {
+static void events_run(const struct heap *h, const block *first, const block *last, size_t size,
+                       size_t n) {
   emit(HAWK_EV_RUN, heap_index(h), first, size, n, block_size(last), free_after(last), 0);
 }
 
-void events_freed(const struct heap *h, const block *freed, size_t own, const block *merged,
-                  size_t size) {
+static void events_freed(const struct heap *h, const block *freed, size_t own, const block *merged,
+                         size_t size) {
   size_t before = (size_t)((const char *)freed - (const char *)merged);
   emit(HAWK_EV_FREED, heap_index(h), freed, own, (uintptr_t)merged, size, before,
        size - before - own);
 }
 
-void events_resized(const struct heap *h, const block *b, size_t old) {
+static void events_resized(const struct heap *h, const block *b, size_t old) {
   emit(HAWK_EV_RESIZED, heap_index(h), b, block_size(b), old, free_after(b), 0, 0);
 }
 
-void events_arena(const struct heap *h, const struct arena *a, int mapped) {
+static void events_arena(const struct heap *h, const struct arena *a, int mapped) {
   emit(mapped ? HAWK_EV_ARENA_MAPPED : HAWK_EV_ARENA_UNMAPPED, heap_index(h), a, ARENA_SIZE,
        (uintptr_t)arena_first(a), ARENA_SPAN, 0, 0);
 }
 
-void events_large(const struct large_header *l, int mapped) {
+static void events_large(const struct large_header *l, int mapped) {
   const block *b = block_of_payload((const char *)l + l->payload_off);
   emit(mapped ? HAWK_EV_LARGE_MAPPED : HAWK_EV_LARGE_UNMAPPED, -1, b,
        l->map_len - l->payload_off + BLOCK_HEADER, (uintptr_t)l, l->map_len, 0, 0);
@@ -80,7 +82,7 @@ static int heap_of_lists(const struct freelists *fl) {
   return heap_index(h);
 }
 
-void events_examined(const struct freelists *fl, const block *b, size_t size) {
+static void events_examined(const struct freelists *fl, const block *b, size_t size) {
   emit(HAWK_EV_EXAMINED, heap_of_lists(fl), b, block_size(b), size, 0, 0, 0);
 }
 
@@ -148,6 +150,17 @@ static const struct placement *swap(const struct placement *p, int observed) {
   return p;
 }
 
+/* The hooks the layers below call while a recorder is installed. */
+static const struct events_hooks recorder_hooks = {
+    .taken = events_taken,
+    .run = events_run,
+    .freed = events_freed,
+    .resized = events_resized,
+    .arena = events_arena,
+    .large = events_large,
+    .examined = events_examined,
+};
+
 /* Tells the recorder every listed block of heap h, each list from its tail
  * to its head. */
 static void tell_lists_locked(const struct heap *h) {
@@ -167,6 +180,7 @@ static void install_one(struct heap *h, unsigned i, void *ctx) {
   hawk_event_fn fn = *(hawk_event_fn *)ctx;
   if (fn) {
     __atomic_store_n(&events_fn, fn, __ATOMIC_RELEASE);
+    __atomic_store_n(&events_hooks, &recorder_hooks, __ATOMIC_RELEASE);
     tell_lists_locked(h);
   }
   if (h->policy) h->policy = swap(h->policy, fn != NULL);
@@ -185,6 +199,7 @@ int hawk_events(hawk_event_fn fn, void *ctx) {
   if (fn) events_ctx = ctx;
   heaps_each(install_one, &fn, 0);
   __atomic_store_n(&events_fn, fn, __ATOMIC_RELEASE);
+  __atomic_store_n(&events_hooks, fn ? &recorder_hooks : NULL, __ATOMIC_RELEASE);
   pthread_mutex_unlock(&install_lock);
   return 0;
 }

@@ -72,7 +72,7 @@ static int grow_locked(struct heap *h) {
   struct arena *a;
   if (arena_create_kind(h, h->arena_kind, &a) != 0) return 0;
   attach_locked(h, a);
-  if (unlikely(events_fn != NULL)) events_arena(h, a, 1);
+  EVENTS_TELL(arena, h, a, 1);
   if (debug_enabled) /* free memory carries the free pattern (debug.h) */
     debug_fill_free((char *)arena_first(a) + BLOCK_HEADER + 16, ARENA_SPAN - BLOCK_HEADER - 16 - 8);
   /* A new mapping is all zero pages the kernel has not given us yet; one
@@ -85,7 +85,7 @@ static int grow_locked(struct heap *h) {
 
 /* Takes an empty arena out of the heap so that it can be released. */
 static void detach_locked(struct heap *h, struct arena *a) {
-  if (unlikely(events_fn != NULL)) events_arena(h, a, 0);
+  EVENTS_TELL(arena, h, a, 0);
   if (a->prev)
     a->prev->next = a->next;
   else
@@ -182,7 +182,7 @@ take_aligned_locked(struct heap *h, block *b, size_t size, size_t align, size_t 
   block *from = b;
   if (align > HAWK_ALIGN) b = carve_aligned_locked(h, b, align);
   take_locked(h, b, size, stamp);
-  if (unlikely(events_fn != NULL)) events_taken(h, from, b);
+  EVENTS_TELL(taken, h, from, b);
   struct arena *a = arena_of(b);
   if (dirty) *dirty = debug_enabled ? n : dirty_bytes(a, block_payload(b), n);
   arena_mark_used(a, b, block_size(b));
@@ -421,7 +421,7 @@ static struct arena *free_span_locked(struct heap *h, struct arena *a, block *b,
   block_set_prev_alloc(block_next(b), 0);
   /* No two free blocks touch: what follows the merged block is in use. */
   HAWK_ASSERT(block_is_alloc(block_next(b)));
-  if (unlikely(events_fn != NULL)) events_freed(h, freed, own, b, size);
+  EVENTS_TELL(freed, h, freed, own, b, size);
   if (size == ARENA_SPAN && h->arena_count > 1 && may_detach) {
     detach_locked(h, a);
     return a;
@@ -539,7 +539,7 @@ static void free_cached_locked(struct heap *h, void *const *ps, size_t n, struct
     block *lo = block_of_payload(ps[i]), *hi = lo; /* the run's first and last blocks */
     size_t span = block_size(lo);
     /* Block by block while the explorer listens: it is told of each free. */
-    for (i++; i < n && likely(events_fn == NULL); i++) {
+    for (i++; i < n && !EVENTS_ON(); i++) {
       block *b = block_of_payload(ps[i]);
       if ((char *)b == (char *)hi + block_size(hi))
         hi = b;
@@ -651,7 +651,7 @@ static size_t alloc_run_locked(struct heap *h, size_t size, void **out, size_t c
   out[n - 1] = block_payload(b);
   in_use_add(h, (int64_t)((n - 1) * size));
   HAWK_STAT_ADD(h->splits, n - 1);
-  if (unlikely(events_fn != NULL)) events_run(h, first, b, size, n);
+  EVENTS_TELL(run, h, first, b, size, n);
   arena_mark_used(arena_of(b), b, block_size(b));
   return n;
 }
@@ -713,7 +713,7 @@ int heap_resize(void *p, size_t n, size_t limit, const char *call, size_t *usabl
   else
     done = 0; /* becomes a large block: the caller moves it */
   if (!done && usable) *usable = block_usable(b);
-  if (unlikely(events_fn != NULL) && done) events_resized(h, b, old_size);
+  if (done) EVENTS_TELL(resized, h, b, old_size);
   pthread_mutex_unlock(&h->lock);
   return done;
 }

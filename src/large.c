@@ -31,13 +31,13 @@ static void list_add(struct large_header *l) {
   l->next = live.head;
   if (live.head) live.head->prev = l;
   live.head = l;
-  if (unlikely(events_fn != NULL)) events_large(l, 1);
+  EVENTS_TELL(large, l, 1);
   pthread_mutex_unlock(&live.lock);
 }
 
 static void list_remove(struct large_header *l) {
   pthread_mutex_lock(&live.lock);
-  if (unlikely(events_fn != NULL)) events_large(l, 0);
+  EVENTS_TELL(large, l, 0);
   __atomic_sub_fetch(&counters.large_in_use, l->map_len, __ATOMIC_RELAXED);
   __atomic_sub_fetch(&counters.large_blocks, 1, __ATOMIC_RELAXED);
   if (l->prev)

@@ -38,7 +38,7 @@ struct placement {
   void (*remove)(struct freelists *fl, block *b);
   /* Returns a listed block of at least size bytes, or NULL; leaves it listed. */
   block *(*find)(struct freelists *fl, size_t size);
-  /* find, telling events_examined (events.h) of every block it looks at:
+  /* find, telling the recorder's examined hook (events.h) of every block it looks at:
    * the search of the twin a recorder installs. */
   block *(*find_seen)(struct freelists *fl, size_t size);
   /* Checks the lists' own invariants, reporting each problem to stderr;
@@ -53,9 +53,6 @@ HAWK_INTERNAL extern const struct placement placement_best_fit;
 
 /* The policy named name, or NULL if there is none by that name. */
 HAWK_INTERNAL const struct placement *placement_by_name(const char *name);
-
-/* Tells a recorder that a search looked at b (events.c). */
-HAWK_INTERNAL void events_examined(const struct freelists *fl, const block *b, size_t size);
 
 /* Shared list operations, inline: the heap runs them on every split and
  * coalesce. */

@@ -4,6 +4,7 @@
  * big enough (an exact fit ends the search early): the least waste per
  * request, at the price of a full scan.
  */
+#include "events.h"
 #include "placement.h"
 
 static void bf_insert(struct freelists *fl, block *b) { list_push(fl, &fl->heads[0], b); }
@@ -15,7 +16,7 @@ static inline __attribute__((always_inline)) block *bf_search(struct freelists *
   block *best = NULL;
   size_t steps = 0;
   for (block *b = list_first(fl, fl->heads[0]); b; b = list_next(fl, b, &steps)) {
-    if (seen) events_examined(fl, b, size);
+    if (seen) EVENTS_TELL(examined, fl, b, size);
     size_t s = block_size(b);
     if (s < size || (best && s >= block_size(best))) continue;
     best = b;

@@ -3,6 +3,7 @@
  * Freed blocks go to the front of a single list (LIFO); a request takes the
  * first block in the list that is big enough.
  */
+#include "events.h"
 #include "placement.h"
 
 static void ff_insert(struct freelists *fl, block *b) { list_push(fl, &fl->heads[0], b); }
@@ -13,7 +14,7 @@ static inline __attribute__((always_inline)) block *ff_search(struct freelists *
                                                               int seen) {
   size_t steps = 0;
   for (block *b = list_first(fl, fl->heads[0]); b; b = list_next(fl, b, &steps)) {
-    if (seen) events_examined(fl, b, size);
+    if (seen) EVENTS_TELL(examined, fl, b, size);
     if (block_size(b) >= size) return b;
   }
   return NULL;

@@ -4,6 +4,7 @@
  * (the rover) and wraps around, so the small blocks left at the front of
  * the list are not searched over and over.
  */
+#include "events.h"
 #include "placement.h"
 
 #include "report.h"
@@ -20,11 +21,11 @@ static inline __attribute__((always_inline)) block *nf_search(struct freelists *
   block *start = list_first(fl, fl->rover ? fl->rover : fl->heads[0]);
   size_t steps = 0; /* the two walks together visit each block once */
   for (block *b = start; b; b = list_next(fl, b, &steps)) {
-    if (seen) events_examined(fl, b, size);
+    if (seen) EVENTS_TELL(examined, fl, b, size);
     if (block_size(b) >= size) return fl->rover = b;
   }
   for (block *b = list_first(fl, fl->heads[0]); b && b != start; b = list_next(fl, b, &steps)) {
-    if (seen) events_examined(fl, b, size);
+    if (seen) EVENTS_TELL(examined, fl, b, size);
     if (block_size(b) >= size) return fl->rover = b;
   }
   return NULL;

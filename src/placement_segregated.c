@@ -8,6 +8,7 @@
  * list the smallest of the first few fitting blocks wins (good_fit).
  */
 #include "placement_segregated.h"
+#include "events.h"
 
 #include "report.h"
 
@@ -36,7 +37,7 @@ static inline __attribute__((always_inline)) block *good_fit(const struct freeli
   block *best = NULL;
   size_t best_size = SIZE_MAX, steps = 0;
   for (unsigned seen = 0; b && seen < SEG_FIT_CANDIDATES; b = list_next(fl, b, &steps)) {
-    if (observed) events_examined(fl, b, size);
+    if (observed) EVENTS_TELL(examined, fl, b, size);
     size_t s = block_size(b);
     if (s < size) continue;
     if (s == size) return b;
@@ -50,7 +51,7 @@ static inline __attribute__((always_inline)) block *good_fit(const struct freeli
 static inline __attribute__((always_inline)) block *
 exact_head(const struct freelists *fl, unsigned c, size_t size, int observed) {
   block *b = list_first(fl, fl->heads[c]);
-  if (observed && b) events_examined(fl, b, size);
+  if (observed && b) EVENTS_TELL(examined, fl, b, size);
   return b;
 }
 
