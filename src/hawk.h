@@ -21,4 +21,10 @@ HAWK_INTERNAL void debug_tick(const char *call);
 HAWK_INTERNAL size_t walk_arenas_locked(const struct heap *h, int id, hawk_visit_fn visit,
                                         void *ctx);
 
+/* walk.c: describes to visit the large block whose mapping at map of
+ * map_len bytes has its payload at map + payload_off, named heap heap (-1:
+ * the process's large blocks). */
+HAWK_INTERNAL void walk_large_mapping(hawk_visit_fn visit, void *ctx, int heap, const void *map,
+                                      size_t payload_off, size_t map_len);
+
 #endif /* HAWK_HAWK_H */

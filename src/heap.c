@@ -6,6 +6,7 @@
 #include "counters.h"
 #include "debug.h"
 #include "decay.h"
+#include "dlist.h"
 #include "events.h"
 #include "os.h"
 #include "placement_segregated.h"
@@ -44,10 +45,7 @@ static inline void in_use_add(struct heap *h, int64_t delta) {
 
 /* Puts an arena on the heap's list. */
 static void attach_locked(struct heap *h, struct arena *a) {
-  a->prev = NULL;
-  a->next = h->arenas;
-  if (h->arenas) h->arenas->prev = a;
-  h->arenas = a;
+  DLIST_PUSH(h->arenas, a);
   h->arena_count++;
   if (h->arena_count > h->arena_peak) h->arena_peak = h->arena_count;
 }
@@ -86,11 +84,7 @@ static int grow_locked(struct heap *h) {
 /* Takes an empty arena out of the heap so that it can be released. */
 static void detach_locked(struct heap *h, struct arena *a) {
   EVENTS_TELL(arena, h, a, 0);
-  if (a->prev)
-    a->prev->next = a->next;
-  else
-    h->arenas = a->next;
-  if (a->next) a->next->prev = a->prev;
+  DLIST_REMOVE(h->arenas, a);
   h->arena_count--;
 }
 

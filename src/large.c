@@ -6,6 +6,7 @@
 
 #include "counters.h"
 #include "decay.h"
+#include "dlist.h"
 #include "events.h"
 #include "os.h"
 #include "registry.h"
@@ -27,10 +28,7 @@ static void list_add(struct large_header *l) {
   uint64_t now = __atomic_add_fetch(&counters.large_in_use, l->map_len, __ATOMIC_RELAXED);
   __atomic_add_fetch(&counters.large_blocks, 1, __ATOMIC_RELAXED);
   counters_in_use_seen(now + __atomic_load_n(&counters.heaps_in_use, __ATOMIC_RELAXED));
-  l->prev = NULL;
-  l->next = live.head;
-  if (live.head) live.head->prev = l;
-  live.head = l;
+  DLIST_PUSH(live.head, l);
   EVENTS_TELL(large, l, 1);
   pthread_mutex_unlock(&live.lock);
 }
@@ -40,11 +38,7 @@ static void list_remove(struct large_header *l) {
   EVENTS_TELL(large, l, 0);
   __atomic_sub_fetch(&counters.large_in_use, l->map_len, __ATOMIC_RELAXED);
   __atomic_sub_fetch(&counters.large_blocks, 1, __ATOMIC_RELAXED);
-  if (l->prev)
-    l->prev->next = l->next;
-  else
-    live.head = l->next;
-  if (l->next) l->next->prev = l->prev;
+  DLIST_REMOVE(live.head, l);
   pthread_mutex_unlock(&live.lock);
 }
 

@@ -51,3 +51,12 @@ int list_verify(block *const *head, size_t limit, void (*seen)(void *ctx, const 
   }
   return problems;
 }
+
+void single_list_insert(struct freelists *fl, block *b) { list_push(fl, &fl->heads[0], b); }
+
+void single_list_remove(struct freelists *fl, block *b) { list_unlink(fl, &fl->heads[0], b); }
+
+int single_list_verify(const struct freelists *fl, void (*seen)(void *ctx, const block *b),
+                       void *ctx) {
+  return list_verify(&fl->heads[0], fl->count, seen, ctx);
+}

@@ -54,6 +54,26 @@ HAWK_INTERNAL extern const struct placement placement_best_fit;
 /* The policy named name, or NULL if there is none by that name. */
 HAWK_INTERNAL const struct placement *placement_by_name(const char *name);
 
+/* Defines policy VAR, named TEXT: its find and find_seen are one search
+ * SEARCH(fl, size, seen), inlined twice, the second (seen 1) telling the
+ * recorder of every block it examines (events.h). */
+#define PLACEMENT_POLICY(VAR, TEXT, INSERT, REMOVE, SEARCH, VERIFY)                                \
+  static block *VAR##_find(struct freelists *fl, size_t size) { return SEARCH(fl, size, 0); }      \
+  static block *VAR##_find_seen(struct freelists *fl, size_t size) { return SEARCH(fl, size, 1); } \
+  const struct placement VAR = {.name = TEXT,                                                      \
+                                .insert = INSERT,                                                  \
+                                .remove = REMOVE,                                                  \
+                                .find = VAR##_find,                                                \
+                                .find_seen = VAR##_find_seen,                                      \
+                                .verify = VERIFY}
+
+/* The one list of the single-list policies (first, next and best fit):
+ * heads[0], LIFO. */
+HAWK_INTERNAL void single_list_insert(struct freelists *fl, block *b);
+HAWK_INTERNAL void single_list_remove(struct freelists *fl, block *b);
+HAWK_INTERNAL int single_list_verify(const struct freelists *fl,
+                                     void (*seen)(void *ctx, const block *b), void *ctx);
+
 /* Shared list operations, inline: the heap runs them on every split and
  * coalesce. */
 

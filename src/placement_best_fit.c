@@ -7,10 +7,6 @@
 #include "events.h"
 #include "placement.h"
 
-static void bf_insert(struct freelists *fl, block *b) { list_push(fl, &fl->heads[0], b); }
-
-static void bf_remove(struct freelists *fl, block *b) { list_unlink(fl, &fl->heads[0], b); }
-
 static inline __attribute__((always_inline)) block *bf_search(struct freelists *fl, size_t size,
                                                               int seen) {
   block *best = NULL;
@@ -25,19 +21,5 @@ static inline __attribute__((always_inline)) block *bf_search(struct freelists *
   return best;
 }
 
-static block *bf_find(struct freelists *fl, size_t size) { return bf_search(fl, size, 0); }
-static block *bf_find_seen(struct freelists *fl, size_t size) { return bf_search(fl, size, 1); }
-
-static int bf_verify(const struct freelists *fl, void (*seen)(void *ctx, const block *b),
-                     void *ctx) {
-  return list_verify(&fl->heads[0], fl->count, seen, ctx);
-}
-
-const struct placement placement_best_fit = {
-    .name = "best-fit",
-    .insert = bf_insert,
-    .remove = bf_remove,
-    .find = bf_find,
-    .find_seen = bf_find_seen,
-    .verify = bf_verify,
-};
+PLACEMENT_POLICY(placement_best_fit, "best-fit", single_list_insert, single_list_remove, bf_search,
+                 single_list_verify);

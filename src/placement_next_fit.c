@@ -9,11 +9,9 @@
 
 #include "report.h"
 
-static void nf_insert(struct freelists *fl, block *b) { list_push(fl, &fl->heads[0], b); }
-
 static void nf_remove(struct freelists *fl, block *b) {
   if (fl->rover == b) fl->rover = free_next(b);
-  list_unlink(fl, &fl->heads[0], b);
+  single_list_remove(fl, b);
 }
 
 static inline __attribute__((always_inline)) block *nf_search(struct freelists *fl, size_t size,
@@ -30,9 +28,6 @@ static inline __attribute__((always_inline)) block *nf_search(struct freelists *
   }
   return NULL;
 }
-
-static block *nf_find(struct freelists *fl, size_t size) { return nf_search(fl, size, 0); }
-static block *nf_find_seen(struct freelists *fl, size_t size) { return nf_search(fl, size, 1); }
 
 struct nf_verify_ctx {
   void (*seen)(void *ctx, const block *b);
@@ -58,11 +53,5 @@ static int nf_verify(const struct freelists *fl, void (*seen)(void *ctx, const b
   return problems;
 }
 
-const struct placement placement_next_fit = {
-    .name = "next-fit",
-    .insert = nf_insert,
-    .remove = nf_remove,
-    .find = nf_find,
-    .find_seen = nf_find_seen,
-    .verify = nf_verify,
-};
+PLACEMENT_POLICY(placement_next_fit, "next-fit", single_list_insert, nf_remove, nf_search,
+                 nf_verify);

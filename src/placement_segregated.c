@@ -68,9 +68,6 @@ static inline __attribute__((always_inline)) block *seg_search(struct freelists 
                                           : good_fit(fl, fl->heads[n], size, observed);
 }
 
-static block *seg_find(struct freelists *fl, size_t size) { return seg_search(fl, size, 0); }
-static block *seg_find_seen(struct freelists *fl, size_t size) { return seg_search(fl, size, 1); }
-
 struct seg_verify_ctx {
   void (*seen)(void *ctx, const block *b);
   void *ctx;
@@ -103,11 +100,5 @@ static int seg_verify(const struct freelists *fl, void (*seen)(void *ctx, const 
   return v.problems;
 }
 
-const struct placement placement_segregated = {
-    .name = "segregated",
-    .insert = seg_insert_listed,
-    .remove = seg_remove_listed,
-    .find = seg_find,
-    .find_seen = seg_find_seen,
-    .verify = seg_verify,
-};
+PLACEMENT_POLICY(placement_segregated, "segregated", seg_insert_listed, seg_remove_listed,
+                 seg_search, seg_verify);

@@ -82,15 +82,23 @@ void line_write_stderr(struct line *l) {
     l->len = 0;
 }
 
-void report_misuse(const char *call, const void *ptr, const char *problem) {
+/* Writes "hawkalloc: WHAT<open>PTR<close>: DETAIL" to stderr: the one line
+ * of a misuse report and of a problem hawk_check found. */
+static void line_about(const char *what, const char *open, const void *ptr, const char *close,
+                       const char *detail) {
   struct line l = {.len = 0};
   line_str(&l, "hawkalloc: ");
-  line_str(&l, call);
-  line_str(&l, "(");
+  line_str(&l, what);
+  line_str(&l, open);
   line_ptr(&l, ptr);
-  line_str(&l, "): ");
-  line_str(&l, problem);
+  line_str(&l, close);
+  line_str(&l, ": ");
+  line_str(&l, detail);
   line_write(&l, 2);
+}
+
+void report_misuse(const char *call, const void *ptr, const char *problem) {
+  line_about(call, "(", ptr, ")", problem);
   abort();
 }
 
@@ -117,12 +125,5 @@ void report_assert(const char *file, int line, const char *cond) {
 }
 
 void report_problem(const char *what, const void *where, const char *detail) {
-  struct line l = {.len = 0};
-  line_str(&l, "hawkalloc: ");
-  line_str(&l, what);
-  line_str(&l, " ");
-  line_ptr(&l, where);
-  line_str(&l, ": ");
-  line_str(&l, detail);
-  line_write(&l, 2);
+  line_about(what, " ", where, "", detail);
 }

@@ -215,24 +215,32 @@ void hawk_stats_print(int fd) {
   line_str(&l, hawk_heap_count == 1 ? " heap" : " heaps");
   line_str(&l, tcache_disabled ? ", no thread cache)" : ")");
   line_write(&l, fd);
-  print_row(fd, "bytes in use", s.in_use);
-  print_row(fd, "bytes in use, peak", s.in_use_peak);
-  print_row(fd, "bytes mapped", s.mapped);
-  print_row(fd, "bytes mapped, peak", s.mapped_peak);
-  print_row(fd, "footprint", s.footprint);
-  print_row(fd, "footprint, peak", s.footprint_peak);
-  print_row(fd, "arenas", s.arenas);
-  print_row(fd, "cached empty arenas", s.cached_arenas);
-  print_row(fd, "large blocks", s.large_blocks);
-  print_row(fd, "free blocks", s.free_blocks);
-  print_row(fd, "free bytes", s.free_bytes);
-  print_row(fd, "largest free block", s.largest_free);
-  print_row(fd, "mallocs", s.mallocs);
-  print_row(fd, "frees", s.frees);
-  print_row(fd, "splits", s.splits);
-  print_row(fd, "coalesces", s.coalesces);
-  print_row(fd, "bytes in thread caches", s.thread_cached);
-  print_row(fd, "bytes given back (pages)", s.purged);
+  /* The rows of the table: a name each, and its figure. */
+  static const char *const names[] = {"bytes in use",
+                                      "bytes in use, peak",
+                                      "bytes mapped",
+                                      "bytes mapped, peak",
+                                      "footprint",
+                                      "footprint, peak",
+                                      "arenas",
+                                      "cached empty arenas",
+                                      "large blocks",
+                                      "free blocks",
+                                      "free bytes",
+                                      "largest free block",
+                                      "mallocs",
+                                      "frees",
+                                      "splits",
+                                      "coalesces",
+                                      "bytes in thread caches",
+                                      "bytes given back (pages)"};
+  const uint64_t values[] = {
+      s.in_use,  s.in_use_peak,   s.mapped,       s.mapped_peak, s.footprint,     s.footprint_peak,
+      s.arenas,  s.cached_arenas, s.large_blocks, s.free_blocks, s.free_bytes,    s.largest_free,
+      s.mallocs, s.frees,         s.splits,       s.coalesces,   s.thread_cached, s.purged};
+  _Static_assert(sizeof names / sizeof names[0] == sizeof values / sizeof values[0],
+                 "a name for every figure");
+  for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) print_row(fd, names[i], values[i]);
   print_percent(fd, "external fragmentation", s.free_bytes ? s.free_bytes - s.largest_free : 0,
                 s.free_bytes, "1 - largest free / free bytes");
   print_percent(fd, "peak occupancy", s.in_use_peak, s.mapped_peak, "peak in use / peak mapped");

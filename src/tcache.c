@@ -7,6 +7,7 @@
 
 #include "debug.h"
 #include "decay.h"
+#include "dlist.h"
 #include "process.h"
 #include "registry.h"
 #include "remote.h"
@@ -80,9 +81,7 @@ static struct tcache *setup(void) {
   tc->heap = heap;
   for (size_t bin = 0; bin < TCACHE_BINS; bin++) tc->limit[bin] = list_limit(bin * HAWK_ALIGN);
   pthread_mutex_lock(&caches.lock);
-  tc->next = caches.head;
-  if (caches.head) caches.head->prev = tc;
-  caches.head = tc;
+  DLIST_PUSH(caches.head, tc);
   pthread_mutex_unlock(&caches.lock);
   remote_thread_joins(heap);
   tcache_self = tc;
@@ -114,11 +113,7 @@ static void unregister(struct tcache *tc) {
   cache_figures(tc, &bytes, &allocs);
   caches.retired_allocs += allocs;
   caches.retired_frees += tc->frees;
-  if (tc->prev)
-    tc->prev->next = tc->next;
-  else
-    caches.head = tc->next;
-  if (tc->next) tc->next->prev = tc->prev;
+  DLIST_REMOVE(caches.head, tc);
   pthread_mutex_unlock(&caches.lock);
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "counters.h"
+#include "dlist.h"
 #include "hawk.h"
 #include "os.h"
 #include "process.h"
@@ -175,9 +176,7 @@ static void *large_alloc_in(struct hawk_heap *h, size_t n, size_t align, int zer
   counters_mapped((int64_t)len);
   counters_footprint((int64_t)len);
   pthread_mutex_lock(&h->heap.lock);
-  l->next = h->large;
-  if (h->large) h->large->prev = l;
-  h->large = l;
+  DLIST_PUSH(h->large, l);
   h->large_count++;
   h->large_bytes += len;
   HAWK_STAT_ADD(h->large_mallocs, 1);
@@ -211,11 +210,7 @@ static void large_free_in(void *p, const char *call) {
   struct uh_large *l = large_of(p, call);
   struct hawk_heap *h = l->owner;
   pthread_mutex_lock(&h->heap.lock);
-  if (l->prev)
-    l->prev->next = l->next;
-  else
-    h->large = l->next;
-  if (l->next) l->next->prev = l->prev;
+  DLIST_REMOVE(h->large, l);
   h->large_count--;
   h->large_bytes -= l->map_len;
   HAWK_STAT_ADD(h->large_frees, 1);
@@ -364,9 +359,7 @@ struct hawk_heap *hawk_heap_create(const struct hawk_heap_options *opt) {
   h->limit = o.limit;
   h->id = list.next_id < INT32_MAX ? list.next_id++ : INT32_MAX;
   h->heap.id = h->id;
-  h->next = list.live;
-  if (list.live) list.live->prev = h;
-  list.live = h;
+  DLIST_PUSH(list.live, h);
   __atomic_store_n(&h->magic, HEAP_LIVE, __ATOMIC_RELEASE);
   pthread_mutex_unlock(&list.lock);
   return h;
@@ -382,11 +375,7 @@ void hawk_heap_destroy(struct hawk_heap *h) {
     live(h, "hawk_heap_destroy"); /* reports */
   }
   __atomic_store_n(&h->magic, HEAP_DEAD, __ATOMIC_RELEASE);
-  if (h->prev)
-    h->prev->next = h->next;
-  else
-    list.live = h->next;
-  if (h->next) h->next->prev = h->prev;
+  DLIST_REMOVE(list.live, h);
   pthread_mutex_unlock(&list.lock);
   /* Every arena and mapping at once; the bytes in use the heap told the
    * process-wide count are taken back. */
@@ -548,19 +537,8 @@ size_t userheap_walk(hawk_visit_fn visit, void *ctx) {
   for (struct hawk_heap *h = list.live; h; h = h->next) {
     pthread_mutex_lock(&h->heap.lock);
     count += walk_arenas_locked(&h->heap, h->id, visit, ctx);
-    for (const struct uh_large *l = h->large; l; l = l->next, count++) {
-      const block *b = block_of_payload((const char *)l + l->payload_off);
-      struct hawk_block_info info = {
-          .address = (uintptr_t)b,
-          .size = l->map_len - l->payload_off + BLOCK_HEADER,
-          .payload = (uintptr_t)block_payload(b),
-          .state = HAWK_BLOCK_LARGE,
-          .heap = h->id,
-          .region = (uintptr_t)l,
-          .region_size = l->map_len,
-      };
-      visit(ctx, &info);
-    }
+    for (const struct uh_large *l = h->large; l; l = l->next, count++)
+      walk_large_mapping(visit, ctx, h->id, l, l->payload_off, l->map_len);
     pthread_mutex_unlock(&h->heap.lock);
   }
   pthread_mutex_unlock(&list.lock);

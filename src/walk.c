@@ -37,20 +37,25 @@ static void walk_visit(void *ctx, const block *b) {
   w->count++;
 }
 
+void walk_large_mapping(hawk_visit_fn visit, void *ctx, int heap, const void *map,
+                        size_t payload_off, size_t map_len) {
+  const block *b = block_of_payload((const char *)map + payload_off);
+  struct hawk_block_info info = {
+      .address = (uintptr_t)b,
+      .size = map_len - payload_off + BLOCK_HEADER,
+      .payload = (uintptr_t)block_payload(b),
+      .state = HAWK_BLOCK_LARGE,
+      .heap = heap,
+      .region = (uintptr_t)map,
+      .region_size = map_len,
+  };
+  visit(ctx, &info);
+}
+
 /* Describes one large block to the visitor. */
 static void walk_large(void *ctx, const struct large_header *l) {
   struct walk_ctx *w = ctx;
-  const block *b = block_of_payload((const char *)l + l->payload_off);
-  struct hawk_block_info info = {
-      .address = (uintptr_t)b,
-      .size = l->map_len - l->payload_off + BLOCK_HEADER,
-      .payload = (uintptr_t)block_payload(b),
-      .state = HAWK_BLOCK_LARGE,
-      .heap = -1,
-      .region = (uintptr_t)l,
-      .region_size = l->map_len,
-  };
-  w->visit(w->ctx, &info);
+  walk_large_mapping(w->visit, w->ctx, -1, l, l->payload_off, l->map_len);
   w->count++;
 }
 
