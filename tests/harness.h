@@ -130,6 +130,28 @@ static inline int run_captured(void (*fn)(void *), void *arg, char *buf, size_t 
   return child_output(fd[0], pid, buf, size);
 }
 
+/* Runs body(arg) in a child process, so that what it does (to the heaps,
+ * the caches, the process's state) stays there: the one fork-per-case
+ * helper.  The child's checks (CHECK) count in the child, whose exit status
+ * is their number (at most 100).  Returns that number, or -1 if the child
+ * could not start or died (the signal is said on stderr). */
+static inline int run_in_child(void (*body)(void *), void *arg) {
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    test_failures_in_case = 0;
+    body(arg);
+    fflush(NULL);
+    _exit(test_failures_in_case > 100 ? 100 : test_failures_in_case);
+  }
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) return -1;
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  fprintf(stderr, "    child died of signal %d\n", WIFSIGNALED(status) ? WTERMSIG(status) : -1);
+  return -1;
+}
+
 /* Runs fn in a child process and checks that it dies of SIGABRT after
  * writing a line to stderr that contains every one of the NULL-terminated
  * fragments.  Returns 1 when it did. */

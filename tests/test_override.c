@@ -34,30 +34,12 @@ extern void *__libc_memalign(size_t alignment, size_t size);
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* Runs body in a child process and returns its number of failed checks, or
- * -1 if it died (say, of an abort on a pointer HawkAlloc did not know). */
-static int run_in_child(void (*body)(void)) {
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    test_failures_in_case = 0;
-    body();
-    fflush(NULL);
-    _exit(test_failures_in_case > 100 ? 100 : test_failures_in_case);
-  }
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid) return -1;
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  fprintf(stderr, "    child died of signal %d\n", WIFSIGNALED(status) ? WTERMSIG(status) : -1);
-  return -1;
-}
-
-/* A case whose body runs in a child. */
+/* A case whose body runs in a child (harness.h's run_in_child: -1 if it
+ * died, say of an abort on a pointer HawkAlloc did not know). */
 #define CHILD_TEST(name)                                                                           \
-  static void body_##name(void);                                                                   \
-  TEST(name) { CHECK(run_in_child(body_##name) == 0); }                                            \
-  static void body_##name(void)
+  static void body_##name(void *unused);                                                           \
+  TEST(name) { CHECK(run_in_child(body_##name, NULL) == 0); }                                      \
+  static void body_##name(void *unused __attribute__((unused)))
 
 /* A block handed out by libc must be HawkAlloc's: malloc_usable_size and
  * hawk_usable_size agree on it (hawk_usable_size aborts on a foreign one). */

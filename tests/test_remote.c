@@ -224,33 +224,32 @@ TEST(owner_exiting_with_remote_frees_pending_loses_nothing) {
   finish();
 }
 
+/* The child of fork_with_remote_frees_pending: the lists wait at the
+ * owner's heap; the child can take them, check the heap, and give
+ * everything back to where the parent started (*s0). */
+static void remote_child(void *arg) {
+  const struct hawk_stats *s0 = arg;
+  CHECK(hawk_check() == 0);
+  void *mine[BLOCKS];
+  for (int i = 0; i < BLOCKS; i++) {
+    mine[i] = hawk_malloc(SIZE);
+    CHECK(mine[i] != NULL);
+  }
+  for (int i = 0; i < BLOCKS; i++) hawk_free(mine[i]);
+  hawk_trim();
+  struct hawk_stats s = stats_now();
+  CHECK(hawk_check() == 0);
+  CHECK(s.thread_cached == 0);
+  CHECK(s.in_use == s0->in_use);
+}
+
 TEST(fork_with_remote_frees_pending) {
   if (UNDER_TSAN) SKIP("ThreadSanitizer build: fork");
   if (!several_heaps()) SKIP("one heap: every free is local");
   hawk_trim();
   struct hawk_stats s0 = stats_now();
   start(0);
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid == 0) {
-    /* The lists wait at the owner's heap; the child can take them, check
-     * the heap, and give everything back. */
-    int bad = hawk_check() != 0;
-    void *mine[BLOCKS];
-    for (int i = 0; i < BLOCKS; i++) {
-      mine[i] = hawk_malloc(SIZE);
-      bad |= mine[i] == NULL;
-    }
-    for (int i = 0; i < BLOCKS; i++) hawk_free(mine[i]);
-    hawk_trim();
-    struct hawk_stats s = stats_now();
-    bad |= hawk_check() != 0 || s.thread_cached != 0 || s.in_use != s0.in_use;
-    _exit(bad);
-  }
-  int status = 0;
-  REQUIRE(pid > 0);
-  waitpid(pid, &status, 0);
-  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK(run_in_child(remote_child, &s0) == 0);
   finish();
 }
 

@@ -379,6 +379,36 @@ static void *fill_cache_and_wait(void *arg) {
   return NULL;
 }
 
+/* The child of fork_with_full_caches: only this thread exists here; the
+ * other thread's blocks came back, so once this thread's own cache is
+ * flushed no cache holds anything, and every cached byte is free again:
+ * the bytes in use drop by all that was cached (in *before), and by the
+ * other thread's cache itself (a heap block; this thread's lives in the
+ * library's data). */
+static void full_caches_child(void *arg) {
+  const struct hawk_stats *before = arg;
+  CHECK(hawk_check() == 0);
+  hawk_trim();
+  struct hawk_stats after = stats_now();
+  CHECK(after.thread_cached == 0);
+  uint64_t expected =
+      before->in_use - before->thread_cached - block_size_for(sizeof(struct tcache));
+  CHECK(after.in_use == expected);
+  if (after.in_use != expected)
+    fprintf(stderr, "    child: in use %llu, before %llu, cached %llu\n",
+            (unsigned long long)after.in_use, (unsigned long long)before->in_use,
+            (unsigned long long)before->thread_cached);
+  for (int round = 0; round < 10; round++) {
+    void *q[200];
+    for (int i = 0; i < 200; i++) {
+      q[i] = hawk_malloc((size_t)(64 + i));
+      memset(q[i], i, (size_t)(64 + i));
+    }
+    for (int i = 0; i < 200; i++) hawk_free(q[i]);
+  }
+  CHECK(hawk_check() == 0);
+}
+
 TEST(fork_with_full_caches) {
   volatile int ready = 0;
   pthread_t t;
@@ -390,38 +420,7 @@ TEST(fork_with_full_caches) {
   fflush(NULL);
   struct hawk_stats before = stats_now();
   CHECK(before.thread_cached >= 2 * 16 * 80); /* both caches hold blocks (a precondition) */
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    /* Only this thread exists here: the other thread's blocks came back,
-     * so once this thread's own cache is flushed no cache holds anything,
-     * and every cached byte is free again: the bytes in use drop by all
-     * that was cached, and by the other thread's cache itself (a heap
-     * block; this thread's lives in the library's data). */
-    int ok = hawk_check() == 0;
-    hawk_trim();
-    struct hawk_stats after = stats_now();
-    ok = ok && after.thread_cached == 0;
-    ok = ok && after.in_use ==
-                   before.in_use - before.thread_cached - block_size_for(sizeof(struct tcache));
-    if (!ok)
-      fprintf(stderr, "    child: in use %llu, before %llu, cached %llu\n",
-              (unsigned long long)after.in_use, (unsigned long long)before.in_use,
-              (unsigned long long)before.thread_cached);
-    for (int round = 0; round < 10; round++) {
-      void *q[200];
-      for (int i = 0; i < 200; i++) {
-        q[i] = hawk_malloc((size_t)(64 + i));
-        memset(q[i], i, (size_t)(64 + i));
-      }
-      for (int i = 0; i < 200; i++) hawk_free(q[i]);
-    }
-    ok = ok && hawk_check() == 0;
-    _exit(ok ? 0 : 1);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK(run_in_child(full_caches_child, &before) == 0);
   CHECK(hawk_check() == 0);
   pthread_cancel(t);
   pthread_join(t, NULL);

@@ -343,6 +343,20 @@ TEST(each_heap_places_blocks_by_its_own_policy) {
 
 /* ---- fork ------------------------------------------------------------------------ */
 
+/* The child of fork_child_uses_and_destroys_the_heap: uses the parent's
+ * heap and block (arg[0], arg[1]), then destroys the heap. */
+static void heap_child(void *arg) {
+  struct hawk_heap *h = ((void **)arg)[0];
+  char *p = ((void **)arg)[1];
+  CHECK(strcmp(p, "parent") == 0);
+  int ok = 1;
+  for (int i = 0; i < 1000 && ok; i++) ok = hawk_heap_malloc(h, 64) != NULL;
+  CHECK(ok);
+  hawk_free(p);
+  CHECK(hawk_heap_check(h) == 0);
+  hawk_heap_destroy(h);
+}
+
 TEST(fork_child_uses_and_destroys_the_heap) {
   if (UNDER_TSAN) SKIP("ThreadSanitizer build: fork (its locks are re-made in the child)");
   struct hawk_heap *h = hawk_heap_create(NULL);
@@ -350,19 +364,7 @@ TEST(fork_child_uses_and_destroys_the_heap) {
   char *p = hawk_heap_malloc(h, 100);
   REQUIRE(p);
   strcpy(p, "parent");
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid == 0) {
-    int ok = strcmp(p, "parent") == 0;
-    for (int i = 0; i < 1000 && ok; i++) ok = hawk_heap_malloc(h, 64) != NULL;
-    hawk_free(p);
-    ok = ok && hawk_heap_check(h) == 0;
-    hawk_heap_destroy(h);
-    _exit(ok ? 0 : 1);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK(run_in_child(heap_child, (void *[]){h, p}) == 0);
   CHECK(strcmp(p, "parent") == 0); /* the parent's heap is untouched */
   CHECK(heap_stats(h).mallocs == 1);
   hawk_free(p);

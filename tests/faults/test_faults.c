@@ -201,16 +201,15 @@ static int lowered_threshold_child(void) {
   return hawk_check() == 0 ? 0 : 4;
 }
 
+static void lowered_threshold_case(void *unused) {
+  (void)unused;
+  int code = lowered_threshold_child();
+  CHECK(code == 0);
+  if (code != 0) fprintf(stderr, "    child's step %d failed\n", code);
+}
+
 TEST(a_lowered_threshold_falls_back_to_an_arena) {
-  fflush(NULL);
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) _exit(lowered_threshold_child());
-  int status = 0;
-  waitpid(pid, &status, 0);
-  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    fprintf(stderr, "    child status %d\n", status);
+  CHECK(run_in_child(lowered_threshold_case, NULL) == 0);
 }
 
 TEST_MAIN()
