@@ -6,10 +6,19 @@
       higher layer than its own; one line per problem, exit 1 if any
   scripts/layers.py [--root DIR] --sources L  the .c files of layer L and of
       every layer below it (what a unit test of layer L links)
+  scripts/layers.py [--root DIR] --write-diagram  redraws the picture of the
+      layers in docs/design.md (between "layers-diagram:begin" and
+      "layers-diagram:end") from the table
   scripts/layers.py [--root DIR] --units "unit_x:L ..."  the check, and
       also: every tests/unit_*.c is given a layer L in the list (the
       Makefile's UNIT_LAYER, which builds each from --sources L) and
       includes no header of a layer above L
+
+The check also fails when the picture is not the one --write-diagram would
+draw, or when the walk of one malloc and one free (between "walk:begin" and
+"walk:end") names a file that is not in src/ or include/, a function that
+file does not have (`file.c: name`), or a function no file has (`name` or
+`name(...)` with an underscore in it).
 
 The table is the one between the "layers:begin" and "layers:end" comments
 of docs/design.md: a row per layer, lowest first, with its rank, its name
@@ -40,6 +49,102 @@ def parse_table(root):
             rank_of[f] = rank
             name_of[f] = name
     return rank_of, name_of, problems
+
+
+def table_rows(root):
+    """(rank, layer, [files]) for each row of the table, in its order."""
+    with open(os.path.join(root, "docs", "design.md"), encoding="utf-8") as f:
+        text = f.read()
+    m = re.search(r"<!-- layers:begin -->(.*?)<!-- layers:end -->", text, re.S)
+    rows = []
+    for line in m.group(1).splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and cells[0].isdigit():
+            rows.append((int(cells[0]), cells[1], re.findall(r"`([^`]+)`", cells[2])))
+    return rows
+
+
+DIAGRAM_WIDTH = 98
+
+
+def diagram(root):
+    """The picture of the layers: a box a rank, highest on top, each layer
+    of the rank with its files (without src/)."""
+    by_rank = {}
+    for rank, name, files in table_rows(root):
+        short = ", ".join(f.split("/", 1)[1] if f.startswith("src/") else f for f in files)
+        by_rank.setdefault(rank, []).append(f"{name}: {short}")
+    inner = DIAGRAM_WIDTH - 4
+    rule = "+" + "-" * (DIAGRAM_WIDTH - 2) + "+"
+    out = ["```text", rule]
+    for rank in sorted(by_rank, reverse=True):
+        prefix = f"{rank:>2}  "
+        lines, line = [], ""
+        for w in "  |  ".join(by_rank[rank]).split(" "):
+            if line and len(prefix) + len(line) + 1 + len(w) > inner:
+                lines.append(line)
+                line = w
+            else:
+                line = f"{line} {w}" if line else w
+        lines.append(line)
+        lines = [(prefix if i == 0 else " " * len(prefix)) + l for i, l in enumerate(lines)]
+        out += [f"| {l.ljust(inner)} |" for l in lines]
+        out.append(rule)
+    out.append("```")
+    return "\n".join(out) + "\n"
+
+
+DIAGRAM_RE = re.compile(r"(<!-- layers-diagram:begin -->\n)(.*?)(<!-- layers-diagram:end -->)", re.S)
+
+
+def write_diagram(root):
+    path = os.path.join(root, "docs", "design.md")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    if not DIAGRAM_RE.search(text):
+        sys.exit(f"{path}: no <!-- layers-diagram:begin --> ... <!-- layers-diagram:end -->")
+    text = DIAGRAM_RE.sub(lambda m: m.group(1) + diagram(root) + m.group(3), text, count=1)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    print(f"layers: picture written into {path}")
+    return 0
+
+
+def check_docs(root):
+    """The picture is current, and the walk names only what exists."""
+    problems = []
+    with open(os.path.join(root, "docs", "design.md"), encoding="utf-8") as f:
+        text = f.read()
+    m = DIAGRAM_RE.search(text)
+    if not m:
+        problems.append("docs/design.md: no picture of the layers (layers-diagram:begin/end)")
+    elif m.group(2) != diagram(root):
+        problems.append("docs/design.md: the picture of the layers is out of date "
+                        "(scripts/layers.py --write-diagram)")
+    w = re.search(r"<!-- walk:begin -->(.*?)<!-- walk:end -->", text, re.S)
+    if not w:
+        problems.append("docs/design.md: no walk of one malloc and one free (walk:begin/end)")
+        return problems
+    sources = {}
+    for d in ("src", "include"):
+        for f in os.listdir(os.path.join(root, d)):
+            if f.endswith((".c", ".h")):
+                with open(os.path.join(root, d, f), encoding="utf-8") as fh:
+                    sources[f] = fh.read()
+    everything = "\n".join(sources.values())
+    for code in re.findall(r"`([^`]+)`", w.group(1)):
+        fm = re.match(r"([\w.]+\.[ch]): (\w+)", code)
+        if fm:
+            f, name = fm.groups()
+            if f not in sources:
+                problems.append(f"docs/design.md walk: `{code}`: no file {f} in src/ or include/")
+            elif not re.search(rf"\b{name}\b", sources[f]):
+                problems.append(f"docs/design.md walk: `{code}`: {f} has no {name}")
+            continue
+        im = re.match(r"(?:h->policy->)?([A-Za-z_]\w*)(\(.*\))?$", code)
+        if im and "_" in im.group(1) and not re.search(rf"\b{im.group(1)}\b", everything):
+            problems.append(f"docs/design.md walk: `{code}`: no file has {im.group(1)}")
+    return problems
 
 
 def tree_files(root):
@@ -87,6 +192,7 @@ def check(root, units=None):
                     f"{f}:{n}: includes {h} of a higher layer "
                     f"({name_of[h]}, {rank_of[h]} > {name_of[f]}, {rank_of[f]})"
                 )
+    problems += check_docs(root)
     unit_count = 0
     if units is not None:
         more, unit_count = check_units(root, units)
@@ -95,7 +201,8 @@ def check(root, units=None):
         print(f"layers: {p}")
     if problems:
         return 1
-    print(f"layers: {len(files)} files, no include reaches up"
+    print(f"layers: {len(files)} files, no include reaches up; the picture and the walk "
+          "of docs/design.md current"
           + (f"; {unit_count} unit tests, each built from its layer and those below"
              if units is not None else ""))
     return 0
@@ -150,6 +257,8 @@ def main(argv):
         if argv[i] == "--root" and i + 1 < len(argv):
             root = argv[i + 1]
             i += 2
+        elif argv[i] == "--write-diagram":
+            return write_diagram(root)
         elif argv[i] == "--units" and i + 1 < len(argv):
             units = argv[i + 1]
             i += 2

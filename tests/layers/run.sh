@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The layer check (scripts/layers.py, `make layers`): the tree passes it, and
-# a copy of the tree with one include reaching up, or one file missing from
-# docs/design.md's table, fails it with a line naming the file.
+# a copy of the tree with one include reaching up, one file missing from
+# docs/design.md's table, a stale picture of the layers, a walk of malloc and
+# free naming what is gone, or a unit test without a layer or including a
+# header above its layer, fails it with a line naming the problem.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 passed=0
@@ -18,6 +20,22 @@ copy() {
   cp -r src include "$tmp/t/"
   cp docs/design.md "$tmp/t/docs/"
   cp scripts/layers.py "$tmp/t/scripts/"
+  mkdir -p "$tmp/t/tests"
+  cp tests/unit_*.c "$tmp/t/tests/"
+}
+
+# fails NAME PATTERN [layers.py args]: the copy fails the check with a line
+# matching PATTERN
+fails() {
+  local name=$1 pattern=$2
+  shift 2
+  out=$(python3 "$tmp/t/scripts/layers.py" --root "$tmp/t" "$@" 2>&1)
+  rc=$?
+  if [ $rc -ne 0 ] && grep -q "$pattern" <<<"$out"; then
+    ok "$name"
+  else
+    bad "$name (rc $rc): $out"
+  fi
 }
 
 if out=$(python3 scripts/layers.py 2>&1); then
@@ -45,6 +63,50 @@ if [ $rc -ne 0 ] && grep -q '^layers: src/stray.c: not in the layer table' <<<"$
   ok "a file missing from the table fails"
 else
   bad "a file missing from the table fails (rc $rc): $out"
+fi
+
+units="unit_block:block unit_arena:arena unit_placement:placement unit_heap:heap unit_check:heap"
+
+copy
+sed -i 's/^| 10 | arena |/| 10 | arenas |/' "$tmp/t/docs/design.md"
+fails "a picture of the layers older than the table fails" \
+  '^layers: docs/design.md: the picture of the layers is out of date'
+python3 "$tmp/t/scripts/layers.py" --root "$tmp/t" --write-diagram >/dev/null
+if python3 "$tmp/t/scripts/layers.py" --root "$tmp/t" >/dev/null 2>&1; then
+  ok "--write-diagram redraws it from the table"
+else
+  bad "--write-diagram redraws it from the table"
+fi
+
+copy
+sed -i 's/`heap.c: heap_free` → `free_one`/`heap.c: heap_free_gone` → `free_one`/' "$tmp/t/docs/design.md"
+fails "the walk naming a function its file does not have fails" \
+  '^layers: docs/design.md walk: `heap.c: heap_free_gone`: heap.c has no heap_free_gone'
+
+copy
+sed -i 's/`take_locked` splits/`take_gone_locked` splits/' "$tmp/t/docs/design.md"
+fails "the walk naming a function no file has fails" \
+  '^layers: docs/design.md walk: `take_gone_locked`: no file has take_gone_locked'
+
+copy
+sed -i 's/`override.c: malloc`/`gone.c: malloc`/' "$tmp/t/docs/design.md"
+fails "the walk naming a file that is gone fails" \
+  '^layers: docs/design.md walk: `gone.c: malloc`: no file gone.c'
+
+copy
+echo 'int main(void) { return 0; }' >"$tmp/t/tests/unit_stray.c"
+fails "a unit test without a layer fails" \
+  '^layers: tests/unit_stray.c: no layer' --units "$units"
+
+copy
+sed -i 's|#include "unit.h"|#include "unit.h"\n#include "process.h"|' "$tmp/t/tests/unit_heap.c"
+fails "a unit test including a header above its layer fails" \
+  '^layers: tests/unit_heap.c:[0-9]*: includes src/process.h of a higher layer' --units "$units"
+
+if out=$(python3 scripts/layers.py --units "$units" 2>&1); then
+  ok "every unit test has its layer ($out)"
+else
+  bad "every unit test has its layer: $out"
 fi
 
 srcs=$(python3 scripts/layers.py --sources block)
