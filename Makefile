@@ -67,9 +67,12 @@ lib: $(BUILD)/libhawkalloc.so $(BUILD)/$(SONAME) $(BUILD)/libhawkalloc.a
 $(BUILD)/obj/%.o: src/%.c $(HEADERS) | $(BUILD)/obj
 	$(CC) $(BASEFLAGS) $(LIBFLAGS) $(CFLAGS) -c $< -o $@
 
-# The heap snapshot (snapshot.c) never runs on an allocation's path: built
-# for size, as every process maps it (docs/design.md).
-$(BUILD)/obj/snapshot.o $(BUILD)/nochecks/obj/snapshot.o: LIBFLAGS += -Os
+# The files that never run on an allocation's path (the heap snapshot, the
+# statistics, the checks and the walk, the explorer's recorder, glibc's
+# introspection, the options, the messages, the start-up and debug mode)
+# are built for size, as every process maps them (docs/design.md).
+COLD_SRC := snapshot stats check heap_check walk events glibc options report process debug
+$(COLD_SRC:%=$(BUILD)/obj/%.o) $(COLD_SRC:%=$(BUILD)/nochecks/obj/%.o): LIBFLAGS += -Os
 
 # The real file is libhawkalloc.so.MAJOR.MINOR.PATCH; libhawkalloc.so.MAJOR
 # (the soname, what programs load) and libhawkalloc.so (what -lhawkalloc and

@@ -193,6 +193,30 @@
 #define TRACE_BUFFER_BYTES ((size_t)1 << 16)
 #endif
 
+/* Blocks.  realloc takes the block after the one it grows back out of this
+ * thread's cache only if it is among the first TCACHE_TAKE_BACK_LOOK
+ * entries of its list (the most recently freed, tcache_take_back): a walk
+ * of a whole list on every realloc would cost more than the move it saves
+ * (docs/design.md). */
+#ifndef TCACHE_TAKE_BACK_LOOK
+#define TCACHE_TAKE_BACK_LOOK 8
+#endif
+
+/* Bytes.  The most bytes of whole cache lists waiting at one heap for its
+ * threads to take (remote.h, "Frees from other threads"): beyond it a list
+ * goes to the heap's free path, so what waits stays bounded. */
+#ifndef REMOTE_HEAP_BYTES
+#define REMOTE_HEAP_BYTES ((uint64_t)2048 * 1024)
+#endif
+
+/* Blocks.  More blocks than any cache list holds, grown ones included
+ * (TCACHE_GROWN_MAX, checked in tcache.c): a count above it on a remote
+ * stack is a sign of a write after free.  Safe to raise with
+ * TCACHE_GROWN_MAX. */
+#ifndef REMOTE_LIST_MAX
+#define REMOTE_LIST_MAX 2048
+#endif
+
 /* --- helpers ---------------------------------------------------------------- */
 
 /* Tells the compiler which way a branch usually goes. */

@@ -13,6 +13,7 @@
 #include "large.h"
 #include "options.h"
 #include "os.h"
+#include "remote.h"
 #include "report.h"
 #include "snapshot.h"
 #include "stats.h"
@@ -145,6 +146,7 @@ static void init_once(void) {
   hawk_heap_count = textbook ? 1 : heap_count_wanted();
   __atomic_store_n(&heap_spread, hawk_heap_count, __ATOMIC_RELAXED);
   for (unsigned i = 0; i < hawk_heap_count; i++) heap_init(&hawk_heaps[i], policy);
+  remote_init();
   heap_set_epoch_hook(decay_elsewhere);
   __atomic_store_n(&process_initialised, 1, __ATOMIC_RELEASE);
 }

@@ -3,6 +3,7 @@
 #include "remote.h"
 
 #include "decay.h"
+#include "os.h"
 #include "process.h"
 #include "report.h"
 #include "tcache.h"
@@ -20,12 +21,20 @@ struct stacks {
   uint64_t threads;       /* threads with a cache on the heap (atomic) */
 } __attribute__((aligned(128)));
 
-static struct stacks stacks[HEAP_MAX];
+/* One struct stacks per heap in use, mapped by remote_init (not in .bss:
+ * HEAP_MAX of them would be 18 KiB of it); NULL if that mapping failed,
+ * and then no list is handed off. */
+static struct stacks *stacks;
+
+void remote_init(void) {
+  void *p;
+  if (os_map(hawk_heap_count * sizeof *stacks, os_page_size(), &p) == 0) stacks = p;
+}
 
 /* The stacks of heap h, or NULL if h is not one of the heaps in use. */
 static struct stacks *stacks_of(const struct heap *h) {
   uintptr_t i = (uintptr_t)(h - hawk_heaps);
-  return h >= hawk_heaps && i < hawk_heap_count ? &stacks[i] : NULL;
+  return stacks && h >= hawk_heaps && i < hawk_heap_count ? &stacks[i] : NULL;
 }
 
 /* The third payload word of a list's first block: the next list and the
@@ -139,7 +148,7 @@ static void flush_heap(unsigned i) {
 }
 
 void remote_flush_all(void) {
-  for (unsigned i = 0; i < hawk_heap_count; i++)
+  for (unsigned i = 0; stacks && i < hawk_heap_count; i++)
     if (__atomic_load_n(&stacks[i].bytes, __ATOMIC_RELAXED) != 0) flush_heap(i);
 }
 
@@ -171,7 +180,7 @@ void remote_thread_leaves(struct heap *h) {
 
 uint64_t remote_bytes(void) {
   uint64_t bytes = 0;
-  for (unsigned i = 0; i < hawk_heap_count; i++)
+  for (unsigned i = 0; stacks && i < hawk_heap_count; i++)
     bytes += __atomic_load_n(&stacks[i].bytes, __ATOMIC_RELAXED);
   return bytes;
 }

@@ -27,17 +27,15 @@
 
 #include "heap.h"
 
-/* The most bytes of lists waiting at one heap. */
-#define REMOTE_HEAP_BYTES ((uint64_t)2048 * 1024)
-/* More blocks than any cache list holds, grown ones included
- * (TCACHE_GROWN_MAX, checked in tcache.c): a count above it on a stack is
- * a sign of a write after free. */
-#define REMOTE_LIST_MAX 2048
-
 /* Hands a whole cache list (count blocks of size bytes, linked and marked
  * as in a cache, the last link NULL) to the heap that owns its first block.
  * Returns 0, with nothing done, when that heap's stacks are full or the
  * first block's arena names no heap. */
+/* Maps the stacks of the heaps in use (hawk_heap_count of them), once, at
+ * start-up (process.c).  If the OS refuses, lists are never handed off:
+ * they go to the heaps' free path. */
+HAWK_INTERNAL void remote_init(void);
+
 HAWK_INTERNAL int remote_hand_off(void *head, size_t size, unsigned count);
 
 /* Takes one list of size-byte blocks waiting at heap h; NULL if none.

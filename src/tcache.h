@@ -230,7 +230,6 @@ HAWK_INTERNAL void tcache_totals(struct tcache_totals *t);
  * recently freed: realloc asks for the neighbour of a block it grows, and
  * a walk of a whole list on every realloc would cost more than the move
  * it saves); returns 1 if it was. */
-#define TCACHE_TAKE_BACK_LOOK 8
 HAWK_INTERNAL int tcache_take_back(void *p, size_t size);
 
 /* Checks this thread's cache: every entry a sound allocated block, counts

@@ -3,7 +3,8 @@
 # -DHAWK_STATS=0 counts no heap events (hawk_stats reports 0 mallocs and 0
 # splits where the default build reports them), and still allocates.  The
 # assertion levels are tested by unit_placement, which the test builds
-# compile with HAWK_ASSERT_LEVEL=2.
+# compile with HAWK_ASSERT_LEVEL=2.  And the built library's .bss stays
+# under 32 KiB.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tests/harness.sh
@@ -29,5 +30,17 @@ for stats in 1 0; do
     fail "HAWK_STATS=$stats: mallocs '$mallocs', splits '$splits'"
   fi
 done
+
+# Every process that preloads the library maps its .bss: under 32 KiB (issue
+# 15; the heap table is there, the remote stacks are mapped at start-up).
+lib=${HAWK_LEVELS_LIB:-build/libhawkalloc.so}
+if [ -e "$lib" ]; then
+  bss=$(size "$lib" | awk 'NR == 2 { print $3 }')
+  if [ "${bss:-999999}" -lt 32768 ]; then
+    ok "the library's .bss is under 32 KiB ($bss bytes)"
+  else
+    fail "the library's .bss is under 32 KiB: $bss bytes ($lib)"
+  fi
+fi
 
 finish
