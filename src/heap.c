@@ -431,7 +431,8 @@ static struct arena *free_locked(struct heap *h, struct arena *a, block *b, int 
 
 /* What is wrong with freeing the block at p into heap h (a block of
  * another heap, or block_problem_locked's problems), or NULL. */
-static const char *free_problem_locked(const struct heap *h, void *p) {
+static inline __attribute__((always_inline)) const char *free_problem_locked(const struct heap *h,
+                                                                             void *p) {
   struct arena *a = arena_of(p);
   return arena_heap(a) == h ? block_problem_locked(a, block_of_payload(p))
                             : "invalid pointer (block of another heap)";
