@@ -88,6 +88,7 @@ done
 if [ $preload -eq 1 ]; then
   run "preload suite" tests/preload/run.sh
   run "lab tools (hawk run, replay, map)" tests/lab/run.sh
+  run "created heaps in a trace (record, replay)" tests/lab/heaps.sh
   run "heap explorer (hawk view, headless Chromium)" tests/view/run.sh
   run "hawk grade (malloc-lab allocators)" tests/grade/run.sh
   run "hawk map on small heaps (zoom, titles, --at, --policy all)" tests/map/run.sh

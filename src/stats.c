@@ -13,6 +13,7 @@
 #include "process.h"
 #include "report.h"
 #include "tcache.h"
+#include "userheap.h"
 
 /* The size class of a block (STATS_CLASSES). */
 static unsigned class_row(size_t size) {
@@ -301,6 +302,13 @@ static void print_map(int fd) {
     line_str(&l, " more arenas");
     line_write(&l, fd);
   }
+}
+
+int hawk_heap_stats(struct hawk_heap *h, struct hawk_stats *out, size_t size) {
+  if (h == userheap_default()) return hawk_stats(out, size);
+  userheap_live(h, "hawk_heap_stats");
+  if (out == NULL || size < 2 * sizeof(uint32_t)) return -1;
+  return userheap_stats(h, out, size);
 }
 
 void hawk_stats_print_map(int fd) {

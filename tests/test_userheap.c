@@ -428,6 +428,27 @@ TEST(events_name_a_created_heap_by_its_id) {
 
 /* ---- the default heap ----------------------------------------------------------------- */
 
+/* hawk_check walks the created heaps too: a broken footer in one is found,
+ * and once mended the heap is sound again. */
+TEST(hawk_check_covers_created_heaps) {
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  REQUIRE(h != NULL);
+  char *a = hawk_heap_malloc(h, 5000), *b = hawk_heap_malloc(h, 5000),
+       *c = hawk_heap_malloc(h, 5000);
+  REQUIRE(a && b && c);
+  hawk_free(b);
+  CHECK(hawk_check() == 0);
+  char saved[8];
+  memcpy(saved, b + 4992, 8);
+  memset(b + 4992, 0, 8); /* the free block's footer */
+  CHECK(hawk_check() > 0);
+  memcpy(b + 4992, saved, 8);
+  CHECK(hawk_check() == 0);
+  hawk_free(a);
+  hawk_free(c);
+  hawk_heap_destroy(h);
+}
+
 TEST(the_default_heap_is_malloc) {
   struct hawk_heap *d = hawk_heap_default();
   REQUIRE(d);
