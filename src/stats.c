@@ -264,41 +264,57 @@ static char cell_char(uint64_t used) {
 }
 
 /* Prints one line per arena: a strip of 64 cells of 64 KiB each. */
+/* print_map's place: the lines written so far and the arenas left out. */
+struct map_out {
+  int fd;
+  unsigned shown, more;
+};
+
+/* One line per arena of heap h (its lock held); id >= HEAP_MAX is a
+ * created heap's (hawk_heap_id). */
+static void map_heap_locked(void *ctx, struct heap *h, int id) {
+  struct map_out *m = ctx;
+  struct line l = {.len = 0};
+  for (struct arena *a = h->arenas; a; a = a->next) {
+    if (m->shown >= MAP_ARENAS) {
+      m->more++;
+      continue;
+    }
+    struct strip st = {.base = (const char *)a};
+    arena_walk(a, strip_visit, &st);
+    line_str(&l, "hawkalloc:   heap ");
+    line_dec(&l, (uint64_t)id);
+    if (id >= HEAP_MAX) line_str(&l, " (created)");
+    line_str(&l, " ");
+    line_ptr(&l, a);
+    line_str(&l, " |");
+    for (int c = 0; c < MAP_CELLS; c++) {
+      char ch[2] = {cell_char(st.used[c]), 0};
+      line_str(&l, ch);
+    }
+    line_str(&l, "|");
+    line_write(&l, m->fd);
+    m->shown++;
+  }
+}
+
 static void print_map(int fd) {
   struct line l = {.len = 0};
   line_str(&l, "hawkalloc: heap map: one line per arena, one character per 64 KiB:");
   line_write(&l, fd);
   line_str(&l, "hawkalloc:   '#' over 3/4 allocated, '+' over 1/4, '-' some, '.' free");
   line_write(&l, fd);
-  unsigned shown = 0, more = 0;
+  struct map_out m = {.fd = fd};
   for (unsigned i = 0; i < hawk_heap_count; i++) {
     struct heap *h = &hawk_heaps[i];
     pthread_mutex_lock(&h->lock);
-    for (struct arena *a = h->arenas; a; a = a->next) {
-      if (shown >= MAP_ARENAS) {
-        more++;
-        continue;
-      }
-      struct strip st = {.base = (const char *)a};
-      arena_walk(a, strip_visit, &st);
-      line_str(&l, "hawkalloc:   heap ");
-      line_dec(&l, i);
-      line_str(&l, " ");
-      line_ptr(&l, a);
-      line_str(&l, " |");
-      for (int c = 0; c < MAP_CELLS; c++) {
-        char ch[2] = {cell_char(st.used[c]), 0};
-        line_str(&l, ch);
-      }
-      line_str(&l, "|");
-      line_write(&l, fd);
-      shown++;
-    }
+    map_heap_locked(&m, h, (int)i);
     pthread_mutex_unlock(&h->lock);
   }
-  if (more) {
+  userheap_each_locked(map_heap_locked, &m); /* the created heaps */
+  if (m.more) {
     line_str(&l, "hawkalloc:   ... and ");
-    line_dec(&l, more);
+    line_dec(&l, m.more);
     line_str(&l, " more arenas");
     line_write(&l, fd);
   }

@@ -566,6 +566,21 @@ size_t userheap_walk(hawk_visit_fn visit, void *ctx) {
   return count;
 }
 
+int userheap_walk_try(hawk_visit_fn visit, void *ctx, int (*try_lock)(pthread_mutex_t *m)) {
+  if (!try_lock(&list.lock)) return -1;
+  int busy = 0;
+  for (struct hawk_heap *h = list.live; h && !busy; h = h->next) {
+    if (!try_lock(&h->heap.lock)) {
+      busy = 1;
+      break;
+    }
+    walk_locked(h, visit, ctx);
+    pthread_mutex_unlock(&h->heap.lock);
+  }
+  pthread_mutex_unlock(&list.lock);
+  return busy ? -1 : 0;
+}
+
 /* Every created heap's lock is taken before fork, so that none is held by
  * a thread the child will not have; the list's lock first, as everywhere. */
 static void fork_prepare(void) {

@@ -63,6 +63,12 @@ HAWK_INTERNAL int userheap_stats(struct hawk_heap *h, struct hawk_stats *out, si
  * order of the list (the list's lock is held throughout). */
 HAWK_INTERNAL void userheap_each_locked(void (*fn)(void *ctx, struct heap *h, int id), void *ctx);
 
+/* userheap_walk from a signal handler: every lock taken with try_lock
+ * (which gives up rather than wait); -1, having visited some heaps, when
+ * one stayed busy. */
+HAWK_INTERNAL int userheap_walk_try(hawk_visit_fn visit, void *ctx,
+                                    int (*try_lock)(pthread_mutex_t *m));
+
 /* free of p, whose chunk is of kind (CHUNK_HEAP_ARENA or more). */
 HAWK_INTERNAL void userheap_free(void *p, enum chunk_kind kind, const char *call);
 
