@@ -246,7 +246,10 @@ static void *resize_core(void *p, size_t n, const char *call) {
 
 static void *debug_alloc(struct hawk_heap *h, size_t n, size_t align, int zero) {
   size_t total;
-  if (__builtin_add_overflow(n, DEBUG_EXTRA, &total)) return NULL;
+  if (__builtin_add_overflow(n, DEBUG_EXTRA, &total)) {
+    errno = ENOMEM; /* a created heap's caller keeps errno as it is set */
+    return NULL;
+  }
   void *p = alloc_in(h, total, align, zero);
   if (p) debug_mark(p, n, usable_core(p, "malloc"), zero);
   return p;
@@ -311,17 +314,29 @@ static void vg_destroyed(void *ctx, const struct hawk_block_info *b) {
 }
 
 /* The primitives as the API uses them: plain, or checked in debug mode, or
- * announced to Valgrind; in heap h (NULL: the default heaps). */
-static void *alloc_api(struct hawk_heap *h, size_t n, size_t align, int zero, const char *call) {
+ * announced to Valgrind. */
+static void *alloc_api(size_t n, size_t align, int zero, const char *call) {
   hawk_ensure_init(); /* the first block, too, must see the mode */
   if (unlikely(slow())) {
     debug_tick(call);
-    if (debug_enabled) return debug_alloc(h, n, align, zero);
-    void *p = under_valgrind ? vg_alloc(h, n, align, zero) : alloc_in(h, n, align, zero);
+    if (debug_enabled) return debug_alloc(NULL, n, align, zero);
+    void *p = under_valgrind ? vg_alloc(NULL, n, align, zero) : alloc_core(n, align, zero);
     if (p && !zero) debug_perturb_alloc(p, n);
     return p;
   }
-  return alloc_in(h, n, align, zero);
+  return alloc_core(n, align, zero);
+}
+
+/* alloc_api in created heap h, in slow mode (outside it the callers go
+ * straight to userheap_alloc).  The heap sets errno when it fails (ENOMEM,
+ * EINVAL for an alignment it cannot give); so does debug mode. */
+static void *heap_alloc_api(struct hawk_heap *h, size_t n, size_t align, int zero,
+                            const char *call) {
+  debug_tick(call);
+  if (debug_enabled) return debug_alloc(h, n, align, zero);
+  void *p = under_valgrind ? vg_alloc(h, n, align, zero) : userheap_alloc(h, n, align, zero);
+  if (p && !zero) debug_perturb_alloc(p, n);
+  return p;
 }
 
 static void free_api(void *p, const char *call) {
@@ -377,7 +392,7 @@ static int is_power_of_two(size_t a) { return a != 0 && (a & (a - 1)) == 0; }
  * (p is then the block the cache gave, if any). */
 __attribute__((noinline)) static void *malloc_slow(size_t size, void *p) {
   if (p == NULL) {
-    p = alloc_api(NULL, size, HAWK_ALIGN, 0, "malloc");
+    p = alloc_api(size, HAWK_ALIGN, 0, "malloc");
   } else {
     debug_tick("malloc");
     debug_perturb_alloc(p, size);
@@ -451,7 +466,7 @@ static inline __attribute__((always_inline)) void free_fast(void *ptr) {
 void *hawk_calloc(size_t count, size_t size) {
   size_t total;
   if (__builtin_mul_overflow(count, size, &total)) return fail(ENOMEM);
-  void *p = alloc_api(NULL, total, HAWK_ALIGN, 1, "calloc");
+  void *p = alloc_api(total, HAWK_ALIGN, 1, "calloc");
   trace_note(TRACE_CALLOC, p, total, 0);
   return p ? p : fail(ENOMEM);
 }
@@ -485,8 +500,7 @@ size_t hawk_usable_size(void *ptr) { return ptr ? usable_api(ptr, "malloc_usable
 
 int hawk_posix_memalign(void **out, size_t alignment, size_t size) {
   if (!is_power_of_two(alignment) || alignment < sizeof(void *)) return EINVAL;
-  void *p =
-      alloc_api(NULL, size, alignment < HAWK_ALIGN ? HAWK_ALIGN : alignment, 0, "posix_memalign");
+  void *p = alloc_api(size, alignment < HAWK_ALIGN ? HAWK_ALIGN : alignment, 0, "posix_memalign");
   trace_note(TRACE_ALIGNED, p, size, alignment);
   if (p == NULL) return ENOMEM;
   *out = p;
@@ -498,8 +512,7 @@ int hawk_posix_memalign(void **out, size_t alignment, size_t size) {
  * EINVAL, as glibc since 2.38 (docs/design.md). */
 void *hawk_aligned_alloc(size_t alignment, size_t size) {
   if (!is_power_of_two(alignment)) return fail(EINVAL);
-  void *p =
-      alloc_api(NULL, size, alignment < HAWK_ALIGN ? HAWK_ALIGN : alignment, 0, "aligned_alloc");
+  void *p = alloc_api(size, alignment < HAWK_ALIGN ? HAWK_ALIGN : alignment, 0, "aligned_alloc");
   trace_note(TRACE_ALIGNED, p, size, alignment);
   return p ? p : fail(ENOMEM);
 }
@@ -512,7 +525,7 @@ static void *memalign_core(size_t alignment, size_t size, const char *call) {
   if (alignment > SIZE_MAX / 2 + 1) return fail(EINVAL);
   size_t a = HAWK_ALIGN;
   while (a < alignment) a <<= 1;
-  void *p = alloc_api(NULL, size, a, 0, call);
+  void *p = alloc_api(size, a, 0, call);
   trace_note(TRACE_ALIGNED, p, size, a);
   return p ? p : fail(ENOMEM);
 }
@@ -583,66 +596,63 @@ int hawk_heap_id(struct hawk_heap *h) {
   return userheap_id(userheap_live(h, "hawk_heap_id"));
 }
 
-/* h as alloc_api takes it: NULL for the default heap, else checked live. */
-static struct hawk_heap *heap_arg(struct hawk_heap *h, const char *call) {
-  return h == userheap_default() ? NULL : userheap_live(h, call);
+/* Records a call of created heap h with its id, if tracing is on. */
+static inline void trace_heap(enum trace_op op, const void *result, size_t size, uintptr_t aux,
+                              struct hawk_heap *h) {
+  if (unlikely(trace_enabled)) trace_record(op, result, size, aux, userheap_id(h));
 }
 
-/* An allocation in created heap h: errno as the heap set it (EINVAL for an
- * alignment it cannot give), ENOMEM when nothing did; untouched on success. */
-static void *heap_alloc_api(struct hawk_heap *h, size_t n, size_t align, int zero,
-                            const char *call) {
-  int saved = errno;
-  errno = 0;
-  void *p = alloc_api(h, n, align, zero, call);
-  if (p == NULL && errno == 0) errno = ENOMEM;
-  if (p) errno = saved;
+/* An allocation in live created heap h in slow mode (tracing, debug mode,
+ * Valgrind, periodic checks, M_PERTURB), recorded as op. */
+static __attribute__((noinline)) void *heap_alloc_slow(struct hawk_heap *h, size_t n, size_t align,
+                                                       int zero, enum trace_op op,
+                                                       const char *call) {
+  void *p = heap_alloc_api(h, n, align, zero, call);
+  trace_heap(op, p, n, op == TRACE_ALIGNED ? align : 0, h);
   return p;
 }
 
 void *hawk_heap_malloc(struct hawk_heap *h, size_t n) {
-  struct hawk_heap *in = heap_arg(h, "hawk_heap_malloc");
+  struct hawk_heap *in = userheap_arg(h, "hawk_heap_malloc");
   if (in == NULL) return hawk_malloc(n);
-  void *p = heap_alloc_api(in, n, HAWK_ALIGN, 0, "hawk_heap_malloc");
-  trace_note_heap(TRACE_MALLOC, p, n, 0, userheap_id(in));
-  return p;
+  if (likely(!slow())) return userheap_alloc(in, n, HAWK_ALIGN, 0);
+  return heap_alloc_slow(in, n, HAWK_ALIGN, 0, TRACE_MALLOC, "hawk_heap_malloc");
 }
 
 void *hawk_heap_calloc(struct hawk_heap *h, size_t count, size_t n) {
-  struct hawk_heap *in = heap_arg(h, "hawk_heap_calloc");
+  struct hawk_heap *in = userheap_arg(h, "hawk_heap_calloc");
   if (in == NULL) return hawk_calloc(count, n);
   size_t total;
   if (__builtin_mul_overflow(count, n, &total)) return fail(ENOMEM);
-  void *p = heap_alloc_api(in, total, HAWK_ALIGN, 1, "hawk_heap_calloc");
-  trace_note_heap(TRACE_CALLOC, p, total, 0, userheap_id(in));
-  return p;
+  if (likely(!slow())) return userheap_alloc(in, total, HAWK_ALIGN, 1);
+  return heap_alloc_slow(in, total, HAWK_ALIGN, 1, TRACE_CALLOC, "hawk_heap_calloc");
 }
 
 void *hawk_heap_aligned_alloc(struct hawk_heap *h, size_t alignment, size_t n) {
-  struct hawk_heap *in = heap_arg(h, "hawk_heap_aligned_alloc");
+  struct hawk_heap *in = userheap_arg(h, "hawk_heap_aligned_alloc");
   if (in == NULL) return hawk_aligned_alloc(alignment, n);
   if (!is_power_of_two(alignment)) return fail(EINVAL);
   size_t a = alignment < HAWK_ALIGN ? HAWK_ALIGN : alignment;
-  void *p = heap_alloc_api(in, n, a, 0, "hawk_heap_aligned_alloc");
-  trace_note_heap(TRACE_ALIGNED, p, n, a, userheap_id(in));
-  return p;
+  if (likely(!slow())) return userheap_alloc(in, n, a, 0);
+  return heap_alloc_slow(in, n, a, 0, TRACE_ALIGNED, "hawk_heap_aligned_alloc");
 }
 
 /* realloc into heap h: a block of another heap (the default heaps' too)
  * moves into h; one of h is resized as realloc resizes it. */
 void *hawk_heap_realloc(struct hawk_heap *h, void *p, size_t n) {
-  struct hawk_heap *to = heap_arg(h, "hawk_heap_realloc");
+  struct hawk_heap *to = userheap_arg(h, "hawk_heap_realloc");
   if (p == NULL) return hawk_heap_malloc(h, n);
   if (n == 0 || n > PTRDIFF_MAX) return hawk_realloc(p, n);
   size_t old = usable_api(p, "hawk_heap_realloc"); /* checks p */
   if (userheap_owner(p) == to) return hawk_realloc(p, n);
-  void *q = to ? heap_alloc_api(to, n, HAWK_ALIGN, 0, "hawk_heap_realloc")
-               : alloc_api(NULL, n, HAWK_ALIGN, 0, "hawk_heap_realloc");
+  void *q = to == NULL ? alloc_api(n, HAWK_ALIGN, 0, "hawk_heap_realloc")
+            : slow()   ? heap_alloc_api(to, n, HAWK_ALIGN, 0, "hawk_heap_realloc")
+                       : userheap_alloc(to, n, HAWK_ALIGN, 0);
   if (q) {
     memcpy(q, p, old < n ? old : n);
     perturb_free(p, "hawk_heap_realloc");
     free_api(p, "hawk_heap_realloc");
   }
-  trace_note_heap(TRACE_REALLOC, q, n, (uintptr_t)p, userheap_id(to));
+  trace_heap(TRACE_REALLOC, q, n, (uintptr_t)p, to);
   return q ? q : fail(ENOMEM);
 }

@@ -35,12 +35,6 @@ static inline void trace_note(enum trace_op op, const void *result, size_t size,
   if (unlikely(trace_enabled)) trace_record(op, result, size, aux, 0);
 }
 
-/* Records a call of created heap heap (its id) if tracing is on. */
-static inline void trace_note_heap(enum trace_op op, const void *result, size_t size, uintptr_t aux,
-                                   int heap) {
-  if (unlikely(trace_enabled)) trace_record(op, result, size, aux, heap);
-}
-
 /* Writes every buffer out (at exit, from process.c, and from
  * hawk_trace_flush). */
 HAWK_INTERNAL void trace_flush_all(void);

@@ -89,12 +89,17 @@ static int is_slot(const struct hawk_heap *h) {
          (off - TABLE_FIRST) / sizeof(struct hawk_heap) < TABLE_SLOTS;
 }
 
-struct hawk_heap *userheap_live(struct hawk_heap *h, const char *call) {
+/* userheap_live's check, inlined in userheap_arg (every hawk_heap_* call). */
+static inline struct hawk_heap *live(struct hawk_heap *h, const char *call) {
   if (h == NULL || !is_slot(h)) report_misuse(call, h, "not a heap (never created)");
   uint64_t m = __atomic_load_n(&h->magic, __ATOMIC_ACQUIRE);
   if (m == HEAP_DEAD) report_misuse(call, h, "not a heap (destroyed already)");
   if (m != HEAP_LIVE) report_misuse(call, h, "not a heap (never created)");
   return h;
+}
+
+struct hawk_heap *userheap_live(struct hawk_heap *h, const char *call) {
+  return live(h, call);
 }
 
 /* A slot for a new heap, or NULL (ENOMEM).  Under list.lock. */
@@ -422,6 +427,10 @@ void userheap_destroy(struct hawk_heap *h, hawk_visit_fn visit, void *ctx) {
 
 struct hawk_heap *userheap_default(void) {
   return DEFAULT_HEAP;
+}
+
+struct hawk_heap *userheap_arg(struct hawk_heap *h, const char *call) {
+  return h == DEFAULT_HEAP ? NULL : live(h, call);
 }
 
 void *userheap_alloc(struct hawk_heap *h, size_t n, size_t align, int zero) {

@@ -27,6 +27,9 @@ HAWK_INTERNAL struct hawk_heap *userheap_default(void);
  * default heap is the caller's to handle first. */
 HAWK_INTERNAL struct hawk_heap *userheap_live(struct hawk_heap *h, const char *call);
 
+/* NULL for the default heap's handle, else userheap_live(h, call). */
+HAWK_INTERNAL struct hawk_heap *userheap_arg(struct hawk_heap *h, const char *call);
+
 /* A new heap, or NULL with errno set (and one line for bad options). */
 HAWK_INTERNAL struct hawk_heap *userheap_create(const struct hawk_heap_options *opt);
 
