@@ -280,7 +280,8 @@ $(BUILD)/bench:
 $(BUILD)/bench/%: bench/%.c bench/bench.h | $(BUILD)/bench
 	$(CC) $(BASEFLAGS) -O2 -pthread $(CFLAGS) $< -o $@ -ldl
 
-bench-progs: $(BENCH_BIN)
+# The region benchmark's three binaries too (tests/bench/run.sh runs them once).
+bench-progs: $(BENCH_BIN) $(BUILD)/bench/region $(BUILD)/bench/region-mi $(BUILD)/bench/region-libc
 
 # The region benchmark (bench/region.c, docs/performance.md): linked with
 # libhawkalloc.a (hawk-heap, hawk-free), and with mimalloc where

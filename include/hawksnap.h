@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #define SNAP_MAGIC   "HAWKSNAP"
-#define SNAP_VERSION 1
+#define SNAP_VERSION 2
 
 /* header.flags */
 #define SNAP_FROM_SIGNAL 1u /* taken in a SIGUSR2 handler: figures from the walk */
@@ -103,7 +103,9 @@ struct snap_strip_end {
 struct snap_chunks {
   uint64_t address; /* of the first chunk (ARENA_SIZE bytes each) */
   uint64_t count;
-  uint32_t kind; /* 1 arena, 2 large block's first chunk, 3 its later chunks */
+  uint32_t kind; /* 1 arena, 2 large block's first chunk, 3 its later chunks;
+                    version 2: 6 a created heap's arena, 7 a chunk of a created
+                    heap's large mapping, 8 the created heaps' descriptors */
   uint32_t pad;
 };
 

@@ -88,6 +88,7 @@ done
 if [ $preload -eq 1 ]; then
   run "preload suite" tests/preload/run.sh
   run "lab tools (hawk run, replay, map)" tests/lab/run.sh
+  run "created heaps in a trace (record, replay)" tests/lab/heaps.sh
   run "heap explorer (hawk view, headless Chromium)" tests/view/run.sh
   run "hawk grade (malloc-lab allocators)" tests/grade/run.sh
   run "hawk map on small heaps (zoom, titles, --at, --policy all)" tests/map/run.sh
@@ -95,6 +96,7 @@ if [ $preload -eq 1 ]; then
   run "man pages (lint, options, variables, messages)" tests/man/run.sh
   run "examples (docs/lab.md quotes their output)" tests/examples/run.sh
   run "bash completion of hawk" tests/completion/run.sh
+  run "the version in one place, the soname (no root)" tests/package/version.sh
   run "benchmark scripts (smoke)" tests/bench/run.sh
   run "layers (scripts/layers.py)" tests/layers/run.sh
   run "compile-time levels (HAWK_STATS)" tests/levels/run.sh

@@ -1,5 +1,7 @@
 /* api.c - the hawk_* functions: errno, overflow and alignment rules in one
- * place, over three primitives (allocate aligned, free, resize-or-move).
+ * place, over three primitives (allocate aligned, free, resize-or-move);
+ * the created heaps' hawk_heap_* functions too, over userheap.c's logic,
+ * so that tracing, debug mode and Valgrind cover their blocks as well.
  * The process state, initialisation and fork handlers are in process.c. */
 #include <errno.h>
 #include <stdint.h>
@@ -19,6 +21,13 @@
 #include "vg.h"
 
 static inline int slow(void) { return __atomic_load_n(&slow_mode, __ATOMIC_RELAXED); }
+
+/* Records a call on block blk (free, realloc) with the id of its heap, if
+ * tracing is on. */
+static inline void trace_block(enum trace_op op, const void *result, size_t size, uintptr_t aux,
+                               const void *blk) {
+  if (unlikely(trace_enabled)) trace_record(op, result, size, aux, userheap_id_of(blk));
+}
 
 /* --- the three primitives ------------------------------------------------ */
 
@@ -95,6 +104,12 @@ static void *alloc_core(size_t n, size_t align, int zero) {
   void *p = alloc_try(n, align, zero);
   if (unlikely(p == NULL)) p = alloc_retry(n, align, zero);
   return p;
+}
+
+/* alloc_core in heap h: NULL for the default heaps, else a live created
+ * heap (which sets errno when it fails). */
+static void *alloc_in(struct hawk_heap *h, size_t n, size_t align, int zero) {
+  return h ? userheap_alloc(h, n, align, zero) : alloc_core(n, align, zero);
 }
 
 /* What kind of memory p is in; aborts with a message if it is not ours. */
@@ -229,10 +244,13 @@ static void *resize_core(void *p, size_t n, const char *call) {
 
 /* --- debug mode (debug.h): the same primitives with canaries -------------- */
 
-static void *debug_alloc(size_t n, size_t align, int zero) {
+static void *debug_alloc(struct hawk_heap *h, size_t n, size_t align, int zero) {
   size_t total;
-  if (__builtin_add_overflow(n, DEBUG_EXTRA, &total)) return NULL;
-  void *p = alloc_core(total, align, zero);
+  if (__builtin_add_overflow(n, DEBUG_EXTRA, &total)) {
+    errno = ENOMEM; /* a created heap's caller keeps errno as it is set */
+    return NULL;
+  }
+  void *p = alloc_in(h, total, align, zero);
   if (p) debug_mark(p, n, usable_core(p, "malloc"), zero);
   return p;
 }
@@ -242,10 +260,11 @@ static void debug_free(void *p, const char *call) {
   free_core(p, call);
 }
 
-/* Always moves, so that every resize passes the checks of free and malloc. */
+/* Always moves (within p's heap), so that every resize passes the checks
+ * of free and malloc. */
 static void *debug_resize(void *p, size_t n, const char *call) {
   size_t old = debug_requested(p, usable_core(p, call), call);
-  void *q = debug_alloc(n, HAWK_ALIGN, 0);
+  void *q = debug_alloc(userheap_owner(p), n, HAWK_ALIGN, 0);
   if (q == NULL) return NULL;
   memcpy(q, p, old < n ? old : n);
   free_core(p, call);
@@ -254,9 +273,9 @@ static void *debug_resize(void *p, size_t n, const char *call) {
 
 /* --- under Valgrind (vg.h): blocks announced to memcheck ------------------ */
 
-static void *vg_alloc(size_t n, size_t align, int zero) {
+static void *vg_alloc(struct hawk_heap *h, size_t n, size_t align, int zero) {
   VALGRIND_DISABLE_ERROR_REPORTING;
-  void *p = alloc_core(n, align, zero);
+  void *p = alloc_in(h, n, align, zero);
   size_t usable = p ? usable_core(p, "malloc") : 0;
   VALGRIND_ENABLE_ERROR_REPORTING;
   if (p) VALGRIND_MALLOCLIKE_BLOCK(p, usable, 0, zero);
@@ -273,16 +292,25 @@ static void vg_free(void *p, const char *call) {
   VALGRIND_ENABLE_ERROR_REPORTING;
 }
 
-/* Always moves, so that memcheck sees a free and a new block. */
+/* Always moves (within p's heap), so that memcheck sees a free and a new
+ * block. */
 static void *vg_resize(void *p, size_t n, const char *call) {
   VALGRIND_DISABLE_ERROR_REPORTING;
   size_t old = usable_core(p, call);
+  struct hawk_heap *h = userheap_owner(p);
   VALGRIND_ENABLE_ERROR_REPORTING;
-  void *q = vg_alloc(n, HAWK_ALIGN, 0);
+  void *q = vg_alloc(h, n, HAWK_ALIGN, 0);
   if (q == NULL) return NULL;
   memcpy(q, p, old < n ? old : n);
   vg_free(p, call);
   return q;
+}
+
+/* The blocks of a heap being destroyed are freed for memcheck. */
+static void vg_destroyed(void *ctx, const struct hawk_block_info *b) {
+  (void)ctx;
+  if (b->state == HAWK_BLOCK_ALLOCATED || b->state == HAWK_BLOCK_LARGE)
+    VALGRIND_FREELIKE_BLOCK((void *)b->payload, 0);
 }
 
 /* The primitives as the API uses them: plain, or checked in debug mode, or
@@ -291,12 +319,24 @@ static void *alloc_api(size_t n, size_t align, int zero, const char *call) {
   hawk_ensure_init(); /* the first block, too, must see the mode */
   if (unlikely(slow())) {
     debug_tick(call);
-    if (debug_enabled) return debug_alloc(n, align, zero);
-    void *p = under_valgrind ? vg_alloc(n, align, zero) : alloc_core(n, align, zero);
+    if (debug_enabled) return debug_alloc(NULL, n, align, zero);
+    void *p = under_valgrind ? vg_alloc(NULL, n, align, zero) : alloc_core(n, align, zero);
     if (p && !zero) debug_perturb_alloc(p, n);
     return p;
   }
   return alloc_core(n, align, zero);
+}
+
+/* alloc_api in created heap h, in slow mode (outside it the callers go
+ * straight to userheap_alloc).  The heap sets errno when it fails (ENOMEM,
+ * EINVAL for an alignment it cannot give); so does debug mode. */
+static void *heap_alloc_api(struct hawk_heap *h, size_t n, size_t align, int zero,
+                            const char *call) {
+  debug_tick(call);
+  if (debug_enabled) return debug_alloc(h, n, align, zero);
+  void *p = under_valgrind ? vg_alloc(h, n, align, zero) : userheap_alloc(h, n, align, zero);
+  if (p && !zero) debug_perturb_alloc(p, n);
+  return p;
 }
 
 static void free_api(void *p, const char *call) {
@@ -386,7 +426,7 @@ __attribute__((noinline)) static void free_slow(void *ptr, uint64_t w) {
  * M_PERTURB).  Not inlined: free's fast path keeps its short prologue. */
 static __attribute__((noinline)) void free_slow_mode(void *ptr) {
   /* Recorded before the block can be reused by another thread. */
-  trace_note(TRACE_FREE, ptr, 0, 0);
+  trace_block(TRACE_FREE, ptr, 0, 0, ptr);
   perturb_free(ptr, "free");
   if (debug_enabled || under_valgrind) {
     free_api(ptr, "free");
@@ -435,18 +475,18 @@ void *hawk_calloc(size_t count, size_t size) {
 void *hawk_realloc(void *ptr, size_t size) {
   if (ptr == NULL) return hawk_malloc(size);
   if (size == 0) {
-    trace_note(TRACE_FREE, ptr, 0, 0);
+    trace_block(TRACE_FREE, ptr, 0, 0, ptr);
     perturb_free(ptr, "realloc");
     free_api(ptr, "realloc");
     return NULL;
   }
   if (size > PTRDIFF_MAX) {
     usable_api(ptr, "realloc"); /* still refuse a pointer that is not ours */
-    trace_note(TRACE_REALLOC, NULL, size, (uintptr_t)ptr);
+    trace_block(TRACE_REALLOC, NULL, size, (uintptr_t)ptr, ptr);
     return fail(ENOMEM);
   }
   void *q = resize_api(ptr, size, "realloc");
-  trace_note(TRACE_REALLOC, q, size, (uintptr_t)ptr);
+  trace_block(TRACE_REALLOC, q, size, (uintptr_t)ptr, q ? q : ptr);
   return q ? q : fail(ENOMEM);
 }
 
@@ -519,4 +559,100 @@ int hawk_trim(void) {
 const char *hawk_policy_name(void) {
   hawk_ensure_init();
   return hawk_heaps[0].policy->name;
+}
+
+/* --- created heaps (userheap.h) ------------------------------------------- */
+
+struct hawk_heap *hawk_heap_default(void) {
+  return userheap_default();
+}
+
+struct hawk_heap *hawk_heap_create(const struct hawk_heap_options *opt) {
+  hawk_ensure_init();
+  struct hawk_heap *h = userheap_create(opt);
+  if (h && unlikely(trace_enabled))
+    trace_record(TRACE_HEAP_CREATE, h, opt ? opt->limit : 0, 0, userheap_id(h));
+  return h;
+}
+
+void hawk_heap_destroy(struct hawk_heap *h) {
+  if (h != userheap_default()) {
+    userheap_live(h, "hawk_heap_destroy");
+    /* Recorded before its memory can be mapped again by another thread. */
+    if (unlikely(trace_enabled)) trace_record(TRACE_HEAP_DESTROY, h, 0, 0, userheap_id(h));
+  }
+  if (unlikely(slow())) debug_tick("hawk_heap_destroy");
+  if (unlikely(under_valgrind)) { /* the walk reads the heap's headers */
+    VALGRIND_DISABLE_ERROR_REPORTING;
+    userheap_destroy(h, vg_destroyed, NULL);
+    VALGRIND_ENABLE_ERROR_REPORTING;
+    return;
+  }
+  userheap_destroy(h, NULL, NULL);
+}
+
+int hawk_heap_id(struct hawk_heap *h) {
+  if (h == userheap_default()) return 0;
+  return userheap_id(userheap_live(h, "hawk_heap_id"));
+}
+
+/* Records a call of created heap h with its id, if tracing is on. */
+static inline void trace_heap(enum trace_op op, const void *result, size_t size, uintptr_t aux,
+                              struct hawk_heap *h) {
+  if (unlikely(trace_enabled)) trace_record(op, result, size, aux, userheap_id(h));
+}
+
+/* An allocation in live created heap h in slow mode (tracing, debug mode,
+ * Valgrind, periodic checks, M_PERTURB), recorded as op. */
+static __attribute__((noinline)) void *heap_alloc_slow(struct hawk_heap *h, size_t n, size_t align,
+                                                       int zero, enum trace_op op,
+                                                       const char *call) {
+  void *p = heap_alloc_api(h, n, align, zero, call);
+  trace_heap(op, p, n, op == TRACE_ALIGNED ? align : 0, h);
+  return p;
+}
+
+void *hawk_heap_malloc(struct hawk_heap *h, size_t n) {
+  struct hawk_heap *in = userheap_arg(h, "hawk_heap_malloc");
+  if (in == NULL) return hawk_malloc(n);
+  if (likely(!slow())) return userheap_alloc(in, n, HAWK_ALIGN, 0);
+  return heap_alloc_slow(in, n, HAWK_ALIGN, 0, TRACE_MALLOC, "hawk_heap_malloc");
+}
+
+void *hawk_heap_calloc(struct hawk_heap *h, size_t count, size_t n) {
+  struct hawk_heap *in = userheap_arg(h, "hawk_heap_calloc");
+  if (in == NULL) return hawk_calloc(count, n);
+  size_t total;
+  if (__builtin_mul_overflow(count, n, &total)) return fail(ENOMEM);
+  if (likely(!slow())) return userheap_alloc(in, total, HAWK_ALIGN, 1);
+  return heap_alloc_slow(in, total, HAWK_ALIGN, 1, TRACE_CALLOC, "hawk_heap_calloc");
+}
+
+void *hawk_heap_aligned_alloc(struct hawk_heap *h, size_t alignment, size_t n) {
+  struct hawk_heap *in = userheap_arg(h, "hawk_heap_aligned_alloc");
+  if (in == NULL) return hawk_aligned_alloc(alignment, n);
+  if (!is_power_of_two(alignment)) return fail(EINVAL);
+  size_t a = alignment < HAWK_ALIGN ? HAWK_ALIGN : alignment;
+  if (likely(!slow())) return userheap_alloc(in, n, a, 0);
+  return heap_alloc_slow(in, n, a, 0, TRACE_ALIGNED, "hawk_heap_aligned_alloc");
+}
+
+/* realloc into heap h: a block of another heap (the default heaps' too)
+ * moves into h; one of h is resized as realloc resizes it. */
+void *hawk_heap_realloc(struct hawk_heap *h, void *p, size_t n) {
+  struct hawk_heap *to = userheap_arg(h, "hawk_heap_realloc");
+  if (p == NULL) return hawk_heap_malloc(h, n);
+  if (n == 0 || n > PTRDIFF_MAX) return hawk_realloc(p, n);
+  size_t old = usable_api(p, "hawk_heap_realloc"); /* checks p */
+  if (userheap_owner(p) == to) return hawk_realloc(p, n);
+  void *q = to == NULL ? alloc_api(n, HAWK_ALIGN, 0, "hawk_heap_realloc")
+            : slow()   ? heap_alloc_api(to, n, HAWK_ALIGN, 0, "hawk_heap_realloc")
+                       : userheap_alloc(to, n, HAWK_ALIGN, 0);
+  if (q) {
+    memcpy(q, p, old < n ? old : n);
+    perturb_free(p, "hawk_heap_realloc");
+    free_api(p, "hawk_heap_realloc");
+  }
+  trace_heap(TRACE_REALLOC, q, n, (uintptr_t)p, to);
+  return q ? q : fail(ENOMEM);
 }

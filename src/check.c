@@ -1,5 +1,6 @@
-/* check.c - hawk_check: every heap (heap_check.c), the arena cache, the
- * large blocks and this thread's cache verified in turn. */
+/* check.c - hawk_check: every heap (heap_check.c), the created heaps
+ * (userheap.c), the arena cache, the large blocks and this thread's cache
+ * verified in turn; hawk_heap_check: one heap. */
 #include "debug.h"
 #include "hawk.h"
 #include "hawkalloc.h"
@@ -7,6 +8,7 @@
 #include "process.h"
 #include "report.h"
 #include "tcache.h"
+#include "userheap.h"
 
 /* heaps_each's visit of one heap for hawk_check. */
 static void check_one(struct heap *h, unsigned i, void *ctx) {
@@ -18,6 +20,7 @@ int hawk_check(void) {
   hawk_ensure_init();
   int problems = 0;
   heaps_each(check_one, &problems, HEAPS_DRAIN);
+  problems += userheap_check_all();
   problems += arena_cache_check();
   problems += large_check();
   problems += tcache_check();
@@ -39,4 +42,9 @@ void debug_tick(const char *call) {
   line_str(&l, " calls (problems listed above)");
   l.buf[l.len] = 0;
   report_fatal(call, l.buf);
+}
+
+int hawk_heap_check(struct hawk_heap *h) {
+  if (h == userheap_default()) return hawk_check();
+  return userheap_check(userheap_live(h, "hawk_heap_check"));
 }

@@ -59,6 +59,7 @@
 #include "process.h"
 #include "registry.h"
 #include "report.h"
+#include "userheap.h"
 
 #define PX    (SNAP_STRIP_PX / 1024) /* tenths of a pixel in a pixel */
 #define ALONE (3 * PX)               /* blocks this wide are pieces of their own */
@@ -356,14 +357,16 @@ static int signal_walk(void) {
   snap->large.chunks = 0;
   registry_runs(signal_large_run, NULL);
   large_flush();
-  return 0;
+  return userheap_walk_try(snap_visit, NULL, lock_try); /* the created heaps */
 }
 
 /* --- the registry ------------------------------------------------------------ */
 
 static void chunks_record(void *ctx, uintptr_t addr, size_t count, enum chunk_kind kind) {
   (void)ctx;
-  if (kind != CHUNK_ARENA && kind != CHUNK_LARGE && kind != CHUNK_LARGE_MORE) return;
+  if (kind != CHUNK_ARENA && kind != CHUNK_LARGE && kind != CHUNK_LARGE_MORE &&
+      kind != CHUNK_HEAP_ARENA && kind != CHUNK_HEAP_LARGE && kind != CHUNK_HEAP_TABLE)
+    return;
   struct snap_chunks r = {.address = addr, .count = count, .kind = (uint32_t)kind};
   out_record(SNAP_CHUNKS, &r, sizeof r);
 }

@@ -13,6 +13,7 @@
 #include "process.h"
 #include "report.h"
 #include "tcache.h"
+#include "userheap.h"
 
 /* The size class of a block (STATS_CLASSES). */
 static unsigned class_row(size_t size) {
@@ -280,15 +281,16 @@ static char cell_char(uint64_t used) {
   return '#';
 }
 
-/* What print_map carries from heap to heap. */
-struct map_lines {
+/* print_map's place: the lines written so far and the arenas left out. */
+struct map_out {
   int fd;
   unsigned shown, more;
 };
 
-/* heaps_each's visit of one heap for print_map: a line per arena. */
-static void map_one(struct heap *h, unsigned i, void *ctx) {
-  struct map_lines *m = ctx;
+/* One line per arena of heap h (its lock held); id >= HEAP_MAX is a
+ * created heap's (hawk_heap_id). */
+static void map_heap_locked(void *ctx, struct heap *h, int id) {
+  struct map_out *m = ctx;
   struct line l = {.len = 0};
   for (struct arena *a = h->arenas; a; a = a->next) {
     if (m->shown >= MAP_ARENAS) {
@@ -298,7 +300,8 @@ static void map_one(struct heap *h, unsigned i, void *ctx) {
     struct strip st = {.base = (const char *)a};
     arena_walk(a, strip_visit, &st);
     line_str(&l, "hawkalloc:   heap ");
-    line_dec(&l, i);
+    line_dec(&l, (uint64_t)id);
+    if (id >= HEAP_MAX) line_str(&l, " (created)");
     line_str(&l, " ");
     line_ptr(&l, a);
     line_str(&l, " |");
@@ -312,6 +315,11 @@ static void map_one(struct heap *h, unsigned i, void *ctx) {
   }
 }
 
+/* heaps_each's visit of one of the process's heaps for print_map. */
+static void map_one(struct heap *h, unsigned i, void *ctx) {
+  map_heap_locked(ctx, h, (int)i);
+}
+
 /* Prints one line per arena: a strip of 64 cells of 64 KiB each. */
 static void print_map(int fd) {
   struct line l = {.len = 0};
@@ -319,14 +327,22 @@ static void print_map(int fd) {
   line_write(&l, fd);
   line_str(&l, "hawkalloc:   '#' over 3/4 allocated, '+' over 1/4, '-' some, '.' free");
   line_write(&l, fd);
-  struct map_lines m = {.fd = fd};
+  struct map_out m = {.fd = fd};
   heaps_each(map_one, &m, 0);
+  userheap_each_locked(map_heap_locked, &m); /* the created heaps */
   if (m.more) {
     line_str(&l, "hawkalloc:   ... and ");
     line_dec(&l, m.more);
     line_str(&l, " more arenas");
     line_write(&l, fd);
   }
+}
+
+int hawk_heap_stats(struct hawk_heap *h, struct hawk_stats *out, size_t size) {
+  if (h == userheap_default()) return hawk_stats(out, size);
+  userheap_live(h, "hawk_heap_stats");
+  if (out == NULL || size < 2 * sizeof(uint32_t)) return -1;
+  return userheap_stats(h, out, size);
 }
 
 void hawk_stats_print_map(int fd) {

@@ -16,7 +16,7 @@
 #include "os.h"
 #include "report.h"
 
-#define TRACE_VERSION     1
+#define TRACE_VERSION     2
 #define TRACE_HEADER_SIZE 32
 
 struct trace_rec {
@@ -27,8 +27,10 @@ struct trace_rec {
   uint64_t result;
   uint64_t size;
   uint64_t aux;
+  int32_t heap; /* version 2: 0 the default heap, else a created heap's id */
+  uint32_t reserved2;
 };
-_Static_assert(sizeof(struct trace_rec) == 40, "trace record must be 40 bytes");
+_Static_assert(sizeof(struct trace_rec) == 48, "trace record must be 48 bytes");
 
 struct trace_buf {
   struct trace_buf *next; /* every buffer, for the flush at exit */
@@ -306,7 +308,7 @@ static struct trace_buf *buf_self(void) {
   return b;
 }
 
-void trace_record(enum trace_op op, const void *result, size_t size, uintptr_t aux) {
+void trace_record(enum trace_op op, const void *result, size_t size, uintptr_t aux, int heap) {
   struct trace_buf *b = buf_self();
   if (b == NULL) return;
   if (b->count == TRACE_RECORDS) {
@@ -327,6 +329,8 @@ void trace_record(enum trace_op op, const void *result, size_t size, uintptr_t a
   r->result = (uintptr_t)result;
   r->size = size;
   r->aux = aux;
+  r->heap = heap;
+  r->reserved2 = 0;
   b->count++;
 }
 

@@ -15,6 +15,8 @@ enum trace_op {
   TRACE_CALLOC = 3,
   TRACE_REALLOC = 4,
   TRACE_ALIGNED = 5,
+  TRACE_HEAP_CREATE = 6,  /* result: the handle, size: the limit */
+  TRACE_HEAP_DESTROY = 7, /* result: the handle */
 };
 
 /* Set once tracing has started; the API layer tests it on every call. */
@@ -23,12 +25,14 @@ HAWK_INTERNAL extern int trace_enabled;
 /* Opens the trace file named by HAWKALLOC_TRACE, if any (from init). */
 HAWK_INTERNAL void trace_init(void);
 
-/* Appends one record to this thread's buffer. */
-HAWK_INTERNAL void trace_record(enum trace_op op, const void *result, size_t size, uintptr_t aux);
+/* Appends one record to this thread's buffer; heap: 0 for the default
+ * heap, else the created heap's id (hawk_heap_id). */
+HAWK_INTERNAL void trace_record(enum trace_op op, const void *result, size_t size, uintptr_t aux,
+                                int heap);
 
-/* Records a call if tracing is on. */
+/* Records a call of the default heap if tracing is on. */
 static inline void trace_note(enum trace_op op, const void *result, size_t size, uintptr_t aux) {
-  if (unlikely(trace_enabled)) trace_record(op, result, size, aux);
+  if (unlikely(trace_enabled)) trace_record(op, result, size, aux, 0);
 }
 
 /* Writes every buffer out (at exit, from process.c, and from

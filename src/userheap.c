@@ -73,6 +73,8 @@ static struct {
 static const uint64_t default_token = 0x64656661756c74ull;
 #define DEFAULT_HEAP ((struct hawk_heap *)(uintptr_t)&default_token)
 
+static size_t walk_locked(const struct hawk_heap *h, hawk_visit_fn visit, void *ctx);
+
 static void *fail(int code) {
   errno = code;
   return NULL;
@@ -88,14 +90,17 @@ static int is_slot(const struct hawk_heap *h) {
          (off - TABLE_FIRST) / sizeof(struct hawk_heap) < TABLE_SLOTS;
 }
 
-/* h as a live created heap; misuse (a line, abort) for anything else.  The
- * default heap is the caller's to handle first. */
-static struct hawk_heap *live(struct hawk_heap *h, const char *call) {
+/* userheap_live's check, inlined in userheap_arg (every hawk_heap_* call). */
+static inline struct hawk_heap *live(struct hawk_heap *h, const char *call) {
   if (h == NULL || !is_slot(h)) report_misuse(call, h, "not a heap (never created)");
   uint64_t m = __atomic_load_n(&h->magic, __ATOMIC_ACQUIRE);
   if (m == HEAP_DEAD) report_misuse(call, h, "not a heap (destroyed already)");
   if (m != HEAP_LIVE) report_misuse(call, h, "not a heap (never created)");
   return h;
+}
+
+struct hawk_heap *userheap_live(struct hawk_heap *h, const char *call) {
+  return live(h, call);
 }
 
 /* A slot for a new heap, or NULL (ENOMEM).  Under list.lock. */
@@ -329,7 +334,7 @@ static struct hawk_heap *refuse(int code, const char *what, const char *name) {
 /* The most bytes of options read (a size past this is not a struct). */
 #define OPTIONS_SIZE_MAX ((size_t)4096)
 
-struct hawk_heap *hawk_heap_create(const struct hawk_heap_options *opt) {
+struct hawk_heap *userheap_create(const struct hawk_heap_options *opt) {
   hawk_ensure_init();
   struct hawk_heap_options o = {sizeof o, NULL, 0};
   if (opt) {
@@ -365,18 +370,23 @@ struct hawk_heap *hawk_heap_create(const struct hawk_heap_options *opt) {
   return h;
 }
 
-void hawk_heap_destroy(struct hawk_heap *h) {
+void userheap_destroy(struct hawk_heap *h, hawk_visit_fn visit, void *ctx) {
   if (h == DEFAULT_HEAP)
     report_misuse("hawk_heap_destroy", h, "the default heap cannot be destroyed");
   pthread_mutex_lock(&list.lock);
   uint64_t m = h && is_slot(h) ? h->magic : 0;
   if (m != HEAP_LIVE) {
     pthread_mutex_unlock(&list.lock);
-    live(h, "hawk_heap_destroy"); /* reports */
+    userheap_live(h, "hawk_heap_destroy"); /* reports */
   }
   __atomic_store_n(&h->magic, HEAP_DEAD, __ATOMIC_RELEASE);
   DLIST_REMOVE(list.live, h);
   pthread_mutex_unlock(&list.lock);
+  if (visit) { /* its blocks in use, told before they go (Valgrind) */
+    pthread_mutex_lock(&h->heap.lock);
+    walk_locked(h, visit, ctx);
+    pthread_mutex_unlock(&h->heap.lock);
+  }
   /* Every arena and mapping at once; the bytes in use the heap told the
    * process-wide count are taken back. */
   for (struct arena *a = h->heap.arenas, *next; a; a = next) {
@@ -404,54 +414,38 @@ void hawk_heap_destroy(struct hawk_heap *h) {
   pthread_mutex_unlock(&list.lock);
 }
 
-struct hawk_heap *hawk_heap_default(void) {
+struct hawk_heap *userheap_default(void) {
   return DEFAULT_HEAP;
 }
 
-void *hawk_heap_malloc(struct hawk_heap *h, size_t n) {
-  if (h == DEFAULT_HEAP) return hawk_malloc(n);
-  return alloc_in(live(h, "hawk_heap_malloc"), n, HAWK_ALIGN, 0);
+struct hawk_heap *userheap_arg(struct hawk_heap *h, const char *call) {
+  return h == DEFAULT_HEAP ? NULL : live(h, call);
 }
 
-void *hawk_heap_calloc(struct hawk_heap *h, size_t count, size_t n) {
-  if (h == DEFAULT_HEAP) return hawk_calloc(count, n);
-  live(h, "hawk_heap_calloc");
-  size_t total;
-  if (__builtin_mul_overflow(count, n, &total)) return fail(ENOMEM);
-  return alloc_in(h, total, HAWK_ALIGN, 1);
+void *userheap_alloc(struct hawk_heap *h, size_t n, size_t align, int zero) {
+  return alloc_in(h, n, align, zero);
 }
 
-void *hawk_heap_aligned_alloc(struct hawk_heap *h, size_t alignment, size_t n) {
-  if (h == DEFAULT_HEAP) return hawk_aligned_alloc(alignment, n);
-  live(h, "hawk_heap_aligned_alloc");
-  if (alignment == 0 || (alignment & (alignment - 1)) != 0) return fail(EINVAL);
-  return alloc_in(h, n, alignment < HAWK_ALIGN ? HAWK_ALIGN : alignment, 0);
-}
-
-/* The created heap that owns p (a live block), or NULL for a block of the
- * default heaps. */
-static struct hawk_heap *owner_of_block(void *p) {
+struct hawk_heap *userheap_owner(void *p) {
   enum chunk_kind kind = registry_lookup(p);
   if (kind == CHUNK_HEAP_ARENA) return arena_owner(p);
   if (kind == CHUNK_HEAP_LARGE) return large_of(p, "realloc")->owner;
   return NULL;
 }
 
-void *hawk_heap_realloc(struct hawk_heap *h, void *p, size_t n) {
-  if (h != DEFAULT_HEAP) live(h, "hawk_heap_realloc");
-  if (p == NULL) return hawk_heap_malloc(h, n);
-  if (n == 0) {
-    hawk_free(p);
-    return NULL;
+int userheap_id(struct hawk_heap *h) { return h == NULL || h == DEFAULT_HEAP ? 0 : h->id; }
+
+int userheap_id_of(const void *p) {
+  enum chunk_kind kind = registry_lookup(p);
+  const struct hawk_heap *h = NULL;
+  if (kind == CHUNK_HEAP_ARENA) {
+    const struct arena *a = arena_of(p);
+    if (a->magic == ARENA_MAGIC) h = (const struct hawk_heap *)arena_heap(a);
+  } else if (kind == CHUNK_HEAP_LARGE) {
+    const struct uh_large *l = (const struct uh_large *)chunk_base(p);
+    if (l->magic == UH_LARGE_MAGIC) h = l->owner;
   }
-  size_t old = hawk_usable_size(p); /* checks p */
-  struct hawk_heap *from = owner_of_block(p);
-  if (from == (h == DEFAULT_HEAP ? NULL : h)) return hawk_realloc(p, n);
-  void *q = hawk_heap_malloc(h, n);
-  if (q == NULL) return NULL;
-  memcpy(q, p, old < n ? old : n);
-  hawk_free(p);
-  return q;
+  return h && is_slot(h) ? h->id : 0;
 }
 
 /* Counts one arena block for hawk_heap_stats. */
@@ -463,10 +457,7 @@ static void stats_visit(void *ctx, const block *b) {
   if (block_size(b) > s->largest_free) s->largest_free = block_size(b);
 }
 
-int hawk_heap_stats(struct hawk_heap *h, struct hawk_stats *out, size_t size) {
-  if (h == DEFAULT_HEAP) return hawk_stats(out, size);
-  live(h, "hawk_heap_stats");
-  if (out == NULL || size < 2 * sizeof(uint32_t)) return -1;
+int userheap_stats(struct hawk_heap *h, struct hawk_stats *out, size_t size) {
   struct hawk_stats s;
   memset(&s, 0, sizeof s);
   pthread_mutex_lock(&h->heap.lock);
@@ -500,9 +491,7 @@ int hawk_heap_stats(struct hawk_heap *h, struct hawk_stats *out, size_t size) {
   return 0;
 }
 
-int hawk_heap_check(struct hawk_heap *h) {
-  if (h == DEFAULT_HEAP) return hawk_check();
-  live(h, "hawk_heap_check");
+int userheap_check(struct hawk_heap *h) {
   int problems = heap_check(&h->heap);
   pthread_mutex_lock(&h->heap.lock);
   uint64_t n = 0, bytes = 0;
@@ -524,25 +513,60 @@ int hawk_heap_check(struct hawk_heap *h) {
   return problems;
 }
 
-int hawk_heap_id(struct hawk_heap *h) {
-  if (h == DEFAULT_HEAP) return 0;
-  return live(h, "hawk_heap_id")->id;
+int userheap_check_all(void) {
+  int problems = 0;
+  pthread_mutex_lock(&list.lock);
+  for (struct hawk_heap *h = list.live; h; h = h->next) problems += userheap_check(h);
+  pthread_mutex_unlock(&list.lock);
+  return problems;
+}
+
+void userheap_each_locked(void (*fn)(void *ctx, struct heap *h, int id), void *ctx) {
+  pthread_mutex_lock(&list.lock);
+  for (struct hawk_heap *h = list.live; h; h = h->next) {
+    pthread_mutex_lock(&h->heap.lock);
+    fn(ctx, &h->heap, h->id);
+    pthread_mutex_unlock(&h->heap.lock);
+  }
+  pthread_mutex_unlock(&list.lock);
 }
 
 /* --- the walk and fork -------------------------------------------------------- */
+
+/* Every block of h (its lock held) described to visit; the count. */
+static size_t walk_locked(const struct hawk_heap *h, hawk_visit_fn visit, void *ctx) {
+  size_t count = walk_arenas_locked(&h->heap, h->id, visit, ctx);
+  for (const struct uh_large *l = h->large; l; l = l->next, count++) {
+    walk_large_mapping(visit, ctx, h->id, l, l->payload_off, l->map_len);
+  }
+  return count;
+}
 
 size_t userheap_walk(hawk_visit_fn visit, void *ctx) {
   size_t count = 0;
   pthread_mutex_lock(&list.lock);
   for (struct hawk_heap *h = list.live; h; h = h->next) {
     pthread_mutex_lock(&h->heap.lock);
-    count += walk_arenas_locked(&h->heap, h->id, visit, ctx);
-    for (const struct uh_large *l = h->large; l; l = l->next, count++)
-      walk_large_mapping(visit, ctx, h->id, l, l->payload_off, l->map_len);
+    count += walk_locked(h, visit, ctx);
     pthread_mutex_unlock(&h->heap.lock);
   }
   pthread_mutex_unlock(&list.lock);
   return count;
+}
+
+int userheap_walk_try(hawk_visit_fn visit, void *ctx, int (*try_lock)(pthread_mutex_t *m)) {
+  if (!try_lock(&list.lock)) return -1;
+  int busy = 0;
+  for (struct hawk_heap *h = list.live; h && !busy; h = h->next) {
+    if (!try_lock(&h->heap.lock)) {
+      busy = 1;
+      break;
+    }
+    walk_locked(h, visit, ctx);
+    pthread_mutex_unlock(&h->heap.lock);
+  }
+  pthread_mutex_unlock(&list.lock);
+  return busy ? -1 : 0;
 }
 
 /* Every created heap's lock is taken before fork, so that none is held by

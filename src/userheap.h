@@ -14,7 +14,63 @@
 #define HAWK_USERHEAP_H
 
 #include "hawkalloc.h"
+#include "heap.h"
 #include "registry.h"
+
+/* The public hawk_heap_* functions are api.c's (the API layer: errno,
+ * tracing, debug mode, Valgrind); here is the heaps' logic they call. */
+
+/* The default heap's handle (hawk_heap_default). */
+HAWK_INTERNAL struct hawk_heap *userheap_default(void);
+
+/* h as a live created heap; misuse (a line, abort) for anything else.  The
+ * default heap is the caller's to handle first. */
+HAWK_INTERNAL struct hawk_heap *userheap_live(struct hawk_heap *h, const char *call);
+
+/* NULL for the default heap's handle, else userheap_live(h, call). */
+HAWK_INTERNAL struct hawk_heap *userheap_arg(struct hawk_heap *h, const char *call);
+
+/* A new heap, or NULL with errno set (and one line for bad options). */
+HAWK_INTERNAL struct hawk_heap *userheap_create(const struct hawk_heap_options *opt);
+
+/* Destroys h (not the default heap): its memory is unmapped at once.
+ * Misuse (a line, abort) for anything that is not a live heap.  visit, if
+ * not NULL, is first told every block of h that is in use. */
+HAWK_INTERNAL void userheap_destroy(struct hawk_heap *h, hawk_visit_fn visit, void *ctx);
+
+/* n bytes aligned to align (a power of two, at least 16) in live heap h,
+ * zeroed if asked; NULL with errno set (ENOMEM, EINVAL). */
+HAWK_INTERNAL void *userheap_alloc(struct hawk_heap *h, size_t n, size_t align, int zero);
+
+/* The created heap that owns the live block p (checked by the caller), or
+ * NULL for a block of the default heaps. */
+HAWK_INTERNAL struct hawk_heap *userheap_owner(void *p);
+
+/* h's id (hawk_heap_id): 0 for the default heap (NULL or its handle). */
+HAWK_INTERNAL int userheap_id(struct hawk_heap *h);
+
+/* The id of the created heap whose memory p is in, 0 for anything else;
+ * reads nothing the registry does not vouch for (p may be a bad pointer). */
+HAWK_INTERNAL int userheap_id_of(const void *p);
+
+/* Every live created heap's problems (hawk_check's part); the count. */
+HAWK_INTERNAL int userheap_check_all(void);
+
+/* hawk_heap_check of live heap h. */
+HAWK_INTERNAL int userheap_check(struct hawk_heap *h);
+
+/* hawk_heap_stats of live heap h. */
+HAWK_INTERNAL int userheap_stats(struct hawk_heap *h, struct hawk_stats *out, size_t size);
+
+/* Calls fn for every live created heap with its heap lock held, in the
+ * order of the list (the list's lock is held throughout). */
+HAWK_INTERNAL void userheap_each_locked(void (*fn)(void *ctx, struct heap *h, int id), void *ctx);
+
+/* userheap_walk from a signal handler: every lock taken with try_lock
+ * (which gives up rather than wait); -1, having visited some heaps, when
+ * one stayed busy. */
+HAWK_INTERNAL int userheap_walk_try(hawk_visit_fn visit, void *ctx,
+                                    int (*try_lock)(pthread_mutex_t *m));
 
 /* free of p, whose chunk is of kind (CHUNK_HEAP_ARENA or more). */
 HAWK_INTERNAL void userheap_free(void *p, enum chunk_kind kind, const char *call);

@@ -72,6 +72,58 @@ static int scenario_check_every(void) {
   return 0;
 }
 
+/* The same in a created heap: its blocks carry canaries and patterns too,
+ * and a realloc keeps a block in its heap. */
+static int scenario_heap_semantics(void) {
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  unsigned char *p = hawk_heap_malloc(h, 20);
+  if (!p || hawk_usable_size(p) != 20) return 1;
+  for (int i = 0; i < 20; i++)
+    if (p[i] != 0xab) return 2;
+  memset(p, 7, 20);
+  unsigned char *q = hawk_realloc(p, 3000);
+  if (!q || hawk_usable_size(q) != 3000) return 3;
+  for (int i = 0; i < 20; i++)
+    if (q[i] != 7) return 4;
+  unsigned char *r = hawk_heap_realloc(h, q, 100);
+  if (!r || hawk_usable_size(r) != 100 || r[0] != 7) return 5;
+  unsigned char *z = hawk_heap_calloc(h, 10, 100);
+  for (int i = 0; i < 1000; i++)
+    if (!z || z[i] != 0) return 6;
+  void *a = hawk_heap_aligned_alloc(h, 4096, 100);
+  if (!a || ((uintptr_t)a & 4095) || hawk_usable_size(a) != 100) return 7;
+  struct hawk_stats s;
+  if (hawk_heap_stats(h, &s, sizeof s) != 0 || s.mallocs < 4) return 8; /* all in h */
+  hawk_free(a);
+  hawk_free(z);
+  hawk_free(r);
+  if (hawk_heap_check(h) != 0) return 9;
+  hawk_heap_destroy(h);
+  return hawk_check() == 0 ? 0 : 10;
+}
+
+static int scenario_heap_overflow(void) {
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  char *p = hawk_heap_malloc(h, 20);
+  p[20] = 'x'; /* caught by the canary, as in the default heap */
+  hawk_free(p);
+  return 0;
+}
+
+/* A free block's footer broken in a created heap; the periodic check, run
+ * by the heap's own calls, notices. */
+static int scenario_heap_check_every(void) {
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  char *a = hawk_heap_malloc(h, 5000), *b = hawk_heap_malloc(h, 5000),
+       *c = hawk_heap_malloc(h, 5000);
+  hawk_free(b);
+  memset(b + 5000, 0, 8); /* the free block's end: the next block's header */
+  for (int i = 0; i < 100; i++) hawk_free(hawk_heap_malloc(h, 3000));
+  hawk_free(a);
+  hawk_free(c);
+  return 0;
+}
+
 /* --- the cases, in the parent ---------------------------------------------- */
 
 /* Runs scenario in a child with env; returns the wait status, and its stderr in err. */
@@ -95,6 +147,14 @@ static int run_child(const char *scenario, const char *env1, const char *env2, c
 TEST(debug_mode_keeps_the_standard_semantics) {
   char err[4096];
   int status = run_child("semantics", "HAWKALLOC_DEBUG=1", NULL, err, sizeof err);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status))
+    fprintf(stderr, "    status %d: %s\n", status, err);
+}
+
+TEST(debug_mode_covers_a_created_heaps_blocks) {
+  char err[4096];
+  int status = run_child("heap_semantics", "HAWKALLOC_DEBUG=1", NULL, err, sizeof err);
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status))
     fprintf(stderr, "    status %d: %s\n", status, err);
@@ -127,6 +187,19 @@ TEST(check_every_stops_at_a_broken_heap) {
   CHECK(strstr(err, "hawkalloc: check: ") != NULL); /* the problems themselves */
 }
 
+TEST(debug_mode_catches_an_overflow_in_a_created_heap) {
+  char err[4096];
+  int status = run_child("heap_overflow", "HAWKALLOC_DEBUG=1", NULL, err, sizeof err);
+  CHECK(aborted_with(status, err, "): buffer overflow (the canary after the 20 bytes"));
+}
+
+TEST(check_every_covers_a_created_heap) {
+  char err[4096];
+  int status = run_child("heap_check_every", "HAWKALLOC_CHECK_EVERY=10", NULL, err, sizeof err);
+  CHECK(aborted_with(status, err, "heap check failed after"));
+  CHECK(strstr(err, "hawkalloc: check: ") != NULL);
+}
+
 TEST(without_the_variables_the_overflow_goes_unnoticed_by_free) {
   /* The canary is a debug-mode feature: the plain build spends nothing on it. */
   char err[4096];
@@ -145,6 +218,9 @@ int main(int argc, char **argv) {
     if (strcmp(argv[2], "overflow") == 0) return scenario_overflow();
     if (strcmp(argv[2], "write_after_free") == 0) return scenario_write_after_free();
     if (strcmp(argv[2], "check_every") == 0) return scenario_check_every();
+    if (strcmp(argv[2], "heap_semantics") == 0) return scenario_heap_semantics();
+    if (strcmp(argv[2], "heap_overflow") == 0) return scenario_heap_overflow();
+    if (strcmp(argv[2], "heap_check_every") == 0) return scenario_heap_check_every();
     return 99;
   }
   ssize_t n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);

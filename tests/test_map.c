@@ -619,9 +619,9 @@ TEST(render_rejects_a_bad_snapshot_with_one_line) {
   memcpy(m, d, len);
   struct snap_header h;
   memcpy(&h, m, sizeof h);
-  h.version = 2;
+  h.version = SNAP_VERSION + 1;
   memcpy(m, &h, sizeof h);
-  CHECK(write_file(bad, m, len) && rejected(bad, "version 2"));
+  CHECK(write_file(bad, m, len) && rejected(bad, "version 3"));
   h.version = 0x01000000; /* version 1 in the other byte order */
   memcpy(m, &h, sizeof h);
   CHECK(write_file(bad, m, len) && rejected(bad, "version"));
@@ -882,6 +882,54 @@ TEST(sigusr2_frames) {
   snprintf(frame, sizeof frame, "%s/frames.svg", work_dir());
   REQUIRE(render(map, frame));
   check_svg_tools(frame, png);
+}
+
+/* A created heap in the snapshots (format version 2): its arena and its
+ * large mapping are strips with its id, drawn as "heap 16 (created)"; its
+ * chunks are in CHUNKS (kinds 6, 7 and 8: arena, large mapping, the
+ * descriptors' table); a SIGUSR2 frame has its strips too.  In a fresh
+ * process, whose first created heap is heap 16. */
+TEST(snapshot_of_a_created_heap) {
+  if (!is_fresh("snapshot_of_a_created_heap")) {
+    char env[200], out[8192];
+    snprintf(env, sizeof env, "HAWKALLOC_MAP=%s/created.snap", work_dir());
+    char *e[] = {env, NULL};
+    int status = run_fresh_env("snapshot_of_a_created_heap", e, out, sizeof out);
+    CHECK(status == 0);
+    if (status != 0) fprintf(stderr, "    %s", out);
+    return;
+  }
+  const char *map = getenv("HAWKALLOC_MAP");
+  REQUIRE(map != NULL);
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  REQUIRE(h != NULL && hawk_heap_id(h) == 16);
+  for (int i = 0; i < 100; i++) REQUIRE(hawk_heap_malloc(h, 1000) != NULL);
+  REQUIRE(hawk_heap_malloc(h, 2 << 20) != NULL); /* its own mapping: one chunk */
+  char snap[256], svg[256], frame[256];
+  snprintf(snap, sizeof snap, "%.*s-call.snap", (int)(strlen(map) - 5), map);
+  snprintf(svg, sizeof svg, "%.*s-call.svg", (int)(strlen(map) - 5), map);
+  REQUIRE(hawk_map_write(snap) == 0);
+  struct summary sm;
+  REQUIRE(summary_of(snap, &sm));
+  CHECK(value_of(&sm, "version") == 2);
+  CHECK(value_of(&sm, "created_strips") == 2);
+  CHECK(value_of(&sm, "chunks_6") == 1);
+  CHECK(value_of(&sm, "chunks_7") == 1);
+  CHECK(value_of(&sm, "chunks_8") == 1);
+  REQUIRE(render(snap, svg));
+  char *text = slurp(svg, NULL);
+  CHECK(text && count_of(text, "heap 16 (created)") == 2);
+  CHECK(text && count_of(text, "large · heap 16 (created)") == 1);
+  free(text);
+  /* The frame taken in the SIGUSR2 handler walks the created heap too. */
+  map_install_signal();
+  raise(SIGUSR2);
+  snprintf(frame, sizeof frame, "%.*s-0001.snap", (int)(strlen(map) - 5), map);
+  REQUIRE(file_exists(frame));
+  REQUIRE(summary_of(frame, &sm));
+  CHECK(value_of(&sm, "from_signal") == 1);
+  CHECK(value_of(&sm, "created_strips") == 2);
+  hawk_heap_destroy(h);
 }
 
 /* Last: the pictures are removed unless HAWK_KEEP_MAPS is set. */

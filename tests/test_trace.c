@@ -14,6 +14,8 @@ struct rec {
   uint8_t op;
   uint8_t reserved[3];
   uint64_t result, size, aux;
+  int32_t heap; /* version 2: 0 the default heap, else the created heap's id */
+  uint32_t reserved2;
 };
 
 static char self_path[4096];
@@ -86,7 +88,7 @@ TEST(trace_file_has_header_and_every_call) {
   memcpy(&version, buf + 8, 4);
   memcpy(&hsize, buf + 12, 4);
   memcpy(&rsize, buf + 16, 4);
-  CHECK(version == 1 && hsize == 32 && rsize == 40);
+  CHECK(version == 2 && hsize == 32 && rsize == 48);
   REQUIRE((len - hsize) % rsize == 0);
   size_t n = (len - hsize) / rsize;
   struct rec *r = (struct rec *)(buf + hsize);
@@ -291,9 +293,9 @@ TEST(trace_records_every_call_exactly) {
   };
   size_t len = 0;
   unsigned char *buf = read_file(path, &len);
-  REQUIRE(buf != NULL && len >= 32 && (len - 32) % 40 == 0);
+  REQUIRE(buf != NULL && len >= 32 && (len - 32) % sizeof(struct rec) == 0);
   const struct rec *r = (const struct rec *)(buf + 32);
-  size_t n = (len - 32) / 40, k = 0;
+  size_t n = (len - 32) / sizeof(struct rec), k = 0;
   /* The sequence appears in order (the C library may add calls around it). */
   for (size_t i = 0; i < n && k < sizeof want / sizeof *want; i++)
     if (r[i].op == want[k].op && r[i].result == want[k].result && r[i].size == want[k].size &&
@@ -353,11 +355,94 @@ TEST(trace_flush_writes_the_buffered_records_at_once) {
   unlink(path);
 }
 
+/* The heap child: a created heap's life, its calls traced with its id; the
+ * pointers go to fd 3 (no stdio between the calls). */
+static int heap_child(void) {
+  uint64_t got[8];
+  struct hawk_heap_options o = HAWK_HEAP_OPTIONS_INIT;
+  o.limit = 1 << 20;
+  struct hawk_heap *h = hawk_heap_create(&o);
+  if (h == NULL || hawk_heap_id(h) != 16) return 1;
+  got[0] = (uintptr_t)h;
+  got[1] = (uintptr_t)hawk_heap_malloc(h, 100);
+  got[2] = (uintptr_t)hawk_heap_calloc(h, 4, 50);
+  got[3] = (uintptr_t)hawk_heap_aligned_alloc(h, 256, 300);
+  hawk_free((void *)(uintptr_t)got[2]); /* a created heap's block given to free */
+  got[4] = (uintptr_t)hawk_heap_realloc(h, (void *)(uintptr_t)got[1], 5000);
+  got[5] = (uintptr_t)hawk_malloc(77);                              /* the default heap's */
+  got[6] = (uintptr_t)hawk_realloc((void *)(uintptr_t)got[3], 400); /* stays in h */
+  got[7] = (uintptr_t)hawk_heap_malloc(h, 2 << 20);                 /* past the limit: NULL */
+  hawk_heap_destroy(h); /* two blocks still live in it */
+  hawk_free((void *)(uintptr_t)got[5]);
+  return write(3, got, sizeof got) == (ssize_t)sizeof got ? 0 : 1;
+}
+
+/* A created heap's calls are traced (format version 2): create (op 6) and
+ * destroy (op 7) with the heap's id, its blocks' records with the id, the
+ * default heap's with 0. */
+TEST(trace_records_a_created_heaps_calls_with_its_id) {
+  char path[] = "/tmp/hawk-trace-heap-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  int pipefd[2];
+  REQUIRE(pipe(pipefd) == 0);
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(pipefd[1], 3);
+    char env1[4200];
+    snprintf(env1, sizeof env1, "HAWKALLOC_TRACE=%s", path);
+    char *envp[] = {env1, NULL};
+    char *argv[] = {self_path, "--heap-child", NULL};
+    execve(self_path, argv, envp);
+    _exit(127);
+  }
+  close(pipefd[1]);
+  uint64_t got[8] = {0};
+  ssize_t n_got = read(pipefd[0], got, sizeof got);
+  close(pipefd[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0 && n_got == (ssize_t)sizeof got);
+  const struct rec want[] = {
+      {.op = 6, .result = got[0], .size = 1 << 20, .heap = 16},
+      {.op = 1, .result = got[1], .size = 100, .heap = 16},
+      {.op = 3, .result = got[2], .size = 200, .heap = 16},
+      {.op = 5, .result = got[3], .size = 300, .aux = 256, .heap = 16},
+      {.op = 2, .result = got[2], .heap = 16},
+      {.op = 4, .result = got[4], .size = 5000, .aux = got[1], .heap = 16},
+      {.op = 1, .result = got[5], .size = 77, .heap = 0},
+      {.op = 4, .result = got[6], .size = 400, .aux = got[3], .heap = 16},
+      {.op = 1, .result = 0, .size = 2 << 20, .heap = 16},
+      {.op = 7, .result = got[0], .heap = 16},
+      {.op = 2, .result = got[5], .heap = 0},
+  };
+  size_t len = 0;
+  unsigned char *buf = read_file(path, &len);
+  REQUIRE(buf != NULL && len >= 32 && (len - 32) % sizeof(struct rec) == 0);
+  const struct rec *r = (const struct rec *)(buf + 32);
+  size_t n = (len - 32) / sizeof(struct rec), k = 0, heap_records = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (r[i].heap != 0) heap_records++;
+    if (k < sizeof want / sizeof *want && r[i].op == want[k].op && r[i].result == want[k].result &&
+        r[i].size == want[k].size && r[i].aux == want[k].aux && r[i].heap == want[k].heap)
+      k++;
+  }
+  if (k < sizeof want / sizeof *want)
+    fprintf(stderr, "    record %zu of the sequence (op %u) not found\n", k, want[k].op);
+  CHECK(k == sizeof want / sizeof *want);
+  CHECK(heap_records == 9); /* the heap's nine records and nothing else */
+  free(buf);
+  unlink(path);
+}
+
 static int harness_main(int argc, char **argv);
 
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "--traced-child") == 0) return traced_child();
   if (argc > 1 && strcmp(argv[1], "--exact-child") == 0) return exact_child();
+  if (argc > 1 && strcmp(argv[1], "--heap-child") == 0) return heap_child();
   if (argc > 2 && strcmp(argv[1], "--flush-child") == 0) return flush_child(argv[2]);
   ssize_t n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
   if (n <= 0) return 1;

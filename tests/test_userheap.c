@@ -430,6 +430,51 @@ TEST(events_name_a_created_heap_by_its_id) {
 
 /* ---- the default heap ----------------------------------------------------------------- */
 
+/* hawk_check walks the created heaps too: a broken footer in one is found,
+ * and once mended the heap is sound again. */
+TEST(hawk_check_covers_created_heaps) {
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  REQUIRE(h != NULL);
+  char *a = hawk_heap_malloc(h, 5000), *b = hawk_heap_malloc(h, 5000),
+       *c = hawk_heap_malloc(h, 5000);
+  REQUIRE(a && b && c);
+  hawk_free(b);
+  CHECK(hawk_check() == 0);
+  char saved[8];
+  memcpy(saved, b + 4992, 8);
+  memset(b + 4992, 0, 8); /* the free block's footer */
+  CHECK(hawk_check() > 0);
+  memcpy(b + 4992, saved, 8);
+  CHECK(hawk_check() == 0);
+  hawk_free(a);
+  hawk_free(c);
+  hawk_heap_destroy(h);
+}
+
+/* The text heap map (hawk_stats_print_map, HAWKALLOC_STATS=1) has a line
+ * for a created heap's arena, labelled with its id. */
+TEST(text_map_labels_a_created_heaps_arena) {
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  REQUIRE(h != NULL);
+  REQUIRE(hawk_heap_malloc(h, 1000) != NULL);
+  int fd[2];
+  REQUIRE(pipe(fd) == 0);
+  hawk_stats_print_map(fd[1]);
+  close(fd[1]);
+  static char text[1 << 16];
+  size_t len = 0;
+  ssize_t n;
+  while (len < sizeof text - 1 && (n = read(fd[0], text + len, sizeof text - 1 - len)) > 0)
+    len += (size_t)n;
+  close(fd[0]);
+  text[len] = 0;
+  char want[64];
+  snprintf(want, sizeof want, "hawkalloc:   heap %d (created) 0x", hawk_heap_id(h));
+  CHECK(strstr(text, want) != NULL);
+  if (!strstr(text, want)) fprintf(stderr, "    map:\n%s", text);
+  hawk_heap_destroy(h);
+}
+
 TEST(the_default_heap_is_malloc) {
   struct hawk_heap *d = hawk_heap_default();
   REQUIRE(d);

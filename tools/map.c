@@ -385,6 +385,15 @@ static void print_summary(const struct snapshot *s) {
          (unsigned long long)bytes[SNAP_ST_ALLOC], (unsigned long long)bytes[SNAP_ST_CACHED],
          (unsigned long long)bytes[SNAP_ST_LARGE], (unsigned long long)free_blocks,
          (unsigned long long)largest, s->nchunks, s->nleaves, s->maps_len);
+  /* The chunks of each kind, and the strips of created heaps (id 16 up). */
+  uint64_t kinds[9] = {0};
+  size_t created = 0;
+  for (size_t i = 0; i < s->nchunks; i++)
+    if (s->chunks[i].kind < 9) kinds[s->chunks[i].kind] += s->chunks[i].count;
+  for (size_t i = 0; i < s->nstrips; i++) created += s->strips[i].head.heap >= 16;
+  for (int k = 1; k < 9; k++)
+    if (k < 4 || k > 5) printf("chunks_%d %llu\n", k, (unsigned long long)kinds[k]);
+  printf("created_strips %zu\n", created);
 }
 
 int cmd_render(int argc, char **argv) {

@@ -393,6 +393,9 @@ static void piece_draw(struct out *o, const struct snap_piece *p) {
   }
 }
 
+/* The first id of a heap made with hawk_heap_create (hawk_heap_id). */
+#define HEAP_CREATED_FIRST 16
+
 /* --- zooming in on a small heap ------------------------------------------ */
 
 #define ZOOM_MIN ((uint64_t)16 << 10)
@@ -406,7 +409,9 @@ static uint64_t zoom_span(const struct render_opts *opts) {
   uint64_t need = 0;
   for (size_t i = 0; i < opts->nblocks; i++) {
     const struct hawk_block_info *b = &opts->blocks[i];
-    if (b->heap < 0 || b->state == HAWK_BLOCK_FREE || b->address < b->region) continue;
+    if (b->heap < 0 || b->state == HAWK_BLOCK_FREE || b->state == HAWK_BLOCK_LARGE ||
+        b->address < b->region)
+      continue;
     uint64_t end = b->address + b->size - b->region;
     if (end > need) need = end;
   }
@@ -490,11 +495,13 @@ static void strip_draw(struct out *o, const struct snap_strip_read *given) {
   put_str(o, "</g>\n");
   rect_tenths(o, STRIP_X * PX, (int64_t)y * PX, strip_x(s, s->region_size), STRIP_H * PX, "e");
   text_at(o, STRIP_X - 8, y + 15, "sl", "end");
-  if (s->large) {
+  if (s->large && s->heap < HEAP_CREATED_FIRST) {
     put_str(o, "<tspan class=\"b\">large</tspan> ");
   } else {
-    put_str(o, "<tspan class=\"b\">heap ");
+    put_str(o, s->large ? "<tspan class=\"b\">large · heap " : "<tspan class=\"b\">heap ");
     put_dec(o, (uint64_t)s->heap);
+    /* 0-15 the default heaps; 16 and up made with hawk_heap_create */
+    if (s->heap >= HEAP_CREATED_FIRST) put_str(o, " (created)");
     put_str(o, "</tspan> ");
   }
   put_str(o, "<tspan class=\"m\">");

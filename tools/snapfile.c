@@ -136,7 +136,9 @@ static int record(struct snapshot *s, uint32_t t, const unsigned char *p, size_t
   case SNAP_CHUNKS: {
     struct snap_chunks c;
     memcpy(&c, p, n);
-    if (c.kind < 1 || c.kind > 3 || c.count == 0 || c.count > ((uint64_t)1 << 26))
+    /* Kinds 1-3; version 2 adds the created heaps' 6-8. */
+    int known = (c.kind >= 1 && c.kind <= 3) || (s->h.version >= 2 && c.kind >= 6 && c.kind <= 8);
+    if (!known || c.count == 0 || c.count > ((uint64_t)1 << 26))
       return bad(err, errlen, "byte %zu: a run of chunks of no kind", at);
     return push(&s->chunks, &s->nchunks, n, &c) ? bad(err, errlen, "out of memory") : 0;
   }
@@ -162,8 +164,8 @@ static int parse(const unsigned char *d, size_t len, struct snapshot *s, char *e
   memcpy(h, d, sizeof *h);
   if (memcmp(h->magic, SNAP_MAGIC, sizeof h->magic) != 0)
     return bad(err, errlen, "not a HawkAlloc heap snapshot (no HAWKSNAP magic)");
-  if (h->version != SNAP_VERSION)
-    return bad(err, errlen, "snapshot version %u; this hawk reads version %d", h->version,
+  if (h->version < 1 || h->version > SNAP_VERSION)
+    return bad(err, errlen, "snapshot version %u; this hawk reads versions 1 to %d", h->version,
                SNAP_VERSION);
   if (h->header_size < sizeof *h || h->header_size > len)
     return bad(err, errlen, "header size %u out of range", h->header_size);

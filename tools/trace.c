@@ -13,14 +13,23 @@
  *
  * An allocation that returns a pointer which is still live in the trace means
  * its free was not recorded before it: the old block ends there (counted as
- * "repaired").  Nothing here uses malloc. */
+ * "repaired").
+ *
+ * Version 2 records carry a heap id (0 the default heap, 16 and up a heap
+ * made with hawk_heap_create).  A replay puts every heap's blocks in the
+ * default heap; a heap's destroy (op 7) frees the blocks of that heap still
+ * live, its create (op 6) names no block.  Version 1 has no heap id (every
+ * block is the default heap's).  Nothing here uses malloc. */
 #include <stdio.h>
 #include <string.h>
 
 #include "hawk.h"
 
-#define HEADER_MIN 32
-#define RECORD_MIN 40
+#define HEADER_MIN      32
+#define RECORD_MIN      40
+#define RECORD_V2       48 /* version 2: the heap id at offset 40 */
+#define OP_HEAP_CREATE  6
+#define OP_HEAP_DESTROY 7
 
 static uint64_t le64(const unsigned char *p) {
   uint64_t v = 0;
@@ -101,6 +110,40 @@ static void ptrmap_remove(struct ptrmap *m, struct entry *gone) {
   m->e[i].ptr = 0;
 }
 
+/* --- the live blocks of each heap ------------------------------------------- */
+
+/* Per slot: its pointer now, its heap and its neighbours in that heap's list
+ * of live slots; per heap (a ptrmap keyed by id + 1): the list's head. */
+struct heaps {
+  uint64_t *ptr;
+  uint32_t *heap, *next, *prev;
+  struct ptrmap head;
+  size_t bytes;
+};
+
+static void heaps_unlink(struct heaps *hs, uint32_t slot) {
+  uint32_t n = hs->next[slot], p = hs->prev[slot];
+  if (p != SLOT_NULL)
+    hs->next[p] = n;
+  else if (n != SLOT_NULL)
+    ptrmap_put(&hs->head, (uint64_t)hs->heap[slot] + 1, n);
+  else {
+    struct entry *e = ptrmap_find(&hs->head, (uint64_t)hs->heap[slot] + 1);
+    if (e) ptrmap_remove(&hs->head, e);
+  }
+  if (n != SLOT_NULL) hs->prev[n] = p;
+}
+
+static void heaps_link(struct heaps *hs, uint32_t slot, uint64_t ptr, uint32_t heap) {
+  struct entry *e = ptrmap_find(&hs->head, (uint64_t)heap + 1);
+  hs->ptr[slot] = ptr;
+  hs->heap[slot] = heap;
+  hs->prev[slot] = SLOT_NULL;
+  hs->next[slot] = e ? e->slot : SLOT_NULL;
+  if (e) hs->prev[e->slot] = slot;
+  ptrmap_put(&hs->head, (uint64_t)heap + 1, slot);
+}
+
 /* --- the conversion ---------------------------------------------------------- */
 
 int hawk_trace_parse(const unsigned char *data, size_t len, struct optrace *t, char *err,
@@ -123,6 +166,7 @@ int hawk_trace_parse(const unsigned char *data, size_t len, struct optrace *t, c
   }
   size_t n = (len - header) / record;
   if ((len - header) % record) t->skipped++; /* a record cut short at the end */
+  int has_heap = version >= 2 && record >= RECORD_V2;
   t->format = "hawk";
   t->where = "record";
 
@@ -135,15 +179,27 @@ int hawk_trace_parse(const unsigned char *data, size_t len, struct optrace *t, c
   map.e = mm_alloc(map.bytes);
   map.mask = cap - 1;
   /* At most two ops per record: a repaired free and the record's own op. */
+  /* (Each block is freed once at most, by a free, a repair or its heap's
+   * destroy, so the bound holds with destroys too.) */
   t->ops_bytes = (2 * n + 1) * sizeof(struct op);
   t->ops = mm_alloc(t->ops_bytes);
-  if (!keys || !tmp || !map.e || !t->ops) {
+  struct heaps hs = {.head = {NULL, cap - 1, cap * sizeof(struct entry)}};
+  hs.bytes = (n ? n : 1) * (sizeof *hs.ptr + 3 * sizeof *hs.heap);
+  unsigned char *hmem = mm_alloc(hs.bytes);
+  hs.head.e = mm_alloc(hs.head.bytes);
+  if (!keys || !tmp || !map.e || !t->ops || !hmem || !hs.head.e) {
     snprintf(err, errlen, "out of memory for %zu trace records", n);
     mm_free(keys, n * sizeof *keys);
     mm_free(tmp, n * sizeof *tmp);
     mm_free(map.e, map.bytes);
+    mm_free(hmem, hs.bytes);
+    mm_free(hs.head.e, hs.head.bytes);
     return -1;
   }
+  hs.ptr = (uint64_t *)hmem;
+  hs.heap = (uint32_t *)(hs.ptr + (n ? n : 1));
+  hs.next = hs.heap + (n ? n : 1);
+  hs.prev = hs.next + (n ? n : 1);
   for (size_t i = 0; i < n; i++) {
     keys[i].seq = le64(data + header + i * record);
     keys[i].index = i;
@@ -156,9 +212,22 @@ int hawk_trace_parse(const unsigned char *data, size_t len, struct optrace *t, c
     const unsigned char *r = data + header + order[k].index * record;
     unsigned kind = r[12];
     uint64_t result = le64(r + 16), size = le64(r + 24), aux = le64(r + 32);
+    uint32_t heap = has_heap ? le32(r + 40) : 0;
     struct op o = {.kind = (uint8_t)kind, .size = size, .where = order[k].index + 1};
     struct entry *e;
     switch (kind) {
+    case OP_HEAP_CREATE:
+      continue; /* names no block */
+    case OP_HEAP_DESTROY:
+      /* Every block of the heap still live is freed here. */
+      while ((e = ptrmap_find(&hs.head, (uint64_t)heap + 1)) != NULL) {
+        uint32_t slot = e->slot;
+        t->ops[nops++] = (struct op){.kind = OP_FREE, .slot = slot, .where = o.where};
+        heaps_unlink(&hs, slot);
+        struct entry *live = ptrmap_find(&map, hs.ptr[slot]);
+        if (live) ptrmap_remove(&map, live);
+      }
+      continue;
     case OP_MALLOC:
     case OP_CALLOC:
     case OP_ALIGNED:
@@ -177,6 +246,7 @@ int hawk_trace_parse(const unsigned char *data, size_t len, struct optrace *t, c
       }
       o.slot = e->slot;
       o.size = 0;
+      heaps_unlink(&hs, e->slot);
       ptrmap_remove(&map, e);
       t->ops[nops++] = o;
       continue;
@@ -188,6 +258,7 @@ int hawk_trace_parse(const unsigned char *data, size_t len, struct optrace *t, c
       e = aux ? ptrmap_find(&map, aux) : NULL;
       if (e) {
         o.slot = e->slot;
+        heaps_unlink(&hs, e->slot);
         ptrmap_remove(&map, e);
       } else {
         o.kind = OP_MALLOC;
@@ -203,14 +274,18 @@ int hawk_trace_parse(const unsigned char *data, size_t len, struct optrace *t, c
     if (e) { /* still live: its free was not recorded before this */
       t->ops[nops++] = (struct op){.kind = OP_FREE, .slot = e->slot, .where = o.where};
       t->repaired++;
+      heaps_unlink(&hs, e->slot);
       ptrmap_remove(&map, e);
     }
     ptrmap_put(&map, result, o.slot);
+    heaps_link(&hs, o.slot, result, heap);
     t->ops[nops++] = o;
   }
   mm_free(keys, n * sizeof *keys);
   mm_free(tmp, n * sizeof *tmp);
   mm_free(map.e, map.bytes);
+  mm_free(hmem, hs.bytes);
+  mm_free(hs.head.e, hs.head.bytes);
   t->nops = nops;
   t->nslots = slots;
   return 0;

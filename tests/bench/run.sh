@@ -9,6 +9,8 @@
 #     the outputs are identical, the tables and the charts are written;
 #   * a preloaded "allocator" built here that hands out overlapping blocks
 #     makes both scripts exit 1 and name the failure;
+#   * bench/region (a heap per request, issue 16): every mode completes with
+#     the same checksum, and bench/region.sh prints a row per mode;
 #   * bad settings are one line and exit status 2.
 # No timing is asserted.  Needs build/libhawkalloc.so, build/hawk and the
 # programs of bench/ (make lib tools bench-progs).  Ends with "N passed,
@@ -145,6 +147,42 @@ if cc -shared -fPIC -O1 -o "$work/broken.so" "$work/broken.c" -ldl 2>"$work/cc.l
   fi
 else
   fail "build broken.so" "$(cat "$work/cc.log")"
+fi
+
+# --- bench/region.sh (issue 16: a heap per request) -----------------------------
+
+# Each mode of bench/region (hawk-heap: a heap per request destroyed in one
+# call; hawk-free, libc-free: a free of each object; mi-heap, mi-free where
+# region-mi was built with mimalloc.h) completes with the same checksum; the
+# script prints a row per mode.
+if [[ -x $root/build/bench/region && -x $root/build/bench/region-libc && -x $root/build/bench/region-mi ]]; then
+  modes="hawk-heap hawk-free libc-free"
+  if "$root/build/bench/region-mi" mi-heap 1 1 >/dev/null 2>&1; then modes+=" mi-heap mi-free"; fi
+  checks=""
+  for m in $modes; do
+    case $m in
+      hawk-*) bin=region ;;
+      mi-*) bin=region-mi ;;
+      *) bin=region-libc ;;
+    esac
+    line=$("$root/build/bench/$bin" "$m" 20 500 2>&1)
+    checks+="$(sed -n 's/.* check=\([0-9a-f]*\) .*/\1/p' <<<"$line") "
+  done
+  if [[ $(tr ' ' '\n' <<<"$checks" | grep -c .) == $(wc -w <<<"$modes") &&
+    $(tr ' ' '\n' <<<"$checks" | grep . | sort -u | wc -l) == 1 ]]; then
+    ok "bench/region: every mode ($modes) completes with the same checksum"
+  else
+    fail "bench/region: every mode completes with the same checksum" "modes: $modes" "checks: $checks"
+  fi
+  table=$(cd "$root" && ROUNDS=1 REQUESTS=5 OBJECTS=100 bench/region.sh 2>&1)
+  rows=$(grep -cE '^\| (hawk-heap|hawk-free|libc-free|mi-heap|mi-free) \| [0-9.]+ \| [0-9.]+ \| [0-9]+ \| ' <<<"$table")
+  if ((rows == $(wc -w <<<"$modes"))); then
+    ok "bench/region.sh: a row per mode ($rows)"
+  else
+    fail "bench/region.sh: a row per mode" "$table"
+  fi
+else
+  fail "bench/region is built (make bench-progs)"
 fi
 
 # --- bad settings ---------------------------------------------------------------

@@ -87,6 +87,16 @@ ok "apt-get install ./build/hawkalloc_${version}_*.deb"
 files=$(dpkg -L hawkalloc)
 lib=/usr/lib/libhawkalloc.so.$version
 
+# The licence: MIT (LICENSE), stated in DEP-5 as Expat (docs/packaging.md).
+copyright=/usr/share/doc/hawkalloc/copyright
+expect "the copyright file is DEP-5 with License: Expat for every file" \
+  "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/|Files: *|License: Expat" \
+  "$(sed -n '1p' "$copyright")|$(grep -m1 '^Files:' "$copyright")|$(grep -m1 '^License:' "$copyright")"
+expect "its licence text is LICENSE's" "" \
+  "$(diff <(awk '/^License: Expat$/ { n = NR } { l[NR] = $0 } END { for (i = n + 1; i <= NR; i++) print l[i] }' "$copyright" |
+    sed 's/^ //; s/^\.$//' | tr -s ' \n' ' ') \
+    <(sed '1,4d' LICENSE | tr -s ' \n' ' '))"
+
 # The command, from PATH.
 expect "hawk is /usr/bin/hawk" /usr/bin/hawk "$(command -v hawk)"
 expect "hawk --version prints the header's version" "hawk (HawkAlloc) $version" "$(hawk --version 2>&1)"
