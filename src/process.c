@@ -69,7 +69,7 @@ unsigned hawk_heap_spread(void) {
 /* Takes a heap lock without ever blocking: another thread holds a heap
  * lock for a short while, so try a few times; a thread interrupted by a
  * signal never lets go while the handler runs, so give up after that. */
-static int lock_try(pthread_mutex_t *m) {
+int heap_lock_try(pthread_mutex_t *m) {
   for (int i = 0; i < 256; i++)
     if (pthread_mutex_trylock(m) == 0) return 1;
   return 0;
@@ -81,7 +81,7 @@ int heaps_each(void (*fn)(struct heap *h, unsigned i, void *ctx), void *ctx, uns
     if (flags & HEAPS_DRAIN) heap_drain(h);
     if (!(flags & HEAPS_TRY))
       pthread_mutex_lock(&h->lock);
-    else if (!lock_try(&h->lock))
+    else if (!heap_lock_try(&h->lock))
       return -1;
     fn(h, i, ctx);
     pthread_mutex_unlock(&h->lock);

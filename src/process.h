@@ -44,6 +44,10 @@ static inline void hawk_ensure_init(void) {
         it, and pthread_mutex_lock is not async-signal-safe                                        \
         where trylock cannot block) */
 
+/* Takes a heap lock without ever blocking (a few tries, then 0): what
+ * HEAPS_TRY uses, for the signal-time walk of the created heaps too. */
+HAWK_INTERNAL int heap_lock_try(pthread_mutex_t *m);
+
 /* The one lock-walk-unlock of the heap table: calls fn(h, i, ctx) for each
  * heap h = &hawk_heaps[i] in turn, with its lock held (taken and released
  * here).  Returns 0, or -1 with HEAPS_TRY when a lock stayed busy (the

@@ -357,7 +357,7 @@ static int signal_walk(void) {
   snap->large.chunks = 0;
   registry_runs(signal_large_run, NULL);
   large_flush();
-  return userheap_walk_try(snap_visit, NULL, lock_try); /* the created heaps */
+  return userheap_walk_try(snap_visit, NULL, heap_lock_try); /* the created heaps */
 }
 
 /* --- the registry ------------------------------------------------------------ */

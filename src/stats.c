@@ -316,9 +316,7 @@ static void map_heap_locked(void *ctx, struct heap *h, int id) {
 }
 
 /* heaps_each's visit of one of the process's heaps for print_map. */
-static void map_one(struct heap *h, unsigned i, void *ctx) {
-  map_heap_locked(ctx, h, (int)i);
-}
+static void map_one(struct heap *h, unsigned i, void *ctx) { map_heap_locked(ctx, h, (int)i); }
 
 /* Prints one line per arena: a strip of 64 cells of 64 KiB each. */
 static void print_map(int fd) {
