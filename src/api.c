@@ -129,8 +129,7 @@ static __attribute__((noinline)) void free_core(void *p, const char *call) {
  * the heap checks on free.  A block whose predecessor is free takes the
  * locked path, which follows the footer of that free (changing) block. */
 static inline size_t usable_fast(void *p) {
-  if (((uintptr_t)p & (HAWK_ALIGN - 1)) != 0 || registry_lookup(p) != CHUNK_ARENA ||
-      !arena_holds_payload(arena_of(p), p))
+  if (registry_lookup_payload(p) != CHUNK_ARENA || !arena_holds_payload(arena_of(p), p))
     return 0;
   const block *b = block_of_payload(p);
   uint64_t w = block_load(b);
@@ -409,8 +408,7 @@ void hawk_free(void *ptr) {
  * thread's cache.  Nothing near the pointer is read before the registry
  * vouched for it. */
 static inline __attribute__((always_inline)) void free_fast(void *ptr) {
-  if (HAWK_CHECKS &&
-      unlikely(((uintptr_t)ptr & (HAWK_ALIGN - 1)) != 0 || registry_lookup(ptr) != CHUNK_ARENA)) {
+  if (HAWK_CHECKS && unlikely(registry_lookup_payload(ptr) != CHUNK_ARENA)) {
     free_core(ptr, "free");
     return;
   }
