@@ -129,8 +129,7 @@ static __attribute__((noinline)) void free_core(void *p, const char *call) {
  * the heap checks on free.  A block whose predecessor is free takes the
  * locked path, which follows the footer of that free (changing) block. */
 static inline size_t usable_fast(void *p) {
-  if (registry_lookup_payload(p) != CHUNK_ARENA || !arena_holds_payload(arena_of(p), p))
-    return 0;
+  if (registry_lookup_payload(p) != CHUNK_ARENA || !arena_holds_payload(arena_of(p), p)) return 0;
   const block *b = block_of_payload(p);
   uint64_t w = block_load(b);
   size_t size = w & BLOCK_SIZE_MASK;
