@@ -165,7 +165,7 @@ static void reclaim_next(void *p) {
     heap_free_batch((void *const[]){block_payload(next)}, 1, "realloc", 0);
 }
 
-static void free_fast(void *ptr);
+static inline void free_fast(void *ptr);
 
 /* Moves p, whose first old bytes are in use, to a new block of n bytes;
  * a block that grows gets REALLOC_HEADROOM more.  With M_PERTURB the bytes
@@ -347,7 +347,8 @@ static void *fail(int code) {
 static int is_power_of_two(size_t a) { return a != 0 && (a & (a - 1)) == 0; }
 
 /* malloc when this thread's cache had nothing of the size, or in slow mode
- * (p is then the block the cache gave, if any). */
+ * (p is then the block the cache gave, if any: only without the checks,
+ * whose pops miss in slow mode). */
 __attribute__((noinline)) static void *malloc_slow(size_t size, void *p) {
   if (p == NULL) {
     p = alloc_api(size, HAWK_ALIGN, 0, "malloc");
@@ -359,12 +360,16 @@ __attribute__((noinline)) static void *malloc_slow(size_t size, void *p) {
   return p ? p : fail(ENOMEM);
 }
 
-/* The fast path: the head of this thread's list of that size. */
+/* The fast path: the head of this thread's list of that size.  With the
+ * checks, slow mode is in the key the pop compares marks with
+ * (fast_pop_key, process.h): no test of its own. */
 void *hawk_malloc(size_t size) {
   void *p = NULL;
   if (likely(size <= TCACHE_MAX_BLOCK - BLOCK_HEADER)) {
-    p = tcache_pop_fast(block_size_for(size)); /* NULL also when its checks failed */
-    if (likely(p != NULL && !slow())) return p;
+    /* NULL also when its checks failed, and with the checks in slow mode */
+    p = tcache_pop_fast(block_size_for(size),
+                        HAWK_CHECKS ? __atomic_load_n(&fast_pop_key, __ATOMIC_RELAXED) : 0);
+    if (likely(p != NULL && (HAWK_CHECKS || !slow()))) return p;
   }
   return malloc_slow(size, p);
 }
@@ -394,22 +399,39 @@ static __attribute__((noinline)) void free_slow_mode(void *ptr) {
   free_fast(ptr);
 }
 
-void hawk_free(void *ptr) {
+/* free of a pointer whose registry byte is not fast_free_kind: NULL, slow
+ * mode, or anything but an arena's block (which free_core tells apart). */
+static __attribute__((noinline)) void free_miss(void *ptr) {
   if (ptr == NULL) return;
   if (unlikely(slow())) {
     free_slow_mode(ptr);
     return;
   }
-  free_fast(ptr);
+  free_core(ptr, "free");
 }
 
 /* free after the slow-mode work: a sound small arena block goes to this
  * thread's cache.  Nothing near the pointer is read before the registry
- * vouched for it. */
-static inline __attribute__((always_inline)) void free_fast(void *ptr) {
-  if (HAWK_CHECKS && unlikely(registry_lookup_payload(ptr) != CHUNK_ARENA)) {
-    free_core(ptr, "free");
-    return;
+ * vouched for it.  From free itself (entry set), NULL and slow mode are
+ * told by the registry's test too: NULL is in no chunk, and in slow mode
+ * fast_free_kind is a kind no chunk has. */
+static inline __attribute__((always_inline)) void free_fast_from(void *ptr, int entry) {
+  if (HAWK_CHECKS) {
+    enum chunk_kind want =
+        entry ? (enum chunk_kind)__atomic_load_n(&fast_free_kind, __ATOMIC_RELAXED) : CHUNK_ARENA;
+    if (unlikely(registry_lookup_payload(ptr) != want)) {
+      if (entry)
+        free_miss(ptr);
+      else
+        free_core(ptr, "free");
+      return;
+    }
+  } else if (entry) {
+    if (ptr == NULL) return;
+    if (unlikely(slow())) {
+      free_slow_mode(ptr);
+      return;
+    }
   }
   block *b = block_of_payload(ptr);
   uint64_t w = block_load(b);
@@ -419,6 +441,11 @@ static inline __attribute__((always_inline)) void free_fast(void *ptr) {
     return;
   free_slow(ptr, w);
 }
+
+void hawk_free(void *ptr) { free_fast_from(ptr, 1); }
+
+/* free of a block already checked, or after the slow-mode work. */
+static inline __attribute__((always_inline)) void free_fast(void *ptr) { free_fast_from(ptr, 0); }
 
 void *hawk_calloc(size_t count, size_t size) {
   size_t total;

@@ -217,7 +217,8 @@ HAWK_INTERNAL extern uint64_t tcache_key;
  * second word: the key with the list's size folded into its low bits, so
  * one comparison shows both that the library cached the block (the key is
  * secret, 64 random bits) and that it sits in the list it was put in. */
-static inline uint64_t tcache_mark(size_t size) { return tcache_key ^ (uint64_t)size; }
+static inline uint64_t tcache_mark_with(uint64_t key, size_t size) { return key ^ (uint64_t)size; }
+static inline uint64_t tcache_mark(size_t size) { return tcache_mark_with(tcache_key, size); }
 
 /* Whether the payload at p carries a "freed, in a cache" mark, of any
  * list (tcache_mark: the key with a size below 4096 in its low bits). */
