@@ -540,6 +540,18 @@ int hawk_trim(void) {
   return released > 0;
 }
 
+/* Hidden names of the calls programs make most, for override.c: its
+ * malloc, free and the rest jump straight here, not through the PLT and a
+ * second jump (a call of a default-visibility function inside a shared
+ * library goes through the PLT, so that another object could interpose it). */
+HAWK_INTERNAL void *hawk_malloc_direct(size_t size) __attribute__((alias("hawk_malloc")));
+HAWK_INTERNAL void hawk_free_direct(void *ptr) __attribute__((alias("hawk_free")));
+HAWK_INTERNAL void *hawk_calloc_direct(size_t count, size_t size)
+    __attribute__((alias("hawk_calloc")));
+HAWK_INTERNAL void *hawk_realloc_direct(void *ptr, size_t size)
+    __attribute__((alias("hawk_realloc")));
+HAWK_INTERNAL size_t hawk_usable_size_direct(void *ptr) __attribute__((alias("hawk_usable_size")));
+
 const char *hawk_policy_name(void) {
   hawk_ensure_init();
   return hawk_heaps[0].policy->name;
