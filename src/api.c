@@ -144,9 +144,7 @@ static __attribute__((noinline)) void free_core(void *p, const char *call) {
  * the heap checks on free.  A block whose predecessor is free takes the
  * locked path, which follows the footer of that free (changing) block. */
 static inline size_t usable_fast(void *p) {
-  if (((uintptr_t)p & (HAWK_ALIGN - 1)) != 0 || registry_lookup(p) != CHUNK_ARENA ||
-      !arena_holds_payload(arena_of(p), p))
-    return 0;
+  if (registry_lookup_payload(p) != CHUNK_ARENA || !arena_holds_payload(arena_of(p), p)) return 0;
   const block *b = block_of_payload(p);
   uint64_t w = block_load(b);
   size_t size = w & BLOCK_SIZE_MASK;
@@ -182,7 +180,7 @@ static void reclaim_next(void *p) {
     heap_free_internal(block_payload(next), "realloc");
 }
 
-static void free_fast(void *ptr);
+static inline void free_fast(void *ptr);
 
 /* Moves p, whose first old bytes are in use, to a new block of n bytes;
  * a block that grows gets REALLOC_HEADROOM more.  With M_PERTURB the bytes
@@ -389,7 +387,8 @@ static void *fail(int code) {
 static int is_power_of_two(size_t a) { return a != 0 && (a & (a - 1)) == 0; }
 
 /* malloc when this thread's cache had nothing of the size, or in slow mode
- * (p is then the block the cache gave, if any). */
+ * (p is then the block the cache gave, if any: only without the checks,
+ * whose pops miss in slow mode). */
 __attribute__((noinline)) static void *malloc_slow(size_t size, void *p) {
   if (p == NULL) {
     p = alloc_api(size, HAWK_ALIGN, 0, "malloc");
@@ -401,12 +400,16 @@ __attribute__((noinline)) static void *malloc_slow(size_t size, void *p) {
   return p ? p : fail(ENOMEM);
 }
 
-/* The fast path: the head of this thread's list of that size. */
+/* The fast path: the head of this thread's list of that size.  With the
+ * checks, slow mode is in the key the pop compares marks with
+ * (fast_pop_key, process.h): no test of its own. */
 void *hawk_malloc(size_t size) {
   void *p = NULL;
   if (likely(size <= TCACHE_MAX_BLOCK - BLOCK_HEADER)) {
-    p = tcache_pop_fast(block_size_for(size)); /* NULL also when its checks failed */
-    if (likely(p != NULL && !slow())) return p;
+    /* NULL also when its checks failed, and with the checks in slow mode */
+    p = tcache_pop_fast(block_size_for(size),
+                        HAWK_CHECKS ? __atomic_load_n(&fast_pop_key, __ATOMIC_RELAXED) : 0);
+    if (likely(p != NULL && (HAWK_CHECKS || !slow()))) return p;
   }
   return malloc_slow(size, p);
 }
@@ -436,23 +439,39 @@ static __attribute__((noinline)) void free_slow_mode(void *ptr) {
   free_fast(ptr);
 }
 
-void hawk_free(void *ptr) {
+/* free of a pointer whose registry byte is not fast_free_kind: NULL, slow
+ * mode, or anything but an arena's block (which free_core tells apart). */
+static __attribute__((noinline)) void free_miss(void *ptr) {
   if (ptr == NULL) return;
   if (unlikely(slow())) {
     free_slow_mode(ptr);
     return;
   }
-  free_fast(ptr);
+  free_core(ptr, "free");
 }
 
 /* free after the slow-mode work: a sound small arena block goes to this
  * thread's cache.  Nothing near the pointer is read before the registry
- * vouched for it. */
-static inline __attribute__((always_inline)) void free_fast(void *ptr) {
-  if (HAWK_CHECKS &&
-      unlikely(((uintptr_t)ptr & (HAWK_ALIGN - 1)) != 0 || registry_lookup(ptr) != CHUNK_ARENA)) {
-    free_core(ptr, "free");
-    return;
+ * vouched for it.  From free itself (entry set), NULL and slow mode are
+ * told by the registry's test too: NULL is in no chunk, and in slow mode
+ * fast_free_kind is a kind no chunk has. */
+static inline __attribute__((always_inline)) void free_fast_from(void *ptr, int entry) {
+  if (HAWK_CHECKS) {
+    enum chunk_kind want =
+        entry ? (enum chunk_kind)__atomic_load_n(&fast_free_kind, __ATOMIC_RELAXED) : CHUNK_ARENA;
+    if (unlikely(registry_lookup_payload(ptr) != want)) {
+      if (entry)
+        free_miss(ptr);
+      else
+        free_core(ptr, "free");
+      return;
+    }
+  } else if (entry) {
+    if (ptr == NULL) return;
+    if (unlikely(slow())) {
+      free_slow_mode(ptr);
+      return;
+    }
   }
   block *b = block_of_payload(ptr);
   uint64_t w = block_load(b);
@@ -462,6 +481,11 @@ static inline __attribute__((always_inline)) void free_fast(void *ptr) {
     return;
   free_slow(ptr, w);
 }
+
+void hawk_free(void *ptr) { free_fast_from(ptr, 1); }
+
+/* free of a block already checked, or after the slow-mode work. */
+static inline __attribute__((always_inline)) void free_fast(void *ptr) { free_fast_from(ptr, 0); }
 
 void *hawk_calloc(size_t count, size_t size) {
   size_t total;
@@ -555,6 +579,18 @@ int hawk_trim(void) {
   released += large_spare_flush();
   return released > 0;
 }
+
+/* Hidden names of the calls programs make most, for override.c: its
+ * malloc, free and the rest jump straight here, not through the PLT and a
+ * second jump (a call of a default-visibility function inside a shared
+ * library goes through the PLT, so that another object could interpose it). */
+HAWK_INTERNAL void *hawk_malloc_direct(size_t size) __attribute__((alias("hawk_malloc")));
+HAWK_INTERNAL void hawk_free_direct(void *ptr) __attribute__((alias("hawk_free")));
+HAWK_INTERNAL void *hawk_calloc_direct(size_t count, size_t size)
+    __attribute__((alias("hawk_calloc")));
+HAWK_INTERNAL void *hawk_realloc_direct(void *ptr, size_t size)
+    __attribute__((alias("hawk_realloc")));
+HAWK_INTERNAL size_t hawk_usable_size_direct(void *ptr) __attribute__((alias("hawk_usable_size")));
 
 const char *hawk_policy_name(void) {
   hawk_ensure_init();

@@ -45,8 +45,10 @@ typedef struct block block; /* never defined: a block is reached through accesso
 #define BLOCK_MIN ((size_t)32)
 
 /* The key of the check tags, drawn from the kernel at start-up: an odd
- * multiplier. */
+ * multiplier S; and the multiplier that writes a tag, (-S^-1 mod 2^16) << 48
+ * (block_tag). */
 HAWK_INTERNAL extern uint64_t block_secret;
+HAWK_INTERNAL extern uint64_t block_tag_mul;
 
 /* Draws the three keys of the format (block_secret, link_secret,
  * tcache_key) from the kernel; once, at start-up, before the first block. */
@@ -71,12 +73,23 @@ static inline uint64_t block_load(const block *b) {
   return __atomic_load_n(block_word(b), __ATOMIC_RELAXED);
 }
 
-/* The 16-bit tag that a header at address b with this size and flags must carry. */
+/* The keyed product a header word w at address b is checked with: a
+ * header is sound when its top 16 bits are zero.  The top 16 bits of a
+ * product with a secret odd number depend on every bit of the address,
+ * size and flags (all below bit 48), and cannot be computed without it. */
+static inline uint64_t block_tag_hash(const block *b, uint64_t w) {
+  return ((uintptr_t)b ^ w) * block_secret;
+}
+
+/* The 16-bit tag (in bits 48..63) that a header at address b with this
+ * size and flags must carry: the t that makes the top 16 bits of
+ * block_tag_hash(b, size_flags | t << 48) zero.  With h those bits of
+ * block_tag_hash(b, size_flags), they are h + t * S (mod 2^16), so
+ * t = -h * S^-1: one more multiplication when a header is written, and a
+ * check of a header is a multiplication and a test of 16 bits. */
 static inline uint64_t block_tag(const block *b, uint64_t size_flags) {
   if (!HAWK_CHECKS) return 0;
-  /* The top 16 bits of a product with a secret odd number depend on every
-   * bit of the address, size and flags, and cannot be computed without it. */
-  return (((uintptr_t)b ^ size_flags) * block_secret) & ~(((uint64_t)1 << 48) - 1);
+  return (block_tag_hash(b, size_flags) >> 48) * block_tag_mul;
 }
 
 static inline uint64_t block_make_word(const block *b, size_t size, uint64_t flags) {
@@ -95,7 +108,7 @@ static inline uint64_t block_flags(const block *b) { return *block_word(b) & BLO
 /* Whether header word w has the right tag for a header at b. */
 static inline int block_word_ok(const block *b, uint64_t w) {
   if (!HAWK_CHECKS) return 1;
-  return (w & ~(((uint64_t)1 << 48) - 1)) == block_tag(b, w & (((uint64_t)1 << 48) - 1));
+  return (block_tag_hash(b, w) >> 48) == 0;
 }
 
 /* Whether header word w, read at b without the lock, is the header of an
@@ -204,7 +217,8 @@ HAWK_INTERNAL extern uint64_t tcache_key;
  * second word: the key with the list's size folded into its low bits, so
  * one comparison shows both that the library cached the block (the key is
  * secret, 64 random bits) and that it sits in the list it was put in. */
-static inline uint64_t tcache_mark(size_t size) { return tcache_key ^ (uint64_t)size; }
+static inline uint64_t tcache_mark_with(uint64_t key, size_t size) { return key ^ (uint64_t)size; }
+static inline uint64_t tcache_mark(size_t size) { return tcache_mark_with(tcache_key, size); }
 
 /* Whether the payload at p carries a "freed, in a cache" mark, of any
  * list (tcache_mark: the key with a size below 4096 in its low bits). */

@@ -13,10 +13,19 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
-EXPORT void *malloc(size_t size) { return hawk_malloc(size); }
-EXPORT void free(void *ptr) { hawk_free(ptr); }
-EXPORT void *calloc(size_t count, size_t size) { return hawk_calloc(count, size); }
-EXPORT void *realloc(void *ptr, size_t size) { return hawk_realloc(ptr, size); }
+/* The hawk_* functions of the calls programs make most, under hidden names
+ * (api.c): a direct jump, not one through the PLT. */
+#define DIRECT __attribute__((visibility("hidden")))
+DIRECT void *hawk_malloc_direct(size_t size);
+DIRECT void hawk_free_direct(void *ptr);
+DIRECT void *hawk_calloc_direct(size_t count, size_t size);
+DIRECT void *hawk_realloc_direct(void *ptr, size_t size);
+DIRECT size_t hawk_usable_size_direct(void *ptr);
+
+EXPORT void *malloc(size_t size) { return hawk_malloc_direct(size); }
+EXPORT void free(void *ptr) { hawk_free_direct(ptr); }
+EXPORT void *calloc(size_t count, size_t size) { return hawk_calloc_direct(count, size); }
+EXPORT void *realloc(void *ptr, size_t size) { return hawk_realloc_direct(ptr, size); }
 EXPORT void *reallocarray(void *ptr, size_t count, size_t size) {
   return hawk_reallocarray(ptr, count, size);
 }
@@ -29,7 +38,7 @@ EXPORT void *aligned_alloc(size_t alignment, size_t size) {
 EXPORT void *memalign(size_t alignment, size_t size) { return hawk_memalign(alignment, size); }
 EXPORT void *valloc(size_t size) { return hawk_valloc(size); }
 EXPORT void *pvalloc(size_t size) { return hawk_pvalloc(size); }
-EXPORT size_t malloc_usable_size(void *ptr) { return hawk_usable_size(ptr); }
+EXPORT size_t malloc_usable_size(void *ptr) { return hawk_usable_size_direct(ptr); }
 EXPORT int malloc_trim(size_t pad) {
   (void)pad; /* everything free is released, whatever the pad */
   return hawk_trim();
@@ -56,10 +65,10 @@ EXPORT void *__libc_pvalloc(size_t size);
 EXPORT struct mallinfo __libc_mallinfo(void);
 EXPORT int __libc_mallopt(int param, int value);
 
-void *__libc_malloc(size_t size) { return hawk_malloc(size); }
-void __libc_free(void *ptr) { hawk_free(ptr); }
-void *__libc_calloc(size_t count, size_t size) { return hawk_calloc(count, size); }
-void *__libc_realloc(void *ptr, size_t size) { return hawk_realloc(ptr, size); }
+void *__libc_malloc(size_t size) { return hawk_malloc_direct(size); }
+void __libc_free(void *ptr) { hawk_free_direct(ptr); }
+void *__libc_calloc(size_t count, size_t size) { return hawk_calloc_direct(count, size); }
+void *__libc_realloc(void *ptr, size_t size) { return hawk_realloc_direct(ptr, size); }
 void *__libc_memalign(size_t alignment, size_t size) { return hawk_memalign(alignment, size); }
 void *__libc_valloc(size_t size) { return hawk_valloc(size); }
 void *__libc_pvalloc(size_t size) { return hawk_pvalloc(size); }

@@ -29,7 +29,9 @@ static unsigned heap_spread = 1; /* heaps new threads go to (M_ARENA_MAX) */
 static pthread_once_t init_control = PTHREAD_ONCE_INIT;
 int process_initialised; /* process.h */
 int slow_mode;           /* process.h */
-int under_valgrind;      /* process.h */
+uint64_t fast_pop_key;   /* process.h */
+unsigned char fast_free_kind = CHUNK_ARENA;
+int under_valgrind; /* process.h */
 
 /* Picks the placement policy named by HAWKALLOC_POLICY. */
 static const struct placement *policy_from_options(void) {
@@ -95,6 +97,16 @@ static int slow_mode_wanted(void) {
          debug_perturb_now() != 0;
 }
 
+/* Sets slow_mode, fast_pop_key and fast_free_kind (process.h).  In slow
+ * mode the pops' key has its top bit flipped: a mark is the key with a
+ * size below 4096 in its low bits, so none matches. */
+static void slow_mode_update(void) {
+  int on = slow_mode_wanted();
+  __atomic_store_n(&slow_mode, on, __ATOMIC_RELAXED);
+  __atomic_store_n(&fast_pop_key, tcache_key ^ (on ? (uint64_t)1 << 63 : 0), __ATOMIC_RELAXED);
+  __atomic_store_n(&fast_free_kind, (unsigned char)(on ? 0xff : CHUNK_ARENA), __ATOMIC_RELAXED);
+}
+
 /* mallopt(M_PERTURB): as glibc, only the value's low byte counts (0: off).
  * The two stores are made under one lock, so that two threads setting it
  * at once cannot leave a fill value on with the slow path off. */
@@ -103,7 +115,7 @@ void hawk_set_perturb(int value) {
   hawk_ensure_init();
   pthread_mutex_lock(&lock);
   __atomic_store_n(&debug_perturb, value & 0xff, __ATOMIC_RELAXED);
-  __atomic_store_n(&slow_mode, slow_mode_wanted(), __ATOMIC_RELAXED);
+  slow_mode_update();
   pthread_mutex_unlock(&lock);
 }
 
@@ -141,7 +153,7 @@ static void init_once(void) {
    * to the heap, as in debug mode. */
   int textbook = option_long(OPTION_TCACHE) == 0;
   tcache_disabled = debug_enabled || under_valgrind || textbook;
-  __atomic_store_n(&slow_mode, slow_mode_wanted(), __ATOMIC_RELAXED);
+  slow_mode_update();
   const struct placement *policy = policy_from_options();
   hawk_heap_count = textbook ? 1 : heap_count_wanted();
   __atomic_store_n(&heap_spread, hawk_heap_count, __ATOMIC_RELAXED);

@@ -19,6 +19,16 @@ HAWK_INTERNAL extern unsigned hawk_heap_count;
  * written atomically (plain loads and stores on common machines). */
 HAWK_INTERNAL extern int slow_mode;
 
+/* slow_mode as the fast paths see it, set with it, so that neither loads
+ * slow_mode: malloc's pop compares a cached block's mark with fast_pop_key
+ * (tcache_key; in slow mode a value no mark matches, so every malloc
+ * misses the cache and takes the slow path), and free's fast path takes a
+ * pointer whose registry byte is fast_free_kind (CHUNK_ARENA; in slow mode
+ * a kind no chunk has).  The same flag folded into tests the checks make
+ * anyway. */
+HAWK_INTERNAL extern uint64_t fast_pop_key;
+HAWK_INTERNAL extern unsigned char fast_free_kind;
+
 /* Set when running under Valgrind's memcheck (vg.h); not under callgrind. */
 HAWK_INTERNAL extern int under_valgrind;
 

@@ -7,7 +7,19 @@
 
 _Static_assert(sizeof(uintptr_t) * REGISTRY_TOP <= 8192, "registry top level over 8 KiB");
 
-uintptr_t registry_top[REGISTRY_TOP];
+_Static_assert(REGISTRY_TOP == 1024, "the initialiser below has 1024 entries");
+
+/* In .bss and never written: it costs no memory but the page a read maps. */
+unsigned char registry_zero_leaf[REGISTRY_LEAF];
+
+/* Every entry starts at the zero leaf (registry.h). */
+#define EMPTY4(i)                                                                                  \
+  REGISTRY_EMPTY(i), REGISTRY_EMPTY(i + 1), REGISTRY_EMPTY(i + 2), REGISTRY_EMPTY(i + 3)
+#define EMPTY16(i)   EMPTY4(i), EMPTY4(i + 4), EMPTY4(i + 8), EMPTY4(i + 12)
+#define EMPTY64(i)   EMPTY16(i), EMPTY16(i + 16), EMPTY16(i + 32), EMPTY16(i + 48)
+#define EMPTY256(i)  EMPTY64(i), EMPTY64(i + 64), EMPTY64(i + 128), EMPTY64(i + 192)
+#define EMPTY1024(i) EMPTY256(i), EMPTY256(i + 256), EMPTY256(i + 512), EMPTY256(i + 768)
+uintptr_t registry_top[REGISTRY_TOP] = {EMPTY1024(0)};
 
 /* What entry i holds for a leaf at address leaf (registry.h). */
 static uintptr_t entry_for(size_t i, const void *leaf) {
@@ -18,16 +30,17 @@ static uintptr_t entry_for(size_t i, const void *leaf) {
  * 0 or an errno value.  Two threads may map one at once: the loser of the
  * CAS unmaps its own. */
 static int leaf_get(size_t i) {
-  if (__atomic_load_n(&registry_top[i], __ATOMIC_ACQUIRE) != 0) return 0;
+  if (__atomic_load_n(&registry_top[i], __ATOMIC_ACQUIRE) != REGISTRY_EMPTY(i)) return 0;
   void *fresh;
   int err = os_map(REGISTRY_LEAF, os_page_size(), &fresh);
   if (err) return err;
-  uintptr_t want = entry_for(i, fresh), seen = 0;
-  if (want != 0 && __atomic_compare_exchange_n(&registry_top[i], &seen, want, 0, __ATOMIC_ACQ_REL,
-                                               __ATOMIC_ACQUIRE))
+  uintptr_t want = entry_for(i, fresh), seen = REGISTRY_EMPTY(i);
+  if (want != seen && __atomic_compare_exchange_n(&registry_top[i], &seen, want, 0,
+                                                  __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
     return 0;
   os_unmap(fresh, REGISTRY_LEAF);
-  return seen != 0 ? 0 : ENOMEM; /* another thread's leaf, or one that cannot be entered */
+  /* another thread's leaf, or one that cannot be entered */
+  return seen != REGISTRY_EMPTY(i) ? 0 : ENOMEM;
 }
 
 int registry_prepare(const void *addr, size_t len) {
@@ -56,7 +69,7 @@ size_t registry_leaves(void (*fn)(void *ctx, const void *leaf, size_t len), void
   size_t n = 0;
   for (size_t i = 0; i < REGISTRY_TOP; i++) {
     uintptr_t entry = __atomic_load_n(&registry_top[i], __ATOMIC_ACQUIRE);
-    if (entry == 0) continue;
+    if (entry == REGISTRY_EMPTY(i)) continue;
     fn(ctx, (const void *)(entry + ((uintptr_t)i << REGISTRY_LEAF_SHIFT)), REGISTRY_LEAF);
     n++;
   }
@@ -71,7 +84,7 @@ void registry_runs(void (*fn)(void *ctx, uintptr_t addr, size_t count, enum chun
   for (size_t i = 0; i < REGISTRY_TOP; i++) {
     uintptr_t entry = __atomic_load_n(&registry_top[i], __ATOMIC_ACQUIRE);
     uintptr_t first = (uintptr_t)i << REGISTRY_LEAF_SHIFT;
-    for (uintptr_t c = first; entry && c < first + REGISTRY_LEAF; c++) {
+    for (uintptr_t c = first; entry != REGISTRY_EMPTY(i) && c < first + REGISTRY_LEAF; c++) {
       enum chunk_kind k =
           (enum chunk_kind)__atomic_load_n((const unsigned char *)(entry + c), __ATOMIC_ACQUIRE);
       if (k == kind && count && start + count * ARENA_SIZE == c << ARENA_SHIFT) {

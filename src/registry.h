@@ -6,10 +6,12 @@
  * another allocator or a wild value is recognised without a fault.
  *
  * The bytes live in a two-level table: a top array of REGISTRY_TOP leaf
- * entries in .bss (8 KiB), each leaf a REGISTRY_LEAF-byte map of the
- * chunks of one 256 GiB range, mapped the first time a chunk of that range
- * is marked.  A range no leaf covers holds nothing of ours.  Leaves are
- * never unmapped, so a leaf pointer once read stays valid.
+ * entries (8 KiB), each leaf a REGISTRY_LEAF-byte map of the chunks of one
+ * 256 GiB range, mapped the first time a chunk of that range is marked.  A
+ * range no leaf covers holds nothing of ours: its entry points at a shared
+ * leaf of zeros in .bss (never written, so it costs no memory), so that a
+ * lookup needs no test for a missing leaf.  Leaves are never unmapped, so
+ * a leaf pointer once read stays valid.
  */
 #ifndef HAWK_REGISTRY_H
 #define HAWK_REGISTRY_H
@@ -39,26 +41,43 @@ static inline int chunk_is_arena(enum chunk_kind k) {
 #define REGISTRY_TOP_SHIFT  (ARENA_SHIFT + REGISTRY_LEAF_SHIFT)
 #define REGISTRY_TOP        ((size_t)1 << (ADDRESS_BITS - REGISTRY_TOP_SHIFT))
 
-/* The top level.  Entry i is 0 while no leaf covers the range
- * [i << REGISTRY_TOP_SHIFT, (i + 1) << REGISTRY_TOP_SHIFT), else the
- * address of its leaf minus i << REGISTRY_LEAF_SHIFT: the byte of chunk c
- * (address >> ARENA_SHIFT) is then at entry + c, with no masking.  An entry
- * is never 0 for a leaf (registry.c refuses a leaf placed so that it would
- * be). */
+/* The top level.  Entry i is the address of the leaf of the range
+ * [i << REGISTRY_TOP_SHIFT, (i + 1) << REGISTRY_TOP_SHIFT) minus
+ * i << REGISTRY_LEAF_SHIFT: the byte of chunk c (address >> ARENA_SHIFT) is
+ * then at entry + c, with no masking.  While no leaf covers the range, the
+ * leaf is registry_zero_leaf (REGISTRY_EMPTY(i)); registry.c never enters a
+ * leaf placed so that its entry would equal that. */
 HAWK_INTERNAL extern uintptr_t registry_top[REGISTRY_TOP];
+HAWK_INTERNAL extern unsigned char registry_zero_leaf[REGISTRY_LEAF]; /* never written */
+#define REGISTRY_EMPTY(i) ((uintptr_t)registry_zero_leaf - ((uintptr_t)(i) << REGISTRY_LEAF_SHIFT))
 
-/* What HawkAlloc keeps in the chunk containing addr (inline: free's fast
- * path asks this for every pointer).  Two dependent loads; a missing leaf
- * means nothing of ours. */
-static inline __attribute__((always_inline)) enum chunk_kind registry_lookup(const void *addr) {
-  uintptr_t a = (uintptr_t)addr;
-  if ((a >> ADDRESS_BITS) != 0) return CHUNK_NONE;
+/* The byte of the chunk containing a, an address below 1 << ADDRESS_BITS.
+ * Two dependent loads, no test: a range no leaf covers reads a zero
+ * (CHUNK_NONE) from the zero leaf. */
+static inline __attribute__((always_inline)) enum chunk_kind registry_byte(uintptr_t a) {
   /* Acquire pairs with the CAS that installed the leaf (a plain load on
    * x86-64). */
   uintptr_t entry = __atomic_load_n(&registry_top[a >> REGISTRY_TOP_SHIFT], __ATOMIC_ACQUIRE);
-  if (entry == 0) return CHUNK_NONE;
   return (enum chunk_kind)__atomic_load_n((const unsigned char *)(entry + (a >> ARENA_SHIFT)),
                                           __ATOMIC_ACQUIRE);
+}
+
+/* What HawkAlloc keeps in the chunk containing addr (inline: free's fast
+ * path asks this for every pointer). */
+static inline __attribute__((always_inline)) enum chunk_kind registry_lookup(const void *addr) {
+  uintptr_t a = (uintptr_t)addr;
+  if ((a >> ADDRESS_BITS) != 0) return CHUNK_NONE;
+  return registry_byte(a);
+}
+
+/* registry_lookup for a pointer handed to free, realloc or
+ * malloc_usable_size: CHUNK_NONE too when p is not 16-byte aligned (it
+ * cannot be a payload), both tests in one. */
+static inline __attribute__((always_inline)) enum chunk_kind
+registry_lookup_payload(const void *p) {
+  uintptr_t a = (uintptr_t)p;
+  if ((a & (~(((uintptr_t)1 << ADDRESS_BITS) - 1) | (HAWK_ALIGN - 1))) != 0) return CHUNK_NONE;
+  return registry_byte(a);
 }
 
 /* Maps the leaves that [addr, addr + len) needs and has not got yet.

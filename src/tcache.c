@@ -15,7 +15,7 @@
 
 _Static_assert(TCACHE_LIST_MIN <= TCACHE_LIST_MAX && TCACHE_LIST_MAX <= TCACHE_GROWN_MAX &&
                    TCACHE_GROWN_MAX <= UINT16_MAX,
-               "a list's count and limit are uint16_t (tcache.h), its limit grows from the first");
+               "a list's limit is computed in uint16_t (list_cap), and grows from the first");
 _Static_assert(TCACHE_GROWN_MAX <= REMOTE_LIST_MAX,
                "a grown list handed back must pass remote.c's check");
 
@@ -79,7 +79,8 @@ static struct tcache *setup(void) {
   }
   memset(tc, 0, sizeof *tc);
   tc->heap = heap;
-  for (size_t bin = 0; bin < TCACHE_BINS; bin++) tc->limit[bin] = list_limit(bin * HAWK_ALIGN);
+  for (size_t bin = 0; bin < TCACHE_BINS; bin++)
+    tc->lists[bin].limit = list_limit(bin * HAWK_ALIGN);
   pthread_mutex_lock(&caches.lock);
   DLIST_PUSH(caches.head, tc);
   pthread_mutex_unlock(&caches.lock);
@@ -95,7 +96,7 @@ static void cache_figures(const struct tcache *tc, uint64_t *bytes, uint64_t *al
   uint64_t held = 0;
   *bytes = 0;
   for (size_t bin = 0; bin < TCACHE_BINS; bin++) {
-    uint64_t n = __atomic_load_n(&tc->count[bin], __ATOMIC_RELAXED);
+    uint64_t n = __atomic_load_n(&tc->lists[bin].count, __ATOMIC_RELAXED);
     held += n;
     *bytes += n * bin * HAWK_ALIGN;
   }
@@ -120,14 +121,14 @@ static void unregister(struct tcache *tc) {
 /* Returns up to max blocks from the front of one list to the heap. */
 static void flush_list(struct tcache *tc, size_t bin, size_t max) {
   void *batch[TCACHE_LIST_MAX];
-  while (max > 0 && tc->bins[bin]) {
+  while (max > 0 && tc->lists[bin].head) {
     size_t n = 0;
-    while (n < max && n < TCACHE_LIST_MAX && tc->bins[bin]) {
-      void **p = tc->bins[bin];
-      tc->bins[bin] = tcache_next(p, bin * HAWK_ALIGN, "free");
+    while (n < max && n < TCACHE_LIST_MAX && tc->lists[bin].head) {
+      void **p = tc->lists[bin].head;
+      tc->lists[bin].head = tcache_next(p, bin * HAWK_ALIGN, "free");
       batch[n++] = p; /* still marked: the heap erases the mark */
     }
-    tcache_set_count(tc, bin, tc->count[bin] - (unsigned)n);
+    tcache_set_count(&tc->lists[bin], tc->lists[bin].count - (unsigned)n);
     tcache_add(&tc->moved_out, n);
     heap_release_cached(batch, n);
     max -= n;
@@ -202,13 +203,13 @@ static __attribute__((noinline)) void tcache_decay(struct tcache *tc) {
   tc->decay_epoch = decay_epoch();
   remote_decay(tc->heap);
   for (size_t bin = 0; bin < TCACHE_BINS; bin++) {
-    if (tc->count[bin] != 0 && tc->count[bin] == tc->decay_count[bin]) {
+    if (tc->lists[bin].count != 0 && tc->lists[bin].count == tc->decay_count[bin]) {
       flush_list(tc, bin, (size_t)-1);
       size_t base = list_limit(bin * HAWK_ALIGN); /* grown for a use that ended */
-      tc->grown -= (tc->limit[bin] - base) * bin * HAWK_ALIGN;
-      tc->limit[bin] = (uint16_t)base;
+      tc->grown -= (tc->lists[bin].limit - base) * bin * HAWK_ALIGN;
+      tc->lists[bin].limit = (uint32_t)base;
     }
-    tc->decay_count[bin] = tc->count[bin];
+    tc->decay_count[bin] = tc->lists[bin].count;
   }
 }
 
@@ -224,8 +225,8 @@ static int take_handed_back(struct tcache *tc, size_t size) {
   unsigned n;
   void *head = remote_take(tc->heap, size, &n);
   if (head == NULL) return 0;
-  tc->bins[size / HAWK_ALIGN] = head;
-  tcache_set_count(tc, size / HAWK_ALIGN, n);
+  tc->lists[size / HAWK_ALIGN].head = head;
+  tcache_set_count(&tc->lists[size / HAWK_ALIGN], n);
   tcache_add(&tc->moved_in, n);
   return 1;
 }
@@ -241,7 +242,7 @@ static int hand_back(struct tcache *tc, size_t size) {
   size_t bin = size / HAWK_ALIGN;
   void *own = NULL, *other = NULL, *own_last = NULL, *other_last = NULL, *next;
   unsigned own_n = 0, other_n = 0;
-  for (void *q = tc->bins[bin]; q != NULL; q = next) {
+  for (void *q = tc->lists[bin].head; q != NULL; q = next) {
     next = tcache_next(q, size, "free"); /* read before a link is rewritten */
     if (arena_heap(arena_of(q)) == tc->heap) {
       if (own_last)
@@ -264,17 +265,17 @@ static int hand_back(struct tcache *tc, size_t size) {
    * threads return to its heap's stacks, where its next refill takes them
    * without the heap's free path.  A part whose heap's stacks are full
    * stays in the list. */
-  tc->bins[bin] = NULL;
-  tcache_set_count(tc, bin, 0);
+  tc->lists[bin].head = NULL;
+  tcache_set_count(&tc->lists[bin], 0);
   if (!remote_hand_off(other, size, other_n)) { /* the whole list stays */
     if (own_last) *(void **)own_last = link_encode(other);
-    tc->bins[bin] = own_last ? own : other;
-    tcache_set_count(tc, bin, own_n + other_n);
+    tc->lists[bin].head = own_last ? own : other;
+    tcache_set_count(&tc->lists[bin], own_n + other_n);
     return 0;
   }
   if (own_n != 0 && !remote_hand_off(own, size, own_n)) { /* this part stays */
-    tc->bins[bin] = own;
-    tcache_set_count(tc, bin, own_n);
+    tc->lists[bin].head = own;
+    tcache_set_count(&tc->lists[bin], own_n);
     own_n = 0;
   }
   tcache_add(&tc->moved_out, other_n + own_n);
@@ -289,12 +290,12 @@ void *tcache_refill(size_t size) {
     return heap_alloc(tcache_self->heap, size - BLOCK_HEADER, HAWK_ALIGN, NULL, 1);
   if (decay_due_for(tc)) tcache_decay(tc);
   size_t bin = size / HAWK_ALIGN;
-  if (remote_waiting(tc->heap, size) && tc->bins[bin] == NULL && take_handed_back(tc, size))
+  if (remote_waiting(tc->heap, size) && tc->lists[bin].head == NULL && take_handed_back(tc, size))
     return tcache_pop(size);
   void *batch[TCACHE_LIST_MAX];
   /* A size used once costs one block; a size used again and again is
    * fetched in ever bigger batches, up to half a list. */
-  size_t want = tc->fill[bin] ? tc->fill[bin] : 1, most = tc->limit[bin] / 2;
+  size_t want = tc->fill[bin] ? tc->fill[bin] : 1, most = tc->lists[bin].limit / 2;
   if (most > TCACHE_LIST_MAX) most = TCACHE_LIST_MAX; /* the batch's room */
   if (want > most) want = most ? most : 1;
   tc->fill[bin] = (uint16_t)(want * 2 <= most ? want * 2 : most ? most : 1);
@@ -323,15 +324,15 @@ void tcache_overflow(void *p, size_t size) {
     return;
   }
   if (decay_due_for(tc)) tcache_decay(tc);
-  size_t bin = size / HAWK_ALIGN, limit = tc->limit[bin], cap = list_cap(size);
+  size_t bin = size / HAWK_ALIGN, limit = tc->lists[bin].limit, cap = list_cap(size);
   size_t more = limit < cap - limit ? limit : cap - limit; /* double, up to the cap */
   size_t left = (TCACHE_GROWN_BUDGET - tc->grown) / size;
   if (more > left) more = left;
   if (tc->refilled[bin] && more > 0) { /* a round: room for more */
-    tc->limit[bin] = (uint16_t)(limit + more);
+    tc->lists[bin].limit = (uint32_t)(limit + more);
     tc->grown += more * size;
   } else if (!hand_back(tc, size)) { /* other heaps' blocks go home first */
-    flush_list(tc, bin, (size_t)tc->limit[bin] / 2 + 1);
+    flush_list(tc, bin, (size_t)tc->lists[bin].limit / 2 + 1);
   }
   tc->refilled[bin] = 0;
   if (!tcache_free(p, size)) heap_free(p, "free");
@@ -365,16 +366,16 @@ int tcache_take_back(void *p, size_t size) {
   if (size > TCACHE_MAX_BLOCK) return 0;
   void **prev = NULL;
   size_t looked = 0;
-  for (void **q = tc->bins[bin]; q && looked < TCACHE_TAKE_BACK_LOOK;
+  for (void **q = tc->lists[bin].head; q && looked < TCACHE_TAKE_BACK_LOOK;
        prev = q, q = tcache_next(q, size, "realloc"), looked++) {
     if (q != p) continue;
     void *next = tcache_next(q, size, "realloc");
     if (prev)
       prev[0] = link_encode(next);
     else
-      tc->bins[bin] = next;
+      tc->lists[bin].head = next;
     q[1] = NULL;
-    tcache_set_count(tc, bin, tc->count[bin] - 1u);
+    tcache_set_count(&tc->lists[bin], tc->lists[bin].count - 1u);
     tcache_add(&tc->moved_out, 1);
     return 1;
   }
@@ -384,17 +385,18 @@ int tcache_take_back(void *p, size_t size) {
 /* Checks one list of this thread's cache; returns problems (0 or 1). */
 static int check_list(const struct tcache *tc, size_t bin) {
   size_t n = 0;
-  for (void **q = tc->bins[bin]; q; q = (void **)link_decode(q[0]), n++) {
+  for (void **q = tc->lists[bin].head; q; q = (void **)link_decode(q[0]), n++) {
     const block *b = block_of_payload(q);
-    if (n >= tc->limit[bin] || !arena_payload_at(q) || !block_header_ok(b) || !block_is_alloc(b) ||
-        block_size(b) < bin * HAWK_ALIGN ||
+    if (n >= tc->lists[bin].limit || !arena_payload_at(q) || !block_header_ok(b) ||
+        !block_is_alloc(b) || block_size(b) < bin * HAWK_ALIGN ||
         (HAWK_CHECKS && ((uint64_t *)q)[1] != tcache_mark(bin * HAWK_ALIGN))) {
       report_problem("check: thread-cached block", q, "is not a sound cached block");
       return 1;
     }
   }
-  if (n != tc->count[bin]) {
-    report_problem("check: thread cache list", &tc->bins[bin], "count disagrees with the list");
+  if (n != tc->lists[bin].count) {
+    report_problem("check: thread cache list", &tc->lists[bin].head,
+                   "count disagrees with the list");
     return 1;
   }
   return 0;
@@ -423,9 +425,9 @@ void *tcache_next_checked(const void *p, size_t size, const char *call) {
 void *tcache_pop_checked(size_t size) {
   struct tcache *tc = tcache_self;
   size_t bin = size / HAWK_ALIGN;
-  void **p = tc->bins[bin];
-  tc->bins[bin] = tcache_next_checked(p, size, "malloc");
-  tcache_set_count(tc, bin, tc->count[bin] - 1u);
+  void **p = tc->lists[bin].head;
+  tc->lists[bin].head = tcache_next_checked(p, size, "malloc");
+  tcache_set_count(&tc->lists[bin], tc->lists[bin].count - 1u);
   if (HAWK_CHECKS) p[1] = NULL; /* no longer "freed" */
   return p;
 }

@@ -25,18 +25,26 @@
 
 struct heap;
 
+/* One list: its head, how many blocks it holds and may hold, side by side
+ * so that the fast paths reach all three from one address. */
+struct tcache_list {
+  void *head;     /* the first block's payload (NULL: empty) */
+  uint32_t count; /* blocks in the list */
+  uint32_t limit; /* most blocks it may hold (0: none): a base, doubled up
+                     to a cap while the list keeps emptying and filling up
+                     (tcache.c) */
+};
+_Static_assert(sizeof(struct tcache_list) == HAWK_ALIGN,
+               "the list of size-byte blocks lies size bytes into a cache (tcache_list)");
+
 struct tcache {
-  void *bins[TCACHE_BINS];       /* list heads by block size / 16 */
-  struct heap *heap;             /* where this thread's blocks come from */
-  uint16_t count[TCACHE_BINS];   /* blocks in each list */
-  uint16_t limit[TCACHE_BINS];   /* most blocks a list may hold (0: none): a
-                                    base, doubled up to a cap while the list
-                                    keeps emptying and filling up (tcache.c) */
-  uint8_t refilled[TCACHE_BINS]; /* the list was refilled since it last
-                                    overflowed */
-  uint64_t grown;                /* bytes by which the limits exceed the first ones */
-  uint16_t fill[TCACHE_BINS];    /* blocks the next refill asks for: 1 at first,
-                                    doubling with use up to half the limit */
+  struct tcache_list lists[TCACHE_BINS]; /* by block size / 16; first */
+  struct heap *heap;                     /* where this thread's blocks come from */
+  uint8_t refilled[TCACHE_BINS];         /* the list was refilled since it last
+                                            overflowed */
+  uint64_t grown;                        /* bytes by which the limits exceed the first ones */
+  uint16_t fill[TCACHE_BINS];            /* blocks the next refill asks for: 1 at first,
+                                            doubling with use up to half the limit */
   /* Counters, written only by the owning thread, read by statistics.  The
    * mallocs a cache served are derived from them (tcache_totals), so the
    * malloc fast path counts nothing. */
@@ -50,9 +58,15 @@ struct tcache {
                                         again whether to do that (tcache_at_peak) */
   uint64_t decay_epoch;              /* the decay's epoch when the lists were
                                         last looked at (tcache_decay) */
-  uint16_t decay_count[TCACHE_BINS]; /* each list's count then */
+  uint32_t decay_count[TCACHE_BINS]; /* each list's count then */
   struct tcache *next, *prev;        /* every live cache, for stats and fork */
 };
+
+/* The list of size-byte blocks (size a multiple of 16): size bytes into the
+ * cache, with no division (lists are 16 bytes, and first). */
+static inline struct tcache_list *tcache_list(struct tcache *tc, size_t size) {
+  return (struct tcache_list *)(void *)((char *)tc->lists + size);
+}
 
 /* Set at start-up when threads must not cache (debug mode, Valgrind). */
 HAWK_INTERNAL extern int tcache_disabled;
@@ -109,23 +123,24 @@ static inline int tcache_entry_ok(const void *p, size_t size) {
  * carry a mark; every path that reads an entry's header first checks it
  * is past the head (tcache_entry_ok). */
 static inline int tcache_link_pop_ok(const void *p, const void *next) {
-  return next == NULL ||
-         likely((((uintptr_t)next ^ (uintptr_t)p) & ~(uintptr_t)(ARENA_SIZE - HAWK_ALIGN)) == 0) ||
-         arena_link_ok(p, next);
+  return likely((((uintptr_t)next ^ (uintptr_t)p) & ~(uintptr_t)(ARENA_SIZE - HAWK_ALIGN)) == 0) ||
+         next == NULL || arena_link_ok(p, next);
 }
 
 /* The checks of the pop's fast path, a few instructions and one branch:
- * the entry carries this list's mark (tcache_mark), and its link is NULL,
- * near (arena_link_near) or in another arena the registry vouches for
- * (arena_link_ok: a list holds blocks of every arena its thread freed).
- * The header is not read here: the mark (secret, 64 bits) shows the entry
- * is a block this library cached in this list, and the mark is cleared
- * when the block is handed out, so a stale or forged entry cannot carry it.
- * The header was checked when the block was freed into the cache, and is
- * checked again when the block (or its neighbour) is next freed.  Anything
- * else goes to tcache_pop_checked, which checks in full and reports. */
-static inline int tcache_pop_ok(const void *p, const void *next, size_t size) {
-  return ((const uint64_t *)p)[1] == tcache_mark(size) && tcache_link_pop_ok(p, next);
+ * the entry carries this list's mark (tcache_mark, made with key), and its
+ * link is near (in the same arena, aligned), NULL, or in another arena the
+ * registry vouches for (arena_link_ok: a list holds blocks of every arena
+ * its thread freed).  The header is not read here: the mark (secret, 64
+ * bits) shows the entry is a block this library cached in this list, and
+ * the mark is cleared when the block is handed out, so a stale or forged
+ * entry cannot carry it.  The header was checked when the block was freed
+ * into the cache, and is checked again when the block (or its neighbour)
+ * is next freed.  Anything else goes to tcache_pop_checked, which checks in
+ * full and reports.  key is tcache_key, or malloc's fast-path key
+ * (process.h: fast_pop_key), which no mark matches in slow mode. */
+static inline int tcache_pop_ok(const void *p, const void *next, size_t size, uint64_t key) {
+  return ((const uint64_t *)p)[1] == tcache_mark_with(key, size) && tcache_link_pop_ok(p, next);
 }
 
 /* The link of cached entry p (in a list of size-byte blocks), followed only
@@ -139,7 +154,7 @@ HAWK_INTERNAL void *tcache_next_checked(const void *p, size_t size, const char *
  * full ones, the tag too, when they fail). */
 static inline void *tcache_next(const void *p, size_t size, const char *call) {
   void *next = link_decode(*(void *const *)p);
-  if (HAWK_CHECKS && unlikely(!tcache_pop_ok(p, next, size)))
+  if (HAWK_CHECKS && unlikely(!tcache_pop_ok(p, next, size, tcache_key)))
     next = tcache_next_checked(p, size, call);
   return next;
 }
@@ -154,56 +169,60 @@ HAWK_INTERNAL void *tcache_pop_checked(size_t size);
 static inline void tcache_add(uint64_t *counter, uint64_t delta) {
   __atomic_store_n(counter, *counter + delta, __ATOMIC_RELAXED);
 }
-static inline void tcache_set_count(struct tcache *tc, size_t bin, unsigned n) {
-  __atomic_store_n(&tc->count[bin], (uint16_t)n, __ATOMIC_RELAXED);
+static inline void tcache_set_count(struct tcache_list *l, unsigned n) {
+  __atomic_store_n(&l->count, (uint32_t)n, __ATOMIC_RELAXED);
 }
 
 /* Takes a cached block of exactly size bytes (a block size), or NULL when
  * the list is empty or its head or the head's link fails the checks (a
- * write after free: tcache_pop, on the slow path, then reports it).
- * Nothing stays live across a call, so the fast path saves no register.
- * Always inlined: how much else api.c holds must not decide whether
- * malloc's fast path makes a call. */
-static inline __attribute__((always_inline)) void *tcache_pop_fast(size_t size) {
-  struct tcache *tc = tcache_self;
-  size_t bin = size / HAWK_ALIGN;
-  void **p = tc->bins[bin];
+ * write after free, or slow mode's key: tcache_pop, on the slow path, then
+ * pops it or reports it).  key: as for tcache_pop_ok.  Nothing stays live
+ * across a call, so the fast path saves no register.  Always inlined: how
+ * much else api.c holds must not decide whether malloc's fast path makes a
+ * call. */
+static inline __attribute__((always_inline)) void *tcache_pop_fast(size_t size, uint64_t key) {
+  struct tcache_list *l = tcache_list(tcache_self, size);
+  void **p = l->head;
   if (p == NULL) return NULL;
   void *next = link_decode(p[0]);
-  /* A write after free over the entry or its link: the header, the key
-   * and the link checked before the link is followed. */
-  if (HAWK_CHECKS && unlikely(!tcache_pop_ok(p, next, size))) return NULL;
-  tc->bins[bin] = next;
-  tcache_set_count(tc, bin, tc->count[bin] - 1u);
+  /* A write after free over the entry or its link: the key and the link
+   * checked before the link is followed. */
+  if (HAWK_CHECKS && unlikely(!tcache_pop_ok(p, next, size, key))) return NULL;
+  l->head = next;
+  tcache_set_count(l, l->count - 1u);
   if (HAWK_CHECKS) p[1] = NULL; /* no longer "freed" */
   return p;
 }
 
 /* Takes a cached block of exactly size bytes (a block size), or NULL. */
 static inline void *tcache_pop(size_t size) {
-  void *p = tcache_pop_fast(size);
-  if (unlikely(p == NULL) && tcache_self->bins[size / HAWK_ALIGN] != NULL)
+  void *p = tcache_pop_fast(size, tcache_key);
+  if (unlikely(p == NULL) && tcache_list(tcache_self, size)->head != NULL)
     p = tcache_pop_checked(size); /* reports the write after free */
   return p;
 }
 
-/* Caches a block of size bytes; returns 0 if its list is full. */
-static inline int tcache_push(void *p, size_t size) {
-  struct tcache *tc = tcache_self;
-  size_t bin = size / HAWK_ALIGN;
-  if (tc->count[bin] >= tc->limit[bin]) return 0;
+/* Caches a block of size bytes in tc; returns 0 if its list is full. */
+static inline int tcache_push_to(struct tcache *tc, void *p, size_t size) {
+  struct tcache_list *l = tcache_list(tc, size);
+  uint32_t n = l->count;
+  if (n >= l->limit) return 0;
   void **w = p;
-  w[0] = link_encode(tc->bins[bin]);
+  w[0] = link_encode(l->head);
   if (HAWK_CHECKS) w[1] = (void *)(uintptr_t)tcache_mark(size);
-  tc->bins[bin] = p;
-  tcache_set_count(tc, bin, tc->count[bin] + 1u);
+  l->head = p;
+  tcache_set_count(l, n + 1u);
   return 1;
 }
 
+/* Caches a block of size bytes; returns 0 if its list is full. */
+static inline int tcache_push(void *p, size_t size) { return tcache_push_to(tcache_self, p, size); }
+
 /* free() of a block of size bytes into the cache; 0 if its list is full. */
 static inline int tcache_free(void *p, size_t size) {
-  if (!tcache_push(p, size)) return 0;
-  tcache_add(&tcache_self->frees, 1);
+  struct tcache *tc = tcache_self;
+  if (!tcache_push_to(tc, p, size)) return 0;
+  tcache_add(&tc->frees, 1);
   return 1;
 }
 

@@ -109,4 +109,30 @@ TEST(registry_knows_nothing_of_foreign_memory) {
   CHECK(registry_lookup((void *)~(uintptr_t)0) == CHUNK_NONE);
 }
 
+static void count_leaf(void *ctx, const void *leaf, size_t len) {
+  (void)leaf;
+  (void)len;
+  ++*(size_t *)ctx;
+}
+
+TEST(payload_lookup_refuses_misaligned_and_high_addresses) {
+  unit_init();
+  struct arena *a;
+  REQUIRE(arena_create(unit_owner(), &a) == 0);
+  char *p = (char *)a + 4096;
+  CHECK(registry_lookup_payload(p) == CHUNK_ARENA);
+  CHECK(registry_lookup_payload(p + 8) == CHUNK_NONE);
+  CHECK(registry_lookup_payload(p + 1) == CHUNK_NONE);
+  CHECK(registry_lookup_payload((void *)((uintptr_t)p | (uintptr_t)1 << 48)) == CHUNK_NONE);
+  CHECK(registry_lookup_payload((void *)((uintptr_t)p | (uintptr_t)1 << 63)) == CHUNK_NONE);
+  CHECK(registry_lookup_payload(NULL) == CHUNK_NONE);
+  /* A range no leaf covers reads the zero leaf, which is no leaf of ours:
+   * only the leaves mapped are listed. */
+  size_t leaves = 0;
+  CHECK(registry_leaves(count_leaf, &leaves) >= 1);
+  CHECK(leaves >= 1 && leaves < 8);
+  CHECK(registry_lookup((void *)((uintptr_t)1 << 46)) == CHUNK_NONE);
+  arena_release(a);
+}
+
 TEST_MAIN()

@@ -87,4 +87,21 @@ TEST(tags_are_spread_over_addresses) {
   CHECK(same <= 1);
 }
 
+TEST(exactly_one_tag_passes_for_each_header) {
+  unit_init();
+  /* For headers of several sizes, flags and addresses, the tag written is
+   * the one value of the 65,536 that passes the check. */
+  const size_t sizes[] = {32, 48, 2048, (size_t)1 << 20};
+  for (size_t i = 0; i < 4; i++)
+    for (uint64_t flags = 0; flags < 8; flags++) {
+      block *b = at(i * 16 + flags * 256);
+      uint64_t sf = sizes[i] | flags, written = block_make_word(b, sizes[i], flags);
+      CHECK((written & (((uint64_t)1 << 48) - 1)) == sf);
+      CHECK(block_word_ok(b, written));
+      unsigned passing = 0;
+      for (uint64_t t = 0; t < 65536; t++) passing += block_word_ok(b, sf | t << 48);
+      CHECK(passing == 1);
+    }
+}
+
 TEST_MAIN()

@@ -789,7 +789,11 @@ static int op_waf(int i, size_t off, uint8_t k, uint64_t raw) {
       out[len] = 0;
       close(fd[0]);
       int status = 0;
-      if (waitpid(pid, &status, 0) != pid) fail("waitpid: %s", strerror(errno));
+      pid_t waited;
+      /* The timer interrupts the wait too (the child closed its end, but
+       * may not have exited yet). */
+      while ((waited = waitpid(pid, &status, 0)) < 0 && errno == EINTR) continue;
+      if (waited != pid) fail("waitpid: %s", strerror(errno));
       int reported = strstr(out, "hawkalloc: ") != NULL;
       if (verbose) fputs(out, stderr);
       if ((WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
