@@ -581,8 +581,9 @@ void heap_release_cached(void **ps, size_t count) {
   while (count > 0) {
     /* Bring the blocks of the first block's heap to the front. */
     struct heap *h = owner_of(ps[0], "free");
-    size_t k = 0;
-    for (size_t i = 0; i < count; i++) {
+    size_t k = 1; /* the blocks before k are h's */
+    while (k < count && arena_heap(arena_of(ps[k])) == h) k++;
+    for (size_t i = k; i < count; i++) {
       if (arena_heap(arena_of(ps[i])) != h) continue;
       void *t = ps[k];
       ps[k++] = ps[i];

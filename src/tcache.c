@@ -2,6 +2,7 @@
  * The fast paths are the inlines of tcache.h. */
 #include "tcache.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -286,6 +287,34 @@ static int hand_back(struct tcache *tc, size_t size) {
   return 1;
 }
 
+/* Overflows of this thread's lists since hand_back last found blocks of
+ * other heaps (saturating). */
+static __thread unsigned hand_back_idle __attribute__((tls_model("initial-exec")));
+
+/* Whether the full list bin is worth hand_back's walk of the whole list:
+ * the block being freed or the one freed just before it is another
+ * heap's, or this thread met other heaps' blocks in its last few
+ * overflows, or (to notice a change of pattern) every 64th overflow.  A
+ * thread that frees its own blocks in bulk would else pay a walk of the
+ * whole list on every overflow for nothing.  Other heaps' blocks in a
+ * list flushed without the walk still go home, through their heaps' free
+ * path (heap_release_cached). */
+static inline int may_hold_others(const struct tcache *tc, const void *p, size_t bin) {
+  const void *head = tc->bins[bin];
+  return hand_back_idle < 8 || hand_back_idle % 64 == 0 || arena_heap(arena_of(p)) != tc->heap ||
+         (head != NULL && arena_heap(arena_of(head)) != tc->heap);
+}
+
+/* hand_back when may_hold_others says so; returns whether it handed back. */
+static int hand_back_maybe(struct tcache *tc, const void *p, size_t size) {
+  if (may_hold_others(tc, p, size / HAWK_ALIGN) && hand_back(tc, size)) {
+    hand_back_idle = 0;
+    return 1;
+  }
+  if (hand_back_idle < UINT_MAX) hand_back_idle++;
+  return 0;
+}
+
 void *tcache_refill(size_t size) {
   hawk_ensure_init();
   struct tcache *tc = tcache_self;
@@ -335,7 +364,7 @@ void tcache_overflow(void *p, size_t size) {
   if (tc->refilled[bin] && more > 0) { /* a round: room for more */
     tc->limit[bin] = (uint16_t)(limit + more);
     tc->grown += more * size;
-  } else if (!hand_back(tc, size)) { /* other heaps' blocks go home first */
+  } else if (!hand_back_maybe(tc, p, size)) { /* other heaps' blocks go home first */
     flush_list(tc, bin, (size_t)tc->limit[bin] / 2 + 1);
   }
   tc->refilled[bin] = 0;
