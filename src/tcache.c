@@ -242,7 +242,9 @@ static int take_handed_back(struct tcache *tc, size_t size) {
  * (remote.h), and this thread's own stay; returns 0 if the list stays as it
  * was.  One walk of the list, with the checks of a pop.  The blocks leave
  * this cache before they are pushed: a fork in between loses them in the
- * child (a leak there), but no block is ever in two places. */
+ * child (a leak there), but no block is ever in two places.  Returns -1
+ * when the list holds other heaps' blocks but stays as it was (the heap's
+ * stacks are full). */
 static int hand_back(struct tcache *tc, size_t size) {
   size_t bin = size / HAWK_ALIGN;
   void *own = NULL, *other = NULL, *own_last = NULL, *other_last = NULL, *next;
@@ -276,7 +278,7 @@ static int hand_back(struct tcache *tc, size_t size) {
     if (own_last) *(void **)own_last = link_encode(other);
     tc->bins[bin] = own_last ? own : other;
     tcache_set_count(tc, bin, own_n + other_n);
-    return 0;
+    return -1;
   }
   if (own_n != 0 && !remote_hand_off(own, size, own_n)) { /* this part stays */
     tc->bins[bin] = own;
@@ -307,12 +309,12 @@ static inline int may_hold_others(const struct tcache *tc, const void *p, size_t
 
 /* hand_back when may_hold_others says so; returns whether it handed back. */
 static int hand_back_maybe(struct tcache *tc, const void *p, size_t size) {
-  if (may_hold_others(tc, p, size / HAWK_ALIGN) && hand_back(tc, size)) {
+  int handed = may_hold_others(tc, p, size / HAWK_ALIGN) ? hand_back(tc, size) : 0;
+  if (handed != 0)
     hand_back_idle = 0;
-    return 1;
-  }
-  if (hand_back_idle < UINT_MAX) hand_back_idle++;
-  return 0;
+  else if (hand_back_idle < UINT_MAX)
+    hand_back_idle++;
+  return handed > 0;
 }
 
 void *tcache_refill(size_t size) {
