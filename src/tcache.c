@@ -471,6 +471,7 @@ void tcache_unlock_all(void) { pthread_mutex_unlock(&caches.lock); }
 
 void tcache_after_fork_child(void) {
   pthread_mutex_init(&caches.lock, NULL);
+  remote_after_fork_child();
   /* The other threads are gone in the child: their cached blocks go back
    * to the heap rather than stay allocated for ever. */
   struct tcache *tc = caches.head, *self = tcache_self;
