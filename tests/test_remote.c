@@ -54,6 +54,12 @@ static void *owner(void *unused) {
  * its first limit (rounds of allocating and freeing many blocks). */
 static int freer_grows_its_list;
 
+/* Whether the freer first frees many blocks of its own, in bulk: its
+ * list of SIZE blocks overflows again and again with nothing to hand
+ * back (tcache.c then stops walking the list on every overflow). */
+static int freer_frees_its_own_first;
+#define OWN_BLOCKS 6000
+
 static void *freer(void *unused) {
   (void)unused;
   hawk_free(hawk_malloc(8)); /* its cache and heap first (another size) */
@@ -63,6 +69,11 @@ static void *freer(void *unused) {
       for (int i = 0; i < BLOCKS / 2; i++) mine[i] = hawk_malloc(SIZE);
       for (int i = 0; i < BLOCKS / 2; i++) hawk_free(mine[i]);
     }
+  }
+  if (freer_frees_its_own_first) {
+    static void *mine[OWN_BLOCKS];
+    for (int i = 0; i < OWN_BLOCKS; i++) mine[i] = hawk_malloc(SIZE);
+    for (int i = 0; i < OWN_BLOCKS; i++) hawk_free(mine[i]);
   }
   pthread_barrier_wait(&step); /* 1 */
   for (int i = 0; i < BLOCKS; i++) hawk_free(blocks[i]);
@@ -124,6 +135,26 @@ TEST(remote_frees_skip_the_heap_and_return_to_the_owner) {
   pthread_join(owner_thread, NULL);
   pthread_join(freer_thread, NULL);
   pthread_barrier_destroy(&step);
+}
+
+/* A thread that freed its own blocks in bulk, and then frees another
+ * heap's, still hands those back whole: no block meets the heap's free
+ * path. */
+TEST(remote_frees_after_bulk_frees_of_its_own_still_skip_the_heap) {
+  if (!several_heaps()) SKIP("one heap: every free is local");
+  hawk_trim();
+  freer_frees_its_own_first = 1;
+  owner_allocates_again = 0;
+  pthread_barrier_init(&step, NULL, 3);
+  pthread_create(&owner_thread, NULL, owner, NULL);
+  pthread_create(&freer_thread, NULL, freer, NULL);
+  pthread_barrier_wait(&step); /* 1: allocated; the freer freed its own */
+  struct hawk_stats s0 = stats_now();
+  pthread_barrier_wait(&step); /* 2: the owner's blocks freed */
+  struct hawk_stats s1 = stats_now();
+  freer_frees_its_own_first = 0;
+  CHECK(s1.coalesces == s0.coalesces);
+  finish();
 }
 
 /* A list that grew in the freer's cache (hundreds of blocks) is handed
