@@ -215,16 +215,19 @@ static block *alloc_in_used_locked(struct heap *h, size_t n, size_t size, size_t
   return take_aligned_locked(h, b, size, align, n, dirty);
 }
 
-/* Why the block at p cannot be freed or resized, or NULL if it can. */
-static inline __attribute__((always_inline)) const char *block_problem_locked(const struct arena *a,
-                                                                              const block *b) {
+/* Why the block at p cannot be freed or resized, or NULL if it can.
+ * cached: b comes out of a thread cache, its mark checked and erased by
+ * the caller (free_cached_locked), so the test of a mark is left out. */
+static inline __attribute__((always_inline)) const char *
+block_problem_cached_locked(const struct arena *a, const block *b, int cached) {
   if (!HAWK_CHECKS) return NULL;
   if (!block_header_ok(b) || block_is_large(b)) return "invalid pointer or corrupted header";
   if (!block_is_alloc(b)) return "double free";
   size_t size = block_size(b);
   if (size < BLOCK_MIN || (char *)b + size > (char *)arena_epilogue(a))
     return "heap corruption (block size out of range)";
-  if (tcache_marked(block_payload(b))) return "double free (the block is in a thread cache)";
+  if (!cached && tcache_marked(block_payload(b)))
+    return "double free (the block is in a thread cache)";
   const block *next = block_next(b);
   if (!block_header_ok(next) || !block_prev_alloc(next))
     return "heap corruption (next block's header overwritten)";
@@ -235,6 +238,11 @@ static inline __attribute__((always_inline)) const char *block_problem_locked(co
       return "heap corruption (previous free block's boundary tag overwritten)";
   }
   return NULL;
+}
+
+static inline __attribute__((always_inline)) const char *block_problem_locked(const struct arena *a,
+                                                                              const block *b) {
+  return block_problem_cached_locked(a, b, 0);
 }
 
 /* The heap that owns the arena block at p, after checking that p lies where
@@ -520,8 +528,9 @@ static const char *free_cached_locked(struct heap *h, void *const *ps, size_t n,
     }
     ((void **)ps[i])[1] = NULL; /* no longer marked as cached */
     struct arena *a = arena_of(ps[i]);
-    const char *problem = arena_heap(a) == h ? block_problem_locked(a, block_of_payload(ps[i]))
-                                             : "invalid pointer (block of another heap)";
+    const char *problem = arena_heap(a) == h
+                              ? block_problem_cached_locked(a, block_of_payload(ps[i]), 1)
+                              : "invalid pointer (block of another heap)";
     if (problem) {
       *bad = i;
       return problem;
