@@ -209,16 +209,19 @@ static block *alloc_in_used_locked(struct heap *h, size_t n, size_t size, size_t
   return take_aligned_locked(h, b, size, align, n, dirty);
 }
 
-/* Why the block at p cannot be freed or resized, or NULL if it can. */
-static inline __attribute__((always_inline)) const char *block_problem_locked(const struct arena *a,
-                                                                              const block *b) {
+/* Why the block at p cannot be freed or resized, or NULL if it can.
+ * cached: b comes out of a thread cache, its mark checked and erased by
+ * the caller (free_cached_locked), so the test of a mark is left out. */
+static inline __attribute__((always_inline)) const char *
+block_problem_cached_locked(const struct arena *a, const block *b, int cached) {
   if (!HAWK_CHECKS) return NULL;
   if (!block_header_ok(b) || block_is_large(b)) return "invalid pointer or corrupted header";
   if (!block_is_alloc(b)) return "double free";
   size_t size = block_size(b);
   if (size < BLOCK_MIN || (char *)b + size > (char *)arena_epilogue(a))
     return "heap corruption (block size out of range)";
-  if (tcache_marked(block_payload(b))) return "double free (the block is in a thread cache)";
+  if (!cached && tcache_marked(block_payload(b)))
+    return "double free (the block is in a thread cache)";
   const block *next = block_next(b);
   if (!block_header_ok(next) || !block_prev_alloc(next))
     return "heap corruption (next block's header overwritten)";
@@ -229,6 +232,11 @@ static inline __attribute__((always_inline)) const char *block_problem_locked(co
       return "heap corruption (previous free block's boundary tag overwritten)";
   }
   return NULL;
+}
+
+static inline __attribute__((always_inline)) const char *block_problem_locked(const struct arena *a,
+                                                                              const block *b) {
+  return block_problem_cached_locked(a, b, 0);
 }
 
 /* The heap that owns the arena block at p, after checking that p lies where
@@ -430,18 +438,19 @@ static struct arena *free_locked(struct heap *h, struct arena *a, block *b, int 
 }
 
 /* What is wrong with freeing the block at p into heap h (a block of
- * another heap, or block_problem_locked's problems), or NULL. */
+ * another heap, or block_problem_cached_locked's problems), or NULL;
+ * cached: p comes out of a thread cache, its mark already checked. */
 static inline __attribute__((always_inline)) const char *free_problem_locked(const struct heap *h,
-                                                                             void *p) {
+                                                                             void *p, int cached) {
   struct arena *a = arena_of(p);
-  return arena_heap(a) == h ? block_problem_locked(a, block_of_payload(p))
+  return arena_heap(a) == h ? block_problem_cached_locked(a, block_of_payload(p), cached)
                             : "invalid pointer (block of another heap)";
 }
 
 /* Checks and frees the block at p; an emptied arena goes into r.  Returns
  * the problem found instead, with nothing changed. */
 static const char *free_checked_locked(struct heap *h, void *p, struct releases *r) {
-  const char *problem = free_problem_locked(h, p);
+  const char *problem = free_problem_locked(h, p, 0);
   if (problem) return problem;
   struct arena *a = arena_of(p);
   block *b = block_of_payload(p);
@@ -527,7 +536,7 @@ static void free_cached_locked(struct heap *h, void *const *ps, size_t n, struct
      * holds twice (a cache list bent into a cycle by a write after free). */
     if (HAWK_CHECKS && !tcache_marked(ps[i])) fail_locked(h, r, "free", ps[i], "double free");
     ((void **)ps[i])[1] = NULL; /* no longer marked as cached */
-    const char *problem = free_problem_locked(h, ps[i]);
+    const char *problem = free_problem_locked(h, ps[i], 1);
     if (problem) fail_locked(h, r, "free", ps[i], problem);
   }
   for (size_t i = 0; i < n;) {
@@ -578,8 +587,9 @@ void heap_release_cached(void **ps, size_t count) {
   while (count > 0) {
     /* Bring the blocks of the first block's heap to the front. */
     struct heap *h = owner_of(ps[0], "free");
-    size_t k = 0;
-    for (size_t i = 0; i < count; i++) {
+    size_t k = 1; /* the blocks before k are h's */
+    while (k < count && arena_heap(arena_of(ps[k])) == h) k++;
+    for (size_t i = k; i < count; i++) {
       if (arena_heap(arena_of(ps[i])) != h) continue;
       void *t = ps[k];
       ps[k++] = ps[i];

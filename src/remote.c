@@ -2,6 +2,8 @@
  * (remote.h says how and why). */
 #include "remote.h"
 
+#include <sched.h>
+
 #include "decay.h"
 #include "os.h"
 #include "process.h"
@@ -19,6 +21,8 @@ struct stacks {
   uint64_t takes_seen;    /* takes at the decay's last look (atomic) */
   uint64_t epoch;         /* the decay's epoch at that look (atomic) */
   uint64_t threads;       /* threads with a cache on the heap (atomic) */
+  int taking;             /* 1 while one thread takes lists off the stacks
+                             (atomic): takers need not wait for the heap's lock */
 } __attribute__((aligned(128)));
 
 /* One struct stacks per heap in use, mapped by remote_init (not in .bss:
@@ -63,11 +67,23 @@ int remote_waiting(const struct heap *h, size_t size) {
   return s && __atomic_load_n(&s->top[size / HAWK_ALIGN], __ATOMIC_RELAXED) != NULL;
 }
 
+/* Takes the right to take lists off s's stacks: at once or not at all
+ * (try), or waiting for the one thread holding it. */
+static int taking_try(struct stacks *s) {
+  return __atomic_load_n(&s->taking, __ATOMIC_RELAXED) == 0 &&
+         __atomic_exchange_n(&s->taking, 1, __ATOMIC_ACQUIRE) == 0;
+}
+static void taking_wait(struct stacks *s) {
+  while (!taking_try(s)) sched_yield();
+}
+static void taking_done(struct stacks *s) { __atomic_store_n(&s->taking, 0, __ATOMIC_RELEASE); }
+
 /* Reads the next list and the count from a list's first block, after
  * checking that block (a sound cached block of its size) and what it says
  * (a count a list can have, a next list NULL or in an arena); a report and
- * abort otherwise, with h's lock released. */
-static void *list_next_checked(struct heap *h, void *head, size_t size, unsigned *count) {
+ * abort otherwise, with the right to take (taking, if not NULL) given up
+ * first. */
+static void *list_next_checked(struct stacks *taking, void *head, size_t size, unsigned *count) {
   const char *problem = NULL;
   uintptr_t w = 0;
   if (HAWK_CHECKS && !tcache_entry_ok(head, size)) {
@@ -82,27 +98,29 @@ static void *list_next_checked(struct heap *h, void *head, size_t size, unsigned
                 "a write after free?)";
   }
   if (problem) {
-    pthread_mutex_unlock(&h->lock);
+    if (taking) taking_done(taking);
     report_misuse("malloc", head, problem);
   }
   return (void *)(w & NEXT_MASK);
 }
 
-/* Only one thread at a time takes from a heap's stacks (under its lock),
- * and pushes only add lists: the top a taker read stays on the stack with
- * the same next list until the taker removes it, so the compare-and-swap
- * cannot take a list that was removed and pushed again (no ABA). */
+/* Only one thread at a time takes from a heap's stacks (the one holding
+ * its taking flag), and pushes only add lists: the top a taker read stays
+ * on the stack with the same next list until the taker removes it, so the
+ * compare-and-swap cannot take a list that was removed and pushed again (no
+ * ABA).  The flag is the stacks' own, not the heap's lock: a take never
+ * waits for the heap's operations, nor they for it, and a thread that finds
+ * another taking goes to the heap instead (it collects at its own pace). */
 void *remote_take(struct heap *h, size_t size, unsigned *count) {
   struct stacks *s = stacks_of(h);
-  if (s == NULL) return NULL;
+  if (s == NULL || !taking_try(s)) return NULL;
   void **top = &s->top[size / HAWK_ALIGN];
-  pthread_mutex_lock(&h->lock);
   void *head = __atomic_load_n(top, __ATOMIC_ACQUIRE), *next;
   do {
     if (head == NULL) break;
-    next = list_next_checked(h, head, size, count);
+    next = list_next_checked(s, head, size, count);
   } while (!__atomic_compare_exchange_n(top, &head, next, 1, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE));
-  pthread_mutex_unlock(&h->lock);
+  taking_done(s);
   if (head) {
     __atomic_sub_fetch(&s->bytes, (uint64_t)size * *count, __ATOMIC_RELAXED);
     __atomic_add_fetch(&s->takes, 1, __ATOMIC_RELAXED);
@@ -125,21 +143,18 @@ static void release_list(void *p, size_t size) {
 }
 
 /* Gives every list waiting at heap i to the free path.  The exchange
- * happens under the heap's lock, against a taker (no ABA); the chain it
+ * happens holding the taking flag, against a taker (no ABA); the chain it
  * takes is then this thread's alone. */
 static void flush_heap(unsigned i) {
-  struct heap *h = &hawk_heaps[i];
   struct stacks *s = &stacks[i];
   for (size_t bin = 0; bin < TCACHE_BINS; bin++) {
     if (__atomic_load_n(&s->top[bin], __ATOMIC_RELAXED) == NULL) continue;
-    pthread_mutex_lock(&h->lock);
+    taking_wait(s);
     void *list = __atomic_exchange_n(&s->top[bin], NULL, __ATOMIC_ACQUIRE);
-    pthread_mutex_unlock(&h->lock);
+    taking_done(s);
     while (list) {
       unsigned count;
-      pthread_mutex_lock(&h->lock); /* list_next_checked reports unlocking it */
-      void *next = list_next_checked(h, list, bin * HAWK_ALIGN, &count);
-      pthread_mutex_unlock(&h->lock);
+      void *next = list_next_checked(NULL, list, bin * HAWK_ALIGN, &count);
       __atomic_sub_fetch(&s->bytes, (uint64_t)count * bin * HAWK_ALIGN, __ATOMIC_RELAXED);
       release_list(list, bin * HAWK_ALIGN);
       list = next;
@@ -176,6 +191,11 @@ void remote_thread_leaves(struct heap *h) {
   if (s && __atomic_sub_fetch(&s->threads, 1, __ATOMIC_RELAXED) == 0 &&
       __atomic_load_n(&s->bytes, __ATOMIC_RELAXED) != 0)
     flush_heap((unsigned)(s - stacks));
+}
+
+void remote_after_fork_child(void) {
+  for (unsigned i = 0; i < hawk_heap_count; i++)
+    __atomic_store_n(&stacks[i].taking, 0, __ATOMIC_RELAXED);
 }
 
 uint64_t remote_bytes(void) {

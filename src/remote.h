@@ -6,7 +6,9 @@
  * such a list is full, the whole list goes, in one compare-and-swap and
  * without a lock, onto a stack of lists of its block size at the owning
  * heap.  A thread of that heap whose list of that size is empty takes one
- * list off the stack under the heap's lock (one lock a list, not a block)
+ * list off the stack (an exchange of the stacks' own taking flag, a
+ * compare-and-swap and a store a list, not a block; never the heap's lock,
+ * and a thread that finds another taking refills from the heap instead)
  * and makes it its own.  Neither side walks the list, and the heap's free
  * path (checks, coalescing, splitting) never sees the blocks.
  *
@@ -62,6 +64,10 @@ HAWK_INTERNAL void remote_decay(struct heap *h);
  * there.  No lock held. */
 HAWK_INTERNAL void remote_thread_joins(struct heap *h);
 HAWK_INTERNAL void remote_thread_leaves(struct heap *h);
+
+/* In a fork's child: no thread is taking lists (the one that was, if
+ * any, does not exist there). */
+HAWK_INTERNAL void remote_after_fork_child(void);
 
 /* Bytes in lists waiting at all heaps (statistics: thread-cached). */
 HAWK_INTERNAL uint64_t remote_bytes(void);

@@ -2,6 +2,7 @@
  * The fast paths are the inlines of tcache.h. */
 #include "tcache.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -237,7 +238,9 @@ static int take_handed_back(struct tcache *tc, size_t size) {
  * (remote.h), and this thread's own stay; returns 0 if the list stays as it
  * was.  One walk of the list, with the checks of a pop.  The blocks leave
  * this cache before they are pushed: a fork in between loses them in the
- * child (a leak there), but no block is ever in two places. */
+ * child (a leak there), but no block is ever in two places.  Returns -1
+ * when the list holds other heaps' blocks but stays as it was (the heap's
+ * stacks are full). */
 static int hand_back(struct tcache *tc, size_t size) {
   size_t bin = size / HAWK_ALIGN;
   void *own = NULL, *other = NULL, *own_last = NULL, *other_last = NULL, *next;
@@ -271,7 +274,7 @@ static int hand_back(struct tcache *tc, size_t size) {
     if (own_last) *(void **)own_last = link_encode(other);
     tc->lists[bin].head = own_last ? own : other;
     tcache_set_count(&tc->lists[bin], own_n + other_n);
-    return 0;
+    return -1;
   }
   if (own_n != 0 && !remote_hand_off(own, size, own_n)) { /* this part stays */
     tc->lists[bin].head = own;
@@ -280,6 +283,34 @@ static int hand_back(struct tcache *tc, size_t size) {
   }
   tcache_add(&tc->moved_out, other_n + own_n);
   return 1;
+}
+
+/* Overflows of this thread's lists since hand_back last found blocks of
+ * other heaps (saturating). */
+static __thread unsigned hand_back_idle __attribute__((tls_model("initial-exec")));
+
+/* Whether the full list bin is worth hand_back's walk of the whole list:
+ * the block being freed or the one freed just before it is another
+ * heap's, or this thread met other heaps' blocks in its last few
+ * overflows, or (to notice a change of pattern) every 64th overflow.  A
+ * thread that frees its own blocks in bulk would else pay a walk of the
+ * whole list on every overflow for nothing.  Other heaps' blocks in a
+ * list flushed without the walk still go home, through their heaps' free
+ * path (heap_release_cached). */
+static inline int may_hold_others(const struct tcache *tc, const void *p, size_t bin) {
+  const void *head = tc->lists[bin].head;
+  return hand_back_idle < 8 || hand_back_idle % 64 == 0 || arena_heap(arena_of(p)) != tc->heap ||
+         (head != NULL && arena_heap(arena_of(head)) != tc->heap);
+}
+
+/* hand_back when may_hold_others says so; returns whether it handed back. */
+static int hand_back_maybe(struct tcache *tc, const void *p, size_t size) {
+  int handed = may_hold_others(tc, p, size / HAWK_ALIGN) ? hand_back(tc, size) : 0;
+  if (handed != 0)
+    hand_back_idle = 0;
+  else if (hand_back_idle < UINT_MAX)
+    hand_back_idle++;
+  return handed > 0;
 }
 
 void *tcache_refill(size_t size) {
@@ -331,7 +362,7 @@ void tcache_overflow(void *p, size_t size) {
   if (tc->refilled[bin] && more > 0) { /* a round: room for more */
     tc->lists[bin].limit = (uint32_t)(limit + more);
     tc->grown += more * size;
-  } else if (!hand_back(tc, size)) { /* other heaps' blocks go home first */
+  } else if (!hand_back_maybe(tc, p, size)) { /* other heaps' blocks go home first */
     flush_list(tc, bin, (size_t)tc->lists[bin].limit / 2 + 1);
   }
   tc->refilled[bin] = 0;
@@ -437,6 +468,7 @@ void tcache_unlock_all(void) { pthread_mutex_unlock(&caches.lock); }
 
 void tcache_after_fork_child(void) {
   pthread_mutex_init(&caches.lock, NULL);
+  remote_after_fork_child();
   /* The other threads are gone in the child: their cached blocks go back
    * to the heap rather than stay allocated for ever. */
   struct tcache *tc = caches.head, *self = tcache_self;

@@ -9,6 +9,7 @@
  */
 #include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "harness.h"
 #include "hawkalloc.h"
@@ -54,6 +55,12 @@ static void *owner(void *unused) {
  * its first limit (rounds of allocating and freeing many blocks). */
 static int freer_grows_its_list;
 
+/* Whether the freer first frees many blocks of its own, in bulk: its
+ * list of SIZE blocks overflows again and again with nothing to hand
+ * back (tcache.c then stops walking the list on every overflow). */
+static int freer_frees_its_own_first;
+#define OWN_BLOCKS 6000
+
 static void *freer(void *unused) {
   (void)unused;
   hawk_free(hawk_malloc(8)); /* its cache and heap first (another size) */
@@ -63,6 +70,11 @@ static void *freer(void *unused) {
       for (int i = 0; i < BLOCKS / 2; i++) mine[i] = hawk_malloc(SIZE);
       for (int i = 0; i < BLOCKS / 2; i++) hawk_free(mine[i]);
     }
+  }
+  if (freer_frees_its_own_first) {
+    static void *mine[OWN_BLOCKS];
+    for (int i = 0; i < OWN_BLOCKS; i++) mine[i] = hawk_malloc(SIZE);
+    for (int i = 0; i < OWN_BLOCKS; i++) hawk_free(mine[i]);
   }
   pthread_barrier_wait(&step); /* 1 */
   for (int i = 0; i < BLOCKS; i++) hawk_free(blocks[i]);
@@ -124,6 +136,92 @@ TEST(remote_frees_skip_the_heap_and_return_to_the_owner) {
   pthread_join(owner_thread, NULL);
   pthread_join(freer_thread, NULL);
   pthread_barrier_destroy(&step);
+}
+
+/* A thread that freed its own blocks in bulk, and then frees another
+ * heap's, still hands those back whole: no block meets the heap's free
+ * path. */
+TEST(remote_frees_after_bulk_frees_of_its_own_still_skip_the_heap) {
+  if (!several_heaps()) SKIP("one heap: every free is local");
+  hawk_trim();
+  freer_frees_its_own_first = 1;
+  owner_allocates_again = 0;
+  pthread_barrier_init(&step, NULL, 3);
+  pthread_create(&owner_thread, NULL, owner, NULL);
+  pthread_create(&freer_thread, NULL, freer, NULL);
+  pthread_barrier_wait(&step); /* 1: allocated; the freer freed its own */
+  struct hawk_stats s0 = stats_now();
+  pthread_barrier_wait(&step); /* 2: the owner's blocks freed */
+  struct hawk_stats s1 = stats_now();
+  freer_frees_its_own_first = 0;
+  CHECK(s1.coalesces == s0.coalesces);
+  finish();
+}
+
+/* The owner of lock_free_take: allocates, waits while the freer frees,
+ * then, when told (go), allocates TAKEN blocks (refills that take the
+ * lists waiting at its heap) and says so (done). */
+#define TAKEN 200
+static pthread_mutex_t signal_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t signal_cond = PTHREAD_COND_INITIALIZER;
+static int go, done, acted, done_while_locked;
+
+static void *taking_owner(void *unused) {
+  (void)unused;
+  for (int i = 0; i < BLOCKS; i++) blocks[i] = hawk_malloc(SIZE);
+  pthread_barrier_wait(&step); /* 1 */
+  pthread_barrier_wait(&step); /* 2: freed by the freer */
+  pthread_mutex_lock(&signal_lock);
+  while (!go) pthread_cond_wait(&signal_cond, &signal_lock);
+  pthread_mutex_unlock(&signal_lock);
+  for (int i = 0; i < TAKEN; i++) again[i] = hawk_malloc(SIZE);
+  pthread_mutex_lock(&signal_lock);
+  done = 1;
+  pthread_cond_broadcast(&signal_cond);
+  pthread_mutex_unlock(&signal_lock);
+  pthread_barrier_wait(&step); /* 3 */
+  pthread_barrier_wait(&step); /* 4 */
+  pthread_barrier_wait(&step); /* 5 */
+  for (int i = 0; i < TAKEN; i++) hawk_free(again[i]);
+  return NULL;
+}
+
+/* hawk_walk's visitor, called with the lock of the heap of the block it
+ * is shown: at the owner's first block (its heap's lock held), lets the
+ * owner allocate and waits until it has (at most 10 s: with a take that
+ * needed the heap's lock the owner would wait for the walk, and the walk
+ * for it). */
+static void hold_owner_lock(void *ctx, const struct hawk_block_info *b) {
+  (void)ctx;
+  if (acted || b->payload != (uintptr_t)blocks[0]) return;
+  acted = 1;
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 10;
+  pthread_mutex_lock(&signal_lock);
+  go = 1;
+  pthread_cond_broadcast(&signal_cond);
+  while (!done && pthread_cond_timedwait(&signal_cond, &signal_lock, &until) == 0) {
+  }
+  done_while_locked = done;
+  pthread_mutex_unlock(&signal_lock);
+}
+
+/* A thread takes the lists waiting at its heap without the heap's lock:
+ * its refills go on while another thread holds that lock. */
+TEST(lists_are_taken_without_the_heaps_lock) {
+  if (!several_heaps()) SKIP("one heap: every free is local");
+  hawk_trim();
+  pthread_barrier_init(&step, NULL, 3);
+  pthread_create(&owner_thread, NULL, taking_owner, NULL);
+  pthread_create(&freer_thread, NULL, freer, NULL);
+  pthread_barrier_wait(&step); /* 1 */
+  pthread_barrier_wait(&step); /* 2 */
+  hawk_walk(hold_owner_lock, NULL);
+  CHECK(acted);
+  CHECK(done_while_locked);
+  for (int i = 0; i < TAKEN; i++) CHECK(again[i] != NULL);
+  finish();
 }
 
 /* A list that grew in the freer's cache (hundreds of blocks) is handed
