@@ -28,16 +28,17 @@ static uint64_t *make(uint64_t *s) {
     words *= 100;
   uint64_t *p = xmalloc(words * 8);
   p[0] = words;
-  p[words - 1] = words ^ 0x5a5a;
+  if (words > 1) p[words - 1] = words ^ 0x5a5a; /* one word: the head is the tail */
   return p;
 }
 
 static uint64_t drop(uint64_t *p) {
   if (p == NULL) return 0;
-  uint64_t words = p[0], sum = words + (p[words - 1] ^ 0x5a5a);
-  if (p[words - 1] != (words ^ 0x5a5a)) die("mstress: a block was overwritten");
+  uint64_t words = p[0];
+  if (words < 1 || words > 128000 || (words > 1 && p[words - 1] != (words ^ 0x5a5a)))
+    die("mstress: a block was overwritten");
   free(p);
-  return sum;
+  return 2 * words;
 }
 
 struct worker {

@@ -27,7 +27,8 @@
 #                     suite unless BENCH_PRELOAD=1 (`make bench-quick`)
 #   BENCH_THREADS     thread counts (default "1 2 4")
 #   BENCH_ONLY        benchmarks to run (default: all: lifo random larson
-#                     prodcons realloc mixed frag trace simple xfree pool)
+#                     prodcons realloc mixed frag trace simple xfree pool
+#                     mstress large)
 #   BENCH_REPLAY=0    skip the replay line: each round, `hawk replay` of the
 #                     malloc-lab traces under every allocator (build/hawk,
 #                     `make tools`), throughput in ops/s
@@ -76,14 +77,14 @@ replay_rounds=3 # timing rounds inside each `hawk replay` (it keeps the best)
 hawk_lib=${HAWK_PRELOAD_LIB:-$root/build/libhawkalloc.so}
 nochecks_lib=${HAWK_NOCHECKS_LIB:-$root/build/nochecks/libhawkalloc.so}
 
-all_benches=(lifo random larson prodcons realloc mixed frag trace simple xfree pool)
+all_benches=(lifo random larson prodcons realloc mixed frag trace simple xfree pool mstress large)
 # The size knob of each benchmark at scale 1 (see each program's comment):
 # 0.4 to 1.2 s under glibc with one thread on the 2.5 GHz Xeon of
 # docs/performance.md.
 declare -A size=(
   [lifo]=30000000 [random]=18000000 [larson]=8000000 [prodcons]=10000000
   [realloc]=8000000 [mixed]=3000000 [frag]=3000000 [trace]=60
-  [simple]=40000000 [xfree]=12000000 [pool]=16000000
+  [simple]=40000000 [xfree]=12000000 [pool]=16000000 [mstress]=4000000 [large]=150
 )
 cg_ops=300000 # operations of the callgrind run of `mixed`
 [[ $quick == 1 ]] && cg_ops=50000

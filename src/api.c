@@ -52,7 +52,7 @@ static inline __attribute__((always_inline)) void *alloc_try(size_t n, size_t al
   if (unlikely(n > PTRDIFF_MAX)) return NULL;
   if (unlikely(is_large(n, align))) {
     int dirty;
-    void *p = large_alloc(n, align, &dirty);
+    void *p = large_alloc(n, align, zero, &dirty);
     if (p && zero && dirty) memset(p, 0, n); /* fresh pages are zero already */
     /* Under the fixed threshold (mallopt lowered it) an arena can hold the
      * block: a refused mapping falls back to the heap, as glibc's does. */

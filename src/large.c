@@ -188,13 +188,15 @@ size_t large_spare_flush(void) { return spare_unmap_older(DECAY_CLEAN); }
 
 size_t large_spare_decay(uint64_t e) { return spare_unmap_older(e); }
 
-void *large_alloc(size_t n, size_t align, int *dirty) {
+void *large_alloc(size_t n, size_t align, int zero, int *dirty) {
   size_t off = align_up(sizeof(struct large_header) + BLOCK_HEADER, align);
   size_t len = off >= align ? map_len_for(off, n) : 0;
   if (len == 0) return NULL;
   /* Reuse only for small alignments: a big one would waste most of a
-   * mapping that is twice what the block needs. */
-  void *base = align <= os_page_size() ? spare_take(&len) : NULL;
+   * mapping that is twice what the block needs.  Not for calloc either: a
+   * spare would have to be cleared, every page written, where a fresh
+   * mapping is zero already and costs nothing until it is used. */
+  void *base = align <= os_page_size() && !zero ? spare_take(&len) : NULL;
   *dirty = base != NULL;
   if (base == NULL) {
     if (os_map(len, align > ARENA_SIZE ? align : ARENA_SIZE, &base) != 0) return NULL;

@@ -41,8 +41,11 @@ HAWK_INTERNAL void large_spare_totals(uint64_t *count, uint64_t *bytes);
 
 /* Maps a block of n bytes aligned to align; NULL if the OS refuses or the
  * size is impossible.  *dirty says whether the memory may be non-zero (a
- * reused mapping) rather than fresh from the kernel. */
-HAWK_INTERNAL void *large_alloc(size_t n, size_t align, int *dirty);
+ * reused mapping) rather than fresh from the kernel.  With zero set (calloc)
+ * no spare is reused: a fresh mapping reads as zero without a byte written,
+ * and its pages stay untouched until the program uses them, where a spare
+ * would have to be cleared whole (docs/design.md). */
+HAWK_INTERNAL void *large_alloc(size_t n, size_t align, int zero, int *dirty);
 
 /* Unmaps the freed mappings kept for reuse; returns how many. */
 HAWK_INTERNAL size_t large_spare_flush(void);

@@ -23,7 +23,8 @@
 
 struct heap hawk_heaps[HEAP_MAX];
 unsigned hawk_heap_count = 1;
-static unsigned next_heap;
+/* Threads attached to each heap (hawk_heap_for_new_thread). */
+static unsigned heap_threads[HEAP_MAX];
 static unsigned heap_spread = 1; /* heaps new threads go to (M_ARENA_MAX) */
 
 static pthread_once_t init_control = PTHREAD_ONCE_INIT;
@@ -53,8 +54,22 @@ static unsigned heap_count_wanted(void) {
 }
 
 struct heap *hawk_heap_for_new_thread(void) {
-  unsigned i = __atomic_fetch_add(&next_heap, 1, __ATOMIC_RELAXED);
-  return &hawk_heaps[i % __atomic_load_n(&heap_spread, __ATOMIC_RELAXED)];
+  unsigned spread = __atomic_load_n(&heap_spread, __ATOMIC_RELAXED);
+  for (;;) {
+    unsigned best = 0, fewest = UINT32_MAX;
+    for (unsigned i = 0; i < spread; i++) {
+      unsigned n = __atomic_load_n(&heap_threads[i], __ATOMIC_RELAXED);
+      if (n < fewest) best = i, fewest = n;
+    }
+    /* Another thread may have joined it since: then look again. */
+    if (__atomic_compare_exchange_n(&heap_threads[best], &fewest, fewest + 1, 0, __ATOMIC_RELAXED,
+                                    __ATOMIC_RELAXED))
+      return &hawk_heaps[best];
+  }
+}
+
+void hawk_heap_thread_leaves(const struct heap *h) {
+  __atomic_sub_fetch(&heap_threads[h - hawk_heaps], 1, __ATOMIC_RELAXED);
 }
 
 void hawk_set_heap_spread(unsigned n) {

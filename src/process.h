@@ -65,8 +65,16 @@ HAWK_INTERNAL int heap_lock_try(pthread_mutex_t *m);
 HAWK_INTERNAL int heaps_each(void (*fn)(struct heap *h, unsigned i, void *ctx), void *ctx,
                              unsigned flags);
 
-/* Picks the heap for a new thread (round robin). */
+/* Picks the heap for a new thread and attaches the thread to it: of the
+ * heaps threads are spread over, the one with the fewest threads attached,
+ * the first of them on a tie.  Threads that run at the same time get heaps
+ * of their own; a thread that starts after others exited takes a heap they
+ * left, with its free memory, rather than a heap never used (which would
+ * map arenas of its own: docs/design.md). */
 HAWK_INTERNAL struct heap *hawk_heap_for_new_thread(void);
+
+/* Detaches a thread from the heap hawk_heap_for_new_thread gave it. */
+HAWK_INTERNAL void hawk_heap_thread_leaves(const struct heap *h);
 
 /* Spreads the threads that start from now on over the first n heaps (n is
  * taken between 1 and hawk_heap_count): mallopt(M_ARENA_MAX).  Threads

@@ -75,7 +75,10 @@ static struct tcache *setup(void) {
   struct tcache *tc = &first_cache;
   if (__atomic_exchange_n(&first_cache_taken, 1, __ATOMIC_ACQUIRE)) {
     void *mem;
-    if (heap_alloc_batch(heap, block_size_for(sizeof(struct tcache)), &mem, 1, 1) != 1) return NULL;
+    if (heap_alloc_batch(heap, block_size_for(sizeof(struct tcache)), &mem, 1, 1) != 1) {
+      hawk_heap_thread_leaves(heap);
+      return NULL;
+    }
     tc = mem;
   }
   memset(tc, 0, sizeof *tc);
@@ -158,6 +161,7 @@ static void thread_exit(void *arg) {
   unregister(tc);
   tcache_self = &tcache_gone; /* later calls in this thread go to the heap */
   remote_thread_leaves(tc->heap);
+  hawk_heap_thread_leaves(tc->heap);
   discard(tc);
 }
 
@@ -478,6 +482,7 @@ void tcache_after_fork_child(void) {
       flush_all(tc);
       unregister(tc);
       remote_thread_leaves(tc->heap);
+      hawk_heap_thread_leaves(tc->heap);
       discard(tc);
     }
     tc = next;

@@ -811,6 +811,30 @@ TEST(calloc_leaves_fresh_memory_untouched) {
   hawk_free(p);
 }
 
+/* calloc of a large block is served by a fresh mapping, not by a spare one
+ * a freed block left: the spare would have to be cleared, every page
+ * written and resident, where fresh pages read as zero untouched. */
+TEST(large_calloc_after_a_free_leaves_its_pages_untouched) {
+  hawk_trim(); /* no spare mappings from earlier tests */
+  size_t pg = page_size(), n = 2 * MiB - 4 * pg;
+  unsigned char *p = hawk_malloc(n);
+  REQUIRE(p != NULL);
+  memset(p, 0xAA, n);
+  hawk_free(p); /* kept as a spare, every page resident */
+  unsigned char *q = hawk_calloc(1, n);
+  REQUIRE(q != NULL);
+  CHECK(resident_pages((char *)q + pg, n - 2 * pg) == 0); /* past the header's page */
+  CHECK(all_bytes(q, n, 0));
+  hawk_free(q);
+  /* malloc still reuses the spare. */
+  unsigned char *r = hawk_malloc(n);
+  REQUIRE(r != NULL);
+  CHECK(r == p || r == q);
+  hawk_free(r);
+  CHECK(hawk_check() == 0);
+  hawk_trim();
+}
+
 /* B6: the one word of fresh arena memory that is written before it is
  * handed out: the footer of the arena's last free block, in the arena's
  * last 8 bytes.  In a fresh process four blocks of 900,016 bytes leave

@@ -429,12 +429,17 @@ TEST(fork_with_full_caches) {
 TEST(misuse_and_fork_cases) { SKIP("sanitizer build: the cases abort or fork"); }
 #endif
 
+/* The eight threads below wait for each other once their blocks are made:
+ * all eight are attached to their heaps at the same time. */
+static pthread_barrier_t heap_users_met;
+
 static void *heap_user(void *arg) {
   unsigned char **out = arg;
   for (int i = 0; i < 100; i++) {
     out[i] = hawk_malloc((size_t)(40 + i));
     fill(out[i], (size_t)(40 + i), (unsigned)i);
   }
+  pthread_barrier_wait(&heap_users_met);
   return NULL;
 }
 
@@ -458,18 +463,22 @@ static unsigned heaps_expected(void) {
   return n > 16 ? 16 : n;
 }
 
-/* Threads are spread over several heaps, round robin, one heap a thread;
- * blocks freed by another thread go back to the heap that owns them. */
+/* Threads that run at the same time are spread over several heaps, one
+ * heap a thread (the one with the fewest threads); blocks freed by another
+ * thread go back to the heap that owns them. */
 TEST(threads_use_several_heaps_and_frees_return_to_the_owner) {
   struct hawk_stats s = stats_now();
   unsigned heaps = heaps_expected();
   CHECK(heaps >= 1 && s.heaps == heaps);
   static unsigned char *blocks[8][100];
   pthread_t t[8];
+  pthread_barrier_init(&heap_users_met, NULL, 8);
   for (int k = 0; k < 8; k++) REQUIRE(pthread_create(&t[k], NULL, heap_user, blocks[k]) == 0);
   for (int k = 0; k < 8; k++) pthread_join(t[k], NULL);
-  /* Each thread's blocks come from one heap; eight threads set up one
-   * after the other take eight heaps in turn: min(8, heaps) different ones. */
+  pthread_barrier_destroy(&heap_users_met);
+  /* Each thread's blocks come from one heap; eight threads alive at once
+   * take the heaps with the fewest threads in turn: min(8, heaps) different
+   * ones. */
   unsigned used = 0;
   for (int k = 0; k < 8; k++) {
     struct heap_of first = {(uintptr_t)blocks[k][0], -2}, last = {(uintptr_t)blocks[k][99], -2};

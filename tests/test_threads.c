@@ -6,6 +6,7 @@
  *  21 memory exhaustion hit from a thread (RLIMIT_AS in a forked child)
  *  23 threads fork in a loop while others allocate: no child hangs
  *  24 the child frees blocks the parent allocated and keeps allocating
+ *  25 a new thread is given the heap with the fewest threads attached
  *
  * Environment: HAWK_SEED (printed; repeats a run), HAWK_STRESS_OPS (total
  * operations of case 18).  Only the hawk_* names are used.  The fork cases
@@ -972,6 +973,73 @@ TEST(child_frees_parent_blocks) {
   CHECK(atomic_load(&errors) == 0);
   CHECK(hawk_check() == 0);
 #endif
+}
+
+/* ========================================================================== */
+/* 25: a new thread is given the heap with the fewest threads.                */
+/* ========================================================================== */
+
+struct heap_probe {
+  pthread_barrier_t *together; /* NULL: the thread runs alone */
+  uintptr_t block;             /* the thread's block */
+  int heap;                    /* the heap it came from */
+};
+
+static void find_heap(void *ctx, const struct hawk_block_info *b) {
+  struct heap_probe *p = ctx;
+  if (b->state == HAWK_BLOCK_ALLOCATED && p->block == b->payload) p->heap = b->heap;
+}
+
+/* Sets up its cache (a small block), allocates a block above the cache's
+ * sizes (it comes from the thread's heap), and reads which heap that is
+ * from the walk. */
+static void *heap_probe_thread(void *arg) {
+  struct heap_probe *p = arg;
+  hawk_free(hawk_malloc(16));
+  void *mine = hawk_malloc(3000);
+  if (p->together) pthread_barrier_wait(p->together);
+  p->block = (uintptr_t)mine;
+  if (mine) hawk_walk(find_heap, p);
+  if (p->together) pthread_barrier_wait(p->together);
+  hawk_free(mine);
+  return NULL;
+}
+
+TEST(new_threads_take_the_heap_with_fewest_threads) {
+  struct heap_probe main_probe = {NULL, 0, -1};
+  heap_probe_thread(&main_probe);
+  if (stats_now().heaps < 3) {
+    SKIP("fewer than 3 heaps (HAWKALLOC_HEAPS)");
+    return;
+  }
+  /* One after another: each takes the heap the one before left, not the
+   * next heap round (whose arenas it would have to map). */
+  int first = -1, same = 0;
+  for (int i = 0; i < 6; i++) {
+    struct heap_probe p = {NULL, 0, -1};
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, heap_probe_thread, &p) == 0);
+    pthread_join(t, NULL);
+    if (i == 0) first = p.heap;
+    same += p.heap == first;
+  }
+  CHECK(first >= 0 && first != main_probe.heap);
+  CHECK(same == 6);
+  /* At the same time: each its own heap, none the main thread's. */
+  pthread_barrier_t together;
+  pthread_barrier_init(&together, NULL, 2);
+  struct heap_probe a = {&together, 0, -1}, b = {&together, 0, -1};
+  pthread_t ta, tb;
+  REQUIRE(pthread_create(&ta, NULL, heap_probe_thread, &a) == 0);
+  REQUIRE(pthread_create(&tb, NULL, heap_probe_thread, &b) == 0);
+  pthread_join(ta, NULL);
+  pthread_join(tb, NULL);
+  pthread_barrier_destroy(&together);
+  CHECK(a.heap >= 0 && b.heap >= 0 && a.heap != b.heap);
+  printf("# heaps: main %d, one after another %d, together %d and %d\n", main_probe.heap, first,
+         a.heap, b.heap);
+  CHECK(a.heap != main_probe.heap && b.heap != main_probe.heap);
+  CHECK(hawk_check() == 0);
 }
 
 TEST_MAIN()
