@@ -737,13 +737,10 @@ static void put_json_string(FILE *f, const char *s) {
   fputc('"', f);
 }
 
-/* The trace's calls for the page: kind, size, block id, source position
- * (difference from the previous, zigzag) and live bytes after the call (the
- * malloc-lab way, as trace_peak; difference, zigzag); then the calls where
- * the policies handed out blocks at different places (count, differences). */
-static void trace_stream(const struct optrace *t, const struct policy_run *runs, int nruns,
-                         struct buf *b) {
-  uint64_t *sizes = calloc((size_t)t->nslots + 1, sizeof *sizes), live = 0, where = 0, was = 0;
+/* The live bytes after each call (the malloc-lab way, as trace_peak). */
+static uint64_t *live_bytes(const struct optrace *t) {
+  uint64_t *sizes = calloc((size_t)t->nslots + 1, sizeof *sizes), live = 0;
+  uint64_t *v = calloc(t->nops + 1, sizeof *v);
   for (size_t i = 0; i < t->nops; i++) {
     const struct op *o = &t->ops[i];
     if (o->slot != SLOT_NULL) {
@@ -751,15 +748,36 @@ static void trace_stream(const struct optrace *t, const struct policy_run *runs,
       sizes[o->slot] = o->kind == OP_FREE ? 0 : o->size;
       live += sizes[o->slot];
     }
+    v[i + 1] = live;
+  }
+  free(sizes);
+  return v;
+}
+
+/* The trace's calls first .. last (from 1) for a chunk: kind, size, block
+ * id, source position and live bytes after the call (these two as the
+ * difference from the previous call of the chunk, zigzag). */
+static void calls_stream(const struct optrace *t, const uint64_t *live, size_t first, size_t last,
+                         struct buf *b) {
+  uint64_t where = 0, was = 0;
+  for (size_t i = first; i <= last; i++) {
+    const struct op *o = &t->ops[i - 1];
     put_u(b, o->kind);
     put_u(b, o->size);
     put_u(b, o->slot == SLOT_NULL ? 0 : (uint64_t)o->slot + 1);
     put_u(b, zigzag((int64_t)(o->where - where)));
-    put_u(b, zigzag((int64_t)(live - was)));
+    put_u(b, zigzag((int64_t)(live[i] - was)));
     where = o->where;
-    was = live;
+    was = live[i];
   }
-  free(sizes);
+}
+
+/* The figures of the whole trace: live bytes after each call (differences,
+ * zigzag), then the calls where the policies handed out blocks at different
+ * places (count, differences). */
+static void figures_stream(const struct optrace *t, const uint64_t *live,
+                           const struct policy_run *runs, int nruns, struct buf *b) {
+  for (size_t i = 1; i <= t->nops; i++) put_u(b, zigzag((int64_t)(live[i] - live[i - 1])));
   size_t ndiff = 0;
   for (size_t i = 1; i <= t->nops; i++)
     for (int p = 1; p < nruns; p++)
@@ -851,11 +869,12 @@ static int write_page(const char *out, const char *trace, const struct optrace *
   const char *base = strrchr(trace, '/');
   fputs("const HAWK = {trace: ", f);
   put_json_string(f, base ? base + 1 : trace);
-  fprintf(f, ", textbook: %s, nops: %zu, peak: %lld, where: \"%s\", chunk: %d, ops: ",
+  fprintf(f, ", textbook: %s, nops: %zu, peak: %lld, where: \"%s\", chunk: %d, figures: ",
           textbook ? "true" : "false", t->nops, (long long)runs[0].peak_op + 1, t->where,
           VIEW_CHUNK);
+  uint64_t *live = live_bytes(t);
   struct buf b = {0};
-  trace_stream(t, runs, nruns, &b);
+  figures_stream(t, live, runs, nruns, &b);
   raw += b.len;
   put_packed(f, &b, &packed);
   fputs(", policies: [", f);
@@ -881,7 +900,17 @@ static int write_page(const char *out, const char *trace, const struct optrace *
     fputs(c ? ",\n" : "", f);
     put_packed(f, &b, &packed);
   }
+  fputs("],\ncalls: [", f);
+  for (size_t c = 0; c < runs[0].m.nkf; c++) {
+    b.len = 0;
+    size_t first = c * VIEW_CHUNK + 1, last = first + VIEW_CHUNK - 1;
+    calls_stream(t, live, first, last > t->nops ? t->nops : last, &b);
+    raw += b.len;
+    fputs(c ? ",\n" : "", f);
+    put_packed(f, &b, &packed);
+  }
   free(b.p);
+  free(live);
   fprintf(f, "], raw: %zu, packed: %zu};\n", raw, packed);
   fputs(mark + strlen("/*HAWK_DATA*/"), f);
   if (fclose(f) != 0) {
