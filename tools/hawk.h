@@ -305,6 +305,9 @@ void worker_outcome_free(struct worker_outcome *o);
   101                   /* a block before the replay: a its state, b its region, c the             \
                            region's size */
 #define REC_WALK_AT 102 /* a block hawk_walk reports after HAWK_VIEW_WALK_AT calls */
+#define REC_LIST_AT                                                                                \
+  103 /* a listed free block the library reports after HAWK_VIEW_WALK_AT                           \
+          calls (as HAWK_EV_LISTED: each list from its tail to its head) */
 struct rec {
   int32_t kind, heap;
   uint64_t block, size, a, b, c, d;

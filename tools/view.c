@@ -557,6 +557,26 @@ static void print_walk_block(struct model *m, const struct rec *r) {
          (unsigned long long)r->size, r->a < 4 ? states[r->a] : "?");
 }
 
+/* The free lists the library reported after the --walk call (REC_LIST_AT
+ * records from r on, each list from its tail to its head), one line per
+ * list by class, head first: "list CLASS: REGION:+OFFSET ...". */
+static void print_lists(struct model *m, const struct rec *r, size_t n) {
+  size_t cnt = 0;
+  while (cnt < n && r[cnt].kind == REC_LIST_AT) cnt++;
+  for (uint64_t cls = 0; cls < VIEW_LISTS; cls++) {
+    int any = 0;
+    for (size_t j = cnt; j-- > 0;) {
+      if (r[j].a != cls) continue;
+      int id = region_of(m, r[j].block);
+      if (!any) printf("list %llu:", (unsigned long long)cls);
+      printf(" %d:+0x%llx", id,
+             (unsigned long long)(id >= 0 ? r[j].block - m->regions[id].base : 0));
+      any = 1;
+    }
+    if (any) printf("\n");
+  }
+}
+
 static int cmp_u64(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
   return x < y ? -1 : x > y;
@@ -608,7 +628,7 @@ static int rebuild(struct policy_run *p, const struct optrace *t, const char *pa
       set_block(m, r->block, r->size, (int)r->a, 0);
       continue;
     }
-    if (r->kind == REC_WALK_AT) continue; /* printed at its call's record */
+    if (r->kind == REC_WALK_AT || r->kind == REC_LIST_AT) continue; /* printed at its call */
     if (r->kind != REC_OP) {
       apply(m, r);
       continue;
@@ -669,6 +689,7 @@ static int rebuild(struct policy_run *p, const struct optrace *t, const char *pa
         qsort(order, cnt, sizeof *order, cmp_u64);
         for (size_t j = 0; j < cnt; j++) print_walk_block(m, &recs[i + 1 + order[j][1]]);
         free(order);
+        print_lists(m, recs + i + 1 + cnt, n - i - 1 - cnt);
       }
     }
     /* Call j's record: the block handed out, the changes, the events. */
