@@ -149,6 +149,16 @@ test-view: lib tools
 lab-doc:
 	@scripts/lab-doc.sh
 
+# Only the deterministic tables of docs/lab.md (peak utilization per policy,
+# with the thread cache and in textbook mode), from a fresh replay;
+# tests/labdoc/run.sh checks them in make test.
+.PHONY: lab-tables test-labdoc
+lab-tables: lib tools
+	@scripts/lab-tables.sh
+
+test-labdoc: lib tools
+	@tests/labdoc/run.sh
+
 # --- tests --------------------------------------------------------------
 
 tests: $(TEST_BIN) $(BUILD)/tests/test_faults $(BUILD)/tests/glibc_probe

@@ -92,6 +92,7 @@ if [ $preload -eq 1 ]; then
   run "heap explorer (hawk view, headless Chromium)" tests/view/run.sh
   run "hawk grade (malloc-lab allocators)" tests/grade/run.sh
   run "hawk map on small heaps (zoom, titles, --at, --policy all)" tests/map/run.sh
+  run "docs/lab.md's tables against a fresh run" tests/labdoc/run.sh
   run "valgrind memcheck" tests/valgrind/run.sh
   run "man pages (lint, options, variables, messages)" tests/man/run.sh
   run "examples (docs/lab.md quotes their output)" tests/examples/run.sh

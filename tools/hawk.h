@@ -27,6 +27,7 @@
  *   view.c     `hawk view`: the events rebuilt into the heap at every call,
  *              checked against hawk_walk, written as one HTML page
  *   page.c     the page's script and style (generated from tools/view/)
+ *   deflate.c  a small raw deflate compressor for the page's data
  */
 #ifndef HAWK_TOOL_H
 #define HAWK_TOOL_H
@@ -304,6 +305,9 @@ void worker_outcome_free(struct worker_outcome *o);
   101                   /* a block before the replay: a its state, b its region, c the             \
                            region's size */
 #define REC_WALK_AT 102 /* a block hawk_walk reports after HAWK_VIEW_WALK_AT calls */
+#define REC_LIST_AT                                                                                \
+  103 /* a listed free block the library reports after HAWK_VIEW_WALK_AT                           \
+          calls (as HAWK_EV_LISTED: each list from its tail to its head) */
 struct rec {
   int32_t kind, heap;
   uint64_t block, size, a, b, c, d;
@@ -345,5 +349,11 @@ void table_rule(struct table *t); /* a separating line */
 /* Prints aligned with spaces, or tab-separated (tsv: no rules). */
 void table_print(const struct table *t, int tsv);
 void table_free(struct table *t);
+
+/* --- deflate.c ------------------------------------------------------------ */
+
+/* in[0..n) compressed as raw deflate (RFC 1951, no zlib or gzip wrapper):
+ * a malloc'ed buffer of *outlen bytes. */
+unsigned char *deflate_raw(const unsigned char *in, size_t n, size_t *outlen);
 
 #endif /* HAWK_TOOL_H */

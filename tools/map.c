@@ -38,7 +38,7 @@ static const char map_usage[] =
     "                   directory)\n"
     "  --policy P       placement policy: first-fit, next-fit, best-fit, segregated;\n"
     "                   with --trace also a list (P,P...) or all: one picture per\n"
-    "                   policy, FILE-POLICY.svg\n"
+    "                   policy, FILE-POLICY.svg, and FILE.svg with them stacked\n"
     "  --at OP          with --trace: the heap after op OP (1 to the trace's ops)\n"
     "                   instead of at the peak of live bytes\n"
     "  --textbook       textbook mode (HAWKALLOC_TCACHE=0): no thread cache, one heap,\n"
@@ -157,12 +157,86 @@ static char *policy_out(const char *out, const char *policy, size_t plen) {
   return p;
 }
 
-/* hawk map --trace: one picture, or one per policy of a list. */
+/* The pictures files[0..n) stacked into out, a row each (nested <svg>
+ * elements one below the other, each keeping its own size and title).
+ * Returns 0, or 2 after printing why. */
+static int stack_pictures(char **files, int n, const char *out) {
+  FILE *o = fopen(out, "w");
+  if (!o) {
+    tool_error("map: cannot write %s: %s", out, strerror(errno));
+    return 2;
+  }
+  char **body = calloc((size_t)n, sizeof *body);
+  double *h = calloc((size_t)n, sizeof *h), width = 0, total = 0;
+  int rc = 0;
+  for (int k = 0; k < n && rc == 0; k++) {
+    FILE *f = fopen(files[k], "r");
+    if (!f) {
+      tool_error("map: cannot read %s: %s", files[k], strerror(errno));
+      rc = 2;
+      break;
+    }
+    size_t cap = 1 << 16, len = 0, got;
+    char *p = malloc(cap + 1);
+    while (p && (got = fread(p + len, 1, cap - len, f)) > 0)
+      if ((len += got) == cap) p = realloc(p, (cap *= 2) + 1);
+    fclose(f);
+    if (!p) abort();
+    p[len] = 0;
+    char *svg = strstr(p, "<svg"), *wv = svg ? strstr(svg, " width=\"") : NULL;
+    char *hv = svg ? strstr(svg, " height=\"") : NULL;
+    if (!wv || !hv) {
+      tool_error("map: %s: not a picture of hawk map", files[k]);
+      free(p);
+      rc = 2;
+      break;
+    }
+    double w = strtod(wv + 8, NULL);
+    h[k] = strtod(hv + 9, NULL);
+    if (w > width) width = w;
+    body[k] = p;
+    total += h[k];
+  }
+  if (rc == 0) {
+    fprintf(o,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%g\" "
+            "height=\"%g\" viewBox=\"0 0 %g %g\">\n<title>",
+            width, total, width, total);
+    for (int k = 0; k < n; k++) {
+      char *t = strstr(body[k], "<title>"), *e = t ? strstr(t, "</title>") : NULL;
+      if (t && e) fprintf(o, "%s%.*s", k ? "; " : "", (int)(e - t - 7), t + 7);
+    }
+    fputs("</title>\n", o);
+    double y = 0;
+    for (int k = 0; k < n; k++) {
+      /* the row: the picture's root element, placed at y */
+      char *svg = strstr(body[k], "<svg");
+      fprintf(o, "<svg y=\"%g\"%s", y, svg + 4);
+      fputc('\n', o);
+      y += h[k];
+    }
+    fputs("</svg>\n", o);
+  }
+  for (int k = 0; k < n; k++) free(body[k]);
+  free(body);
+  free(h);
+  if (fclose(o) != 0 && rc == 0) {
+    tool_error("map: cannot write %s: %s", out, strerror(errno));
+    rc = 2;
+  }
+  if (rc == 0) printf("wrote %s: the %d pictures stacked, a row each\n", out, n);
+  return rc;
+}
+
+/* hawk map --trace: one picture, or one per policy of a list (and then all
+ * of them stacked in out). */
 static int map_trace_policies(const char *trace, const char *policy, int textbook, long at,
                               const char *out) {
   int several = policy && (strcmp(policy, "all") == 0 || strchr(policy, ','));
   if (!several) return map_trace(trace, policy, textbook, at, out);
-  int rc = 0;
+  int rc = 0, nfiles = 0;
+  char *files[16];
   size_t n = strcmp(policy, "all") == 0 ? 4 : 0;
   for (size_t k = 0; n ? k < n : *policy; k++) {
     const char *p = n ? all_policies[k] : policy;
@@ -174,10 +248,15 @@ static int map_trace_policies(const char *trace, const char *policy, int textboo
     if (!name) abort();
     int r = map_trace(trace, name, textbook, at, file);
     free(name);
-    free(file);
+    if (r == 0 && nfiles < 16)
+      files[nfiles++] = file;
+    else
+      free(file);
     if (r > rc) rc = r;
     if (r == 2) break;
   }
+  if (rc == 0 && nfiles > 1) rc = stack_pictures(files, nfiles, out);
+  for (int k = 0; k < nfiles; k++) free(files[k]);
   return rc;
 }
 

@@ -46,10 +46,12 @@ static void put(const struct rec *r) {
 
 static uint32_t examined; /* blocks the policy looked at in this call */
 
+static int listing_at; /* the recorder is being installed again after walk_at calls */
+
 static void on_event(void *ctx, const struct hawk_event *e) {
   (void)ctx;
   if (e->kind == HAWK_EV_EXAMINED && examined++ >= EXAMINED_KEPT) return;
-  struct rec r = {.kind = e->kind,
+  struct rec r = {.kind = listing_at ? REC_LIST_AT : e->kind,
                   .heap = e->heap,
                   .block = e->block,
                   .size = e->size,
@@ -112,7 +114,16 @@ void record_op(uint64_t index, const void *old, const void *result) {
     r.d = 1;
   }
   put(&r);
-  if (walk_at && index + 1 == walk_at) walk(on_walk_start, &r);
+  if (walk_at && index + 1 == walk_at) {
+    walk(on_walk_start, &r);
+    /* The free lists as the library has them: installing a recorder first
+     * reports every listed block. */
+    events_fn start = (events_fn)(uintptr_t)dlsym(RTLD_DEFAULT, "hawk_events");
+    start(NULL, NULL);
+    listing_at = 1;
+    start(on_event, NULL);
+    listing_at = 0;
+  }
 }
 
 int record_write(const char *path) {

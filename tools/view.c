@@ -162,6 +162,13 @@ static void put_addr(struct buf *b, uint64_t *last, uint64_t v) {
 
 /* --- rebuilding one policy's heap from its events ------------------------- */
 
+/* The page's calls come in chunks of VIEW_CHUNK calls, each decoded on its
+ * own when the page needs it: the state after the chunk's first call - 1
+ * (a keyframe), then the calls' changes and events.  Drawing a call replays
+ * at most VIEW_CHUNK calls. */
+#define VIEW_CHUNK 2048
+#define VIEW_LISTS 128 /* the segregated policy's classes; the others use list 0 */
+
 enum { ST_FREE = 0, ST_ALLOC = 1, ST_CACHED = 2, ST_LARGE = 3, ST_NONE = 4 };
 
 /* Explanation events the page reads (the library's kinds, and these). */
@@ -187,6 +194,23 @@ struct model {
   int rover;         /* next fit: its rover goes with the list events */
   uint64_t *touched; /* blocks allocated during the current call */
   size_t ntouched, captouched;
+  /* The free lists as the events tell them, for the keyframes: a map from
+   * a listed block to its neighbours (blk.size: the next, blk.req: the
+   * previous, blk.state: its list), and each list's head. */
+  struct bmap lists;
+  uint64_t heads[VIEW_LISTS];
+  uint64_t rover_at; /* next fit's rover (an address) */
+  int grew;          /* the current call mapped an arena or a mapping */
+  /* Per call 0..nops: where its record starts in out, the figures after it,
+   * and the block it handed out; the calls that grew the heap. */
+  size_t nops, *op_off;
+  uint64_t *s_foot, *s_nfree, *s_inuse, *result;
+  uint64_t *grows;
+  size_t ngrows;
+  /* The keyframes: the whole state after call c * VIEW_CHUNK, in kf from
+   * kf_off[c] to kf_off[c + 1]. */
+  struct buf kf;
+  size_t *kf_off, nkf;
 };
 
 static int region_of(struct model *m, uint64_t addr) {
@@ -298,27 +322,68 @@ static void alloc_block(struct model *m, uint64_t addr, uint64_t size) {
   touched_add(m, addr);
 }
 
+static void list_unlink(struct model *m, uint64_t addr);
+
+/* The free lists, as the page keeps them: a block pushed at the head of
+ * list cls, a block taken out of its list. */
+static void list_push(struct model *m, uint64_t addr, uint64_t cls) {
+  if (cls >= VIEW_LISTS) return;
+  if (bmap_get(&m->lists, addr)) list_unlink(m, addr);
+  if ((m->lists.n + 1) * 2 > m->lists.cap) bmap_grow(&m->lists);
+  uint64_t h = m->heads[cls];
+  struct blk node = {addr, h, 0, (uint8_t)cls};
+  bmap_put_raw(&m->lists, &node);
+  if (h) {
+    struct blk *hn = bmap_get(&m->lists, h);
+    if (hn) hn->req = addr;
+  }
+  m->heads[cls] = addr;
+}
+
+static void list_unlink(struct model *m, uint64_t addr) {
+  struct blk *node = bmap_get(&m->lists, addr);
+  if (!node) return;
+  uint64_t next = node->size, prev = node->req;
+  int cls = node->state;
+  if (prev) {
+    struct blk *pn = bmap_get(&m->lists, prev);
+    if (pn) pn->size = next;
+  } else if (m->heads[cls] == addr) {
+    m->heads[cls] = next;
+  }
+  if (next) {
+    struct blk *nn = bmap_get(&m->lists, next);
+    if (nn) nn->req = prev;
+  }
+  bmap_del(&m->lists, addr);
+}
+
 /* Applies one library event to the blocks and records it for the page. */
 static void apply(struct model *m, const struct rec *r) {
   uint64_t b = r->block;
   switch (r->kind) {
   case HAWK_EV_LISTED:
     ev(m, r->kind, "auu", norm(m, b), r->size, r->a);
+    list_push(m, b, r->a);
     break;
   case HAWK_EV_UNLISTED:
     if (m->rover)
       ev(m, r->kind, "auua", norm(m, b), r->size, r->a, norm(m, r->d));
     else
       ev(m, r->kind, "auu", norm(m, b), r->size, r->a);
+    list_unlink(m, b);
+    if (m->rover) m->rover_at = r->d;
     break;
   case HAWK_EV_EXAMINED: /* the recorder keeps the first EXAMINED_KEPT of a call */
     ev(m, r->kind, "a", norm(m, b));
     break;
   case HAWK_EV_CHOSEN:
-    if (m->rover)
+    if (m->rover) {
       ev(m, r->kind, "auua", norm(m, b), r->size, r->a, norm(m, r->b));
-    else
+      m->rover_at = r->b;
+    } else {
       ev(m, r->kind, "auu", norm(m, b), r->size, r->a);
+    }
     break;
   case HAWK_EV_TAKEN:
     ev(m, r->kind, "auauuu", norm(m, b), r->size, norm(m, r->a), r->b, r->c, r->d);
@@ -350,6 +415,7 @@ static void apply(struct model *m, const struct rec *r) {
     break;
   }
   case HAWK_EV_ARENA_MAPPED: {
+    m->grew = 1;
     int id = region_add(m, b, r->size, 0);
     ev(m, r->kind, "uu", (uint64_t)id, r->size);
     set_block(m, r->a, r->b, ST_FREE, 0);
@@ -366,6 +432,7 @@ static void apply(struct model *m, const struct rec *r) {
     break;
   }
   case HAWK_EV_LARGE_MAPPED: {
+    m->grew = 1;
     region_add(m, r->a, r->b, 1);
     m->footprint += r->b;
     ev(m, r->kind, "au", norm(m, b), r->size);
@@ -385,6 +452,86 @@ static void apply(struct model *m, const struct rec *r) {
   default:
     break;
   }
+}
+
+/* --- keyframes -------------------------------------------------------------- */
+
+static uint64_t zigzag(int64_t d) { return (uint64_t)d << 1 ^ (uint64_t)(d >> 63); }
+
+struct kblock {
+  uint64_t at, size, req;
+  int state;
+};
+
+static int cmp_kblock(const void *a, const void *b) {
+  uint64_t x = ((const struct kblock *)a)->at, y = ((const struct kblock *)b)->at;
+  return x < y ? -1 : x > y;
+}
+
+/* The index of the block at (normalized) address at in v[0..n), or -1. */
+static long kblock_find(const struct kblock *v, size_t n, uint64_t at) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (v[mid].at < at)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < n && v[lo].at == at ? (long)lo : -1;
+}
+
+/* Writes the state now (blocks, free lists, rover) as the next keyframe:
+ *   nblocks, then per block by address: gap from the previous block's end
+ *   (zigzag), size * 4 + state, and for an allocated block size - requested
+ *   bytes (zigzag); nlists, then per list: its class, its length, and its
+ *   blocks head first as indices into the blocks (differences, zigzag); the
+ *   rover's address (normalized, 0 for none). */
+static void keyframe(struct model *m) {
+  struct kblock *v = malloc((m->blocks.n + 1) * sizeof *v);
+  size_t n = 0;
+  for (size_t i = 0; i < m->blocks.cap; i++) {
+    const struct blk *b = &m->blocks.t[i];
+    if (!b->key) continue;
+    v[n++] = (struct kblock){norm(m, b->key), b->size, b->req, b->state};
+  }
+  qsort(v, n, sizeof *v, cmp_kblock);
+  struct buf *o = &m->kf;
+  m->kf_off[m->nkf] = o->len;
+  put_u(o, n);
+  uint64_t end = 0;
+  for (size_t i = 0; i < n; i++) {
+    put_u(o, zigzag((int64_t)(v[i].at - end)));
+    put_u(o, v[i].size * 4 + (uint64_t)(v[i].state & 3));
+    if (v[i].state == ST_ALLOC) put_u(o, zigzag((int64_t)(v[i].size - v[i].req)));
+    end = v[i].at + v[i].size;
+  }
+  int nlists = 0;
+  for (int c = 0; c < VIEW_LISTS; c++) nlists += m->heads[c] != 0;
+  put_u(o, (uint64_t)nlists);
+  long *idx = malloc((m->lists.n + 1) * sizeof *idx);
+  for (int c = 0; c < VIEW_LISTS; c++) {
+    if (!m->heads[c]) continue;
+    size_t k = 0;
+    for (uint64_t a = m->heads[c]; a && k <= m->lists.n;) {
+      long at = kblock_find(v, n, norm(m, a));
+      if (at >= 0) idx[k++] = at;
+      const struct blk *node = bmap_get(&m->lists, a);
+      a = node ? node->size : 0;
+    }
+    put_u(o, (uint64_t)c);
+    put_u(o, k);
+    long prev = 0;
+    for (size_t i = 0; i < k; i++) {
+      put_u(o, zigzag(idx[i] - prev));
+      prev = idx[i];
+    }
+  }
+  put_u(o, m->rover ? norm(m, m->rover_at) : 0);
+  m->nkf++;
+  m->kf_off[m->nkf] = o->len;
+  free(idx);
+  free(v);
 }
 
 /* --- reading a worker's records ------------------------------------------ */
@@ -408,6 +555,26 @@ static void print_walk_block(struct model *m, const struct rec *r) {
   printf("%d:+0x%llx %llu %s\n", id,
          (unsigned long long)(id >= 0 ? r->block - m->regions[id].base : 0),
          (unsigned long long)r->size, r->a < 4 ? states[r->a] : "?");
+}
+
+/* The free lists the library reported after the --walk call (REC_LIST_AT
+ * records from r on, each list from its tail to its head), one line per
+ * list by class, head first: "list CLASS: REGION:+OFFSET ...". */
+static void print_lists(struct model *m, const struct rec *r, size_t n) {
+  size_t cnt = 0;
+  while (cnt < n && r[cnt].kind == REC_LIST_AT) cnt++;
+  for (uint64_t cls = 0; cls < VIEW_LISTS; cls++) {
+    int any = 0;
+    for (size_t j = cnt; j-- > 0;) {
+      if (r[j].a != cls) continue;
+      int id = region_of(m, r[j].block);
+      if (!any) printf("list %llu:", (unsigned long long)cls);
+      printf(" %d:+0x%llx", id,
+             (unsigned long long)(id >= 0 ? r[j].block - m->regions[id].base : 0));
+      any = 1;
+    }
+    if (any) printf("\n");
+  }
 }
 
 static int cmp_u64(const void *a, const void *b) {
@@ -434,6 +601,20 @@ static int rebuild(struct policy_run *p, const struct optrace *t, const char *pa
     return 1;
   }
   struct model *m = &p->m;
+  m->nops = t->nops;
+  size_t nk = t->nops / VIEW_CHUNK + 2;
+  m->op_off = calloc(t->nops + 2, sizeof *m->op_off);
+  m->s_foot = calloc(t->nops + 1, sizeof *m->s_foot);
+  m->s_nfree = calloc(t->nops + 1, sizeof *m->s_nfree);
+  m->s_inuse = calloc(t->nops + 1, sizeof *m->s_inuse);
+  m->result = calloc(t->nops + 1, sizeof *m->result);
+  m->grows = calloc(t->nops + 1, sizeof *m->grows);
+  m->kf_off = calloc(nk + 1, sizeof *m->kf_off);
+  if (!m->op_off || !m->s_foot || !m->s_nfree || !m->s_inuse || !m->result || !m->grows ||
+      !m->kf_off) {
+    tool_error("view: out of memory");
+    exit(1);
+  }
   int rc = 0;
   size_t calls = 0; /* REC_OP records read: the start, then one per call */
   for (size_t i = 0; i < n && rc == 0; i++) {
@@ -447,7 +628,7 @@ static int rebuild(struct policy_run *p, const struct optrace *t, const char *pa
       set_block(m, r->block, r->size, (int)r->a, 0);
       continue;
     }
-    if (r->kind == REC_WALK_AT) continue; /* printed at its call's record */
+    if (r->kind == REC_WALK_AT || r->kind == REC_LIST_AT) continue; /* printed at its call */
     if (r->kind != REC_OP) {
       apply(m, r);
       continue;
@@ -508,19 +689,33 @@ static int rebuild(struct policy_run *p, const struct optrace *t, const char *pa
         qsort(order, cnt, sizeof *order, cmp_u64);
         for (size_t j = 0; j < cnt; j++) print_walk_block(m, &recs[i + 1 + order[j][1]]);
         free(order);
+        print_lists(m, recs + i + 1 + cnt, n - i - 1 - cnt);
       }
     }
-    /* The figures of each call (footprint, free blocks...) the page works
-     * out from the changes as it reads them. */
+    /* Call j's record: the block handed out, the changes, the events. */
+    size_t j = calls - 1;
+    m->op_off[j] = m->out.len;
     put_addr(&m->out, &m->last_result, result);
     put_u(&m->out, m->nchanges);
     if (r->heap > 0) ev(m, EV_EXAMINED_TOTAL, "u", (uint64_t)r->heap);
     put_u(&m->out, m->nevents);
     for (size_t k = 0; k < m->changes.len; k++) buf_byte(&m->out, m->changes.p[k]);
     for (size_t k = 0; k < m->events.len; k++) buf_byte(&m->out, m->events.p[k]);
+    m->op_off[j + 1] = m->out.len;
     m->changes.len = m->events.len = 0;
     m->nchanges = m->nevents = 0;
     m->ntouched = 0;
+    m->s_foot[j] = m->footprint;
+    m->s_nfree[j] = m->nfree;
+    m->s_inuse[j] = m->inuse;
+    m->result[j] = result;
+    if (m->grew && j > 0) m->grows[m->ngrows++] = j;
+    m->grew = 0;
+    /* A chunk starts after this call: its own keyframe and address bases. */
+    if (j % VIEW_CHUNK == 0 && (j < t->nops || j == 0)) {
+      keyframe(m);
+      m->last_change = m->last_event = m->last_result = 0;
+    }
   }
   if (n) munmap((void *)recs, (size_t)st.st_size);
   if (rc == 0 && calls != t->nops + 1) {
@@ -563,10 +758,10 @@ static void put_json_string(FILE *f, const char *s) {
   fputc('"', f);
 }
 
-/* The trace's calls for the page: kind, size, block id, source position and
- * live bytes after the call (the malloc-lab way, as trace_peak). */
-static void trace_stream(const struct optrace *t, struct buf *b) {
+/* The live bytes after each call (the malloc-lab way, as trace_peak). */
+static uint64_t *live_bytes(const struct optrace *t) {
   uint64_t *sizes = calloc((size_t)t->nslots + 1, sizeof *sizes), live = 0;
+  uint64_t *v = calloc(t->nops + 1, sizeof *v);
   for (size_t i = 0; i < t->nops; i++) {
     const struct op *o = &t->ops[i];
     if (o->slot != SLOT_NULL) {
@@ -574,13 +769,112 @@ static void trace_stream(const struct optrace *t, struct buf *b) {
       sizes[o->slot] = o->kind == OP_FREE ? 0 : o->size;
       live += sizes[o->slot];
     }
+    v[i + 1] = live;
+  }
+  free(sizes);
+  return v;
+}
+
+/* The trace's calls first .. last (from 1) for a chunk: kind, size, block
+ * id, source position and live bytes after the call (these two as the
+ * difference from the previous call of the chunk, zigzag). */
+static void calls_stream(const struct optrace *t, const uint64_t *live, size_t first, size_t last,
+                         struct buf *b) {
+  uint64_t where = 0, was = 0;
+  for (size_t i = first; i <= last; i++) {
+    const struct op *o = &t->ops[i - 1];
     put_u(b, o->kind);
     put_u(b, o->size);
     put_u(b, o->slot == SLOT_NULL ? 0 : (uint64_t)o->slot + 1);
-    put_u(b, o->where);
-    put_u(b, live);
+    put_u(b, zigzag((int64_t)(o->where - where)));
+    put_u(b, zigzag((int64_t)(live[i] - was)));
+    where = o->where;
+    was = live[i];
   }
-  free(sizes);
+}
+
+/* The figures of the whole trace: live bytes after each call (differences,
+ * zigzag), then the calls where the policies handed out blocks at different
+ * places (count, differences). */
+static void figures_stream(const struct optrace *t, const uint64_t *live,
+                           const struct policy_run *runs, int nruns, struct buf *b) {
+  for (size_t i = 1; i <= t->nops; i++) put_u(b, zigzag((int64_t)(live[i] - live[i - 1])));
+  size_t ndiff = 0;
+  for (size_t i = 1; i <= t->nops; i++)
+    for (int p = 1; p < nruns; p++)
+      if (runs[p].m.result[i] != runs[0].m.result[i]) {
+        ndiff++;
+        break;
+      }
+  put_u(b, ndiff);
+  for (size_t i = 1, last = 0; i <= t->nops; i++)
+    for (int p = 1; p < nruns; p++)
+      if (runs[p].m.result[i] != runs[0].m.result[i]) {
+        put_u(b, i - last);
+        last = i;
+        break;
+      }
+}
+
+/* A policy's figures after each call (footprint, free blocks, bytes in use;
+ * differences, zigzag) and the calls that grew its heap (count,
+ * differences). */
+static void series_stream(const struct model *m, struct buf *b) {
+  uint64_t f = 0, n = 0, u = 0;
+  for (size_t i = 0; i <= m->nops; i++) {
+    put_u(b, zigzag((int64_t)(m->s_foot[i] - f)));
+    put_u(b, zigzag((int64_t)(m->s_nfree[i] - n)));
+    put_u(b, zigzag((int64_t)(m->s_inuse[i] - u)));
+    f = m->s_foot[i];
+    n = m->s_nfree[i];
+    u = m->s_inuse[i];
+  }
+  put_u(b, m->ngrows);
+  for (size_t i = 0, last = 0; i < m->ngrows; i++) {
+    put_u(b, m->grows[i] - last);
+    last = m->grows[i];
+  }
+}
+
+/* The bytes of the page's streams, compressed and in base64 as a JS string. */
+static void put_packed(FILE *f, const struct buf *b, size_t *packed) {
+  size_t n;
+  unsigned char *z = deflate_raw(b->p, b->len, &n);
+  fputc('"', f);
+  put_base64(f, z, n);
+  fputc('"', f);
+  *packed += n;
+  free(z);
+}
+
+/* Chunk c: each policy's keyframe and calls c * VIEW_CHUNK + 1 .. on,
+ * policy after policy in slices of VIEW_SLICE bytes (the lengths first), so
+ * that the compressor finds what two policies did alike within its window. */
+#define VIEW_SLICE 1024
+static void chunk_stream(const struct policy_run *runs, int nruns, size_t c, struct buf *b) {
+  size_t nops = runs[0].m.nops, first = c * VIEW_CHUNK + 1;
+  size_t last = first + VIEW_CHUNK - 1 > nops ? nops : first + VIEW_CHUNK - 1;
+  struct buf *parts = calloc((size_t)nruns, sizeof *parts);
+  size_t *at = calloc((size_t)nruns, sizeof *at), left = 0;
+  for (int p = 0; p < nruns; p++) {
+    const struct model *m = &runs[p].m;
+    for (size_t k = m->kf_off[c]; k < m->kf_off[c + 1]; k++) buf_byte(&parts[p], m->kf.p[k]);
+    if (first <= last)
+      for (size_t k = m->op_off[first]; k < m->op_off[last + 1]; k++)
+        buf_byte(&parts[p], m->out.p[k]);
+    put_u(b, parts[p].len);
+    left += parts[p].len;
+  }
+  while (left)
+    for (int p = 0; p < nruns; p++) {
+      size_t k = parts[p].len - at[p] < VIEW_SLICE ? parts[p].len - at[p] : VIEW_SLICE;
+      for (size_t x = 0; x < k; x++) buf_byte(b, parts[p].p[at[p] + x]);
+      at[p] += k;
+      left -= k;
+    }
+  for (int p = 0; p < nruns; p++) free(parts[p].p);
+  free(parts);
+  free(at);
 }
 
 static int write_page(const char *out, const char *trace, const struct optrace *t, int textbook,
@@ -590,18 +884,21 @@ static int write_page(const char *out, const char *trace, const struct optrace *
     tool_error("view: cannot write %s: %s", out, strerror(errno));
     return 2;
   }
+  size_t raw = 0, packed = 0;
   const char *mark = strstr(view_page, "/*HAWK_DATA*/");
   fwrite(view_page, 1, (size_t)(mark - view_page), f);
   const char *base = strrchr(trace, '/');
   fputs("const HAWK = {trace: ", f);
   put_json_string(f, base ? base + 1 : trace);
-  fprintf(f, ", textbook: %s, nops: %zu, peak: %lld, where: \"%s\", ops: \"",
-          textbook ? "true" : "false", t->nops, (long long)runs[0].peak_op + 1, t->where);
-  struct buf ops = {0};
-  trace_stream(t, &ops);
-  put_base64(f, ops.p, ops.len);
-  free(ops.p);
-  fputs("\", policies: [", f);
+  fprintf(f, ", textbook: %s, nops: %zu, peak: %lld, where: \"%s\", chunk: %d, figures: ",
+          textbook ? "true" : "false", t->nops, (long long)runs[0].peak_op + 1, t->where,
+          VIEW_CHUNK);
+  uint64_t *live = live_bytes(t);
+  struct buf b = {0};
+  figures_stream(t, live, runs, nruns, &b);
+  raw += b.len;
+  put_packed(f, &b, &packed);
+  fputs(", policies: [", f);
   for (int i = 0; i < nruns; i++) {
     fprintf(f, "%s{name: ", i ? ", " : "");
     put_json_string(f, runs[i].label);
@@ -609,11 +906,33 @@ static int write_page(const char *out, const char *trace, const struct optrace *
     for (size_t r = 0; r < runs[i].m.nregions; r++)
       fprintf(f, "%s[%llu, %d]", r ? ", " : "", (unsigned long long)runs[i].m.regions[r].size,
               runs[i].m.regions[r].large);
-    fputs("], data: \"", f);
-    put_base64(f, runs[i].m.out.p, runs[i].m.out.len);
-    fputs("\"}", f);
+    fputs("], series: ", f);
+    b.len = 0;
+    series_stream(&runs[i].m, &b);
+    raw += b.len;
+    put_packed(f, &b, &packed);
+    fputs("}", f);
   }
-  fputs("]};\n", f);
+  fputs("],\nchunks: [", f);
+  for (size_t c = 0; c < runs[0].m.nkf; c++) {
+    b.len = 0;
+    chunk_stream(runs, nruns, c, &b);
+    raw += b.len;
+    fputs(c ? ",\n" : "", f);
+    put_packed(f, &b, &packed);
+  }
+  fputs("],\ncalls: [", f);
+  for (size_t c = 0; c < runs[0].m.nkf; c++) {
+    b.len = 0;
+    size_t first = c * VIEW_CHUNK + 1, last = first + VIEW_CHUNK - 1;
+    calls_stream(t, live, first, last > t->nops ? t->nops : last, &b);
+    raw += b.len;
+    fputs(c ? ",\n" : "", f);
+    put_packed(f, &b, &packed);
+  }
+  free(b.p);
+  free(live);
+  fprintf(f, "], raw: %zu, packed: %zu};\n", raw, packed);
   fputs(mark + strlen("/*HAWK_DATA*/"), f);
   if (fclose(f) != 0) {
     tool_error("view: cannot write %s: %s", out, strerror(errno));
@@ -633,6 +952,15 @@ static void model_free(struct model *m) {
   free(m->changes.p);
   free(m->events.p);
   free(m->touched);
+  free(m->lists.t);
+  free(m->op_off);
+  free(m->s_foot);
+  free(m->s_nfree);
+  free(m->s_inuse);
+  free(m->result);
+  free(m->grows);
+  free(m->kf.p);
+  free(m->kf_off);
 }
 
 int cmd_view(int argc, char **argv) {

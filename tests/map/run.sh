@@ -7,7 +7,8 @@
 #   * the picture is titled with the trace, the policy and the op (the peak's
 #     op computed here from the trace), or with the program;
 #   * --at OP draws the heap after that op; bad values are refused;
-#   * --policy all (and a list) writes one picture per policy;
+#   * --policy all (and a list) writes one picture per policy, and FILE.svg
+#     with them stacked, a row each;
 #   * a free block one pixel wide is visibly different from the white line
 #     between blocks (contrast of the colours).
 # Environment: HAWK (default build/hawk), HAWK_TRACES.
@@ -121,6 +122,21 @@ for p in first-fit next-fit best-fit segregated; do
 done
 check "--policy all: one picture per policy, each titled with it (exit $rc)" \
   " first-fit (textbook); next-fit (textbook); best-fit (textbook); segregated (textbook);" "$got"
+# ...and one stacked picture, FILE.svg, a row per policy in the order given.
+stacked=$(python3 - "$work/b.svg" <<'EOF' 2>&1
+import sys, xml.etree.ElementTree as ET
+ns = "{http://www.w3.org/2000/svg}"
+root = ET.parse(sys.argv[1]).getroot()
+rows = [e for e in root if e.tag == ns + "svg"]
+ys = [float(e.get("y", "0")) for e in rows]
+heights = [float(e.get("height")) for e in rows]
+ok = all(ys[k + 1] >= ys[k] + heights[k] for k in range(len(rows) - 1))
+ok = ok and float(root.get("height")) >= ys[-1] + heights[-1]
+print(";".join(e.find(ns + "title").text.split(",")[1] for e in rows) + (";" if ok else " (rows overlap)"))
+EOF
+)
+check "--policy all: one stacked picture with a row per policy" \
+  " first-fit (textbook); next-fit (textbook); best-fit (textbook); segregated (textbook);" "$stacked"
 "$hawk" map --policy best-fit,next-fit --trace "$T/short1-bal.rep" --out "$work/l.svg" >/dev/null 2>&1
 check "--policy best-fit,next-fit: two pictures" "l-best-fit.svg l-next-fit.svg" \
   "$(cd "$work" && ls l-*.svg | tr '\n' ' ' | sed 's/ $//')"

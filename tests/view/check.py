@@ -6,6 +6,9 @@ STATE), for the first policy of the page, POLICY:
 
   * the page says it shows call N;
   * the page's block list (#blocks) is exactly hawk_walk's;
+  * the page's free lists (#freelists), each in order, are exactly the
+    library's (`--walk` prints them after the blocks as "list CLASS: ...",
+    as the library reports them when a recorder is installed);
   * every claim of the explanation (#explain) about where a block now is can
     be seen in hawk_walk's blocks: a new block ("the new block is at ...",
     split into S + R: an allocated block of S there and a free one of R after
@@ -38,9 +41,18 @@ def main(dom_path, walk_path, policy, n):
     m = re.search(r'<span id="opinfo">call ([\d,]+) of', dom)
     if not m or int(m.group(1).replace(",", "")) != int(n):
         sys.exit("the page does not show call %s: %s" % (n, m.group(0) if m else "no #opinfo"))
-    walk = open(walk_path).read().strip().splitlines()
+    lines = open(walk_path).read().strip().splitlines()
+    walk = [l for l in lines if not l.startswith("list ")]
+    walk_lists = [l for l in lines if l.startswith("list ")]
     page = blocks_of(dom)
     problems = []
+    m = re.search(r'<pre id="freelists">(.*?)</pre>', dom, re.S)
+    page_lists = html.unescape(m.group(1)).strip().splitlines() if m else ["(no #freelists)"]
+    if page_lists != walk_lists:
+        for a, b in zip(page_lists + ["(none)"] * len(walk_lists), walk_lists + ["(none)"] * len(page_lists)):
+            if a != b:
+                problems.append("free list: the page has '%s', the library '%s'" % (a[:160], b[:160]))
+                break
     if page != walk:
         a, b = set(page), set(walk)
         problems.append("the page shows %d blocks, hawk_walk %d; only on the page: %s; only in hawk_walk: %s"
@@ -78,7 +90,7 @@ def main(dom_path, walk_path, policy, n):
         print(p)
     if problems:
         sys.exit(1)
-    print("%d blocks as hawk_walk reports them; %d claims of the explanation seen in them" % (len(page), claims))
+    print("%d blocks as hawk_walk reports them, %d free lists as the library has them; %d claims of the explanation seen in them" % (len(page), len(walk_lists), claims))
 
 
 if __name__ == "__main__":

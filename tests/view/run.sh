@@ -35,6 +35,28 @@ if [[ ! -x $hawk ]]; then
   finish
 fi
 
+# --- the page's compressor: what tools/deflate.c writes, zlib inflates -------
+if cc -std=c11 -O2 -Wall -Wextra -Werror -I"$root/tools" -I"$root/include" -o "$work/deflate_check" \
+  "$here/deflate_check.c" "$root/tools/deflate.c" 2>"$work/cc.err"; then
+  head -c 300000 /dev/urandom >"$work/random.bin"
+  : >"$work/empty.bin"
+  printf 'a%.0s' $(seq 1 70000) >"$work/run.bin"
+  cp "$traces/binary2-bal.rep" "$work/trace.bin"
+  seq 1 200000 >"$work/numbers.bin"
+  bad=()
+  for f in random empty run trace numbers; do
+    "$work/deflate_check" "$work/$f.bin" >"$work/$f.z" || bad+=("$f: the compressor failed")
+    r=$(python3 -c 'import sys, zlib
+a = open(sys.argv[1], "rb").read(); z = open(sys.argv[2], "rb").read()
+print("ok" if zlib.decompress(z, -15) == a and (len(a) < 1000 or len(z) < len(a) * 1.01) else "differs")' \
+      "$work/$f.bin" "$work/$f.z" 2>&1 | tail -1)
+    [[ $r == ok ]] || bad+=("$f: $r")
+  done
+  if ((${#bad[@]} == 0)); then ok "tools/deflate.c: zlib inflates what it writes"; else fail "tools/deflate.c: zlib inflates what it writes" "${bad[@]}"; fi
+else
+  fail "tools/deflate.c: zlib inflates what it writes" "$(cat "$work/cc.err")"
+fi
+
 # --- the events against hawk_walk, at every call -------------------------------
 for spec in "short1-bal:all:" "short2-bal:all:" "coalescing-bal:all:" "realloc2-bal:all:" \
   "realloc-bal:all:--textbook" "binary-bal:first-fit,segregated:--textbook" \
