@@ -9,8 +9,10 @@ _Static_assert(sizeof(uintptr_t) * REGISTRY_TOP <= 8192, "registry top level ove
 
 _Static_assert(REGISTRY_TOP == 1024, "the initialiser below has 1024 entries");
 
-/* In .bss and never written: it costs no memory but the page a read maps. */
-unsigned char registry_zero_leaf[REGISTRY_LEAF];
+/* Read-only zeros in .rodata, not .bss: every process that maps the library
+ * shares its pages through the page cache, and the library's .bss stays
+ * under 32 KiB (tests/levels); only the pages a lookup reads are touched. */
+const unsigned char registry_zero_leaf[REGISTRY_LEAF] = {0};
 
 /* Every entry starts at the zero leaf (registry.h). */
 #define EMPTY4(i)                                                                                  \

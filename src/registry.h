@@ -9,7 +9,7 @@
  * entries (8 KiB), each leaf a REGISTRY_LEAF-byte map of the chunks of one
  * 256 GiB range, mapped the first time a chunk of that range is marked.  A
  * range no leaf covers holds nothing of ours: its entry points at a shared
- * leaf of zeros in .bss (never written, so it costs no memory), so that a
+ * read-only leaf of zeros (.rodata, shared through the page cache), so that a
  * lookup needs no test for a missing leaf.  Leaves are never unmapped, so
  * a leaf pointer once read stays valid.
  */
@@ -48,7 +48,7 @@ static inline int chunk_is_arena(enum chunk_kind k) {
  * leaf is registry_zero_leaf (REGISTRY_EMPTY(i)); registry.c never enters a
  * leaf placed so that its entry would equal that. */
 HAWK_INTERNAL extern uintptr_t registry_top[REGISTRY_TOP];
-HAWK_INTERNAL extern unsigned char registry_zero_leaf[REGISTRY_LEAF]; /* never written */
+HAWK_INTERNAL extern const unsigned char registry_zero_leaf[REGISTRY_LEAF]; /* read-only */
 #define REGISTRY_EMPTY(i) ((uintptr_t)registry_zero_leaf - ((uintptr_t)(i) << REGISTRY_LEAF_SHIFT))
 
 /* The byte of the chunk containing a, an address below 1 << ADDRESS_BITS.
