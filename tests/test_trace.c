@@ -244,17 +244,16 @@ static int exact_child(void) {
   return write(3, got, sizeof got) == (ssize_t)sizeof got ? 0 : 1;
 }
 
-/* Every record of a known sequence, field by field: the pointer each free
- * names, and the aligned calls with the alignment in force (memalign's 100
- * rounded up to 128; valloc and pvalloc a page, pvalloc's size rounded to
- * one). */
-TEST(trace_records_every_call_exactly) {
-  char path[] = "/tmp/hawk-trace-XXXXXX";
+/* Runs this program again as MODE (--exact-child, --heap-child) with
+ * HAWKALLOC_TRACE naming a new file made from the template path (filled
+ * in); the child writes the 8 words of got to descriptor 3.  0 when it
+ * exited 0 and gave all 8. */
+static int run_traced_child(char *path, const char *mode, uint64_t got[8]) {
   int fd = mkstemp(path);
-  REQUIRE(fd >= 0);
+  if (fd < 0) return -1;
   close(fd);
   int pipefd[2];
-  REQUIRE(pipe(pipefd) == 0);
+  if (pipe(pipefd) != 0) return -1;
   fflush(NULL);
   pid_t pid = fork();
   if (pid == 0) {
@@ -262,17 +261,28 @@ TEST(trace_records_every_call_exactly) {
     char env1[4200];
     snprintf(env1, sizeof env1, "HAWKALLOC_TRACE=%s", path);
     char *envp[] = {env1, NULL};
-    char *argv[] = {self_path, "--exact-child", NULL};
+    char *argv[] = {self_path, (char *)mode, NULL};
     execve(self_path, argv, envp);
     _exit(127);
   }
   close(pipefd[1]);
-  uint64_t got[8] = {0};
-  ssize_t n_got = read(pipefd[0], got, sizeof got);
+  ssize_t n_got = read(pipefd[0], got, 8 * sizeof got[0]);
   close(pipefd[0]);
   int status = 0;
   waitpid(pid, &status, 0);
-  REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0 && n_got == (ssize_t)sizeof got);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 && n_got == (ssize_t)(8 * sizeof got[0])
+             ? 0
+             : -1;
+}
+
+/* Every record of a known sequence, field by field: the pointer each free
+ * names, and the aligned calls with the alignment in force (memalign's 100
+ * rounded up to 128; valloc and pvalloc a page, pvalloc's size rounded to
+ * one). */
+TEST(trace_records_every_call_exactly) {
+  char path[] = "/tmp/hawk-trace-XXXXXX";
+  uint64_t got[8] = {0};
+  REQUIRE(run_traced_child(path, "--exact-child", got) == 0);
   uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
   const struct rec want[] = {
       {.op = 1, .result = got[0], .size = 100},
@@ -382,29 +392,8 @@ static int heap_child(void) {
  * default heap's with 0. */
 TEST(trace_records_a_created_heaps_calls_with_its_id) {
   char path[] = "/tmp/hawk-trace-heap-XXXXXX";
-  int fd = mkstemp(path);
-  REQUIRE(fd >= 0);
-  close(fd);
-  int pipefd[2];
-  REQUIRE(pipe(pipefd) == 0);
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(pipefd[1], 3);
-    char env1[4200];
-    snprintf(env1, sizeof env1, "HAWKALLOC_TRACE=%s", path);
-    char *envp[] = {env1, NULL};
-    char *argv[] = {self_path, "--heap-child", NULL};
-    execve(self_path, argv, envp);
-    _exit(127);
-  }
-  close(pipefd[1]);
   uint64_t got[8] = {0};
-  ssize_t n_got = read(pipefd[0], got, sizeof got);
-  close(pipefd[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0 && n_got == (ssize_t)sizeof got);
+  REQUIRE(run_traced_child(path, "--heap-child", got) == 0);
   const struct rec want[] = {
       {.op = 6, .result = got[0], .size = 1 << 20, .heap = 16},
       {.op = 1, .result = got[1], .size = 100, .heap = 16},
