@@ -35,7 +35,8 @@ GRADE_EMBED(grade_src_mm_h, "mm.h");
 GRADE_EMBED(grade_src_ops_h, "grade_ops.h");
 
 static const char grade_usage[] =
-    "usage: hawk grade [--timeout S] [--rounds N] [--align N] [--map DIR] MM.C [TRACE...]\n"
+    "usage: hawk grade [--timeout S] [--rounds N] [--align N] [--map DIR] [--view DIR] MM.C\n"
+    "                  [TRACE...]\n"
     "\n"
     "Grades an allocator written to the malloc-lab interface: mm_init, mm_malloc,\n"
     "mm_free and mm_realloc over mem_sbrk (with mem_heap_lo, mem_heap_hi,\n"
@@ -61,7 +62,12 @@ static const char grade_usage[] =
     "  --align N     the alignment asked of payloads: 8 or 16 (default 16)\n"
     "  --map DIR     a picture of the student's heap at each trace's peak of live\n"
     "                payload, DIR/TRACE.svg: the payloads from the trace, every\n"
-    "                other byte of the heap shown as overhead or free\n";
+    "                other byte of the heap shown as overhead or free\n"
+    "  --view DIR    a hawk view page of each trace, DIR/TRACE.html: the student's\n"
+    "                heap call by call, the payloads from the trace placed where\n"
+    "                mm_malloc put them, every other byte overhead or free space\n";
+
+static const char *grade_viewdir; /* --view DIR, or NULL */
 
 static const char *const grade_default_traces[] = {
     "amptjp-bal", "binary-bal", "binary2-bal", "cccp-bal",    "coalescing-bal", "cp-decl-bal",
@@ -205,6 +211,7 @@ static int grade_ops_file(const char *file, const struct optrace *t, size_t alig
   h.nops = t->nops;
   h.nslots = t->nslots;
   h.map_op = map_op >= 0 ? (uint64_t)map_op : UINT64_MAX;
+  h.calls = grade_viewdir != NULL;
   fwrite(&h, sizeof h, 1, f);
   for (size_t i = 0; i < t->nops; i++) {
     const struct op *o = &t->ops[i];
@@ -394,6 +401,9 @@ static void grade_trace(const char *dir, const char *trace, size_t align, int ro
   snprintf(ops, sizeof ops, "%.400s/ops", dir);
   snprintf(heapfile, sizeof heapfile, "%.400s/ops.heap", dir);
   unlink(heapfile);
+  char callsfile[PATH_MAX];
+  snprintf(callsfile, sizeof callsfile, "%.400s/ops.calls", dir);
+  unlink(callsfile);
   uint64_t peak_live = 0;
   int64_t peak_op = -1;
   if (mapdir && trace_peak(&t, &peak_live, &peak_op) != 0) peak_op = -1;
@@ -523,6 +533,12 @@ static void grade_trace(const char *dir, const char *trace, size_t align, int ro
     else
       tool_error("grade: cannot write %s", svg);
   }
+  if (grade_viewdir && r->correct) {
+    char html[PATH_MAX];
+    snprintf(html, sizeof html, "%.400s/%.200s.html", grade_viewdir, r->name);
+    if (view_payload_page(html, trace, &t, callsfile) != 0)
+      tool_error("grade: cannot write %s", html);
+  }
   trace_unload(&t);
 }
 
@@ -557,8 +573,8 @@ static char *traces_dir(void) {
 
 /* Removes the scratch directory's files and the directory. */
 static void grade_cleanup(const char *dir) {
-  const char *names[] = {"driver.c",  "memlib.c", "memlib.h", "mm.h",    "grade_ops.h",
-                         "student.c", "grader",   "ops",      "ops.heap"};
+  const char *names[] = {"driver.c",  "memlib.c", "memlib.h", "mm.h",     "grade_ops.h",
+                         "student.c", "grader",   "ops",      "ops.heap", "ops.calls"};
   for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%.400s/%s", dir, names[i]);
@@ -663,6 +679,13 @@ int cmd_grade(int argc, char **argv) {
         return 2;
       }
       mapdir = v;
+    } else if (strcmp(a, "--view") == 0) {
+      struct stat st;
+      if (stat(v, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        tool_error("grade: --view %s: not a directory", v);
+        return 2;
+      }
+      grade_viewdir = v;
     } else if (strcmp(a, "--align") == 0) {
       if (strcmp(v, "8") != 0 && strcmp(v, "16") != 0) {
         tool_error("grade: --align %s: give 8 or 16", v);

@@ -215,6 +215,11 @@ struct optrace {
 int trace_load(const char *path, struct optrace *t, char *err, size_t errlen);
 void trace_unload(struct optrace *t);
 
+/* view.c: a hawk view page of payloads only (hawk grade --view) for trace t,
+ * from the grader's OPS_FILE.calls (grade_ops.h).  0, or 1 with a message. */
+int view_payload_page(const char *out, const char *trace, const struct optrace *t,
+                      const char *calls);
+
 /* trace.c: the HawkAlloc binary format. */
 #define HAWK_TRACE_MAGIC "HAWKTRC"
 int hawk_trace_parse(const unsigned char *data, size_t len, struct optrace *t, char *err,

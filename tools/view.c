@@ -173,6 +173,8 @@ enum { ST_FREE = 0, ST_ALLOC = 1, ST_CACHED = 2, ST_LARGE = 3, ST_NONE = 4 };
 
 /* Explanation events the page reads (the library's kinds, and these). */
 enum { EV_CACHE_HIT = 20, EV_CACHE_PUT = 21, EV_EXAMINED_TOTAL = 22 };
+/* And those of a page of payloads only (hawk grade --view). */
+enum { EV_PAYLOAD_PLACED = 23, EV_PAYLOAD_FREED = 24, EV_HEAP_GREW = 25 };
 
 struct region {
   uint64_t base, size, high; /* high: the highest block end ever allocated */
@@ -877,6 +879,9 @@ static void chunk_stream(const struct policy_run *runs, int nruns, size_t c, str
   free(at);
 }
 
+/* Nonzero: the page shows payloads only (no header, footer or rounding). */
+static int view_payloads;
+
 static int write_page(const char *out, const char *trace, const struct optrace *t, int textbook,
                       struct policy_run *runs, int nruns) {
   FILE *f = fopen(out, "w");
@@ -890,6 +895,7 @@ static int write_page(const char *out, const char *trace, const struct optrace *
   const char *base = strrchr(trace, '/');
   fputs("const HAWK = {trace: ", f);
   put_json_string(f, base ? base + 1 : trace);
+  fprintf(f, ", payloads: %s", view_payloads ? "true" : "false");
   fprintf(f, ", textbook: %s, nops: %zu, peak: %lld, where: \"%s\", chunk: %d, figures: ",
           textbook ? "true" : "false", t->nops, (long long)runs[0].peak_op + 1, t->where,
           VIEW_CHUNK);
@@ -939,6 +945,119 @@ static int write_page(const char *out, const char *trace, const struct optrace *
     return 2;
   }
   return 0;
+}
+
+/* --- a page of payloads only (hawk grade --view) -------------------------- */
+
+static void model_free(struct model *m);
+
+/* Records one call of the model: the figures after it and its stream. */
+static void payload_call(struct model *m, size_t j, uint64_t result) {
+  m->op_off[j] = m->out.len;
+  put_addr(&m->out, &m->last_result, result);
+  put_u(&m->out, m->nchanges);
+  put_u(&m->out, m->nevents);
+  for (size_t k = 0; k < m->changes.len; k++) buf_byte(&m->out, m->changes.p[k]);
+  for (size_t k = 0; k < m->events.len; k++) buf_byte(&m->out, m->events.p[k]);
+  m->op_off[j + 1] = m->out.len;
+  m->changes.len = m->events.len = 0;
+  m->nchanges = m->nevents = 0;
+  m->ntouched = 0;
+  m->s_foot[j] = m->footprint;
+  m->s_nfree[j] = m->nfree;
+  m->s_inuse[j] = m->inuse;
+  m->result[j] = result;
+  if (m->grew && j > 0) m->grows[m->ngrows++] = j;
+  m->grew = 0;
+  if (j % VIEW_CHUNK == 0) {
+    keyframe(m);
+    m->last_change = m->last_event = m->last_result = 0;
+  }
+}
+
+int view_payload_page(const char *out, const char *trace, const struct optrace *t,
+                      const char *calls) {
+  FILE *in = fopen(calls, "r");
+  if (!in) {
+    tool_error("grade: %s: %s", calls, strerror(errno));
+    return 1;
+  }
+  size_t nops = t->nops;
+  long long *off = calloc(nops + 1, sizeof *off);
+  unsigned long long *len = calloc(nops + 1, sizeof *len), *heap = calloc(nops + 1, sizeof *heap);
+  uint64_t *at = calloc((size_t)t->nslots + 1, sizeof *at), maxheap = 1;
+  size_t got = 0;
+  unsigned long long op, l, h;
+  long long o;
+  while (got < nops && fscanf(in, "%llu %lld %llu %llu", &op, &o, &l, &h) == 4 && op == got) {
+    off[got] = o;
+    len[got] = l;
+    heap[got] = h;
+    if (h > maxheap) maxheap = h;
+    got++;
+  }
+  fclose(in);
+  if (got != nops) {
+    tool_error("grade: %s: the grader recorded %zu calls of %zu", calls, got, nops);
+    free(off), free(len), free(heap), free(at);
+    return 1;
+  }
+  struct policy_run run;
+  memset(&run, 0, sizeof run);
+  run.policy = "student";
+  snprintf(run.label, sizeof run.label, "student's mm.c");
+  struct model *m = &run.m;
+  m->nops = nops;
+  m->op_off = calloc(nops + 2, sizeof *m->op_off);
+  m->s_foot = calloc(nops + 1, sizeof *m->s_foot);
+  m->s_nfree = calloc(nops + 1, sizeof *m->s_nfree);
+  m->s_inuse = calloc(nops + 1, sizeof *m->s_inuse);
+  m->result = calloc(nops + 1, sizeof *m->result);
+  m->grows = calloc(nops + 1, sizeof *m->grows);
+  m->kf_off = calloc(nops / VIEW_CHUNK + 3, sizeof *m->kf_off);
+  const uint64_t base = (uint64_t)1 << 20; /* mem_heap_lo(), for the model */
+  region_add(m, base, maxheap, 0);
+  payload_call(m, 0, 0);
+  uint64_t was = 0, live = 0;
+  for (size_t i = 0; i < nops; i++) {
+    const struct op *x = &t->ops[i];
+    uint64_t slot = x->slot == SLOT_NULL ? t->nslots : x->slot;
+    if (x->kind == OP_FREE || x->kind == OP_REALLOC) {
+      if (at[slot]) {
+        struct blk *b = bmap_get(&m->blocks, at[slot]);
+        ev(m, EV_PAYLOAD_FREED, "au", norm(m, at[slot]), b ? b->size : 0);
+        if (b) live -= b->size;
+        set_block(m, at[slot], 0, 0, 0);
+        at[slot] = 0;
+      }
+    }
+    uint64_t result = 0;
+    if (off[i] >= 0 && len[i]) {
+      at[slot] = base + (uint64_t)off[i];
+      set_block(m, at[slot], len[i], ST_ALLOC, len[i]);
+      ev(m, EV_PAYLOAD_PLACED, "auu", norm(m, at[slot]), (uint64_t)len[i], (uint64_t)off[i]);
+      result = norm(m, at[slot]);
+      live += len[i];
+      if (live > run.peak_live) {
+        run.peak_live = live;
+        run.peak_op = (int64_t)i;
+      }
+    }
+    if (heap[i] > was) {
+      ev(m, EV_HEAP_GREW, "uu", (uint64_t)was, (uint64_t)heap[i]);
+      m->grew = 1;
+      was = heap[i];
+    }
+    m->footprint = was;
+    payload_call(m, i + 1, result);
+  }
+  m->regions[0].high = was;
+  view_payloads = 1;
+  int rc = write_page(out, trace, t, 0, &run, 1);
+  view_payloads = 0;
+  model_free(m);
+  free(off), free(len), free(heap), free(at);
+  return rc;
 }
 
 /* --- the command ---------------------------------------------------------- */

@@ -36,6 +36,7 @@ struct grade_live {
 
 static struct grade_header *grade_hdr;
 static const char *grade_heap_path; /* OPS_FILE.heap */
+static FILE *grade_calls;           /* OPS_FILE.calls, or NULL */
 static const struct grade_op *grade_ops;
 static int grade_fd;
 static size_t grade_align;
@@ -175,6 +176,14 @@ static void grade_heap_write(void) {
   fclose(f);
 }
 
+/* One line of OPS_FILE.calls: call i placed p (n bytes), or nothing. */
+static void grade_call(uint64_t i, const char *p, uint64_t n) {
+  if (!grade_calls) return;
+  long off = p ? (long)((uintptr_t)p - (uintptr_t)mem_heap_lo()) : -1;
+  fprintf(grade_calls, "%llu %ld %llu %zu\n", (unsigned long long)i, off,
+          (unsigned long long)(p ? n : 0), mem_heapsize());
+}
+
 /* The checked replay; returns the peak of live payload bytes. */
 static uint64_t grade_checked(void) {
   uint64_t live = 0, peak = 0, nops = grade_hdr->nops;
@@ -195,7 +204,9 @@ static uint64_t grade_checked(void) {
       grade_seed[s] = i + 1;
       if (p) grade_fill(p, op->size, i + 1);
       live += grade_size[s];
+      grade_call(i, p, op->size);
     } else if (op->kind == GRADE_FREE) {
+      grade_call(i, NULL, 0);
       if (s == UINT32_MAX || !grade_ptr[s]) continue;
       grade_intact(i, s, "it was freed");
       grade_forget(s);
@@ -216,6 +227,7 @@ static uint64_t grade_checked(void) {
       live -= oldn;
       grade_ptr[s] = NULL;
       grade_size[s] = 0;
+      grade_call(i, op->size ? p : NULL, op->size);
       if (op->size == 0) continue;
       grade_accept(i, s, p, op->size, what);
       uint64_t keep = oldn < op->size ? oldn : op->size;
@@ -360,9 +372,14 @@ int main(int argc, char **argv) {
   grade_size = grade_table(nslots * sizeof *grade_size);
   grade_seed = grade_table(nslots * sizeof *grade_seed);
   grade_sorted = grade_table(nslots * sizeof *grade_sorted);
+  static char calls_path[4200];
+  snprintf(calls_path, sizeof calls_path, "%s.calls", argv[1]);
+  if (grade_hdr->calls) grade_calls = fopen(calls_path, "w");
   grade_catch();
   mem_init();
   uint64_t peak = grade_checked();
+  if (grade_calls) fclose(grade_calls);
+  grade_calls = NULL;
   size_t heap = mem_heapsize();
   uint64_t best_mm = 0, best_libc = 0;
   for (int r = 0; r < rounds; r++) {

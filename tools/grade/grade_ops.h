@@ -4,7 +4,12 @@
  * into the header as it goes, so that hawk can say where a crash or a hang
  * happened.  OPS_FILE.heap, when asked for, is text: "heap SIZE" (the heap's
  * bytes then), then "OFFSET LENGTH SLOT" for each live payload in address
- * order, offsets from mem_heap_lo(). */
+ * order, offsets from mem_heap_lo().  OPS_FILE.calls, when asked for (header
+ * field calls), is text with one line per call of the checked replay,
+ * "OP OFFSET LENGTH HEAP": the payload the call placed (offset from
+ * mem_heap_lo(), -1 and 0 for a free or a NULL result) and the heap's size
+ * (mem_sbrk's break) after it; the record a `hawk grade --view` page is
+ * to be built from. */
 #ifndef GRADE_OPS_H
 #define GRADE_OPS_H
 
@@ -25,6 +30,7 @@ struct grade_header {
   uint64_t map_op;         /* after this op (0-based), the grader writes the
                               heap's live payloads to OPS_FILE.heap; or
                               UINT64_MAX: never */
+  uint64_t calls;          /* nonzero: write OPS_FILE.calls */
 };
 
 struct grade_op {
