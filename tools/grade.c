@@ -65,7 +65,9 @@ static const char grade_usage[] =
     "                other byte of the heap shown as overhead or free\n"
     "  --view DIR    a hawk view page of each trace, DIR/TRACE.html: the student's\n"
     "                heap call by call, the payloads from the trace placed where\n"
-    "                mm_malloc put them, every other byte overhead or free space\n";
+    "                mm_malloc put them, every other byte overhead or free space;\n"
+    "                and DIR/TRACE.calls, the grader's record: OP OFFSET LENGTH\n"
+    "                HEAP a line (offset -1: no payload placed)\n";
 
 static const char *grade_viewdir; /* --view DIR, or NULL */
 
@@ -538,6 +540,14 @@ static void grade_trace(const char *dir, const char *trace, size_t align, int ro
     snprintf(html, sizeof html, "%.400s/%.200s.html", grade_viewdir, r->name);
     if (view_payload_page(html, trace, &t, callsfile) != 0)
       tool_error("grade: cannot write %s", html);
+    /* and the grader's record beside it: "OP OFFSET LENGTH HEAP" a line */
+    snprintf(html, sizeof html, "%.400s/%.200s.calls", grade_viewdir, r->name);
+    FILE *in = fopen(callsfile, "r"), *out = fopen(html, "w");
+    char chunk[4096];
+    size_t k;
+    while (in && out && (k = fread(chunk, 1, sizeof chunk, in)) > 0) fwrite(chunk, 1, k, out);
+    if (in) fclose(in);
+    if (!out || fclose(out) != 0) tool_error("grade: cannot write %s", html);
   }
   trace_unload(&t);
 }
