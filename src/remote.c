@@ -194,7 +194,7 @@ void remote_thread_leaves(struct heap *h) {
 }
 
 void remote_after_fork_child(void) {
-  for (unsigned i = 0; i < hawk_heap_count; i++)
+  for (unsigned i = 0; stacks && i < hawk_heap_count; i++) /* none if never mapped */
     __atomic_store_n(&stacks[i].taking, 0, __ATOMIC_RELAXED);
 }
 

@@ -420,10 +420,14 @@ int tcache_take_back(void *p, size_t size) {
 /* Checks one list of this thread's cache; returns problems (0 or 1). */
 static int check_list(const struct tcache *tc, size_t bin) {
   size_t n = 0;
+  /* A list another thread handed back (take_handed_back) may be longer
+   * than this thread's limit, never than the longest a list can grow. */
+  size_t most = bin * HAWK_ALIGN >= BLOCK_MIN ? list_cap(bin * HAWK_ALIGN) : 0;
+  if (most < tc->lists[bin].limit) most = tc->lists[bin].limit;
   for (void **q = tc->lists[bin].head; q; q = (void **)link_decode(q[0]), n++) {
     const block *b = block_of_payload(q);
-    if (n >= tc->lists[bin].limit || !arena_payload_at(q) || !block_header_ok(b) ||
-        !block_is_alloc(b) || block_size(b) < bin * HAWK_ALIGN ||
+    if (n >= most || !arena_payload_at(q) || !block_header_ok(b) || !block_is_alloc(b) ||
+        block_size(b) < bin * HAWK_ALIGN ||
         (HAWK_CHECKS && ((uint64_t *)q)[1] != tcache_mark(bin * HAWK_ALIGN))) {
       report_problem("check: thread-cached block", q, "is not a sound cached block");
       return 1;

@@ -32,6 +32,10 @@ static struct hawk_stats stats_now(void) {
  * again[] and waits a last time before it exits. */
 static void *again[BLOCKS];
 static int owner_allocates_again;
+/* Whether the freer first makes its cache list of SIZE blocks grow past
+ * its first limit (rounds of allocating and freeing many blocks). */
+static int freer_grows_its_list;
+static int owner_check; /* hawk_check in the owner as it allocates again */
 
 static void *owner(void *unused) {
   (void)unused;
@@ -42,18 +46,20 @@ static void *owner(void *unused) {
   pthread_barrier_wait(&step); /* 1: allocated */
   pthread_barrier_wait(&step); /* 2: freed by the freer */
   pthread_barrier_wait(&step); /* 3: the test looked */
-  if (owner_allocates_again)
-    for (int i = 0; i < BLOCKS; i++) again[i] = hawk_malloc(SIZE);
+  if (owner_allocates_again) {
+    /* A refill takes a list handed back when one waits: with a grown list
+     * to take, this thread's own check looks at its cache after each call. */
+    for (int i = 0; i < BLOCKS; i++) {
+      again[i] = hawk_malloc(SIZE);
+      if (freer_grows_its_list && owner_check == 0) owner_check = hawk_check();
+    }
+  }
   pthread_barrier_wait(&step); /* 4: allocated again */
   pthread_barrier_wait(&step); /* 5: the test looked; exit */
   if (owner_allocates_again)
     for (int i = 0; i < BLOCKS; i++) hawk_free(again[i]);
   return NULL;
 }
-
-/* Whether the freer first makes its cache list of SIZE blocks grow past
- * its first limit (rounds of allocating and freeing many blocks). */
-static int freer_grows_its_list;
 
 /* Whether the freer first frees many blocks of its own, in bulk: its
  * list of SIZE blocks overflows again and again with nothing to hand
@@ -236,6 +242,7 @@ TEST(a_grown_list_handed_back_is_taken_as_sound) {
   int got = 0;
   for (int i = 0; i < BLOCKS; i++) got += again[i] != NULL;
   CHECK(got == BLOCKS);
+  CHECK(owner_check == 0); /* the taken list is longer than the owner's limit */
   CHECK(hawk_check() == 0);
   pthread_barrier_wait(&step); /* 5 */
   pthread_join(owner_thread, NULL);
