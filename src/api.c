@@ -180,6 +180,24 @@ static void reclaim_next(void *p) {
     heap_free_internal(block_payload(next), "realloc");
 }
 
+/* Whether the block after arena block p (of have bytes, its header read
+ * sound) is in use, read without the lock: a sound header, allocated (or
+ * cached: the heap cannot tell), saying that p is in use.  A hint only, as
+ * another thread may free or take that block at any moment; when it holds,
+ * growing p in place would fail under the lock, so a growing realloc moves
+ * at once.  Anything else (a free neighbour, a damaged header) takes the
+ * locked path, which grows in place or reports. */
+static int next_in_use(void *p, size_t have) {
+  const struct arena *a = arena_of(p);
+  const block *b = block_of_payload(p);
+  if (!arena_holds_payload(a, p) || have > (size_t)((char *)arena_epilogue(a) - (char *)b))
+    return 0;
+  const block *next = (const block *)((const char *)b + have);
+  uint64_t w = block_load(next);
+  return (w & (BLOCK_ALLOC | BLOCK_PREV_ALLOC)) == (BLOCK_ALLOC | BLOCK_PREV_ALLOC) &&
+         block_word_ok(next, w);
+}
+
 static inline void free_fast(void *ptr);
 
 /* Moves p, whose first old bytes are in use, to a new block of n bytes;
@@ -233,7 +251,10 @@ static void *resize_core(void *p, size_t n, const char *call) {
      * realloc leaves (config.h): nothing to do, so that a buffer grown by
      * small steps keeps its headroom. */
     if (want <= have && have - want < realloc_spare_kept(want)) return p;
-    if (want > have && n < large_threshold_now()) reclaim_next(p);
+    if (want > have && n < large_threshold_now()) {
+      reclaim_next(p);
+      if (next_in_use(p, have)) return move(p, have - BLOCK_HEADER, n);
+    }
   }
   size_t old = 0;
   if (heap_resize(p, n, large_threshold_now(), call, &old)) return p;

@@ -507,6 +507,25 @@ TEST(overflow_then_usable_size) {
   CHECK(hawk_check() == 0);
 }
 
+/* A growing realloc reads the next block's header without the lock to
+ * decide whether it can grow in place: an overflow into that header (here
+ * with bytes that look like an allocated block's flags) is reported by
+ * realloc, as free reports it. */
+static void child_overflow_then_grow(void *arg) {
+  unsigned char **pair = arg;
+  memset(pair[0] + hawk_usable_size(pair[0]), 0x43, 8);
+  sink = (size_t)(uintptr_t)hawk_realloc(pair[0], 3500);
+}
+
+TEST(overflow_then_growing_realloc) {
+  unsigned char *pair[2];
+  REQUIRE(adjacent_pair(3000, &pair[0], &pair[1]));
+  EXPECT_MISUSE(child_overflow_then_grow, pair, "realloc", pair[0], "heap corruption");
+  hawk_free(pair[0]);
+  hawk_free(pair[1]);
+  CHECK(hawk_check() == 0);
+}
+
 /* The neighbour is already free; freeing the overflowed block coalesces with
  * it, reading the overwritten header. */
 static void child_overflow_into_free(void *arg) {

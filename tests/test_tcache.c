@@ -2,12 +2,16 @@
  * thread exit and by hawk_trim, bounded, still catching double frees, safe
  * across fork, serving a thread after its exit cleanup, and giving a cached
  * neighbour back to a growing realloc. */
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
+#include <time.h>
 
+#include "arena.h"
 #include "harness.h"
 #include "hawkalloc.h"
+#include "heap.h"
 #include "tcache.h"
 
 /* Cases that abort or fork run only in the plain build. */
@@ -242,6 +246,79 @@ TEST(realloc_grows_into_a_neighbour_held_by_this_threads_cache) {
   CHECK(c == a);
   CHECK(intact(c, 64, 5));
   CHECK(hawk_check() == 0);
+  hawk_free(c);
+}
+
+/* A thread that, once told to go, holds a heap's lock until told to let
+ * go, or for 20 s at most (then it notes that it gave up: the caller
+ * waited for the lock). */
+struct lock_holder {
+  pthread_mutex_t *heap_lock;
+  pthread_mutex_t m;
+  pthread_cond_t c;
+  int go, holding, done, gave_up;
+};
+
+static void *hold_heap_lock(void *arg) {
+  struct lock_holder *l = arg;
+  pthread_mutex_lock(&l->m);
+  while (!l->go) pthread_cond_wait(&l->c, &l->m);
+  pthread_mutex_unlock(&l->m);
+  pthread_mutex_lock(l->heap_lock);
+  pthread_mutex_lock(&l->m);
+  l->holding = 1;
+  pthread_cond_broadcast(&l->c);
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 20;
+  while (!l->done && !l->gave_up)
+    if (pthread_cond_timedwait(&l->c, &l->m, &until) == ETIMEDOUT) l->gave_up = 1;
+  pthread_mutex_unlock(&l->m);
+  pthread_mutex_unlock(l->heap_lock);
+  return NULL;
+}
+
+/* A growing realloc whose neighbour is in use (not in this thread's cache)
+ * cannot grow in place: it moves at once, without the heap's lock (here
+ * held by another thread the whole time), when this thread's cache has a
+ * block of the size it moves to and room for the old one. */
+TEST(realloc_next_to_a_block_in_use_moves_without_the_heap_lock) {
+  if (!is_fresh("realloc_next_to_a_block_in_use_moves_without_the_heap_lock")) {
+    CHECK(run_fresh("realloc_next_to_a_block_in_use_moves_without_the_heap_lock") == 0);
+    return;
+  }
+  unsigned char *a = hawk_malloc(64);
+  unsigned char *b = hawk_malloc(64);
+  REQUIRE(a && b);
+  REQUIRE(b == a + 80);
+  fill(a, 64, 7);
+  struct lock_holder l = {.heap_lock = &arena_heap(arena_of(a))->lock};
+  pthread_mutex_init(&l.m, NULL);
+  pthread_cond_init(&l.c, NULL);
+  pthread_t t;
+  REQUIRE(pthread_create(&t, NULL, hold_heap_lock, &l) == 0);
+  /* Once the thread exists (its start allocates): the size a move asks
+   * for, cached. */
+  void *warm[8];
+  for (int i = 0; i < 8; i++) warm[i] = hawk_malloc(130 + 130 / 8);
+  for (int i = 0; i < 8; i++) hawk_free(warm[i]);
+  pthread_mutex_lock(&l.m);
+  l.go = 1;
+  pthread_cond_broadcast(&l.c);
+  while (!l.holding) pthread_cond_wait(&l.c, &l.m);
+  pthread_mutex_unlock(&l.m);
+  unsigned char *c = hawk_realloc(a, 130);
+  pthread_mutex_lock(&l.m);
+  int waited = l.gave_up;
+  l.done = 1;
+  pthread_cond_broadcast(&l.c);
+  pthread_mutex_unlock(&l.m);
+  pthread_join(t, NULL);
+  CHECK(!waited);
+  CHECK(c != NULL && c != a);
+  CHECK(c && intact(c, 64, 7));
+  CHECK(hawk_check() == 0);
+  hawk_free(b);
   hawk_free(c);
 }
 
