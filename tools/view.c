@@ -881,6 +881,8 @@ static void chunk_stream(const struct policy_run *runs, int nruns, size_t c, str
 
 /* Nonzero: the page shows payloads only (no header, footer or rounding). */
 static int view_payloads;
+/* On such a page: the heap's size after mm_init, before the first call. */
+static uint64_t view_init_heap;
 
 static int write_page(const char *out, const char *trace, const struct optrace *t, int textbook,
                       struct policy_run *runs, int nruns) {
@@ -896,6 +898,7 @@ static int write_page(const char *out, const char *trace, const struct optrace *
   fputs("const HAWK = {trace: ", f);
   put_json_string(f, base ? base + 1 : trace);
   fprintf(f, ", payloads: %s", view_payloads ? "true" : "false");
+  if (view_payloads) fprintf(f, ", initHeap: %llu", (unsigned long long)view_init_heap);
   fprintf(f, ", textbook: %s, nops: %zu, peak: %lld, where: \"%s\", chunk: %d, figures: ",
           textbook ? "true" : "false", t->nops, (long long)runs[0].peak_op + 1, t->where,
           VIEW_CHUNK);
@@ -986,10 +989,10 @@ int view_payload_page(const char *out, const char *trace, const struct optrace *
   long long *off = calloc(nops + 1, sizeof *off);
   unsigned long long *len = calloc(nops + 1, sizeof *len), *heap = calloc(nops + 1, sizeof *heap);
   uint64_t *at = calloc((size_t)t->nslots + 1, sizeof *at), maxheap = 1;
-  size_t got = 0;
+  size_t got = 0; /* lines read: mm_init's (0), then one per call (1 ..) */
   unsigned long long op, l, h;
   long long o;
-  while (got < nops && fscanf(in, "%llu %lld %llu %llu", &op, &o, &l, &h) == 4 && op == got) {
+  while (got <= nops && fscanf(in, "%llu %lld %llu %llu", &op, &o, &l, &h) == 4 && op == got) {
     off[got] = o;
     len[got] = l;
     heap[got] = h;
@@ -997,8 +1000,8 @@ int view_payload_page(const char *out, const char *trace, const struct optrace *
     got++;
   }
   fclose(in);
-  if (got != nops) {
-    tool_error("grade: %s: the grader recorded %zu calls of %zu", calls, got, nops);
+  if (got != nops + 1) {
+    tool_error("grade: %s: the grader recorded %zu calls of %zu", calls, got ? got - 1 : 0, nops);
     free(off), free(len), free(heap), free(at);
     return 1;
   }
@@ -1017,8 +1020,9 @@ int view_payload_page(const char *out, const char *trace, const struct optrace *
   m->kf_off = calloc(nops / VIEW_CHUNK + 3, sizeof *m->kf_off);
   const uint64_t base = (uint64_t)1 << 20; /* mem_heap_lo(), for the model */
   region_add(m, base, maxheap, 0);
+  uint64_t was = heap[0], live = 0; /* the heap mm_init asked for */
+  m->footprint = was;
   payload_call(m, 0, 0);
-  uint64_t was = 0, live = 0;
   for (size_t i = 0; i < nops; i++) {
     const struct op *x = &t->ops[i];
     uint64_t slot = x->slot == SLOT_NULL ? t->nslots : x->slot;
@@ -1032,27 +1036,29 @@ int view_payload_page(const char *out, const char *trace, const struct optrace *
       }
     }
     uint64_t result = 0;
-    if (off[i] >= 0 && len[i]) {
-      at[slot] = base + (uint64_t)off[i];
-      set_block(m, at[slot], len[i], ST_ALLOC, len[i]);
-      ev(m, EV_PAYLOAD_PLACED, "auu", norm(m, at[slot]), (uint64_t)len[i], (uint64_t)off[i]);
+    if (off[i + 1] >= 0 && len[i + 1]) {
+      at[slot] = base + (uint64_t)off[i + 1];
+      set_block(m, at[slot], len[i + 1], ST_ALLOC, len[i + 1]);
+      ev(m, EV_PAYLOAD_PLACED, "auu", norm(m, at[slot]), (uint64_t)len[i + 1],
+         (uint64_t)off[i + 1]);
       result = norm(m, at[slot]);
-      live += len[i];
+      live += len[i + 1];
       if (live > run.peak_live) {
         run.peak_live = live;
         run.peak_op = (int64_t)i;
       }
     }
-    if (heap[i] > was) {
-      ev(m, EV_HEAP_GREW, "uu", (uint64_t)was, (uint64_t)heap[i]);
+    if (heap[i + 1] > was) {
+      ev(m, EV_HEAP_GREW, "uu", (uint64_t)was, (uint64_t)heap[i + 1]);
       m->grew = 1;
-      was = heap[i];
+      was = heap[i + 1];
     }
     m->footprint = was;
     payload_call(m, i + 1, result);
   }
   m->regions[0].high = was;
   view_payloads = 1;
+  view_init_heap = heap[0];
   int rc = write_page(out, trace, t, 0, &run, 1);
   view_payloads = 0;
   model_free(m);
