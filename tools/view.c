@@ -536,6 +536,35 @@ static void keyframe(struct model *m) {
   free(v);
 }
 
+/* Ends call j (0: the start) of the model: its record (the block handed out,
+ * the changes, the events) and the figures after it; the hawk view page and
+ * the payload page (hawk grade --view) both record their calls with it. */
+static void call_record(struct model *m, size_t j, uint64_t result) {
+  m->op_off[j] = m->out.len;
+  put_addr(&m->out, &m->last_result, result);
+  put_u(&m->out, m->nchanges);
+  put_u(&m->out, m->nevents);
+  for (size_t k = 0; k < m->changes.len; k++) buf_byte(&m->out, m->changes.p[k]);
+  for (size_t k = 0; k < m->events.len; k++) buf_byte(&m->out, m->events.p[k]);
+  m->op_off[j + 1] = m->out.len;
+  m->changes.len = m->events.len = 0;
+  m->nchanges = m->nevents = 0;
+  m->ntouched = 0;
+  m->s_foot[j] = m->footprint;
+  m->s_nfree[j] = m->nfree;
+  m->s_inuse[j] = m->inuse;
+  m->result[j] = result;
+  if (m->grew && j > 0) m->grows[m->ngrows++] = j;
+  m->grew = 0;
+}
+
+/* A chunk starts after the call just recorded: its own keyframe and address
+ * bases. */
+static void chunk_start(struct model *m) {
+  keyframe(m);
+  m->last_change = m->last_event = m->last_result = 0;
+}
+
 /* --- reading a worker's records ------------------------------------------ */
 
 struct view_trace {
@@ -694,30 +723,10 @@ static int rebuild(struct policy_run *p, const struct optrace *t, const char *pa
         print_lists(m, recs + i + 1 + cnt, n - i - 1 - cnt);
       }
     }
-    /* Call j's record: the block handed out, the changes, the events. */
     size_t j = calls - 1;
-    m->op_off[j] = m->out.len;
-    put_addr(&m->out, &m->last_result, result);
-    put_u(&m->out, m->nchanges);
     if (r->heap > 0) ev(m, EV_EXAMINED_TOTAL, "u", (uint64_t)r->heap);
-    put_u(&m->out, m->nevents);
-    for (size_t k = 0; k < m->changes.len; k++) buf_byte(&m->out, m->changes.p[k]);
-    for (size_t k = 0; k < m->events.len; k++) buf_byte(&m->out, m->events.p[k]);
-    m->op_off[j + 1] = m->out.len;
-    m->changes.len = m->events.len = 0;
-    m->nchanges = m->nevents = 0;
-    m->ntouched = 0;
-    m->s_foot[j] = m->footprint;
-    m->s_nfree[j] = m->nfree;
-    m->s_inuse[j] = m->inuse;
-    m->result[j] = result;
-    if (m->grew && j > 0) m->grows[m->ngrows++] = j;
-    m->grew = 0;
-    /* A chunk starts after this call: its own keyframe and address bases. */
-    if (j % VIEW_CHUNK == 0 && (j < t->nops || j == 0)) {
-      keyframe(m);
-      m->last_change = m->last_event = m->last_result = 0;
-    }
+    call_record(m, j, result);
+    if (j % VIEW_CHUNK == 0 && (j < t->nops || j == 0)) chunk_start(m);
   }
   if (n) munmap((void *)recs, (size_t)st.st_size);
   if (rc == 0 && calls != t->nops + 1) {
@@ -956,26 +965,8 @@ static void model_free(struct model *m);
 
 /* Records one call of the model: the figures after it and its stream. */
 static void payload_call(struct model *m, size_t j, uint64_t result) {
-  m->op_off[j] = m->out.len;
-  put_addr(&m->out, &m->last_result, result);
-  put_u(&m->out, m->nchanges);
-  put_u(&m->out, m->nevents);
-  for (size_t k = 0; k < m->changes.len; k++) buf_byte(&m->out, m->changes.p[k]);
-  for (size_t k = 0; k < m->events.len; k++) buf_byte(&m->out, m->events.p[k]);
-  m->op_off[j + 1] = m->out.len;
-  m->changes.len = m->events.len = 0;
-  m->nchanges = m->nevents = 0;
-  m->ntouched = 0;
-  m->s_foot[j] = m->footprint;
-  m->s_nfree[j] = m->nfree;
-  m->s_inuse[j] = m->inuse;
-  m->result[j] = result;
-  if (m->grew && j > 0) m->grows[m->ngrows++] = j;
-  m->grew = 0;
-  if (j % VIEW_CHUNK == 0) {
-    keyframe(m);
-    m->last_change = m->last_event = m->last_result = 0;
-  }
+  call_record(m, j, result);
+  if (j % VIEW_CHUNK == 0) chunk_start(m);
 }
 
 int view_payload_page(const char *out, const char *trace, const struct optrace *t,
