@@ -7,27 +7,26 @@
 #     the blocks hawk_walk reported after N calls (`--walk N`), and what its
 #     explanation (#explain) says about the call is seen in those blocks;
 #     #op=peak opens at the trace's peak, computed here from the .rep;
+#   * the controls, pressed through the DevTools protocol (controls.py):
+#     step on and back, start and end, peak, next arena growth, next
+#     different decision, play and pause, the scrubber, zoom;
 #   * the page makes no network request (Chromium's network log) and links
 #     nothing outside itself; each classic trace's page is under 5 MB;
-#   * screenshots, kept in build/view/ (the test's artifacts);
+#   * screenshots, kept in build/view/ (the test's artifacts); the two that
+#     docs/lab.md shows are the same bytes as this run's;
 #   * bad usage (a misspelt policy, an allocator without events) is one line
 #     and exit status 2.
 # Without chromium (make deps installs it) the browser cases are skipped.
 # Environment: HAWK (default build/hawk), HAWK_TRACES (default
 # <repo>/../shared/traces), CHROMIUM (default chromium).
 set -uo pipefail
-unset LD_PRELOAD HAWKALLOC_POLICY HAWKALLOC_HEAPS HAWKALLOC_TCACHE HAWK_VIEW_WALK_AT
-
+unset HAWK_VIEW_WALK_AT
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../.." && pwd)
-hawk=${HAWK:-$root/build/hawk}
-traces=${HAWK_TRACES:-$root/../shared/traces}
+# shellcheck source=scripts/lab-env.sh
+source "$here/../../scripts/lab-env.sh" test
 chromium=${CHROMIUM:-chromium}
 art=$root/build/view # the artifacts: pages and screenshots
 
-# shellcheck source=tests/harness.sh
-source "$root/tests/harness.sh"
-make_work
 mkdir -p "$art"
 
 if [[ ! -x $hawk ]]; then
@@ -101,6 +100,20 @@ for t in amptjp binary binary2 cccp coalescing cp-decl expr random random2 reall
 done
 if ((${#big[@]} == 0)); then ok "every classic trace's page is under 5 MB"; else fail "every classic trace's page is under 5 MB" "${big[@]}"; fi
 
+# Without --out the page goes where the help says, hawk-view.html in the
+# current directory, and nothing lands in the repository.
+status_at_start=$(git -C "$root" status --porcelain --untracked-files=all 2>/dev/null || true)
+mkdir -p "$work/cwd"
+if (cd "$work/cwd" && "$hawk" view "$traces/short1-bal.rep" >"$work/view.out" 2>&1) &&
+  [[ -s $work/cwd/hawk-view.html ]] &&
+  "$hawk" view --help | grep -q 'hawk-view.html in the current' &&
+  [[ $(git -C "$root" status --porcelain --untracked-files=all 2>/dev/null || true) == "$status_at_start" ]]; then
+  ok "hawk view without --out writes ./hawk-view.html, as its help says, and nothing in the repository"
+else
+  fail "hawk view without --out writes ./hawk-view.html, as its help says, and nothing in the repository" \
+    "$(cat "$work/view.out")" "$(ls "$work/cwd")"
+fi
+
 # --- in the browser ------------------------------------------------------------
 if ! command -v "$chromium" >/dev/null 2>&1; then
   skip "the pages in headless Chromium" "$chromium is not installed (make deps)"
@@ -168,6 +181,18 @@ page_at realloc-cache "$traces/realloc-bal.rep" 7001 "" next-fit,segregated
 page_at coalescing-all "$traces/coalescing-bal.rep" 9999 --textbook next-fit,first-fit,best-fit,segregated
 page_at realloc-textbook "$traces/realloc-bal.rep" 301 --textbook first-fit,best-fit
 
+# The controls pressed (tests/view/controls.py, through the DevTools
+# protocol): one case per control, each as the script reports it.
+trace=$traces/random-bal.rep
+while read -r word rest; do
+  case $word in
+  ok) ok "controls of random-first-fit: $rest" ;;
+  FAIL) fail "controls of random-first-fit: ${rest%%: *}" "${rest#*: }" ;;
+  *) fail "controls of random-first-fit: controls.py said" "$word $rest" ;;
+  esac
+done < <(timeout 600 python3 "$here/controls.py" "$art/random-first-fit.html" \
+  "$(grep -c '^[afr] ' "$trace")" "$(rep_peak "$trace")" "$chromium" 2>&1 || echo "FAIL controls.py: exit $?")
+
 # The checker itself fails on a block list that is not hawk_walk's.
 sed '1d' "$work/walk.txt" >"$work/walk-less.txt"
 if python3 "$here/check.py" "$work/dom.html" "$work/walk-less.txt" next-fit 9999 >/dev/null 2>&1; then
@@ -224,5 +249,18 @@ for s in random-peak short1-op3 coalescing-all realloc-textbook realloc-textbook
   [[ -s $art/$s.png && $(head -c 8 "$art/$s.png" | od -An -c | tr -d ' ') == '211PNG\r\n032\n' ]] || shots+=("$s.png missing or not a PNG")
 done
 if ((${#shots[@]} == 0)); then ok "screenshots in build/view/"; else fail "screenshots in build/view/" "${shots[@]}"; fi
+# docs/lab.md shows two of them: they must be this run's, byte for byte
+# (Chromium draws the same page the same way; a change of the page or of
+# Chromium shows here, and the copy below regenerates them).
+stale=()
+for pair in realloc-textbook:view-realloc realloc-textbook-bytes:view-bytes; do
+  cmp -s "$art/${pair%%:*}.png" "$root/docs/lab/${pair#*:}.png" ||
+    stale+=("cp build/view/${pair%%:*}.png docs/lab/${pair#*:}.png")
+done
+if ((${#stale[@]} == 0)); then
+  ok "docs/lab.md's screenshots of the explorer are the ones this run took"
+else
+  fail "docs/lab.md's screenshots of the explorer are the ones this run took" "${stale[@]}"
+fi
 
 finish
