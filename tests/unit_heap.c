@@ -280,6 +280,34 @@ TEST(cached_blocks_are_freed_at_once_when_the_lock_is_free) {
   CHECK(heap_check(&h) == 0);
 }
 
+/* A batch of cached blocks with a run of neighbours, single blocks, and
+ * blocks kept in between: exactly the bytes given back leave the count of
+ * bytes in use (counted once for the whole batch), every freed block is
+ * free, every kept one allocated, and the heap checks. */
+TEST(a_cached_batch_counts_exactly_its_bytes_out_of_use) {
+  fresh_heap();
+  void *p[7];
+  size_t sizes[7] = {48, 64, 100, 48, 300, 80, 48};
+  for (int i = 0; i < 7; i++) p[i] = take(sizes[i]);
+  uint64_t before = h.in_use;
+  /* p[1], p[0] (a run, in falling address order), p[3], p[5] go back; p[2],
+   * p[4] and p[6] stay. */
+  void *batch[4] = {p[1], p[0], p[3], p[5]};
+  size_t back = 0;
+  for (int i = 0; i < 4; i++) {
+    ((uint64_t *)batch[i])[1] = tcache_key;
+    back += block_size(blk(batch[i]));
+  }
+  heap_release_cached(batch, 4);
+  CHECK(h.in_use == before - back);
+  for (int i = 0; i < 7; i++) CHECK(block_is_alloc(blk(p[i])) == (i == 2 || i == 4 || i == 6));
+  CHECK(heap_check(&h) == 0);
+  heap_free(p[2], "free");
+  heap_free(p[4], "free");
+  heap_free(p[6], "free");
+  CHECK(h.in_use == 0 && h.free.count == 1 && heap_check(&h) == 0);
+}
+
 TEST(without_growth_only_memory_already_used_serves) {
   fresh_heap();
   arena_cache_flush(); /* the arena comes fresh from the OS, not from the cache */
