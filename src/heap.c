@@ -399,12 +399,13 @@ static __attribute__((noinline)) void stamp_merged_locked(struct heap *h, const 
  * of the 150 instructions a span cost there. */
 static inline __attribute__((always_inline)) struct arena *
 free_span_locked(struct heap *h, struct arena *a, block *b, size_t size, int may_detach) {
+  const struct placement *policy = h->policy; /* read once: stores below may alias it */
   size_t own = size;
   block *freed = b;
   if (debug_enabled) debug_fill_free(block_payload(b), size - BLOCK_HEADER);
   block *next = (block *)((char *)b + size);
   if (!block_is_alloc(next)) { /* forward */
-    placement_remove(h->policy, &h->free, next);
+    placement_remove(policy, &h->free, next);
     size += block_size(next);
     if (debug_enabled) debug_fill_free(next, BLOCK_HEADER + 16); /* its header and links */
     HAWK_STAT_ADD(h->coalesces, 1);
@@ -414,7 +415,7 @@ free_span_locked(struct heap *h, struct arena *a, block *b, size_t size, int may
      * that a second free of it is recognised as a double free. */
     block_store(b, block_make_word(b, block_size(b), block_flags(b) & ~BLOCK_ALLOC));
     block *prev = block_prev(b);
-    placement_remove(h->policy, &h->free, prev);
+    placement_remove(policy, &h->free, prev);
     if (debug_enabled) debug_fill_free((char *)b - 8, 8 + BLOCK_HEADER); /* footer, header */
     size += block_size(prev);
     b = prev;
@@ -422,15 +423,16 @@ free_span_locked(struct heap *h, struct arena *a, block *b, size_t size, int may
   }
   if (decay_on && size >= DECAY_BLOCK_MIN) stamp_merged_locked(h, a, b, size, own);
   block_set_free(b, size, BLOCK_PREV_ALLOC);
-  block_set_prev_alloc(block_next(b), 0);
+  block *after = (block *)((char *)b + size); /* not read back from the header just written */
+  block_set_prev_alloc(after, 0);
   /* No two free blocks touch: what follows the merged block is in use. */
-  HAWK_ASSERT(block_is_alloc(block_next(b)));
+  HAWK_ASSERT(block_is_alloc(after));
   EVENTS_TELL(freed, h, freed, own, b, size);
   if (size == ARENA_SPAN && h->arena_count > 1 && may_detach) {
     detach_locked(h, a);
     return a;
   }
-  placement_insert(h->policy, &h->free, b);
+  placement_insert(policy, &h->free, b);
   return NULL;
 }
 
@@ -523,31 +525,40 @@ void heap_free(void *p, const char *call) { free_one(p, call, 1); }
 
 void heap_free_internal(void *p, const char *call) { free_one(p, call, 0); }
 
+/* Checks cached block p of heap h as free checks it
+ * (block_problem_cached_locked) and erases its cache mark; a problem ends
+ * in fail_locked.  Returns the block.  Its mark was checked as it left its
+ * list (tcache_next).  A block the batch holds twice (a cache list bent
+ * into a cycle by a write after free) was freed at its first copy before
+ * its second is checked, so the second has a free header: a double free.
+ * (While the checks had a pass of their own, before any block was freed,
+ * a test of the mark, erased at the first copy, caught it.) */
+static inline __attribute__((always_inline)) block *cached_checked_locked(struct heap *h, void *p,
+                                                                          struct releases *r) {
+  ((void **)p)[1] = NULL; /* no longer marked as cached */
+  /* Of heap h: heap_release_cached grouped the batch by heap. */
+  HAWK_ASSERT(arena_heap(arena_of(p)) == h);
+  const char *problem = block_problem_cached_locked(arena_of(p), block_of_payload(p), 1);
+  if (problem) fail_locked(h, r, "free", p, problem);
+  return block_of_payload(p);
+}
+
 /* Frees n blocks of heap h that come out of a thread cache (still marked
- * as cached), under its lock: every block is checked as free checks it
- * (block_problem_locked) before any is freed; then each run of blocks that
- * are neighbours in memory and next to each other in the batch (a thread
+ * as cached), under its lock, in one pass: each run of blocks that are
+ * neighbours in memory and next to each other in the batch (a thread
  * cache's list gives back blocks freed one after the other, in one address
  * order or the other) is freed as one span, coalesced once with the
  * neighbours of the whole run rather than block by block (each merge a
- * list removal and insertion).  The later blocks of a run get a free
- * header of their own size first, so that a second free of one is a
- * double free.  A block that fails a check ends in fail_locked, nothing
- * freed. */
+ * list removal and insertion).  Every block is checked as free checks it
+ * (cached_checked_locked) when it joins its run, so before its run is
+ * freed; a block that fails ends in fail_locked, which aborts (the runs
+ * before it were freed: they were sound).  The later blocks of a run get a
+ * free header of their own size first, so that a second free of one is a
+ * double free. */
 static void free_cached_locked(struct heap *h, void *const *ps, size_t n, struct releases *r) {
-  for (size_t i = 0; i < n; i++) {
-    /* Every block comes marked; one unmarked here is a block the batch
-     * holds twice (a cache list bent into a cycle by a write after free). */
-    if (HAWK_CHECKS && !tcache_marked(ps[i])) fail_locked(h, r, "free", ps[i], "double free");
-    ((void **)ps[i])[1] = NULL; /* no longer marked as cached */
-    /* Of heap h: heap_release_cached grouped the batch by heap. */
-    HAWK_ASSERT(arena_heap(arena_of(ps[i])) == h);
-    const char *problem = block_problem_cached_locked(arena_of(ps[i]), block_of_payload(ps[i]), 1);
-    if (problem) fail_locked(h, r, "free", ps[i], problem);
-  }
   size_t freed = 0; /* bytes, counted out of use once */
   for (size_t i = 0; i < n;) {
-    block *lo = block_of_payload(ps[i]), *hi = lo; /* the run's first and last blocks */
+    block *lo = cached_checked_locked(h, ps[i], r), *hi = lo; /* the run's first and last */
     size_t span = block_size(lo);
     /* Block by block while the explorer listens: it is told of each free. */
     for (i++; i < n && !EVENTS_ON(); i++) {
@@ -558,6 +569,7 @@ static void free_cached_locked(struct heap *h, void *const *ps, size_t n, struct
         lo = b;
       else
         break;
+      cached_checked_locked(h, ps[i], r);
       span += block_size(b);
     }
     for (block *b = block_next(lo); b != block_next(hi); b = block_next(b)) {
