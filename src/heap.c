@@ -723,13 +723,16 @@ static int grow_in_place_locked(struct heap *h, block *b, size_t size, size_t ro
   return 1;
 }
 
-int heap_resize(void *p, size_t n, size_t limit, const char *call, size_t *usable) {
+int heap_resize_into(void *p, void *next, size_t n, size_t limit, const char *call,
+                     size_t *usable) {
   struct heap *h = owner_of(p, call);
   block *b = block_of_payload(p);
   size_t size = block_size_for(n);
+  struct releases r = {.count = 0}; /* p stays in its arena: none empties */
   pthread_mutex_lock(&h->lock);
+  if (next) free_or_report_locked(h, next, &r, call);
   const char *problem = block_problem_locked(arena_of(p), b);
-  if (problem) fail_locked(h, NULL, call, p, problem);
+  if (problem) fail_locked(h, &r, call, p, problem);
   int done = 1;
   size_t old_size = block_size(b);
   if (size <= old_size)
@@ -740,8 +743,12 @@ int heap_resize(void *p, size_t n, size_t limit, const char *call, size_t *usabl
     done = 0; /* becomes a large block: the caller moves it */
   if (!done && usable) *usable = block_usable(b);
   if (done) EVENTS_TELL(resized, h, b, old_size);
-  pthread_mutex_unlock(&h->lock);
+  unlock_and_release(h, &r);
   return done;
+}
+
+int heap_resize(void *p, size_t n, size_t limit, const char *call, size_t *usable) {
+  return heap_resize_into(p, NULL, n, limit, call, usable);
 }
 
 size_t heap_usable(void *p, const char *call) {
