@@ -631,6 +631,62 @@ static void alignment_case(void) {
   if (hawk_check() != 0) wrong("hawk_check");
 }
 
+/* A write before a large block's payload (an underflow of up to 48 bytes)
+ * into its mapping's header, in the default heaps or a created heap: word
+ * w (0-5: the magic, the length, the payload's offset, the list links, the
+ * owner, the block header) of the mapping made one of a few values, then
+ * free, realloc, hawk_check, or hawk_walk (default) / hawk_heap_destroy
+ * (created).  Nothing may be unmapped or written by a damaged length or
+ * link: an abort with one line, or correct results. */
+#define LH_WORDS  6
+#define LH_VALUES 5
+#define LH_EX     4
+static const char *const lh_ex_names[LH_EX] = {"free", "realloc", "check", "walk_or_destroy"};
+
+static void walk_nothing(void *ctx, const struct hawk_block_info *b) {
+  (void)ctx;
+  (void)b;
+}
+
+static void large_header_case(int c) {
+  int heap = c / (LH_WORDS * LH_VALUES * LH_EX), word = c / (LH_VALUES * LH_EX) % LH_WORDS;
+  int value = c / LH_EX % LH_VALUES, ex = c % LH_EX;
+  struct hawk_heap *h = heap ? hawk_heap_create(NULL) : hawk_heap_default();
+  unsigned char *keep = hawk_heap_malloc(h, 2 * MB), *p = hawk_heap_malloc(h, 2 * MB),
+                *keep2 = hawk_heap_malloc(h, 2 * MB);
+  if (!keep || !p || !keep2) wrong("malloc");
+  uint64_t *base = (uint64_t *)((uintptr_t)p & ~(uintptr_t)((4 * MB) - 1));
+  const uint64_t values[LH_VALUES] = {0, ~(uint64_t)0, 0x10,
+                                      (uint64_t)((uintptr_t)keep & ~(uintptr_t)((4 * MB) - 1)),
+                                      (uint64_t)1 << 30};
+  base[word] = values[value];
+  switch (ex) {
+  case 0:
+    hawk_free(p);
+    break;
+  case 1: {
+    unsigned char *q = hawk_realloc(p, 3 * MB);
+    hawk_free(q ? q : p);
+    break;
+  }
+  case 2:
+    hawk_check(); /* may find problems (lines), never crash */
+    _exit(0);
+  default:
+    if (heap) {
+      hawk_heap_destroy(h);
+      if (hawk_check() != 0) wrong("hawk_check after the destroy");
+    } else {
+      hawk_walk(walk_nothing, NULL);
+    }
+    _exit(0);
+  }
+  hawk_free(keep);
+  hawk_free(keep2);
+  if (hawk_check() != 0) wrong("hawk_check");
+  _exit(0);
+}
+
 /* The other cases: a name, variables for the child, what it runs. */
 struct other {
   const char *name;
@@ -855,8 +911,33 @@ static int run_other_child(const char *self, size_t i, int debug) {
   return ok;
 }
 
+/* Runs large-header case c in a fresh process; the classification of
+ * run_child (an exit 0 may have printed hawk_check's problem lines). */
+static int run_large_child(const char *self, int c) {
+  char arg[16];
+  snprintf(arg, sizeof arg, "%d", c);
+  char *const argv[] = {(char *)self, "--large", arg, NULL};
+  char *const env[] = {NULL};
+  char buf[4096];
+  size_t len;
+  int status = spawn(argv, env, buf, sizeof buf, &len);
+  int ok = (WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
+           (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT && one_report_line(buf, len));
+  if (!ok)
+    fprintf(stderr, "    word %d value %d: %s %d; output: %s%s", c / (LH_VALUES * LH_EX) % LH_WORDS,
+            c / LH_EX % LH_VALUES, WIFSIGNALED(status) ? "signal" : "exit",
+            WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), buf,
+            len && buf[len - 1] == '\n' ? "" : "\n");
+  return ok;
+}
+
 int main(int argc, char **argv) {
   make_groups();
+  if (argc == 3 && strcmp(argv[1], "--large") == 0) {
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+    large_header_case(atoi(argv[2]));
+  }
   if (argc == 4 && strcmp(argv[1], "--other") == 0) {
     struct rlimit none = {0, 0};
     setrlimit(RLIMIT_CORE, &none);
@@ -922,6 +1003,22 @@ int main(int argc, char **argv) {
       fflush(stdout);
     }
   }
+  for (int heap = 0; heap <= 1; heap++)
+    for (int ex = 0; ex < LH_EX; ex++) {
+      char name[128];
+      snprintf(name, sizeof name, "large_header_overwritten_%s_%s", heap ? "created" : "default",
+               lh_ex_names[ex]);
+      if (argc > 1 && !strstr(name, argv[1])) continue;
+      int bad = 0;
+      for (int k = 0; k < LH_WORDS * LH_VALUES; k++)
+        if (!run_large_child(self, (heap * LH_WORDS * LH_VALUES + k) * LH_EX + ex)) bad++;
+      printf("%s %s\n", bad ? "FAIL" : "ok  ", name);
+      if (bad)
+        failed++;
+      else
+        passed++;
+      fflush(stdout);
+    }
   printf("%d passed, %d failed, 0 skipped\n", passed, failed);
   return failed ? 1 : 0;
 }
