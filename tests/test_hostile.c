@@ -687,6 +687,84 @@ static void large_header_case(int c) {
   _exit(0);
 }
 
+/* Created heaps' handles and blocks misused: each variant must abort with
+ * one line (what names the problem), but the last, where limits and counts
+ * at every extreme must give NULL and the documented errno, or a refusal
+ * in one line. */
+static void heap_handle_case(int which) {
+  _Alignas(16) unsigned char stack[64];
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  if (h == NULL) wrong("hawk_heap_create");
+  void *small = hawk_heap_malloc(h, 100), *large = hawk_heap_malloc(h, 3 * MB);
+  switch (which) {
+  case 0:
+    hawk_heap_destroy(NULL);
+    break;
+  case 1:
+    hawk_heap_destroy((struct hawk_heap *)stack);
+    break;
+  case 2:
+    hawk_heap_destroy(h);
+    hawk_heap_destroy(h);
+    break;
+  case 3:
+    hawk_heap_destroy(hawk_heap_default());
+    break;
+  case 4:
+    hawk_heap_destroy((struct hawk_heap *)((char *)h + 8));
+    break;
+  case 5:
+    hawk_heap_malloc((struct hawk_heap *)~(uintptr_t)0, 10);
+    break;
+  case 6:
+    hawk_heap_destroy(h);
+    hawk_heap_calloc(h, 1, 10);
+    break;
+  case 7:
+    hawk_heap_destroy(h);
+    hawk_free(small);
+    break;
+  case 8:
+    hawk_heap_destroy(h);
+    hawk_free(large);
+    break;
+  case 9:
+    hawk_heap_destroy(h);
+    hawk_realloc(small, 1000);
+    break;
+  case 10:
+    hawk_heap_stats((struct hawk_heap *)stack, NULL, 0);
+    break;
+  default: {
+    static const size_t limits[] = {0,       31, 32, 4096, (size_t)1 << 48, ((size_t)1 << 48) + 1,
+                                    SIZE_MAX};
+    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+      struct hawk_heap_options o = HAWK_HEAP_OPTIONS_INIT;
+      o.limit = limits[i];
+      errno = 0;
+      struct hawk_heap *z = hawk_heap_create(&o);
+      if (z == NULL) {
+        if (errno != EINVAL) wrong("a refused limit %zu set errno %d", limits[i], errno);
+        continue;
+      }
+      errno = 0;
+      if (hawk_heap_malloc(z, SIZE_MAX) || hawk_heap_malloc(z, PTRDIFF_MAX) ||
+          hawk_heap_calloc(z, SIZE_MAX / 2, 3) || hawk_heap_aligned_alloc(z, (size_t)1 << 62, 1))
+        wrong("a huge request in a heap of limit %zu succeeded", limits[i]);
+      void *p = hawk_heap_malloc(z, 100);
+      if (limits[i] == 32 ? p != NULL : p == NULL) wrong("malloc(100) under limit %zu", limits[i]);
+      hawk_free(p);
+      if (hawk_heap_check(z) != 0) wrong("hawk_heap_check");
+      hawk_heap_destroy(z);
+    }
+    hawk_heap_destroy(h);
+    if (hawk_check() != 0) wrong("hawk_check");
+    return;
+  }
+  }
+  wrong("heap misuse %d was accepted", which);
+}
+
 /* The other cases: a name, variables for the child, what it runs. */
 struct other {
   const char *name;
@@ -705,7 +783,8 @@ enum {
   O_LIMIT_REALLOC,
   O_RELEASED,
   O_DESCRIPTORS,
-  O_ALIGNMENT
+  O_ALIGNMENT,
+  O_HEAP_HANDLE
 };
 
 static const struct other others[] = {
@@ -745,6 +824,18 @@ static const struct other others[] = {
     {"released_large_interior_of_the_programs_mapping", {NULL}, O_RELEASED, 2},
     {"descriptors_all_closed_and_reused", {"HAWKALLOC_STATS=1"}, O_DESCRIPTORS, 0},
     {"alignment_every_limit", {NULL}, O_ALIGNMENT, 0},
+    {"heap_destroy_null", {NULL}, O_HEAP_HANDLE, 0},
+    {"heap_destroy_a_stack_address", {NULL}, O_HEAP_HANDLE, 1},
+    {"heap_destroy_twice", {NULL}, O_HEAP_HANDLE, 2},
+    {"heap_destroy_the_default_heap", {NULL}, O_HEAP_HANDLE, 3},
+    {"heap_destroy_inside_a_descriptor", {NULL}, O_HEAP_HANDLE, 4},
+    {"heap_malloc_in_all_ones", {NULL}, O_HEAP_HANDLE, 5},
+    {"heap_calloc_in_a_destroyed_heap", {NULL}, O_HEAP_HANDLE, 6},
+    {"heap_free_of_a_destroyed_heaps_block", {NULL}, O_HEAP_HANDLE, 7},
+    {"heap_free_of_a_destroyed_heaps_large_block", {NULL}, O_HEAP_HANDLE, 8},
+    {"heap_realloc_of_a_destroyed_heaps_block", {NULL}, O_HEAP_HANDLE, 9},
+    {"heap_stats_of_a_stack_address", {NULL}, O_HEAP_HANDLE, 10},
+    {"heap_limits_and_counts_at_every_extreme", {NULL}, O_HEAP_HANDLE, 11},
 };
 #define NOTHERS (sizeof others / sizeof others[0])
 
@@ -780,6 +871,9 @@ static void run_other(size_t i, const char *dir) {
     break;
   case O_ALIGNMENT:
     alignment_case();
+    break;
+  case O_HEAP_HANDLE:
+    heap_handle_case((int)o->arg);
     break;
   }
 }
@@ -894,7 +988,7 @@ static int run_other_child(const char *self, size_t i, int debug) {
         why = "wrote a line that is not one of HawkAlloc's notes";
       }
   } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT) {
-    ok = o->what == O_RELEASED && one_report_line(buf, len);
+    ok = (o->what == O_RELEASED || o->what == O_HEAP_HANDLE) && one_report_line(buf, len);
     why = "aborted without exactly one \"hawkalloc:\" line";
   }
   if (o->what == O_RELEASED && ok && WIFEXITED(status) == 0) {
