@@ -1009,13 +1009,37 @@ static int run_other_child(const char *self, size_t i, int debug) {
   return ok;
 }
 
+/* A write just past the end of a freed block (into the header of the
+ * block after it: an overflow after free) of a block on a free list, then
+ * mallocs of its size, which take it whole: one of a few values, sizes
+ * that the thread cache does not hold (and, with it off, sizes it would). */
+#define PE_VALUES 5
+static const size_t pe_sizes[] = {3000, 5000, 20000, 24, 100, 1000};
+#define PE_SIZES       (sizeof pe_sizes / sizeof pe_sizes[0])
+#define PE_CACHED_FROM 3 /* from here on, run with the thread cache off */
+
+static void past_end_case(int c) {
+  size_t n = pe_sizes[c / PE_VALUES];
+  unsigned char *other = get(64), *blocks[300];
+  for (int i = 0; i < 300; i++) blocks[i] = get(n);
+  size_t u = hawk_usable_size(blocks[150]);
+  for (int i = 0; i < 300; i += 2) drop(blocks[i]);
+  const uint64_t values[PE_VALUES] = {0, ~(uint64_t)0, (uint64_t)(uintptr_t)other,
+                                      0x4141414141414140ull,
+                                      (uint64_t)(uintptr_t)other ^ link_secret};
+  memcpy(blocks[150] + u, &values[c % PE_VALUES], sizeof(uint64_t));
+  for (int i = 0; i < 300; i++) get(n);
+  final_step(n);
+  _exit(0);
+}
+
 /* Runs large-header case c in a fresh process; the classification of
  * run_child (an exit 0 may have printed hawk_check's problem lines). */
-static int run_large_child(const char *self, int c) {
+static int run_large_child(const char *self, int c, const char *mode, char *var) {
   char arg[16];
   snprintf(arg, sizeof arg, "%d", c);
-  char *const argv[] = {(char *)self, "--large", arg, NULL};
-  char *const env[] = {NULL};
+  char *const argv[] = {(char *)self, (char *)mode, arg, NULL};
+  char *const env[] = {var, NULL};
   char buf[4096];
   size_t len;
   int status = spawn(argv, env, buf, sizeof buf, &len);
@@ -1035,6 +1059,11 @@ int main(int argc, char **argv) {
     struct rlimit none = {0, 0};
     setrlimit(RLIMIT_CORE, &none);
     large_header_case(atoi(argv[2]));
+  }
+  if (argc == 3 && strcmp(argv[1], "--past-end") == 0) {
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+    past_end_case(atoi(argv[2]));
   }
   if (argc == 4 && strcmp(argv[1], "--other") == 0) {
     struct rlimit none = {0, 0};
@@ -1109,7 +1138,8 @@ int main(int argc, char **argv) {
       if (argc > 1 && !strstr(name, argv[1])) continue;
       int bad = 0;
       for (int k = 0; k < LH_WORDS * LH_VALUES; k++)
-        if (!run_large_child(self, (heap * LH_WORDS * LH_VALUES + k) * LH_EX + ex)) bad++;
+        if (!run_large_child(self, (heap * LH_WORDS * LH_VALUES + k) * LH_EX + ex, "--large", NULL))
+          bad++;
       printf("%s %s\n", bad ? "FAIL" : "ok  ", name);
       if (bad)
         failed++;
@@ -1117,6 +1147,23 @@ int main(int argc, char **argv) {
         passed++;
       fflush(stdout);
     }
+  for (size_t i = 0; i < PE_SIZES; i++) {
+    char name[128];
+    snprintf(name, sizeof name, "write_past_a_freed_block_%zu%s", pe_sizes[i],
+             i >= PE_CACHED_FROM ? "_textbook" : "");
+    if (argc > 1 && !strstr(name, argv[1])) continue;
+    int bad = 0;
+    for (int v = 0; v < PE_VALUES; v++)
+      if (!run_large_child(self, (int)i * PE_VALUES + v, "--past-end",
+                           i >= PE_CACHED_FROM ? "HAWKALLOC_TCACHE=0" : NULL))
+        bad++;
+    printf("%s %s\n", bad ? "FAIL" : "ok  ", name);
+    if (bad)
+      failed++;
+    else
+      passed++;
+    fflush(stdout);
+  }
   printf("%d passed, %d failed, 0 skipped\n", passed, failed);
   return failed ? 1 : 0;
 }
