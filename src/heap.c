@@ -238,6 +238,11 @@ block_problem_cached_locked(const struct arena *a, const block *b, int cached) {
   const block *next = block_next(b);
   if (!block_header_ok(next) || !block_prev_alloc(next))
     return "heap corruption (next block's header overwritten)";
+  /* A free neighbour is merged (by a free or a growing realloc), and the
+   * header after it is then written: a write past the end of that free
+   * block may have changed it. */
+  if (!block_is_alloc(next) && !block_header_ok(block_next(next)))
+    return "heap corruption (the header after the next free block overwritten)";
   if (!block_prev_alloc(b)) {
     const block *prev = block_prev(b);
     if ((const char *)prev < (const char *)arena_first(a) || !block_header_ok(prev) ||

@@ -1011,24 +1011,37 @@ static int run_other_child(const char *self, size_t i, int debug) {
 
 /* A write just past the end of a freed block (into the header of the
  * block after it: an overflow after free) of a block on a free list, then
- * mallocs of its size, which take it whole: one of a few values, sizes
- * that the thread cache does not hold (and, with it off, sizes it would). */
+ * mallocs of its size, which take it whole, or a free or a growing realloc
+ * of the block before it, which merge it: one of a few values, sizes that
+ * the thread cache does not hold (and, with it off, sizes it would). */
+#define PE_EX     3
 #define PE_VALUES 5
 static const size_t pe_sizes[] = {3000, 5000, 20000, 24, 100, 1000};
 #define PE_SIZES       (sizeof pe_sizes / sizeof pe_sizes[0])
 #define PE_CACHED_FROM 3 /* from here on, run with the thread cache off */
 
 static void past_end_case(int c) {
-  size_t n = pe_sizes[c / PE_VALUES];
+  size_t n = pe_sizes[c / (PE_VALUES * PE_EX)];
   unsigned char *other = get(64), *blocks[300];
   for (int i = 0; i < 300; i++) blocks[i] = get(n);
+  qsort(blocks, 300, sizeof blocks[0], cmp_ptr); /* neighbours in address order */
   size_t u = hawk_usable_size(blocks[150]);
   for (int i = 0; i < 300; i += 2) drop(blocks[i]);
   const uint64_t values[PE_VALUES] = {0, ~(uint64_t)0, (uint64_t)(uintptr_t)other,
                                       0x4141414141414140ull,
                                       (uint64_t)(uintptr_t)other ^ link_secret};
-  memcpy(blocks[150] + u, &values[c % PE_VALUES], sizeof(uint64_t));
-  for (int i = 0; i < 300; i++) get(n);
+  memcpy(blocks[150] + u, &values[c / PE_EX % PE_VALUES], sizeof(uint64_t));
+  if (c % PE_EX == 0) {
+    for (int i = 0; i < 300; i++) get(n);
+  } else if (c % PE_EX == 1) {
+    for (int i = 1; i < 300; i += 2) drop(blocks[i]);
+  } else {
+    unsigned char *q = hawk_realloc(blocks[149], 2 * n);
+    if (q == NULL) wrong("realloc");
+    for (int i = 0; i < live_count; i++)
+      if (live[i] == blocks[149]) live[i] = NULL;
+    take(q, 2 * n);
+  }
   final_step(n);
   _exit(0);
 }
@@ -1153,8 +1166,8 @@ int main(int argc, char **argv) {
              i >= PE_CACHED_FROM ? "_textbook" : "");
     if (argc > 1 && !strstr(name, argv[1])) continue;
     int bad = 0;
-    for (int v = 0; v < PE_VALUES; v++)
-      if (!run_large_child(self, (int)i * PE_VALUES + v, "--past-end",
+    for (int v = 0; v < PE_VALUES * PE_EX; v++)
+      if (!run_large_child(self, (int)i * PE_VALUES * PE_EX + v, "--past-end",
                            i >= PE_CACHED_FROM ? "HAWKALLOC_TCACHE=0" : NULL))
         bad++;
     printf("%s %s\n", bad ? "FAIL" : "ok  ", name);
