@@ -52,6 +52,17 @@
  *                  files in their place, traced and with statistics on
  *   alignment_*    the aligned family with alignments and sizes at and past
  *                  every limit
+ *   heap_*         created heaps' handles and blocks misused, limits and
+ *                  counts at every extreme
+ *
+ * And, debug off, under every policy:
+ *
+ *   large_header_overwritten_*  a write before a large block's payload into
+ *                  its mapping's header (default and created heaps), then
+ *                  free, realloc, hawk_check, hawk_walk or destroy
+ *   write_past_a_freed_block_*  a write past the end of a freed block into
+ *                  the next header, then the malloc that takes it whole, or
+ *                  the free or realloc that merges it
  *
  * Under the sanitizers (built with -DHAWK_NO_OVERRIDE) there is no case:
  * ASan would report the writes itself.
