@@ -727,16 +727,21 @@ static void take_frame(void) {
   }
   const char *path = option_text(OPTION_MAP);
   unsigned n = frame_count + 1;
+  /* No longer pending from here on: the frame's file appears before this
+   * handler returns, and a signal that another thread takes in between
+   * asks for the next frame (it finds the writer busy and retries), where
+   * it was merged into this one and lost. */
+  __atomic_store_n(&frame_pending, 0, __ATOMIC_RELAXED);
   int r = frame_path(snap->frame, path, n, frames_forked ? pid : 0)
               ? map_write(snap->frame, SNAP_SIGNAL, n)
               : ENAMETOOLONG;
   if (r == MAP_BUSY) {
+    __atomic_store_n(&frame_pending, 1, __ATOMIC_RELAXED);
     busy_release();
     retry_later();
     return;
   }
   if (r == 0) frame_count = n;
-  __atomic_store_n(&frame_pending, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&frame_retries, 0, __ATOMIC_RELAXED);
   busy_release();
   if (r != 0) report_failure(snap->frame, r);
