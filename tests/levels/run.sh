@@ -43,6 +43,23 @@ if [ -e "$lib" ]; then
   fi
 fi
 
+# Every process that preloads the library reads its relocations when it is
+# loaded: packed (DT_RELR, where the linker and the C library support it),
+# the 1,100 relative ones take under 4 KiB instead of 27 KiB of .rela.dyn.
+if [ -e "$lib" ] && printf 'int x;' | $cc -shared -fPIC -x c - -o "$tmp/relr.so" \
+  -Wl,-z,pack-relative-relocs -Wl,--fatal-warnings 2>/dev/null &&
+  readelf -SW "$tmp/relr.so" | grep -q RELR; then
+  rel=0
+  for size in $(readelf -SW "$lib" | sed -n 's/.*\] \.rel[ar]\.dyn  *[A-Z]*  *[0-9a-f]*  *[0-9a-f]*  *\([0-9a-f]*\) .*/\1/p'); do
+    rel=$((rel + 16#$size))
+  done
+  if [ "$rel" -lt 4096 ]; then
+    ok "the library's relocations take under 4 KiB ($rel bytes)"
+  else
+    fail "the library's relocations take under 4 KiB: $rel bytes ($lib)"
+  fi
+fi
+
 # The registry's zero leaf (64 KiB of zeros in .rodata) is read only for a
 # pointer in a range no leaf covers: a process that allocates and frees its
 # own blocks keeps none of it resident.  It used to share the 64 KiB the
