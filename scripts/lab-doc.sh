@@ -40,18 +40,14 @@
 #                 only updated when LAB_OUT is the default
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
-unset LD_PRELOAD HAWKALLOC_POLICY HAWKALLOC_HEAPS HAWKALLOC_STATS HAWKALLOC_TRACE HAWKALLOC_MAP \
-  HAWKALLOC_TCACHE
-export LC_ALL=C
-
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
-traces=${HAWK_TRACES:-$root/../shared/traces}
+source "$here/lab-env.sh"
+export LC_ALL=C
+hawk=$root/build/hawk # this tree's, whatever HAWK says
 out=${LAB_OUT:-$root/docs/lab}
 rounds=${ROUNDS:-5}
 trace_cases=()
 [[ -z ${TRACE_CASES:-} ]] || read -r -a trace_cases <<<"$TRACE_CASES"
-hawk=$root/build/hawk
 lib=$root/build/libhawkalloc.so
 python=/usr/bin/python3
 

@@ -11,14 +11,10 @@
 # Environment: HAWK (default build/hawk), HAWK_TRACES (default
 # <repo>/../shared/traces), LAB_MD (default docs/lab.md).
 set -euo pipefail
-unset LD_PRELOAD HAWKALLOC_POLICY HAWKALLOC_HEAPS HAWKALLOC_STATS HAWKALLOC_TRACE HAWKALLOC_MAP \
-  HAWKALLOC_TCACHE
-export LC_ALL=C
-
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
-hawk=${HAWK:-$root/build/hawk}
-traces=${HAWK_TRACES:-$root/../shared/traces}
+# shellcheck source=scripts/lab-env.sh
+source "$here/lab-env.sh"
+export LC_ALL=C
 doc=${LAB_MD:-$root/docs/lab.md}
 check=0
 [[ ${1-} == --check ]] && check=1

@@ -26,6 +26,11 @@ skip() {
   skipped=$((skipped + 1))
 }
 
+# expect NAME WANT GOT: ok when WANT and GOT are equal.
+expect() {
+  if [[ $2 == "$3" ]]; then ok "$1"; else fail "$1" "expected: $2" "got:      $3"; fi
+}
+
 # A scratch folder in $work, removed when the script exits.
 make_work() {
   work=$(mktemp -d)

@@ -67,7 +67,8 @@ static const char grade_usage[] =
     "                heap call by call, the payloads from the trace placed where\n"
     "                mm_malloc put them, every other byte overhead or free space;\n"
     "                and DIR/TRACE.calls, the grader's record: OP OFFSET LENGTH\n"
-    "                HEAP a line (offset -1: no payload placed)\n";
+    "                HEAP a line, OP 0 for mm_init, then each call from 1 (offset\n"
+    "                -1: no payload placed)\n";
 
 static const char *grade_viewdir; /* --view DIR, or NULL */
 

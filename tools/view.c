@@ -536,6 +536,35 @@ static void keyframe(struct model *m) {
   free(v);
 }
 
+/* Ends call j (0: the start) of the model: its record (the block handed out,
+ * the changes, the events) and the figures after it; the hawk view page and
+ * the payload page (hawk grade --view) both record their calls with it. */
+static void call_record(struct model *m, size_t j, uint64_t result) {
+  m->op_off[j] = m->out.len;
+  put_addr(&m->out, &m->last_result, result);
+  put_u(&m->out, m->nchanges);
+  put_u(&m->out, m->nevents);
+  for (size_t k = 0; k < m->changes.len; k++) buf_byte(&m->out, m->changes.p[k]);
+  for (size_t k = 0; k < m->events.len; k++) buf_byte(&m->out, m->events.p[k]);
+  m->op_off[j + 1] = m->out.len;
+  m->changes.len = m->events.len = 0;
+  m->nchanges = m->nevents = 0;
+  m->ntouched = 0;
+  m->s_foot[j] = m->footprint;
+  m->s_nfree[j] = m->nfree;
+  m->s_inuse[j] = m->inuse;
+  m->result[j] = result;
+  if (m->grew && j > 0) m->grows[m->ngrows++] = j;
+  m->grew = 0;
+}
+
+/* A chunk starts after the call just recorded: its own keyframe and address
+ * bases. */
+static void chunk_start(struct model *m) {
+  keyframe(m);
+  m->last_change = m->last_event = m->last_result = 0;
+}
+
 /* --- reading a worker's records ------------------------------------------ */
 
 struct view_trace {
@@ -694,30 +723,10 @@ static int rebuild(struct policy_run *p, const struct optrace *t, const char *pa
         print_lists(m, recs + i + 1 + cnt, n - i - 1 - cnt);
       }
     }
-    /* Call j's record: the block handed out, the changes, the events. */
     size_t j = calls - 1;
-    m->op_off[j] = m->out.len;
-    put_addr(&m->out, &m->last_result, result);
-    put_u(&m->out, m->nchanges);
     if (r->heap > 0) ev(m, EV_EXAMINED_TOTAL, "u", (uint64_t)r->heap);
-    put_u(&m->out, m->nevents);
-    for (size_t k = 0; k < m->changes.len; k++) buf_byte(&m->out, m->changes.p[k]);
-    for (size_t k = 0; k < m->events.len; k++) buf_byte(&m->out, m->events.p[k]);
-    m->op_off[j + 1] = m->out.len;
-    m->changes.len = m->events.len = 0;
-    m->nchanges = m->nevents = 0;
-    m->ntouched = 0;
-    m->s_foot[j] = m->footprint;
-    m->s_nfree[j] = m->nfree;
-    m->s_inuse[j] = m->inuse;
-    m->result[j] = result;
-    if (m->grew && j > 0) m->grows[m->ngrows++] = j;
-    m->grew = 0;
-    /* A chunk starts after this call: its own keyframe and address bases. */
-    if (j % VIEW_CHUNK == 0 && (j < t->nops || j == 0)) {
-      keyframe(m);
-      m->last_change = m->last_event = m->last_result = 0;
-    }
+    call_record(m, j, result);
+    if (j % VIEW_CHUNK == 0 && (j < t->nops || j == 0)) chunk_start(m);
   }
   if (n) munmap((void *)recs, (size_t)st.st_size);
   if (rc == 0 && calls != t->nops + 1) {
@@ -881,6 +890,8 @@ static void chunk_stream(const struct policy_run *runs, int nruns, size_t c, str
 
 /* Nonzero: the page shows payloads only (no header, footer or rounding). */
 static int view_payloads;
+/* On such a page: the heap's size after mm_init, before the first call. */
+static uint64_t view_init_heap;
 
 static int write_page(const char *out, const char *trace, const struct optrace *t, int textbook,
                       struct policy_run *runs, int nruns) {
@@ -896,6 +907,7 @@ static int write_page(const char *out, const char *trace, const struct optrace *
   fputs("const HAWK = {trace: ", f);
   put_json_string(f, base ? base + 1 : trace);
   fprintf(f, ", payloads: %s", view_payloads ? "true" : "false");
+  if (view_payloads) fprintf(f, ", initHeap: %llu", (unsigned long long)view_init_heap);
   fprintf(f, ", textbook: %s, nops: %zu, peak: %lld, where: \"%s\", chunk: %d, figures: ",
           textbook ? "true" : "false", t->nops, (long long)runs[0].peak_op + 1, t->where,
           VIEW_CHUNK);
@@ -953,26 +965,8 @@ static void model_free(struct model *m);
 
 /* Records one call of the model: the figures after it and its stream. */
 static void payload_call(struct model *m, size_t j, uint64_t result) {
-  m->op_off[j] = m->out.len;
-  put_addr(&m->out, &m->last_result, result);
-  put_u(&m->out, m->nchanges);
-  put_u(&m->out, m->nevents);
-  for (size_t k = 0; k < m->changes.len; k++) buf_byte(&m->out, m->changes.p[k]);
-  for (size_t k = 0; k < m->events.len; k++) buf_byte(&m->out, m->events.p[k]);
-  m->op_off[j + 1] = m->out.len;
-  m->changes.len = m->events.len = 0;
-  m->nchanges = m->nevents = 0;
-  m->ntouched = 0;
-  m->s_foot[j] = m->footprint;
-  m->s_nfree[j] = m->nfree;
-  m->s_inuse[j] = m->inuse;
-  m->result[j] = result;
-  if (m->grew && j > 0) m->grows[m->ngrows++] = j;
-  m->grew = 0;
-  if (j % VIEW_CHUNK == 0) {
-    keyframe(m);
-    m->last_change = m->last_event = m->last_result = 0;
-  }
+  call_record(m, j, result);
+  if (j % VIEW_CHUNK == 0) chunk_start(m);
 }
 
 int view_payload_page(const char *out, const char *trace, const struct optrace *t,
@@ -986,10 +980,10 @@ int view_payload_page(const char *out, const char *trace, const struct optrace *
   long long *off = calloc(nops + 1, sizeof *off);
   unsigned long long *len = calloc(nops + 1, sizeof *len), *heap = calloc(nops + 1, sizeof *heap);
   uint64_t *at = calloc((size_t)t->nslots + 1, sizeof *at), maxheap = 1;
-  size_t got = 0;
+  size_t got = 0; /* lines read: mm_init's (0), then one per call (1 ..) */
   unsigned long long op, l, h;
   long long o;
-  while (got < nops && fscanf(in, "%llu %lld %llu %llu", &op, &o, &l, &h) == 4 && op == got) {
+  while (got <= nops && fscanf(in, "%llu %lld %llu %llu", &op, &o, &l, &h) == 4 && op == got) {
     off[got] = o;
     len[got] = l;
     heap[got] = h;
@@ -997,8 +991,8 @@ int view_payload_page(const char *out, const char *trace, const struct optrace *
     got++;
   }
   fclose(in);
-  if (got != nops) {
-    tool_error("grade: %s: the grader recorded %zu calls of %zu", calls, got, nops);
+  if (got != nops + 1) {
+    tool_error("grade: %s: the grader recorded %zu calls of %zu", calls, got ? got - 1 : 0, nops);
     free(off), free(len), free(heap), free(at);
     return 1;
   }
@@ -1017,8 +1011,9 @@ int view_payload_page(const char *out, const char *trace, const struct optrace *
   m->kf_off = calloc(nops / VIEW_CHUNK + 3, sizeof *m->kf_off);
   const uint64_t base = (uint64_t)1 << 20; /* mem_heap_lo(), for the model */
   region_add(m, base, maxheap, 0);
+  uint64_t was = heap[0], live = 0; /* the heap mm_init asked for */
+  m->footprint = was;
   payload_call(m, 0, 0);
-  uint64_t was = 0, live = 0;
   for (size_t i = 0; i < nops; i++) {
     const struct op *x = &t->ops[i];
     uint64_t slot = x->slot == SLOT_NULL ? t->nslots : x->slot;
@@ -1032,27 +1027,29 @@ int view_payload_page(const char *out, const char *trace, const struct optrace *
       }
     }
     uint64_t result = 0;
-    if (off[i] >= 0 && len[i]) {
-      at[slot] = base + (uint64_t)off[i];
-      set_block(m, at[slot], len[i], ST_ALLOC, len[i]);
-      ev(m, EV_PAYLOAD_PLACED, "auu", norm(m, at[slot]), (uint64_t)len[i], (uint64_t)off[i]);
+    if (off[i + 1] >= 0 && len[i + 1]) {
+      at[slot] = base + (uint64_t)off[i + 1];
+      set_block(m, at[slot], len[i + 1], ST_ALLOC, len[i + 1]);
+      ev(m, EV_PAYLOAD_PLACED, "auu", norm(m, at[slot]), (uint64_t)len[i + 1],
+         (uint64_t)off[i + 1]);
       result = norm(m, at[slot]);
-      live += len[i];
+      live += len[i + 1];
       if (live > run.peak_live) {
         run.peak_live = live;
         run.peak_op = (int64_t)i;
       }
     }
-    if (heap[i] > was) {
-      ev(m, EV_HEAP_GREW, "uu", (uint64_t)was, (uint64_t)heap[i]);
+    if (heap[i + 1] > was) {
+      ev(m, EV_HEAP_GREW, "uu", (uint64_t)was, (uint64_t)heap[i + 1]);
       m->grew = 1;
-      was = heap[i];
+      was = heap[i + 1];
     }
     m->footprint = was;
     payload_call(m, i + 1, result);
   }
   m->regions[0].high = was;
   view_payloads = 1;
+  view_init_heap = heap[0];
   int rc = write_page(out, trace, t, 0, &run, 1);
   view_payloads = 0;
   model_free(m);

@@ -220,8 +220,8 @@ mkdir -p "$work/views"
 out=$("$hawk" grade --rounds 0 --view "$work/views" "$example" "$T/short1-bal.rep" 2>&1)
 rc=$?
 page=$work/views/short1-bal.html rec=$work/views/short1-bal.calls
-if ((rc == 0)) && [[ -s $page && -s $rec ]] && (($(wc -l <"$rec") == 12)); then
-  ok "--view DIR: DIR/short1-bal.html and the grader's record (12 calls) written"
+if ((rc == 0)) && [[ -s $page && -s $rec ]] && (($(wc -l <"$rec") == 13)); then
+  ok "--view DIR: DIR/short1-bal.html and the grader's record (mm_init and 12 calls) written"
 else
   fail "--view DIR: DIR/short1-bal.html and the grader's record written" "exit $rc" "$out"
 fi
@@ -233,28 +233,55 @@ fi
 chromium=${CHROMIUM:-chromium}
 if command -v "$chromium" >/dev/null 2>&1 && [[ -s $rec ]]; then
   # Each call that placed a payload: #explain at that op names the payload's
-  # offset and size as the grader recorded them.
+  # offset and size as the grader recorded them.  Line 0 of the record is
+  # mm_init (op 0, before the first call): #explain there names the heap it
+  # asked for, and each call that grew the heap says from what size (the
+  # previous line's heap: mm_init's for call 1, never "from 0" for it).
   flags=(--headless --disable-gpu --no-first-run --user-data-dir="$work/profile"
     --virtual-time-budget=5000 --disable-background-networking --disable-component-update)
   ((EUID == 0)) && flags+=(--no-sandbox)
-  bad= checked=0
-  while read -r op off len heap; do
-    ((off < 0)) && continue
-    n=$((op + 1))
-    dom=$(timeout 120 "$chromium" "${flags[@]}" --dump-dom "file://$page#op=$n" 2>/dev/null)
-    explain=$(python3 -c 'import re, sys
+  explain_at() {
+    timeout 120 "$chromium" "${flags[@]}" --dump-dom "file://$page#op=$1" 2>/dev/null |
+      python3 -c 'import re, sys
 s = sys.stdin.read(); i = s.find("id=\"explain\"")
-print(re.sub("<[^>]+>", " ", s[i:i + 1500]) if i >= 0 else "")' <<<"$dom")
-    want=$(python3 -c "print(f'payload of {$len:,} bytes at heap offset {$off:#x}')")
-    if ! grep -qF "Call $n " <<<"$explain" || ! grep -qF "$want" <<<"$explain"; then
-      bad+="op $n: want '$want' in: $(head -c 300 <<<"$explain") "
+print(re.sub("<[^>]+>", " ", s[i:i + 1500]) if i >= 0 else "")'
+  }
+  commas() { python3 -c "print(f'{$1:,}')"; }
+  bad= checked=0 grew=0 was=
+  while read -r n off len heap; do
+    if ((n == 0)); then
+      explain=$(explain_at 0)
+      want="mm_init made the heap $(commas "$heap") bytes"
+      if ((off != -1 || len != 0)) || ! grep -qF "$want" <<<"$explain"; then
+        bad+="op 0 (record: $n $off $len $heap): want '$want' in: $(head -c 300 <<<"$explain") "
+      fi
+      was=$heap
+      continue
     fi
-    checked=$((checked + 1))
+    if ((off < 0)) && ((heap <= was)); then
+      continue
+    fi
+    explain=$(explain_at "$n")
+    if ((off >= 0)); then
+      want=$(python3 -c "print(f'payload of {$len:,} bytes at heap offset {$off:#x}')")
+      if ! grep -qF "Call $n " <<<"$explain" || ! grep -qF "$want" <<<"$explain"; then
+        bad+="op $n: want '$want' in: $(head -c 300 <<<"$explain") "
+      fi
+      checked=$((checked + 1))
+    fi
+    if ((heap > was)); then
+      want="The heap grew (mem_sbrk) from $(commas "$was") to $(commas "$heap") bytes."
+      if ! grep -qF "$want" <<<"$explain"; then
+        bad+="op $n: want '$want' in: $(head -c 300 <<<"$explain") "
+      fi
+      grew=$((grew + 1))
+    fi
+    was=$heap
   done <"$rec"
-  if [[ -z $bad ]] && ((checked > 0)); then
-    ok "--view: #explain at each of $checked mallocs names the payload's offset and size from the grader's record"
+  if [[ -z $bad ]] && ((checked > 0 && grew > 0)); then
+    ok "--view: #explain names mm_init's heap at op 0, each of $checked mallocs' payload offset and size and each of $grew growths from the grader's record"
   else
-    fail "--view: #explain at each malloc names the payload's offset and size from the grader's record" "$bad"
+    fail "--view: #explain names mm_init's heap at op 0, each malloc's payload offset and size and each growth from the grader's record" "$bad"
   fi
 else
   skip "--view in headless Chromium" "$chromium is not installed (make deps)"

@@ -11,17 +11,9 @@
 # the destroy, rewritten as version 1, still replays.  Ends with
 # "N passed, N failed".
 set -uo pipefail
-unset LD_PRELOAD HAWKALLOC_POLICY HAWKALLOC_HEAPS HAWKALLOC_STATS HAWKALLOC_TRACE HAWKALLOC_MAP \
-  HAWKALLOC_TCACHE
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../.." && pwd)
-hawk=${HAWK:-$root/build/hawk}
-# shellcheck source=tests/harness.sh
-source "$root/tests/harness.sh"
-make_work
-expect() {
-  if [[ $2 == "$3" ]]; then ok "$1"; else fail "$1" "expected: $2" "got:      $3"; fi
-}
+# shellcheck source=scripts/lab-env.sh
+source "$here/../../scripts/lab-env.sh" test
 replay_field() {
   local file=$1 col=$2
   shift 2

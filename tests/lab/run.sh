@@ -22,23 +22,11 @@
 # Programs get single-quoted scripts whose $variables they expand themselves.
 # shellcheck disable=SC2016
 set -uo pipefail
-unset LD_PRELOAD HAWKALLOC_POLICY HAWKALLOC_HEAPS HAWKALLOC_STATS HAWKALLOC_TRACE HAWKALLOC_MAP \
-  HAWKALLOC_TCACHE
-
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../.." && pwd)
-hawk=${HAWK:-$root/build/hawk}
+# shellcheck source=scripts/lab-env.sh
+source "$here/../../scripts/lab-env.sh" test
 lib=$root/build/libhawkalloc.so
-traces=${HAWK_TRACES:-$root/../shared/traces}
 policies=(first-fit next-fit best-fit segregated)
-
-# shellcheck source=tests/harness.sh
-source "$root/tests/harness.sh"
-make_work
-# expect NAME WANT GOT: ok when equal.
-expect() {
-  if [[ $2 == "$3" ]]; then ok "$1"; else fail "$1" "expected: $2" "got:      $3"; fi
-}
 
 for f in "$hawk" "$lib"; do
   if [[ ! -f $f ]]; then
@@ -48,8 +36,8 @@ for f in "$hawk" "$lib"; do
   fi
 done
 
-untracked_at_start=$(git -C "$root" status --porcelain --untracked-files=all 2>/dev/null |
-  grep '^??' || true)
+# The repository's state (new files and changed ones) before the commands.
+status_at_start=$(git -C "$root" status --porcelain --untracked-files=all 2>/dev/null || true)
 
 # --- help --------------------------------------------------------------------
 
@@ -575,14 +563,15 @@ fi
 
 # Every command above ran with its outputs in $work (or the default of the
 # current directory, $work/cwd): nothing new may appear in the repository
-# outside build/ (which .gitignore keeps out of it).
+# outside build/ (which .gitignore keeps out of it), and no file of it may
+# change.
 if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
-  now=$(git -C "$root" status --porcelain --untracked-files=all | grep '^??' || true)
-  if [[ $now == "$untracked_at_start" ]]; then
-    ok "the lab's commands wrote nothing into the repository"
+  now=$(git -C "$root" status --porcelain --untracked-files=all || true)
+  if [[ $now == "$status_at_start" ]]; then
+    ok "the lab's commands wrote nothing into the repository (no new file, none changed)"
   else
-    fail "the lab's commands wrote nothing into the repository" \
-      "$(diff <(echo "$untracked_at_start") <(echo "$now") | head -n 10)"
+    fail "the lab's commands wrote nothing into the repository (no new file, none changed)" \
+      "$(diff <(echo "$status_at_start") <(echo "$now") | head -n 10)"
   fi
 fi
 

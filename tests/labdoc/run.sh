@@ -4,20 +4,13 @@
 # traces, with the thread cache and in textbook mode) must be what a fresh
 # `hawk replay` gives (scripts/lab-tables.sh --check; `make lab-tables`
 # regenerates them).  The check itself must refuse a doc with one figure
-# changed.
+# changed.  The three figures of "used" / "taken" have one definition each.
 # Environment: HAWK (default build/hawk), HAWK_TRACES (default
 # <repo>/../shared/traces).
 set -uo pipefail
-unset LD_PRELOAD HAWKALLOC_POLICY HAWKALLOC_HEAPS HAWKALLOC_TCACHE
-
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../.." && pwd)
-hawk=${HAWK:-$root/build/hawk}
-traces=${HAWK_TRACES:-$root/../shared/traces}
-
-# shellcheck source=tests/harness.sh
-source "$root/tests/harness.sh"
-make_work
+# shellcheck source=scripts/lab-env.sh
+source "$here/../../scripts/lab-env.sh" test
 
 if [[ ! -x $hawk ]]; then
   fail "hawk built" "$hawk is missing (make tools)"
@@ -50,6 +43,16 @@ elif [[ $out == *"table textbook: differs"*binary-bal* ]]; then
   ok "the check refuses a doc with a figure changed"
 else
   fail "the check refuses a doc with a figure changed" "$out"
+fi
+
+# The three figures that divide "used" by "taken" (issue 14): one row each
+# in section 3's table, each with its own name and where it is shown.
+rows=$(grep -E '^\| \*\*(peak utilization|peak occupancy|occupancy)\*\* \|' "$root/docs/lab.md" |
+  cut -d'|' -f2 | sort | uniq -c | awk '{ $1 = $1; print }' | tr '\n' ';')
+if [[ $rows == '1 **occupancy**;1 **peak occupancy**;1 **peak utilization**;' ]]; then
+  ok "docs/lab.md defines peak utilization, peak occupancy and occupancy once each"
+else
+  fail "docs/lab.md defines peak utilization, peak occupancy and occupancy once each" "rows: $rows"
 fi
 
 finish

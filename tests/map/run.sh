@@ -13,18 +13,11 @@
 #     between blocks (contrast of the colours).
 # Environment: HAWK (default build/hawk), HAWK_TRACES.
 set -uo pipefail
-unset LD_PRELOAD HAWKALLOC_POLICY HAWKALLOC_TCACHE HAWKALLOC_MAP HAWKALLOC_TRACE
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../.." && pwd)
-hawk=${HAWK:-$root/build/hawk}
-T=${HAWK_TRACES:-$root/../shared/traces}
-# shellcheck source=tests/harness.sh
-source "$root/tests/harness.sh"
-make_work
+# shellcheck source=scripts/lab-env.sh
+source "$here/../../scripts/lab-env.sh" test
+T=$traces
 svg() { python3 "$here/svg.py" "$@"; }
-check() { # NAME WANT GOT
-  if [[ $2 == "$3" ]]; then ok "$1"; else fail "$1" "expected: $2" "got:      $3"; fi
-}
 if [[ ! -x $hawk ]] || ! command -v python3 >/dev/null; then
   fail "build/hawk is built and python3 is installed"
   finish
@@ -71,7 +64,7 @@ else
     fail "the hole realloc2-bal leaves behind is drawn as a block of its own" "$(svg alone "$work/r2.svg")"
   fi
   want="realloc2-bal.rep, first-fit (textbook), after op $(peak_op "$T/realloc2-bal.rep") of 14401, the peak of live bytes"
-  check "the picture is titled with the trace, the policy and the peak's op" "$want" "$(svg title "$work/r2.svg")"
+  expect "the picture is titled with the trace, the policy and the peak's op" "$want" "$(svg title "$work/r2.svg")"
   if grep -q "first-fit (textbook), after op" "$work/r2.svg" && [[ ! -e $work/r2.snap.blocks ]]; then
     ok "the heading says it too, and the blocks file is gone"
   else
@@ -79,10 +72,10 @@ else
   fi
 fi
 "$hawk" map --trace "$T/random-bal.rep" --out "$work/rnd.svg" >/dev/null 2>&1
-check "a big heap (random-bal, 16 MB) keeps the 4 MiB scale" "+0 +1 MiB +2 MiB +3 MiB +4 MiB" \
+expect "a big heap (random-bal, 16 MB) keeps the 4 MiB scale" "+0 +1 MiB +2 MiB +3 MiB +4 MiB" \
   "$(svg ruler "$work/rnd.svg")"
 (cd "$work" && "$hawk" map --out prog.svg -- true >/dev/null 2>&1)
-check "a program's picture is titled with the program" "HawkAlloc heap map: true at exit" \
+expect "a program's picture is titled with the program" "HawkAlloc heap map: true at exit" \
   "$(svg title "$work/prog.svg")"
 
 # --- --at OP -------------------------------------------------------------------
@@ -90,11 +83,11 @@ check "a program's picture is titled with the program" "HawkAlloc heap map: true
 # short1-bal: a 0 2040, a 1 2040, f 1, ...; in textbook mode (no cache).
 for at in 2 3; do
   "$hawk" map --textbook --trace "$T/short1-bal.rep" --at $at --out "$work/s$at.svg" >"$work/out" 2>&1
-  check "--at $at: titled 'after op $at of 12'" "short1-bal.rep, segregated (textbook), after op $at of 12" \
+  expect "--at $at: titled 'after op $at of 12'" "short1-bal.rep, segregated (textbook), after op $at of 12" \
     "$(svg title "$work/s$at.svg")"
 done
-check "--at 2: two allocated blocks of 2 KiB" 2 "$(svg alone "$work/s2.svg" | grep -c '^allocated block, 2 KiB')"
-check "--at 3: one (block 1 freed)" 1 "$(svg alone "$work/s3.svg" | grep -c '^allocated block, 2 KiB')"
+expect "--at 2: two allocated blocks of 2 KiB" 2 "$(svg alone "$work/s2.svg" | grep -c '^allocated block, 2 KiB')"
+expect "--at 3: one (block 1 freed)" 1 "$(svg alone "$work/s3.svg" | grep -c '^allocated block, 2 KiB')"
 # refused CASE RE ARGS...: exit 2 and a line matching RE.
 refused() {
   local name=$1 re=$2
@@ -120,7 +113,7 @@ got=
 for p in first-fit next-fit best-fit segregated; do
   got+="$(svg title "$work/b-$p.svg" 2>/dev/null | cut -d, -f2);"
 done
-check "--policy all: one picture per policy, each titled with it (exit $rc)" \
+expect "--policy all: one picture per policy, each titled with it (exit $rc)" \
   " first-fit (textbook); next-fit (textbook); best-fit (textbook); segregated (textbook);" "$got"
 # ...and one stacked picture, FILE.svg, a row per policy in the order given.
 stacked=$(python3 - "$work/b.svg" <<'EOF' 2>&1
@@ -135,10 +128,10 @@ ok = ok and float(root.get("height")) >= ys[-1] + heights[-1]
 print(";".join(e.find(ns + "title").text.split(",")[1] for e in rows) + (";" if ok else " (rows overlap)"))
 EOF
 )
-check "--policy all: one stacked picture with a row per policy" \
+expect "--policy all: one stacked picture with a row per policy" \
   " first-fit (textbook); next-fit (textbook); best-fit (textbook); segregated (textbook);" "$stacked"
 "$hawk" map --policy best-fit,next-fit --trace "$T/short1-bal.rep" --out "$work/l.svg" >/dev/null 2>&1
-check "--policy best-fit,next-fit: two pictures" "l-best-fit.svg l-next-fit.svg" \
+expect "--policy best-fit,next-fit: two pictures" "l-best-fit.svg l-next-fit.svg" \
   "$(cd "$work" && ls l-*.svg | tr '\n' ' ' | sed 's/ $//')"
 refused "a misspelt policy in the list" "does not know the policy 'frist-fit'" \
   --policy first-fit,frist-fit --trace "$T/short1-bal.rep" --out "$work/m.svg"

@@ -7,27 +7,28 @@
 #     the blocks hawk_walk reported after N calls (`--walk N`), and what its
 #     explanation (#explain) says about the call is seen in those blocks;
 #     #op=peak opens at the trace's peak, computed here from the .rep;
+#   * zoomed in to bytes, a block's header, payload, rounding and a free
+#     block's footer are drawn in their colours (drawing.py, the canvas read);
+#   * the controls, pressed through the DevTools protocol (controls.py):
+#     step on and back, start and end, peak, next arena growth, next
+#     different decision, play and pause, the scrubber, zoom;
 #   * the page makes no network request (Chromium's network log) and links
 #     nothing outside itself; each classic trace's page is under 5 MB;
-#   * screenshots, kept in build/view/ (the test's artifacts);
+#   * screenshots, kept in build/view/ (the test's artifacts); the two that
+#     docs/lab.md shows are the same pictures as this run's (samepng.py);
 #   * bad usage (a misspelt policy, an allocator without events) is one line
 #     and exit status 2.
 # Without chromium (make deps installs it) the browser cases are skipped.
 # Environment: HAWK (default build/hawk), HAWK_TRACES (default
 # <repo>/../shared/traces), CHROMIUM (default chromium).
 set -uo pipefail
-unset LD_PRELOAD HAWKALLOC_POLICY HAWKALLOC_HEAPS HAWKALLOC_TCACHE HAWK_VIEW_WALK_AT
-
+unset HAWK_VIEW_WALK_AT
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../.." && pwd)
-hawk=${HAWK:-$root/build/hawk}
-traces=${HAWK_TRACES:-$root/../shared/traces}
+# shellcheck source=scripts/lab-env.sh
+source "$here/../../scripts/lab-env.sh" test
 chromium=${CHROMIUM:-chromium}
 art=$root/build/view # the artifacts: pages and screenshots
 
-# shellcheck source=tests/harness.sh
-source "$root/tests/harness.sh"
-make_work
 mkdir -p "$art"
 
 if [[ ! -x $hawk ]]; then
@@ -101,6 +102,20 @@ for t in amptjp binary binary2 cccp coalescing cp-decl expr random random2 reall
 done
 if ((${#big[@]} == 0)); then ok "every classic trace's page is under 5 MB"; else fail "every classic trace's page is under 5 MB" "${big[@]}"; fi
 
+# Without --out the page goes where the help says, hawk-view.html in the
+# current directory, and nothing lands in the repository.
+status_at_start=$(git -C "$root" status --porcelain --untracked-files=all 2>/dev/null || true)
+mkdir -p "$work/cwd"
+if (cd "$work/cwd" && "$hawk" view "$traces/short1-bal.rep" >"$work/view.out" 2>&1) &&
+  [[ -s $work/cwd/hawk-view.html ]] &&
+  "$hawk" view --help | grep -q 'hawk-view.html in the current' &&
+  [[ $(git -C "$root" status --porcelain --untracked-files=all 2>/dev/null || true) == "$status_at_start" ]]; then
+  ok "hawk view without --out writes ./hawk-view.html, as its help says, and nothing in the repository"
+else
+  fail "hawk view without --out writes ./hawk-view.html, as its help says, and nothing in the repository" \
+    "$(cat "$work/view.out")" "$(ls "$work/cwd")"
+fi
+
 # --- in the browser ------------------------------------------------------------
 if ! command -v "$chromium" >/dev/null 2>&1; then
   skip "the pages in headless Chromium" "$chromium is not installed (make deps)"
@@ -168,6 +183,32 @@ page_at realloc-cache "$traces/realloc-bal.rep" 7001 "" next-fit,segregated
 page_at coalescing-all "$traces/coalescing-bal.rep" 9999 --textbook next-fit,first-fit,best-fit,segregated
 page_at realloc-textbook "$traces/realloc-bal.rep" 301 --textbook first-fit,best-fit
 
+# The parts of the blocks, zoomed in to bytes, read back from the canvas
+# (drawing.py): at call 301 of realloc-bal (textbook, first fit) the malloc's
+# block (header, payload, rounding) and a free block (header, footer).
+"$hawk" view --textbook --policy first-fit --walk 301 --out "$work/parts.html" \
+  "$traces/realloc-bal.rep" >"$work/walk301.txt" 2>"$work/err"
+while read -r word rest; do
+  case $word in
+  ok) ok "drawn to the byte: $rest" ;;
+  FAIL) fail "drawn to the byte: ${rest%%: *}" "${rest#*: }" ;;
+  *) fail "drawn to the byte: drawing.py said" "$word $rest" ;;
+  esac
+done < <(timeout 300 python3 "$here/drawing.py" "$work/parts.html" 301 "$work/walk301.txt" \
+  "$chromium" 2>&1 || echo "FAIL drawing.py: exit $?")
+
+# The controls pressed (tests/view/controls.py, through the DevTools
+# protocol): one case per control, each as the script reports it.
+trace=$traces/random-bal.rep
+while read -r word rest; do
+  case $word in
+  ok) ok "controls of random-first-fit: $rest" ;;
+  FAIL) fail "controls of random-first-fit: ${rest%%: *}" "${rest#*: }" ;;
+  *) fail "controls of random-first-fit: controls.py said" "$word $rest" ;;
+  esac
+done < <(timeout 600 python3 "$here/controls.py" "$art/random-first-fit.html" \
+  "$(grep -c '^[afr] ' "$trace")" "$(rep_peak "$trace")" "$chromium" 2>&1 || echo "FAIL controls.py: exit $?")
+
 # The checker itself fails on a block list that is not hawk_walk's.
 sed '1d' "$work/walk.txt" >"$work/walk-less.txt"
 if python3 "$here/check.py" "$work/dom.html" "$work/walk-less.txt" next-fit 9999 >/dev/null 2>&1; then
@@ -224,5 +265,19 @@ for s in random-peak short1-op3 coalescing-all realloc-textbook realloc-textbook
   [[ -s $art/$s.png && $(head -c 8 "$art/$s.png" | od -An -c | tr -d ' ') == '211PNG\r\n032\n' ]] || shots+=("$s.png missing or not a PNG")
 done
 if ((${#shots[@]} == 0)); then ok "screenshots in build/view/"; else fail "screenshots in build/view/" "${shots[@]}"; fi
+# docs/lab.md shows two of them: they must show what this run's do
+# (samepng.py: the same size, at most 0.1% of the pixels different, for the
+# few anti-aliased ones Chromium varies; a change of the page changes
+# thousands, and the copy below regenerates them).
+stale=()
+for pair in realloc-textbook:view-realloc realloc-textbook-bytes:view-bytes; do
+  python3 "$here/samepng.py" "$art/${pair%%:*}.png" "$root/docs/lab/${pair#*:}.png" >"$work/png.out" 2>&1 ||
+    stale+=("$(cat "$work/png.out"): cp build/view/${pair%%:*}.png docs/lab/${pair#*:}.png")
+done
+if ((${#stale[@]} == 0)); then
+  ok "docs/lab.md's screenshots of the explorer are the ones this run took"
+else
+  fail "docs/lab.md's screenshots of the explorer are the ones this run took" "${stale[@]}"
+fi
 
 finish

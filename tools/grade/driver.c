@@ -176,7 +176,8 @@ static void grade_heap_write(void) {
   fclose(f);
 }
 
-/* One line of OPS_FILE.calls: call i placed p (n bytes), or nothing. */
+/* One line of OPS_FILE.calls: after call i (from 1; 0: mm_init) the payload
+ * p (n bytes) was placed, or nothing, and the heap had mem_heapsize() bytes. */
 static void grade_call(uint64_t i, const char *p, uint64_t n) {
   if (!grade_calls) return;
   long off = p ? (long)((uintptr_t)p - (uintptr_t)mem_heap_lo()) : -1;
@@ -191,6 +192,7 @@ static uint64_t grade_checked(void) {
   grade_hdr->phase = GRADE_CHECKING;
   grade_hdr->at = 0;
   if (mm_init() < 0) GRADE_FAIL("init", "mm_init returned -1", 0ULL);
+  grade_call(0, NULL, 0);
   for (uint64_t i = 0; i < nops; i++) {
     const struct grade_op *op = &grade_ops[i];
     uint32_t s = op->slot;
@@ -204,9 +206,9 @@ static uint64_t grade_checked(void) {
       grade_seed[s] = i + 1;
       if (p) grade_fill(p, op->size, i + 1);
       live += grade_size[s];
-      grade_call(i, p, op->size);
+      grade_call(i + 1, p, op->size);
     } else if (op->kind == GRADE_FREE) {
-      grade_call(i, NULL, 0);
+      grade_call(i + 1, NULL, 0);
       if (s == UINT32_MAX || !grade_ptr[s]) continue;
       grade_intact(i, s, "it was freed");
       grade_forget(s);
@@ -227,7 +229,7 @@ static uint64_t grade_checked(void) {
       live -= oldn;
       grade_ptr[s] = NULL;
       grade_size[s] = 0;
-      grade_call(i, op->size ? p : NULL, op->size);
+      grade_call(i + 1, op->size ? p : NULL, op->size);
       if (op->size == 0) continue;
       grade_accept(i, s, p, op->size, what);
       uint64_t keep = oldn < op->size ? oldn : op->size;

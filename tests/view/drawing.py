@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""drawing.py PAGE OP WALK [CHROMIUM] - the parts of blocks as the page draws
+them, zoomed in to bytes, read back from the first policy's canvas in
+headless Chromium (tests/view/cdp.py).  WALK is what `hawk view --walk OP`
+printed (REGION:+OFFSET SIZE STATE a line).  At call OP, a malloc(REQ):
+
+  * the block the call handed out (where #explain says the new block is, its
+    size from WALK): its 8-byte header dark grey, its REQ bytes of payload
+    blue, the rounding after them light blue;
+  * the first free block of WALK in arena 0 of 32 bytes or more: its header
+    and its footer dark grey, the bytes between them green.
+
+Each colour is the pixel at the middle of the part, the view set through the
+address (&view=LO-HI) around it.  Prints "ok NAME" or "FAIL NAME: WHY" a
+line; exits 1 if anything failed."""
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cdp import Page  # noqa: E402
+
+COLOURS = {"header": (0x55, 0x55, 0x55), "payload": (0x4f, 0x7c, 0xac),
+           "rounding": (0xa9, 0xc4, 0xe0), "free": (0x9f, 0xd3, 0x9b)}
+
+
+def main(page, op, walk, chromium):
+    blocks = {}
+    for line in open(walk):
+        m = re.match(r"0:\+0x([0-9a-f]+) (\d+) (\w+)$", line.strip())
+        if m:
+            blocks[int(m.group(1), 16)] = (int(m.group(2)), m.group(3))
+    url = "file://" + os.path.abspath(page)
+    failed = 0
+    with Page(url + "#op=%d" % op, chromium) as p:
+        p.until("document.body.dataset.pending === '0' && /call/.test(document.getElementById('opinfo').textContent)")
+        text = p.eval("document.querySelector('#explain .pol').textContent")
+        req = re.search(r"malloc\(([\d,]+)\)", text)
+        new = re.search(r"the new block is at arena 0 \+0x([0-9a-f]+)", text)
+        if not req or not new or int(new.group(1), 16) not in blocks:
+            print("FAIL the drawing of call %d: no malloc and new block in arena 0 in: %s" % (op, text[:300]))
+            return 1
+        req, at = int(req.group(1).replace(",", "")), int(new.group(1), 16)
+        size = blocks[at][0]
+        free = next((a for a, (s, st) in sorted(blocks.items()) if st == "free" and s >= 32), None)
+
+        def colour(lo, hi, byte):  # the pixel at byte (arena offset) with bytes lo..hi shown
+            p.eval("location.hash = '#op=%d&view=%d-%d'" % (op, lo, hi))
+            p.until("document.body.dataset.pending === '0' && /view=%d-%d/.test(location.hash)" % (lo, hi), 30)
+            p.until("document.body.dataset.pending === '0'", 30)
+            return tuple(p.eval(
+                "(c => { const d = window.devicePixelRatio || 1, x = (%d - %d) / (%d - %d) * c.clientWidth;"
+                " return Array.from(c.getContext('2d').getImageData(Math.floor(x * d), Math.floor(42 * d), 1, 1).data).slice(0, 3); })"
+                "(document.querySelector('#heaps canvas'))" % (byte, lo, hi, lo)))
+
+        lo, hi = max(0, at - 16), at + size + 16
+        parts = [("header", at + 4), ("payload", at + 8 + req // 2)]
+        if size - 8 - req >= 4:
+            parts.append(("rounding", at + 8 + req + (size - 8 - req) // 2))
+        got = {name: colour(lo, hi, b) for name, b in parts}
+        bad = {k: v for k, v in got.items() if v != COLOURS[k]}
+        print(("ok   " if not bad else "FAIL ") + "call %d's block of %d bytes at +0x%x (malloc(%d)) drawn as %s"
+              % (op, size, at, req, ", ".join(k for k, _ in parts)) + ("" if not bad else ": got %s" % bad))
+        failed += bool(bad)
+        if free is None:
+            print("FAIL a free block drawn with its header and footer: no free block of 32 bytes in arena 0")
+            return 1
+        fs = blocks[free][0]
+        got = {"header": colour(max(0, free - 16), free + 64, free + 4),
+               "free": colour(max(0, free - 16), free + 64, free + 16 if fs < 64 else free + 40),
+               "footer": colour(free + fs - 64, free + fs + 16, free + fs - 4)}
+        want = {"header": COLOURS["header"], "free": COLOURS["free"], "footer": COLOURS["header"]}
+        bad = {k: v for k, v in got.items() if v != want[k]}
+        print(("ok   " if not bad else "FAIL ") + "the free block of %d bytes at +0x%x drawn with its header, "
+              "free bytes and footer" % (fs, free) + ("" if not bad else ": got %s" % bad))
+        failed += bool(bad)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], int(sys.argv[2]), sys.argv[3],
+                  sys.argv[4] if len(sys.argv) > 4 else "chromium"))
