@@ -167,9 +167,10 @@ static size_t usable_core(void *p, const char *call) {
   return large_usable(p, call);
 }
 
-/* If the block after arena block p is in this thread's cache, gives it back
- * to the heap so that p can grow into it. */
-static void reclaim_next(void *p) {
+/* If the block after arena block p is in this thread's cache, takes it out
+ * and returns it, for heap_resize_into to free so that p can grow into it;
+ * else NULL. */
+static void *reclaim_next(void *p) {
   const block *b = block_of_payload(p);
   block *next = (block *)((char *)b + (block_load(b) & BLOCK_SIZE_MASK));
   uint64_t w = block_load(next);
@@ -177,7 +178,8 @@ static void reclaim_next(void *p) {
   /* Only this thread's own lists are searched: the neighbour's payload may
    * belong to another thread and is not read. */
   if (block_word_alloc_ok(next, w, TCACHE_MAX_BLOCK) && tcache_take_back(block_payload(next), size))
-    heap_free_internal(block_payload(next), "realloc");
+    return block_payload(next);
+  return NULL;
 }
 
 static inline void free_fast(void *ptr);
@@ -228,15 +230,16 @@ static void *resize_core(void *p, size_t n, const char *call) {
   const block *b = block_of_payload(p);
   uint64_t w = block_load(b);
   size_t have = w & BLOCK_SIZE_MASK, want = block_size_for(n);
+  void *next = NULL; /* the neighbour taken out of this thread's cache */
   if (block_word_alloc_ok(b, w, SIZE_MAX) && !tcache_marked(p)) {
     /* Room already, and what is spare no more than the headroom a growing
      * realloc leaves (config.h): nothing to do, so that a buffer grown by
      * small steps keeps its headroom. */
     if (want <= have && have - want < realloc_spare_kept(want)) return p;
-    if (want > have && n < large_threshold_now()) reclaim_next(p);
+    if (want > have && n < large_threshold_now()) next = reclaim_next(p);
   }
   size_t old = 0;
-  if (heap_resize(p, n, large_threshold_now(), call, &old)) return p;
+  if (heap_resize_into(p, next, n, large_threshold_now(), call, &old)) return p;
   return move(p, old, n);
 }
 

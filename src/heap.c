@@ -393,16 +393,19 @@ static __attribute__((noinline)) void stamp_merged_locked(struct heap *h, const 
  * neighbouring allocated blocks starting at b whose later headers were
  * already marked free (free_cached_locked), coalescing with both
  * neighbours of the whole; returns the arena if it became empty and
- * may_detach allowed taking it out of the heap for release. */
-static struct arena *free_span_locked(struct heap *h, struct arena *a, block *b, size_t size,
-                                      int may_detach) {
+ * may_detach allowed taking it out of the heap for release.  The bytes in
+ * use are the caller's to count (a batch counts them once).  Inlined into
+ * the batch's loop: a call's saved registers and arguments were about 30
+ * of the 150 instructions a span cost there. */
+static inline __attribute__((always_inline)) struct arena *
+free_span_locked(struct heap *h, struct arena *a, block *b, size_t size, int may_detach) {
+  const struct placement *policy = h->policy; /* read once: stores below may alias it */
   size_t own = size;
   block *freed = b;
-  in_use_add(h, -(int64_t)size);
   if (debug_enabled) debug_fill_free(block_payload(b), size - BLOCK_HEADER);
   block *next = (block *)((char *)b + size);
   if (!block_is_alloc(next)) { /* forward */
-    placement_remove(h->policy, &h->free, next);
+    placement_remove(policy, &h->free, next);
     size += block_size(next);
     if (debug_enabled) debug_fill_free(next, BLOCK_HEADER + 16); /* its header and links */
     HAWK_STAT_ADD(h->coalesces, 1);
@@ -412,7 +415,7 @@ static struct arena *free_span_locked(struct heap *h, struct arena *a, block *b,
      * that a second free of it is recognised as a double free. */
     block_store(b, block_make_word(b, block_size(b), block_flags(b) & ~BLOCK_ALLOC));
     block *prev = block_prev(b);
-    placement_remove(h->policy, &h->free, prev);
+    placement_remove(policy, &h->free, prev);
     if (debug_enabled) debug_fill_free((char *)b - 8, 8 + BLOCK_HEADER); /* footer, header */
     size += block_size(prev);
     b = prev;
@@ -420,21 +423,24 @@ static struct arena *free_span_locked(struct heap *h, struct arena *a, block *b,
   }
   if (decay_on && size >= DECAY_BLOCK_MIN) stamp_merged_locked(h, a, b, size, own);
   block_set_free(b, size, BLOCK_PREV_ALLOC);
-  block_set_prev_alloc(block_next(b), 0);
+  block *after = (block *)((char *)b + size); /* not read back from the header just written */
+  block_set_prev_alloc(after, 0);
   /* No two free blocks touch: what follows the merged block is in use. */
-  HAWK_ASSERT(block_is_alloc(block_next(b)));
+  HAWK_ASSERT(block_is_alloc(after));
   EVENTS_TELL(freed, h, freed, own, b, size);
   if (size == ARENA_SPAN && h->arena_count > 1 && may_detach) {
     detach_locked(h, a);
     return a;
   }
-  placement_insert(h->policy, &h->free, b);
+  placement_insert(policy, &h->free, b);
   return NULL;
 }
 
 /* Frees b, coalescing with both neighbours (free_span_locked). */
 static struct arena *free_locked(struct heap *h, struct arena *a, block *b, int may_detach) {
-  return free_span_locked(h, a, b, block_size(b), may_detach);
+  size_t size = block_size(b);
+  in_use_add(h, -(int64_t)size);
+  return free_span_locked(h, a, b, size, may_detach);
 }
 
 /* What is wrong with freeing the block at p into heap h (a block of
@@ -519,28 +525,40 @@ void heap_free(void *p, const char *call) { free_one(p, call, 1); }
 
 void heap_free_internal(void *p, const char *call) { free_one(p, call, 0); }
 
+/* Checks cached block p of heap h as free checks it
+ * (block_problem_cached_locked) and erases its cache mark; a problem ends
+ * in fail_locked.  Returns the block.  Its mark was checked as it left its
+ * list (tcache_next).  A block the batch holds twice (a cache list bent
+ * into a cycle by a write after free) was freed at its first copy before
+ * its second is checked, so the second has a free header: a double free.
+ * (While the checks had a pass of their own, before any block was freed,
+ * a test of the mark, erased at the first copy, caught it.) */
+static inline __attribute__((always_inline)) block *cached_checked_locked(struct heap *h, void *p,
+                                                                          struct releases *r) {
+  ((void **)p)[1] = NULL; /* no longer marked as cached */
+  /* Of heap h: heap_release_cached grouped the batch by heap. */
+  HAWK_ASSERT(arena_heap(arena_of(p)) == h);
+  const char *problem = block_problem_cached_locked(arena_of(p), block_of_payload(p), 1);
+  if (problem) fail_locked(h, r, "free", p, problem);
+  return block_of_payload(p);
+}
+
 /* Frees n blocks of heap h that come out of a thread cache (still marked
- * as cached), under its lock: every block is checked as free checks it
- * (block_problem_locked) before any is freed; then each run of blocks that
- * are neighbours in memory and next to each other in the batch (a thread
+ * as cached), under its lock, in one pass: each run of blocks that are
+ * neighbours in memory and next to each other in the batch (a thread
  * cache's list gives back blocks freed one after the other, in one address
  * order or the other) is freed as one span, coalesced once with the
  * neighbours of the whole run rather than block by block (each merge a
- * list removal and insertion).  The later blocks of a run get a free
- * header of their own size first, so that a second free of one is a
- * double free.  A block that fails a check ends in fail_locked, nothing
- * freed. */
+ * list removal and insertion).  Every block is checked as free checks it
+ * (cached_checked_locked) when it joins its run, so before its run is
+ * freed; a block that fails ends in fail_locked, which aborts (the runs
+ * before it were freed: they were sound).  The later blocks of a run get a
+ * free header of their own size first, so that a second free of one is a
+ * double free. */
 static void free_cached_locked(struct heap *h, void *const *ps, size_t n, struct releases *r) {
-  for (size_t i = 0; i < n; i++) {
-    /* Every block comes marked; one unmarked here is a block the batch
-     * holds twice (a cache list bent into a cycle by a write after free). */
-    if (HAWK_CHECKS && !tcache_marked(ps[i])) fail_locked(h, r, "free", ps[i], "double free");
-    ((void **)ps[i])[1] = NULL; /* no longer marked as cached */
-    const char *problem = free_problem_locked(h, ps[i], 1);
-    if (problem) fail_locked(h, r, "free", ps[i], problem);
-  }
+  size_t freed = 0; /* bytes, counted out of use once */
   for (size_t i = 0; i < n;) {
-    block *lo = block_of_payload(ps[i]), *hi = lo; /* the run's first and last blocks */
+    block *lo = cached_checked_locked(h, ps[i], r), *hi = lo; /* the run's first and last */
     size_t span = block_size(lo);
     /* Block by block while the explorer listens: it is told of each free. */
     for (i++; i < n && !EVENTS_ON(); i++) {
@@ -551,6 +569,7 @@ static void free_cached_locked(struct heap *h, void *const *ps, size_t n, struct
         lo = b;
       else
         break;
+      cached_checked_locked(h, ps[i], r);
       span += block_size(b);
     }
     for (block *b = block_next(lo); b != block_next(hi); b = block_next(b)) {
@@ -560,7 +579,9 @@ static void free_cached_locked(struct heap *h, void *const *ps, size_t n, struct
     int room = r->count < sizeof r->arena / sizeof r->arena[0];
     struct arena *e = free_span_locked(h, arena_of(lo), lo, span, room);
     if (e) r->arena[r->count++] = e;
+    freed += span;
   }
+  in_use_add(h, -(int64_t)freed);
 }
 
 /* Gives cached blocks of heap h back: at once if its lock is free, else
@@ -702,13 +723,16 @@ static int grow_in_place_locked(struct heap *h, block *b, size_t size, size_t ro
   return 1;
 }
 
-int heap_resize(void *p, size_t n, size_t limit, const char *call, size_t *usable) {
+int heap_resize_into(void *p, void *next, size_t n, size_t limit, const char *call,
+                     size_t *usable) {
   struct heap *h = owner_of(p, call);
   block *b = block_of_payload(p);
   size_t size = block_size_for(n);
+  struct releases r = {.count = 0}; /* p stays in its arena: none empties */
   pthread_mutex_lock(&h->lock);
+  if (next) free_or_report_locked(h, next, &r, call);
   const char *problem = block_problem_locked(arena_of(p), b);
-  if (problem) fail_locked(h, NULL, call, p, problem);
+  if (problem) fail_locked(h, &r, call, p, problem);
   int done = 1;
   size_t old_size = block_size(b);
   if (size <= old_size)
@@ -719,8 +743,12 @@ int heap_resize(void *p, size_t n, size_t limit, const char *call, size_t *usabl
     done = 0; /* becomes a large block: the caller moves it */
   if (!done && usable) *usable = block_usable(b);
   if (done) EVENTS_TELL(resized, h, b, old_size);
-  pthread_mutex_unlock(&h->lock);
+  unlock_and_release(h, &r);
   return done;
+}
+
+int heap_resize(void *p, size_t n, size_t limit, const char *call, size_t *usable) {
+  return heap_resize_into(p, NULL, n, limit, call, usable);
 }
 
 size_t heap_usable(void *p, const char *call) {

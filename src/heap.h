@@ -81,6 +81,13 @@ HAWK_INTERNAL void heap_drain(struct heap *h);
  * (large.h), as such a size belongs in a mapping of its own. */
 HAWK_INTERNAL int heap_resize(void *p, size_t n, size_t limit, const char *call, size_t *usable);
 
+/* heap_resize after freeing, under the same lock, the arena block next
+ * (NULL: none): the block after p, just taken out of this thread's cache
+ * (still allocated in the heap's eyes, its mark erased), so that p can
+ * grow into it.  One lock where a free and a resize took two. */
+HAWK_INTERNAL int heap_resize_into(void *p, void *next, size_t n, size_t limit, const char *call,
+                                   size_t *usable);
+
 /* The usable size of the arena block at p. */
 HAWK_INTERNAL size_t heap_usable(void *p, const char *call);
 

@@ -425,6 +425,38 @@ TEST(fork_with_full_caches) {
   pthread_cancel(t);
   pthread_join(t, NULL);
 }
+
+/* A growing realloc frees the neighbour it takes out of this thread's
+ * cache with the checks of free, under the lock it then resizes under: an
+ * overflow over the header after that neighbour is reported, naming
+ * realloc and the neighbour.  (Fresh process: the layout of
+ * realloc_grows_into_a_neighbour_held_by_this_threads_cache, plus a third
+ * block cut by the same refill as the second.) */
+static unsigned char *reclaim_a;
+static void realloc_into_the_cached_neighbour(void *arg) {
+  (void)arg;
+  hawk_realloc(reclaim_a, 130);
+}
+
+TEST(realloc_into_a_cached_neighbour_still_checks_it) {
+  if (!is_fresh("realloc_into_a_cached_neighbour_still_checks_it")) {
+    CHECK(run_fresh("realloc_into_a_cached_neighbour_still_checks_it") == 0);
+    return;
+  }
+  reclaim_a = hawk_malloc(64);
+  unsigned char *b = hawk_malloc(64), *c = hawk_malloc(64);
+  REQUIRE(reclaim_a && b && c);
+  REQUIRE(b == reclaim_a + 80 && c == b + 80);
+  hawk_free(b);                            /* into the cache */
+  ((uint64_t *)c)[-1] ^= (uint64_t)1 << 8; /* an overflow over c's header (its size) */
+  char text[32];
+  EXPECT_ABORT(realloc_into_the_cached_neighbour, NULL, "hawkalloc: realloc(", ptr_text(b, text),
+               "next block's header");
+  ((uint64_t *)c)[-1] ^= (uint64_t)1 << 8;
+  CHECK(hawk_check() == 0);
+  hawk_free(c);
+  hawk_free(reclaim_a);
+}
 #else
 TEST(misuse_and_fork_cases) { SKIP("sanitizer build: the cases abort or fork"); }
 #endif

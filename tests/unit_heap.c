@@ -280,6 +280,81 @@ TEST(cached_blocks_are_freed_at_once_when_the_lock_is_free) {
   CHECK(heap_check(&h) == 0);
 }
 
+/* A batch of cached blocks with a run of neighbours, single blocks, and
+ * blocks kept in between: exactly the bytes given back leave the count of
+ * bytes in use (counted once for the whole batch), every freed block is
+ * free, every kept one allocated, and the heap checks. */
+TEST(a_cached_batch_counts_exactly_its_bytes_out_of_use) {
+  fresh_heap();
+  void *p[7];
+  size_t sizes[7] = {48, 64, 100, 48, 300, 80, 48};
+  for (int i = 0; i < 7; i++) p[i] = take(sizes[i]);
+  uint64_t before = h.in_use;
+  /* p[1], p[0] (a run, in falling address order), p[3], p[5] go back; p[2],
+   * p[4] and p[6] stay. */
+  void *batch[4] = {p[1], p[0], p[3], p[5]};
+  size_t back = 0;
+  for (int i = 0; i < 4; i++) {
+    ((uint64_t *)batch[i])[1] = tcache_key;
+    back += block_size(blk(batch[i]));
+  }
+  heap_release_cached(batch, 4);
+  CHECK(h.in_use == before - back);
+  for (int i = 0; i < 7; i++) CHECK(block_is_alloc(blk(p[i])) == (i == 2 || i == 4 || i == 6));
+  CHECK(heap_check(&h) == 0);
+  heap_free(p[2], "free");
+  heap_free(p[4], "free");
+  heap_free(p[6], "free");
+  CHECK(h.in_use == 0 && h.free.count == 1 && heap_check(&h) == 0);
+}
+
+/* A batch is checked block by block as its runs are freed: a block whose
+ * neighbour was freed earlier in the same batch is checked against that
+ * free neighbour (its boundary tag), and they end as one free block. */
+TEST(a_cached_batch_block_next_to_one_it_freed_earlier_coalesces) {
+  fresh_heap();
+  void *p[5];
+  for (int i = 0; i < 5; i++) p[i] = take(48);
+  /* p[1] alone, then p[3] and p[2] as one run whose first block's
+   * predecessor, p[1], is free by the time it is checked. */
+  void *batch[3] = {p[1], p[3], p[2]};
+  for (int i = 0; i < 3; i++) ((uint64_t *)batch[i])[1] = tcache_key;
+  uint64_t in_use = h.in_use;
+  heap_release_cached(batch, 3);
+  CHECK(h.in_use == in_use - 3 * block_size(blk(p[0])));
+  CHECK(!block_is_alloc(blk(p[1])) && block_size(blk(p[1])) == 3 * block_size(blk(p[0])));
+  CHECK(block_is_alloc(blk(p[0])) && block_is_alloc(blk(p[4])));
+  CHECK(heap_check(&h) == 0);
+  heap_free(p[0], "free");
+  heap_free(p[4], "free");
+  CHECK(h.in_use == 0 && heap_check(&h) == 0);
+}
+
+/* A batch that holds a block twice (a cache list bent into a cycle by a
+ * write after free) is a double free, also when the first copy was freed
+ * earlier in the same batch, alone or in a run. */
+static void *twice[4];
+static void release_twice(void *arg) {
+  size_t n = (size_t)(uintptr_t)arg;
+  for (size_t i = 0; i < n; i++) ((uint64_t *)twice[i])[1] = tcache_key;
+  heap_release_cached(twice, n);
+}
+
+TEST(a_cached_batch_that_holds_a_block_twice_is_a_double_free) {
+  fresh_heap();
+  void *p[4];
+  for (int i = 0; i < 4; i++) p[i] = take(48);
+  char name[32];
+  twice[0] = p[0], twice[1] = p[2], twice[2] = p[0]; /* freed alone, then met again */
+  EXPECT_ABORT(release_twice, (void *)(uintptr_t)3, "hawkalloc: free(", ptr_text(p[0], name),
+               "double free");
+  twice[0] = p[0], twice[1] = p[1], twice[2] = p[0]; /* freed in a run, then met again */
+  EXPECT_ABORT(release_twice, (void *)(uintptr_t)3, "hawkalloc: free(", ptr_text(p[0], name),
+               "double free");
+  for (int i = 0; i < 4; i++) heap_free(p[i], "free");
+  CHECK(h.in_use == 0 && heap_check(&h) == 0);
+}
+
 TEST(without_growth_only_memory_already_used_serves) {
   fresh_heap();
   arena_cache_flush(); /* the arena comes fresh from the OS, not from the cache */
