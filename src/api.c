@@ -477,10 +477,9 @@ static inline __attribute__((always_inline)) void free_fast_from(void *ptr, int 
     }
   }
   block *b = block_of_payload(ptr);
-  uint64_t w = block_load(b);
-  size_t size = w & BLOCK_SIZE_MASK;
-  if (likely(block_word_alloc_ok(b, w, TCACHE_MAX_BLOCK) && !tcache_marked(ptr) &&
-             tcache_free(ptr, size)))
+  uint64_t w = block_load(b), size8 = block_word_size8(w);
+  if (likely(size8 <= TCACHE_MAX_BLOCK / 8 && block_word_ok(b, w) && !tcache_marked(ptr) &&
+             tcache_free(ptr, size8 * 8)))
     return;
   free_slow(ptr, w);
 }

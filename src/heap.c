@@ -117,6 +117,12 @@ static void release_tail_locked(struct heap *h, block *b, size_t size) {
   if (cut) in_use_add(h, -(int64_t)cut);
 }
 
+struct releases;
+static _Noreturn __attribute__((noinline, cold)) void fail_locked(struct heap *h,
+                                                                  struct releases *r,
+                                                                  const char *call, const void *p,
+                                                                  const char *problem);
+
 /* Hands out the first size bytes of free block b (already unlisted); what
  * remains keeps stamp, the decay's stamp of the free block b was cut from
  * (its pages were free as long, or given back already). */
@@ -133,7 +139,14 @@ static inline __attribute__((always_inline)) void take_locked(struct heap *h, bl
     HAWK_STAT_ADD(h->splits, 1);
   } else {
     size = total;
-    block_set_prev_alloc(block_next(b), 1);
+    /* Taken whole, b tells the block after it: whose header a write past
+     * the end of b while it was free may have changed (its size is where
+     * a free block's footer would be written). */
+    block *next = block_next(b);
+    if (unlikely(!block_header_ok(next)))
+      fail_locked(h, NULL, "malloc", block_payload(b),
+                  "heap corruption (next block's header overwritten)");
+    block_set_prev_alloc(next, 1);
   }
   block_set_alloc(b, size, prev_flag);
   in_use_add(h, (int64_t)size);
@@ -225,6 +238,11 @@ block_problem_cached_locked(const struct arena *a, const block *b, int cached) {
   const block *next = block_next(b);
   if (!block_header_ok(next) || !block_prev_alloc(next))
     return "heap corruption (next block's header overwritten)";
+  /* A free neighbour is merged (by a free or a growing realloc), and the
+   * header after it is then written: a write past the end of that free
+   * block may have changed it. */
+  if (!block_is_alloc(next) && !block_header_ok(block_next(next)))
+    return "heap corruption (the header after the next free block overwritten)";
   if (!block_prev_alloc(b)) {
     const block *prev = block_prev(b);
     if ((const char *)prev < (const char *)arena_first(a) || !block_header_ok(prev) ||

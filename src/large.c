@@ -33,8 +33,39 @@ static void list_add(struct large_header *l) {
   pthread_mutex_unlock(&live.lock);
 }
 
-static void list_remove(struct large_header *l) {
+/* Whether n, a link read from a live block's mapping header, is NULL or
+ * the start of a live large mapping: a write before a payload (an
+ * underflow) reaches the header, and a link is followed only once the
+ * registry vouches for the memory it points at. */
+static int neighbour_ok(const struct large_header *n) {
+  return n == NULL || (((uintptr_t)n & (ARENA_SIZE - 1)) == 0 &&
+                       registry_lookup(n) == CHUNK_LARGE && n->magic == LARGE_MAGIC);
+}
+
+/* l's next block in the live list, or NULL when the link is damaged (it
+ * must lead to a mapping that points back: no walk leaves the list or
+ * goes round in a circle). */
+static struct large_header *next_sound(const struct large_header *l) {
+  struct large_header *n = l->next;
+  return neighbour_ok(n) && (n == NULL || n->prev == l) ? n : NULL;
+}
+
+/* Whether l's neighbours in the live list are sound and point back at it
+ * (under live.lock), so that taking it out writes nowhere else. */
+static int links_ok_locked(const struct large_header *l) {
+  if (!neighbour_ok(l->next) || !neighbour_ok(l->prev)) return 0;
+  if (l->next && l->next->prev != l) return 0;
+  return l->prev ? l->prev->next == l : live.head == l;
+}
+
+/* Takes l (the mapping of payload p, for call) off the live list; a
+ * damaged link is reported (after the lock is given back). */
+static void list_remove(struct large_header *l, const char *call, const void *p) {
   pthread_mutex_lock(&live.lock);
+  if (!links_ok_locked(l)) {
+    pthread_mutex_unlock(&live.lock);
+    report_misuse(call, p, "heap corruption (large block header overwritten)");
+  }
   EVENTS_TELL(large, l, 0);
   __atomic_sub_fetch(&counters.large_in_use, l->map_len, __ATOMIC_RELAXED);
   __atomic_sub_fetch(&counters.large_blocks, 1, __ATOMIC_RELAXED);
@@ -228,7 +259,8 @@ static struct large_header *large_find(void *p, const char *call) {
       (char *)p != c + l->payload_off)
     report_misuse(call, p, "invalid pointer (not the start of a block)");
   const block *b = block_of_payload(p);
-  if (!block_header_ok(b) || !block_is_large(b) || !block_is_alloc(b))
+  if (!block_header_ok(b) || !block_is_large(b) || !block_is_alloc(b) ||
+      block_size(b) != l->map_len) /* the length is unmapped: it must agree */
     report_misuse(call, p, "heap corruption (large block header overwritten)");
   return l;
 }
@@ -236,7 +268,7 @@ static struct large_header *large_find(void *p, const char *call) {
 void large_free(void *p, const char *call) {
   struct large_header *l = large_find(p, call);
   size_t len = l->map_len;
-  list_remove(l);
+  list_remove(l, call, p);
   l->magic = 0;
   (void)registry_mark(l, len, CHUNK_FREED, CHUNK_FREED); /* marked before: cannot fail */
   counters_footprint(-(int64_t)len);
@@ -295,7 +327,7 @@ void *large_resize(void *p, size_t n, const char *call) {
   if (len == 0) return NULL;
   if (len == old_len) return p;
   struct large_header *moved = l;
-  list_remove(l);
+  list_remove(l, call, p);
   /* The registry gets its leaves for the grown range first, so that
    * marking it afterwards cannot fail. */
   if (len < old_len || registry_prepare(l, len) != 0 || os_resize_in_place(l, old_len, len) != 0) {
@@ -320,7 +352,7 @@ void *large_resize(void *p, size_t n, const char *call) {
 
 void large_each(void (*fn)(void *ctx, const struct large_header *l), void *ctx) {
   pthread_mutex_lock(&live.lock);
-  for (struct large_header *l = live.head; l; l = l->next) fn(ctx, l);
+  for (struct large_header *l = live.head; l; l = next_sound(l)) fn(ctx, l);
   pthread_mutex_unlock(&live.lock);
 }
 
@@ -330,13 +362,20 @@ int large_check(void) {
   pthread_mutex_lock(&live.lock);
   for (struct large_header *l = live.head; l; l = l->next) {
     const block *b = block_of_payload((char *)l + l->payload_off);
-    if (l->magic != LARGE_MAGIC || registry_lookup(l) != CHUNK_LARGE || !block_header_ok(b) ||
+    enum chunk_kind at = registry_lookup(b); /* the offset too may be damaged */
+    if (l->magic != LARGE_MAGIC || registry_lookup(l) != CHUNK_LARGE ||
+        (at != CHUNK_LARGE && at != CHUNK_LARGE_MORE) || !os_is_mapped(b) || !block_header_ok(b) ||
         !block_is_large(b) || !block_is_alloc(b) || block_size(b) != l->map_len) {
       report_problem("check: large block", block_payload(b), "header or registry entry damaged");
       problems++;
     }
     count++;
     bytes += l->map_len;
+    if (l->next && next_sound(l) == NULL) {
+      report_problem("check: large block", l, "link to the next large block damaged");
+      problems++;
+      break;
+    }
   }
   if (count != counters.large_blocks || bytes != counters.large_in_use) {
     report_problem("check: large blocks", &counters, "counters disagree with the live list");

@@ -39,6 +39,10 @@ void line_dec(struct line *l, uint64_t v) {
 }
 
 void line_write(struct line *l, int fd) {
+  /* One line, whatever a value or path quoted in it holds (an environment
+   * variable may hold a newline): control characters become '?'. */
+  for (size_t i = 0; i < l->len; i++)
+    if ((unsigned char)l->buf[i] < 0x20 || l->buf[i] == 0x7f) l->buf[i] = '?';
   l->buf[l->len++] = '\n';
   const char *p = l->buf;
   size_t left = l->len;

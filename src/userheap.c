@@ -190,6 +190,28 @@ static void *large_alloc_in(struct hawk_heap *h, size_t n, size_t align, int zer
   return (char *)base + off;
 }
 
+/* Whether the block header before payload offset off of mapping l says
+ * what l does: a large block in use whose size is the mapping's length
+ * (the header carries a check tag; the length is what gets unmapped). */
+static int large_header_agrees(const struct uh_large *l, size_t off) {
+  const block *b = block_of_payload((const char *)l + off);
+  return block_header_ok(b) && block_is_large(b) && block_is_alloc(b) &&
+         block_size(b) == l->map_len;
+}
+
+/* Whether n, a link read from a mapping header of heap h, is NULL or
+ * another sound mapping of h: a write before a payload (an underflow)
+ * reaches the header, and a link is followed only once the registry
+ * vouches for the memory it points at. */
+static int large_link_ok(const struct uh_large *n, const struct hawk_heap *h) {
+  if (n == NULL) return 1;
+  if (((uintptr_t)n & (ARENA_SIZE - 1)) != 0 || registry_lookup(n) != CHUNK_HEAP_LARGE ||
+      n->magic != UH_LARGE_MAGIC || n->owner != h)
+    return 0;
+  size_t off = n->payload_off; /* the payload lies in the first chunk */
+  return off >= sizeof *n + BLOCK_HEADER && off < ARENA_SIZE && large_header_agrees(n, off);
+}
+
 /* The header of the created heap's large block at p, checked. */
 static struct uh_large *large_of(void *p, const char *call) {
   struct uh_large *l = (struct uh_large *)chunk_base(p);
@@ -198,6 +220,8 @@ static struct uh_large *large_of(void *p, const char *call) {
   struct hawk_heap *h = l->owner;
   if (!is_slot(h) || h->magic != HEAP_LIVE)
     report_misuse(call, p, "heap corruption (a block's heap was overwritten)");
+  if (!large_header_agrees(l, l->payload_off))
+    report_misuse(call, p, "heap corruption (large block header overwritten)");
   return l;
 }
 
@@ -215,6 +239,13 @@ static void large_free_in(void *p, const char *call) {
   struct uh_large *l = large_of(p, call);
   struct hawk_heap *h = l->owner;
   pthread_mutex_lock(&h->heap.lock);
+  int links_sound = large_link_ok(l->next, h) && large_link_ok(l->prev, h) &&
+                    (l->next == NULL || l->next->prev == l) &&
+                    (l->prev ? l->prev->next == l : h->large == l);
+  if (!links_sound) {
+    pthread_mutex_unlock(&h->heap.lock);
+    report_misuse(call, p, "heap corruption (large block header overwritten)");
+  }
   DLIST_REMOVE(h->large, l);
   h->large_count--;
   h->large_bytes -= l->map_len;
@@ -397,8 +428,12 @@ void userheap_destroy(struct hawk_heap *h, hawk_visit_fn visit, void *ctx) {
     os_unmap(a, ARENA_SIZE);
     counters_mapped(-(int64_t)ARENA_SIZE);
   }
+  if (!large_link_ok(h->large, h)) /* each one checked before it is unmapped */
+    report_misuse("hawk_heap_destroy", h, "heap corruption (large block header overwritten)");
   for (struct uh_large *l = h->large, *next; l; l = next) {
     next = l->next;
+    if (!large_link_ok(next, h) || next == l || (next && next->prev != l))
+      report_misuse("hawk_heap_destroy", h, "heap corruption (large block header overwritten)");
     large_unmap(l);
   }
   __atomic_sub_fetch(&counters.heaps_in_use, h->heap.in_use_told, __ATOMIC_RELAXED);
@@ -496,8 +531,7 @@ int userheap_check(struct hawk_heap *h) {
   pthread_mutex_lock(&h->heap.lock);
   uint64_t n = 0, bytes = 0;
   for (const struct uh_large *l = h->large; l; l = l->next, n++) {
-    if (registry_lookup(l) != CHUNK_HEAP_LARGE || l->magic != UH_LARGE_MAGIC || l->owner != h ||
-        (l->next && l->next->prev != l)) {
+    if (!large_link_ok(l, h) || !large_link_ok(l->next, h) || (l->next && l->next->prev != l)) {
       report_problem("check: heap's large block", l,
                      "header, owner, registry entry or links damaged");
       problems++;
@@ -536,8 +570,12 @@ void userheap_each_locked(void (*fn)(void *ctx, struct heap *h, int id), void *c
 /* Every block of h (its lock held) described to visit; the count. */
 static size_t walk_locked(const struct hawk_heap *h, hawk_visit_fn visit, void *ctx) {
   size_t count = walk_arenas_locked(&h->heap, h->id, visit, ctx);
-  for (const struct uh_large *l = h->large; l; l = l->next, count++) {
+  /* A damaged link ends the walk (hawk_check reports it): it neither
+   * leaves the heap's mappings nor goes round in a circle. */
+  for (const struct uh_large *l = large_link_ok(h->large, h) ? h->large : NULL, *n; l; count++) {
     walk_large_mapping(visit, ctx, h->id, l, l->payload_off, l->map_len);
+    n = l->next;
+    l = n && large_link_ok(n, h) && n->prev == l ? n : NULL;
   }
   return count;
 }

@@ -62,13 +62,18 @@ static int scenario_write_after_free(void) {
 }
 
 static int scenario_check_every(void) {
-  /* Break a free block's footer; a periodic check notices within N calls. */
-  char *a = hawk_malloc(5000), *b = hawk_malloc(5000), *c = hawk_malloc(5000);
+  /* Break the header after a free block (a write past its end); a periodic
+   * check notices within N calls that touch nothing near it (a free or a
+   * malloc that merged or took the free block would see it first). */
+  char *a = hawk_malloc(5000), *b = hawk_malloc(5000), *c = hawk_malloc(5000),
+       *d = hawk_malloc(5000);
   hawk_free(b);
-  memset(b + 5000, 0, 8); /* the free block's footer lies at its end */
-  for (int i = 0; i < 100; i++) hawk_free(hawk_malloc(3000));
+  memset(b + 5000, 0, 8); /* the free block's end: the next block's header */
+  for (int i = 0; i < 100; i++)
+    if (hawk_realloc(d, 5000) != d) return 1;
   hawk_free(a);
   hawk_free(c);
+  hawk_free(d);
   return 0;
 }
 
@@ -115,12 +120,14 @@ static int scenario_heap_overflow(void) {
 static int scenario_heap_check_every(void) {
   struct hawk_heap *h = hawk_heap_create(NULL);
   char *a = hawk_heap_malloc(h, 5000), *b = hawk_heap_malloc(h, 5000),
-       *c = hawk_heap_malloc(h, 5000);
+       *c = hawk_heap_malloc(h, 5000), *d = hawk_heap_malloc(h, 5000);
   hawk_free(b);
-  memset(b + 5000, 0, 8); /* the free block's end: the next block's header */
-  for (int i = 0; i < 100; i++) hawk_free(hawk_heap_malloc(h, 3000));
+  memset(b + 5000, 0, 8);       /* the free block's end: the next block's header */
+  for (int i = 0; i < 100; i++) /* calls that touch nothing near it */
+    if (hawk_realloc(d, 5000) != d) return 1;
   hawk_free(a);
   hawk_free(c);
+  hawk_free(d);
   return 0;
 }
 

@@ -52,6 +52,17 @@
  *                  files in their place, traced and with statistics on
  *   alignment_*    the aligned family with alignments and sizes at and past
  *                  every limit
+ *   heap_*         created heaps' handles and blocks misused, limits and
+ *                  counts at every extreme
+ *
+ * And, debug off, under every policy:
+ *
+ *   large_header_overwritten_*  a write before a large block's payload into
+ *                  its mapping's header (default and created heaps), then
+ *                  free, realloc, hawk_check, hawk_walk or destroy
+ *   write_past_a_freed_block_*  a write past the end of a freed block into
+ *                  the next header, then the malloc that takes it whole, or
+ *                  the free or realloc that merges it
  *
  * Under the sanitizers (built with -DHAWK_NO_OVERRIDE) there is no case:
  * ASan would report the writes itself.
@@ -631,6 +642,140 @@ static void alignment_case(void) {
   if (hawk_check() != 0) wrong("hawk_check");
 }
 
+/* A write before a large block's payload (an underflow of up to 48 bytes)
+ * into its mapping's header, in the default heaps or a created heap: word
+ * w (0-5: the magic, the length, the payload's offset, the list links, the
+ * owner, the block header) of the mapping made one of a few values, then
+ * free, realloc, hawk_check, or hawk_walk (default) / hawk_heap_destroy
+ * (created).  Nothing may be unmapped or written by a damaged length or
+ * link: an abort with one line, or correct results. */
+#define LH_WORDS  6
+#define LH_VALUES 5
+#define LH_EX     4
+static const char *const lh_ex_names[LH_EX] = {"free", "realloc", "check", "walk_or_destroy"};
+
+static void walk_nothing(void *ctx, const struct hawk_block_info *b) {
+  (void)ctx;
+  (void)b;
+}
+
+static void large_header_case(int c) {
+  int heap = c / (LH_WORDS * LH_VALUES * LH_EX), word = c / (LH_VALUES * LH_EX) % LH_WORDS;
+  int value = c / LH_EX % LH_VALUES, ex = c % LH_EX;
+  struct hawk_heap *h = heap ? hawk_heap_create(NULL) : hawk_heap_default();
+  unsigned char *keep = hawk_heap_malloc(h, 2 * MB), *p = hawk_heap_malloc(h, 2 * MB),
+                *keep2 = hawk_heap_malloc(h, 2 * MB);
+  if (!keep || !p || !keep2) wrong("malloc");
+  uint64_t *base = (uint64_t *)((uintptr_t)p & ~(uintptr_t)((4 * MB) - 1));
+  const uint64_t values[LH_VALUES] = {0, ~(uint64_t)0, 0x10,
+                                      (uint64_t)((uintptr_t)keep & ~(uintptr_t)((4 * MB) - 1)),
+                                      (uint64_t)1 << 30};
+  base[word] = values[value];
+  switch (ex) {
+  case 0:
+    hawk_free(p);
+    break;
+  case 1: {
+    unsigned char *q = hawk_realloc(p, 3 * MB);
+    hawk_free(q ? q : p);
+    break;
+  }
+  case 2:
+    hawk_check(); /* may find problems (lines), never crash */
+    _exit(0);
+  default:
+    if (heap) {
+      hawk_heap_destroy(h);
+      if (hawk_check() != 0) wrong("hawk_check after the destroy");
+    } else {
+      hawk_walk(walk_nothing, NULL);
+    }
+    _exit(0);
+  }
+  hawk_free(keep);
+  hawk_free(keep2);
+  if (hawk_check() != 0) wrong("hawk_check");
+  _exit(0);
+}
+
+/* Created heaps' handles and blocks misused: each variant must abort with
+ * one line (what names the problem), but the last, where limits and counts
+ * at every extreme must give NULL and the documented errno, or a refusal
+ * in one line. */
+static void heap_handle_case(int which) {
+  _Alignas(16) unsigned char stack[64];
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  if (h == NULL) wrong("hawk_heap_create");
+  void *small = hawk_heap_malloc(h, 100), *large = hawk_heap_malloc(h, 3 * MB);
+  switch (which) {
+  case 0:
+    hawk_heap_destroy(NULL);
+    break;
+  case 1:
+    hawk_heap_destroy((struct hawk_heap *)stack);
+    break;
+  case 2:
+    hawk_heap_destroy(h);
+    hawk_heap_destroy(h);
+    break;
+  case 3:
+    hawk_heap_destroy(hawk_heap_default());
+    break;
+  case 4:
+    hawk_heap_destroy((struct hawk_heap *)((char *)h + 8));
+    break;
+  case 5:
+    hawk_heap_malloc((struct hawk_heap *)~(uintptr_t)0, 10);
+    break;
+  case 6:
+    hawk_heap_destroy(h);
+    hawk_heap_calloc(h, 1, 10);
+    break;
+  case 7:
+    hawk_heap_destroy(h);
+    hawk_free(small);
+    break;
+  case 8:
+    hawk_heap_destroy(h);
+    hawk_free(large);
+    break;
+  case 9:
+    hawk_heap_destroy(h);
+    hawk_realloc(small, 1000);
+    break;
+  case 10:
+    hawk_heap_stats((struct hawk_heap *)stack, NULL, 0);
+    break;
+  default: {
+    static const size_t limits[] = {0,       31, 32, 4096, (size_t)1 << 48, ((size_t)1 << 48) + 1,
+                                    SIZE_MAX};
+    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+      struct hawk_heap_options o = HAWK_HEAP_OPTIONS_INIT;
+      o.limit = limits[i];
+      errno = 0;
+      struct hawk_heap *z = hawk_heap_create(&o);
+      if (z == NULL) {
+        if (errno != EINVAL) wrong("a refused limit %zu set errno %d", limits[i], errno);
+        continue;
+      }
+      errno = 0;
+      if (hawk_heap_malloc(z, SIZE_MAX) || hawk_heap_malloc(z, PTRDIFF_MAX) ||
+          hawk_heap_calloc(z, SIZE_MAX / 2, 3) || hawk_heap_aligned_alloc(z, (size_t)1 << 62, 1))
+        wrong("a huge request in a heap of limit %zu succeeded", limits[i]);
+      void *p = hawk_heap_malloc(z, 100);
+      if (limits[i] == 32 ? p != NULL : p == NULL) wrong("malloc(100) under limit %zu", limits[i]);
+      hawk_free(p);
+      if (hawk_heap_check(z) != 0) wrong("hawk_heap_check");
+      hawk_heap_destroy(z);
+    }
+    hawk_heap_destroy(h);
+    if (hawk_check() != 0) wrong("hawk_check");
+    return;
+  }
+  }
+  wrong("heap misuse %d was accepted", which);
+}
+
 /* The other cases: a name, variables for the child, what it runs. */
 struct other {
   const char *name;
@@ -649,7 +794,8 @@ enum {
   O_LIMIT_REALLOC,
   O_RELEASED,
   O_DESCRIPTORS,
-  O_ALIGNMENT
+  O_ALIGNMENT,
+  O_HEAP_HANDLE
 };
 
 static const struct other others[] = {
@@ -670,6 +816,10 @@ static const struct other others[] = {
     {"option_trace_full_device", {"HAWKALLOC_TRACE=/dev/full"}, O_WORKLOAD, 0},
     {"option_map_unwritable", {"HAWKALLOC_MAP=/nonexistent/dir/m.svg"}, O_WORKLOAD, 0},
     {"option_map_a_directory", {"HAWKALLOC_MAP=/tmp"}, O_WORKLOAD, 0},
+    {"option_values_with_a_newline",
+     {"HAWKALLOC_HEAPS=1\n2", "HAWKALLOC_POLICY=best\nfit", "HAWKALLOC_MAP=/nonexistent/a\nb"},
+     O_WORKLOAD,
+     0},
     {"option_everything_at_once",
      {"HAWKALLOC_HEAPS=x", "HAWKALLOC_CHECK_EVERY=-5", "HAWKALLOC_TRACE=/dev/full"},
      O_WORKLOAD,
@@ -685,6 +835,18 @@ static const struct other others[] = {
     {"released_large_interior_of_the_programs_mapping", {NULL}, O_RELEASED, 2},
     {"descriptors_all_closed_and_reused", {"HAWKALLOC_STATS=1"}, O_DESCRIPTORS, 0},
     {"alignment_every_limit", {NULL}, O_ALIGNMENT, 0},
+    {"heap_destroy_null", {NULL}, O_HEAP_HANDLE, 0},
+    {"heap_destroy_a_stack_address", {NULL}, O_HEAP_HANDLE, 1},
+    {"heap_destroy_twice", {NULL}, O_HEAP_HANDLE, 2},
+    {"heap_destroy_the_default_heap", {NULL}, O_HEAP_HANDLE, 3},
+    {"heap_destroy_inside_a_descriptor", {NULL}, O_HEAP_HANDLE, 4},
+    {"heap_malloc_in_all_ones", {NULL}, O_HEAP_HANDLE, 5},
+    {"heap_calloc_in_a_destroyed_heap", {NULL}, O_HEAP_HANDLE, 6},
+    {"heap_free_of_a_destroyed_heaps_block", {NULL}, O_HEAP_HANDLE, 7},
+    {"heap_free_of_a_destroyed_heaps_large_block", {NULL}, O_HEAP_HANDLE, 8},
+    {"heap_realloc_of_a_destroyed_heaps_block", {NULL}, O_HEAP_HANDLE, 9},
+    {"heap_stats_of_a_stack_address", {NULL}, O_HEAP_HANDLE, 10},
+    {"heap_limits_and_counts_at_every_extreme", {NULL}, O_HEAP_HANDLE, 11},
 };
 #define NOTHERS (sizeof others / sizeof others[0])
 
@@ -720,6 +882,9 @@ static void run_other(size_t i, const char *dir) {
     break;
   case O_ALIGNMENT:
     alignment_case();
+    break;
+  case O_HEAP_HANDLE:
+    heap_handle_case((int)o->arg);
     break;
   }
 }
@@ -834,7 +999,7 @@ static int run_other_child(const char *self, size_t i, int debug) {
         why = "wrote a line that is not one of HawkAlloc's notes";
       }
   } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT) {
-    ok = o->what == O_RELEASED && one_report_line(buf, len);
+    ok = (o->what == O_RELEASED || o->what == O_HEAP_HANDLE) && one_report_line(buf, len);
     why = "aborted without exactly one \"hawkalloc:\" line";
   }
   if (o->what == O_RELEASED && ok && WIFEXITED(status) == 0) {
@@ -855,8 +1020,75 @@ static int run_other_child(const char *self, size_t i, int debug) {
   return ok;
 }
 
+/* A write just past the end of a freed block (into the header of the
+ * block after it: an overflow after free) of a block on a free list, then
+ * mallocs of its size, which take it whole, or a free or a growing realloc
+ * of the block before it, which merge it: one of a few values, sizes that
+ * the thread cache does not hold (and, with it off, sizes it would). */
+#define PE_EX     3
+#define PE_VALUES 5
+static const size_t pe_sizes[] = {3000, 5000, 20000, 24, 100, 1000};
+#define PE_SIZES       (sizeof pe_sizes / sizeof pe_sizes[0])
+#define PE_CACHED_FROM 3 /* from here on, run with the thread cache off */
+
+static void past_end_case(int c) {
+  size_t n = pe_sizes[c / (PE_VALUES * PE_EX)];
+  unsigned char *other = get(64), *blocks[300];
+  for (int i = 0; i < 300; i++) blocks[i] = get(n);
+  qsort(blocks, 300, sizeof blocks[0], cmp_ptr); /* neighbours in address order */
+  size_t u = hawk_usable_size(blocks[150]);
+  for (int i = 0; i < 300; i += 2) drop(blocks[i]);
+  const uint64_t values[PE_VALUES] = {0, ~(uint64_t)0, (uint64_t)(uintptr_t)other,
+                                      0x4141414141414140ull,
+                                      (uint64_t)(uintptr_t)other ^ link_secret};
+  memcpy(blocks[150] + u, &values[c / PE_EX % PE_VALUES], sizeof(uint64_t));
+  if (c % PE_EX == 0) {
+    for (int i = 0; i < 300; i++) get(n);
+  } else if (c % PE_EX == 1) {
+    for (int i = 1; i < 300; i += 2) drop(blocks[i]);
+  } else {
+    unsigned char *q = hawk_realloc(blocks[149], 2 * n);
+    if (q == NULL) wrong("realloc");
+    for (int i = 0; i < live_count; i++)
+      if (live[i] == blocks[149]) live[i] = NULL;
+    take(q, 2 * n);
+  }
+  final_step(n);
+  _exit(0);
+}
+
+/* Runs large-header case c in a fresh process; the classification of
+ * run_child (an exit 0 may have printed hawk_check's problem lines). */
+static int run_large_child(const char *self, int c, const char *mode, char *var) {
+  char arg[16];
+  snprintf(arg, sizeof arg, "%d", c);
+  char *const argv[] = {(char *)self, (char *)mode, arg, NULL};
+  char *const env[] = {var, NULL};
+  char buf[4096];
+  size_t len;
+  int status = spawn(argv, env, buf, sizeof buf, &len);
+  int ok = (WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
+           (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT && one_report_line(buf, len));
+  if (!ok)
+    fprintf(stderr, "    word %d value %d: %s %d; output: %s%s", c / (LH_VALUES * LH_EX) % LH_WORDS,
+            c / LH_EX % LH_VALUES, WIFSIGNALED(status) ? "signal" : "exit",
+            WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), buf,
+            len && buf[len - 1] == '\n' ? "" : "\n");
+  return ok;
+}
+
 int main(int argc, char **argv) {
   make_groups();
+  if (argc == 3 && strcmp(argv[1], "--large") == 0) {
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+    large_header_case(atoi(argv[2]));
+  }
+  if (argc == 3 && strcmp(argv[1], "--past-end") == 0) {
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+    past_end_case(atoi(argv[2]));
+  }
   if (argc == 4 && strcmp(argv[1], "--other") == 0) {
     struct rlimit none = {0, 0};
     setrlimit(RLIMIT_CORE, &none);
@@ -921,6 +1153,40 @@ int main(int argc, char **argv) {
       }
       fflush(stdout);
     }
+  }
+  for (int heap = 0; heap <= 1; heap++)
+    for (int ex = 0; ex < LH_EX; ex++) {
+      char name[128];
+      snprintf(name, sizeof name, "large_header_overwritten_%s_%s", heap ? "created" : "default",
+               lh_ex_names[ex]);
+      if (argc > 1 && !strstr(name, argv[1])) continue;
+      int bad = 0;
+      for (int k = 0; k < LH_WORDS * LH_VALUES; k++)
+        if (!run_large_child(self, (heap * LH_WORDS * LH_VALUES + k) * LH_EX + ex, "--large", NULL))
+          bad++;
+      printf("%s %s\n", bad ? "FAIL" : "ok  ", name);
+      if (bad)
+        failed++;
+      else
+        passed++;
+      fflush(stdout);
+    }
+  for (size_t i = 0; i < PE_SIZES; i++) {
+    char name[128];
+    snprintf(name, sizeof name, "write_past_a_freed_block_%zu%s", pe_sizes[i],
+             i >= PE_CACHED_FROM ? "_textbook" : "");
+    if (argc > 1 && !strstr(name, argv[1])) continue;
+    int bad = 0;
+    for (int v = 0; v < PE_VALUES * PE_EX; v++)
+      if (!run_large_child(self, (int)i * PE_VALUES * PE_EX + v, "--past-end",
+                           i >= PE_CACHED_FROM ? "HAWKALLOC_TCACHE=0" : NULL))
+        bad++;
+    printf("%s %s\n", bad ? "FAIL" : "ok  ", name);
+    if (bad)
+      failed++;
+    else
+      passed++;
+    fflush(stdout);
   }
   printf("%d passed, %d failed, 0 skipped\n", passed, failed);
   return failed ? 1 : 0;

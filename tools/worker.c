@@ -456,11 +456,24 @@ int cmd_worker(int argc, char **argv) {
   res.repaired = t.repaired;
   res.rounds = (int32_t)rounds;
   if (trace_peak(&t, &res.peak_live, &res.peak_op) != 0) fail("out of memory (mmap)");
+  /* Every live byte gets the pattern: a trace whose peak needs more than
+   * half the memory the machine has available (a few records can ask for
+   * terabytes, or all of it) is refused before anything is allocated. */
+  uint64_t available = proc_kb("/proc/meminfo", "MemAvailable:");
+  if (available && res.peak_live > available / 2)
+    fail("%s %llu: the trace's peak of %llu live bytes is more than half the %llu bytes of "
+         "memory available: not replayed",
+         t.where, (unsigned long long)t.ops[res.peak_op].where, (unsigned long long)res.peak_live,
+         (unsigned long long)available);
 
   size_t slot_bytes = ((size_t)t.nslots + 1) * sizeof(struct slot);
   struct slot *slots = mm_alloc(slot_bytes);
   if (!slots) fail("out of memory (mmap) for %u slots", t.nslots);
-  mm_touch(slots, slot_bytes);
+  /* The slots' pages are touched before the replay (their page faults are
+   * not the allocator's): only those of the slots the ops use, as a .rep's
+   * ids may be few and far apart (one id 67,108,863: 2 GiB of slots). */
+  for (size_t i = 0; i < t.nops; i++)
+    if (t.ops[i].slot != SLOT_NULL) mm_touch(&slots[t.ops[i].slot], sizeof *slots);
 
   struct hawk_stats before;
   memset(&before, 0, sizeof before);

@@ -92,6 +92,18 @@ if ((rc == 0)) && [[ $(awk '$3 == "correct" && $7 > 0 && $8 > 0 && $9 > 0' <<<"$
 else
   fail "with --rounds 1: Kops/s, libc Kops/s and a score per trace, a total score" "exit $rc" "$out"
 fi
+# One block id far from zero costs the timed rounds no more than the pages of
+# the slot it uses (they cleared 512 MiB of slots each before).
+printf '%s\n' 1000 1 2 1 'a 67108863 1' 'f 67108863' >"$work/far.rep"
+most_resident=$(python3 -c '
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$hawk" grade --rounds 1 "$example" "$work/far.rep")
+if [[ $most_resident =~ ^[0-9]+$ ]] && ((most_resident < 131072)); then
+  ok "a trace's block id of 67108863 is graded in less than 128 MiB"
+else
+  fail "a trace's block id of 67108863 is graded in less than 128 MiB" "most resident: $most_resident KiB"
+fi
 
 # --- --map: the student's heap at the peak --------------------------------------
 

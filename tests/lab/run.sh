@@ -298,6 +298,31 @@ else
   fail "a .rep trace that frees a block never allocated is reported" "exit $rc" "$err"
 fi
 
+# Hostile traces: a few bytes that ask for more memory than the machine has
+# are refused in one line before anything is allocated (every live byte is
+# written), and one block id far from zero costs the replay no more than
+# the pages of the slot it uses (it touched 2 GiB of slots before).
+printf '%s\n' 1000 1 2 1 'a 0 1000000000000000' 'f 0' >"$work/huge.rep"
+err=$("$hawk" replay "$work/huge.rep" 2>&1 >/dev/null)
+rc=$?
+if ((rc == 1)) && grep -q 'line 5: the trace.s peak of 1000000000000000 live bytes is more than half the [0-9]* bytes of memory available: not replayed' <<<"$err"; then
+  ok "a trace whose peak of live bytes is more than the memory available is refused in one line"
+else
+  fail "a trace whose peak of live bytes is more than the memory available is refused in one line" \
+    "exit $rc" "$err"
+fi
+printf '%s\n' 1000 1 2 1 'a 67108863 1' 'f 67108863' >"$work/far.rep"
+# The largest resident size of hawk's processes, in KiB.
+most_resident=$(python3 -c '
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$hawk" replay --rounds 1 "$work/far.rep")
+if [[ $most_resident =~ ^[0-9]+$ ]] && ((most_resident < 65536)); then
+  ok "a .rep block id of 67108863 replays in less than 64 MiB"
+else
+  fail "a .rep block id of 67108863 replays in less than 64 MiB" "most resident: $most_resident KiB"
+fi
+
 # Textbook mode: a block of 600 and one of 1000 freed between live blocks,
 # then 600 and 1000 bytes asked for.  With the thread cache both come back
 # from its lists under every policy; without it first fit cuts the 600 out
