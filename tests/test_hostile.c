@@ -1077,6 +1077,16 @@ static int run_large_child(const char *self, int c, const char *mode, char *var)
   return ok;
 }
 
+/* One case's line: ok, or FAIL with how many of its variants failed. */
+static void tally(const char *name, int bad, int ran, int *passed, int *failed) {
+  if (bad && ran > 1)
+    printf("FAIL %s (%d of %d variants)\n", name, bad, ran);
+  else
+    printf("%s %s\n", bad ? "FAIL" : "ok  ", name);
+  ++*(bad ? failed : passed);
+  fflush(stdout);
+}
+
 int main(int argc, char **argv) {
   make_groups();
   if (argc == 3 && strcmp(argv[1], "--large") == 0) {
@@ -1130,28 +1140,14 @@ int main(int argc, char **argv) {
       ran++;
       if (!run_child(self, gi * NVALUES * NOFFSETS + k)) bad++;
     }
-    if (bad) {
-      failed++;
-      printf("FAIL %s (%d of %d variants)\n", name, bad, ran);
-    } else {
-      passed++;
-      printf("ok   %s\n", name);
-    }
-    fflush(stdout);
+    tally(name, bad, ran, &passed, &failed);
   }
   for (size_t i = 0; i < NOTHERS; i++) {
     for (int debug = 0; debug <= 1; debug++) {
       char name[128];
       snprintf(name, sizeof name, "%s%s", others[i].name, debug ? "_debug" : "");
       if (argc > 1 && !strstr(name, argv[1])) continue;
-      if (run_other_child(self, i, debug)) {
-        passed++;
-        printf("ok   %s\n", name);
-      } else {
-        failed++;
-        printf("FAIL %s\n", name);
-      }
-      fflush(stdout);
+      tally(name, !run_other_child(self, i, debug), 1, &passed, &failed);
     }
   }
   for (int heap = 0; heap <= 1; heap++)
@@ -1164,12 +1160,7 @@ int main(int argc, char **argv) {
       for (int k = 0; k < LH_WORDS * LH_VALUES; k++)
         if (!run_large_child(self, (heap * LH_WORDS * LH_VALUES + k) * LH_EX + ex, "--large", NULL))
           bad++;
-      printf("%s %s\n", bad ? "FAIL" : "ok  ", name);
-      if (bad)
-        failed++;
-      else
-        passed++;
-      fflush(stdout);
+      tally(name, bad, LH_WORDS * LH_VALUES, &passed, &failed);
     }
   for (size_t i = 0; i < PE_SIZES; i++) {
     char name[128];
@@ -1181,12 +1172,7 @@ int main(int argc, char **argv) {
       if (!run_large_child(self, (int)i * PE_VALUES * PE_EX + v, "--past-end",
                            i >= PE_CACHED_FROM ? "HAWKALLOC_TCACHE=0" : NULL))
         bad++;
-    printf("%s %s\n", bad ? "FAIL" : "ok  ", name);
-    if (bad)
-      failed++;
-    else
-      passed++;
-    fflush(stdout);
+    tally(name, bad, PE_VALUES * PE_EX, &passed, &failed);
   }
   printf("%d passed, %d failed, 0 skipped\n", passed, failed);
   return failed ? 1 : 0;
