@@ -42,7 +42,9 @@ static const char view_usage[] =
     "  --check          compare the blocks rebuilt from the events with hawk_walk\n"
     "                   after every call (slower); any difference is an error\n"
     "  --walk N         print the blocks hawk_walk reports after N calls (first\n"
-    "                   policy), one per line as REGION:+OFFSET SIZE STATE\n";
+    "                   policy), one per line as REGION:+OFFSET SIZE STATE, then\n"
+    "                   its free lists (list CLASS: REGION:+OFFSET ...) and next\n"
+    "                   fit's rover (rover REGION:+OFFSET)\n";
 
 #define VIEW_DEFAULT_OUT "hawk-view.html"
 
@@ -721,6 +723,10 @@ static int rebuild(struct policy_run *p, const struct optrace *t, const char *pa
         for (size_t j = 0; j < cnt; j++) print_walk_block(m, &recs[i + 1 + order[j][1]]);
         free(order);
         print_lists(m, recs + i + 1 + cnt, n - i - 1 - cnt);
+        int rid = m->rover ? region_of(m, m->rover_at) : -1;
+        if (rid >= 0) /* next fit: where its next search starts, as its events said */
+          printf("rover %d:+0x%llx\n", rid,
+                 (unsigned long long)(m->rover_at - m->regions[rid].base));
       }
     }
     size_t j = calls - 1;

@@ -8,7 +8,9 @@ STATE), for the first policy of the page, POLICY:
   * the page's block list (#blocks) is exactly hawk_walk's;
   * the page's free lists (#freelists), each in order, are exactly the
     library's (`--walk` prints them after the blocks as "list CLASS: ...",
-    as the library reports them when a recorder is installed);
+    as the library reports them when a recorder is installed), and next
+    fit's rover ("rover REGION:+OFFSET") is where its events put it;
+  * for segregated fit, the bitmap marks exactly the non-empty classes;
   * every claim of the explanation (#explain) about where a block now is can
     be seen in hawk_walk's blocks: a new block ("the new block is at ...",
     split into S + R: an allocated block of S there and a free one of R after
@@ -42,8 +44,8 @@ def main(dom_path, walk_path, policy, n):
     if not m or int(m.group(1).replace(",", "")) != int(n):
         sys.exit("the page does not show call %s: %s" % (n, m.group(0) if m else "no #opinfo"))
     lines = open(walk_path).read().strip().splitlines()
-    walk = [l for l in lines if not l.startswith("list ")]
-    walk_lists = [l for l in lines if l.startswith("list ")]
+    walk = [l for l in lines if not l.startswith(("list ", "rover "))]
+    walk_lists = [l for l in lines if l.startswith(("list ", "rover "))]
     page = blocks_of(dom)
     problems = []
     m = re.search(r'<pre id="freelists">(.*?)</pre>', dom, re.S)
@@ -53,6 +55,14 @@ def main(dom_path, walk_path, policy, n):
             if a != b:
                 problems.append("free list: the page has '%s', the library '%s'" % (a[:160], b[:160]))
                 break
+    if policy == "segregated":  # the bitmap: exactly the classes whose lists are not empty
+        m = re.search(r"<div class=\"bitmap\">(.*?)</div>", dom, re.S)
+        cells = re.findall(r"<b class=\"([^\"]*)\"", m.group(1)) if m else []
+        on = {i for i, c in enumerate(cells) if "on" in c.split()}
+        listed = {int(l.split()[1].rstrip(":")) for l in walk_lists if l.startswith("list ")}
+        if len(cells) != 128 or on != listed:
+            problems.append("the bitmap (%d classes) marks %s, the library's non-empty lists are %s"
+                            % (len(cells), sorted(on)[:12], sorted(listed)[:12]))
     if page != walk:
         a, b = set(page), set(walk)
         problems.append("the page shows %d blocks, hawk_walk %d; only on the page: %s; only in hawk_walk: %s"
@@ -90,7 +100,11 @@ def main(dom_path, walk_path, policy, n):
         print(p)
     if problems:
         sys.exit(1)
-    print("%d blocks as hawk_walk reports them, %d free lists as the library has them; %d claims of the explanation seen in them" % (len(page), len(walk_lists), claims))
+    lists = [l for l in walk_lists if l.startswith("list ")]
+    extra = (", the rover" if len(lists) < len(walk_lists) else "") + \
+        (", the bitmap" if policy == "segregated" else "")
+    print("%d blocks as hawk_walk reports them, %d free lists as the library has them%s; "
+          "%d claims of the explanation seen in them" % (len(page), len(lists), extra, claims))
 
 
 if __name__ == "__main__":
