@@ -43,11 +43,11 @@ static int neighbour_ok(const struct large_header *n) {
 }
 
 /* l's next block in the live list, or NULL when the link is damaged (it
- * must lead to a mapping that points back: no walk leaves the list or
- * goes round in a circle). */
+ * must lead to another mapping that points back: no walk leaves the
+ * list or stays on one block). */
 static struct large_header *next_sound(const struct large_header *l) {
   struct large_header *n = l->next;
-  return neighbour_ok(n) && (n == NULL || n->prev == l) ? n : NULL;
+  return n != l && neighbour_ok(n) && (n == NULL || n->prev == l) ? n : NULL;
 }
 
 /* Whether l's neighbours in the live list are sound and point back at it

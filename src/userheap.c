@@ -212,6 +212,14 @@ static int large_link_ok(const struct uh_large *n, const struct hawk_heap *h) {
   return off >= sizeof *n + BLOCK_HEADER && off < ARENA_SIZE && large_header_agrees(n, off);
 }
 
+/* l's next mapping in h's list, or NULL when the link is damaged: it must
+ * lead to another sound mapping of h that points back (no walk leaves the
+ * heap's mappings or stays on one). */
+static struct uh_large *next_sound(const struct uh_large *l, const struct hawk_heap *h) {
+  struct uh_large *n = l->next;
+  return n != l && large_link_ok(n, h) && (n == NULL || n->prev == l) ? n : NULL;
+}
+
 /* The header of the created heap's large block at p, checked. */
 static struct uh_large *large_of(void *p, const char *call) {
   struct uh_large *l = (struct uh_large *)chunk_base(p);
@@ -239,8 +247,7 @@ static void large_free_in(void *p, const char *call) {
   struct uh_large *l = large_of(p, call);
   struct hawk_heap *h = l->owner;
   pthread_mutex_lock(&h->heap.lock);
-  int links_sound = large_link_ok(l->next, h) && large_link_ok(l->prev, h) &&
-                    (l->next == NULL || l->next->prev == l) &&
+  int links_sound = (l->next == NULL || next_sound(l, h)) && large_link_ok(l->prev, h) &&
                     (l->prev ? l->prev->next == l : h->large == l);
   if (!links_sound) {
     pthread_mutex_unlock(&h->heap.lock);
@@ -432,7 +439,7 @@ void userheap_destroy(struct hawk_heap *h, hawk_visit_fn visit, void *ctx) {
     report_misuse("hawk_heap_destroy", h, "heap corruption (large block header overwritten)");
   for (struct uh_large *l = h->large, *next; l; l = next) {
     next = l->next;
-    if (!large_link_ok(next, h) || next == l || (next && next->prev != l))
+    if (next && !next_sound(l, h))
       report_misuse("hawk_heap_destroy", h, "heap corruption (large block header overwritten)");
     large_unmap(l);
   }
@@ -531,7 +538,7 @@ int userheap_check(struct hawk_heap *h) {
   pthread_mutex_lock(&h->heap.lock);
   uint64_t n = 0, bytes = 0;
   for (const struct uh_large *l = h->large; l; l = l->next, n++) {
-    if (!large_link_ok(l, h) || !large_link_ok(l->next, h) || (l->next && l->next->prev != l)) {
+    if (!large_link_ok(l, h) || (l->next && !next_sound(l, h))) {
       report_problem("check: heap's large block", l,
                      "header, owner, registry entry or links damaged");
       problems++;
@@ -572,11 +579,9 @@ static size_t walk_locked(const struct hawk_heap *h, hawk_visit_fn visit, void *
   size_t count = walk_arenas_locked(&h->heap, h->id, visit, ctx);
   /* A damaged link ends the walk (hawk_check reports it): it neither
    * leaves the heap's mappings nor goes round in a circle. */
-  for (const struct uh_large *l = large_link_ok(h->large, h) ? h->large : NULL, *n; l; count++) {
+  for (const struct uh_large *l = large_link_ok(h->large, h) ? h->large : NULL; l;
+       l = next_sound(l, h), count++)
     walk_large_mapping(visit, ctx, h->id, l, l->payload_off, l->map_len);
-    n = l->next;
-    l = n && large_link_ok(n, h) && n->prev == l ? n : NULL;
-  }
   return count;
 }
 
