@@ -386,4 +386,67 @@ TEST(without_growth_only_memory_already_used_serves) {
   CHECK(h.in_use == 0 && heap_check(&h) == 0);
 }
 
+/* Holes of exactly one refill's size (free blocks between allocated ones)
+ * serve a batch first, whole, in the order the policy finds them (for the
+ * segregated policy: its exact class's list, newest first), then the batch
+ * goes on past them; each block handed out is allocated, its successor told
+ * (PREV_ALLOC), and exactly the bytes handed out are counted in use. */
+TEST(a_batch_takes_exact_holes_in_the_policys_order_then_goes_on) {
+  fresh_heap();
+  size_t size = block_size_for(100);
+  void *hole[4], *keep[5];
+  for (int i = 0; i < 4; i++) {
+    keep[i] = take(24);
+    hole[i] = take(100);
+  }
+  keep[4] = take(24);
+  REQUIRE(keep[4] != NULL);
+  int order[4] = {2, 0, 3, 1};
+  for (int i = 0; i < 4; i++) heap_free(hole[order[i]], "free");
+  uint64_t in_use = h.in_use;
+  /* What single allocations would get, one after the other. */
+  void *want[6];
+  for (int i = 0; i < 6; i++) want[i] = heap_alloc(&h, size - BLOCK_HEADER, HAWK_ALIGN, NULL, 1);
+  for (int i = 0; i < 6; i++) heap_free(want[5 - i], "free");
+  CHECK(h.in_use == in_use && heap_check(&h) == 0);
+  void *out[6];
+  REQUIRE(heap_alloc_batch(&h, size, out, 6, 1) == 6);
+  for (int i = 0; i < 6; i++) {
+    CHECK(out[i] == want[i]);
+    CHECK(block_is_alloc(blk(out[i])) && block_size(blk(out[i])) == size);
+    CHECK(block_prev_alloc(block_next(blk(out[i]))));
+  }
+  CHECK(h.in_use == in_use + 6 * size);
+  CHECK(heap_check(&h) == 0);
+  for (int i = 0; i < 6; i++) heap_free(out[i], "free");
+  drain(keep, 5);
+  CHECK(h.in_use == 0 && heap_check(&h) == 0);
+}
+
+static void *exact_hole;
+
+static void batch_of_one_size(void *arg) {
+  void *out[4];
+  heap_alloc_batch(&h, (size_t)(uintptr_t)arg, out, 4, 1);
+}
+
+/* A hole taken whole by a batch tells the block after it, whose header a
+ * write past the end of the hole (a write after free) may have changed:
+ * the batch stops with a report before it writes that header. */
+TEST(a_batch_taking_a_hole_whole_checks_the_next_header) {
+  fresh_heap();
+  void *a = take(24), *b = take(100), *c = take(24);
+  REQUIRE(a && b && c);
+  exact_hole = b;
+  heap_free(b, "free");
+  *block_word(blk(c)) ^= (uint64_t)1 << 40; /* c's size, in the tag's eyes */
+  char name[32];
+  EXPECT_ABORT(batch_of_one_size, (void *)(uintptr_t)block_size_for(100), "hawkalloc: malloc(",
+               ptr_text(exact_hole, name), "next block's header overwritten");
+  *block_word(blk(c)) ^= (uint64_t)1 << 40;
+  heap_free(a, "free");
+  heap_free(c, "free");
+  CHECK(h.in_use == 0 && heap_check(&h) == 0);
+}
+
 TEST_MAIN()
