@@ -414,43 +414,53 @@ static __attribute__((noinline)) void stamp_merged_locked(struct heap *h, const 
  * may_detach allowed taking it out of the heap for release.  The bytes in
  * use are the caller's to count (a batch counts them once).  Inlined into
  * the batch's loop: a call's saved registers and arguments were about 30
- * of the 150 instructions a span cost there. */
+ * of the 150 instructions a span cost there.  policy, debug (debug mode),
+ * decay (the decay watches free blocks) and events (a recorder may listen)
+ * are h->policy, debug_enabled, decay_on and 1, read by the caller: a
+ * batch reads them once, and its usual case (the segregated policy, no
+ * debug mode, no recorder) passes constants, so that every test of them
+ * is compiled away.  The sizes of the merged neighbours come from the
+ * headers (or the footer) the checks have just read, and go to the lists
+ * with them (placement_remove_sized, placement_insert_sized). */
 static inline __attribute__((always_inline)) struct arena *
-free_span_locked(struct heap *h, struct arena *a, block *b, size_t size, int may_detach) {
-  const struct placement *policy = h->policy; /* read once: stores below may alias it */
+free_span_locked(struct heap *h, struct arena *a, block *b, size_t size, int may_detach,
+                 const struct placement *policy, int debug, int decay, int events) {
   size_t own = size;
   block *freed = b;
-  if (debug_enabled) debug_fill_free(block_payload(b), size - BLOCK_HEADER);
+  if (debug) debug_fill_free(block_payload(b), size - BLOCK_HEADER);
   block *next = (block *)((char *)b + size);
   if (!block_is_alloc(next)) { /* forward */
-    placement_remove(policy, &h->free, next);
-    size += block_size(next);
-    if (debug_enabled) debug_fill_free(next, BLOCK_HEADER + 16); /* its header and links */
+    size_t next_size = block_size(next);
+    placement_remove_sized(policy, &h->free, next, next_size);
+    size += next_size;
+    if (debug) debug_fill_free(next, BLOCK_HEADER + 16); /* its header and links */
     HAWK_STAT_ADD(h->coalesces, 1);
   }
   if (!block_prev_alloc(b)) { /* backward, through the previous block's footer */
     /* Mark b itself free although it vanishes into its predecessor, so
      * that a second free of it is recognised as a double free. */
     block_store(b, block_make_word(b, block_size(b), block_flags(b) & ~BLOCK_ALLOC));
-    block *prev = block_prev(b);
-    placement_remove(policy, &h->free, prev);
-    if (debug_enabled) debug_fill_free((char *)b - 8, 8 + BLOCK_HEADER); /* footer, header */
-    size += block_size(prev);
+    /* The footer, which the checks found equal to the header before it. */
+    size_t prev_size = block_prev_footer(b) & BLOCK_SIZE_MASK;
+    block *prev = (block *)((char *)b - prev_size);
+    placement_remove_sized(policy, &h->free, prev, prev_size);
+    if (debug) debug_fill_free((char *)b - 8, 8 + BLOCK_HEADER); /* footer, header */
+    size += prev_size;
     b = prev;
     HAWK_STAT_ADD(h->coalesces, 1);
   }
-  if (decay_on && size >= DECAY_BLOCK_MIN) stamp_merged_locked(h, a, b, size, own);
+  if (decay && size >= DECAY_BLOCK_MIN) stamp_merged_locked(h, a, b, size, own);
   block_set_free(b, size, BLOCK_PREV_ALLOC);
   block *after = (block *)((char *)b + size); /* not read back from the header just written */
   block_set_prev_alloc(after, 0);
   /* No two free blocks touch: what follows the merged block is in use. */
   HAWK_ASSERT(block_is_alloc(after));
-  EVENTS_TELL(freed, h, freed, own, b, size);
+  if (events) EVENTS_TELL(freed, h, freed, own, b, size);
   if (size == ARENA_SPAN && h->arena_count > 1 && may_detach) {
     detach_locked(h, a);
     return a;
   }
-  placement_insert(policy, &h->free, b);
+  placement_insert_sized(policy, &h->free, b, size);
   return NULL;
 }
 
@@ -458,7 +468,7 @@ free_span_locked(struct heap *h, struct arena *a, block *b, size_t size, int may
 static struct arena *free_locked(struct heap *h, struct arena *a, block *b, int may_detach) {
   size_t size = block_size(b);
   in_use_add(h, -(int64_t)size);
-  return free_span_locked(h, a, b, size, may_detach);
+  return free_span_locked(h, a, b, size, may_detach, h->policy, debug_enabled, decay_on, 1);
 }
 
 /* What is wrong with freeing the block at p into heap h (a block of
@@ -573,13 +583,15 @@ static inline __attribute__((always_inline)) block *cached_checked_locked(struct
  * before it were freed: they were sound).  The later blocks of a run get a
  * free header of their own size first, so that a second free of one is a
  * double free. */
-static void free_cached_locked(struct heap *h, void *const *ps, size_t n, struct releases *r) {
+static inline __attribute__((always_inline)) void
+free_cached_in_locked(struct heap *h, void *const *ps, size_t n, struct releases *r,
+                      const struct placement *policy, int debug, int decay, int events) {
   size_t freed = 0; /* bytes, counted out of use once */
   for (size_t i = 0; i < n;) {
     block *lo = cached_checked_locked(h, ps[i], r), *hi = lo; /* the run's first and last */
     size_t span = block_size(lo);
     /* Block by block while the explorer listens: it is told of each free. */
-    for (i++; i < n && !EVENTS_ON(); i++) {
+    for (i++; i < n && !events; i++) {
       block *b = block_of_payload(ps[i]);
       if ((char *)b == (char *)hi + block_size(hi))
         hi = b;
@@ -595,11 +607,24 @@ static void free_cached_locked(struct heap *h, void *const *ps, size_t n, struct
       HAWK_STAT_ADD(h->coalesces, 1);
     }
     int room = r->count < sizeof r->arena / sizeof r->arena[0];
-    struct arena *e = free_span_locked(h, arena_of(lo), lo, span, room);
+    struct arena *e =
+        free_span_locked(h, arena_of(lo), lo, span, room, policy, debug, decay, events);
     if (e) r->arena[r->count++] = e;
     freed += span;
   }
   in_use_add(h, -(int64_t)freed);
+}
+
+/* free_cached_in_locked with what it reads once per batch: in the usual
+ * case (the segregated policy, no debug mode, no recorder listening) as
+ * constants, so that its loop tests none of them. */
+static void free_cached_locked(struct heap *h, void *const *ps, size_t n, struct releases *r) {
+  const struct placement *policy = h->policy;
+  int debug = debug_enabled, decay = decay_on, events = EVENTS_ON();
+  if (likely(policy == &placement_segregated && !debug && !events))
+    free_cached_in_locked(h, ps, n, r, &placement_segregated, 0, decay, 0);
+  else
+    free_cached_in_locked(h, ps, n, r, policy, debug, decay, events);
 }
 
 /* Gives cached blocks of heap h back: at once if its lock is free, else

@@ -77,14 +77,20 @@ HAWK_INTERNAL int single_list_verify(const struct freelists *fl,
 /* Shared list operations, inline: the heap runs them on every split and
  * coalesce. */
 
-static inline void list_push(struct freelists *fl, block **head, block *b) {
-  HAWK_ASSERT(!block_is_alloc(b) && block_header_ok(b));
+/* Puts free block b, of size bytes (its header's, which the caller has at
+ * hand: not read back), at the front of the list at head. */
+static inline void list_push_sized(struct freelists *fl, block **head, block *b, size_t size) {
+  HAWK_ASSERT(!block_is_alloc(b) && block_header_ok(b) && block_size(b) == size);
   free_set_prev(b, NULL);
   free_set_next(b, *head);
   if (*head) free_set_prev(*head, b);
   *head = b;
   fl->count++;
-  fl->bytes += block_size(b);
+  fl->bytes += size;
+}
+
+static inline void list_push(struct freelists *fl, block **head, block *b) {
+  list_push_sized(fl, head, b, block_size(b));
 }
 
 /* Reports links of a listed block that failed the safe-unlink or search
@@ -134,8 +140,9 @@ static inline block *list_next(const struct freelists *fl, const block *b, size_
 /* Takes b out of its list.  Safe unlink: both neighbours must be blocks of
  * ours that point back at b before either is written, so a corrupted link
  * cannot become a write anywhere; otherwise a report and abort. */
-static inline __attribute__((always_inline)) void list_unlink(struct freelists *fl, block **head,
-                                                              block *b) {
+static inline __attribute__((always_inline)) void
+list_unlink_sized(struct freelists *fl, block **head, block *b, size_t size) {
+  HAWK_ASSERT(block_size(b) == size);
   block *next = free_next(b), *prev = free_prev(b);
   int ok = !HAWK_CHECKS ||
            (link_plausible_from(b, next) && link_plausible_from(b, prev) &&
@@ -147,7 +154,13 @@ static inline __attribute__((always_inline)) void list_unlink(struct freelists *
     *head = next;
   if (next) free_set_prev(next, prev);
   fl->count--;
-  fl->bytes -= block_size(b);
+  fl->bytes -= size;
+}
+
+/* list_unlink_sized, the size read from b's header. */
+static inline __attribute__((always_inline)) void list_unlink(struct freelists *fl, block **head,
+                                                              block *b) {
+  list_unlink_sized(fl, head, b, block_size(b));
 }
 
 /* The segregated policy's size classes and list updates, which the heap

@@ -25,31 +25,52 @@ static inline unsigned seg_class(size_t size) {
   return c < SIZE_CLASSES ? c : SIZE_CLASSES - 1;
 }
 
-static inline void seg_insert(struct freelists *fl, block *b) {
-  unsigned c = seg_class(block_size(b));
-  list_push(fl, &fl->heads[c], b);
+/* Lists free block b of size bytes (its header's, at the caller's hand). */
+static inline void seg_insert_sized(struct freelists *fl, block *b, size_t size) {
+  unsigned c = seg_class(size);
+  list_push_sized(fl, &fl->heads[c], b, size);
   fl->bitmap[c / 64] |= (uint64_t)1 << (c % 64);
 }
 
-static inline __attribute__((always_inline)) void seg_remove(struct freelists *fl, block *b) {
-  unsigned c = seg_class(block_size(b));
-  list_unlink(fl, &fl->heads[c], b);
+static inline void seg_insert(struct freelists *fl, block *b) {
+  seg_insert_sized(fl, b, block_size(b));
+}
+
+/* Unlists free block b of size bytes (its header's). */
+static inline __attribute__((always_inline)) void seg_remove_sized(struct freelists *fl, block *b,
+                                                                   size_t size) {
+  unsigned c = seg_class(size);
+  list_unlink_sized(fl, &fl->heads[c], b, size);
   if (fl->heads[c] == NULL) fl->bitmap[c / 64] &= ~((uint64_t)1 << (c % 64));
 }
 
-/* insert and remove of policy p, direct for the segregated policy. */
-static inline void placement_insert(const struct placement *p, struct freelists *fl, block *b) {
+static inline __attribute__((always_inline)) void seg_remove(struct freelists *fl, block *b) {
+  seg_remove_sized(fl, b, block_size(b));
+}
+
+/* insert and remove of policy p, direct for the segregated policy; the
+ * _sized forms take the block's size from a caller that has it at hand
+ * (the heap's free path, which has just read or written the header). */
+static inline void placement_insert_sized(const struct placement *p, struct freelists *fl, block *b,
+                                          size_t size) {
   if (likely(p == &placement_segregated))
-    seg_insert(fl, b);
+    seg_insert_sized(fl, b, size);
   else
     p->insert(fl, b);
 }
-static inline __attribute__((always_inline)) void placement_remove(const struct placement *p,
-                                                                   struct freelists *fl, block *b) {
+static inline void placement_insert(const struct placement *p, struct freelists *fl, block *b) {
+  placement_insert_sized(p, fl, b, block_size(b));
+}
+static inline __attribute__((always_inline)) void
+placement_remove_sized(const struct placement *p, struct freelists *fl, block *b, size_t size) {
   if (likely(p == &placement_segregated))
-    seg_remove(fl, b);
+    seg_remove_sized(fl, b, size);
   else
     p->remove(fl, b);
+}
+static inline __attribute__((always_inline)) void placement_remove(const struct placement *p,
+                                                                   struct freelists *fl, block *b) {
+  placement_remove_sized(p, fl, b, block_size(b));
 }
 
 #endif /* HAWK_PLACEMENT_SEGREGATED_H */
