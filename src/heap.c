@@ -704,7 +704,7 @@ static size_t alloc_run_locked(struct heap *h, size_t size, void **out, size_t c
   placement_remove(h->policy, &h->free, b);
   uint64_t stamp = stamp_of(b);
   block *first = b;
-  size_t total = block_size(b), n = total / size;
+  size_t total = block_size(b), n = total < 2 * size ? 1 : total / size; /* no division for one */
   if (n > count) n = count;
   uint64_t flag = block_flags(b) & BLOCK_PREV_ALLOC;
   for (size_t i = 0; i + 1 < n; i++) {
@@ -714,8 +714,9 @@ static size_t alloc_run_locked(struct heap *h, size_t size, void **out, size_t c
     flag = BLOCK_PREV_ALLOC;
   }
   /* The last one splits off what is left, or keeps a remainder too small
-   * to be a block. */
-  block_set_free(b, total - (n - 1) * size, flag);
+   * to be a block; the only one of a run of one is the free block as it
+   * was listed, whose header and footer say so already. */
+  if (n > 1) block_set_free(b, total - (n - 1) * size, flag);
   take_locked(h, b, size, stamp);
   out[n - 1] = block_payload(b);
   in_use_add(h, (int64_t)((n - 1) * size));
