@@ -20,14 +20,18 @@
 /* The free-list state of one heap.  Every policy uses the shared list
  * heads (a single-list policy uses heads[0]). */
 struct freelists {
-  block *heads[SIZE_CLASSES];         /* first block of each list, or NULL */
-  uint64_t bitmap[SIZE_CLASSES / 64]; /* bit c set when heads[c] != NULL */
-  size_t count;                       /* free blocks in all lists */
-  size_t bytes;                       /* bytes in those blocks */
-  block *rover;                       /* next fit: where the next search starts */
-  pthread_mutex_t *lock;              /* the lock held around every list operation
-                                         (the heap's), released before a
-                                         corruption report; NULL in unit tests */
+  block *heads[SIZE_CLASSES];           /* first block of each list, or NULL */
+  uint64_t bitmap[SIZE_CLASSES / 64];   /* bit c set when heads[c] != NULL */
+  size_t count;                         /* free blocks in all lists */
+  size_t bytes;                         /* bytes in those blocks */
+  block *rover;                         /* next fit: where the next search starts */
+  uint32_t fit_bound[SIZE_CLASSES / 2]; /* segregated fit: for each class of blocks of
+                                           1 KiB and more (SIZE_CLASSES / 2 on), a bound
+                                           no listed block's size exceeds
+                                           (placement_segregated.h) */
+  pthread_mutex_t *lock;                /* the lock held around every list operation
+                                           (the heap's), released before a
+                                           corruption report; NULL in unit tests */
 };
 
 struct placement {

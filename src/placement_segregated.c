@@ -55,12 +55,26 @@ exact_head(const struct freelists *fl, unsigned c, size_t size, int observed) {
   return b;
 }
 
+/* good_fit in the request's own range class c, which may hold blocks too
+ * small for it: not walked when its fit bound says none fits, and the
+ * bound lowered when a walk finds none (seg_fit_bound).  The same block
+ * is found either way; the search a recorder observes walks as it always
+ * did, telling of every block it looks at. */
+static inline __attribute__((always_inline)) block *own_range_fit(struct freelists *fl, unsigned c,
+                                                                  size_t size, int observed) {
+  if (observed) return good_fit(fl, fl->heads[c], size, observed);
+  if (*seg_fit_bound(fl, c) < size) return NULL;
+  block *b = good_fit(fl, fl->heads[c], size, observed);
+  if (b == NULL) *seg_fit_bound(fl, c) = (uint32_t)(size - HAWK_ALIGN);
+  return b;
+}
+
 static inline __attribute__((always_inline)) block *seg_search(struct freelists *fl, size_t size,
                                                                int observed) {
   unsigned c = seg_class(size);
   /* The blocks of an exact class all have its size: the head will do. */
   block *b = c < SEG_EXACT_LIMIT / HAWK_ALIGN ? exact_head(fl, c, size, observed)
-                                              : good_fit(fl, fl->heads[c], size, observed);
+                                              : own_range_fit(fl, c, size, observed);
   if (b || c + 1 >= SIZE_CLASSES) return b;
   unsigned n = next_nonempty(fl, c + 1);
   if (n >= SIZE_CLASSES) return NULL;
@@ -73,13 +87,19 @@ struct seg_verify_ctx {
   void *ctx;
   unsigned cls;
   int problems;
+  const struct freelists *fl;
 };
 
-/* Checks that a listed block sits in its own class, then passes it on. */
+/* Checks that a listed block sits in its own class, and not above its
+ * class's fit bound, then passes it on. */
 static void seg_seen(void *ctx, const block *b) {
   struct seg_verify_ctx *v = ctx;
   if (seg_class(block_size(b)) != v->cls) {
     report_problem("check: listed block", b, "is in the wrong size-class list");
+    v->problems++;
+  } else if (v->cls >= SEG_RANGE_FIRST &&
+             block_size(b) > v->fl->fit_bound[v->cls - SEG_RANGE_FIRST]) {
+    report_problem("check: listed block", b, "is bigger than its size class's fit bound");
     v->problems++;
   }
   v->seen(v->ctx, b);
@@ -87,7 +107,7 @@ static void seg_seen(void *ctx, const block *b) {
 
 static int seg_verify(const struct freelists *fl, void (*seen)(void *ctx, const block *b),
                       void *ctx) {
-  struct seg_verify_ctx v = {seen, ctx, 0, 0};
+  struct seg_verify_ctx v = {seen, ctx, 0, 0, fl};
   for (unsigned c = 0; c < SIZE_CLASSES; c++) {
     int bit = (fl->bitmap[c / 64] >> (c % 64)) & 1;
     if (bit != (fl->heads[c] != NULL)) {

@@ -15,6 +15,11 @@
 #include "placement.h"
 
 #define SEG_EXACT_LIMIT ((size_t)1024)
+/* The first class of a range of sizes (SEG_EXACT_LIMIT bytes and up). */
+#define SEG_RANGE_FIRST ((unsigned)(SEG_EXACT_LIMIT / HAWK_ALIGN))
+_Static_assert(SIZE_CLASSES - SEG_RANGE_FIRST ==
+                   sizeof(((struct freelists *)0)->fit_bound) / sizeof(uint32_t),
+               "a fit bound per range class");
 
 /* The class of a block of size bytes: one per 16 bytes below 1 KiB, then
  * four per power of two. */
@@ -26,10 +31,21 @@ static inline unsigned seg_class(size_t size) {
 }
 
 /* Lists free block b of size bytes (its header's, at the caller's hand). */
+/* A range class's fit bound: no block of its list is bigger.  An insert
+ * raises it to the block's size; a search that walked the whole list and
+ * found no block of size bytes or more lowers it to size - HAWK_ALIGN (the
+ * sizes are multiples of HAWK_ALIGN); a removal leaves it (still a bound).
+ * A search for more than the bound knows the list holds nothing that fits
+ * without walking it (placement_segregated.c). */
+static inline uint32_t *seg_fit_bound(struct freelists *fl, unsigned c) {
+  return &fl->fit_bound[c - SEG_RANGE_FIRST];
+}
+
 static inline void seg_insert_sized(struct freelists *fl, block *b, size_t size) {
   unsigned c = seg_class(size);
   list_push_sized(fl, &fl->heads[c], b, size);
   fl->bitmap[c / 64] |= (uint64_t)1 << (c % 64);
+  if (c >= SEG_RANGE_FIRST && size > *seg_fit_bound(fl, c)) *seg_fit_bound(fl, c) = (uint32_t)size;
 }
 
 static inline void seg_insert(struct freelists *fl, block *b) {

@@ -3,6 +3,7 @@
 #include "harness.h"
 #include "heap.h"
 #include "placement.h"
+#include "placement_segregated.h"
 #include "unit.h"
 
 static struct heap h;
@@ -446,6 +447,49 @@ TEST(a_batch_taking_a_hole_whole_checks_the_next_header) {
   *block_word(blk(c)) ^= (uint64_t)1 << 40;
   heap_free(a, "free");
   heap_free(c, "free");
+  CHECK(h.in_use == 0 && heap_check(&h) == 0);
+}
+
+/* Segregated fit skips a range class's list when its fit bound says that
+ * nothing there fits (seg_fit_bound): a search that walked the list and
+ * found nothing lowers the bound, and a block freed into the list later
+ * raises it, so the next search finds that block, as a walk would. */
+TEST(a_range_class_search_finds_a_block_freed_after_a_search_found_none) {
+  fresh_heap();
+  if (h.policy != &placement_segregated) SKIP("segregated fit's own bound");
+  void *a = take(1100), *s1 = take(24), *b = take(1200), *s2 = take(24), *c = take(1150),
+       *s3 = take(24);
+  REQUIRE(a && s1 && b && s2 && c && s3);
+  unsigned cls = seg_class(block_size(blk(b)));
+  REQUIRE(cls >= SEG_RANGE_FIRST && cls == seg_class(block_size(blk(a))) &&
+          cls == seg_class(block_size(blk(c))));
+  heap_free(a, "free");
+  heap_free(c, "free");
+  heap_free(b, "free");
+  /* b fits exactly; the bound stays at b's size, above what is left. */
+  void *e = take(1200);
+  CHECK(e == b);
+  CHECK(h.free.fit_bound[cls - SEG_RANGE_FIRST] == block_size(blk(b)));
+  /* Neither a nor c fits: the list is walked, the bound lowered, and the
+   * block comes from the arena's tail. */
+  void *d = take(1200);
+  REQUIRE(d != NULL);
+  CHECK(d != a && d != c);
+  CHECK(h.free.fit_bound[cls - SEG_RANGE_FIRST] < block_size(blk(d)));
+  CHECK(heap_check(&h) == 0);
+  /* Freed again, b raises the bound, and the next search finds it. */
+  heap_free(e, "free");
+  CHECK(h.free.fit_bound[cls - SEG_RANGE_FIRST] >= block_size(blk(d)));
+  e = take(1200);
+  CHECK(e == b);
+  CHECK(heap_check(&h) == 0);
+  /* A bound below a listed block's size is a broken invariant. */
+  uint32_t kept = h.free.fit_bound[cls - SEG_RANGE_FIRST];
+  h.free.fit_bound[cls - SEG_RANGE_FIRST] = (uint32_t)block_size(blk(a)); /* below c */
+  CHECK(heap_check(&h) == 1);
+  h.free.fit_bound[cls - SEG_RANGE_FIRST] = kept;
+  void *rest[5] = {s1, e, s2, d, s3};
+  drain(rest, 5);
   CHECK(h.in_use == 0 && heap_check(&h) == 0);
 }
 
