@@ -772,6 +772,28 @@ size_t heap_alloc_batch(struct heap *h, size_t size, void **out, size_t count, i
   return got;
 }
 
+/* Makes allocated block b, followed by merged - block_size(b) bytes it
+ * takes whole (taken off the lists already), size bytes, or up to roomy
+ * bytes if there is room, and cuts off the rest; cur is the bytes of it
+ * counted in use so far. */
+static void grow_over_locked(struct heap *h, block *b, size_t merged, size_t size, size_t roomy,
+                             size_t cur) {
+  if (roomy > merged) roomy = merged;
+  /* The headroom takes no new memory: it stays below the frontier. */
+  const char *frontier = arena_of(b)->frontier;
+  if (roomy > size && arena_used_end(arena_of(b), b, roomy) > frontier)
+    roomy =
+        frontier > (char *)b + size + BLOCK_MIN ? (size_t)(frontier - (char *)b) - BLOCK_MIN : size;
+  size = roomy & ~(HAWK_ALIGN - 1);
+  block_set_alloc(b, merged, block_flags(b));
+  block_set_prev_alloc(block_next(b), 1);
+  cut_tail_locked(h, b, size);
+  /* Counted once, as it ends: the free neighbour taken whole for a moment
+   * (up to an arena's tail) was never in use, and must not reach the peak. */
+  in_use_add(h, (int64_t)(block_size(b) - cur));
+  arena_mark_used(arena_of(b), b, block_size(b));
+}
+
 /* Grows allocated block b in place to size bytes, or up to roomy bytes if
  * there is room, by taking the free block after it; returns 0 if that is
  * not possible. */
@@ -780,21 +802,39 @@ static int grow_in_place_locked(struct heap *h, block *b, size_t size, size_t ro
   block *next = block_next(b);
   if (block_is_alloc(next) || cur + block_size(next) < size) return 0;
   size_t merged = cur + block_size(next);
-  if (roomy > merged) roomy = merged;
-  /* The headroom takes no new memory: it stays below the frontier. */
-  const char *frontier = arena_of(b)->frontier;
-  if (roomy > size && arena_used_end(arena_of(b), b, roomy) > frontier)
-    roomy =
-        frontier > (char *)b + size + BLOCK_MIN ? (size_t)(frontier - (char *)b) - BLOCK_MIN : size;
-  size = roomy & ~(HAWK_ALIGN - 1);
   placement_remove(h->policy, &h->free, next);
-  block_set_alloc(b, merged, block_flags(b));
-  block_set_prev_alloc(block_next(b), 1);
-  cut_tail_locked(h, b, size);
-  /* Counted once, as it ends: the free neighbour taken whole for a moment
-   * (up to an arena's tail) was never in use, and must not reach the peak. */
-  in_use_add(h, (int64_t)(block_size(b) - cur));
-  arena_mark_used(arena_of(b), b, block_size(b));
+  grow_over_locked(h, b, merged, size, roomy, cur);
+  return 1;
+}
+
+/* heap_resize_into's growth into next, the block after p that this
+ * thread's cache gave back (allocated in the heap's eyes, its mark
+ * erased), when no recorder listens: next and p checked as a free and a
+ * resize check them, then p grown over next and over the free block after
+ * next if there is one, in one step.  The same blocks end where freeing
+ * next (which merges that free block into it and lists the whole) and
+ * growing into the whole (which unlists it at once) put them, without the
+ * listing and unlisting.  Returns 0, with nothing changed, when that is not
+ * the resize asked for (a shrink, a size for a mapping of its own, not
+ * enough room): the caller then frees next and resizes. */
+static int grow_into_cached_locked(struct heap *h, void *p, void *next, size_t n, size_t limit,
+                                   const char *call, struct releases *r) {
+  if (EVENTS_ON()) return 0; /* the explorer is told of next's free */
+  const char *problem = free_problem_locked(h, next, 0);
+  if (problem) fail_locked(h, r, call, next, problem);
+  block *b = block_of_payload(p), *nb = block_of_payload(next);
+  problem = block_problem_locked(arena_of(p), b);
+  if (problem) fail_locked(h, r, call, p, problem);
+  size_t size = block_size_for(n), cur = block_size(b), taken = cur + block_size(nb);
+  if (size <= cur || n >= limit || nb != block_next(b)) return 0;
+  block *after = block_next(nb);
+  size_t merged = block_is_alloc(after) ? taken : taken + block_size(after);
+  if (merged < size) return 0;
+  if (merged != taken) { /* what next's free would have merged forward */
+    placement_remove(h->policy, &h->free, after);
+    HAWK_STAT_ADD(h->coalesces, 1);
+  }
+  grow_over_locked(h, b, merged, size, block_size_for(n + n / REALLOC_HEADROOM), taken);
   return 1;
 }
 
@@ -805,6 +845,10 @@ int heap_resize_into(void *p, void *next, size_t n, size_t limit, const char *ca
   size_t size = block_size_for(n);
   struct releases r = {.count = 0}; /* p stays in its arena: none empties */
   pthread_mutex_lock(&h->lock);
+  if (next && grow_into_cached_locked(h, p, next, n, limit, call, &r)) {
+    unlock_and_release(h, &r);
+    return 1;
+  }
   if (next) free_or_report_locked(h, next, &r, call);
   const char *problem = block_problem_locked(arena_of(p), b);
   if (problem) fail_locked(h, &r, call, p, problem);

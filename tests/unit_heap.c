@@ -493,4 +493,53 @@ TEST(a_range_class_search_finds_a_block_freed_after_a_search_found_none) {
   CHECK(h.in_use == 0 && heap_check(&h) == 0);
 }
 
+/* What a growing resize into a cached neighbour left (offsets in the arena). */
+struct grown {
+  int done;
+  size_t p_size, free_count, free_bytes, in_use, coalesces, splits;
+};
+
+/* p (100 bytes) grows to want bytes into q, the block after it, which a
+ * thread cache gave back; the block after q is free when after_free.  With
+ * into, heap_resize_into does it in one step; without, q is freed and p
+ * resized, the two steps it stands for. */
+static struct grown grow_into_cached(int into, int after_free, size_t want) {
+  fresh_heap();
+  void *p = take(100), *q = take(100), *r = take(300), *s = take(24);
+  CHECK(p && q && r && s);
+  if (after_free) heap_free(r, "free");
+  struct grown g;
+  if (into) {
+    g.done = heap_resize_into(p, q, want, 1 << 20, "realloc", NULL);
+  } else {
+    heap_free_internal(q, "free");
+    g.done = heap_resize(p, want, 1 << 20, "realloc", NULL);
+  }
+  CHECK(heap_check(&h) == 0);
+  g.p_size = block_size(blk(p));
+  g.free_count = h.free.count;
+  g.free_bytes = h.free.bytes;
+  g.in_use = h.in_use;
+  g.coalesces = h.coalesces;
+  g.splits = h.splits;
+  heap_free(p, "free");
+  if (!after_free) heap_free(r, "free");
+  heap_free(s, "free");
+  CHECK(h.in_use == 0 && heap_check(&h) == 0);
+  return g;
+}
+
+TEST(growing_into_a_cached_neighbour_ends_as_its_free_and_a_resize_would) {
+  const size_t wants[] = {150, 200, 400, 500, 900};
+  for (int after_free = 0; after_free < 2; after_free++)
+    for (size_t i = 0; i < sizeof wants / sizeof wants[0]; i++) {
+      struct grown one = grow_into_cached(1, after_free, wants[i]);
+      struct grown two = grow_into_cached(0, after_free, wants[i]);
+      CHECK(one.done == two.done && one.p_size == two.p_size);
+      CHECK(one.free_count == two.free_count && one.free_bytes == two.free_bytes);
+      CHECK(one.in_use == two.in_use);
+      CHECK(one.coalesces == two.coalesces && one.splits == two.splits);
+    }
+}
+
 TEST_MAIN()
