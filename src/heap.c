@@ -564,7 +564,8 @@ void heap_free_internal(void *p, const char *call) { free_one(p, call, 0); }
 static inline __attribute__((always_inline)) block *cached_checked_locked(struct heap *h, void *p,
                                                                           struct releases *r) {
   ((void **)p)[1] = NULL; /* no longer marked as cached */
-  /* Of heap h: heap_release_cached grouped the batch by heap. */
+  /* Of heap h: the batch's loop tested the first block of each run, and
+   * the others lie next to it in its arena. */
   HAWK_ASSERT(arena_heap(arena_of(p)) == h);
   const char *problem = block_problem_cached_locked(arena_of(p), block_of_payload(p), 1);
   if (problem) fail_locked(h, r, "free", p, problem);
@@ -583,11 +584,14 @@ static inline __attribute__((always_inline)) block *cached_checked_locked(struct
  * before it were freed: they were sound).  The later blocks of a run get a
  * free header of their own size first, so that a second free of one is a
  * double free. */
-static inline __attribute__((always_inline)) void
+static inline __attribute__((always_inline)) size_t
 free_cached_in_locked(struct heap *h, void *const *ps, size_t n, struct releases *r,
                       const struct placement *policy, int debug, int decay, int events) {
-  size_t freed = 0; /* bytes, counted out of use once */
-  for (size_t i = 0; i < n;) {
+  size_t freed = 0, i = 0; /* bytes, counted out of use once */
+  while (i < n) {
+    /* A run begins with a block of h; the blocks that join it are its
+     * neighbours in memory, in its arena. */
+    if (arena_heap(arena_of(ps[i])) != h) break;
     block *lo = cached_checked_locked(h, ps[i], r), *hi = lo; /* the run's first and last */
     size_t span = block_size(lo);
     /* Block by block while the explorer listens: it is told of each free. */
@@ -613,30 +617,39 @@ free_cached_in_locked(struct heap *h, void *const *ps, size_t n, struct releases
     freed += span;
   }
   in_use_add(h, -(int64_t)freed);
+  return i;
 }
 
 /* free_cached_in_locked with what it reads once per batch: in the usual
  * case (the segregated policy, no debug mode, no recorder listening) as
- * constants, so that its loop tests none of them. */
-static void free_cached_locked(struct heap *h, void *const *ps, size_t n, struct releases *r) {
+ * constants, so that its loop tests none of them.  Frees the blocks of ps
+ * up to the first that is not h's (untouched: still marked as cached);
+ * returns how many. */
+static size_t free_cached_locked(struct heap *h, void *const *ps, size_t n, struct releases *r) {
   const struct placement *policy = h->policy;
   int debug = debug_enabled, decay = decay_on, events = EVENTS_ON();
   if (likely(policy == &placement_segregated && !debug && !events))
-    free_cached_in_locked(h, ps, n, r, &placement_segregated, 0, decay, 0);
-  else
-    free_cached_in_locked(h, ps, n, r, policy, debug, decay, events);
+    return free_cached_in_locked(h, ps, n, r, &placement_segregated, 0, decay, 0);
+  return free_cached_in_locked(h, ps, n, r, policy, debug, decay, events);
 }
 
-/* Gives cached blocks of heap h back: at once if its lock is free, else
- * onto its remote list in one atomic step, for its next user to free. */
-static void give_back(struct heap *h, void **ps, size_t n) {
-  if (pthread_mutex_trylock(&h->lock) == 0) {
-    struct releases r = {.count = 0};
-    drain_locked(h, &r);
-    free_cached_locked(h, ps, n, &r);
-    finish(h, &r);
-    return;
+/* Brings the blocks of heap h among the n at ps to the front (the order of
+ * h's blocks kept); returns how many. */
+static size_t group_front(void **ps, size_t n, const struct heap *h) {
+  size_t k = 0; /* the blocks before k are h's */
+  while (k < n && arena_heap(arena_of(ps[k])) == h) k++;
+  for (size_t i = k; i < n; i++) {
+    if (arena_heap(arena_of(ps[i])) != h) continue;
+    void *t = ps[k];
+    ps[k++] = ps[i];
+    ps[i] = t;
   }
+  return k;
+}
+
+/* Puts n cached blocks of heap h onto its remote list in one atomic step,
+ * for its next user to free. */
+static void give_back_later(struct heap *h, void **ps, size_t n) {
   /* Still marked as cached while they wait: a second free is caught. */
   for (size_t i = 0; i + 1 < n; i++) ((void **)ps[i])[0] = link_encode(ps[i + 1]);
   void **last = ps[n - 1];
@@ -647,19 +660,24 @@ static void give_back(struct heap *h, void **ps, size_t n) {
                                         __ATOMIC_RELAXED));
 }
 
+/* The blocks of the first block's heap go back to it together: at once if
+ * its lock is free (up to the first block of another heap as they come,
+ * the heap tested once a run; then its others, brought forward), else onto
+ * its remote list (give_back_later); then the next heap's. */
 void heap_release_cached(void **ps, size_t count) {
   while (count > 0) {
-    /* Bring the blocks of the first block's heap to the front. */
     struct heap *h = owner_of(ps[0], "free");
-    size_t k = 1; /* the blocks before k are h's */
-    while (k < count && arena_heap(arena_of(ps[k])) == h) k++;
-    for (size_t i = k; i < count; i++) {
-      if (arena_heap(arena_of(ps[i])) != h) continue;
-      void *t = ps[k];
-      ps[k++] = ps[i];
-      ps[i] = t;
+    size_t k;
+    if (pthread_mutex_trylock(&h->lock) == 0) {
+      struct releases r = {.count = 0};
+      drain_locked(h, &r);
+      k = free_cached_locked(h, ps, count, &r);
+      if (k < count) k += free_cached_locked(h, ps + k, group_front(ps + k, count - k, h), &r);
+      finish(h, &r);
+    } else {
+      k = group_front(ps, count, h);
+      give_back_later(h, ps, k);
     }
-    give_back(h, ps, k);
     ps += k;
     count -= k;
   }

@@ -542,4 +542,25 @@ TEST(growing_into_a_cached_neighbour_ends_as_its_free_and_a_resize_would) {
     }
 }
 
+/* A cache batch whose blocks belong to two heaps, interleaved: each block
+ * goes back to its own heap (the first heap's under one lock, the loop
+ * stopping at the other heap's blocks, then the second's). */
+TEST(a_cached_batch_of_two_heaps_frees_each_block_into_its_own) {
+  fresh_heap();
+  static struct heap other;
+  heap_init(&other, h.policy);
+  void *p[6];
+  for (int i = 0; i < 6; i++) {
+    p[i] = i % 3 == 1 ? heap_alloc(&other, 64, HAWK_ALIGN, NULL, 1) : take(64);
+    REQUIRE(p[i] != NULL);
+    ((uint64_t *)p[i])[1] = tcache_key;
+  }
+  void *batch[6] = {p[0], p[1], p[2], p[3], p[4], p[5]}; /* h, other, h, h, other, h */
+  heap_release_cached(batch, 6);
+  CHECK(h.in_use == 0 && other.in_use == 0);
+  CHECK(h.remote == NULL && other.remote == NULL);
+  CHECK(heap_check(&h) == 0 && heap_check(&other) == 0);
+  heap_release_empty(&other);
+}
+
 TEST_MAIN()
