@@ -468,6 +468,9 @@ free_span_locked(struct heap *h, struct arena *a, block *b, size_t size, int may
 static struct arena *free_locked(struct heap *h, struct arena *a, block *b, int may_detach) {
   size_t size = block_size(b);
   in_use_add(h, -(int64_t)size);
+  /* The usual case with constants, as a cache batch does (free_cached_locked). */
+  if (likely(h->policy == &placement_segregated && !debug_enabled && !EVENTS_ON()))
+    return free_span_locked(h, a, b, size, may_detach, &placement_segregated, 0, decay_on, 0);
   return free_span_locked(h, a, b, size, may_detach, h->policy, debug_enabled, decay_on, 1);
 }
 
