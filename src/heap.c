@@ -600,9 +600,11 @@ free_cached_in_locked(struct heap *h, void *const *ps, size_t n, struct releases
     /* Block by block while the explorer listens: it is told of each free. */
     for (i++; i < n && !events; i++) {
       block *b = block_of_payload(ps[i]);
-      if ((char *)b == (char *)hi + block_size(hi))
-        hi = b;
-      else if ((char *)b + block_size(b) == (char *)lo)
+      if ((char *)b == (char *)hi + block_size(hi)) hi = b;
+      /* b's header is read only once b is known to lie in lo's arena, so
+       * h's (another heap's headers change under its own lock). */
+      else if (((uintptr_t)b ^ (uintptr_t)lo) < ARENA_SIZE &&
+               (char *)b + block_size(b) == (char *)lo)
         lo = b;
       else
         break;
