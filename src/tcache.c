@@ -236,6 +236,32 @@ static int take_handed_back(struct tcache *tc, size_t size) {
   return 1;
 }
 
+/* Overflows in a row whose lists were mostly blocks of a heap this
+ * thread should move to (move_maybe). */
+static __thread unsigned move_votes __attribute__((tls_model("initial-exec")));
+
+/* Moves this thread to heap to (NULL: none) once TCACHE_MOVE_VOTES
+ * overflows in a row found its lists mostly to's blocks and to is the
+ * heap to join (remote_should_move).  Threads that free each other's
+ * blocks then share a heap: their lists pass between them through its
+ * stacks (pass_on), one heap's memory serves them all, and no heap's
+ * reservoir of lists waits for a thread that does not need them.  The
+ * blocks this thread still caches stay where they are: blocks of another
+ * heap in a list are allowed, and go home at the next overflow. */
+static void move_maybe(struct tcache *tc, struct heap *to) {
+  if (to == NULL || !remote_should_move(tc->heap, to)) {
+    move_votes = 0;
+    return;
+  }
+  if (++move_votes < TCACHE_MOVE_VOTES) return;
+  move_votes = 0;
+  struct heap *from = tc->heap;
+  hawk_heap_thread_joins(to);
+  tc->heap = to;
+  remote_thread_moves(from, to);
+  hawk_heap_thread_leaves(from);
+}
+
 /* When the list of size-byte blocks is full and holds blocks of other
  * heaps (a thread that frees what others allocate), those blocks go to the
  * heap of the first of them as one list, for its threads to take
@@ -280,12 +306,41 @@ static int hand_back(struct tcache *tc, size_t size) {
     tcache_set_count(&tc->lists[bin], own_n + other_n);
     return -1;
   }
+  struct heap *to = arena_heap(arena_of(other));
   if (own_n != 0 && !remote_hand_off(own, size, own_n)) { /* this part stays */
     tc->lists[bin].head = own;
     tcache_set_count(&tc->lists[bin], own_n);
     own_n = 0;
   }
   tcache_add(&tc->moved_out, other_n + own_n);
+  move_maybe(tc, other_n > own_n ? to : NULL);
+  return 1;
+}
+
+/* When this thread's heap is shared by threads that free each other's
+ * blocks (a thread moved there for that: move_maybe), a full list of its
+ * blocks goes, still linked and marked, onto the stacks of its first
+ * block's heap (remote.h), for a thread that allocates the size to take,
+ * rather than through the heap's free path and back out through its
+ * allocation path: the whole list when it filled up with no refill in
+ * between (this thread frees more of the size than it allocates), else
+ * its first half.  Returns whether it did (not when the stacks are
+ * full). */
+static int pass_on(struct tcache *tc, size_t size) {
+  size_t bin = size / HAWK_ALIGN;
+  unsigned n = tc->refilled[bin] ? tc->lists[bin].limit / 2 + 1 : tc->lists[bin].count;
+  if (n == 0 || tc->lists[bin].count < n || !remote_exchanging(tc->heap)) return 0;
+  void *head = tc->lists[bin].head, *last = head;
+  for (unsigned i = 1; i < n; i++) last = tcache_next(last, size, "free");
+  void *rest = tcache_next(last, size, "free");
+  *(void **)last = link_encode(NULL);
+  if (!remote_hand_off(head, size, n)) {
+    *(void **)last = link_encode(rest);
+    return 0;
+  }
+  tc->lists[bin].head = rest;
+  tcache_set_count(&tc->lists[bin], tc->lists[bin].count - n);
+  tcache_add(&tc->moved_out, n);
   return 1;
 }
 
@@ -366,7 +421,8 @@ void tcache_overflow(void *p, size_t size) {
   if (tc->refilled[bin] && more > 0) { /* a round: room for more */
     tc->lists[bin].limit = (uint32_t)(limit + more);
     tc->grown += more * size;
-  } else if (!hand_back_maybe(tc, p, size)) { /* other heaps' blocks go home first */
+  } else if (!hand_back_maybe(tc, p, size) && !pass_on(tc, size)) {
+    /* other heaps' blocks go home first, then the heap's other threads */
     flush_list(tc, bin, (size_t)tc->lists[bin].limit / 2 + 1);
   }
   tc->refilled[bin] = 0;
