@@ -322,13 +322,13 @@ static int hand_back(struct tcache *tc, size_t size) {
  * blocks goes, still linked and marked, onto the stacks of its first
  * block's heap (remote.h), for a thread that allocates the size to take,
  * rather than through the heap's free path and back out through its
- * allocation path: the whole list when it filled up with no refill in
- * between (this thread frees more of the size than it allocates), else
- * its first half.  Returns whether it did (not when the stacks are
- * full). */
+ * allocation path: its first half, as a flush would give (a whole list
+ * would leave the taker's list full, and every free it makes of the size
+ * would overflow: larson 2 +4% instructions).  Returns whether it did
+ * (not when the stacks are full). */
 static int pass_on(struct tcache *tc, size_t size) {
   size_t bin = size / HAWK_ALIGN;
-  unsigned n = tc->refilled[bin] ? tc->lists[bin].limit / 2 + 1 : tc->lists[bin].count;
+  unsigned n = tc->lists[bin].limit / 2 + 1;
   if (n == 0 || tc->lists[bin].count < n || !remote_exchanging(tc->heap)) return 0;
   void *head = tc->lists[bin].head, *last = head;
   for (unsigned i = 1; i < n; i++) last = tcache_next(last, size, "free");
