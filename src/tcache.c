@@ -236,6 +236,12 @@ static int take_handed_back(struct tcache *tc, size_t size) {
   return 1;
 }
 
+/* What refilled[bin] records since the list last overflowed: a refill
+ * from the heap (which lets the list grow at its next overflow), and a
+ * list taken from the heap's stacks. */
+#define REFILLED    1
+#define TOOK_A_LIST 2
+
 /* Overflows in a row whose lists were mostly blocks of a heap this
  * thread should move to (move_maybe). */
 static __thread unsigned move_votes __attribute__((tls_model("initial-exec")));
@@ -322,13 +328,14 @@ static int hand_back(struct tcache *tc, size_t size) {
  * blocks goes, still linked and marked, onto the stacks of its first
  * block's heap (remote.h), for a thread that allocates the size to take,
  * rather than through the heap's free path and back out through its
- * allocation path: its first half, as a flush would give (a whole list
- * would leave the taker's list full, and every free it makes of the size
- * would overflow: larson 2 +4% instructions).  Returns whether it did
- * (not when the stacks are full). */
+ * allocation path.  The whole list when nothing was put into it since it
+ * last overflowed (this thread only frees the size: a consumer); else its
+ * first half, as much as a flush gives, so that a thread that takes it and
+ * frees the size too does not find its list full at once.  Returns whether
+ * it did (not when the stacks are full). */
 static int pass_on(struct tcache *tc, size_t size) {
   size_t bin = size / HAWK_ALIGN;
-  unsigned n = tc->lists[bin].limit / 2 + 1;
+  unsigned n = tc->refilled[bin] ? tc->lists[bin].limit / 2 + 1 : tc->lists[bin].count;
   if (n == 0 || tc->lists[bin].count < n || !remote_exchanging(tc->heap)) return 0;
   void *head = tc->lists[bin].head, *last = head;
   for (unsigned i = 1; i < n; i++) last = tcache_next(last, size, "free");
@@ -380,8 +387,10 @@ void *tcache_refill(size_t size) {
     return heap_alloc(tcache_self->heap, size - BLOCK_HEADER, HAWK_ALIGN, NULL, 1);
   if (decay_due_for(tc)) tcache_decay(tc);
   size_t bin = size / HAWK_ALIGN;
-  if (remote_waiting(tc->heap, size) && tc->lists[bin].head == NULL && take_handed_back(tc, size))
+  if (remote_waiting(tc->heap, size) && tc->lists[bin].head == NULL && take_handed_back(tc, size)) {
+    tc->refilled[bin] |= TOOK_A_LIST;
     return tcache_pop(size);
+  }
   void *batch[TCACHE_LIST_MAX];
   /* A size used once costs one block; a size used again and again is
    * fetched in ever bigger batches, up to half a list. */
@@ -389,7 +398,7 @@ void *tcache_refill(size_t size) {
   if (most > TCACHE_LIST_MAX) most = TCACHE_LIST_MAX; /* the batch's room */
   if (want > most) want = most ? most : 1;
   tc->fill[bin] = (uint16_t)(want * 2 <= most ? want * 2 : most ? most : 1);
-  tc->refilled[bin] = 1;
+  tc->refilled[bin] |= REFILLED;
   size_t got = 0;
   if (tcache_at_peak(tc) && flush_before_growth(tc)) {
     got = heap_alloc_batch(tc->heap, size, batch, want, 0);
@@ -418,7 +427,7 @@ void tcache_overflow(void *p, size_t size) {
   size_t more = limit < cap - limit ? limit : cap - limit; /* double, up to the cap */
   size_t left = (TCACHE_GROWN_BUDGET - tc->grown) / size;
   if (more > left) more = left;
-  if (tc->refilled[bin] && more > 0) { /* a round: room for more */
+  if ((tc->refilled[bin] & REFILLED) && more > 0) { /* a round: room for more */
     tc->lists[bin].limit = (uint32_t)(limit + more);
     tc->grown += more * size;
   } else if (!hand_back_maybe(tc, p, size) && !pass_on(tc, size)) {
