@@ -5,6 +5,7 @@
  * one place.  See process.h. */
 #include "process.h"
 
+#include <sched.h>
 #include <stdint.h>
 
 #include "arena.h"
@@ -19,6 +20,7 @@
 #include "stats.h"
 #include "tcache.h"
 #include "trace.h"
+#include "userheap.h"
 #include "vg.h"
 
 struct heap hawk_heaps[HEAP_MAX];
@@ -187,6 +189,7 @@ void process_init(void) { pthread_once(&init_control, init_once); }
  * by a thread that will not exist in the child. */
 static void fork_prepare(void) {
   hawk_ensure_init();
+  userheap_fork_prepare();
   tcache_lock_all();
   for (unsigned i = 0; i < hawk_heap_count; i++) pthread_mutex_lock(&hawk_heaps[i].lock);
   arena_cache_lock();
@@ -198,6 +201,7 @@ static void fork_parent(void) {
   arena_cache_unlock();
   for (unsigned i = 0; i < hawk_heap_count; i++) pthread_mutex_unlock(&hawk_heaps[i].lock);
   tcache_unlock_all();
+  userheap_fork_parent();
 }
 
 static void fork_child(void) {
@@ -207,11 +211,45 @@ static void fork_child(void) {
   tcache_after_fork_child();
   trace_after_fork_child();
   snapshot_after_fork_child();
+  userheap_fork_child();
 }
 
+int fork_handlers_state; /* process.h: 0 none, 1 being registered, 2 registered */
+/* Set in the thread registering them: the C library may allocate while it
+ * registers (its list of handlers grows), and that thread must not wait
+ * for itself. */
+static __thread int fork_handlers_registering __attribute__((tls_model("initial-exec")));
+
+/* Registers the handlers, once; a thread that finds another registering
+ * them waits until they are, so that no fork can miss them while it takes
+ * a lock. */
+static void fork_handlers_register(void) {
+  int none = 0;
+  if (__atomic_compare_exchange_n(&fork_handlers_state, &none, 1, 0, __ATOMIC_ACQ_REL,
+                                  __ATOMIC_ACQUIRE)) {
+    fork_handlers_registering = 1;
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    fork_handlers_registering = 0;
+    __atomic_store_n(&fork_handlers_state, 2, __ATOMIC_RELEASE);
+    return;
+  }
+  while (__atomic_load_n(&fork_handlers_state, __ATOMIC_ACQUIRE) != 2 && !fork_handlers_registering)
+    sched_yield();
+}
+
+void process_fork_guard_slow(void) {
+  if (process_may_be_threaded()) fork_handlers_register();
+}
+
+/* The handlers are registered here only where a child needs them with one
+ * thread too (the trace stops in the child; a snapshot being written by a
+ * signal's request is reset) or when the process already has threads (the
+ * library loaded by dlopen); else when a second thread may take a lock
+ * (process.h, hawk_fork_guard). */
 __attribute__((constructor)) static void hawk_constructor(void) {
   hawk_ensure_init();
-  pthread_atfork(fork_prepare, fork_parent, fork_child);
+  if (trace_enabled || option_text(OPTION_MAP)[0] != 0 || process_may_be_threaded())
+    fork_handlers_register();
 }
 
 /* --- exit ------------------------------------------------------------------ */

@@ -2,6 +2,7 @@
 #include "report.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -62,9 +63,18 @@ static struct {
   ino_t ino;
 } start_stderr;
 
+/* fstat with the empty path in the library's own data: the C library's
+ * fstat is fstatat(fd, "", ...) with its "" in a part of its read-only
+ * data a program that never calls fstat does not touch, and the kernel's
+ * read of it faulted 64 KiB of it into every process at start-up. */
+static int stat_fd(int fd, struct stat *st) {
+  static const char empty[1] = "";
+  return fstatat(fd, empty, st, AT_EMPTY_PATH);
+}
+
 void report_stderr_init(void) {
   struct stat st;
-  if (fstat(2, &st) != 0) return;
+  if (stat_fd(2, &st) != 0) return;
   start_stderr.dev = st.st_dev;
   start_stderr.ino = st.st_ino;
   start_stderr.open = 1;
@@ -73,8 +83,8 @@ void report_stderr_init(void) {
 int report_is_stderr(int fd) {
   int saved = errno;
   struct stat st;
-  int same = start_stderr.open && fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == start_stderr.dev &&
-             st.st_ino == start_stderr.ino;
+  int same = start_stderr.open && fd >= 0 && stat_fd(fd, &st) == 0 &&
+             st.st_dev == start_stderr.dev && st.st_ino == start_stderr.ino;
   errno = saved;
   return same;
 }
