@@ -62,7 +62,7 @@ static uint64_t heaps_automatic(void) {
   long got = syscall(SYS_sched_getaffinity, 0, sizeof mask, mask);
   uint64_t cpus = 0;
   for (long i = 0; got > 0 && i < got / (long)sizeof mask[0]; i++)
-    cpus += (uint64_t)__builtin_popcountl(mask[i]);
+    for (unsigned long m = mask[i]; m != 0; m &= m - 1) cpus++; /* no libgcc call */
   uint64_t n = got > 0 ? 2 * cpus : 2;
   return n < 1 ? 1 : n > HEAP_MAX ? HEAP_MAX : n;
 }

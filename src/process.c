@@ -155,13 +155,16 @@ static void init_once(void) {
   os_page_size();
   block_keys_init();
   tcache_init();
-  trace_init();
-  map_install_signal();
+  /* The observers' files lie past the first 64 KiB of the library's code
+   * (the Makefile's LIB_FIRST): called only when their option is set, a
+   * program that sets none never faults their pages in. */
+  if (option_text(OPTION_TRACE)[0] != 0) trace_init();
+  if (option_text(OPTION_MAP)[0] != 0) map_install_signal();
   debug_init();
   /* Debug mode checks that freed memory keeps its fill pattern: nothing
    * may give its pages back behind its back. */
   decay_init(debug_enabled ? 0 : (uint64_t)option_long(OPTION_DECAY_MS));
-  stats_init();
+  if (option_long(OPTION_STATS) == 1) stats_init();
   under_valgrind = vg_memcheck_running();
   /* Textbook mode (HAWKALLOC_TCACHE=0): no cache and one heap, so that every
    * malloc and free meets the placement policy, as in the seed's design.
@@ -258,7 +261,7 @@ __attribute__((constructor)) static void hawk_constructor(void) {
  * trace records still in buffers, the HAWKALLOC_STATS table, then the
  * HAWKALLOC_MAP snapshot.  The one destructor of the library. */
 __attribute__((destructor)) static void process_at_exit(void) {
-  trace_flush_all();
-  stats_at_exit();
-  map_on_exit();
+  if (__atomic_load_n(&trace_enabled, __ATOMIC_ACQUIRE)) trace_flush_all();
+  if (option_long(OPTION_STATS) == 1) stats_at_exit(); /* as at start-up: only when set */
+  if (option_text(OPTION_MAP)[0] != 0) map_on_exit();
 }

@@ -110,4 +110,24 @@ else
   fail "the C library data probe builds: $(head -n 3 "$tmp/err" 2>/dev/null)"
 fi
 
+# The code every process runs (start-up, malloc, free, exit) is linked first
+# and starts on a 64 KiB boundary (the Makefile's LIB_FIRST): a process that
+# allocates and frees a little has at most 64 KiB of the library's code
+# resident, the kernel mapping 64 KiB around each fault (88 KiB, all of it,
+# before).
+if [ -e "$lib" ] && read -r off < <(nm "$lib" | awk '$3 == "hawk_malloc" { print $1 }') &&
+  [ -x "$tmp/leaf" ]; then
+  runs="" bad=0
+  for run in 1 2 3; do
+    read -r size rss < <(LD_PRELOAD=$lib "$tmp/leaf" "$off") || bad=1
+    runs="$runs${rss:-?}/${size:-?} "
+    [ -n "${rss:-}" ] && [ "$rss" -le 64 ] || bad=1
+  done
+  if [ "$bad" = 0 ]; then
+    ok "a process that allocates has at most 64 KiB of the library's code resident (KiB resident/mapped: $runs)"
+  else
+    fail "a process that allocates has at most 64 KiB of the library's code resident: KiB resident/mapped $runs($lib)"
+  fi
+fi
+
 finish
