@@ -202,6 +202,15 @@
 #define TCACHE_TAKE_BACK_LOOK 8
 #endif
 
+/* Overflows.  A thread whose full cache lists are mostly another heap's
+ * blocks moves to that heap (remote.h, remote_should_move) after this many
+ * such overflows in a row: threads that free each other's blocks share a
+ * heap, and its lists pass between them whole (docs/design.md).  Safe to
+ * change (1 moves at the first sign). */
+#ifndef TCACHE_MOVE_VOTES
+#define TCACHE_MOVE_VOTES 4
+#endif
+
 /* Bytes.  The most bytes of whole cache lists waiting at one heap for its
  * threads to take (remote.h, "Frees from other threads"): beyond it a list
  * goes to the heap's free path, so what waits stays bounded. */

@@ -21,6 +21,8 @@ struct stacks {
   uint64_t takes_seen;    /* takes at the decay's last look (atomic) */
   uint64_t epoch;         /* the decay's epoch at that look (atomic) */
   uint64_t threads;       /* threads with a cache on the heap (atomic) */
+  int joined;             /* a thread moved here to share the heap with
+                             threads whose blocks it frees (atomic) */
   int taking;             /* 1 while one thread takes lists off the stacks
                              (atomic): takers need not wait for the heap's lock */
 } __attribute__((aligned(128)));
@@ -188,9 +190,32 @@ void remote_thread_joins(struct heap *h) {
 
 void remote_thread_leaves(struct heap *h) {
   struct stacks *s = stacks_of(h);
-  if (s && __atomic_sub_fetch(&s->threads, 1, __ATOMIC_RELAXED) == 0 &&
-      __atomic_load_n(&s->bytes, __ATOMIC_RELAXED) != 0)
+  if (s == NULL) return;
+  uint64_t left = __atomic_sub_fetch(&s->threads, 1, __ATOMIC_RELAXED);
+  if (left < 2) __atomic_store_n(&s->joined, 0, __ATOMIC_RELAXED); /* nothing to share */
+  if (left == 0 && __atomic_load_n(&s->bytes, __ATOMIC_RELAXED) != 0)
     flush_heap((unsigned)(s - stacks));
+}
+
+int remote_exchanging(const struct heap *h) {
+  const struct stacks *s = stacks_of(h);
+  return s && __atomic_load_n(&s->joined, __ATOMIC_RELAXED) &&
+         __atomic_load_n(&s->threads, __ATOMIC_RELAXED) >= 2;
+}
+
+int remote_should_move(const struct heap *from, const struct heap *to) {
+  const struct stacks *a = stacks_of(from), *b = stacks_of(to);
+  if (a == NULL || b == NULL || a == b) return 0;
+  uint64_t na = __atomic_load_n(&a->threads, __ATOMIC_RELAXED);
+  uint64_t nb = __atomic_load_n(&b->threads, __ATOMIC_RELAXED);
+  return nb > na || (nb == na && b < a);
+}
+
+void remote_thread_moves(struct heap *from, struct heap *to) {
+  struct stacks *s = stacks_of(to);
+  if (s) __atomic_store_n(&s->joined, 1, __ATOMIC_RELAXED);
+  remote_thread_joins(to);
+  remote_thread_leaves(from); /* the last one gives back what waits there */
 }
 
 void remote_after_fork_child(void) {

@@ -65,6 +65,22 @@ HAWK_INTERNAL void remote_decay(struct heap *h);
 HAWK_INTERNAL void remote_thread_joins(struct heap *h);
 HAWK_INTERNAL void remote_thread_leaves(struct heap *h);
 
+/* Whether heap h is shared by threads that free each other's blocks: a
+ * thread moved there for that (remote_thread_moves) and two threads or
+ * more use it (relaxed reads). */
+HAWK_INTERNAL int remote_exchanging(const struct heap *h);
+
+/* Whether a thread of heap from whose full lists are mostly heap to's
+ * blocks should move to heap to: to has more threads, or as many and comes
+ * first in the heap table.  The order is strict, so threads that free each
+ * other's blocks end up on one heap and never move back and forth. */
+HAWK_INTERNAL int remote_should_move(const struct heap *from, const struct heap *to);
+
+/* A thread moves from heap from to heap to (remote_should_move said so):
+ * remote_thread_joins(to), then remote_thread_leaves(from), and to is
+ * marked as exchanging. */
+HAWK_INTERNAL void remote_thread_moves(struct heap *from, struct heap *to);
+
 /* In a fork's child: no thread is taking lists (the one that was, if
  * any, does not exist there). */
 HAWK_INTERNAL void remote_after_fork_child(void);

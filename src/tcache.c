@@ -67,6 +67,7 @@ static uint16_t list_cap(size_t size) {
 
 /* Gives this thread a cache of its own; NULL if it cannot have one. */
 static struct tcache *setup(void) {
+  hawk_fork_guard(); /* a thread's first call that may take a lock comes here */
   /* Debug mode and Valgrind send every call through the heap. */
   if (tcache_self != &tcache_unset || !exit_key_ready || tcache_disabled) return NULL;
   /* A cache other than the first is a heap block, not counted as one of the
@@ -236,6 +237,38 @@ static int take_handed_back(struct tcache *tc, size_t size) {
   return 1;
 }
 
+/* What refilled[bin] records since the list last overflowed: a refill
+ * from the heap (which lets the list grow at its next overflow), and a
+ * list taken from the heap's stacks. */
+#define REFILLED    1
+#define TOOK_A_LIST 2
+
+/* Overflows in a row whose lists were mostly blocks of a heap this
+ * thread should move to (move_maybe). */
+static __thread unsigned move_votes __attribute__((tls_model("initial-exec")));
+
+/* Moves this thread to heap to (NULL: none) once TCACHE_MOVE_VOTES
+ * overflows in a row found its lists mostly to's blocks and to is the
+ * heap to join (remote_should_move).  Threads that free each other's
+ * blocks then share a heap: their lists pass between them through its
+ * stacks (pass_on), one heap's memory serves them all, and no heap's
+ * reservoir of lists waits for a thread that does not need them.  The
+ * blocks this thread still caches stay where they are: blocks of another
+ * heap in a list are allowed, and go home at the next overflow. */
+static void move_maybe(struct tcache *tc, struct heap *to) {
+  if (to == NULL || !remote_should_move(tc->heap, to)) {
+    move_votes = 0;
+    return;
+  }
+  if (++move_votes < TCACHE_MOVE_VOTES) return;
+  move_votes = 0;
+  struct heap *from = tc->heap;
+  hawk_heap_thread_joins(to);
+  tc->heap = to;
+  remote_thread_moves(from, to);
+  hawk_heap_thread_leaves(from);
+}
+
 /* When the list of size-byte blocks is full and holds blocks of other
  * heaps (a thread that frees what others allocate), those blocks go to the
  * heap of the first of them as one list, for its threads to take
@@ -280,12 +313,42 @@ static int hand_back(struct tcache *tc, size_t size) {
     tcache_set_count(&tc->lists[bin], own_n + other_n);
     return -1;
   }
+  struct heap *to = arena_heap(arena_of(other));
   if (own_n != 0 && !remote_hand_off(own, size, own_n)) { /* this part stays */
     tc->lists[bin].head = own;
     tcache_set_count(&tc->lists[bin], own_n);
     own_n = 0;
   }
   tcache_add(&tc->moved_out, other_n + own_n);
+  move_maybe(tc, other_n > own_n ? to : NULL);
+  return 1;
+}
+
+/* When this thread's heap is shared by threads that free each other's
+ * blocks (a thread moved there for that: move_maybe), a full list of its
+ * blocks goes, still linked and marked, onto the stacks of its first
+ * block's heap (remote.h), for a thread that allocates the size to take,
+ * rather than through the heap's free path and back out through its
+ * allocation path.  The whole list when nothing was put into it since it
+ * last overflowed (this thread only frees the size: a consumer); else its
+ * first half, as much as a flush gives, so that a thread that takes it and
+ * frees the size too does not find its list full at once.  Returns whether
+ * it did (not when the stacks are full). */
+static int pass_on(struct tcache *tc, size_t size) {
+  size_t bin = size / HAWK_ALIGN;
+  unsigned n = tc->refilled[bin] ? tc->lists[bin].limit / 2 + 1 : tc->lists[bin].count;
+  if (n == 0 || tc->lists[bin].count < n || !remote_exchanging(tc->heap)) return 0;
+  void *head = tc->lists[bin].head, *last = head;
+  for (unsigned i = 1; i < n; i++) last = tcache_next(last, size, "free");
+  void *rest = tcache_next(last, size, "free");
+  *(void **)last = link_encode(NULL);
+  if (!remote_hand_off(head, size, n)) {
+    *(void **)last = link_encode(rest);
+    return 0;
+  }
+  tc->lists[bin].head = rest;
+  tcache_set_count(&tc->lists[bin], tc->lists[bin].count - n);
+  tcache_add(&tc->moved_out, n);
   return 1;
 }
 
@@ -325,8 +388,10 @@ void *tcache_refill(size_t size) {
     return heap_alloc(tcache_self->heap, size - BLOCK_HEADER, HAWK_ALIGN, NULL, 1);
   if (decay_due_for(tc)) tcache_decay(tc);
   size_t bin = size / HAWK_ALIGN;
-  if (remote_waiting(tc->heap, size) && tc->lists[bin].head == NULL && take_handed_back(tc, size))
+  if (remote_waiting(tc->heap, size) && tc->lists[bin].head == NULL && take_handed_back(tc, size)) {
+    tc->refilled[bin] |= TOOK_A_LIST;
     return tcache_pop(size);
+  }
   void *batch[TCACHE_LIST_MAX];
   /* A size used once costs one block; a size used again and again is
    * fetched in ever bigger batches, up to half a list. */
@@ -334,7 +399,7 @@ void *tcache_refill(size_t size) {
   if (most > TCACHE_LIST_MAX) most = TCACHE_LIST_MAX; /* the batch's room */
   if (want > most) want = most ? most : 1;
   tc->fill[bin] = (uint16_t)(want * 2 <= most ? want * 2 : most ? most : 1);
-  tc->refilled[bin] = 1;
+  tc->refilled[bin] |= REFILLED;
   size_t got = 0;
   if (tcache_at_peak(tc) && flush_before_growth(tc)) {
     got = heap_alloc_batch(tc->heap, size, batch, want, 0);
@@ -363,10 +428,11 @@ void tcache_overflow(void *p, size_t size) {
   size_t more = limit < cap - limit ? limit : cap - limit; /* double, up to the cap */
   size_t left = (TCACHE_GROWN_BUDGET - tc->grown) / size;
   if (more > left) more = left;
-  if (tc->refilled[bin] && more > 0) { /* a round: room for more */
+  if ((tc->refilled[bin] & REFILLED) && more > 0) { /* a round: room for more */
     tc->lists[bin].limit = (uint32_t)(limit + more);
     tc->grown += more * size;
-  } else if (!hand_back_maybe(tc, p, size)) { /* other heaps' blocks go home first */
+  } else if (!hand_back_maybe(tc, p, size) && !pass_on(tc, size)) {
+    /* other heaps' blocks go home first, then the heap's other threads */
     flush_list(tc, bin, (size_t)tc->lists[bin].limit / 2 + 1);
   }
   tc->refilled[bin] = 0;

@@ -40,8 +40,9 @@ _Static_assert(sizeof(struct tcache_list) == HAWK_ALIGN,
 struct tcache {
   struct tcache_list lists[TCACHE_BINS]; /* by block size / 16; first */
   struct heap *heap;                     /* where this thread's blocks come from */
-  uint8_t refilled[TCACHE_BINS];         /* the list was refilled since it last
-                                            overflowed */
+  uint8_t refilled[TCACHE_BINS];         /* the list was refilled (from the heap,
+                                            or with a list handed back: tcache.c)
+                                            since it last overflowed */
   uint64_t grown;                        /* bytes by which the limits exceed the first ones */
   uint16_t fill[TCACHE_BINS];            /* blocks the next refill asks for: 1 at first,
                                             doubling with use up to half the limit */

@@ -145,8 +145,11 @@ TEST(remote_frees_skip_the_heap_and_return_to_the_owner) {
 }
 
 /* A thread that freed its own blocks in bulk, and then frees another
- * heap's, still hands those back whole: no block meets the heap's free
- * path. */
+ * heap's, still hands those back whole: none of them meets the heap's
+ * free path, they all stay cached.  (Coalescing may happen meanwhile: when
+ * the freer moves to the owner's heap, the lists of its own blocks left at
+ * its old heap, which no thread uses any more, go to that heap's free
+ * path.) */
 TEST(remote_frees_after_bulk_frees_of_its_own_still_skip_the_heap) {
   if (!several_heaps()) SKIP("one heap: every free is local");
   hawk_trim();
@@ -156,11 +159,10 @@ TEST(remote_frees_after_bulk_frees_of_its_own_still_skip_the_heap) {
   pthread_create(&owner_thread, NULL, owner, NULL);
   pthread_create(&freer_thread, NULL, freer, NULL);
   pthread_barrier_wait(&step); /* 1: allocated; the freer freed its own */
-  struct hawk_stats s0 = stats_now();
   pthread_barrier_wait(&step); /* 2: the owner's blocks freed */
   struct hawk_stats s1 = stats_now();
   freer_frees_its_own_first = 0;
-  CHECK(s1.coalesces == s0.coalesces);
+  CHECK(s1.thread_cached >= (uint64_t)BLOCKS * 112 - (uint64_t)LIST * 112);
   finish();
 }
 
@@ -356,6 +358,123 @@ TEST(fork_with_remote_frees_pending) {
   start(0);
   CHECK(run_in_child(remote_child, &s0) == 0);
   finish();
+}
+
+/* --- threads that free each other's blocks share a heap ----------------- */
+
+static pthread_barrier_t pair;
+static void *anchor; /* a block of the main thread's heap, kept allocated */
+static int freer_heap = -2, freer_first_heap = -2;
+
+/* The heap hawk_walk names for the block whose payload is *ctx's first
+ * word; the result goes into its second. */
+static void find_heap(void *ctx, const struct hawk_block_info *b) {
+  intptr_t *want = ctx;
+  if (b->payload == (uintptr_t)want[0]) want[1] = b->heap;
+}
+static int heap_of(void *p) {
+  intptr_t want[2] = {(intptr_t)p, -1};
+  hawk_walk(find_heap, want);
+  return (int)want[1];
+}
+
+/* The freer of share_a_heap: frees the main thread's first round of
+ * blocks, says which heap its own allocations now come from, then frees
+ * the second round. */
+static void *sharing_freer(void *unused) {
+  (void)unused;
+  /* Sizes its cache holds no block of: they come from its heap. */
+  void *p = hawk_malloc(1000);
+  freer_first_heap = heap_of(p);
+  for (int i = 0; i < BLOCKS; i++) hawk_free(blocks[i]);
+  void *q = hawk_malloc(2000);
+  freer_heap = heap_of(q);
+  hawk_free(q);
+  hawk_free(p);
+  pthread_barrier_wait(&pair); /* 1: first round freed */
+  pthread_barrier_wait(&pair); /* 2: second round allocated */
+  for (int i = 0; i < BLOCKS; i++) hawk_free(blocks[i]);
+  pthread_barrier_wait(&pair); /* 3: second round freed */
+  pthread_barrier_wait(&pair); /* 4: exit */
+  return NULL;
+}
+
+/* The main thread allocates BLOCKS blocks, a thread that starts on
+ * another heap frees them all (its lists overflow about 27 times, each
+ * list all the main thread's blocks), then frees a second round: up to
+ * barrier 3 of sharing_freer, with the freer waiting at 4. */
+static pthread_t share_a_heap(struct hawk_stats *s0) {
+  pthread_t t;
+  for (int i = 0; i < BLOCKS; i++) blocks[i] = hawk_malloc(SIZE);
+  anchor = hawk_malloc(SIZE);
+  pthread_barrier_init(&pair, NULL, 2);
+  pthread_create(&t, NULL, sharing_freer, NULL);
+  pthread_barrier_wait(&pair); /* 1 */
+  *s0 = stats_now();
+  for (int i = 0; i < BLOCKS; i++) blocks[i] = hawk_malloc(SIZE);
+  pthread_barrier_wait(&pair); /* 2 */
+  pthread_barrier_wait(&pair); /* 3 */
+  return t;
+}
+
+static void share_a_heap_end(pthread_t t) {
+  pthread_barrier_wait(&pair); /* 4 */
+  pthread_join(t, NULL);
+  pthread_barrier_destroy(&pair);
+  hawk_free(anchor);
+}
+
+/* A thread whose frees are all another heap's blocks moves to that heap
+ * (TCACHE_MOVE_VOTES overflows in a row): its own allocations come from
+ * there, and from then on its full lists pass to the main thread through
+ * the heap's stacks, whole, never through the heap's free path. */
+TEST(a_thread_that_frees_another_heaps_blocks_moves_to_that_heap) {
+  if (!several_heaps()) SKIP("one heap: every free is local");
+  hawk_trim();
+  struct hawk_stats s0;
+  pthread_t t = share_a_heap(&s0);
+  struct hawk_stats s1 = stats_now();
+  int main_heap = heap_of(anchor);
+  /* Threads move only to a heap with more threads, or as many and
+   * earlier in the table: the main thread's is nearly always heap 0. */
+  if (freer_first_heap < main_heap) {
+    share_a_heap_end(t);
+    SKIP("the freer started on a heap before the main thread's");
+  }
+  CHECK(main_heap >= 0);
+  CHECK(freer_first_heap != main_heap);
+  CHECK(freer_heap == main_heap);
+  /* The second round, the freer's own heap's blocks now, met no free path. */
+  CHECK(s1.coalesces == s0.coalesces);
+  CHECK(s1.thread_cached >= (uint64_t)BLOCKS * 112 - (uint64_t)LIST * 112);
+  /* The main thread gets them back: all but what the freer still holds. */
+  int reused = 0;
+  for (int i = 0; i < BLOCKS; i++) {
+    again[i] = hawk_malloc(SIZE);
+    for (int j = 0; j < BLOCKS; j++)
+      if (again[i] == blocks[j]) {
+        reused++;
+        break;
+      }
+  }
+  CHECK(reused >= BLOCKS - LIST);
+  CHECK(hawk_check() == 0);
+  for (int i = 0; i < BLOCKS; i++) hawk_free(again[i]);
+  share_a_heap_end(t);
+  CHECK(hawk_check() == 0);
+}
+
+static void free_passed_on_again(void *arg) {
+  (void)arg;
+  struct hawk_stats s0;
+  share_a_heap(&s0);
+  hawk_free(blocks[BLOCKS / 2]); /* waiting on the heap's stacks */
+}
+
+TEST(a_block_passed_on_between_threads_of_one_heap_freed_again_is_caught) {
+  if (UNDER_TSAN) SKIP("ThreadSanitizer build: threads in a forked child");
+  if (!several_heaps()) SKIP("one heap: every free is local");
+  EXPECT_ABORT(free_passed_on_again, NULL, "free(", "double free");
 }
 
 TEST_MAIN()
