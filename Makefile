@@ -92,9 +92,11 @@ RELR_LDFLAGS := $(shell printf 'int x;' | $(CC) -shared -fPIC -x c - -o /dev/nul
 # lies in one 64 KiB window, and a program that never calls the observers
 # (statistics, checks, walks, snapshots, traces, glibc's introspection,
 # created heaps) never faults in the rest (docs/performance.md, "Fixed
-# memory of a process").
+# memory of a process").  large comes last of them: only a large block, a
+# fork and the decay's epoch reach it, and the heap's paths of issue 13's
+# fourth pass left less room in the window.
 LIB_FIRST := override api tcache heap placement placement_segregated arena registry block os \
-             counters decay remote large process options report debug events_hooks
+             counters decay remote process options report debug events_hooks large
 LIB_LINK = $(LIB_FIRST:%=$(1)/%.o) \
            $(filter-out $(LIB_FIRST:%=$(1)/%.o),$(CORE_SRC:src/%.c=$(1)/%.o) $(OVERRIDE_SRC:src/%.c=$(1)/%.o))
 # The C runtime's _fini (empty: the destructor is in .fini_array) is placed

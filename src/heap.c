@@ -464,14 +464,29 @@ free_span_locked(struct heap *h, struct arena *a, block *b, size_t size, int may
   return NULL;
 }
 
+/* free_span_locked for any policy, debug mode and recorder: out of line,
+ * so that the paths that free (a batch, a single free) inline only the
+ * usual case's copy, and the library's code every process runs stays in
+ * one 64 KiB window (the Makefile's LIB_FIRST). */
+static __attribute__((noinline)) struct arena *
+free_span_any_locked(struct heap *h, struct arena *a, block *b, size_t size, int may_detach) {
+  return free_span_locked(h, a, b, size, may_detach, h->policy, debug_enabled, decay_on, 1);
+}
+
+/* Whether heap h frees in the usual case: the segregated policy, no debug
+ * mode, no recorder listening (free_span_locked's constants). */
+static inline int frees_as_usual(const struct heap *h) {
+  return h->policy == &placement_segregated && !debug_enabled && !EVENTS_ON();
+}
+
 /* Frees b, coalescing with both neighbours (free_span_locked). */
 static struct arena *free_locked(struct heap *h, struct arena *a, block *b, int may_detach) {
   size_t size = block_size(b);
   in_use_add(h, -(int64_t)size);
   /* The usual case with constants, as a cache batch does (free_cached_locked). */
-  if (likely(h->policy == &placement_segregated && !debug_enabled && !EVENTS_ON()))
+  if (likely(frees_as_usual(h)))
     return free_span_locked(h, a, b, size, may_detach, &placement_segregated, 0, decay_on, 0);
-  return free_span_locked(h, a, b, size, may_detach, h->policy, debug_enabled, decay_on, 1);
+  return free_span_any_locked(h, a, b, size, may_detach);
 }
 
 /* What is wrong with freeing the block at p into heap h (a block of
@@ -588,8 +603,8 @@ static inline __attribute__((always_inline)) block *cached_checked_locked(struct
  * free header of their own size first, so that a second free of one is a
  * double free. */
 static inline __attribute__((always_inline)) size_t
-free_cached_in_locked(struct heap *h, void *const *ps, size_t n, struct releases *r,
-                      const struct placement *policy, int debug, int decay, int events) {
+free_cached_in_locked(struct heap *h, void *const *ps, size_t n, struct releases *r, int usual,
+                      int decay, int events) {
   size_t freed = 0, i = 0; /* bytes, counted out of use once */
   while (i < n) {
     /* A run begins with a block of h; the blocks that join it are its
@@ -616,8 +631,9 @@ free_cached_in_locked(struct heap *h, void *const *ps, size_t n, struct releases
       HAWK_STAT_ADD(h->coalesces, 1);
     }
     int room = r->count < sizeof r->arena / sizeof r->arena[0];
-    struct arena *e =
-        free_span_locked(h, arena_of(lo), lo, span, room, policy, debug, decay, events);
+    struct arena *e = likely(usual) ? free_span_locked(h, arena_of(lo), lo, span, room,
+                                                       &placement_segregated, 0, decay, 0)
+                                    : free_span_any_locked(h, arena_of(lo), lo, span, room);
     if (e) r->arena[r->count++] = e;
     freed += span;
   }
@@ -631,11 +647,7 @@ free_cached_in_locked(struct heap *h, void *const *ps, size_t n, struct releases
  * up to the first that is not h's (untouched: still marked as cached);
  * returns how many. */
 static size_t free_cached_locked(struct heap *h, void *const *ps, size_t n, struct releases *r) {
-  const struct placement *policy = h->policy;
-  int debug = debug_enabled, decay = decay_on, events = EVENTS_ON();
-  if (likely(policy == &placement_segregated && !debug && !events))
-    return free_cached_in_locked(h, ps, n, r, &placement_segregated, 0, decay, 0);
-  return free_cached_in_locked(h, ps, n, r, policy, debug, decay, events);
+  return free_cached_in_locked(h, ps, n, r, frees_as_usual(h), decay_on, EVENTS_ON());
 }
 
 /* Brings the blocks of heap h among the n at ps to the front (the order of
