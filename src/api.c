@@ -485,7 +485,7 @@ static inline __attribute__((always_inline)) void free_fast_from(void *ptr, int 
   if (HAWK_CHECKS) {
     enum chunk_kind want =
         entry ? (enum chunk_kind)__atomic_load_n(&fast_free_kind, __ATOMIC_RELAXED) : CHUNK_ARENA;
-    if (unlikely(registry_lookup_payload(ptr) != want)) {
+    if (unlikely(!registry_payload_is(ptr, want))) {
       if (entry)
         free_miss(ptr);
       else
@@ -501,8 +501,7 @@ static inline __attribute__((always_inline)) void free_fast_from(void *ptr, int 
   }
   block *b = block_of_payload(ptr);
   uint64_t w = block_load(b), size8 = block_word_size8(w);
-  if (likely(size8 <= TCACHE_MAX_BLOCK / 8 && block_word_ok(b, w) && !tcache_marked(ptr) &&
-             tcache_free(ptr, size8 * 8)))
+  if (likely(size8 <= TCACHE_MAX_BLOCK / 8 && block_word_ok(b, w) && tcache_free(ptr, size8 * 8)))
     return;
   free_slow(ptr, w);
 }
