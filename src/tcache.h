@@ -206,6 +206,9 @@ static inline void *tcache_pop(size_t size) {
   return p;
 }
 
+/* Whether list l, which holds n blocks, has room for one more. */
+static inline int tcache_room(const struct tcache_list *l, uint32_t n) { return n < l->limit; }
+
 /* Puts p at the head of list l, which holds n blocks, with mark (the
  * mark of the list's size, tcache_mark). */
 static inline void tcache_list_push(struct tcache_list *l, void *p, uint32_t n, uint64_t mark) {
@@ -220,7 +223,7 @@ static inline void tcache_list_push(struct tcache_list *l, void *p, uint32_t n, 
 static inline int tcache_push_to(struct tcache *tc, void *p, size_t size) {
   struct tcache_list *l = tcache_list(tc, size);
   uint32_t n = l->count;
-  if (n >= l->limit) return 0;
+  if (!tcache_room(l, n)) return 0;
   tcache_list_push(l, p, n, tcache_mark(size));
   return 1;
 }
@@ -248,7 +251,7 @@ static inline __attribute__((always_inline)) int tcache_free(void *p, size_t siz
   struct tcache_list *l = tcache_list(tc, size);
   uint64_t mark = tcache_mark(size);
   uint32_t n = l->count;
-  if (unlikely(tcache_marked_as(p, mark)) || n >= l->limit) return 0;
+  if (unlikely(tcache_marked_as(p, mark)) || !tcache_room(l, n)) return 0;
   tcache_list_push(l, p, n, mark);
   tcache_add(&tc->frees, 1);
   return 1;
