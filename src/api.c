@@ -48,7 +48,7 @@ static inline __attribute__((always_inline)) void *alloc_try(size_t n, size_t al
     if (p && zero) memset(p, 0, n);
     return p;
   }
-  hawk_ensure_init();
+  hawk_ensure_ready();
   if (unlikely(n > PTRDIFF_MAX)) return NULL;
   if (unlikely(is_large(n, align))) {
     int dirty;
@@ -124,6 +124,7 @@ static enum chunk_kind owner_kind(void *p, const char *call) {
 /* Not inlined: free's fast path reaches it with a tail call and keeps no
  * stack frame of its own. */
 static __attribute__((noinline)) void free_core(void *p, const char *call) {
+  hawk_fork_guard();
   enum chunk_kind kind = owner_kind(p, call);
   if (kind == CHUNK_ARENA)
     heap_free(p, call);
@@ -161,6 +162,7 @@ static inline size_t usable_fast(void *p) {
 static size_t usable_core(void *p, const char *call) {
   size_t fast = usable_fast(p);
   if (likely(fast != 0)) return fast;
+  hawk_fork_guard();
   enum chunk_kind kind = owner_kind(p, call);
   if (kind == CHUNK_ARENA) return heap_usable(p, call);
   if (kind >= CHUNK_HEAP_ARENA) return userheap_usable(p, kind, call);
@@ -230,6 +232,7 @@ static size_t realloc_spare_kept(size_t want) {
 /* Resizes p (not NULL) to n bytes (0 < n <= PTRDIFF_MAX): in place if it
  * can, else by moving.  NULL on failure, with p untouched. */
 static void *resize_core(void *p, size_t n, const char *call) {
+  hawk_fork_guard();
   enum chunk_kind kind = owner_kind(p, call);
   if (kind >= CHUNK_HEAP_ARENA) return userheap_resize(p, n, kind, call);
   if (kind != CHUNK_ARENA) {
@@ -342,6 +345,7 @@ static void vg_destroyed(void *ctx, const struct hawk_block_info *b) {
 static void *alloc_api(size_t n, size_t align, int zero, const char *call) {
   hawk_ensure_init(); /* the first block, too, must see the mode */
   if (unlikely(slow())) {
+    hawk_fork_guard(); /* debug mode and Valgrind go to the heap */
     debug_tick(call);
     if (debug_enabled) return debug_alloc(NULL, n, align, zero);
     void *p = under_valgrind ? vg_alloc(NULL, n, align, zero) : alloc_core(n, align, zero);
@@ -365,6 +369,7 @@ static void *heap_alloc_api(struct hawk_heap *h, size_t n, size_t align, int zer
 
 static void free_api(void *p, const char *call) {
   if (unlikely(slow())) {
+    hawk_fork_guard();
     debug_tick(call);
     if (debug_enabled) {
       debug_free(p, call);
@@ -380,6 +385,7 @@ static void free_api(void *p, const char *call) {
 
 static void *resize_api(void *p, size_t n, const char *call) {
   if (unlikely(slow())) {
+    hawk_fork_guard();
     debug_tick(call);
     if (debug_enabled) return debug_resize(p, n, call);
     if (under_valgrind) return vg_resize(p, n, call);
@@ -594,7 +600,7 @@ void *hawk_pvalloc(size_t size) {
 }
 
 int hawk_trim(void) {
-  hawk_ensure_init();
+  hawk_ensure_ready();
   tcache_flush_self();
   size_t released = 0;
   for (unsigned i = 0; i < hawk_heap_count; i++) {
@@ -630,7 +636,7 @@ struct hawk_heap *hawk_heap_default(void) {
 }
 
 struct hawk_heap *hawk_heap_create(const struct hawk_heap_options *opt) {
-  hawk_ensure_init();
+  hawk_ensure_ready();
   struct hawk_heap *h = userheap_create(opt);
   if (h && unlikely(trace_enabled))
     trace_record(TRACE_HEAP_CREATE, h, opt ? opt->limit : 0, 0, userheap_id(h));

@@ -17,7 +17,7 @@ static void check_one(struct heap *h, unsigned i, void *ctx) {
 }
 
 int hawk_check(void) {
-  hawk_ensure_init();
+  hawk_ensure_ready();
   int problems = 0;
   heaps_each(check_one, &problems, HEAPS_DRAIN);
   problems += userheap_check_all();

@@ -43,7 +43,8 @@ struct decay_clock {
 HAWK_INTERNAL extern int decay_on;
 HAWK_INTERNAL extern struct decay_clock decay_clock;
 
-/* Sets the period (ms; 0 turns the decay off) and starts the first epoch. */
+/* Sets the period (ms; 0 turns the decay off); the first epoch starts at
+ * the first decay_advance (the clock is not read before). */
 HAWK_INTERNAL void decay_init(uint64_t period_ms);
 
 /* The current epoch. */

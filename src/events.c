@@ -189,7 +189,7 @@ static void install_one(struct heap *h, unsigned i, void *ctx) {
 static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int hawk_events(hawk_event_fn fn, void *ctx) {
-  hawk_ensure_init();
+  hawk_ensure_ready();
   pthread_mutex_lock(&install_lock);
   if (fn && events_fn) {
     pthread_mutex_unlock(&install_lock);

@@ -19,7 +19,7 @@
 #define MXFAST_MAX (80 * sizeof(size_t) / 4)
 
 struct mallinfo2 hawk_mallinfo2(void) {
-  hawk_ensure_init();
+  hawk_ensure_ready();
   struct hawk_stats s;
   struct stats_more m;
   stats_snapshot(&s, &m, NULL);
@@ -71,7 +71,7 @@ struct info {
 };
 
 static void info_gather(struct info *in) {
-  hawk_ensure_init();
+  hawk_ensure_ready();
   in->heaps = hawk_heap_count;
   stats_snapshot(&in->s, &in->m, in->heap);
   in->spread = hawk_heap_spread();
@@ -164,7 +164,7 @@ int hawk_malloc_info(int options, FILE *fp) {
 }
 
 int hawk_mallopt(int param, int value) {
-  hawk_ensure_init();
+  hawk_ensure_ready();
   switch (param) {
   case M_MMAP_THRESHOLD: /* the large-block threshold, 0 to 2 MiB */
     return value >= 0 && large_set_threshold((size_t)value);

@@ -7,9 +7,10 @@
  * HAWKALLOC_* variable is ignored.  docs/security.md says why. */
 #include "options.h"
 
-#include <sched.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "report.h"
 
@@ -51,10 +52,18 @@ static const char *env_match(const char *entry, const char *name) {
 }
 
 /* Two heaps per CPU this process may run on, at most HEAP_MAX: what
- * HAWKALLOC_HEAPS=0 (and no HAWKALLOC_HEAPS) means. */
+ * HAWKALLOC_HEAPS=0 (and no HAWKALLOC_HEAPS) means.  The system call
+ * itself, and the bits counted here: the C library's sched_getaffinity
+ * and CPU_COUNT lie where nothing else a small program runs does, and
+ * cost it 64 KiB of resident code each (docs/performance.md, "Fixed memory
+ * of a process"); syscall is the one os.c calls for getrandom. */
 static uint64_t heaps_automatic(void) {
-  cpu_set_t cpus;
-  uint64_t n = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? 2 * (uint64_t)CPU_COUNT(&cpus) : 2;
+  unsigned long mask[1024 / (8 * sizeof(unsigned long))] = {0};
+  long got = syscall(SYS_sched_getaffinity, 0, sizeof mask, mask);
+  uint64_t cpus = 0;
+  for (long i = 0; got > 0 && i < got / (long)sizeof mask[0]; i++)
+    for (unsigned long m = mask[i]; m != 0; m &= m - 1) cpus++; /* no libgcc call */
+  uint64_t n = got > 0 ? 2 * cpus : 2;
   return n < 1 ? 1 : n > HEAP_MAX ? HEAP_MAX : n;
 }
 

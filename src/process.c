@@ -5,6 +5,7 @@
  * one place.  See process.h. */
 #include "process.h"
 
+#include <sched.h>
 #include <stdint.h>
 
 #include "arena.h"
@@ -19,6 +20,7 @@
 #include "stats.h"
 #include "tcache.h"
 #include "trace.h"
+#include "userheap.h"
 #include "vg.h"
 
 struct heap hawk_heaps[HEAP_MAX];
@@ -153,13 +155,16 @@ static void init_once(void) {
   os_page_size();
   block_keys_init();
   tcache_init();
-  trace_init();
-  map_install_signal();
+  /* The observers' files lie past the first 64 KiB of the library's code
+   * (the Makefile's LIB_FIRST): called only when their option is set, a
+   * program that sets none never faults their pages in. */
+  if (option_text(OPTION_TRACE)[0] != 0) trace_init();
+  if (option_text(OPTION_MAP)[0] != 0) map_install_signal();
   debug_init();
   /* Debug mode checks that freed memory keeps its fill pattern: nothing
    * may give its pages back behind its back. */
   decay_init(debug_enabled ? 0 : (uint64_t)option_long(OPTION_DECAY_MS));
-  stats_init();
+  if (option_long(OPTION_STATS) == 1) stats_init();
   under_valgrind = vg_memcheck_running();
   /* Textbook mode (HAWKALLOC_TCACHE=0): no cache and one heap, so that every
    * malloc and free meets the placement policy, as in the seed's design.
@@ -187,6 +192,7 @@ void process_init(void) { pthread_once(&init_control, init_once); }
  * by a thread that will not exist in the child. */
 static void fork_prepare(void) {
   hawk_ensure_init();
+  userheap_fork_prepare();
   tcache_lock_all();
   for (unsigned i = 0; i < hawk_heap_count; i++) pthread_mutex_lock(&hawk_heaps[i].lock);
   arena_cache_lock();
@@ -198,6 +204,7 @@ static void fork_parent(void) {
   arena_cache_unlock();
   for (unsigned i = 0; i < hawk_heap_count; i++) pthread_mutex_unlock(&hawk_heaps[i].lock);
   tcache_unlock_all();
+  userheap_fork_parent();
 }
 
 static void fork_child(void) {
@@ -207,11 +214,45 @@ static void fork_child(void) {
   tcache_after_fork_child();
   trace_after_fork_child();
   snapshot_after_fork_child();
+  userheap_fork_child();
 }
 
+int fork_handlers_state; /* process.h: 0 none, 1 being registered, 2 registered */
+/* Set in the thread registering them: the C library may allocate while it
+ * registers (its list of handlers grows), and that thread must not wait
+ * for itself. */
+static __thread int fork_handlers_registering __attribute__((tls_model("initial-exec")));
+
+/* Registers the handlers, once; a thread that finds another registering
+ * them waits until they are, so that no fork can miss them while it takes
+ * a lock. */
+static void fork_handlers_register(void) {
+  int none = 0;
+  if (__atomic_compare_exchange_n(&fork_handlers_state, &none, 1, 0, __ATOMIC_ACQ_REL,
+                                  __ATOMIC_ACQUIRE)) {
+    fork_handlers_registering = 1;
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    fork_handlers_registering = 0;
+    __atomic_store_n(&fork_handlers_state, 2, __ATOMIC_RELEASE);
+    return;
+  }
+  while (__atomic_load_n(&fork_handlers_state, __ATOMIC_ACQUIRE) != 2 && !fork_handlers_registering)
+    sched_yield();
+}
+
+void process_fork_guard_slow(void) {
+  if (process_may_be_threaded()) fork_handlers_register();
+}
+
+/* The handlers are registered here only where a child needs them with one
+ * thread too (the trace stops in the child; a snapshot being written by a
+ * signal's request is reset) or when the process already has threads (the
+ * library loaded by dlopen); else when a second thread may take a lock
+ * (process.h, hawk_fork_guard). */
 __attribute__((constructor)) static void hawk_constructor(void) {
   hawk_ensure_init();
-  pthread_atfork(fork_prepare, fork_parent, fork_child);
+  if (trace_enabled || option_text(OPTION_MAP)[0] != 0 || process_may_be_threaded())
+    fork_handlers_register();
 }
 
 /* --- exit ------------------------------------------------------------------ */
@@ -220,7 +261,7 @@ __attribute__((constructor)) static void hawk_constructor(void) {
  * trace records still in buffers, the HAWKALLOC_STATS table, then the
  * HAWKALLOC_MAP snapshot.  The one destructor of the library. */
 __attribute__((destructor)) static void process_at_exit(void) {
-  trace_flush_all();
-  stats_at_exit();
-  map_on_exit();
+  if (__atomic_load_n(&trace_enabled, __ATOMIC_ACQUIRE)) trace_flush_all();
+  if (option_long(OPTION_STATS) == 1) stats_at_exit(); /* as at start-up: only when set */
+  if (option_text(OPTION_MAP)[0] != 0) map_on_exit();
 }

@@ -7,6 +7,16 @@
 
 #include "heap.h"
 
+#if defined(__has_include)
+#if __has_include(<sys/single_threaded.h>)
+#include <sys/single_threaded.h>
+#define HAWK_HAVE_SINGLE_THREADED 1
+#endif
+#endif
+#ifndef HAWK_HAVE_SINGLE_THREADED
+#define HAWK_HAVE_SINGLE_THREADED 0
+#endif
+
 /* The heaps: threads are spread over hawk_heap_count of them (a heap is
  * chosen when a thread sets up its cache; threads without a cache use the
  * first).  A block always goes back to the heap that owns its arena. */
@@ -43,6 +53,49 @@ HAWK_INTERNAL void process_init(void);
  * thread cache. */
 static inline void hawk_ensure_init(void) {
   if (unlikely(!__atomic_load_n(&process_initialised, __ATOMIC_ACQUIRE))) process_init();
+}
+
+/* The fork handlers (process.c) are registered once the process may have a
+ * second thread, not at start-up: registering the first handler makes the
+ * C library fault in a page of its read-only data (and 64 KiB around it)
+ * that a program with one thread never touches (docs/performance.md,
+ * "Fixed memory of a process").  Every path by which a thread may take an
+ * allocator lock calls hawk_fork_guard first, with no lock held: the
+ * thread-cache set-up, the paths that take a heap, large-block or created
+ * heap's lock without the cache, and the observers (hawk_ensure_ready).
+ * With one thread nothing can hold a lock when it forks; pthread_create
+ * marks the process as threaded (__libc_single_threaded) before the new
+ * thread runs, so the first thread that takes a lock after that registers
+ * the handlers before it.  Tracing and HAWKALLOC_MAP, whose children need
+ * the handlers with one thread too, register them at start-up. */
+HAWK_INTERNAL extern int fork_handlers_state; /* 2 once registered */
+
+/* Registers the handlers if no thread has, or waits for the thread doing
+ * it; returns at once in a process with one thread. */
+HAWK_INTERNAL void process_fork_guard_slow(void);
+
+/* Whether the process may have more than one thread: pthread_create
+ * clears the C library's flag before it starts the thread; without the
+ * flag (a C library older than glibc 2.32), always. */
+static inline int process_may_be_threaded(void) {
+#if HAWK_HAVE_SINGLE_THREADED
+  return !__atomic_load_n(&__libc_single_threaded, __ATOMIC_RELAXED);
+#else
+  return 1;
+#endif
+}
+
+static inline void hawk_fork_guard(void) {
+  if (unlikely(__atomic_load_n(&fork_handlers_state, __ATOMIC_ACQUIRE) != 2) &&
+      process_may_be_threaded())
+    process_fork_guard_slow();
+}
+
+/* hawk_ensure_init and hawk_fork_guard: what an entry point of the API
+ * calls before it takes a lock (never with a lock held). */
+static inline void hawk_ensure_ready(void) {
+  hawk_ensure_init();
+  hawk_fork_guard();
 }
 
 /* heaps_each's flags. */

@@ -597,7 +597,7 @@ int hawk_map_write(const char *path) {
     errno = path ? ENOENT : EINVAL;
     return -1;
   }
-  hawk_ensure_init();
+  hawk_ensure_ready();
   int saved = errno;
   int r = busy_take();
   if (r == 0) {

@@ -110,7 +110,7 @@ void stats_snapshot(struct hawk_stats *s, struct stats_more *more, struct stats_
 
 int hawk_stats(struct hawk_stats *out, size_t size) {
   if (out == NULL || size < 2 * sizeof(uint32_t)) return -1;
-  hawk_ensure_init();
+  hawk_ensure_ready();
   struct hawk_stats s;
   struct stats_more more;
   stats_snapshot(&s, &more, NULL);
@@ -344,7 +344,7 @@ int hawk_heap_stats(struct hawk_heap *h, struct hawk_stats *out, size_t size) {
 }
 
 void hawk_stats_print_map(int fd) {
-  hawk_ensure_init();
+  hawk_ensure_ready();
   print_map(fd);
 }
 

@@ -67,6 +67,7 @@ static uint16_t list_cap(size_t size) {
 
 /* Gives this thread a cache of its own; NULL if it cannot have one. */
 static struct tcache *setup(void) {
+  hawk_fork_guard(); /* a thread's first call that may take a lock comes here */
   /* Debug mode and Valgrind send every call through the heap. */
   if (tcache_self != &tcache_unset || !exit_key_ready || tcache_disabled) return NULL;
   /* A cache other than the first is a heap block, not counted as one of the

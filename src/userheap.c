@@ -100,6 +100,7 @@ static inline struct hawk_heap *live(struct hawk_heap *h, const char *call) {
 }
 
 struct hawk_heap *userheap_live(struct hawk_heap *h, const char *call) {
+  hawk_fork_guard();
   return live(h, call);
 }
 
@@ -373,7 +374,7 @@ static struct hawk_heap *refuse(int code, const char *what, const char *name) {
 #define OPTIONS_SIZE_MAX ((size_t)4096)
 
 struct hawk_heap *userheap_create(const struct hawk_heap_options *opt) {
-  hawk_ensure_init();
+  hawk_ensure_ready();
   struct hawk_heap_options o = {sizeof o, NULL, 0};
   if (opt) {
     if (opt->size < OPTIONS_V1_SIZE || opt->size > OPTIONS_SIZE_MAX)
@@ -461,6 +462,7 @@ struct hawk_heap *userheap_default(void) {
 }
 
 struct hawk_heap *userheap_arg(struct hawk_heap *h, const char *call) {
+  hawk_fork_guard(); /* every hawk_heap_* call with a handle comes here first */
   return h == DEFAULT_HEAP ? NULL : live(h, call);
 }
 
@@ -613,22 +615,20 @@ int userheap_walk_try(hawk_visit_fn visit, void *ctx, int (*try_lock)(pthread_mu
 }
 
 /* Every created heap's lock is taken before fork, so that none is held by
- * a thread the child will not have; the list's lock first, as everywhere. */
-static void fork_prepare(void) {
+ * a thread the child will not have; the list's lock first, as everywhere
+ * (process.c's fork handlers call these, before the default heaps' locks
+ * and after them). */
+void userheap_fork_prepare(void) {
   pthread_mutex_lock(&list.lock);
   for (struct hawk_heap *h = list.live; h; h = h->next) pthread_mutex_lock(&h->heap.lock);
 }
 
-static void fork_parent(void) {
+void userheap_fork_parent(void) {
   for (struct hawk_heap *h = list.live; h; h = h->next) pthread_mutex_unlock(&h->heap.lock);
   pthread_mutex_unlock(&list.lock);
 }
 
-static void fork_child(void) {
+void userheap_fork_child(void) {
   for (struct hawk_heap *h = list.live; h; h = h->next) pthread_mutex_init(&h->heap.lock, NULL);
   pthread_mutex_init(&list.lock, NULL);
-}
-
-__attribute__((constructor)) static void userheap_constructor(void) {
-  pthread_atfork(fork_prepare, fork_parent, fork_child);
 }

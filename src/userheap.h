@@ -85,4 +85,11 @@ HAWK_INTERNAL void *userheap_resize(void *p, size_t n, enum chunk_kind kind, con
 /* hawk_walk's part: every block of every created heap; returns the count. */
 HAWK_INTERNAL size_t userheap_walk(hawk_visit_fn visit, void *ctx);
 
+/* The created heaps' part of the fork handlers (process.c registers them):
+ * every created heap's lock taken before fork, released after it in the
+ * parent, made new in the child. */
+HAWK_INTERNAL void userheap_fork_prepare(void);
+HAWK_INTERNAL void userheap_fork_parent(void);
+HAWK_INTERNAL void userheap_fork_child(void);
+
 #endif /* HAWK_USERHEAP_H */

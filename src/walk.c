@@ -75,7 +75,7 @@ static void walk_one(struct heap *h, unsigned i, void *ctx) {
 }
 
 size_t hawk_walk(hawk_visit_fn visit, void *ctx) {
-  hawk_ensure_init();
+  hawk_ensure_ready();
   struct walk_ctx w = {.visit = visit, .ctx = ctx};
   heaps_each(walk_one, &w, 0);
   large_each(walk_large, &w);

@@ -1042,4 +1042,59 @@ TEST(new_threads_take_the_heap_with_fewest_threads) {
   CHECK(hawk_check() == 0);
 }
 
+/* The fork handlers are registered when a second thread may take a lock,
+ * not at start-up (src/process.h, hawk_fork_guard).  A fresh process with
+ * one thread: a new thread's first call is hawk_walk, which holds a heap's
+ * lock while it calls the visitor, without ever setting up a thread cache;
+ * the main thread forks while it is inside.  The child must find the
+ * heap's lock free: with the handlers registered, fork waits for the walk
+ * to end; without them, the child inherits the lock held and hangs. */
+#if !UNDER_TSAN
+static atomic_int walker_inside;
+
+static void walker_visit(void *ctx, const struct hawk_block_info *b) {
+  (void)ctx;
+  (void)b;
+  if (atomic_exchange(&walker_inside, 1) == 0) {
+    struct timespec t = {0, 300 * 1000 * 1000}; /* long enough for main to fork */
+    nanosleep(&t, NULL);
+  }
+}
+
+static void *walker(void *arg) {
+  (void)arg;
+  hawk_walk(walker_visit, NULL);
+  return NULL;
+}
+#endif
+
+TEST(fork_while_a_new_threads_first_call_holds_a_lock) {
+#if UNDER_TSAN
+  SKIP("ThreadSanitizer build: fork with threads");
+#else
+  if (!is_fresh("fork_while_a_new_threads_first_call_holds_a_lock")) {
+    CHECK(run_fresh("fork_while_a_new_threads_first_call_holds_a_lock") == 0);
+    return;
+  }
+  void *mine = hawk_malloc(100); /* the main thread's cache, and an arena to walk */
+  REQUIRE(mine != NULL);
+  pthread_t t;
+  REQUIRE(pthread_create(&t, NULL, walker, NULL) == 0);
+  while (!atomic_load(&walker_inside)) sched_yield();
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    /* The locks the walk held: the heap's (a medium block), and every
+     * heap's (the check). */
+    void *p = hawk_malloc(64 * KIB);
+    hawk_free(p);
+    _exit(p != NULL && hawk_check() == 0 ? 0 : 1);
+  }
+  CHECK(wait_child(pid, CHILD_DEADLINE_SECONDS, "fork while a walk holds a lock"));
+  pthread_join(t, NULL);
+  hawk_free(mine);
+  exit(test_failures_in_case ? 1 : 0);
+#endif
+}
+
 TEST_MAIN()

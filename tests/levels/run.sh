@@ -83,4 +83,51 @@ else
   fail "the zero-leaf probe builds and the library names registry_zero_leaf: $(head -n 3 "$tmp/err" 2>/dev/null)"
 fi
 
+# A process with one thread touches none of the C library's read-only data
+# that the same program without the library leaves alone: registering the
+# fork handlers at start-up (glibc's first pthread_atfork reads a constant
+# there) and fstat's "" (the kernel reads it there) faulted 64-128 KiB of it
+# into every process (docs/performance.md, "Fixed memory of a process").
+if [ -e "$lib" ] && $cc -std=c11 -D_GNU_SOURCE -O1 tests/levels/libc_data.c -o "$tmp/libc_data" \
+  2>"$tmp/err"; then
+  plain="" preloaded="" most=0 bad=0
+  for run in 1 2 3 4 5; do
+    read -r kb < <("$tmp/libc_data") || bad=1
+    plain="$plain${kb:-?} "
+    [ "${kb:-0}" -gt "$most" ] && most=$kb
+  done
+  for run in 1 2 3 4 5; do
+    read -r kb < <(LD_PRELOAD=$lib "$tmp/libc_data") || bad=1
+    preloaded="$preloaded${kb:-?} "
+    [ -n "${kb:-}" ] && [ "$kb" -le "$most" ] || bad=1
+  done
+  if [ "$bad" = 0 ]; then
+    ok "a process with one thread touches no more of the C library's read-only data (KiB resident: $preloaded, without the library $plain)"
+  else
+    fail "a process with one thread touches no more of the C library's read-only data: KiB resident $preloaded, without the library $plain($lib)"
+  fi
+else
+  fail "the C library data probe builds: $(head -n 3 "$tmp/err" 2>/dev/null)"
+fi
+
+# The code every process runs (start-up, malloc, free, exit) is linked first
+# and starts on a 64 KiB boundary (the Makefile's LIB_FIRST): a process that
+# allocates and frees a little has at most 64 KiB of the library's code
+# resident, the kernel mapping 64 KiB around each fault (88 KiB, all of it,
+# before).
+if [ -e "$lib" ] && read -r off < <(nm "$lib" | awk '$3 == "hawk_malloc" { print $1 }') &&
+  [ -x "$tmp/leaf" ]; then
+  runs="" bad=0
+  for run in 1 2 3; do
+    read -r size rss < <(LD_PRELOAD=$lib "$tmp/leaf" "$off") || bad=1
+    runs="$runs${rss:-?}/${size:-?} "
+    [ -n "${rss:-}" ] && [ "$rss" -le 64 ] || bad=1
+  done
+  if [ "$bad" = 0 ]; then
+    ok "a process that allocates has at most 64 KiB of the library's code resident (KiB resident/mapped: $runs)"
+  else
+    fail "a process that allocates has at most 64 KiB of the library's code resident: KiB resident/mapped $runs($lib)"
+  fi
+fi
+
 finish
