@@ -446,8 +446,10 @@ void *hawk_malloc(size_t size) {
   return malloc_slow(size, p);
 }
 
-/* free when the block does not go straight into this thread's cache. */
-__attribute__((noinline)) static void free_slow(void *ptr, uint64_t w) {
+/* free when the block does not go straight into this thread's cache.  The
+ * header is read again (the fast path keeps no copy of it). */
+__attribute__((noinline)) static void free_slow(void *ptr) {
+  uint64_t w = block_load(block_of_payload(ptr));
   size_t size = w & BLOCK_SIZE_MASK;
   if (block_word_alloc_ok(block_of_payload(ptr), w, TCACHE_MAX_BLOCK)) {
     if (tcache_marked(ptr)) report_misuse("free", ptr, "double free");
@@ -491,7 +493,7 @@ static inline __attribute__((always_inline)) void free_fast_from(void *ptr, int 
   if (HAWK_CHECKS) {
     enum chunk_kind want =
         entry ? (enum chunk_kind)__atomic_load_n(&fast_free_kind, __ATOMIC_RELAXED) : CHUNK_ARENA;
-    if (unlikely(registry_lookup_payload(ptr) != want)) {
+    if (unlikely(!registry_payload_is(ptr, want))) {
       if (entry)
         free_miss(ptr);
       else
@@ -507,10 +509,9 @@ static inline __attribute__((always_inline)) void free_fast_from(void *ptr, int 
   }
   block *b = block_of_payload(ptr);
   uint64_t w = block_load(b), size8 = block_word_size8(w);
-  if (likely(size8 <= TCACHE_MAX_BLOCK / 8 && block_word_ok(b, w) && !tcache_marked(ptr) &&
-             tcache_free(ptr, size8 * 8)))
+  if (likely(size8 <= TCACHE_MAX_BLOCK / 8 && block_word_ok(b, w) && tcache_free(ptr, size8 * 8)))
     return;
-  free_slow(ptr, w);
+  free_slow(ptr);
 }
 
 void hawk_free(void *ptr) { free_fast_from(ptr, 1); }

@@ -76,9 +76,11 @@ static inline uint64_t block_load(const block *b) {
 /* The keyed product a header word w at address b is checked with: a
  * header is sound when its top 16 bits are zero.  The top 16 bits of a
  * product with a secret odd number depend on every bit of the address,
- * size and flags (all below bit 48), and cannot be computed without it. */
+ * size and flags (all below bit 48), and cannot be computed without it.
+ * The address is the payload's (b + 8), the pointer free is handed: free's
+ * fast path then XORs the header word into it with no copy of b. */
 static inline uint64_t block_tag_hash(const block *b, uint64_t w) {
-  return ((uintptr_t)b ^ w) * block_secret;
+  return (((uintptr_t)b + BLOCK_HEADER) ^ w) * block_secret;
 }
 
 /* The 16-bit tag (in bits 48..63) that a header at address b with this

@@ -80,6 +80,17 @@ registry_lookup_payload(const void *p) {
   return registry_byte(a);
 }
 
+/* Whether p, a pointer handed to free, is 16-byte aligned and in a chunk
+ * of kind want: registry_lookup_payload(p) == want, with a branch of its
+ * own for the alignment and address-range test (else the compiler merges
+ * the two ways into one comparison with a kind it zeroes first). */
+static inline __attribute__((always_inline)) int registry_payload_is(const void *p,
+                                                                     enum chunk_kind want) {
+  uintptr_t a = (uintptr_t)p;
+  return likely((a & (~(((uintptr_t)1 << ADDRESS_BITS) - 1) | (HAWK_ALIGN - 1))) == 0) &&
+         registry_byte(a) == want;
+}
+
 /* Maps the leaves that [addr, addr + len) needs and has not got yet.
  * Returns 0, or an errno value (ENOMEM) with nothing marked. */
 HAWK_INTERNAL int registry_prepare(const void *addr, size_t len);

@@ -186,6 +186,10 @@ static inline __attribute__((always_inline)) void *tcache_pop_fast(size_t size, 
   void **p = l->head;
   if (p == NULL) return NULL;
   void *next = link_decode(p[0]);
+  /* The decoded link alone stays in a register: else the compiler keeps
+   * the stored word too, to test NULL as "stored == secret", which costs
+   * a copy and a load of the secret on the way every pop takes. */
+  __asm__("" : "+r"(next));
   /* A write after free over the entry or its link: the key and the link
    * checked before the link is followed. */
   if (HAWK_CHECKS && unlikely(!tcache_pop_ok(p, next, size, key))) return NULL;
@@ -203,26 +207,53 @@ static inline void *tcache_pop(size_t size) {
   return p;
 }
 
+/* Whether list l, which holds n blocks, has room for one more. */
+static inline int tcache_room(const struct tcache_list *l, uint32_t n) { return n < l->limit; }
+
+/* Puts p at the head of list l, which holds n blocks, with mark (the
+ * mark of the list's size, tcache_mark). */
+static inline void tcache_list_push(struct tcache_list *l, void *p, uint32_t n, uint64_t mark) {
+  void **w = p;
+  w[0] = link_encode(l->head);
+  if (HAWK_CHECKS) w[1] = (void *)(uintptr_t)mark;
+  l->head = p;
+  tcache_set_count(l, n + 1u);
+}
+
 /* Caches a block of size bytes in tc; returns 0 if its list is full. */
 static inline int tcache_push_to(struct tcache *tc, void *p, size_t size) {
   struct tcache_list *l = tcache_list(tc, size);
   uint32_t n = l->count;
-  if (n >= l->limit) return 0;
-  void **w = p;
-  w[0] = link_encode(l->head);
-  if (HAWK_CHECKS) w[1] = (void *)(uintptr_t)tcache_mark(size);
-  l->head = p;
-  tcache_set_count(l, n + 1u);
+  if (!tcache_room(l, n)) return 0;
+  tcache_list_push(l, p, n, tcache_mark(size));
   return 1;
 }
 
 /* Caches a block of size bytes; returns 0 if its list is full. */
 static inline int tcache_push(void *p, size_t size) { return tcache_push_to(tcache_self, p, size); }
 
-/* free() of a block of size bytes into the cache; 0 if its list is full. */
-static inline int tcache_free(void *p, size_t size) {
+/* Whether the payload at p of a block of size bytes (its header's size)
+ * carries a mark a cached block of that size can carry: mark, the mark of
+ * its own size, or the mark of size - 16 (a refill's last block, one
+ * remainder of 16 bytes bigger than its list's: tcache_entry_ok).  The
+ * key's low 12 bits are zero (block_keys_init), so a mark is the key plus
+ * the size, and the two are mark - p[1] = 0 or 16: one subtraction from
+ * the mark the push writes anyway, one test.  Free's test for a block
+ * already cached (a double free); tcache_marked tests for any size. */
+static inline int tcache_marked_as(const void *p, uint64_t mark) {
+  return HAWK_CHECKS && ((mark - ((const uint64_t *)p)[1]) & ~(uint64_t)HAWK_ALIGN) == 0;
+}
+
+/* free() of a block of size bytes (its header's size) into the cache; 0
+ * if its list is full, or if the block carries a cached block's mark (a
+ * double free, which the caller's slow path reports). */
+static inline __attribute__((always_inline)) int tcache_free(void *p, size_t size) {
   struct tcache *tc = tcache_self;
-  if (!tcache_push_to(tc, p, size)) return 0;
+  struct tcache_list *l = tcache_list(tc, size);
+  uint64_t mark = tcache_mark(size);
+  uint32_t n = l->count;
+  if (unlikely(tcache_marked_as(p, mark)) || !tcache_room(l, n)) return 0;
+  tcache_list_push(l, p, n, mark);
   tcache_add(&tc->frees, 1);
   return 1;
 }

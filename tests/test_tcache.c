@@ -446,6 +446,27 @@ TEST(double_free_through_the_cache_is_caught) {
   (void)free_in_thread;
 }
 
+/* A refill's last block may be 16 bytes bigger than its list's blocks (it
+ * keeps a remainder too small to split off) and then carries the mark of
+ * the list it is in, not of its own size: freed again, it is a double free
+ * all the same.  The block is put in that list as the refill puts it. */
+static void free_twice_a_block_bigger_than_its_list(void *arg) {
+  (void)arg;
+  void *p = hawk_malloc(100); /* a 112-byte block; the cache is set up */
+  CHECK(block_size(block_of_payload(p)) == 112);
+  if (!tcache_push(p, 96)) write(2, "list full\n", 10);
+  hawk_free(p);
+  write(2, "freed twice\n", 12);
+}
+
+TEST(double_free_of_a_block_bigger_than_its_list_is_caught) {
+  char text[32];
+  victim = hawk_malloc(100);
+  hawk_free(victim); /* the cache set up, victim's address known */
+  EXPECT_ABORT(free_twice_a_block_bigger_than_its_list, NULL, "hawkalloc: free(",
+               ptr_text(victim, text), "): double free");
+}
+
 /* Fork while this thread's cache and another thread's cache are full. */
 static void *fill_cache_and_wait(void *arg) {
   void *p[64];
