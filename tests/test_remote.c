@@ -37,6 +37,19 @@ static int owner_allocates_again;
 static int freer_grows_its_list;
 static int owner_check; /* hawk_check in the owner as it allocates again */
 
+/* How many of again[] are blocks that blocks[] held: the blocks a thread
+ * got back after they were freed. */
+static int reused_blocks(void) {
+  int reused = 0;
+  for (int i = 0; i < BLOCKS; i++)
+    for (int j = 0; j < BLOCKS; j++)
+      if (again[i] == blocks[j]) {
+        reused++;
+        break;
+      }
+  return reused;
+}
+
 static void *owner(void *unused) {
   (void)unused;
   for (int i = 0; i < BLOCKS; i++) {
@@ -129,14 +142,7 @@ TEST(remote_frees_skip_the_heap_and_return_to_the_owner) {
   pthread_barrier_wait(&step); /* 4 */
   /* The owner got its own blocks back: all but what the freer's cache
    * still holds (one list at most). */
-  int reused = 0;
-  for (int i = 0; i < BLOCKS; i++)
-    for (int j = 0; j < BLOCKS; j++)
-      if (again[i] == blocks[j]) {
-        reused++;
-        break;
-      }
-  CHECK(reused >= BLOCKS - LIST);
+  CHECK(reused_blocks() >= BLOCKS - LIST);
   CHECK(hawk_check() == 0);
   pthread_barrier_wait(&step); /* 5 */
   pthread_join(owner_thread, NULL);
@@ -448,16 +454,8 @@ TEST(a_thread_that_frees_another_heaps_blocks_moves_to_that_heap) {
   CHECK(s1.coalesces == s0.coalesces);
   CHECK(s1.thread_cached >= (uint64_t)BLOCKS * 112 - (uint64_t)LIST * 112);
   /* The main thread gets them back: all but what the freer still holds. */
-  int reused = 0;
-  for (int i = 0; i < BLOCKS; i++) {
-    again[i] = hawk_malloc(SIZE);
-    for (int j = 0; j < BLOCKS; j++)
-      if (again[i] == blocks[j]) {
-        reused++;
-        break;
-      }
-  }
-  CHECK(reused >= BLOCKS - LIST);
+  for (int i = 0; i < BLOCKS; i++) again[i] = hawk_malloc(SIZE);
+  CHECK(reused_blocks() >= BLOCKS - LIST);
   CHECK(hawk_check() == 0);
   for (int i = 0; i < BLOCKS; i++) hawk_free(again[i]);
   share_a_heap_end(t);
