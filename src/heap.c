@@ -499,16 +499,20 @@ static inline __attribute__((always_inline)) const char *free_problem_locked(con
                             : "invalid pointer (block of another heap)";
 }
 
+/* Frees the block at p, already checked (free_problem_locked); an emptied
+ * arena goes into r. */
+static void free_sound_locked(struct heap *h, void *p, struct releases *r) {
+  int room = r->count < sizeof r->arena / sizeof r->arena[0];
+  struct arena *e = free_locked(h, arena_of(p), block_of_payload(p), room);
+  if (e) r->arena[r->count++] = e;
+}
+
 /* Checks and frees the block at p; an emptied arena goes into r.  Returns
  * the problem found instead, with nothing changed. */
 static const char *free_checked_locked(struct heap *h, void *p, struct releases *r) {
   const char *problem = free_problem_locked(h, p, 0);
   if (problem) return problem;
-  struct arena *a = arena_of(p);
-  block *b = block_of_payload(p);
-  int room = r->count < sizeof r->arena / sizeof r->arena[0];
-  struct arena *e = free_locked(h, a, b, room);
-  if (e) r->arena[r->count++] = e;
+  free_sound_locked(h, p, r);
   return NULL;
 }
 
@@ -844,8 +848,9 @@ static int grow_in_place_locked(struct heap *h, block *b, size_t size, size_t ro
 
 /* heap_resize_into's growth into next, the block after p that this
  * thread's cache gave back (allocated in the heap's eyes, its mark
- * erased), when no recorder listens: next and p checked as a free and a
- * resize check them, then p grown over next and over the free block after
+ * erased, checked by the caller as a free checks a block), when no
+ * recorder listens: p checked as a resize checks it, then p grown over
+ * next and over the free block after
  * next if there is one, in one step.  The same blocks end where freeing
  * next (which merges that free block into it and lists the whole) and
  * growing into the whole (which unlists it at once) put them, without the
@@ -855,10 +860,8 @@ static int grow_in_place_locked(struct heap *h, block *b, size_t size, size_t ro
 static int grow_into_cached_locked(struct heap *h, void *p, void *next, size_t n, size_t limit,
                                    const char *call, struct releases *r) {
   if (EVENTS_ON()) return 0; /* the explorer is told of next's free */
-  const char *problem = free_problem_locked(h, next, 0);
-  if (problem) fail_locked(h, r, call, next, problem);
   block *b = block_of_payload(p), *nb = block_of_payload(next);
-  problem = block_problem_locked(arena_of(p), b);
+  const char *problem = block_problem_locked(arena_of(p), b);
   if (problem) fail_locked(h, r, call, p, problem);
   size_t size = block_size_for(n), cur = block_size(b), taken = cur + block_size(nb);
   if (size <= cur || n >= limit || nb != block_next(b)) return 0;
@@ -880,11 +883,15 @@ int heap_resize_into(void *p, void *next, size_t n, size_t limit, const char *ca
   size_t size = block_size_for(n);
   struct releases r = {.count = 0}; /* p stays in its arena: none empties */
   pthread_mutex_lock(&h->lock);
-  if (next && grow_into_cached_locked(h, p, next, n, limit, call, &r)) {
-    unlock_and_release(h, &r);
-    return 1;
+  if (next) { /* checked once, as free checks a block, whichever way it goes */
+    const char *problem = free_problem_locked(h, next, 0);
+    if (problem) fail_locked(h, &r, call, next, problem);
+    if (grow_into_cached_locked(h, p, next, n, limit, call, &r)) {
+      unlock_and_release(h, &r);
+      return 1;
+    }
+    free_sound_locked(h, next, &r);
   }
-  if (next) free_or_report_locked(h, next, &r, call);
   const char *problem = block_problem_locked(arena_of(p), b);
   if (problem) fail_locked(h, &r, call, p, problem);
   int done = 1;
