@@ -100,6 +100,11 @@ expect "hawk replay $work/" "$work/p.svg $work/p.txt $work/pics $work/trace.rep"
 touch "$work/p.snap"
 expect "hawk render $work/p" "$work/p.snap $work/pics"
 expect "hawk replay --allocator $work/p" "$work/pics"
+# The pattern is the file name's, not the path's: in a directory whose name
+# holds ".so" (mktemp's names may) a snapshot is still not a library.
+mkdir "$work/lib.so.d"
+touch "$work/lib.so.d/p.snap" "$work/lib.so.d/p.so"
+expect "hawk replay --allocator $work/lib.so.d/p" "$work/lib.so.d/p.so"
 # After --, a command, then its arguments (files).
 includes "hawk run --stats -- ech" echo
 includes "hawk map -- l" ls
