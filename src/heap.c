@@ -849,20 +849,17 @@ static int grow_in_place_locked(struct heap *h, block *b, size_t size, size_t ro
 /* heap_resize_into's growth into next, the block after p that this
  * thread's cache gave back (allocated in the heap's eyes, its mark
  * erased, checked by the caller as a free checks a block), when no
- * recorder listens: p checked as a resize checks it, then p grown over
- * next and over the free block after
- * next if there is one, in one step.  The same blocks end where freeing
+ * recorder listens (p checked by the caller as a resize checks it): p grown over
+ * next and over the free block after next if there is one, in one step.
+ * The same blocks end where freeing
  * next (which merges that free block into it and lists the whole) and
  * growing into the whole (which unlists it at once) put them, without the
  * listing and unlisting.  Returns 0, with nothing changed, when that is not
  * the resize asked for (a shrink, a size for a mapping of its own, not
  * enough room): the caller then frees next and resizes. */
-static int grow_into_cached_locked(struct heap *h, void *p, void *next, size_t n, size_t limit,
-                                   const char *call, struct releases *r) {
+static int grow_into_cached_locked(struct heap *h, void *p, void *next, size_t n, size_t limit) {
   if (EVENTS_ON()) return 0; /* the explorer is told of next's free */
   block *b = block_of_payload(p), *nb = block_of_payload(next);
-  const char *problem = block_problem_locked(arena_of(p), b);
-  if (problem) fail_locked(h, r, call, p, problem);
   size_t size = block_size_for(n), cur = block_size(b), taken = cur + block_size(nb);
   if (size <= cur || n >= limit || nb != block_next(b)) return 0;
   block *after = block_next(nb);
@@ -886,14 +883,16 @@ int heap_resize_into(void *p, void *next, size_t n, size_t limit, const char *ca
   if (next) { /* checked once, as free checks a block, whichever way it goes */
     const char *problem = free_problem_locked(h, next, 0);
     if (problem) fail_locked(h, &r, call, next, problem);
-    if (grow_into_cached_locked(h, p, next, n, limit, call, &r)) {
+  }
+  const char *problem = block_problem_locked(arena_of(p), b); /* once, too */
+  if (problem) fail_locked(h, &r, call, p, problem);
+  if (next) {
+    if (grow_into_cached_locked(h, p, next, n, limit)) {
       unlock_and_release(h, &r);
       return 1;
     }
     free_sound_locked(h, next, &r);
   }
-  const char *problem = block_problem_locked(arena_of(p), b);
-  if (problem) fail_locked(h, &r, call, p, problem);
   int done = 1;
   size_t old_size = block_size(b);
   if (size <= old_size)
