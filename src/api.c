@@ -138,14 +138,17 @@ static __attribute__((noinline)) void free_core(void *p, const char *call) {
  * the locked path (heap_usable), which checks the same and reports.  The
  * block is the caller's, so its size cannot change, nor can the start of
  * the block after it (only a free of p could merge it away); headers are
- * read whole (block_load), each one carrying its own tag.  Checked: what
- * free's fast path checks (the registry, a sound header of an allocated
- * arena block, no cache mark), that the block ends inside its arena, and
+ * read whole (block_load), each one carrying its own tag.  p must be a
+ * 16-byte aligned address in a chunk the registry says is a default heap's
+ * arena.  Checked: what free's fast path checks (a sound header of an
+ * allocated arena block, no cache mark), that the block ends inside its arena, and
  * that the next header is sound and says its predecessor is in use, as
  * the heap checks on free.  A block whose predecessor is free takes the
  * locked path, which follows the footer of that free (changing) block. */
-static inline size_t usable_fast(void *p) {
-  if (registry_lookup_payload(p) != CHUNK_ARENA || !arena_holds_payload(arena_of(p), p)) return 0;
+static inline __attribute__((always_inline)) size_t usable_in_arena(void *p) {
+  /* p is 16-byte aligned, so below the epilogue: past the head, its
+   * header is inside the arena */
+  if (!arena_past_head(p)) return 0;
   const block *b = block_of_payload(p);
   uint64_t w = block_load(b);
   size_t size = w & BLOCK_SIZE_MASK;
@@ -157,6 +160,11 @@ static inline size_t usable_fast(void *p) {
   uint64_t wn = block_load(next);
   if (!(wn & BLOCK_PREV_ALLOC) || !block_word_ok(next, wn)) return 0;
   return size - BLOCK_HEADER;
+}
+
+/* usable_in_arena for any pointer: the registry asked first. */
+static inline size_t usable_fast(void *p) {
+  return registry_lookup_payload(p) == CHUNK_ARENA ? usable_in_arena(p) : 0;
 }
 
 static size_t usable_core(void *p, const char *call) {
@@ -552,7 +560,26 @@ void *hawk_reallocarray(void *ptr, size_t count, size_t size) {
   return hawk_realloc(ptr, total);
 }
 
-size_t hawk_usable_size(void *ptr) { return ptr ? usable_api(ptr, "malloc_usable_size") : 0; }
+/* malloc_usable_size when the fast test below fails: NULL, slow mode,
+ * anything but a sound block in use of a default heap's arena. */
+static __attribute__((noinline)) size_t usable_size_slow(void *ptr) {
+  return ptr ? usable_api(ptr, "malloc_usable_size") : 0;
+}
+
+/* The registry's test as free's fast path makes it (NULL is in no chunk;
+ * in slow mode, debug mode's and Valgrind's included, fast_free_kind is a
+ * kind no chunk has), then usable_in_arena's checks, with no call and no
+ * Valgrind request on the way (programs that count their memory call this
+ * on every malloc and free).  Anything else takes the slow path, which
+ * checks the same and reports. */
+size_t hawk_usable_size(void *ptr) {
+  if (likely(registry_payload_is(
+          ptr, (enum chunk_kind)__atomic_load_n(&fast_free_kind, __ATOMIC_RELAXED)))) {
+    size_t n = usable_in_arena(ptr);
+    if (likely(n != 0)) return n;
+  }
+  return usable_size_slow(ptr);
+}
 
 int hawk_posix_memalign(void **out, size_t alignment, size_t size) {
   if (!is_power_of_two(alignment) || alignment < sizeof(void *)) return EINVAL;
