@@ -255,9 +255,11 @@ static void *resize_core(void *p, size_t n, const char *call) {
     return move(p, usable_core(p, call), n);
   }
   /* The block is the caller's, so its size cannot change under us; read
-   * without the lock, it is trusted only with a sound header. */
+   * without the lock, it is trusted only with a sound header.  A pointer
+   * in the arena's head, whose header would lie before the arena, takes
+   * the locked path, which reports it. */
   const block *b = block_of_payload(p);
-  uint64_t w = block_load(b);
+  uint64_t w = arena_past_head(p) ? block_load(b) : 0;
   size_t have = w & BLOCK_SIZE_MASK, want = block_size_for(n);
   void *next = NULL; /* the neighbour taken out of this thread's cache */
   if (block_word_alloc_ok(b, w, SIZE_MAX) && !tcache_marked(p)) {

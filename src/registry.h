@@ -80,13 +80,19 @@ registry_lookup_payload(const void *p) {
   return registry_byte(a);
 }
 
-/* Whether p, a pointer handed to free, is 16-byte aligned and in a chunk
- * of kind want: registry_lookup_payload(p) == want, with a branch of its
- * own for the alignment and address-range test (else the compiler merges
- * the two ways into one comparison with a kind it zeroes first). */
+/* Whether p, a pointer handed to free, is 16-byte aligned and the header
+ * before it (p - 8) lies in a chunk of kind want: what free's fast path
+ * asks before it reads that header.  Asked of p - 16, in the header's
+ * chunk for an aligned p, at no cost (the lookup copies p anyway): a p at
+ * the start of a chunk is looked up in the chunk before it, where its
+ * header would lie (an arena's first payload is past its head, so such a p
+ * is never a block), and a p below 16 (NULL) wraps above the address range
+ * and is refused with the misaligned ones.  A branch of its own for the
+ * alignment and range test (else the compiler merges the two ways into one
+ * comparison with a kind it zeroes first). */
 static inline __attribute__((always_inline)) int registry_payload_is(const void *p,
                                                                      enum chunk_kind want) {
-  uintptr_t a = (uintptr_t)p;
+  uintptr_t a = (uintptr_t)p - HAWK_ALIGN;
   return likely((a & (~(((uintptr_t)1 << ADDRESS_BITS) - 1) | (HAWK_ALIGN - 1))) == 0) &&
          registry_byte(a) == want;
 }

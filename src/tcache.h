@@ -292,7 +292,11 @@ static inline __attribute__((always_inline)) int tcache_free(void *p, size_t siz
   struct tcache_list *l = tcache_list(tc, size);
   uint64_t mark = tcache_mark(size);
   uint32_t n = l->count;
-  if (unlikely(tcache_marked_as(p, mark)) || !tcache_room(l, n)) return 0;
+  /* The room first: the list of 0-byte blocks has none, so the payload
+   * under a header of size 0 (an arena's epilogue, which free reads for a
+   * pointer at the start of the chunk after it: registry_payload_is) is
+   * never read. */
+  if (!tcache_room(l, n) || unlikely(tcache_marked_as(p, mark))) return 0;
   tcache_list_push(l, p, mark);
   tcache_add_one(&tc->frees);
   return 1;

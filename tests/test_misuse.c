@@ -286,6 +286,9 @@ enum kind {
   K_GLIBC,          /* from glibc's malloc, found with dlsym(RTLD_NEXT) */
   K_MMAP,           /* inside a live anonymous mapping */
   K_MMAP_ARENA,     /* 4 MiB-aligned foreign mapping, filled like a heap might be */
+  K_ARENA_START,    /* the first byte of a live arena (its header): 16-aligned, in a
+                       chunk the registry vouches for, 8 bytes past the chunk before */
+  K_ARENA_END,      /* the first byte past a live arena, 8 bytes past its last header */
 };
 
 /* Maps len bytes (4 MiB-aligned when len allows) far below where the kernel
@@ -375,6 +378,22 @@ static void *bad_pointer(enum kind kind, void **keep, size_t *keep_len, void *st
     memcpy(a + 4096 + 64 - HEADER_SIZE, &hdr, 8);
     return a + 4096 + 64;
   }
+  case K_ARENA_START: {
+    unsigned char *p = hawk_malloc(256);
+    if (!p) return NULL;
+    *keep = p;
+    /* What lies before the arena is not ours, and may not be mapped: a
+     * header read there (8 bytes before the pointer) would fault. */
+    return (void *)((uintptr_t)p & ~(uintptr_t)(ARENA_SIZE - 1));
+  }
+  case K_ARENA_END: {
+    unsigned char *p = hawk_malloc(256);
+    if (!p) return NULL;
+    *keep = p;
+    /* The header before it is the arena's last one (its epilogue, a sound
+     * header of size 0); what follows the arena may not be mapped. */
+    return (void *)(((uintptr_t)p & ~(uintptr_t)(ARENA_SIZE - 1)) + ARENA_SIZE);
+  }
   }
   return NULL;
 }
@@ -433,6 +452,12 @@ INVALID_CASE(glibc_block, usable_size, K_GLIBC, OP_USABLE)
 INVALID_CASE(foreign_mmap, free, K_MMAP, OP_FREE)
 INVALID_CASE(foreign_mmap, usable_size, K_MMAP, OP_USABLE)
 INVALID_CASE(foreign_arena_aligned_mmap, free, K_MMAP_ARENA, OP_FREE)
+INVALID_CASE(arena_start, free, K_ARENA_START, OP_FREE)
+INVALID_CASE(arena_start, realloc, K_ARENA_START, OP_REALLOC)
+INVALID_CASE(arena_start, usable_size, K_ARENA_START, OP_USABLE)
+INVALID_CASE(arena_end, free, K_ARENA_END, OP_FREE)
+INVALID_CASE(arena_end, realloc, K_ARENA_END, OP_REALLOC)
+INVALID_CASE(arena_end, usable_size, K_ARENA_END, OP_USABLE)
 
 /* ---- H31: overflow into the next block's header -------------------------- */
 
