@@ -256,10 +256,12 @@ static void *resize_core(void *p, size_t n, const char *call) {
   }
   /* The block is the caller's, so its size cannot change under us; read
    * without the lock, it is trusted only with a sound header.  A pointer
-   * in the arena's head, whose header would lie before the arena, takes
-   * the locked path, which reports it. */
+   * at the arena's start, whose header would lie before the arena, takes
+   * the locked path, which reports it (elsewhere in the arena's head the
+   * word read is no sound header: one test where arena_past_head takes
+   * two). */
   const block *b = block_of_payload(p);
-  uint64_t w = arena_past_head(p) ? block_load(b) : 0;
+  uint64_t w = (uintptr_t)p & (ARENA_SIZE - 1) ? block_load(b) : 0;
   size_t have = w & BLOCK_SIZE_MASK, want = block_size_for(n);
   void *next = NULL; /* the neighbour taken out of this thread's cache */
   if (block_word_alloc_ok(b, w, SIZE_MAX) && !tcache_marked(p)) {
@@ -529,12 +531,31 @@ void hawk_free(void *ptr) { free_fast_from(ptr, 1); }
 /* free of a block already checked, or after the slow-mode work. */
 static inline __attribute__((always_inline)) void free_fast(void *ptr) { free_fast_from(ptr, 0); }
 
+/* calloc when this thread's cache had nothing of the size, or in slow
+ * mode (p as for malloc_slow). */
+__attribute__((noinline)) static void *calloc_slow(size_t total, void *p) {
+  if (p == NULL) {
+    p = alloc_api(total, HAWK_ALIGN, 1, "calloc");
+  } else {
+    debug_tick("calloc");
+    memset(p, 0, total);
+  }
+  trace_note(TRACE_CALLOC, p, total, 0);
+  return p ? p : fail(ENOMEM);
+}
+
+/* The fast path: malloc's, and the block cleared (a cached block holds
+ * what it held when it was freed). */
 void *hawk_calloc(size_t count, size_t size) {
   size_t total;
   if (__builtin_mul_overflow(count, size, &total)) return fail(ENOMEM);
-  void *p = alloc_api(total, HAWK_ALIGN, 1, "calloc");
-  trace_note(TRACE_CALLOC, p, total, 0);
-  return p ? p : fail(ENOMEM);
+  void *p = NULL;
+  if (likely(total <= TCACHE_MAX_BLOCK - BLOCK_HEADER)) {
+    p = tcache_pop_fast(block_size_for(total),
+                        HAWK_CHECKS ? __atomic_load_n(&fast_pop_key, __ATOMIC_RELAXED) : 0);
+    if (likely(p != NULL && (HAWK_CHECKS || !slow()))) return memset(p, 0, total);
+  }
+  return calloc_slow(total, p);
 }
 
 /* realloc(p, 0) frees p and returns NULL, as glibc does (docs/design.md). */
