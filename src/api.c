@@ -459,13 +459,21 @@ void *hawk_malloc(size_t size) {
 }
 
 /* free when the block does not go straight into this thread's cache.  The
- * header is read again (the fast path keeps no copy of it). */
+ * header is read again (the fast path keeps no copy of it).  With the
+ * checks, the registry said p's header lies in a default heap's arena
+ * (registry_payload_is), and so does p unless it is the arena's first
+ * byte: the heap's free then needs no second lookup (owner_kind's). */
 __attribute__((noinline)) static void free_slow(void *ptr) {
   uint64_t w = block_load(block_of_payload(ptr));
   size_t size = w & BLOCK_SIZE_MASK;
   if (block_word_alloc_ok(block_of_payload(ptr), w, TCACHE_MAX_BLOCK)) {
     if (tcache_marked(ptr)) report_misuse("free", ptr, "double free");
     tcache_overflow(ptr, size);
+    return;
+  }
+  if (HAWK_CHECKS && ((uintptr_t)ptr & (ARENA_SIZE - 1)) != 0) {
+    hawk_fork_guard();
+    heap_free(ptr, "free");
     return;
   }
   free_core(ptr, "free");
