@@ -125,20 +125,23 @@ static inline __attribute__((always_inline)) int block_word_alloc_ok(const block
          block_word_ok(b, w);
 }
 
-/* Free's fast test of header word w, in one comparison: the word with
- * ALLOC inverted, PREV_ALLOC (and the spare flag) and the tag dropped, and
+/* Free's fast test of header word w, in one comparison: the word's low 32
+ * bits with ALLOC inverted and PREV_ALLOC (and the spare flag) dropped, and
  * the two other flags rotated into the top bits, is the block's size / 8
  * exactly when ALLOC is set and LARGE clear, and far above any size
  * otherwise.  So block_word_size8(w) <= max / 8 says "allocated, not
- * large, at most max bytes", and gives the size (times 8) at once; the tag
- * is tested apart (block_word_ok).  A size below BLOCK_MIN is not refused
- * here: the thread cache's lists of 0- and 16-byte blocks hold nothing
- * (their limits are 0), so such a header goes on to the full test of
- * block_word_alloc_ok.  Built from shifts and a 32-bit mask, so that it
- * costs no 64-bit constant. */
+ * large, at most max bytes", and gives the size (times 8) at once.  The
+ * tag is tested apart (block_word_ok), on the whole word: it vouches for
+ * the bits left out here, the tag itself and the size's bits 32 to 47
+ * (zero in any header of an arena, whose blocks are under 4 MiB).  A size
+ * below BLOCK_MIN is not refused here: the thread cache's lists of 0- and
+ * 16-byte blocks hold nothing (their limits are 0), so such a header goes
+ * on to the full test of block_word_alloc_ok.  A 32-bit rotation, which
+ * leaves the tag out by itself (a 64-bit one took a shift to drop it
+ * first), and a 32-bit mask: no 64-bit constant. */
 static inline uint64_t block_word_size8(uint64_t w) {
-  uint64_t d = ((w ^ BLOCK_ALLOC) << 16) & ~((BLOCK_PREV_ALLOC | 8) << 16);
-  return (d >> 19) | (d << 45);
+  uint32_t d = ((uint32_t)w ^ (uint32_t)BLOCK_ALLOC) & ~(uint32_t)(BLOCK_PREV_ALLOC | 8);
+  return (uint32_t)((d >> 3) | (d << 29));
 }
 
 /* Whether the header's tag matches its address, size and flags. */

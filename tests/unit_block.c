@@ -20,6 +20,21 @@ TEST(size_for_rounds_and_has_minimum) {
   }
 }
 
+/* Free's one-comparison test: at most max / 8 exactly for an allocated,
+ * not large header of at most max bytes, whatever PREV_ALLOC, the spare
+ * flag and the tag say, and then the size / 8. */
+TEST(word_size8_is_the_size_of_an_allocated_small_block_only) {
+  const uint64_t tags[3] = {0, (uint64_t)0xffff << 48, (uint64_t)0x8001 << 48};
+  for (uint64_t size = 0; size <= 8192; size += 16)
+    for (uint64_t flags = 0; flags < 16; flags++)
+      for (int t = 0; t < 3; t++) {
+        uint64_t w = size | flags | tags[t], s8 = block_word_size8(w);
+        int small = (flags & BLOCK_ALLOC) && !(flags & BLOCK_LARGE) && size <= 2048;
+        CHECK((s8 <= 2048 / 8) == small);
+        if (small) CHECK(s8 * 8 == size);
+      }
+}
+
 TEST(alloc_header_round_trips) {
   unit_init();
   block *b = at(0);
