@@ -236,6 +236,26 @@
  * exported symbol table (the build also uses -fvisibility=hidden). */
 #define HAWK_INTERNAL __attribute__((visibility("hidden")))
 
+/* 1 where the fast paths may read or update a word shared with other
+ * threads by a plain x86-64 instruction that works on memory (an add to a
+ * counter only its owner writes, a comparison with a byte of the
+ * registry): such an access is whole, and a plain load there is an
+ * acquire load, but the compiler does not fold an atomic access into
+ * another instruction.  0 elsewhere and under ThreadSanitizer, which must
+ * see every access: the atomic builtins are used then. */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define HAWK_PLAIN_X86 0
+#endif
+#endif
+#if !defined(HAWK_PLAIN_X86)
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+#define HAWK_PLAIN_X86 1
+#else
+#define HAWK_PLAIN_X86 0
+#endif
+#endif
+
 /* Rounds n up to a multiple of the power of two a (no overflow check). */
 static inline size_t align_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }
 

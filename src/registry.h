@@ -62,6 +62,23 @@ static inline __attribute__((always_inline)) enum chunk_kind registry_byte(uintp
                                           __ATOMIC_ACQUIRE);
 }
 
+/* Whether the byte of the chunk containing a (as registry_byte) is kind:
+ * on x86-64 (HAWK_PLAIN_X86, config.h) one comparison with the byte in
+ * memory, where the atomic load takes a load and a comparison. */
+static inline __attribute__((always_inline)) int registry_byte_is(uintptr_t a,
+                                                                  enum chunk_kind kind) {
+#if HAWK_PLAIN_X86
+  uintptr_t entry = __atomic_load_n(&registry_top[a >> REGISTRY_TOP_SHIFT], __ATOMIC_ACQUIRE);
+  int equal;
+  __asm__("cmpb %2, %1"
+          : "=@ccz"(equal)
+          : "m"(*(const unsigned char *)(entry + (a >> ARENA_SHIFT))), "q"((unsigned char)kind));
+  return equal;
+#else
+  return registry_byte(a) == kind;
+#endif
+}
+
 /* What HawkAlloc keeps in the chunk containing addr (inline: free's fast
  * path asks this for every pointer). */
 static inline __attribute__((always_inline)) enum chunk_kind registry_lookup(const void *addr) {
@@ -94,7 +111,7 @@ static inline __attribute__((always_inline)) int registry_payload_is(const void 
                                                                      enum chunk_kind want) {
   uintptr_t a = (uintptr_t)p - HAWK_ALIGN;
   return likely((a & (~(((uintptr_t)1 << ADDRESS_BITS) - 1) | (HAWK_ALIGN - 1))) == 0) &&
-         registry_byte(a) == want;
+         registry_byte_is(a, want);
 }
 
 /* Maps the leaves that [addr, addr + len) needs and has not got yet.

@@ -181,40 +181,28 @@ static inline void tcache_set_count(struct tcache_list *l, unsigned n) {
   __atomic_store_n(&l->count, (uint32_t)n, __ATOMIC_RELAXED);
 }
 
-/* The fast paths' updates of those counters: on x86-64 one add to memory,
- * where the load, add and store of the two above take three instructions.
- * Only the owning thread writes a counter, so it needs no lock prefix, and
- * a reader sees the whole old or the whole new value (an aligned store).
- * Elsewhere, and under ThreadSanitizer (which must see every write), the
+/* The fast paths' updates of those counters: on x86-64 one add to memory
+ * (HAWK_PLAIN_X86, config.h), where the load, add and store of the two
+ * above take three instructions.  Only the owning thread writes a counter,
+ * so it needs no lock prefix, and a reader sees the whole old or the whole
+ * new value (an aligned store).  Elsewhere, and under ThreadSanitizer, the
  * atomic stores above. */
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TCACHE_PLAIN_ADD 0
-#endif
-#endif
-#if !defined(TCACHE_PLAIN_ADD)
-#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
-#define TCACHE_PLAIN_ADD 1
-#else
-#define TCACHE_PLAIN_ADD 0
-#endif
-#endif
 static inline __attribute__((always_inline)) void tcache_add_one(uint64_t *counter) {
-#if TCACHE_PLAIN_ADD
+#if HAWK_PLAIN_X86
   __asm__("addq $1, %0" : "+m"(*counter));
 #else
   tcache_add(counter, 1);
 #endif
 }
 static inline __attribute__((always_inline)) void tcache_count_up(struct tcache_list *l) {
-#if TCACHE_PLAIN_ADD
+#if HAWK_PLAIN_X86
   __asm__("addl $1, %0" : "+m"(l->count));
 #else
   tcache_set_count(l, l->count + 1u);
 #endif
 }
 static inline __attribute__((always_inline)) void tcache_count_down(struct tcache_list *l) {
-#if TCACHE_PLAIN_ADD
+#if HAWK_PLAIN_X86
   __asm__("subl $1, %0" : "+m"(l->count));
 #else
   tcache_set_count(l, l->count - 1u);
