@@ -139,16 +139,15 @@ static __attribute__((noinline)) void free_core(void *p, const char *call) {
  * block is the caller's, so its size cannot change, nor can the start of
  * the block after it (only a free of p could merge it away); headers are
  * read whole (block_load), each one carrying its own tag.  p must be a
- * 16-byte aligned address in a chunk the registry says is a default heap's
- * arena.  Checked: what free's fast path checks (a sound header of an
- * allocated arena block, no cache mark), that the block ends inside its arena, and
+ * 16-byte aligned address whose header (p - 8) lies in a chunk the
+ * registry says is a default heap's arena (registry_payload_is).  Checked:
+ * what free's fast path checks (a sound header of an allocated arena
+ * block, which a word of the arena's head is not: the tag), no cache mark,
+ * that the block ends inside its arena, and
  * that the next header is sound and says its predecessor is in use, as
  * the heap checks on free.  A block whose predecessor is free takes the
  * locked path, which follows the footer of that free (changing) block. */
 static inline __attribute__((always_inline)) size_t usable_in_arena(void *p) {
-  /* p is 16-byte aligned, so below the epilogue: past the head, its
-   * header is inside the arena */
-  if (!arena_past_head(p)) return 0;
   const block *b = block_of_payload(p);
   uint64_t w = block_load(b);
   size_t size = w & BLOCK_SIZE_MASK;
@@ -162,9 +161,11 @@ static inline __attribute__((always_inline)) size_t usable_in_arena(void *p) {
   return size - BLOCK_HEADER;
 }
 
-/* usable_in_arena for any pointer: the registry asked first. */
+/* usable_in_arena for any pointer: the registry asked first, about p's
+ * own chunk, so p must lie past the arena's head for its header to be in
+ * the arena too. */
 static inline size_t usable_fast(void *p) {
-  return registry_lookup_payload(p) == CHUNK_ARENA ? usable_in_arena(p) : 0;
+  return registry_lookup_payload(p) == CHUNK_ARENA && arena_past_head(p) ? usable_in_arena(p) : 0;
 }
 
 static size_t usable_core(void *p, const char *call) {
