@@ -103,8 +103,9 @@ static inline void *tcache_heap_alloc(size_t n, size_t align, size_t *dirty) {
  * block: its header has a good tag (so it is a header we wrote at that
  * address: an arena block, never a large one), says allocated, and a size
  * of size or size + 16 (a refill's last block keeps a remainder too small
- * to split off), and its payload carries the list's mark.  Only then is its
- * link read as one.  p must be an address in an arena; the header is read
+ * to split off), and its payload carries the mark of that size (the
+ * refill marks such a block with its own size: tcache_push_to).  Only then
+ * is its link read as one.  p must be an address in an arena; the header is read
  * only once p is shown to lie past the arena's head.  (With HAWK_CHECKS 0
  * the mark is not kept: nothing is checked.) */
 static inline int tcache_entry_ok(const void *p, size_t size) {
@@ -114,7 +115,7 @@ static inline int tcache_entry_ok(const void *p, size_t size) {
   uint64_t w = block_load(b);
   uint64_t d = (w & (BLOCK_SIZE_MASK | BLOCK_ALLOC)) - (size | BLOCK_ALLOC);
   return (d & ~(uint64_t)HAWK_ALIGN) == 0 && block_word_ok(b, w) &&
-         ((const uint64_t *)p)[1] == tcache_mark(size);
+         ((const uint64_t *)p)[1] == tcache_mark(w & BLOCK_SIZE_MASK);
 }
 
 /* arena_link_ok for the pop, cheaper: a 16-byte aligned address in p's
@@ -255,28 +256,30 @@ static inline void tcache_list_push(struct tcache_list *l, void *p, uint64_t mar
   tcache_count_up(l);
 }
 
-/* Caches a block of size bytes in tc; returns 0 if its list is full. */
+/* Caches a block of a refill in tc's list of size-byte blocks (the block
+ * may be 16 bytes bigger: tcache_entry_ok); returns 0 if the list is full.
+ * The block carries the mark of its own header's size, as one that free
+ * puts in its list does, so that free's test for a block already cached
+ * is one comparison (tcache_marked_as); the pop's fast test, made with
+ * the list's mark, sends such a block to the full test. */
 static inline int tcache_push_to(struct tcache *tc, void *p, size_t size) {
   struct tcache_list *l = tcache_list(tc, size);
   uint32_t n = l->count;
   if (!tcache_room(l, n)) return 0;
-  tcache_list_push(l, p, tcache_mark(size));
+  tcache_list_push(l, p, HAWK_CHECKS ? tcache_mark(block_size(block_of_payload(p))) : 0);
   return 1;
 }
 
-/* Caches a block of size bytes; returns 0 if its list is full. */
+/* Caches a block of a refill of size bytes; returns 0 if its list is full. */
 static inline int tcache_push(void *p, size_t size) { return tcache_push_to(tcache_self, p, size); }
 
-/* Whether the payload at p of a block of size bytes (its header's size)
- * carries a mark a cached block of that size can carry: mark, the mark of
- * its own size, or the mark of size - 16 (a refill's last block, one
- * remainder of 16 bytes bigger than its list's: tcache_entry_ok).  The
- * key's low 12 bits are zero (block_keys_init), so a mark is the key plus
- * the size, and the two are mark - p[1] = 0 or 16: one subtraction from
- * the mark the push writes anyway, one test.  Free's test for a block
- * already cached (a double free); tcache_marked tests for any size. */
+/* Whether the payload at p of a block whose header says it is size bytes
+ * carries mark, the mark of that size: a block cached in any list carries
+ * the mark of its header's size (tcache_push_to), so one comparison with
+ * the mark the push writes anyway.  Free's test for a block already cached
+ * (a double free); tcache_marked tests for any size. */
 static inline int tcache_marked_as(const void *p, uint64_t mark) {
-  return HAWK_CHECKS && ((mark - ((const uint64_t *)p)[1]) & ~(uint64_t)HAWK_ALIGN) == 0;
+  return HAWK_CHECKS && ((const uint64_t *)p)[1] == mark;
 }
 
 /* free() of a block of size bytes (its header's size) into the cache; 0
