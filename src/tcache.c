@@ -515,7 +515,7 @@ int tcache_check(void) {
 }
 
 void *tcache_next_checked(const void *p, size_t size, const char *call) {
-  if (!tcache_entry_ok(p, size) || block_is_large(block_of_payload(p)))
+  if (!tcache_entry_ok(p, size) || (block_load(block_of_payload(p)) & BLOCK_LARGE))
     report_misuse(call, p,
                   "heap corruption (a thread-cached block's header or mark was overwritten: a "
                   "write after free?)");

@@ -266,7 +266,9 @@ static inline int tcache_push_to(struct tcache *tc, void *p, size_t size) {
   struct tcache_list *l = tcache_list(tc, size);
   uint32_t n = l->count;
   if (!tcache_room(l, n)) return 0;
-  tcache_list_push(l, p, HAWK_CHECKS ? tcache_mark(block_size(block_of_payload(p))) : 0);
+  /* read whole: the heap may set PREV_ALLOC in it under its lock */
+  uint64_t w = block_load(block_of_payload(p));
+  tcache_list_push(l, p, HAWK_CHECKS ? tcache_mark(w & BLOCK_SIZE_MASK) : 0);
   return 1;
 }
 
