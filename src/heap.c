@@ -15,7 +15,7 @@
 
 void heap_init(struct heap *h, const struct placement *policy) {
   memset(h, 0, sizeof *h);
-  pthread_mutex_init(&h->lock, NULL);
+  lock_init(&h->lock);
   h->policy = policy;
   h->arena_kind = CHUNK_ARENA;
   h->free.lock = &h->lock; /* released before a corruption report (placement.h) */
@@ -274,7 +274,7 @@ struct releases {
 };
 
 static void unlock_and_release(struct heap *h, struct releases *r) {
-  pthread_mutex_unlock(&h->lock);
+  lock_give(&h->lock);
   for (size_t i = 0; i < r->count; i++) arena_release(r->arena[i]);
   r->count = 0;
 }
@@ -289,7 +289,7 @@ static _Noreturn __attribute__((noinline, cold)) void fail_locked(struct heap *h
   if (r)
     unlock_and_release(h, r);
   else
-    pthread_mutex_unlock(&h->lock);
+    lock_give(&h->lock);
   report_misuse(call, p, problem);
 }
 
@@ -555,7 +555,7 @@ static void drain_locked(struct heap *h, struct releases *r) {
 
 void heap_drain(struct heap *h) {
   struct releases r = {.count = 0};
-  pthread_mutex_lock(&h->lock);
+  lock_take(&h->lock);
   drain_locked(h, &r);
   unlock_and_release(h, &r);
 }
@@ -564,7 +564,7 @@ void heap_drain(struct heap *h) {
 static void free_one(void *p, const char *call, int by_user) {
   struct heap *h = owner_of(p, call);
   struct releases r = {.count = 0};
-  pthread_mutex_lock(&h->lock);
+  lock_take(&h->lock);
   drain_locked(h, &r);
   free_or_report_locked(h, p, &r, call);
   if (by_user) HAWK_STAT_ADD(h->frees, 1);
@@ -689,7 +689,7 @@ void heap_release_cached(void **ps, size_t count) {
   while (count > 0) {
     struct heap *h = owner_of(ps[0], "free");
     size_t k;
-    if (pthread_mutex_trylock(&h->lock) == 0) {
+    if (lock_try(&h->lock)) {
       struct releases r = {.count = 0};
       drain_locked(h, &r);
       k = free_cached_locked(h, ps, count, &r);
@@ -706,7 +706,7 @@ void heap_release_cached(void **ps, size_t count) {
 
 void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty, int grow) {
   struct releases r = {.count = 0};
-  pthread_mutex_lock(&h->lock);
+  lock_take(&h->lock);
   drain_locked(h, &r);
   block *b = grow ? alloc_locked(h, n, block_size_for(n), align, dirty)
                   : alloc_in_used_locked(h, n, block_size_for(n), align, dirty);
@@ -798,7 +798,7 @@ static size_t take_exact_locked(struct heap *h, size_t size, void **out, size_t 
 size_t heap_alloc_batch(struct heap *h, size_t size, void **out, size_t count, int grow) {
   size_t got = 0;
   struct releases r = {.count = 0};
-  pthread_mutex_lock(&h->lock);
+  lock_take(&h->lock);
   drain_locked(h, &r);
   block *b = grow ? NULL : alloc_in_used_locked(h, size - BLOCK_HEADER, size, HAWK_ALIGN, NULL);
   if (b) out[got++] = block_payload(b);
@@ -879,7 +879,7 @@ int heap_resize_into(void *p, void *next, size_t n, size_t limit, const char *ca
   block *b = block_of_payload(p);
   size_t size = block_size_for(n);
   struct releases r = {.count = 0}; /* p stays in its arena: none empties */
-  pthread_mutex_lock(&h->lock);
+  lock_take(&h->lock);
   if (next) { /* checked once, as free checks a block, whichever way it goes */
     const char *problem = free_problem_locked(h, next, 0);
     if (problem) fail_locked(h, &r, call, next, problem);
@@ -914,10 +914,10 @@ int heap_resize(void *p, size_t n, size_t limit, const char *call, size_t *usabl
 size_t heap_usable(void *p, const char *call) {
   struct heap *h = owner_of(p, call);
   block *b = block_of_payload(p);
-  pthread_mutex_lock(&h->lock);
+  lock_take(&h->lock);
   const char *problem = block_problem_locked(arena_of(p), b);
   size_t usable = problem ? 0 : block_usable(b);
-  pthread_mutex_unlock(&h->lock);
+  lock_give(&h->lock);
   if (problem) report_misuse(call, p, problem);
   return usable;
 }
@@ -926,7 +926,7 @@ size_t heap_release_empty(struct heap *h) {
   struct releases r = {.count = 0};
   size_t n = 0;
   for (;;) {
-    pthread_mutex_lock(&h->lock);
+    lock_take(&h->lock);
     drain_locked(h, &r);
     struct arena *a = h->arenas;
     while (a && r.count < sizeof r.arena / sizeof r.arena[0]) {
@@ -949,7 +949,7 @@ size_t heap_release_empty(struct heap *h) {
 size_t heap_trim(struct heap *h) {
   size_t released = 0;
   if (debug_enabled) return 0; /* discarded pages would lose the free pattern */
-  pthread_mutex_lock(&h->lock);
+  lock_take(&h->lock);
   for (struct arena *a = h->arenas; a; a = a->next) {
     for (block *b = arena_first(a); b < arena_epilogue(a); b = block_next(b)) {
       /* Pages are given back on a block's word: it must be a header we
@@ -964,13 +964,13 @@ size_t heap_trim(struct heap *h) {
     }
   }
   HAWK_ASSERT_EXPENSIVE(heap_check_locked(h) == 0);
-  pthread_mutex_unlock(&h->lock);
+  lock_give(&h->lock);
   counters_purged(released);
   return released;
 }
 
 void heap_decay_try(struct heap *h) {
-  if (pthread_mutex_trylock(&h->lock) != 0) return; /* its owner will see to it */
+  if (!lock_try(&h->lock)) return; /* its owner will see to it */
   struct releases r = {.count = 0};
   drain_locked(h, &r);
   decay_pass_if_due_locked(h);

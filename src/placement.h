@@ -9,9 +9,8 @@
 #ifndef HAWK_PLACEMENT_H
 #define HAWK_PLACEMENT_H
 
-#include <pthread.h>
-
 #include "block.h"
+#include "lock.h"
 #include "registry.h"
 #include "report.h"
 
@@ -29,7 +28,7 @@ struct freelists {
                                            1 KiB and more (SIZE_CLASSES / 2 on), a bound
                                            no listed block's size exceeds
                                            (placement_segregated.h) */
-  pthread_mutex_t *lock;                /* the lock held around every list operation
+  struct hawk_lock *lock;               /* the lock held around every list operation
                                            (the heap's), released before a
                                            corruption report; NULL in unit tests */
 };

@@ -109,7 +109,7 @@ static inline void hawk_ensure_ready(void) {
 
 /* Takes a heap lock without ever blocking (a few tries, then 0): what
  * HEAPS_TRY uses, for the signal-time walk of the created heaps too. */
-HAWK_INTERNAL int heap_lock_try(pthread_mutex_t *m);
+HAWK_INTERNAL int heap_lock_try(struct hawk_lock *m);
 
 /* The one lock-walk-unlock of the heap table: calls fn(h, i, ctx) for each
  * heap h = &hawk_heaps[i] in turn, with its lock held (taken and released

@@ -222,9 +222,9 @@ TEST(cached_blocks_wait_on_the_remote_list_while_the_lock_is_busy) {
     ((uint64_t *)p[i])[1] = tcache_key; /* as if they came out of a thread cache */
   }
   uint64_t in_use = h.in_use;
-  pthread_mutex_lock(&h.lock); /* the owner is busy: trylock fails */
+  lock_take(&h.lock); /* the owner is busy: trylock fails */
   heap_release_cached(p, 8);
-  pthread_mutex_unlock(&h.lock);
+  lock_give(&h.lock);
   CHECK(h.in_use == in_use); /* nothing freed yet */
   CHECK(h.remote != NULL);
   for (int i = 0; i < 8; i++) CHECK(tcache_marked(p[i])); /* a second free is still caught */
@@ -243,9 +243,9 @@ static void park_remote(void **p, int n, size_t size) {
     p[i] = take(size);
     ((uint64_t *)p[i])[1] = tcache_key;
   }
-  pthread_mutex_lock(&h.lock);
+  lock_take(&h.lock);
   heap_release_cached(p, (size_t)n);
-  pthread_mutex_unlock(&h.lock);
+  lock_give(&h.lock);
 }
 
 TEST(remote_blocks_are_freed_by_the_next_allocation) {
