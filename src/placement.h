@@ -109,9 +109,13 @@ HAWK_INTERNAL _Noreturn void list_corrupt(const struct freelists *fl, const bloc
 static inline int link_plausible(const block *p) { return p == NULL || registry_arena_at(p, 8); }
 
 /* link_plausible for a link read from free block b: one in b's own arena
- * (mapped whole) needs no registry lookup. */
+ * (mapped whole) needs no registry lookup.  b is a block address (8 modulo
+ * 16), so p is a block address in b's arena exactly when p ^ b has no bit
+ * outside bits 4 to 21: one mask test (its constant fits an instruction's
+ * 32-bit immediate) for both.  Any other p, a misaligned one in b's arena
+ * too, goes to link_plausible, which refuses what is not 8 modulo 16. */
 static inline int link_plausible_from(const block *b, const block *p) {
-  if (((uintptr_t)p ^ (uintptr_t)b) < ARENA_SIZE) return ((uintptr_t)p & 15) == 8;
+  if ((((uintptr_t)p ^ (uintptr_t)b) & ~(uintptr_t)(ARENA_SIZE - HAWK_ALIGN)) == 0) return 1;
   return link_plausible(p);
 }
 
