@@ -364,7 +364,7 @@ test-bench: lib tools bench-progs
 # What the always-on checks cost (docs/security.md): the suite under glibc,
 # HawkAlloc and HawkAlloc built with -DHAWK_CHECKS=0, into build/bench-checks/.
 bench-checks: deps lib bench-progs $(BUILD)/nochecks/libhawkalloc.so
-	@BENCH_ALLOCATORS="glibc hawkalloc hawkalloc-nochecks" BENCH_PRELOAD=0 \
+	@ROUNDS=$${ROUNDS:-7} BENCH_ALLOCATORS="glibc hawkalloc hawkalloc-nochecks" BENCH_PRELOAD=0 \
 	  BENCH_OUT=$(CURDIR)/$(BUILD)/bench-checks bench/run.sh
 
 deps:

@@ -224,14 +224,20 @@ static block *alloc_in_used_locked(struct heap *h, size_t n, size_t size, size_t
 
 /* Why the block at p cannot be freed or resized, or NULL if it can.
  * cached: b comes out of a thread cache, its mark checked and erased by
- * the caller (free_cached_locked), so the test of a mark is left out. */
+ * the caller (free_cached_locked), so the test of a mark is left out.
+ * known: the caller has just tested b's header under this lock as
+ * block_word_alloc_ok does (a tag that matches b, allocated, not large, at
+ * least BLOCK_MIN bytes: drain_locked's remote_entry_ok), so those tests
+ * are not made a second time on the same word. */
 static inline __attribute__((always_inline)) const char *
-block_problem_cached_locked(const struct arena *a, const block *b, int cached) {
+block_problem_known_locked(const struct arena *a, const block *b, int cached, int known) {
   if (!HAWK_CHECKS) return NULL;
-  if (!block_header_ok(b) || block_is_large(b)) return "invalid pointer or corrupted header";
-  if (!block_is_alloc(b)) return "double free";
+  if (!known) {
+    if (!block_header_ok(b) || block_is_large(b)) return "invalid pointer or corrupted header";
+    if (!block_is_alloc(b)) return "double free";
+  }
   size_t size = block_size(b);
-  if (size < BLOCK_MIN || (char *)b + size > (char *)arena_epilogue(a))
+  if ((!known && size < BLOCK_MIN) || (char *)b + size > (char *)arena_epilogue(a))
     return "heap corruption (block size out of range)";
   if (!cached && tcache_marked(block_payload(b)))
     return "double free (the block is in a thread cache)";
@@ -250,6 +256,11 @@ block_problem_cached_locked(const struct arena *a, const block *b, int cached) {
       return "heap corruption (previous free block's boundary tag overwritten)";
   }
   return NULL;
+}
+
+static inline __attribute__((always_inline)) const char *
+block_problem_cached_locked(const struct arena *a, const block *b, int cached) {
+  return block_problem_known_locked(a, b, cached, 0);
 }
 
 static inline __attribute__((always_inline)) const char *block_problem_locked(const struct arena *a,
@@ -548,7 +559,16 @@ static void drain_locked(struct heap *h, struct releases *r) {
     if (HAWK_CHECKS && !arena_link_ok(p, next))
       fail_locked(h, r, "free", p, "heap corruption (a freed block's link was overwritten)");
     p[1] = NULL; /* no longer marked as cached */
-    free_or_report_locked(h, p, r, "free");
+    /* Checked as free checks a block, less what remote_entry_ok has just
+     * tested of the same header word (its tag, state and least size) and
+     * the cache mark it found (the block is not in a cache list: it
+     * waited here, and its mark is erased). */
+    struct arena *a = arena_of(p);
+    const char *problem = arena_heap(a) == h
+                              ? block_problem_known_locked(a, block_of_payload(p), 1, HAWK_CHECKS)
+                              : "invalid pointer (block of another heap)";
+    if (unlikely(problem != NULL)) fail_locked(h, r, "free", p, problem);
+    free_sound_locked(h, p, r);
     p = next;
   }
 }
