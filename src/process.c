@@ -75,10 +75,6 @@ void hawk_heap_thread_leaves(const struct heap *h) {
   __atomic_sub_fetch(&heap_threads[h - hawk_heaps], 1, __ATOMIC_RELAXED);
 }
 
-void hawk_heap_thread_joins(const struct heap *h) {
-  __atomic_add_fetch(&heap_threads[h - hawk_heaps], 1, __ATOMIC_RELAXED);
-}
-
 void hawk_set_heap_spread(unsigned n) {
   hawk_ensure_init();
   n = n < 1 ? 1 : n > hawk_heap_count ? hawk_heap_count : n;
