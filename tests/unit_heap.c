@@ -247,9 +247,9 @@ static void drain_with_overwritten_header(void *arg) {
     p[i] = take(48);
     ((uint64_t *)p[i])[1] = tcache_key; /* as if they came out of a thread cache */
   }
-  pthread_mutex_lock(&h.lock); /* the owner is busy: they wait */
+  lock_take(&h.lock); /* the owner is busy: they wait */
   heap_release_cached(p, 4);
-  pthread_mutex_unlock(&h.lock);
+  lock_give(&h.lock);
   uint64_t *w = block_word(blk(p[0])); /* the first the drain meets */
   *w ^= (uint64_t)(uintptr_t)arg;      /* another size, or the allocated bit cleared */
   heap_drain(&h);
