@@ -32,7 +32,7 @@ LDFLAGS  ?=
 # fault injection) turn every internal assertion on (src/config.h).
 TESTFLAGS := -O1 -fno-builtin -Wno-unused-result -DHAWK_ASSERT_LEVEL=2
 
-CORE_SRC := src/os.c src/block.c src/registry.c src/options.c src/report.c src/counters.c src/arena.c \
+CORE_SRC := src/os.c src/lock.c src/block.c src/registry.c src/options.c src/report.c src/counters.c src/arena.c \
             src/placement.c src/placement_segregated.c src/placement_first_fit.c \
             src/placement_next_fit.c src/placement_best_fit.c \
             src/events_hooks.c src/heap.c src/heap_check.c src/userheap.c src/events.c src/decay.c src/tcache.c src/remote.c src/large.c src/check.c src/stats.c src/walk.c src/snapshot.c src/trace.c src/debug.c src/api.c src/process.c \
@@ -208,7 +208,7 @@ $(BUILD)/tests/test_faults: tests/faults/test_faults.c tests/harness.h $(CORE_SR
 # (TESTFLAGS), and runs with the C library's malloc.  UNIT_LAYER names each
 # one's layer; `make layers` checks that every tests/unit_*.c is named here
 # and builds them all, so that a layer reaching up fails to link.
-UNIT_LAYER := unit_block:block unit_arena:arena unit_placement:placement unit_heap:heap \
+UNIT_LAYER := unit_lock:OS unit_block:block unit_arena:arena unit_placement:placement unit_heap:heap \
               unit_check:heap
 unit_layer = $(patsubst $(1):%,%,$(filter $(1):%,$(UNIT_LAYER)))
 UNIT_BIN := $(patsubst %,$(BUILD)/tests/%,$(basename $(notdir $(wildcard tests/unit_*.c))))
@@ -364,7 +364,7 @@ test-bench: lib tools bench-progs
 # What the always-on checks cost (docs/security.md): the suite under glibc,
 # HawkAlloc and HawkAlloc built with -DHAWK_CHECKS=0, into build/bench-checks/.
 bench-checks: deps lib bench-progs $(BUILD)/nochecks/libhawkalloc.so
-	@BENCH_ALLOCATORS="glibc hawkalloc hawkalloc-nochecks" BENCH_PRELOAD=0 \
+	@ROUNDS=$${ROUNDS:-7} BENCH_ALLOCATORS="glibc hawkalloc hawkalloc-nochecks" BENCH_PRELOAD=0 \
 	  BENCH_OUT=$(CURDIR)/$(BUILD)/bench-checks bench/run.sh
 
 deps:

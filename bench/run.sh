@@ -16,13 +16,15 @@
 #   * bench/preload-ratio.sh (the real programs of the preload suite, HawkAlloc
 #     against the system allocator), unless BENCH_PRELOAD=0.
 # Writes build/bench/results.md (tables of median time and peak RSS, ratios
-# to glibc, their geometric means, larson 2t/1t scaling, callgrind counts),
+# to glibc, their geometric means, with hawkalloc-nochecks the checks' cost
+# round by round (the median of each round's paired ratio), larson 2t/1t
+# scaling, callgrind counts),
 # build/bench/time.svg and rss.svg (gnuplot), and build/bench/raw.tsv (every
 # run).  Installs what is missing with apt-get when root: libjemalloc2,
 # libmimalloc2.0, libtcmalloc-minimal4, gnuplot-nox, valgrind.
 #
 # Environment:
-#   ROUNDS            rounds (default 5; bench-quick: 1)
+#   ROUNDS            rounds (default 5; bench-quick: 1; bench-checks: 7)
 #   BENCH_QUICK=1     small sizes (a tenth), a short callgrind run, no preload
 #                     suite unless BENCH_PRELOAD=1 (`make bench-quick`)
 #   BENCH_THREADS     thread counts (default "1 2 4")
@@ -245,7 +247,7 @@ args_of() { # the arguments of configuration $1 (bench/threads)
 
 raw=$out/raw.tsv
 printf 'bench\tthreads\tallocator\tround\twall_s\tmaxrss_kb\tstatus\tops\tcheck\n' >"$raw"
-declare -A walls=() rsses=() fails=() ops=() checks=() dead=() cpu_walls=()
+declare -A walls=() rsses=() fails=() ops=() checks=() dead=() cpu_walls=() wround=()
 nallocs=${#allocators[@]}
 log "${#configs[@]} configurations x ${nallocs} allocators x $rounds rounds (scale $scale); HawkAlloc $hawk_rev"
 rounds_start=$(date +%s)
@@ -304,6 +306,7 @@ for ((r = 0; r < rounds; r++)); do
         continue
       fi
       walls[$key]="${walls[$key]-} $w"
+      wround[$key/$r]=$w
       rsses[$key]="${rsses[$key]-} $m"
       ops[$key]=$n
       if [[ -n ${checks[$cfg]-} && ${checks[$cfg]} != "$x" ]]; then
@@ -527,6 +530,42 @@ declare -A tr_list=() rr_list=()
       echo "| $a | $(geomean "${tq[@]}") | $(geomean "${rq[@]}") |"
     done
   fi
+  if [[ " ${allocators[*]} " == *" hawkalloc "* && " ${allocators[*]} " == *" hawkalloc-nochecks "* ]]; then
+    # The checks' cost from runs made side by side: in each round the two
+    # builds run one right after the other (or with glibc between them),
+    # so a ratio of one round's pair sees the same load on the machine;
+    # its median over the rounds ignores the rounds where one run of the
+    # pair met a burst of other work (make bench-checks, docs/security.md).
+    echo
+    echo "## The checks' cost, round by round"
+    echo
+    echo "HawkAlloc's time divided by the time of the build without the checks in the same round (the two" \
+      "runs of a configuration follow each other in every round, in an order that rotates), the median of" \
+      "the rounds per configuration, then the geometric mean over the configurations; beside it the ratio" \
+      "of the medians of the tables above. The paired median is the steadier figure on a shared machine."
+    echo
+    echo "| benchmark | threads | rounds | median of paired ratios | lowest | highest | ratio of medians |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    pm=() rm_=()
+    for cfg in "${configs[@]}"; do
+      pr=()
+      for ((q = 0; q < rounds_done; q++)); do
+        x=${wround[$cfg/hawkalloc/$q]-} y=${wround[$cfg/hawkalloc-nochecks/$q]-}
+        [[ -z $x || -z $y ]] || pr+=("$(awk -v a="$x" -v b="$y" 'BEGIN { if (b > 0) printf "%.6f", a / b }')")
+      done
+      ((${#pr[@]})) || continue
+      m=$(median "${pr[*]}")
+      lo=$(printf '%s\n' "${pr[@]}" | sort -g | head -n 1)
+      hi=$(printf '%s\n' "${pr[@]}" | sort -g | tail -n 1)
+      rq=$(ratio "${mwall[$cfg/hawkalloc]-}" "${mwall[$cfg/hawkalloc-nochecks]-}")
+      pm+=("$m")
+      [[ -z $rq ]] || rm_+=("$rq")
+      printf '| %s | %s | %d | %.3f | %.3f | %.3f | %s |\n' "${cfg%/*}" "${cfg#*/}" "${#pr[@]}" "$m" "$lo" "$hi" "${rq:--}"
+    done
+    echo "| geometric mean | | | $(geomean "${pm[*]-}") | | | $(geomean "${rm_[*]-}") |"
+    echo
+    echo "checks / no checks: median of paired rounds $(geomean "${pm[*]-}") (geometric mean over ${#pm[@]} configurations), ratio of medians $(geomean "${rm_[*]-}")"
+  fi
   if [[ " ${configs[*]} " == *" larson/1 "* && " ${configs[*]} " == *" larson/2 "* ]]; then
     echo
     echo "## Larson scaling"
@@ -674,6 +713,7 @@ total=$(($(date +%s) - start_time))
 log "done in $total s: $out/results.md, $out/time.svg, $out/rss.svg, $out/raw.tsv"
 awk '/^## / { on = /^## Geometric means/ } on' "$out/results.md"
 grep -m 1 '^larson 2t/1t' "$out/results.md" || true
+grep -m 1 '^checks / no checks:' "$out/results.md" || true
 awk '/^## / { on = /^## Trace replay/ } on && /^\|/' "$out/results.md"
 
 # Exit 1 when HawkAlloc failed a configuration that glibc completed.

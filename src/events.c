@@ -4,6 +4,7 @@
 #include "events.h"
 
 #include <errno.h>
+#include <pthread.h>
 
 #include "hawkalloc.h"
 #include "heap.h"

@@ -15,7 +15,7 @@
 
 void heap_init(struct heap *h, const struct placement *policy) {
   memset(h, 0, sizeof *h);
-  pthread_mutex_init(&h->lock, NULL);
+  lock_init(&h->lock);
   h->policy = policy;
   h->arena_kind = CHUNK_ARENA;
   h->free.lock = &h->lock; /* released before a corruption report (placement.h) */
@@ -224,14 +224,20 @@ static block *alloc_in_used_locked(struct heap *h, size_t n, size_t size, size_t
 
 /* Why the block at p cannot be freed or resized, or NULL if it can.
  * cached: b comes out of a thread cache, its mark checked and erased by
- * the caller (free_cached_locked), so the test of a mark is left out. */
+ * the caller (free_cached_locked), so the test of a mark is left out.
+ * known: the caller has just tested b's header under this lock as
+ * block_word_alloc_ok does (a tag that matches b, allocated, not large, at
+ * least BLOCK_MIN bytes: drain_locked's remote_entry_ok), so those tests
+ * are not made a second time on the same word. */
 static inline __attribute__((always_inline)) const char *
-block_problem_cached_locked(const struct arena *a, const block *b, int cached) {
+block_problem_known_locked(const struct arena *a, const block *b, int cached, int known) {
   if (!HAWK_CHECKS) return NULL;
-  if (!block_header_ok(b) || block_is_large(b)) return "invalid pointer or corrupted header";
-  if (!block_is_alloc(b)) return "double free";
+  if (!known) {
+    if (!block_header_ok(b) || block_is_large(b)) return "invalid pointer or corrupted header";
+    if (!block_is_alloc(b)) return "double free";
+  }
   size_t size = block_size(b);
-  if (size < BLOCK_MIN || (char *)b + size > (char *)arena_epilogue(a))
+  if ((!known && size < BLOCK_MIN) || (char *)b + size > (char *)arena_epilogue(a))
     return "heap corruption (block size out of range)";
   if (!cached && tcache_marked(block_payload(b)))
     return "double free (the block is in a thread cache)";
@@ -250,6 +256,11 @@ block_problem_cached_locked(const struct arena *a, const block *b, int cached) {
       return "heap corruption (previous free block's boundary tag overwritten)";
   }
   return NULL;
+}
+
+static inline __attribute__((always_inline)) const char *
+block_problem_cached_locked(const struct arena *a, const block *b, int cached) {
+  return block_problem_known_locked(a, b, cached, 0);
 }
 
 static inline __attribute__((always_inline)) const char *block_problem_locked(const struct arena *a,
@@ -274,7 +285,7 @@ struct releases {
 };
 
 static void unlock_and_release(struct heap *h, struct releases *r) {
-  pthread_mutex_unlock(&h->lock);
+  lock_give(&h->lock);
   for (size_t i = 0; i < r->count; i++) arena_release(r->arena[i]);
   r->count = 0;
 }
@@ -289,7 +300,7 @@ static _Noreturn __attribute__((noinline, cold)) void fail_locked(struct heap *h
   if (r)
     unlock_and_release(h, r);
   else
-    pthread_mutex_unlock(&h->lock);
+    lock_give(&h->lock);
   report_misuse(call, p, problem);
 }
 
@@ -548,14 +559,23 @@ static void drain_locked(struct heap *h, struct releases *r) {
     if (HAWK_CHECKS && !arena_link_ok(p, next))
       fail_locked(h, r, "free", p, "heap corruption (a freed block's link was overwritten)");
     p[1] = NULL; /* no longer marked as cached */
-    free_or_report_locked(h, p, r, "free");
+    /* Checked as free checks a block, less what remote_entry_ok has just
+     * tested of the same header word (its tag, state and least size) and
+     * the cache mark it found (the block is not in a cache list: it
+     * waited here, and its mark is erased). */
+    struct arena *a = arena_of(p);
+    const char *problem = arena_heap(a) == h
+                              ? block_problem_known_locked(a, block_of_payload(p), 1, HAWK_CHECKS)
+                              : "invalid pointer (block of another heap)";
+    if (unlikely(problem != NULL)) fail_locked(h, r, "free", p, problem);
+    free_sound_locked(h, p, r);
     p = next;
   }
 }
 
 void heap_drain(struct heap *h) {
   struct releases r = {.count = 0};
-  pthread_mutex_lock(&h->lock);
+  lock_take(&h->lock);
   drain_locked(h, &r);
   unlock_and_release(h, &r);
 }
@@ -564,7 +584,7 @@ void heap_drain(struct heap *h) {
 static void free_one(void *p, const char *call, int by_user) {
   struct heap *h = owner_of(p, call);
   struct releases r = {.count = 0};
-  pthread_mutex_lock(&h->lock);
+  lock_take(&h->lock);
   drain_locked(h, &r);
   free_or_report_locked(h, p, &r, call);
   if (by_user) HAWK_STAT_ADD(h->frees, 1);
@@ -689,7 +709,7 @@ void heap_release_cached(void **ps, size_t count) {
   while (count > 0) {
     struct heap *h = owner_of(ps[0], "free");
     size_t k;
-    if (pthread_mutex_trylock(&h->lock) == 0) {
+    if (lock_try(&h->lock)) {
       struct releases r = {.count = 0};
       drain_locked(h, &r);
       k = free_cached_locked(h, ps, count, &r);
@@ -706,7 +726,7 @@ void heap_release_cached(void **ps, size_t count) {
 
 void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty, int grow) {
   struct releases r = {.count = 0};
-  pthread_mutex_lock(&h->lock);
+  lock_take(&h->lock);
   drain_locked(h, &r);
   block *b = grow ? alloc_locked(h, n, block_size_for(n), align, dirty)
                   : alloc_in_used_locked(h, n, block_size_for(n), align, dirty);
@@ -798,7 +818,7 @@ static size_t take_exact_locked(struct heap *h, size_t size, void **out, size_t 
 size_t heap_alloc_batch(struct heap *h, size_t size, void **out, size_t count, int grow) {
   size_t got = 0;
   struct releases r = {.count = 0};
-  pthread_mutex_lock(&h->lock);
+  lock_take(&h->lock);
   drain_locked(h, &r);
   block *b = grow ? NULL : alloc_in_used_locked(h, size - BLOCK_HEADER, size, HAWK_ALIGN, NULL);
   if (b) out[got++] = block_payload(b);
@@ -879,7 +899,7 @@ int heap_resize_into(void *p, void *next, size_t n, size_t limit, const char *ca
   block *b = block_of_payload(p);
   size_t size = block_size_for(n);
   struct releases r = {.count = 0}; /* p stays in its arena: none empties */
-  pthread_mutex_lock(&h->lock);
+  lock_take(&h->lock);
   if (next) { /* checked once, as free checks a block, whichever way it goes */
     const char *problem = free_problem_locked(h, next, 0);
     if (problem) fail_locked(h, &r, call, next, problem);
@@ -914,10 +934,10 @@ int heap_resize(void *p, size_t n, size_t limit, const char *call, size_t *usabl
 size_t heap_usable(void *p, const char *call) {
   struct heap *h = owner_of(p, call);
   block *b = block_of_payload(p);
-  pthread_mutex_lock(&h->lock);
+  lock_take(&h->lock);
   const char *problem = block_problem_locked(arena_of(p), b);
   size_t usable = problem ? 0 : block_usable(b);
-  pthread_mutex_unlock(&h->lock);
+  lock_give(&h->lock);
   if (problem) report_misuse(call, p, problem);
   return usable;
 }
@@ -926,7 +946,7 @@ size_t heap_release_empty(struct heap *h) {
   struct releases r = {.count = 0};
   size_t n = 0;
   for (;;) {
-    pthread_mutex_lock(&h->lock);
+    lock_take(&h->lock);
     drain_locked(h, &r);
     struct arena *a = h->arenas;
     while (a && r.count < sizeof r.arena / sizeof r.arena[0]) {
@@ -949,7 +969,7 @@ size_t heap_release_empty(struct heap *h) {
 size_t heap_trim(struct heap *h) {
   size_t released = 0;
   if (debug_enabled) return 0; /* discarded pages would lose the free pattern */
-  pthread_mutex_lock(&h->lock);
+  lock_take(&h->lock);
   for (struct arena *a = h->arenas; a; a = a->next) {
     for (block *b = arena_first(a); b < arena_epilogue(a); b = block_next(b)) {
       /* Pages are given back on a block's word: it must be a header we
@@ -964,13 +984,13 @@ size_t heap_trim(struct heap *h) {
     }
   }
   HAWK_ASSERT_EXPENSIVE(heap_check_locked(h) == 0);
-  pthread_mutex_unlock(&h->lock);
+  lock_give(&h->lock);
   counters_purged(released);
   return released;
 }
 
 void heap_decay_try(struct heap *h) {
-  if (pthread_mutex_trylock(&h->lock) != 0) return; /* its owner will see to it */
+  if (!lock_try(&h->lock)) return; /* its owner will see to it */
   struct releases r = {.count = 0};
   drain_locked(h, &r);
   decay_pass_if_due_locked(h);

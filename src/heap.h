@@ -8,13 +8,12 @@
 #ifndef HAWK_HEAP_H
 #define HAWK_HEAP_H
 
-#include <pthread.h>
-
 #include "arena.h"
+#include "lock.h"
 #include "placement.h"
 
 struct heap {
-  pthread_mutex_t lock;
+  struct hawk_lock lock;
   const struct placement *policy; /* how free blocks are kept and found */
   enum chunk_kind arena_kind;     /* its arenas' registry kind: CHUNK_ARENA, or
                                      CHUNK_HEAP_ARENA for a created heap */

@@ -68,8 +68,8 @@ int heap_check_locked(struct heap *h) {
 }
 
 int heap_check(struct heap *h) {
-  pthread_mutex_lock(&h->lock);
+  lock_take(&h->lock);
   int problems = heap_check_locked(h);
-  pthread_mutex_unlock(&h->lock);
+  lock_give(&h->lock);
   return problems;
 }

@@ -20,7 +20,7 @@ const struct placement *placement_by_name(const char *name) {
 }
 
 void list_corrupt(const struct freelists *fl, const block *b) {
-  if (fl->lock) pthread_mutex_unlock(fl->lock); /* report_misuse holds no lock */
+  if (fl->lock) lock_give(fl->lock); /* report_misuse holds no lock */
   report_misuse("unlink", block_payload(b),
                 "heap corruption (free-list links overwritten: a write after free?)");
 }

@@ -9,9 +9,8 @@
 #ifndef HAWK_PLACEMENT_H
 #define HAWK_PLACEMENT_H
 
-#include <pthread.h>
-
 #include "block.h"
+#include "lock.h"
 #include "registry.h"
 #include "report.h"
 
@@ -29,7 +28,7 @@ struct freelists {
                                            1 KiB and more (SIZE_CLASSES / 2 on), a bound
                                            no listed block's size exceeds
                                            (placement_segregated.h) */
-  pthread_mutex_t *lock;                /* the lock held around every list operation
+  struct hawk_lock *lock;               /* the lock held around every list operation
                                            (the heap's), released before a
                                            corruption report; NULL in unit tests */
 };
@@ -85,9 +84,12 @@ HAWK_INTERNAL int single_list_verify(const struct freelists *fl,
  * hand: not read back), at the front of the list at head. */
 static inline void list_push_sized(struct freelists *fl, block **head, block *b, size_t size) {
   HAWK_ASSERT(!block_is_alloc(b) && block_header_ok(b) && block_size(b) == size);
-  free_set_prev(b, NULL);
-  free_set_next(b, *head);
-  if (*head) free_set_prev(*head, b);
+  /* The links' key, loaded once: the stores below could alias it. */
+  uintptr_t key = (uintptr_t)link_encode(NULL);
+  block *first = *head;
+  block_links(b)->prev = (block *)key;
+  block_links(b)->next = (block *)((uintptr_t)first ^ key);
+  if (first) block_links(first)->prev = (block *)((uintptr_t)b ^ key);
   *head = b;
   fl->count++;
   fl->bytes += size;
@@ -106,9 +108,13 @@ HAWK_INTERNAL _Noreturn void list_corrupt(const struct freelists *fl, const bloc
 static inline int link_plausible(const block *p) { return p == NULL || registry_arena_at(p, 8); }
 
 /* link_plausible for a link read from free block b: one in b's own arena
- * (mapped whole) needs no registry lookup. */
+ * (mapped whole) needs no registry lookup.  b is a block address (8 modulo
+ * 16), so p is a block address in b's arena exactly when p ^ b has no bit
+ * outside bits 4 to 21: one mask test (its constant fits an instruction's
+ * 32-bit immediate) for both.  Any other p, a misaligned one in b's arena
+ * too, goes to link_plausible, which refuses what is not 8 modulo 16. */
 static inline int link_plausible_from(const block *b, const block *p) {
-  if (((uintptr_t)p ^ (uintptr_t)b) < ARENA_SIZE) return ((uintptr_t)p & 15) == 8;
+  if ((((uintptr_t)p ^ (uintptr_t)b) & ~(uintptr_t)(ARENA_SIZE - HAWK_ALIGN)) == 0) return 1;
   return link_plausible(p);
 }
 
@@ -147,16 +153,19 @@ static inline block *list_next(const struct freelists *fl, const block *b, size_
 static inline __attribute__((always_inline)) void
 list_unlink_sized(struct freelists *fl, block **head, block *b, size_t size) {
   HAWK_ASSERT(block_size(b) == size);
-  block *next = free_next(b), *prev = free_prev(b);
+  /* The links' key, loaded once: the stores below could alias it. */
+  uintptr_t key = (uintptr_t)link_encode(NULL);
+  block *next = (block *)((uintptr_t)block_links(b)->next ^ key);
+  block *prev = (block *)((uintptr_t)block_links(b)->prev ^ key);
   int ok = !HAWK_CHECKS ||
            (link_plausible_from(b, next) && link_plausible_from(b, prev) &&
             (prev ? free_next(prev) == b : *head == b) && (next == NULL || free_prev(next) == b));
   if (unlikely(!ok)) list_corrupt(fl, b);
   if (prev)
-    free_set_next(prev, next);
+    block_links(prev)->next = (block *)((uintptr_t)next ^ key);
   else
     *head = next;
-  if (next) free_set_prev(next, prev);
+  if (next) block_links(next)->prev = (block *)((uintptr_t)prev ^ key);
   fl->count--;
   fl->bytes -= size;
 }

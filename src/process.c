@@ -5,6 +5,7 @@
  * one place.  See process.h. */
 #include "process.h"
 
+#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 
@@ -74,10 +75,6 @@ void hawk_heap_thread_leaves(const struct heap *h) {
   __atomic_sub_fetch(&heap_threads[h - hawk_heaps], 1, __ATOMIC_RELAXED);
 }
 
-void hawk_heap_thread_joins(const struct heap *h) {
-  __atomic_add_fetch(&heap_threads[h - hawk_heaps], 1, __ATOMIC_RELAXED);
-}
-
 void hawk_set_heap_spread(unsigned n) {
   hawk_ensure_init();
   n = n < 1 ? 1 : n > hawk_heap_count ? hawk_heap_count : n;
@@ -92,9 +89,9 @@ unsigned hawk_heap_spread(void) {
 /* Takes a heap lock without ever blocking: another thread holds a heap
  * lock for a short while, so try a few times; a thread interrupted by a
  * signal never lets go while the handler runs, so give up after that. */
-int heap_lock_try(pthread_mutex_t *m) {
+int heap_lock_try(struct hawk_lock *m) {
   for (int i = 0; i < 256; i++)
-    if (pthread_mutex_trylock(m) == 0) return 1;
+    if (lock_try(m)) return 1;
   return 0;
 }
 
@@ -103,11 +100,11 @@ int heaps_each(void (*fn)(struct heap *h, unsigned i, void *ctx), void *ctx, uns
     struct heap *h = &hawk_heaps[i];
     if (flags & HEAPS_DRAIN) heap_drain(h);
     if (!(flags & HEAPS_TRY))
-      pthread_mutex_lock(&h->lock);
+      lock_take(&h->lock);
     else if (!heap_lock_try(&h->lock))
       return -1;
     fn(h, i, ctx);
-    pthread_mutex_unlock(&h->lock);
+    lock_give(&h->lock);
   }
   return 0;
 }
@@ -198,7 +195,7 @@ static void fork_prepare(void) {
   hawk_ensure_init();
   userheap_fork_prepare();
   tcache_lock_all();
-  for (unsigned i = 0; i < hawk_heap_count; i++) pthread_mutex_lock(&hawk_heaps[i].lock);
+  for (unsigned i = 0; i < hawk_heap_count; i++) lock_take(&hawk_heaps[i].lock);
   arena_cache_lock();
   large_lock();
 }
@@ -206,7 +203,7 @@ static void fork_prepare(void) {
 static void fork_parent(void) {
   large_unlock();
   arena_cache_unlock();
-  for (unsigned i = 0; i < hawk_heap_count; i++) pthread_mutex_unlock(&hawk_heaps[i].lock);
+  for (unsigned i = 0; i < hawk_heap_count; i++) lock_give(&hawk_heaps[i].lock);
   tcache_unlock_all();
   userheap_fork_parent();
 }
@@ -214,7 +211,7 @@ static void fork_parent(void) {
 static void fork_child(void) {
   large_reset_lock();
   arena_cache_reset_lock();
-  for (unsigned i = 0; i < hawk_heap_count; i++) pthread_mutex_init(&hawk_heaps[i].lock, NULL);
+  for (unsigned i = 0; i < hawk_heap_count; i++) lock_init(&hawk_heaps[i].lock);
   tcache_after_fork_child();
   trace_after_fork_child();
   snapshot_after_fork_child();

@@ -109,7 +109,7 @@ static inline void hawk_ensure_ready(void) {
 
 /* Takes a heap lock without ever blocking (a few tries, then 0): what
  * HEAPS_TRY uses, for the signal-time walk of the created heaps too. */
-HAWK_INTERNAL int heap_lock_try(pthread_mutex_t *m);
+HAWK_INTERNAL int heap_lock_try(struct hawk_lock *m);
 
 /* The one lock-walk-unlock of the heap table: calls fn(h, i, ctx) for each
  * heap h = &hawk_heaps[i] in turn, with its lock held (taken and released
@@ -126,12 +126,10 @@ HAWK_INTERNAL int heaps_each(void (*fn)(struct heap *h, unsigned i, void *ctx), 
  * map arenas of its own: docs/design.md). */
 HAWK_INTERNAL struct heap *hawk_heap_for_new_thread(void);
 
-/* Detaches a thread from the heap hawk_heap_for_new_thread gave it. */
+/* Detaches a thread from the heap hawk_heap_for_new_thread gave it (a
+ * thread whose cache moved to another heap stays on this one: tcache.c,
+ * move_maybe). */
 HAWK_INTERNAL void hawk_heap_thread_leaves(const struct heap *h);
-
-/* Attaches a thread to heap h, which it moves to (remote.h: a thread that
- * mostly frees another heap's blocks joins that heap). */
-HAWK_INTERNAL void hawk_heap_thread_joins(const struct heap *h);
 
 /* Spreads the threads that start from now on over the first n heaps (n is
  * taken between 1 and hawk_heap_count): mallopt(M_ARENA_MAX).  Threads

@@ -22,7 +22,7 @@
  *  for that lock would deadlock; hawk_walk and hawk_stats also take locks
  *  only their own files can see.  Decision: the handler takes the snapshot
  *  itself, without hawk_walk and hawk_stats.  It takes each heap lock with
- *  pthread_mutex_trylock only, walks the arenas with the arena walker,
+ *  lock_try only, walks the arenas with the arena walker,
  *  finds large mappings through the registry (read without a lock) and
  *  reads the other figures from the global counters.  It never waits for a
  *  lock.  When a heap lock stays busy (most likely the interrupted thread
@@ -34,9 +34,9 @@
  *  inherits the handler but not the timer) makes its own timer and names
  *  its frames PATH-PID-0001.snap.  Every call the handler makes is
  *  async-signal-safe (POSIX.1-2017's list, with the string functions of
- *  its 2016 edition) but two: pthread_mutex_trylock and
- *  pthread_mutex_unlock of a heap lock it got, which for glibc's default
- *  mutexes are an atomic exchange and, to unlock, a futex wake.
+ *  its 2016 edition), and so are lock_try and lock_give of a heap lock it
+ *  got (lock.h: a compare-and-swap; an exchange and, if a thread sleeps on
+ *  the lock, a futex wake).
  */
 #include "snapshot.h"
 

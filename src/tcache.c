@@ -24,8 +24,10 @@ int tcache_disabled;
 
 /* What a thread uses before its cache exists, and after its exit cleanup:
  * no list may hold anything, so every call takes the slow path. */
-static struct tcache tcache_unset = {.heap = &hawk_heaps[0], .flush_footprint = UINT64_MAX};
-static struct tcache tcache_gone = {.heap = &hawk_heaps[0], .flush_footprint = UINT64_MAX};
+static struct tcache tcache_unset = {
+    .heap = &hawk_heaps[0], .home = &hawk_heaps[0], .flush_footprint = UINT64_MAX};
+static struct tcache tcache_gone = {
+    .heap = &hawk_heaps[0], .home = &hawk_heaps[0], .flush_footprint = UINT64_MAX};
 
 /* The first thread to want a cache (nearly always the main thread) gets
  * this one, in the library's own data: a program with one thread then keeps
@@ -83,7 +85,7 @@ static struct tcache *setup(void) {
     tc = mem;
   }
   memset(tc, 0, sizeof *tc);
-  tc->heap = heap;
+  tc->heap = tc->home = heap;
   for (size_t bin = 0; bin < TCACHE_BINS; bin++)
     tc->lists[bin].limit = list_limit(bin * HAWK_ALIGN);
   pthread_mutex_lock(&caches.lock);
@@ -162,7 +164,7 @@ static void thread_exit(void *arg) {
   unregister(tc);
   tcache_self = &tcache_gone; /* later calls in this thread go to the heap */
   remote_thread_leaves(tc->heap);
-  hawk_heap_thread_leaves(tc->heap);
+  hawk_heap_thread_leaves(tc->home);
   discard(tc);
 }
 
@@ -191,11 +193,11 @@ static void flush_before_growth_now(struct tcache *tc) {
 void *tcache_heap_alloc_at_peak(size_t n, size_t align, size_t *dirty) {
   struct tcache *tc = tcache_self;
   if (flush_before_growth(tc)) {
-    void *p = heap_alloc(tc->heap, n, align, dirty, 0);
+    void *p = heap_alloc(tc->home, n, align, dirty, 0);
     if (p) return p;
     flush_before_growth_now(tc);
   }
-  return heap_alloc(tc->heap, n, align, dirty, 1);
+  return heap_alloc(tc->home, n, align, dirty, 1);
 }
 
 /* The decay of this thread's cache (decay.h), once per epoch on its own
@@ -247,12 +249,17 @@ static int take_handed_back(struct tcache *tc, size_t size) {
  * thread should move to (move_maybe). */
 static __thread unsigned move_votes __attribute__((tls_model("initial-exec")));
 
-/* Moves this thread to heap to (NULL: none) once TCACHE_MOVE_VOTES
- * overflows in a row found its lists mostly to's blocks and to is the
- * heap to join (remote_should_move).  Threads that free each other's
- * blocks then share a heap: their lists pass between them through its
- * stacks (pass_on), one heap's memory serves them all, and no heap's
- * reservoir of lists waits for a thread that does not need them.  The
+/* Moves this thread's cache to heap to (NULL: none) once
+ * TCACHE_MOVE_VOTES overflows in a row found its lists mostly to's blocks
+ * and to is the heap to join (remote_should_move).  Threads that free each
+ * other's blocks then share a heap for the sizes their caches hold: their
+ * lists pass between them through its stacks (pass_on), one heap's memory
+ * serves them all, and no heap's reservoir of lists waits for a thread
+ * that does not need them.  The blocks no cache holds (above
+ * TCACHE_MAX_BLOCK) still come from the heap the thread started on
+ * (tc->home), where it stays counted for the placement of new threads:
+ * each of those takes the heap's lock, and threads that exchange blocks of
+ * every size (bench/pool) would otherwise all queue on one lock.  The
  * blocks this thread still caches stay where they are: blocks of another
  * heap in a list are allowed, and go home at the next overflow. */
 static void move_maybe(struct tcache *tc, struct heap *to) {
@@ -263,10 +270,8 @@ static void move_maybe(struct tcache *tc, struct heap *to) {
   if (++move_votes < TCACHE_MOVE_VOTES) return;
   move_votes = 0;
   struct heap *from = tc->heap;
-  hawk_heap_thread_joins(to);
   tc->heap = to;
   remote_thread_moves(from, to);
-  hawk_heap_thread_leaves(from);
 }
 
 /* When the list of size-byte blocks is full and holds blocks of other
@@ -552,7 +557,7 @@ void tcache_after_fork_child(void) {
       flush_all(tc);
       unregister(tc);
       remote_thread_leaves(tc->heap);
-      hawk_heap_thread_leaves(tc->heap);
+      hawk_heap_thread_leaves(tc->home);
       discard(tc);
     }
     tc = next;

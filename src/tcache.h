@@ -61,6 +61,9 @@ struct tcache {
                                         last looked at (tcache_decay) */
   uint32_t decay_count[TCACHE_BINS]; /* each list's count then */
   struct tcache *next, *prev;        /* every live cache, for stats and fork */
+  struct heap *home;                 /* the heap the thread started on: its blocks
+                                        no cache holds come from there even after
+                                        it moved (tcache.c, move_maybe) */
 };
 
 /* The list of size-byte blocks (size a multiple of 16): size bytes into the
@@ -96,7 +99,7 @@ HAWK_INTERNAL void *tcache_heap_alloc_at_peak(size_t n, size_t align, size_t *di
 static inline void *tcache_heap_alloc(size_t n, size_t align, size_t *dirty) {
   struct tcache *tc = tcache_self;
   if (tcache_at_peak(tc)) return tcache_heap_alloc_at_peak(n, align, dirty);
-  return heap_alloc(tc->heap, n, align, dirty, 1);
+  return heap_alloc(tc->home, n, align, dirty, 1);
 }
 
 /* Whether p, an entry of a list of size-byte blocks, is a sound cached

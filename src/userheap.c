@@ -3,7 +3,6 @@
 #include "userheap.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <string.h>
 
 #include "counters.h"
@@ -60,14 +59,14 @@ struct uh_table {
 #define SLOTS_KEPT 64
 
 static struct {
-  pthread_mutex_t lock;
+  struct hawk_lock lock;
   struct hawk_heap *live;       /* every live created heap */
   struct uh_table *tables;      /* newest first */
   struct hawk_heap *free_first; /* slots of destroyed heaps, oldest first */
   struct hawk_heap *free_last;
   size_t free_count;
   int next_id;
-} list = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, NULL, NULL, 0, HEAP_MAX};
+} list = {HAWK_LOCK_INIT, NULL, NULL, NULL, NULL, 0, HEAP_MAX};
 
 /* The default heap's handle: no descriptor, only an address. */
 static const uint64_t default_token = 0x64656661756c74ull;
@@ -181,13 +180,13 @@ static void *large_alloc_in(struct hawk_heap *h, size_t n, size_t align, int zer
   block_set_alloc(block_of_payload((char *)base + off), len, BLOCK_LARGE | BLOCK_PREV_ALLOC);
   counters_mapped((int64_t)len);
   counters_footprint((int64_t)len);
-  pthread_mutex_lock(&h->heap.lock);
+  lock_take(&h->heap.lock);
   DLIST_PUSH(h->large, l);
   h->large_count++;
   h->large_bytes += len;
   HAWK_STAT_ADD(h->large_mallocs, 1);
   counter_max(&h->mapped_peak, mapped_now_locked(h));
-  pthread_mutex_unlock(&h->heap.lock);
+  lock_give(&h->heap.lock);
   return (char *)base + off;
 }
 
@@ -247,18 +246,18 @@ static void large_unmap(struct uh_large *l) {
 static void large_free_in(void *p, const char *call) {
   struct uh_large *l = large_of(p, call);
   struct hawk_heap *h = l->owner;
-  pthread_mutex_lock(&h->heap.lock);
+  lock_take(&h->heap.lock);
   int links_sound = (l->next == NULL || next_sound(l, h)) && large_link_ok(l->prev, h) &&
                     (l->prev ? l->prev->next == l : h->large == l);
   if (!links_sound) {
-    pthread_mutex_unlock(&h->heap.lock);
+    lock_give(&h->heap.lock);
     report_misuse(call, p, "heap corruption (large block header overwritten)");
   }
   DLIST_REMOVE(h->large, l);
   h->large_count--;
   h->large_bytes -= l->map_len;
   HAWK_STAT_ADD(h->large_frees, 1);
-  pthread_mutex_unlock(&h->heap.lock);
+  lock_give(&h->heap.lock);
   uncharge(h, l->map_len);
   large_unmap(l);
 }
@@ -391,10 +390,10 @@ struct hawk_heap *userheap_create(const struct hawk_heap_options *opt) {
     return refuse(EINVAL, "limit below the smallest block (32 bytes)", NULL);
   if (o.limit > ((size_t)1 << ADDRESS_BITS))
     return refuse(EINVAL, "limit beyond the address space (256 TiB)", NULL);
-  pthread_mutex_lock(&list.lock);
+  lock_take(&list.lock);
   struct hawk_heap *h = slot_take_locked();
   if (h == NULL) {
-    pthread_mutex_unlock(&list.lock);
+    lock_give(&list.lock);
     return fail(ENOMEM);
   }
   memset(h, 0, sizeof *h);
@@ -405,26 +404,26 @@ struct hawk_heap *userheap_create(const struct hawk_heap_options *opt) {
   h->heap.id = h->id;
   DLIST_PUSH(list.live, h);
   __atomic_store_n(&h->magic, HEAP_LIVE, __ATOMIC_RELEASE);
-  pthread_mutex_unlock(&list.lock);
+  lock_give(&list.lock);
   return h;
 }
 
 void userheap_destroy(struct hawk_heap *h, hawk_visit_fn visit, void *ctx) {
   if (h == DEFAULT_HEAP)
     report_misuse("hawk_heap_destroy", h, "the default heap cannot be destroyed");
-  pthread_mutex_lock(&list.lock);
+  lock_take(&list.lock);
   uint64_t m = h && is_slot(h) ? h->magic : 0;
   if (m != HEAP_LIVE) {
-    pthread_mutex_unlock(&list.lock);
+    lock_give(&list.lock);
     userheap_live(h, "hawk_heap_destroy"); /* reports */
   }
   __atomic_store_n(&h->magic, HEAP_DEAD, __ATOMIC_RELEASE);
   DLIST_REMOVE(list.live, h);
-  pthread_mutex_unlock(&list.lock);
+  lock_give(&list.lock);
   if (visit) { /* its blocks in use, told before they go (Valgrind) */
-    pthread_mutex_lock(&h->heap.lock);
+    lock_take(&h->heap.lock);
     walk_locked(h, visit, ctx);
-    pthread_mutex_unlock(&h->heap.lock);
+    lock_give(&h->heap.lock);
   }
   /* Every arena and mapping at once; the bytes in use the heap told the
    * process-wide count are taken back. */
@@ -445,8 +444,7 @@ void userheap_destroy(struct hawk_heap *h, hawk_visit_fn visit, void *ctx) {
     large_unmap(l);
   }
   __atomic_sub_fetch(&counters.heaps_in_use, h->heap.in_use_told, __ATOMIC_RELAXED);
-  pthread_mutex_destroy(&h->heap.lock);
-  pthread_mutex_lock(&list.lock);
+  lock_take(&list.lock);
   h->next_free = NULL;
   if (list.free_last)
     list.free_last->next_free = h;
@@ -454,7 +452,7 @@ void userheap_destroy(struct hawk_heap *h, hawk_visit_fn visit, void *ctx) {
     list.free_first = h;
   list.free_last = h;
   list.free_count++;
-  pthread_mutex_unlock(&list.lock);
+  lock_give(&list.lock);
 }
 
 struct hawk_heap *userheap_default(void) {
@@ -504,7 +502,7 @@ static void stats_visit(void *ctx, const block *b) {
 int userheap_stats(struct hawk_heap *h, struct hawk_stats *out, size_t size) {
   struct hawk_stats s;
   memset(&s, 0, sizeof s);
-  pthread_mutex_lock(&h->heap.lock);
+  lock_take(&h->heap.lock);
   for (const struct arena *a = h->heap.arenas; a; a = a->next) {
     arena_walk(a, stats_visit, &s);
     s.footprint += (uint64_t)(a->frontier - (const char *)a);
@@ -528,7 +526,7 @@ int userheap_stats(struct hawk_heap *h, struct hawk_stats *out, size_t size) {
   s.heaps = 1;
   s.footprint += h->large_bytes;
   s.footprint_peak = s.footprint;
-  pthread_mutex_unlock(&h->heap.lock);
+  lock_give(&h->heap.lock);
   if (size > sizeof s) size = sizeof s;
   s.size = (uint32_t)size;
   memcpy(out, &s, size);
@@ -537,7 +535,7 @@ int userheap_stats(struct hawk_heap *h, struct hawk_stats *out, size_t size) {
 
 int userheap_check(struct hawk_heap *h) {
   int problems = heap_check(&h->heap);
-  pthread_mutex_lock(&h->heap.lock);
+  lock_take(&h->heap.lock);
   uint64_t n = 0, bytes = 0;
   for (const struct uh_large *l = h->large; l; l = l->next, n++) {
     if (!large_link_ok(l, h) || (l->next && !next_sound(l, h))) {
@@ -552,26 +550,26 @@ int userheap_check(struct hawk_heap *h) {
     report_problem("check: heap's large blocks", h, "counter disagrees with the list");
     problems++;
   }
-  pthread_mutex_unlock(&h->heap.lock);
+  lock_give(&h->heap.lock);
   return problems;
 }
 
 int userheap_check_all(void) {
   int problems = 0;
-  pthread_mutex_lock(&list.lock);
+  lock_take(&list.lock);
   for (struct hawk_heap *h = list.live; h; h = h->next) problems += userheap_check(h);
-  pthread_mutex_unlock(&list.lock);
+  lock_give(&list.lock);
   return problems;
 }
 
 void userheap_each_locked(void (*fn)(void *ctx, struct heap *h, int id), void *ctx) {
-  pthread_mutex_lock(&list.lock);
+  lock_take(&list.lock);
   for (struct hawk_heap *h = list.live; h; h = h->next) {
-    pthread_mutex_lock(&h->heap.lock);
+    lock_take(&h->heap.lock);
     fn(ctx, &h->heap, h->id);
-    pthread_mutex_unlock(&h->heap.lock);
+    lock_give(&h->heap.lock);
   }
-  pthread_mutex_unlock(&list.lock);
+  lock_give(&list.lock);
 }
 
 /* --- the walk and fork -------------------------------------------------------- */
@@ -589,17 +587,17 @@ static size_t walk_locked(const struct hawk_heap *h, hawk_visit_fn visit, void *
 
 size_t userheap_walk(hawk_visit_fn visit, void *ctx) {
   size_t count = 0;
-  pthread_mutex_lock(&list.lock);
+  lock_take(&list.lock);
   for (struct hawk_heap *h = list.live; h; h = h->next) {
-    pthread_mutex_lock(&h->heap.lock);
+    lock_take(&h->heap.lock);
     count += walk_locked(h, visit, ctx);
-    pthread_mutex_unlock(&h->heap.lock);
+    lock_give(&h->heap.lock);
   }
-  pthread_mutex_unlock(&list.lock);
+  lock_give(&list.lock);
   return count;
 }
 
-int userheap_walk_try(hawk_visit_fn visit, void *ctx, int (*try_lock)(pthread_mutex_t *m)) {
+int userheap_walk_try(hawk_visit_fn visit, void *ctx, int (*try_lock)(struct hawk_lock *m)) {
   if (!try_lock(&list.lock)) return -1;
   int busy = 0;
   for (struct hawk_heap *h = list.live; h && !busy; h = h->next) {
@@ -608,9 +606,9 @@ int userheap_walk_try(hawk_visit_fn visit, void *ctx, int (*try_lock)(pthread_mu
       break;
     }
     walk_locked(h, visit, ctx);
-    pthread_mutex_unlock(&h->heap.lock);
+    lock_give(&h->heap.lock);
   }
-  pthread_mutex_unlock(&list.lock);
+  lock_give(&list.lock);
   return busy ? -1 : 0;
 }
 
@@ -619,16 +617,16 @@ int userheap_walk_try(hawk_visit_fn visit, void *ctx, int (*try_lock)(pthread_mu
  * (process.c's fork handlers call these, before the default heaps' locks
  * and after them). */
 void userheap_fork_prepare(void) {
-  pthread_mutex_lock(&list.lock);
-  for (struct hawk_heap *h = list.live; h; h = h->next) pthread_mutex_lock(&h->heap.lock);
+  lock_take(&list.lock);
+  for (struct hawk_heap *h = list.live; h; h = h->next) lock_take(&h->heap.lock);
 }
 
 void userheap_fork_parent(void) {
-  for (struct hawk_heap *h = list.live; h; h = h->next) pthread_mutex_unlock(&h->heap.lock);
-  pthread_mutex_unlock(&list.lock);
+  for (struct hawk_heap *h = list.live; h; h = h->next) lock_give(&h->heap.lock);
+  lock_give(&list.lock);
 }
 
 void userheap_fork_child(void) {
-  for (struct hawk_heap *h = list.live; h; h = h->next) pthread_mutex_init(&h->heap.lock, NULL);
-  pthread_mutex_init(&list.lock, NULL);
+  for (struct hawk_heap *h = list.live; h; h = h->next) lock_init(&h->heap.lock);
+  lock_init(&list.lock);
 }

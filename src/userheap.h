@@ -70,7 +70,7 @@ HAWK_INTERNAL void userheap_each_locked(void (*fn)(void *ctx, struct heap *h, in
  * (which gives up rather than wait); -1, having visited some heaps, when
  * one stayed busy. */
 HAWK_INTERNAL int userheap_walk_try(hawk_visit_fn visit, void *ctx,
-                                    int (*try_lock)(pthread_mutex_t *m));
+                                    int (*try_lock)(struct hawk_lock *m));
 
 /* free of p, whose chunk is of kind (CHUNK_HEAP_ARENA or more). */
 HAWK_INTERNAL void userheap_free(void *p, enum chunk_kind kind, const char *call);

@@ -763,11 +763,11 @@ TEST(sigusr2_frames_child) {
 
   /* This thread holds a heap lock, as if the signal had come in the middle
    * of a malloc: the frame waits for the retry timer. */
-  pthread_mutex_lock(&hawk_heaps[0].lock);
+  lock_take(&hawk_heaps[0].lock);
   raise(SIGUSR2);
   snprintf(frame, sizeof frame, "%s-0003.snap", base);
   CHECK(!file_exists(frame));
-  pthread_mutex_unlock(&hawk_heaps[0].lock);
+  lock_give(&hawk_heaps[0].lock);
   CHECK(wait_for_file(frame, 2000));
   CHECK(header_of(frame, &h) && h.cause == SNAP_SIGNAL && h.frame == 3);
 

@@ -371,6 +371,7 @@ TEST(fork_with_remote_frees_pending) {
 static pthread_barrier_t pair;
 static void *anchor; /* a block of the main thread's heap, kept allocated */
 static int freer_heap = -2, freer_first_heap = -2;
+static int freer_big_heap = -2; /* of a block no cache holds, after the move */
 
 /* The heap hawk_walk names for the block whose payload is *ctx's first
  * word; the result goes into its second. */
@@ -395,6 +396,9 @@ static void *sharing_freer(void *unused) {
   for (int i = 0; i < BLOCKS; i++) hawk_free(blocks[i]);
   void *q = hawk_malloc(2000);
   freer_heap = heap_of(q);
+  void *big = hawk_malloc(3000); /* above TCACHE_MAX_BLOCK: the heap's lock */
+  freer_big_heap = heap_of(big);
+  hawk_free(big);
   hawk_free(q);
   hawk_free(p);
   pthread_barrier_wait(&pair); /* 1: first round freed */
@@ -458,6 +462,27 @@ TEST(a_thread_that_frees_another_heaps_blocks_moves_to_that_heap) {
   CHECK(reused_blocks() >= BLOCKS - LIST);
   CHECK(hawk_check() == 0);
   for (int i = 0; i < BLOCKS; i++) hawk_free(again[i]);
+  share_a_heap_end(t);
+  CHECK(hawk_check() == 0);
+}
+
+/* A thread that moved to share a heap's cached blocks (the test above)
+ * still takes the blocks no cache holds from the heap it started on:
+ * threads that exchange blocks of every size (bench/pool) do not all
+ * queue on one heap's lock for those. */
+TEST(a_thread_that_moved_takes_uncached_blocks_from_its_first_heap) {
+  if (!several_heaps()) SKIP("one heap: every free is local");
+  hawk_trim();
+  struct hawk_stats s0;
+  pthread_t t = share_a_heap(&s0);
+  int main_heap = heap_of(anchor);
+  if (freer_first_heap < main_heap) {
+    share_a_heap_end(t);
+    SKIP("the freer started on a heap before the main thread's");
+  }
+  CHECK(freer_heap == main_heap); /* it moved */
+  CHECK(freer_big_heap == freer_first_heap);
+  CHECK(freer_big_heap != main_heap);
   share_a_heap_end(t);
   CHECK(hawk_check() == 0);
 }

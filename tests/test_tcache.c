@@ -253,7 +253,7 @@ TEST(realloc_grows_into_a_neighbour_held_by_this_threads_cache) {
  * go, or for 20 s at most (then it notes that it gave up: the caller
  * waited for the lock). */
 struct lock_holder {
-  pthread_mutex_t *heap_lock;
+  struct hawk_lock *heap_lock;
   pthread_mutex_t m;
   pthread_cond_t c;
   int go, holding, done, gave_up;
@@ -264,7 +264,7 @@ static void *hold_heap_lock(void *arg) {
   pthread_mutex_lock(&l->m);
   while (!l->go) pthread_cond_wait(&l->c, &l->m);
   pthread_mutex_unlock(&l->m);
-  pthread_mutex_lock(l->heap_lock);
+  lock_take(l->heap_lock);
   pthread_mutex_lock(&l->m);
   l->holding = 1;
   pthread_cond_broadcast(&l->c);
@@ -274,7 +274,7 @@ static void *hold_heap_lock(void *arg) {
   while (!l->done && !l->gave_up)
     if (pthread_cond_timedwait(&l->c, &l->m, &until) == ETIMEDOUT) l->gave_up = 1;
   pthread_mutex_unlock(&l->m);
-  pthread_mutex_unlock(l->heap_lock);
+  lock_give(l->heap_lock);
   return NULL;
 }
 

@@ -222,9 +222,9 @@ TEST(cached_blocks_wait_on_the_remote_list_while_the_lock_is_busy) {
     ((uint64_t *)p[i])[1] = tcache_key; /* as if they came out of a thread cache */
   }
   uint64_t in_use = h.in_use;
-  pthread_mutex_lock(&h.lock); /* the owner is busy: trylock fails */
+  lock_take(&h.lock); /* the owner is busy: trylock fails */
   heap_release_cached(p, 8);
-  pthread_mutex_unlock(&h.lock);
+  lock_give(&h.lock);
   CHECK(h.in_use == in_use); /* nothing freed yet */
   CHECK(h.remote != NULL);
   for (int i = 0; i < 8; i++) CHECK(tcache_marked(p[i])); /* a second free is still caught */
@@ -236,6 +236,34 @@ TEST(cached_blocks_wait_on_the_remote_list_while_the_lock_is_busy) {
   CHECK(heap_check(&h) == 0);
 }
 
+/* A block waiting on the remote list whose header is overwritten (a write
+ * past the end of the block before it) is reported by the drain, before
+ * anything is freed: the drain tests its header once (remote_entry_ok),
+ * and the free that follows does not test it again. */
+static void drain_with_overwritten_header(void *arg) {
+  fresh_heap();
+  void *p[4];
+  for (int i = 0; i < 4; i++) {
+    p[i] = take(48);
+    ((uint64_t *)p[i])[1] = tcache_key; /* as if they came out of a thread cache */
+  }
+  lock_take(&h.lock); /* the owner is busy: they wait */
+  heap_release_cached(p, 4);
+  lock_give(&h.lock);
+  uint64_t *w = block_word(blk(p[0])); /* the first the drain meets */
+  *w ^= (uint64_t)(uintptr_t)arg;      /* another size, or the allocated bit cleared */
+  heap_drain(&h);
+}
+
+TEST(remote_block_with_an_overwritten_header_is_reported) {
+  EXPECT_ABORT(drain_with_overwritten_header, (void *)(uintptr_t)0x40, "hawkalloc: free(",
+               "waiting to be given back was overwritten");
+  EXPECT_ABORT(drain_with_overwritten_header, (void *)(uintptr_t)BLOCK_ALLOC, "hawkalloc: free(",
+               "waiting to be given back was overwritten");
+  EXPECT_ABORT(drain_with_overwritten_header, (void *)(uintptr_t)0x7f0, "hawkalloc: free(",
+               "waiting to be given back was overwritten");
+}
+
 /* Blocks left on the remote list are freed by whoever next takes the lock
  * to allocate, one block or a batch, not only by heap_drain. */
 static void park_remote(void **p, int n, size_t size) {
@@ -243,9 +271,9 @@ static void park_remote(void **p, int n, size_t size) {
     p[i] = take(size);
     ((uint64_t *)p[i])[1] = tcache_key;
   }
-  pthread_mutex_lock(&h.lock);
+  lock_take(&h.lock);
   heap_release_cached(p, (size_t)n);
-  pthread_mutex_unlock(&h.lock);
+  lock_give(&h.lock);
 }
 
 TEST(remote_blocks_are_freed_by_the_next_allocation) {

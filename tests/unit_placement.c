@@ -268,6 +268,30 @@ TEST(safe_unlink_refuses_links_that_do_not_point_back) {
   EXPECT_ABORT(unlink_head_not_the_block, NULL, "hawkalloc: ", "heap corruption");
 }
 
+/* What a link read from a listed block may be: NULL, or a block address
+ * (8 modulo 16) in an arena, its own or another the registry knows; never
+ * a misaligned address in its own arena, nor one outside every arena. */
+TEST(a_link_is_plausible_only_as_a_block_address_in_an_arena) {
+  unit_init();
+  static const size_t sizes[] = {64, 64};
+  lay_out(victim, sizes, 2);
+  const char *b = (const char *)victim[0];
+  CHECK(link_plausible_from(victim[0], NULL));
+  CHECK(link_plausible_from(victim[0], victim[1]));
+  CHECK(link_plausible_from(victim[0], (const block *)(b + 4096)));
+  CHECK(link_plausible_from(victim[0], (const block *)(b + ARENA_SIZE / 2)));
+  for (int off = 1; off < 16; off++) /* 8 + off modulo 16, in its arena */
+    CHECK(!link_plausible_from(victim[0], (const block *)(b + 4096 + off)));
+  CHECK(!link_plausible_from(victim[0], (const block *)(b - 8)));
+  _Alignas(16) char stack[32];
+  CHECK(!link_plausible_from(victim[0], (const block *)(stack + 8)));
+  struct arena *other;
+  REQUIRE(arena_create(unit_owner(), &other) == 0);
+  const char *o = (const char *)arena_first(other);
+  CHECK(link_plausible_from(victim[0], (const block *)o)); /* another arena: the registry */
+  CHECK(!link_plausible_from(victim[0], (const block *)(o + 8)));
+}
+
 /* A write after free that makes a list a cycle: the last block's next link
  * leads back to the head.  A search for a size no block has must report it,
  * not walk it forever (the alarm turns a loop into a failure by signal). */

@@ -65,7 +65,9 @@ else
   bad "a file missing from the table fails (rc $rc): $out"
 fi
 
-units="unit_block:block unit_arena:arena unit_placement:placement unit_heap:heap unit_check:heap"
+# The Makefile's UNIT_LAYER (its continued lines joined): each unit test and its layer.
+units=$(awk '/^UNIT_LAYER :=/ { f = 1 } f { line = line $0; if ($0 !~ /\\$/) { print line; exit } }' \
+  Makefile | sed 's/^UNIT_LAYER := *//; s/\\//g; s/  */ /g')
 
 copy
 sed -i 's/^| 10 | arena |/| 10 | arenas |/' "$tmp/t/docs/design.md"

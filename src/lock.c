@@ -1,0 +1,42 @@
+/* lock.c - the heaps' lock when it is held: spin, then sleep on a futex.
+ * lock.h has the fast paths and the meaning of the word. */
+#include "lock.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Tries the spin makes before sleeping (glibc's adaptive mutex spins as
+ * many by default): a locked section is a few hundred instructions, so a
+ * holder on another CPU is usually done within it; a holder that was
+ * descheduled is not, and then sleeping frees the CPU. */
+#ifndef LOCK_SPINS
+#define LOCK_SPINS 100
+#endif
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+void lock_wait(struct hawk_lock *l) {
+  for (int i = 0; i < LOCK_SPINS; i++) {
+    cpu_relax();
+    if (__atomic_load_n(&l->word, __ATOMIC_RELAXED) == 0 && lock_try(l)) return;
+  }
+  int saved = errno; /* a malloc that waited leaves errno as it was */
+  /* From here the word says 2: whoever gives it wakes a sleeper.  Taking
+   * it with 2 rather than 1 may cost one needless wake later, never a
+   * lost one. */
+  while (__atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE) != 0)
+    syscall(SYS_futex, &l->word, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+  errno = saved;
+}
+
+void lock_wake(struct hawk_lock *l) {
+  int saved = errno;
+  syscall(SYS_futex, &l->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+  errno = saved;
+}

@@ -1,0 +1,109 @@
+/* unit_lock.c - the heaps' lock (lock.h): mutual exclusion, a sleeper
+ * woken by the give, try while held. */
+#include "lock.h"
+
+#include <pthread.h>
+#include <time.h>
+
+#include "harness.h"
+
+#define THREADS    4
+#define INCREMENTS 200000
+
+static struct hawk_lock counted = HAWK_LOCK_INIT;
+static volatile unsigned long counter; /* changed only under counted */
+static unsigned long unmarked;         /* times a holder found the word free */
+
+static pthread_barrier_t start;
+
+/* A read, some work, then the write: two threads inside at once lose
+ * increments.  A holder must find the word marked held (a thread that got
+ * in without marking it lets the next one in too).  As much work outside
+ * as inside, so that a waiter often finds the lock free while it spins. */
+static void *count_many(void *arg) {
+  (void)arg;
+  pthread_barrier_wait(&start);
+  for (int i = 0; i < INCREMENTS; i++) {
+    lock_take(&counted);
+    if (__atomic_load_n(&counted.word, __ATOMIC_RELAXED) == 0)
+      __atomic_add_fetch(&unmarked, 1, __ATOMIC_RELAXED);
+    unsigned long c = counter;
+    for (volatile int k = 0; k < 20; k++) {
+    }
+    counter = c + 1;
+    lock_give(&counted);
+    for (volatile int k = 0; k < 20; k++) {
+    }
+  }
+  return NULL;
+}
+
+TEST(threads_that_take_it_are_alone_inside) {
+  pthread_t t[THREADS];
+  REQUIRE(pthread_barrier_init(&start, NULL, THREADS) == 0);
+  for (int i = 0; i < THREADS; i++) REQUIRE(pthread_create(&t[i], NULL, count_many, NULL) == 0);
+  for (int i = 0; i < THREADS; i++) pthread_join(t[i], NULL);
+  CHECK(counter == (unsigned long)THREADS * INCREMENTS);
+  CHECK(unmarked == 0);
+  CHECK(counted.word == 0);
+}
+
+TEST(try_fails_while_it_is_held) {
+  struct hawk_lock l = HAWK_LOCK_INIT;
+  CHECK(lock_try(&l));
+  CHECK(!lock_try(&l));
+  lock_give(&l);
+  CHECK(lock_try(&l));
+  lock_give(&l);
+  lock_take(&l);
+  CHECK(!lock_try(&l));
+  lock_give(&l);
+  CHECK(l.word == 0);
+}
+
+/* The path of a take that found the lock held returns holding it, the
+ * word marked, whenever the lock frees up during the wait (here at once). */
+TEST(the_wait_returns_holding_it) {
+  struct hawk_lock l = HAWK_LOCK_INIT;
+  lock_wait(&l);
+  CHECK(l.word != 0);
+  CHECK(!lock_try(&l));
+  lock_give(&l);
+  CHECK(l.word == 0);
+}
+
+static struct hawk_lock held = HAWK_LOCK_INIT;
+static int waiter_inside;
+
+static void *take_held(void *arg) {
+  (void)arg;
+  lock_take(&held);
+  __atomic_store_n(&waiter_inside, 1, __ATOMIC_RELAXED);
+  lock_give(&held);
+  return NULL;
+}
+
+/* The waiter spins, gives up, marks the word 2 and sleeps on the futex;
+ * the holder's give must wake it (a lost wake-up leaves it asleep). */
+TEST(a_thread_asleep_on_it_is_woken_by_the_give) {
+  lock_take(&held);
+  pthread_t t;
+  REQUIRE(pthread_create(&t, NULL, take_held, NULL) == 0);
+  /* Wait until the waiter has marked the word (it is then past its spin). */
+  for (int i = 0; i < 10000 && __atomic_load_n(&held.word, __ATOMIC_RELAXED) != 2; i++)
+    nanosleep(&(struct timespec){0, 1000000}, NULL);
+  CHECK(__atomic_load_n(&held.word, __ATOMIC_RELAXED) == 2);
+  nanosleep(&(struct timespec){0, 20000000}, NULL); /* let it fall asleep */
+  CHECK(!__atomic_load_n(&waiter_inside, __ATOMIC_RELAXED));
+  lock_give(&held);
+  struct timespec deadline;
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += 20;
+  int joined = pthread_timedjoin_np(t, NULL, &deadline) == 0;
+  CHECK(joined);
+  if (!joined) return; /* the waiter still sleeps: nothing more to check */
+  CHECK(waiter_inside);
+  CHECK(held.word == 0);
+}
+
+TEST_MAIN()
