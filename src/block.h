@@ -172,12 +172,12 @@ static inline struct free_links *block_links(const block *b) {
  * and the safe-unlink checks see garbage instead. */
 HAWK_INTERNAL extern uintptr_t link_secret;
 
+/* The key a free block's links are stored with (0 without the checks). */
+static inline uintptr_t link_key(void) { return HAWK_CHECKS ? link_secret : 0; }
 static inline block *link_decode(const block *stored) {
-  return (block *)((uintptr_t)stored ^ (HAWK_CHECKS ? link_secret : 0));
+  return (block *)((uintptr_t)stored ^ link_key());
 }
-static inline block *link_encode(const block *p) {
-  return (block *)((uintptr_t)p ^ (HAWK_CHECKS ? link_secret : 0));
-}
+static inline block *link_encode(const block *p) { return (block *)((uintptr_t)p ^ link_key()); }
 
 /* The free-list neighbours of a free block. */
 static inline block *free_next(const block *b) { return link_decode(block_links(b)->next); }

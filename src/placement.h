@@ -85,7 +85,7 @@ HAWK_INTERNAL int single_list_verify(const struct freelists *fl,
 static inline void list_push_sized(struct freelists *fl, block **head, block *b, size_t size) {
   HAWK_ASSERT(!block_is_alloc(b) && block_header_ok(b) && block_size(b) == size);
   /* The links' key, loaded once: the stores below could alias it. */
-  uintptr_t key = (uintptr_t)link_encode(NULL);
+  uintptr_t key = link_key();
   block *first = *head;
   block_links(b)->prev = (block *)key;
   block_links(b)->next = (block *)((uintptr_t)first ^ key);
@@ -154,7 +154,7 @@ static inline __attribute__((always_inline)) void
 list_unlink_sized(struct freelists *fl, block **head, block *b, size_t size) {
   HAWK_ASSERT(block_size(b) == size);
   /* The links' key, loaded once: the stores below could alias it. */
-  uintptr_t key = (uintptr_t)link_encode(NULL);
+  uintptr_t key = link_key();
   block *next = (block *)((uintptr_t)block_links(b)->next ^ key);
   block *prev = (block *)((uintptr_t)block_links(b)->prev ^ key);
   int ok = !HAWK_CHECKS ||
