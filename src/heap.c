@@ -893,6 +893,10 @@ static int grow_into_cached_locked(struct heap *h, void *p, void *next, size_t n
     placement_remove(h->policy, &h->free, after);
     HAWK_STAT_ADD(h->coalesces, 1);
   }
+  /* next's header stays inside p's block, as free marks a block that
+   * vanishes into its neighbour: a second free of next is a double free,
+   * not a block handed out again inside p. */
+  block_store(nb, block_make_word(nb, block_size(nb), block_flags(nb) & ~BLOCK_ALLOC));
   grow_over_locked(h, b, merged, size, block_size_for(n + n / REALLOC_HEADROOM), taken);
   return 1;
 }

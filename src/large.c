@@ -363,9 +363,12 @@ int large_check(void) {
   for (struct large_header *l = live.head; l; l = l->next) {
     const block *b = block_of_payload((char *)l + l->payload_off);
     enum chunk_kind at = registry_lookup(b); /* the offset too may be damaged */
+    /* b is read only once it is aligned as a header (so within one page)
+     * and its page is mapped. */
     if (l->magic != LARGE_MAGIC || registry_lookup(l) != CHUNK_LARGE ||
-        (at != CHUNK_LARGE && at != CHUNK_LARGE_MORE) || !os_is_mapped(b) || !block_header_ok(b) ||
-        !block_is_large(b) || !block_is_alloc(b) || block_size(b) != l->map_len) {
+        (at != CHUNK_LARGE && at != CHUNK_LARGE_MORE) || l->payload_off % HAWK_ALIGN != 0 ||
+        !os_is_mapped(b) || !block_header_ok(b) || !block_is_large(b) || !block_is_alloc(b) ||
+        block_size(b) != l->map_len) {
       report_problem("check: large block", block_payload(b), "header or registry entry damaged");
       problems++;
     }

@@ -288,6 +288,12 @@ static int hand_back(struct tcache *tc, size_t size) {
   void *own = NULL, *other = NULL, *own_last = NULL, *other_last = NULL, *next;
   unsigned own_n = 0, other_n = 0;
   for (void *q = tc->lists[bin].head; q != NULL; q = next) {
+    /* More entries than the list holds: a write after free linked it back
+     * into itself, and the walk would go round for ever. */
+    if (own_n + other_n >= tc->lists[bin].count)
+      report_misuse("free", q,
+                    "heap corruption (a freed block's cache link was overwritten: a write "
+                    "after free?)");
     next = tcache_next(q, size, "free"); /* read before a link is rewritten */
     if (arena_heap(arena_of(q)) == tc->heap) {
       if (own_last)

@@ -209,7 +209,12 @@ static int large_link_ok(const struct uh_large *n, const struct hawk_heap *h) {
       n->magic != UH_LARGE_MAGIC || n->owner != h)
     return 0;
   size_t off = n->payload_off; /* the payload lies in the first chunk */
-  return off >= sizeof *n + BLOCK_HEADER && off < ARENA_SIZE && large_header_agrees(n, off);
+  /* The header the offset names is read only where it can be: aligned as a
+   * payload's, in the mapping's first page, or in a page the kernel says is
+   * mapped (a mapping may end well before its chunk does). */
+  return off >= sizeof *n + BLOCK_HEADER && off < ARENA_SIZE && off % HAWK_ALIGN == 0 &&
+         (off <= os_page_size() || os_is_mapped((const char *)n + off - BLOCK_HEADER)) &&
+         large_header_agrees(n, off);
 }
 
 /* l's next mapping in h's list, or NULL when the link is damaged: it must

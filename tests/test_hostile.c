@@ -1104,6 +1104,133 @@ static void footer_case(int c) {
   _exit(0);
 }
 
+/* A write before a large block's payload into its mapping's offset of the
+ * payload (and its length), with a value that leads past the mapping but
+ * stays inside its 4 MiB chunk, or that puts the block header the offset
+ * names across the mapping's end: 3 MiB (the block is 2 MiB), the length
+ * + 4, the length + 8, 4 MiB - 8, and 3 MiB in both the length and the
+ * offset; then a free of the block, a free of its neighbours in the list
+ * of large blocks, hawk_check, and hawk_walk (default heaps) or
+ * hawk_heap_destroy (created heap).  Found at 30bbb77: a created heap's
+ * check of a link read the header the offset named wherever it lay inside
+ * the chunk, and hawk_check the header of a default heap's block across
+ * the mapping's end: SIGSEGV inside the allocator. */
+#define LO_VALUES 5
+#define LO_EX     4
+
+static void large_offset_case(int c) {
+  int heap = c / (LO_VALUES * LO_EX), value = c / LO_EX % LO_VALUES, ex = c % LO_EX;
+  struct hawk_heap *h = heap ? hawk_heap_create(NULL) : hawk_heap_default();
+  unsigned char *keep = hawk_heap_malloc(h, 2 * MB), *p = hawk_heap_malloc(h, 2 * MB),
+                *keep2 = hawk_heap_malloc(h, 2 * MB);
+  if (!keep || !p || !keep2) wrong("malloc");
+  uint64_t *base = (uint64_t *)((uintptr_t)p & ~(uintptr_t)((4 * MB) - 1));
+  /* the words of the length and the offset: struct large_header
+   * (large.h) and struct uh_large (userheap.c) */
+  int len_word = heap ? 4 : 1, off_word = heap ? 5 : 2;
+  uint64_t len = base[len_word];
+  const uint64_t values[LO_VALUES] = {3 * MB, len + 4, len + 8, 4 * MB - 8, 3 * MB};
+  base[off_word] = values[value];
+  if (value == LO_VALUES - 1) base[len_word] = values[value];
+  switch (ex) {
+  case 0:
+    hawk_free(p);
+    break;
+  case 1:
+    hawk_free(keep);
+    hawk_free(keep2);
+    break;
+  case 2:
+    hawk_check(); /* may find problems (lines), never crash */
+    _exit(0);
+  default:
+    if (heap)
+      hawk_heap_destroy(h);
+    else
+      hawk_walk(walk_nothing, NULL);
+    _exit(0);
+  }
+  _exit(0);
+}
+
+/* A double free of a block that realloc took back from this thread's cache
+ * and grew the block before it over: the freed block's header, inside the
+ * grown block, said "allocated" and passed every check, so a free of the
+ * stale pointer cached it again and the next malloc handed out memory
+ * inside the grown block (found at 30bbb77).  Then free or realloc of the
+ * stale pointer: a double free, or at least no malloc of its size that
+ * returns memory inside the grown block. */
+#define ST_EX 2
+static const size_t st_sizes[] = {24, 100, 500, 2000};
+#define ST_SIZES (sizeof st_sizes / sizeof st_sizes[0])
+
+static void stale_header_case(int c) {
+  size_t n = st_sizes[c / ST_EX];
+  unsigned char *lo = NULL, *hi = NULL;
+  neighbours(n, &lo, &hi);
+  if (hi != lo + hawk_usable_size(lo) + 8) wrong("no neighbours of %zu bytes", n);
+  drop(hi); /* into the cache */
+  unsigned char *q = hawk_realloc(lo, 2 * n);
+  if (q != lo) wrong("realloc(%zu) moved: not the case", 2 * n);
+  for (int i = 0; i < live_count; i++)
+    if (live[i] == lo) live_size[i] = hawk_usable_size(lo);
+  switch (c % ST_EX) {
+  case 0:
+    hawk_free(hi);
+    break;
+  default:
+    hawk_realloc(hi, n / 2 + 1);
+    break;
+  }
+  for (int i = 0; i < 8; i++) get(n);
+  final_step(n);
+  _exit(0);
+}
+
+/* A write after free that links a cached block back to the one freed after
+ * it (a link forged with the secret: a cycle in the cache list), then the
+ * frees of blocks of its size until the list overflows.  Before, the walk
+ * that sends other heaps' blocks home (hand_back) followed the cycle for
+ * ever (found at 30bbb77). */
+static const size_t cy_sizes[] = {24, 100, 500, 2000};
+#define CY_SIZES (sizeof cy_sizes / sizeof cy_sizes[0])
+
+static void cache_cycle_case(int c) {
+  size_t n = cy_sizes[c];
+  unsigned char *x[400];
+  alarm(20); /* a walk caught in the cycle fails in seconds, not minutes */
+  for (int k = 0; k < 400; k++) x[k] = get(n);
+  unsigned char *a = get(n), *b = get(n);
+  drop(a);
+  drop(b); /* the list: b, then a */
+  uint64_t v = (uint64_t)(uintptr_t)b ^ link_secret;
+  memcpy(a, &v, sizeof v); /* a links back to b */
+  for (int k = 0; k < 400; k++) drop(x[k]);
+  final_step(n);
+  _exit(0);
+}
+
+/* Runs the case c of mode in a fresh process, with the variable var if not
+ * NULL; the classification of run_child (an exit 0 may have printed
+ * hawk_check's problem lines). */
+static int run_mode_child(const char *self, int c, const char *mode, char *var) {
+  char arg[16];
+  snprintf(arg, sizeof arg, "%d", c);
+  char *const argv[] = {(char *)self, (char *)mode, arg, NULL};
+  char *const env[] = {var, NULL};
+  char buf[4096];
+  size_t len;
+  int status = spawn(argv, env, buf, sizeof buf, &len);
+  int ok = (WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
+           (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT && one_report_line(buf, len));
+  if (!ok)
+    fprintf(stderr, "    %s %d: %s %d; output: %s%s", mode, c,
+            WIFSIGNALED(status) ? "signal" : "exit",
+            WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), buf,
+            len && buf[len - 1] == '\n' ? "" : "\n");
+  return ok;
+}
+
 /* Runs large-header case c in a fresh process; the classification of
  * run_child (an exit 0 may have printed hawk_check's problem lines). */
 static int run_large_child(const char *self, int c, const char *mode, char *var) {
@@ -1150,6 +1277,21 @@ int main(int argc, char **argv) {
     struct rlimit none = {0, 0};
     setrlimit(RLIMIT_CORE, &none);
     footer_case(atoi(argv[2]));
+  }
+  if (argc == 3 && strcmp(argv[1], "--large-offset") == 0) {
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+    large_offset_case(atoi(argv[2]));
+  }
+  if (argc == 3 && strcmp(argv[1], "--stale") == 0) {
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+    stale_header_case(atoi(argv[2]));
+  }
+  if (argc == 3 && strcmp(argv[1], "--cycle") == 0) {
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+    cache_cycle_case(atoi(argv[2]));
   }
   if (argc == 4 && strcmp(argv[1], "--other") == 0) {
     struct rlimit none = {0, 0};
@@ -1237,6 +1379,37 @@ int main(int argc, char **argv) {
                            i >= PF_CACHED_FROM ? "HAWKALLOC_TCACHE=0" : NULL))
         bad++;
     tally(name, bad, PF_VALUES * PF_EX, &passed, &failed);
+  }
+  for (int heap = 0; heap <= 1; heap++)
+    for (int ex = 0; ex < LO_EX; ex++) {
+      static const char *const lo_ex_names[LO_EX] = {"free", "free_its_neighbours", "check",
+                                                     "walk_or_destroy"};
+      char name[128];
+      snprintf(name, sizeof name, "large_offset_past_its_mapping_%s_%s",
+               heap ? "created" : "default", lo_ex_names[ex]);
+      if (argc > 1 && !strstr(name, argv[1])) continue;
+      int bad = 0;
+      for (int v = 0; v < LO_VALUES; v++)
+        if (!run_mode_child(self, (heap * LO_VALUES + v) * LO_EX + ex, "--large-offset", NULL))
+          bad++;
+      tally(name, bad, LO_VALUES, &passed, &failed);
+    }
+  for (int ex = 0; ex < ST_EX; ex++) {
+    static const char *const st_ex_names[ST_EX] = {"free", "realloc"};
+    char name[128];
+    snprintf(name, sizeof name, "double_free_after_realloc_grew_over_the_cached_block_%s",
+             st_ex_names[ex]);
+    if (argc > 1 && !strstr(name, argv[1])) continue;
+    int bad = 0;
+    for (size_t i = 0; i < ST_SIZES; i++)
+      if (!run_mode_child(self, (int)i * ST_EX + ex, "--stale", NULL)) bad++;
+    tally(name, bad, (int)ST_SIZES, &passed, &failed);
+  }
+  if (argc < 2 || strstr("cache_list_forged_into_a_cycle_then_overflow", argv[1])) {
+    int bad = 0;
+    for (size_t i = 0; i < CY_SIZES; i++)
+      if (!run_mode_child(self, (int)i, "--cycle", NULL)) bad++;
+    tally("cache_list_forged_into_a_cycle_then_overflow", bad, (int)CY_SIZES, &passed, &failed);
   }
   printf("%d passed, %d failed, 0 skipped\n", passed, failed);
   return failed ? 1 : 0;
