@@ -65,6 +65,14 @@
  *   write_past_a_freed_block_*  a write past the end of a freed block into
  *                  the next header, then the malloc that takes it whole, or
  *                  the free or realloc that merges it
+ *   large_offset_past_its_mapping_*  a large block's payload offset made to
+ *                  lead past its mapping, inside its chunk, then free,
+ *                  free of its neighbours, hawk_check, hawk_walk or destroy
+ *   double_free_after_realloc_grew_over_the_cached_block_*  a second free
+ *                  or a realloc of a cached block realloc grew its
+ *                  neighbour over
+ *   cache_list_forged_into_a_cycle_then_overflow  a cache list bent into a
+ *                  cycle (a link forged with the secret), then its overflow
  *
  * Under the sanitizers (built with -DHAWK_NO_OVERRIDE) there is no case:
  * ASan would report the writes itself.
