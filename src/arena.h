@@ -81,6 +81,15 @@ static inline int arena_link_ok(const void *p, const void *next) {
   return next == NULL || likely(arena_link_near(p, next)) || arena_payload_at(next);
 }
 
+/* The arena after a in its heap's list, or NULL when a's header is not
+ * sound: an overflow past the last block of the arena just below a in
+ * memory (a new arena is usually mapped right below the last) runs over
+ * a's header, its magic first, and no walk follows the link it may have
+ * overwritten (hawk_check reports the header). */
+static inline struct arena *arena_next(const struct arena *a) {
+  return a->magic == ARENA_MAGIC ? a->next : NULL;
+}
+
 static inline struct heap *arena_heap(const struct arena *a) {
   return __atomic_load_n(&a->heap, __ATOMIC_ACQUIRE);
 }

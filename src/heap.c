@@ -173,7 +173,9 @@ static size_t dirty_bytes(const struct arena *a, const char *p, size_t n) {
   /* The last word of an arena's top free block is its footer, written past
    * the frontier: an allocation reaching it is zeroed in full. */
   if (p + n > (char *)arena_epilogue(a) - sizeof(uint64_t)) return n;
-  if (a->frontier <= p) return 0;
+  /* A frontier outside the arena is an overwritten one (an overflow past
+   * the arena below it): nothing is trusted to be zero. */
+  if (a->frontier <= p && a->frontier > (const char *)a) return 0;
   size_t d = (size_t)(a->frontier - p);
   return d < n ? d : n;
 }
@@ -958,9 +960,10 @@ size_t heap_release_empty(struct heap *h) {
     drain_locked(h, &r);
     struct arena *a = h->arenas;
     while (a && r.count < sizeof r.arena / sizeof r.arena[0]) {
-      struct arena *next = a->next;
+      struct arena *next = arena_next(a);
       block *b = arena_first(a);
-      if (!block_is_alloc(b) && block_size(b) == ARENA_SPAN) {
+      /* A damaged header's links are not written through (detach_locked). */
+      if (a->magic == ARENA_MAGIC && !block_is_alloc(b) && block_size(b) == ARENA_SPAN) {
         placement_remove(h->policy, &h->free, b);
         detach_locked(h, a);
         r.arena[r.count++] = a;
@@ -978,7 +981,7 @@ size_t heap_trim(struct heap *h) {
   size_t released = 0;
   if (debug_enabled) return 0; /* discarded pages would lose the free pattern */
   lock_take(&h->lock);
-  for (struct arena *a = h->arenas; a; a = a->next) {
+  for (struct arena *a = h->arenas; a; a = arena_next(a)) {
     for (block *b = arena_first(a); b < arena_epilogue(a); b = block_next(b)) {
       /* Pages are given back on a block's word: it must be a header we
        * wrote, for a block that ends inside the arena. */

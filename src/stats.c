@@ -62,7 +62,7 @@ static void gather_one(struct heap *h, unsigned i, void *ctx) {
   struct hawk_stats *s = g->s;
   struct visit_ctx v = {s, g->heaps ? &g->heaps[i] : NULL};
   if (v.h) memset(v.h, 0, sizeof *v.h);
-  for (struct arena *a = h->arenas; a; a = a->next) arena_walk(a, stats_visit, &v);
+  for (struct arena *a = h->arenas; a; a = arena_next(a)) arena_walk(a, stats_visit, &v);
   s->arenas += h->arena_count;
   g->more->heaps_in_use += h->in_use;
   s->mallocs += h->mallocs;
@@ -169,7 +169,7 @@ static void class_visit(void *ctx, const block *b) {
 /* heaps_each's visit of one heap for the per-size-class table. */
 static void classes_one(struct heap *h, unsigned i, void *ctx) {
   (void)i;
-  for (struct arena *a = h->arenas; a; a = a->next) arena_walk(a, class_visit, ctx);
+  for (struct arena *a = h->arenas; a; a = arena_next(a)) arena_walk(a, class_visit, ctx);
 }
 
 /* The per-size-class table (arena blocks; cached blocks count as allocated). */
@@ -292,7 +292,7 @@ struct map_out {
 static void map_heap_locked(void *ctx, struct heap *h, int id) {
   struct map_out *m = ctx;
   struct line l = {.len = 0};
-  for (struct arena *a = h->arenas; a; a = a->next) {
+  for (struct arena *a = h->arenas; a; a = arena_next(a)) {
     if (m->shown >= MAP_ARENAS) {
       m->more++;
       continue;

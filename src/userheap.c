@@ -433,6 +433,10 @@ void userheap_destroy(struct hawk_heap *h, hawk_visit_fn visit, void *ctx) {
   /* Every arena and mapping at once; the bytes in use the heap told the
    * process-wide count are taken back. */
   for (struct arena *a = h->heap.arenas, *next; a; a = next) {
+    if (a->magic != ARENA_MAGIC) /* its links may be overwritten: nothing more is unmapped */
+      report_misuse("hawk_heap_destroy", h,
+                    "heap corruption (an arena's header was overwritten: an overflow past the "
+                    "arena below it?)");
     next = a->next;
     counters_footprint(-(int64_t)(a->frontier - (char *)a));
     (void)registry_mark(a, ARENA_SIZE, CHUNK_ARENA_FREED, CHUNK_ARENA_FREED); /* marked before */
@@ -508,7 +512,7 @@ int userheap_stats(struct hawk_heap *h, struct hawk_stats *out, size_t size) {
   struct hawk_stats s;
   memset(&s, 0, sizeof s);
   lock_take(&h->heap.lock);
-  for (const struct arena *a = h->heap.arenas; a; a = a->next) {
+  for (const struct arena *a = h->heap.arenas; a; a = arena_next(a)) {
     arena_walk(a, stats_visit, &s);
     s.footprint += (uint64_t)(a->frontier - (const char *)a);
   }

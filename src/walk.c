@@ -61,7 +61,7 @@ static void walk_large(void *ctx, const struct large_header *l) {
 
 size_t walk_arenas_locked(const struct heap *h, int id, hawk_visit_fn visit, void *ctx) {
   struct walk_ctx w = {.visit = visit, .ctx = ctx, .heap = id};
-  for (const struct arena *a = h->arenas; a; a = a->next) {
+  for (const struct arena *a = h->arenas; a; a = arena_next(a)) {
     w.arena = a;
     arena_walk(a, walk_visit, &w);
   }

@@ -73,6 +73,10 @@
  *                  neighbour over
  *   cache_list_forged_into_a_cycle_then_overflow  a cache list bent into a
  *                  cycle (a link forged with the secret), then its overflow
+ *   arena_header_overwritten_past_the_arena_below_*  an overflow past the
+ *                  last block of an arena into the header of the arena
+ *                  above it, then every walk of the arenas, calloc, a
+ *                  refused malloc, a created heap's destroy
  *
  * Under the sanitizers (built with -DHAWK_NO_OVERRIDE) there is no case:
  * ASan would report the writes itself.
@@ -1218,6 +1222,110 @@ static void cache_cycle_case(int c) {
   _exit(0);
 }
 
+/* An overflow past the last block of an arena into the header of the
+ * arena just above it in memory (arenas are 4 MiB chunks, and the kernel
+ * maps a new one right below the last: the older arena's header, its
+ * magic, heap, list links and frontier, follows the newer one's epilogue):
+ * 32 or 56 bytes of 0x00, 0x41 or 0xff past the end of a block that ends
+ * at its arena's epilogue, in the default heaps or a created heap; then
+ * hawk_check, hawk_walk, hawk_stats, the heap map, malloc_trim, callocs
+ * that reuse blocks freed in the damaged arena (they must read as zero), a
+ * malloc the OS refuses (which gives back empty arenas), or
+ * hawk_heap_destroy of the created heap.  Found at 30bbb77: every walk of a
+ * heap's arenas followed the overwritten link (SIGSEGV or SIGBUS inside
+ * the allocator), and calloc trusted the overwritten frontier (memory
+ * that was not zero). */
+#define AH_VALUES      6
+#define AH_EX          8
+#define AH_ARENA_MAGIC 0x6177686b6172656eull /* src/arena.h */
+static uintptr_t ah_arena, ah_tail_payload;
+static size_t ah_tail;
+
+static void ah_find_tail(void *ctx, const struct hawk_block_info *b) {
+  (void)ctx;
+  if (b->region == ah_arena && b->state == HAWK_BLOCK_FREE &&
+      b->address + b->size == ah_arena + 4 * MB - 8) {
+    ah_tail = b->size;
+    ah_tail_payload = b->payload;
+  }
+}
+
+static int ah_mapped(uintptr_t a) {
+  unsigned char v;
+  return mincore((void *)a, 4096, &v) == 0;
+}
+
+static void arena_header_case(int c) {
+  int ex = c % AH_EX, value = c / AH_EX % AH_VALUES;
+  struct hawk_heap *h = ex == AH_EX - 1 ? hawk_heap_create(NULL) : hawk_heap_default();
+  unsigned char *blk[120], *p = NULL;
+  for (int i = 0; i < 120; i++) {
+    blk[i] = hawk_heap_malloc(h, 100000);
+    if (blk[i] == NULL) wrong("malloc");
+    memset(blk[i], 0x77, 100000);
+  }
+  /* a full arena whose next chunk is an arena of the same heap; its tail
+   * taken by one block that ends at its epilogue */
+  for (int i = 0; i < 120 && p == NULL; i++) {
+    uintptr_t a = (uintptr_t)blk[i] & ~(uintptr_t)(4 * MB - 1), up = a + 4 * MB;
+    if (!ah_mapped(up) || *(uint64_t *)up != AH_ARENA_MAGIC) continue;
+    int same = 0;
+    for (int k = 0; k < 120; k++) same |= ((uintptr_t)blk[k] & ~(uintptr_t)(4 * MB - 1)) == up;
+    if (!same) continue;
+    ah_arena = a;
+    ah_tail = 0;
+    hawk_walk(ah_find_tail, NULL);
+    if (ah_tail == 0) continue;
+    /* the policy in force may find another free block first: those stay live */
+    for (int k = 0; k < 64 && (uintptr_t)p != ah_tail_payload; k++)
+      p = hawk_heap_malloc(h, ah_tail - 8);
+    if ((uintptr_t)p != ah_tail_payload) wrong("the tail of %zu bytes was not taken", ah_tail);
+  }
+  if (p == NULL) wrong("no arena just below another of its heap");
+  size_t u = hawk_usable_size(p);
+  if ((uintptr_t)p + u != ah_arena + 4 * MB - 8) wrong("the block does not end at the epilogue");
+  if (ex == 5) /* every other block of the arena above, freed before its header is damaged */
+    for (int i = 0, k = 0; i < 120; i++)
+      if (((uintptr_t)blk[i] & ~(uintptr_t)(4 * MB - 1)) == ah_arena + 4 * MB && k++ % 2 == 0)
+        hawk_free(blk[i]);
+  static const unsigned char bytes[3] = {0x00, 0x41, 0xff};
+  memset(p + u, bytes[value % 3], value < 3 ? 32 : 56);
+  switch (ex) {
+  case 0:
+    hawk_check(); /* may find problems (lines), never crash */
+    break;
+  case 1:
+    hawk_walk(walk_nothing, NULL);
+    break;
+  case 2: {
+    struct hawk_stats st;
+    hawk_stats(&st, sizeof st);
+    break;
+  }
+  case 3:
+    hawk_stats_print_map(2);
+    break;
+  case 4:
+    hawk_trim();
+    break;
+  case 5:
+    for (int i = 0; i < 10; i++) {
+      unsigned char *q = hawk_calloc(1, 100000);
+      if (q == NULL) wrong("calloc");
+      for (size_t k = 0; k < 100000; k++)
+        if (q[k] != 0) wrong("calloc(1, 100000) = %p: byte %zu is 0x%02x", (void *)q, k, q[k]);
+    }
+    break;
+  case 6:
+    if (hawk_malloc((size_t)1 << 45) != NULL) wrong("malloc of 32 TiB");
+    break;
+  default:
+    hawk_heap_destroy(h);
+    break;
+  }
+  _exit(0);
+}
+
 /* Runs the case c of mode in a fresh process, with the variable var if not
  * NULL; the classification of run_child (an exit 0 may have printed
  * hawk_check's problem lines). */
@@ -1290,6 +1398,11 @@ int main(int argc, char **argv) {
     struct rlimit none = {0, 0};
     setrlimit(RLIMIT_CORE, &none);
     large_offset_case(atoi(argv[2]));
+  }
+  if (argc == 3 && strcmp(argv[1], "--arena-header") == 0) {
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+    arena_header_case(atoi(argv[2]));
   }
   if (argc == 3 && strcmp(argv[1], "--stale") == 0) {
     struct rlimit none = {0, 0};
@@ -1402,6 +1515,18 @@ int main(int argc, char **argv) {
           bad++;
       tally(name, bad, LO_VALUES, &passed, &failed);
     }
+  for (int ex = 0; ex < AH_EX; ex++) {
+    static const char *const ah_ex_names[AH_EX] = {"check", "walk",   "stats",   "map",
+                                                   "trim",  "calloc", "refused", "destroy"};
+    char name[128];
+    snprintf(name, sizeof name, "arena_header_overwritten_past_the_arena_below_%s",
+             ah_ex_names[ex]);
+    if (argc > 1 && !strstr(name, argv[1])) continue;
+    int bad = 0;
+    for (int v = 0; v < AH_VALUES; v++)
+      if (!run_mode_child(self, v * AH_EX + ex, "--arena-header", NULL)) bad++;
+    tally(name, bad, AH_VALUES, &passed, &failed);
+  }
   for (int ex = 0; ex < ST_EX; ex++) {
     static const char *const st_ex_names[ST_EX] = {"free", "realloc"};
     char name[128];
