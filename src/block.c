@@ -22,6 +22,6 @@ void block_keys_init(void) {
   link_secret = (uintptr_t)(secret * 0xc2b2ae3d27d4eb4full);
   if (os_random(&tcache_key, sizeof tcache_key) != 0) tcache_key = secret * 0xff51afd7ed558ccdull;
   /* The low 12 bits, where a mark keeps its size, are zero: a mark is then
-   * the key plus the size, which free's test uses (tcache_marked_as). */
+   * the key plus the size, which free's test uses (tcache_marked_near). */
   tcache_key &= ~(uint64_t)0xfff;
 }

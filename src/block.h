@@ -225,10 +225,15 @@ static inline void block_set_prev_alloc(block *b, int prev_alloc) {
 /* --- the cache mark -----------------------------------------------------
  *
  * A block freed into a thread cache (tcache.h) stays allocated in the
- * heap's eyes; its payload's second word carries a mark that says "freed,
- * in a cache list": the key below with the list's block size in its low
- * 12 bits.  The heap, the walker and free read it to tell a cached block
- * from one in use. */
+ * heap's eyes; its payload carries a mark that says "freed, in a cache
+ * list": the key below with the list's block size in its low 12 bits.  The
+ * mark is not stored as it is: the second word holds it XOR the first (the
+ * block's mangled link) XOR the payload's address (tcache_mark_of), so the
+ * mark also vouches for the link and for where the two words lie.  A write
+ * over either word, or both words copied from another cached block, leaves
+ * no mark; the pop then follows the link on the mark alone, with no lookup
+ * of where it leads (tcache.h).  The heap, the walker and free read it to
+ * tell a cached block from one in use. */
 _Static_assert(TCACHE_MAX_BLOCK < 4096, "a cache mark keeps the size in the key's low 12 bits");
 
 /* The value marking a cached block; random, drawn at start-up. */
@@ -241,10 +246,36 @@ HAWK_INTERNAL extern uint64_t tcache_key;
 static inline uint64_t tcache_mark_with(uint64_t key, size_t size) { return key ^ (uint64_t)size; }
 static inline uint64_t tcache_mark(size_t size) { return tcache_mark_with(tcache_key, size); }
 
+/* What the mark of a cached block at p is stored XOR with: its first word
+ * (its mangled link) and its address. */
+static inline uint64_t tcache_mark_binding(const void *p) {
+  return ((const uint64_t *)p)[0] ^ (uint64_t)(uintptr_t)p;
+}
+
+/* The mark the two first payload words at p carry.  A cached block's is
+ * tcache_mark of its list's size. */
+static inline uint64_t tcache_mark_of(const void *p) {
+  return ((const uint64_t *)p)[1] ^ tcache_mark_binding(p);
+}
+
+/* Marks cached block p with mark (its link already in its first word). */
+static inline void tcache_mark_set(void *p, uint64_t mark) {
+  ((uint64_t *)p)[1] = mark ^ tcache_mark_binding(p);
+}
+
+/* Sets the link of cached block p to next, keeping its mark (stored anew
+ * with the new link).  Every rewrite of a cached block's link goes through
+ * here. */
+static inline void tcache_relink(void *p, void *next) {
+  uint64_t mark = HAWK_CHECKS ? tcache_mark_of(p) : 0;
+  *(void **)p = link_encode(next);
+  if (HAWK_CHECKS) tcache_mark_set(p, mark);
+}
+
 /* Whether the payload at p carries a "freed, in a cache" mark, of any
  * list (tcache_mark: the key with a size below 4096 in its low bits). */
 static inline int tcache_marked(const void *p) {
-  return HAWK_CHECKS && ((((const uint64_t *)p)[1] ^ tcache_key) >> 12) == 0;
+  return HAWK_CHECKS && ((tcache_mark_of(p) ^ tcache_key) >> 12) == 0;
 }
 
 /* The block size that serves a request of n payload bytes (n is bounded by

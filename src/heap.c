@@ -698,11 +698,11 @@ static size_t group_front(void **ps, size_t n, const struct heap *h) {
  * for its next user to free. */
 static void give_back_later(struct heap *h, void **ps, size_t n) {
   /* Still marked as cached while they wait: a second free is caught. */
-  for (size_t i = 0; i + 1 < n; i++) ((void **)ps[i])[0] = link_encode(ps[i + 1]);
+  for (size_t i = 0; i + 1 < n; i++) tcache_relink(ps[i], ps[i + 1]);
   void **last = ps[n - 1];
   void *head = __atomic_load_n(&h->remote, __ATOMIC_RELAXED);
   do {
-    last[0] = link_encode(head);
+    tcache_relink(last, head);
   } while (!__atomic_compare_exchange_n(&h->remote, &head, ps[0], 1, __ATOMIC_RELEASE,
                                         __ATOMIC_RELAXED));
 }

@@ -297,21 +297,21 @@ static int hand_back(struct tcache *tc, size_t size) {
     next = tcache_next(q, size, "free"); /* read before a link is rewritten */
     if (arena_heap(arena_of(q)) == tc->heap) {
       if (own_last)
-        *(void **)own_last = link_encode(q);
+        tcache_relink(own_last, q);
       else
         own = q;
       own_last = q, own_n++;
     } else {
       if (other_last)
-        *(void **)other_last = link_encode(q);
+        tcache_relink(other_last, q);
       else
         other = q;
       other_last = q, other_n++;
     }
   }
   if (other_n == 0) return 0; /* the links were written as they were */
-  *(void **)other_last = link_encode(NULL);
-  if (own_last) *(void **)own_last = link_encode(NULL);
+  tcache_relink(other_last, NULL);
+  if (own_last) tcache_relink(own_last, NULL);
   /* Both parts go: this thread's own blocks that went round through other
    * threads return to its heap's stacks, where its next refill takes them
    * without the heap's free path.  A part whose heap's stacks are full
@@ -319,7 +319,7 @@ static int hand_back(struct tcache *tc, size_t size) {
   tc->lists[bin].head = NULL;
   tcache_set_count(&tc->lists[bin], 0);
   if (!remote_hand_off(other, size, other_n)) { /* the whole list stays */
-    if (own_last) *(void **)own_last = link_encode(other);
+    if (own_last) tcache_relink(own_last, other);
     tc->lists[bin].head = own_last ? own : other;
     tcache_set_count(&tc->lists[bin], own_n + other_n);
     return -1;
@@ -352,9 +352,9 @@ static int pass_on(struct tcache *tc, size_t size) {
   void *head = tc->lists[bin].head, *last = head;
   for (unsigned i = 1; i < n; i++) last = tcache_next(last, size, "free");
   void *rest = tcache_next(last, size, "free");
-  *(void **)last = link_encode(NULL);
+  tcache_relink(last, NULL);
   if (!remote_hand_off(head, size, n)) {
-    *(void **)last = link_encode(rest);
+    tcache_relink(last, rest);
     return 0;
   }
   tc->lists[bin].head = rest;
@@ -483,7 +483,7 @@ int tcache_take_back(void *p, size_t size) {
     if (q != p) continue;
     void *next = tcache_next(q, size, "realloc");
     if (prev)
-      prev[0] = link_encode(next);
+      tcache_relink(prev, next);
     else
       tc->lists[bin].head = next;
     q[1] = NULL;
@@ -505,7 +505,7 @@ static int check_list(const struct tcache *tc, size_t bin) {
     const block *b = block_of_payload(q);
     if (n >= most || !arena_payload_at(q) || !block_header_ok(b) || !block_is_alloc(b) ||
         block_size(b) < bin * HAWK_ALIGN || block_size(b) > bin * HAWK_ALIGN + HAWK_ALIGN ||
-        (HAWK_CHECKS && ((uint64_t *)q)[1] != tcache_mark(block_size(b)))) {
+        (HAWK_CHECKS && tcache_mark_of(q) != tcache_mark(bin * HAWK_ALIGN))) {
       report_problem("check: thread-cached block", q, "is not a sound cached block");
       return 1;
     }

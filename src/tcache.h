@@ -10,9 +10,11 @@
  *
  *   payload + 0   next block in the same list (mangled like free-list links)
  *   payload + 8   tcache_mark(size): a random key, with the list's block size
- *                 in its low bits, marking "freed, in this cache list"
+ *                 in its low bits, marking "freed, in this cache list";
+ *                 stored XOR the first word XOR the payload's address
+ *                 (block.h: tcache_mark_of), so that it vouches for the link
  *
- * A free of a block whose second word is the key is a double free.
+ * A free of a block that carries a mark is a double free.
  */
 #ifndef HAWK_TCACHE_H
 #define HAWK_TCACHE_H
@@ -106,11 +108,11 @@ static inline void *tcache_heap_alloc(size_t n, size_t align, size_t *dirty) {
  * block: its header has a good tag (so it is a header we wrote at that
  * address: an arena block, never a large one), says allocated, and a size
  * of size or size + 16 (a refill's last block keeps a remainder too small
- * to split off), and its payload carries the mark of that size (the
- * refill marks such a block with its own size: tcache_push_to).  Only then
- * is its link read as one.  p must be an address in an arena; the header is read
- * only once p is shown to lie past the arena's head.  (With HAWK_CHECKS 0
- * the mark is not kept: nothing is checked.) */
+ * to split off), and its payload carries the mark of the list (tcache_mark
+ * of size, read through its link and address: tcache_mark_of).  Only then
+ * is its link read as one.  p must be an address in an arena; the header
+ * is read only once p is shown to lie past the arena's head.  (With
+ * HAWK_CHECKS 0 the mark is not kept: nothing is checked.) */
 static inline int tcache_entry_ok(const void *p, size_t size) {
   if (!HAWK_CHECKS) return 1;
   if (!arena_past_head(p)) return 0;
@@ -118,57 +120,30 @@ static inline int tcache_entry_ok(const void *p, size_t size) {
   uint64_t w = block_load(b);
   uint64_t d = (w & (BLOCK_SIZE_MASK | BLOCK_ALLOC)) - (size | BLOCK_ALLOC);
   return (d & ~(uint64_t)HAWK_ALIGN) == 0 && block_word_ok(b, w) &&
-         ((const uint64_t *)p)[1] == tcache_mark(w & BLOCK_SIZE_MASK);
+         tcache_mark_of(p) == tcache_mark(size);
 }
 
-/* arena_link_ok for the pop, cheaper and without a branch: a 16-byte
- * aligned address in a chunk the registry says is an arena (of a default or
- * a created heap: a list holds blocks of every arena its thread freed), or
- * NULL, is taken without asking whether it lies past the arena's head.  The
- * pop reads only an entry's two payload words, which are inside the arena
- * wherever it lies, and an entry in the head cannot carry a mark; every
- * path that reads an entry's header first checks it is past the head
- * (tcache_entry_ok).  The registry is asked for every link, its own arena
- * too, and the answers are combined without a jump: where a list mixes the
- * blocks of two arenas, a test "in p's own arena" first went one way or
- * the other at random, and mispredicted on 45% of larson's pops (cachegrind
- * --branch-sim), where the lookup's two loads from the registry, read on
- * every pop, stay in the cache.  The address is masked to the registry's
- * range before the lookup, so a wild value reads inside the table. */
-static inline int tcache_link_pop_ok(const void *p, const void *next) {
-  (void)p;
-  uintptr_t a = (uintptr_t)next;
-  const uintptr_t outside = ~(((uintptr_t)1 << ADDRESS_BITS) - 1);
-  unsigned kind = (unsigned)registry_byte(a & ~outside);
-  unsigned arena = ((1u << CHUNK_ARENA | 1u << CHUNK_HEAP_ARENA) >> (kind & 31)) & 1;
-  return (a == 0) | (((a & (outside | (HAWK_ALIGN - 1))) == 0) & arena);
-}
-
-/* Whether mark word m (an entry's second word) is the mark, made with
- * key, of a block of size bytes or of size + 16: a refill's last block
- * keeps a remainder too small to split off and carries the mark of its own
- * size (tcache_push_to), as the full test accepts it (tcache_entry_ok).
- * One subtraction and a mask, where a test of the exact mark alone sent
- * every pop of such a block to the full test (random 1 900000: 25.7 k of
- * 454 k pops, each a mispredicted branch and a call).  In slow mode the
- * key's top bit is flipped (process.h), and no mark fits. */
-static inline int tcache_mark_fits(uint64_t m, uint64_t key, size_t size) {
-  return (((m ^ key) - (uint64_t)size) & ~(uint64_t)HAWK_ALIGN) == 0;
-}
-
-/* The checks of the pop's fast path, a few instructions and one branch:
- * the entry carries this list's mark (tcache_mark, made with key; or the
- * mark of a block 16 bytes bigger: tcache_mark_fits), and its link is
- * NULL or aligned in an arena the registry vouches for (tcache_link_pop_ok:
- * a list holds blocks of every arena its thread freed).  The header is not read here: the mark
- * (secret, 64 bits) shows the entry is a block this library cached in this list, and the mark is
- * cleared when the block is handed out, so a stale or forged entry cannot carry it.  The header was
- * checked when the block was freed into the cache, and is checked again when the block (or its
- * neighbour) is next freed.  Anything else goes to tcache_pop_checked, which checks in full and
- * reports.  key is tcache_key, or malloc's fast-path key (process.h: fast_pop_key), which no mark
- * matches in slow mode. */
-static inline int tcache_pop_ok(const void *p, const void *next, size_t size, uint64_t key) {
-  return tcache_mark_fits(((const uint64_t *)p)[1], key, size) && tcache_link_pop_ok(p, next);
+/* The check of the pop's fast path, a few instructions and one branch:
+ * the entry carries this list's mark (tcache_mark of size, made with key),
+ * read through its link and its address (tcache_mark_of).  The link is
+ * then followed with no test of where it leads: the mark shows that the
+ * library wrote both words at this address (the key is secret, 64 random
+ * bits), so the link is the one it wrote, to a block of the list; a write
+ * after free over either word, or both words copied from another cached
+ * block, leaves no mark.  Before 30bbb77 the mark was stored as it is, and
+ * the pop asked the registry where each link led: a lookup and a branch a
+ * pop, 0.908 of the simplest loop's time without them.  The comparison is
+ * exact: a mark accepted for two sizes would accept a link changed in the
+ * bits where the two sizes differ.  The header is not read here: it was
+ * checked when the block was freed into the cache, and is checked again
+ * when the block (or its neighbour) is next freed, and the mark is cleared
+ * when the block is handed out, so a stale entry cannot carry it.
+ * Anything else goes to tcache_pop_checked, which checks in full (the
+ * header, the link's arena) and reports.  key is tcache_key, or malloc's
+ * fast-path key (process.h: fast_pop_key), which no mark matches in slow
+ * mode. */
+static inline int tcache_pop_ok(const void *p, size_t size, uint64_t key) {
+  return tcache_mark_of(p) == tcache_mark_with(key, size);
 }
 
 /* The link of cached entry p (in a list of size-byte blocks), followed only
@@ -182,7 +157,7 @@ HAWK_INTERNAL void *tcache_next_checked(const void *p, size_t size, const char *
  * full ones, the tag too, when they fail). */
 static inline void *tcache_next(const void *p, size_t size, const char *call) {
   void *next = link_decode(*(void *const *)p);
-  if (HAWK_CHECKS && unlikely(!tcache_pop_ok(p, next, size, tcache_key)))
+  if (HAWK_CHECKS && unlikely(!tcache_pop_ok(p, size, tcache_key)))
     next = tcache_next_checked(p, size, call);
   return next;
 }
@@ -247,7 +222,7 @@ static inline __attribute__((always_inline)) void *tcache_pop_fast(size_t size, 
   __asm__("" : "+r"(next));
   /* A write after free over the entry or its link: the key and the link
    * checked before the link is followed. */
-  if (HAWK_CHECKS && unlikely(!tcache_pop_ok(p, next, size, key))) return NULL;
+  if (HAWK_CHECKS && unlikely(!tcache_pop_ok(p, size, key))) return NULL;
   l->head = next;
   tcache_count_down(l);
   if (HAWK_CHECKS) p[1] = NULL; /* no longer "freed" */
@@ -270,24 +245,22 @@ static inline int tcache_room(const struct tcache_list *l, uint32_t n) { return 
 static inline void tcache_list_push(struct tcache_list *l, void *p, uint64_t mark) {
   void **w = p;
   w[0] = link_encode(l->head);
-  if (HAWK_CHECKS) w[1] = (void *)(uintptr_t)mark;
+  if (HAWK_CHECKS) tcache_mark_set(p, mark);
   l->head = p;
   tcache_count_up(l);
 }
 
 /* Caches a block of a refill in tc's list of size-byte blocks (the block
  * may be 16 bytes bigger: tcache_entry_ok); returns 0 if the list is full.
- * The block carries the mark of its own header's size, as one that free
- * puts in its list does, so that free's test for a block already cached
- * is one comparison (tcache_marked_as); the pop's fast test takes the
- * marks of both sizes (tcache_mark_fits). */
+ * The block carries the mark of the list, as every block in it does, so
+ * that the pop's fast test is one exact comparison (tcache_pop_ok); free's
+ * test for a block already cached takes the marks of its own size and of
+ * 16 bytes less (tcache_marked_near). */
 static inline int tcache_push_to(struct tcache *tc, void *p, size_t size) {
   struct tcache_list *l = tcache_list(tc, size);
   uint32_t n = l->count;
   if (!tcache_room(l, n)) return 0;
-  /* read whole: the heap may set PREV_ALLOC in it under its lock */
-  uint64_t w = block_load(block_of_payload(p));
-  tcache_list_push(l, p, HAWK_CHECKS ? tcache_mark(w & BLOCK_SIZE_MASK) : 0);
+  tcache_list_push(l, p, HAWK_CHECKS ? tcache_mark(size) : 0);
   return 1;
 }
 
@@ -295,12 +268,15 @@ static inline int tcache_push_to(struct tcache *tc, void *p, size_t size) {
 static inline int tcache_push(void *p, size_t size) { return tcache_push_to(tcache_self, p, size); }
 
 /* Whether the payload at p of a block whose header says it is size bytes
- * carries mark, the mark of that size: a block cached in any list carries
- * the mark of its header's size (tcache_push_to), so one comparison with
- * the mark the push writes anyway.  Free's test for a block already cached
- * (a double free); tcache_marked tests for any size. */
-static inline int tcache_marked_as(const void *p, uint64_t mark) {
-  return HAWK_CHECKS && ((const uint64_t *)p)[1] == mark;
+ * carries the mark of a list it can be in: of its own size, or of 16 bytes
+ * less (a refill's last block, which keeps a remainder too small to split
+ * off, is cached in the list of the refill's size: tcache_push_to).  One
+ * subtraction and a mask.  Free's test for a block already cached (a
+ * double free); tcache_marked tests for any size.  (Accepting two marks
+ * here makes no link trusted: free follows none.) */
+static inline int tcache_marked_near(const void *p, size_t size) {
+  uint64_t d = (tcache_mark_of(p) ^ tcache_key) - ((uint64_t)size - HAWK_ALIGN);
+  return HAWK_CHECKS && (d & ~(uint64_t)HAWK_ALIGN) == 0;
 }
 
 /* free() of a block of size bytes (its header's size) into the cache; 0
@@ -315,7 +291,7 @@ static inline __attribute__((always_inline)) int tcache_free(void *p, size_t siz
    * under a header of size 0 (an arena's epilogue, which free reads for a
    * pointer at the start of the chunk after it: registry_payload_is) is
    * never read. */
-  if (!tcache_room(l, n) || unlikely(tcache_marked_as(p, mark))) return 0;
+  if (!tcache_room(l, n) || unlikely(tcache_marked_near(p, size))) return 0;
   tcache_list_push(l, p, mark);
   tcache_add_one(&tc->frees);
   return 1;

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "arena.h"
@@ -411,9 +412,12 @@ static void forged_link_to_another_list(void *arg) {
 }
 
 /* A write after free that bends the last link of a list to a block earlier
- * in the same list: the list turns into a cycle of marked blocks, and a
- * flush hands the heap the same blocks twice.  The second is a double
- * free, caught before anything is freed twice. */
+ * in the same list (forged with the secret): the list would turn into a
+ * cycle of marked blocks.  The block's mark, stored bound to its link, no
+ * longer fits, and the flush reports it before it follows the link.
+ * (Before the mark was bound to the link, the flush handed the heap the
+ * same blocks twice, and the heap caught the second copy as a double free:
+ * unit_heap a_cached_batch_that_holds_a_block_twice_is_a_double_free.) */
 static void forged_link_to_a_sibling(void *arg) {
   (void)arg;
   unsigned char *x = hawk_malloc(500), *y = hawk_malloc(500), *z = hawk_malloc(500);
@@ -428,7 +432,7 @@ static void forged_link_to_a_sibling(void *arg) {
 TEST(write_after_free_over_a_cache_link_is_caught) {
   EXPECT_ABORT(write_after_free_then_malloc, NULL, "hawkalloc: malloc(", "heap corruption");
   EXPECT_ABORT(forged_link_to_another_list, NULL, "hawkalloc: malloc(", "heap corruption");
-  EXPECT_ABORT(forged_link_to_a_sibling, NULL, "hawkalloc: free(", "double free");
+  EXPECT_ABORT(forged_link_to_a_sibling, NULL, "hawkalloc: free(", "heap corruption");
 }
 
 TEST(double_free_through_the_cache_is_caught) {
@@ -467,24 +471,67 @@ TEST(double_free_of_a_block_bigger_than_its_list_is_caught) {
                ptr_text(victim, text), "): double free");
 }
 
-/* A refill's last block 16 bytes bigger than its list's blocks (marked
- * with its own size) is taken by the pop's fast test, as the full test
- * takes it; a block of another size is not.  Before, every pop of such a
- * block failed the fast test (which then returns NULL) and took the full
- * one. */
+/* A refill's last block 16 bytes bigger than its list's blocks carries
+ * the list's mark, so the pop's fast test takes it (before, marked with its
+ * own size, every pop of it failed the fast test, which then returns NULL,
+ * and took the full one). */
 TEST(the_fast_pop_takes_a_refill_block_16_bytes_bigger) {
   void *p = hawk_malloc(100); /* a 112-byte block; the cache is set up */
   CHECK(block_size(block_of_payload(p)) == 112);
   CHECK(tcache_push(p, 96)); /* as a refill puts it */
   CHECK(tcache_pop_fast(96, tcache_key) == p);
   hawk_free(p);
-  /* The marks of other sizes, smaller or 32 bytes bigger, do not fit; in
-   * slow mode's key (its top bit flipped) none does. */
-  CHECK(tcache_mark_fits(tcache_mark(96), tcache_key, 96));
-  CHECK(!tcache_mark_fits(tcache_mark(80), tcache_key, 96));
-  CHECK(!tcache_mark_fits(tcache_mark(128), tcache_key, 96));
-  CHECK(!tcache_mark_fits(tcache_mark(112), tcache_key ^ (uint64_t)1 << 63, 96));
-  CHECK(!tcache_mark_fits(tcache_mark(96), tcache_key ^ (uint64_t)1 << 63, 96));
+}
+
+/* A cached block's mark vouches for its link and its address: the fast pop
+ * refuses the head when any bit of its link word changed, or when both of
+ * its words were copied from another cached block of the same list (the
+ * pop then returns NULL, and the full test reports). */
+TEST(the_fast_pop_refuses_a_link_changed_in_any_bit) {
+  void *p[3];
+  for (int i = 0; i < 3; i++) p[i] = hawk_malloc(80); /* 96-byte blocks */
+  for (int i = 0; i < 3; i++) hawk_free(p[i]);        /* list: p[2], p[1], p[0] */
+  CHECK(tcache_list(tcache_self, 96)->head == p[2]);
+  uint64_t *w = p[2], saved[2] = {w[0], w[1]};
+  int taken = 0;
+  for (int bit = 0; bit < 64; bit++) {
+    w[0] = saved[0] ^ (uint64_t)1 << bit;
+    if (tcache_pop_fast(96, tcache_key) != NULL) taken++;
+    w[0] = saved[0];
+  }
+  CHECK(taken == 0);
+  uint64_t *v = p[1];
+  w[0] = v[0], w[1] = v[1]; /* both words of the next block */
+  CHECK(tcache_pop_fast(96, tcache_key) == NULL);
+  w[0] = saved[0], w[1] = saved[1];
+  /* The mark says which list: a block of this one put at the head of
+   * another list's is refused there. */
+  struct tcache_list *other = tcache_list(tcache_self, 128);
+  void *other_head = other->head;
+  uint32_t other_count = other->count;
+  other->head = p[2];
+  other->count = other_count + 1;
+  CHECK(tcache_pop_fast(128, tcache_key) == NULL);
+  other->head = other_head;
+  other->count = other_count;
+  for (int i = 2; i >= 0; i--) CHECK(tcache_pop_fast(96, tcache_key) == p[i]);
+  for (int i = 0; i < 3; i++) hawk_free(p[i]);
+}
+
+/* The full check of a cache entry (tcache_entry_ok: the lists' slow path,
+ * and the lists waiting on a heap's stacks, whose links are checked only to
+ * lead into an arena) reads no header before an arena's first block: at a
+ * chunk's first byte the header would lie in the chunk before, here a
+ * mapping nothing may read. */
+TEST(the_full_cache_check_reads_no_header_before_an_arenas_first_block) {
+  size_t chunk = ARENA_SIZE;
+  char *r = mmap(NULL, 3 * chunk, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(r != MAP_FAILED);
+  char *c = (char *)(((uintptr_t)r + 2 * chunk - 1) & ~(uintptr_t)(chunk - 1));
+  REQUIRE(mprotect(c, 4096, PROT_READ) == 0);
+  CHECK(!tcache_entry_ok(c, 96));
+  CHECK(!tcache_entry_ok(c + 16, 96));
+  munmap(r, 3 * chunk);
 }
 
 /* Fork while this thread's cache and another thread's cache are full. */

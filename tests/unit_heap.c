@@ -219,7 +219,7 @@ TEST(cached_blocks_wait_on_the_remote_list_while_the_lock_is_busy) {
   void *p[8];
   for (int i = 0; i < 8; i++) {
     p[i] = take(48);
-    ((uint64_t *)p[i])[1] = tcache_key; /* as if they came out of a thread cache */
+    tcache_mark_set(p[i], tcache_key); /* as if they came out of a thread cache */
   }
   uint64_t in_use = h.in_use;
   lock_take(&h.lock); /* the owner is busy: trylock fails */
@@ -245,7 +245,7 @@ static void drain_with_overwritten_header(void *arg) {
   void *p[4];
   for (int i = 0; i < 4; i++) {
     p[i] = take(48);
-    ((uint64_t *)p[i])[1] = tcache_key; /* as if they came out of a thread cache */
+    tcache_mark_set(p[i], tcache_key); /* as if they came out of a thread cache */
   }
   lock_take(&h.lock); /* the owner is busy: they wait */
   heap_release_cached(p, 4);
@@ -269,7 +269,7 @@ TEST(remote_block_with_an_overwritten_header_is_reported) {
 static void park_remote(void **p, int n, size_t size) {
   for (int i = 0; i < n; i++) {
     p[i] = take(size);
-    ((uint64_t *)p[i])[1] = tcache_key;
+    tcache_mark_set(p[i], tcache_key);
   }
   lock_take(&h.lock);
   heap_release_cached(p, (size_t)n);
@@ -301,7 +301,7 @@ TEST(cached_blocks_are_freed_at_once_when_the_lock_is_free) {
   void *p[4];
   for (int i = 0; i < 4; i++) {
     p[i] = take(200);
-    ((uint64_t *)p[i])[1] = tcache_key;
+    tcache_mark_set(p[i], tcache_key);
   }
   heap_release_cached(p, 4);
   CHECK(h.remote == NULL && h.in_use == 0);
@@ -324,7 +324,7 @@ TEST(a_cached_batch_counts_exactly_its_bytes_out_of_use) {
   void *batch[4] = {p[1], p[0], p[3], p[5]};
   size_t back = 0;
   for (int i = 0; i < 4; i++) {
-    ((uint64_t *)batch[i])[1] = tcache_key;
+    tcache_mark_set(batch[i], tcache_key);
     back += block_size(blk(batch[i]));
   }
   heap_release_cached(batch, 4);
@@ -347,7 +347,7 @@ TEST(a_cached_batch_block_next_to_one_it_freed_earlier_coalesces) {
   /* p[1] alone, then p[3] and p[2] as one run whose first block's
    * predecessor, p[1], is free by the time it is checked. */
   void *batch[3] = {p[1], p[3], p[2]};
-  for (int i = 0; i < 3; i++) ((uint64_t *)batch[i])[1] = tcache_key;
+  for (int i = 0; i < 3; i++) tcache_mark_set(batch[i], tcache_key);
   uint64_t in_use = h.in_use;
   heap_release_cached(batch, 3);
   CHECK(h.in_use == in_use - 3 * block_size(blk(p[0])));
@@ -365,7 +365,7 @@ TEST(a_cached_batch_block_next_to_one_it_freed_earlier_coalesces) {
 static void *twice[4];
 static void release_twice(void *arg) {
   size_t n = (size_t)(uintptr_t)arg;
-  for (size_t i = 0; i < n; i++) ((uint64_t *)twice[i])[1] = tcache_key;
+  for (size_t i = 0; i < n; i++) tcache_mark_set(twice[i], tcache_key);
   heap_release_cached(twice, n);
 }
 
@@ -581,7 +581,7 @@ TEST(a_cached_batch_of_two_heaps_frees_each_block_into_its_own) {
   for (int i = 0; i < 6; i++) {
     p[i] = i % 3 == 1 ? heap_alloc(&other, 64, HAWK_ALIGN, NULL, 1) : take(64);
     REQUIRE(p[i] != NULL);
-    ((uint64_t *)p[i])[1] = tcache_key;
+    tcache_mark_set(p[i], tcache_key);
   }
   void *batch[6] = {p[0], p[1], p[2], p[3], p[4], p[5]}; /* h, other, h, h, other, h */
   heap_release_cached(batch, 6);

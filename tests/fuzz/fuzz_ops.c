@@ -764,9 +764,8 @@ static int mapped(const void *p) {
 /* Write after free: frees slot i's block and writes 8 bytes (value kind
  * k: 0, all ones, a stack address, another slot's block, 1, 0x10, raw,
  * raw low) at offset off of it (WAF_LAST_WORD: its last 8 bytes), within
- * its usable size; not into a block of its own mapping.  The first one of an input runs in a forked child (see
- * the top of the file); returns 1 when the parent must skip the rest of the
- * input. */
+ * its usable size; not into a block of its own mapping.  The first one of an input runs in a forked
+ * child (see the top of the file); returns 1 when the parent must skip the rest of the input. */
 static int op_waf(int i, size_t off, uint8_t k, uint64_t raw) {
   struct slot *s = &slots[i];
   if (off == WAF_LAST_WORD) off = s->usable >= 8 ? s->usable - 8 : 0;
