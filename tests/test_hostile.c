@@ -1200,10 +1200,12 @@ static void stale_header_case(int c) {
 }
 
 /* A write after free that links a cached block back to the one freed after
- * it (a link forged with the secret: a cycle in the cache list), then the
- * frees of blocks of its size until the list overflows.  Before, the walk
- * that sends other heaps' blocks home (hand_back) followed the cycle for
- * ever (found at 30bbb77). */
+ * it (a link forged with the secret, and the block's mark bound to the new
+ * link as the library binds it: src/block.h, tcache_mark_of), a cycle in
+ * the cache list, then the frees of blocks of its size until the list
+ * overflows.  Before, the walk that sends other heaps' blocks home
+ * (hand_back) followed the cycle for ever (found at 30bbb77, where the
+ * mark was not bound to the link and the link alone made the cycle). */
 static const size_t cy_sizes[] = {24, 100, 500, 2000};
 #define CY_SIZES (sizeof cy_sizes / sizeof cy_sizes[0])
 
@@ -1215,8 +1217,12 @@ static void cache_cycle_case(int c) {
   unsigned char *a = get(n), *b = get(n);
   drop(a);
   drop(b); /* the list: b, then a */
-  uint64_t v = (uint64_t)(uintptr_t)b ^ link_secret;
-  memcpy(a, &v, sizeof v); /* a links back to b */
+  uint64_t w[2];
+  memcpy(w, a, sizeof w);
+  uint64_t mark = w[1] ^ w[0] ^ (uint64_t)(uintptr_t)a; /* the mark, unbound */
+  w[0] = (uint64_t)(uintptr_t)b ^ link_secret;          /* a links back to b */
+  w[1] = mark ^ w[0] ^ (uint64_t)(uintptr_t)a;
+  memcpy(a, w, sizeof w);
   for (int k = 0; k < 400; k++) drop(x[k]);
   final_step(n);
   _exit(0);
