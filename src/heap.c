@@ -278,7 +278,11 @@ static struct heap *owner_of(void *p, const char *call) {
   return h;
 }
 
-/* Arenas emptied while the lock was held, to release once it is not. */
+/* Arenas emptied while the lock was held, to release once it is not.
+ * Declared without an initializer and its count set alone: `= {.count =
+ * 0}` zeroes the 16 slots too, a `rep stos` of 136 bytes that every locked
+ * operation paid (17 instructions and a mispredicted loop exit as
+ * cachegrind counts them; a string instruction's start-up on the CPU). */
 struct releases {
   struct arena *arena[16];
   size_t count;
@@ -574,7 +578,8 @@ static void drain_locked(struct heap *h, struct releases *r) {
 }
 
 void heap_drain(struct heap *h) {
-  struct releases r = {.count = 0};
+  struct releases r;
+  r.count = 0;
   lock_take(&h->lock);
   drain_locked(h, &r);
   unlock_and_release(h, &r);
@@ -583,7 +588,8 @@ void heap_drain(struct heap *h) {
 /* heap_free, counted as a free of the program (by_user) or not. */
 static void free_one(void *p, const char *call, int by_user) {
   struct heap *h = owner_of(p, call);
-  struct releases r = {.count = 0};
+  struct releases r;
+  r.count = 0;
   lock_take(&h->lock);
   drain_locked(h, &r);
   free_or_report_locked(h, p, &r, call);
@@ -710,7 +716,8 @@ void heap_release_cached(void **ps, size_t count) {
     struct heap *h = owner_of(ps[0], "free");
     size_t k;
     if (lock_try(&h->lock)) {
-      struct releases r = {.count = 0};
+      struct releases r;
+      r.count = 0;
       drain_locked(h, &r);
       k = free_cached_locked(h, ps, count, &r);
       if (k < count) k += free_cached_locked(h, ps + k, group_front(ps + k, count - k, h), &r);
@@ -725,7 +732,8 @@ void heap_release_cached(void **ps, size_t count) {
 }
 
 void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty, int grow) {
-  struct releases r = {.count = 0};
+  struct releases r;
+  r.count = 0;
   lock_take(&h->lock);
   drain_locked(h, &r);
   block *b = grow ? alloc_locked(h, n, block_size_for(n), align, dirty)
@@ -817,7 +825,8 @@ static size_t take_exact_locked(struct heap *h, size_t size, void **out, size_t 
 
 size_t heap_alloc_batch(struct heap *h, size_t size, void **out, size_t count, int grow) {
   size_t got = 0;
-  struct releases r = {.count = 0};
+  struct releases r;
+  r.count = 0;
   lock_take(&h->lock);
   drain_locked(h, &r);
   block *b = grow ? NULL : alloc_in_used_locked(h, size - BLOCK_HEADER, size, HAWK_ALIGN, NULL);
@@ -898,7 +907,8 @@ int heap_resize_into(void *p, void *next, size_t n, size_t limit, const char *ca
   struct heap *h = owner_of(p, call);
   block *b = block_of_payload(p);
   size_t size = block_size_for(n);
-  struct releases r = {.count = 0}; /* p stays in its arena: none empties */
+  struct releases r; /* p stays in its arena: none empties */
+  r.count = 0;
   lock_take(&h->lock);
   if (next) { /* checked once, as free checks a block, whichever way it goes */
     const char *problem = free_problem_locked(h, next, 0);
@@ -943,7 +953,8 @@ size_t heap_usable(void *p, const char *call) {
 }
 
 size_t heap_release_empty(struct heap *h) {
-  struct releases r = {.count = 0};
+  struct releases r;
+  r.count = 0;
   size_t n = 0;
   for (;;) {
     lock_take(&h->lock);
@@ -991,7 +1002,8 @@ size_t heap_trim(struct heap *h) {
 
 void heap_decay_try(struct heap *h) {
   if (!lock_try(&h->lock)) return; /* its owner will see to it */
-  struct releases r = {.count = 0};
+  struct releases r;
+  r.count = 0;
   drain_locked(h, &r);
   decay_pass_if_due_locked(h);
   unlock_and_release(h, &r);
