@@ -467,9 +467,12 @@ free_span_locked(struct heap *h, struct arena *a, block *b, size_t size, int may
   if (decay && size >= DECAY_BLOCK_MIN) stamp_merged_locked(h, a, b, size, own);
   block_set_free(b, size, BLOCK_PREV_ALLOC);
   block *after = (block *)((char *)b + size); /* not read back from the header just written */
-  block_set_prev_alloc(after, 0);
-  /* No two free blocks touch: what follows the merged block is in use. */
+  /* No two free blocks touch: what follows the merged block is in use (its
+   * header passed the checks), so its PREV_ALLOC is cleared as an
+   * allocated block's, with no test of its state and no footer. */
   HAWK_ASSERT(block_is_alloc(after));
+  uint64_t after_word = *block_word(after);
+  block_set_alloc(after, after_word & BLOCK_SIZE_MASK, after_word & BLOCK_FLAGS & ~BLOCK_PREV_ALLOC);
   if (events) EVENTS_TELL(freed, h, freed, own, b, size);
   if (size == ARENA_SPAN && h->arena_count > 1 && may_detach) {
     detach_locked(h, a);
@@ -771,8 +774,9 @@ static size_t alloc_run_locked(struct heap *h, size_t size, void **out, size_t c
   placement_remove(h->policy, &h->free, b);
   uint64_t stamp = stamp_of(b);
   block *first = b;
-  size_t total = block_size(b), n = total < 2 * size ? 1 : total / size; /* no division for one */
-  if (n > count) n = count;
+  /* How many: no division for one, nor for a block that holds all count
+   * (an arena's tail, mostly): a 64-bit division takes tens of cycles. */
+  size_t total = block_size(b), n = total < 2 * size ? 1 : total >= count * size ? count : total / size;
   uint64_t flag = block_flags(b) & BLOCK_PREV_ALLOC;
   for (size_t i = 0; i + 1 < n; i++) {
     block_set_alloc(b, size, flag);
