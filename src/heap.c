@@ -647,20 +647,23 @@ free_cached_in_locked(struct heap *h, void *const *ps, size_t n, struct releases
     size_t span = block_size(lo);
     /* Block by block while the explorer listens: it is told of each free. */
     for (i++; i < n && !events; i++) {
-      block *b = block_of_payload(ps[i]);
-      if ((char *)b == (char *)hi + block_size(hi)) hi = b;
+      block *b = block_of_payload(ps[i]), *inner; /* inner: no longer an end of the run */
+      if ((char *)b == (char *)hi + block_size(hi)) inner = hi = b;
       /* b's header is read only once b is known to lie in lo's arena, so
        * h's (another heap's headers change under its own lock). */
       else if (((uintptr_t)b ^ (uintptr_t)lo) < ARENA_SIZE &&
                (char *)b + block_size(b) == (char *)lo)
-        lo = b;
+        inner = lo, lo = b;
       else
         break;
       cached_checked_locked(h, ps[i], r);
       span += block_size(b);
-    }
-    for (block *b = block_next(lo); b != block_next(hi); b = block_next(b)) {
-      block_store(b, block_make_word(b, block_size(b), BLOCK_PREV_ALLOC));
+      /* Every block of the run but its first in memory gets a free header
+       * of its own size as it joins, once checked (and once b is: its
+       * check reads inner's header), so that a second free of one is a
+       * double free.  (A loop over the run after it ended cost a second
+       * walk and a mispredicted exit a run.) */
+      block_store(inner, block_make_word(inner, block_size(inner), BLOCK_PREV_ALLOC));
       HAWK_STAT_ADD(h->coalesces, 1);
     }
     int room = r->count < sizeof r->arena / sizeof r->arena[0];
