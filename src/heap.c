@@ -254,10 +254,10 @@ block_problem_known_locked(const struct arena *a, const block *b, int cached, in
    * must lead neither below the arena nor around the address space. */
   if (!block_prev_alloc(b)) {
     uint64_t footer = block_prev_footer(b), back = footer & BLOCK_SIZE_MASK;
+    const char *bad = "heap corruption (previous free block's boundary tag overwritten)";
+    if (back > (uint64_t)((const char *)b - (const char *)arena_first(a))) return bad;
     const block *prev = (const block *)((const char *)b - back);
-    if (back > (uint64_t)((const char *)b - (const char *)arena_first(a)) ||
-        !block_header_ok(prev) || block_is_alloc(prev) || *block_word(prev) != footer)
-      return "heap corruption (previous free block's boundary tag overwritten)";
+    if (!block_header_ok(prev) || block_is_alloc(prev) || *block_word(prev) != footer) return bad;
   }
   return NULL;
 }

@@ -144,20 +144,31 @@ static inline int tcache_link_pop_ok(const void *p, const void *next) {
   return (a == 0) | (((a & (outside | (HAWK_ALIGN - 1))) == 0) & arena);
 }
 
+/* Whether mark word m (an entry's second word) is the mark, made with
+ * key, of a block of size bytes or of size + 16: a refill's last block
+ * keeps a remainder too small to split off and carries the mark of its own
+ * size (tcache_push_to), as the full test accepts it (tcache_entry_ok).
+ * One subtraction and a mask, where a test of the exact mark alone sent
+ * every pop of such a block to the full test (random 1 900000: 25.7 k of
+ * 454 k pops, each a mispredicted branch and a call).  In slow mode the
+ * key's top bit is flipped (process.h), and no mark fits. */
+static inline int tcache_mark_fits(uint64_t m, uint64_t key, size_t size) {
+  return (((m ^ key) - (uint64_t)size) & ~(uint64_t)HAWK_ALIGN) == 0;
+}
+
 /* The checks of the pop's fast path, a few instructions and one branch:
- * the entry carries this list's mark (tcache_mark, made with key), and its
- * link is near (in the same arena, aligned), NULL, or in another arena the
- * registry vouches for (arena_link_ok: a list holds blocks of every arena
- * its thread freed).  The header is not read here: the mark (secret, 64
- * bits) shows the entry is a block this library cached in this list, and
- * the mark is cleared when the block is handed out, so a stale or forged
- * entry cannot carry it.  The header was checked when the block was freed
- * into the cache, and is checked again when the block (or its neighbour)
- * is next freed.  Anything else goes to tcache_pop_checked, which checks in
- * full and reports.  key is tcache_key, or malloc's fast-path key
- * (process.h: fast_pop_key), which no mark matches in slow mode. */
+ * the entry carries this list's mark (tcache_mark, made with key; or the
+ * mark of a block 16 bytes bigger: tcache_mark_fits), and its link is
+ * NULL or aligned in an arena the registry vouches for (tcache_link_pop_ok:
+ * a list holds blocks of every arena its thread freed).  The header is not read here: the mark
+ * (secret, 64 bits) shows the entry is a block this library cached in this list, and the mark is
+ * cleared when the block is handed out, so a stale or forged entry cannot carry it.  The header was
+ * checked when the block was freed into the cache, and is checked again when the block (or its
+ * neighbour) is next freed.  Anything else goes to tcache_pop_checked, which checks in full and
+ * reports.  key is tcache_key, or malloc's fast-path key (process.h: fast_pop_key), which no mark
+ * matches in slow mode. */
 static inline int tcache_pop_ok(const void *p, const void *next, size_t size, uint64_t key) {
-  return ((const uint64_t *)p)[1] == tcache_mark_with(key, size) && tcache_link_pop_ok(p, next);
+  return tcache_mark_fits(((const uint64_t *)p)[1], key, size) && tcache_link_pop_ok(p, next);
 }
 
 /* The link of cached entry p (in a list of size-byte blocks), followed only
@@ -268,8 +279,8 @@ static inline void tcache_list_push(struct tcache_list *l, void *p, uint64_t mar
  * may be 16 bytes bigger: tcache_entry_ok); returns 0 if the list is full.
  * The block carries the mark of its own header's size, as one that free
  * puts in its list does, so that free's test for a block already cached
- * is one comparison (tcache_marked_as); the pop's fast test, made with
- * the list's mark, sends such a block to the full test. */
+ * is one comparison (tcache_marked_as); the pop's fast test takes the
+ * marks of both sizes (tcache_mark_fits). */
 static inline int tcache_push_to(struct tcache *tc, void *p, size_t size) {
   struct tcache_list *l = tcache_list(tc, size);
   uint32_t n = l->count;
