@@ -284,7 +284,11 @@ static struct heap *owner_of(void *p, const char *call) {
   return h;
 }
 
-/* Arenas emptied while the lock was held, to release once it is not. */
+/* Arenas emptied while the lock was held, to release once it is not.
+ * Declared without an initializer and its count set alone: `= {.count =
+ * 0}` zeroes the 16 slots too, a `rep stos` of 136 bytes that every locked
+ * operation paid (17 instructions and a mispredicted loop exit as
+ * cachegrind counts them; a string instruction's start-up on the CPU). */
 struct releases {
   struct arena *arena[16];
   size_t count;
@@ -469,9 +473,12 @@ free_span_locked(struct heap *h, struct arena *a, block *b, size_t size, int may
   if (decay && size >= DECAY_BLOCK_MIN) stamp_merged_locked(h, a, b, size, own);
   block_set_free(b, size, BLOCK_PREV_ALLOC);
   block *after = (block *)((char *)b + size); /* not read back from the header just written */
-  block_set_prev_alloc(after, 0);
-  /* No two free blocks touch: what follows the merged block is in use. */
+  /* No two free blocks touch: what follows the merged block is in use (its
+   * header passed the checks), so its PREV_ALLOC is cleared as an
+   * allocated block's, with no test of its state and no footer. */
   HAWK_ASSERT(block_is_alloc(after));
+  uint64_t after_word = *block_word(after);
+  block_set_alloc(after, after_word & BLOCK_SIZE_MASK, after_word & BLOCK_FLAGS & ~BLOCK_PREV_ALLOC);
   if (events) EVENTS_TELL(freed, h, freed, own, b, size);
   if (size == ARENA_SPAN && h->arena_count > 1 && may_detach) {
     detach_locked(h, a);
@@ -580,7 +587,8 @@ static void drain_locked(struct heap *h, struct releases *r) {
 }
 
 void heap_drain(struct heap *h) {
-  struct releases r = {.count = 0};
+  struct releases r;
+  r.count = 0;
   lock_take(&h->lock);
   drain_locked(h, &r);
   unlock_and_release(h, &r);
@@ -589,7 +597,8 @@ void heap_drain(struct heap *h) {
 /* heap_free, counted as a free of the program (by_user) or not. */
 static void free_one(void *p, const char *call, int by_user) {
   struct heap *h = owner_of(p, call);
-  struct releases r = {.count = 0};
+  struct releases r;
+  r.count = 0;
   lock_take(&h->lock);
   drain_locked(h, &r);
   free_or_report_locked(h, p, &r, call);
@@ -644,20 +653,23 @@ free_cached_in_locked(struct heap *h, void *const *ps, size_t n, struct releases
     size_t span = block_size(lo);
     /* Block by block while the explorer listens: it is told of each free. */
     for (i++; i < n && !events; i++) {
-      block *b = block_of_payload(ps[i]);
-      if ((char *)b == (char *)hi + block_size(hi)) hi = b;
+      block *b = block_of_payload(ps[i]), *inner; /* inner: no longer an end of the run */
+      if ((char *)b == (char *)hi + block_size(hi)) inner = hi = b;
       /* b's header is read only once b is known to lie in lo's arena, so
        * h's (another heap's headers change under its own lock). */
       else if (((uintptr_t)b ^ (uintptr_t)lo) < ARENA_SIZE &&
                (char *)b + block_size(b) == (char *)lo)
-        lo = b;
+        inner = lo, lo = b;
       else
         break;
       cached_checked_locked(h, ps[i], r);
       span += block_size(b);
-    }
-    for (block *b = block_next(lo); b != block_next(hi); b = block_next(b)) {
-      block_store(b, block_make_word(b, block_size(b), BLOCK_PREV_ALLOC));
+      /* Every block of the run but its first in memory gets a free header
+       * of its own size as it joins, once checked (and once b is: its
+       * check reads inner's header), so that a second free of one is a
+       * double free.  (A loop over the run after it ended cost a second
+       * walk and a mispredicted exit a run.) */
+      block_store(inner, block_make_word(inner, block_size(inner), BLOCK_PREV_ALLOC));
       HAWK_STAT_ADD(h->coalesces, 1);
     }
     int room = r->count < sizeof r->arena / sizeof r->arena[0];
@@ -716,7 +728,8 @@ void heap_release_cached(void **ps, size_t count) {
     struct heap *h = owner_of(ps[0], "free");
     size_t k;
     if (lock_try(&h->lock)) {
-      struct releases r = {.count = 0};
+      struct releases r;
+      r.count = 0;
       drain_locked(h, &r);
       k = free_cached_locked(h, ps, count, &r);
       if (k < count) k += free_cached_locked(h, ps + k, group_front(ps + k, count - k, h), &r);
@@ -731,7 +744,8 @@ void heap_release_cached(void **ps, size_t count) {
 }
 
 void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty, int grow) {
-  struct releases r = {.count = 0};
+  struct releases r;
+  r.count = 0;
   lock_take(&h->lock);
   drain_locked(h, &r);
   block *b = grow ? alloc_locked(h, n, block_size_for(n), align, dirty)
@@ -769,8 +783,9 @@ static size_t alloc_run_locked(struct heap *h, size_t size, void **out, size_t c
   placement_remove(h->policy, &h->free, b);
   uint64_t stamp = stamp_of(b);
   block *first = b;
-  size_t total = block_size(b), n = total < 2 * size ? 1 : total / size; /* no division for one */
-  if (n > count) n = count;
+  /* How many: no division for one, nor for a block that holds all count
+   * (an arena's tail, mostly): a 64-bit division takes tens of cycles. */
+  size_t total = block_size(b), n = total < 2 * size ? 1 : total >= count * size ? count : total / size;
   uint64_t flag = block_flags(b) & BLOCK_PREV_ALLOC;
   for (size_t i = 0; i + 1 < n; i++) {
     block_set_alloc(b, size, flag);
@@ -823,7 +838,8 @@ static size_t take_exact_locked(struct heap *h, size_t size, void **out, size_t 
 
 size_t heap_alloc_batch(struct heap *h, size_t size, void **out, size_t count, int grow) {
   size_t got = 0;
-  struct releases r = {.count = 0};
+  struct releases r;
+  r.count = 0;
   lock_take(&h->lock);
   drain_locked(h, &r);
   block *b = grow ? NULL : alloc_in_used_locked(h, size - BLOCK_HEADER, size, HAWK_ALIGN, NULL);
@@ -908,7 +924,8 @@ int heap_resize_into(void *p, void *next, size_t n, size_t limit, const char *ca
   struct heap *h = owner_of(p, call);
   block *b = block_of_payload(p);
   size_t size = block_size_for(n);
-  struct releases r = {.count = 0}; /* p stays in its arena: none empties */
+  struct releases r; /* p stays in its arena: none empties */
+  r.count = 0;
   lock_take(&h->lock);
   if (next) { /* checked once, as free checks a block, whichever way it goes */
     const char *problem = free_problem_locked(h, next, 0);
@@ -953,7 +970,8 @@ size_t heap_usable(void *p, const char *call) {
 }
 
 size_t heap_release_empty(struct heap *h) {
-  struct releases r = {.count = 0};
+  struct releases r;
+  r.count = 0;
   size_t n = 0;
   for (;;) {
     lock_take(&h->lock);
@@ -1002,7 +1020,8 @@ size_t heap_trim(struct heap *h) {
 
 void heap_decay_try(struct heap *h) {
   if (!lock_try(&h->lock)) return; /* its owner will see to it */
-  struct releases r = {.count = 0};
+  struct releases r;
+  r.count = 0;
   drain_locked(h, &r);
   decay_pass_if_due_locked(h);
   unlock_and_release(h, &r);
