@@ -249,11 +249,15 @@ block_problem_known_locked(const struct arena *a, const block *b, int cached, in
    * block may have changed it. */
   if (!block_is_alloc(next) && !block_header_ok(block_next(next)))
     return "heap corruption (the header after the next free block overwritten)";
+  /* The footer's size is compared with b's distance from the arena's first
+   * block before it is subtracted: a footer overwritten with a large value
+   * must lead neither below the arena nor around the address space. */
   if (!block_prev_alloc(b)) {
-    const block *prev = block_prev(b);
-    if ((const char *)prev < (const char *)arena_first(a) || !block_header_ok(prev) ||
-        block_is_alloc(prev) || *block_word(prev) != block_prev_footer(b))
-      return "heap corruption (previous free block's boundary tag overwritten)";
+    uint64_t footer = block_prev_footer(b), back = footer & BLOCK_SIZE_MASK;
+    const char *bad = "heap corruption (previous free block's boundary tag overwritten)";
+    if (back > (uint64_t)((const char *)b - (const char *)arena_first(a))) return bad;
+    const block *prev = (const block *)((const char *)b - back);
+    if (!block_header_ok(prev) || block_is_alloc(prev) || *block_word(prev) != footer) return bad;
   }
   return NULL;
 }

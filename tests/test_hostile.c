@@ -60,6 +60,8 @@
  *   large_header_overwritten_*  a write before a large block's payload into
  *                  its mapping's header (default and created heaps), then
  *                  free, realloc, hawk_check, hawk_walk or destroy
+ *   footer_of_a_freed_block_overwritten_*  a write over the footer of a
+ *                  block on a free list, then the free that merges through it
  *   write_past_a_freed_block_*  a write past the end of a freed block into
  *                  the next header, then the malloc that takes it whole, or
  *                  the free or realloc that merges it
@@ -104,7 +106,7 @@ struct group {
   int debug;
 };
 
-#define NVALUES  9
+#define NVALUES  10
 #define NOFFSETS 4
 static const char *const value_names[NVALUES] = {"0",
                                                  "~0",
@@ -114,15 +116,17 @@ static const char *const value_names[NVALUES] = {"0",
                                                  "0x10",
                                                  "forged link into a live block",
                                                  "forged link into the arena's head",
-                                                 "forged link to a cached block of another size"};
+                                                 "forged link to a cached block of another size",
+                                                 "forged link to an unmapped address"};
 
 /* The key links are mangled with (block.h), reachable because the test is
- * linked with the static library: the last value is a link forged by a
- * program that learnt it, pointing inside a live block of the same arena
+ * linked with the static library: the last four values are links forged by
+ * a program that learnt it: one pointing inside a live block of the same arena
  * (aligned like a real one), which only the header checks can refuse; then
  * a link into the first bytes of the arena the freed block lies in (4 MiB
  * aligned, config.h), where no header can be read; then a link to a block
- * cached in the list of another size. */
+ * cached in the list of another size; then a link to an aligned address
+ * that nothing maps (0x10, or 0x18 where links are blocks' addresses). */
 extern uintptr_t link_secret;
 static const size_t offsets[NOFFSETS] = {0, 8, 16, 24};
 
@@ -264,6 +268,9 @@ static void hostile_write(unsigned char *freed, size_t off, int value, unsigned 
     break;
   case 8:
     v = (uint64_t)(uintptr_t)(other_list_block - (payload_link ? 0 : 8)) ^ link_secret;
+    break;
+  case 9:
+    v = (payload_link ? 0x10 : 0x18) ^ link_secret;
     break;
   default: /* cache and remote lists link payloads, free lists blocks */
     v = (uint64_t)(uintptr_t)(other + (payload_link ? 32 : 24)) ^ link_secret;
@@ -1057,6 +1064,46 @@ static void past_end_case(int c) {
   _exit(0);
 }
 
+/* A write at the end of a freed block on a free list, over its footer (the
+ * copy of its header the block after it finds it by), then a free of the
+ * block after it, which merges backward through the footer, or mallocs of
+ * its size first and that free next: a footer of 0, all ones, sizes that
+ * lead below the arena or wrap around the address space (the next block's
+ * own address, the most a header's size field holds), one that leads into
+ * the arena's head, and one that leads inside the freed block.  Before the footer's size was
+ * compared with the arena, the values that lead out of it ended in SIGSEGV inside free. */
+#define PF_EX     2
+#define PF_VALUES 6
+static const size_t pf_sizes[] = {3000, 20000, 100};
+#define PF_SIZES       (sizeof pf_sizes / sizeof pf_sizes[0])
+#define PF_CACHED_FROM 2 /* from here on, run with the thread cache off */
+
+static void footer_case(int c) {
+  size_t n = pf_sizes[c / (PF_VALUES * PF_EX)];
+  unsigned char *blocks[300];
+  for (int i = 0; i < 300; i++) blocks[i] = get(n);
+  qsort(blocks, 300, sizeof blocks[0], cmp_ptr); /* neighbours in address order */
+  int at = 150;
+  while (at < 298 && blocks[at + 1] != blocks[at] + hawk_usable_size(blocks[at]) + 8) at++;
+  for (int i = 0; i < 300; i += 2)
+    if (i != at + 1) drop(blocks[i]);
+  if (at % 2) drop(blocks[at]);
+  unsigned char *next = blocks[at + 1];
+  uintptr_t arena = (uintptr_t)next & ~(uintptr_t)((4u << 20) - 1);
+  const uint64_t values[PF_VALUES] = {0,
+                                      ~(uint64_t)0,
+                                      (uint64_t)(uintptr_t)next,
+                                      (((uint64_t)1 << 48) - 1) & ~(uint64_t)15,
+                                      (uint64_t)((uintptr_t)next - 8 - arena) - 8,
+                                      32};
+  memcpy(next - 16, &values[c / PF_EX % PF_VALUES], sizeof(uint64_t));
+  if (c % PF_EX == 1)
+    for (int i = 0; i < 40; i++) get(n);
+  drop(next);
+  final_step(n);
+  _exit(0);
+}
+
 /* Runs large-header case c in a fresh process; the classification of
  * run_child (an exit 0 may have printed hawk_check's problem lines). */
 static int run_large_child(const char *self, int c, const char *mode, char *var) {
@@ -1098,6 +1145,11 @@ int main(int argc, char **argv) {
     struct rlimit none = {0, 0};
     setrlimit(RLIMIT_CORE, &none);
     past_end_case(atoi(argv[2]));
+  }
+  if (argc == 3 && strcmp(argv[1], "--footer") == 0) {
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+    footer_case(atoi(argv[2]));
   }
   if (argc == 4 && strcmp(argv[1], "--other") == 0) {
     struct rlimit none = {0, 0};
@@ -1173,6 +1225,18 @@ int main(int argc, char **argv) {
                            i >= PE_CACHED_FROM ? "HAWKALLOC_TCACHE=0" : NULL))
         bad++;
     tally(name, bad, PE_VALUES * PE_EX, &passed, &failed);
+  }
+  for (size_t i = 0; i < PF_SIZES; i++) {
+    char name[128];
+    snprintf(name, sizeof name, "footer_of_a_freed_block_overwritten_%zu%s", pf_sizes[i],
+             i >= PF_CACHED_FROM ? "_textbook" : "");
+    if (argc > 1 && !strstr(name, argv[1])) continue;
+    int bad = 0;
+    for (int v = 0; v < PF_VALUES * PF_EX; v++)
+      if (!run_large_child(self, (int)i * PF_VALUES * PF_EX + v, "--footer",
+                           i >= PF_CACHED_FROM ? "HAWKALLOC_TCACHE=0" : NULL))
+        bad++;
+    tally(name, bad, PF_VALUES * PF_EX, &passed, &failed);
   }
   printf("%d passed, %d failed, 0 skipped\n", passed, failed);
   return failed ? 1 : 0;

@@ -467,6 +467,26 @@ TEST(double_free_of_a_block_bigger_than_its_list_is_caught) {
                ptr_text(victim, text), "): double free");
 }
 
+/* A refill's last block 16 bytes bigger than its list's blocks (marked
+ * with its own size) is taken by the pop's fast test, as the full test
+ * takes it; a block of another size is not.  Before, every pop of such a
+ * block failed the fast test (which then returns NULL) and took the full
+ * one. */
+TEST(the_fast_pop_takes_a_refill_block_16_bytes_bigger) {
+  void *p = hawk_malloc(100); /* a 112-byte block; the cache is set up */
+  CHECK(block_size(block_of_payload(p)) == 112);
+  CHECK(tcache_push(p, 96)); /* as a refill puts it */
+  CHECK(tcache_pop_fast(96, tcache_key) == p);
+  hawk_free(p);
+  /* The marks of other sizes, smaller or 32 bytes bigger, do not fit; in
+   * slow mode's key (its top bit flipped) none does. */
+  CHECK(tcache_mark_fits(tcache_mark(96), tcache_key, 96));
+  CHECK(!tcache_mark_fits(tcache_mark(80), tcache_key, 96));
+  CHECK(!tcache_mark_fits(tcache_mark(128), tcache_key, 96));
+  CHECK(!tcache_mark_fits(tcache_mark(112), tcache_key ^ (uint64_t)1 << 63, 96));
+  CHECK(!tcache_mark_fits(tcache_mark(96), tcache_key ^ (uint64_t)1 << 63, 96));
+}
+
 /* Fork while this thread's cache and another thread's cache are full. */
 static void *fill_cache_and_wait(void *arg) {
   void *p[64];

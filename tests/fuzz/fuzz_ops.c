@@ -29,9 +29,11 @@
  *  13 burst           slot count(%16+1) size    malloc of one size into consecutive slots
  *  14 free some       slot stride(%4+1) count(%16+1)
  *  15 walk                                      hawk_walk agrees with the table
- *  16 write after free  slot offset(%25) kind(%8) value(8 bytes, kind 6 and 7)
+ *  16 write after free  slot offset(%33) kind(%8) value(8 bytes, kind 6 and 7)
  *                                               frees the slot's block, then writes 8 bytes
- *                                               into its first 32 (see op_waf)
+ *                                               into its first 32 (offset 0-24), or over its
+ *                                               last 8 (25-32: a free block's footer there)
+ *                                               (see op_waf)
  *
  * Every live block carries a pattern (a window of a fixed pseudo-random
  * sequence, starting at the block's own seed) over its whole usable size,
@@ -734,6 +736,10 @@ static void walk_visit(void *ctx, const struct hawk_block_info *b) {
 }
 
 static void op_walk(void) {
+  /* After a write after free, hawk_walk stops at the damage it meets (a
+   * footer that differs from its header), as hawk_check reports it: an
+   * expected end (heap_check), not a walk that disagrees with the table. */
+  if (waf_child) heap_check();
   struct walk_state w;
   memset(&w, 0, sizeof w);
   size_t n = hawk_walk(walk_visit, &w);
@@ -750,14 +756,20 @@ static int mapped(const void *p) {
   return msync((void *)pg, page, MS_ASYNC) == 0;
 }
 
+/* Where op_waf writes when asked for the block's last 8 bytes: a block on
+ * a free list keeps its footer there, which the free of the block after it
+ * follows backward. */
+#define WAF_LAST_WORD SIZE_MAX
+
 /* Write after free: frees slot i's block and writes 8 bytes (value kind
  * k: 0, all ones, a stack address, another slot's block, 1, 0x10, raw,
- * raw low) at offset off of it, within its usable size; not into a block of
- * its own mapping.  The first one of an input runs in a forked child (see
+ * raw low) at offset off of it (WAF_LAST_WORD: its last 8 bytes), within
+ * its usable size; not into a block of its own mapping.  The first one of an input runs in a forked child (see
  * the top of the file); returns 1 when the parent must skip the rest of the
  * input. */
 static int op_waf(int i, size_t off, uint8_t k, uint64_t raw) {
   struct slot *s = &slots[i];
+  if (off == WAF_LAST_WORD) off = s->usable >= 8 ? s->usable - 8 : 0;
   note("slot %d (%p), offset %zu, kind %u", i, (void *)s->p, off, k);
   if (s->p == NULL || s->req >= LARGE || s->align > LARGE || off + 8 > s->usable) return 0;
   if (!waf_child) {
@@ -947,7 +959,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     case OP_WAF: {
       int i = u8(&in) % NSLOTS;
-      size_t off = u8(&in) % 25;
+      size_t off = u8(&in) % 33;
+      if (off >= 25) off = WAF_LAST_WORD;
       uint8_t k = u8(&in) % 8;
       uint64_t raw = k >= 6 ? (uint64_t)u32(&in) | (uint64_t)u32(&in) << 32 : 0;
       skip_rest = op_waf(i, off, k, raw);

@@ -315,6 +315,11 @@ def seeds():
                 malloc(0, n), malloc(1, n), malloc(2, n), malloc(3, n), waf(1, off, off // 8 % 6),
                 malloc(4, n), malloc(5, n - 16), malloc(6, 2 * n), trim(), realloc_grow(0, 200),
                 malloc(7, n), walk())
+    # Over a listed block's footer (its last 8 bytes), then the free of the
+    # block after it, which merges backward through the footer.
+    for kind in (1, 2):
+        s["waf-footer-%d" % kind] = seq(malloc(0, 3000), malloc(1, 3000), malloc(2, 3000),
+                                        malloc(3, 3000), waf(1, 25, kind), free(2), walk())
     s["waf-raw"] = seq(malloc(0, 5000), malloc(1, 5000), malloc(2, 5000),
                        waf(1, 0, 6, 0x0123456789abcdef), malloc(3, 4000), malloc(4, 6000))
     return s
