@@ -342,19 +342,21 @@ static int pass_on(struct tcache *tc, size_t size) {
   unsigned n = tc->refilled[bin] ? tc->lists[bin].limit / 2 + 1 : tc->lists[bin].count;
   if (n == 0 || tc->lists[bin].count < n || !remote_exchanging(tc->heap)) return 0;
   void *head = tc->lists[bin].head, *last = head, *rest = NULL;
-  if (n == tc->lists[bin].count) { /* the whole list: its last link is NULL */
-    if (!remote_hand_off(head, size, n)) return 0;
-  } else { /* the first n: a walk to the n-th, checked as the pops check */
+  unsigned count = tc->lists[bin].count;
+  if (n < count) { /* the first n: a walk to the n-th, checked as the pops check */
     for (unsigned i = 1; i < n; i++) last = tcache_next(last, size, "free");
     rest = tcache_next(last, size, "free");
     *(void **)last = link_encode(NULL);
-    if (!remote_hand_off(head, size, n)) {
-      *(void **)last = link_encode(rest);
-      return 0;
-    }
-  }
+  } /* else the whole list, whose last link is NULL: no walk */
+  /* The blocks leave the cache before they are pushed, as in hand_back. */
   tc->lists[bin].head = rest;
-  tcache_set_count(&tc->lists[bin], tc->lists[bin].count - n);
+  tcache_set_count(&tc->lists[bin], count - n);
+  if (!remote_hand_off(head, size, n)) {
+    if (rest) *(void **)last = link_encode(rest);
+    tc->lists[bin].head = head;
+    tcache_set_count(&tc->lists[bin], count);
+    return 0;
+  }
   tcache_add(&tc->moved_out, n);
   return 1;
 }
@@ -392,9 +394,14 @@ static int hand_back_whole(struct tcache *tc, const void *p, size_t size) {
   struct heap *to = arena_heap(arena_of(p));
   if (head == NULL || to == tc->heap || arena_heap(arena_of(head)) != to) return 0;
   unsigned n = tc->lists[bin].count;
-  if (!remote_hand_off(head, size, n)) return 0;
+  /* The list leaves the cache before it is pushed, as in hand_back. */
   tc->lists[bin].head = NULL;
   tcache_set_count(&tc->lists[bin], 0);
+  if (!remote_hand_off(head, size, n)) {
+    tc->lists[bin].head = head;
+    tcache_set_count(&tc->lists[bin], n);
+    return 0;
+  }
   tcache_add(&tc->moved_out, n);
   move_maybe(tc, to);
   return 1;
