@@ -478,7 +478,8 @@ free_span_locked(struct heap *h, struct arena *a, block *b, size_t size, int may
    * allocated block's, with no test of its state and no footer. */
   HAWK_ASSERT(block_is_alloc(after));
   uint64_t after_word = *block_word(after);
-  block_set_alloc(after, after_word & BLOCK_SIZE_MASK, after_word & BLOCK_FLAGS & ~BLOCK_PREV_ALLOC);
+  block_set_alloc(after, after_word & BLOCK_SIZE_MASK,
+                  after_word & BLOCK_FLAGS & ~BLOCK_PREV_ALLOC);
   if (events) EVENTS_TELL(freed, h, freed, own, b, size);
   if (size == ARENA_SPAN && h->arena_count > 1 && may_detach) {
     detach_locked(h, a);
@@ -785,7 +786,9 @@ static size_t alloc_run_locked(struct heap *h, size_t size, void **out, size_t c
   block *first = b;
   /* How many: no division for one, nor for a block that holds all count
    * (an arena's tail, mostly): a 64-bit division takes tens of cycles. */
-  size_t total = block_size(b), n = total < 2 * size ? 1 : total >= count * size ? count : total / size;
+  size_t total = block_size(b), n = total < 2 * size        ? 1
+                                    : total >= count * size ? count
+                                                            : total / size;
   uint64_t flag = block_flags(b) & BLOCK_PREV_ALLOC;
   for (size_t i = 0; i + 1 < n; i++) {
     block_set_alloc(b, size, flag);

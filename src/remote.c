@@ -17,7 +17,8 @@
 struct stacks {
   void *top[TCACHE_BINS]; /* lists waiting, by block size / 16 (atomic) */
   uint64_t bytes;         /* bytes in them (atomic) */
-  uint64_t takes;         /* lists taken so far (atomic) */
+  uint64_t takes;         /* lists taken so far (atomic; written only
+                             holding taking) */
   uint64_t takes_seen;    /* takes at the decay's last look (atomic) */
   uint64_t epoch;         /* the decay's epoch at that look (atomic) */
   uint64_t threads;       /* threads with a cache on the heap (atomic) */
@@ -122,11 +123,11 @@ void *remote_take(struct heap *h, size_t size, unsigned *count) {
     if (head == NULL) break;
     next = list_next_checked(s, head, size, count);
   } while (!__atomic_compare_exchange_n(top, &head, next, 1, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE));
+  /* Only the holder of the flag writes takes: a store, not a locked add. */
+  if (head)
+    __atomic_store_n(&s->takes, __atomic_load_n(&s->takes, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
   taking_done(s);
-  if (head) {
-    __atomic_sub_fetch(&s->bytes, (uint64_t)size * *count, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&s->takes, 1, __ATOMIC_RELAXED);
-  }
+  if (head) __atomic_sub_fetch(&s->bytes, (uint64_t)size * *count, __ATOMIC_RELAXED);
   return head;
 }
 

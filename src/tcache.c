@@ -285,33 +285,34 @@ static void move_maybe(struct tcache *tc, struct heap *to) {
  * stacks are full). */
 static int hand_back(struct tcache *tc, size_t size) {
   size_t bin = size / HAWK_ALIGN;
-  void *own = NULL, *other = NULL, *own_last = NULL, *other_last = NULL, *next;
-  unsigned own_n = 0, other_n = 0;
-  for (void *q = tc->lists[bin].head; q != NULL; q = next) {
+  /* Part 0 gathers this thread's heap's blocks, part 1 the others', each
+   * by appending at its tail: first a stand-in for the part's head here
+   * (two words, relinked as a cached block is), then its last block.
+   * Which part a block joins is an index, not a branch: in a list that
+   * mixes two heaps at random (larson) the branch went either way. */
+  uint64_t first[2][2] = {{0, 0}, {0, 0}};
+  void *tail[2] = {first[0], first[1]};
+  unsigned n[2] = {0, 0};
+  for (void *q = tc->lists[bin].head, *next; q != NULL; q = next) {
     /* More entries than the list holds: a write after free linked it back
      * into itself, and the walk would go round for ever. */
-    if (own_n + other_n >= tc->lists[bin].count)
+    if (n[0] + n[1] >= tc->lists[bin].count)
       report_misuse("free", q,
                     "heap corruption (a freed block's cache link was overwritten: a write "
                     "after free?)");
     next = tcache_next(q, size, "free"); /* read before a link is rewritten */
-    if (arena_heap(arena_of(q)) == tc->heap) {
-      if (own_last)
-        tcache_relink(own_last, q);
-      else
-        own = q;
-      own_last = q, own_n++;
-    } else {
-      if (other_last)
-        tcache_relink(other_last, q);
-      else
-        other = q;
-      other_last = q, other_n++;
-    }
+    unsigned k = arena_heap(arena_of(q)) != tc->heap;
+    tcache_relink(tail[k], q);
+    tail[k] = q;
+    n[k]++;
   }
+  tcache_relink(tail[0], NULL);
+  tcache_relink(tail[1], NULL);
+  void *own = link_decode((block *)(uintptr_t)first[0][0]);
+  void *other = link_decode((block *)(uintptr_t)first[1][0]);
+  void *own_last = n[0] ? tail[0] : NULL;
+  unsigned own_n = n[0], other_n = n[1];
   if (other_n == 0) return 0; /* the links were written as they were */
-  tcache_relink(other_last, NULL);
-  if (own_last) tcache_relink(own_last, NULL);
   /* Both parts go: this thread's own blocks that went round through other
    * threads return to its heap's stacks, where its next refill takes them
    * without the heap's free path.  A part whose heap's stacks are full
@@ -349,16 +350,22 @@ static int pass_on(struct tcache *tc, size_t size) {
   size_t bin = size / HAWK_ALIGN;
   unsigned n = tc->refilled[bin] ? tc->lists[bin].limit / 2 + 1 : tc->lists[bin].count;
   if (n == 0 || tc->lists[bin].count < n || !remote_exchanging(tc->heap)) return 0;
-  void *head = tc->lists[bin].head, *last = head;
-  for (unsigned i = 1; i < n; i++) last = tcache_next(last, size, "free");
-  void *rest = tcache_next(last, size, "free");
-  tcache_relink(last, NULL);
+  void *head = tc->lists[bin].head, *last = head, *rest = NULL;
+  unsigned count = tc->lists[bin].count;
+  if (n < count) { /* the first n: a walk to the n-th, checked as the pops check */
+    for (unsigned i = 1; i < n; i++) last = tcache_next(last, size, "free");
+    rest = tcache_next(last, size, "free");
+    tcache_relink(last, NULL);
+  } /* else the whole list, whose last link is NULL: no walk */
+  /* The blocks leave the cache before they are pushed, as in hand_back. */
+  tc->lists[bin].head = rest;
+  tcache_set_count(&tc->lists[bin], count - n);
   if (!remote_hand_off(head, size, n)) {
-    tcache_relink(last, rest);
+    if (rest) tcache_relink(last, rest);
+    tc->lists[bin].head = head;
+    tcache_set_count(&tc->lists[bin], count);
     return 0;
   }
-  tc->lists[bin].head = rest;
-  tcache_set_count(&tc->lists[bin], tc->lists[bin].count - n);
   tcache_add(&tc->moved_out, n);
   return 1;
 }
@@ -381,9 +388,39 @@ static inline int may_hold_others(const struct tcache *tc, const void *p, size_t
          (head != NULL && arena_heap(arena_of(head)) != tc->heap);
 }
 
-/* hand_back when may_hold_others says so; returns whether it handed back. */
+/* When the block being freed and the full list's head, the two blocks
+ * freed last, are both of one other heap (a consumer freeing what a
+ * producer made: nearly every block of its lists), the whole list goes to
+ * that heap's stacks as it is (remote.h), with no walk: the list's count is
+ * known, its last link is NULL, and the blocks of other heaps it may hold
+ * lower down are allowed in a cache and go home from the taker's cache at
+ * its next overflow.  Every entry is still checked before its link is
+ * followed: by the taker's pops, as in any cache list.  Returns whether it
+ * handed the list off (not when the heap's stacks are full). */
+static int hand_back_whole(struct tcache *tc, const void *p, size_t size) {
+  size_t bin = size / HAWK_ALIGN;
+  void *head = tc->lists[bin].head;
+  struct heap *to = arena_heap(arena_of(p));
+  if (head == NULL || to == tc->heap || arena_heap(arena_of(head)) != to) return 0;
+  unsigned n = tc->lists[bin].count;
+  /* The list leaves the cache before it is pushed, as in hand_back. */
+  tc->lists[bin].head = NULL;
+  tcache_set_count(&tc->lists[bin], 0);
+  if (!remote_hand_off(head, size, n)) {
+    tc->lists[bin].head = head;
+    tcache_set_count(&tc->lists[bin], n);
+    return 0;
+  }
+  tcache_add(&tc->moved_out, n);
+  move_maybe(tc, to);
+  return 1;
+}
+
+/* hand_back_whole or hand_back when may_hold_others says so; returns
+ * whether it handed back. */
 static int hand_back_maybe(struct tcache *tc, const void *p, size_t size) {
-  int handed = may_hold_others(tc, p, size / HAWK_ALIGN) ? hand_back(tc, size) : 0;
+  int handed = hand_back_whole(tc, p, size);
+  if (!handed) handed = may_hold_others(tc, p, size / HAWK_ALIGN) ? hand_back(tc, size) : 0;
   if (handed != 0)
     hand_back_idle = 0;
   else if (hand_back_idle < UINT_MAX)

@@ -80,9 +80,19 @@ static void *owner(void *unused) {
 static int freer_frees_its_own_first;
 #define OWN_BLOCKS 6000
 
+/* Whether the freer frees a block of its own after each of the owner's
+ * (its lists then mix both heaps, half and half). */
+static int freer_mixes_its_own;
+
+/* Whether the freer frees one block of its own, of SIZE, just before the
+ * owner's blocks (own_block: that block). */
+static int freer_frees_one_own_first;
+static void *own_block;
+
 static void *freer(void *unused) {
   (void)unused;
   hawk_free(hawk_malloc(8)); /* its cache and heap first (another size) */
+  if (freer_frees_one_own_first) own_block = hawk_malloc(SIZE);
   if (freer_grows_its_list) {
     static void *mine[BLOCKS];
     for (int round = 0; round < 8; round++) {
@@ -90,13 +100,19 @@ static void *freer(void *unused) {
       for (int i = 0; i < BLOCKS / 2; i++) hawk_free(mine[i]);
     }
   }
+  static void *mine[OWN_BLOCKS];
   if (freer_frees_its_own_first) {
-    static void *mine[OWN_BLOCKS];
     for (int i = 0; i < OWN_BLOCKS; i++) mine[i] = hawk_malloc(SIZE);
     for (int i = 0; i < OWN_BLOCKS; i++) hawk_free(mine[i]);
   }
+  if (freer_mixes_its_own) /* the blocks of the mix */
+    for (int i = 0; i < BLOCKS; i++) mine[i] = hawk_malloc(SIZE);
   pthread_barrier_wait(&step); /* 1 */
-  for (int i = 0; i < BLOCKS; i++) hawk_free(blocks[i]);
+  if (freer_frees_one_own_first) hawk_free(own_block);
+  for (int i = 0; i < BLOCKS; i++) {
+    hawk_free(blocks[i]);
+    if (freer_mixes_its_own) hawk_free(mine[i]);
+  }
   pthread_barrier_wait(&step); /* 2 */
   pthread_barrier_wait(&step); /* 3 */
   pthread_barrier_wait(&step); /* 4 */
@@ -150,6 +166,32 @@ TEST(remote_frees_skip_the_heap_and_return_to_the_owner) {
   pthread_barrier_destroy(&step);
 }
 
+/* A full list whose head and whose newest block are another heap's goes
+ * to that heap as it is, without a walk to sort out this thread's own
+ * blocks (a consumer's lists are nearly all the producer's): the owner's
+ * refills then hand out the freer's own block, which was at the bottom of
+ * the freer's first full list, with the owner's. */
+TEST(a_full_list_of_another_heaps_blocks_goes_whole_without_a_walk) {
+  if (!several_heaps()) SKIP("one heap: every free is local");
+  hawk_trim();
+  freer_frees_one_own_first = 1;
+  start(1);
+  pthread_barrier_wait(&step); /* 3: the owner allocates again */
+  pthread_barrier_wait(&step); /* 4 */
+  freer_frees_one_own_first = 0;
+  int got_it = 0;
+  for (int i = 0; i < BLOCKS; i++) got_it |= again[i] == own_block;
+  CHECK(got_it);
+  /* The freer's malloc refilled its list: it grew to twice its limit at
+   * its first overflow, and may still hold that much. */
+  CHECK(reused_blocks() >= BLOCKS - 2 * LIST - 1);
+  CHECK(hawk_check() == 0);
+  pthread_barrier_wait(&step); /* 5 */
+  pthread_join(owner_thread, NULL);
+  pthread_join(freer_thread, NULL);
+  pthread_barrier_destroy(&step);
+}
+
 /* A thread that freed its own blocks in bulk, and then frees another
  * heap's, still hands those back whole: none of them meets the heap's
  * free path, they all stay cached.  (Coalescing may happen meanwhile: when
@@ -169,6 +211,31 @@ TEST(remote_frees_after_bulk_frees_of_its_own_still_skip_the_heap) {
   struct hawk_stats s1 = stats_now();
   freer_frees_its_own_first = 0;
   CHECK(s1.thread_cached >= (uint64_t)BLOCKS * 112 - (uint64_t)LIST * 112);
+  finish();
+}
+
+/* The same with the freer's own blocks mixed in, one after each of the
+ * owner's: of the newest block and the list's head, one is the freer's
+ * own, so the lists do not go whole to the owner's heap, and the walk
+ * that sorts them out must still happen after the bulk frees (the owner's
+ * blocks go to the owner's stacks, the freer's own to its heap's stacks:
+ * all of them stay cached; without the walk, half of each full list would
+ * go to the heaps' free path). */
+TEST(mixed_remote_frees_after_bulk_frees_of_its_own_are_still_sorted_out) {
+  if (!several_heaps()) SKIP("one heap: every free is local");
+  hawk_trim();
+  freer_frees_its_own_first = 1;
+  freer_mixes_its_own = 1;
+  owner_allocates_again = 0;
+  pthread_barrier_init(&step, NULL, 3);
+  pthread_create(&owner_thread, NULL, owner, NULL);
+  pthread_create(&freer_thread, NULL, freer, NULL);
+  pthread_barrier_wait(&step); /* 1 */
+  pthread_barrier_wait(&step); /* 2: the owner's blocks and its own freed */
+  struct hawk_stats s1 = stats_now();
+  freer_frees_its_own_first = 0;
+  freer_mixes_its_own = 0;
+  CHECK(s1.thread_cached >= (uint64_t)2 * BLOCKS * 112 - (uint64_t)4 * LIST * 112);
   finish();
 }
 
