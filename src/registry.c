@@ -64,7 +64,12 @@ int registry_mark(const void *addr, size_t len, enum chunk_kind kind, enum chunk
   uintptr_t first = (uintptr_t)addr >> ARENA_SHIFT;
   uintptr_t last = ((uintptr_t)addr + len - 1) >> ARENA_SHIFT;
   for (uintptr_t c = first; c <= last; c++) {
-    unsigned char *byte = (unsigned char *)(registry_top[c >> REGISTRY_LEAF_SHIFT] + c);
+    /* Atomic: another thread may be installing a leaf in the same entry
+     * (leaf_get's compare-and-swap), a data race for a plain read even
+     * though the entry, once a leaf, never changes (ThreadSanitizer,
+     * test_threads, the CI of b06fa11). */
+    uintptr_t entry = __atomic_load_n(&registry_top[c >> REGISTRY_LEAF_SHIFT], __ATOMIC_ACQUIRE);
+    unsigned char *byte = (unsigned char *)(entry + c);
     __atomic_store_n(byte, (unsigned char)(c == first ? kind : follow), __ATOMIC_RELEASE);
   }
   return 0;
