@@ -1353,26 +1353,6 @@ static int run_mode_child(const char *self, int c, const char *mode, char *var) 
   return ok;
 }
 
-/* Runs large-header case c in a fresh process; the classification of
- * run_child (an exit 0 may have printed hawk_check's problem lines). */
-static int run_large_child(const char *self, int c, const char *mode, char *var) {
-  char arg[16];
-  snprintf(arg, sizeof arg, "%d", c);
-  char *const argv[] = {(char *)self, (char *)mode, arg, NULL};
-  char *const env[] = {var, NULL};
-  char buf[4096];
-  size_t len;
-  int status = spawn(argv, env, buf, sizeof buf, &len);
-  int ok = (WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
-           (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT && one_report_line(buf, len));
-  if (!ok)
-    fprintf(stderr, "    word %d value %d: %s %d; output: %s%s", c / (LH_VALUES * LH_EX) % LH_WORDS,
-            c / LH_EX % LH_VALUES, WIFSIGNALED(status) ? "signal" : "exit",
-            WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), buf,
-            len && buf[len - 1] == '\n' ? "" : "\n");
-  return ok;
-}
-
 /* One case's line: ok, or FAIL with how many of its variants failed. */
 static void tally(const char *name, int bad, int ran, int *passed, int *failed) {
   if (bad && ran > 1)
@@ -1385,41 +1365,23 @@ static void tally(const char *name, int bad, int ran, int *passed, int *failed) 
 
 int main(int argc, char **argv) {
   make_groups();
-  if (argc == 3 && strcmp(argv[1], "--large") == 0) {
-    struct rlimit none = {0, 0};
-    setrlimit(RLIMIT_CORE, &none);
-    large_header_case(atoi(argv[2]));
-  }
-  if (argc == 3 && strcmp(argv[1], "--past-end") == 0) {
-    struct rlimit none = {0, 0};
-    setrlimit(RLIMIT_CORE, &none);
-    past_end_case(atoi(argv[2]));
-  }
-  if (argc == 3 && strcmp(argv[1], "--footer") == 0) {
-    struct rlimit none = {0, 0};
-    setrlimit(RLIMIT_CORE, &none);
-    footer_case(atoi(argv[2]));
-  }
-  if (argc == 3 && strcmp(argv[1], "--large-offset") == 0) {
-    struct rlimit none = {0, 0};
-    setrlimit(RLIMIT_CORE, &none);
-    large_offset_case(atoi(argv[2]));
-  }
-  if (argc == 3 && strcmp(argv[1], "--arena-header") == 0) {
-    struct rlimit none = {0, 0};
-    setrlimit(RLIMIT_CORE, &none);
-    arena_header_case(atoi(argv[2]));
-  }
-  if (argc == 3 && strcmp(argv[1], "--stale") == 0) {
-    struct rlimit none = {0, 0};
-    setrlimit(RLIMIT_CORE, &none);
-    stale_header_case(atoi(argv[2]));
-  }
-  if (argc == 3 && strcmp(argv[1], "--cycle") == 0) {
-    struct rlimit none = {0, 0};
-    setrlimit(RLIMIT_CORE, &none);
-    cache_cycle_case(atoi(argv[2]));
-  }
+  /* The single-case modes of the families below: a child runs one case. */
+  static const struct {
+    const char *flag;
+    void (*run)(int c);
+  } modes[] = {{"--large", large_header_case},
+               {"--past-end", past_end_case},
+               {"--footer", footer_case},
+               {"--large-offset", large_offset_case},
+               {"--arena-header", arena_header_case},
+               {"--stale", stale_header_case},
+               {"--cycle", cache_cycle_case}};
+  for (size_t m = 0; argc == 3 && m < sizeof modes / sizeof modes[0]; m++)
+    if (strcmp(argv[1], modes[m].flag) == 0) {
+      struct rlimit none = {0, 0};
+      setrlimit(RLIMIT_CORE, &none);
+      modes[m].run(atoi(argv[2]));
+    }
   if (argc == 4 && strcmp(argv[1], "--other") == 0) {
     struct rlimit none = {0, 0};
     setrlimit(RLIMIT_CORE, &none);
@@ -1479,7 +1441,7 @@ int main(int argc, char **argv) {
       if (argc > 1 && !strstr(name, argv[1])) continue;
       int bad = 0;
       for (int k = 0; k < LH_WORDS * LH_VALUES; k++)
-        if (!run_large_child(self, (heap * LH_WORDS * LH_VALUES + k) * LH_EX + ex, "--large", NULL))
+        if (!run_mode_child(self, (heap * LH_WORDS * LH_VALUES + k) * LH_EX + ex, "--large", NULL))
           bad++;
       tally(name, bad, LH_WORDS * LH_VALUES, &passed, &failed);
     }
@@ -1490,8 +1452,8 @@ int main(int argc, char **argv) {
     if (argc > 1 && !strstr(name, argv[1])) continue;
     int bad = 0;
     for (int v = 0; v < PE_VALUES * PE_EX; v++)
-      if (!run_large_child(self, (int)i * PE_VALUES * PE_EX + v, "--past-end",
-                           i >= PE_CACHED_FROM ? "HAWKALLOC_TCACHE=0" : NULL))
+      if (!run_mode_child(self, (int)i * PE_VALUES * PE_EX + v, "--past-end",
+                          i >= PE_CACHED_FROM ? "HAWKALLOC_TCACHE=0" : NULL))
         bad++;
     tally(name, bad, PE_VALUES * PE_EX, &passed, &failed);
   }
@@ -1502,8 +1464,8 @@ int main(int argc, char **argv) {
     if (argc > 1 && !strstr(name, argv[1])) continue;
     int bad = 0;
     for (int v = 0; v < PF_VALUES * PF_EX; v++)
-      if (!run_large_child(self, (int)i * PF_VALUES * PF_EX + v, "--footer",
-                           i >= PF_CACHED_FROM ? "HAWKALLOC_TCACHE=0" : NULL))
+      if (!run_mode_child(self, (int)i * PF_VALUES * PF_EX + v, "--footer",
+                          i >= PF_CACHED_FROM ? "HAWKALLOC_TCACHE=0" : NULL))
         bad++;
     tally(name, bad, PF_VALUES * PF_EX, &passed, &failed);
   }
