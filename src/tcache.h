@@ -220,8 +220,8 @@ static inline __attribute__((always_inline)) void *tcache_pop_fast(size_t size, 
    * the stored word too, to test NULL as "stored == secret", which costs
    * a copy and a load of the secret on the way every pop takes. */
   __asm__("" : "+r"(next));
-  /* A write after free over the entry or its link: the key and the link
-   * checked before the link is followed. */
+  /* A write after free over the entry or its link: the mark, which vouches
+   * for the link, checked before the link is followed. */
   if (HAWK_CHECKS && unlikely(!tcache_pop_ok(p, size, key))) return NULL;
   l->head = next;
   tcache_count_down(l);

@@ -1363,6 +1363,25 @@ static void tally(const char *name, int bad, int ran, int *passed, int *failed) 
   fflush(stdout);
 }
 
+/* The families run through a single-case mode (the modes table of main):
+ * the filter of the command line (NULL: every family) and the tally. */
+struct families {
+  const char *self, *filter;
+  int passed, failed;
+};
+
+/* Runs family name, count cases of mode starting at case first, step
+ * apart, each in a fresh process with the variable var if not NULL; one
+ * tally line.  Skipped when the filter does not name it. */
+static void family(struct families *f, const char *name, const char *mode, char *var, int first,
+                   int step, int count) {
+  if (f->filter && !strstr(name, f->filter)) return;
+  int bad = 0;
+  for (int k = 0; k < count; k++)
+    if (!run_mode_child(f->self, first + k * step, mode, var)) bad++;
+  tally(name, bad, count, &f->passed, &f->failed);
+}
+
 int main(int argc, char **argv) {
   make_groups();
   /* The single-case modes of the families below: a child runs one case. */
@@ -1433,85 +1452,51 @@ int main(int argc, char **argv) {
       tally(name, !run_other_child(self, i, debug), 1, &passed, &failed);
     }
   }
+  struct families f = {self, argc > 1 ? argv[1] : NULL, 0, 0};
+  char name[128];
   for (int heap = 0; heap <= 1; heap++)
     for (int ex = 0; ex < LH_EX; ex++) {
-      char name[128];
       snprintf(name, sizeof name, "large_header_overwritten_%s_%s", heap ? "created" : "default",
                lh_ex_names[ex]);
-      if (argc > 1 && !strstr(name, argv[1])) continue;
-      int bad = 0;
-      for (int k = 0; k < LH_WORDS * LH_VALUES; k++)
-        if (!run_mode_child(self, (heap * LH_WORDS * LH_VALUES + k) * LH_EX + ex, "--large", NULL))
-          bad++;
-      tally(name, bad, LH_WORDS * LH_VALUES, &passed, &failed);
+      family(&f, name, "--large", NULL, heap * LH_WORDS * LH_VALUES * LH_EX + ex, LH_EX,
+             LH_WORDS * LH_VALUES);
     }
   for (size_t i = 0; i < PE_SIZES; i++) {
-    char name[128];
     snprintf(name, sizeof name, "write_past_a_freed_block_%zu%s", pe_sizes[i],
              i >= PE_CACHED_FROM ? "_textbook" : "");
-    if (argc > 1 && !strstr(name, argv[1])) continue;
-    int bad = 0;
-    for (int v = 0; v < PE_VALUES * PE_EX; v++)
-      if (!run_mode_child(self, (int)i * PE_VALUES * PE_EX + v, "--past-end",
-                          i >= PE_CACHED_FROM ? "HAWKALLOC_TCACHE=0" : NULL))
-        bad++;
-    tally(name, bad, PE_VALUES * PE_EX, &passed, &failed);
+    family(&f, name, "--past-end", i >= PE_CACHED_FROM ? "HAWKALLOC_TCACHE=0" : NULL,
+           (int)i * PE_VALUES * PE_EX, 1, PE_VALUES * PE_EX);
   }
   for (size_t i = 0; i < PF_SIZES; i++) {
-    char name[128];
     snprintf(name, sizeof name, "footer_of_a_freed_block_overwritten_%zu%s", pf_sizes[i],
              i >= PF_CACHED_FROM ? "_textbook" : "");
-    if (argc > 1 && !strstr(name, argv[1])) continue;
-    int bad = 0;
-    for (int v = 0; v < PF_VALUES * PF_EX; v++)
-      if (!run_mode_child(self, (int)i * PF_VALUES * PF_EX + v, "--footer",
-                          i >= PF_CACHED_FROM ? "HAWKALLOC_TCACHE=0" : NULL))
-        bad++;
-    tally(name, bad, PF_VALUES * PF_EX, &passed, &failed);
+    family(&f, name, "--footer", i >= PF_CACHED_FROM ? "HAWKALLOC_TCACHE=0" : NULL,
+           (int)i * PF_VALUES * PF_EX, 1, PF_VALUES * PF_EX);
   }
+  static const char *const lo_ex_names[LO_EX] = {"free", "free_its_neighbours", "check",
+                                                 "walk_or_destroy"};
   for (int heap = 0; heap <= 1; heap++)
     for (int ex = 0; ex < LO_EX; ex++) {
-      static const char *const lo_ex_names[LO_EX] = {"free", "free_its_neighbours", "check",
-                                                     "walk_or_destroy"};
-      char name[128];
       snprintf(name, sizeof name, "large_offset_past_its_mapping_%s_%s",
                heap ? "created" : "default", lo_ex_names[ex]);
-      if (argc > 1 && !strstr(name, argv[1])) continue;
-      int bad = 0;
-      for (int v = 0; v < LO_VALUES; v++)
-        if (!run_mode_child(self, (heap * LO_VALUES + v) * LO_EX + ex, "--large-offset", NULL))
-          bad++;
-      tally(name, bad, LO_VALUES, &passed, &failed);
+      family(&f, name, "--large-offset", NULL, heap * LO_VALUES * LO_EX + ex, LO_EX, LO_VALUES);
     }
+  static const char *const ah_ex_names[AH_EX] = {"check", "walk",   "stats",   "map",
+                                                 "trim",  "calloc", "refused", "destroy"};
   for (int ex = 0; ex < AH_EX; ex++) {
-    static const char *const ah_ex_names[AH_EX] = {"check", "walk",   "stats",   "map",
-                                                   "trim",  "calloc", "refused", "destroy"};
-    char name[128];
     snprintf(name, sizeof name, "arena_header_overwritten_past_the_arena_below_%s",
              ah_ex_names[ex]);
-    if (argc > 1 && !strstr(name, argv[1])) continue;
-    int bad = 0;
-    for (int v = 0; v < AH_VALUES; v++)
-      if (!run_mode_child(self, v * AH_EX + ex, "--arena-header", NULL)) bad++;
-    tally(name, bad, AH_VALUES, &passed, &failed);
+    family(&f, name, "--arena-header", NULL, ex, AH_EX, AH_VALUES);
   }
+  static const char *const st_ex_names[ST_EX] = {"free", "realloc"};
   for (int ex = 0; ex < ST_EX; ex++) {
-    static const char *const st_ex_names[ST_EX] = {"free", "realloc"};
-    char name[128];
     snprintf(name, sizeof name, "double_free_after_realloc_grew_over_the_cached_block_%s",
              st_ex_names[ex]);
-    if (argc > 1 && !strstr(name, argv[1])) continue;
-    int bad = 0;
-    for (size_t i = 0; i < ST_SIZES; i++)
-      if (!run_mode_child(self, (int)i * ST_EX + ex, "--stale", NULL)) bad++;
-    tally(name, bad, (int)ST_SIZES, &passed, &failed);
+    family(&f, name, "--stale", NULL, ex, ST_EX, (int)ST_SIZES);
   }
-  if (argc < 2 || strstr("cache_list_forged_into_a_cycle_then_overflow", argv[1])) {
-    int bad = 0;
-    for (size_t i = 0; i < CY_SIZES; i++)
-      if (!run_mode_child(self, (int)i, "--cycle", NULL)) bad++;
-    tally("cache_list_forged_into_a_cycle_then_overflow", bad, (int)CY_SIZES, &passed, &failed);
-  }
+  family(&f, "cache_list_forged_into_a_cycle_then_overflow", "--cycle", NULL, 0, 1, (int)CY_SIZES);
+  passed += f.passed;
+  failed += f.failed;
   printf("%d passed, %d failed, 0 skipped\n", passed, failed);
   return failed ? 1 : 0;
 }
