@@ -187,6 +187,21 @@
 #endif
 #define DECAY_MS_MAX ((uint64_t)3600 * 1000)
 
+/* The decay's epoch also moves on after DECAY_EPOCH_CHECKS clock checks
+ * (1,024 locked operations of the heaps) while the heaps' arenas span more
+ * than DECAY_SPREAD_NUM / DECAY_SPREAD_DEN times the most bytes the
+ * program ever had in use: a busy program whose free memory lies spread
+ * over more arenas than its data ever needed (bench/mstress) gives it back
+ * without waiting for the clock (docs/performance.md, "Peak RSS, the climb
+ * of mstress").  A program that cycles between its peak and little
+ * (bench/frag) stays within the bound and keeps its pages.  Safe to
+ * change; DECAY_EPOCH_CHECKS 0 turns it off. */
+#ifndef DECAY_EPOCH_CHECKS
+#define DECAY_EPOCH_CHECKS 16
+#endif
+#define DECAY_SPREAD_NUM 3
+#define DECAY_SPREAD_DEN 2
+
 /* Bytes.  Each thread's trace buffer (trace.c): a full one is one write(2)
  * of 1,637 records. */
 #ifndef TRACE_BUFFER_BYTES

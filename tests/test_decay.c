@@ -13,6 +13,7 @@
  * the sanitizer build (-DHAWK_NO_OVERRIDE).
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -146,6 +147,109 @@ TEST(memory_follows_the_live_data) {
   CHECK(decay.rss_end * 2 <= decay.rss_peak);
   CHECK(off.rss_end * 10 >= off.rss_peak * 8);
   CHECK(off.purged == 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The climb of bench/mstress: threads that start in rounds, each allocating  */
+/* and freeing mixed sizes and swapping blocks with the others, spread their  */
+/* free memory over more arenas than the data ever needs at once; their      */
+/* pages go back while the program is busy, with no clock to wait for (the    */
+/* period here is an hour).                                                   */
+/* ------------------------------------------------------------------------ */
+
+#define SPREAD_ROUNDS  10
+#define SPREAD_THREADS 2
+#define SPREAD_LOCAL   2000
+#define SPREAD_SHARED  1000
+#define SPREAD_STEPS   (UNDER_SANITIZER ? 20000 : 200000)
+
+static _Atomic(void *) spread_shared[SPREAD_SHARED];
+static void *spread_kept[SPREAD_THREADS][SPREAD_LOCAL / 2];
+
+static uint64_t spread_next(uint64_t *s) {
+  *s ^= *s << 13;
+  *s ^= *s >> 7;
+  *s ^= *s << 17;
+  return *s;
+}
+
+/* A block of 8 to 1,024 bytes, one in 100 a hundred times bigger. */
+static void *spread_make(uint64_t *s) {
+  size_t n = (spread_next(s) % 128 + 1) * 8;
+  if (spread_next(s) % 100 == 0) n *= 100;
+  char *p = hawk_malloc(n);
+  if (p == NULL) abort();
+  p[0] = 1;
+  p[n - 1] = 1;
+  return p;
+}
+
+/* One thread of one round: bench/mstress's steps on a private array that
+ * starts with what the last round's thread at this index kept. */
+static void *spread_work(void *arg) {
+  size_t id = (size_t)(uintptr_t)arg >> 8;
+  uint64_t s = 0x9e3779b97f4a7c15u ^ (uintptr_t)arg;
+  void **local = calloc(SPREAD_LOCAL, sizeof *local);
+  if (local == NULL) abort();
+  for (int i = 0; i < SPREAD_LOCAL / 2; i++) local[i] = spread_kept[id][i];
+  for (long k = 0; k < SPREAD_STEPS; k++) {
+    size_t i = spread_next(&s) % SPREAD_LOCAL, what = spread_next(&s) % 10;
+    if (what < 5) {
+      hawk_free(local[i]);
+      local[i] = spread_make(&s);
+    } else if (what < 8) {
+      hawk_free(local[i]);
+      local[i] = NULL;
+    } else {
+      local[i] = atomic_exchange(&spread_shared[spread_next(&s) % SPREAD_SHARED], local[i]);
+    }
+  }
+  for (int i = 0; i < SPREAD_LOCAL; i++) {
+    if (i < SPREAD_LOCAL / 2)
+      spread_kept[id][i] = local[i];
+    else
+      hawk_free(local[i]);
+  }
+  free(local);
+  return NULL;
+}
+
+/* In the fresh copy: the rounds, then the bytes purged, the arenas' span
+ * and the peak of bytes in use. */
+static void spread_in_fresh_copy(void) {
+  for (int r = 0; r < SPREAD_ROUNDS; r++) {
+    pthread_t t[SPREAD_THREADS];
+    for (size_t i = 0; i < SPREAD_THREADS; i++)
+      REQUIRE(pthread_create(&t[i], NULL, spread_work, (void *)(uintptr_t)(i << 8 | (size_t)r)) ==
+              0);
+    for (size_t i = 0; i < SPREAD_THREADS; i++) pthread_join(t[i], NULL);
+  }
+  struct hawk_stats s = stats_now();
+  printf("%llu %llu %llu %d\n", (unsigned long long)s.purged, (unsigned long long)s.footprint_peak,
+         (unsigned long long)s.in_use_peak, hawk_check());
+  for (size_t i = 0; i < SPREAD_THREADS; i++)
+    for (int j = 0; j < SPREAD_LOCAL / 2; j++) hawk_free(spread_kept[i][j]);
+  for (int i = 0; i < SPREAD_SHARED; i++) hawk_free(atomic_exchange(&spread_shared[i], NULL));
+}
+
+TEST(spread_free_memory_goes_back_without_the_clock) {
+  if (is_fresh("spread_free_memory_goes_back_without_the_clock")) {
+    spread_in_fresh_copy();
+    return;
+  }
+  char hour[] = "HAWKALLOC_DECAY_MS=3600000", heaps[] = "HAWKALLOC_HEAPS=4", out[256];
+  char *const env[] = {hour, heaps, NULL};
+  CHECK(run_fresh_env("spread_free_memory_goes_back_without_the_clock", env, out, sizeof out) == 0);
+  unsigned long long purged = 0, footprint = 0, peak = 0;
+  int problems = -1;
+  CHECK(sscanf(out, "%llu %llu %llu %d", &purged, &footprint, &peak, &problems) == 4);
+  printf("# purged %.1f MiB; the arenas' span at most %.1f MiB, bytes in use at most %.1f MiB\n",
+         (double)purged / MiB, (double)footprint / MiB, (double)peak / MiB);
+  CHECK(problems == 0);
+  /* The free memory was spread (the shape this case is about)... */
+  CHECK(footprint * 2 > peak * 3);
+  /* ...and went back within the hour's first period. */
+  CHECK(purged >= MiB);
 }
 
 /* ------------------------------------------------------------------------ */
