@@ -161,7 +161,7 @@ TEST(memory_follows_the_live_data) {
 #define SPREAD_THREADS 2
 #define SPREAD_LOCAL   2000
 #define SPREAD_SHARED  1000
-#define SPREAD_STEPS   (UNDER_SANITIZER ? 20000 : 200000)
+#define SPREAD_STEPS   (UNDER_SANITIZER ? 60000 : 200000)
 
 static _Atomic(void *) spread_shared[SPREAD_SHARED];
 static void *spread_kept[SPREAD_THREADS][SPREAD_LOCAL / 2];
