@@ -252,6 +252,33 @@ TEST(spread_free_memory_goes_back_without_the_clock) {
   CHECK(purged >= MiB);
 }
 
+/* A busy program whose free memory lies within its peak (here: half of 4 MiB
+ * of 64 KiB blocks freed, then 20,000 locked operations) keeps its pages
+ * until the clock says so: with a period of an hour, nothing goes back. */
+TEST(free_memory_within_the_peak_waits_for_the_clock) {
+  if (!is_fresh("free_memory_within_the_peak_waits_for_the_clock")) {
+    char hour[] = "HAWKALLOC_DECAY_MS=3600000", out[128];
+    char *const env[] = {hour, NULL};
+    CHECK(run_fresh_env("free_memory_within_the_peak_waits_for_the_clock", env, out, sizeof out) ==
+          0);
+    unsigned long long purged = 1;
+    CHECK(sscanf(out, "%llu", &purged) == 1);
+    CHECK(purged == 0);
+    return;
+  }
+  enum { BLOCKS = 64 };
+  char *p[BLOCKS];
+  for (int i = 0; i < BLOCKS; i++) {
+    p[i] = hawk_malloc(64 * KiB);
+    REQUIRE(p[i] != NULL);
+    memset(p[i], 1, 64 * KiB);
+  }
+  for (int i = 0; i < BLOCKS; i += 2) hawk_free(p[i]);
+  activity(10000);
+  printf("%llu\n", (unsigned long long)stats_now().purged);
+  for (int i = 1; i < BLOCKS; i += 2) hawk_free(p[i]);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Safety: a purge never touches a header, a footer or a live block, and      */
 /* calloc still returns zeros afterwards.                                     */
