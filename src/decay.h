@@ -6,7 +6,11 @@
  * clock: a heap reads it (decay_advance) once every DECAY_CHECK_OPS of its
  * locked operations, and the first reader to find a period gone since the
  * last advance moves the epoch on by one.  Two advances are therefore at
- * least a period apart.
+ * least a period apart, but for one case: while the heaps' arenas span
+ * much more than the peak of bytes in use (free memory spread over arenas
+ * the data never needed at once), the epoch also moves on after
+ * DECAY_EPOCH_CHECKS clock checks (config.h), so that a busy program gives
+ * that memory back without waiting for the clock.
  *
  * A free block of DECAY_BLOCK_MIN bytes or more carries the epoch it became
  * free in (its stamp, block.h).  When the epoch is E, a block stamped E - 2
@@ -57,7 +61,8 @@ static inline uint64_t decay_epoch(void) {
 static inline int decay_due(uint64_t stamp, uint64_t e) { return stamp <= e - 2; }
 
 /* Reads the clock and moves the epoch on if a period has passed since it
- * last moved; returns 1 if this call moved it. */
+ * last moved, or DECAY_EPOCH_CHECKS calls were made since while the heaps'
+ * memory is spread (above); returns 1 if this call moved it. */
 HAWK_INTERNAL int decay_advance(void);
 
 #endif /* HAWK_DECAY_H */
