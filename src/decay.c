@@ -48,13 +48,15 @@ int decay_advance(void) {
                                 __ATOMIC_RELAXED);
     return 0;
   }
-  if ((now - last < decay_clock.period_ns || now < last) && !decay_busy(checks)) return 0;
+  int timed = now - last >= decay_clock.period_ns && now >= last;
+  if (!timed && !decay_busy(checks)) return 0;
   /* One reader wins the advance; the others see the new time and wait for
    * the next period (or the next DECAY_EPOCH_CHECKS checks). */
   if (!__atomic_compare_exchange_n(&decay_clock.advanced_ns, &last, now, 0, __ATOMIC_RELAXED,
                                    __ATOMIC_RELAXED))
     return 0;
   __atomic_store_n(&checks_since, 0, __ATOMIC_RELAXED);
+  if (timed) __atomic_add_fetch(&decay_clock.timed, 1, __ATOMIC_RELAXED);
   __atomic_add_fetch(&decay_clock.epoch, 1, __ATOMIC_RELAXED);
   return 1;
 }

@@ -37,6 +37,9 @@
 
 struct decay_clock {
   uint64_t epoch;       /* starts at 2, so that epoch - 2 never wraps */
+  uint64_t timed;       /* the advances a period apart (not those of
+                           DECAY_EPOCH_CHECKS): the thread caches' and the
+                           remote stacks' epochs */
   uint64_t advanced_ns; /* the coarse clock at the last advance */
   uint64_t period_ns;   /* HAWKALLOC_DECAY_MS in nanoseconds */
 };
@@ -54,6 +57,13 @@ HAWK_INTERNAL void decay_init(uint64_t period_ms);
 /* The current epoch. */
 static inline uint64_t decay_epoch(void) {
   return __atomic_load_n(&decay_clock.epoch, __ATOMIC_RELAXED);
+}
+
+/* The epochs that moved on because a period had passed: a thread cache's
+ * lists and a heap's remote stacks are looked at once per such epoch, so
+ * that what a busy thread keeps in hand is judged by time alone. */
+static inline uint64_t decay_timed_epoch(void) {
+  return __atomic_load_n(&decay_clock.timed, __ATOMIC_RELAXED);
 }
 
 /* Whether something stamped with epoch stamp has stayed free for a whole

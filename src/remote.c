@@ -173,7 +173,7 @@ void remote_flush_all(void) {
 void remote_decay(struct heap *h) {
   struct stacks *s = stacks_of(h);
   if (s == NULL || !decay_on) return;
-  uint64_t e = decay_epoch(), seen = __atomic_load_n(&s->epoch, __ATOMIC_RELAXED);
+  uint64_t e = decay_timed_epoch(), seen = __atomic_load_n(&s->epoch, __ATOMIC_RELAXED);
   if (seen == e ||
       !__atomic_compare_exchange_n(&s->epoch, &seen, e, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
     return; /* looked at in this epoch already */

@@ -208,7 +208,7 @@ void *tcache_heap_alloc_at_peak(size_t n, size_t align, size_t *dirty) {
  * are never touched (they are not locked): an idle thread keeps what it
  * caches, at most about 8 KiB a list. */
 static __attribute__((noinline)) void tcache_decay(struct tcache *tc) {
-  tc->decay_epoch = decay_epoch();
+  tc->decay_epoch = decay_timed_epoch();
   remote_decay(tc->heap);
   for (size_t bin = 0; bin < TCACHE_BINS; bin++) {
     if (tc->lists[bin].count != 0 && tc->lists[bin].count == tc->decay_count[bin]) {
@@ -221,9 +221,9 @@ static __attribute__((noinline)) void tcache_decay(struct tcache *tc) {
   }
 }
 
-/* Whether the decay's epoch moved on since tc's lists were looked at. */
+/* Whether a period's epoch moved on since tc's lists were looked at. */
 static inline int decay_due_for(const struct tcache *tc) {
-  return decay_on && unlikely(tc->decay_epoch != decay_epoch());
+  return decay_on && unlikely(tc->decay_epoch != decay_timed_epoch());
 }
 
 /* Makes a list that another thread handed back to this thread's heap
