@@ -54,6 +54,8 @@
  *                  every limit
  *   heap_*         created heaps' handles and blocks misused, limits and
  *                  counts at every extreme
+ *   api_*          hostile values from the program's side of the API (a
+ *                  NULL where posix_memalign stores the block's address)
  *
  * And, debug off, under every policy:
  *
@@ -723,6 +725,19 @@ static void large_header_case(int c) {
   _exit(0);
 }
 
+/* Hostile values from the program's side of the API: each variant must
+ * abort with one line, or give the documented result.  Found at ff3fd6a:
+ * posix_memalign stored the block's address through a NULL out (SIGSEGV
+ * inside the allocator, as glibc's does, the block lost). */
+static void api_case(int which) {
+  switch (which) {
+  default:
+    if (hawk_posix_memalign(NULL, 64, 100) == 0) wrong("posix_memalign into NULL succeeded");
+    break;
+  }
+  if (hawk_check() != 0) wrong("hawk_check");
+}
+
 /* Created heaps' handles and blocks misused: each variant must abort with
  * one line (what names the problem), but the last, where limits and counts
  * at every extreme must give NULL and the documented errno, or a refusal
@@ -820,7 +835,8 @@ enum {
   O_RELEASED,
   O_DESCRIPTORS,
   O_ALIGNMENT,
-  O_HEAP_HANDLE
+  O_HEAP_HANDLE,
+  O_API
 };
 
 static const struct other others[] = {
@@ -872,6 +888,7 @@ static const struct other others[] = {
     {"heap_realloc_of_a_destroyed_heaps_block", {NULL}, O_HEAP_HANDLE, 9},
     {"heap_stats_of_a_stack_address", {NULL}, O_HEAP_HANDLE, 10},
     {"heap_limits_and_counts_at_every_extreme", {NULL}, O_HEAP_HANDLE, 11},
+    {"api_posix_memalign_into_null", {NULL}, O_API, 0},
 };
 #define NOTHERS (sizeof others / sizeof others[0])
 
@@ -904,6 +921,9 @@ static void run_other(size_t i, const char *dir) {
     break;
   case O_DESCRIPTORS:
     descriptors_case(dir);
+    break;
+  case O_API:
+    api_case((int)o->arg);
     break;
   case O_ALIGNMENT:
     alignment_case();
@@ -1024,7 +1044,8 @@ static int run_other_child(const char *self, size_t i, int debug) {
         why = "wrote a line that is not one of HawkAlloc's notes";
       }
   } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT) {
-    ok = (o->what == O_RELEASED || o->what == O_HEAP_HANDLE) && one_report_line(buf, len);
+    ok = (o->what == O_RELEASED || o->what == O_HEAP_HANDLE || o->what == O_API) &&
+         one_report_line(buf, len);
     why = "aborted without exactly one \"hawkalloc:\" line";
   }
   if (o->what == O_RELEASED && ok && WIFEXITED(status) == 0) {
