@@ -55,7 +55,9 @@
  *   heap_*         created heaps' handles and blocks misused, limits and
  *                  counts at every extreme
  *   api_*          hostile values from the program's side of the API (a
- *                  NULL where posix_memalign stores the block's address)
+ *                  NULL where posix_memalign stores the block's address;
+ *                  a walk's visitor or an events recorder that calls into
+ *                  the library)
  *
  * And, debug off, under every policy:
  *
@@ -725,14 +727,57 @@ static void large_header_case(int c) {
   _exit(0);
 }
 
+/* hawk_walk's visitor and hawk_events' recorder that call into the
+ * library, which they must not: once, on the first block of the kind
+ * api_callback_state names (-1: any). */
+static int api_callback_which, api_callback_state, api_callback_done;
+static void *api_callback_victim;
+
+static void api_callback_call(void) {
+  if (api_callback_done++) return;
+  if (api_callback_which == 3 || api_callback_which == 5)
+    hawk_check();
+  else
+    hawk_free(api_callback_victim);
+}
+
+static void api_visit(void *ctx, const struct hawk_block_info *b) {
+  (void)ctx;
+  if (api_callback_state < 0 || b->state == api_callback_state) api_callback_call();
+}
+
+static void api_record(void *ctx, const struct hawk_event *e) {
+  (void)ctx;
+  (void)e;
+  api_callback_call();
+}
+
 /* Hostile values from the program's side of the API: each variant must
- * abort with one line, or give the documented result.  Found at ff3fd6a:
- * posix_memalign stored the block's address through a NULL out (SIGSEGV
- * inside the allocator, as glibc's does, the block lost). */
+ * abort with one line, or give the documented result, within the alarm.
+ * Found at ff3fd6a: posix_memalign stored the block's address through a
+ * NULL out (SIGSEGV inside the allocator, as glibc's does, the block
+ * lost); a visitor or recorder that called into the library waited for
+ * ever for the lock its own call held (a heap's, or the large blocks'). */
 static void api_case(int which) {
+  alarm(10);
+  api_callback_which = which;
+  api_callback_state = -1;
   switch (which) {
-  default:
+  case 0:
     if (hawk_posix_memalign(NULL, 64, 100) == 0) wrong("posix_memalign into NULL succeeded");
+    break;
+  case 1: /* a medium block freed by the visitor of an arena block */
+  case 2: /* a large block freed by the visitor of a large block */
+  case 3: /* hawk_check called by the visitor */
+    api_callback_victim = hawk_malloc(which == 2 ? 3 * MB : 100000);
+    if (which == 2) api_callback_state = HAWK_BLOCK_LARGE;
+    hawk_walk(api_visit, NULL);
+    break;
+  default: /* a recorder that frees a block (4) or calls hawk_check (5) */
+    api_callback_victim = hawk_malloc(100000);
+    if (hawk_events(api_record, NULL) != 0) wrong("hawk_events");
+    hawk_free(hawk_malloc(200000));
+    hawk_events(NULL, NULL);
     break;
   }
   if (hawk_check() != 0) wrong("hawk_check");
@@ -889,6 +934,11 @@ static const struct other others[] = {
     {"heap_stats_of_a_stack_address", {NULL}, O_HEAP_HANDLE, 10},
     {"heap_limits_and_counts_at_every_extreme", {NULL}, O_HEAP_HANDLE, 11},
     {"api_posix_memalign_into_null", {NULL}, O_API, 0},
+    {"api_walk_visitor_frees_a_block", {NULL}, O_API, 1},
+    {"api_walk_visitor_frees_a_large_block", {NULL}, O_API, 2},
+    {"api_walk_visitor_calls_hawk_check", {NULL}, O_API, 3},
+    {"api_events_recorder_frees_a_block", {NULL}, O_API, 4},
+    {"api_events_recorder_calls_hawk_check", {NULL}, O_API, 5},
 };
 #define NOTHERS (sizeof others / sizeof others[0])
 
