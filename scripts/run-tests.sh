@@ -41,8 +41,10 @@ run() {
   local name=$1
   shift
   echo "== $name"
+  local t0=$SECONDS
   timeout -k 10 "$limit" "$@" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
+  echo "   ($name: $((SECONDS - t0)) s)"
   local line
   line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
   if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then

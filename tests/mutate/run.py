@@ -16,14 +16,25 @@ Ends with "N passed, N failed": a caught mutation passes, a survivor (or a
 mutation that no longer applies) fails.
 """
 import os
+import queue
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TIMEOUT = 120  # seconds a test command may run before it counts as hung
+# A command counts as hung when it runs HUNG_FACTOR times as long as it took
+# on the unmutated copy, and at least HUNG_MIN seconds (at most HUNG_MAX):
+# a mutant that loops for ever is told in seconds, not in a fixed two minutes.
+HUNG_FACTOR = 10
+HUNG_MIN = 20
+HUNG_MAX = 120
+# Mutations run this many at a time, each worker in a copy of its own: the
+# tests of one mostly wait on one CPU while the other builds.
+WORKERS = int(os.environ.get("MUTATE_WORKERS", "2"))
 
 
 def parse(path):
@@ -59,8 +70,18 @@ def parse(path):
 
 
 def run(cmd, cwd, env=None, timeout=None):
-    return subprocess.run(cmd, cwd=cwd, env=env, timeout=timeout, shell=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    """Runs cmd in a shell of its own session; on timeout the whole group is
+    killed (a script's children too, not only the shell) and
+    TimeoutExpired raised."""
+    with subprocess.Popen(cmd, cwd=cwd, env=env, shell=True, start_new_session=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as p:
+        try:
+            out, _ = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+            raise
+        return subprocess.CompletedProcess(cmd, p.returncode, out)
 
 
 def commands(m):
@@ -83,15 +104,70 @@ def build(tree, progs):
     return r.returncode == 0, r.stdout.decode(errors="replace")
 
 
-def passes(tree, cmd):
+def passes(tree, cmd, timeout=HUNG_MAX):
     """0: passed, 1: failed, 2: hung."""
     env = dict(os.environ)
     env.pop("HAWKALLOC_POLICY", None)
     try:
-        r = run(cmd, tree, env=env, timeout=TIMEOUT)
+        r = run(cmd, tree, env=env, timeout=timeout)
     except subprocess.TimeoutExpired:
         return 2
     return 0 if r.returncode == 0 else 1
+
+
+def hung_limit(seconds):
+    """How long a command that took seconds unmutated may run mutated."""
+    return min(HUNG_MAX, max(HUNG_MIN, HUNG_FACTOR * seconds))
+
+
+def copy_tracked(dst_root):
+    """The tracked files as they are now (edits included), into dst_root."""
+    shutil.rmtree(dst_root, ignore_errors=True)
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True,
+                           stdout=subprocess.PIPE).stdout.decode().split("\0")
+    for rel in files:
+        if not rel or not os.path.isfile(os.path.join(ROOT, rel)):
+            continue
+        dst = os.path.join(dst_root, rel)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        shutil.copy2(os.path.join(ROOT, rel), dst)
+
+
+def try_mutation(m, tree, limits):
+    """Applies m in tree, rebuilds, runs its commands, restores the file.
+    Returns (caught, line to print, build log or None)."""
+    path = os.path.join(tree, m["file"])
+    with open(path, encoding="utf-8") as f:
+        original = f.read()
+    if original.count(m["find"]) != 1:
+        return (False, f"STALE    {m['name']}: its text is found {original.count(m['find'])} "
+                f"times in {m['file']}, not once", None)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(original.replace(m["find"], m["replace"]))
+    try:
+        t0 = time.time()
+        cmds = commands(m)
+        ok, log = build(tree, targets(cmds))
+        if not ok:
+            # A mutation meant to compile must not be caught by the compiler.
+            return (False, f"BADMUT   {m['name']}: does not build; make it a mutation that "
+                    "compiles", log[-2000:])
+        verdict = None
+        for c in cmds:
+            r = passes(tree, c, limits[c])
+            if r != 0:
+                verdict = f"caught by {c}" + (f" (hung: over {limits[c]:.0f} s)" if r == 2 else "")
+                break
+        took = time.time() - t0
+        if verdict:
+            return (True, f"caught   {m['name']}  [{verdict}, {took:.0f} s]", None)
+        return (False, f"SURVIVED {m['name']}: {m.get('why', '')}  [{took:.0f} s]", None)
+    finally:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(original)
+        # Older than the objects built from the mutated text: make rebuilds.
+        now = time.time()
+        os.utime(path, (now, now))
 
 
 def main():
@@ -114,18 +190,10 @@ def main():
         print("0 passed, 1 failed")
         return 1
 
-    # The scratch copy: the tracked files as they are now (edits included).
+    # The scratch copy, built once; the other workers' copies are copies of
+    # it, build included (timestamps kept: nothing is rebuilt).
     tree = os.path.join(ROOT, "build/mutate/tree")
-    shutil.rmtree(tree, ignore_errors=True)
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True,
-                           stdout=subprocess.PIPE).stdout.decode().split("\0")
-    for rel in files:
-        if not rel or not os.path.isfile(os.path.join(ROOT, rel)):
-            continue
-        dst = os.path.join(tree, rel)
-        os.makedirs(os.path.dirname(dst), exist_ok=True)
-        shutil.copy2(os.path.join(ROOT, rel), dst)
-
+    copy_tracked(tree)
     all_cmds = []
     for m in muts:
         for c in commands(m):
@@ -137,58 +205,53 @@ def main():
         print("mutate: the unmutated copy does not build")
         print("0 passed, 1 failed")
         return 1
-    baseline_bad = [c for c in all_cmds if passes(tree, c) != 0]
+    limits, baseline_bad = {}, []
+    for c in all_cmds:
+        t0 = time.time()
+        if passes(tree, c) != 0:
+            baseline_bad.append(c)
+        limits[c] = hung_limit(time.time() - t0)
     for c in baseline_bad:
         print(f"BASELINE FAIL  {c}  (fails without any mutation)")
     if baseline_bad:
         print(f"0 passed, {len(baseline_bad)} failed")
         return 1
+    workers = max(1, min(WORKERS, len(muts)))
+    trees = [tree]
+    for k in range(1, workers):
+        other = os.path.join(ROOT, f"build/mutate/tree{k}")
+        shutil.rmtree(other, ignore_errors=True)
+        subprocess.run(["cp", "-a", tree, other], check=True)
+        trees.append(other)
 
-    caught = survived = 0
-    start = time.time()
+    todo = queue.Queue()
     for m in muts:
-        path = os.path.join(tree, m["file"])
-        with open(path, encoding="utf-8") as f:
-            original = f.read()
-        if original.count(m["find"]) != 1:
-            print(f"STALE    {m['name']}: its text is found {original.count(m['find'])} "
-                  f"times in {m['file']}, not once")
-            survived += 1
-            continue
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(original.replace(m["find"], m["replace"]))
-        try:
-            t0 = time.time()
-            cmds = commands(m)
-            ok, log = build(tree, targets(cmds))
-            if not ok:
-                verdict = "caught (does not build)"
-                # A mutation meant to compile must not be caught by the compiler.
-                print(f"BADMUT   {m['name']}: does not build; make it a mutation that compiles")
-                print(log[-2000:])
-                survived += 1
-                continue
-            verdict = None
-            for c in cmds:
-                r = passes(tree, c)
-                if r != 0:
-                    verdict = f"caught by {c}" + (" (hung)" if r == 2 else "")
-                    break
-            took = time.time() - t0
-            if verdict:
-                caught += 1
-                print(f"caught   {m['name']}  [{verdict}, {took:.0f} s]")
-            else:
-                survived += 1
-                print(f"SURVIVED {m['name']}: {m.get('why', '')}  [{took:.0f} s]")
-        finally:
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(original)
-            # Older than the objects built from the mutated text: make rebuilds.
-            now = time.time()
-            os.utime(path, (now, now))
+        todo.put(m)
+    out = threading.Lock()
+    counts = {"caught": 0, "survived": 0}
+    start = time.time()
+
+    def worker(t):
+        while True:
+            try:
+                m = todo.get_nowait()
+            except queue.Empty:
+                return
+            caught, line, log = try_mutation(m, t, limits)
+            with out:
+                print(line)
+                if log:
+                    print(log)
+                counts["caught" if caught else "survived"] += 1
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in trees]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    caught, survived = counts["caught"], counts["survived"]
     print(f"mutate: {caught} of {caught + survived} mutations caught "
-          f"in {time.time() - start:.0f} s")
+          f"in {time.time() - start:.0f} s ({workers} at a time)")
     print(f"{caught} passed, {survived} failed")
     return 0 if survived == 0 else 1
 
