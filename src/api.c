@@ -67,7 +67,7 @@ static inline __attribute__((always_inline)) void *alloc_try(size_t n, size_t al
 /* Aborts for a pointer into memory HawkAlloc gave back.  Only a pointer
  * that can be shown to be one it handed out is called a double free: the
  * range may since have been mapped by the program or another allocator. */
-static _Noreturn void released_misuse(void *p, enum chunk_kind kind, const char *call) {
+static _Noreturn HAWK_COLD void released_misuse(void *p, enum chunk_kind kind, const char *call) {
   int ours;
   if (kind == CHUNK_FREED) {
     ours = large_was_payload(p);
@@ -100,7 +100,7 @@ static __attribute__((noinline)) void *alloc_retry(size_t n, size_t align, int z
   return alloc_try(n, align, zero);
 }
 
-static void *alloc_core(size_t n, size_t align, int zero) {
+static HAWK_HOT void *alloc_core(size_t n, size_t align, int zero) {
   void *p = alloc_try(n, align, zero);
   if (unlikely(p == NULL)) p = alloc_retry(n, align, zero);
   return p;
@@ -113,7 +113,7 @@ static void *alloc_in(struct hawk_heap *h, size_t n, size_t align, int zero) {
 }
 
 /* What kind of memory p is in; aborts with a message if it is not ours. */
-static enum chunk_kind owner_kind(void *p, const char *call) {
+static HAWK_HOT enum chunk_kind owner_kind(void *p, const char *call) {
   if ((uintptr_t)p & (HAWK_ALIGN - 1)) report_misuse(call, p, "invalid pointer (misaligned)");
   enum chunk_kind kind = registry_lookup(p);
   if (kind == CHUNK_FREED || kind == CHUNK_ARENA_FREED) released_misuse(p, kind, call);
@@ -123,7 +123,7 @@ static enum chunk_kind owner_kind(void *p, const char *call) {
 
 /* Not inlined: free's fast path reaches it with a tail call and keeps no
  * stack frame of its own. */
-static __attribute__((noinline)) void free_core(void *p, const char *call) {
+static HAWK_HOT __attribute__((noinline)) void free_core(void *p, const char *call) {
   hawk_fork_guard();
   enum chunk_kind kind = owner_kind(p, call);
   if (kind == CHUNK_ARENA)
@@ -216,7 +216,7 @@ static inline void free_fast(void *ptr);
 /* Moves p, whose first old bytes are in use, to a new block of n bytes;
  * a block that grows gets REALLOC_HEADROOM more.  With M_PERTURB the bytes
  * added and the old block are filled as malloc and free fill them. */
-static void *move(void *p, size_t old, size_t n) {
+static HAWK_HOT void *move(void *p, size_t old, size_t n) {
   size_t limit = large_threshold_now();
   size_t ask = n > old && n < limit ? n + n / REALLOC_HEADROOM : n;
   void *q = alloc_core(ask < limit ? ask : n, HAWK_ALIGN, 0);
@@ -355,7 +355,7 @@ static void vg_destroyed(void *ctx, const struct hawk_block_info *b) {
 
 /* The primitives as the API uses them: plain, or checked in debug mode, or
  * announced to Valgrind. */
-static void *alloc_api(size_t n, size_t align, int zero, const char *call) {
+static HAWK_HOT void *alloc_api(size_t n, size_t align, int zero, const char *call) {
   hawk_ensure_init(); /* the first block, too, must see the mode */
   if (unlikely(slow())) {
     hawk_fork_guard(); /* debug mode and Valgrind go to the heap */
@@ -396,13 +396,26 @@ static void free_api(void *p, const char *call) {
   free_core(p, call);
 }
 
-static void *resize_api(void *p, size_t n, const char *call) {
-  if (unlikely(slow())) {
-    hawk_fork_guard();
-    debug_tick(call);
-    if (debug_enabled) return debug_resize(p, n, call);
-    if (under_valgrind) return vg_resize(p, n, call);
+/* resize_api's work in slow mode, out of line so that realloc's own code
+ * keeps only the test: 1 with *q set when debug mode or Valgrind resized,
+ * 0 when resize_core is to. */
+static HAWK_COLD int resize_slow_mode(void *p, size_t n, const char *call, void **q) {
+  hawk_fork_guard();
+  debug_tick(call);
+  if (debug_enabled) {
+    *q = debug_resize(p, n, call);
+    return 1;
   }
+  if (under_valgrind) {
+    *q = vg_resize(p, n, call);
+    return 1;
+  }
+  return 0;
+}
+
+static void *resize_api(void *p, size_t n, const char *call) {
+  void *q;
+  if (unlikely(slow()) && resize_slow_mode(p, n, call, &q)) return q;
   return resize_core(p, n, call);
 }
 
@@ -434,7 +447,7 @@ static int is_power_of_two(size_t a) { return a != 0 && (a & (a - 1)) == 0; }
 /* malloc when this thread's cache had nothing of the size, or in slow mode
  * (p is then the block the cache gave, if any: only without the checks,
  * whose pops miss in slow mode). */
-__attribute__((noinline)) static void *malloc_slow(size_t size, void *p) {
+HAWK_HOT __attribute__((noinline)) static void *malloc_slow(size_t size, void *p) {
   if (p == NULL) {
     p = alloc_api(size, HAWK_ALIGN, 0, "malloc");
   } else {
@@ -448,7 +461,7 @@ __attribute__((noinline)) static void *malloc_slow(size_t size, void *p) {
 /* The fast path: the head of this thread's list of that size.  With the
  * checks, slow mode is in the key the pop compares marks with
  * (fast_pop_key, process.h): no test of its own. */
-void *hawk_malloc(size_t size) {
+HAWK_HOT void *hawk_malloc(size_t size) {
   void *p = NULL;
   if (likely(size <= TCACHE_MAX_BLOCK - BLOCK_HEADER)) {
     /* NULL also when its checks failed, and with the checks in slow mode */
@@ -464,7 +477,7 @@ void *hawk_malloc(size_t size) {
  * checks, the registry said p's header lies in a default heap's arena
  * (registry_payload_is), and so does p unless it is the arena's first
  * byte: the heap's free then needs no second lookup (owner_kind's). */
-__attribute__((noinline)) static void free_slow(void *ptr) {
+HAWK_HOT __attribute__((noinline)) static void free_slow(void *ptr) {
   uint64_t w = block_load(block_of_payload(ptr));
   size_t size = w & BLOCK_SIZE_MASK;
   if (block_word_alloc_ok(block_of_payload(ptr), w, TCACHE_MAX_BLOCK)) {
@@ -535,7 +548,7 @@ static inline __attribute__((always_inline)) void free_fast_from(void *ptr, int 
   free_slow(ptr);
 }
 
-void hawk_free(void *ptr) { free_fast_from(ptr, 1); }
+HAWK_HOT void hawk_free(void *ptr) { free_fast_from(ptr, 1); }
 
 /* free of a block already checked, or after the slow-mode work. */
 static inline __attribute__((always_inline)) void free_fast(void *ptr) { free_fast_from(ptr, 0); }
@@ -555,7 +568,7 @@ __attribute__((noinline)) static void *calloc_slow(size_t total, void *p) {
 
 /* The fast path: malloc's, and the block cleared (a cached block holds
  * what it held when it was freed). */
-void *hawk_calloc(size_t count, size_t size) {
+HAWK_HOT void *hawk_calloc(size_t count, size_t size) {
   size_t total;
   if (__builtin_mul_overflow(count, size, &total)) return fail(ENOMEM);
   void *p = NULL;
@@ -568,7 +581,7 @@ void *hawk_calloc(size_t count, size_t size) {
 }
 
 /* realloc(p, 0) frees p and returns NULL, as glibc does (docs/design.md). */
-void *hawk_realloc(void *ptr, size_t size) {
+HAWK_HOT void *hawk_realloc(void *ptr, size_t size) {
   if (ptr == NULL) return hawk_malloc(size);
   if (size == 0) {
     trace_block(TRACE_FREE, ptr, 0, 0, ptr);
@@ -604,7 +617,7 @@ static __attribute__((noinline)) size_t usable_size_slow(void *ptr) {
  * Valgrind request on the way (programs that count their memory call this
  * on every malloc and free).  Anything else takes the slow path, which
  * checks the same and reports. */
-size_t hawk_usable_size(void *ptr) {
+HAWK_HOT size_t hawk_usable_size(void *ptr) {
   if (likely(registry_payload_is(
           ptr, (enum chunk_kind)__atomic_load_n(&fast_free_kind, __ATOMIC_RELAXED)))) {
     size_t n = usable_in_arena(ptr);
@@ -677,13 +690,14 @@ int hawk_trim(void) {
  * malloc, free and the rest jump straight here, not through the PLT and a
  * second jump (a call of a default-visibility function inside a shared
  * library goes through the PLT, so that another object could interpose it). */
-HAWK_INTERNAL void *hawk_malloc_direct(size_t size) __attribute__((alias("hawk_malloc")));
-HAWK_INTERNAL void hawk_free_direct(void *ptr) __attribute__((alias("hawk_free")));
-HAWK_INTERNAL void *hawk_calloc_direct(size_t count, size_t size)
+HAWK_INTERNAL HAWK_HOT void *hawk_malloc_direct(size_t size) __attribute__((alias("hawk_malloc")));
+HAWK_INTERNAL HAWK_HOT void hawk_free_direct(void *ptr) __attribute__((alias("hawk_free")));
+HAWK_INTERNAL HAWK_HOT void *hawk_calloc_direct(size_t count, size_t size)
     __attribute__((alias("hawk_calloc")));
-HAWK_INTERNAL void *hawk_realloc_direct(void *ptr, size_t size)
+HAWK_INTERNAL HAWK_HOT void *hawk_realloc_direct(void *ptr, size_t size)
     __attribute__((alias("hawk_realloc")));
-HAWK_INTERNAL size_t hawk_usable_size_direct(void *ptr) __attribute__((alias("hawk_usable_size")));
+HAWK_INTERNAL HAWK_HOT size_t hawk_usable_size_direct(void *ptr)
+    __attribute__((alias("hawk_usable_size")));
 
 const char *hawk_policy_name(void) {
   hawk_ensure_init();

@@ -213,7 +213,7 @@ size_t arena_cache_count(void) {
   return n;
 }
 
-void arena_mark_used(struct arena *a, const block *b, size_t size) {
+HAWK_HOT void arena_mark_used(struct arena *a, const block *b, size_t size) {
   char *end = arena_used_end(a, b, size);
   if (end > a->frontier) {
     counters_footprint(end - a->frontier);

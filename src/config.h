@@ -234,6 +234,19 @@
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
+/* For what runs rarely or never (a misuse reported, memory refused by the
+ * OS): GCC moves such a function, and the branches of its callers that
+ * lead to it, into .text.unlikely, away from the paths every call runs, so
+ * that those paths fill fewer lines of the instruction cache
+ * (docs/performance.md, "Code footprint"). */
+#define HAWK_COLD __attribute__((cold, noinline))
+
+/* For the functions a program's every call, or every refill and flush of a
+ * thread cache, runs: GCC places them together in .text.hot, which the
+ * linker puts ahead of the rest of the code, so that they share as few
+ * lines and pages as possible (docs/performance.md, "Code footprint"). */
+#define HAWK_HOT __attribute__((hot))
+
 /* Internal functions shared between files are hidden from the library's
  * exported symbol table (the build also uses -fvisibility=hidden). */
 #define HAWK_INTERNAL __attribute__((visibility("hidden")))

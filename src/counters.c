@@ -15,7 +15,7 @@ void counters_mapped(int64_t delta) {
   if (delta > 0) counter_max(&counters.mapped_peak, now);
 }
 
-void counters_footprint(int64_t delta) {
+HAWK_HOT void counters_footprint(int64_t delta) {
   uint64_t now = __atomic_add_fetch(&counters.footprint, (uint64_t)delta, __ATOMIC_RELAXED);
   if (delta > 0) counter_max(&counters.footprint_peak, now);
 }

@@ -91,7 +91,7 @@ static void detach_locked(struct heap *h, struct arena *a) {
 /* Cuts the tail of allocated block b beyond size bytes off as a free block,
  * merging it with the next block if that is free; the bytes in use are the
  * caller's to count.  Returns the bytes cut off. */
-static size_t cut_tail_locked(struct heap *h, block *b, size_t size) {
+static HAWK_HOT size_t cut_tail_locked(struct heap *h, block *b, size_t size) {
   size_t total = block_size(b);
   if (total - size < BLOCK_MIN) return 0;
   block *tail = (block *)((char *)b + size);
@@ -279,7 +279,7 @@ static inline __attribute__((always_inline)) const char *block_problem_locked(co
  * for.  A header without its magic was overwritten (an overflow past the
  * last block of the chunk below runs into it): that is all that is known
  * of p, so the line says that, not what the damaged heap field suggests. */
-static struct heap *owner_of(void *p, const char *call) {
+static HAWK_HOT struct heap *owner_of(void *p, const char *call) {
   struct arena *a = arena_of(p);
   if (a->magic != ARENA_MAGIC)
     report_misuse(call, p, "heap corruption (the block's arena header overwritten)");
@@ -413,8 +413,8 @@ static inline void finish(struct heap *h, struct releases *r) {
  * front of a big free one and given back, again and again, would else keep
  * the big one's pages from ever going back to the OS.  Mostly fresh memory,
  * or memory next to pages given back already, is free since now. */
-static __attribute__((noinline)) void stamp_merged_locked(struct heap *h, const struct arena *a,
-                                                          block *b, size_t size, size_t freed) {
+static HAWK_HOT __attribute__((noinline)) void
+stamp_merged_locked(struct heap *h, const struct arena *a, block *b, size_t size, size_t freed) {
   uint64_t old = DECAY_CLEAN, s;
   const block *freed_block = b;
   if (!block_is_alloc(b)) { /* merged backward: the stamp of the block before */
@@ -510,7 +510,8 @@ static inline int frees_as_usual(const struct heap *h) {
 }
 
 /* Frees b, coalescing with both neighbours (free_span_locked). */
-static struct arena *free_locked(struct heap *h, struct arena *a, block *b, int may_detach) {
+static HAWK_HOT struct arena *free_locked(struct heap *h, struct arena *a, block *b,
+                                          int may_detach) {
   size_t size = block_size(b);
   in_use_add(h, -(int64_t)size);
   /* The usual case with constants, as a cache batch does (free_cached_locked). */
@@ -563,7 +564,7 @@ static int remote_entry_ok(void *const *p) {
 }
 
 /* Frees the blocks other threads left on the heap's remote list. */
-static void drain_locked(struct heap *h, struct releases *r) {
+static HAWK_HOT void drain_locked(struct heap *h, struct releases *r) {
   if (__atomic_load_n(&h->remote, __ATOMIC_RELAXED) == NULL) return;
   void **p = __atomic_exchange_n(&h->remote, NULL, __ATOMIC_ACQUIRE);
   while (p) {
@@ -601,7 +602,7 @@ void heap_drain(struct heap *h) {
 }
 
 /* heap_free, counted as a free of the program (by_user) or not. */
-static void free_one(void *p, const char *call, int by_user) {
+static HAWK_HOT void free_one(void *p, const char *call, int by_user) {
   struct heap *h = owner_of(p, call);
   struct releases r;
   r.count = 0;
@@ -694,7 +695,8 @@ free_cached_in_locked(struct heap *h, void *const *ps, size_t n, struct releases
  * constants, so that its loop tests none of them.  Frees the blocks of ps
  * up to the first that is not h's (untouched: still marked as cached);
  * returns how many. */
-static size_t free_cached_locked(struct heap *h, void *const *ps, size_t n, struct releases *r) {
+static HAWK_HOT size_t free_cached_locked(struct heap *h, void *const *ps, size_t n,
+                                          struct releases *r) {
   return free_cached_in_locked(h, ps, n, r, frees_as_usual(h), decay_on, EVENTS_ON());
 }
 
@@ -729,7 +731,7 @@ static void give_back_later(struct heap *h, void **ps, size_t n) {
  * its lock is free (up to the first block of another heap as they come,
  * the heap tested once a run; then its others, brought forward), else onto
  * its remote list (give_back_later); then the next heap's. */
-void heap_release_cached(void **ps, size_t count) {
+HAWK_HOT void heap_release_cached(void **ps, size_t count) {
   while (count > 0) {
     struct heap *h = owner_of(ps[0], "free");
     size_t k;
@@ -749,7 +751,7 @@ void heap_release_cached(void **ps, size_t count) {
   }
 }
 
-void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty, int grow) {
+HAWK_HOT void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty, int grow) {
   struct releases r;
   r.count = 0;
   lock_take(&h->lock);
@@ -844,7 +846,7 @@ static size_t take_exact_locked(struct heap *h, size_t size, void **out, size_t 
   return n;
 }
 
-size_t heap_alloc_batch(struct heap *h, size_t size, void **out, size_t count, int grow) {
+HAWK_HOT size_t heap_alloc_batch(struct heap *h, size_t size, void **out, size_t count, int grow) {
   size_t got = 0;
   struct releases r;
   r.count = 0;
@@ -865,8 +867,8 @@ size_t heap_alloc_batch(struct heap *h, size_t size, void **out, size_t count, i
  * takes whole (taken off the lists already), size bytes, or up to roomy
  * bytes if there is room, and cuts off the rest; cur is the bytes of it
  * counted in use so far. */
-static void grow_over_locked(struct heap *h, block *b, size_t merged, size_t size, size_t roomy,
-                             size_t cur) {
+static HAWK_HOT void grow_over_locked(struct heap *h, block *b, size_t merged, size_t size,
+                                      size_t roomy, size_t cur) {
   if (roomy > merged) roomy = merged;
   /* The headroom takes no new memory: it stays below the frontier. */
   const char *frontier = arena_of(b)->frontier;
@@ -927,8 +929,8 @@ static int grow_into_cached_locked(struct heap *h, void *p, void *next, size_t n
   return 1;
 }
 
-int heap_resize_into(void *p, void *next, size_t n, size_t limit, const char *call,
-                     size_t *usable) {
+HAWK_HOT int heap_resize_into(void *p, void *next, size_t n, size_t limit, const char *call,
+                              size_t *usable) {
   struct heap *h = owner_of(p, call);
   block *b = block_of_payload(p);
   size_t size = block_size_for(n);

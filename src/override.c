@@ -22,10 +22,14 @@ DIRECT void *hawk_calloc_direct(size_t count, size_t size);
 DIRECT void *hawk_realloc_direct(void *ptr, size_t size);
 DIRECT size_t hawk_usable_size_direct(void *ptr);
 
-EXPORT void *malloc(size_t size) { return hawk_malloc_direct(size); }
-EXPORT void free(void *ptr) { hawk_free_direct(ptr); }
-EXPORT void *calloc(size_t count, size_t size) { return hawk_calloc_direct(count, size); }
-EXPORT void *realloc(void *ptr, size_t size) { return hawk_realloc_direct(ptr, size); }
+/* The names every program calls sit with the code they jump to, in
+ * .text.hot (config.h: HAWK_HOT). */
+#define HOT __attribute__((hot))
+
+EXPORT HOT void *malloc(size_t size) { return hawk_malloc_direct(size); }
+EXPORT HOT void free(void *ptr) { hawk_free_direct(ptr); }
+EXPORT HOT void *calloc(size_t count, size_t size) { return hawk_calloc_direct(count, size); }
+EXPORT HOT void *realloc(void *ptr, size_t size) { return hawk_realloc_direct(ptr, size); }
 EXPORT void *reallocarray(void *ptr, size_t count, size_t size) {
   return hawk_reallocarray(ptr, count, size);
 }
@@ -38,7 +42,7 @@ EXPORT void *aligned_alloc(size_t alignment, size_t size) {
 EXPORT void *memalign(size_t alignment, size_t size) { return hawk_memalign(alignment, size); }
 EXPORT void *valloc(size_t size) { return hawk_valloc(size); }
 EXPORT void *pvalloc(size_t size) { return hawk_pvalloc(size); }
-EXPORT size_t malloc_usable_size(void *ptr) { return hawk_usable_size_direct(ptr); }
+EXPORT HOT size_t malloc_usable_size(void *ptr) { return hawk_usable_size_direct(ptr); }
 EXPORT int malloc_trim(size_t pad) {
   (void)pad; /* everything free is released, whatever the pad */
   return hawk_trim();

@@ -101,7 +101,7 @@ static inline void list_push(struct freelists *fl, block **head, block *b) {
 
 /* Reports links of a listed block that failed the safe-unlink or search
  * checks: releases fl->lock first, then reports and aborts. */
-HAWK_INTERNAL _Noreturn void list_corrupt(const struct freelists *fl, const block *b);
+HAWK_INTERNAL _Noreturn HAWK_COLD void list_corrupt(const struct freelists *fl, const block *b);
 
 /* Whether a link read from a free block may be followed: NULL, or a block
  * address (8 modulo 16) inside an arena. */

@@ -13,7 +13,7 @@
 #include "report.h"
 
 static void seg_insert_listed(struct freelists *fl, block *b) { seg_insert(fl, b); }
-static void seg_remove_listed(struct freelists *fl, block *b) { seg_remove(fl, b); }
+static HAWK_HOT void seg_remove_listed(struct freelists *fl, block *b) { seg_remove(fl, b); }
 
 /* The first non-empty class at or after c, or SIZE_CLASSES. */
 static unsigned next_nonempty(const struct freelists *fl, unsigned c) {
@@ -119,6 +119,10 @@ static int seg_verify(const struct freelists *fl, void (*seen)(void *ctx, const 
   }
   return v.problems;
 }
+
+/* The search runs on every refill and every medium-sized malloc: with the
+ * code of every call, in .text.hot (config.h). */
+static HAWK_HOT block *placement_segregated_find(struct freelists *fl, size_t size);
 
 PLACEMENT_POLICY(placement_segregated, "segregated", seg_insert_listed, seg_remove_listed,
                  seg_search, seg_verify);

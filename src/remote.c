@@ -65,7 +65,7 @@ int remote_hand_off(void *head, size_t size, unsigned count) {
   return 1;
 }
 
-int remote_waiting(const struct heap *h, size_t size) {
+HAWK_HOT int remote_waiting(const struct heap *h, size_t size) {
   const struct stacks *s = stacks_of(h);
   return s && __atomic_load_n(&s->top[size / HAWK_ALIGN], __ATOMIC_RELAXED) != NULL;
 }
@@ -198,7 +198,7 @@ void remote_thread_leaves(struct heap *h) {
     flush_heap((unsigned)(s - stacks));
 }
 
-int remote_exchanging(const struct heap *h) {
+HAWK_HOT int remote_exchanging(const struct heap *h) {
   const struct stacks *s = stacks_of(h);
   return s && __atomic_load_n(&s->joined, __ATOMIC_RELAXED) &&
          __atomic_load_n(&s->threads, __ATOMIC_RELAXED) >= 2;

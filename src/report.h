@@ -38,18 +38,19 @@ HAWK_INTERNAL void line_write_stderr(struct line *l);
 
 /* Writes "hawkalloc: CALL(PTR): PROBLEM" to stderr and aborts.  Callers must
  * hold no lock: a SIGABRT handler may allocate. */
-HAWK_INTERNAL _Noreturn void report_misuse(const char *call, const void *ptr, const char *problem);
+HAWK_INTERNAL _Noreturn HAWK_COLD void report_misuse(const char *call, const void *ptr,
+                                                     const char *problem);
 
 /* Writes "hawkalloc: CALL: PROBLEM" to stderr and aborts (no pointer to
  * name).  Callers must hold no lock. */
-HAWK_INTERNAL _Noreturn void report_fatal(const char *call, const char *problem);
+HAWK_INTERNAL _Noreturn HAWK_COLD void report_fatal(const char *call, const char *problem);
 
 /* Writes "hawkalloc: WHAT" plus a pointer to stderr (used by hawk_check). */
 HAWK_INTERNAL void report_problem(const char *what, const void *where, const char *detail);
 
 /* Writes "hawkalloc: assertion failed at FILE:LINE: COND" to stderr and
  * aborts (HAWK_ASSERT). */
-HAWK_INTERNAL _Noreturn void report_assert(const char *file, int line, const char *cond);
+HAWK_INTERNAL _Noreturn HAWK_COLD void report_assert(const char *file, int line, const char *cond);
 
 /* Internal assertions, by level (config.h: HAWK_ASSERT_LEVEL): HAWK_ASSERT
  * for a cheap test on values at hand (level 1 and up), HAWK_ASSERT_EXPENSIVE

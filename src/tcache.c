@@ -126,7 +126,7 @@ static void unregister(struct tcache *tc) {
 }
 
 /* Returns up to max blocks from the front of one list to the heap. */
-static void flush_list(struct tcache *tc, size_t bin, size_t max) {
+static HAWK_HOT void flush_list(struct tcache *tc, size_t bin, size_t max) {
   void *batch[TCACHE_LIST_MAX];
   while (max > 0 && tc->lists[bin].head) {
     size_t n = 0;
@@ -428,7 +428,7 @@ static int hand_back_maybe(struct tcache *tc, const void *p, size_t size) {
   return handed > 0;
 }
 
-void *tcache_refill(size_t size) {
+HAWK_HOT void *tcache_refill(size_t size) {
   hawk_ensure_init();
   struct tcache *tc = tcache_self;
   if (tc == &tcache_unset) tc = setup();
@@ -464,7 +464,7 @@ void *tcache_refill(size_t size) {
   return batch[0];
 }
 
-void tcache_overflow(void *p, size_t size) {
+HAWK_HOT void tcache_overflow(void *p, size_t size) {
   struct tcache *tc = tcache_self;
   if (tc == &tcache_unset) tc = setup();
   if (tc == NULL || tc == &tcache_gone || tc == &tcache_unset) {
@@ -509,7 +509,7 @@ void tcache_totals(struct tcache_totals *t) {
   t->bytes += remote_bytes();
 }
 
-int tcache_take_back(void *p, size_t size) {
+HAWK_HOT int tcache_take_back(void *p, size_t size) {
   struct tcache *tc = tcache_self;
   size_t bin = size / HAWK_ALIGN;
   if (size > TCACHE_MAX_BLOCK) return 0;

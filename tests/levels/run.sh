@@ -110,6 +110,44 @@ else
   fail "the C library data probe builds: $(head -n 3 "$tmp/err" 2>/dev/null)"
 fi
 
+# The code of every call lies together, and the rare code out of its way
+# (src/config.h: HAWK_HOT, HAWK_COLD; docs/performance.md, "Code
+# footprint"): the entry points, the cache's refill and flush and the heap's
+# batched paths (.text.hot) lie within 28 KiB, less than the 32 KiB level 1
+# instruction cache, and the reports of a misuse (.text.unlikely, which the
+# linker puts first) before them.  At ff3fd6a the same functions spanned
+# 42 KiB and the reports came after them.
+if [ -e "$lib" ]; then
+  if out=$(nm -S "$lib" | python3 -c '
+import sys
+hot = """malloc free calloc realloc malloc_usable_size hawk_malloc hawk_free hawk_calloc
+hawk_realloc hawk_usable_size tcache_refill tcache_overflow tcache_take_back heap_alloc
+heap_alloc_batch heap_release_cached heap_resize_into""".split()
+cold = "report_misuse report_fatal report_assert list_corrupt".split()
+fns = {}
+for line in sys.stdin:
+    f = line.split()
+    if len(f) == 4 and f[2] in "tT":
+        fns[f[3]] = (int(f[0], 16), int(f[1], 16))
+missing = [n for n in hot + cold if n not in fns]
+if missing:
+    sys.exit("no symbol " + " ".join(missing))
+lo = min(fns[n][0] for n in hot)
+hi = max(fns[n][0] + fns[n][1] for n in hot)
+late = [n for n in cold if fns[n][0] >= lo]
+print(hi - lo, " ".join(late) or "-")
+'); then
+    read -r span late <<<"$out"
+    if [ "$span" -le 28672 ] && [ "$late" = - ]; then
+      ok "the code of every call lies within 28 KiB, the misuse reports before it ($span bytes)"
+    else
+      fail "the code of every call lies within 28 KiB, the misuse reports before it: $span bytes, reports after its start: $late ($lib)"
+    fi
+  else
+    fail "the code of every call lies within 28 KiB: $out ($lib)"
+  fi
+fi
+
 # The code every process runs (start-up, malloc, free, exit) is linked first
 # and starts on a 64 KiB boundary (the Makefile's LIB_FIRST): a process that
 # allocates and frees a little has at most 64 KiB of the library's code
