@@ -238,7 +238,8 @@ struct hawk_block_info {
 
 /* Calls visit once per block of every arena, in address order within an
  * arena, then once per large block, with the heaps locked one at a time.
- * visit must not allocate or free.  Returns the number of blocks visited. */
+ * visit must not allocate or free (one that waits for a lock the walk holds
+ * is misuse: a line, abort).  Returns the number of blocks visited. */
 typedef void (*hawk_visit_fn)(void *ctx, const struct hawk_block_info *block);
 HAWK_EXPORT size_t hawk_walk(hawk_visit_fn visit, void *ctx);
 
@@ -298,7 +299,8 @@ struct hawk_event {
 
 /* Calls fn for every event of the heaps and large blocks from now on, with
  * the heap's lock held, in the order they happen; fn must not allocate,
- * free or call into the library.  First, for each heap, fn hears every free
+ * free or call into the library (one that waits for a lock the call holds
+ * is misuse: a line, abort).  First, for each heap, fn hears every free
  * block already listed as HAWK_EV_LISTED, each list from its tail to its
  * head (so that pushing them in that order rebuilds it).  Meant for one
  * thread's replay: calls of other threads are reported too, interleaved.

@@ -628,6 +628,8 @@ HAWK_HOT size_t hawk_usable_size(void *ptr) {
 
 int hawk_posix_memalign(void **out, size_t alignment, size_t size) {
   if (!is_power_of_two(alignment) || alignment < sizeof(void *)) return EINVAL;
+  /* Checked before the block is made: a store through NULL faulted here. */
+  if (out == NULL) report_misuse("posix_memalign", out, "invalid pointer (NULL to store into)");
   void *p = alloc_api(size, alignment < HAWK_ALIGN ? HAWK_ALIGN : alignment, 0, "posix_memalign");
   trace_note(TRACE_ALIGNED, p, size, alignment);
   if (p == NULL) return ENOMEM;

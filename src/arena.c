@@ -12,7 +12,10 @@
 _Static_assert(sizeof(struct arena) <= ARENA_PROLOGUE_OFFSET, "arena header overlaps prologue");
 _Static_assert((ARENA_FIRST_OFFSET + BLOCK_HEADER) % HAWK_ALIGN == 0, "first payload misaligned");
 
-/* Empty arenas waiting for reuse, linked through their next field. */
+/* Empty arenas waiting for reuse, linked through their next field.  A
+ * write into a cached arena's header (an overflow past the last block of
+ * the chunk below it) is caught before its link is followed
+ * (cache_next_locked). */
 static struct {
   pthread_mutex_t lock;
   struct arena *head;
@@ -31,12 +34,52 @@ static void arena_layout(struct arena *a) {
   block_set_alloc(arena_epilogue(a), 0, 0);
 }
 
-/* Takes an arena from the cache, or NULL. */
+/* Whether a, reached through the cache's list, is sound as far as the
+ * list needs: its magic, no heap (a link forged to a heap's arena), and a
+ * link NULL or to the start of a chunk the registry says is an arena (so
+ * that its header can be read); the link into *next.  A list bent into a
+ * cycle runs past the cache's count (cache_next_locked). */
+static int cache_entry_ok(const struct arena *a, struct arena **next) {
+  *next = a->next;
+  return a->magic == ARENA_MAGIC && arena_heap(a) == NULL &&
+         (*next == NULL ||
+          (((uintptr_t)*next & (ARENA_SIZE - 1)) == 0 && registry_lookup(*next) == CHUNK_ARENA));
+}
+
+/* The arena after a, the n-th entry of the cache's list (from 0), once a
+ * and its link are shown sound (cache_entry_ok) and the list not longer
+ * than its count; else the lock is released and one line ends the
+ * program. */
+static struct arena *cache_next_locked(const struct arena *a, size_t n) {
+  struct arena *next;
+  if (likely(n < cache.count && cache_entry_ok(a, &next))) return next;
+  pthread_mutex_unlock(&cache.lock);
+  report_misuse("arena cache", a, "heap corruption (a cached empty arena's header overwritten)");
+}
+
+/* Follows the whole list, checking each entry (cache_next_locked), before
+ * a walk that rewrites links: a list bent into a cycle is caught only while
+ * its links are as they were, and one cut short (a link overwritten with
+ * NULL) before a walk counts on its count. */
+static void cache_verify_locked(void) {
+  size_t n = 0;
+  const struct arena *a = cache.head;
+  for (; a; n++) a = cache_next_locked(a, n);
+  if (unlikely(n != cache.count)) {
+    pthread_mutex_unlock(&cache.lock);
+    report_misuse("arena cache", cache.head,
+                  "heap corruption (a cached empty arena's header overwritten)");
+  }
+}
+
+/* Takes an arena from the cache, or NULL.  Only its head's link is
+ * followed: an arena taken gets a heap, which the next take of it (a list
+ * bent into a cycle) finds. */
 static struct arena *cache_take(void) {
   pthread_mutex_lock(&cache.lock);
   struct arena *a = cache.head;
   if (a) {
-    cache.head = a->next;
+    cache.head = cache_next_locked(a, 0);
     cache.count--;
   }
   pthread_mutex_unlock(&cache.lock);
@@ -120,6 +163,7 @@ void arena_release(struct arena *a) {
 static size_t cache_unmap_older(uint64_t e) {
   struct arena *list = NULL, **at = &cache.head;
   pthread_mutex_lock(&cache.lock);
+  cache_verify_locked();
   while (*at) {
     struct arena *a = *at;
     if (e == DECAY_CLEAN || decay_due(a->cached_epoch, e)) {
@@ -142,6 +186,7 @@ size_t arena_cache_decay(uint64_t e) { return cache_unmap_older(e); }
 void arena_cache_set_limit(size_t limit) {
   struct arena *over = NULL;
   pthread_mutex_lock(&cache.lock);
+  cache_verify_locked();
   cache.limit = limit;
   while (cache.count > limit) {
     struct arena *a = cache.head;
@@ -219,7 +264,14 @@ int arena_cache_check(void) {
   int problems = 0;
   pthread_mutex_lock(&cache.lock);
   size_t n = 0;
-  for (struct arena *a = cache.head; a; a = a->next, n++) {
+  for (struct arena *a = cache.head, *next; a; a = next, n++) {
+    /* A link is followed only from a sound entry, to an arena's header. */
+    if (!cache_entry_ok(a, &next) || n >= cache.count) {
+      report_problem("check: cached arena", a, "header overwritten (its list ends here)");
+      problems++;
+      n = cache.count;
+      break;
+    }
     if (n >= cache.limit) {
       report_problem("check: arena cache", a, "holds more arenas than its limit");
       problems++;

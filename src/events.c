@@ -33,7 +33,10 @@ static void emit(int kind, int heap, const void *b, size_t size, uint64_t a, uin
                          .b = bb,
                          .c = c,
                          .d = d};
+  const char *was = lock_callback; /* a recorder that calls in: lock.h */
+  lock_callback = "hawk_events";
   fn(events_ctx, &e);
+  lock_callback = was;
 }
 
 /* The size of the free block after b, or 0 when that block is allocated. */

@@ -275,10 +275,15 @@ static inline __attribute__((always_inline)) const char *block_problem_locked(co
 }
 
 /* The heap that owns the arena block at p, after checking that p lies where
- * a payload can.  Reads only the arena header, which the registry vouched for. */
+ * a payload can.  Reads only the arena header, which the registry vouched
+ * for.  A header without its magic was overwritten (an overflow past the
+ * last block of the chunk below runs into it): that is all that is known
+ * of p, so the line says that, not what the damaged heap field suggests. */
 static HAWK_HOT struct heap *owner_of(void *p, const char *call) {
   struct arena *a = arena_of(p);
-  struct heap *h = a->magic == ARENA_MAGIC ? arena_heap(a) : NULL;
+  if (a->magic != ARENA_MAGIC)
+    report_misuse(call, p, "heap corruption (the block's arena header overwritten)");
+  struct heap *h = arena_heap(a);
   if (h == NULL) report_misuse(call, p, "double free (the block's arena is empty)");
   if (!arena_holds_payload(a, p)) report_misuse(call, p, "invalid pointer (not a block)");
   return h;

@@ -8,6 +8,7 @@
 #include "decay.h"
 #include "dlist.h"
 #include "events.h"
+#include "lock.h"
 #include "os.h"
 #include "registry.h"
 #include "report.h"
@@ -17,14 +18,22 @@ static struct {
   struct large_header *head;
 } live = {PTHREAD_MUTEX_INITIALIZER, NULL};
 
-void large_lock(void) { pthread_mutex_lock(&live.lock); }
+/* Takes live.lock: a wait is checked first (lock_wait_check: a walk's
+ * visitor that frees a large block would wait for the walk's own hold). */
+static void live_take(void) {
+  if (pthread_mutex_trylock(&live.lock) == 0) return;
+  lock_wait_check();
+  pthread_mutex_lock(&live.lock);
+}
+
+void large_lock(void) { live_take(); }
 void large_unlock(void) { pthread_mutex_unlock(&live.lock); }
 void large_reset_lock(void) { pthread_mutex_init(&live.lock, NULL); }
 
 /* Adds a block to the live list and its bytes to the counters, together, so
  * that hawk_check sees both agree. */
 static void list_add(struct large_header *l) {
-  pthread_mutex_lock(&live.lock);
+  live_take();
   uint64_t now = __atomic_add_fetch(&counters.large_in_use, l->map_len, __ATOMIC_RELAXED);
   __atomic_add_fetch(&counters.large_blocks, 1, __ATOMIC_RELAXED);
   counters_in_use_seen(now + __atomic_load_n(&counters.heaps_in_use, __ATOMIC_RELAXED));
@@ -61,7 +70,7 @@ static int links_ok_locked(const struct large_header *l) {
 /* Takes l (the mapping of payload p, for call) off the live list; a
  * damaged link is reported (after the lock is given back). */
 static void list_remove(struct large_header *l, const char *call, const void *p) {
-  pthread_mutex_lock(&live.lock);
+  live_take();
   if (!links_ok_locked(l)) {
     pthread_mutex_unlock(&live.lock);
     report_misuse(call, p, "heap corruption (large block header overwritten)");
@@ -120,7 +129,7 @@ static int spare_keep(char *base, size_t len) {
   if (len > LARGE_SPARE_BYTES / 2) return 0;
   char *old_base[LARGE_SPARE_MAX];
   size_t old_len[LARGE_SPARE_MAX], evicted = 0;
-  pthread_mutex_lock(&live.lock);
+  live_take();
   while (spare.count == LARGE_SPARE_MAX || spare.bytes + len > LARGE_SPARE_BYTES) {
     old_base[evicted] = spare.base[0];
     old_len[evicted++] = spare.len[0];
@@ -145,7 +154,7 @@ static int spare_keep(char *base, size_t len) {
  * the pages that stay were touched before and cost no page fault. */
 static char *spare_take(size_t *want) {
   size_t need = *want, fit = SIZE_MAX, grow = SIZE_MAX;
-  pthread_mutex_lock(&live.lock);
+  live_take();
   for (size_t i = 0; i < spare.count; i++) {
     if (spare.len[i] >= need) {
       if (fit == SIZE_MAX || spare.len[i] < spare.len[fit]) fit = i;
@@ -187,7 +196,7 @@ int large_set_threshold(size_t n) {
 }
 
 void large_spare_totals(uint64_t *count, uint64_t *bytes) {
-  pthread_mutex_lock(&live.lock);
+  live_take();
   *count = spare.count;
   *bytes = spare.bytes;
   pthread_mutex_unlock(&live.lock);
@@ -196,7 +205,7 @@ void large_spare_totals(uint64_t *count, uint64_t *bytes) {
 /* Unmaps the spares kept in epoch e - 2 or earlier (all of them for
  * e == DECAY_CLEAN); returns how many. */
 static size_t spare_unmap_older(uint64_t e) {
-  pthread_mutex_lock(&live.lock);
+  live_take();
   size_t n = 0;
   char *base[LARGE_SPARE_MAX];
   size_t len[LARGE_SPARE_MAX];
@@ -291,7 +300,7 @@ int large_was_payload(const void *p) {
   /* A spare mapping is ours and still mapped: its header says where its
    * last payload was. */
   int found = 0, was = 0;
-  pthread_mutex_lock(&live.lock);
+  live_take();
   for (size_t i = 0; i < spare.count; i++) {
     if (c < spare.base[i] || c >= spare.base[i] + spare.len[i]) continue;
     const struct large_header *l = (const struct large_header *)spare.base[i];
@@ -351,7 +360,7 @@ void *large_resize(void *p, size_t n, const char *call) {
 }
 
 void large_each(void (*fn)(void *ctx, const struct large_header *l), void *ctx) {
-  pthread_mutex_lock(&live.lock);
+  live_take();
   for (struct large_header *l = live.head; l; l = next_sound(l)) fn(ctx, l);
   pthread_mutex_unlock(&live.lock);
 }
@@ -359,7 +368,7 @@ void large_each(void (*fn)(void *ctx, const struct large_header *l), void *ctx) 
 int large_check(void) {
   int problems = 0;
   uint64_t count = 0, bytes = 0;
-  pthread_mutex_lock(&live.lock);
+  live_take();
   for (struct large_header *l = live.head; l; l = l->next) {
     const block *b = block_of_payload((char *)l + l->payload_off);
     enum chunk_kind at = registry_lookup(b); /* the offset too may be damaged */

@@ -37,6 +37,20 @@ static inline int lock_try(struct hawk_lock *l) {
                                      __ATOMIC_RELAXED);
 }
 
+/* The public call (hawk_walk, hawk_events) whose callback of the
+ * program's this thread runs with a lock held, or NULL.  The callback must
+ * not call into the library: one that does and waits for a lock waits for
+ * its own thread, for ever; lock_wait_check reports it instead. */
+HAWK_INTERNAL extern __thread const char *lock_callback __attribute__((tls_model("initial-exec")));
+
+/* lock_wait_check's report: one line naming lock_callback, then abort. */
+HAWK_INTERNAL _Noreturn void lock_callback_misuse(void);
+
+/* Called before a thread waits for any of the library's locks. */
+static inline void lock_wait_check(void) {
+  if (unlikely(lock_callback != NULL)) lock_callback_misuse();
+}
+
 /* lock_take's path when l is held: spin, then sleep (lock.c). */
 HAWK_INTERNAL void lock_wait(struct hawk_lock *l);
 

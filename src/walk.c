@@ -7,6 +7,16 @@
 #include "process.h"
 #include "userheap.h"
 
+/* Calls the visitor with lock_callback naming hawk_walk: a visitor that
+ * calls into the library and waits for a lock the walk holds is reported,
+ * not left waiting for ever (lock.h). */
+static void walk_call(hawk_visit_fn visit, void *ctx, const struct hawk_block_info *info) {
+  const char *was = lock_callback;
+  lock_callback = "hawk_walk";
+  visit(ctx, info);
+  lock_callback = was;
+}
+
 struct walk_ctx {
   hawk_visit_fn visit;
   void *ctx;
@@ -33,7 +43,7 @@ static void walk_visit(void *ctx, const block *b) {
     int cached = block_size(b) <= TCACHE_MAX_BLOCK && tcache_marked(block_payload(b));
     info.state = cached ? HAWK_BLOCK_CACHED : HAWK_BLOCK_ALLOCATED;
   }
-  w->visit(w->ctx, &info);
+  walk_call(w->visit, w->ctx, &info);
   w->count++;
 }
 
@@ -49,7 +59,7 @@ void walk_large_mapping(hawk_visit_fn visit, void *ctx, int heap, const void *ma
       .region = (uintptr_t)map,
       .region_size = map_len,
   };
-  visit(ctx, &info);
+  walk_call(visit, ctx, &info);
 }
 
 /* Describes one large block to the visitor. */

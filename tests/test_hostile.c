@@ -54,6 +54,10 @@
  *                  every limit
  *   heap_*         created heaps' handles and blocks misused, limits and
  *                  counts at every extreme
+ *   api_*          hostile values from the program's side of the API (a
+ *                  NULL where posix_memalign stores the block's address;
+ *                  a walk's visitor or an events recorder that calls into
+ *                  the library)
  *
  * And, debug off, under every policy:
  *
@@ -76,7 +80,13 @@
  *   arena_header_overwritten_past_the_arena_below_*  an overflow past the
  *                  last block of an arena into the header of the arena
  *                  above it, then every walk of the arenas, calloc, a
- *                  refused malloc, a created heap's destroy
+ *                  refused malloc, a created heap's destroy; a free,
+ *                  realloc or malloc_usable_size of one of that arena's
+ *                  blocks (the line must say the header was overwritten)
+ *   cached_empty_arena_link_forged_*  the list link of an arena in the
+ *                  cache of empty arenas forged, or its head overwritten,
+ *                  then the mallocs that take cached arenas, hawk_check,
+ *                  malloc_trim, mallopt(M_TRIM_THRESHOLD, 0)
  *
  * Under the sanitizers (built with -DHAWK_NO_OVERRIDE) there is no case:
  * ASan would report the writes itself.
@@ -717,6 +727,62 @@ static void large_header_case(int c) {
   _exit(0);
 }
 
+/* hawk_walk's visitor and hawk_events' recorder that call into the
+ * library, which they must not: once, on the first block of the kind
+ * api_callback_state names (-1: any). */
+static int api_callback_which, api_callback_state, api_callback_done;
+static void *api_callback_victim;
+
+static void api_callback_call(void) {
+  if (api_callback_done++) return;
+  if (api_callback_which == 3 || api_callback_which == 5)
+    hawk_check();
+  else
+    hawk_free(api_callback_victim);
+}
+
+static void api_visit(void *ctx, const struct hawk_block_info *b) {
+  (void)ctx;
+  if (api_callback_state < 0 || b->state == api_callback_state) api_callback_call();
+}
+
+static void api_record(void *ctx, const struct hawk_event *e) {
+  (void)ctx;
+  (void)e;
+  api_callback_call();
+}
+
+/* Hostile values from the program's side of the API: each variant must
+ * abort with one line, or give the documented result, within the alarm.
+ * Found at ff3fd6a: posix_memalign stored the block's address through a
+ * NULL out (SIGSEGV inside the allocator, as glibc's does, the block
+ * lost); a visitor or recorder that called into the library waited for
+ * ever for the lock its own call held (a heap's, or the large blocks'). */
+static void api_case(int which) {
+  alarm(10);
+  api_callback_which = which;
+  api_callback_state = -1;
+  switch (which) {
+  case 0:
+    if (hawk_posix_memalign(NULL, 64, 100) == 0) wrong("posix_memalign into NULL succeeded");
+    break;
+  case 1: /* a medium block freed by the visitor of an arena block */
+  case 2: /* a large block freed by the visitor of a large block */
+  case 3: /* hawk_check called by the visitor */
+    api_callback_victim = hawk_malloc(which == 2 ? 3 * MB : 100000);
+    if (which == 2) api_callback_state = HAWK_BLOCK_LARGE;
+    hawk_walk(api_visit, NULL);
+    break;
+  default: /* a recorder that frees a block (4) or calls hawk_check (5) */
+    api_callback_victim = hawk_malloc(100000);
+    if (hawk_events(api_record, NULL) != 0) wrong("hawk_events");
+    hawk_free(hawk_malloc(200000));
+    hawk_events(NULL, NULL);
+    break;
+  }
+  if (hawk_check() != 0) wrong("hawk_check");
+}
+
 /* Created heaps' handles and blocks misused: each variant must abort with
  * one line (what names the problem), but the last, where limits and counts
  * at every extreme must give NULL and the documented errno, or a refusal
@@ -814,7 +880,8 @@ enum {
   O_RELEASED,
   O_DESCRIPTORS,
   O_ALIGNMENT,
-  O_HEAP_HANDLE
+  O_HEAP_HANDLE,
+  O_API
 };
 
 static const struct other others[] = {
@@ -866,6 +933,12 @@ static const struct other others[] = {
     {"heap_realloc_of_a_destroyed_heaps_block", {NULL}, O_HEAP_HANDLE, 9},
     {"heap_stats_of_a_stack_address", {NULL}, O_HEAP_HANDLE, 10},
     {"heap_limits_and_counts_at_every_extreme", {NULL}, O_HEAP_HANDLE, 11},
+    {"api_posix_memalign_into_null", {NULL}, O_API, 0},
+    {"api_walk_visitor_frees_a_block", {NULL}, O_API, 1},
+    {"api_walk_visitor_frees_a_large_block", {NULL}, O_API, 2},
+    {"api_walk_visitor_calls_hawk_check", {NULL}, O_API, 3},
+    {"api_events_recorder_frees_a_block", {NULL}, O_API, 4},
+    {"api_events_recorder_calls_hawk_check", {NULL}, O_API, 5},
 };
 #define NOTHERS (sizeof others / sizeof others[0])
 
@@ -898,6 +971,9 @@ static void run_other(size_t i, const char *dir) {
     break;
   case O_DESCRIPTORS:
     descriptors_case(dir);
+    break;
+  case O_API:
+    api_case((int)o->arg);
     break;
   case O_ALIGNMENT:
     alignment_case();
@@ -1018,7 +1094,8 @@ static int run_other_child(const char *self, size_t i, int debug) {
         why = "wrote a line that is not one of HawkAlloc's notes";
       }
   } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT) {
-    ok = (o->what == O_RELEASED || o->what == O_HEAP_HANDLE) && one_report_line(buf, len);
+    ok = (o->what == O_RELEASED || o->what == O_HEAP_HANDLE || o->what == O_API) &&
+         one_report_line(buf, len);
     why = "aborted without exactly one \"hawkalloc:\" line";
   }
   if (o->what == O_RELEASED && ok && WIFEXITED(status) == 0) {
@@ -1242,7 +1319,7 @@ static void cache_cycle_case(int c) {
  * the allocator), and calloc trusted the overwritten frontier (memory
  * that was not zero). */
 #define AH_VALUES      6
-#define AH_EX          8
+#define AH_EX          12
 #define AH_ARENA_MAGIC 0x6177686b6172656eull /* src/arena.h */
 static uintptr_t ah_arena, ah_tail_payload;
 static size_t ah_tail;
@@ -1263,7 +1340,7 @@ static int ah_mapped(uintptr_t a) {
 
 static void arena_header_case(int c) {
   int ex = c % AH_EX, value = c / AH_EX % AH_VALUES;
-  struct hawk_heap *h = ex == AH_EX - 1 ? hawk_heap_create(NULL) : hawk_heap_default();
+  struct hawk_heap *h = ex == 7 || ex == 11 ? hawk_heap_create(NULL) : hawk_heap_default();
   unsigned char *blk[120], *p = NULL;
   for (int i = 0; i < 120; i++) {
     blk[i] = hawk_heap_malloc(h, 100000);
@@ -1325,17 +1402,109 @@ static void arena_header_case(int c) {
   case 6:
     if (hawk_malloc((size_t)1 << 45) != NULL) wrong("malloc of 32 TiB");
     break;
-  default:
+  case 7:
     hawk_heap_destroy(h);
+    break;
+  default: /* a block of the damaged arena freed, resized, measured */
+    for (int i = 0; i < 120; i++) {
+      if (((uintptr_t)blk[i] & ~(uintptr_t)(4 * MB - 1)) != ah_arena + 4 * MB) continue;
+      if (ex == 9) {
+        if (hawk_realloc(blk[i], 150000) == NULL) wrong("realloc");
+      } else if (ex == 10) {
+        if (hawk_usable_size(blk[i]) < 100000) wrong("usable size");
+      } else {
+        hawk_free(blk[i]);
+      }
+      break;
+    }
     break;
   }
   _exit(0);
 }
 
+/* A write into the header of an empty arena waiting in the cache of empty
+ * arenas (the chunk above an arena whose last block overflows, or a stray
+ * write): its list link forged (NULL, a byte pattern, all ones, 1, a stack
+ * address, a live arena of the heap, the arena itself, an aligned address
+ * nothing maps, a mapping of the program's own that carries an arena's
+ * magic) or its whole head overwritten; then the mallocs that take cached
+ * arenas, hawk_check, malloc_trim, or mallopt(M_TRIM_THRESHOLD) that
+ * unmaps those over the limit.  Found at ff3fd6a: the list was followed
+ * without a test of the link (SIGSEGV inside malloc, hawk_check,
+ * malloc_trim; a live arena laid out again under its blocks). */
+#define AC_VALUES 10
+#define AC_EX     4
+#define AC_BLOCKS 200
+static void arena_cache_case(int c) {
+  int ex = c % AC_EX, value = c / AC_EX % AC_VALUES;
+  unsigned char *blk[AC_BLOCKS];
+  for (int i = 0; i < AC_BLOCKS; i++) {
+    blk[i] = hawk_malloc(100000);
+    if (blk[i] == NULL) wrong("malloc");
+    memset(blk[i], 0x77, 100000);
+  }
+  /* the blocks of arenas other than the first block's freed, arena by
+   * arena, until two went to the cache: the second at its head, linked to
+   * the first */
+  uintptr_t keep = (uintptr_t)blk[0] & ~(uintptr_t)(4 * MB - 1), emptied[2] = {0, 0};
+  int n = 0;
+  for (int i = AC_BLOCKS - 1; i >= 0 && n < 2; i--) {
+    if (blk[i] == NULL) continue;
+    uintptr_t a = (uintptr_t)blk[i] & ~(uintptr_t)(4 * MB - 1);
+    if (a == keep) continue;
+    for (int k = 0; k < AC_BLOCKS; k++)
+      if (blk[k] && ((uintptr_t)blk[k] & ~(uintptr_t)(4 * MB - 1)) == a) {
+        hawk_free(blk[k]);
+        blk[k] = NULL;
+      }
+    uint64_t *hd = (uint64_t *)a; /* cached: still mapped, its magic, no heap */
+    if (ah_mapped(a) && hd[0] == AH_ARENA_MAGIC && hd[1] == 0) emptied[n++] = a;
+  }
+  if (n < 2) wrong("no two arenas emptied");
+  uint64_t *head = (uint64_t *)emptied[1];
+  if (head[2] != emptied[0]) wrong("the cache's head does not link to the arena freed first");
+  int local;
+  void *own = mmap(NULL, 8 * MB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (own == MAP_FAILED) wrong("mmap");
+  uint64_t *fake = (uint64_t *)(((uintptr_t)own + 4 * MB - 1) & ~(uintptr_t)(4 * MB - 1));
+  fake[0] = AH_ARENA_MAGIC; /* an arena's magic, no heap, no link */
+  const uint64_t links[AC_VALUES - 1] = {0,          0x4141414141414141ull, ~0ull,
+                                         1,          (uintptr_t)&local,     keep,
+                                         emptied[1], (uint64_t)1 << 46,     (uintptr_t)fake};
+  if (value < AC_VALUES - 1)
+    head[2] = links[value];
+  else
+    memset(head, 0x41, 32); /* an overflow from the chunk below: magic, heap, links */
+  switch (ex) {
+  case 0: /* mallocs that take both cached arenas, then map more */
+    for (int i = 0; i < 120; i++) {
+      unsigned char *q = hawk_malloc(100000);
+      if (q == NULL) wrong("malloc");
+      memset(q, 0x55, 100000);
+    }
+    break;
+  case 1:
+    hawk_check(); /* may find problems (lines), never crash */
+    break;
+  case 2:
+    hawk_trim();
+    break;
+  default:
+    hawk_mallopt(-1 /* M_TRIM_THRESHOLD */, 0);
+    break;
+  }
+  for (int i = 0; i < AC_BLOCKS; i++)
+    if (blk[i] && (blk[i][0] != 0x77 || blk[i][99999] != 0x77))
+      wrong("live block %p overwritten", (void *)blk[i]);
+  _exit(0);
+}
+
 /* Runs the case c of mode in a fresh process, with the variable var if not
  * NULL; the classification of run_child (an exit 0 may have printed
- * hawk_check's problem lines). */
-static int run_mode_child(const char *self, int c, const char *mode, char *var) {
+ * hawk_check's problem lines), and an abort's line must hold must_say if
+ * not NULL (a diagnosis that names what is known). */
+static int run_mode_child(const char *self, int c, const char *mode, char *var,
+                          const char *must_say) {
   char arg[16];
   snprintf(arg, sizeof arg, "%d", c);
   char *const argv[] = {(char *)self, (char *)mode, arg, NULL};
@@ -1344,7 +1513,8 @@ static int run_mode_child(const char *self, int c, const char *mode, char *var) 
   size_t len;
   int status = spawn(argv, env, buf, sizeof buf, &len);
   int ok = (WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
-           (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT && one_report_line(buf, len));
+           (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT && one_report_line(buf, len) &&
+            (must_say == NULL || strstr(buf, must_say)));
   if (!ok)
     fprintf(stderr, "    %s %d: %s %d; output: %s%s", mode, c,
             WIFSIGNALED(status) ? "signal" : "exit",
@@ -1368,6 +1538,7 @@ static void tally(const char *name, int bad, int ran, int *passed, int *failed) 
 struct families {
   const char *self, *filter;
   int passed, failed;
+  const char *must_say; /* run_mode_child's; NULL: any one line */
 };
 
 /* Runs family name, count cases of mode starting at case first, step
@@ -1378,7 +1549,7 @@ static void family(struct families *f, const char *name, const char *mode, char 
   if (f->filter && !strstr(name, f->filter)) return;
   int bad = 0;
   for (int k = 0; k < count; k++)
-    if (!run_mode_child(f->self, first + k * step, mode, var)) bad++;
+    if (!run_mode_child(f->self, first + k * step, mode, var, f->must_say)) bad++;
   tally(name, bad, count, &f->passed, &f->failed);
 }
 
@@ -1393,6 +1564,7 @@ int main(int argc, char **argv) {
                {"--footer", footer_case},
                {"--large-offset", large_offset_case},
                {"--arena-header", arena_header_case},
+               {"--arena-cache", arena_cache_case},
                {"--stale", stale_header_case},
                {"--cycle", cache_cycle_case}};
   for (size_t m = 0; argc == 3 && m < sizeof modes / sizeof modes[0]; m++)
@@ -1452,7 +1624,7 @@ int main(int argc, char **argv) {
       tally(name, !run_other_child(self, i, debug), 1, &passed, &failed);
     }
   }
-  struct families f = {self, argc > 1 ? argv[1] : NULL, 0, 0};
+  struct families f = {self, argc > 1 ? argv[1] : NULL, 0, 0, NULL};
   char name[128];
   for (int heap = 0; heap <= 1; heap++)
     for (int ex = 0; ex < LH_EX; ex++) {
@@ -1481,12 +1653,21 @@ int main(int argc, char **argv) {
                heap ? "created" : "default", lo_ex_names[ex]);
       family(&f, name, "--large-offset", NULL, heap * LO_VALUES * LO_EX + ex, LO_EX, LO_VALUES);
     }
-  static const char *const ah_ex_names[AH_EX] = {"check", "walk",   "stats",   "map",
-                                                 "trim",  "calloc", "refused", "destroy"};
+  static const char *const ah_ex_names[AH_EX] = {"check", "walk",    "stats",       "map",
+                                                 "trim",  "calloc",  "refused",     "destroy",
+                                                 "free",  "realloc", "usable_size", "free_created"};
   for (int ex = 0; ex < AH_EX; ex++) {
     snprintf(name, sizeof name, "arena_header_overwritten_past_the_arena_below_%s",
              ah_ex_names[ex]);
+    /* a block of the damaged arena: the line says so, not "double free" */
+    f.must_say = ex >= 8 ? "arena header overwritten" : NULL;
     family(&f, name, "--arena-header", NULL, ex, AH_EX, AH_VALUES);
+  }
+  f.must_say = NULL;
+  static const char *const ac_ex_names[AC_EX] = {"take", "check", "trim", "limit"};
+  for (int ex = 0; ex < AC_EX; ex++) {
+    snprintf(name, sizeof name, "cached_empty_arena_link_forged_%s", ac_ex_names[ex]);
+    family(&f, name, "--arena-cache", NULL, ex, AC_EX, AC_VALUES);
   }
   static const char *const st_ex_names[ST_EX] = {"free", "realloc"};
   for (int ex = 0; ex < ST_EX; ex++) {
