@@ -126,6 +126,16 @@
 #define TCACHE_GROWN_BUDGET 65536
 #endif
 
+/* Frees.  A cache refill that comes more than this many of the thread's
+ * frees after the last refill of its size takes half the blocks the last
+ * one took, and the next one no more (tcache.c): a size whose list runs
+ * out only now and then keeps about the most blocks the program needed at
+ * once, not half a list more.  Safe up to 65535 (the count is kept in 16
+ * bits), which turns it off: every refill asks for twice the last. */
+#ifndef TCACHE_REFILL_RARE
+#define TCACHE_REFILL_RARE 256
+#endif
+
 /* A fraction (1/N).  A block that realloc grows gets 1/REALLOC_HEADROOM
  * more than asked (in place, as far as the free neighbour and the frontier
  * allow), so that a buffer growing by small steps moves, or takes the heap

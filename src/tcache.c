@@ -442,11 +442,21 @@ HAWK_HOT void *tcache_refill(size_t size) {
   }
   void *batch[TCACHE_LIST_MAX];
   /* A size used once costs one block; a size used again and again is
-   * fetched in ever bigger batches, up to half a list. */
+   * fetched in ever bigger batches, up to half a list.  A refill that comes
+   * more than TCACHE_REFILL_RARE frees after the last one of the size asks
+   * for half as many, and the next one no more: the list ran out because
+   * the program once needed more of the size than it held, not because it
+   * keeps taking them, and a whole batch would wait in the list for the
+   * next such moment (docs/performance.md, "Peak RSS of the small
+   * programs"). */
+  uint16_t now = (uint16_t)tc->frees;
+  int rare = (uint16_t)(now - tc->refill_at[bin]) > TCACHE_REFILL_RARE;
+  tc->refill_at[bin] = now;
   size_t want = tc->fill[bin] ? tc->fill[bin] : 1, most = tc->lists[bin].limit / 2;
   if (most > TCACHE_LIST_MAX) most = TCACHE_LIST_MAX; /* the batch's room */
+  if (rare) want = (want + 1) / 2;
   if (want > most) want = most ? most : 1;
-  tc->fill[bin] = (uint16_t)(want * 2 <= most ? want * 2 : most ? most : 1);
+  tc->fill[bin] = (uint16_t)(rare ? want : want * 2 <= most ? want * 2 : most ? most : 1);
   tc->refilled[bin] |= REFILLED;
   size_t got = 0;
   if (tcache_at_peak(tc) && flush_before_growth(tc)) {

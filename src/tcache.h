@@ -48,6 +48,8 @@ struct tcache {
   uint64_t grown;                        /* bytes by which the limits exceed the first ones */
   uint16_t fill[TCACHE_BINS];            /* blocks the next refill asks for: 1 at first,
                                             doubling with use up to half the limit */
+  uint16_t refill_at[TCACHE_BINS];       /* frees (low 16 bits) at the list's last
+                                            refill: far apart, fill halves (tcache.c) */
   /* Counters, written only by the owning thread, read by statistics.  The
    * mallocs a cache served are derived from them (tcache_totals), so the
    * malloc fast path counts nothing. */
