@@ -133,7 +133,7 @@
  * once, not half a list more.  Safe up to 65535 (the count is kept in 16
  * bits), which turns it off: every refill asks for twice the last. */
 #ifndef TCACHE_REFILL_RARE
-#define TCACHE_REFILL_RARE 256
+#define TCACHE_REFILL_RARE 1024
 #endif
 
 /* A fraction (1/N).  A block that realloc grows gets 1/REALLOC_HEADROOM
