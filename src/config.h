@@ -130,8 +130,10 @@
  * frees after the last refill of its size takes half the blocks the last
  * one took, and the next one no more (tcache.c): a size whose list runs
  * out only now and then keeps about the most blocks the program needed at
- * once, not half a list more.  Safe up to 65535 (the count is kept in 16
- * bits), which turns it off: every refill asks for twice the last. */
+ * once, not half a list more.  Lower costs a program that keeps taking a
+ * size among frees of others more refills (docs/design.md: 256 and 64
+ * against 1,024).  Safe from 0 to 65534 (the count is kept in 16 bits);
+ * 65534 nearly turns it off. */
 #ifndef TCACHE_REFILL_RARE
 #define TCACHE_REFILL_RARE 1024
 #endif
