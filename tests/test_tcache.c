@@ -112,10 +112,13 @@ TEST(a_list_that_empties_and_fills_up_grows) {
  * round after round (bench/prodcons with one thread), runs out of a size
  * only when a round needs more of it than ever before.  What its cache
  * keeps is then about the most blocks of each size a round needed, not
- * the batches refills brought in for those moments.  When every refill of
- * a size asked for twice the last one (476f9eb), the cache held 1.29 times
- * the most any round needed (608,432 bytes against 472,096), most of the
- * program's footprint (TCACHE_REFILL_RARE, tcache.c). */
+ * the batches refills brought in for those moments.  After a warm-up the
+ * lists start again from empty (hawk_trim), and what they keep is compared
+ * with what the rounds since then needed.  When every refill of a size
+ * asked for twice the last one (476f9eb), the cache held 1.63 to 1.89 times
+ * that (545,232 to 633,488 bytes against 335,312, plain and ASan builds,
+ * the file or this case alone); now 1.00 to 1.07 (TCACHE_REFILL_RARE,
+ * tcache.c). */
 static uint64_t splitmix(uint64_t *s) {
   uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -124,17 +127,22 @@ static uint64_t splitmix(uint64_t *s) {
 }
 
 static void rounds_of_many_sizes_here(void) {
-  enum { ROUND = 64, ROUNDS = 20000 };
+  enum { ROUND = 16, ROUNDS = 80000 };
   static unsigned most[TCACHE_BINS]; /* the most blocks of each size a round held */
   unsigned now[TCACHE_BINS];
   void *p[ROUND];
   size_t n[ROUND];
   uint64_t seed = 42;
   for (int round = 0; round < ROUNDS; round++) {
+    if (round == ROUNDS / 8) { /* the lists warmed up: start again from empty ones */
+      hawk_trim();
+      memset(most, 0, sizeof most);
+    }
     memset(now, 0, sizeof now);
     for (int i = 0; i < ROUND; i++) {
-      size_t base = (size_t)16 << (splitmix(&seed) % 7); /* 16 to 2,047 bytes */
+      size_t base = (size_t)16 << (splitmix(&seed) % 7); /* 16 to 2,040 bytes: cached sizes */
       n[i] = base + splitmix(&seed) % base;
+      if (block_size_for(n[i]) > TCACHE_MAX_BLOCK) n[i] = TCACHE_MAX_BLOCK - BLOCK_HEADER;
       REQUIRE((p[i] = hawk_malloc(n[i])) != NULL);
       size_t bin = block_size_for(n[i]) / HAWK_ALIGN;
       if (++now[bin] > most[bin]) most[bin] = now[bin];
@@ -144,8 +152,8 @@ static void rounds_of_many_sizes_here(void) {
   uint64_t needed = 0;
   for (size_t bin = 0; bin < TCACHE_BINS; bin++) needed += (uint64_t)most[bin] * bin * HAWK_ALIGN;
   struct hawk_stats s = stats_now(); /* the main thread caches nothing here (trimmed) */
-  CHECK(s.thread_cached <= needed + needed / 8);
-  if (s.thread_cached > needed + needed / 8)
+  CHECK(s.thread_cached <= needed + needed / 4);
+  if (s.thread_cached > needed + needed / 4)
     fprintf(stderr, "    cached %llu bytes; the rounds needed at most %llu\n",
             (unsigned long long)s.thread_cached, (unsigned long long)needed);
 }
