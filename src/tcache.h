@@ -240,14 +240,20 @@ static inline void *tcache_pop(size_t size) {
 /* Whether list l, which holds n blocks, has room for one more. */
 static inline int tcache_room(const struct tcache_list *l, uint32_t n) { return n < l->limit; }
 
+/* Puts p at the head of list l with the mark at (tcache_mark_at: the mark
+ * of the list's size, tcache_mark, bound to p's address). */
+static inline void tcache_list_push_at(struct tcache_list *l, void *p, uint64_t at) {
+  uint64_t *w = p;
+  w[0] = (uint64_t)(uintptr_t)link_encode(l->head);
+  if (HAWK_CHECKS) w[1] = w[0] ^ at;
+  l->head = p;
+  tcache_count_up(l);
+}
+
 /* Puts p at the head of list l with mark (the mark of the list's size,
  * tcache_mark). */
 static inline void tcache_list_push(struct tcache_list *l, void *p, uint64_t mark) {
-  void **w = p;
-  w[0] = link_encode(l->head);
-  if (HAWK_CHECKS) tcache_mark_set(p, mark);
-  l->head = p;
-  tcache_count_up(l);
+  tcache_list_push_at(l, p, tcache_mark_at(p, mark));
 }
 
 /* Caches a block of a refill, exactly size bytes (heap_alloc_batch), in
@@ -266,15 +272,18 @@ static inline int tcache_push_to(struct tcache *tc, void *p, size_t size) {
 /* Caches a block of a refill of size bytes; returns 0 if its list is full. */
 static inline int tcache_push(void *p, size_t size) { return tcache_push_to(tcache_self, p, size); }
 
-/* Whether the payload at p carries mark, the mark of the list its header's
- * size names (tcache_mark): a block cached already, as every block in a
- * list is exactly the list's size (a refill's block too: heap_alloc_batch).
- * One comparison of the mark the push computes anyway.  Free's test for a
- * double free; tcache_marked tests for any size.  Before the refill kept
- * its blocks exact, the test took the marks of the header's size and of
- * 16 bytes less, a subtraction and a mask more. */
-static inline int tcache_marked_as(const void *p, uint64_t mark) {
-  return HAWK_CHECKS && tcache_mark_of(p) == mark;
+/* Whether the payload at p carries the mark at (tcache_mark_at), that of
+ * the list its header's size names (tcache_mark) bound to p's address: a
+ * block cached already, as every block in a list is exactly the list's
+ * size (a refill's block too: heap_alloc_batch).  One comparison with what
+ * the push computes anyway: free's test for a double free (tcache_marked
+ * tests for any size).  Before the refill kept its blocks exact, the test
+ * took the marks of the header's size and of 16 bytes less, a subtraction
+ * and a mask more; and the address was XORed in twice, for the test and
+ * for the push. */
+static inline int tcache_marked_as(const void *p, uint64_t at) {
+  const uint64_t *w = p;
+  return HAWK_CHECKS && (w[1] ^ w[0]) == at;
 }
 
 /* free() of a block of size bytes (its header's size) into the cache; 0
@@ -284,13 +293,18 @@ static inline __attribute__((always_inline)) int tcache_free(void *p, size_t siz
   struct tcache *tc = tcache_self;
   struct tcache_list *l = tcache_list(tc, size);
   uint64_t mark = tcache_mark(size);
+  /* The mark in a register before the address joins it: else the compiler
+   * XORs key and address first, with a copy of the key (one instruction
+   * more). */
+  if (HAWK_CHECKS) __asm__("" : "+r"(mark));
+  uint64_t at = tcache_mark_at(p, mark);
   uint32_t n = l->count;
   /* The room first: the list of 0-byte blocks has none, so the payload
    * under a header of size 0 (an arena's epilogue, which free reads for a
    * pointer at the start of the chunk after it: registry_payload_is) is
    * never read. */
-  if (!tcache_room(l, n) || unlikely(tcache_marked_as(p, mark))) return 0;
-  tcache_list_push(l, p, mark);
+  if (!tcache_room(l, n) || unlikely(tcache_marked_as(p, at))) return 0;
+  tcache_list_push_at(l, p, at);
   tcache_add_one(&tc->frees);
   return 1;
 }
