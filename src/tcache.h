@@ -243,9 +243,9 @@ static inline int tcache_room(const struct tcache_list *l, uint32_t n) { return 
 /* Puts p at the head of list l with the mark at (tcache_mark_at: the mark
  * of the list's size, tcache_mark, bound to p's address). */
 static inline void tcache_list_push_at(struct tcache_list *l, void *p, uint64_t at) {
-  uint64_t *w = p;
-  w[0] = (uint64_t)(uintptr_t)link_encode(l->head);
-  if (HAWK_CHECKS) w[1] = w[0] ^ at;
+  block *link = link_encode(l->head);
+  *(block **)p = link;
+  if (HAWK_CHECKS) ((uint64_t *)p)[1] = (uint64_t)(uintptr_t)link ^ at;
   l->head = p;
   tcache_count_up(l);
 }
