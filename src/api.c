@@ -580,29 +580,37 @@ HAWK_HOT void *hawk_calloc(size_t count, size_t size) {
   return calloc_slow(total, p);
 }
 
-/* realloc(p, 0) frees p and returns NULL, as glibc does (docs/design.md). */
-HAWK_HOT void *hawk_realloc(void *ptr, size_t size) {
+/* realloc and reallocarray: p resized to size bytes, a misuse reported
+ * under the name of call.  realloc(p, 0) frees p and returns NULL, as
+ * glibc does (docs/design.md).  One copy, which both call: resize_core,
+ * called once, stays inlined in it (a copy in each cost realloc the call
+ * to an outlined resize_core, +1.6% of realloc 1's instructions). */
+static HAWK_HOT __attribute__((noinline)) void *resize_named(void *ptr, size_t size,
+                                                             const char *call) {
   if (ptr == NULL) return hawk_malloc(size);
   if (size == 0) {
     trace_block(TRACE_FREE, ptr, 0, 0, ptr);
-    perturb_free(ptr, "realloc");
-    free_api(ptr, "realloc");
+    perturb_free(ptr, call);
+    free_api(ptr, call);
     return NULL;
   }
   if (size > PTRDIFF_MAX) {
-    usable_api(ptr, "realloc"); /* still refuse a pointer that is not ours */
+    usable_api(ptr, call); /* still refuse a pointer that is not ours */
     trace_block(TRACE_REALLOC, NULL, size, (uintptr_t)ptr, ptr);
     return fail(ENOMEM);
   }
-  void *q = resize_api(ptr, size, "realloc");
+  void *q = resize_api(ptr, size, call);
   trace_block(TRACE_REALLOC, q, size, (uintptr_t)ptr, q ? q : ptr);
   return q ? q : fail(ENOMEM);
 }
 
+HAWK_HOT void *hawk_realloc(void *ptr, size_t size) { return resize_named(ptr, size, "realloc"); }
+
+/* A product that overflows fails before p is looked at, as in glibc. */
 void *hawk_reallocarray(void *ptr, size_t count, size_t size) {
   size_t total;
   if (__builtin_mul_overflow(count, size, &total)) return fail(ENOMEM);
-  return hawk_realloc(ptr, total);
+  return resize_named(ptr, total, "reallocarray");
 }
 
 /* malloc_usable_size when the fast test below fails: NULL, slow mode,

@@ -68,10 +68,13 @@ static int one_line_report(void (*fn)(void *), void *arg, const char *call, cons
 
 /* ---- the misuses, run in the child -------------------------------------- */
 
-enum op { OP_FREE, OP_REALLOC, OP_USABLE };
+enum op { OP_FREE, OP_REALLOC, OP_REALLOCARRAY, OP_USABLE };
 
 static const char *op_name(enum op op) {
-  return op == OP_FREE ? "free" : op == OP_REALLOC ? "realloc" : "malloc_usable_size";
+  return op == OP_FREE           ? "free"
+         : op == OP_REALLOC      ? "realloc"
+         : op == OP_REALLOCARRAY ? "reallocarray"
+                                 : "malloc_usable_size";
 }
 
 static volatile size_t sink; /* keeps malloc_usable_size's result alive */
@@ -83,6 +86,9 @@ static void apply(enum op op, void *p) {
     break;
   case OP_REALLOC:
     sink = (size_t)(uintptr_t)hawk_realloc(p, 64);
+    break;
+  case OP_REALLOCARRAY:
+    sink = (size_t)(uintptr_t)hawk_reallocarray(p, 8, 8);
     break;
   case OP_USABLE:
     sink = hawk_usable_size(p);
@@ -167,6 +173,17 @@ TEST(realloc_after_free) {
   REQUIRE(a && b);
   struct misuse m = {OP_REALLOC, a, b, a};
   EXPECT_MISUSE_EITHER(child_misuse, &m, "realloc", a, "double free", "invalid pointer");
+  hawk_free(a);
+  hawk_free(b);
+}
+
+/* reallocarray's misuse is reported under its own name, not realloc's (it
+ * was, when it called realloc). */
+TEST(reallocarray_after_free) {
+  void *a = hawk_malloc(300), *b = hawk_malloc(300);
+  REQUIRE(a && b);
+  struct misuse m = {OP_REALLOCARRAY, a, b, a};
+  EXPECT_MISUSE_EITHER(child_misuse, &m, "reallocarray", a, "double free", "invalid pointer");
   hawk_free(a);
   hawk_free(b);
 }
@@ -442,12 +459,14 @@ INVALID_CASE(misaligned, usable_size, K_MISALIGNED, OP_USABLE)
 INVALID_CASE(header_offset, free, K_HEADER, OP_FREE)
 INVALID_CASE(stack, free, K_STACK, OP_FREE)
 INVALID_CASE(stack, realloc, K_STACK, OP_REALLOC)
+INVALID_CASE(stack, reallocarray, K_STACK, OP_REALLOCARRAY)
 INVALID_CASE(never_mapped, free, K_NEVER_MAPPED, OP_FREE)
 INVALID_CASE(never_mapped, realloc, K_NEVER_MAPPED, OP_REALLOC)
 INVALID_CASE(never_mapped, usable_size, K_NEVER_MAPPED, OP_USABLE)
 INVALID_CASE(unmapped_region, free, K_UNMAPPED, OP_FREE)
 INVALID_CASE(glibc_block, free, K_GLIBC, OP_FREE)
 INVALID_CASE(glibc_block, realloc, K_GLIBC, OP_REALLOC)
+INVALID_CASE(glibc_block, reallocarray, K_GLIBC, OP_REALLOCARRAY)
 INVALID_CASE(glibc_block, usable_size, K_GLIBC, OP_USABLE)
 INVALID_CASE(foreign_mmap, free, K_MMAP, OP_FREE)
 INVALID_CASE(foreign_mmap, usable_size, K_MMAP, OP_USABLE)
