@@ -21,7 +21,7 @@ void block_keys_init(void) {
   block_tag_mul = (0 - inv) << 48;
   link_secret = (uintptr_t)(secret * 0xc2b2ae3d27d4eb4full);
   if (os_random(&tcache_key, sizeof tcache_key) != 0) tcache_key = secret * 0xff51afd7ed558ccdull;
-  /* The low 12 bits, where a mark keeps its size, are zero: a mark is then
-   * the key plus the size, which free's test uses (tcache_marked_near). */
+  /* The low 12 bits, where a mark keeps its size, are zero: a mark of any
+   * size then differs from the key in those bits alone (tcache_marked). */
   tcache_key &= ~(uint64_t)0xfff;
 }

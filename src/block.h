@@ -258,6 +258,13 @@ static inline uint64_t tcache_mark_of(const void *p) {
   return ((const uint64_t *)p)[1] ^ tcache_mark_binding(p);
 }
 
+/* Mark bound to the address p: what a cached block at p stores XOR its
+ * first word (tcache_mark_of's terms grouped so that free computes it once,
+ * for its test and its push: tcache.h, tcache_free). */
+static inline uint64_t tcache_mark_at(const void *p, uint64_t mark) {
+  return mark ^ (uint64_t)(uintptr_t)p;
+}
+
 /* Marks cached block p with mark (its link already in its first word). */
 static inline void tcache_mark_set(void *p, uint64_t mark) {
   ((uint64_t *)p)[1] = mark ^ tcache_mark_binding(p);

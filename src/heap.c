@@ -782,20 +782,38 @@ HAWK_HOT void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty,
 /* Hands out up to count blocks of size bytes cut one after the other from
  * the front of the free block the policy finds for one: the first goes where
  * a single allocation would, the others follow it, so a refill costs one
- * search and one split rather than one of each per block.  Returns how many
- * (0 when the OS refuses another arena). */
-static size_t alloc_run_locked(struct heap *h, size_t size, void **out, size_t count) {
+ * search and one split rather than one of each per block.  batch is the
+ * batch's first slot, and *big says whether it holds a block bigger than
+ * size (heap_alloc_batch).  Returns how many (0 when the OS refuses another
+ * arena). */
+static size_t alloc_run_locked(struct heap *h, size_t size, void **out, size_t count, void **batch,
+                               int *big) {
   block *b = h->policy->find(&h->free, size);
   if (b == NULL && grow_locked(h)) b = h->policy->find(&h->free, size);
   if (b == NULL) return 0;
-  placement_remove(h->policy, &h->free, b);
-  uint64_t stamp = stamp_of(b);
-  block *first = b;
   /* How many: no division for one, nor for a block that holds all count
    * (an arena's tail, mostly): a 64-bit division takes tens of cycles. */
   size_t total = block_size(b), n = total < 2 * size        ? 1
                                     : total >= count * size ? count
                                                             : total / size;
+  /* A run's last block keeps a remainder too small to be a block (16
+   * bytes); only the batch's first block, which the refill hands to its
+   * caller, may be that big: every block a cache list holds is exactly the
+   * list's size (tcache.h), so that free's test for a cached block is one
+   * comparison.  Such a block takes the batch's first place (what the heap
+   * hands out is the same).  When the first is big already, a run of more
+   * stops one block short (the rest, size + 16 bytes, stays free) and a run
+   * of one is not taken. */
+  size_t rest = total - n * size;
+  int last_big = rest != 0 && rest < BLOCK_MIN;
+  if (last_big && *big) {
+    if (n == 1) return 0;
+    n--;
+    last_big = 0;
+  }
+  placement_remove(h->policy, &h->free, b);
+  uint64_t stamp = stamp_of(b);
+  block *first = b;
   uint64_t flag = block_flags(b) & BLOCK_PREV_ALLOC;
   for (size_t i = 0; i + 1 < n; i++) {
     block_set_alloc(b, size, flag);
@@ -809,6 +827,11 @@ static size_t alloc_run_locked(struct heap *h, size_t size, void **out, size_t c
   if (n > 1) block_set_free(b, total - (n - 1) * size, flag);
   take_locked(h, b, size, stamp);
   out[n - 1] = block_payload(b);
+  if (last_big) {
+    out[n - 1] = batch[0];
+    batch[0] = block_payload(b);
+    *big = 1;
+  }
   in_use_add(h, (int64_t)((n - 1) * size));
   HAWK_STAT_ADD(h->splits, n - 1);
   EVENTS_TELL(run, h, first, b, size, n);
@@ -853,11 +876,16 @@ HAWK_HOT size_t heap_alloc_batch(struct heap *h, size_t size, void **out, size_t
   lock_take(&h->lock);
   drain_locked(h, &r);
   block *b = grow ? NULL : alloc_in_used_locked(h, size - BLOCK_HEADER, size, HAWK_ALIGN, NULL);
-  if (b) out[got++] = block_payload(b);
+  int big = 0; /* out[0] is bigger than size (heap.h) */
+  if (b) {
+    out[got++] = block_payload(b);
+    big = block_size(b) != size;
+  }
   if (grow || b) {
     size_t n;
     got += take_exact_locked(h, size, out + got, count - got);
-    while (got < count && (n = alloc_run_locked(h, size, out + got, count - got)) != 0) got += n;
+    while (got < count && (n = alloc_run_locked(h, size, out + got, count - got, out, &big)) != 0)
+      got += n;
   }
   finish(h, &r);
   return got;

@@ -50,9 +50,11 @@ HAWK_INTERNAL void heap_init(struct heap *h, const struct placement *policy);
  * frontier fits.  Returns NULL when the OS refuses memory. */
 HAWK_INTERNAL void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty, int grow);
 
-/* Hands out up to count blocks of exactly size bytes (a block size, not a
- * request) under one lock; returns how many.  With grow 0, none when the
- * first would take new memory. */
+/* Hands out up to count blocks of size bytes (a block size, not a request)
+ * under one lock; returns how many.  Every block but the first is exactly
+ * size bytes (a thread cache lists them: tcache.h); the first may keep a
+ * remainder too small to be a block.  With grow 0, none when the first
+ * would take new memory. */
 HAWK_INTERNAL size_t heap_alloc_batch(struct heap *h, size_t size, void **out, size_t count,
                                       int grow);
 

@@ -551,7 +551,7 @@ static int check_list(const struct tcache *tc, size_t bin) {
   for (void **q = tc->lists[bin].head; q; q = (void **)link_decode(q[0]), n++) {
     const block *b = block_of_payload(q);
     if (n >= most || !arena_payload_at(q) || !block_header_ok(b) || !block_is_alloc(b) ||
-        block_size(b) < bin * HAWK_ALIGN || block_size(b) > bin * HAWK_ALIGN + HAWK_ALIGN ||
+        block_size(b) != bin * HAWK_ALIGN ||
         (HAWK_CHECKS && tcache_mark_of(q) != tcache_mark(bin * HAWK_ALIGN))) {
       report_problem("check: thread-cached block", q, "is not a sound cached block");
       return 1;

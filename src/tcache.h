@@ -109,9 +109,10 @@ static inline void *tcache_heap_alloc(size_t n, size_t align, size_t *dirty) {
 /* Whether p, an entry of a list of size-byte blocks, is a sound cached
  * block: its header has a good tag (so it is a header we wrote at that
  * address: an arena block, never a large one), says allocated, and a size
- * of size or size + 16 (a refill's last block keeps a remainder too small
- * to split off), and its payload carries the mark of the list (tcache_mark
- * of size, read through its link and address: tcache_mark_of).  Only then
+ * of exactly size (a refill caches no block with a remainder too small to
+ * split off: heap_alloc_batch), and its payload carries the mark of the
+ * list (tcache_mark of size, read through its link and address:
+ * tcache_mark_of).  Only then
  * is its link read as one.  p must be an address in an arena; the header
  * is read only once p is shown to lie past the arena's head.  (With
  * HAWK_CHECKS 0 the mark is not kept: nothing is checked.) */
@@ -120,8 +121,7 @@ static inline int tcache_entry_ok(const void *p, size_t size) {
   if (!arena_past_head(p)) return 0;
   const block *b = block_of_payload(p);
   uint64_t w = block_load(b);
-  uint64_t d = (w & (BLOCK_SIZE_MASK | BLOCK_ALLOC)) - (size | BLOCK_ALLOC);
-  return (d & ~(uint64_t)HAWK_ALIGN) == 0 && block_word_ok(b, w) &&
+  return (w & (BLOCK_SIZE_MASK | BLOCK_ALLOC)) == (size | BLOCK_ALLOC) && block_word_ok(b, w) &&
          tcache_mark_of(p) == tcache_mark(size);
 }
 
@@ -242,22 +242,27 @@ static inline void *tcache_pop(size_t size) {
 /* Whether list l, which holds n blocks, has room for one more. */
 static inline int tcache_room(const struct tcache_list *l, uint32_t n) { return n < l->limit; }
 
-/* Puts p at the head of list l with mark (the mark of the list's size,
- * tcache_mark). */
-static inline void tcache_list_push(struct tcache_list *l, void *p, uint64_t mark) {
-  void **w = p;
-  w[0] = link_encode(l->head);
-  if (HAWK_CHECKS) tcache_mark_set(p, mark);
+/* Puts p at the head of list l with the mark at (tcache_mark_at: the mark
+ * of the list's size, tcache_mark, bound to p's address). */
+static inline void tcache_list_push_at(struct tcache_list *l, void *p, uint64_t at) {
+  block *link = link_encode(l->head);
+  *(block **)p = link;
+  if (HAWK_CHECKS) ((uint64_t *)p)[1] = (uint64_t)(uintptr_t)link ^ at;
   l->head = p;
   tcache_count_up(l);
 }
 
-/* Caches a block of a refill in tc's list of size-byte blocks (the block
- * may be 16 bytes bigger: tcache_entry_ok); returns 0 if the list is full.
- * The block carries the mark of the list, as every block in it does, so
- * that the pop's fast test is one exact comparison (tcache_pop_ok); free's
- * test for a block already cached takes the marks of its own size and of
- * 16 bytes less (tcache_marked_near). */
+/* Puts p at the head of list l with mark (the mark of the list's size,
+ * tcache_mark). */
+static inline void tcache_list_push(struct tcache_list *l, void *p, uint64_t mark) {
+  tcache_list_push_at(l, p, tcache_mark_at(p, mark));
+}
+
+/* Caches a block of a refill, exactly size bytes (heap_alloc_batch), in
+ * tc's list of size-byte blocks; returns 0 if the list is full.  The block
+ * carries the mark of the list, as every block in it does, so that the
+ * pop's fast test is one exact comparison (tcache_pop_ok), and so is
+ * free's test for a block already cached (tcache_marked_as). */
 static inline int tcache_push_to(struct tcache *tc, void *p, size_t size) {
   struct tcache_list *l = tcache_list(tc, size);
   uint32_t n = l->count;
@@ -269,16 +274,18 @@ static inline int tcache_push_to(struct tcache *tc, void *p, size_t size) {
 /* Caches a block of a refill of size bytes; returns 0 if its list is full. */
 static inline int tcache_push(void *p, size_t size) { return tcache_push_to(tcache_self, p, size); }
 
-/* Whether the payload at p of a block whose header says it is size bytes
- * carries the mark of a list it can be in: of its own size, or of 16 bytes
- * less (a refill's last block, which keeps a remainder too small to split
- * off, is cached in the list of the refill's size: tcache_push_to).  One
- * subtraction and a mask.  Free's test for a block already cached (a
- * double free); tcache_marked tests for any size.  (Accepting two marks
- * here makes no link trusted: free follows none.) */
-static inline int tcache_marked_near(const void *p, size_t size) {
-  uint64_t d = (tcache_mark_of(p) ^ tcache_key) - ((uint64_t)size - HAWK_ALIGN);
-  return HAWK_CHECKS && (d & ~(uint64_t)HAWK_ALIGN) == 0;
+/* Whether the payload at p carries the mark at (tcache_mark_at), that of
+ * the list its header's size names (tcache_mark) bound to p's address: a
+ * block cached already, as every block in a list is exactly the list's
+ * size (a refill's block too: heap_alloc_batch).  One comparison with what
+ * the push computes anyway: free's test for a double free (tcache_marked
+ * tests for any size).  Before the refill kept its blocks exact, the test
+ * took the marks of the header's size and of 16 bytes less, a subtraction
+ * and a mask more; and the address was XORed in twice, for the test and
+ * for the push. */
+static inline int tcache_marked_as(const void *p, uint64_t at) {
+  const uint64_t *w = p;
+  return HAWK_CHECKS && (w[1] ^ w[0]) == at;
 }
 
 /* free() of a block of size bytes (its header's size) into the cache; 0
@@ -288,13 +295,18 @@ static inline __attribute__((always_inline)) int tcache_free(void *p, size_t siz
   struct tcache *tc = tcache_self;
   struct tcache_list *l = tcache_list(tc, size);
   uint64_t mark = tcache_mark(size);
+  /* The mark in a register before the address joins it: else the compiler
+   * XORs key and address first, with a copy of the key (one instruction
+   * more). */
+  if (HAWK_CHECKS) __asm__("" : "+r"(mark));
+  uint64_t at = tcache_mark_at(p, mark);
   uint32_t n = l->count;
   /* The room first: the list of 0-byte blocks has none, so the payload
    * under a header of size 0 (an arena's epilogue, which free reads for a
    * pointer at the start of the chunk after it: registry_payload_is) is
    * never read. */
-  if (!tcache_room(l, n) || unlikely(tcache_marked_near(p, size))) return 0;
-  tcache_list_push(l, p, mark);
+  if (!tcache_room(l, n) || unlikely(tcache_marked_as(p, at))) return 0;
+  tcache_list_push_at(l, p, at);
   tcache_add_one(&tc->frees);
   return 1;
 }

@@ -452,6 +452,36 @@ TEST(a_batch_takes_exact_holes_in_the_policys_order_then_goes_on) {
   CHECK(h.in_use == 0 && heap_check(&h) == 0);
 }
 
+/* Every block of a batch but the first is exactly the size asked for: a
+ * run whose last block would keep a remainder too small to split off (16
+ * bytes) stops one block short, and a hole of size + 16 bytes is taken only
+ * as the first block (the one the refill hands to its caller).  A thread
+ * cache lists the others, and free's test for a cached block compares one
+ * mark, that of the list the header's size names. */
+TEST(a_batch_hands_out_no_block_bigger_than_asked_but_its_first) {
+  fresh_heap();
+  size_t size = block_size_for(100);
+  void *keep[3], *two = NULL, *one = NULL;
+  keep[0] = take(24);
+  two = take(2 * size + HAWK_ALIGN - BLOCK_HEADER); /* room for two and 16 bytes */
+  keep[1] = take(24);
+  one = take(size + HAWK_ALIGN - BLOCK_HEADER); /* room for one and 16 bytes */
+  keep[2] = take(24);
+  REQUIRE(keep[2] != NULL && block_size(blk(two)) == 2 * size + HAWK_ALIGN &&
+          block_size(blk(one)) == size + HAWK_ALIGN);
+  heap_free(two, "free");
+  heap_free(one, "free");
+  void *out[6];
+  size_t got = heap_alloc_batch(&h, size, out, 6, 1);
+  REQUIRE(got >= 2);
+  for (size_t i = 1; i < got; i++) CHECK(block_size(blk(out[i])) == size);
+  CHECK(block_size(blk(out[0])) <= size + HAWK_ALIGN);
+  CHECK(heap_check(&h) == 0);
+  for (size_t i = 0; i < got; i++) heap_free(out[i], "free");
+  drain(keep, 3);
+  CHECK(h.in_use == 0 && heap_check(&h) == 0);
+}
+
 static void *exact_hole;
 
 static void batch_of_one_size(void *arg) {
