@@ -167,26 +167,21 @@ TEST(double_free_large_delayed) {
   hawk_free(b);
 }
 
-/* realloc of a block already freed. */
-TEST(realloc_after_free) {
+/* A resizing call (op) of a block already freed. */
+static void resize_after_free_case(enum op op) {
   void *a = hawk_malloc(300), *b = hawk_malloc(300);
   REQUIRE(a && b);
-  struct misuse m = {OP_REALLOC, a, b, a};
-  EXPECT_MISUSE_EITHER(child_misuse, &m, "realloc", a, "double free", "invalid pointer");
+  struct misuse m = {op, a, b, a};
+  EXPECT_MISUSE_EITHER(child_misuse, &m, op_name(op), a, "double free", "invalid pointer");
   hawk_free(a);
   hawk_free(b);
 }
 
+TEST(realloc_after_free) { resize_after_free_case(OP_REALLOC); }
+
 /* reallocarray's misuse is reported under its own name, not realloc's (it
  * was, when it called realloc). */
-TEST(reallocarray_after_free) {
-  void *a = hawk_malloc(300), *b = hawk_malloc(300);
-  REQUIRE(a && b);
-  struct misuse m = {OP_REALLOCARRAY, a, b, a};
-  EXPECT_MISUSE_EITHER(child_misuse, &m, "reallocarray", a, "double free", "invalid pointer");
-  hawk_free(a);
-  hawk_free(b);
-}
+TEST(reallocarray_after_free) { resize_after_free_case(OP_REALLOCARRAY); }
 
 /* Blocks handed out one after the other lie next to each other, and come
  * back from the cache to the heap as one run (heap.c, free_cached_locked):
