@@ -265,9 +265,22 @@ static inline uint64_t tcache_mark_at(const void *p, uint64_t mark) {
   return mark ^ (uint64_t)(uintptr_t)p;
 }
 
+/* Stores mark at (tcache_mark_at) in cached block p whose first word is
+ * link, its mangled link: the one place the binding is written. */
+static inline void tcache_mark_store(void *p, const void *link, uint64_t at) {
+  ((uint64_t *)p)[1] = (uint64_t)(uintptr_t)link ^ at;
+}
+
+/* Whether the two first payload words at p carry mark at (tcache_mark_at):
+ * tcache_mark_of's test with the address already folded in. */
+static inline int tcache_mark_is_at(const void *p, uint64_t at) {
+  const uint64_t *w = p;
+  return (w[1] ^ w[0]) == at;
+}
+
 /* Marks cached block p with mark (its link already in its first word). */
 static inline void tcache_mark_set(void *p, uint64_t mark) {
-  ((uint64_t *)p)[1] = mark ^ tcache_mark_binding(p);
+  tcache_mark_store(p, *(void **)p, tcache_mark_at(p, mark));
 }
 
 /* Sets the link of cached block p to next, keeping its mark (stored anew

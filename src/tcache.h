@@ -247,7 +247,7 @@ static inline int tcache_room(const struct tcache_list *l, uint32_t n) { return 
 static inline void tcache_list_push_at(struct tcache_list *l, void *p, uint64_t at) {
   block *link = link_encode(l->head);
   *(block **)p = link;
-  if (HAWK_CHECKS) ((uint64_t *)p)[1] = (uint64_t)(uintptr_t)link ^ at;
+  if (HAWK_CHECKS) tcache_mark_store(p, link, at);
   l->head = p;
   tcache_count_up(l);
 }
@@ -284,8 +284,7 @@ static inline int tcache_push(void *p, size_t size) { return tcache_push_to(tcac
  * and a mask more; and the address was XORed in twice, for the test and
  * for the push. */
 static inline int tcache_marked_as(const void *p, uint64_t at) {
-  const uint64_t *w = p;
-  return HAWK_CHECKS && (w[1] ^ w[0]) == at;
+  return HAWK_CHECKS && tcache_mark_is_at(p, at);
 }
 
 /* free() of a block of size bytes (its header's size) into the cache; 0

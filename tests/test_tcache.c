@@ -13,6 +13,7 @@
 #include "harness.h"
 #include "hawkalloc.h"
 #include "heap.h"
+#include "seeded.h"
 #include "tcache.h"
 
 /* Cases that abort or fork run only in the plain build. */
@@ -119,13 +120,6 @@ TEST(a_list_that_empties_and_fills_up_grows) {
  * that (545,232 to 633,488 bytes against 335,312, plain and ASan builds,
  * the file or this case alone); now 1.00 to 1.07 (TCACHE_REFILL_RARE,
  * tcache.c). */
-static uint64_t splitmix(uint64_t *s) {
-  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
 static void rounds_of_many_sizes_here(void) {
   enum { ROUND = 16, ROUNDS = 80000 };
   static unsigned most[TCACHE_BINS]; /* the most blocks of each size a round held */
@@ -140,8 +134,8 @@ static void rounds_of_many_sizes_here(void) {
     }
     memset(now, 0, sizeof now);
     for (int i = 0; i < ROUND; i++) {
-      size_t base = (size_t)16 << (splitmix(&seed) % 7); /* 16 to 2,040 bytes: cached sizes */
-      n[i] = base + splitmix(&seed) % base;
+      size_t base = (size_t)16 << (splitmix64(&seed) % 7); /* 16 to 2,040 bytes: cached sizes */
+      n[i] = base + splitmix64(&seed) % base;
       if (block_size_for(n[i]) > TCACHE_MAX_BLOCK) n[i] = TCACHE_MAX_BLOCK - BLOCK_HEADER;
       REQUIRE((p[i] = hawk_malloc(n[i])) != NULL);
       size_t bin = block_size_for(n[i]) / HAWK_ALIGN;
