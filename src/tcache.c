@@ -240,8 +240,8 @@ static int take_handed_back(struct tcache *tc, size_t size) {
 }
 
 /* What refilled[bin] records since the list last overflowed: a refill
- * from the heap (which lets the list grow at its next overflow), and a
- * list taken from the heap's stacks. */
+ * from the heap (which lets the list grow at its next overflow: growth),
+ * and a list taken from the heap's stacks. */
 #define REFILLED    1
 #define TOOK_A_LIST 2
 
@@ -465,6 +465,8 @@ HAWK_HOT void *tcache_refill(size_t size) {
   }
   if (got == 0) got = heap_alloc_batch(tc->heap, size, batch, want, 1);
   if (got == 0) return NULL;
+  size_t taken = tc->taken[bin] + got; /* for the list's growth (growth) */
+  tc->taken[bin] = (uint16_t)(taken > UINT16_MAX ? UINT16_MAX : taken);
   /* The batch lies in address order: pushed last first, the list hands
    * it out in that order, and blocks freed in the order they were handed
    * out come back to the heap as runs of neighbours (heap.h). */
@@ -472,6 +474,37 @@ HAWK_HOT void *tcache_refill(size_t size) {
   tcache_add(&tc->moved_in, got - 1);
   tcache_add(&tc->served, 1);
   return batch[0];
+}
+
+/* The most bytes tc's lists may grow beyond their first limits: a
+ * TCACHE_GROWN_SHARE-th of the bytes in use in the heap its refills come
+ * from (cached blocks included), at least TCACHE_GROWN_BUDGET.  A program
+ * with little live data keeps about what it kept with a fixed budget; one
+ * that cycles rounds of blocks next to more live data may keep a whole
+ * round in front of the heap, at a cost in memory bounded by a share of
+ * what it uses anyway.  (A relaxed read of a figure the heap's lock
+ * guards: a moment old at worst.) */
+static uint64_t growth_budget(const struct tcache *tc) {
+  uint64_t share = __atomic_load_n(&tc->heap->in_use, __ATOMIC_RELAXED) / TCACHE_GROWN_SHARE;
+  return share > TCACHE_GROWN_BUDGET ? share : TCACHE_GROWN_BUDGET;
+}
+
+/* How many blocks the full list of size-byte blocks grows by as p is freed
+ * into it: as many as refills brought into it since it last overflowed
+ * (what the last round took beyond the list, so that the next round like
+ * it stays in the cache; doubling overshot, and held up to twice a round),
+ * up to the list's cap and within the thread's growth budget.  None when p
+ * is another heap's block, or the thread shares its heap with threads that
+ * free each other's blocks: a list that fills with blocks other threads
+ * allocated (bench/prodcons) would keep them from going home (hand_back,
+ * pass_on), and grew on every list of every such thread. */
+static size_t growth(const struct tcache *tc, const void *p, size_t size) {
+  size_t bin = size / HAWK_ALIGN, limit = tc->lists[bin].limit, cap = list_cap(size);
+  size_t more = tc->taken[bin] < cap - limit ? tc->taken[bin] : cap - limit;
+  if (more == 0 || arena_heap(arena_of(p)) != tc->heap || remote_exchanging(tc->heap)) return 0;
+  uint64_t budget = growth_budget(tc);
+  size_t left = budget > tc->grown ? (size_t)((budget - tc->grown) / size) : 0;
+  return more < left ? more : left;
 }
 
 HAWK_HOT void tcache_overflow(void *p, size_t size) {
@@ -482,12 +515,10 @@ HAWK_HOT void tcache_overflow(void *p, size_t size) {
     return;
   }
   if (decay_due_for(tc)) tcache_decay(tc);
-  size_t bin = size / HAWK_ALIGN, limit = tc->lists[bin].limit, cap = list_cap(size);
-  size_t more = limit < cap - limit ? limit : cap - limit; /* double, up to the cap */
-  size_t left = (TCACHE_GROWN_BUDGET - tc->grown) / size;
-  if (more > left) more = left;
-  if ((tc->refilled[bin] & REFILLED) && more > 0) { /* a round: room for more */
-    tc->lists[bin].limit = (uint32_t)(limit + more);
+  size_t bin = size / HAWK_ALIGN, more = growth(tc, p, size);
+  tc->taken[bin] = 0;
+  if (more > 0) { /* a round: room for what it took from the heap */
+    tc->lists[bin].limit += (uint32_t)more;
     tc->grown += more * size;
   } else if (!hand_back_maybe(tc, p, size) && !pass_on(tc, size)) {
     /* other heaps' blocks go home first, then the heap's other threads */

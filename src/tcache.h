@@ -46,6 +46,8 @@ struct tcache {
                                             or with a list handed back: tcache.c)
                                             since it last overflowed */
   uint64_t grown;                        /* bytes by which the limits exceed the first ones */
+  uint16_t taken[TCACHE_BINS];           /* blocks refills brought into the list since
+                                            it last overflowed (tcache.c) */
   uint16_t fill[TCACHE_BINS];            /* blocks the next refill asks for: 1 at first,
                                             doubling with use up to half the limit */
   uint16_t refill_at[TCACHE_BINS];       /* frees (low 16 bits) at the list's last

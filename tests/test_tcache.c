@@ -166,6 +166,105 @@ TEST(a_size_that_runs_out_now_and_then_keeps_what_rounds_needed) {
   CHECK(hawk_check() == 0);
 }
 
+/* Rounds of many sizes whose lists must grow by more than 64 KiB in all
+ * to hold a round: 24 sizes of 256 to 624-byte blocks, 64 blocks each
+ * (674,816 bytes a round; the first limits, about 8 KiB a list, hold
+ * 196,608 of them).  With a fixed budget of 64 KiB of growth a thread
+ * (TCACHE_GROWN_BUDGET, 4dc0afd) every round went through the heap; the
+ * budget is now a share of what the thread's heap has in use
+ * (TCACHE_GROWN_SHARE), so next to 4 MB of live data the whole round stays
+ * in the cache, and without it the lists still grow no further than the
+ * share allows. */
+enum { GROW_SIZES = 24, GROW_EACH = 64, LIVE_BLOCKS = 1600 };
+
+/* The most bytes this thread's heap had in use when a round or the live
+ * data was all allocated (the lists grow while a round is freed). */
+static __thread uint64_t heap_in_use_most;
+
+static void heap_in_use_seen(void) {
+  uint64_t now = __atomic_load_n(&tcache_self->heap->in_use, __ATOMIC_RELAXED);
+  if (now > heap_in_use_most) heap_in_use_most = now;
+}
+
+/* One round: every size's blocks allocated, interleaved, then freed. */
+static void round_of_many_sizes(void) {
+  static __thread void *p[GROW_SIZES * GROW_EACH];
+  for (int i = 0; i < GROW_SIZES * GROW_EACH; i++) {
+    size_t size = 256 + (size_t)(i % GROW_SIZES) * 16 - BLOCK_HEADER;
+    REQUIRE((p[i] = hawk_malloc(size)) != NULL);
+    memset(p[i], i, size);
+  }
+  heap_in_use_seen();
+  for (int i = 0; i < GROW_SIZES * GROW_EACH; i++) hawk_free(p[i]);
+}
+
+/* The bound the growth keeps to (tcache.c, growth_budget): a share of the
+ * most the heap had in use. */
+static int growth_within_its_budget(void) {
+  uint64_t share = heap_in_use_most / TCACHE_GROWN_SHARE;
+  uint64_t budget = share > TCACHE_GROWN_BUDGET ? share : TCACHE_GROWN_BUDGET;
+  return tcache_self->grown <= budget;
+}
+
+/* Whether a round, tried up to three times (the decay may give a list
+ * back in the middle of one), left the heap untouched: it handed out no
+ * block and took none back. */
+static int a_round_stays_in_the_cache(void) {
+  for (int tries = 0; tries < 3; tries++) {
+    struct hawk_stats before = stats_now();
+    round_of_many_sizes();
+    struct hawk_stats after = stats_now();
+    if (after.splits == before.splits && after.coalesces == before.coalesces &&
+        after.in_use == before.in_use)
+      return 1;
+  }
+  return 0;
+}
+
+/* 4 MB of live data in this thread's heap: blocks no cache holds (after
+ * a cached size, which gives the thread its cache and its heap). */
+static void allocate_live_data(void **live) {
+  hawk_free(hawk_malloc(100));
+  for (int i = 0; i < LIVE_BLOCKS; i++) REQUIRE((live[i] = hawk_malloc(2500)) != NULL);
+  heap_in_use_seen();
+}
+
+static void *rounds_next_to_live_data(void *arg) {
+  (void)arg;
+  static __thread void *live[LIVE_BLOCKS];
+  allocate_live_data(live);
+  for (int round = 0; round < 12; round++) round_of_many_sizes();
+  CHECK(growth_within_its_budget());
+  CHECK(tcache_self->grown > 65536); /* more than the fixed budget allowed */
+  CHECK(a_round_stays_in_the_cache());
+  CHECK(growth_within_its_budget());
+  for (int i = 0; i < LIVE_BLOCKS; i++) hawk_free(live[i]);
+  return NULL;
+}
+
+static void *rounds_alone(void *arg) {
+  (void)arg;
+  for (int round = 0; round < 12; round++) {
+    round_of_many_sizes();
+    CHECK(growth_within_its_budget());
+  }
+  /* The heap has about a round in use: a quarter of it cannot hold what
+   * the round needs beyond the first limits (478,208 bytes). */
+  CHECK(!a_round_stays_in_the_cache());
+  CHECK(growth_within_its_budget());
+  return NULL;
+}
+
+TEST(rounds_stay_in_the_cache_within_a_share_of_the_live_data) {
+  hawk_trim();
+  pthread_t t;
+  REQUIRE(pthread_create(&t, NULL, rounds_next_to_live_data, NULL) == 0);
+  pthread_join(t, NULL);
+  REQUIRE(pthread_create(&t, NULL, rounds_alone, NULL) == 0);
+  pthread_join(t, NULL);
+  CHECK(hawk_check() == 0);
+}
+
 TEST(trim_flushes_this_threads_cache) {
   void *p[64];
   for (int i = 0; i < 64; i++) p[i] = hawk_malloc(48);
