@@ -265,6 +265,39 @@ TEST(rounds_stay_in_the_cache_within_a_share_of_the_live_data) {
   CHECK(hawk_check() == 0);
 }
 
+/* A thread that allocates a size and frees blocks of it that another
+ * thread allocated (a consumer of bench/prodcons that also produces):
+ * its list empties (refills) and fills up with the other heap's blocks,
+ * which go home rather than stay: the list does not grow.  At 4dc0afd
+ * every such list grew, within the thread's budget, and bench/prodcons 4
+ * peaked at 19 MB instead of 10 with a larger budget. */
+enum { FOREIGN_ROUNDS = 6, FOREIGN_EACH = 300 };
+static void *foreign[FOREIGN_ROUNDS][FOREIGN_EACH];
+
+static void *frees_anothers_blocks(void *arg) {
+  (void)arg;
+  static __thread void *own[FOREIGN_ROUNDS][FOREIGN_EACH];
+  for (int round = 0; round < FOREIGN_ROUNDS; round++) {
+    for (int i = 0; i < FOREIGN_EACH; i++) own[round][i] = hawk_malloc(100);
+    for (int i = 0; i < FOREIGN_EACH; i++) hawk_free(foreign[round][i]);
+  }
+  uint64_t grown = tcache_self->grown;
+  for (int round = 0; round < FOREIGN_ROUNDS; round++)
+    for (int i = 0; i < FOREIGN_EACH; i++) hawk_free(own[round][i]);
+  return (void *)(uintptr_t)grown;
+}
+
+TEST(a_list_of_another_threads_blocks_does_not_grow) {
+  for (int round = 0; round < FOREIGN_ROUNDS; round++)
+    for (int i = 0; i < FOREIGN_EACH; i++) REQUIRE((foreign[round][i] = hawk_malloc(100)) != NULL);
+  pthread_t t;
+  void *grown;
+  REQUIRE(pthread_create(&t, NULL, frees_anothers_blocks, NULL) == 0);
+  pthread_join(t, &grown);
+  CHECK((uintptr_t)grown == 0);
+  CHECK(hawk_check() == 0);
+}
+
 TEST(trim_flushes_this_threads_cache) {
   void *p[64];
   for (int i = 0; i < 64; i++) p[i] = hawk_malloc(48);
