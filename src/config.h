@@ -107,22 +107,25 @@
 #define TCACHE_LIST_MAX 128
 #endif
 
-/* Bytes, blocks, bytes and a divisor.  A list that keeps emptying and
- * filling up again (a program that allocates many blocks of one size and
- * frees them all, in rounds) grows at each overflow that follows a refill
- * by the blocks the refills brought in since its last overflow (what the
- * round took beyond it), up to about TCACHE_GROWN_BYTES and at most
- * TCACHE_GROWN_MAX blocks: the next such round then stays in the cache
- * rather than going through the heap's lock twice per block.  What all
- * the lists of a thread grew beyond their first limits holds at most a
- * TCACHE_GROWN_SHARE-th of the bytes in use in the thread's heap, and at
- * least TCACHE_GROWN_BUDGET bytes, so that a thread with little live data
- * that cycles many sizes keeps about what it kept before, and one with
- * more pays for its rounds a bounded share of what it uses anyway
- * (docs/design.md).  Lists of blocks other threads allocated do not grow.
- * TCACHE_GROWN_MAX is at most 65535 (a list's count and limit are
- * uint16_t).  Safe to change: TCACHE_GROWN_SHARE from 1 (the lists may
- * hold as much again as the heap has in use) up; higher holds less. */
+/* Bytes, blocks, bytes, a divisor and bytes.  A list that keeps emptying
+ * and filling up again (a program that allocates many blocks of one size
+ * and frees them all, in rounds) grows at each overflow that follows a
+ * refill by the blocks the refills brought in since its last overflow
+ * (what the round took beyond it), up to about TCACHE_GROWN_BYTES and at
+ * most TCACHE_GROWN_MAX blocks: the next such round then stays in the
+ * cache rather than going through the heap's lock twice per block.  What
+ * all the lists of a thread grew beyond their first limits holds at most a
+ * TCACHE_GROWN_SHARE-th of the bytes in use in the thread's heap, at least
+ * TCACHE_GROWN_BUDGET and at most TCACHE_GROWN_MOST bytes, so that a
+ * thread with little live data that cycles many sizes keeps about what it
+ * kept before, and one with more pays for its rounds a bounded share of
+ * what it uses anyway (docs/design.md; without the ceiling bench/frag's
+ * lists grew by up to 3 MB that its rounds hardly reuse).  Lists of
+ * blocks other threads allocated do not grow.  TCACHE_GROWN_MAX is at most
+ * 65535 (a list's count and limit are uint16_t).  Safe to change:
+ * TCACHE_GROWN_SHARE from 1 (the lists may hold as much again as the heap
+ * has in use) up, higher holds less; TCACHE_GROWN_MOST at least
+ * TCACHE_GROWN_BUDGET. */
 #ifndef TCACHE_GROWN_BYTES
 #define TCACHE_GROWN_BYTES 65536
 #endif
@@ -134,6 +137,9 @@
 #endif
 #ifndef TCACHE_GROWN_SHARE
 #define TCACHE_GROWN_SHARE 3
+#endif
+#ifndef TCACHE_GROWN_MOST
+#define TCACHE_GROWN_MOST 1048576
 #endif
 
 /* Frees.  A cache refill that comes more than this many of the thread's

@@ -17,6 +17,8 @@
 _Static_assert(TCACHE_LIST_MIN <= TCACHE_LIST_MAX && TCACHE_LIST_MAX <= TCACHE_GROWN_MAX &&
                    TCACHE_GROWN_MAX <= UINT16_MAX,
                "a list's limit is computed in uint16_t (list_cap), and grows from the first");
+_Static_assert(TCACHE_GROWN_BUDGET <= TCACHE_GROWN_MOST && TCACHE_GROWN_SHARE >= 1,
+               "the growth budget's floor is below its ceiling (growth_budget)");
 _Static_assert(TCACHE_GROWN_MAX <= REMOTE_LIST_MAX,
                "a grown list handed back must pass remote.c's check");
 
@@ -478,14 +480,15 @@ HAWK_HOT void *tcache_refill(size_t size) {
 
 /* The most bytes tc's lists may grow beyond their first limits: a
  * TCACHE_GROWN_SHARE-th of the bytes in use in the heap its refills come
- * from (cached blocks included), at least TCACHE_GROWN_BUDGET.  A program
- * with little live data keeps about what it kept with a fixed budget; one
- * that cycles rounds of blocks next to more live data may keep a whole
- * round in front of the heap, at a cost in memory bounded by a share of
- * what it uses anyway.  (A relaxed read of a figure the heap's lock
+ * from (cached blocks included), at least TCACHE_GROWN_BUDGET and at most
+ * TCACHE_GROWN_MOST.  A program with little live data keeps about what it
+ * kept with a fixed budget; one that cycles rounds of blocks next to more
+ * live data may keep a whole round in front of the heap, at a cost in
+ * memory bounded by a share of what it uses anyway.  (A relaxed read of a figure the heap's lock
  * guards: a moment old at worst.) */
 static uint64_t growth_budget(const struct tcache *tc) {
   uint64_t share = __atomic_load_n(&tc->heap->in_use, __ATOMIC_RELAXED) / TCACHE_GROWN_SHARE;
+  if (share > TCACHE_GROWN_MOST) share = TCACHE_GROWN_MOST;
   return share > TCACHE_GROWN_BUDGET ? share : TCACHE_GROWN_BUDGET;
 }
 

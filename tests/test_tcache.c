@@ -172,7 +172,7 @@ TEST(a_size_that_runs_out_now_and_then_keeps_what_rounds_needed) {
  * 196,608 of them).  With a fixed budget of 64 KiB of growth a thread
  * (TCACHE_GROWN_BUDGET, 4dc0afd) every round went through the heap; the
  * budget is now a share of what the thread's heap has in use
- * (TCACHE_GROWN_SHARE), so next to 4 MB of live data the whole round stays
+ * (TCACHE_GROWN_SHARE, up to TCACHE_GROWN_MOST), so next to 4 MB of live data the whole round stays
  * in the cache, and without it the lists still grow no further than the
  * share allows. */
 enum { GROW_SIZES = 24, GROW_EACH = 64, LIVE_BLOCKS = 1600 };
@@ -202,6 +202,7 @@ static void round_of_many_sizes(void) {
  * most the heap had in use. */
 static int growth_within_its_budget(void) {
   uint64_t share = heap_in_use_most / TCACHE_GROWN_SHARE;
+  if (share > TCACHE_GROWN_MOST) share = TCACHE_GROWN_MOST;
   uint64_t budget = share > TCACHE_GROWN_BUDGET ? share : TCACHE_GROWN_BUDGET;
   return tcache_self->grown <= budget;
 }
