@@ -100,10 +100,17 @@ static __attribute__((noinline)) void *alloc_retry(size_t n, size_t align, int z
   return alloc_try(n, align, zero);
 }
 
-static HAWK_HOT void *alloc_core(size_t n, size_t align, int zero) {
+/* alloc_try, and alloc_retry when it fails: inline into malloc_slow, whose
+ * align and zero are constants (a medium malloc tests neither), and into
+ * alloc_core for the other calls. */
+static inline __attribute__((always_inline)) void *alloc_core_in(size_t n, size_t align, int zero) {
   void *p = alloc_try(n, align, zero);
   if (unlikely(p == NULL)) p = alloc_retry(n, align, zero);
   return p;
+}
+
+static HAWK_HOT void *alloc_core(size_t n, size_t align, int zero) {
+  return alloc_core_in(n, align, zero);
 }
 
 /* alloc_core in heap h: NULL for the default heaps, else a live created
@@ -449,7 +456,12 @@ static int is_power_of_two(size_t a) { return a != 0 && (a & (a - 1)) == 0; }
  * whose pops miss in slow mode). */
 HAWK_HOT __attribute__((noinline)) static void *malloc_slow(size_t size, void *p) {
   if (p == NULL) {
-    p = alloc_api(size, HAWK_ALIGN, 0, "malloc");
+    /* alloc_api with the slow-mode flag tested once, here: outside slow
+     * mode, alloc_core's work inline (a medium size goes from here to the
+     * heap's lock with one call, tcache_heap_alloc's heap_alloc). */
+    hawk_ensure_init();
+    p = likely(!slow()) ? alloc_core_in(size, HAWK_ALIGN, 0)
+                        : alloc_api(size, HAWK_ALIGN, 0, "malloc");
   } else {
     debug_tick("malloc");
     debug_perturb_alloc(p, size);

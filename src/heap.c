@@ -180,13 +180,23 @@ static size_t dirty_bytes(const struct arena *a, const char *p, size_t n) {
   return d < n ? d : n;
 }
 
-/* Unlists free block b and hands out size bytes of it whose payload is
- * aligned to align.  When dirty is not NULL it receives how many of the
- * first n payload bytes may be non-zero, read before the frontier moves
- * past the block. */
-static inline __attribute__((always_inline)) block *
-take_aligned_locked(struct heap *h, block *b, size_t size, size_t align, size_t n, size_t *dirty) {
-  placement_remove(h->policy, &h->free, b);
+/* Moves arena a's frontier past the size bytes handed out at b if they
+ * reach beyond it: the test inline, the move (rare once an arena has been
+ * used) in arena.c. */
+static inline __attribute__((always_inline)) void mark_used(struct arena *a, const block *b,
+                                                            size_t size) {
+  if (unlikely(arena_used_end(a, b, size) > a->frontier)) arena_mark_used(a, b, size);
+}
+
+/* Unlists free block b, which placement_find has just found in class cls,
+ * and hands out size bytes of it whose payload is aligned to align.  When
+ * dirty is not NULL it receives how many of the first n payload bytes may
+ * be non-zero, read before the frontier moves past the block. */
+static inline __attribute__((always_inline)) block *take_aligned_locked(struct heap *h, block *b,
+                                                                        unsigned cls, size_t size,
+                                                                        size_t align, size_t n,
+                                                                        size_t *dirty) {
+  placement_remove_found(h->policy, &h->free, b, cls);
   uint64_t stamp = stamp_of(b); /* a leading pad keeps it where it is */
   block *from = b;
   if (align > HAWK_ALIGN) b = carve_aligned_locked(h, b, align);
@@ -194,7 +204,7 @@ take_aligned_locked(struct heap *h, block *b, size_t size, size_t align, size_t 
   EVENTS_TELL(taken, h, from, b);
   struct arena *a = arena_of(b);
   if (dirty) *dirty = debug_enabled ? n : dirty_bytes(a, block_payload(b), n);
-  arena_mark_used(a, b, block_size(b));
+  mark_used(a, b, block_size(b));
   return b;
 }
 
@@ -208,10 +218,11 @@ static size_t wanted(size_t size, size_t align) {
  * refuses another arena.  dirty as for take_aligned_locked. */
 static block *alloc_locked(struct heap *h, size_t n, size_t size, size_t align, size_t *dirty) {
   size_t want = wanted(size, align);
-  block *b = h->policy->find(&h->free, want);
-  if (b == NULL && grow_locked(h)) b = h->policy->find(&h->free, want);
+  unsigned cls;
+  block *b = placement_find(h->policy, &h->free, want, &cls);
+  if (b == NULL && grow_locked(h)) b = placement_find(h->policy, &h->free, want, &cls);
   if (b == NULL) return NULL;
-  return take_aligned_locked(h, b, size, align, n, dirty);
+  return take_aligned_locked(h, b, cls, size, align, n, dirty);
 }
 
 /* alloc_locked from memory the heap has used already (below a frontier):
@@ -219,9 +230,10 @@ static block *alloc_locked(struct heap *h, size_t n, size_t size, size_t align, 
 static block *alloc_in_used_locked(struct heap *h, size_t n, size_t size, size_t align,
                                    size_t *dirty) {
   size_t want = wanted(size, align);
-  block *b = h->policy->find(&h->free, want);
+  unsigned cls;
+  block *b = placement_find(h->policy, &h->free, want, &cls);
   if (b == NULL || arena_used_end(arena_of(b), b, want) > arena_of(b)->frontier) return NULL;
-  return take_aligned_locked(h, b, size, align, n, dirty);
+  return take_aligned_locked(h, b, cls, size, align, n, dirty);
 }
 
 /* Why the block at p cannot be freed or resized, or NULL if it can.
@@ -279,7 +291,7 @@ static inline __attribute__((always_inline)) const char *block_problem_locked(co
  * for.  A header without its magic was overwritten (an overflow past the
  * last block of the chunk below runs into it): that is all that is known
  * of p, so the line says that, not what the damaged heap field suggests. */
-static HAWK_HOT struct heap *owner_of(void *p, const char *call) {
+static inline __attribute__((always_inline)) struct heap *owner_of(void *p, const char *call) {
   struct arena *a = arena_of(p);
   if (a->magic != ARENA_MAGIC)
     report_misuse(call, p, "heap corruption (the block's arena header overwritten)");
@@ -509,9 +521,11 @@ static inline int frees_as_usual(const struct heap *h) {
   return h->policy == &placement_segregated && !debug_enabled && !EVENTS_ON();
 }
 
-/* Frees b, coalescing with both neighbours (free_span_locked). */
-static HAWK_HOT struct arena *free_locked(struct heap *h, struct arena *a, block *b,
-                                          int may_detach) {
+/* Frees b, coalescing with both neighbours (free_span_locked).  Inline
+ * into a single free (free_one) and into free_sound_locked, which the other
+ * paths call. */
+static inline __attribute__((always_inline)) struct arena *
+free_locked(struct heap *h, struct arena *a, block *b, int may_detach) {
   size_t size = block_size(b);
   in_use_add(h, -(int64_t)size);
   /* The usual case with constants, as a cache batch does (free_cached_locked). */
@@ -532,24 +546,34 @@ static inline __attribute__((always_inline)) const char *free_problem_locked(con
 
 /* Frees the block at p, already checked (free_problem_locked); an emptied
  * arena goes into r. */
-static void free_sound_locked(struct heap *h, void *p, struct releases *r) {
+static inline __attribute__((always_inline)) void free_sound_in_locked(struct heap *h, void *p,
+                                                                       struct releases *r) {
   int room = r->count < sizeof r->arena / sizeof r->arena[0];
   struct arena *e = free_locked(h, arena_of(p), block_of_payload(p), room);
   if (e) r->arena[r->count++] = e;
 }
 
+/* free_sound_in_locked out of line, for the remote list's blocks and a
+ * resize's cached neighbour. */
+static __attribute__((noinline)) void free_sound_locked(struct heap *h, void *p,
+                                                        struct releases *r) {
+  free_sound_in_locked(h, p, r);
+}
+
 /* Checks and frees the block at p; an emptied arena goes into r.  Returns
  * the problem found instead, with nothing changed. */
-static const char *free_checked_locked(struct heap *h, void *p, struct releases *r) {
+static inline __attribute__((always_inline)) const char *
+free_checked_locked(struct heap *h, void *p, struct releases *r) {
   const char *problem = free_problem_locked(h, p, 0);
   if (problem) return problem;
-  free_sound_locked(h, p, r);
+  free_sound_in_locked(h, p, r);
   return NULL;
 }
 
 /* The one free-and-report step: checks and frees the block at p
  * (free_checked_locked), or ends in fail_locked naming call. */
-static void free_or_report_locked(struct heap *h, void *p, struct releases *r, const char *call) {
+static inline __attribute__((always_inline)) void
+free_or_report_locked(struct heap *h, void *p, struct releases *r, const char *call) {
   const char *problem = free_checked_locked(h, p, r);
   if (unlikely(problem != NULL)) fail_locked(h, r, call, p, problem);
 }
@@ -563,9 +587,9 @@ static int remote_entry_ok(void *const *p) {
   return block_word_alloc_ok(b, w, TCACHE_MAX_BLOCK + BLOCK_MIN) && tcache_marked(p);
 }
 
-/* Frees the blocks other threads left on the heap's remote list. */
-static HAWK_HOT void drain_locked(struct heap *h, struct releases *r) {
-  if (__atomic_load_n(&h->remote, __ATOMIC_RELAXED) == NULL) return;
+/* Frees the blocks other threads left on the heap's remote list, which is
+ * not empty (drain_locked). */
+static __attribute__((noinline)) void drain_remote_locked(struct heap *h, struct releases *r) {
   void **p = __atomic_exchange_n(&h->remote, NULL, __ATOMIC_ACQUIRE);
   while (p) {
     /* The entry must be a sound block still marked as cached before its
@@ -591,6 +615,12 @@ static HAWK_HOT void drain_locked(struct heap *h, struct releases *r) {
     free_sound_locked(h, p, r);
     p = next;
   }
+}
+
+/* Frees the blocks other threads left on the heap's remote list: the test
+ * inline, as every locked operation makes it. */
+static inline __attribute__((always_inline)) void drain_locked(struct heap *h, struct releases *r) {
+  if (unlikely(__atomic_load_n(&h->remote, __ATOMIC_RELAXED) != NULL)) drain_remote_locked(h, r);
 }
 
 void heap_drain(struct heap *h) {
@@ -788,8 +818,9 @@ HAWK_HOT void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty,
  * arena). */
 static size_t alloc_run_locked(struct heap *h, size_t size, void **out, size_t count, void **batch,
                                int *big) {
-  block *b = h->policy->find(&h->free, size);
-  if (b == NULL && grow_locked(h)) b = h->policy->find(&h->free, size);
+  unsigned cls;
+  block *b = placement_find(h->policy, &h->free, size, &cls);
+  if (b == NULL && grow_locked(h)) b = placement_find(h->policy, &h->free, size, &cls);
   if (b == NULL) return 0;
   /* How many: no division for one, nor for a block that holds all count
    * (an arena's tail, mostly): a 64-bit division takes tens of cycles. */
@@ -811,7 +842,7 @@ static size_t alloc_run_locked(struct heap *h, size_t size, void **out, size_t c
     n--;
     last_big = 0;
   }
-  placement_remove(h->policy, &h->free, b);
+  placement_remove_found(h->policy, &h->free, b, cls);
   uint64_t stamp = stamp_of(b);
   block *first = b;
   uint64_t flag = block_flags(b) & BLOCK_PREV_ALLOC;
@@ -835,7 +866,7 @@ static size_t alloc_run_locked(struct heap *h, size_t size, void **out, size_t c
   in_use_add(h, (int64_t)((n - 1) * size));
   HAWK_STAT_ADD(h->splits, n - 1);
   EVENTS_TELL(run, h, first, b, size, n);
-  arena_mark_used(arena_of(b), b, block_size(b));
+  mark_used(arena_of(b), b, block_size(b));
   return n;
 }
 
