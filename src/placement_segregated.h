@@ -23,13 +23,21 @@ _Static_assert(SIZE_CLASSES - SEG_RANGE_FIRST ==
                "a fit bound per range class");
 
 /* The class of a block of size bytes: one per 16 bytes below 1 KiB, then
- * four per power of two. */
-static inline unsigned seg_class(size_t size) {
+ * four per power of two; below SIZE_CLASSES for any size below 2^25 (an
+ * arena's blocks are smaller than 4 MiB), with no bound to test.  64 +
+ * (log2 - 10) * 4 + the two bits below the top one, which are the top three
+ * bits (4 to 7) less 4: a shift and two adds. */
+static inline unsigned seg_class_of_block(size_t size) {
   if (size < SEG_EXACT_LIMIT) return (unsigned)(size >> 4);
-  /* 64 + (log2 - 10) * 4 + the two bits below the top one, which are the
-   * top three bits (4 to 7) less 4: a shift and two adds. */
-  unsigned log2 = 63u - (unsigned)__builtin_clzll(size);
-  unsigned c = 4 * log2 + 20 + (unsigned)(size >> (log2 - 2));
+  unsigned log2 = 63u ^ (unsigned)__builtin_clzll(size); /* one bsr */
+  return 4 * log2 + 20 + (unsigned)(size >> (log2 - 2));
+}
+_Static_assert(4 * 24 + 20 + 7 < SIZE_CLASSES, "a block's class is a class");
+
+/* The class of any size (a search's may be bigger than a block): the last
+ * class holds every size above the classes. */
+static inline unsigned seg_class(size_t size) {
+  unsigned c = seg_class_of_block(size);
   return c < SIZE_CLASSES ? c : SIZE_CLASSES - 1;
 }
 
@@ -45,7 +53,8 @@ static inline uint32_t *seg_fit_bound(struct freelists *fl, unsigned c) {
 
 /* Lists free block b of size bytes (its header's, at the caller's hand). */
 static inline void seg_insert_sized(struct freelists *fl, block *b, size_t size) {
-  unsigned c = seg_class(size);
+  HAWK_ASSERT(size < ((size_t)1 << 25));
+  unsigned c = seg_class_of_block(size);
   list_push_sized(fl, &fl->heads[c], b, size);
   fl->bitmap[c / 64] |= (uint64_t)1 << (c % 64);
   if (c >= SEG_RANGE_FIRST && size > *seg_fit_bound(fl, c)) *seg_fit_bound(fl, c) = (uint32_t)size;
@@ -67,7 +76,8 @@ static inline __attribute__((always_inline)) void seg_remove_in(struct freelists
 /* Unlists free block b of size bytes (its header's). */
 static inline __attribute__((always_inline)) void seg_remove_sized(struct freelists *fl, block *b,
                                                                    size_t size) {
-  seg_remove_in(fl, b, size, seg_class(size));
+  HAWK_ASSERT(size < ((size_t)1 << 25));
+  seg_remove_in(fl, b, size, seg_class_of_block(size));
 }
 
 static inline __attribute__((always_inline)) void seg_remove(struct freelists *fl, block *b) {
