@@ -480,6 +480,44 @@ TEST(huge_alignment_values_fail_cleanly) {
   after_sweep();
 }
 
+/* malloc_usable_size answers without the heap's lock for a block in use
+ * whose predecessor is free (programs that count their memory call it on
+ * every malloc and free).  Asked from inside a hawk_walk visitor, at the
+ * block's own visit, while the walk holds that heap's lock: a call that
+ * waited for the lock would be reported as the visitor's misuse (lock.h)
+ * and abort the child. */
+struct usable_in_walk {
+  unsigned char *p;
+  size_t got;
+  int asked;
+};
+
+static void ask_usable(void *ctx, const struct hawk_block_info *info) {
+  struct usable_in_walk *u = ctx;
+  if (u->asked || info->payload != (uintptr_t)u->p) return;
+  u->asked = 1;
+  u->got = hawk_usable_size(u->p);
+}
+
+static void usable_in_walk_child(void *arg) {
+  (void)arg;
+  unsigned char *lo, *hi;
+  int found = adjacent_pair(3000, &lo, &hi); /* above the thread cache */
+  CHECK(found);
+  if (!found) return;
+  size_t want = hawk_usable_size(hi);
+  hawk_free(lo); /* hi's predecessor is free now */
+  struct usable_in_walk u = {hi, 0, 0};
+  hawk_walk(ask_usable, &u);
+  CHECK(u.asked == 1);
+  CHECK(u.got == want);
+  hawk_free(hi);
+}
+
+TEST(usable_size_after_a_free_block_answers_without_the_lock) {
+  CHECK(run_in_child(usable_in_walk_child, NULL) == 0);
+}
+
 /* A4: every size 1..4096 at once: 16-aligned, usable >= n (and usable = block
  * size - 8 with 16-byte block sizes), the whole usable area writable without
  * touching any neighbour: each block holds its own pattern, checked after all
