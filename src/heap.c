@@ -188,15 +188,19 @@ static inline __attribute__((always_inline)) void mark_used(struct arena *a, con
   if (unlikely(arena_used_end(a, b, size) > a->frontier)) arena_mark_used(a, b, size);
 }
 
-/* Unlists free block b, which placement_find has just found in class cls,
- * and hands out size bytes of it whose payload is aligned to align.  When
+/* Unlists free block b, which placement_find has just found in class cls
+ * (SIZE_CLASSES: not known, the policy's own find found it), and hands out
+ * size bytes of it whose payload is aligned to align.  When
  * dirty is not NULL it receives how many of the first n payload bytes may
  * be non-zero, read before the frontier moves past the block. */
 static inline __attribute__((always_inline)) block *take_aligned_locked(struct heap *h, block *b,
                                                                         unsigned cls, size_t size,
                                                                         size_t align, size_t n,
                                                                         size_t *dirty) {
-  placement_remove_found(h->policy, &h->free, b, cls);
+  if (cls < SIZE_CLASSES)
+    placement_remove_found(h->policy, &h->free, b, cls);
+  else
+    placement_remove(h->policy, &h->free, b);
   uint64_t stamp = stamp_of(b); /* a leading pad keeps it where it is */
   block *from = b;
   if (align > HAWK_ALIGN) b = carve_aligned_locked(h, b, align);
@@ -206,6 +210,16 @@ static inline __attribute__((always_inline)) block *take_aligned_locked(struct h
   if (dirty) *dirty = debug_enabled ? n : dirty_bytes(a, block_payload(b), n);
   mark_used(a, b, block_size(b));
   return b;
+}
+
+/* The search after the inline one found nothing: a new arena, then the
+ * policy's find (out of line: one inline copy of the search a path, so
+ * that the code of every call stays small, tests/levels); *cls becomes
+ * SIZE_CLASSES (take_aligned_locked).  NULL when the OS refuses memory. */
+static __attribute__((noinline)) block *find_after_growth_locked(struct heap *h, size_t size,
+                                                                 unsigned *cls) {
+  *cls = SIZE_CLASSES;
+  return grow_locked(h) ? h->policy->find(&h->free, size) : NULL;
 }
 
 /* The bytes of free block a request of size bytes aligned to align needs. */
@@ -220,20 +234,21 @@ static block *alloc_locked(struct heap *h, size_t n, size_t size, size_t align, 
   size_t want = wanted(size, align);
   unsigned cls;
   block *b = placement_find(h->policy, &h->free, want, &cls);
-  if (b == NULL && grow_locked(h)) b = placement_find(h->policy, &h->free, want, &cls);
+  if (unlikely(b == NULL)) b = find_after_growth_locked(h, want, &cls);
   if (b == NULL) return NULL;
   return take_aligned_locked(h, b, cls, size, align, n, dirty);
 }
 
 /* alloc_locked from memory the heap has used already (below a frontier):
- * NULL when that would take new memory. */
-static block *alloc_in_used_locked(struct heap *h, size_t n, size_t size, size_t align,
-                                   size_t *dirty) {
+ * NULL when that would take new memory.  A rare path (a thread cache at a
+ * peak of the footprint: tcache.h): the policy's own find, out of line, so
+ * that the code of every call stays small (tests/levels). */
+static HAWK_COLD block *alloc_in_used_locked(struct heap *h, size_t n, size_t size, size_t align,
+                                             size_t *dirty) {
   size_t want = wanted(size, align);
-  unsigned cls;
-  block *b = placement_find(h->policy, &h->free, want, &cls);
+  block *b = h->policy->find(&h->free, want);
   if (b == NULL || arena_used_end(arena_of(b), b, want) > arena_of(b)->frontier) return NULL;
-  return take_aligned_locked(h, b, cls, size, align, n, dirty);
+  return take_aligned_locked(h, b, SIZE_CLASSES, size, align, n, dirty);
 }
 
 /* Why the block at p cannot be freed or resized, or NULL if it can.
@@ -553,11 +568,19 @@ static inline __attribute__((always_inline)) void free_sound_in_locked(struct he
   if (e) r->arena[r->count++] = e;
 }
 
-/* free_sound_in_locked out of line, for the remote list's blocks and a
- * resize's cached neighbour. */
+/* free_sound_in_locked for the remote list's blocks and a resize's cached
+ * neighbour, through free_span_any_locked: the usual case's copy of
+ * free_span_locked is inline in a single free (free_one) and in a cache
+ * batch's loop, and a third would push the code every process runs out of
+ * its 64 KiB window (the Makefile's LIB_FIRST, tests/levels). */
 static __attribute__((noinline)) void free_sound_locked(struct heap *h, void *p,
                                                         struct releases *r) {
-  free_sound_in_locked(h, p, r);
+  int room = r->count < sizeof r->arena / sizeof r->arena[0];
+  block *b = block_of_payload(p);
+  size_t size = block_size(b);
+  in_use_add(h, -(int64_t)size);
+  struct arena *e = free_span_any_locked(h, arena_of(p), b, size, room);
+  if (e) r->arena[r->count++] = e;
 }
 
 /* Checks and frees the block at p; an emptied arena goes into r.  Returns
@@ -781,6 +804,22 @@ HAWK_HOT void heap_release_cached(void **ps, size_t count) {
   }
 }
 
+/* Debug mode: the block b just taken must still hold the free pattern
+ * past its header and links, else a write after free is reported. */
+static HAWK_COLD void debug_check_taken_locked(struct heap *h, struct releases *r, block *b) {
+  char *p = block_payload(b);
+  size_t span = block_size(b) - BLOCK_HEADER - 16 - 8;
+  size_t at = debug_find_write(p + 16, span);
+  if (at < span) {
+    struct line l = {.len = 0};
+    line_str(&l, "write after free (freed memory changed at offset ");
+    line_dec(&l, 16 + at);
+    line_str(&l, " of this block before it was handed out again)");
+    l.buf[l.len] = 0;
+    fail_locked(h, r, "malloc", p, l.buf);
+  }
+}
+
 HAWK_HOT void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty, int grow) {
   struct releases r;
   r.count = 0;
@@ -793,18 +832,7 @@ HAWK_HOT void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty,
     HAWK_STAT_ADD(h->mallocs, 1);
     p = block_payload(b);
   }
-  if (b && debug_enabled) { /* freed memory must still hold the free pattern */
-    size_t span = block_size(b) - BLOCK_HEADER - 16 - 8;
-    size_t at = debug_find_write(p + 16, span);
-    if (at < span) {
-      struct line l = {.len = 0};
-      line_str(&l, "write after free (freed memory changed at offset ");
-      line_dec(&l, 16 + at);
-      line_str(&l, " of this block before it was handed out again)");
-      l.buf[l.len] = 0;
-      fail_locked(h, &r, "malloc", p, l.buf);
-    }
-  }
+  if (b && debug_enabled) debug_check_taken_locked(h, &r, b);
   finish(h, &r);
   return p;
 }
@@ -818,9 +846,10 @@ HAWK_HOT void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty,
  * arena). */
 static size_t alloc_run_locked(struct heap *h, size_t size, void **out, size_t count, void **batch,
                                int *big) {
-  unsigned cls;
-  block *b = placement_find(h->policy, &h->free, size, &cls);
-  if (b == NULL && grow_locked(h)) b = placement_find(h->policy, &h->free, size, &cls);
+  /* The policy's own find: one search a batch, and the code of every call
+   * stays small (tests/levels). */
+  block *b = h->policy->find(&h->free, size);
+  if (b == NULL && grow_locked(h)) b = h->policy->find(&h->free, size);
   if (b == NULL) return 0;
   /* How many: no division for one, nor for a block that holds all count
    * (an arena's tail, mostly): a 64-bit division takes tens of cycles. */
@@ -842,7 +871,7 @@ static size_t alloc_run_locked(struct heap *h, size_t size, void **out, size_t c
     n--;
     last_big = 0;
   }
-  placement_remove_found(h->policy, &h->free, b, cls);
+  placement_remove(h->policy, &h->free, b);
   uint64_t stamp = stamp_of(b);
   block *first = b;
   uint64_t flag = block_flags(b) & BLOCK_PREV_ALLOC;
@@ -1038,7 +1067,7 @@ size_t heap_usable(void *p, const char *call) {
   return usable;
 }
 
-size_t heap_release_empty(struct heap *h) {
+HAWK_COLD size_t heap_release_empty(struct heap *h) {
   struct releases r;
   r.count = 0;
   size_t n = 0;
@@ -1064,7 +1093,7 @@ size_t heap_release_empty(struct heap *h) {
   }
 }
 
-size_t heap_trim(struct heap *h) {
+HAWK_COLD size_t heap_trim(struct heap *h) {
   size_t released = 0;
   if (debug_enabled) return 0; /* discarded pages would lose the free pattern */
   lock_take(&h->lock);

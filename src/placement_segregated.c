@@ -14,10 +14,14 @@ static HAWK_HOT void seg_remove_listed(struct freelists *fl, block *b) { seg_rem
 
 /* The search of placement_segregated.h, as the policy table's find (the
  * class it found the block in is the heap's business only). */
+HAWK_HOT block *seg_find(struct freelists *fl, size_t size, unsigned *cls) {
+  return seg_search_in(fl, size, 0, cls);
+}
+
 static inline __attribute__((always_inline)) block *seg_search(struct freelists *fl, size_t size,
                                                                int observed) {
   unsigned c;
-  return seg_search_in(fl, size, observed, &c);
+  return observed ? seg_search_in(fl, size, 1, &c) : seg_find(fl, size, &c);
 }
 
 struct seg_verify_ctx {
@@ -61,6 +65,9 @@ static int seg_verify(const struct freelists *fl, void (*seen)(void *ctx, const 
 /* The search runs on every refill and every medium-sized malloc: with the
  * code of every call, in .text.hot (config.h). */
 static HAWK_HOT block *placement_segregated_find(struct freelists *fl, size_t size);
+/* The recorder's twin only: compiled for size, out of the way of the code
+ * every process runs (the Makefile's LIB_FIRST, tests/levels). */
+static HAWK_COLD block *placement_segregated_find_seen(struct freelists *fl, size_t size);
 
 PLACEMENT_POLICY(placement_segregated, "segregated", seg_insert_listed, seg_remove_listed,
                  seg_search, seg_verify);

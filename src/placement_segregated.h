@@ -181,12 +181,18 @@ static inline __attribute__((always_inline)) void placement_remove(const struct 
   placement_remove_sized(p, fl, b, block_size(b));
 }
 
-/* find of policy p, direct (and inline) for the segregated policy, which
+/* seg_search_in, out of line (placement_segregated.c): the one copy of the
+ * search the heap and the policy's table call.  Inline in each of the
+ * heap's paths, it took the code every process runs out of its 64 KiB
+ * window (the Makefile's LIB_FIRST, tests/levels). */
+HAWK_INTERNAL block *seg_find(struct freelists *fl, size_t size, unsigned *cls);
+
+/* find of policy p, a direct call for the segregated policy, which
  * also tells the class of the block it found in *cls (for
  * placement_remove_found); any other policy goes through the table. */
 static inline __attribute__((always_inline)) block *
 placement_find(const struct placement *p, struct freelists *fl, size_t size, unsigned *cls) {
-  if (likely(p == &placement_segregated)) return seg_search_in(fl, size, 0, cls);
+  if (likely(p == &placement_segregated)) return seg_find(fl, size, cls);
   *cls = 0; /* unused */
   return p->find(fl, size);
 }
