@@ -328,7 +328,7 @@ bench-preload: deps lib
 # are built into build/bench/ and run under HawkAlloc, glibc, jemalloc,
 # mimalloc and tcmalloc.  `make bench-quick` is a fast smoke run.
 BENCH_PROGS := lifo random larson prodcons realloc mixed frag trace simple xfree pool cpu launch \
-  decay bulk remote large mstress
+  decay bulk remote large mstress medium
 BENCH_BIN := $(BENCH_PROGS:%=$(BUILD)/bench/%)
 .PHONY: bench-progs bench-quick bench-checks bench-real deps-bench test-bench
 

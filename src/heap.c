@@ -180,13 +180,27 @@ static size_t dirty_bytes(const struct arena *a, const char *p, size_t n) {
   return d < n ? d : n;
 }
 
-/* Unlists free block b and hands out size bytes of it whose payload is
- * aligned to align.  When dirty is not NULL it receives how many of the
- * first n payload bytes may be non-zero, read before the frontier moves
- * past the block. */
-static inline __attribute__((always_inline)) block *
-take_aligned_locked(struct heap *h, block *b, size_t size, size_t align, size_t n, size_t *dirty) {
-  placement_remove(h->policy, &h->free, b);
+/* Moves arena a's frontier past the size bytes handed out at b if they
+ * reach beyond it: the test inline, the move (rare once an arena has been
+ * used) in arena.c. */
+static inline __attribute__((always_inline)) void mark_used(struct arena *a, const block *b,
+                                                            size_t size) {
+  if (unlikely(arena_used_end(a, b, size) > a->frontier)) arena_mark_used(a, b, size);
+}
+
+/* Unlists free block b, which placement_find has just found in class cls
+ * (SIZE_CLASSES: not known, the policy's own find found it), and hands out
+ * size bytes of it whose payload is aligned to align.  When
+ * dirty is not NULL it receives how many of the first n payload bytes may
+ * be non-zero, read before the frontier moves past the block. */
+static inline __attribute__((always_inline)) block *take_aligned_locked(struct heap *h, block *b,
+                                                                        unsigned cls, size_t size,
+                                                                        size_t align, size_t n,
+                                                                        size_t *dirty) {
+  if (cls < SIZE_CLASSES)
+    placement_remove_found(h->policy, &h->free, b, cls);
+  else
+    placement_remove(h->policy, &h->free, b);
   uint64_t stamp = stamp_of(b); /* a leading pad keeps it where it is */
   block *from = b;
   if (align > HAWK_ALIGN) b = carve_aligned_locked(h, b, align);
@@ -194,8 +208,18 @@ take_aligned_locked(struct heap *h, block *b, size_t size, size_t align, size_t 
   EVENTS_TELL(taken, h, from, b);
   struct arena *a = arena_of(b);
   if (dirty) *dirty = debug_enabled ? n : dirty_bytes(a, block_payload(b), n);
-  arena_mark_used(a, b, block_size(b));
+  mark_used(a, b, block_size(b));
   return b;
+}
+
+/* The search after the inline one found nothing: a new arena, then the
+ * policy's find (out of line: one inline copy of the search a path, so
+ * that the code of every call stays small, tests/levels); *cls becomes
+ * SIZE_CLASSES (take_aligned_locked).  NULL when the OS refuses memory. */
+static __attribute__((noinline)) block *find_after_growth_locked(struct heap *h, size_t size,
+                                                                 unsigned *cls) {
+  *cls = SIZE_CLASSES;
+  return grow_locked(h) ? h->policy->find(&h->free, size) : NULL;
 }
 
 /* The bytes of free block a request of size bytes aligned to align needs. */
@@ -208,20 +232,23 @@ static size_t wanted(size_t size, size_t align) {
  * refuses another arena.  dirty as for take_aligned_locked. */
 static block *alloc_locked(struct heap *h, size_t n, size_t size, size_t align, size_t *dirty) {
   size_t want = wanted(size, align);
-  block *b = h->policy->find(&h->free, want);
-  if (b == NULL && grow_locked(h)) b = h->policy->find(&h->free, want);
+  unsigned cls;
+  block *b = placement_find(h->policy, &h->free, want, &cls);
+  if (unlikely(b == NULL)) b = find_after_growth_locked(h, want, &cls);
   if (b == NULL) return NULL;
-  return take_aligned_locked(h, b, size, align, n, dirty);
+  return take_aligned_locked(h, b, cls, size, align, n, dirty);
 }
 
 /* alloc_locked from memory the heap has used already (below a frontier):
- * NULL when that would take new memory. */
-static block *alloc_in_used_locked(struct heap *h, size_t n, size_t size, size_t align,
-                                   size_t *dirty) {
+ * NULL when that would take new memory.  A rare path (a thread cache at a
+ * peak of the footprint: tcache.h): the policy's own find, out of line, so
+ * that the code of every call stays small (tests/levels). */
+static HAWK_COLD block *alloc_in_used_locked(struct heap *h, size_t n, size_t size, size_t align,
+                                             size_t *dirty) {
   size_t want = wanted(size, align);
   block *b = h->policy->find(&h->free, want);
   if (b == NULL || arena_used_end(arena_of(b), b, want) > arena_of(b)->frontier) return NULL;
-  return take_aligned_locked(h, b, size, align, n, dirty);
+  return take_aligned_locked(h, b, SIZE_CLASSES, size, align, n, dirty);
 }
 
 /* Why the block at p cannot be freed or resized, or NULL if it can.
@@ -279,7 +306,7 @@ static inline __attribute__((always_inline)) const char *block_problem_locked(co
  * for.  A header without its magic was overwritten (an overflow past the
  * last block of the chunk below runs into it): that is all that is known
  * of p, so the line says that, not what the damaged heap field suggests. */
-static HAWK_HOT struct heap *owner_of(void *p, const char *call) {
+static inline __attribute__((always_inline)) struct heap *owner_of(void *p, const char *call) {
   struct arena *a = arena_of(p);
   if (a->magic != ARENA_MAGIC)
     report_misuse(call, p, "heap corruption (the block's arena header overwritten)");
@@ -509,9 +536,11 @@ static inline int frees_as_usual(const struct heap *h) {
   return h->policy == &placement_segregated && !debug_enabled && !EVENTS_ON();
 }
 
-/* Frees b, coalescing with both neighbours (free_span_locked). */
-static HAWK_HOT struct arena *free_locked(struct heap *h, struct arena *a, block *b,
-                                          int may_detach) {
+/* Frees b, coalescing with both neighbours (free_span_locked).  Inline
+ * into a single free (free_one) and into free_sound_locked, which the other
+ * paths call. */
+static inline __attribute__((always_inline)) struct arena *
+free_locked(struct heap *h, struct arena *a, block *b, int may_detach) {
   size_t size = block_size(b);
   in_use_add(h, -(int64_t)size);
   /* The usual case with constants, as a cache batch does (free_cached_locked). */
@@ -532,24 +561,42 @@ static inline __attribute__((always_inline)) const char *free_problem_locked(con
 
 /* Frees the block at p, already checked (free_problem_locked); an emptied
  * arena goes into r. */
-static void free_sound_locked(struct heap *h, void *p, struct releases *r) {
+static inline __attribute__((always_inline)) void free_sound_in_locked(struct heap *h, void *p,
+                                                                       struct releases *r) {
   int room = r->count < sizeof r->arena / sizeof r->arena[0];
   struct arena *e = free_locked(h, arena_of(p), block_of_payload(p), room);
   if (e) r->arena[r->count++] = e;
 }
 
+/* free_sound_in_locked for the remote list's blocks and a resize's cached
+ * neighbour, through free_span_any_locked: the usual case's copy of
+ * free_span_locked is inline in a single free (free_one) and in a cache
+ * batch's loop, and a third would push the code every process runs out of
+ * its 64 KiB window (the Makefile's LIB_FIRST, tests/levels). */
+static __attribute__((noinline)) void free_sound_locked(struct heap *h, void *p,
+                                                        struct releases *r) {
+  int room = r->count < sizeof r->arena / sizeof r->arena[0];
+  block *b = block_of_payload(p);
+  size_t size = block_size(b);
+  in_use_add(h, -(int64_t)size);
+  struct arena *e = free_span_any_locked(h, arena_of(p), b, size, room);
+  if (e) r->arena[r->count++] = e;
+}
+
 /* Checks and frees the block at p; an emptied arena goes into r.  Returns
  * the problem found instead, with nothing changed. */
-static const char *free_checked_locked(struct heap *h, void *p, struct releases *r) {
+static inline __attribute__((always_inline)) const char *
+free_checked_locked(struct heap *h, void *p, struct releases *r) {
   const char *problem = free_problem_locked(h, p, 0);
   if (problem) return problem;
-  free_sound_locked(h, p, r);
+  free_sound_in_locked(h, p, r);
   return NULL;
 }
 
 /* The one free-and-report step: checks and frees the block at p
  * (free_checked_locked), or ends in fail_locked naming call. */
-static void free_or_report_locked(struct heap *h, void *p, struct releases *r, const char *call) {
+static inline __attribute__((always_inline)) void
+free_or_report_locked(struct heap *h, void *p, struct releases *r, const char *call) {
   const char *problem = free_checked_locked(h, p, r);
   if (unlikely(problem != NULL)) fail_locked(h, r, call, p, problem);
 }
@@ -563,9 +610,9 @@ static int remote_entry_ok(void *const *p) {
   return block_word_alloc_ok(b, w, TCACHE_MAX_BLOCK + BLOCK_MIN) && tcache_marked(p);
 }
 
-/* Frees the blocks other threads left on the heap's remote list. */
-static HAWK_HOT void drain_locked(struct heap *h, struct releases *r) {
-  if (__atomic_load_n(&h->remote, __ATOMIC_RELAXED) == NULL) return;
+/* Frees the blocks other threads left on the heap's remote list, which is
+ * not empty (drain_locked). */
+static __attribute__((noinline)) void drain_remote_locked(struct heap *h, struct releases *r) {
   void **p = __atomic_exchange_n(&h->remote, NULL, __ATOMIC_ACQUIRE);
   while (p) {
     /* The entry must be a sound block still marked as cached before its
@@ -591,6 +638,12 @@ static HAWK_HOT void drain_locked(struct heap *h, struct releases *r) {
     free_sound_locked(h, p, r);
     p = next;
   }
+}
+
+/* Frees the blocks other threads left on the heap's remote list: the test
+ * inline, as every locked operation makes it. */
+static inline __attribute__((always_inline)) void drain_locked(struct heap *h, struct releases *r) {
+  if (unlikely(__atomic_load_n(&h->remote, __ATOMIC_RELAXED) != NULL)) drain_remote_locked(h, r);
 }
 
 void heap_drain(struct heap *h) {
@@ -751,6 +804,22 @@ HAWK_HOT void heap_release_cached(void **ps, size_t count) {
   }
 }
 
+/* Debug mode: the block b just taken must still hold the free pattern
+ * past its header and links, else a write after free is reported. */
+static HAWK_COLD void debug_check_taken_locked(struct heap *h, struct releases *r, block *b) {
+  char *p = block_payload(b);
+  size_t span = block_size(b) - BLOCK_HEADER - 16 - 8;
+  size_t at = debug_find_write(p + 16, span);
+  if (at < span) {
+    struct line l = {.len = 0};
+    line_str(&l, "write after free (freed memory changed at offset ");
+    line_dec(&l, 16 + at);
+    line_str(&l, " of this block before it was handed out again)");
+    l.buf[l.len] = 0;
+    fail_locked(h, r, "malloc", p, l.buf);
+  }
+}
+
 HAWK_HOT void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty, int grow) {
   struct releases r;
   r.count = 0;
@@ -763,18 +832,7 @@ HAWK_HOT void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty,
     HAWK_STAT_ADD(h->mallocs, 1);
     p = block_payload(b);
   }
-  if (b && debug_enabled) { /* freed memory must still hold the free pattern */
-    size_t span = block_size(b) - BLOCK_HEADER - 16 - 8;
-    size_t at = debug_find_write(p + 16, span);
-    if (at < span) {
-      struct line l = {.len = 0};
-      line_str(&l, "write after free (freed memory changed at offset ");
-      line_dec(&l, 16 + at);
-      line_str(&l, " of this block before it was handed out again)");
-      l.buf[l.len] = 0;
-      fail_locked(h, &r, "malloc", p, l.buf);
-    }
-  }
+  if (b && debug_enabled) debug_check_taken_locked(h, &r, b);
   finish(h, &r);
   return p;
 }
@@ -788,6 +846,8 @@ HAWK_HOT void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty,
  * arena). */
 static size_t alloc_run_locked(struct heap *h, size_t size, void **out, size_t count, void **batch,
                                int *big) {
+  /* The policy's own find: one search a batch, and the code of every call
+   * stays small (tests/levels). */
   block *b = h->policy->find(&h->free, size);
   if (b == NULL && grow_locked(h)) b = h->policy->find(&h->free, size);
   if (b == NULL) return 0;
@@ -835,7 +895,7 @@ static size_t alloc_run_locked(struct heap *h, size_t size, void **out, size_t c
   in_use_add(h, (int64_t)((n - 1) * size));
   HAWK_STAT_ADD(h->splits, n - 1);
   EVENTS_TELL(run, h, first, b, size, n);
-  arena_mark_used(arena_of(b), b, block_size(b));
+  mark_used(arena_of(b), b, block_size(b));
   return n;
 }
 
@@ -1007,7 +1067,7 @@ size_t heap_usable(void *p, const char *call) {
   return usable;
 }
 
-size_t heap_release_empty(struct heap *h) {
+HAWK_COLD size_t heap_release_empty(struct heap *h) {
   struct releases r;
   r.count = 0;
   size_t n = 0;
@@ -1033,7 +1093,7 @@ size_t heap_release_empty(struct heap *h) {
   }
 }
 
-size_t heap_trim(struct heap *h) {
+HAWK_COLD size_t heap_trim(struct heap *h) {
   size_t released = 0;
   if (debug_enabled) return 0; /* discarded pages would lose the free pattern */
   lock_take(&h->lock);

@@ -179,6 +179,33 @@ static void resize_after_free_case(enum op op) {
 
 TEST(realloc_after_free) { resize_after_free_case(OP_REALLOC); }
 
+/* realloc of a freed block to a size it already has room for: the answer
+ * would be the pointer itself, without a move, and the block is still
+ * seen to be free (in the thread cache, or in the heap). */
+struct own_size {
+  void *a;
+  size_t n;
+};
+
+static void child_realloc_own_size(void *arg) {
+  struct own_size *o = arg;
+  hawk_free(o->a);
+  sink = (size_t)(uintptr_t)hawk_realloc(o->a, o->n);
+}
+
+TEST(realloc_to_its_own_size_after_free) {
+  static const size_t sizes[] = {300, 3000}; /* cached; above the cache */
+  for (size_t i = 0; i < 2; i++) {
+    struct own_size o = {hawk_malloc(sizes[i]), sizes[i]};
+    void *b = hawk_malloc(sizes[i]);
+    REQUIRE(o.a && b);
+    EXPECT_MISUSE_EITHER(child_realloc_own_size, &o, "realloc", o.a, "double free",
+                         "invalid pointer");
+    hawk_free(o.a);
+    hawk_free(b);
+  }
+}
+
 /* reallocarray's misuse is reported under its own name, not realloc's (it
  * was, when it called realloc). */
 TEST(reallocarray_after_free) { resize_after_free_case(OP_REALLOCARRAY); }
