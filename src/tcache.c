@@ -64,7 +64,7 @@ static uint16_t list_limit(size_t size) {
 }
 
 /* The most a list of size-byte blocks may grow to (TCACHE_GROWN_BYTES). */
-static uint16_t list_cap(size_t size) {
+static __attribute__((noinline)) uint16_t list_cap(size_t size) {
   size_t n = TCACHE_GROWN_BYTES / size, base = list_limit(size);
   return (uint16_t)(n < base ? base : n > TCACHE_GROWN_MAX ? TCACHE_GROWN_MAX : n);
 }
@@ -467,8 +467,8 @@ HAWK_HOT void *tcache_refill(size_t size) {
   }
   if (got == 0) got = heap_alloc_batch(tc->heap, size, batch, want, 1);
   if (got == 0) return NULL;
-  size_t taken = tc->taken[bin] + got; /* for the list's growth (growth) */
-  tc->taken[bin] = (uint16_t)(taken > UINT16_MAX ? UINT16_MAX : taken);
+  tc->taken[bin] += (uint16_t)got; /* for the list's growth (growth; wraps only after
+                                      65,536 blocks without an overflow) */
   /* The batch lies in address order: pushed last first, the list hands
    * it out in that order, and blocks freed in the order they were handed
    * out come back to the heap as runs of neighbours (heap.h). */
@@ -500,8 +500,11 @@ static uint64_t growth_budget(const struct tcache *tc) {
  * is another heap's block, or the thread shares its heap with threads that
  * free each other's blocks: a list that fills with blocks other threads
  * allocated (bench/prodcons) would keep them from going home (hand_back,
- * pass_on), and grew on every list of every such thread. */
-static size_t growth(const struct tcache *tc, const void *p, size_t size) {
+ * pass_on), and grew on every list of every such thread.  Not inlined,
+ * as list_cap: what every process runs stays in one 64 KiB window of code
+ * (the Makefile's LIB_FIRST; tests/levels). */
+static __attribute__((noinline)) size_t growth(const struct tcache *tc, const void *p,
+                                               size_t size) {
   size_t bin = size / HAWK_ALIGN, limit = tc->lists[bin].limit, cap = list_cap(size);
   size_t more = tc->taken[bin] < cap - limit ? tc->taken[bin] : cap - limit;
   if (more == 0 || arena_heap(arena_of(p)) != tc->heap || remote_exchanging(tc->heap)) return 0;
