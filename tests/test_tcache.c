@@ -48,14 +48,22 @@ static void *alloc_and_free_small(void *arg) {
   return (void *)(uintptr_t)stats_now().thread_cached;
 }
 
+/* Runs fn(arg) in a thread of its own (a cache of its own, flushed when it
+ * exits) and returns what it returned. */
+static void *in_a_thread(void *(*fn)(void *), void *arg) {
+  pthread_t t;
+  void *result = NULL;
+  int started = pthread_create(&t, NULL, fn, arg) == 0;
+  CHECK(started);
+  if (started) pthread_join(t, &result);
+  return result;
+}
+
 TEST(thread_exit_flushes_the_cache) {
   hawk_trim();
   struct hawk_stats before = stats_now();
   CHECK(before.thread_cached == 0);
-  pthread_t t;
-  REQUIRE(pthread_create(&t, NULL, alloc_and_free_small, NULL) == 0);
-  void *cached_in_thread;
-  pthread_join(t, &cached_in_thread);
+  void *cached_in_thread = in_a_thread(alloc_and_free_small, NULL);
   /* Creating the thread may have filled some of this thread's lists;
    * trimming empties them, so whatever is left would be the exited
    * thread's. */
@@ -160,9 +168,7 @@ static void *rounds_of_many_sizes(void *arg) {
 
 TEST(a_size_that_runs_out_now_and_then_keeps_what_rounds_needed) {
   hawk_trim();
-  pthread_t t;
-  REQUIRE(pthread_create(&t, NULL, rounds_of_many_sizes, NULL) == 0);
-  pthread_join(t, NULL);
+  in_a_thread(rounds_of_many_sizes, NULL);
   CHECK(hawk_check() == 0);
 }
 
@@ -258,11 +264,8 @@ static void *rounds_alone(void *arg) {
 
 TEST(rounds_stay_in_the_cache_within_a_share_of_the_live_data) {
   hawk_trim();
-  pthread_t t;
-  REQUIRE(pthread_create(&t, NULL, rounds_next_to_live_data, NULL) == 0);
-  pthread_join(t, NULL);
-  REQUIRE(pthread_create(&t, NULL, rounds_alone, NULL) == 0);
-  pthread_join(t, NULL);
+  in_a_thread(rounds_next_to_live_data, NULL);
+  in_a_thread(rounds_alone, NULL);
   CHECK(hawk_check() == 0);
 }
 
@@ -291,10 +294,7 @@ static void *frees_anothers_blocks(void *arg) {
 TEST(a_list_of_another_threads_blocks_does_not_grow) {
   for (int round = 0; round < FOREIGN_ROUNDS; round++)
     for (int i = 0; i < FOREIGN_EACH; i++) REQUIRE((foreign[round][i] = hawk_malloc(100)) != NULL);
-  pthread_t t;
-  void *grown;
-  REQUIRE(pthread_create(&t, NULL, frees_anothers_blocks, NULL) == 0);
-  pthread_join(t, &grown);
+  void *grown = in_a_thread(frees_anothers_blocks, NULL);
   CHECK((uintptr_t)grown == 0);
   CHECK(hawk_check() == 0);
 }
@@ -408,9 +408,7 @@ TEST(thread_allocates_after_its_exit_cleanup) {
   late_ok = 0;
   hawk_trim();
   struct hawk_stats before = stats_now();
-  pthread_t t;
-  REQUIRE(pthread_create(&t, NULL, use_then_exit, NULL) == 0);
-  pthread_join(t, NULL);
+  in_a_thread(use_then_exit, NULL);
   CHECK(late_ok == 1);
   hawk_trim();
   struct hawk_stats after = stats_now();
