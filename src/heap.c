@@ -326,6 +326,17 @@ struct releases {
   size_t count;
 };
 
+/* Whether r can take one more emptied arena (a free that may empty one
+ * asks first: with no room the arena stays in the heap). */
+static inline int releases_room(const struct releases *r) {
+  return r->count < sizeof r->arena / sizeof r->arena[0];
+}
+
+/* Keeps emptied arena e, if any, for release once the lock is given. */
+static inline void releases_keep(struct releases *r, struct arena *e) {
+  if (e) r->arena[r->count++] = e;
+}
+
 static void unlock_and_release(struct heap *h, struct releases *r) {
   lock_give(&h->lock);
   for (size_t i = 0; i < r->count; i++) arena_release(r->arena[i]);
@@ -563,9 +574,9 @@ static inline __attribute__((always_inline)) const char *free_problem_locked(con
  * arena goes into r. */
 static inline __attribute__((always_inline)) void free_sound_in_locked(struct heap *h, void *p,
                                                                        struct releases *r) {
-  int room = r->count < sizeof r->arena / sizeof r->arena[0];
+  int room = releases_room(r);
   struct arena *e = free_locked(h, arena_of(p), block_of_payload(p), room);
-  if (e) r->arena[r->count++] = e;
+  releases_keep(r, e);
 }
 
 /* free_sound_in_locked for the remote list's blocks and a resize's cached
@@ -575,12 +586,12 @@ static inline __attribute__((always_inline)) void free_sound_in_locked(struct he
  * its 64 KiB window (the Makefile's LIB_FIRST, tests/levels). */
 static __attribute__((noinline)) void free_sound_locked(struct heap *h, void *p,
                                                         struct releases *r) {
-  int room = r->count < sizeof r->arena / sizeof r->arena[0];
+  int room = releases_room(r);
   block *b = block_of_payload(p);
   size_t size = block_size(b);
   in_use_add(h, -(int64_t)size);
   struct arena *e = free_span_any_locked(h, arena_of(p), b, size, room);
-  if (e) r->arena[r->count++] = e;
+  releases_keep(r, e);
 }
 
 /* Checks and frees the block at p; an emptied arena goes into r.  Returns
@@ -732,11 +743,11 @@ free_cached_in_locked(struct heap *h, void *const *ps, size_t n, struct releases
       block_store(inner, block_make_word(inner, block_size(inner), BLOCK_PREV_ALLOC));
       HAWK_STAT_ADD(h->coalesces, 1);
     }
-    int room = r->count < sizeof r->arena / sizeof r->arena[0];
+    int room = releases_room(r);
     struct arena *e = likely(usual) ? free_span_locked(h, arena_of(lo), lo, span, room,
                                                        &placement_segregated, 0, decay, 0)
                                     : free_span_any_locked(h, arena_of(lo), lo, span, room);
-    if (e) r->arena[r->count++] = e;
+    releases_keep(r, e);
     freed += span;
   }
   in_use_add(h, -(int64_t)freed);

@@ -193,7 +193,7 @@ HAWK_INTERNAL block *seg_find(struct freelists *fl, size_t size, unsigned *cls);
 static inline __attribute__((always_inline)) block *
 placement_find(const struct placement *p, struct freelists *fl, size_t size, unsigned *cls) {
   if (likely(p == &placement_segregated)) return seg_find(fl, size, cls);
-  *cls = 0; /* unused */
+  *cls = SIZE_CLASSES; /* not known: the block is removed with placement_remove */
   return p->find(fl, size);
 }
 

@@ -242,8 +242,9 @@ static int take_handed_back(struct tcache *tc, size_t size) {
 }
 
 /* What refilled[bin] records since the list last overflowed: a refill
- * from the heap (which lets the list grow at its next overflow: growth),
- * and a list taken from the heap's stacks. */
+ * from the heap, and a list taken from the heap's stacks (pass_on then
+ * passes on half the list, not all of it).  How much a list may grow at
+ * its next overflow is counted apart, in blocks (taken[bin]: growth). */
 #define REFILLED    1
 #define TOOK_A_LIST 2
 
