@@ -324,7 +324,9 @@ static void *debug_resize(void *p, size_t n, const char *call) {
 
 /* --- under Valgrind (vg.h): blocks announced to memcheck ------------------ */
 
-static void *vg_alloc(struct hawk_heap *h, size_t n, size_t align, int zero) {
+/* Only under memcheck: compiled for size (HAWK_COLD), so that the code every
+ * process runs keeps its 64 KiB window (tests/levels). */
+static HAWK_COLD void *vg_alloc(struct hawk_heap *h, size_t n, size_t align, int zero) {
   VALGRIND_DISABLE_ERROR_REPORTING;
   void *p = alloc_in(h, n, align, zero);
   size_t usable = p ? usable_core(p, "malloc") : 0;
@@ -333,7 +335,7 @@ static void *vg_alloc(struct hawk_heap *h, size_t n, size_t align, int zero) {
   return p;
 }
 
-static void vg_free(void *p, const char *call) {
+static HAWK_COLD void vg_free(void *p, const char *call) {
   VALGRIND_DISABLE_ERROR_REPORTING;
   usable_core(p, call); /* a misuse is reported before memcheck hears of it */
   VALGRIND_ENABLE_ERROR_REPORTING;

@@ -260,7 +260,9 @@ int arena_walk(const struct arena *a, void (*visit)(void *ctx, const block *b), 
   return 0;
 }
 
-int arena_cache_check(void) {
+/* hawk_check's: compiled for size (HAWK_COLD), out of the way of the code
+ * every process runs (tests/levels). */
+HAWK_COLD int arena_cache_check(void) {
   int problems = 0;
   pthread_mutex_lock(&cache.lock);
   size_t n = 0;

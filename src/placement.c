@@ -25,8 +25,10 @@ void list_corrupt(const struct freelists *fl, const block *b) {
                 "heap corruption (free-list links overwritten: a write after free?)");
 }
 
-int list_verify(block *const *head, size_t limit, void (*seen)(void *ctx, const block *b),
-                void *ctx) {
+/* hawk_check's: compiled for size (HAWK_COLD), out of the way of the code
+ * every process runs (tests/levels). */
+HAWK_COLD int list_verify(block *const *head, size_t limit, void (*seen)(void *ctx, const block *b),
+                          void *ctx) {
   int problems = 0;
   block *prev = NULL;
   size_t n = 0;

@@ -148,7 +148,12 @@ static inline char *chunk_base(const void *addr) {
  * test every follower of a link to another arena asks before it reads
  * there (placement.h, arena.h). */
 static inline int registry_arena_at(const void *p, uintptr_t residue) {
-  return ((uintptr_t)p & 15) == residue && chunk_is_arena(registry_lookup(p));
+  /* The residue and the address's range in one test (registry_lookup
+   * makes the second apart): a search or a safe unlink asks this of every
+   * link into another arena. */
+  uintptr_t a = (uintptr_t)p;
+  return (a & (~(((uintptr_t)1 << ADDRESS_BITS) - 1) | 15)) == residue &&
+         chunk_is_arena(registry_byte(a));
 }
 
 #endif /* HAWK_REGISTRY_H */

@@ -603,7 +603,9 @@ static int check_list(const struct tcache *tc, size_t bin) {
   return 0;
 }
 
-int tcache_check(void) {
+/* hawk_check's: compiled for size (HAWK_COLD), out of the way of the code
+ * every process runs (tests/levels). */
+HAWK_COLD int tcache_check(void) {
   struct tcache *tc = tcache_self;
   int problems = 0;
   for (size_t bin = 0; bin < TCACHE_BINS; bin++) problems += check_list(tc, bin);

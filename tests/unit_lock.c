@@ -106,4 +106,50 @@ TEST(a_thread_asleep_on_it_is_woken_by_the_give) {
   CHECK(held.word == 0);
 }
 
+static struct hawk_lock later = HAWK_LOCK_INIT;
+static int later_inside;
+
+static void *take_later(void *arg) {
+  (void)arg;
+  lock_take(&later);
+  __atomic_store_n(&later_inside, 1, __ATOMIC_RELAXED);
+  lock_give(&later);
+  return NULL;
+}
+
+/* While the process has one thread the lock is taken and given with plain
+ * stores (lock_alone), and the word still says held: a try on the same
+ * thread (a signal handler's) fails, and a thread started while it is held
+ * (a callback of the program's may start one) finds it held, sleeps, and
+ * is woken by the give, which tests the flag again and finds a second
+ * thread.  In a fresh copy: the other cases start threads, and a process
+ * that has had a second thread never has one again. */
+TEST(a_lock_taken_alone_holds_off_a_thread_started_later) {
+  if (!is_fresh("a_lock_taken_alone_holds_off_a_thread_started_later")) {
+    CHECK(run_fresh("a_lock_taken_alone_holds_off_a_thread_started_later") == 0);
+    return;
+  }
+  REQUIRE(lock_alone());
+  lock_take(&later);
+  CHECK(__atomic_load_n(&later.word, __ATOMIC_RELAXED) == 1);
+  CHECK(!lock_try(&later));
+  pthread_t t;
+  REQUIRE(pthread_create(&t, NULL, take_later, NULL) == 0);
+  CHECK(!lock_alone());
+  /* Wait until the thread has marked the word (it is then past its spin). */
+  for (int i = 0; i < 10000 && __atomic_load_n(&later.word, __ATOMIC_RELAXED) != 2; i++)
+    nanosleep(&(struct timespec){0, 1000000}, NULL);
+  CHECK(__atomic_load_n(&later.word, __ATOMIC_RELAXED) == 2);
+  CHECK(!__atomic_load_n(&later_inside, __ATOMIC_RELAXED));
+  lock_give(&later);
+  struct timespec deadline;
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += 10;
+  int joined = pthread_timedjoin_np(t, NULL, &deadline) == 0;
+  CHECK(joined);
+  if (!joined) return; /* the thread still sleeps: nothing more to check */
+  CHECK(later_inside);
+  CHECK(later.word == 0);
+}
+
 TEST_MAIN()
