@@ -86,8 +86,11 @@ static inline int process_may_be_threaded(void) {
 }
 
 static inline void hawk_fork_guard(void) {
-  if (unlikely(__atomic_load_n(&fork_handlers_state, __ATOMIC_ACQUIRE) != 2) &&
-      process_may_be_threaded())
+  /* The flag first: a process with one thread, which never registers the
+   * handlers, then passes with one test instead of two (the medium sizes
+   * pass here on every malloc and free), where one with threads makes both. */
+  if (process_may_be_threaded() &&
+      unlikely(__atomic_load_n(&fork_handlers_state, __ATOMIC_ACQUIRE) != 2))
     process_fork_guard_slow();
 }
 
