@@ -171,9 +171,14 @@
 #endif
 
 /* Arenas.  Empty arenas kept mapped (not returned to the OS) for quick
- * reuse, unless mallopt(M_TRIM_THRESHOLD) changed it (arena.h). */
+ * reuse, unless mallopt(M_TRIM_THRESHOLD) changed it (arena.h): 64 MiB, as
+ * the spare large mappings (LARGE_SPARE_BYTES).  The decay unmaps those
+ * that waited a whole period (arena_cache_decay), so that the memory still
+ * follows the live data; a program whose live data swings by more than two
+ * arenas within a period (bench/frag's steps) gets them back with no mmap
+ * and no page faults (docs/design.md; 2 until 2026-12-05). */
 #ifndef ARENA_CACHE_MAX
-#define ARENA_CACHE_MAX 2
+#define ARENA_CACHE_MAX 16
 #endif
 
 /* Mappings and bytes.  Freed large mappings kept for reuse (large.c): a
