@@ -221,7 +221,9 @@
 #define DECAY_MS_MAX ((uint64_t)3600 * 1000)
 
 /* The decay's epoch also moves on after DECAY_EPOCH_CHECKS clock checks
- * (1,024 locked operations of the heaps) while the heaps' arenas span more
+ * (3,072 locked operations of the heaps; 16 checks, 1,024 operations, until
+ * 2026-12-05: bench/mstress 4 then gave pages back so often that it took
+ * 1.5 times glibc's CPU time, docs/design.md) while the heaps' arenas span more
  * than DECAY_SPREAD_NUM / DECAY_SPREAD_DEN times the most bytes the
  * program ever had in use: a busy program whose free memory lies spread
  * over more arenas than its data ever needed (bench/mstress) gives it back
@@ -230,7 +232,7 @@
  * (bench/frag) stays within the bound and keeps its pages.  Safe to
  * change; DECAY_EPOCH_CHECKS 0 turns it off. */
 #ifndef DECAY_EPOCH_CHECKS
-#define DECAY_EPOCH_CHECKS 16
+#define DECAY_EPOCH_CHECKS 48
 #endif
 #define DECAY_SPREAD_NUM 3
 #define DECAY_SPREAD_DEN 2
