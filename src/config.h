@@ -187,17 +187,6 @@
 #define LARGE_SPARE_BYTES ((size_t)64 << 20)
 #endif
 
-/* 1 or 0.  Spares are kept only as far as they and the large blocks in use
- * stay within the most bytes of large blocks the program ever had in use
- * at once (large.c, spare_room): they fill the room its large blocks took
- * before and serve its next ones from touched pages, but never make a new
- * peak of mapped (and resident) memory.  0 keeps up to LARGE_SPARE_BYTES
- * whatever the program uses (docs/performance.md, "Peak RSS, a fifth
- * pass").  Safe to change. */
-#ifndef LARGE_SPARE_WITHIN_PEAK
-#define LARGE_SPARE_WITHIN_PEAK 1
-#endif
-
 /* Blocks.  The segregated policy's good fit: of the first
  * SEG_FIT_CANDIDATES blocks of a list that are big enough, the smallest
  * (docs/design.md has the measurements). */

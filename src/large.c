@@ -18,10 +18,6 @@ static struct {
   struct large_header *head;
 } live = {PTHREAD_MUTEX_INITIALIZER, NULL};
 
-/* The most bytes of live large mappings there ever were at once (under
- * live.lock): what the spares may fill up to (spare_keep). */
-static uint64_t large_peak;
-
 /* Takes live.lock: a wait is checked first (lock_wait_check: a walk's
  * visitor that frees a large block would wait for the walk's own hold). */
 static void live_take(void) {
@@ -39,7 +35,6 @@ void large_reset_lock(void) { pthread_mutex_init(&live.lock, NULL); }
 static void list_add(struct large_header *l) {
   live_take();
   uint64_t now = __atomic_add_fetch(&counters.large_in_use, l->map_len, __ATOMIC_RELAXED);
-  if (now > large_peak) large_peak = now;
   __atomic_add_fetch(&counters.large_blocks, 1, __ATOMIC_RELAXED);
   counters_in_use_seen(now + __atomic_load_n(&counters.heaps_in_use, __ATOMIC_RELAXED));
   DLIST_PUSH(live.head, l);
@@ -128,30 +123,14 @@ static void spare_remove(size_t i) {
   memmove(&spare.epoch[i], &spare.epoch[i + 1], (spare.count - i) * sizeof spare.epoch[0]);
 }
 
-/* The bytes the spares may hold (under live.lock): with
- * LARGE_SPARE_WITHIN_PEAK, the most bytes of large blocks ever in use at
- * once less those in use now, so that the spares and the live blocks
- * together never map more than the program's large blocks once needed
- * (config.h); without it, no bound beyond LARGE_SPARE_BYTES. */
-static uint64_t spare_room(void) {
-  if (!LARGE_SPARE_WITHIN_PEAK) return UINT64_MAX;
-  uint64_t in_use = __atomic_load_n(&counters.large_in_use, __ATOMIC_RELAXED);
-  return large_peak > in_use ? large_peak - in_use : 0;
-}
-
 /* Keeps a freed mapping for reuse, unmapping the oldest ones if there is no
- * room (LARGE_SPARE_MAX, LARGE_SPARE_BYTES, spare_room); returns 0 if it is
- * too big to keep.  With every older spare gone it is kept whatever the
- * room: its bytes were in use a moment ago, within the peak. */
+ * room; returns 0 if it is too big to keep. */
 static int spare_keep(char *base, size_t len) {
   if (len > LARGE_SPARE_BYTES / 2) return 0;
   char *old_base[LARGE_SPARE_MAX];
   size_t old_len[LARGE_SPARE_MAX], evicted = 0;
   live_take();
-  /* Room within the peak of large blocks in use (spare_room). */
-  uint64_t room = spare_room();
-  while (spare.count > 0 && (spare.count == LARGE_SPARE_MAX ||
-                             spare.bytes + len > LARGE_SPARE_BYTES || spare.bytes + len > room)) {
+  while (spare.count == LARGE_SPARE_MAX || spare.bytes + len > LARGE_SPARE_BYTES) {
     old_base[evicted] = spare.base[0];
     old_len[evicted++] = spare.len[0];
     spare_remove(0);

@@ -778,45 +778,6 @@ TEST(spare_large_mappings_are_bounded) {
   CHECK(stats_now().mapped == s0.mapped);
 }
 
-/* Freed large mappings are kept only as far as they and the large blocks
- * in use stay within the most bytes of large blocks the program ever had
- * in use at once: spares fill the room a program's large blocks took
- * before, never a new peak of resident memory.  In a fresh process (no
- * earlier case's peak): four 1 MiB blocks written and freed leave four
- * spares (the peak is four mappings); two calloc'd ones (calloc never
- * takes a spare: fresh mappings) raise nothing; freeing one of them keeps
- * it and unmaps the oldest two spares, so that what stays mapped for large
- * blocks is still four mappings, not six (before 2026-12-05: six). */
-TEST(spare_large_mappings_stay_within_the_peak_in_use) {
-  if (!is_fresh("spare_large_mappings_stay_within_the_peak_in_use")) {
-    CHECK(run_fresh("spare_large_mappings_stay_within_the_peak_in_use") == 0);
-    return;
-  }
-  struct hawk_stats s0 = stats_now();
-  void *p[4], *q[2];
-  for (int i = 0; i < 4; i++) {
-    REQUIRE((p[i] = hawk_malloc(MiB)) != NULL);
-    memset(p[i], 0x5A, MiB);
-  }
-  uint64_t one = (stats_now().mapped - s0.mapped) / 4;
-  CHECK(one >= MiB && one < MiB + 64 * KiB);
-  for (int i = 0; i < 4; i++) hawk_free(p[i]);
-  CHECK(stats_now().mapped - s0.mapped == 4 * one); /* four spares: the peak */
-  for (int i = 0; i < 2; i++) REQUIRE((q[i] = hawk_calloc(1, MiB)) != NULL);
-  CHECK(stats_now().mapped - s0.mapped == 6 * one);
-  hawk_free(q[0]); /* one in use, three spares */
-  CHECK(stats_now().mapped - s0.mapped == 4 * one);
-  hawk_free(q[1]); /* four spares */
-  CHECK(stats_now().mapped - s0.mapped == 4 * one);
-  /* A spare still serves the next request: nothing new is mapped. */
-  void *again = hawk_malloc(MiB);
-  CHECK(again != NULL && stats_now().mapped - s0.mapped == 4 * one);
-  hawk_free(again);
-  CHECK(hawk_check() == 0);
-  hawk_trim();
-  CHECK(stats_now().mapped == s0.mapped);
-}
-
 /* A block that has to move to grow gets room to spare, so a buffer growing
  * in small steps with a neighbour allocated after it each time does not
  * move at every step. */
