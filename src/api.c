@@ -199,7 +199,9 @@ static void *reclaim_next(void *p) {
   size_t size = w & BLOCK_SIZE_MASK;
   /* Only this thread's own lists are searched: the neighbour's payload may
    * belong to another thread and is not read. */
-  if (block_word_alloc_ok(next, w, TCACHE_MAX_BLOCK) && tcache_take_back(block_payload(next), size))
+  if (block_word_alloc_ok(next, w, TCACHE_MAX_BLOCK) &&
+      tcache_may_take_back(block_payload(next), size) &&
+      tcache_take_back(block_payload(next), size))
     return block_payload(next);
   return NULL;
 }

@@ -171,9 +171,14 @@
 #endif
 
 /* Arenas.  Empty arenas kept mapped (not returned to the OS) for quick
- * reuse, unless mallopt(M_TRIM_THRESHOLD) changed it (arena.h). */
+ * reuse, unless mallopt(M_TRIM_THRESHOLD) changed it (arena.h): 64 MiB, as
+ * the spare large mappings (LARGE_SPARE_BYTES).  The decay unmaps those
+ * that waited a whole period (arena_cache_decay), so that the memory still
+ * follows the live data; a program whose live data swings by more than two
+ * arenas within a period (bench/frag's steps) gets them back with no mmap
+ * and no page faults (docs/design.md; 2 until 2026-12-05). */
 #ifndef ARENA_CACHE_MAX
-#define ARENA_CACHE_MAX 2
+#define ARENA_CACHE_MAX 16
 #endif
 
 /* Mappings and bytes.  Freed large mappings kept for reuse (large.c): a
@@ -216,7 +221,9 @@
 #define DECAY_MS_MAX ((uint64_t)3600 * 1000)
 
 /* The decay's epoch also moves on after DECAY_EPOCH_CHECKS clock checks
- * (1,024 locked operations of the heaps) while the heaps' arenas span more
+ * (3,072 locked operations of the heaps; 16 checks, 1,024 operations, until
+ * 2026-12-05: bench/mstress 4 then gave pages back so often that it took
+ * 1.5 times glibc's CPU time, docs/design.md) while the heaps' arenas span more
  * than DECAY_SPREAD_NUM / DECAY_SPREAD_DEN times the most bytes the
  * program ever had in use: a busy program whose free memory lies spread
  * over more arenas than its data ever needed (bench/mstress) gives it back
@@ -225,7 +232,7 @@
  * (bench/frag) stays within the bound and keeps its pages.  Safe to
  * change; DECAY_EPOCH_CHECKS 0 turns it off. */
 #ifndef DECAY_EPOCH_CHECKS
-#define DECAY_EPOCH_CHECKS 16
+#define DECAY_EPOCH_CHECKS 48
 #endif
 #define DECAY_SPREAD_NUM 3
 #define DECAY_SPREAD_DEN 2

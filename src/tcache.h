@@ -337,6 +337,14 @@ HAWK_INTERNAL void tcache_totals(struct tcache_totals *t);
  * it saves); returns 1 if it was. */
 HAWK_INTERNAL int tcache_take_back(void *p, size_t size);
 
+/* Whether tcache_take_back could find the cached block p of size bytes (at
+ * most TCACHE_MAX_BLOCK): it looks only at the head of its list, so a
+ * growing realloc whose neighbour is not there (most are in use) is told
+ * so inline, without a call. */
+static inline int tcache_may_take_back(const void *p, size_t size) {
+  return TCACHE_TAKE_BACK_LOOK > 1 || tcache_list(tcache_self, size)->head == p;
+}
+
 /* Checks this thread's cache: every entry a sound allocated block, counts
  * right.  Returns the number of problems. */
 HAWK_INTERNAL int tcache_check(void);
