@@ -72,49 +72,48 @@ TEST(the_wait_returns_holding_it) {
   CHECK(l.word == 0);
 }
 
-static struct hawk_lock held = HAWK_LOCK_INIT;
-static int waiter_inside;
+/* A lock another thread takes, notes that it got inside, and gives. */
+struct taker {
+  struct hawk_lock lock;
+  int inside;
+};
 
-static void *take_held(void *arg) {
-  (void)arg;
-  lock_take(&held);
-  __atomic_store_n(&waiter_inside, 1, __ATOMIC_RELAXED);
-  lock_give(&held);
+static void *take_note_give(void *arg) {
+  struct taker *k = arg;
+  lock_take(&k->lock);
+  __atomic_store_n(&k->inside, 1, __ATOMIC_RELAXED);
+  lock_give(&k->lock);
   return NULL;
 }
 
-/* The waiter spins, gives up, marks the word 2 and sleeps on the futex;
- * the holder's give must wake it (a lost wake-up leaves it asleep). */
-TEST(a_thread_asleep_on_it_is_woken_by_the_give) {
-  lock_take(&held);
-  pthread_t t;
-  REQUIRE(pthread_create(&t, NULL, take_held, NULL) == 0);
-  /* Wait until the waiter has marked the word (it is then past its spin). */
-  for (int i = 0; i < 10000 && __atomic_load_n(&held.word, __ATOMIC_RELAXED) != 2; i++)
+/* Waits until the taker's thread t has marked the word 2 (past its spin),
+ * checks that it is not inside, gives the lock and checks that the give
+ * woke it: it got inside and left the lock free. */
+static void give_to_the_sleeper(struct taker *k, pthread_t t) {
+  for (int i = 0; i < 10000 && __atomic_load_n(&k->lock.word, __ATOMIC_RELAXED) != 2; i++)
     nanosleep(&(struct timespec){0, 1000000}, NULL);
-  CHECK(__atomic_load_n(&held.word, __ATOMIC_RELAXED) == 2);
+  CHECK(__atomic_load_n(&k->lock.word, __ATOMIC_RELAXED) == 2);
   nanosleep(&(struct timespec){0, 20000000}, NULL); /* let it fall asleep */
-  CHECK(!__atomic_load_n(&waiter_inside, __ATOMIC_RELAXED));
-  lock_give(&held);
+  CHECK(!__atomic_load_n(&k->inside, __ATOMIC_RELAXED));
+  lock_give(&k->lock);
   struct timespec deadline;
   clock_gettime(CLOCK_REALTIME, &deadline);
   deadline.tv_sec += 20;
   int joined = pthread_timedjoin_np(t, NULL, &deadline) == 0;
   CHECK(joined);
   if (!joined) return; /* the waiter still sleeps: nothing more to check */
-  CHECK(waiter_inside);
-  CHECK(held.word == 0);
+  CHECK(k->inside);
+  CHECK(k->lock.word == 0);
 }
 
-static struct hawk_lock later = HAWK_LOCK_INIT;
-static int later_inside;
-
-static void *take_later(void *arg) {
-  (void)arg;
-  lock_take(&later);
-  __atomic_store_n(&later_inside, 1, __ATOMIC_RELAXED);
-  lock_give(&later);
-  return NULL;
+/* The waiter spins, gives up, marks the word 2 and sleeps on the futex;
+ * the holder's give must wake it (a lost wake-up leaves it asleep). */
+TEST(a_thread_asleep_on_it_is_woken_by_the_give) {
+  static struct taker held = {HAWK_LOCK_INIT, 0};
+  lock_take(&held.lock);
+  pthread_t t;
+  REQUIRE(pthread_create(&t, NULL, take_note_give, &held) == 0);
+  give_to_the_sleeper(&held, t);
 }
 
 /* While the process has one thread the lock is taken and given with plain
@@ -129,27 +128,15 @@ TEST(a_lock_taken_alone_holds_off_a_thread_started_later) {
     CHECK(run_fresh("a_lock_taken_alone_holds_off_a_thread_started_later") == 0);
     return;
   }
+  static struct taker later = {HAWK_LOCK_INIT, 0};
   REQUIRE(lock_alone());
-  lock_take(&later);
-  CHECK(__atomic_load_n(&later.word, __ATOMIC_RELAXED) == 1);
-  CHECK(!lock_try(&later));
+  lock_take(&later.lock);
+  CHECK(__atomic_load_n(&later.lock.word, __ATOMIC_RELAXED) == 1);
+  CHECK(!lock_try(&later.lock));
   pthread_t t;
-  REQUIRE(pthread_create(&t, NULL, take_later, NULL) == 0);
+  REQUIRE(pthread_create(&t, NULL, take_note_give, &later) == 0);
   CHECK(!lock_alone());
-  /* Wait until the thread has marked the word (it is then past its spin). */
-  for (int i = 0; i < 10000 && __atomic_load_n(&later.word, __ATOMIC_RELAXED) != 2; i++)
-    nanosleep(&(struct timespec){0, 1000000}, NULL);
-  CHECK(__atomic_load_n(&later.word, __ATOMIC_RELAXED) == 2);
-  CHECK(!__atomic_load_n(&later_inside, __ATOMIC_RELAXED));
-  lock_give(&later);
-  struct timespec deadline;
-  clock_gettime(CLOCK_REALTIME, &deadline);
-  deadline.tv_sec += 10;
-  int joined = pthread_timedjoin_np(t, NULL, &deadline) == 0;
-  CHECK(joined);
-  if (!joined) return; /* the thread still sleeps: nothing more to check */
-  CHECK(later_inside);
-  CHECK(later.word == 0);
+  give_to_the_sleeper(&later, t);
 }
 
 TEST_MAIN()
