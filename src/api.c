@@ -199,11 +199,11 @@ static void *reclaim_next(void *p) {
   size_t size = w & BLOCK_SIZE_MASK;
   /* Only this thread's own lists are searched: the neighbour's payload may
    * belong to another thread and is not read. */
-  if (block_word_alloc_ok(next, w, TCACHE_MAX_BLOCK) &&
-      tcache_may_take_back(block_payload(next), size) &&
-      tcache_take_back(block_payload(next), size))
-    return block_payload(next);
-  return NULL;
+  void *q = block_payload(next);
+  return block_word_alloc_ok(next, w, TCACHE_MAX_BLOCK) && tcache_may_take_back(q, size) &&
+                 tcache_take_back(q, size)
+             ? q
+             : NULL;
 }
 
 /* Whether the block after arena block p (of have bytes, its header read
