@@ -27,26 +27,69 @@ textbook=" test_misuse "
 passed=0
 failed=0
 skipped=0
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+# Suites run this many at a time (HAWK_TEST_JOBS; the machine's CPUs by
+# default): most of them are one process on one CPU.  Each suite's output
+# goes to a file of its own and is shown whole, in the order the suites
+# were started, as soon as it and every suite before it have finished.
+jobs=${HAWK_TEST_JOBS:-$(nproc 2>/dev/null || echo 1)}
+[[ $jobs =~ ^[1-9][0-9]*$ ]] || jobs=1
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
 # A test program that runs longer than this has hung: it is stopped and
 # fails (HAWK_TEST_TIMEOUT seconds; the slowest programs take about 60).
 limit=${HAWK_TEST_TIMEOUT:-600}
+started=0 # suites started
+shown=0   # suites whose output was shown and counted
+names=()
 
-# run NAME COMMAND...: runs one suite, shows its output, adds its counts.
-# A suite fails when it exits non-zero, prints no "N passed, N failed" line,
-# runs past the time limit, or ran no case at all (everything skipped, or
-# nothing registered): a stage that did nothing must say so.
+# The suites started and not finished (a finished one has its .rc file).
+running() {
+  local i n=0
+  for ((i = shown; i < started; i++)); do [ -e "$work/$i.rc" ] || n=$((n + 1)); done
+  echo "$n"
+}
+
+# run NAME COMMAND...: starts one suite in the background (after waiting
+# for a free slot), its output, exit status and seconds into $work.
 run() {
   local name=$1
   shift
+  while [ "$(running)" -ge "$jobs" ]; do
+    wait -n 2>/dev/null || sleep 0.1
+    show_finished
+  done
+  local i=$started
+  names[i]=$name
+  (
+    t0=$SECONDS
+    timeout -k 10 "$limit" "$@" >"$work/$i.out" 2>&1
+    rc=$?
+    echo $((SECONDS - t0)) >"$work/$i.sec"
+    echo "$rc" >"$work/$i.rc" # last: its presence says the suite is done
+  ) &
+  started=$((started + 1))
+}
+
+# Shows and counts, in order, every finished suite whose predecessors were
+# shown.  A suite fails when it exits non-zero, prints no "N passed, N
+# failed" line, runs past the time limit, or ran no case at all (everything
+# skipped, or nothing registered): a stage that did nothing must say so.
+show_finished() {
+  while [ "$shown" -lt "$started" ] && [ -e "$work/$shown.rc" ]; do
+    count "$shown"
+    shown=$((shown + 1))
+  done
+}
+
+count() {
+  local i=$1 name=${names[$1]}
+  local rc sec line
+  rc=$(cat "$work/$i.rc")
+  sec=$(cat "$work/$i.sec")
   echo "== $name"
-  local t0=$SECONDS
-  timeout -k 10 "$limit" "$@" 2>&1 | tee "$log"
-  local rc=${PIPESTATUS[0]}
-  echo "   ($name: $((SECONDS - t0)) s)"
-  local line
-  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+  cat "$work/$i.out"
+  echo "   ($name: $sec s)"
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$work/$i.out" | tail -n 1)
   if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
     echo "FAIL $name: still running after $limit s (hung?)"
     failed=$((failed + 1))
@@ -78,7 +121,7 @@ run() {
 for p in "${progs[@]}"; do
   if [[ $per_policy == *" $p "* ]]; then
     for policy in $policies; do
-      run "$p ($policy)" env HAWKALLOC_POLICY=$policy "$dir/$p"
+      run "$p ($policy)" env HAWKALLOC_POLICY="$policy" "$dir/$p"
     done
   else
     run "$p" "$dir/$p"
@@ -104,6 +147,8 @@ if [ $preload -eq 1 ]; then
   run "layers (scripts/layers.py)" tests/layers/run.sh
   run "compile-time levels (HAWK_STATS)" tests/levels/run.sh
 fi
+wait
+show_finished
 echo
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
