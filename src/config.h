@@ -192,6 +192,17 @@
 #define LARGE_SPARE_BYTES ((size_t)64 << 20)
 #endif
 
+/* A factor.  A spare large mapping taken for a block that needs less is
+ * handed over whole while it is at most LARGE_SPARE_FIT times the need;
+ * beyond that, its tail past the need is unmapped (large.c, spare_take).
+ * A tail given back is faulted in again, page by page, by the next block
+ * that needs more: with 2 (until 2026-12-05) bench/mixed made 156,000 page
+ * faults where 4 makes 23,000 (docs/design.md).  Safe from 1 (every tail
+ * unmapped) up; higher keeps more memory resident in large blocks. */
+#ifndef LARGE_SPARE_FIT
+#define LARGE_SPARE_FIT 4
+#endif
+
 /* Blocks.  The segregated policy's good fit: of the first
  * SEG_FIT_CANDIDATES blocks of a list that are big enough, the smallest
  * (docs/design.md has the measurements). */

@@ -149,9 +149,10 @@ static int spare_keep(char *base, size_t len) {
 
 /* A spare mapping for a block that needs *want bytes, resized to fit, with
  * *want set to its size; NULL if there is none.  The smallest spare that is
- * big enough is taken, and its tail unmapped if it is more than twice the
- * need; with none big enough, the biggest one grows in place.  Either way
- * the pages that stay were touched before and cost no page fault. */
+ * big enough is taken, and its tail unmapped if it is more than
+ * LARGE_SPARE_FIT times the need; with none big enough, the biggest one
+ * grows in place.  Either way the pages that stay were touched before and
+ * cost no page fault. */
 static char *spare_take(size_t *want) {
   size_t need = *want, fit = SIZE_MAX, grow = SIZE_MAX;
   live_take();
@@ -171,7 +172,7 @@ static char *spare_take(size_t *want) {
   size_t have = spare.len[i];
   spare_remove(i);
   pthread_mutex_unlock(&live.lock);
-  if (have > need && have / 2 > need) { /* the tail beyond need goes back */
+  if (have > need && have / LARGE_SPARE_FIT > need) { /* the tail beyond need goes back */
     os_unmap(base + need, have - need);
     counters_mapped(-(int64_t)(have - need));
     have = need;

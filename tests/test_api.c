@@ -733,9 +733,11 @@ TEST(calloc_zeroes_recycled_large) {
 }
 
 /* A freed large mapping serves a later large request: a smaller one takes
- * it and the tail beyond twice its need goes back to the OS; a bigger one
+ * it whole while it is at most LARGE_SPARE_FIT (4) times its need, and
+ * beyond that the tail past the need goes back to the OS; a bigger one
  * grows it (in place, or a new mapping when the space after it is taken),
- * and calloc still gets zeros. */
+ * and calloc still gets zeros.  (1 MiB needs 1 MiB + 4 KiB of mapping with
+ * its headers; 3 MiB is less than four times that, 5 MiB more.) */
 TEST(freed_large_mappings_are_reused_and_resized) {
   hawk_trim(); /* no spare mappings from earlier tests */
   struct hawk_stats s0 = stats_now();
@@ -745,9 +747,19 @@ TEST(freed_large_mappings_are_reused_and_resized) {
   hawk_free(p);
   unsigned char *q = hawk_malloc(MiB);
   REQUIRE(q);
-  CHECK(q == p); /* the same mapping */
-  struct hawk_stats s1 = stats_now();
-  CHECK(s1.mapped - s0.mapped < MiB + 64 * KiB); /* its tail was unmapped */
+  CHECK(q == p); /* the same mapping, whole: its pages were touched */
+  CHECK(stats_now().mapped - s0.mapped >= 3 * MiB);
+  CHECK(hawk_usable_size(q) >= 3 * MiB && hawk_usable_size(q) < 3 * MiB + 64 * KiB);
+  hawk_free(q);
+  hawk_trim();
+  p = hawk_malloc(5 * MiB);
+  REQUIRE(p);
+  memset(p, 0xAA, 5 * MiB);
+  hawk_free(p);
+  q = hawk_malloc(MiB);
+  REQUIRE(q);
+  CHECK(q == p); /* the same mapping, its tail unmapped */
+  CHECK(stats_now().mapped - s0.mapped < MiB + 64 * KiB);
   CHECK(hawk_usable_size(q) >= MiB && hawk_usable_size(q) < MiB + 64 * KiB);
   hawk_free(q);
   unsigned char *r = hawk_calloc(1, 3 * MiB);
