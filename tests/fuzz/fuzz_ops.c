@@ -72,6 +72,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "config.h" /* LARGE_SPARE_FIT */
 #include "hawkalloc.h"
 
 #define NSLOTS     32
@@ -390,9 +391,11 @@ static size_t verify_new(int i, unsigned char *p, size_t req, size_t align, cons
   expect_errno(ERRNO_MARK, "usable_size");
   size_t base = req < 24 ? 24 : req;
   int own_mapping = req >= LARGE || align > LARGE;
-  /* An own mapping may be a reused one of up to twice the size (large.c);
-   * a block that realloc grew gets up to an eighth more (api.c, heap.c). */
-  size_t most = 2 * (req ? req : 1) + 3 * page;
+  /* An own mapping may be a reused one of up to LARGE_SPARE_FIT times the
+   * mapping the block needs, its request and a page of headers rounded up
+   * to pages (large.c); a block that realloc grew gets up to an eighth
+   * more (api.c, heap.c). */
+  size_t most = LARGE_SPARE_FIT * ((req ? req : 1) + 2 * page) + page;
   size_t slack = strncmp(call, "realloc", 7) == 0 ? base / 8 : 0;
   if (u < req || (u > base + slack + 31 && !(own_mapping && u < most)))
     fail("%s(%zu) = %p: usable size %zu", call, req, (void *)p, u);
