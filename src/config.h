@@ -209,6 +209,14 @@
 #ifndef SEG_FIT_CANDIDATES
 #define SEG_FIT_CANDIDATES 4
 #endif
+/* A block of the walk that fits within a SEG_FIT_CLOSE-th of the request
+ * (a sixteenth) is taken at once: a closer fit further on would save less
+ * than that, and the split gives the rest back anyway.  An eighth walked
+ * less but cost the lab's traces more utilization (docs/design.md has the
+ * measurements). */
+#ifndef SEG_FIT_CLOSE
+#define SEG_FIT_CLOSE 16
+#endif
 
 /* The decay (decay.h, docs/design.md).  A heap reads the clock once every
  * DECAY_CHECK_OPS of its locked operations (a refill, an overflow, a block

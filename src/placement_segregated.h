@@ -95,10 +95,10 @@ static inline unsigned next_nonempty(const struct freelists *fl, unsigned c) {
 }
 
 /* Good fit: of the first SEG_FIT_CANDIDATES blocks (config.h) of a list
- * that are big enough, the smallest (an exact fit at once).  Looking at a
- * few more than the first cuts the holes that splits leave behind on traces
- * of many sizes (docs/design.md has the measurements), and the walk stays
- * short. */
+ * that are big enough, the smallest; one that fits within a SEG_FIT_CLOSE-th
+ * of the request (an exact fit too) at once.  Looking at a few more than
+ * the first cuts the holes that splits leave behind on traces of many sizes
+ * (docs/design.md has the measurements), and the walk stays short. */
 
 static inline __attribute__((always_inline)) block *good_fit(const struct freelists *fl, block *b,
                                                              size_t size, int observed) {
@@ -109,7 +109,7 @@ static inline __attribute__((always_inline)) block *good_fit(const struct freeli
     if (observed) EVENTS_TELL(examined, fl, b, size);
     size_t s = block_size(b);
     if (s < size) continue;
-    if (s == size) return b;
+    if (s - size <= size / SEG_FIT_CLOSE) return b; /* close enough (an exact fit too) */
     seen++;
     if (s < best_size) best = b, best_size = s;
   }

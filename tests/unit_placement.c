@@ -176,18 +176,36 @@ TEST(segregated_takes_the_smallest_of_the_first_four_that_fit) {
   struct freelists fl = {0};
   insert_all(&placement_segregated, &fl, b, 6);
   CHECK(verify(&placement_segregated, &fl) == 0);
-  /* 1776, 1760, 1664 and 1696 are looked at; 1664 is the smallest of them. */
-  CHECK(placement_segregated.find(&fl, 1550) == b[3]);
-  /* Only 1776 and 1760 fit 1700. */
-  CHECK(placement_segregated.find(&fl, 1700) == b[4]);
+  /* 1300's own class is empty: from the next non-empty one.  1776, 1760,
+   * 1664 and 1696 are looked at, none within a sixteenth of 1300 (81 bytes);
+   * 1664 is the smallest of them. */
+  CHECK(placement_segregated.find(&fl, 1300) == b[3]);
+  /* Only 1776 fits 1776. */
   CHECK(placement_segregated.find(&fl, 1776) == b[5]);
-  /* From the next non-empty class too: 1400's own class is empty. */
-  CHECK(placement_segregated.find(&fl, 1400) == b[3]);
-  /* Beyond the first four candidates, a block is not considered. */
+  /* Beyond the first four candidates, a block is not considered: 1776,
+   * 1664, 1696 and 1568 are, 1552 is not. */
   placement_segregated.remove(&fl, b[4]);
-  CHECK(placement_segregated.find(&fl, 1550) == b[1]);
+  CHECK(placement_segregated.find(&fl, 1300) == b[1]);
   for (int i = 0; i < 6; i++)
     if (i != 4) placement_segregated.remove(&fl, b[i]);
+  CHECK(fl.count == 0 && verify(&placement_segregated, &fl) == 0);
+}
+
+TEST(segregated_takes_a_block_within_a_sixteenth_at_once) {
+  unit_init();
+  /* The same class and list: b5 b4 b3 b2 b1 b0. */
+  static const size_t sizes[] = {1552, 1568, 1696, 1664, 1760, 1776};
+  block *b[6];
+  lay_out(b, sizes, 6);
+  struct freelists fl = {0};
+  insert_all(&placement_segregated, &fl, b, 6);
+  /* 1776 is within a sixteenth of 1680 (105 bytes): taken, though 1696
+   * fits closer further on. */
+  CHECK(placement_segregated.find(&fl, 1680) == b[5]);
+  /* 1776 and 1760 are not within a sixteenth of 1600 (100 bytes), 1664
+   * is: taken, and 1696 never looked at. */
+  CHECK(placement_segregated.find(&fl, 1600) == b[3]);
+  for (int i = 0; i < 6; i++) placement_segregated.remove(&fl, b[i]);
   CHECK(fl.count == 0 && verify(&placement_segregated, &fl) == 0);
 }
 
@@ -300,9 +318,9 @@ static const struct placement *cycle_policy;
 static void search_a_cycle(void *arg) {
   (void)arg;
   alarm(20);
-  /* In the class, bigger than each; segregated fit does not walk a list
-   * whose fit bound says nothing there fits, so it asks for a size the
-   * biggest block fits, and walks on for more candidates (good_fit). */
+  /* Bigger than each block the cycle holds; segregated fit does not walk a
+   * list whose fit bound says nothing there fits, so it asks for a size
+   * only the block outside the cycle fits. */
   cycle_policy->find(&victim_lists, cycle_policy == &placement_segregated ? 1584 : 1700);
 }
 
@@ -310,7 +328,7 @@ TEST(searches_report_a_cycle_instead_of_walking_it) {
   unit_init();
   /* One ranged class of the segregated policy (1536..1791), so every policy
    * walks one list of the three. */
-  static const size_t sizes[] = {1552, 1568, 1600};
+  static const size_t sizes[] = {1600, 1552, 1568};
   const struct placement *policies[] = {&placement_first_fit, &placement_next_fit,
                                         &placement_best_fit, &placement_segregated};
   for (int p = 0; p < 4; p++) {
@@ -318,7 +336,7 @@ TEST(searches_report_a_cycle_instead_of_walking_it) {
     lay_out(victim, sizes, 3);
     memset(&victim_lists, 0, sizeof victim_lists);
     insert_all(cycle_policy, &victim_lists, victim, 3); /* list: 2, 1, 0 */
-    free_set_next(victim[0], victim[2]);                /* 2, 1, 0, 2, 1, 0, ... */
+    free_set_next(victim[1], victim[2]);                /* 2, 1, 2, 1, ...: 0 never reached */
     fprintf(stderr, "    %s:\n", cycle_policy->name);
     EXPECT_ABORT(search_a_cycle, NULL, "hawkalloc: ", "heap corruption");
   }
