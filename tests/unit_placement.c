@@ -167,14 +167,20 @@ TEST(segregated_uses_exact_classes_and_the_bitmap) {
   CHECK(verify(&placement_segregated, &fl) == 0);
 }
 
+/* Six free blocks of one ranged class (1536..1791) on segregated fit's
+ * lists, which are LIFO: b5 b4 b3 b2 b1 b0. */
+static void one_ranged_class(block **b, struct freelists *fl) {
+  static const size_t sizes[] = {1552, 1568, 1696, 1664, 1760, 1776};
+  lay_out(b, sizes, 6);
+  memset(fl, 0, sizeof *fl);
+  insert_all(&placement_segregated, fl, b, 6);
+}
+
 TEST(segregated_takes_the_smallest_of_the_first_four_that_fit) {
   unit_init();
-  /* One ranged class (1536..1791); the list is LIFO: b5 b4 b3 b2 b1 b0. */
-  static const size_t sizes[] = {1552, 1568, 1696, 1664, 1760, 1776};
   block *b[6];
-  lay_out(b, sizes, 6);
-  struct freelists fl = {0};
-  insert_all(&placement_segregated, &fl, b, 6);
+  struct freelists fl;
+  one_ranged_class(b, &fl);
   CHECK(verify(&placement_segregated, &fl) == 0);
   /* 1300's own class is empty: from the next non-empty one.  1776, 1760,
    * 1664 and 1696 are looked at, none within a sixteenth of 1300 (81 bytes);
@@ -193,12 +199,9 @@ TEST(segregated_takes_the_smallest_of_the_first_four_that_fit) {
 
 TEST(segregated_takes_a_block_within_a_sixteenth_at_once) {
   unit_init();
-  /* The same class and list: b5 b4 b3 b2 b1 b0. */
-  static const size_t sizes[] = {1552, 1568, 1696, 1664, 1760, 1776};
   block *b[6];
-  lay_out(b, sizes, 6);
-  struct freelists fl = {0};
-  insert_all(&placement_segregated, &fl, b, 6);
+  struct freelists fl;
+  one_ranged_class(b, &fl);
   /* 1776 is within a sixteenth of 1680 (105 bytes): taken, though 1696
    * fits closer further on. */
   CHECK(placement_segregated.find(&fl, 1680) == b[5]);
