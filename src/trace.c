@@ -52,6 +52,7 @@ static int trace_fd = -1;
 static dev_t trace_dev;
 static ino_t trace_ino;
 static int trace_regular;
+static int trace_fifo;       /* the trace is a FIFO (or a pipe): its reader may go away */
 static uint64_t trace_bytes; /* written to a regular trace file so far */
 static uint64_t trace_start_ns;
 static uint32_t next_thread = 1;
@@ -129,6 +130,26 @@ static uint64_t write_all(int fd, const void *data, size_t len) {
   return done;
 }
 
+/* write_all into a FIFO, with SIGPIPE blocked in this thread: a reader that
+ * went away is EPIPE (*gone set), and the SIGPIPE the write raised is taken
+ * back (unless one was pending already), so that the program is never killed
+ * for the library's own write. */
+static uint64_t write_fifo(int fd, const void *data, size_t len, int *gone) {
+  sigset_t pipe_only, old, pending;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  int was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
+  pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+  uint64_t done = write_all(fd, data, len);
+  if (done < len && errno == EPIPE) {
+    *gone = 1;
+    struct timespec zero = {0, 0};
+    if (!was_pending) sigtimedwait(&pipe_only, NULL, &zero);
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return done;
+}
+
 /* Whether fd refers to the trace file. */
 static int is_trace_file(int fd) {
   struct stat st;
@@ -172,8 +193,10 @@ static void trace_say(const char *problem, int err, int at_start) {
  * program's now. */
 static int trace_fd_ok_locked(void) {
   if (is_trace_file(trace_fd)) return 1;
-  int fd = open(option_text(OPTION_TRACE), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY);
+  /* O_NONBLOCK: a FIFO nobody reads any more fails rather than waits. */
+  int fd = open(option_text(OPTION_TRACE), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd >= 0 && is_trace_file(fd)) {
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     trace_fd = fd_high(fd);
     return 1;
   }
@@ -189,8 +212,17 @@ static int trace_fd_ok_locked(void) {
 static void buf_write_locked(struct trace_buf *b) {
   if (b->count == 0 || trace_fd < 0) return;
   int saved = errno;
+  int gone = 0;
+  size_t len = b->count * sizeof(struct trace_rec);
   if (trace_fd_ok_locked())
-    trace_bytes += write_all(trace_fd, b->rec, b->count * sizeof(struct trace_rec));
+    trace_bytes +=
+        trace_fifo ? write_fifo(trace_fd, b->rec, len, &gone) : write_all(trace_fd, b->rec, len);
+  if (gone) {
+    close(trace_fd); /* just shown to be the trace's */
+    trace_fd = -1;
+    __atomic_store_n(&trace_enabled, 0, __ATOMIC_RELEASE);
+    trace_say("the FIFO's reader went away", EPIPE, 0);
+  }
   errno = saved;
   b->count = 0;
 }
@@ -213,6 +245,24 @@ static int owned_by_another(int fd) {
   return (pid_t)pid != getpid() && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
 }
 
+/* Opens the FIFO at path (st: what stat said) for writing.  Never for reading
+ * and writing: the library would be the FIFO's reader itself and wait for
+ * ever once the pipe is full, and a reader waiting for a writer would see
+ * the end of the file when it closes the descriptor again.  Not at all when
+ * nobody reads (O_NONBLOCK: ENXIO); the writes wait for the reader. */
+static int open_fifo(const char *path, const struct stat *st) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  struct stat now;
+  if (fd < 0) return -1;
+  if (fstat(fd, &now) != 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino) {
+    close(fd);
+    errno = ENXIO; /* another file put there since the stat */
+    return -1;
+  }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
+
 #define OPEN_SILENT (-2) /* open_empty: another process's trace (not a failure) */
 
 /* Opens the trace file at path empty, or returns -1 with errno set (no
@@ -224,17 +274,18 @@ static int owned_by_another(int fd) {
  * second hard link keeps the old trace).  Only a file that is the
  * library's to replace is: a regular file, not a symbolic link, owned by
  * this user (a file of another user is not made this user's).  Any other
- * regular file is truncated in place; a device or a pipe is written to as
- * it is.  Nothing else is ever removed.  A file made here is 0600
+ * regular file is truncated in place; a device is written to as it is, a
+ * FIFO as open_fifo says.  Nothing else is ever removed.  A file made here is 0600
  * (docs/security.md). */
 static int open_empty(const char *path) {
+  struct stat st, link;
+  if (stat(path, &st) == 0 && S_ISFIFO(st.st_mode)) return open_fifo(path, &st);
   int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
   if (fd < 0) return -1;
   if (owned_by_another(fd)) {
     close(fd);
     return OPEN_SILENT;
   }
-  struct stat st, link;
   if (fstat(fd, &st) != 0) {
     int err = errno;
     close(fd);
@@ -248,6 +299,11 @@ static int open_empty(const char *path) {
     /* Exclusive: of two processes starting at once, one traces. */
     fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
     return fd < 0 && errno == EEXIST ? OPEN_SILENT : fd;
+  }
+  if (S_ISFIFO(st.st_mode)) {
+    close(fd); /* a FIFO put there since the stat: never the library's own reader */
+    errno = ENXIO;
+    return -1;
   }
   if (S_ISREG(st.st_mode) && ftruncate(fd, 0) != 0) {
     int err = errno;
@@ -273,6 +329,7 @@ void trace_init(void) {
   trace_dev = st.st_dev;
   trace_ino = st.st_ino;
   trace_regular = S_ISREG(st.st_mode);
+  trace_fifo = S_ISFIFO(st.st_mode);
   trace_start_ns = now_ns();
   seq_uses_tsc = kernel_clock_is_tsc();
   seq_start = seq_clock();
@@ -284,7 +341,14 @@ void trace_init(void) {
   memcpy(h + 16, &rsize, 4);
   memcpy(h + 20, &pid, 4);
   memcpy(h + 24, &trace_start_ns, 8);
-  trace_bytes = write_all(fd, h, sizeof h);
+  int gone = 0;
+  trace_bytes = trace_fifo ? write_fifo(fd, h, sizeof h, &gone) : write_all(fd, h, sizeof h);
+  if (gone) {
+    close(fd);
+    trace_say("the FIFO's reader went away", EPIPE, 1);
+    errno = saved;
+    return;
+  }
   lseek(fd, 0, SEEK_END);
   trace_fd = fd_high(fd);
   errno = saved;

@@ -167,6 +167,15 @@ static int child_open_data(const char *data) {
   exit(0);
 }
 
+/* argv: --churn.  Allocates and frees enough for several full trace
+ * buffers, twice, and exits (killed by SIGALRM if it waits too long). */
+static int child_churn(void) {
+  alarm(20);
+  churn();
+  churn();
+  exit(0);
+}
+
 /* argv: --close-stderr.  Closes stderr, as ls and sort do, and exits. */
 static int child_close_stderr(void) {
   churn();
@@ -820,6 +829,78 @@ TEST(trace_through_a_symlink_to_a_device_keeps_both) {
   remove_tree(dir);
 }
 
+/* A trace into a FIFO: the library writes as into any pipe, but it must never
+ * be its own reader (opened for reading and writing, it waited for ever once
+ * the pipe's 64 KiB were full) nor be killed by SIGPIPE for a write of its
+ * own.  Runs --churn with the trace at fifo (it ends itself by SIGALRM
+ * after 20 s if it waits); returns its wait status, stderr in err. */
+static int churn_traced_into(const char *fifo, char *err, size_t err_size) {
+  char env_t[200], out[256];
+  snprintf(env_t, sizeof env_t, "HAWKALLOC_TRACE=%s", fifo);
+  char *envp[] = {env_t, NULL};
+  return run_child(envp, "--churn", NULL, NULL, out, sizeof out, err, err_size, 0);
+}
+
+TEST(trace_into_a_fifo_nobody_reads_says_so) {
+  char dir[64];
+  make_temp_dir(dir);
+  REQUIRE(dir[0]);
+  char fifo[128], err[4096], expect[512];
+  snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+  REQUIRE(mkfifo(fifo, 0600) == 0);
+  int status = churn_traced_into(fifo, err, sizeof err);
+  CHECK(exited_0(status));
+  if (!exited_0(status)) fprintf(stderr, "    status %#x\n", status);
+  snprintf(expect, sizeof expect,
+           "hawkalloc: HAWKALLOC_TRACE=%s: cannot open (errno %d); not tracing\n", fifo, ENXIO);
+  CHECK(strcmp(err, expect) == 0);
+  if (strcmp(err, expect) != 0) fprintf(stderr, "    stderr was: [%s]\n", err);
+  struct stat st;
+  CHECK(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode));
+  remove_tree(dir);
+}
+
+TEST(trace_into_a_fifo_whose_reader_goes_away_stops_with_one_line) {
+  char dir[64];
+  make_temp_dir(dir);
+  REQUIRE(dir[0]);
+  char fifo[128], err[4096], expect[512];
+  snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+  REQUIRE(mkfifo(fifo, 0600) == 0);
+  /* The reader is there before the traced program starts, reads the header
+   * and some records, and goes away while the program still allocates. */
+  int rd = open(fifo, O_RDONLY | O_NONBLOCK);
+  REQUIRE(rd >= 0);
+  fflush(NULL);
+  pid_t reader = fork();
+  REQUIRE(reader >= 0);
+  if (reader == 0) {
+    char buf[4096];
+    size_t got = 0;
+    for (int i = 0; i < 20000 && got < 100000; i++) {
+      ssize_t n = read(rd, buf, sizeof buf);
+      if (n > 0)
+        got += (size_t)n;
+      else
+        usleep(1000);
+    }
+    _exit(got >= 100000 ? 0 : 1);
+  }
+  close(rd);
+  int status = churn_traced_into(fifo, err, sizeof err);
+  int rstatus = 1;
+  waitpid(reader, &rstatus, 0);
+  CHECK(exited_0(rstatus));
+  CHECK(exited_0(status)); /* neither SIGPIPE nor SIGALRM */
+  if (!exited_0(status)) fprintf(stderr, "    status %#x\n", status);
+  snprintf(expect, sizeof expect,
+           "hawkalloc: HAWKALLOC_TRACE=%s: the FIFO's reader went away (errno %d); not tracing\n",
+           fifo, EPIPE);
+  CHECK(strcmp(err, expect) == 0);
+  if (strcmp(err, expect) != 0) fprintf(stderr, "    stderr was: [%s]\n", err);
+  remove_tree(dir);
+}
+
 /* --- secure execution (item 1) -------------------------------------------------- */
 
 #define SECURE_USER "hawkalloc-test"
@@ -936,6 +1017,7 @@ int main(int argc, char **argv) {
   if (argc > 2 && strcmp(argv[1], "--reuse-all") == 0) return child_reuse_all(argv[2]);
   if (argc > 2 && strcmp(argv[1], "--open-data") == 0) return child_open_data(argv[2]);
   if (argc > 1 && strcmp(argv[1], "--close-stderr") == 0) return child_close_stderr();
+  if (argc > 1 && strcmp(argv[1], "--churn") == 0) return child_churn();
   return harness_main(argc, argv);
 }
 
