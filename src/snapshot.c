@@ -509,7 +509,10 @@ static int map_put(int fd, const char *tmp, const char *path) {
       r = errno;
     } else {
       fcntl(to, F_SETFL, fcntl(to, F_GETFL) & ~O_NONBLOCK);
+      struct quiet_pipe q; /* a FIFO's reader may go away: EPIPE, never SIGPIPE */
+      quiet_pipe_begin(&q);
       r = copy_into(fd, to);
+      quiet_pipe_end(&q, r == EPIPE);
     }
     if (to >= 0 && close(to) != 0 && r == 0) r = errno;
   }

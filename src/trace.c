@@ -130,23 +130,14 @@ static uint64_t write_all(int fd, const void *data, size_t len) {
   return done;
 }
 
-/* write_all into a FIFO, with SIGPIPE blocked in this thread: a reader that
- * went away is EPIPE (*gone set), and the SIGPIPE the write raised is taken
- * back (unless one was pending already), so that the program is never killed
- * for the library's own write. */
+/* write_all into a FIFO: a reader that went away is EPIPE (*gone set), never
+ * a SIGPIPE that kills the program (report.h: quiet_pipe). */
 static uint64_t write_fifo(int fd, const void *data, size_t len, int *gone) {
-  sigset_t pipe_only, old, pending;
-  sigemptyset(&pipe_only);
-  sigaddset(&pipe_only, SIGPIPE);
-  int was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
-  pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+  struct quiet_pipe q;
+  quiet_pipe_begin(&q);
   uint64_t done = write_all(fd, data, len);
-  if (done < len && errno == EPIPE) {
-    *gone = 1;
-    struct timespec zero = {0, 0};
-    if (!was_pending) sigtimedwait(&pipe_only, NULL, &zero);
-  }
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  *gone = done < len && errno == EPIPE;
+  quiet_pipe_end(&q, *gone);
   return done;
 }
 

@@ -176,6 +176,16 @@ static int child_churn(void) {
   exit(0);
 }
 
+/* argv: --fragment.  Leaves 100,000 blocks of many sizes with a free block
+ * between each two (a snapshot of a megabyte or more) and exits. */
+static int child_fragment(void) {
+  alarm(20);
+  static void *blocks[200000];
+  for (int i = 0; i < 200000; i++) blocks[i] = hawk_malloc((size_t)(i * 7919) % 3000 + 1);
+  for (int i = 0; i < 200000; i += 2) hawk_free(blocks[i]);
+  exit(0);
+}
+
 /* argv: --close-stderr.  Closes stderr, as ls and sort do, and exits. */
 static int child_close_stderr(void) {
   churn();
@@ -860,6 +870,30 @@ TEST(trace_into_a_fifo_nobody_reads_says_so) {
   remove_tree(dir);
 }
 
+/* Forks a reader of fifo, open before the writer comes (so that a writer's
+ * open finds it): it reads at least want bytes, waiting up to 20 s for them,
+ * and goes away.  Returns its pid. */
+static pid_t fifo_reader_going_away(const char *fifo, size_t want) {
+  int rd = open(fifo, O_RDONLY | O_NONBLOCK);
+  if (rd < 0) return -1;
+  fflush(NULL);
+  pid_t reader = fork();
+  if (reader == 0) {
+    char buf[4096];
+    size_t got = 0;
+    for (int i = 0; i < 20000 && got < want; i++) {
+      ssize_t n = read(rd, buf, sizeof buf);
+      if (n > 0)
+        got += (size_t)n;
+      else
+        usleep(1000);
+    }
+    _exit(got >= want ? 0 : 1);
+  }
+  close(rd);
+  return reader;
+}
+
 TEST(trace_into_a_fifo_whose_reader_goes_away_stops_with_one_line) {
   char dir[64];
   make_temp_dir(dir);
@@ -867,26 +901,10 @@ TEST(trace_into_a_fifo_whose_reader_goes_away_stops_with_one_line) {
   char fifo[128], err[4096], expect[512];
   snprintf(fifo, sizeof fifo, "%s/fifo", dir);
   REQUIRE(mkfifo(fifo, 0600) == 0);
-  /* The reader is there before the traced program starts, reads the header
-   * and some records, and goes away while the program still allocates. */
-  int rd = open(fifo, O_RDONLY | O_NONBLOCK);
-  REQUIRE(rd >= 0);
-  fflush(NULL);
-  pid_t reader = fork();
-  REQUIRE(reader >= 0);
-  if (reader == 0) {
-    char buf[4096];
-    size_t got = 0;
-    for (int i = 0; i < 20000 && got < 100000; i++) {
-      ssize_t n = read(rd, buf, sizeof buf);
-      if (n > 0)
-        got += (size_t)n;
-      else
-        usleep(1000);
-    }
-    _exit(got >= 100000 ? 0 : 1);
-  }
-  close(rd);
+  /* The reader reads the header and some records and goes away while the
+   * program still allocates. */
+  pid_t reader = fifo_reader_going_away(fifo, 100000);
+  REQUIRE(reader > 0);
   int status = churn_traced_into(fifo, err, sizeof err);
   int rstatus = 1;
   waitpid(reader, &rstatus, 0);
@@ -896,6 +914,30 @@ TEST(trace_into_a_fifo_whose_reader_goes_away_stops_with_one_line) {
   snprintf(expect, sizeof expect,
            "hawkalloc: HAWKALLOC_TRACE=%s: the FIFO's reader went away (errno %d); not tracing\n",
            fifo, EPIPE);
+  CHECK(strcmp(err, expect) == 0);
+  if (strcmp(err, expect) != 0) fprintf(stderr, "    stderr was: [%s]\n", err);
+  remove_tree(dir);
+}
+
+TEST(map_onto_a_fifo_whose_reader_goes_away_says_so) {
+  char dir[64];
+  make_temp_dir(dir);
+  REQUIRE(dir[0]);
+  char fifo[128], env_m[160], out[256], err[4096], expect[512];
+  snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+  snprintf(env_m, sizeof env_m, "HAWKALLOC_MAP=%s", fifo);
+  REQUIRE(mkfifo(fifo, 0600) == 0);
+  pid_t reader = fifo_reader_going_away(fifo, 4096);
+  REQUIRE(reader > 0);
+  char *envp[] = {env_m, NULL};
+  int status = run_child(envp, "--fragment", NULL, NULL, out, sizeof out, err, sizeof err, 0);
+  int rstatus = 1;
+  waitpid(reader, &rstatus, 0);
+  CHECK(exited_0(rstatus));
+  CHECK(exited_0(status)); /* not SIGPIPE */
+  if (!exited_0(status)) fprintf(stderr, "    status %#x\n", status);
+  snprintf(expect, sizeof expect, "hawkalloc: cannot write the heap snapshot %s (errno %d)\n", fifo,
+           EPIPE);
   CHECK(strcmp(err, expect) == 0);
   if (strcmp(err, expect) != 0) fprintf(stderr, "    stderr was: [%s]\n", err);
   remove_tree(dir);
@@ -1018,6 +1060,7 @@ int main(int argc, char **argv) {
   if (argc > 2 && strcmp(argv[1], "--open-data") == 0) return child_open_data(argv[2]);
   if (argc > 1 && strcmp(argv[1], "--close-stderr") == 0) return child_close_stderr();
   if (argc > 1 && strcmp(argv[1], "--churn") == 0) return child_churn();
+  if (argc > 1 && strcmp(argv[1], "--fragment") == 0) return child_fragment();
   return harness_main(argc, argv);
 }
 
