@@ -135,6 +135,26 @@ static void check_value(enum option_id id) {
   }
 }
 
+/* HAWKALLOC_TRACE and HAWKALLOC_MAP name files the library writes later: at
+ * exit, on SIGUSR2, when it opens the trace again by its path.  A relative
+ * path is taken against the directory the program started in, not the one
+ * it moved to since (a daemon's "/", a build tool's every directory): found
+ * at a412513, where the snapshot at exit went into the directory the
+ * program had moved to.  Left as it is when the directory cannot be read or
+ * the whole path would not fit. */
+#define PATH_CAP_ABSOLUTE 4096
+static char absolute[2][PATH_CAP_ABSOLUTE];
+
+static void make_absolute(enum option_id id, char *buf) {
+  const char *v = options[id].value;
+  if (v == options[id].fallback || v[0] == '/' || getcwd(buf, PATH_CAP_ABSOLUTE) == NULL) return;
+  size_t n = strlen(buf), m = strlen(v);
+  if (n + 1 + m + 1 > PATH_CAP_ABSOLUTE) return;
+  if (n == 0 || buf[n - 1] != '/') buf[n++] = '/';
+  memcpy(buf + n, v, m + 1);
+  options[id].value = buf;
+}
+
 void options_load(void) {
   /* Secure execution: the program runs with more privilege than whoever
    * set its environment, who could else have it write a trace or a snapshot
@@ -156,6 +176,8 @@ void options_load(void) {
   }
   for (int i = 0; i < OPTION_COUNT; i++)
     if (options[i].kind != KIND_TEXT) check_value((enum option_id)i);
+  make_absolute(OPTION_TRACE, absolute[0]);
+  make_absolute(OPTION_MAP, absolute[1]);
 }
 
 const char *option_text(enum option_id id) {

@@ -130,15 +130,18 @@ static uint64_t write_all(int fd, const void *data, size_t len) {
   return done;
 }
 
-/* write_all into a FIFO: a reader that went away is EPIPE (*gone set), never
- * a SIGPIPE that kills the program (report.h: quiet_pipe). */
-static uint64_t write_fifo(int fd, const void *data, size_t len, int *gone) {
+/* Writes len bytes of data into the trace at fd: 0, or the errno value of
+ * the write that failed.  Into a FIFO, a reader that went away is EPIPE,
+ * never a SIGPIPE that kills the program (report.h: quiet_pipe). */
+static int trace_write(int fd, const void *data, size_t len) {
   struct quiet_pipe q;
-  quiet_pipe_begin(&q);
+  if (trace_fifo) quiet_pipe_begin(&q);
+  errno = 0;
   uint64_t done = write_all(fd, data, len);
-  *gone = done < len && errno == EPIPE;
-  quiet_pipe_end(&q, *gone);
-  return done;
+  int err = done == len ? 0 : errno ? errno : EIO;
+  if (trace_fifo) quiet_pipe_end(&q, err == EPIPE);
+  trace_bytes += done;
+  return err;
 }
 
 /* Whether fd refers to the trace file. */
@@ -177,6 +180,12 @@ static void trace_say(const char *problem, int err, int at_start) {
     line_write_stderr(&l);
 }
 
+/* The trace's write failed with err: one line, not tracing from here on. */
+static void trace_say_write_failed(int err, int at_start) {
+  trace_say(trace_fifo && err == EPIPE ? "the FIFO's reader went away" : "cannot write", err,
+            at_start);
+}
+
 /* Whether trace_fd still is the trace file (caller holds bufs.lock).  If the
  * program closed it, the file is opened again by its path (appending, never
  * created or truncated) if the path still names the same file; else tracing
@@ -203,16 +212,13 @@ static int trace_fd_ok_locked(void) {
 static void buf_write_locked(struct trace_buf *b) {
   if (b->count == 0 || trace_fd < 0) return;
   int saved = errno;
-  int gone = 0;
-  size_t len = b->count * sizeof(struct trace_rec);
-  if (trace_fd_ok_locked())
-    trace_bytes +=
-        trace_fifo ? write_fifo(trace_fd, b->rec, len, &gone) : write_all(trace_fd, b->rec, len);
-  if (gone) {
+  int err =
+      trace_fd_ok_locked() ? trace_write(trace_fd, b->rec, b->count * sizeof(struct trace_rec)) : 0;
+  if (err) {
     close(trace_fd); /* just shown to be the trace's */
     trace_fd = -1;
     __atomic_store_n(&trace_enabled, 0, __ATOMIC_RELEASE);
-    trace_say("the FIFO's reader went away", EPIPE, 0);
+    trace_say_write_failed(err, 0);
   }
   errno = saved;
   b->count = 0;
@@ -332,11 +338,11 @@ void trace_init(void) {
   memcpy(h + 16, &rsize, 4);
   memcpy(h + 20, &pid, 4);
   memcpy(h + 24, &trace_start_ns, 8);
-  int gone = 0;
-  trace_bytes = trace_fifo ? write_fifo(fd, h, sizeof h, &gone) : write_all(fd, h, sizeof h);
-  if (gone) {
+  trace_bytes = 0;
+  int err = trace_write(fd, h, sizeof h);
+  if (err) {
     close(fd);
-    trace_say("the FIFO's reader went away", EPIPE, 1);
+    trace_say_write_failed(err, 1);
     errno = saved;
     return;
   }

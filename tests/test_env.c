@@ -186,6 +186,15 @@ static int child_fragment(void) {
   exit(0);
 }
 
+/* argv: --chdir DIR.  Allocates, moves into DIR (as a daemon moves to /),
+ * allocates and exits. */
+static int child_chdir(const char *dir) {
+  churn();
+  if (chdir(dir) != 0) return 3;
+  churn();
+  exit(0);
+}
+
 /* argv: --close-stderr.  Closes stderr, as ls and sort do, and exits. */
 static int child_close_stderr(void) {
   churn();
@@ -919,6 +928,51 @@ TEST(trace_into_a_fifo_whose_reader_goes_away_stops_with_one_line) {
   remove_tree(dir);
 }
 
+/* A relative HAWKALLOC_MAP or HAWKALLOC_TRACE names a file in the directory
+ * the program started in: the snapshot written at exit, and the trace
+ * reopened by its path, never land in a directory the program moved to. */
+TEST(relative_paths_stay_where_the_program_started) {
+  char dir[64];
+  make_temp_dir(dir);
+  REQUIRE(dir[0]);
+  char start[128], moved[128], path[200], out[256], err[4096];
+  snprintf(start, sizeof start, "%s/start", dir);
+  snprintf(moved, sizeof moved, "%s/moved", dir);
+  REQUIRE(mkdir(start, 0700) == 0 && mkdir(moved, 0700) == 0);
+  char old[4096];
+  REQUIRE(getcwd(old, sizeof old) != NULL);
+  REQUIRE(chdir(start) == 0);
+  char *envp[] = {"HAWKALLOC_MAP=heap.snap", "HAWKALLOC_TRACE=calls.trace", NULL};
+  int status = run_child(envp, "--chdir", moved, NULL, out, sizeof out, err, sizeof err, 0);
+  CHECK(chdir(old) == 0);
+  CHECK(exited_0(status));
+  CHECK(strcmp(err, "") == 0);
+  if (strcmp(err, "") != 0) fprintf(stderr, "    stderr was: [%s]\n", err);
+  struct stat st;
+  snprintf(path, sizeof path, "%s/heap.snap", start);
+  CHECK(stat(path, &st) == 0 && st.st_size > 0);
+  snprintf(path, sizeof path, "%s/calls.trace", start);
+  CHECK(stat(path, &st) == 0 && st.st_size >= 32 + 48 * 80000);
+  snprintf(path, sizeof path, "%s/heap.snap", moved);
+  CHECK(access(path, F_OK) != 0);
+  snprintf(path, sizeof path, "%s/calls.trace", moved);
+  CHECK(access(path, F_OK) != 0);
+  remove_tree(dir);
+}
+
+TEST(a_trace_that_cannot_be_written_says_so) {
+  char out[256], err[4096], expect[256];
+  char *envp[] = {"HAWKALLOC_TRACE=/dev/full", NULL};
+  int status = run_child(envp, "--churn", NULL, NULL, out, sizeof out, err, sizeof err, 0);
+  CHECK(exited_0(status));
+  snprintf(expect, sizeof expect,
+           "hawkalloc: HAWKALLOC_TRACE=/dev/full: cannot write (errno %d); not tracing\n", ENOSPC);
+  CHECK(strcmp(err, expect) == 0);
+  if (strcmp(err, expect) != 0) fprintf(stderr, "    stderr was: [%s]\n", err);
+  struct stat st;
+  CHECK(stat("/dev/full", &st) == 0 && S_ISCHR(st.st_mode));
+}
+
 TEST(map_onto_a_fifo_whose_reader_goes_away_says_so) {
   char dir[64];
   make_temp_dir(dir);
@@ -1060,6 +1114,7 @@ int main(int argc, char **argv) {
   if (argc > 2 && strcmp(argv[1], "--open-data") == 0) return child_open_data(argv[2]);
   if (argc > 1 && strcmp(argv[1], "--close-stderr") == 0) return child_close_stderr();
   if (argc > 1 && strcmp(argv[1], "--churn") == 0) return child_churn();
+  if (argc > 2 && strcmp(argv[1], "--chdir") == 0) return child_chdir(argv[2]);
   if (argc > 1 && strcmp(argv[1], "--fragment") == 0) return child_fragment();
   return harness_main(argc, argv);
 }
