@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "os.h"
 #include "report.h"
 
 extern char **environ;
@@ -142,15 +143,21 @@ static void check_value(enum option_id id) {
  * at a412513, where the snapshot at exit went into the directory the
  * program had moved to.  Left as it is when the directory cannot be read or
  * the whole path would not fit. */
-#define PATH_CAP_ABSOLUTE 4096
-static char absolute[2][PATH_CAP_ABSOLUTE];
+#define PATH_CAP_ABSOLUTE 4096 /* a page of its own, mapped only for a relative path */
 
-static void make_absolute(enum option_id id, char *buf) {
+static void make_absolute(enum option_id id) {
   const char *v = options[id].value;
-  if (v == options[id].fallback || v[0] == '/' || getcwd(buf, PATH_CAP_ABSOLUTE) == NULL) return;
-  size_t n = strlen(buf), m = strlen(v);
-  if (n + 1 + m + 1 > PATH_CAP_ABSOLUTE) return;
-  if (n == 0 || buf[n - 1] != '/') buf[n++] = '/';
+  void *p;
+  if (v == options[id].fallback || v[0] == '/' ||
+      os_map(PATH_CAP_ABSOLUTE, os_page_size(), &p) != 0)
+    return;
+  char *buf = p;
+  size_t n = getcwd(buf, PATH_CAP_ABSOLUTE) ? strlen(buf) : 0, m = strlen(v);
+  if (n == 0 || n + 1 + m + 1 > PATH_CAP_ABSOLUTE) {
+    os_unmap(p, PATH_CAP_ABSOLUTE);
+    return;
+  }
+  if (buf[n - 1] != '/') buf[n++] = '/';
   memcpy(buf + n, v, m + 1);
   options[id].value = buf;
 }
@@ -176,8 +183,8 @@ void options_load(void) {
   }
   for (int i = 0; i < OPTION_COUNT; i++)
     if (options[i].kind != KIND_TEXT) check_value((enum option_id)i);
-  make_absolute(OPTION_TRACE, absolute[0]);
-  make_absolute(OPTION_MAP, absolute[1]);
+  make_absolute(OPTION_TRACE);
+  make_absolute(OPTION_MAP);
 }
 
 const char *option_text(enum option_id id) {

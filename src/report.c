@@ -3,12 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 void line_str(struct line *l, const char *s) {
@@ -98,23 +95,6 @@ int report_is_stderr(int fd) {
              st.st_dev == start_stderr.dev && st.st_ino == start_stderr.ino;
   errno = saved;
   return same;
-}
-
-void quiet_pipe_begin(struct quiet_pipe *q) {
-  sigset_t pipe_only, pending;
-  sigemptyset(&pipe_only);
-  sigaddset(&pipe_only, SIGPIPE);
-  q->was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
-  pthread_sigmask(SIG_BLOCK, &pipe_only, &q->old);
-}
-
-void quiet_pipe_end(struct quiet_pipe *q, int epipe) {
-  sigset_t pipe_only;
-  sigemptyset(&pipe_only);
-  sigaddset(&pipe_only, SIGPIPE);
-  struct timespec zero = {0, 0};
-  if (epipe && !q->was_pending) sigtimedwait(&pipe_only, NULL, &zero);
-  pthread_sigmask(SIG_SETMASK, &q->old, NULL);
 }
 
 void line_write_stderr(struct line *l) {

@@ -7,8 +7,6 @@
 #ifndef HAWK_REPORT_H
 #define HAWK_REPORT_H
 
-#include <signal.h>
-
 #include "config.h"
 
 /* A line being built in a fixed buffer; text past the end is dropped. */
@@ -37,19 +35,6 @@ HAWK_INTERNAL int report_is_stderr(int fd);
  * after the program may have closed descriptor 2 and opened a file of its
  * own in its place (docs/security.md).  The line is dropped otherwise. */
 HAWK_INTERNAL void line_write_stderr(struct line *l);
-
-/* Around the library's writes into a FIFO it opened (a trace's, a
- * snapshot's), whose reader may go away: quiet_pipe_begin blocks SIGPIPE in
- * this thread; quiet_pipe_end(q, epipe) takes back the SIGPIPE a write that
- * failed with EPIPE raised (unless one was pending before) and restores the
- * mask.  The program is never killed for the library's own write; the
- * failed write is the library's to report.  Async-signal-safe. */
-struct quiet_pipe {
-  sigset_t old;
-  int was_pending;
-};
-HAWK_INTERNAL void quiet_pipe_begin(struct quiet_pipe *q);
-HAWK_INTERNAL void quiet_pipe_end(struct quiet_pipe *q, int epipe);
 
 /* Writes "hawkalloc: CALL(PTR): PROBLEM" to stderr and aborts.  Callers must
  * hold no lock: a SIGABRT handler may allocate. */

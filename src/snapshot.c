@@ -59,6 +59,7 @@
 #include "process.h"
 #include "registry.h"
 #include "report.h"
+#include "trace.h"
 #include "userheap.h"
 
 #define PX    (SNAP_STRIP_PX / 1024) /* tenths of a pixel in a pixel */

@@ -130,9 +130,26 @@ static uint64_t write_all(int fd, const void *data, size_t len) {
   return done;
 }
 
+void quiet_pipe_begin(struct quiet_pipe *q) {
+  sigset_t pipe_only, pending;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  q->was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
+  pthread_sigmask(SIG_BLOCK, &pipe_only, &q->old);
+}
+
+void quiet_pipe_end(struct quiet_pipe *q, int epipe) {
+  sigset_t pipe_only;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  struct timespec zero = {0, 0};
+  if (epipe && !q->was_pending) sigtimedwait(&pipe_only, NULL, &zero);
+  pthread_sigmask(SIG_SETMASK, &q->old, NULL);
+}
+
 /* Writes len bytes of data into the trace at fd: 0, or the errno value of
  * the write that failed.  Into a FIFO, a reader that went away is EPIPE,
- * never a SIGPIPE that kills the program (report.h: quiet_pipe). */
+ * never a SIGPIPE that kills the program (trace.h: quiet_pipe). */
 static int trace_write(int fd, const void *data, size_t len) {
   struct quiet_pipe q;
   if (trace_fifo) quiet_pipe_begin(&q);

@@ -7,6 +7,8 @@
 #ifndef HAWK_TRACE_H
 #define HAWK_TRACE_H
 
+#include <signal.h>
+
 #include "config.h"
 
 enum trace_op {
@@ -41,5 +43,18 @@ HAWK_INTERNAL void trace_flush_all(void);
 
 /* In a forked child: stop tracing (the parent owns the file). */
 HAWK_INTERNAL void trace_after_fork_child(void);
+
+/* Around the library's writes into a FIFO it opened (a trace's, a
+ * snapshot's), whose reader may go away: quiet_pipe_begin blocks SIGPIPE in
+ * this thread; quiet_pipe_end(q, epipe) takes back the SIGPIPE a write that
+ * failed with EPIPE raised (unless one was pending before) and restores the
+ * mask.  The program is never killed for the library's own write; the
+ * failed write is the library's to report.  Async-signal-safe. */
+struct quiet_pipe {
+  sigset_t old;
+  int was_pending;
+};
+HAWK_INTERNAL void quiet_pipe_begin(struct quiet_pipe *q);
+HAWK_INTERNAL void quiet_pipe_end(struct quiet_pipe *q, int epipe);
 
 #endif /* HAWK_TRACE_H */
