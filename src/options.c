@@ -152,7 +152,10 @@ static void make_absolute(enum option_id id) {
       os_map(PATH_CAP_ABSOLUTE, os_page_size(), &p) != 0)
     return;
   char *buf = p;
-  size_t n = getcwd(buf, PATH_CAP_ABSOLUTE) ? strlen(buf) : 0, m = strlen(v);
+  /* The system call (no PLT entry in the start-up code's window): its
+   * length with the NUL, or a path that is not one ("(unreachable)"). */
+  long got = syscall(SYS_getcwd, buf, PATH_CAP_ABSOLUTE);
+  size_t n = got > 1 && buf[0] == '/' ? strlen(buf) : 0, m = strlen(v);
   if (n == 0 || n + 1 + m + 1 > PATH_CAP_ABSOLUTE) {
     os_unmap(p, PATH_CAP_ABSOLUTE);
     return;

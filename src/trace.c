@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -130,21 +131,21 @@ static uint64_t write_all(int fd, const void *data, size_t len) {
   return done;
 }
 
+#define SIGPIPE_BIT (1ull << (SIGPIPE - 1)) /* in the kernel's 64-bit signal set */
+
 void quiet_pipe_begin(struct quiet_pipe *q) {
-  sigset_t pipe_only, pending;
-  sigemptyset(&pipe_only);
-  sigaddset(&pipe_only, SIGPIPE);
-  q->was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
-  pthread_sigmask(SIG_BLOCK, &pipe_only, &q->old);
+  uint64_t pending = 0, block = SIGPIPE_BIT;
+  q->was_pending =
+      syscall(SYS_rt_sigpending, &pending, sizeof pending) == 0 && (pending & SIGPIPE_BIT) != 0;
+  q->old = 0;
+  syscall(SYS_rt_sigprocmask, SIG_BLOCK, &block, &q->old, sizeof block);
 }
 
 void quiet_pipe_end(struct quiet_pipe *q, int epipe) {
-  sigset_t pipe_only;
-  sigemptyset(&pipe_only);
-  sigaddset(&pipe_only, SIGPIPE);
+  uint64_t only = SIGPIPE_BIT;
   struct timespec zero = {0, 0};
-  if (epipe && !q->was_pending) sigtimedwait(&pipe_only, NULL, &zero);
-  pthread_sigmask(SIG_SETMASK, &q->old, NULL);
+  if (epipe && !q->was_pending) syscall(SYS_rt_sigtimedwait, &only, NULL, &zero, sizeof only);
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &q->old, NULL, sizeof q->old);
 }
 
 /* Writes len bytes of data into the trace at fd: 0, or the errno value of

@@ -7,8 +7,6 @@
 #ifndef HAWK_TRACE_H
 #define HAWK_TRACE_H
 
-#include <signal.h>
-
 #include "config.h"
 
 enum trace_op {
@@ -51,7 +49,7 @@ HAWK_INTERNAL void trace_after_fork_child(void);
  * mask.  The program is never killed for the library's own write; the
  * failed write is the library's to report.  Async-signal-safe. */
 struct quiet_pipe {
-  sigset_t old;
+  uint64_t old; /* the kernel's signal mask (system calls: no PLT entry in the start-up window) */
   int was_pending;
 };
 HAWK_INTERNAL void quiet_pipe_begin(struct quiet_pipe *q);
