@@ -16,31 +16,43 @@
 #include "os.h"
 #include "report.h"
 
-#define TRACE_VERSION     2
+#define TRACE_VERSION     3
 #define TRACE_HEADER_SIZE 32
 
-struct trace_rec {
-  uint64_t seq;
-  uint32_t thread;
-  uint8_t op;
-  uint8_t reserved[3];
-  uint64_t result;
-  uint64_t size;
-  uint64_t aux;
-  int32_t heap; /* version 2: 0 the default heap, else a created heap's id */
-  uint32_t reserved2;
+/* Version 3 (docs/trace-format.md): each buffer goes to the file as one
+ * chunk, a 24-byte chunk header and the records that follow it, each of
+ * variable length.  Within a chunk a record's seq is a delta from the
+ * record before (from the chunk's base seq for the first), its pointers
+ * deltas from the record before's result (0 for the first); a chunk is
+ * read on its own, whatever the threads' chunks around it. */
+#define CHUNK_HEADER 24
+#define CHUNK_MARK   "HTC3"
+/* The longest record: the op byte, four 10-byte varints (seq delta,
+ * result, size, aux) and a 5-byte one (heap). */
+#define RECORD_MAX 46
+
+enum {
+  REC_OP = 0x07,     /* bits 0-2: the op */
+  REC_SEQ = 0x08,    /* seq delta is not 1: the delta follows */
+  REC_RESULT = 0x10, /* result differs from the record before's: its delta follows */
+  REC_SIZE = 0x20,   /* size is not 0: it follows */
+  REC_AUX = 0x40,    /* aux is not 0: it follows (realloc: a delta from result) */
+  REC_HEAP = 0x80,   /* heap is not 0: it follows, zigzag */
 };
-_Static_assert(sizeof(struct trace_rec) == 48, "trace record must be 48 bytes");
 
 struct trace_buf {
   struct trace_buf *next; /* every buffer, for the flush at exit */
   uint32_t thread;
-  uint32_t count;
-  uint32_t tick; /* low 8 bits of seq */
-  uint64_t last; /* the thread's last seq */
-  struct trace_rec rec[(TRACE_BUFFER_BYTES - 32) / sizeof(struct trace_rec)];
+  uint32_t count; /* records in the chunk */
+  uint32_t tick;  /* low 8 bits of seq */
+  uint32_t used;  /* bytes of records in the chunk */
+  uint64_t last;  /* the thread's last seq */
+  uint64_t base;  /* the thread's last seq before the chunk */
+  uint64_t prev;  /* the result of the chunk's last record (0 before the first) */
+  unsigned char chunk[TRACE_BUFFER_BYTES - 48]; /* chunk header, records */
 };
-#define TRACE_RECORDS (sizeof(((struct trace_buf *)0)->rec) / sizeof(struct trace_rec))
+#define CHUNK_ROOM (sizeof(((struct trace_buf *)0)->chunk) - CHUNK_HEADER)
+_Static_assert(sizeof(struct trace_buf) == TRACE_BUFFER_BYTES, "one buffer, one mapping");
 
 int trace_enabled;
 static int trace_fd = -1;
@@ -189,10 +201,18 @@ static int trace_fd_ok_locked(void) {
 static void buf_write_locked(struct trace_buf *b) {
   if (b->count == 0 || trace_fd < 0) return;
   int saved = errno;
-  if (trace_fd_ok_locked())
-    trace_bytes += write_all(trace_fd, b->rec, b->count * sizeof(struct trace_rec));
+  memcpy(b->chunk, CHUNK_MARK, 4);
+  memcpy(b->chunk + 4, &b->used, 4);
+  memcpy(b->chunk + 8, &b->count, 4);
+  memcpy(b->chunk + 12, &b->thread, 4);
+  memcpy(b->chunk + 16, &b->base, 8);
+  if (trace_fd_ok_locked()) trace_bytes += write_all(trace_fd, b->chunk, CHUNK_HEADER + b->used);
   errno = saved;
+  /* The next chunk starts afresh: its deltas are from its own base. */
   b->count = 0;
+  b->used = 0;
+  b->base = b->last;
+  b->prev = 0;
 }
 
 /* At thread exit: the thread's last records go out. */
@@ -277,7 +297,7 @@ void trace_init(void) {
   seq_uses_tsc = kernel_clock_is_tsc();
   seq_start = seq_clock();
   unsigned char h[TRACE_HEADER_SIZE] = "HAWKTRC";
-  uint32_t version = TRACE_VERSION, hsize = TRACE_HEADER_SIZE, rsize = sizeof(struct trace_rec),
+  uint32_t version = TRACE_VERSION, hsize = TRACE_HEADER_SIZE, rsize = 0 /* variable */,
            pid = (uint32_t)getpid();
   memcpy(h + 8, &version, 4);
   memcpy(h + 12, &hsize, 4);
@@ -308,29 +328,64 @@ static struct trace_buf *buf_self(void) {
   return b;
 }
 
+static inline unsigned char *put_varint(unsigned char *p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = (unsigned char)(v | 0x80);
+    v >>= 7;
+  }
+  *p++ = (unsigned char)v;
+  return p;
+}
+
+/* A pointer's delta d as a varint's value: d shifted right by 4
+ * (arithmetic), its low 4 bits moved into the top 4 (exclusive or), then
+ * zigzag.  A delta between 16-byte aligned pointers takes the varint of
+ * |d| / 8; any other is still exact (about 9 bytes). */
+static inline uint64_t ptr_code(uint64_t d) {
+  uint64_t x = (uint64_t)((int64_t)d >> 4) ^ (d << 60);
+  return x << 1 ^ (uint64_t)((int64_t)x >> 63);
+}
+
 void trace_record(enum trace_op op, const void *result, size_t size, uintptr_t aux, int heap) {
   struct trace_buf *b = buf_self();
   if (b == NULL) return;
-  if (b->count == TRACE_RECORDS) {
+  if (b->used > CHUNK_ROOM - RECORD_MAX) {
     pthread_mutex_lock(&bufs.lock);
     buf_write_locked(b);
     pthread_mutex_unlock(&bufs.lock);
   }
-  struct trace_rec *r = &b->rec[b->count];
   uint64_t seq = b->last + 1;
   if (__atomic_load_n(&seq_threads, __ATOMIC_ACQUIRE)) {
     uint64_t clock = ((seq_clock() - seq_start) << 8) | (b->tick++ & 0xff);
     if (clock > seq) seq = clock;
   }
-  b->last = r->seq = seq;
-  r->thread = b->thread;
-  r->op = (uint8_t)op;
-  memset(r->reserved, 0, sizeof r->reserved);
-  r->result = (uintptr_t)result;
-  r->size = size;
-  r->aux = aux;
-  r->heap = heap;
-  r->reserved2 = 0;
+  unsigned char *start = b->chunk + CHUNK_HEADER + b->used, *p = start + 1;
+  unsigned flags = (unsigned)op;
+  uint64_t res = (uintptr_t)result;
+  if (seq - b->last != 1) {
+    flags |= REC_SEQ;
+    p = put_varint(p, seq - b->last);
+  }
+  if (res != b->prev) {
+    flags |= REC_RESULT;
+    p = put_varint(p, ptr_code(res - b->prev));
+  }
+  if (size != 0) {
+    flags |= REC_SIZE;
+    p = put_varint(p, size);
+  }
+  if (aux != 0) {
+    flags |= REC_AUX;
+    p = put_varint(p, op == TRACE_REALLOC ? ptr_code((uint64_t)aux - res) : aux);
+  }
+  if (heap != 0) {
+    flags |= REC_HEAP;
+    p = put_varint(p, (uint64_t)(((uint32_t)heap << 1) ^ (uint32_t)(heap >> 31)));
+  }
+  *start = (unsigned char)flags;
+  b->last = seq;
+  b->prev = res;
+  b->used += (uint32_t)(p - start);
   b->count++;
 }
 
