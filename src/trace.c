@@ -20,12 +20,12 @@
 #define TRACE_HEADER_SIZE 32
 
 /* Version 3 (docs/trace-format.md): each buffer goes to the file as one
- * chunk, a 24-byte chunk header and the records that follow it, each of
+ * chunk, a 32-byte chunk header and the records that follow it, each of
  * variable length.  Within a chunk a record's seq is a delta from the
  * record before (from the chunk's base seq for the first), its pointers
  * deltas from the record before's result (0 for the first); a chunk is
  * read on its own, whatever the threads' chunks around it. */
-#define CHUNK_HEADER 24
+#define CHUNK_HEADER 32
 #define CHUNK_MARK   "HTC3"
 /* The longest record: the op byte, four 10-byte varints (seq delta,
  * result, size, aux) and a 5-byte one (heap). */
@@ -40,16 +40,24 @@ enum {
   REC_HEAP = 0x80,   /* heap is not 0: it follows, zigzag */
 };
 
+/* A buffer's fill: the bytes of records in the chunk (low 32 bits) and
+ * their count (high 32).  Its thread stores it, after the record's bytes,
+ * with release order: another thread that writes the buffer out (at exit,
+ * hawk_trace_flush) reads a count and the bytes that hold those records. */
+#define FILL_BYTES(f) ((uint32_t)(f))
+#define FILL_COUNT(f) ((uint32_t)((f) >> 32))
+
 struct trace_buf {
   struct trace_buf *next; /* every buffer, for the flush at exit */
   uint32_t thread;
-  uint32_t count; /* records in the chunk */
-  uint32_t tick;  /* low 8 bits of seq */
-  uint32_t used;  /* bytes of records in the chunk */
-  uint64_t last;  /* the thread's last seq */
-  uint64_t base;  /* the thread's last seq before the chunk */
-  uint64_t prev;  /* the result of the chunk's last record (0 before the first) */
-  unsigned char chunk[TRACE_BUFFER_BYTES - 48]; /* chunk header, records */
+  uint32_t tick;    /* low 8 bits of seq */
+  uint32_t written; /* records of the chunk already in the file (another thread wrote them) */
+  uint32_t pad;
+  uint64_t fill; /* bytes and count of the chunk's records (FILL_*) */
+  uint64_t last; /* the thread's last seq */
+  uint64_t base; /* the thread's last seq before the chunk */
+  uint64_t prev; /* the result of the chunk's last record (0 before the first) */
+  unsigned char chunk[TRACE_BUFFER_BYTES - 56]; /* chunk header, records */
 };
 #define CHUNK_ROOM (sizeof(((struct trace_buf *)0)->chunk) - CHUNK_HEADER)
 _Static_assert(sizeof(struct trace_buf) == TRACE_BUFFER_BYTES, "one buffer, one mapping");
@@ -197,20 +205,33 @@ static int trace_fd_ok_locked(void) {
   return 0;
 }
 
-/* Writes the records of one buffer and empties it (caller holds bufs.lock). */
-static void buf_write_locked(struct trace_buf *b) {
-  if (b->count == 0 || trace_fd < 0) return;
-  int saved = errno;
-  memcpy(b->chunk, CHUNK_MARK, 4);
-  memcpy(b->chunk + 4, &b->used, 4);
-  memcpy(b->chunk + 8, &b->count, 4);
-  memcpy(b->chunk + 12, &b->thread, 4);
-  memcpy(b->chunk + 16, &b->base, 8);
-  if (trace_fd_ok_locked()) trace_bytes += write_all(trace_fd, b->chunk, CHUNK_HEADER + b->used);
-  errno = saved;
-  /* The next chunk starts afresh: its deltas are from its own base. */
-  b->count = 0;
-  b->used = 0;
+/* Writes the records of one buffer not yet in the file (caller holds
+ * bufs.lock).  own: the caller is the buffer's thread (or the thread is
+ * gone), which then empties it: the next chunk starts afresh, its deltas
+ * from its own base.  Another thread's buffer may be growing as this runs:
+ * it is written as far as its fill says and left as it is, and the chunk
+ * header's `skip` tells a reader that its first records are already in the
+ * file, when the chunk goes out again, longer (its records decode from the
+ * chunk's start). */
+static void buf_write_locked(struct trace_buf *b, int own) {
+  uint64_t fill = __atomic_load_n(&b->fill, __ATOMIC_ACQUIRE);
+  uint32_t bytes = FILL_BYTES(fill), count = FILL_COUNT(fill), skip = b->written, zero = 0;
+  if (count > skip && trace_fd >= 0) {
+    int saved = errno;
+    memcpy(b->chunk, CHUNK_MARK, 4);
+    memcpy(b->chunk + 4, &bytes, 4);
+    memcpy(b->chunk + 8, &count, 4);
+    memcpy(b->chunk + 12, &b->thread, 4);
+    memcpy(b->chunk + 16, &skip, 4);
+    memcpy(b->chunk + 20, &zero, 4);
+    memcpy(b->chunk + 24, &b->base, 8);
+    if (trace_fd_ok_locked()) trace_bytes += write_all(trace_fd, b->chunk, CHUNK_HEADER + bytes);
+    errno = saved;
+    b->written = count;
+  }
+  if (!own) return;
+  b->written = 0;
+  __atomic_store_n(&b->fill, 0, __ATOMIC_RELAXED);
   b->base = b->last;
   b->prev = 0;
 }
@@ -219,7 +240,7 @@ static void buf_write_locked(struct trace_buf *b) {
 static void thread_done(void *arg) {
   struct trace_buf *b = arg;
   pthread_mutex_lock(&bufs.lock);
-  buf_write_locked(b);
+  buf_write_locked(b, 1);
   pthread_mutex_unlock(&bufs.lock);
 }
 
@@ -349,17 +370,19 @@ static inline uint64_t ptr_code(uint64_t d) {
 void trace_record(enum trace_op op, const void *result, size_t size, uintptr_t aux, int heap) {
   struct trace_buf *b = buf_self();
   if (b == NULL) return;
-  if (b->used > CHUNK_ROOM - RECORD_MAX) {
+  uint64_t fill = b->fill; /* only this thread changes it but under the lock */
+  if (FILL_BYTES(fill) > CHUNK_ROOM - RECORD_MAX) {
     pthread_mutex_lock(&bufs.lock);
-    buf_write_locked(b);
+    buf_write_locked(b, 1);
     pthread_mutex_unlock(&bufs.lock);
+    fill = 0;
   }
   uint64_t seq = b->last + 1;
   if (__atomic_load_n(&seq_threads, __ATOMIC_ACQUIRE)) {
     uint64_t clock = ((seq_clock() - seq_start) << 8) | (b->tick++ & 0xff);
     if (clock > seq) seq = clock;
   }
-  unsigned char *start = b->chunk + CHUNK_HEADER + b->used, *p = start + 1;
+  unsigned char *start = b->chunk + CHUNK_HEADER + FILL_BYTES(fill), *p = start + 1;
   unsigned flags = (unsigned)op;
   uint64_t res = (uintptr_t)result;
   if (seq - b->last != 1) {
@@ -385,14 +408,13 @@ void trace_record(enum trace_op op, const void *result, size_t size, uintptr_t a
   *start = (unsigned char)flags;
   b->last = seq;
   b->prev = res;
-  b->used += (uint32_t)(p - start);
-  b->count++;
+  __atomic_store_n(&b->fill, fill + (uint64_t)(p - start) + ((uint64_t)1 << 32), __ATOMIC_RELEASE);
 }
 
 void trace_flush_all(void) {
   if (!__atomic_load_n(&trace_enabled, __ATOMIC_ACQUIRE)) return;
   pthread_mutex_lock(&bufs.lock);
-  for (struct trace_buf *b = bufs.head; b; b = b->next) buf_write_locked(b);
+  for (struct trace_buf *b = bufs.head; b; b = b->next) buf_write_locked(b, b == trace_self);
   pthread_mutex_unlock(&bufs.lock);
 }
 

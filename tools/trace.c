@@ -28,7 +28,7 @@
 #define HEADER_MIN      32
 #define RECORD_MIN      40
 #define RECORD_V2       48 /* version 2: the heap id at offset 40 */
-#define CHUNK_HEADER    24 /* version 3 */
+#define CHUNK_HEADER    32 /* version 3 */
 #define OP_HEAP_CREATE  6
 #define OP_HEAP_DESTROY 7
 
@@ -197,8 +197,8 @@ static int64_t v3_decode(const unsigned char *data, size_t len, size_t at, unsig
       return -1;
     }
     const unsigned char *c = data + off;
-    uint32_t bytes = le32(c + 4), count = le32(c + 8), thread = le32(c + 12);
-    uint64_t seq = le64(c + 16), prev = 0;
+    uint32_t bytes = le32(c + 4), count = le32(c + 8), thread = le32(c + 12), skip = le32(c + 16);
+    uint64_t seq = le64(c + 24), prev = 0;
     if (memcmp(c, "HTC3", 4) != 0) {
       snprintf(err, errlen, "HawkAlloc trace damaged: no chunk header at byte %zu", where);
       return -1;
@@ -209,11 +209,11 @@ static int64_t v3_decode(const unsigned char *data, size_t len, size_t at, unsig
                where, bytes, len - off - CHUNK_HEADER);
       return -1;
     }
-    if (count == 0 || count > bytes || thread == 0) {
+    if (count == 0 || count > bytes || thread == 0 || skip >= count || le32(c + 20) != 0) {
       snprintf(err, errlen,
                "HawkAlloc trace damaged: the chunk at byte %zu claims %u records in %u bytes "
-               "of thread %u",
-               where, count, bytes, thread);
+               "of thread %u, %u of them written before",
+               where, count, bytes, thread, skip);
       return -1;
     }
     const unsigned char *p = c + CHUNK_HEADER, *end = p + bytes;
@@ -245,6 +245,7 @@ static int64_t v3_decode(const unsigned char *data, size_t len, size_t at, unsig
       seq += dseq;
       prev += ptr_decode(dres);
       if ((flags & 0x40) && op == OP_REALLOC) aux = ptr_decode(aux) + prev;
+      if (i < skip) continue; /* in the file already, in an earlier chunk */
       if (out) {
         unsigned char *r = out + (size_t)n * RECORD_V2;
         memset(r, 0, RECORD_V2);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# heaps.sh - a created heap in a trace (docs/trace-format.md, version 2):
+# heaps.sh - a created heap in a trace (docs/trace-format.md, version 2 and on):
 # tests/lab/heaps.c is traced with `hawk run --trace` and replayed with
 # `hawk replay`; trace_peak.py reads the file on its own.  A heap made,
 # 1,000 blocks of 100 bytes in it, 10 freed, the heap destroyed with 990

@@ -53,18 +53,18 @@ def _ptr(u):
 def _v3(data, header):
     off = header
     while off < len(data):
-        if len(data) - off < 24:
+        if len(data) - off < 32:
             raise Damaged(f"cut short: {len(data) - off} bytes at byte {off}, less than a chunk header")
         mark = data[off:off + 4]
-        nbytes, count, thread, seq = struct.unpack_from("<IIIQ", data, off + 4)
+        nbytes, count, thread, skip, zero, seq = struct.unpack_from("<IIIIIQ", data, off + 4)
         if mark != b"HTC3":
             raise Damaged(f"no chunk header at byte {off}")
-        if nbytes > len(data) - off - 24:
+        if nbytes > len(data) - off - 32:
             raise Damaged(f"cut short: the chunk at byte {off} claims {nbytes} bytes")
-        if count == 0 or count > nbytes or thread == 0:
+        if count == 0 or count > nbytes or thread == 0 or skip >= count or zero:
             raise Damaged(f"the chunk at byte {off} claims {count} records in {nbytes} bytes")
-        pos, end, prev = off + 24, off + 24 + nbytes, 0
-        for _ in range(count):
+        pos, end, prev = off + 32, off + 32 + nbytes, 0
+        for i in range(count):
             if pos >= end:
                 raise Damaged(f"the chunk at byte {off} ends before its {count} records")
             flags = data[pos]
@@ -90,7 +90,8 @@ def _v3(data, header):
             if flags & 0x40 and op == 4:
                 aux = (_ptr(aux) + prev) & M64
             heap = (heap >> 1) ^ -(heap & 1)
-            yield (seq, thread, op, prev, size, aux, heap)
+            if i >= skip:  # the first skip records are in an earlier chunk
+                yield (seq, thread, op, prev, size, aux, heap)
         if pos != end:
             raise Damaged(f"the chunk at byte {off} has bytes after its {count} records")
         off = end

@@ -33,7 +33,7 @@ print(struct.unpack_from("<III", d, 8), end=" ")
 off, n = 32, 0
 while off < len(d):
     n += 1
-    off += 24 + struct.unpack_from("<I", d, off + 4)[0]
+    off += 32 + struct.unpack_from("<I", d, off + 4)[0]
 print(n)
 PY
 )
@@ -61,6 +61,55 @@ PY
 got=$("$hawk" replay --tsv --rounds 1 "$work/v2.trace" 2>"$work/replay.err" | awk -F'\t' 'NR == 2 { print $5 }')
 expect "the same records as version 2 replay with the same peak" "$want" "$got"
 
+# A thread's buffer written out while it records (hawk_trace_flush from the
+# main thread, through ctypes): the file has chunks that repeat records
+# written before (skip > 0); hawk replay and trace_peak.py drop the repeats,
+# so the replay has the ops and peak of the same records written as
+# version 2.
+ftrace=$work/flush.trace
+"$hawk" run --trace "$ftrace" -- /usr/bin/python3 -c '
+import ctypes, threading
+flush = ctypes.CDLL(None).hawk_trace_flush
+done = []
+def work():
+    for i in range(200000): bytearray(i % 2000 + 1)
+    done.append(1)
+t = threading.Thread(target=work)
+t.start()
+while not done: flush()
+t.join()
+' 2>"$work/flush.err"
+expect "python3 flushing the trace while a thread records runs" 0 "$?"
+skips=$(python3 - "$ftrace" <<'PY'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+off, n = 32, 0
+while off < len(d):
+    n += struct.unpack_from("<I", d, off + 16)[0] > 0
+    off += 32 + struct.unpack_from("<I", d, off + 4)[0]
+print(n)
+PY
+)
+python3 - "$ftrace" "$work/flush-v2.trace" "$here" <<'PY'
+import struct, sys
+sys.path.insert(0, sys.argv[3])
+from trace_peak import records
+d = open(sys.argv[1], "rb").read()
+out = bytearray(d[:32])
+struct.pack_into("<III", out, 8, 2, 32, 48)
+for seq, thread, op, result, size, aux, heap in records(sys.argv[1]):
+    out += struct.pack("<QIB3xQQQi4x", seq, thread, op, result, size, aux, heap)
+open(sys.argv[2], "wb").write(out)
+PY
+got=$("$hawk" replay --tsv --rounds 1 "$ftrace" 2>"$work/replay.err" | awk -F'\t' 'NR == 2 { print $4, $5 }')
+want=$("$hawk" replay --tsv --rounds 1 "$work/flush-v2.trace" 2>"$work/replay.err" | awk -F'\t' 'NR == 2 { print $4, $5 }')
+if ((skips > 0)) && [[ -n $got && $got == "$want" ]]; then
+  ok "a trace with $skips chunks that repeat earlier records replays as its records do (ops, peak: $got)"
+else
+  fail "a trace with chunks that repeat earlier records replays as its records do" \
+    "chunks with skip: $skips" "ops, peak: $got; as version 2: $want"
+fi
+
 # damage NAME PYTHON: a copy of the trace changed by PYTHON (d: a bytearray
 # of the file; first: the offset of the first chunk, c: of the second).
 damage() {
@@ -68,7 +117,7 @@ damage() {
 import struct, sys
 d = bytearray(open(sys.argv[1], "rb").read())
 first = 32
-c = first + 24 + struct.unpack_from("<I", d, first + 4)[0]
+c = first + 32 + struct.unpack_from("<I", d, first + 4)[0]
 exec(sys.argv[3])
 open(sys.argv[2], "wb").write(d)
 PY
@@ -107,8 +156,10 @@ refused "an absurd chunk count" "claims 4294967295 records" \
   'struct.pack_into("<I", d, first + 8, 0xFFFFFFFF)'
 refused "a chunk of thread 0" "of thread 0" 'struct.pack_into("<I", d, first + 12, 0)'
 refused "a damaged chunk mark" "no chunk header" 'd[c] ^= 0xFF'
-refused "a varint of 11 bytes" "bad or cut number" 'd[first + 24:first + 36] = b"\xff" * 12'
-refused "a record of op 0" "op 0" 'd[first + 24] &= 0xF8'
+refused "a varint of 11 bytes" "bad or cut number" 'd[first + 32:first + 44] = b"\xff" * 12'
+refused "a record of op 0" "op 0" 'd[first + 32] &= 0xF8'
+refused "a chunk that skips all its records" "of them written before" \
+  'd[first + 16:first + 20] = d[first + 8:first + 12]'
 refused "record size 48 in a version 3 header" "unsupported header" \
   'struct.pack_into("<I", d, 16, 48)'
 
