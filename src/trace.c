@@ -370,7 +370,7 @@ static inline uint64_t ptr_code(uint64_t d) {
 void trace_record(enum trace_op op, const void *result, size_t size, uintptr_t aux, int heap) {
   struct trace_buf *b = buf_self();
   if (b == NULL) return;
-  uint64_t fill = b->fill; /* only this thread changes it but under the lock */
+  uint64_t fill = b->fill; /* only this thread changes it (others read it) */
   if (FILL_BYTES(fill) > CHUNK_ROOM - RECORD_MAX) {
     pthread_mutex_lock(&bufs.lock);
     buf_write_locked(b, 1);

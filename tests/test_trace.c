@@ -255,6 +255,19 @@ TEST(trace_file_has_header_and_every_call) {
   for (size_t i = 0; i < n; i++)
     if (r[i].thread == other && r[i].seq < ((uint64_t)n << 8)) above = 0;
   CHECK(above);
+  /* A clock's seq carries its thread's counter in the low 8 bits: the
+   * other thread's records (all of them after the clock started) step it
+   * by one, but where its thread's previous seq was above the clock (rare)
+   * or, for the first record, from any value. */
+  size_t steps = 0, others = 0;
+  uint64_t last_seq = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (r[i].thread != other) continue;
+    if (others++ > 0 && ((last_seq + 1) & 0xff) == (r[i].seq & 0xff)) steps++;
+    last_seq = r[i].seq;
+  }
+  if (steps * 10 < others * 9) fprintf(stderr, "    %zu of %zu counter steps\n", steps, others);
+  CHECK(others >= 100 && steps * 10 >= others * 9);
   free(r);
   unlink(path);
 }
