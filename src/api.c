@@ -283,6 +283,10 @@ static void *resize_core(void *p, size_t n, const char *call) {
      * realloc leaves (config.h): nothing to do, so that a buffer grown by
      * small steps keeps its headroom. */
     if (want <= have && have - want < realloc_spare_kept(want)) return p;
+    /* A shrink that gives a tail back takes a neighbour this thread just
+     * freed out of its cache too, so that the tail merges with it rather
+     * than staying a small hole next to a cached block (docs/design.md). */
+    if (want <= have) next = reclaim_next(p);
     if (want > have && n < large_threshold_now()) {
       next = reclaim_next(p);
       /* A neighbour taken out of the cache is still allocated in the
