@@ -53,7 +53,7 @@ OVERRIDE_TESTS := test_override
 # the misuse and hostile-input programs run the library's own malloc in
 # children that abort by design (the plain build runs them).
 SAN_TESTS := $(filter-out $(OVERRIDE_TESTS) test_limits test_misuse test_hostile,$(TESTS))
-TSAN_TESTS := $(filter test_threads test_stress test_tcache test_glibc test_userheap test_remote,$(TESTS))
+TSAN_TESTS := $(filter test_threads test_stress test_tcache test_glibc test_userheap test_remote test_trace,$(TESTS))
 
 .PHONY: all lib tests test test-unit test-preload asan tsan sanitize demo bench \
         bench-preload install uninstall clean format format-check deps tools test-lab test-grade test-map \

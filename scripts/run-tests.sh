@@ -134,6 +134,7 @@ if [ $preload -eq 1 ]; then
   run "preload suite" tests/preload/run.sh
   run "lab tools (hawk run, replay, map)" tests/lab/run.sh
   run "created heaps in a trace (record, replay)" tests/lab/heaps.sh
+  run "trace format version 3 (chunks, damaged files)" tests/lab/v3.sh
   run "heap explorer (hawk view, headless Chromium)" tests/view/run.sh
   run "hawk grade (malloc-lab allocators)" tests/grade/run.sh
   run "hawk map on small heaps (zoom, titles, --at, --policy all)" tests/map/run.sh

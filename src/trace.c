@@ -17,31 +17,51 @@
 #include "os.h"
 #include "report.h"
 
-#define TRACE_VERSION     2
+#define TRACE_VERSION     3
 #define TRACE_HEADER_SIZE 32
 
-struct trace_rec {
-  uint64_t seq;
-  uint32_t thread;
-  uint8_t op;
-  uint8_t reserved[3];
-  uint64_t result;
-  uint64_t size;
-  uint64_t aux;
-  int32_t heap; /* version 2: 0 the default heap, else a created heap's id */
-  uint32_t reserved2;
+/* Version 3 (docs/trace-format.md): each buffer goes to the file as one
+ * chunk, a 32-byte chunk header and the records that follow it, each of
+ * variable length.  Within a chunk a record's seq is a delta from the
+ * record before (from the chunk's base seq for the first), its pointers
+ * deltas from the record before's result (0 for the first); a chunk is
+ * read on its own, whatever the threads' chunks around it. */
+#define CHUNK_HEADER 32
+#define CHUNK_MARK   "HTC3"
+/* The longest record: the op byte, four 10-byte varints (seq delta,
+ * result, size, aux) and a 5-byte one (heap). */
+#define RECORD_MAX 46
+
+enum {
+  REC_OP = 0x07,     /* bits 0-2: the op */
+  REC_SEQ = 0x08,    /* seq delta is not 1: the delta follows */
+  REC_RESULT = 0x10, /* result differs from the record before's: its delta follows */
+  REC_SIZE = 0x20,   /* size is not 0: it follows */
+  REC_AUX = 0x40,    /* aux is not 0: it follows (realloc: a delta from result) */
+  REC_HEAP = 0x80,   /* heap is not 0: it follows, zigzag */
 };
-_Static_assert(sizeof(struct trace_rec) == 48, "trace record must be 48 bytes");
+
+/* A buffer's fill: the bytes of records in the chunk (low 32 bits) and
+ * their count (high 32).  Its thread stores it, after the record's bytes,
+ * with release order: another thread that writes the buffer out (at exit,
+ * hawk_trace_flush) reads a count and the bytes that hold those records. */
+#define FILL_BYTES(f) ((uint32_t)(f))
+#define FILL_COUNT(f) ((uint32_t)((f) >> 32))
 
 struct trace_buf {
   struct trace_buf *next; /* every buffer, for the flush at exit */
   uint32_t thread;
-  uint32_t count;
-  uint32_t tick; /* low 8 bits of seq */
+  uint32_t tick;    /* low 8 bits of seq */
+  uint32_t written; /* records of the chunk already in the file (another thread wrote them) */
+  uint32_t pad;
+  uint64_t fill; /* bytes and count of the chunk's records (FILL_*) */
   uint64_t last; /* the thread's last seq */
-  struct trace_rec rec[(TRACE_BUFFER_BYTES - 32) / sizeof(struct trace_rec)];
+  uint64_t base; /* the thread's last seq before the chunk */
+  uint64_t prev; /* the result of the chunk's last record (0 before the first) */
+  unsigned char chunk[TRACE_BUFFER_BYTES - 56]; /* chunk header, records */
 };
-#define TRACE_RECORDS (sizeof(((struct trace_buf *)0)->rec) / sizeof(struct trace_rec))
+#define CHUNK_ROOM (sizeof(((struct trace_buf *)0)->chunk) - CHUNK_HEADER)
+_Static_assert(sizeof(struct trace_buf) == TRACE_BUFFER_BYTES, "one buffer, one mapping");
 
 int trace_enabled;
 static int trace_fd = -1;
@@ -226,27 +246,48 @@ static int trace_fd_ok_locked(void) {
   return 0;
 }
 
-/* Writes the records of one buffer and empties it (caller holds bufs.lock). */
-static void buf_write_locked(struct trace_buf *b) {
-  if (b->count == 0 || trace_fd < 0) return;
-  int saved = errno;
-  int err =
-      trace_fd_ok_locked() ? trace_write(trace_fd, b->rec, b->count * sizeof(struct trace_rec)) : 0;
-  if (err) {
-    close(trace_fd); /* just shown to be the trace's */
-    trace_fd = -1;
-    __atomic_store_n(&trace_enabled, 0, __ATOMIC_RELEASE);
-    trace_say_write_failed(err, 0);
+/* Writes the records of one buffer not yet in the file (caller holds
+ * bufs.lock).  own: the caller is the buffer's thread (or the thread is
+ * gone), which then empties it: the next chunk starts afresh, its deltas
+ * from its own base.  Another thread's buffer may be growing as this runs:
+ * it is written as far as its fill says and left as it is, and the chunk
+ * header's `skip` tells a reader that its first records are already in the
+ * file, when the chunk goes out again, longer (its records decode from the
+ * chunk's start). */
+static void buf_write_locked(struct trace_buf *b, int own) {
+  uint64_t fill = __atomic_load_n(&b->fill, __ATOMIC_ACQUIRE);
+  uint32_t bytes = FILL_BYTES(fill), count = FILL_COUNT(fill), skip = b->written, zero = 0;
+  if (count > skip && trace_fd >= 0) {
+    int saved = errno;
+    memcpy(b->chunk, CHUNK_MARK, 4);
+    memcpy(b->chunk + 4, &bytes, 4);
+    memcpy(b->chunk + 8, &count, 4);
+    memcpy(b->chunk + 12, &b->thread, 4);
+    memcpy(b->chunk + 16, &skip, 4);
+    memcpy(b->chunk + 20, &zero, 4);
+    memcpy(b->chunk + 24, &b->base, 8);
+    int err = trace_fd_ok_locked() ? trace_write(trace_fd, b->chunk, CHUNK_HEADER + bytes) : 0;
+    if (err) {
+      close(trace_fd); /* just shown to be the trace's */
+      trace_fd = -1;
+      __atomic_store_n(&trace_enabled, 0, __ATOMIC_RELEASE);
+      trace_say_write_failed(err, 0);
+    }
+    errno = saved;
+    b->written = count;
   }
-  errno = saved;
-  b->count = 0;
+  if (!own) return;
+  b->written = 0;
+  __atomic_store_n(&b->fill, 0, __ATOMIC_RELAXED);
+  b->base = b->last;
+  b->prev = 0;
 }
 
 /* At thread exit: the thread's last records go out. */
 static void thread_done(void *arg) {
   struct trace_buf *b = arg;
   pthread_mutex_lock(&bufs.lock);
-  buf_write_locked(b);
+  buf_write_locked(b, 1);
   pthread_mutex_unlock(&bufs.lock);
 }
 
@@ -349,7 +390,7 @@ void trace_init(void) {
   seq_uses_tsc = kernel_clock_is_tsc();
   seq_start = seq_clock();
   unsigned char h[TRACE_HEADER_SIZE] = "HAWKTRC";
-  uint32_t version = TRACE_VERSION, hsize = TRACE_HEADER_SIZE, rsize = sizeof(struct trace_rec),
+  uint32_t version = TRACE_VERSION, hsize = TRACE_HEADER_SIZE, rsize = 0 /* variable */,
            pid = (uint32_t)getpid();
   memcpy(h + 8, &version, 4);
   memcpy(h + 12, &hsize, 4);
@@ -387,36 +428,72 @@ static struct trace_buf *buf_self(void) {
   return b;
 }
 
+static inline unsigned char *put_varint(unsigned char *p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = (unsigned char)(v | 0x80);
+    v >>= 7;
+  }
+  *p++ = (unsigned char)v;
+  return p;
+}
+
+/* A pointer's delta d as a varint's value: d shifted right by 4
+ * (arithmetic), its low 4 bits moved into the top 4 (exclusive or), then
+ * zigzag.  A delta between 16-byte aligned pointers takes the varint of
+ * |d| / 8; any other is still exact (about 9 bytes). */
+static inline uint64_t ptr_code(uint64_t d) {
+  uint64_t x = (uint64_t)((int64_t)d >> 4) ^ (d << 60);
+  return x << 1 ^ (uint64_t)((int64_t)x >> 63);
+}
+
 void trace_record(enum trace_op op, const void *result, size_t size, uintptr_t aux, int heap) {
   struct trace_buf *b = buf_self();
   if (b == NULL) return;
-  if (b->count == TRACE_RECORDS) {
+  uint64_t fill = b->fill; /* only this thread changes it (others read it) */
+  if (FILL_BYTES(fill) > CHUNK_ROOM - RECORD_MAX) {
     pthread_mutex_lock(&bufs.lock);
-    buf_write_locked(b);
+    buf_write_locked(b, 1);
     pthread_mutex_unlock(&bufs.lock);
+    fill = 0;
   }
-  struct trace_rec *r = &b->rec[b->count];
   uint64_t seq = b->last + 1;
   if (__atomic_load_n(&seq_threads, __ATOMIC_ACQUIRE)) {
     uint64_t clock = ((seq_clock() - seq_start) << 8) | (b->tick++ & 0xff);
     if (clock > seq) seq = clock;
   }
-  b->last = r->seq = seq;
-  r->thread = b->thread;
-  r->op = (uint8_t)op;
-  memset(r->reserved, 0, sizeof r->reserved);
-  r->result = (uintptr_t)result;
-  r->size = size;
-  r->aux = aux;
-  r->heap = heap;
-  r->reserved2 = 0;
-  b->count++;
+  unsigned char *start = b->chunk + CHUNK_HEADER + FILL_BYTES(fill), *p = start + 1;
+  unsigned flags = (unsigned)op;
+  uint64_t res = (uintptr_t)result;
+  if (seq - b->last != 1) {
+    flags |= REC_SEQ;
+    p = put_varint(p, seq - b->last);
+  }
+  if (res != b->prev) {
+    flags |= REC_RESULT;
+    p = put_varint(p, ptr_code(res - b->prev));
+  }
+  if (size != 0) {
+    flags |= REC_SIZE;
+    p = put_varint(p, size);
+  }
+  if (aux != 0) {
+    flags |= REC_AUX;
+    p = put_varint(p, op == TRACE_REALLOC ? ptr_code((uint64_t)aux - res) : aux);
+  }
+  if (heap != 0) {
+    flags |= REC_HEAP;
+    p = put_varint(p, (uint64_t)(((uint32_t)heap << 1) ^ (uint32_t)(heap >> 31)));
+  }
+  *start = (unsigned char)flags;
+  b->last = seq;
+  b->prev = res;
+  __atomic_store_n(&b->fill, fill + (uint64_t)(p - start) + ((uint64_t)1 << 32), __ATOMIC_RELEASE);
 }
 
 void trace_flush_all(void) {
   if (!__atomic_load_n(&trace_enabled, __ATOMIC_ACQUIRE)) return;
   pthread_mutex_lock(&bufs.lock);
-  for (struct trace_buf *b = bufs.head; b; b = b->next) buf_write_locked(b);
+  for (struct trace_buf *b = bufs.head; b; b = b->next) buf_write_locked(b, b == trace_self);
   pthread_mutex_unlock(&bufs.lock);
 }
 

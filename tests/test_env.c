@@ -533,6 +533,35 @@ TEST(trace_and_map_files_are_0600) {
 
 /* --- descriptors the program owns (item 2) ------------------------------------ */
 
+/* The records in a version 3 trace file (docs/trace-format.md): the chunks'
+ * counts less their skips, walking the chunk headers from the file's header
+ * to its end; -1 when the file is not a header and whole chunks. */
+static long trace_records(const char *path) {
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return -1;
+  unsigned char h[32];
+  long n = 0;
+  off_t off = 32;
+  if (pread(fd, h, 32, 0) != 32 || memcmp(h, "HAWKTRC", 8) != 0 || h[8] != 3) n = -1;
+  struct stat st;
+  if (fstat(fd, &st) != 0) n = -1;
+  while (n >= 0 && off < st.st_size) {
+    uint32_t bytes, count, skip;
+    if (pread(fd, h, 32, off) != 32 || memcmp(h, "HTC3", 4) != 0) {
+      n = -1;
+      break;
+    }
+    memcpy(&bytes, h + 4, 4);
+    memcpy(&count, h + 8, 4);
+    memcpy(&skip, h + 16, 4);
+    n += (long)count - (long)skip;
+    off += 32 + (off_t)bytes;
+  }
+  if (off != st.st_size) n = -1;
+  close(fd);
+  return n;
+}
+
 TEST(trace_never_writes_into_a_descriptor_the_program_reused) {
   char dir[64];
   make_temp_dir(dir);
@@ -552,7 +581,7 @@ TEST(trace_never_writes_into_a_descriptor_the_program_reused) {
   /* The trace went on in its own file: reopened by its path. */
   struct stat st;
   CHECK(stat(trace, &st) == 0);
-  CHECK(st.st_size >= 32 + 48 * 80000 && (st.st_size - 32) % 48 == 0);
+  CHECK(trace_records(trace) >= 80000); /* whole chunks, every record */
   remove_tree(dir);
 }
 
@@ -911,8 +940,9 @@ TEST(trace_into_a_fifo_whose_reader_goes_away_stops_with_one_line) {
   snprintf(fifo, sizeof fifo, "%s/fifo", dir);
   REQUIRE(mkfifo(fifo, 0600) == 0);
   /* The reader reads the header and some records and goes away while the
-   * program still allocates. */
-  pid_t reader = fifo_reader_going_away(fifo, 100000);
+   * program still allocates (the whole trace is about 150 KB in version 3's
+   * chunks of up to 64 KiB: later chunks find no reader). */
+  pid_t reader = fifo_reader_going_away(fifo, 4096);
   REQUIRE(reader > 0);
   int status = churn_traced_into(fifo, err, sizeof err);
   int rstatus = 1;
@@ -952,7 +982,7 @@ TEST(relative_paths_stay_where_the_program_started) {
   snprintf(path, sizeof path, "%s/heap.snap", start);
   CHECK(stat(path, &st) == 0 && st.st_size > 0);
   snprintf(path, sizeof path, "%s/calls.trace", start);
-  CHECK(stat(path, &st) == 0 && st.st_size >= 32 + 48 * 80000);
+  CHECK(stat(path, &st) == 0 && st.st_size >= 32 + 80000); /* a byte a call at least */
   snprintf(path, sizeof path, "%s/heap.snap", moved);
   CHECK(access(path, F_OK) != 0);
   snprintf(path, sizeof path, "%s/calls.trace", moved);

@@ -20,6 +20,101 @@ struct rec {
 
 static char self_path[4096];
 
+/* --- a decoder of version 3, written from docs/trace-format.md ------------ */
+
+/* Reads a varint at *p (before end) into *v; 0, or -1 when it runs past end
+ * or is longer than 10 bytes. */
+static int get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v) {
+  uint64_t x = 0;
+  for (int shift = 0; shift < 70; shift += 7) {
+    if (*p >= end) return -1;
+    unsigned char c = *(*p)++;
+    if (shift == 63 && c > 1) return -1;
+    x |= (uint64_t)(c & 0x7f) << shift;
+    if (!(c & 0x80)) {
+      *v = x;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+/* A pointer delta's varint value back to the delta. */
+static uint64_t ptr_decode(uint64_t u) {
+  uint64_t x = u >> 1 ^ (0 - (u & 1));
+  uint64_t hi = (uint64_t)((int64_t)(x << 4) >> 4);
+  return hi << 4 | (x ^ hi) >> 60;
+}
+
+/* Decodes the records of the trace in buf (header included) into out (room
+ * for cap records); the number of records, or -1 (with a line on stderr)
+ * when the file is not a well-formed version 3 trace.  chunks: the number
+ * of chunks, if not NULL. */
+static long decode_v3(const unsigned char *buf, size_t len, struct rec *out, size_t cap,
+                      size_t *chunks) {
+  uint32_t version, hsize, rsize;
+  if (len < 32 || memcmp(buf, "HAWKTRC", 8) != 0) return -1;
+  memcpy(&version, buf + 8, 4);
+  memcpy(&hsize, buf + 12, 4);
+  memcpy(&rsize, buf + 16, 4);
+  if (version != 3 || hsize != 32 || rsize != 0) {
+    fprintf(stderr, "    header: version %u, header %u, record %u\n", version, hsize, rsize);
+    return -1;
+  }
+  size_t n = 0, off = 32, nchunks = 0;
+  while (off < len) {
+    uint32_t bytes, count, thread, skip, zero;
+    uint64_t seq;
+    if (len - off < 32 || memcmp(buf + off, "HTC3", 4) != 0) {
+      fprintf(stderr, "    no chunk header at byte %zu\n", off);
+      return -1;
+    }
+    memcpy(&bytes, buf + off + 4, 4);
+    memcpy(&count, buf + off + 8, 4);
+    memcpy(&thread, buf + off + 12, 4);
+    memcpy(&skip, buf + off + 16, 4);
+    memcpy(&zero, buf + off + 20, 4);
+    memcpy(&seq, buf + off + 24, 8);
+    const unsigned char *p = buf + off + 32, *end = p + bytes;
+    if (bytes > len - off - 32 || count == 0 || thread == 0 || skip >= count || zero != 0) {
+      fprintf(stderr, "    bad chunk at byte %zu\n", off);
+      return -1;
+    }
+    uint64_t prev = 0;
+    for (uint32_t i = 0; i < count; i++) {
+      if (p >= end || n >= cap) return -1;
+      unsigned flags = *p++;
+      uint64_t v = 1;
+      struct rec r = {.thread = thread, .op = (uint8_t)(flags & 7)};
+      if ((flags & 0x08) && get_varint(&p, end, &v) != 0) return -1;
+      r.seq = seq += v;
+      v = 0;
+      if ((flags & 0x10) && get_varint(&p, end, &v) != 0) return -1;
+      r.result = prev += ptr_decode(v);
+      if ((flags & 0x20) && get_varint(&p, end, &r.size) != 0) return -1;
+      if ((flags & 0x40) && get_varint(&p, end, &r.aux) != 0) return -1;
+      if ((flags & 0x40) && r.op == 4) r.aux = ptr_decode(r.aux) + r.result;
+      v = 0;
+      if ((flags & 0x80) && get_varint(&p, end, &v) != 0) return -1;
+      r.heap = (int32_t)((uint32_t)(v >> 1) ^ (0 - (uint32_t)(v & 1)));
+      if (i >= skip) out[n++] = r; /* the first skip records are in an earlier chunk */
+    }
+    if (p != end) {
+      fprintf(stderr, "    chunk at byte %zu: %u records end before its %u bytes\n", off, count,
+              bytes);
+      return -1;
+    }
+    off += 32 + (size_t)bytes;
+    nchunks++;
+  }
+  if (chunks) *chunks = nchunks;
+  return (long)n;
+}
+
+/* The records of the trace file at path, decoded (malloc'd); NULL when the
+ * file is not a well-formed version 3 trace. */
+static struct rec *read_trace(const char *path, size_t *n, size_t *chunks);
+
 /* The traced workload, run in a child started with HAWKALLOC_TRACE. */
 static void *thread_work(void *arg) {
   (void)arg;
@@ -42,7 +137,7 @@ static int traced_child(void) {
   pthread_create(&t, NULL, thread_work, NULL);
   pthread_join(t, NULL);
   /* Enough calls to fill a buffer more than once. */
-  for (int i = 0; i < 5000; i++) hawk_free(hawk_malloc((size_t)(i % 500 + 1)));
+  for (int i = 0; i < 40000; i++) hawk_free(hawk_malloc((size_t)(i % 500 + 1)));
   return 0;
 }
 
@@ -74,6 +169,22 @@ static unsigned char *read_file(const char *path, size_t *len) {
   return buf;
 }
 
+static struct rec *read_trace(const char *path, size_t *n, size_t *chunks) {
+  size_t len = 0;
+  unsigned char *buf = read_file(path, &len);
+  if (buf == NULL) return NULL;
+  /* Every record takes a byte at least. */
+  struct rec *r = malloc((len + 1) * sizeof *r);
+  long got = decode_v3(buf, len, r, len + 1, chunks);
+  free(buf);
+  if (got < 0) {
+    free(r);
+    return NULL;
+  }
+  *n = (size_t)got;
+  return r;
+}
+
 TEST(trace_file_has_header_and_every_call) {
   char path[] = "/tmp/hawk-trace-XXXXXX";
   int fd = mkstemp(path);
@@ -88,10 +199,12 @@ TEST(trace_file_has_header_and_every_call) {
   memcpy(&version, buf + 8, 4);
   memcpy(&hsize, buf + 12, 4);
   memcpy(&rsize, buf + 16, 4);
-  CHECK(version == 2 && hsize == 32 && rsize == 48);
-  REQUIRE((len - hsize) % rsize == 0);
-  size_t n = (len - hsize) / rsize;
-  struct rec *r = (struct rec *)(buf + hsize);
+  CHECK(version == 3 && hsize == 32 && rsize == 0); /* version 3: records of any length */
+  free(buf);
+  size_t n = 0, chunks = 0;
+  struct rec *r = read_trace(path, &n, &chunks);
+  REQUIRE(r != NULL);
+  CHECK(chunks >= 3); /* the main thread's buffer filled at least once, the other's written */
   /* Count ops; find the first few calls of the main thread in order. */
   size_t ops[6] = {0};
   uint32_t threads[2] = {0, 0};
@@ -111,8 +224,8 @@ TEST(trace_file_has_header_and_every_call) {
       threads[1] = r[i].thread;
   }
   CHECK(saw_big && saw_aligned && saw_calloc && saw_realloc);
-  CHECK(ops[1] >= 5100 + 2); /* the program's mallocs (libc may add a few) */
-  CHECK(ops[2] >= 5100 + 4);
+  CHECK(ops[1] >= 40100 + 2); /* the program's mallocs (libc may add a few) */
+  CHECK(ops[2] >= 40100 + 4);
   CHECK(threads[0] != 0 && threads[1] != 0); /* two threads recorded */
   /* Within a thread, seq strictly increases in file order. */
   int ordered = 1;
@@ -142,7 +255,20 @@ TEST(trace_file_has_header_and_every_call) {
   for (size_t i = 0; i < n; i++)
     if (r[i].thread == other && r[i].seq < ((uint64_t)n << 8)) above = 0;
   CHECK(above);
-  free(buf);
+  /* A clock's seq carries its thread's counter in the low 8 bits: the
+   * other thread's records (all of them after the clock started) step it
+   * by one, but where its thread's previous seq was above the clock (rare)
+   * or, for the first record, from any value. */
+  size_t steps = 0, others = 0;
+  uint64_t last_seq = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (r[i].thread != other) continue;
+    if (others++ > 0 && ((last_seq + 1) & 0xff) == (r[i].seq & 0xff)) steps++;
+    last_seq = r[i].seq;
+  }
+  if (steps * 10 < others * 9) fprintf(stderr, "    %zu of %zu counter steps\n", steps, others);
+  CHECK(others >= 100 && steps * 10 >= others * 9);
+  free(r);
   unlink(path);
 }
 
@@ -301,11 +427,9 @@ TEST(trace_records_every_call_exactly) {
       {.op = 4, .result = got[7], .size = 5000, .aux = got[6]},
       {.op = 2, .result = got[7]},
   };
-  size_t len = 0;
-  unsigned char *buf = read_file(path, &len);
-  REQUIRE(buf != NULL && len >= 32 && (len - 32) % sizeof(struct rec) == 0);
-  const struct rec *r = (const struct rec *)(buf + 32);
-  size_t n = (len - 32) / sizeof(struct rec), k = 0;
+  size_t n = 0, k = 0;
+  struct rec *r = read_trace(path, &n, NULL);
+  REQUIRE(r != NULL);
   /* The sequence appears in order (the C library may add calls around it). */
   for (size_t i = 0; i < n && k < sizeof want / sizeof *want; i++)
     if (r[i].op == want[k].op && r[i].result == want[k].result && r[i].size == want[k].size &&
@@ -315,7 +439,7 @@ TEST(trace_records_every_call_exactly) {
     fprintf(stderr, "    record %zu of the sequence (op %u) not found\n", k, want[k].op);
   CHECK(k == sizeof want / sizeof *want);
   for (size_t i = 0; i < 8; i++) CHECK(got[i] != 0);
-  free(buf);
+  free(r);
   unlink(path);
 }
 
@@ -327,17 +451,16 @@ TEST(trace_records_every_call_exactly) {
 static int flush_child(const char *path) {
   void *p = hawk_malloc(4093);
   hawk_trace_flush();
-  static unsigned char buf[1 << 16];
+  static unsigned char buf[1 << 17];
+  static struct rec recs[1 << 14];
   int fd = open(path, O_RDONLY);
   if (fd < 0) return 2;
   ssize_t n = read(fd, buf, sizeof buf);
   close(fd);
   int found = 0;
-  for (ssize_t at = 32; at + (ssize_t)sizeof(struct rec) <= n; at += (ssize_t)sizeof(struct rec)) {
-    struct rec r;
-    memcpy(&r, buf + at, sizeof r);
-    if (r.op == 1 && r.size == 4093 && r.result == (uintptr_t)p) found = 1;
-  }
+  long got = n > 0 ? decode_v3(buf, (size_t)n, recs, sizeof recs / sizeof *recs, NULL) : -1;
+  for (long i = 0; i < got; i++)
+    if (recs[i].op == 1 && recs[i].size == 4093 && recs[i].result == (uintptr_t)p) found = 1;
   hawk_free(p);
   return found ? 0 : 3;
 }
@@ -387,7 +510,7 @@ static int heap_child(void) {
   return write(3, got, sizeof got) == (ssize_t)sizeof got ? 0 : 1;
 }
 
-/* A created heap's calls are traced (format version 2): create (op 6) and
+/* A created heap's calls are traced (format version 2 and on): create (op 6) and
  * destroy (op 7) with the heap's id, its blocks' records with the id, the
  * default heap's with 0. */
 TEST(trace_records_a_created_heaps_calls_with_its_id) {
@@ -407,11 +530,9 @@ TEST(trace_records_a_created_heaps_calls_with_its_id) {
       {.op = 7, .result = got[0], .heap = 16},
       {.op = 2, .result = got[5], .heap = 0},
   };
-  size_t len = 0;
-  unsigned char *buf = read_file(path, &len);
-  REQUIRE(buf != NULL && len >= 32 && (len - 32) % sizeof(struct rec) == 0);
-  const struct rec *r = (const struct rec *)(buf + 32);
-  size_t n = (len - 32) / sizeof(struct rec), k = 0, heap_records = 0;
+  size_t n = 0, k = 0, heap_records = 0;
+  struct rec *r = read_trace(path, &n, NULL);
+  REQUIRE(r != NULL);
   for (size_t i = 0; i < n; i++) {
     if (r[i].heap != 0) heap_records++;
     if (k < sizeof want / sizeof *want && r[i].op == want[k].op && r[i].result == want[k].result &&
@@ -422,7 +543,173 @@ TEST(trace_records_a_created_heaps_calls_with_its_id) {
     fprintf(stderr, "    record %zu of the sequence (op %u) not found\n", k, want[k].op);
   CHECK(k == sizeof want / sizeof *want);
   CHECK(heap_records == 9); /* the heap's nine records and nothing else */
-  free(buf);
+  free(r);
+  unlink(path);
+}
+
+/* The jumping child: MANY_CALLS mallocs, one thread, each result in got
+ * (static: nothing allocates it); 64 blocks live in a ring, each freed when
+ * its slot is reused.  Every 97th call asks for a large block (mapped on its
+ * own, far from the small ones: the pointers jump up and back down), every
+ * 101st for more than can be had (the result is 0).  Enough records for
+ * several buffers, so chunk boundaries fall inside the runs.  got goes to
+ * fd 3. */
+#define MANY_CALLS 60000
+static uint64_t many_got[MANY_CALLS];
+
+static size_t many_size(int i) {
+  if (i % 101 == 0) return (size_t)1 << 60;
+  if (i % 97 == 0) return ((size_t)3 << 20) + (size_t)i;
+  return (size_t)(i * 7 % 1000 + 1);
+}
+
+static int many_child(void) {
+  void *ring[64] = {0};
+  for (int i = 0; i < MANY_CALLS; i++) {
+    hawk_free(ring[i % 64]);
+    ring[i % 64] = hawk_malloc(many_size(i));
+    many_got[i] = (uintptr_t)ring[i % 64];
+  }
+  for (int i = 0; i < 64; i++) hawk_free(ring[i]);
+  return write(3, many_got, sizeof many_got) == (ssize_t)sizeof many_got ? 0 : 1;
+}
+
+/* Version 3 chunks (docs/trace-format.md): each buffer written is a chunk
+ * read on its own.  A one-thread program's records over several chunks,
+ * field by field: seq counts 1, 2, 3... across the chunks' boundaries (each
+ * chunk's base), the pointers and sizes exact across large jumps both ways,
+ * to 0 and back. */
+TEST(trace_chunks_decode_exactly_across_buffer_boundaries) {
+  char path[] = "/tmp/hawk-trace-many-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  int pipefd[2];
+  REQUIRE(pipe(pipefd) == 0);
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(pipefd[1], 3);
+    char env1[4200];
+    snprintf(env1, sizeof env1, "HAWKALLOC_TRACE=%s", path);
+    char *envp[] = {env1, NULL};
+    char *argv[] = {self_path, "--many-child", NULL};
+    execve(self_path, argv, envp);
+    _exit(127);
+  }
+  close(pipefd[1]);
+  uint64_t *got = malloc(sizeof many_got);
+  size_t have = 0;
+  while (have < sizeof many_got) {
+    ssize_t k = read(pipefd[0], (char *)got + have, sizeof many_got - have);
+    if (k <= 0) break;
+    have += (size_t)k;
+  }
+  close(pipefd[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0 && have == sizeof many_got);
+  size_t n = 0, chunks = 0;
+  struct rec *r = read_trace(path, &n, &chunks);
+  REQUIRE(r != NULL);
+  CHECK(chunks >= 4);
+  /* One thread: seq is the record's number, whatever chunk it is in. */
+  size_t counted = 0;
+  for (size_t i = 0; i < n; i++) counted += r[i].seq == i + 1 && r[i].thread == r[0].thread;
+  CHECK(counted == n);
+  /* The program's calls in order (the C library may add a few around
+   * them): free of the ring's old block (a non-NULL one), then the malloc. */
+  size_t k = 0, calls = 0, jumps_up = 0, jumps_down = 0;
+  uint64_t last = 0;
+  for (int i = 0; i < MANY_CALLS; i++) {
+    uint64_t old = i >= 64 ? got[i - 64] : 0;
+    if (old) {
+      while (k < n && !(r[k].op == 2 && r[k].result == old && r[k].size == 0 && r[k].aux == 0 &&
+                        r[k].heap == 0))
+        k++;
+      if (k++ < n) calls++;
+    }
+    while (k < n && !(r[k].op == 1 && r[k].result == got[i] && r[k].size == many_size(i) &&
+                      r[k].aux == 0 && r[k].heap == 0))
+      k++;
+    if (k++ < n) calls++;
+    if (got[i] > last + (1u << 30)) jumps_up++;
+    if (got[i] + (1u << 30) < last) jumps_down++;
+    last = got[i];
+  }
+  size_t want = 0;
+  for (int i = 0; i < MANY_CALLS; i++) want += 1 + (i >= 64 && got[i - 64] != 0);
+  if (calls != want) fprintf(stderr, "    %zu of the %zu calls found in order\n", calls, want);
+  CHECK(calls == want);
+  CHECK(jumps_up > 100 && jumps_down > 100); /* the pointers did jump, both ways */
+  free(r);
+  free(got);
+  unlink(path);
+}
+
+/* The flush race: a thread allocates without a pause while another calls
+ * hawk_trace_flush over and over, which writes out every thread's buffer,
+ * the busy one's too. */
+#define RACE_CALLS 300000
+static int race_done;
+
+static void *race_work(void *arg) {
+  (void)arg;
+  for (int i = 0; i < RACE_CALLS; i++) hawk_free(hawk_malloc((size_t)(i % 4000 + 1)));
+  __atomic_store_n(&race_done, 1, __ATOMIC_RELEASE);
+  return NULL;
+}
+
+static int race_child(void) {
+  pthread_t t;
+  if (pthread_create(&t, NULL, race_work, NULL) != 0) return 1;
+  while (!__atomic_load_n(&race_done, __ATOMIC_ACQUIRE)) hawk_trace_flush();
+  pthread_join(t, NULL);
+  return 0;
+}
+
+/* A buffer written out by another thread while its own thread records
+ * (hawk_trace_flush, or the flush at exit) loses no record and repeats
+ * none, and every chunk still decodes: the worker's mallocs are exactly
+ * its calls, in order. */
+TEST(trace_flush_of_a_busy_threads_buffer_loses_and_repeats_nothing) {
+  char path[] = "/tmp/hawk-trace-race-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    char env1[4200];
+    snprintf(env1, sizeof env1, "HAWKALLOC_TRACE=%s", path);
+    char *envp[] = {env1, NULL};
+    char *argv[] = {self_path, "--race-child", NULL};
+    execve(self_path, argv, envp);
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  size_t n = 0, chunks = 0;
+  struct rec *r = read_trace(path, &n, &chunks);
+  REQUIRE(r != NULL);
+  /* The worker: the thread of the first malloc of 4000 bytes. */
+  uint32_t worker = 0;
+  for (size_t i = 0; i < n && !worker; i++)
+    if (r[i].op == 1 && r[i].size == 4000) worker = r[i].thread;
+  REQUIRE(worker != 0);
+  size_t k = 0, i = 0, wrong = 0;
+  while (i < n && !(r[i].thread == worker && r[i].op == 1 && r[i].size == 1)) i++;
+  for (; i < n; i++) {
+    if (r[i].thread != worker || r[i].op != 1) continue;
+    if (k >= RACE_CALLS || r[i].size != (uint64_t)(k % 4000 + 1)) wrong++;
+    k++;
+  }
+  if (k != RACE_CALLS || wrong)
+    fprintf(stderr, "    %zu mallocs of the worker (want %d), %zu out of place, %zu chunks\n", k,
+            RACE_CALLS, wrong, chunks);
+  CHECK(k == RACE_CALLS && wrong == 0);
+  free(r);
   unlink(path);
 }
 
@@ -432,6 +719,8 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "--traced-child") == 0) return traced_child();
   if (argc > 1 && strcmp(argv[1], "--exact-child") == 0) return exact_child();
   if (argc > 1 && strcmp(argv[1], "--heap-child") == 0) return heap_child();
+  if (argc > 1 && strcmp(argv[1], "--many-child") == 0) return many_child();
+  if (argc > 1 && strcmp(argv[1], "--race-child") == 0) return race_child();
   if (argc > 2 && strcmp(argv[1], "--flush-child") == 0) return flush_child(argv[2]);
   ssize_t n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
   if (n <= 0) return 1;

@@ -28,6 +28,7 @@
 #define HEADER_MIN      32
 #define RECORD_MIN      40
 #define RECORD_V2       48 /* version 2: the heap id at offset 40 */
+#define CHUNK_HEADER    32 /* version 3 */
 #define OP_HEAP_CREATE  6
 #define OP_HEAP_DESTROY 7
 
@@ -144,7 +145,154 @@ static void heaps_link(struct heaps *hs, uint32_t slot, uint64_t ptr, uint32_t h
   ptrmap_put(&hs->head, (uint64_t)heap + 1, slot);
 }
 
+/* --- version 3: chunks of variable-length records ------------------------- */
+
+/* Reads a varint at *p (before end) into *v; 0, or -1 when it runs past end,
+ * is longer than 10 bytes or holds more than 64 bits. */
+static int get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v) {
+  uint64_t x = 0;
+  for (int shift = 0; shift < 70; shift += 7) {
+    if (*p >= end) return -1;
+    unsigned char c = *(*p)++;
+    if (shift == 63 && c > 1) return -1;
+    x |= (uint64_t)(c & 0x7f) << shift;
+    if (!(c & 0x80)) {
+      *v = x;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+/* A pointer delta's varint value back to the delta (the writer's ptr_code
+ * in src/trace.c, undone). */
+static uint64_t ptr_decode(uint64_t u) {
+  uint64_t x = u >> 1 ^ (0 - (u & 1));
+  uint64_t hi = (uint64_t)((int64_t)(x << 4) >> 4);
+  return hi << 4 | (x ^ hi) >> 60;
+}
+
+static void put64(unsigned char *p, uint64_t v) {
+  for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> 8 * i);
+}
+
+static void put32(unsigned char *p, uint32_t v) {
+  for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> 8 * i);
+}
+
+/* Decodes the chunks of a version 3 trace's body (data, len bytes, starting
+ * at byte `at` of the file) into version 2 records of 48 bytes at out, or
+ * only checks them when out is NULL.  The number of records, or -1 with the
+ * first problem in err: a trace that does not decode exactly is refused. */
+static int64_t v3_decode(const unsigned char *data, size_t len, size_t at, unsigned char *out,
+                         char *err, size_t errlen) {
+  size_t off = 0;
+  int64_t n = 0;
+  while (off < len) {
+    size_t where = at + off;
+    if (len - off < CHUNK_HEADER) {
+      snprintf(err, errlen,
+               "HawkAlloc trace cut short: %zu bytes at byte %zu, less than a chunk header",
+               len - off, where);
+      return -1;
+    }
+    const unsigned char *c = data + off;
+    uint32_t bytes = le32(c + 4), count = le32(c + 8), thread = le32(c + 12), skip = le32(c + 16);
+    uint64_t seq = le64(c + 24), prev = 0;
+    if (memcmp(c, "HTC3", 4) != 0) {
+      snprintf(err, errlen, "HawkAlloc trace damaged: no chunk header at byte %zu", where);
+      return -1;
+    }
+    if (bytes > len - off - CHUNK_HEADER) {
+      snprintf(err, errlen,
+               "HawkAlloc trace cut short: the chunk at byte %zu claims %u bytes, %zu are left",
+               where, bytes, len - off - CHUNK_HEADER);
+      return -1;
+    }
+    if (count == 0 || count > bytes || thread == 0 || skip >= count || le32(c + 20) != 0) {
+      snprintf(err, errlen,
+               "HawkAlloc trace damaged: the chunk at byte %zu claims %u records in %u bytes "
+               "of thread %u, %u of them written before",
+               where, count, bytes, thread, skip);
+      return -1;
+    }
+    const unsigned char *p = c + CHUNK_HEADER, *end = p + bytes;
+    for (uint32_t i = 0; i < count; i++) {
+      size_t rec_at = at + (size_t)(p - data);
+      if (p >= end) {
+        snprintf(err, errlen,
+                 "HawkAlloc trace damaged: the chunk at byte %zu ends after %u of its %u records",
+                 where, i, count);
+        return -1;
+      }
+      unsigned flags = *p++, op = flags & 7;
+      uint64_t dseq = 1, dres = 0, size = 0, aux = 0, heap = 0;
+      if (op == 0 || ((flags & 0x08) && get_varint(&p, end, &dseq) != 0) ||
+          ((flags & 0x10) && get_varint(&p, end, &dres) != 0) ||
+          ((flags & 0x20) && get_varint(&p, end, &size) != 0) ||
+          ((flags & 0x40) && get_varint(&p, end, &aux) != 0) ||
+          ((flags & 0x80) && get_varint(&p, end, &heap) != 0)) {
+        snprintf(err, errlen, "HawkAlloc trace damaged: %s in the record at byte %zu",
+                 op == 0 ? "op 0" : "a bad or cut number", rec_at);
+        return -1;
+      }
+      if (dseq == 0 || seq + dseq < seq || heap > UINT32_MAX) {
+        snprintf(err, errlen, "HawkAlloc trace damaged: %s in the record at byte %zu",
+                 heap > UINT32_MAX ? "a heap id out of range" : "a seq that does not increase",
+                 rec_at);
+        return -1;
+      }
+      seq += dseq;
+      prev += ptr_decode(dres);
+      if ((flags & 0x40) && op == OP_REALLOC) aux = ptr_decode(aux) + prev;
+      if (i < skip) continue; /* in the file already, in an earlier chunk */
+      if (out) {
+        unsigned char *r = out + (size_t)n * RECORD_V2;
+        memset(r, 0, RECORD_V2);
+        put64(r, seq);
+        put32(r + 8, thread);
+        r[12] = (unsigned char)op;
+        put64(r + 16, prev);
+        put64(r + 24, size);
+        put64(r + 32, aux);
+        put32(r + 40, (uint32_t)(heap >> 1) ^ (0 - (uint32_t)(heap & 1)));
+      }
+      n++;
+    }
+    if (p != end) {
+      snprintf(err, errlen,
+               "HawkAlloc trace damaged: the chunk at byte %zu has %zu bytes after its %u records",
+               where, (size_t)(end - p), count);
+      return -1;
+    }
+    off += CHUNK_HEADER + (size_t)bytes;
+  }
+  return n;
+}
+
 /* --- the conversion ---------------------------------------------------------- */
+
+/* The records of versions 1 and 2, fixed-size, after the header. */
+static int fixed_parse(const unsigned char *data, size_t len, uint32_t version, uint32_t header,
+                       uint32_t record, struct optrace *t, char *err, size_t errlen);
+
+/* Version 3: the chunks decoded (and checked) into version 2 records, which
+ * are then read as version 2's. */
+static int v3_parse(const unsigned char *data, size_t len, uint32_t header, struct optrace *t,
+                    char *err, size_t errlen) {
+  int64_t n = v3_decode(data + header, len - header, header, NULL, err, errlen);
+  if (n < 0) return -1;
+  size_t bytes = (size_t)(n ? n : 1) * RECORD_V2;
+  unsigned char *image = mm_alloc(bytes);
+  if (image == NULL) {
+    snprintf(err, errlen, "out of memory for %lld trace records", (long long)n);
+    return -1;
+  }
+  v3_decode(data + header, len - header, header, image, err, errlen);
+  int rc = fixed_parse(image, (size_t)n * RECORD_V2, 2, 0, RECORD_V2, t, err, errlen);
+  mm_free(image, bytes);
+  return rc;
+}
 
 int hawk_trace_parse(const unsigned char *data, size_t len, struct optrace *t, char *err,
                      size_t errlen) {
@@ -157,13 +305,20 @@ int hawk_trace_parse(const unsigned char *data, size_t len, struct optrace *t, c
     return -1;
   }
   uint32_t version = le32(data + 8), header = le32(data + 12), record = le32(data + 16);
-  if (version < 1 || header < HEADER_MIN || record < RECORD_MIN || header > len) {
+  if (version == 3 && record == 0 && header >= HEADER_MIN && header <= len)
+    return v3_parse(data, len, header, t, err, errlen);
+  if (version < 1 || version > 2 || header < HEADER_MIN || record < RECORD_MIN || header > len) {
     snprintf(err, errlen,
              "HawkAlloc trace: unsupported header (version %u, header %u bytes, "
              "records %u bytes)",
              version, header, record);
     return -1;
   }
+  return fixed_parse(data, len, version, header, record, t, err, errlen);
+}
+
+static int fixed_parse(const unsigned char *data, size_t len, uint32_t version, uint32_t header,
+                       uint32_t record, struct optrace *t, char *err, size_t errlen) {
   size_t n = (len - header) / record;
   if ((len - header) % record) t->skipped++; /* a record cut short at the end */
   int has_heap = version >= 2 && record >= RECORD_V2;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# heaps.sh - a created heap in a trace (docs/trace-format.md, version 2):
+# heaps.sh - a created heap in a trace (docs/trace-format.md, version 2 and on):
 # tests/lab/heaps.c is traced with `hawk run --trace` and replayed with
 # `hawk replay`; trace_peak.py reads the file on its own.  A heap made,
 # 1,000 blocks of 100 bytes in it, 10 freed, the heap destroyed with 990
@@ -33,18 +33,18 @@ if cc -std=c11 -I"$root/include" "$here/heaps.c" -o "$work/heaps" -L"$root/build
   expect "its replay: peak live bytes" 100000 "$(replay_field "$htrace" 5)"
   # The trace up to the destroy written as version 1 (40-byte records, no
   # heap id, no op 6) still reads: 1,000 mallocs and 10 frees.
-  python3 - "$htrace" "$work/heaps-v1.trace" <<'EOF'
+  python3 - "$htrace" "$work/heaps-v1.trace" "$here" <<'EOF'
 import struct, sys
+sys.path.insert(0, sys.argv[3])
+from trace_peak import records
 d = open(sys.argv[1], "rb").read()
-h, r = struct.unpack_from("<II", d, 12)
-out = bytearray(d[:h])
-struct.pack_into("<III", out, 8, 1, h, 40)
-for i in range((len(d) - h) // r):
-    rec = d[h + i * r:h + i * r + 40]
-    if rec[12] == 7:
+out = bytearray(d[:32])
+struct.pack_into("<III", out, 8, 1, 32, 40)
+for seq, thread, op, result, size, aux, _heap in records(sys.argv[1]):
+    if op == 7:
         break
-    if rec[12] != 6:
-        out += rec
+    if op != 6:
+        out += struct.pack("<QIB3xQQQ", seq, thread, op, result, size, aux)
 open(sys.argv[2], "wb").write(out)
 EOF
   expect "the trace as version 1: ops and peak live" "1010 100000" \

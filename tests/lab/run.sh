@@ -420,13 +420,7 @@ if [[ ! -s $pytrace ]]; then
   skip "python3 trace replay" "the library wrote no trace file (HAWKALLOC_TRACE not supported yet?)"
 else
   read -r records want < <(python3 "$here/trace_peak.py" "$pytrace")
-  threads=$(python3 - "$pytrace" <<'EOF'
-import struct, sys
-d = open(sys.argv[1], "rb").read()
-h, r = struct.unpack_from("<II", d, 12)
-print(len({struct.unpack_from("<I", d, h + i * r + 8)[0] for i in range((len(d) - h) // r)}))
-EOF
-  )
+  threads=$(python3 "$here/trace_peak.py" --threads "$pytrace")
   if ((threads > 1)); then
     ok "the python3 trace has records of $threads threads"
   else
