@@ -370,11 +370,11 @@ static int exact_child(void) {
   return write(3, got, sizeof got) == (ssize_t)sizeof got ? 0 : 1;
 }
 
-/* Runs this program again as MODE (--exact-child, --heap-child) with
- * HAWKALLOC_TRACE naming a new file made from the template path (filled
- * in); the child writes the 8 words of got to descriptor 3.  0 when it
- * exited 0 and gave all 8. */
-static int run_traced_child(char *path, const char *mode, uint64_t got[8]) {
+/* Runs this program again as MODE (--exact-child, --heap-child,
+ * --many-child) with HAWKALLOC_TRACE naming a new file made from the
+ * template path (filled in); the child writes size bytes of results to
+ * descriptor 3, read into got.  0 when it exited 0 and gave them all. */
+static int run_traced_child_into(char *path, const char *mode, void *got, size_t size) {
   int fd = mkstemp(path);
   if (fd < 0) return -1;
   close(fd);
@@ -392,13 +392,21 @@ static int run_traced_child(char *path, const char *mode, uint64_t got[8]) {
     _exit(127);
   }
   close(pipefd[1]);
-  ssize_t n_got = read(pipefd[0], got, 8 * sizeof got[0]);
+  size_t have = 0;
+  while (have < size) {
+    ssize_t k = read(pipefd[0], (char *)got + have, size - have);
+    if (k <= 0) break;
+    have += (size_t)k;
+  }
   close(pipefd[0]);
   int status = 0;
   waitpid(pid, &status, 0);
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0 && n_got == (ssize_t)(8 * sizeof got[0])
-             ? 0
-             : -1;
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 && have == size ? 0 : -1;
+}
+
+/* run_traced_child_into for the 8 words of the exact and heap children. */
+static int run_traced_child(char *path, const char *mode, uint64_t got[8]) {
+  return run_traced_child_into(path, mode, got, 8 * sizeof got[0]);
 }
 
 /* Every record of a known sequence, field by field: the pointer each free
@@ -581,34 +589,9 @@ static int many_child(void) {
  * to 0 and back. */
 TEST(trace_chunks_decode_exactly_across_buffer_boundaries) {
   char path[] = "/tmp/hawk-trace-many-XXXXXX";
-  int fd = mkstemp(path);
-  REQUIRE(fd >= 0);
-  close(fd);
-  int pipefd[2];
-  REQUIRE(pipe(pipefd) == 0);
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(pipefd[1], 3);
-    char env1[4200];
-    snprintf(env1, sizeof env1, "HAWKALLOC_TRACE=%s", path);
-    char *envp[] = {env1, NULL};
-    char *argv[] = {self_path, "--many-child", NULL};
-    execve(self_path, argv, envp);
-    _exit(127);
-  }
-  close(pipefd[1]);
   uint64_t *got = malloc(sizeof many_got);
-  size_t have = 0;
-  while (have < sizeof many_got) {
-    ssize_t k = read(pipefd[0], (char *)got + have, sizeof many_got - have);
-    if (k <= 0) break;
-    have += (size_t)k;
-  }
-  close(pipefd[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0 && have == sizeof many_got);
+  REQUIRE(got != NULL);
+  REQUIRE(run_traced_child_into(path, "--many-child", got, sizeof many_got) == 0);
   size_t n = 0, chunks = 0;
   struct rec *r = read_trace(path, &n, &chunks);
   REQUIRE(r != NULL);

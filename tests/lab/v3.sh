@@ -23,6 +23,22 @@ for t in ts: t.start()
 work(60000)
 for t in ts: t.join()
 '
+# to_v2 IN OUT: the records of trace IN (any version trace_peak.py reads)
+# written to OUT as version 2's 48-byte records.
+to_v2() {
+  python3 - "$1" "$2" "$here" <<'PY'
+import struct, sys
+sys.path.insert(0, sys.argv[3])
+from trace_peak import records
+d = open(sys.argv[1], "rb").read()
+out = bytearray(d[:32])
+struct.pack_into("<III", out, 8, 2, 32, 48)
+for seq, thread, op, result, size, aux, heap in records(sys.argv[1]):
+    out += struct.pack("<QIB3xQQQi4x", seq, thread, op, result, size, aux, heap)
+open(sys.argv[2], "wb").write(out)
+PY
+}
+
 trace=$work/v3.trace
 "$hawk" run --trace "$trace" -- /usr/bin/python3 -c "$py_prog" 2>"$work/run.err"
 expect "python3 runs traced" 0 "$?"
@@ -47,17 +63,7 @@ expect "its records come from several threads" 1 "$(($(python3 "$here/trace_peak
 got=$("$hawk" replay --tsv --rounds 1 "$trace" 2>"$work/replay.err" | awk -F'\t' 'NR == 2 { print $5 }')
 expect "it replays ($records records) with the peak live bytes of trace_peak.py" "$want" "$got"
 # The same records written as version 2 (48-byte records) replay alike.
-python3 - "$trace" "$work/v2.trace" "$here" <<'PY'
-import struct, sys
-sys.path.insert(0, sys.argv[3])
-from trace_peak import records
-d = open(sys.argv[1], "rb").read()
-out = bytearray(d[:32])
-struct.pack_into("<III", out, 8, 2, 32, 48)
-for seq, thread, op, result, size, aux, heap in records(sys.argv[1]):
-    out += struct.pack("<QIB3xQQQi4x", seq, thread, op, result, size, aux, heap)
-open(sys.argv[2], "wb").write(out)
-PY
+to_v2 "$trace" "$work/v2.trace"
 got=$("$hawk" replay --tsv --rounds 1 "$work/v2.trace" 2>"$work/replay.err" | awk -F'\t' 'NR == 2 { print $5 }')
 expect "the same records as version 2 replay with the same peak" "$want" "$got"
 
@@ -90,17 +96,7 @@ while off < len(d):
 print(n)
 PY
 )
-python3 - "$ftrace" "$work/flush-v2.trace" "$here" <<'PY'
-import struct, sys
-sys.path.insert(0, sys.argv[3])
-from trace_peak import records
-d = open(sys.argv[1], "rb").read()
-out = bytearray(d[:32])
-struct.pack_into("<III", out, 8, 2, 32, 48)
-for seq, thread, op, result, size, aux, heap in records(sys.argv[1]):
-    out += struct.pack("<QIB3xQQQi4x", seq, thread, op, result, size, aux, heap)
-open(sys.argv[2], "wb").write(out)
-PY
+to_v2 "$ftrace" "$work/flush-v2.trace"
 got=$("$hawk" replay --tsv --rounds 1 "$ftrace" 2>"$work/replay.err" | awk -F'\t' 'NR == 2 { print $4, $5 }')
 want=$("$hawk" replay --tsv --rounds 1 "$work/flush-v2.trace" 2>"$work/replay.err" | awk -F'\t' 'NR == 2 { print $4, $5 }')
 if ((skips > 0)) && [[ -n $got && $got == "$want" ]]; then
