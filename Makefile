@@ -35,7 +35,7 @@ TESTFLAGS := -O1 -fno-builtin -Wno-unused-result -DHAWK_ASSERT_LEVEL=2
 CORE_SRC := src/os.c src/lock.c src/block.c src/registry.c src/options.c src/report.c src/counters.c src/arena.c \
             src/placement.c src/placement_segregated.c src/placement_first_fit.c \
             src/placement_next_fit.c src/placement_best_fit.c \
-            src/events_hooks.c src/heap.c src/heap_check.c src/userheap.c src/events.c src/decay.c src/tcache.c src/remote.c src/large.c src/check.c src/stats.c src/walk.c src/snapshot.c src/trace.c src/debug.c src/api.c src/process.c \
+            src/events_hooks.c src/heap.c src/heap_check.c src/heap_used.c src/userheap.c src/events.c src/decay.c src/tcache.c src/remote.c src/large.c src/check.c src/stats.c src/walk.c src/snapshot.c src/trace.c src/debug.c src/api.c src/process.c \
             src/glibc.c
 OVERRIDE_SRC := src/override.c
 HEADERS  := $(wildcard src/*.h) include/hawkalloc.h include/hawksnap.h
@@ -97,6 +97,11 @@ RELR_LDFLAGS := $(shell printf 'int x;' | $(CC) -shared -fPIC -x c - -o /dev/nul
 # fourth pass left less room in the window.
 LIB_FIRST := override api tcache heap placement placement_segregated arena registry block os \
              counters decay remote process options report debug events_hooks large
+# The cold functions of the other files stay in their file's code (no
+# .text.unlikely, which the linker gathers from every file at the start of
+# the text, inside that window): their files come after it.
+LIB_LATER := $(filter-out $(LIB_FIRST),$(CORE_SRC:src/%.c=%) $(OVERRIDE_SRC:src/%.c=%))
+$(LIB_LATER:%=$(BUILD)/obj/%.o) $(LIB_LATER:%=$(BUILD)/nochecks/obj/%.o): LIBFLAGS += -fno-reorder-functions
 LIB_LINK = $(LIB_FIRST:%=$(1)/%.o) \
            $(filter-out $(LIB_FIRST:%=$(1)/%.o),$(CORE_SRC:src/%.c=$(1)/%.o) $(OVERRIDE_SRC:src/%.c=$(1)/%.o))
 # The C runtime's _fini (empty: the destructor is in .fini_array) is placed

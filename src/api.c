@@ -33,9 +33,35 @@ static inline void trace_block(enum trace_op op, const void *result, size_t size
 
 /* Whether a request goes to its own mapping: at the threshold (large.h)
  * or above, or aligned to more than a fixed LARGE_THRESHOLD, so that an
- * arena can hold any block below the threshold (config.h). */
+ * arena can hold any block below the threshold (config.h).  Below
+ * LARGE_THRESHOLD_MAX a free block in memory the heap has used already
+ * serves it first (alloc_large). */
 static int is_large(size_t n, size_t align) {
   return n >= large_threshold_now() || align > LARGE_THRESHOLD;
+}
+
+/* A request at or above the large-block threshold (is_large): below
+ * LARGE_THRESHOLD_MAX, which an arena always holds, memory whose pages are
+ * resident already serves it if it holds it: a spare large mapping, else a
+ * free block in memory this thread's heap has used already, as glibc
+ * serves a request above its mmap threshold from its free lists when it
+ * can.  A new mapping would add as many pages beside them (docs/design.md,
+ * "Large requests take used memory first").  Else a mapping of its own
+ * (a spare grown, or a new one).  NULL on failure.  Out of line: each
+ * entry point's copy of alloc_try stays small (tests/levels). */
+static HAWK_COLD void *alloc_large(size_t n, size_t align, int zero) {
+  if (n < LARGE_THRESHOLD_MAX && align <= LARGE_THRESHOLD) {
+    void *s = zero ? NULL : large_alloc_spare(n, align);
+    if (s) return s;
+    size_t used_dirty = 0;
+    void *p = tcache_heap_alloc_used(n, align, zero ? &used_dirty : NULL);
+    if (p && used_dirty) memset(p, 0, used_dirty);
+    if (p) return p;
+  }
+  int dirty;
+  void *p = large_alloc(n, align, zero, &dirty);
+  if (p && zero && dirty) memset(p, 0, n); /* fresh pages are zero already */
+  return p;
 }
 
 /* n bytes aligned to align (a power of two, at least 16), zeroed if asked.
@@ -51,9 +77,7 @@ static inline __attribute__((always_inline)) void *alloc_try(size_t n, size_t al
   hawk_ensure_ready();
   if (unlikely(n > PTRDIFF_MAX)) return NULL;
   if (unlikely(is_large(n, align))) {
-    int dirty;
-    void *p = large_alloc(n, align, zero, &dirty);
-    if (p && zero && dirty) memset(p, 0, n); /* fresh pages are zero already */
+    void *p = alloc_large(n, align, zero);
     /* Under the fixed threshold (mallopt lowered it) an arena can hold the
      * block: a refused mapping falls back to the heap, as glibc's does. */
     if (p || n >= LARGE_THRESHOLD || align > LARGE_THRESHOLD) return p;

@@ -133,6 +133,12 @@ static inline char *arena_used_end(const struct arena *a, const block *b, size_t
   return end < limit ? end : limit;
 }
 
+/* Whether size bytes at block b end below its arena's frontier: memory the
+ * heap has used already, whose pages were touched. */
+static inline int arena_below_frontier(const block *b, size_t size) {
+  return arena_used_end(arena_of(b), b, size) <= arena_of(b)->frontier;
+}
+
 /* Moves the frontier to arena_used_end of a block handed out at b with size
  * bytes. */
 HAWK_INTERNAL void arena_mark_used(struct arena *a, const block *b, size_t size);

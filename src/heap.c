@@ -8,6 +8,7 @@
 #include "decay.h"
 #include "dlist.h"
 #include "events.h"
+#include "large.h"
 #include "os.h"
 #include "placement_segregated.h"
 #include "registry.h"
@@ -76,6 +77,11 @@ static int grow_locked(struct heap *h) {
   /* A new mapping is all zero pages the kernel has not given us yet; one
    * from the cache of empty arenas may hold resident pages. */
   int fresh = a->frontier == (char *)arena_first(a) + BLOCK_MIN;
+  /* At a new peak of the footprint, before the heap fills fresh pages, the
+   * spare large mappings go: they hold resident pages of freed large blocks
+   * the program would else keep beside the new ones (docs/design.md). */
+  if (fresh && large_spares_now() && counters_footprint_now() >= counters_footprint_peak())
+    large_spare_flush();
   stamp_locked(h, arena_first(a), ARENA_SPAN, fresh ? DECAY_CLEAN : decay_epoch());
   placement_insert(h->policy, &h->free, arena_first(a));
   return 1;
@@ -241,13 +247,19 @@ static block *alloc_locked(struct heap *h, size_t n, size_t size, size_t align, 
 
 /* alloc_locked from memory the heap has used already (below a frontier):
  * NULL when that would take new memory.  A rare path (a thread cache at a
- * peak of the footprint: tcache.h): the policy's own find, out of line, so
- * that the code of every call stays small (tests/levels). */
+ * peak of the footprint: tcache.h; a request for a mapping of its own:
+ * api.c), out of line, so that the code of every call stays small
+ * (tests/levels).  The policy's own choice, or with room HEAP_USED_SEARCHED,
+ * when that choice is an arena's untouched tail, heap_find_used's (outside
+ * the code every process runs: a thread cache at a peak meets such a tail
+ * in every small program). */
 static HAWK_COLD block *alloc_in_used_locked(struct heap *h, size_t n, size_t size, size_t align,
-                                             size_t *dirty) {
+                                             size_t *dirty, int room) {
   size_t want = wanted(size, align);
   block *b = h->policy->find(&h->free, want);
-  if (b == NULL || arena_used_end(arena_of(b), b, want) > arena_of(b)->frontier) return NULL;
+  if (b && !arena_below_frontier(b, want))
+    b = room == HEAP_USED_SEARCHED ? heap_find_used(h, want) : NULL;
+  if (b == NULL) return NULL;
   return take_aligned_locked(h, b, SIZE_CLASSES, size, align, n, dirty);
 }
 
@@ -834,13 +846,13 @@ static HAWK_COLD void debug_check_taken_locked(struct heap *h, struct releases *
   }
 }
 
-HAWK_HOT void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty, int grow) {
+HAWK_HOT void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty, int room) {
   struct releases r;
   r.count = 0;
   lock_take(&h->lock);
   drain_locked(h, &r);
-  block *b = grow ? alloc_locked(h, n, block_size_for(n), align, dirty)
-                  : alloc_in_used_locked(h, n, block_size_for(n), align, dirty);
+  block *b = room == HEAP_GROW ? alloc_locked(h, n, block_size_for(n), align, dirty)
+                               : alloc_in_used_locked(h, n, block_size_for(n), align, dirty, room);
   char *p = NULL;
   if (b) {
     HAWK_STAT_ADD(h->mallocs, 1);
@@ -949,7 +961,8 @@ HAWK_HOT size_t heap_alloc_batch(struct heap *h, size_t size, void **out, size_t
   r.count = 0;
   lock_take(&h->lock);
   drain_locked(h, &r);
-  block *b = grow ? NULL : alloc_in_used_locked(h, size - BLOCK_HEADER, size, HAWK_ALIGN, NULL);
+  block *b =
+      grow ? NULL : alloc_in_used_locked(h, size - BLOCK_HEADER, size, HAWK_ALIGN, NULL, HEAP_USED);
   int big = 0; /* out[0] is bigger than size (heap.h) */
   if (b) {
     out[got++] = block_payload(b);
@@ -1058,6 +1071,8 @@ HAWK_HOT int heap_resize_into(void *p, void *next, size_t n, size_t limit, const
     release_tail_locked(h, b, size);
   else if (n < limit) /* with the headroom of a move (config.h) */
     done = grow_in_place_locked(h, b, size, block_size_for(n + n / REALLOC_HEADROOM));
+  else if (n < LARGE_THRESHOLD_MAX && arena_below_frontier(b, size))
+    done = grow_in_place_locked(h, b, size, size); /* memory used already (heap.h) */
   else
     done = 0; /* becomes a large block: the caller moves it */
   if (!done && usable) *usable = block_usable(b);

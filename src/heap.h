@@ -43,12 +43,21 @@ struct heap {
 /* Prepares an empty heap using policy. */
 HAWK_INTERNAL void heap_init(struct heap *h, const struct placement *policy);
 
+/* Where heap_alloc may take memory: anywhere, growing by an arena if it
+ * must; only below a frontier (memory used already), from the free block
+ * the policy chooses; only below a frontier, looking past the policy's
+ * choice when it is an arena's untouched tail (heap_find_used). */
+#define HEAP_USED          0
+#define HEAP_GROW          1
+#define HEAP_USED_SEARCHED 2
+
 /* Allocates n bytes (n < LARGE_THRESHOLD_MAX) with the payload aligned to align
  * (a power of two, at least 16).  When dirty is not NULL it receives how
  * many leading payload bytes may be non-zero (the rest are known zero).
- * With grow 0 the heap takes no new memory: NULL when no free block below a
- * frontier fits.  Returns NULL when the OS refuses memory. */
-HAWK_INTERNAL void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty, int grow);
+ * room says where (above): with HEAP_USED or HEAP_USED_SEARCHED the heap
+ * takes no new memory, NULL when it finds no free block below a frontier.
+ * Returns NULL when the OS refuses memory. */
+HAWK_INTERNAL void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty, int room);
 
 /* Hands out up to count blocks of size bytes (a block size, not a request)
  * under one lock; returns how many.  Every block but the first is exactly
@@ -57,6 +66,16 @@ HAWK_INTERNAL void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *d
  * would take new memory. */
 HAWK_INTERNAL size_t heap_alloc_batch(struct heap *h, size_t size, void **out, size_t count,
                                       int grow);
+
+/* A listed free block of h of want bytes or more that ends below its
+ * arena's frontier (memory the heap has used already: its pages were
+ * touched), or NULL; under h's lock (heap_used.c).  Only the free block that
+ * holds an arena's frontier reaches past it, the arena's untouched tail,
+ * and a policy's search may stop there while such a block waits further
+ * on: under the segregated policy each non-empty size class from want's up
+ * is walked, at most 8 blocks of each; any other policy's own choice
+ * stands. */
+HAWK_INTERNAL block *heap_find_used(struct heap *h, size_t want);
 
 /* Frees the arena block at p.  call names the API function in messages. */
 HAWK_INTERNAL void heap_free(void *p, const char *call);
@@ -77,9 +96,11 @@ HAWK_INTERNAL void heap_drain(struct heap *h);
 
 /* Resizes the arena block at p to n bytes without moving it; returns 0 when
  * it cannot (the block is then unchanged and *usable, if usable is not
- * NULL, is its usable size: the bytes a move must copy).  It grows a block
- * only when n is below limit: the caller passes the large-block threshold
- * (large.h), as such a size belongs in a mapping of its own. */
+ * NULL, is its usable size: the bytes a move must copy).  The caller passes
+ * the large-block threshold (large.h) as limit: a block grows to n bytes
+ * at or above it, a size that belongs in a mapping of its own, only below
+ * LARGE_THRESHOLD_MAX and into memory the heap has used already (below its
+ * arena's frontier), as a new request of that size would take it. */
 HAWK_INTERNAL int heap_resize(void *p, size_t n, size_t limit, const char *call, size_t *usable);
 
 /* heap_resize after freeing, under the same lock, the arena block next

@@ -114,10 +114,13 @@ static struct {
   size_t count, bytes;
 } spare;
 
+size_t large_spares; /* spare.count, for a read without the lock (large.h) */
+
 /* Takes spare i out of the list (under live.lock). */
 static void spare_remove(size_t i) {
   spare.bytes -= spare.len[i];
   spare.count--;
+  __atomic_store_n(&large_spares, spare.count, __ATOMIC_RELAXED);
   memmove(&spare.base[i], &spare.base[i + 1], (spare.count - i) * sizeof spare.base[0]);
   memmove(&spare.len[i], &spare.len[i + 1], (spare.count - i) * sizeof spare.len[0]);
   memmove(&spare.epoch[i], &spare.epoch[i + 1], (spare.count - i) * sizeof spare.epoch[0]);
@@ -139,6 +142,7 @@ static int spare_keep(char *base, size_t len) {
   spare.epoch[spare.count] = decay_epoch();
   spare.len[spare.count++] = len;
   spare.bytes += len;
+  __atomic_store_n(&large_spares, spare.count, __ATOMIC_RELAXED);
   pthread_mutex_unlock(&live.lock);
   for (size_t i = 0; i < evicted; i++) {
     os_unmap(old_base[i], old_len[i]);
@@ -151,9 +155,9 @@ static int spare_keep(char *base, size_t len) {
  * *want set to its size; NULL if there is none.  The smallest spare that is
  * big enough is taken, and its tail unmapped if it is more than
  * LARGE_SPARE_FIT times the need; with none big enough, the biggest one
- * grows in place.  Either way the pages that stay were touched before and
- * cost no page fault. */
-static char *spare_take(size_t *want) {
+ * grows in place (unless may_grow is 0).  Either way the pages that stay
+ * were touched before and cost no page fault. */
+static char *spare_take(size_t *want, int may_grow) {
   size_t need = *want, fit = SIZE_MAX, grow = SIZE_MAX;
   live_take();
   for (size_t i = 0; i < spare.count; i++) {
@@ -163,7 +167,7 @@ static char *spare_take(size_t *want) {
       grow = i;
     }
   }
-  size_t i = fit != SIZE_MAX ? fit : grow;
+  size_t i = fit != SIZE_MAX ? fit : may_grow ? grow : SIZE_MAX;
   if (i == SIZE_MAX) {
     pthread_mutex_unlock(&live.lock);
     return NULL;
@@ -229,7 +233,9 @@ size_t large_spare_flush(void) { return spare_unmap_older(DECAY_CLEAN); }
 
 size_t large_spare_decay(uint64_t e) { return spare_unmap_older(e); }
 
-void *large_alloc(size_t n, size_t align, int zero, int *dirty) {
+/* large_alloc, and with fresh 0 only from a spare that holds the block
+ * already. */
+static void *alloc_mapping(size_t n, size_t align, int zero, int *dirty, int fresh) {
   size_t off = align_up(sizeof(struct large_header) + BLOCK_HEADER, align);
   size_t len = off >= align ? map_len_for(off, n) : 0;
   if (len == 0) return NULL;
@@ -237,8 +243,9 @@ void *large_alloc(size_t n, size_t align, int zero, int *dirty) {
    * mapping that is twice what the block needs.  Not for calloc either: a
    * spare would have to be cleared, every page written, where a fresh
    * mapping is zero already and costs nothing until it is used. */
-  void *base = align <= os_page_size() && !zero ? spare_take(&len) : NULL;
+  void *base = align <= os_page_size() && !zero ? spare_take(&len, fresh) : NULL;
   *dirty = base != NULL;
+  if (base == NULL && !fresh) return NULL;
   if (base == NULL) {
     if (os_map(len, align > ARENA_SIZE ? align : ARENA_SIZE, &base) != 0) return NULL;
     counters_mapped((int64_t)len);
@@ -257,6 +264,15 @@ void *large_alloc(size_t n, size_t align, int zero, int *dirty) {
   counters_footprint((int64_t)len);
   if (HAWK_STATS) __atomic_add_fetch(&counters.large_mallocs, 1, __ATOMIC_RELAXED);
   return p;
+}
+
+void *large_alloc(size_t n, size_t align, int zero, int *dirty) {
+  return alloc_mapping(n, align, zero, dirty, 1);
+}
+
+void *large_alloc_spare(size_t n, size_t align) {
+  int dirty;
+  return alloc_mapping(n, align, 0, &dirty, 0);
 }
 
 /* The mapping header of the large block at p, or a message on misuse. */

@@ -47,6 +47,18 @@ HAWK_INTERNAL void large_spare_totals(uint64_t *count, uint64_t *bytes);
  * would have to be cleared whole (docs/design.md). */
 HAWK_INTERNAL void *large_alloc(size_t n, size_t align, int zero, int *dirty);
 
+/* How many spare mappings are kept, read without the lock: a hint (0 when
+ * there is surely nothing to unmap, for a caller that should not take the
+ * lock for nothing). */
+HAWK_INTERNAL extern size_t large_spares;
+static inline size_t large_spares_now(void) {
+  return __atomic_load_n(&large_spares, __ATOMIC_RELAXED);
+}
+
+/* large_alloc (not zeroed) from a spare mapping that holds n bytes
+ * already, or NULL: no mapping grown, none made. */
+HAWK_INTERNAL void *large_alloc_spare(size_t n, size_t align);
+
 /* Unmaps the freed mappings kept for reuse; returns how many. */
 HAWK_INTERNAL size_t large_spare_flush(void);
 

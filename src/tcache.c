@@ -195,11 +195,11 @@ static void flush_before_growth_now(struct tcache *tc) {
 void *tcache_heap_alloc_at_peak(size_t n, size_t align, size_t *dirty) {
   struct tcache *tc = tcache_self;
   if (flush_before_growth(tc)) {
-    void *p = heap_alloc(tc->home, n, align, dirty, 0);
+    void *p = heap_alloc(tc->home, n, align, dirty, HEAP_USED);
     if (p) return p;
     flush_before_growth_now(tc);
   }
-  return heap_alloc(tc->home, n, align, dirty, 1);
+  return heap_alloc(tc->home, n, align, dirty, HEAP_GROW);
 }
 
 /* The decay of this thread's cache (decay.h), once per epoch on its own
@@ -436,7 +436,7 @@ HAWK_HOT void *tcache_refill(size_t size) {
   struct tcache *tc = tcache_self;
   if (tc == &tcache_unset) tc = setup();
   if (tc == NULL || tc == &tcache_gone || tc == &tcache_unset)
-    return heap_alloc(tcache_self->heap, size - BLOCK_HEADER, HAWK_ALIGN, NULL, 1);
+    return heap_alloc(tcache_self->heap, size - BLOCK_HEADER, HAWK_ALIGN, NULL, HEAP_GROW);
   if (decay_due_for(tc)) tcache_decay(tc);
   size_t bin = size / HAWK_ALIGN;
   if (remote_waiting(tc->heap, size) && tc->lists[bin].head == NULL && take_handed_back(tc, size)) {

@@ -105,7 +105,14 @@ HAWK_INTERNAL void *tcache_heap_alloc_at_peak(size_t n, size_t align, size_t *di
 static inline void *tcache_heap_alloc(size_t n, size_t align, size_t *dirty) {
   struct tcache *tc = tcache_self;
   if (tcache_at_peak(tc)) return tcache_heap_alloc_at_peak(n, align, dirty);
-  return heap_alloc(tc->home, n, align, dirty, 1);
+  return heap_alloc(tc->home, n, align, dirty, HEAP_GROW);
+}
+
+/* heap_alloc for this thread's heap from memory it has used already (below
+ * a frontier, looking past an arena's untouched tail): NULL when that would
+ * take new memory. */
+static inline void *tcache_heap_alloc_used(size_t n, size_t align, size_t *dirty) {
+  return heap_alloc(tcache_self->home, n, align, dirty, HEAP_USED_SEARCHED);
 }
 
 /* Whether p, an entry of a list of size-byte blocks, is a sound cached

@@ -279,7 +279,7 @@ static void *alloc_in(struct hawk_heap *h, size_t n, size_t align, int zero) {
   size_t reserve = block_size_for(n) + HAWK_ALIGN;
   if (!charge(h, reserve)) return fail(ENOMEM);
   size_t dirty = 0;
-  void *p = heap_alloc(&h->heap, n, align, zero ? &dirty : NULL, 1);
+  void *p = heap_alloc(&h->heap, n, align, zero ? &dirty : NULL, HEAP_GROW);
   if (p == NULL) {
     uncharge(h, reserve);
     return fail(ENOMEM);

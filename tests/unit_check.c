@@ -17,7 +17,7 @@ static void fresh_heap(void) {
   heap_init(&h, placement_by_name(option_text(OPTION_POLICY))); /* the runner's */
 }
 
-static void *take(size_t n) { return heap_alloc(&h, n, HAWK_ALIGN, NULL, 1); }
+static void *take(size_t n) { return heap_alloc(&h, n, HAWK_ALIGN, NULL, HEAP_GROW); }
 static block *blk(void *p) { return block_of_payload(p); }
 
 /* Runs heap_check with fd 2 captured; returns its result and leaves what it

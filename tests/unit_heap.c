@@ -13,7 +13,7 @@ static void fresh_heap(void) {
   heap_init(&h, placement_by_name(option_text(OPTION_POLICY))); /* the runner's */
 }
 
-static void *take(size_t n) { return heap_alloc(&h, n, HAWK_ALIGN, NULL, 1); }
+static void *take(size_t n) { return heap_alloc(&h, n, HAWK_ALIGN, NULL, HEAP_GROW); }
 static block *blk(void *p) { return block_of_payload(p); }
 
 /* Frees everything still allocated in a list and checks the heap ends empty. */
@@ -115,7 +115,7 @@ TEST(aligned_allocation_leaves_a_reusable_pad) {
   fresh_heap();
   void *first = take(16);
   for (size_t align = 32; align <= 65536; align *= 2) {
-    void *p = heap_alloc(&h, 100, align, NULL, 1);
+    void *p = heap_alloc(&h, 100, align, NULL, HEAP_GROW);
     REQUIRE(p != NULL);
     CHECK(((uintptr_t)p & (align - 1)) == 0);
     CHECK(heap_check(&h) == 0);
@@ -145,18 +145,18 @@ TEST(dirty_bytes_cover_recycled_memory_only) {
   arena_cache_flush(); /* the next arena is a new mapping, never written */
   fresh_heap();
   size_t dirty = 99;
-  void *a = heap_alloc(&h, 1000, HAWK_ALIGN, &dirty, 1);
+  void *a = heap_alloc(&h, 1000, HAWK_ALIGN, &dirty, HEAP_GROW);
   REQUIRE(a != NULL);
   /* Brand-new arena memory: only the free block's links and the room the
    * frontier keeps for them (BLOCK_MIN past the block's start) were ever
    * written: 24 bytes of payload to zero, not 1000. */
   CHECK(dirty == BLOCK_MIN - BLOCK_HEADER);
-  void *c = heap_alloc(&h, 3000, HAWK_ALIGN, &dirty, 1);
+  void *c = heap_alloc(&h, 3000, HAWK_ALIGN, &dirty, HEAP_GROW);
   CHECK(dirty == BLOCK_MIN - BLOCK_HEADER); /* the next block, past the frontier: the same */
   heap_free(c, "free");
   memset(a, 0xAB, 1000);
   heap_free(a, "free");
-  void *b = heap_alloc(&h, 500, HAWK_ALIGN, &dirty, 1);
+  void *b = heap_alloc(&h, 500, HAWK_ALIGN, &dirty, HEAP_GROW);
   CHECK(b == a && dirty == 500); /* recycled: all of it may be dirty */
   heap_free(b, "free");
 }
@@ -388,7 +388,7 @@ TEST(without_growth_only_memory_already_used_serves) {
   fresh_heap();
   arena_cache_flush(); /* the arena comes fresh from the OS, not from the cache */
   /* An empty heap has nothing: no arena is mapped. */
-  CHECK(heap_alloc(&h, 100, HAWK_ALIGN, NULL, 0) == NULL);
+  CHECK(heap_alloc(&h, 100, HAWK_ALIGN, NULL, HEAP_USED) == NULL);
   void *out[4];
   CHECK(heap_alloc_batch(&h, block_size_for(100), out, 4, 0) == 0);
   CHECK(h.arena_count == 0);
@@ -398,9 +398,9 @@ TEST(without_growth_only_memory_already_used_serves) {
   heap_free(a, "free");
   /* The hole a left serves without growth; a bigger request does not, and
    * the frontier stays where it was. */
-  void *c = heap_alloc(&h, 500, HAWK_ALIGN, NULL, 0);
+  void *c = heap_alloc(&h, 500, HAWK_ALIGN, NULL, HEAP_USED);
   CHECK(c == a);
-  CHECK(heap_alloc(&h, 2000, HAWK_ALIGN, NULL, 0) == NULL);
+  CHECK(heap_alloc(&h, 2000, HAWK_ALIGN, NULL, HEAP_USED) == NULL);
   CHECK(heap_alloc_batch(&h, block_size_for(2000), out, 4, 0) == 0);
   CHECK(arena_of(blk(b))->frontier == frontier);
   /* A batch whose first block fits in used memory may go on past it. */
@@ -435,7 +435,8 @@ TEST(a_batch_takes_exact_holes_in_the_policys_order_then_goes_on) {
   uint64_t in_use = h.in_use;
   /* What single allocations would get, one after the other. */
   void *want[6];
-  for (int i = 0; i < 6; i++) want[i] = heap_alloc(&h, size - BLOCK_HEADER, HAWK_ALIGN, NULL, 1);
+  for (int i = 0; i < 6; i++)
+    want[i] = heap_alloc(&h, size - BLOCK_HEADER, HAWK_ALIGN, NULL, HEAP_GROW);
   for (int i = 0; i < 6; i++) heap_free(want[5 - i], "free");
   CHECK(h.in_use == in_use && heap_check(&h) == 0);
   void *out[6];
@@ -609,7 +610,7 @@ TEST(a_cached_batch_of_two_heaps_frees_each_block_into_its_own) {
   heap_init(&other, h.policy);
   void *p[6];
   for (int i = 0; i < 6; i++) {
-    p[i] = i % 3 == 1 ? heap_alloc(&other, 64, HAWK_ALIGN, NULL, 1) : take(64);
+    p[i] = i % 3 == 1 ? heap_alloc(&other, 64, HAWK_ALIGN, NULL, HEAP_GROW) : take(64);
     REQUIRE(p[i] != NULL);
     tcache_mark_set(p[i], tcache_key);
   }
