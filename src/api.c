@@ -34,8 +34,8 @@ static inline void trace_block(enum trace_op op, const void *result, size_t size
 /* Whether a request goes to its own mapping: at the threshold (large.h)
  * or above, or aligned to more than a fixed LARGE_THRESHOLD, so that an
  * arena can hold any block below the threshold (config.h).  Below
- * LARGE_THRESHOLD_MAX a free block in memory the heap has used already
- * serves it first (alloc_large). */
+ * LARGE_THRESHOLD_MAX a spare mapping that holds it, or a free block in
+ * memory the heap has used already, serves it first (alloc_large). */
 static int is_large(size_t n, size_t align) {
   return n >= large_threshold_now() || align > LARGE_THRESHOLD;
 }

@@ -73,8 +73,9 @@
 /* Bytes.  Requests of at least this many bytes get a mapping of their own
  * (the default: mallopt(M_MMAP_THRESHOLD) may move it, large.h), and so
  * does any request aligned to more than this; one below
- * LARGE_THRESHOLD_MAX is first served by a free block in memory a heap has
- * used already, if one holds it (api.c, alloc_large).  Safe up to
+ * LARGE_THRESHOLD_MAX is first served by a spare mapping or a free block
+ * in memory a heap has used already, if one holds it (api.c,
+ * alloc_large).  Safe up to
  * LARGE_THRESHOLD_MAX. */
 #ifndef LARGE_THRESHOLD
 #define LARGE_THRESHOLD ((size_t)1 << 20)

@@ -2,9 +2,9 @@
  * already, for a request that should add no new pages.  See heap.h.
  *
  * A rare path (a request for a mapping of its own that used memory may
- * hold, a thread cache at a peak of the footprint), in a file of its own
- * so that its code lies outside the 64 KiB window of the code every
- * process runs (the Makefile's LIB_FIRST, tests/levels). */
+ * hold: api.c, alloc_large), in a file of its own so that its code lies
+ * outside the 64 KiB window of the code every process runs (the
+ * Makefile's LIB_FIRST, tests/levels). */
 #include "heap.h"
 #include "placement_segregated.h"
 
