@@ -51,7 +51,7 @@ static int is_large(size_t n, size_t align) {
  * entry point's copy of alloc_try stays small (tests/levels). */
 static HAWK_COLD void *alloc_large(size_t n, size_t align, int zero) {
   if (n < LARGE_THRESHOLD_MAX && align <= LARGE_THRESHOLD) {
-    void *s = zero ? NULL : large_alloc_spare(n, align);
+    void *s = zero || !large_spares_now() ? NULL : large_alloc_spare(n, align);
     if (s) return s;
     size_t used_dirty = 0;
     void *p = tcache_heap_alloc_used(n, align, zero ? &used_dirty : NULL);

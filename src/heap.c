@@ -258,7 +258,8 @@ static HAWK_COLD block *alloc_in_used_locked(struct heap *h, size_t n, size_t si
   size_t want = wanted(size, align);
   block *b = h->policy->find(&h->free, want);
   if (b && !arena_below_frontier(b, want))
-    b = room == HEAP_USED_SEARCHED ? heap_find_used(h, want) : NULL;
+    b = room == HEAP_USED_SEARCHED && h->policy == &placement_segregated ? heap_find_used(h, want)
+                                                                         : NULL;
   if (b == NULL) return NULL;
   return take_aligned_locked(h, b, SIZE_CLASSES, size, align, n, dirty);
 }

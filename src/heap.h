@@ -71,10 +71,10 @@ HAWK_INTERNAL size_t heap_alloc_batch(struct heap *h, size_t size, void **out, s
  * arena's frontier (memory the heap has used already: its pages were
  * touched), or NULL; under h's lock (heap_used.c).  Only the free block that
  * holds an arena's frontier reaches past it, the arena's untouched tail,
- * and a policy's search may stop there while such a block waits further
- * on: under the segregated policy each non-empty size class from want's up
- * is walked, at most 8 blocks of each; any other policy's own choice
- * stands. */
+ * and the policy's search may stop there while such a block waits further
+ * on: each non-empty size class from want's up is walked, at most 8 blocks
+ * of each.  The segregated policy's lists only (a one-list policy's own
+ * choice stands: alloc_in_used_locked). */
 HAWK_INTERNAL block *heap_find_used(struct heap *h, size_t want);
 
 /* Frees the arena block at p.  call names the API function in messages. */

@@ -18,10 +18,6 @@ static int used_fits(const block *b, size_t want) {
 
 block *heap_find_used(struct heap *h, size_t want) {
   struct freelists *fl = &h->free;
-  if (h->policy != &placement_segregated) {
-    block *b = h->policy->find(fl, want);
-    return b && used_fits(b, want) ? b : NULL;
-  }
   for (unsigned c = next_nonempty(fl, seg_class(want)); c < SIZE_CLASSES;
        c = next_nonempty(fl, c + 1)) {
     size_t steps = 0;
