@@ -25,6 +25,9 @@ struct arena {
   char *frontier;        /* bytes at or past here were never handed out since the
                             kernel zeroed them (but for the last block's footer) */
   uint64_t cached_epoch; /* the decay's epoch when it entered the empty cache */
+  /* When the block of DECAY_OLD_MIN bytes or more that starts in each slot
+   * of 2^DECAY_BORN_SHIFT bytes began its life (decay_eighths; heap_old.c) */
+  uint8_t born[ARENA_SIZE >> DECAY_BORN_SHIFT];
 };
 
 #define ARENA_MAGIC           0x6177686b6172656eull
@@ -46,6 +49,11 @@ static inline block *arena_first(const struct arena *a) {
 static inline block *arena_epilogue(const struct arena *a) {
   return (block *)((char *)a + ARENA_EPILOGUE_OFFSET);
 }
+/* The index of the slot of its arena's born that block b starts in. */
+static inline size_t arena_born_slot(const block *b) {
+  return ((uintptr_t)b & (ARENA_SIZE - 1)) >> DECAY_BORN_SHIFT;
+}
+
 /* Whether p could be the payload of a block of a (bounds only). */
 static inline int arena_holds_payload(const struct arena *a, const void *p) {
   return (const char *)p >= (const char *)arena_first(a) + BLOCK_HEADER &&

@@ -242,6 +242,27 @@
 #endif
 #define DECAY_MS_MAX ((uint64_t)3600 * 1000)
 
+/* Bytes, eighths of a period.  A block of DECAY_OLD_MIN bytes or more
+ * that stayed in use for DECAY_OLD_EIGHTHS eighths of the decay's period
+ * (half of it) gives its pages back as it is freed, at most
+ * DECAY_OLD_BUDGET bytes a heap per period (heap_old.c; docs/design.md,
+ * "The decay"): memory a program held that long and let go is not the
+ * memory of a loop that frees and allocates again.  Its arena keeps when
+ * it was handed out, one byte per 2^DECAY_BORN_SHIFT bytes of the arena
+ * (arena.h): two blocks of that size or more never start in the same
+ * slot.  Safe to change; DECAY_OLD_MIN at least 2^DECAY_BORN_SHIFT,
+ * DECAY_OLD_EIGHTHS from 1 to 255. */
+#ifndef DECAY_OLD_MIN
+#define DECAY_OLD_MIN ((size_t)128 << 10)
+#endif
+#ifndef DECAY_OLD_EIGHTHS
+#define DECAY_OLD_EIGHTHS 4
+#endif
+#ifndef DECAY_OLD_BUDGET
+#define DECAY_OLD_BUDGET ((size_t)16 << 20)
+#endif
+#define DECAY_BORN_SHIFT 16
+
 /* The decay's epoch also moves on after DECAY_EPOCH_CHECKS clock checks
  * (3,072 locked operations of the heaps; 16 checks, 1,024 operations, until
  * 2026-12-05: bench/mstress 4 then gave pages back so often that it took

@@ -44,10 +44,15 @@ int decay_advance(void) {
   uint64_t now = os_clock_coarse_ns();
   uint64_t last = __atomic_load_n(&decay_clock.advanced_ns, __ATOMIC_RELAXED);
   if (unlikely(last == 0)) { /* the first read: the period starts now */
+    uint64_t none = 0;
+    __atomic_compare_exchange_n(&decay_clock.base_ns, &none, now, 0, __ATOMIC_RELAXED,
+                                __ATOMIC_RELAXED);
+    __atomic_store_n(&decay_clock.seen_ns, now, __ATOMIC_RELAXED);
     __atomic_compare_exchange_n(&decay_clock.advanced_ns, &last, now, 0, __ATOMIC_RELAXED,
                                 __ATOMIC_RELAXED);
     return 0;
   }
+  __atomic_store_n(&decay_clock.seen_ns, now, __ATOMIC_RELAXED);
   int timed = now - last >= decay_clock.period_ns && now >= last;
   if (!timed && !decay_busy(checks)) return 0;
   /* One reader wins the advance; the others see the new time and wait for

@@ -42,6 +42,8 @@ struct decay_clock {
                            remote stacks' epochs */
   uint64_t advanced_ns; /* the coarse clock at the last advance */
   uint64_t period_ns;   /* HAWKALLOC_DECAY_MS in nanoseconds */
+  uint64_t base_ns;     /* the coarse clock at the first check */
+  uint64_t seen_ns;     /* the coarse clock at the last check (decay_advance) */
 };
 
 /* Whether the decay runs: HAWKALLOC_DECAY_MS is not 0, and the program is
@@ -64,6 +66,15 @@ static inline uint64_t decay_epoch(void) {
  * that what a busy thread keeps in hand is judged by time alone. */
 static inline uint64_t decay_timed_epoch(void) {
   return __atomic_load_n(&decay_clock.timed, __ATOMIC_RELAXED);
+}
+
+/* The time of the last clock check since the first, in eighths of a
+ * period, modulo 256 (0 until then): what a block's life is measured in
+ * (heap_old.c), without a clock read of its own. */
+static inline uint8_t decay_eighths(void) {
+  uint64_t seen = __atomic_load_n(&decay_clock.seen_ns, __ATOMIC_RELAXED);
+  return (uint8_t)((seen - __atomic_load_n(&decay_clock.base_ns, __ATOMIC_RELAXED)) /
+                   (decay_clock.period_ns / 8 | 1));
 }
 
 /* Whether something stamped with epoch stamp has stayed free for a whole

@@ -469,6 +469,8 @@ static inline void finish(struct heap *h, struct releases *r) {
  * or memory next to pages given back already, is free since now. */
 static HAWK_HOT __attribute__((noinline)) void
 stamp_merged_locked(struct heap *h, const struct arena *a, block *b, size_t size, size_t freed) {
+  int single = freed & 1; /* one block, whose pages may go back at once */
+  freed &= ~(size_t)1;
   uint64_t old = DECAY_CLEAN, s;
   const block *freed_block = b;
   if (!block_is_alloc(b)) { /* merged backward: the stamp of the block before */
@@ -479,7 +481,9 @@ stamp_merged_locked(struct heap *h, const struct arena *a, block *b, size_t size
   if ((size_t)(end - after) >= DECAY_BLOCK_MIN && (s = free_stamp((const block *)after)) < old)
     old = s; /* merged forward */
   uint64_t stamp = decay_epoch();
-  if (old != DECAY_CLEAN) {
+  if (single && freed >= DECAY_OLD_MIN && heap_old_give_back(h, b, size, freed_block, freed))
+    stamp = old; /* the freed bytes' pages went back: as dirty as the neighbours it merged */
+  else if (old != DECAY_CLEAN) {
     const char *used = end < a->frontier ? end : a->frontier;
     size_t touched = used > (const char *)b ? (size_t)(used - (const char *)b) : 0;
     if (freed * 8 < touched) stamp = old;
@@ -501,10 +505,12 @@ stamp_merged_locked(struct heap *h, const struct arena *a, block *b, size_t size
  * debug mode, no recorder) passes constants, so that every test of them
  * is compiled away.  The sizes of the merged neighbours come from the
  * headers (or the footer) the checks have just read, and go to the lists
- * with them (placement_remove_sized, placement_insert_sized). */
+ * with them (placement_remove_sized, placement_insert_sized).  one: b is a
+ * single block the program freed (not a cache's run), whose pages go back
+ * at once if it was in use long enough (heap_old_give_back). */
 static inline __attribute__((always_inline)) struct arena *
 free_span_locked(struct heap *h, struct arena *a, block *b, size_t size, int may_detach,
-                 const struct placement *policy, int debug, int decay, int events) {
+                 const struct placement *policy, int debug, int decay, int events, int one) {
   size_t own = size;
   block *freed = b;
   if (debug) debug_fill_free(block_payload(b), size - BLOCK_HEADER);
@@ -529,7 +535,9 @@ free_span_locked(struct heap *h, struct arena *a, block *b, size_t size, int may
     b = prev;
     HAWK_STAT_ADD(h->coalesces, 1);
   }
-  if (decay && size >= DECAY_BLOCK_MIN) stamp_merged_locked(h, a, b, size, own);
+  /* A single block's size with its low bit set: stamp_merged_locked may
+   * give its pages back (sizes are multiples of 16). */
+  if (decay && size >= DECAY_BLOCK_MIN) stamp_merged_locked(h, a, b, size, own | (size_t)one);
   block_set_free(b, size, BLOCK_PREV_ALLOC);
   block *after = (block *)((char *)b + size); /* not read back from the header just written */
   /* No two free blocks touch: what follows the merged block is in use (its
@@ -552,9 +560,10 @@ free_span_locked(struct heap *h, struct arena *a, block *b, size_t size, int may
  * so that the paths that free (a batch, a single free) inline only the
  * usual case's copy, and the library's code every process runs stays in
  * one 64 KiB window (the Makefile's LIB_FIRST). */
-static __attribute__((noinline)) struct arena *
-free_span_any_locked(struct heap *h, struct arena *a, block *b, size_t size, int may_detach) {
-  return free_span_locked(h, a, b, size, may_detach, h->policy, debug_enabled, decay_on, 1);
+static __attribute__((noinline)) struct arena *free_span_any_locked(struct heap *h, struct arena *a,
+                                                                    block *b, size_t size,
+                                                                    int may_detach, int one) {
+  return free_span_locked(h, a, b, size, may_detach, h->policy, debug_enabled, decay_on, 1, one);
 }
 
 /* Whether heap h frees in the usual case: the segregated policy, no debug
@@ -572,8 +581,8 @@ free_locked(struct heap *h, struct arena *a, block *b, int may_detach) {
   in_use_add(h, -(int64_t)size);
   /* The usual case with constants, as a cache batch does (free_cached_locked). */
   if (likely(frees_as_usual(h)))
-    return free_span_locked(h, a, b, size, may_detach, &placement_segregated, 0, decay_on, 0);
-  return free_span_any_locked(h, a, b, size, may_detach);
+    return free_span_locked(h, a, b, size, may_detach, &placement_segregated, 0, decay_on, 0, 1);
+  return free_span_any_locked(h, a, b, size, may_detach, 1);
 }
 
 /* What is wrong with freeing the block at p into heap h (a block of
@@ -606,7 +615,7 @@ static __attribute__((noinline)) void free_sound_locked(struct heap *h, void *p,
   block *b = block_of_payload(p);
   size_t size = block_size(b);
   in_use_add(h, -(int64_t)size);
-  struct arena *e = free_span_any_locked(h, arena_of(p), b, size, room);
+  struct arena *e = free_span_any_locked(h, arena_of(p), b, size, room, 0);
   releases_keep(r, e);
 }
 
@@ -761,8 +770,8 @@ free_cached_in_locked(struct heap *h, void *const *ps, size_t n, struct releases
     }
     int room = releases_room(r);
     struct arena *e = likely(usual) ? free_span_locked(h, arena_of(lo), lo, span, room,
-                                                       &placement_segregated, 0, decay, 0)
-                                    : free_span_any_locked(h, arena_of(lo), lo, span, room);
+                                                       &placement_segregated, 0, decay, 0, 0)
+                                    : free_span_any_locked(h, arena_of(lo), lo, span, room, 0);
     releases_keep(r, e);
     freed += span;
   }
@@ -858,6 +867,8 @@ HAWK_HOT void *heap_alloc(struct heap *h, size_t n, size_t align, size_t *dirty,
   if (b) {
     HAWK_STAT_ADD(h->mallocs, 1);
     p = block_payload(b);
+    /* The request may be an old block's when it is freed (heap_old_give_back). */
+    if (unlikely(n >= DECAY_OLD_MIN - BLOCK_MIN - BLOCK_HEADER)) heap_old_born(h, p);
   }
   if (b && debug_enabled) debug_check_taken_locked(h, &r, b);
   finish(h, &r);
@@ -999,6 +1010,8 @@ static HAWK_HOT void grow_over_locked(struct heap *h, block *b, size_t merged, s
    * (up to an arena's tail) was never in use, and must not reach the peak. */
   in_use_add(h, (int64_t)(block_size(b) - cur));
   arena_mark_used(arena_of(b), b, block_size(b));
+  if (unlikely(block_size(b) >= DECAY_OLD_MIN))
+    heap_old_born(h, block_payload(b)); /* its life counts from its last growth */
 }
 
 /* Grows allocated block b in place to size bytes, or up to roomy bytes if

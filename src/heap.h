@@ -38,6 +38,14 @@ struct heap {
   uint64_t decay_newest; /* the newest epoch a free block was stamped with */
   uint64_t decay_done;   /* every block stamped with this epoch or an older
                             one was given back (or reused) */
+  /* Old blocks given back as they are freed (heap_old.c): */
+  uint64_t old_epoch; /* the timed epoch of the last give-back */
+  size_t old_bytes;   /* the bytes given back in it */
+  uintptr_t old_lo;   /* where the period's give-backs lie */
+  uintptr_t old_hi;
+  size_t old_reused;      /* bytes handed out again there */
+  uint64_t old_pause;     /* none before this timed epoch */
+  uint64_t old_pause_len; /* the next pause's periods */
 } __attribute__((aligned(128)));
 
 /* Prepares an empty heap using policy. */
@@ -76,6 +84,22 @@ HAWK_INTERNAL size_t heap_alloc_batch(struct heap *h, size_t size, void **out, s
  * of each.  The segregated policy's lists only (a one-list policy's own
  * choice stands: alloc_in_used_locked). */
 HAWK_INTERNAL block *heap_find_used(struct heap *h, size_t want);
+
+/* Old blocks (heap_old.c; docs/design.md, "The decay"): a block of
+ * DECAY_OLD_MIN bytes or more that stayed in use for half a period gives
+ * its pages back as it is freed.  heap_old_born notes when the block of h
+ * whose payload is at p began its life (handed out, or grown in place), if
+ * it is that big; when h hands out again, within a period, a quarter of
+ * the budget's bytes where it gave back at once, it stops giving back at
+ * once for a while.  heap_old_give_back, as the block of n bytes at from is
+ * freed into the free block of size bytes at b (from itself, or its merge
+ * with free neighbours), under h's lock: if it was in use that long, h is
+ * not pausing, and h's budget for the period (DECAY_OLD_BUDGET) holds it,
+ * gives back the whole pages of its bytes inside b (b's header, links,
+ * stamp and footer stay) and returns 1; else 0, with nothing done. */
+HAWK_INTERNAL void heap_old_born(struct heap *h, const void *p);
+HAWK_INTERNAL int heap_old_give_back(struct heap *h, const block *b, size_t size, const block *from,
+                                     size_t n);
 
 /* Frees the arena block at p.  call names the API function in messages. */
 HAWK_INTERNAL void heap_free(void *p, const char *call);

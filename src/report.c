@@ -8,6 +8,39 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* What descriptor 2 was at start-up. */
+static struct {
+  int open;
+  dev_t dev;
+  ino_t ino;
+} start_stderr;
+
+/* fstat without the C library's fstat: that is fstatat(fd, "", ...) with
+ * its "" in a part of its read-only data a program that never calls fstat
+ * does not touch (the kernel's read of it faulted 64 KiB of it in at
+ * start-up), and fstatat lies 24 KiB from anything else such a program
+ * runs.  On x86-64 the kernel's struct stat is the C library's, and
+ * syscall is the function os.c calls for getrandom; elsewhere, fstatat
+ * with an empty path of the library's own. */
+static int stat_fd(int fd, struct stat *st) {
+#if defined(__x86_64__) && defined(SYS_fstat)
+  return syscall(SYS_fstat, fd, st) == 0 ? 0 : -1;
+#else
+  static const char empty[1] = "";
+  return fstatat(fd, empty, st, AT_EMPTY_PATH);
+#endif
+}
+
+/* First in the file: the one function of it every process runs, at the
+ * end of the 64 KiB window of that code (the Makefile's LIB_FIRST). */
+void report_stderr_init(void) {
+  struct stat st;
+  if (stat_fd(2, &st) != 0) return;
+  start_stderr.dev = st.st_dev;
+  start_stderr.ino = st.st_ino;
+  start_stderr.open = 1;
+}
+
 void line_str(struct line *l, const char *s) {
   while (*s && l->len < sizeof l->buf - 1) l->buf[l->len++] = *s++;
 }
@@ -55,37 +88,6 @@ void line_write(struct line *l, int fd) {
     left -= (size_t)n;
   }
   l->len = 0;
-}
-
-/* What descriptor 2 was at start-up. */
-static struct {
-  int open;
-  dev_t dev;
-  ino_t ino;
-} start_stderr;
-
-/* fstat without the C library's fstat: that is fstatat(fd, "", ...) with
- * its "" in a part of its read-only data a program that never calls fstat
- * does not touch (the kernel's read of it faulted 64 KiB of it in at
- * start-up), and fstatat lies 24 KiB from anything else such a program
- * runs.  On x86-64 the kernel's struct stat is the C library's, and
- * syscall is the function os.c calls for getrandom; elsewhere, fstatat
- * with an empty path of the library's own. */
-static int stat_fd(int fd, struct stat *st) {
-#if defined(__x86_64__) && defined(SYS_fstat)
-  return syscall(SYS_fstat, fd, st) == 0 ? 0 : -1;
-#else
-  static const char empty[1] = "";
-  return fstatat(fd, empty, st, AT_EMPTY_PATH);
-#endif
-}
-
-void report_stderr_init(void) {
-  struct stat st;
-  if (stat_fd(2, &st) != 0) return;
-  start_stderr.dev = st.st_dev;
-  start_stderr.ino = st.st_ino;
-  start_stderr.open = 1;
 }
 
 int report_is_stderr(int fd) {

@@ -376,7 +376,8 @@ TEST(purge_keeps_headers_footers_and_live_blocks) {
 /* A block freed and allocated again at once is never given back: its
  * contents survive, though the clock moves on and the decay runs at every
  * position of the loop (62 locked operations a turn against a check every
- * 64). */
+ * 64).  100 KiB: below DECAY_OLD_MIN, so that the naps while it is in use
+ * do not make it an old block (the next test). */
 TEST(memory_reused_at_once_is_not_given_back) {
   if (!is_fresh("memory_reused_at_once_is_not_given_back")) {
     char out[64];
@@ -384,7 +385,7 @@ TEST(memory_reused_at_once_is_not_given_back) {
     CHECK(run_fresh_env("memory_reused_at_once_is_not_given_back", env, out, sizeof out) == 0);
     return;
   }
-  size_t n = 300 * KiB, pg = (size_t)sysconf(_SC_PAGESIZE);
+  size_t n = 100 * KiB, pg = (size_t)sysconf(_SC_PAGESIZE);
   unsigned char *p = hawk_malloc(n);
   REQUIRE(p != NULL);
   memset(p, 0x5a, n);
@@ -406,6 +407,110 @@ TEST(memory_reused_at_once_is_not_given_back) {
   hawk_free(p);
   CHECK(moved == 0);
   CHECK(lost == 0);
+}
+
+/* Of the whole pages of the n bytes at p past its first page and before its
+ * last, how many are resident (inner_resident) and how many there are
+ * (inner_pages). */
+static size_t inner_resident(void *p, size_t n) {
+  size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+  return resident_pages((char *)p + pg, n - 2 * pg);
+}
+static size_t inner_pages(const void *p, size_t n) {
+  size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+  uintptr_t lo = ((uintptr_t)p + pg + pg - 1) & ~(uintptr_t)(pg - 1), hi = (uintptr_t)p + n - pg;
+  return (hi - lo) / pg;
+}
+
+/* A block of 128 KiB or more that stayed in use for half a period gives
+ * its pages back as it is freed, with no further allocator call, within the
+ * heap's budget for a period (16 MiB: of 48 such blocks of 512 KiB freed at
+ * once, some go back and some wait for the decay); one freed soon after it
+ * was handed out keeps them, and so does one that grew in place past 128
+ * KiB just before (its life is counted from then).  A heap that hands out
+ * again, within the period, 4 MiB or more where it gave back at once stops
+ * giving back at once: old blocks freed in the next period keep their pages.  A
+ * period of 1 s, so that the young blocks' few microseconds never come
+ * near half of it. */
+TEST(a_block_in_use_for_a_period_goes_back_as_it_is_freed) {
+  if (!is_fresh("a_block_in_use_for_a_period_goes_back_as_it_is_freed")) {
+    char second[] = "HAWKALLOC_DECAY_MS=1000", out[512];
+    char *const env[] = {second, NULL};
+    CHECK(run_fresh_env("a_block_in_use_for_a_period_goes_back_as_it_is_freed", env, out,
+                        sizeof out) == 0);
+    fputs(strtok(out, "\n") ? out : "", stdout); /* the copy's count of old blocks given back */
+    putchar('\n');
+    return;
+  }
+  enum { OLD = 48, LATER = 8, AGAIN = OLD };
+  size_t n = 512 * KiB;
+  unsigned char *old[OLD], *later[LATER], *again[AGAIN];
+  activity(100); /* the clock's first reading */
+  for (int i = 0; i < OLD; i++) {
+    REQUIRE((old[i] = hawk_malloc(n)) != NULL);
+    memset(old[i], 0x5a, n);
+  }
+  for (int i = 0; i < LATER; i++) {
+    REQUIRE((later[i] = hawk_malloc(n)) != NULL);
+    memset(later[i], 0x5a, n);
+  }
+  struct timespec t = {1, 200000000L};
+  nanosleep(&t, NULL);
+  activity(100); /* a clock check: the time the blocks' lives are measured by */
+
+  unsigned char *young = hawk_malloc(n);
+  REQUIRE(young != NULL);
+  memset(young, 0x5a, n);
+  uint64_t purged = stats_now().purged;
+  hawk_free(young);
+  CHECK(stats_now().purged == purged);
+  CHECK(inner_resident(young, n) == inner_pages(young, n));
+
+  unsigned char *grown = hawk_malloc(64 * KiB), *g;
+  size_t m = 256 * KiB;
+  REQUIRE(grown != NULL);
+  REQUIRE((g = hawk_realloc(grown, m)) != NULL);
+  CHECK(g == grown); /* grown in place: the case asked about */
+  memset(g, 0x5a, m);
+  hawk_free(g);
+  CHECK(stats_now().purged == purged);
+  CHECK(inner_resident(g, m) == inner_pages(g, m));
+
+  int gone = 0, stayed = 0;
+  for (int i = 0; i < OLD; i++) {
+    hawk_free(old[i]);
+    size_t r = inner_resident(old[i], n);
+    gone += r == 0;
+    stayed += r == inner_pages(old[i], n);
+  }
+  printf("# %d of %d old blocks given back as they were freed, %d kept\n", gone, OLD, stayed);
+  CHECK(gone >= 8);
+  CHECK(gone < OLD);
+  CHECK(gone + stayed == OLD);
+  CHECK(stats_now().purged - purged >= (uint64_t)gone * (n - 2 * (size_t)sysconf(_SC_PAGESIZE)));
+  CHECK(hawk_check() == 0);
+
+  /* The same blocks handed out again at once (the lists give the last freed
+   * first, so all of them: more than 4 MiB where pages went back): then, in
+   * the next period (a new budget), old blocks freed keep their pages. */
+  for (int i = 0; i < AGAIN; i++) {
+    REQUIRE((again[i] = hawk_malloc(n)) != NULL);
+    memset(again[i], 0x5a, n);
+  }
+  t.tv_sec = 1;
+  t.tv_nsec = 100000000L;
+  nanosleep(&t, NULL);
+  activity(100);
+  purged = stats_now().purged;
+  int resident = 0;
+  for (int i = 0; i < LATER; i++) {
+    hawk_free(later[i]);
+    resident += inner_resident(later[i], n) == inner_pages(later[i], n);
+  }
+  CHECK(resident == LATER);
+  CHECK(stats_now().purged == purged);
+  for (int i = 0; i < AGAIN; i++) hawk_free(again[i]);
+  CHECK(hawk_check() == 0);
 }
 
 /* ------------------------------------------------------------------------ */
