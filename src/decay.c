@@ -52,7 +52,12 @@ int decay_advance(void) {
                                 __ATOMIC_RELAXED);
     return 0;
   }
-  __atomic_store_n(&decay_clock.seen_ns, now, __ATOMIC_RELAXED);
+  /* Never back: a thread that read the clock earlier may store after one
+   * that read it later. */
+  uint64_t seen = __atomic_load_n(&decay_clock.seen_ns, __ATOMIC_RELAXED);
+  while (now > seen && !__atomic_compare_exchange_n(&decay_clock.seen_ns, &seen, now, 1,
+                                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  }
   int timed = now - last >= decay_clock.period_ns && now >= last;
   if (!timed && !decay_busy(checks)) return 0;
   /* One reader wins the advance; the others see the new time and wait for

@@ -73,8 +73,8 @@ static inline uint64_t decay_timed_epoch(void) {
  * (heap_old.c), without a clock read of its own. */
 static inline uint8_t decay_eighths(void) {
   uint64_t seen = __atomic_load_n(&decay_clock.seen_ns, __ATOMIC_RELAXED);
-  return (uint8_t)((seen - __atomic_load_n(&decay_clock.base_ns, __ATOMIC_RELAXED)) /
-                   (decay_clock.period_ns / 8 | 1));
+  uint64_t base = __atomic_load_n(&decay_clock.base_ns, __ATOMIC_RELAXED);
+  return seen > base ? (uint8_t)((seen - base) / (decay_clock.period_ns / 8 | 1)) : 0;
 }
 
 /* Whether something stamped with epoch stamp has stayed free for a whole

@@ -481,9 +481,12 @@ stamp_merged_locked(struct heap *h, const struct arena *a, block *b, size_t size
   if ((size_t)(end - after) >= DECAY_BLOCK_MIN && (s = free_stamp((const block *)after)) < old)
     old = s; /* merged forward */
   uint64_t stamp = decay_epoch();
-  if (single && freed >= DECAY_OLD_MIN && heap_old_give_back(h, b, size, freed_block, freed))
-    stamp = old; /* the freed bytes' pages went back: as dirty as the neighbours it merged */
-  else if (old != DECAY_CLEAN) {
+  if (single && freed >= DECAY_OLD_MIN && heap_old_give_back(h, b, size, freed_block, freed)) {
+    /* The freed bytes' pages went back.  Alone, the block is clean; merged,
+     * it holds its neighbours' pages and one astride each boundary: their
+     * older stamp, or now. */
+    if (old != DECAY_CLEAN || size == freed) stamp = old;
+  } else if (old != DECAY_CLEAN) {
     const char *used = end < a->frontier ? end : a->frontier;
     size_t touched = used > (const char *)b ? (size_t)(used - (const char *)b) : 0;
     if (freed * 8 < touched) stamp = old;

@@ -64,7 +64,8 @@ int heap_old_give_back(struct heap *h, const block *b, size_t size, const block 
   if ((uintptr_t)from > lo) lo = (uintptr_t)from;
   if ((uintptr_t)from + n < hi) hi = (uintptr_t)from + n;
   uintptr_t start = align_up(lo, page), end = hi & ~(uintptr_t)(page - 1);
-  if (end > start && os_discard((void *)start, end - start) == 0) counters_purged(end - start);
+  if (end <= start || os_discard((void *)start, end - start) != 0) return 0; /* as it was */
+  counters_purged(end - start);
   /* Where the period's give-backs lie (heap_old_born watches it). */
   if (h->old_hi == 0 || (uintptr_t)from < h->old_lo) h->old_lo = (uintptr_t)from;
   if ((uintptr_t)from + n > h->old_hi) h->old_hi = (uintptr_t)from + n;
