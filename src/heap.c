@@ -373,14 +373,22 @@ static _Noreturn __attribute__((noinline, cold)) void fail_locked(struct heap *h
   report_misuse(call, p, problem);
 }
 
+size_t heap_discard_inside(const block *b, size_t size, const void *from, size_t n) {
+  size_t page = os_page_size();
+  uintptr_t lo = (uintptr_t)b + BLOCK_MIN;               /* past the header, links, stamp */
+  uintptr_t hi = (uintptr_t)b + size - sizeof(uint64_t); /* before the footer */
+  if ((uintptr_t)from > lo) lo = (uintptr_t)from;
+  if ((uintptr_t)from + n < hi) hi = (uintptr_t)from + n;
+  uintptr_t start = align_up(lo, page);
+  uintptr_t end = hi & ~(uintptr_t)(page - 1);
+  if (end <= start || os_discard((void *)start, end - start) != 0) return 0;
+  return end - start;
+}
+
 /* Releases the whole pages inside one free block (its header, links, stamp
  * and footer stay); returns the bytes released. */
 static size_t discard_free_block(const block *b) {
-  size_t page = os_page_size();
-  uintptr_t start = align_up((uintptr_t)b + BLOCK_MIN, page);
-  uintptr_t end = ((uintptr_t)b + block_size(b) - sizeof(uint64_t)) & ~(uintptr_t)(page - 1);
-  if (end <= start || os_discard((void *)start, end - start) != 0) return 0;
-  return end - start;
+  return heap_discard_inside(b, block_size(b), b, block_size(b));
 }
 
 /* Whether free block b's inner pages were given back already (and nothing

@@ -85,6 +85,13 @@ HAWK_INTERNAL size_t heap_alloc_batch(struct heap *h, size_t size, void **out, s
  * choice stands: alloc_in_used_locked). */
 HAWK_INTERNAL block *heap_find_used(struct heap *h, size_t want);
 
+/* Gives back the whole pages of the n bytes at from that lie inside the
+ * free block of size bytes at b (its header need not be written yet): its
+ * first BLOCK_MIN bytes (header, links, stamp) and its footer stay; the
+ * one page rule of the decay's pass, malloc_trim and old blocks.  Returns
+ * the bytes given back (0 if madvise failed). */
+HAWK_INTERNAL size_t heap_discard_inside(const block *b, size_t size, const void *from, size_t n);
+
 /* Old blocks (heap_old.c; docs/design.md, "The decay"): a block of
  * DECAY_OLD_MIN bytes or more that stayed in use for half a period gives
  * its pages back as it is freed.  heap_old_born notes when the block of h

@@ -13,7 +13,6 @@
 #include "counters.h"
 #include "decay.h"
 #include "heap.h"
-#include "os.h"
 
 /* The periods a heap stops giving back at once when it hands out again
  * memory it gave back at once (heap_old_born): at first, and at most. */
@@ -59,13 +58,9 @@ static int old_enough(struct heap *h, const struct arena *a, const block *b, siz
 
 int heap_old_give_back(struct heap *h, const block *b, size_t size, const block *from, size_t n) {
   if (!old_enough(h, arena_of(from), from, n)) return 0;
-  size_t page = os_page_size();
-  uintptr_t lo = (uintptr_t)b + BLOCK_MIN, hi = (uintptr_t)b + size - sizeof(uint64_t);
-  if ((uintptr_t)from > lo) lo = (uintptr_t)from;
-  if ((uintptr_t)from + n < hi) hi = (uintptr_t)from + n;
-  uintptr_t start = align_up(lo, page), end = hi & ~(uintptr_t)(page - 1);
-  if (end <= start || os_discard((void *)start, end - start) != 0) return 0; /* as it was */
-  counters_purged(end - start);
+  size_t gone = heap_discard_inside(b, size, from, n);
+  if (gone == 0) return 0; /* as it was */
+  counters_purged(gone);
   /* Where the period's give-backs lie (heap_old_born watches it). */
   if (h->old_hi == 0 || (uintptr_t)from < h->old_lo) h->old_lo = (uintptr_t)from;
   if ((uintptr_t)from + n > h->old_hi) h->old_hi = (uintptr_t)from + n;
