@@ -28,6 +28,7 @@ struct arena {
   /* When the block of DECAY_OLD_MIN bytes or more that starts in each slot
    * of 2^DECAY_BORN_SHIFT bytes began its life (decay_eighths; heap_old.c) */
   uint8_t born[ARENA_SIZE >> DECAY_BORN_SHIFT];
+  uint32_t cached_ms; /* the coarse clock (ms) when it entered the empty cache */
 };
 
 #define ARENA_MAGIC           0x6177686b6172656eull

@@ -586,6 +586,70 @@ TEST(a_heap_that_empties_many_arenas_keeps_them_for_its_next_growth) {
   CHECK(hawk_check() == 0);
 }
 
+/* An empty arena taken back from the cache after a quarter of the decay's
+ * period, where it takes the footprint past its peak, comes back as a new
+ * one: its pages went back (purged), and what calloc hands out of it is
+ * zero though the arena held other bytes (its first page, which stays, is
+ * cleared).  One taken back at once keeps its pages (a program cycling
+ * through arenas, bench/frag), and so do those taken back below the
+ * footprint's peak.  300 KiB blocks, 13 to an arena, each young when freed
+ * (no old block's give-back); a period of 2 s (a quarter: 500 ms). */
+TEST(an_arena_that_waited_in_the_cache_comes_back_clean) {
+  if (!is_fresh("an_arena_that_waited_in_the_cache_comes_back_clean")) {
+    char period[] = "HAWKALLOC_DECAY_MS=2000", out[512];
+    char *const env[] = {period, NULL};
+    CHECK(run_fresh_env("an_arena_that_waited_in_the_cache_comes_back_clean", env, out,
+                        sizeof out) == 0);
+    fputs(out, stdout); /* the copy's counts */
+    return;
+  }
+  enum { PER = 13, N = PER * 5, MORE = N + PER };
+  static unsigned char *p[MORE];
+  size_t n = 300 * KiB, pg = (size_t)sysconf(_SC_PAGESIZE);
+  for (int i = 0; i < N; i++) {
+    REQUIRE((p[i] = hawk_malloc(n)) != NULL);
+    memset(p[i], 0x5a, n);
+  }
+  for (int i = 0; i < N; i++) hawk_free(p[i]);
+  struct hawk_stats freed = stats_now();
+  REQUIRE(freed.cached_arenas >= 3);
+
+  /* Taken back at once: every block's pages are still there. */
+  int resident = 0;
+  for (int i = 0; i < N; i++) {
+    REQUIRE((p[i] = hawk_malloc(n)) != NULL);
+    resident += inner_resident(p[i], n) == inner_pages(p[i], n);
+  }
+  CHECK(resident == N);
+  CHECK(stats_now().purged == freed.purged);
+  for (int i = 0; i < N; i++) hawk_free(p[i]);
+  freed = stats_now();
+
+  struct timespec t = {0, 700000000L};
+  nanosleep(&t, NULL);
+  /* After the wait, a whole arena more than before: the cached arenas
+   * taken back below the old peak keep their pages, the last one (past
+   * it) comes back clean, and one more is mapped new. */
+  int clean = 0, nonzero = 0;
+  resident = 0;
+  for (int i = 0; i < MORE; i++) {
+    REQUIRE((p[i] = hawk_calloc(1, n)) != NULL);
+    size_t r = inner_resident(p[i], n);
+    resident += r == inner_pages(p[i], n);
+    clean += r == 0;
+    for (size_t k = 0; k < n; k += 8) nonzero += *(uint64_t *)(p[i] + k) != 0;
+  }
+  uint64_t purged = stats_now().purged - freed.purged;
+  printf("# after the wait: %d of %d blocks resident, %d clean, %llu KiB purged\n", resident, MORE,
+         clean, (unsigned long long)(purged / KiB));
+  CHECK(nonzero == 0);
+  CHECK(purged >= 4 * MiB - pg && purged < 2 * (4 * MiB - pg));
+  CHECK(clean >= 2 * PER - 2); /* the arena cleaned and the new one */
+  CHECK(resident >= 2 * PER);  /* the arenas taken back below the peak */
+  for (int i = 0; i < MORE; i++) hawk_free(p[i]);
+  CHECK(hawk_check() == 0);
+}
+
 TEST(an_unused_cache_list_goes_back_to_the_heap) {
   if (!is_fresh("an_unused_cache_list_goes_back_to_the_heap")) {
     char out[64];
