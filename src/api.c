@@ -309,13 +309,25 @@ static void *resize_core(void *p, size_t n, const char *call) {
     if (want <= have && have - want < realloc_spare_kept(want)) return p;
     /* A shrink that gives a tail back takes a neighbour this thread just
      * freed out of its cache too, so that the tail merges with it rather
-     * than staying a small hole next to a cached block (docs/design.md). */
-    if (want <= have) next = reclaim_next(p);
-    if (want > have && n < large_threshold_now()) {
+     * than staying a small hole next to a cached block; a growth takes it
+     * to grow into it (docs/design.md). */
+    int shrink = want <= have;
+    if (shrink || n < large_threshold_now()) {
       next = reclaim_next(p);
-      /* A neighbour taken out of the cache is still allocated in the
-       * heap's eyes: heap_resize_into frees it and grows. */
-      if (next == NULL && next_in_use(p, have)) return move(p, have - BLOCK_HEADER, n);
+      /* With a neighbour in use (a hint), a growth in place would fail
+       * under the lock: it moves at once.  A shrink's tail would stay a
+       * hole of its own: to a size the thread cache holds, by a sixth of
+       * the block or more (config.h), it moves too, and the whole old block
+       * goes to the cache for the next request of its size; should no
+       * block be had, it shrinks in place. */
+      if (next == NULL &&
+          (!shrink || (want <= TCACHE_MAX_BLOCK && want <= have - have / REALLOC_SHRINK_MOVE)) &&
+          next_in_use(p, have)) {
+        int saved = errno;
+        void *q = move(p, shrink ? n : have - BLOCK_HEADER, n);
+        if (q || !shrink) return q;
+        errno = saved;
+      }
     }
   }
   size_t old = 0;

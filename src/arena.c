@@ -2,7 +2,6 @@
 #include "arena.h"
 
 #include <pthread.h>
-#include <string.h>
 
 #include "counters.h"
 #include "decay.h"
@@ -87,37 +86,10 @@ static struct arena *cache_take(void) {
   return a;
 }
 
-/* Whether arena a, just taken from the cache, should come back clean: it
- * waited there ARENA_CACHE_CLEAN_EIGHTHS of the decay's period, so the
- * program is not cycling through arenas (bench/frag's steps take them back
- * within milliseconds), and it takes the footprint past its peak, so that
- * its resident pages would add to the program's peak where a new arena
- * adds only the pages the heap fills (docs/design.md). */
-static int cache_clean_due(const struct arena *a) {
-  if (!decay_on || counters_footprint_now() + ARENA_SIZE <= counters_footprint_peak()) return 0;
-  uint32_t now = (uint32_t)(os_clock_coarse_ns() / 1000000u);
-  return (uint64_t)(uint32_t)(now - a->cached_ms) * 1000000u * 8 >=
-         decay_clock.period_ns * ARENA_CACHE_CLEAN_EIGHTHS;
-}
-
-/* Gives back the pages of arena a past its first and clears the rest of
- * that page past a new arena's frontier: a then reads as a new mapping
- * does, its frontier where a new arena's is.  Returns 0, with a as it was,
- * if the kernel refused. */
-static int cache_clean(struct arena *a) {
-  size_t page = os_page_size();
-  char *from = (char *)arena_first(a) + BLOCK_MIN;
-  if (os_discard((char *)a + page, ARENA_SIZE - page) != 0) return 0;
-  memset(from, 0, (size_t)((char *)a + page - from));
-  counters_purged(ARENA_SIZE - page);
-  a->frontier = from;
-  return 1;
-}
-
 int arena_create_kind(struct heap *heap, enum chunk_kind kind, struct arena **out) {
   struct arena *a = kind == CHUNK_ARENA ? cache_take() : NULL;
   if (a) {
-    if (!(cache_clean_due(a) && cache_clean(a)))
+    if (!arena_take_clean(a))
       a->frontier = (char *)a + ARENA_SIZE; /* reused: every byte may be dirty */
     counters_footprint(a->frontier - (char *)a);
   } else {

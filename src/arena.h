@@ -127,6 +127,13 @@ HAWK_INTERNAL size_t arena_cache_decay(uint64_t e);
 /* Number of arenas in the cache. */
 HAWK_INTERNAL size_t arena_cache_count(void);
 
+/* For arena a, just taken from the cache of empty arenas: if it waited
+ * there ARENA_CACHE_CLEAN_EIGHTHS of the decay's period and takes the
+ * footprint past its peak, gives its pages past the first back, clears the
+ * rest of that page and puts its frontier where a new arena's is; returns
+ * 1 then, else 0 with a as it was (arena_clean.c). */
+HAWK_INTERNAL int arena_take_clean(struct arena *a);
+
 /* Sets how many empty arenas the cache keeps (ARENA_CACHE_MAX at start;
  * SIZE_MAX: every one) and unmaps those over the new limit at once. */
 HAWK_INTERNAL void arena_cache_set_limit(size_t limit);

@@ -59,6 +59,7 @@ enum {
   CAPACITY_LOST = 6,   /* a later fill got less than 90% of the first */
   NEVER_RAN_OUT = 7,   /* the fill did not end in NULL */
   CONTENT_CHANGED = 8, /* a block's bytes changed */
+  SHRINK_FAILED = 9,   /* a shrinking realloc returned NULL or moved */
 };
 
 /* Allocates size-byte blocks until one fails, linking them through their
@@ -175,6 +176,34 @@ static int mode_recover(void) {
   return OK;
 }
 
+/* Fills memory with 1000-byte blocks, then with 100-byte ones (the thread
+ * cache's list of their size empty, no free block to refill it from), then
+ * shrinks one of the first to 100 bytes: its neighbour is in use, so the
+ * shrink would move to a block of the new size, and with none to be had it
+ * must shrink in place, with errno as it was. */
+static int mode_shrink(void) {
+  void *big, *small;
+  long n = fill(1000, &big, 0);
+  if (n < 2) return n < 0 ? BAD_ERRNO : NEVER_RAN_OUT;
+  if (fill(100, &small, 0) < 0) return BAD_ERRNO;
+  unsigned char *p = big; /* its neighbour, the second block, is in use */
+  void **rest = ((void **)p)[0];
+  memset(p, 0x3c, 100);
+  errno = 0;
+  unsigned char *q = hawk_realloc(p, 100);
+  if (q != p || errno != 0) return SHRINK_FAILED;
+  for (size_t i = 0; i < 100; i++)
+    if (q[i] != 0x3c) return CONTENT_CHANGED;
+  hawk_free(q);
+  if (release(small, 100) != 0) return CONTENT_CHANGED;
+  while (rest) {
+    void **next = rest[0];
+    hawk_free(rest);
+    rest = next;
+  }
+  return OK;
+}
+
 __attribute__((constructor)) static void limits_child(void) {
   const char *mode = getenv("HAWK_LIMITS_MODE");
   if (mode == NULL) return;
@@ -182,6 +211,7 @@ __attribute__((constructor)) static void limits_child(void) {
   if (strcmp(mode, "first") == 0) rc = mode_first();
   if (strcmp(mode, "loop") == 0) rc = mode_loop();
   if (strcmp(mode, "recover") == 0) rc = mode_recover();
+  if (strcmp(mode, "shrink") == 0) rc = mode_shrink();
   _exit(rc);
 }
 
@@ -233,6 +263,8 @@ TEST(run_out_and_recover_under_30MB) { CHECK(exited_ok("loop", 30 * MB)); }
 TEST(run_out_and_recover_under_66MB) { CHECK(exited_ok("loop", 66 * MB)); }
 
 TEST(full_capacity_after_running_out) { CHECK(exited_ok("recover", 256 * MiB)); }
+
+TEST(a_shrinking_realloc_with_memory_full_shrinks_in_place) { CHECK(exited_ok("shrink", 30 * MB)); }
 
 /* ---- what a free of released memory is called ----------------------------- */
 

@@ -486,6 +486,57 @@ TEST(realloc_shrinking_merges_its_tail_with_a_neighbour_held_by_this_threads_cac
   hawk_free(c);
 }
 
+/* A shrinking realloc whose neighbour is in use would leave its tail a hole
+ * of its own: to a size the thread cache holds, it moves into a block of
+ * that size from the cache, and the whole old block goes to the cache,
+ * where the next request of its size finds it (python with its own
+ * allocator off left 16,470 such tails of up to 256 bytes:
+ * docs/performance.md, "Shrinking next to a block in use").  A shrink to a
+ * size above the cache's keeps its place.  Fresh process: the layout of
+ * realloc_grows_into_a_neighbour_held_by_this_threads_cache. */
+TEST(realloc_shrinking_next_to_a_block_in_use_moves_to_a_cached_block) {
+  if (!is_fresh("realloc_shrinking_next_to_a_block_in_use_moves_to_a_cached_block")) {
+    CHECK(run_fresh("realloc_shrinking_next_to_a_block_in_use_moves_to_a_cached_block") == 0);
+    return;
+  }
+  unsigned char *a = hawk_malloc(200); /* a block of 208 bytes */
+  unsigned char *b = hawk_malloc(200);
+  unsigned char *spare = hawk_malloc(40); /* a block of 48 */
+  REQUIRE(a && b && spare);
+  REQUIRE(b == a + 208);
+  fill(a, 200, 7);
+  hawk_free(spare); /* the head of this thread's list of 48-byte blocks */
+  struct hawk_stats before = stats_now();
+  unsigned char *c = hawk_realloc(a, 40);
+  CHECK(c == spare);
+  CHECK(intact(c, 40, 7));
+  struct hawk_stats after = stats_now();
+  CHECK(after.free_blocks == before.free_blocks); /* no hole cut */
+  CHECK(after.thread_cached == before.thread_cached - 48 + 208);
+  CHECK(hawk_malloc(200) == a); /* the old block, whole, from the cache */
+  CHECK(hawk_check() == 0);
+  /* By less than a sixth of the block (208 to 176 bytes): the headroom of
+   * a growing buffer; it keeps its place and cuts its tail. */
+  fill(a, 200, 5);
+  CHECK(hawk_realloc(a, 168) == a);
+  CHECK(intact(a, 168, 5));
+  CHECK(hawk_check() == 0);
+
+  unsigned char *big = hawk_malloc(8000), *after_big = hawk_malloc(8000);
+  REQUIRE(big && after_big);
+  REQUIRE(after_big == big + hawk_usable_size(big) + 8);
+  fill(big, 8000, 9);
+  unsigned char *d = hawk_realloc(big, 4000); /* above the cache's sizes */
+  CHECK(d == big);
+  CHECK(intact(d, 4000, 9));
+  hawk_free(d);
+  hawk_free(after_big);
+  hawk_free(a);
+  hawk_free(b);
+  hawk_free(c);
+  CHECK(hawk_check() == 0);
+}
+
 /* A thread that, once told to go, holds a heap's lock until told to let
  * go, or for 20 s at most (then it notes that it gave up: the caller
  * waited for the lock). */
