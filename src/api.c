@@ -250,13 +250,15 @@ static int next_in_use(void *p, size_t have) {
 
 static inline void free_fast(void *ptr);
 
-/* Moves p, whose first old bytes are in use, to a new block of n bytes;
- * a block that grows gets REALLOC_HEADROOM more.  With M_PERTURB the bytes
- * added and the old block are filled as malloc and free fill them. */
-static HAWK_HOT void *move(void *p, size_t old, size_t n) {
+/* Moves p, whose first old bytes are in use, to a new block of n bytes: q
+ * if it is not NULL (a block of n bytes taken from the thread cache), else
+ * one allocated here; a block that grows gets REALLOC_HEADROOM more.  With
+ * M_PERTURB the bytes added and the old block are filled as malloc and free
+ * fill them. */
+static HAWK_HOT void *move(void *p, size_t old, size_t n, void *q) {
   size_t limit = large_threshold_now();
   size_t ask = n > old && n < limit ? n + n / REALLOC_HEADROOM : n;
-  void *q = alloc_core(ask < limit ? ask : n, HAWK_ALIGN, 0);
+  if (q == NULL) q = alloc_core(ask < limit ? ask : n, HAWK_ALIGN, 0);
   if (q == NULL) return NULL;
   memcpy(q, p, old < n ? old : n);
   if (unlikely(debug_perturb_now())) {
@@ -271,6 +273,8 @@ static HAWK_HOT void *move(void *p, size_t old, size_t n) {
  * back: under BLOCK_MIN nothing can be split off, and up to the headroom a
  * growing realloc adds (config.h) the room is kept, so that the next small
  * step of a buffer grown by small steps finds its headroom still there. */
+_Static_assert(REALLOC_SHRINK_MOVE >= 2, "REALLOC_SHRINK_MOVE: 2 or more (a half, a third...)");
+
 static size_t realloc_spare_kept(size_t want) {
   return want / REALLOC_HEADROOM > BLOCK_MIN ? want / REALLOC_HEADROOM : BLOCK_MIN;
 }
@@ -290,7 +294,7 @@ static void *resize_core(void *p, size_t n, const char *call) {
       }
       return q;
     }
-    return move(p, usable_core(p, call), n);
+    return move(p, usable_core(p, call), n, NULL);
   }
   /* The block is the caller's, so its size cannot change under us; read
    * without the lock, it is trusted only with a sound header.  A pointer
@@ -317,22 +321,25 @@ static void *resize_core(void *p, size_t n, const char *call) {
       /* With a neighbour in use (a hint), a growth in place would fail
        * under the lock: it moves at once.  A shrink's tail would stay a
        * hole of its own: to a size the thread cache holds, by a sixth of
-       * the block or more (config.h), it moves too, and the whole old block
-       * goes to the cache for the next request of its size; should no
-       * block be had, it shrinks in place. */
+       * the block or more (config.h), it moves too, to a block of the new
+       * size from this thread's cache (refilled if empty, without the
+       * retry of a failing malloc), and the old block is freed as free
+       * frees it (to the cache for the next request of its size when it is
+       * small enough); with the caches off (textbook mode), or no block to
+       * be had, it shrinks in place. */
       if (next == NULL &&
           (!shrink || (want <= TCACHE_MAX_BLOCK && want <= have - have / REALLOC_SHRINK_MOVE)) &&
           next_in_use(p, have)) {
-        int saved = errno;
-        void *q = move(p, shrink ? n : have - BLOCK_HEADER, n);
-        if (q || !shrink) return q;
-        errno = saved;
+        void *q = NULL;
+        if (shrink && !tcache_disabled && (q = tcache_pop_fast(want, tcache_key)) == NULL)
+          q = tcache_refill(want);
+        if (q || !shrink) return move(p, have - BLOCK_HEADER, n, q);
       }
     }
   }
   size_t old = 0;
   if (heap_resize_into(p, next, n, large_threshold_now(), call, &old)) return p;
-  return move(p, old, n);
+  return move(p, old, n, NULL);
 }
 
 /* --- debug mode (debug.h): the same primitives with canaries -------------- */

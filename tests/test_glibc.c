@@ -615,6 +615,20 @@ TEST(mallopt_perturb_fills) {
   plain = hawk_malloc(64);
   CHECK(plain == a && all_bytes(plain, 16, 64, 0x22));
   hawk_free(plain);
+  /* A shrinking realloc next to a block in use moves to a cached block:
+   * the old block is filled as free fills it, past the bytes kept too. */
+  CHECK(MALLOPT(M_PERTURB, 0x15a) == 1);
+  unsigned char *s = hawk_malloc(200), *next = hawk_malloc(200), *spare = hawk_malloc(40);
+  REQUIRE(s && next && spare);
+  REQUIRE(next == s + 208);
+  hawk_free(spare);
+  memset(s, 0x33, 200);
+  unsigned char *shrunk = hawk_realloc(s, 40);
+  CHECK(shrunk == spare && all_bytes(shrunk, 0, 40, 0x33));
+  CHECK(all_bytes(s, 16, 200, 0x5a));
+  CHECK(MALLOPT(M_PERTURB, 0) == 1);
+  hawk_free(shrunk);
+  hawk_free(next);
   hawk_free(c);
   hawk_free(z);
   CHECK(hawk_check() == 0);

@@ -60,6 +60,7 @@ enum {
   NEVER_RAN_OUT = 7,   /* the fill did not end in NULL */
   CONTENT_CHANGED = 8, /* a block's bytes changed */
   SHRINK_FAILED = 9,   /* a shrinking realloc returned NULL or moved */
+  NOT_ADJACENT = 10,   /* the layout the case needs did not come about */
 };
 
 /* Allocates size-byte blocks until one fails, linking them through their
@@ -188,6 +189,7 @@ static int mode_shrink(void) {
   if (fill(100, &small, 0) < 0) return BAD_ERRNO;
   unsigned char *p = big; /* its neighbour, the second block, is in use */
   void **rest = ((void **)p)[0];
+  if ((unsigned char *)rest != p + hawk_usable_size(p) + 8) return NOT_ADJACENT;
   memset(p, 0x3c, 100);
   errno = 0;
   unsigned char *q = hawk_realloc(p, 100);

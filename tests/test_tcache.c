@@ -537,6 +537,28 @@ TEST(realloc_shrinking_next_to_a_block_in_use_moves_to_a_cached_block) {
   CHECK(hawk_check() == 0);
 }
 
+/* With the caches off (textbook mode, HAWKALLOC_TCACHE=0) every call meets
+ * the heap's placement policy, as in the seed's design: a shrink next to a
+ * block in use cuts its tail in place. */
+TEST(realloc_shrinking_in_textbook_mode_keeps_its_place) {
+  if (!is_fresh("realloc_shrinking_in_textbook_mode_keeps_its_place")) {
+    char off[] = "HAWKALLOC_TCACHE=0", out[64];
+    char *const env[] = {off, NULL};
+    CHECK(run_fresh_env("realloc_shrinking_in_textbook_mode_keeps_its_place", env, out,
+                        sizeof out) == 0);
+    return;
+  }
+  unsigned char *a = hawk_malloc(200), *b = hawk_malloc(200);
+  REQUIRE(a && b);
+  REQUIRE(b == a + 208);
+  fill(a, 200, 3);
+  CHECK(hawk_realloc(a, 40) == a);
+  CHECK(intact(a, 40, 3));
+  hawk_free(a);
+  hawk_free(b);
+  CHECK(hawk_check() == 0);
+}
+
 /* A thread that, once told to go, holds a heap's lock until told to let
  * go, or for 20 s at most (then it notes that it gave up: the caller
  * waited for the lock). */
