@@ -15,6 +15,7 @@
 #if !defined(HAWK_NO_OVERRIDE) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -418,11 +419,27 @@ static void *bad_pointer(enum kind kind, void **keep, size_t *keep_len, void *st
     return a + 4096 + 64;
   }
   case K_ARENA_START: {
-    unsigned char *p = hawk_malloc(256);
+    /* What lies before the arena is not ours, and may not be mapped: a
+     * header read there (8 bytes before the pointer) would fault.  Whether
+     * it is mapped depends on where the kernel put other mappings, so
+     * blocks are taken until one lies in an arena whose page before is not
+     * mapped (mincore fails there with ENOMEM); the others are freed. */
+    enum { TRIES = 48 };
+    static unsigned char *tried[TRIES];
+    unsigned char *p = NULL;
+    int n = 0;
+    while (n < TRIES && p == NULL) {
+      unsigned char *q = hawk_malloc(n == 0 ? 256 : 900000);
+      if (!q) break;
+      tried[n++] = q;
+      uintptr_t a = (uintptr_t)q & ~(uintptr_t)(ARENA_SIZE - 1);
+      unsigned char v;
+      if (mincore((void *)(a - 4096), 4096, &v) != 0 && errno == ENOMEM) p = q;
+    }
+    for (int i = 0; i < n; i++)
+      if (tried[i] != p) hawk_free(tried[i]);
     if (!p) return NULL;
     *keep = p;
-    /* What lies before the arena is not ours, and may not be mapped: a
-     * header read there (8 bytes before the pointer) would fault. */
     return (void *)((uintptr_t)p & ~(uintptr_t)(ARENA_SIZE - 1));
   }
   case K_ARENA_END: {
