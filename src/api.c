@@ -273,11 +273,13 @@ static HAWK_HOT void *move(void *p, size_t old, size_t n, void *q) {
  * back: under BLOCK_MIN nothing can be split off, and up to the headroom a
  * growing realloc adds (config.h) the room is kept, so that the next small
  * step of a buffer grown by small steps finds its headroom still there. */
-_Static_assert(REALLOC_SHRINK_MOVE >= 2, "REALLOC_SHRINK_MOVE: 2 or more (a half, a third...)");
-
 static size_t realloc_spare_kept(size_t want) {
   return want / REALLOC_HEADROOM > BLOCK_MIN ? want / REALLOC_HEADROOM : BLOCK_MIN;
 }
+
+/* A shrink that moves (resize_core) gives back a half of its block, a third,
+ * ...: REALLOC_SHRINK_MOVE 0 would divide by zero, 1 turn the rule off. */
+_Static_assert(REALLOC_SHRINK_MOVE >= 2, "REALLOC_SHRINK_MOVE: 2 or more (a half, a third...)");
 
 /* Resizes p (not NULL) to n bytes (0 < n <= PTRDIFF_MAX): in place if it
  * can, else by moving.  NULL on failure, with p untouched. */
