@@ -74,7 +74,11 @@ fi
 traces=${BENCH_TRACES:-$root/../shared/traces}
 do_replay=${BENCH_REPLAY:-1}
 hawk_tool=${HAWK_TOOL:-$root/build/hawk}
-replay_rounds=3 # timing rounds inside each `hawk replay` (it keeps the best)
+# Timing rounds inside each `hawk replay` (it keeps the best): 10, where every
+# allocator's best has settled (docs/performance.md, "The replay line's
+# rounds"); with 3, mimalloc's and tcmalloc's best rounds of the random
+# traces were still their first, slow ones.
+replay_rounds=10
 [[ $quick == 1 ]] && replay_rounds=1
 hawk_lib=${HAWK_PRELOAD_LIB:-$root/build/libhawkalloc.so}
 nochecks_lib=${HAWK_NOCHECKS_LIB:-$root/build/nochecks/libhawkalloc.so}
