@@ -186,6 +186,13 @@ enum op_kind {
 
 #define SLOT_NULL UINT32_MAX /* free(NULL): the op names no block */
 
+/* The largest alignment an aligned op may ask for: 2^47, the most that any
+ * nonzero address below 2^48 has (the address space of the library and of
+ * the kernel's user space on x86-64 and aarch64), so no allocator can serve
+ * more.  A trace that asks for more, or for one that is not a power of two,
+ * is refused when it is loaded. */
+#define OP_ALIGN_MAX ((uint64_t)1 << 47)
+
 /* One call to replay.  Blocks are named by slot: a .rep trace's id, or one
  * slot per allocation of a HawkAlloc trace (a realloc keeps its slot). */
 struct op {
@@ -193,7 +200,7 @@ struct op {
   uint8_t pad[3];
   uint32_t slot;  /* or SLOT_NULL */
   uint64_t size;  /* bytes asked for (calloc: the product) */
-  uint64_t align; /* OP_ALIGNED: the alignment */
+  uint64_t align; /* OP_ALIGNED: the alignment, a power of two up to OP_ALIGN_MAX */
   uint64_t where; /* source position for messages: line, or record number */
 };
 

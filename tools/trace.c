@@ -363,6 +363,7 @@ static int fixed_parse(const unsigned char *data, size_t len, uint32_t version, 
 
   size_t nops = 0;
   uint32_t slots = 0;
+  int rc = 0;
   for (size_t k = 0; k < n; k++) {
     const unsigned char *r = data + header + order[k].index * record;
     unsigned kind = r[12];
@@ -390,7 +391,17 @@ static int fixed_parse(const unsigned char *data, size_t len, uint32_t version, 
         t->skipped++;
         continue;
       }
-      if (kind == OP_ALIGNED) o.align = aux;
+      if (kind == OP_ALIGNED) {
+        if (aux == 0 || (aux & (aux - 1)) != 0 || aux > OP_ALIGN_MAX) {
+          snprintf(err, errlen,
+                   "record %llu: an aligned allocation (op 5) asks for alignment %llu, which is "
+                   "not a power of two from 1 to 2^47 (the most any address below 2^48 has)",
+                   (unsigned long long)o.where, (unsigned long long)aux);
+          rc = -1;
+          goto done;
+        }
+        o.align = aux;
+      }
       o.slot = slots++;
       break;
     case OP_FREE:
@@ -436,6 +447,7 @@ static int fixed_parse(const unsigned char *data, size_t len, uint32_t version, 
     heaps_link(&hs, o.slot, result, heap);
     t->ops[nops++] = o;
   }
+done:
   mm_free(keys, n * sizeof *keys);
   mm_free(tmp, n * sizeof *tmp);
   mm_free(map.e, map.bytes);
@@ -443,5 +455,5 @@ static int fixed_parse(const unsigned char *data, size_t len, uint32_t version, 
   mm_free(hs.head.e, hs.head.bytes);
   t->nops = nops;
   t->nslots = slots;
-  return 0;
+  return rc;
 }

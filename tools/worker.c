@@ -137,9 +137,13 @@ static void verify(const struct op *o, uint32_t id, const struct slot *s, uint64
 static uint64_t serial;
 static int recording; /* hawk view: the library's events of every call */
 
+/* posix_memalign at align rounded up to a power of two of at least a
+ * pointer's size; NULL for an alignment above OP_ALIGN_MAX (the loader
+ * refuses those: the doubling stops there instead of wrapping to 0). */
 static void *aligned(uint64_t align, uint64_t size) {
   size_t a = sizeof(void *);
-  while (a < align) a *= 2;
+  while (a < align && a < OP_ALIGN_MAX) a *= 2;
+  if (a < align) return NULL;
   void *p = NULL;
   return posix_memalign(&p, a, size) == 0 ? p : NULL;
 }

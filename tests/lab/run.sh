@@ -323,6 +323,52 @@ else
   fail "a .rep block id of 67108863 replays in less than 64 MiB" "most resident: $most_resident KiB"
 fi
 
+# An aligned record (op 5) whose alignment is above 2^47 (the most any
+# address below 2^48 has) or not a power of two is refused when the trace is
+# loaded, in one line naming the record and the alignment: the worker's
+# rounding up to a power of two wrapped to 0 and looped for ever on 2^63 and
+# more.  Version 2 (2^64 - 1, and 2^48: a power of two past the bound) and
+# version 3 (2^63 + 1), under replay, map and view, each under a timeout.
+python3 - "$work" <<'PY'
+import struct, sys
+v2 = bytearray(b"HAWKTRC\0" + struct.pack("<III", 2, 32, 48) + bytes(12))
+v2 += struct.pack("<QIB3xQQQi4x", 1, 1, 5, 0x100000, 16, (1 << 64) - 1, 0)
+open(sys.argv[1] + "/align_v2.trace", "wb").write(v2)
+struct.pack_into("<Q", v2, 32 + 32, 1 << 48)
+open(sys.argv[1] + "/align_2p48.trace", "wb").write(v2)
+def varint(v):
+    out = bytearray()
+    while True:
+        out.append((v & 0x7F) | (0x80 if v >> 7 else 0))
+        v >>= 7
+        if not v:
+            return bytes(out)
+# One record: op 5 with a result (delta 2^21: ptr_code keeps a multiple of 16
+# whole, shifted left by one), a size and the alignment 2^63 + 1.
+rec = bytes([0x05 | 0x10 | 0x20 | 0x40]) + varint(1 << 21) + varint(16) + varint((1 << 63) + 1)
+v3 = bytearray(b"HAWKTRC\0" + struct.pack("<III", 3, 32, 0) + bytes(12))
+v3 += b"HTC3" + struct.pack("<IIIIIQ", len(rec), 1, 1, 0, 0, 0) + rec
+open(sys.argv[1] + "/align_v3.trace", "wb").write(v3)
+PY
+for f in align_v2:18446744073709551615 align_2p48:281474976710656 align_v3:9223372036854775809; do
+  name=${f%%:*} want=${f#*:}
+  for cmd in replay map view; do
+    case $cmd in
+    replay) args=(replay --rounds 1 "$work/$name.trace") ;;
+    map) args=(map --trace "$work/$name.trace" --out "$work/$name.svg") ;;
+    view) args=(view --out "$work/$name.html" "$work/$name.trace") ;;
+    esac
+    err=$(timeout 20 "$hawk" "${args[@]}" 2>&1 >/dev/null)
+    rc=$?
+    if ((rc == 1 || rc == 2)) && [[ $(wc -l <<<"$err") == 1 ]] &&
+      grep -q "record 1: an aligned allocation (op 5) asks for alignment $want, which is not a power of two from 1 to 2^47" <<<"$err"; then
+      ok "hawk $cmd: $name.trace's alignment $want is refused in one line"
+    else
+      fail "hawk $cmd: $name.trace's alignment $want is refused in one line" "exit $rc" "$err"
+    fi
+  done
+done
+
 # Textbook mode: a block of 600 and one of 1000 freed between live blocks,
 # then 600 and 1000 bytes asked for.  With the thread cache both come back
 # from its lists under every policy; without it first fit cuts the 600 out
