@@ -27,6 +27,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <link.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -433,6 +434,19 @@ static int parse_count(const char *s, long *out) {
   return 0;
 }
 
+/* An op number (map@N): any long, as hawk map's --at takes; -1 for
+ * anything else. */
+static int parse_op(const char *s, long *out) {
+  long v = 0;
+  if (!*s) return -1;
+  for (; *s; s++) {
+    if (*s < '0' || *s > '9' || v > (LONG_MAX - (*s - '0')) / 10) return -1;
+    v = v * 10 + (*s - '0');
+  }
+  *out = v;
+  return 0;
+}
+
 int cmd_worker(int argc, char **argv) {
   long fd, rounds;
   if (argc != 8 || parse_count(argv[1], &fd) != 0 || parse_count(argv[3], &rounds) != 0) {
@@ -443,7 +457,7 @@ int cmd_worker(int argc, char **argv) {
   result_fd = (int)fd;
   int map_mode = strncmp(argv[2], "map", 3) == 0;
   long map_at = -1;
-  if (map_mode && argv[2][3] == '@' && parse_count(argv[2] + 4, &map_at) != 0)
+  if (map_mode && argv[2][3] == '@' && parse_op(argv[2] + 4, &map_at) != 0)
     fail("bad worker mode %s", argv[2]);
   int events_mode = strncmp(argv[2], "events", 6) == 0;
   const char *path = argv[5];

@@ -432,6 +432,31 @@ else
     "${out:0:400}"
 fi
 
+# hawk map --at past the trace's end says which ops there are, exit 2, at
+# any size (the worker read map@N with a cap near 10^7 and said "bad worker
+# mode", exit 1); and an op past 10^7 inside a trace of 10,000,020 ops is
+# drawn.
+printf '%s\n' 1000 1 4 1 'a 0 24' 'a 1 24' 'f 0' 'f 1' >"$work/four.rep"
+for at in 5 99999999 9223372036854775807; do
+  err=$("$hawk" map --trace "$work/four.rep" --at "$at" --out "$work/at.svg" 2>&1 >/dev/null)
+  rc=$?
+  if ((rc == 2)) && [[ $err == "hawk: map: $work/four.rep: --at $at: the trace has ops 1 to 4" ]]; then
+    ok "hawk map --at $at past a trace of 4 ops: its ops, exit 2"
+  else
+    fail "hawk map --at $at past a trace of 4 ops: its ops, exit 2" "exit $rc" "$err"
+  fi
+done
+awk 'BEGIN { print 1; print 1; print 10000020; print 1; for (i = 0; i < 5000010; i++) print "a 0 1\nf 0" }' \
+  >"$work/ten-million.rep"
+out=$("$hawk" map --trace "$work/ten-million.rep" --at 10000015 --out "$work/ten.svg" 2>&1)
+rc=$?
+if ((rc == 0)) && [[ $out == "wrote $work/ten.svg: $work/ten-million.rep after op 10000015 of 10000020,"* ]]; then
+  ok "hawk map --at 10000015 in a trace of 10,000,020 ops"
+else
+  fail "hawk map --at 10000015 in a trace of 10,000,020 ops" "exit $rc" "${out:0:400}"
+fi
+rm -f "$work/ten-million.rep"
+
 # Textbook mode: a block of 600 and one of 1000 freed between live blocks,
 # then 600 and 1000 bytes asked for.  With the thread cache both come back
 # from its lists under every policy; without it first fit cuts the 600 out
