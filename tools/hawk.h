@@ -186,14 +186,24 @@ enum op_kind {
 
 #define SLOT_NULL UINT32_MAX /* free(NULL): the op names no block */
 
+/* The largest alignment an aligned op may ask for: 2^47, the most that any
+ * nonzero address below 2^48 has (the address space of the library and of
+ * the kernel's user space on x86-64 and aarch64), so no allocator can serve
+ * more.  A trace that asks for more, or for one that is not a power of two,
+ * is refused when it is loaded. */
+#define OP_ALIGN_MAX ((uint64_t)1 << 47)
+
 /* One call to replay.  Blocks are named by slot: a .rep trace's id, or one
  * slot per allocation of a HawkAlloc trace (a realloc keeps its slot). */
 struct op {
-  uint8_t kind; /* enum op_kind */
-  uint8_t pad[3];
+  uint8_t kind;      /* enum op_kind */
+  uint8_t onto_live; /* an allocation into a slot whose block is still live (a
+                        .rep's `a` of an id in use): the old block stays
+                        allocated, and the worker keeps it to free it later */
+  uint8_t pad[2];
   uint32_t slot;  /* or SLOT_NULL */
   uint64_t size;  /* bytes asked for (calloc: the product) */
-  uint64_t align; /* OP_ALIGNED: the alignment */
+  uint64_t align; /* OP_ALIGNED: the alignment, a power of two up to OP_ALIGN_MAX */
   uint64_t where; /* source position for messages: line, or record number */
 };
 
@@ -205,7 +215,7 @@ struct optrace {
   const char *format; /* "rep" or "hawk" (static strings) */
   const char *where;  /* "line" or "record": what op.where counts */
   uint64_t skipped;   /* records that named no known block, and failed calls */
-  uint64_t leaked;    /* allocations into a slot already in use (left allocated) */
+  uint64_t leaked;    /* ops marked onto_live */
   uint64_t repaired;  /* HawkAlloc traces: a pointer handed out again while live */
   size_t ops_bytes;   /* size of the ops mapping */
 };

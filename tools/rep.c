@@ -76,9 +76,9 @@ static int parse_int(const char *s, size_t n, int64_t *out) {
  * block, or the line that freed it plus FREED_AT. */
 enum { ID_UNUSED = 0, ID_LIVE = 1, FREED_AT = 2 };
 
-/* Follows what op o does to its id's state; -1 with a message for a free of
- * an id that is not allocated. */
-static int track(const struct op *o, uint64_t *state, char *err, size_t errlen) {
+/* Follows what op o does to its id's state, and marks an allocation into a
+ * live id; -1 with a message for a free of an id that is not allocated. */
+static int track(struct op *o, uint64_t *state, char *err, size_t errlen) {
   if (o->slot == SLOT_NULL) return 0;
   uint64_t *s = &state[o->slot];
   if (o->kind == OP_FREE && *s != ID_LIVE) {
@@ -90,6 +90,7 @@ static int track(const struct op *o, uint64_t *state, char *err, size_t errlen) 
                (unsigned long long)o->where, o->slot, (unsigned long long)(*s - FREED_AT));
     return -1;
   }
+  o->onto_live = o->kind == OP_MALLOC && *s == ID_LIVE;
   *s = o->kind == OP_FREE ? o->where + FREED_AT : ID_LIVE;
   return 0;
 }
@@ -192,6 +193,7 @@ int rep_parse(const char *data, size_t len, struct optrace *t, char *err, size_t
   int rc = body_pass(data, len, t->ops, state, &n, &slots, err, errlen);
   mm_free(state, state_bytes);
   if (rc != 0) return -1;
+  for (size_t i = 0; i < n; i++) t->leaked += t->ops[i].onto_live;
   t->nops = n;
   t->nslots = slots;
   t->format = "rep";

@@ -22,6 +22,9 @@
  * block is the default heap's).  Nothing here uses malloc. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "hawk.h"
 
@@ -69,6 +72,23 @@ static struct key *sort_keys(struct key *a, struct key *tmp, size_t n) {
 
 /* --- pointer -> slot, open addressing with linear probing ------------------- */
 
+/* The hash is keyed by a random number of this process: a file cannot be
+ * crafted so that its pointers share a home and every lookup walks all of
+ * them (a fixed multiplicative hash let 160,000 records take 17 s). */
+static uint64_t hash_key;
+
+static void hash_key_init(void) {
+  uint64_t k = 0;
+  if (hash_key) return;
+  if (getrandom(&k, sizeof k, GRND_NONBLOCK) != (ssize_t)sizeof k) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    k = (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 32 ^ (uint64_t)getpid() << 16 ^
+        (uint64_t)(uintptr_t)&k;
+  }
+  hash_key = k | 1;
+}
+
 struct entry {
   uint64_t ptr; /* 0: empty */
   uint32_t slot;
@@ -80,7 +100,16 @@ struct ptrmap {
   size_t bytes;
 };
 
-static size_t ptr_hash(uint64_t p) { return (size_t)((p >> 4) * 0x9e3779b97f4a7c15ull >> 17); }
+/* The key, then splitmix64's finalizer: every bit of p and of the key moves
+ * every bit of the home. */
+static size_t ptr_hash(uint64_t p) {
+  uint64_t x = p ^ hash_key;
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebull;
+  return (size_t)(x ^ x >> 31);
+}
 
 static struct entry *ptrmap_find(const struct ptrmap *m, uint64_t p) {
   for (size_t i = ptr_hash(p) & m->mask;; i = (i + 1) & m->mask) {
@@ -305,6 +334,7 @@ int hawk_trace_parse(const unsigned char *data, size_t len, struct optrace *t, c
     return -1;
   }
   uint32_t version = le32(data + 8), header = le32(data + 12), record = le32(data + 16);
+  hash_key_init();
   if (version == 3 && record == 0 && header >= HEADER_MIN && header <= len)
     return v3_parse(data, len, header, t, err, errlen);
   if (version < 1 || version > 2 || header < HEADER_MIN || record < RECORD_MIN || header > len) {
@@ -363,6 +393,7 @@ static int fixed_parse(const unsigned char *data, size_t len, uint32_t version, 
 
   size_t nops = 0;
   uint32_t slots = 0;
+  int rc = 0;
   for (size_t k = 0; k < n; k++) {
     const unsigned char *r = data + header + order[k].index * record;
     unsigned kind = r[12];
@@ -390,7 +421,17 @@ static int fixed_parse(const unsigned char *data, size_t len, uint32_t version, 
         t->skipped++;
         continue;
       }
-      if (kind == OP_ALIGNED) o.align = aux;
+      if (kind == OP_ALIGNED) {
+        if (aux == 0 || (aux & (aux - 1)) != 0 || aux > OP_ALIGN_MAX) {
+          snprintf(err, errlen,
+                   "record %llu: an aligned allocation (op 5) asks for alignment %llu, which is "
+                   "not a power of two from 1 to 2^47 (the most any address below 2^48 has)",
+                   (unsigned long long)o.where, (unsigned long long)aux);
+          rc = -1;
+          goto done;
+        }
+        o.align = aux;
+      }
       o.slot = slots++;
       break;
     case OP_FREE:
@@ -436,6 +477,7 @@ static int fixed_parse(const unsigned char *data, size_t len, uint32_t version, 
     heaps_link(&hs, o.slot, result, heap);
     t->ops[nops++] = o;
   }
+done:
   mm_free(keys, n * sizeof *keys);
   mm_free(tmp, n * sizeof *tmp);
   mm_free(map.e, map.bytes);
@@ -443,5 +485,5 @@ static int fixed_parse(const unsigned char *data, size_t len, uint32_t version, 
   mm_free(hs.head.e, hs.head.bytes);
   t->nops = nops;
   t->nslots = slots;
-  return 0;
+  return rc;
 }

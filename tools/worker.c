@@ -27,6 +27,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <link.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -137,9 +138,21 @@ static void verify(const struct op *o, uint32_t id, const struct slot *s, uint64
 static uint64_t serial;
 static int recording; /* hawk view: the library's events of every call */
 
+/* The blocks of the ops marked onto_live, which allocate into a slot whose
+ * block is still live: the old block is kept here until release_all frees
+ * it, so that the timing rounds do not pile up the blocks the trace leaks.
+ * Each marked op runs once per pass: the trace's leaked count is room
+ * enough. */
+static void **kept_blocks;
+static size_t nkept;
+
+/* posix_memalign at align rounded up to a power of two of at least a
+ * pointer's size; NULL for an alignment above OP_ALIGN_MAX (the loader
+ * refuses those: the doubling stops there instead of wrapping to 0). */
 static void *aligned(uint64_t align, uint64_t size) {
   size_t a = sizeof(void *);
-  while (a < align) a *= 2;
+  while (a < align && a < OP_ALIGN_MAX) a *= 2;
+  if (a < align) return NULL;
   void *p = NULL;
   return posix_memalign(&p, a, size) == 0 ? p : NULL;
 }
@@ -163,6 +176,7 @@ static void replay_verified(struct slot *slots, int64_t peak_op, void (*at_peak)
     case OP_CALLOC:
     case OP_ALIGNED:
       if (s->p) res.leaked++; /* allocated again without a free: the old block stays */
+      if (o->onto_live) kept_blocks[nkept++] = s->p;
       if (o->kind == OP_MALLOC) {
         p = malloc(o->size);
         nonnull(o, p, "malloc");
@@ -236,6 +250,8 @@ static void release_all(struct slot *slots, int verified) {
     free(slots[k].p);
     slots[k].p = NULL;
   }
+  for (size_t i = 0; i < nkept; i++) free(kept_blocks[i]);
+  nkept = 0;
 }
 
 /* A timing round: the calls alone.  Returns the seconds taken. */
@@ -249,14 +265,17 @@ static double replay_timed(struct slot *slots) {
     void *p;
     switch (o->kind) {
     case OP_MALLOC:
+      if (o->onto_live) kept_blocks[nkept++] = s->p;
       s->p = p = malloc(o->size);
       nonnull(o, p, "malloc");
       break;
     case OP_CALLOC:
+      if (o->onto_live) kept_blocks[nkept++] = s->p;
       s->p = p = calloc(o->size, 1);
       nonnull(o, p, "calloc");
       break;
     case OP_ALIGNED:
+      if (o->onto_live) kept_blocks[nkept++] = s->p;
       s->p = p = aligned(o->align, o->size);
       nonnull(o, p, "aligned allocation");
       break;
@@ -415,6 +434,19 @@ static int parse_count(const char *s, long *out) {
   return 0;
 }
 
+/* An op number (map@N): any long, as hawk map's --at takes; -1 for
+ * anything else. */
+static int parse_op(const char *s, long *out) {
+  long v = 0;
+  if (!*s) return -1;
+  for (; *s; s++) {
+    if (*s < '0' || *s > '9' || v > (LONG_MAX - (*s - '0')) / 10) return -1;
+    v = v * 10 + (*s - '0');
+  }
+  *out = v;
+  return 0;
+}
+
 int cmd_worker(int argc, char **argv) {
   long fd, rounds;
   if (argc != 8 || parse_count(argv[1], &fd) != 0 || parse_count(argv[3], &rounds) != 0) {
@@ -425,7 +457,7 @@ int cmd_worker(int argc, char **argv) {
   result_fd = (int)fd;
   int map_mode = strncmp(argv[2], "map", 3) == 0;
   long map_at = -1;
-  if (map_mode && argv[2][3] == '@' && parse_count(argv[2] + 4, &map_at) != 0)
+  if (map_mode && argv[2][3] == '@' && parse_op(argv[2] + 4, &map_at) != 0)
     fail("bad worker mode %s", argv[2]);
   int events_mode = strncmp(argv[2], "events", 6) == 0;
   const char *path = argv[5];
@@ -479,6 +511,10 @@ int cmd_worker(int argc, char **argv) {
    * ids may be few and far apart (one id 67,108,863: 2 GiB of slots). */
   for (size_t i = 0; i < t.nops; i++)
     if (t.ops[i].slot != SLOT_NULL) mm_touch(&slots[t.ops[i].slot], sizeof *slots);
+  size_t kept_bytes = (t.leaked ? t.leaked : 1) * sizeof *kept_blocks;
+  kept_blocks = mm_alloc(kept_bytes);
+  if (!kept_blocks) fail("out of memory (mmap) for %llu kept blocks", (unsigned long long)t.leaked);
+  mm_touch(kept_blocks, kept_bytes);
 
   struct hawk_stats before;
   memset(&before, 0, sizeof before);

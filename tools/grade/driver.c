@@ -45,6 +45,8 @@ static uint64_t *grade_size;            /* per slot: bytes asked for */
 static uint64_t *grade_seed;            /* per slot: the pattern's seed */
 static struct grade_live *grade_sorted; /* live blocks by address */
 static size_t grade_nlive;
+static char **grade_kept; /* a timed round's blocks allocated over a live one */
+static size_t grade_nkept;
 
 /* Memory for the grader's own tables: from mmap, so that neither the
  * student's heap nor the C library's is touched. */
@@ -276,12 +278,14 @@ static uint64_t grade_timed(int libc) {
     mem_reset_brk();
     if (mm_init() < 0) GRADE_FAIL("init", "mm_init returned -1 on a fresh heap", 0ULL);
   }
+  grade_nkept = 0;
   uint64_t t0 = grade_now();
   for (uint64_t i = 0; i < nops; i++) {
     const struct grade_op *op = &grade_ops[i];
     uint32_t s = op->slot;
     grade_hdr->at = i;
     if (op->kind == GRADE_MALLOC) {
+      if (grade_ptr[s]) grade_kept[grade_nkept++] = grade_ptr[s]; /* at most one per op */
       grade_ptr[s] = libc ? malloc(op->size) : mm_malloc(op->size);
     } else if (op->kind == GRADE_FREE) {
       if (s == UINT32_MAX || !grade_ptr[s]) continue;
@@ -295,13 +299,15 @@ static uint64_t grade_timed(int libc) {
     }
   }
   uint64_t t = grade_now() - t0;
-  if (libc) /* the blocks still live, once each: the slots the ops use */
+  if (libc) { /* the blocks still live, once each: the slots the ops use and the kept ones */
     for (uint64_t i = 0; i < nops; i++) {
       uint32_t s = grade_ops[i].slot;
       if (s == UINT32_MAX || !grade_ptr[s]) continue;
       free(grade_ptr[s]);
       grade_ptr[s] = NULL;
     }
+    for (size_t k = 0; k < grade_nkept; k++) free(grade_kept[k]);
+  }
   return t ? t : 1;
 }
 
@@ -390,6 +396,7 @@ int main(int argc, char **argv) {
   grade_size = grade_table(nslots * sizeof *grade_size);
   grade_seed = grade_table(nslots * sizeof *grade_seed);
   grade_sorted = grade_table(nslots * sizeof *grade_sorted);
+  grade_kept = grade_table((grade_hdr->nops ? grade_hdr->nops : 1) * sizeof *grade_kept);
   static char calls_path[4200];
   snprintf(calls_path, sizeof calls_path, "%s.calls", argv[1]);
   if (grade_hdr->calls) grade_calls = fopen(calls_path, "w");
