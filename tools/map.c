@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "hawk.h"
 
@@ -32,7 +33,9 @@ static const char map_usage[] =
     "process and draws the heap at the trace's peak of live bytes, or after op OP;\n"
     "the picture is titled with the trace, the policy and the op.  A small heap\n"
     "(every block not free within the first 1 MiB of its arena) is drawn zoomed in:\n"
-    "the strips show the arenas' first 16 KiB to 1 MiB across their width.\n"
+    "the strips show the arenas' first 16 KiB to 1 MiB across their width.  Only\n"
+    "the pictures are written: the replay's snapshot is scratch under $TMPDIR,\n"
+    "removed at the end.\n"
     "\n"
     "  --out FILE.svg   where the picture goes (default: hawk-map.svg in the current\n"
     "                   directory)\n"
@@ -86,13 +89,54 @@ static int render_trace_picture(const char *snap, const char *svg, const char *t
   return 0;
 }
 
+/* A snapshot path in a directory of its own under $TMPDIR
+ * (hawk-map-XXXXXX/heap.snap): the worker's snapshot and blocks file are
+ * hawk's scratch, and the only file hawk map --trace leaves is the picture
+ * the user named.  malloc'ed, or NULL after printing why. */
+static char *scratch_snap_path(void) {
+  const char *tmpdir = getenv("TMPDIR");
+  if (!tmpdir || !*tmpdir) tmpdir = "/tmp";
+  size_t len = strlen(tmpdir) + sizeof "/hawk-map-XXXXXX/heap.snap.blocks";
+  char *path = malloc(len);
+  if (!path) abort();
+  snprintf(path, len, "%s/hawk-map-XXXXXX", tmpdir);
+  if (!mkdtemp(path)) {
+    tool_error("map: cannot make a directory in %s: %s", tmpdir, strerror(errno));
+    free(path);
+    return NULL;
+  }
+  strcat(path, "/heap.snap");
+  return path;
+}
+
+/* Removes what the worker left in the directory of scratch_snap_path (the
+ * snapshot and its blocks file) and the directory; frees snap. */
+static void scratch_remove(char *snap) {
+  size_t n = strlen(snap);
+  char *blocks = malloc(n + 8);
+  if (!blocks) abort();
+  memcpy(blocks, snap, n);
+  memcpy(blocks + n, ".blocks", 8);
+  unlink(blocks);
+  unlink(snap);
+  *strrchr(snap, '/') = 0;
+  rmdir(snap);
+  free(blocks);
+  free(snap);
+}
+
 /* One picture of trace under one policy (NULL: the library's default). */
 static int map_trace(const char *trace, const char *policy, int textbook, long at,
                      const char *out) {
   char *lib = hawk_library_path();
   if (!lib) return 2;
   char *abs = absolute_path(out);
-  char *snap = snap_path_for(abs);
+  char *snap = scratch_snap_path();
+  if (!snap) {
+    free(lib);
+    free(abs);
+    return 2;
+  }
   struct alloc_choice a = {"hawk", lib, policy, 1, textbook};
   struct worker_outcome o;
   int rc = 1;
@@ -102,7 +146,7 @@ static int map_trace(const char *trace, const char *policy, int textbook, long a
   if (started != 0) {
     free(lib);
     free(abs);
-    free(snap);
+    scratch_remove(snap);
     return 2;
   }
   if (o.errtext[0]) fprintf(stderr, "%s", o.errtext);
@@ -140,7 +184,7 @@ static int map_trace(const char *trace, const char *policy, int textbook, long a
   worker_outcome_free(&o);
   free(lib);
   free(abs);
-  free(snap);
+  scratch_remove(snap);
   return rc;
 }
 
@@ -233,6 +277,11 @@ static int stack_pictures(char **files, int n, const char *out) {
  * of them stacked in out). */
 static int map_trace_policies(const char *trace, const char *policy, int textbook, long at,
                               const char *out) {
+  struct stat st;
+  if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) {
+    tool_error("map: cannot write %s: %s", out, strerror(EISDIR));
+    return 2;
+  }
   int several = policy && (strcmp(policy, "all") == 0 || strchr(policy, ','));
   if (!several) return map_trace(trace, policy, textbook, at, out);
   int rc = 0, nfiles = 0;

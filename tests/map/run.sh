@@ -9,6 +9,9 @@
 #   * --at OP draws the heap after that op; bad values are refused;
 #   * --policy all (and a list) writes one picture per policy, and FILE.svg
 #     with them stacked, a row each;
+#   * map --trace writes the pictures named and nothing else (no FILE.snap
+#     beside them, no scratch left in $TMPDIR, whatever the end); an --out
+#     that is a directory is one line;
 #   * a free block one pixel wide is visibly different from the white line
 #     between blocks (contrast of the colours).
 # Environment: HAWK (default build/hawk), HAWK_TRACES.
@@ -47,9 +50,11 @@ else
     fail "a small heap (realloc2-bal) is zoomed in: a ruler of 16 KiB to 1 MiB" "$ruler"
   fi
   # The allocated and cached pixels, at span/1024 bytes a pixel, against the
-  # blocks the snapshot's own walk counted.
-  "$hawk" render --summary "$work/r2.snap" >"$work/r2.sum"
-  walk=$(awk '$1 == "walk_allocated_bytes" || $1 == "walk_cached_bytes" { s += $2 } END { print s }' "$work/r2.sum")
+  # blocks hawk_walk reports at the same op of the same replay (hawk view
+  # --walk: the snapshot itself is hawk map's scratch, not kept).
+  "$hawk" view --textbook --policy first-fit --walk "$(peak_op "$T/realloc2-bal.rep")" \
+    --out "$work/r2.html" "$T/realloc2-bal.rep" >"$work/r2.walk" 2>&1
+  walk=$(awk '$3 == "allocated" || $3 == "cached" { s += $2 } END { print s }' "$work/r2.walk")
   drawn=$(svg strip "$work/r2.svg" | tr ' ' '\n' | awk -F'[=:]' -v bpp="$((${span:-0} / 1024))" '$1 == "a" || $1 == "c" { w += $3 } END { print int(w * bpp) }')
   if [[ -n $walk && -n $drawn ]] && awk -v a="$walk" -v b="$drawn" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d <= a * 0.03 + 128) }'; then
     ok "the zoomed strip's allocated pixels stand for the walk's bytes ($drawn drawn, $walk walked)"
@@ -135,6 +140,38 @@ expect "--policy best-fit,next-fit: two pictures" "l-best-fit.svg l-next-fit.svg
   "$(cd "$work" && ls l-*.svg | tr '\n' ' ' | sed 's/ $//')"
 refused "a misspelt policy in the list" "does not know the policy 'frist-fit'" \
   --policy first-fit,frist-fit --trace "$T/short1-bal.rep" --out "$work/m.svg"
+
+# --- what map --trace writes: the pictures named, nothing else -------------------
+# The worker's snapshot and blocks file go to a directory of hawk's own under
+# $TMPDIR, removed at every end; FILE.snap beside the picture (a file of the
+# user's) is left alone.  files DIR: the names in DIR, on one line.
+files() { (cd "$1" && ls -A | tr '\n' ' ' | sed 's/ $//'); }
+mkdir -p "$work/only" "$work/all" "$work/tmp"
+echo precious >"$work/only/keep.snap"
+TMPDIR=$work/tmp "$hawk" map --trace "$T/short1-bal.rep" --out "$work/only/keep.svg" >"$work/out" 2>&1
+expect "map --trace writes the picture only: keep.snap beside it kept, no scratch left (exit $?)" \
+  "keep.snap keep.svg; keep.snap kept; scratch: " \
+  "$(files "$work/only"); keep.snap $(grep -qx precious "$work/only/keep.snap" && echo kept || echo replaced); scratch: $(files "$work/tmp")"
+TMPDIR=$work/tmp "$hawk" map --policy all --trace "$T/short1-bal.rep" --out "$work/all/p.svg" >"$work/out" 2>&1
+expect "map --trace --policy all writes its five pictures only, no scratch left (exit $?)" \
+  "p-best-fit.svg p-first-fit.svg p-next-fit.svg p-segregated.svg p.svg; scratch: " \
+  "$(files "$work/all"); scratch: $(files "$work/tmp")"
+mkdir -p "$work/none"
+for bad in "--policy frist-fit" "--at 13"; do
+  # shellcheck disable=SC2086
+  TMPDIR=$work/tmp "$hawk" map $bad --trace "$T/short1-bal.rep" --out "$work/none/q.svg" >"$work/out" 2>&1
+  expect "map --trace $bad: refused (exit $?), nothing written, no scratch left" "; scratch: " \
+    "$(files "$work/none"); scratch: $(files "$work/tmp")"
+done
+# An --out that is a directory: one line before any replay, and no DIR.snap.
+mkdir -p "$work/adir"
+refused "--out a directory" '^hawk: map: cannot write .*/adir: Is a directory$' \
+  --trace "$T/short1-bal.rep" --out "$work/adir"
+if [[ $(wc -l <"$work/out") == 1 && ! -e $work/adir.snap ]]; then
+  ok "--out a directory: that line only, and no adir.snap beside it"
+else
+  fail "--out a directory: that line only, and no adir.snap beside it" "$(cat "$work/out")" "$(files "$work")"
+fi
 
 # --- a free pixel against the line between blocks ----------------------------------
 
