@@ -309,13 +309,25 @@ static int map_trace_policies(const char *trace, const char *policy, int textboo
   return rc;
 }
 
+/* A glob pattern: path[0..len) with glob's special characters escaped, so
+ * that it matches only itself, then the pattern tail.  malloc'ed. */
+static char *glob_pattern(const char *path, size_t len, const char *tail) {
+  char *p = malloc(2 * len + strlen(tail) + 1), *w = p;
+  if (!p) abort();
+  for (size_t k = 0; k < len; k++) {
+    if (strchr("*?[]\\", path[k])) *w++ = '\\';
+    *w++ = path[k];
+  }
+  strcpy(w, tail);
+  return p;
+}
+
 /* Names the frames written on SIGUSR2 during this run: PATH-0001.svg ...
  * (PATH without its ".svg"). */
 static void report_frames(const char *path, time_t start) {
   size_t len = strlen(path);
   if (len > 4 && strcmp(path + len - 4, ".svg") == 0) len -= 4;
-  char *pattern = malloc(len + 32);
-  snprintf(pattern, len + 32, "%.*s-[0-9][0-9][0-9][0-9].svg", (int)len, path);
+  char *pattern = glob_pattern(path, len, "-[0-9][0-9][0-9][0-9].svg");
   glob_t g;
   size_t n = 0;
   const char *first = NULL, *last = NULL;
@@ -448,10 +460,7 @@ int render_run(const char *svg, long start) {
     tool_error("%s was not written (does the library support HAWKALLOC_MAP?)", snap);
   /* The frames: FILE-0001.snap ... (and FILE-PID-0001.snap of forked
    * children) written during this run. */
-  size_t len = strlen(snap) - 5;
-  char *pattern = malloc(len + 16);
-  if (!pattern) abort();
-  snprintf(pattern, len + 16, "%.*s-*.snap", (int)len, snap);
+  char *pattern = glob_pattern(snap, strlen(snap) - 5, "-*.snap");
   glob_t g;
   if (glob(pattern, 0, NULL, &g) == 0) {
     for (size_t k = 0; k < g.gl_pathc; k++) {

@@ -12,6 +12,8 @@
 #   * map --trace writes the pictures named and nothing else (no FILE.snap
 #     beside them, no scratch left in $TMPDIR, whatever the end); an --out
 #     that is a directory is one line;
+#   * glob characters in --map / --out match only themselves: no snapshot
+#     but the run's own is drawn or named;
 #   * a free block one pixel wide is visibly different from the white line
 #     between blocks (contrast of the colours).
 # Environment: HAWK (default build/hawk), HAWK_TRACES.
@@ -172,6 +174,31 @@ if [[ $(wc -l <"$work/out") == 1 && ! -e $work/adir.snap ]]; then
 else
   fail "--out a directory: that line only, and no adir.snap beside it" "$(cat "$work/out")" "$(files "$work")"
 fi
+
+# --- glob characters in --map / --out ---------------------------------------------
+# The run's frames are found by a pattern made of the picture's path: its own
+# characters match only themselves.  A snapshot of someone else's in the same
+# directory, written during the run (touched), is not drawn.
+mkdir -p "$work/g0" "$work/g"
+"$hawk" run --map "$work/g0/s.svg" -- true >/dev/null 2>&1
+for name in '*' '?' '[v]'; do
+  cp "$work/g0/s.snap" "$work/g/victim-1.snap"
+  cp "$work/g0/s.snap" "$work/g/v-0001.snap"
+  for cmd in "run --map" "map --out"; do
+    rm -f "$work/g/"*.svg
+    touch "$work/g/victim-1.snap" "$work/g/v-0001.snap"
+    # shellcheck disable=SC2086
+    "$hawk" $cmd "$work/g/$name.svg" -- true >"$work/out" 2>&1
+    expect "hawk $cmd 'DIR/$name.svg' draws its own picture only (exit $?)" "$name.svg" \
+      "$(cd "$work/g" && ls -A -- *.svg | tr '\n' ' ' | sed 's/ $//')"
+  done
+  if grep -q 'frame' "$work/out"; then
+    fail "hawk map --out 'DIR/$name.svg' names no frame of another's" "$(cat "$work/out")"
+  else
+    ok "hawk map --out 'DIR/$name.svg' names no frame of another's"
+  fi
+  rm -f "$work/g/"*
+done
 
 # --- a free pixel against the line between blocks ----------------------------------
 
