@@ -79,11 +79,12 @@ static int render_trace_picture(const char *snap, const char *svg, const char *t
   }
   FILE *f = fopen(svg, "w");
   int r = f ? render_svg_opts(&s, &opts, f) : -1;
-  if (f && fclose(f) != 0) r = -1;
+  if (f && output_close(f) != 0) r = -1;
+  int werr = errno;
   snap_free(&s);
   free(blocks);
   if (r != 0) {
-    tool_error("render: cannot write %s: %s", svg, strerror(errno));
+    tool_error("render: cannot write %s: %s", svg, strerror(werr));
     return 2;
   }
   return 0;
@@ -265,7 +266,7 @@ static int stack_pictures(char **files, int n, const char *out) {
   for (int k = 0; k < n; k++) free(body[k]);
   free(body);
   free(h);
-  if (fclose(o) != 0 && rc == 0) {
+  if (output_close(o) != 0 && rc == 0) {
     tool_error("map: cannot write %s: %s", out, strerror(errno));
     rc = 2;
   }
@@ -441,10 +442,11 @@ int render_file(const char *snap, const char *svg) {
   }
   FILE *f = fopen(svg, "w");
   int r = f ? render_svg(&s, f) : -1;
-  if (f && fclose(f) != 0) r = -1;
+  if (f && output_close(f) != 0) r = -1;
+  int werr = errno;
   snap_free(&s);
   if (r != 0) {
-    tool_error("render: cannot write %s: %s", svg, strerror(errno));
+    tool_error("render: cannot write %s: %s", svg, strerror(werr));
     return 2;
   }
   return 0;

@@ -958,7 +958,7 @@ static int write_page(const char *out, const char *trace, const struct optrace *
   free(live);
   fprintf(f, "], raw: %zu, packed: %zu};\n", raw, packed);
   fputs(mark + strlen("/*HAWK_DATA*/"), f);
-  if (fclose(f) != 0) {
+  if (output_close(f) != 0) {
     tool_error("view: cannot write %s: %s", out, strerror(errno));
     return 2;
   }

@@ -175,12 +175,35 @@ else
   fail "--out a directory: that line only, and no adir.snap beside it" "$(cat "$work/out")" "$(files "$work")"
 fi
 
+# Pictures that cannot be written (/dev/full, through links: nothing is made
+# in /dev): one line each, exit 2 (checked with fflush and ferror, as fclose
+# alone may miss an earlier failed write).
+if [[ -c /dev/full ]]; then
+  ln -s /dev/full "$work/none/full.svg"
+  mkdir -p "$work/g0"
+  "$hawk" run --map "$work/g0/s.svg" -- true >/dev/null 2>&1
+  for args in "map --trace $T/short1-bal.rep --out $work/none/full.svg" \
+    "map --policy all --trace $T/short1-bal.rep --out $work/none/full.svg" \
+    "render --out $work/none/full.svg $work/g0/s.snap"; do
+    # shellcheck disable=SC2086
+    "$hawk" $args >/dev/null 2>"$work/err"
+    rc=$?
+    if ((rc == 2)) && [[ $(wc -l <"$work/err") == 1 ]] &&
+      grep -q "cannot write .*full.svg: No space left on device" "$work/err"; then
+      ok "hawk ${args//$work\//} (/dev/full): exit 2, one line"
+    else
+      fail "hawk ${args//$work\//} (/dev/full): exit 2, one line" "status $rc" "$(cat "$work/err")"
+    fi
+  done
+  rm -f "$work/none/"*
+fi
+
 # --- glob characters in --map / --out ---------------------------------------------
 # The run's frames are found by a pattern made of the picture's path: its own
 # characters match only themselves.  A snapshot of someone else's in the same
 # directory, written during the run (touched), is not drawn.
 mkdir -p "$work/g0" "$work/g"
-"$hawk" run --map "$work/g0/s.svg" -- true >/dev/null 2>&1
+[[ -e $work/g0/s.snap ]] || "$hawk" run --map "$work/g0/s.svg" -- true >/dev/null 2>&1
 for name in '*' '?' '[v]'; do
   cp "$work/g0/s.snap" "$work/g/victim-1.snap"
   cp "$work/g0/s.snap" "$work/g/v-0001.snap"

@@ -17,7 +17,7 @@
 #   * screenshots, kept in build/view/ (the test's artifacts); the two that
 #     docs/lab.md shows are the same pictures as this run's (samepng.py);
 #   * bad usage (a misspelt policy, an allocator without events) is one line
-#     and exit status 2.
+#     and exit status 2; so is a page that cannot be written (/dev/full).
 # Without chromium (make deps installs it) the browser cases are skipped.
 # Environment: HAWK (default build/hawk), HAWK_TRACES (default
 # <repo>/../shared/traces), CHROMIUM (default chromium).
@@ -86,6 +86,33 @@ if [[ $rc -eq 2 && $out == *"reports no events"* ]]; then
   ok "an allocator without events: exit 2, one line"
 else
   fail "an allocator without events: exit 2, one line" "status $rc: $out"
+fi
+
+# --- a page that cannot be written ---------------------------------------------
+# /dev/full (through a link: nothing is made in /dev) takes no byte: one line
+# naming the page, exit 2, and no "wrote" line; hawk grade --view writes its
+# pages through the same function.
+if [[ -c /dev/full ]]; then
+  ln -s /dev/full "$work/full.html"
+  "$hawk" view --out "$work/full.html" "$traces/short1-bal.rep" >"$work/out" 2>"$work/err"
+  rc=$?
+  if [[ $rc -eq 2 && $(wc -l <"$work/err") -eq 1 && ! -s $work/out ]] &&
+    grep -q "^hawk: view: cannot write $work/full.html: No space left on device\$" "$work/err"; then
+    ok "a page on /dev/full: exit 2, one line ($(cat "$work/err"))"
+  else
+    fail "a page on /dev/full: exit 2, one line" "status $rc" "$(cat "$work/out" "$work/err")"
+  fi
+  mkdir -p "$work/gv"
+  ln -s /dev/full "$work/gv/short1-bal.html"
+  "$hawk" grade --rounds 0 --view "$work/gv" "$root/examples/mm.c" "$traces/short1-bal.rep" \
+    >"$work/out" 2>"$work/err"
+  if grep -q "cannot write $work/gv/short1-bal.html: No space left on device" "$work/err"; then
+    ok "hawk grade --view: a page on /dev/full is named on stderr"
+  else
+    fail "hawk grade --view: a page on /dev/full is named on stderr" "$(cat "$work/out" "$work/err")"
+  fi
+else
+  skip "a page on /dev/full" "no /dev/full"
 fi
 
 # --- page sizes ------------------------------------------------------------------
