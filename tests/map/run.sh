@@ -14,6 +14,8 @@
 #     that is a directory is one line;
 #   * glob characters in --map / --out match only themselves: no snapshot
 #     but the run's own is drawn or named;
+#   * an --allocator ELF file whose offsets wrap or run off its end is
+#     answered (replay, view), never a crash;
 #   * a free block one pixel wide is visibly different from the white line
 #     between blocks (contrast of the colours).
 # Environment: HAWK (default build/hawk), HAWK_TRACES.
@@ -221,6 +223,60 @@ for name in '*' '?' '[v]'; do
     ok "hawk map --out 'DIR/$name.svg' names no frame of another's"
   fi
   rm -f "$work/g/"*
+done
+
+# --- a damaged ELF file as --allocator ----------------------------------------------
+# Not a picture: hawk reads the section headers, symbol table and string table
+# of an --allocator library (libpath.c, library_exports) before any
+# subcommand that takes --allocator (replay, view) replays; the cases are here
+# because they need no more than that.  Each offset or size the reader follows
+# wraps past 2^64 or runs off the file's end: an answer, never a crash (view:
+# "reports no events", exit 2; replay: the loader's refusal, exit 1).
+python3 - "$work" <<'EOF_ELF'
+import struct, sys
+def elf(name, shoff, sections, size=512, tail=b"", shnum=None, st_name=0):
+    # sections: (type, offset, size, link), their headers at 64; a symbol at
+    # 0x100 named by st_name, "hawk_events" at 0x140; tail at the end
+    body = bytearray(max(size, 64))
+    body[0:16] = b"\x7fELF\x02\x01\x01" + bytes(9)
+    struct.pack_into("<HHIQQQIHHHHHH", body, 16, 3, 62, 1, 0, 0, shoff, 0, 64, 0, 0, 64,
+                     len(sections) if shnum is None else shnum, 0)
+    for k, (typ, off, sz, link) in enumerate(sections):
+        struct.pack_into("<IIQQQQIIQQ", body, 64 + 64 * k, 0, typ, 0, 0, off, sz, link, 0, 8, 24)
+    if size > 0x140:
+        body[0x100:0x100 + 24] = struct.pack("<IBBHQQ", st_name, 0x12, 0, 1, 0, 0)
+        body[0x140:0x140 + 12] = b"hawk_events\0"
+    if tail:
+        body[len(body) - len(tail):] = tail
+    open(f"{sys.argv[1]}/{name}.so", "wb").write(bytes(body))
+M = 1 << 64
+elf("shoff-wraps", M - 64, [], size=64, shnum=1)       # e_shoff + one header wraps to 0
+elf("symtab-offset-wraps", 64, [(11, M - 24, 24, 1), (3, 0x140, 12, 0)])
+elf("strtab-size-wraps", 64, [(11, 0x100, 24, 1), (3, 0x140, M - 0x140 + 16, 0)],
+    st_name=0x7ff00000)
+elf("symtab-size-wraps", 64, [(11, 0x100, M - 0x100 + 24, 1), (3, 0x140, 12, 0)])
+elf("strtab-link-past-the-headers", 64, [(11, 0x100, 24, 7), (3, 0x140, 12, 0)])
+# the string table is the file's last 8 bytes, "hawk_eve" with no NUL: a
+# comparison with "hawk_events" must stop at the table's end
+elf("name-unterminated-at-the-end", 64, [(11, 0x100, 24, 1), (3, 4096 - 8, 8, 0)], size=4096,
+    tail=b"hawk_eve")
+EOF_ELF
+for f in shoff-wraps symtab-offset-wraps strtab-size-wraps symtab-size-wraps \
+  strtab-link-past-the-headers name-unterminated-at-the-end; do
+  "$hawk" view --allocator "$work/$f.so" --out "$work/elf.html" "$T/short1-bal.rep" >"$work/out" 2>&1
+  rc=$?
+  if ((rc == 2)) && [[ $(wc -l <"$work/out") == 1 ]] && grep -q "$f.so reports no events" "$work/out"; then
+    ok "ELF $f: view --allocator: exit 2, one line"
+  else
+    fail "ELF $f: view --allocator: exit 2, one line" "exit $rc" "$(head -c 600 "$work/out")"
+  fi
+  "$hawk" replay --allocator "$work/$f.so" "$T/short1-bal.rep" >"$work/out" 2>&1
+  rc=$?
+  if ((rc == 1)) && grep -q "FAILED: .*$f.so was not loaded" "$work/out"; then
+    ok "ELF $f: replay --allocator: exit 1, the loader's refusal"
+  else
+    fail "ELF $f: replay --allocator: exit 1, the loader's refusal" "exit $rc" "$(head -c 600 "$work/out")"
+  fi
 done
 
 # --- a free pixel against the line between blocks ----------------------------------
