@@ -126,6 +126,21 @@ static void scratch_remove(char *snap) {
   free(snap);
 }
 
+/* 1 after one line when out is a directory: no picture can go there. */
+static int out_is_directory(const char *out) {
+  struct stat st;
+  if (stat(out, &st) != 0 || !S_ISDIR(st.st_mode)) return 0;
+  tool_error("map: cannot write %s: %s", out, strerror(EISDIR));
+  return 1;
+}
+
+/* Removes an earlier run's file at path when it is a regular file; a link,
+ * a device or a directory there is the user's and stays. */
+static void remove_regular(const char *path) {
+  struct stat st;
+  if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) unlink(path);
+}
+
 /* One picture of trace under one policy (NULL: the library's default). */
 static int map_trace(const char *trace, const char *policy, int textbook, long at,
                      const char *out) {
@@ -278,11 +293,7 @@ static int stack_pictures(char **files, int n, const char *out) {
  * of them stacked in out). */
 static int map_trace_policies(const char *trace, const char *policy, int textbook, long at,
                               const char *out) {
-  struct stat st;
-  if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) {
-    tool_error("map: cannot write %s: %s", out, strerror(EISDIR));
-    return 2;
-  }
+  if (out_is_directory(out)) return 2;
   int several = policy && (strcmp(policy, "all") == 0 || strchr(policy, ','));
   if (!several) return map_trace(trace, policy, textbook, at, out);
   int rc = 0, nfiles = 0;
@@ -409,10 +420,11 @@ int cmd_map(int argc, char **argv) {
   struct run_options o = {
       .map = out ? out : MAP_DEFAULT_OUT, .policy = policy, .textbook = textbook};
   /* The snapshot is written when CMD exits; tell where the picture is (or
-   * is not). */
+   * is not): an earlier run's regular files go first. */
+  if (out_is_directory(o.map)) return 2;
   char *snap = snap_path_for(o.map);
-  remove(o.map);
-  remove(snap);
+  remove_regular(o.map);
+  remove_regular(snap);
   free(snap);
   time_t start = time(NULL);
   int status = run_preloaded(&o, argv + i);

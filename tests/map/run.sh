@@ -12,6 +12,8 @@
 #   * map --trace writes the pictures named and nothing else (no FILE.snap
 #     beside them, no scratch left in $TMPDIR, whatever the end); an --out
 #     that is a directory is one line;
+#   * map --out PATH -- CMD removes only regular files at PATH and its
+#     snapshot's path (a directory is one line; a link or device is kept);
 #   * glob characters in --map / --out match only themselves: no snapshot
 #     but the run's own is drawn or named;
 #   * an --allocator ELF file whose offsets wrap or run off its end is
@@ -198,6 +200,35 @@ if [[ -c /dev/full ]]; then
     fi
   done
   rm -f "$work/none/"*
+fi
+
+# map --out PATH -- CMD clears an earlier run's picture and snapshot first:
+# regular files only.  A directory at PATH is one line and exit 2 before CMD
+# runs; a link (here to /dev/null) or a device node is the user's, written
+# through and left in place.
+mkdir -p "$work/emptyd"
+"$hawk" map --out "$work/emptyd" -- true >"$work/out" 2>&1
+rc=$?
+if ((rc == 2)) && [[ -d $work/emptyd && ! -e $work/emptyd.snap && $(wc -l <"$work/out") == 1 ]] &&
+  grep -q "^hawk: map: cannot write .*/emptyd: Is a directory$" "$work/out"; then
+  ok "map --out an empty directory -- true: kept, one line, exit 2"
+else
+  fail "map --out an empty directory -- true: kept, one line, exit 2" "exit $rc" "$(cat "$work/out")" \
+    "$(ls -ld "$work/emptyd"*)"
+fi
+ln -s /dev/null "$work/nul.svg"
+"$hawk" map --out "$work/nul.svg" -- true >"$work/out" 2>&1
+expect "map --out a link to /dev/null -- true: the link kept (exit $?)" "/dev/null" \
+  "$(readlink "$work/nul.svg")"
+rm -f "$work/nul."*
+if ((EUID == 0)) && mknod "$work/nodev" c 1 3 2>/dev/null; then
+  "$hawk" map --out "$work/nodev" -- true >"$work/out" 2>&1
+  if [[ -c $work/nodev ]]; then
+    ok "map --out a device node -- true: the node kept"
+  else
+    fail "map --out a device node -- true: the node kept" "$(ls -l "$work/nodev")"
+  fi
+  rm -f "$work/nodev"*
 fi
 
 # --- glob characters in --map / --out ---------------------------------------------
