@@ -26,6 +26,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/lab-env.sh
 source "$here/../../scripts/lab-env.sh" test
 T=$traces
+# hawk's scratch (map --trace's snapshot) in the test's own folder: a build
+# that leaves it behind leaves nothing outside $work.
+export TMPDIR=$work/tmp
+mkdir -p "$TMPDIR"
 svg() { python3 "$here/svg.py" "$@"; }
 if [[ ! -x $hawk ]] || ! command -v python3 >/dev/null; then
   fail "build/hawk is built and python3 is installed"
@@ -152,20 +156,20 @@ refused "a misspelt policy in the list" "does not know the policy 'frist-fit'" \
 # $TMPDIR, removed at every end; FILE.snap beside the picture (a file of the
 # user's) is left alone.  files DIR: the names in DIR, on one line.
 files() { (cd "$1" && ls -A | tr '\n' ' ' | sed 's/ $//'); }
-mkdir -p "$work/only" "$work/all" "$work/tmp"
+mkdir -p "$work/only" "$work/all"
 echo precious >"$work/only/keep.snap"
-TMPDIR=$work/tmp "$hawk" map --trace "$T/short1-bal.rep" --out "$work/only/keep.svg" >"$work/out" 2>&1
+"$hawk" map --trace "$T/short1-bal.rep" --out "$work/only/keep.svg" >"$work/out" 2>&1
 expect "map --trace writes the picture only: keep.snap beside it kept, no scratch left (exit $?)" \
   "keep.snap keep.svg; keep.snap kept; scratch: " \
   "$(files "$work/only"); keep.snap $(grep -qx precious "$work/only/keep.snap" && echo kept || echo replaced); scratch: $(files "$work/tmp")"
-TMPDIR=$work/tmp "$hawk" map --policy all --trace "$T/short1-bal.rep" --out "$work/all/p.svg" >"$work/out" 2>&1
+"$hawk" map --policy all --trace "$T/short1-bal.rep" --out "$work/all/p.svg" >"$work/out" 2>&1
 expect "map --trace --policy all writes its five pictures only, no scratch left (exit $?)" \
   "p-best-fit.svg p-first-fit.svg p-next-fit.svg p-segregated.svg p.svg; scratch: " \
   "$(files "$work/all"); scratch: $(files "$work/tmp")"
 mkdir -p "$work/none"
 for bad in "--policy frist-fit" "--at 13"; do
   # shellcheck disable=SC2086
-  TMPDIR=$work/tmp "$hawk" map $bad --trace "$T/short1-bal.rep" --out "$work/none/q.svg" >"$work/out" 2>&1
+  "$hawk" map $bad --trace "$T/short1-bal.rep" --out "$work/none/q.svg" >"$work/out" 2>&1
   expect "map --trace $bad: refused (exit $?), nothing written, no scratch left" "; scratch: " \
     "$(files "$work/none"); scratch: $(files "$work/tmp")"
 done
