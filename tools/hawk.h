@@ -52,6 +52,10 @@ int cmd_worker(int argc, char **argv); /* hidden: started by replay and map */
 /* Prints "hawk: " and the formatted message on stderr. */
 void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Closes an output file: 0, or -1 with errno set when any write to it
+ * failed (checked with fflush and ferror, not only fclose). */
+int output_close(FILE *f);
+
 /* True when s is "--help" or "-h". */
 int is_help(const char *s);
 

@@ -135,6 +135,12 @@ const char *allocator_dirs(void) {
   return text;
 }
 
+/* 1 when [off, off + size) lies inside a file of len bytes; the sum is never
+ * formed, so no offset or size near 2^64 wraps past the check. */
+static int inside_file(uint64_t off, uint64_t size, size_t len) {
+  return off <= len && size <= len - off;
+}
+
 int library_exports(const char *path, const char *symbol) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
@@ -148,21 +154,30 @@ int library_exports(const char *path, const char *symbol) {
   close(fd);
   if (data == MAP_FAILED) return 0;
   int found = 0;
+  size_t want = strlen(symbol) + 1; /* the name and its NUL */
   const Elf64_Ehdr *eh = (const void *)data;
+  /* Every offset and size the file gives is checked against its length
+   * before it is followed: a damaged file answers 0, the caller's "not
+   * there". */
   if (memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0 && eh->e_ident[EI_CLASS] == ELFCLASS64 &&
-      eh->e_shoff && eh->e_shentsize == sizeof(Elf64_Shdr) &&
-      eh->e_shoff + (size_t)eh->e_shnum * sizeof(Elf64_Shdr) <= len) {
+      eh->e_shoff && eh->e_shoff % 8 == 0 && eh->e_shentsize == sizeof(Elf64_Shdr) &&
+      inside_file(eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr), len)) {
     const Elf64_Shdr *sh = (const void *)(data + eh->e_shoff);
     for (int i = 0; i < eh->e_shnum && !found; i++) {
       if (sh[i].sh_type != SHT_DYNSYM || sh[i].sh_link >= eh->e_shnum) continue;
       const Elf64_Shdr *strs = &sh[sh[i].sh_link];
-      if (sh[i].sh_offset + sh[i].sh_size > len || strs->sh_offset + strs->sh_size > len) break;
+      if (sh[i].sh_offset % 8 != 0 || !inside_file(sh[i].sh_offset, sh[i].sh_size, len) ||
+          !inside_file(strs->sh_offset, strs->sh_size, len))
+        break;
       const Elf64_Sym *sym = (const void *)(data + sh[i].sh_offset);
       size_t n = sh[i].sh_size / sizeof *sym;
       const char *names = (const char *)data + strs->sh_offset;
+      /* the name compared only as far as the table goes: one without its
+       * NUL at the end of the file is not read past */
       for (size_t k = 0; k < n; k++)
         if (sym[k].st_shndx != SHN_UNDEF && sym[k].st_name < strs->sh_size &&
-            strcmp(names + sym[k].st_name, symbol) == 0)
+            strs->sh_size - sym[k].st_name >= want &&
+            memcmp(names + sym[k].st_name, symbol, want) == 0)
           found = 1;
     }
   }

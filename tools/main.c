@@ -1,6 +1,7 @@
 /* main.c - `hawk`: the allocator lab's command.  Dispatches to a subcommand
  * and prints the overall help.  The hidden worker subcommand is dispatched
  * first and touches nothing else: it must not allocate before its replay. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +38,20 @@ void tool_error(const char *fmt, ...) {
   vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
   va_end(ap);
+}
+
+int output_close(FILE *f) {
+  /* fclose alone may answer 0 after a write failed earlier (glibc drops the
+   * buffer and keeps only the error indicator). */
+  int failed = fflush(f) != 0 || ferror(f);
+  int err = errno;
+  if (fclose(f) != 0 && !failed) {
+    failed = 1;
+    err = errno;
+  }
+  if (!failed) return 0;
+  errno = err ? err : EIO;
+  return -1;
 }
 
 int is_help(const char *s) { return strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0; }

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "hawk.h"
 
@@ -32,7 +33,9 @@ static const char map_usage[] =
     "process and draws the heap at the trace's peak of live bytes, or after op OP;\n"
     "the picture is titled with the trace, the policy and the op.  A small heap\n"
     "(every block not free within the first 1 MiB of its arena) is drawn zoomed in:\n"
-    "the strips show the arenas' first 16 KiB to 1 MiB across their width.\n"
+    "the strips show the arenas' first 16 KiB to 1 MiB across their width.  Only\n"
+    "the pictures are written: the replay's snapshot is scratch under $TMPDIR,\n"
+    "removed at the end.\n"
     "\n"
     "  --out FILE.svg   where the picture goes (default: hawk-map.svg in the current\n"
     "                   directory)\n"
@@ -76,14 +79,66 @@ static int render_trace_picture(const char *snap, const char *svg, const char *t
   }
   FILE *f = fopen(svg, "w");
   int r = f ? render_svg_opts(&s, &opts, f) : -1;
-  if (f && fclose(f) != 0) r = -1;
+  if (f && output_close(f) != 0) r = -1;
+  int werr = errno;
   snap_free(&s);
   free(blocks);
   if (r != 0) {
-    tool_error("render: cannot write %s: %s", svg, strerror(errno));
+    tool_error("render: cannot write %s: %s", svg, strerror(werr));
     return 2;
   }
   return 0;
+}
+
+/* A snapshot path in a directory of its own under $TMPDIR
+ * (hawk-map-XXXXXX/heap.snap): the worker's snapshot and blocks file are
+ * hawk's scratch, and the only file hawk map --trace leaves is the picture
+ * the user named.  malloc'ed, or NULL after printing why. */
+static char *scratch_snap_path(void) {
+  const char *tmpdir = getenv("TMPDIR");
+  if (!tmpdir || !*tmpdir) tmpdir = "/tmp";
+  size_t len = strlen(tmpdir) + sizeof "/hawk-map-XXXXXX/heap.snap.blocks";
+  char *path = malloc(len);
+  if (!path) abort();
+  snprintf(path, len, "%s/hawk-map-XXXXXX", tmpdir);
+  if (!mkdtemp(path)) {
+    tool_error("map: cannot make a directory in %s: %s", tmpdir, strerror(errno));
+    free(path);
+    return NULL;
+  }
+  strcat(path, "/heap.snap");
+  return path;
+}
+
+/* Removes what the worker left in the directory of scratch_snap_path (the
+ * snapshot and its blocks file) and the directory; frees snap. */
+static void scratch_remove(char *snap) {
+  size_t n = strlen(snap);
+  char *blocks = malloc(n + 8);
+  if (!blocks) abort();
+  memcpy(blocks, snap, n);
+  memcpy(blocks + n, ".blocks", 8);
+  unlink(blocks);
+  unlink(snap);
+  *strrchr(snap, '/') = 0;
+  rmdir(snap);
+  free(blocks);
+  free(snap);
+}
+
+/* 1 after one line when out is a directory: no picture can go there. */
+static int out_is_directory(const char *out) {
+  struct stat st;
+  if (stat(out, &st) != 0 || !S_ISDIR(st.st_mode)) return 0;
+  tool_error("map: cannot write %s: %s", out, strerror(EISDIR));
+  return 1;
+}
+
+/* Removes an earlier run's file at path when it is a regular file; a link,
+ * a device or a directory there is the user's and stays. */
+static void remove_regular(const char *path) {
+  struct stat st;
+  if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) unlink(path);
 }
 
 /* One picture of trace under one policy (NULL: the library's default). */
@@ -92,7 +147,12 @@ static int map_trace(const char *trace, const char *policy, int textbook, long a
   char *lib = hawk_library_path();
   if (!lib) return 2;
   char *abs = absolute_path(out);
-  char *snap = snap_path_for(abs);
+  char *snap = scratch_snap_path();
+  if (!snap) {
+    free(lib);
+    free(abs);
+    return 2;
+  }
   struct alloc_choice a = {"hawk", lib, policy, 1, textbook};
   struct worker_outcome o;
   int rc = 1;
@@ -102,7 +162,7 @@ static int map_trace(const char *trace, const char *policy, int textbook, long a
   if (started != 0) {
     free(lib);
     free(abs);
-    free(snap);
+    scratch_remove(snap);
     return 2;
   }
   if (o.errtext[0]) fprintf(stderr, "%s", o.errtext);
@@ -140,7 +200,7 @@ static int map_trace(const char *trace, const char *policy, int textbook, long a
   worker_outcome_free(&o);
   free(lib);
   free(abs);
-  free(snap);
+  scratch_remove(snap);
   return rc;
 }
 
@@ -221,7 +281,7 @@ static int stack_pictures(char **files, int n, const char *out) {
   for (int k = 0; k < n; k++) free(body[k]);
   free(body);
   free(h);
-  if (fclose(o) != 0 && rc == 0) {
+  if (output_close(o) != 0 && rc == 0) {
     tool_error("map: cannot write %s: %s", out, strerror(errno));
     rc = 2;
   }
@@ -233,6 +293,7 @@ static int stack_pictures(char **files, int n, const char *out) {
  * of them stacked in out). */
 static int map_trace_policies(const char *trace, const char *policy, int textbook, long at,
                               const char *out) {
+  if (out_is_directory(out)) return 2;
   int several = policy && (strcmp(policy, "all") == 0 || strchr(policy, ','));
   if (!several) return map_trace(trace, policy, textbook, at, out);
   int rc = 0, nfiles = 0;
@@ -260,13 +321,25 @@ static int map_trace_policies(const char *trace, const char *policy, int textboo
   return rc;
 }
 
+/* A glob pattern: path[0..len) with glob's special characters escaped, so
+ * that it matches only itself, then the pattern tail.  malloc'ed. */
+static char *glob_pattern(const char *path, size_t len, const char *tail) {
+  char *p = malloc(2 * len + strlen(tail) + 1), *w = p;
+  if (!p) abort();
+  for (size_t k = 0; k < len; k++) {
+    if (strchr("*?[]\\", path[k])) *w++ = '\\';
+    *w++ = path[k];
+  }
+  strcpy(w, tail);
+  return p;
+}
+
 /* Names the frames written on SIGUSR2 during this run: PATH-0001.svg ...
  * (PATH without its ".svg"). */
 static void report_frames(const char *path, time_t start) {
   size_t len = strlen(path);
   if (len > 4 && strcmp(path + len - 4, ".svg") == 0) len -= 4;
-  char *pattern = malloc(len + 32);
-  snprintf(pattern, len + 32, "%.*s-[0-9][0-9][0-9][0-9].svg", (int)len, path);
+  char *pattern = glob_pattern(path, len, "-[0-9][0-9][0-9][0-9].svg");
   glob_t g;
   size_t n = 0;
   const char *first = NULL, *last = NULL;
@@ -347,10 +420,11 @@ int cmd_map(int argc, char **argv) {
   struct run_options o = {
       .map = out ? out : MAP_DEFAULT_OUT, .policy = policy, .textbook = textbook};
   /* The snapshot is written when CMD exits; tell where the picture is (or
-   * is not). */
+   * is not): an earlier run's regular files go first. */
+  if (out_is_directory(o.map)) return 2;
   char *snap = snap_path_for(o.map);
-  remove(o.map);
-  remove(snap);
+  remove_regular(o.map);
+  remove_regular(snap);
   free(snap);
   time_t start = time(NULL);
   int status = run_preloaded(&o, argv + i);
@@ -380,10 +454,11 @@ int render_file(const char *snap, const char *svg) {
   }
   FILE *f = fopen(svg, "w");
   int r = f ? render_svg(&s, f) : -1;
-  if (f && fclose(f) != 0) r = -1;
+  if (f && output_close(f) != 0) r = -1;
+  int werr = errno;
   snap_free(&s);
   if (r != 0) {
-    tool_error("render: cannot write %s: %s", svg, strerror(errno));
+    tool_error("render: cannot write %s: %s", svg, strerror(werr));
     return 2;
   }
   return 0;
@@ -399,10 +474,7 @@ int render_run(const char *svg, long start) {
     tool_error("%s was not written (does the library support HAWKALLOC_MAP?)", snap);
   /* The frames: FILE-0001.snap ... (and FILE-PID-0001.snap of forked
    * children) written during this run. */
-  size_t len = strlen(snap) - 5;
-  char *pattern = malloc(len + 16);
-  if (!pattern) abort();
-  snprintf(pattern, len + 16, "%.*s-*.snap", (int)len, snap);
+  char *pattern = glob_pattern(snap, strlen(snap) - 5, "-*.snap");
   glob_t g;
   if (glob(pattern, 0, NULL, &g) == 0) {
     for (size_t k = 0; k < g.gl_pathc; k++) {

@@ -41,10 +41,11 @@ static const char view_usage[] =
     "                   directory)\n"
     "  --check          compare the blocks rebuilt from the events with hawk_walk\n"
     "                   after every call (slower); any difference is an error\n"
-    "  --walk N         print the blocks hawk_walk reports after N calls (first\n"
-    "                   policy), one per line as REGION:+OFFSET SIZE STATE, then\n"
-    "                   its free lists (list CLASS: REGION:+OFFSET ...) and next\n"
-    "                   fit's rover (rover REGION:+OFFSET)\n";
+    "  --walk N         print the blocks hawk_walk reports after N calls (1 to the\n"
+    "                   trace's calls; first policy), one per line as\n"
+    "                   REGION:+OFFSET SIZE STATE, then its free lists (list\n"
+    "                   CLASS: REGION:+OFFSET ...) and next fit's rover (rover\n"
+    "                   REGION:+OFFSET)\n";
 
 #define VIEW_DEFAULT_OUT "hawk-view.html"
 
@@ -617,8 +618,8 @@ static int cmp_u64(const void *a, const void *b) {
 
 /* Rebuilds the heap of every call from the records in path, writing the
  * page's stream.  Returns 0, or 1 after printing why. */
-static int rebuild(struct policy_run *p, const struct optrace *t, const char *path, int walk_at,
-                   int check) {
+static int rebuild(struct policy_run *p, const struct optrace *t, const char *path,
+                   uint64_t walk_at, int check) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   struct stat st;
   if (fd < 0 || fstat(fd, &st) != 0) {
@@ -710,7 +711,7 @@ static int rebuild(struct policy_run *p, const struct optrace *t, const char *pa
                    (unsigned long long)m->blocks.count, (unsigned long long)r->b, p->policy);
         rc = 1;
       }
-      if (walk_at && r->a + 1 == (uint64_t)walk_at) {
+      if (walk_at && r->a + 1 == walk_at) {
         /* the blocks hawk_walk reported follow this record: by address */
         size_t cnt = 0;
         while (i + 1 + cnt < n && recs[i + 1 + cnt].kind == REC_WALK_AT) cnt++;
@@ -958,7 +959,7 @@ static int write_page(const char *out, const char *trace, const struct optrace *
   free(live);
   fprintf(f, "], raw: %zu, packed: %zu};\n", raw, packed);
   fputs(mark + strlen("/*HAWK_DATA*/"), f);
-  if (fclose(f) != 0) {
+  if (output_close(f) != 0) {
     tool_error("view: cannot write %s: %s", out, strerror(errno));
     return 2;
   }
@@ -1088,7 +1089,7 @@ static void model_free(struct model *m) {
 int cmd_view(int argc, char **argv) {
   const char *out = VIEW_DEFAULT_OUT, *policies = "segregated", *allocator = NULL, *trace = NULL;
   int textbook = 0, check = 0;
-  long walk_at = 0;
+  unsigned long long walk_at = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (is_help(a)) {
@@ -1107,9 +1108,12 @@ int cmd_view(int argc, char **argv) {
     else if (strcmp(a, "--out") == 0 && has)
       out = argv[++i];
     else if (strcmp(a, "--walk") == 0 && has) {
+      /* read whole: a value past 64 bits is refused, not cut down */
+      const char *v = argv[++i];
       char *end;
-      walk_at = strtol(argv[++i], &end, 10);
-      if (*end || walk_at < 1) {
+      errno = 0;
+      walk_at = strtoull(v, &end, 10);
+      if (*v < '0' || *v > '9' || *end || errno || walk_at < 1) {
         tool_error("view: --walk takes a number of calls (1 or more), not '%s'", argv[i]);
         return 2;
       }
@@ -1176,9 +1180,15 @@ int cmd_view(int argc, char **argv) {
     free(lib);
     return 2;
   }
+  if (walk_at > vt.t.nops) {
+    tool_error("view: --walk %llu: the trace has calls 1 to %zu", walk_at, vt.t.nops);
+    trace_unload(&vt.t);
+    free(lib);
+    return 2;
+  }
   if (walk_at) {
     char text[32];
-    snprintf(text, sizeof text, "%ld", walk_at);
+    snprintf(text, sizeof text, "%llu", walk_at);
     setenv("HAWK_VIEW_WALK_AT", text, 1);
   }
   const char *tmpdir = getenv("TMPDIR");
@@ -1224,7 +1234,7 @@ int cmd_view(int argc, char **argv) {
       runs[i].peak_live = o.result.peak_live;
       if (walk_at && i > 0) unsetenv("HAWK_VIEW_WALK_AT");
       if (walk_at && i == 0) {
-        rc = rebuild(&runs[i], &vt.t, tmp, (int)walk_at, check);
+        rc = rebuild(&runs[i], &vt.t, tmp, walk_at, check);
         unsetenv("HAWK_VIEW_WALK_AT");
       } else {
         rc = rebuild(&runs[i], &vt.t, tmp, 0, check);

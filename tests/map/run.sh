@@ -9,6 +9,15 @@
 #   * --at OP draws the heap after that op; bad values are refused;
 #   * --policy all (and a list) writes one picture per policy, and FILE.svg
 #     with them stacked, a row each;
+#   * map --trace writes the pictures named and nothing else (no FILE.snap
+#     beside them, no scratch left in $TMPDIR, whatever the end); an --out
+#     that is a directory is one line;
+#   * map --out PATH -- CMD removes only regular files at PATH and its
+#     snapshot's path (a directory is one line; a link or device is kept);
+#   * glob characters in --map / --out match only themselves: no snapshot
+#     but the run's own is drawn or named;
+#   * an --allocator ELF file whose offsets wrap or run off its end is
+#     answered (replay, view), never a crash;
 #   * a free block one pixel wide is visibly different from the white line
 #     between blocks (contrast of the colours).
 # Environment: HAWK (default build/hawk), HAWK_TRACES.
@@ -17,6 +26,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/lab-env.sh
 source "$here/../../scripts/lab-env.sh" test
 T=$traces
+# hawk's scratch (map --trace's snapshot) in the test's own folder: a build
+# that leaves it behind leaves nothing outside $work.
+export TMPDIR=$work/tmp
+mkdir -p "$TMPDIR"
 svg() { python3 "$here/svg.py" "$@"; }
 if [[ ! -x $hawk ]] || ! command -v python3 >/dev/null; then
   fail "build/hawk is built and python3 is installed"
@@ -47,9 +60,11 @@ else
     fail "a small heap (realloc2-bal) is zoomed in: a ruler of 16 KiB to 1 MiB" "$ruler"
   fi
   # The allocated and cached pixels, at span/1024 bytes a pixel, against the
-  # blocks the snapshot's own walk counted.
-  "$hawk" render --summary "$work/r2.snap" >"$work/r2.sum"
-  walk=$(awk '$1 == "walk_allocated_bytes" || $1 == "walk_cached_bytes" { s += $2 } END { print s }' "$work/r2.sum")
+  # blocks hawk_walk reports at the same op of the same replay (hawk view
+  # --walk: the snapshot itself is hawk map's scratch, not kept).
+  "$hawk" view --textbook --policy first-fit --walk "$(peak_op "$T/realloc2-bal.rep")" \
+    --out "$work/r2.html" "$T/realloc2-bal.rep" >"$work/r2.walk" 2>&1
+  walk=$(awk '$3 == "allocated" || $3 == "cached" { s += $2 } END { print s }' "$work/r2.walk")
   drawn=$(svg strip "$work/r2.svg" | tr ' ' '\n' | awk -F'[=:]' -v bpp="$((${span:-0} / 1024))" '$1 == "a" || $1 == "c" { w += $3 } END { print int(w * bpp) }')
   if [[ -n $walk && -n $drawn ]] && awk -v a="$walk" -v b="$drawn" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d <= a * 0.03 + 128) }'; then
     ok "the zoomed strip's allocated pixels stand for the walk's bytes ($drawn drawn, $walk walked)"
@@ -135,6 +150,169 @@ expect "--policy best-fit,next-fit: two pictures" "l-best-fit.svg l-next-fit.svg
   "$(cd "$work" && ls l-*.svg | tr '\n' ' ' | sed 's/ $//')"
 refused "a misspelt policy in the list" "does not know the policy 'frist-fit'" \
   --policy first-fit,frist-fit --trace "$T/short1-bal.rep" --out "$work/m.svg"
+
+# --- what map --trace writes: the pictures named, nothing else -------------------
+# The worker's snapshot and blocks file go to a directory of hawk's own under
+# $TMPDIR, removed at every end; FILE.snap beside the picture (a file of the
+# user's) is left alone.  files DIR: the names in DIR, on one line.
+files() { (cd "$1" && ls -A | tr '\n' ' ' | sed 's/ $//'); }
+mkdir -p "$work/only" "$work/all"
+echo precious >"$work/only/keep.snap"
+"$hawk" map --trace "$T/short1-bal.rep" --out "$work/only/keep.svg" >"$work/out" 2>&1
+expect "map --trace writes the picture only: keep.snap beside it kept, no scratch left (exit $?)" \
+  "keep.snap keep.svg; keep.snap kept; scratch: " \
+  "$(files "$work/only"); keep.snap $(grep -qx precious "$work/only/keep.snap" && echo kept || echo replaced); scratch: $(files "$work/tmp")"
+"$hawk" map --policy all --trace "$T/short1-bal.rep" --out "$work/all/p.svg" >"$work/out" 2>&1
+expect "map --trace --policy all writes its five pictures only, no scratch left (exit $?)" \
+  "p-best-fit.svg p-first-fit.svg p-next-fit.svg p-segregated.svg p.svg; scratch: " \
+  "$(files "$work/all"); scratch: $(files "$work/tmp")"
+mkdir -p "$work/none"
+for bad in "--policy frist-fit" "--at 13"; do
+  # shellcheck disable=SC2086
+  "$hawk" map $bad --trace "$T/short1-bal.rep" --out "$work/none/q.svg" >"$work/out" 2>&1
+  expect "map --trace $bad: refused (exit $?), nothing written, no scratch left" "; scratch: " \
+    "$(files "$work/none"); scratch: $(files "$work/tmp")"
+done
+# An --out that is a directory: one line before any replay, and no DIR.snap.
+mkdir -p "$work/adir"
+refused "--out a directory" '^hawk: map: cannot write .*/adir: Is a directory$' \
+  --trace "$T/short1-bal.rep" --out "$work/adir"
+if [[ $(wc -l <"$work/out") == 1 && ! -e $work/adir.snap ]]; then
+  ok "--out a directory: that line only, and no adir.snap beside it"
+else
+  fail "--out a directory: that line only, and no adir.snap beside it" "$(cat "$work/out")" "$(files "$work")"
+fi
+
+# Pictures that cannot be written (/dev/full, through links: nothing is made
+# in /dev): one line each, exit 2 (checked with fflush and ferror, as fclose
+# alone may miss an earlier failed write).
+if [[ -c /dev/full ]]; then
+  ln -s /dev/full "$work/none/full.svg"
+  mkdir -p "$work/g0"
+  "$hawk" run --map "$work/g0/s.svg" -- true >/dev/null 2>&1
+  for args in "map --trace $T/short1-bal.rep --out $work/none/full.svg" \
+    "map --policy all --trace $T/short1-bal.rep --out $work/none/full.svg" \
+    "render --out $work/none/full.svg $work/g0/s.snap"; do
+    # shellcheck disable=SC2086
+    "$hawk" $args >/dev/null 2>"$work/err"
+    rc=$?
+    if ((rc == 2)) && [[ $(wc -l <"$work/err") == 1 ]] &&
+      grep -q "cannot write .*full.svg: No space left on device" "$work/err"; then
+      ok "hawk ${args//$work\//} (/dev/full): exit 2, one line"
+    else
+      fail "hawk ${args//$work\//} (/dev/full): exit 2, one line" "status $rc" "$(cat "$work/err")"
+    fi
+  done
+  rm -f "$work/none/"*
+fi
+
+# map --out PATH -- CMD clears an earlier run's picture and snapshot first:
+# regular files only.  A directory at PATH is one line and exit 2 before CMD
+# runs; a link (here to /dev/null) or a device node is the user's, written
+# through and left in place.
+mkdir -p "$work/emptyd"
+"$hawk" map --out "$work/emptyd" -- true >"$work/out" 2>&1
+rc=$?
+if ((rc == 2)) && [[ -d $work/emptyd && ! -e $work/emptyd.snap && $(wc -l <"$work/out") == 1 ]] &&
+  grep -q "^hawk: map: cannot write .*/emptyd: Is a directory$" "$work/out"; then
+  ok "map --out an empty directory -- true: kept, one line, exit 2"
+else
+  fail "map --out an empty directory -- true: kept, one line, exit 2" "exit $rc" "$(cat "$work/out")" \
+    "$(ls -ld "$work/emptyd"*)"
+fi
+ln -s /dev/null "$work/nul.svg"
+"$hawk" map --out "$work/nul.svg" -- true >"$work/out" 2>&1
+expect "map --out a link to /dev/null -- true: the link kept (exit $?)" "/dev/null" \
+  "$(readlink "$work/nul.svg")"
+rm -f "$work/nul."*
+if ((EUID == 0)) && mknod "$work/nodev" c 1 3 2>/dev/null; then
+  "$hawk" map --out "$work/nodev" -- true >"$work/out" 2>&1
+  if [[ -c $work/nodev ]]; then
+    ok "map --out a device node -- true: the node kept"
+  else
+    fail "map --out a device node -- true: the node kept" "$(ls -l "$work/nodev")"
+  fi
+  rm -f "$work/nodev"*
+fi
+
+# --- glob characters in --map / --out ---------------------------------------------
+# The run's frames are found by a pattern made of the picture's path: its own
+# characters match only themselves.  A snapshot of someone else's in the same
+# directory, written during the run (touched), is not drawn.
+mkdir -p "$work/g0" "$work/g"
+[[ -e $work/g0/s.snap ]] || "$hawk" run --map "$work/g0/s.svg" -- true >/dev/null 2>&1
+for name in '*' '?' '[v]'; do
+  cp "$work/g0/s.snap" "$work/g/victim-1.snap"
+  cp "$work/g0/s.snap" "$work/g/v-0001.snap"
+  for cmd in "run --map" "map --out"; do
+    rm -f "$work/g/"*.svg
+    touch "$work/g/victim-1.snap" "$work/g/v-0001.snap"
+    # shellcheck disable=SC2086
+    "$hawk" $cmd "$work/g/$name.svg" -- true >"$work/out" 2>&1
+    expect "hawk $cmd 'DIR/$name.svg' draws its own picture only (exit $?)" "$name.svg" \
+      "$(cd "$work/g" && ls -A -- *.svg | tr '\n' ' ' | sed 's/ $//')"
+  done
+  if grep -q 'frame' "$work/out"; then
+    fail "hawk map --out 'DIR/$name.svg' names no frame of another's" "$(cat "$work/out")"
+  else
+    ok "hawk map --out 'DIR/$name.svg' names no frame of another's"
+  fi
+  rm -f "$work/g/"*
+done
+
+# --- a damaged ELF file as --allocator ----------------------------------------------
+# Not a picture: hawk reads the section headers, symbol table and string table
+# of an --allocator library (libpath.c, library_exports) before any
+# subcommand that takes --allocator (replay, view) replays; the cases are here
+# because they need no more than that.  Each offset or size the reader follows
+# wraps past 2^64 or runs off the file's end: an answer, never a crash (view:
+# "reports no events", exit 2; replay: the loader's refusal, exit 1).
+python3 - "$work" <<'EOF_ELF'
+import struct, sys
+def elf(name, shoff, sections, size=512, tail=b"", shnum=None, st_name=0):
+    # sections: (type, offset, size, link), their headers at 64; a symbol at
+    # 0x100 named by st_name, "hawk_events" at 0x140; tail at the end
+    body = bytearray(max(size, 64))
+    body[0:16] = b"\x7fELF\x02\x01\x01" + bytes(9)
+    struct.pack_into("<HHIQQQIHHHHHH", body, 16, 3, 62, 1, 0, 0, shoff, 0, 64, 0, 0, 64,
+                     len(sections) if shnum is None else shnum, 0)
+    for k, (typ, off, sz, link) in enumerate(sections):
+        struct.pack_into("<IIQQQQIIQQ", body, 64 + 64 * k, 0, typ, 0, 0, off, sz, link, 0, 8, 24)
+    if size > 0x140:
+        body[0x100:0x100 + 24] = struct.pack("<IBBHQQ", st_name, 0x12, 0, 1, 0, 0)
+        body[0x140:0x140 + 12] = b"hawk_events\0"
+    if tail:
+        body[len(body) - len(tail):] = tail
+    open(f"{sys.argv[1]}/{name}.so", "wb").write(bytes(body))
+M = 1 << 64
+elf("shoff-wraps", M - 64, [], size=64, shnum=1)       # e_shoff + one header wraps to 0
+elf("symtab-offset-wraps", 64, [(11, M - 24, 24, 1), (3, 0x140, 12, 0)])
+elf("strtab-size-wraps", 64, [(11, 0x100, 24, 1), (3, 0x140, M - 0x140 + 16, 0)],
+    st_name=0x7ff00000)
+elf("symtab-size-wraps", 64, [(11, 0x100, M - 0x100 + 24, 1), (3, 0x140, 12, 0)])
+elf("strtab-link-past-the-headers", 64, [(11, 0x100, 24, 7), (3, 0x140, 12, 0)])
+# the string table is the file's last 8 bytes, "hawk_eve" with no NUL: a
+# comparison with "hawk_events" must stop at the table's end
+elf("name-unterminated-at-the-end", 64, [(11, 0x100, 24, 1), (3, 4096 - 8, 8, 0)], size=4096,
+    tail=b"hawk_eve")
+EOF_ELF
+for f in shoff-wraps symtab-offset-wraps strtab-size-wraps symtab-size-wraps \
+  strtab-link-past-the-headers name-unterminated-at-the-end; do
+  "$hawk" view --allocator "$work/$f.so" --out "$work/elf.html" "$T/short1-bal.rep" >"$work/out" 2>&1
+  rc=$?
+  if ((rc == 2)) && [[ $(wc -l <"$work/out") == 1 ]] && grep -q "$f.so reports no events" "$work/out"; then
+    ok "ELF $f: view --allocator: exit 2, one line"
+  else
+    fail "ELF $f: view --allocator: exit 2, one line" "exit $rc" "$(head -c 600 "$work/out")"
+  fi
+  "$hawk" replay --allocator "$work/$f.so" "$T/short1-bal.rep" >"$work/out" 2>&1
+  rc=$?
+  if ((rc == 1)) && grep -q "FAILED: .*$f.so was not loaded" "$work/out"; then
+    ok "ELF $f: replay --allocator: exit 1, the loader's refusal"
+  else
+    fail "ELF $f: replay --allocator: exit 1, the loader's refusal" "exit $rc" "$(head -c 600 "$work/out")"
+  fi
+done
 
 # --- a free pixel against the line between blocks ----------------------------------
 

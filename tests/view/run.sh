@@ -17,7 +17,8 @@
 #   * screenshots, kept in build/view/ (the test's artifacts); the two that
 #     docs/lab.md shows are the same pictures as this run's (samepng.py);
 #   * bad usage (a misspelt policy, an allocator without events) is one line
-#     and exit status 2.
+#     and exit status 2; so is a page that cannot be written (/dev/full),
+#     and --walk N past the trace's calls (or out of range).
 # Without chromium (make deps installs it) the browser cases are skipped.
 # Environment: HAWK (default build/hawk), HAWK_TRACES (default
 # <repo>/../shared/traces), CHROMIUM (default chromium).
@@ -86,6 +87,55 @@ if [[ $rc -eq 2 && $out == *"reports no events"* ]]; then
   ok "an allocator without events: exit 2, one line"
 else
   fail "an allocator without events: exit 2, one line" "status $rc: $out"
+fi
+
+# --walk N: N from 1 to the trace's calls (short1-bal has 12), read without
+# truncation (2^32 + 5 is not 5); another N is one line, exit 2, no page.
+for n in 13 4294967301 9223372036854775808 18446744073709551617 0 -1 5x; do
+  rm -f "$work/w.html"
+  "$hawk" view --walk "$n" --out "$work/w.html" "$traces/short1-bal.rep" >"$work/out" 2>"$work/err"
+  rc=$?
+  if [[ $rc -eq 2 && ! -s $work/out && ! -e $work/w.html && $(wc -l <"$work/err") -eq 1 ]] &&
+    grep -q -e "--walk.*$n" "$work/err"; then
+    ok "--walk $n on 12 calls: exit 2, one line ($(cat "$work/err"))"
+  else
+    fail "--walk $n on 12 calls: exit 2, one line, no page" "status $rc" "$(head -c 300 "$work/out")" \
+      "$(cat "$work/err")"
+  fi
+done
+"$hawk" view --walk 12 --out "$work/w.html" "$traces/short1-bal.rep" >"$work/out" 2>"$work/err"
+rc=$?
+if [[ $rc -eq 0 && -s $work/w.html ]] && grep -Eq '^0:\+0x[0-9a-f]+ [0-9]+ (allocated|cached|free)$' "$work/out"; then
+  ok "--walk 12 (the last call): its blocks, exit 0"
+else
+  fail "--walk 12 (the last call): its blocks, exit 0" "status $rc" "$(cat "$work/out" "$work/err")"
+fi
+
+# --- a page that cannot be written ---------------------------------------------
+# /dev/full (through a link: nothing is made in /dev) takes no byte: one line
+# naming the page, exit 2, and no "wrote" line; hawk grade --view writes its
+# pages through the same function.
+if [[ -c /dev/full ]]; then
+  ln -s /dev/full "$work/full.html"
+  "$hawk" view --out "$work/full.html" "$traces/short1-bal.rep" >"$work/out" 2>"$work/err"
+  rc=$?
+  if [[ $rc -eq 2 && $(wc -l <"$work/err") -eq 1 && ! -s $work/out ]] &&
+    grep -q "^hawk: view: cannot write $work/full.html: No space left on device\$" "$work/err"; then
+    ok "a page on /dev/full: exit 2, one line ($(cat "$work/err"))"
+  else
+    fail "a page on /dev/full: exit 2, one line" "status $rc" "$(cat "$work/out" "$work/err")"
+  fi
+  mkdir -p "$work/gv"
+  ln -s /dev/full "$work/gv/short1-bal.html"
+  "$hawk" grade --rounds 0 --view "$work/gv" "$root/examples/mm.c" "$traces/short1-bal.rep" \
+    >"$work/out" 2>"$work/err"
+  if grep -q "cannot write $work/gv/short1-bal.html: No space left on device" "$work/err"; then
+    ok "hawk grade --view: a page on /dev/full is named on stderr"
+  else
+    fail "hawk grade --view: a page on /dev/full is named on stderr" "$(cat "$work/out" "$work/err")"
+  fi
+else
+  skip "a page on /dev/full" "no /dev/full"
 fi
 
 # --- page sizes ------------------------------------------------------------------
