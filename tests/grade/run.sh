@@ -320,6 +320,51 @@ else
   fail "a missing trace is that trace's result ('bad trace'), the others graded" "$out"
 fi
 
+# --- an allocation into a live id --------------------------------------------
+
+# The malloc-lab format has no such op; the replay keeps the old block
+# allocated (a leak), and so does the grader: one id allocated 2,000 times is
+# 2,000 live blocks.  The grader's table of live blocks was sized by the ids
+# (1): past 170 blocks it wrote over its other tables and crashed, reported
+# as the student's allocator crashing (at op 683).
+{
+  printf '%s\n' 100000 1 2000 1
+  for ((k = 0; k < 2000; k++)); do echo 'a 0 8'; done
+} >"$work/same_id.rep"
+out=$("$hawk" grade --rounds 1 "$example" "$work/same_id.rep" 2>&1)
+rc=$?
+if ((rc == 0)) && grep -qE '^same_id +2000 +correct +16000 ' <<<"$out"; then
+  ok "grade_live_id_kept: one id allocated 2,000 times is correct, its 2,000 blocks live (16,000 bytes)"
+else
+  fail "grade_live_id_kept: one id allocated 2,000 times is correct, its 2,000 blocks live" \
+    "exit $rc" "$out"
+fi
+# The block left allocated still counts: an allocator that hands out its
+# space again overlaps it.
+mkdir -p "$work/again"
+cat >"$work/again/mm.c" <<'EOF'
+#include <stddef.h>
+#include "memlib.h"
+#include "mm.h"
+static char *block; /* every call gets the same 16 bytes */
+int mm_init(void) {
+  block = mem_sbrk(32);
+  return block ? 0 : -1;
+}
+void *mm_malloc(size_t size) { return size <= 16 ? block + 16 : NULL; }
+void mm_free(void *ptr) { (void)ptr; }
+void *mm_realloc(void *ptr, size_t size) { return size <= 16 ? ptr : NULL; }
+EOF
+printf '%s\n' 1000 1 2 1 'a 0 8' 'a 0 8' >"$work/live_twice.rep"
+out=$("$hawk" grade --rounds 0 "$work/again/mm.c" "$work/live_twice.rep" 2>&1)
+rc=$?
+if ((rc == 1)) && grep -qE '^live_twice: overlap: at op 2 \(line 6: a 0 8\): mm_malloc\(8\) returned \[heap\+0x10, \+8\), which overlaps block 0 ' <<<"$out"; then
+  ok "grade_live_id_overlap: a block handed out over one left allocated in the same id overlaps"
+else
+  fail "grade_live_id_overlap: a block handed out over one left allocated in the same id overlaps" \
+    "exit $rc" "$out"
+fi
+
 left=$(ls -A "$TMPDIR")
 if [[ -z $left ]]; then
   ok "hawk grade leaves nothing in TMPDIR"
