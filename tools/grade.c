@@ -129,9 +129,29 @@ static int run_wait(char **argv) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* Writes the grader's sources and the student's file into dir and compiles
- * them into dir/grader.  0, or 2 after saying why. */
-static int grade_build(const char *dir, const char *mm, const char *cc) {
+/* Opens the student's file mm for reading: a regular file only.  The
+ * descriptor, or -1 after saying why. */
+static int grade_source_open(const char *mm) {
+  /* O_NONBLOCK: a FIFO with no writer would block the open for ever. */
+  int fd = open(mm, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    tool_error("grade: cannot read %s: %s", mm, strerror(errno));
+    return -1;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+    tool_error("grade: %s: not a regular file", mm);
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* Writes the grader's sources and the student's file (open as mmfd, which
+ * is closed) into dir and compiles them into dir/grader.  0, or 2 after
+ * saying why. */
+static int grade_build(const char *dir, const char *mm, int mmfd, const char *cc) {
   struct {
     const char *name, *text;
   } files[] = {{"driver.c", grade_src_driver},
@@ -142,14 +162,16 @@ static int grade_build(const char *dir, const char *mm, const char *cc) {
   for (size_t i = 0; i < sizeof files / sizeof *files; i++)
     if (write_file(dir, files[i].name, files[i].text, strlen(files[i].text)) != 0) {
       tool_error("grade: cannot write %s/%s: %s", dir, files[i].name, strerror(errno));
+      close(mmfd);
       return 2;
     }
   /* The student's file is copied next to our headers, so that its
    * #include "mm.h" and "memlib.h" find them; #line keeps the compiler's
    * messages pointing at the original. */
-  FILE *in = fopen(mm, "r");
+  FILE *in = fdopen(mmfd, "r");
   if (!in) {
     tool_error("grade: cannot read %s: %s", mm, strerror(errno));
+    close(mmfd);
     return 2;
   }
   char *abs = absolute_path(mm);
@@ -713,10 +735,8 @@ int cmd_grade(int argc, char **argv) {
     return 2;
   }
   const char *mm = argv[i++];
-  if (access(mm, R_OK) != 0) {
-    tool_error("grade: cannot read %s: %s", mm, strerror(errno));
-    return 2;
-  }
+  int mmfd = grade_source_open(mm);
+  if (mmfd < 0) return 2;
   size_t ntraces = (size_t)(argc - i);
   char **traces;
   char *dir = NULL;
@@ -727,6 +747,7 @@ int cmd_grade(int argc, char **argv) {
     if (!dir) {
       tool_error("grade: no trace given and no trace directory: give TRACE files, or set "
                  "HAWK_TRACES to the directory of the lab's traces");
+      close(mmfd);
       return 2;
     }
     ntraces = GRADE_NDEFAULT;
@@ -743,6 +764,7 @@ int cmd_grade(int argc, char **argv) {
     tool_error("grade: no C compiler: %s is not on PATH (install one, e.g. apt-get install "
                "gcc, or set CC)",
                want && *want ? want : "cc");
+    close(mmfd);
     return 2;
   }
   const char *tmp = getenv("TMPDIR");
@@ -750,9 +772,10 @@ int cmd_grade(int argc, char **argv) {
   snprintf(scratch, sizeof scratch, "%s/hawk-grade-XXXXXX", tmp && *tmp ? tmp : "/tmp");
   if (!mkdtemp(scratch)) {
     tool_error("grade: cannot make a scratch directory %s: %s", scratch, strerror(errno));
+    close(mmfd);
     return 2;
   }
-  int rc = grade_build(scratch, mm, cc);
+  int rc = grade_build(scratch, mm, mmfd, cc);
   if (rc == 0) {
     struct grade_result *res = calloc(ntraces, sizeof *res);
     if (!res) abort();

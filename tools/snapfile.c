@@ -3,10 +3,12 @@
  * checked against what is left before it is used, and what is wrong is
  * said in one line. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "hawk.h"
 
@@ -23,15 +25,30 @@ static int bad(char *err, size_t errlen, const char *fmt, ...) {
 
 /* The whole file, malloc'ed; NULL with a message. */
 static unsigned char *slurp(const char *path, size_t *len, char *err, size_t errlen) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
+  /* O_NONBLOCK: a FIFO with no writer would block the open for ever; only a
+   * regular file gets past the check. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
     bad(err, errlen, "%s: %s", path, strerror(errno));
     return NULL;
   }
   struct stat st;
-  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > SNAP_FILE_MAX) {
-    bad(err, errlen, "%s: not a regular file of at most 1 GiB", path);
-    fclose(f);
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+    bad(err, errlen, "%s: not a regular file", path);
+    close(fd);
+    return NULL;
+  }
+  if ((uint64_t)st.st_size > SNAP_FILE_MAX) {
+    bad(err, errlen, "%s: %llu bytes, more than a snapshot's 1 GiB", path,
+        (unsigned long long)st.st_size);
+    close(fd);
+    return NULL;
+  }
+  FILE *f = fdopen(fd, "rb");
+  if (!f) {
+    bad(err, errlen, "%s: %s", path, strerror(errno));
+    close(fd);
     return NULL;
   }
   unsigned char *buf = malloc((size_t)st.st_size + 1);

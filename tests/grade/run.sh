@@ -365,6 +365,22 @@ else
     "exit $rc" "$out"
 fi
 
+# --- files that are not regular files -------------------------------------------
+
+# A FIFO with no writer as MM.C or as a trace: the open waited for ever (and
+# the scratch directory stayed behind when hawk was killed).  Now the open
+# does not wait and only a regular file is read.
+mkfifo "$work/fifo"
+refused "grade_fifo_source: a FIFO as mm.c" '^hawk: grade: .*/fifo: not a regular file$' \
+  timeout 10 "$hawk" grade --rounds 0 "$work/fifo" "$T/short1-bal.rep"
+out=$(timeout 10 "$hawk" grade --rounds 0 "$example" "$work/fifo" 2>&1)
+rc=$?
+if ((rc == 1)) && grep -q '^fifo: bad trace: .*/fifo: not a regular file$' <<<"$out"; then
+  ok "grade_fifo_trace: a FIFO as a trace is that trace's 'bad trace', exit 1"
+else
+  fail "grade_fifo_trace: a FIFO as a trace is that trace's 'bad trace', exit 1" "exit $rc" "$out"
+fi
+
 left=$(ls -A "$TMPDIR")
 if [[ -z $left ]]; then
   ok "hawk grade leaves nothing in TMPDIR"
