@@ -55,7 +55,8 @@ static const char grade_usage[] =
     "               min(1, all calls' throughput / the C library's)\n"
     "Without TRACE, the lab's 11 classic -bal traces, from $HAWK_TRACES or\n"
     "../shared/traces beside the repository hawk was built in.  Exits 0 when every\n"
-    "trace is correct, 1 when one is not, 2 when MM.C could not be graded.\n"
+    "trace is correct, 1 when one is not, 2 when MM.C could not be graded (MM.C\n"
+    "must be a regular file of at most 4 MiB).\n"
     "\n"
     "  --timeout S   seconds each trace may take, timing rounds included (default 60)\n"
     "  --rounds N    timing rounds per trace (default 3; 0: no timing, no score)\n"
@@ -71,6 +72,11 @@ static const char grade_usage[] =
     "                -1: no payload placed)\n";
 
 static const char *grade_viewdir; /* --view DIR, or NULL */
+
+/* The largest MM.C copied into the scratch directory: a malloc-lab
+ * allocator is tens of KiB; a bound, so that a file that never ends (or a
+ * huge one) cannot fill the disk. */
+#define GRADE_SOURCE_MAX ((off_t)4 << 20)
 
 static const char *const grade_default_traces[] = {
     "amptjp-bal", "binary-bal", "binary2-bal", "cccp-bal",    "coalescing-bal", "cp-decl-bal",
@@ -145,6 +151,12 @@ static int grade_source_open(const char *mm) {
     close(fd);
     return -1;
   }
+  if (st.st_size > GRADE_SOURCE_MAX) {
+    tool_error("grade: %s: %lld bytes, more than the 4 MiB an mm.c may have", mm,
+               (long long)st.st_size);
+    close(fd);
+    return -1;
+  }
   return fd;
 }
 
@@ -192,9 +204,19 @@ static int grade_build(const char *dir, const char *mm, int mmfd, const char *cc
   fputs("\"\n", out);
   char buf[8192];
   size_t n;
-  while ((n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, out);
+  off_t copied = 0;
+  int werr = 0;
+  while (!werr && copied <= GRADE_SOURCE_MAX && (n = fread(buf, 1, sizeof buf, in)) > 0) {
+    werr = fwrite(buf, 1, n, out) != n;
+    copied += (off_t)n;
+  }
   fclose(in);
-  int werr = fclose(out);
+  werr |= fclose(out) != 0;
+  if (copied > GRADE_SOURCE_MAX) { /* it grew since it was opened */
+    tool_error("grade: %s: more than the 4 MiB an mm.c may have", mm);
+    free(abs);
+    return 2;
+  }
   char incdir[PATH_MAX];
   snprintf(incdir, sizeof incdir, "-I%s", abs);
   char *slash = strrchr(incdir, '/');

@@ -381,6 +381,21 @@ else
   fail "grade_fifo_trace: a FIFO as a trace is that trace's 'bad trace', exit 1" "exit $rc" "$out"
 fi
 
+# MM.C that never ends (/dev/zero) was copied into the scratch directory
+# without a bound (6.9 GB in 20 s); one far larger than any allocator is
+# refused by its size, before anything is written.
+refused "grade_source_dev_zero: /dev/zero as mm.c" '^hawk: grade: /dev/zero: not a regular file$' \
+  timeout 10 "$hawk" grade --rounds 0 /dev/zero "$T/short1-bal.rep"
+truncate -s 5M "$work/big.c"
+refused "grade_source_too_big: a 5 MiB mm.c" \
+  '^hawk: grade: .*/big.c: 5242880 bytes, more than the 4 MiB an mm.c may have$' \
+  timeout 10 "$hawk" grade --rounds 0 "$work/big.c" "$T/short1-bal.rep"
+if [[ -z $(ls -A "$TMPDIR") ]]; then
+  ok "grade_source_scratch_removed: nothing left in TMPDIR by the refused files"
+else
+  fail "grade_source_scratch_removed: nothing left in TMPDIR by the refused files" "$(ls -A "$TMPDIR")"
+fi
+
 left=$(ls -A "$TMPDIR")
 if [[ -z $left ]]; then
   ok "hawk grade leaves nothing in TMPDIR"
