@@ -53,3 +53,45 @@ refused_line "inputs_fifo_render: hawk render of a FIFO is refused (exit 2)" 2 \
   'fifo: not a regular file$' "$hawk" render --out "$work/fifo.svg" "$work/fifo"
 refused_line "inputs_fifo_render_summary: hawk render --summary of a FIFO is refused (exit 2)" 2 \
   'fifo: not a regular file$' "$hawk" render --summary "$work/fifo"
+
+# --- what an error line quotes of a trace ----------------------------------------
+
+# The .rep reader quoted a bad token as it was (up to 20 bytes): an escape
+# sequence in the file went to the terminal (ESC[2K ESC[1A erased a line of
+# it), a NUL ended the quote early (found ''), and a bad block id was not
+# quoted at all.  Now every byte that is not printable ASCII is a '?', as
+# the library shows a control character, and a long token is cut at 20
+# bytes with "...".
+# quoted NAME FILE PATTERN: the replay of FILE fails (exit 1) with one line
+# matching PATTERN (fixed string), none of its bytes a control character.
+quoted() {
+  local name=$1 file=$2 want=$3
+  timeout 10 "$hawk" replay "$file" >/dev/null 2>"$work/inputs.err"
+  local rc=$?
+  if ((rc == 1)) && [[ $(wc -l <"$work/inputs.err") == 1 ]] &&
+    grep -qF -- "$want" "$work/inputs.err" &&
+    ! LC_ALL=C tr -d '\n' <"$work/inputs.err" | LC_ALL=C grep -q '[^[:print:]]'; then
+    ok "$name"
+  else
+    fail "$name" "exit $rc, want one line with: $want" "$(head -c 600 "$work/inputs.err" | cat -v)"
+  fi
+}
+printf '\033[2K\033[1Ahi 2 3 4\n' >"$work/escape.rep"
+quoted "inputs_rep_escape_shown: an escape sequence in a .rep is quoted as '?[2K?[1Ahi'" \
+  "$work/escape.rep" "line 1: expected the header's 4 numbers, found '?[2K?[1Ahi'"
+printf '\0\0\0 1 2 3\n' >"$work/nul_first.rep"
+quoted "inputs_rep_nul_shown: NUL bytes in a .rep are quoted as '???'" \
+  "$work/nul_first.rep" "line 1: expected the header's 4 numbers, found '???'"
+printf '1 2 3 4\na 0 8\nf 0\0\n' >"$work/nul_id.rep"
+quoted "inputs_rep_bad_id_quoted: a bad block id is quoted ('0?')" \
+  "$work/nul_id.rep" "line 3: 'f' needs a block id, found '0?'"
+printf '1 2 3 4\n\033 5\n' >"$work/escape_op.rep"
+quoted "inputs_rep_escape_op_shown: an escape as the operation is quoted as '?'" \
+  "$work/escape_op.rep" "line 2: unknown operation '?'"
+{
+  printf '1 2 3 4\na 0 '
+  head -c 300 /dev/zero | tr '\0' '9'
+  printf '\033[31m\n'
+} >"$work/long_size.rep"
+quoted "inputs_rep_long_token_cut: a 305-byte size is quoted as its first 20 bytes and '...'" \
+  "$work/long_size.rep" "line 2: bad size '99999999999999999999...'"
