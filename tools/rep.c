@@ -24,10 +24,16 @@ struct cursor {
   uint64_t line;
 };
 
-/* The next line's tokens: up to 4, as [start, end) pairs. */
+/* The longest line read: a malloc-lab line is a few dozen bytes.  A line
+ * is scanned no further, so that a file of zeros (a sparse file takes no
+ * disk) is refused after its first REP_LINE_MAX bytes, not read whole. */
+#define REP_LINE_MAX 4096
+
+/* The next line's tokens: up to 4, as [start, end) pairs; long when the
+ * line goes on past REP_LINE_MAX bytes (then start is where it begins). */
 struct line {
-  int n;
-  const char *tok[5];
+  int n, long_line;
+  const char *tok[5], *start;
   size_t len[5];
   uint64_t number;
 };
@@ -54,22 +60,26 @@ static const char *shown(const char *s, size_t n, char *buf) {
 
 static int is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
 
-/* Reads one line; returns 0 at the end of the data. */
+/* Reads one line, at most REP_LINE_MAX bytes of it; returns 0 at the end
+ * of the data. */
 static int next_line(struct cursor *c, struct line *l) {
   if (c->p >= c->end) return 0;
   l->n = 0;
   l->number = ++c->line;
-  while (c->p < c->end && *c->p != '\n') {
-    while (c->p < c->end && is_space(*c->p)) c->p++;
-    if (c->p >= c->end || *c->p == '\n') break;
+  l->start = c->p;
+  const char *end = c->end - c->p > REP_LINE_MAX ? c->p + REP_LINE_MAX : c->end;
+  while (c->p < end && *c->p != '\n') {
+    while (c->p < end && is_space(*c->p)) c->p++;
+    if (c->p >= end || *c->p == '\n') break;
     const char *start = c->p;
-    while (c->p < c->end && *c->p != '\n' && !is_space(*c->p)) c->p++;
+    while (c->p < end && *c->p != '\n' && !is_space(*c->p)) c->p++;
     if (l->n < 5) {
       l->tok[l->n] = start;
       l->len[l->n] = (size_t)(c->p - start);
     }
     l->n++;
   }
+  l->long_line = c->p == end && end < c->end && *c->p != '\n';
   if (c->p < c->end) c->p++; /* the newline */
   return 1;
 }
@@ -127,6 +137,11 @@ static int body_pass(const char *data, size_t len, struct op *ops, uint64_t *sta
   char quote[REP_SHOWN + 4];
   *max_slot = 0;
   while (next_line(&c, &l)) {
+    if (l.long_line) {
+      snprintf(err, errlen, "line %llu: more than %d bytes, found '%s': not a malloc-lab trace",
+               (unsigned long long)l.number, REP_LINE_MAX, shown(l.start, REP_LINE_MAX, quote));
+      return -1;
+    }
     if (l.n == 0 || l.tok[0][0] == '#') continue;
     int t = 0;
     while (header < 4 && t < l.n) { /* the four header numbers, on any lines */
