@@ -3,7 +3,7 @@
 # harness's ok/fail/expect): each is refused with one line on stderr and the
 # command's exit status for bad input, in bounded time and memory, and what
 # the line quotes of the file is shown without its control characters.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154 # hawk and work: set by run.sh (scripts/lab-env.sh)
 
 # peak_kib CMD...: runs CMD (stdout discarded, stderr into $work/inputs.err,
 # at most 60 s) and prints "STATUS SECONDS KIB": its exit status, time and
