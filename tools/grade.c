@@ -55,7 +55,8 @@ static const char grade_usage[] =
     "               min(1, all calls' throughput / the C library's)\n"
     "Without TRACE, the lab's 11 classic -bal traces, from $HAWK_TRACES or\n"
     "../shared/traces beside the repository hawk was built in.  Exits 0 when every\n"
-    "trace is correct, 1 when one is not, 2 when MM.C could not be graded.\n"
+    "trace is correct, 1 when one is not, 2 when MM.C could not be graded (MM.C\n"
+    "must be a regular file of at most 4 MiB).\n"
     "\n"
     "  --timeout S   seconds each trace may take, timing rounds included (default 60)\n"
     "  --rounds N    timing rounds per trace (default 3; 0: no timing, no score)\n"
@@ -71,6 +72,11 @@ static const char grade_usage[] =
     "                -1: no payload placed)\n";
 
 static const char *grade_viewdir; /* --view DIR, or NULL */
+
+/* The largest MM.C copied into the scratch directory: a malloc-lab
+ * allocator is tens of KiB; a bound, so that a file that never ends (or a
+ * huge one) cannot fill the disk. */
+#define GRADE_SOURCE_MAX ((off_t)4 << 20)
 
 static const char *const grade_default_traces[] = {
     "amptjp-bal", "binary-bal", "binary2-bal", "cccp-bal",    "coalescing-bal", "cp-decl-bal",
@@ -129,9 +135,35 @@ static int run_wait(char **argv) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* Writes the grader's sources and the student's file into dir and compiles
- * them into dir/grader.  0, or 2 after saying why. */
-static int grade_build(const char *dir, const char *mm, const char *cc) {
+/* Opens the student's file mm for reading: a regular file only.  The
+ * descriptor, or -1 after saying why. */
+static int grade_source_open(const char *mm) {
+  /* O_NONBLOCK: a FIFO with no writer would block the open for ever. */
+  int fd = open(mm, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    tool_error("grade: cannot read %s: %s", mm, strerror(errno));
+    return -1;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+    tool_error("grade: %s: not a regular file", mm);
+    close(fd);
+    return -1;
+  }
+  if (st.st_size > GRADE_SOURCE_MAX) {
+    tool_error("grade: %s: %lld bytes, more than the 4 MiB an mm.c may have", mm,
+               (long long)st.st_size);
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* Writes the grader's sources and the student's file (open as mmfd, which
+ * is closed) into dir and compiles them into dir/grader.  0, or 2 after
+ * saying why. */
+static int grade_build(const char *dir, const char *mm, int mmfd, const char *cc) {
   struct {
     const char *name, *text;
   } files[] = {{"driver.c", grade_src_driver},
@@ -142,14 +174,16 @@ static int grade_build(const char *dir, const char *mm, const char *cc) {
   for (size_t i = 0; i < sizeof files / sizeof *files; i++)
     if (write_file(dir, files[i].name, files[i].text, strlen(files[i].text)) != 0) {
       tool_error("grade: cannot write %s/%s: %s", dir, files[i].name, strerror(errno));
+      close(mmfd);
       return 2;
     }
   /* The student's file is copied next to our headers, so that its
    * #include "mm.h" and "memlib.h" find them; #line keeps the compiler's
    * messages pointing at the original. */
-  FILE *in = fopen(mm, "r");
+  FILE *in = fdopen(mmfd, "r");
   if (!in) {
     tool_error("grade: cannot read %s: %s", mm, strerror(errno));
+    close(mmfd);
     return 2;
   }
   char *abs = absolute_path(mm);
@@ -170,9 +204,19 @@ static int grade_build(const char *dir, const char *mm, const char *cc) {
   fputs("\"\n", out);
   char buf[8192];
   size_t n;
-  while ((n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, out);
+  off_t copied = 0;
+  int werr = 0;
+  while (!werr && copied <= GRADE_SOURCE_MAX && (n = fread(buf, 1, sizeof buf, in)) > 0) {
+    werr = fwrite(buf, 1, n, out) != n;
+    copied += (off_t)n;
+  }
   fclose(in);
-  int werr = fclose(out);
+  werr |= fclose(out) != 0;
+  if (copied > GRADE_SOURCE_MAX) { /* it grew since it was opened */
+    tool_error("grade: %s: more than the 4 MiB an mm.c may have", mm);
+    free(abs);
+    return 2;
+  }
   char incdir[PATH_MAX];
   snprintf(incdir, sizeof incdir, "-I%s", abs);
   char *slash = strrchr(incdir, '/');
@@ -713,10 +757,8 @@ int cmd_grade(int argc, char **argv) {
     return 2;
   }
   const char *mm = argv[i++];
-  if (access(mm, R_OK) != 0) {
-    tool_error("grade: cannot read %s: %s", mm, strerror(errno));
-    return 2;
-  }
+  int mmfd = grade_source_open(mm);
+  if (mmfd < 0) return 2;
   size_t ntraces = (size_t)(argc - i);
   char **traces;
   char *dir = NULL;
@@ -727,6 +769,7 @@ int cmd_grade(int argc, char **argv) {
     if (!dir) {
       tool_error("grade: no trace given and no trace directory: give TRACE files, or set "
                  "HAWK_TRACES to the directory of the lab's traces");
+      close(mmfd);
       return 2;
     }
     ntraces = GRADE_NDEFAULT;
@@ -743,6 +786,7 @@ int cmd_grade(int argc, char **argv) {
     tool_error("grade: no C compiler: %s is not on PATH (install one, e.g. apt-get install "
                "gcc, or set CC)",
                want && *want ? want : "cc");
+    close(mmfd);
     return 2;
   }
   const char *tmp = getenv("TMPDIR");
@@ -750,9 +794,10 @@ int cmd_grade(int argc, char **argv) {
   snprintf(scratch, sizeof scratch, "%s/hawk-grade-XXXXXX", tmp && *tmp ? tmp : "/tmp");
   if (!mkdtemp(scratch)) {
     tool_error("grade: cannot make a scratch directory %s: %s", scratch, strerror(errno));
+    close(mmfd);
     return 2;
   }
-  int rc = grade_build(scratch, mm, cc);
+  int rc = grade_build(scratch, mm, mmfd, cc);
   if (rc == 0) {
     struct grade_result *res = calloc(ntraces, sizeof *res);
     if (!res) abort();

@@ -14,13 +14,16 @@
 
 int trace_load(const char *path, struct optrace *t, char *err, size_t errlen) {
   memset(t, 0, sizeof *t);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO with no writer would block the open for ever; only a
+   * regular file gets past the check. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     snprintf(err, errlen, "%s: %s", path, strerror(errno));
     return -1;
   }
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
     snprintf(err, errlen, "%s: not a regular file", path);
     close(fd);
     return -1;

@@ -24,32 +24,62 @@ struct cursor {
   uint64_t line;
 };
 
-/* The next line's tokens: up to 4, as [start, end) pairs. */
+/* The longest line read: a malloc-lab line is a few dozen bytes.  A line
+ * is scanned no further, so that a file of zeros (a sparse file takes no
+ * disk) is refused after its first REP_LINE_MAX bytes, not read whole. */
+#define REP_LINE_MAX 4096
+
+/* The next line's tokens: up to 4, as [start, end) pairs; long when the
+ * line goes on past REP_LINE_MAX bytes (then start is where it begins). */
 struct line {
-  int n;
-  const char *tok[5];
+  int n, long_line;
+  const char *tok[5], *start;
   size_t len[5];
   uint64_t number;
 };
 
+#define REP_SHOWN 20 /* bytes of a token an error line quotes */
+
+/* Token s (n bytes) as an error line quotes it: at most REP_SHOWN bytes,
+ * "..." after them when there are more, and every byte that is not
+ * printable ASCII (a NUL, an escape sequence's ESC, a newline, a byte of
+ * 0x80 or more) shown as '?', as the library shows a control character
+ * (src/report.c): a trace cannot write to the terminal through the line.
+ * buf has REP_SHOWN + 4 bytes. */
+static const char *shown(const char *s, size_t n, char *buf) {
+  size_t k = 0;
+  for (; k < n && k < REP_SHOWN; k++)
+    buf[k] = (unsigned char)s[k] >= 0x20 && (unsigned char)s[k] < 0x7f ? s[k] : '?';
+  if (k < n) {
+    memcpy(buf + k, "...", 3);
+    k += 3;
+  }
+  buf[k] = 0;
+  return buf;
+}
+
 static int is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
 
-/* Reads one line; returns 0 at the end of the data. */
+/* Reads one line, at most REP_LINE_MAX bytes of it; returns 0 at the end
+ * of the data. */
 static int next_line(struct cursor *c, struct line *l) {
   if (c->p >= c->end) return 0;
   l->n = 0;
   l->number = ++c->line;
-  while (c->p < c->end && *c->p != '\n') {
-    while (c->p < c->end && is_space(*c->p)) c->p++;
-    if (c->p >= c->end || *c->p == '\n') break;
+  l->start = c->p;
+  const char *end = c->end - c->p > REP_LINE_MAX ? c->p + REP_LINE_MAX : c->end;
+  while (c->p < end && *c->p != '\n') {
+    while (c->p < end && is_space(*c->p)) c->p++;
+    if (c->p >= end || *c->p == '\n') break;
     const char *start = c->p;
-    while (c->p < c->end && *c->p != '\n' && !is_space(*c->p)) c->p++;
+    while (c->p < end && *c->p != '\n' && !is_space(*c->p)) c->p++;
     if (l->n < 5) {
       l->tok[l->n] = start;
       l->len[l->n] = (size_t)(c->p - start);
     }
     l->n++;
   }
+  l->long_line = c->p == end && end < c->end && *c->p != '\n';
   if (c->p < c->end) c->p++; /* the newline */
   return 1;
 }
@@ -105,15 +135,21 @@ static int body_pass(const char *data, size_t len, struct op *ops, uint64_t *sta
   size_t n = 0;
   uint64_t previous_size = 0;
   int have_previous = 0;
+  char quote[REP_SHOWN + 4];
   *max_slot = 0;
   while (next_line(&c, &l)) {
+    if (l.long_line) {
+      snprintf(err, errlen, "line %llu: more than %d bytes, found '%s': not a malloc-lab trace",
+               (unsigned long long)l.number, REP_LINE_MAX, shown(l.start, REP_LINE_MAX, quote));
+      return -1;
+    }
     if (l.n == 0 || l.tok[0][0] == '#') continue;
     int t = 0;
     while (header < 4 && t < l.n) { /* the four header numbers, on any lines */
       int64_t v;
       if (parse_int(l.tok[t], l.len[t], &v) != 0) {
-        snprintf(err, errlen, "line %llu: expected the header's 4 numbers, found '%.*s'",
-                 (unsigned long long)l.number, (int)(l.len[t] > 20 ? 20 : l.len[t]), l.tok[t]);
+        snprintf(err, errlen, "line %llu: expected the header's 4 numbers, found '%s'",
+                 (unsigned long long)l.number, shown(l.tok[t], l.len[t], quote));
         return -1;
       }
       header++;
@@ -127,15 +163,23 @@ static int body_pass(const char *data, size_t len, struct op *ops, uint64_t *sta
     }
     char what = l.tok[0][0];
     int64_t id, size = 0;
-    if (l.n < 2 || parse_int(l.tok[1], l.len[1], &id) != 0) {
-      snprintf(err, errlen, "line %llu: '%c' needs a block id", (unsigned long long)l.number, what);
+    if (l.n < 2) {
+      snprintf(err, errlen, "line %llu: '%s' needs a block id", (unsigned long long)l.number,
+               shown(l.tok[0], 1, quote));
+      return -1;
+    }
+    if (parse_int(l.tok[1], l.len[1], &id) != 0) {
+      char op[4];
+      snprintf(err, errlen, "line %llu: '%s' needs a block id, found '%s'",
+               (unsigned long long)l.number, shown(l.tok[0], 1, op),
+               shown(l.tok[1], l.len[1], quote));
       return -1;
     }
     if (what == 'a' || what == 'r') {
       if (l.n == 3) {
         if (parse_int(l.tok[2], l.len[2], &size) != 0 || size < 0) {
-          snprintf(err, errlen, "line %llu: bad size '%.*s'", (unsigned long long)l.number,
-                   (int)(l.len[2] > 20 ? 20 : l.len[2]), l.tok[2]);
+          snprintf(err, errlen, "line %llu: bad size '%s'", (unsigned long long)l.number,
+                   shown(l.tok[2], l.len[2], quote));
           return -1;
         }
         previous_size = (uint64_t)size;
@@ -148,8 +192,8 @@ static int body_pass(const char *data, size_t len, struct op *ops, uint64_t *sta
         return -1;
       }
     } else if (what != 'f' || l.n != 2) {
-      snprintf(err, errlen, "line %llu: unknown operation '%.*s'", (unsigned long long)l.number,
-               (int)(l.len[0] > 20 ? 20 : l.len[0]), l.tok[0]);
+      snprintf(err, errlen, "line %llu: unknown operation '%s'", (unsigned long long)l.number,
+               shown(l.tok[0], l.len[0], quote));
       return -1;
     }
     if (id < -1 || (id == -1 && what != 'f') || id >= (int64_t)REP_MAX_ID) {

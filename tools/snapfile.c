@@ -3,15 +3,19 @@
  * checked against what is left before it is used, and what is wrong is
  * said in one line. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "hawk.h"
 
-#define SNAP_FILE_MAX ((size_t)1 << 30) /* no snapshot is near this */
-#define PIECES_MAX    4096              /* a strip has at most about 1,100 */
+#define SNAP_FILE_MAX ((size_t)1 << 30)  /* no snapshot is near this */
+#define PIECES_MAX    4096               /* a strip has at most about 1,100 */
+#define SNAP_TEXT_MAX 4096               /* the program's path, the policy */
+#define SNAP_MAPS_MAX ((size_t)64 << 20) /* /proc/self/maps: a few MiB at most */
 
 static int bad(char *err, size_t errlen, const char *fmt, ...) {
   va_list ap;
@@ -21,30 +25,55 @@ static int bad(char *err, size_t errlen, const char *fmt, ...) {
   return -1;
 }
 
-/* The whole file, malloc'ed; NULL with a message. */
-static unsigned char *slurp(const char *path, size_t *len, char *err, size_t errlen) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    bad(err, errlen, "%s: %s", path, strerror(errno));
-    return NULL;
-  }
+/* The snapshot being read: the file, its length, and how far it is read.
+ * Records are read one at a time, so that memory follows what the file
+ * holds, not its length (a file of 1 GiB of zeros, which takes no disk,
+ * is refused after its 40-byte header). */
+struct snap_in {
+  FILE *f;
+  size_t len, at;
+};
+
+/* Opens path: a regular file of at most SNAP_FILE_MAX bytes.  0, or -1
+ * with a message. */
+static int snap_open(const char *path, struct snap_in *in, char *err, size_t errlen) {
+  /* O_NONBLOCK: a FIFO with no writer would block the open for ever; only a
+   * regular file gets past the check. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return bad(err, errlen, "%s: %s", path, strerror(errno));
   struct stat st;
-  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > SNAP_FILE_MAX) {
-    bad(err, errlen, "%s: not a regular file of at most 1 GiB", path);
-    fclose(f);
-    return NULL;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+    close(fd);
+    return bad(err, errlen, "%s: not a regular file", path);
   }
-  unsigned char *buf = malloc((size_t)st.st_size + 1);
-  size_t n = buf ? fread(buf, 1, (size_t)st.st_size, f) : 0;
-  int failed = !buf || ferror(f);
-  fclose(f);
-  if (failed) {
-    free(buf);
-    bad(err, errlen, "%s: cannot read it", path);
-    return NULL;
+  if ((uint64_t)st.st_size > SNAP_FILE_MAX) {
+    close(fd);
+    return bad(err, errlen, "%s: %llu bytes, more than a snapshot's 1 GiB", path,
+               (unsigned long long)st.st_size);
   }
-  *len = n;
-  return buf;
+  in->f = fdopen(fd, "rb");
+  if (!in->f) {
+    close(fd);
+    return bad(err, errlen, "%s: %s", path, strerror(errno));
+  }
+  in->len = (size_t)st.st_size;
+  in->at = 0;
+  return 0;
+}
+
+/* The next n bytes into p; 0, or -1 when the file ends first (it shrank). */
+static int take(struct snap_in *in, void *p, size_t n) {
+  if (n && fread(p, 1, n, in->f) != n) return -1;
+  in->at += n;
+  return 0;
+}
+
+/* Passes over the next n bytes without reading them. */
+static int pass(struct snap_in *in, size_t n) {
+  if (n && fseeko(in->f, (off_t)n, SEEK_CUR) != 0) return -1;
+  in->at += n;
+  return 0;
 }
 
 static char *text_copy(const unsigned char *p, size_t n) {
@@ -158,10 +187,22 @@ static int record(struct snapshot *s, uint32_t t, const unsigned char *p, size_t
   }
 }
 
-static int parse(const unsigned char *d, size_t len, struct snapshot *s, char *err, size_t errlen) {
+/* Whether the payload of a record of type t is read (the others are
+ * passed over: a record of a later version). */
+static int kept(uint32_t t) { return t >= SNAP_PROGRAM && t <= SNAP_MAPS; }
+
+/* The payload bytes a record of type t may have at most (a text record's;
+ * the writer's are at most 4,096 bytes each and their maps a few MiB). */
+static size_t text_max(const struct snapshot *s, uint32_t t) {
+  if (t == SNAP_MAPS) return SNAP_MAPS_MAX - s->maps_len;
+  return SNAP_TEXT_MAX;
+}
+
+static int parse(struct snap_in *in, struct snapshot *s, char *err, size_t errlen) {
   struct snap_header *h = &s->h;
+  size_t len = in->len;
   if (len < sizeof *h) return bad(err, errlen, "truncated: %zu bytes, no whole header", len);
-  memcpy(h, d, sizeof *h);
+  if (take(in, h, sizeof *h) != 0) return bad(err, errlen, "cannot read its header");
   if (memcmp(h->magic, SNAP_MAGIC, sizeof h->magic) != 0)
     return bad(err, errlen, "not a HawkAlloc heap snapshot (no HAWKSNAP magic)");
   if (h->version < 1 || h->version > SNAP_VERSION)
@@ -170,40 +211,84 @@ static int parse(const unsigned char *d, size_t len, struct snapshot *s, char *e
   if (h->header_size < sizeof *h || h->header_size > len)
     return bad(err, errlen, "header size %u out of range", h->header_size);
   if (h->cause > SNAP_SIGNAL) return bad(err, errlen, "taken for an unknown cause %u", h->cause);
-  size_t at = h->header_size;
-  int open = 0, figures = 0;
+  if (pass(in, h->header_size - sizeof *h) != 0)
+    return bad(err, errlen, "cannot read past its header");
+  int open = 0, figures = 0, rc = 0;
+  unsigned char *p = NULL; /* the payload of the record being read */
+  size_t room = 0;
   for (;;) {
+    size_t at = in->at;
     struct snap_record r;
-    if (len - at < sizeof r) return bad(err, errlen, "truncated at byte %zu: no end record", at);
-    memcpy(&r, d + at, sizeof r);
+    if (len - at < sizeof r) {
+      rc = bad(err, errlen, "truncated at byte %zu: no end record", at);
+      break;
+    }
+    if (take(in, &r, sizeof r) != 0) {
+      rc = bad(err, errlen, "cannot read byte %zu (the file shrank)", at);
+      break;
+    }
     size_t want = fixed_size(r.type);
-    if (r.len > len - at - sizeof r)
-      return bad(err, errlen, "truncated at byte %zu: a record of %u bytes with %zu left", at,
-                 r.len, len - at - sizeof r);
-    if (want != SIZE_MAX && r.len != want)
-      return bad(err, errlen, "byte %zu: a record of type %u is %u bytes, not %zu", at, r.type,
-                 r.len, want);
+    if (r.len > len - at - sizeof r) {
+      rc = bad(err, errlen, "truncated at byte %zu: a record of %u bytes with %zu left", at, r.len,
+               len - at - sizeof r);
+      break;
+    }
+    if (want != SIZE_MAX && r.len != want) {
+      rc = bad(err, errlen, "byte %zu: a record of type %u is %u bytes, not %zu", at, r.type, r.len,
+               want);
+      break;
+    }
     if (r.type == SNAP_END) break;
     if (r.type == SNAP_FIGURES) figures = 1;
-    if (record(s, r.type, d + at + sizeof r, r.len, &open, err, errlen, at) != 0) return -1;
-    at += sizeof r + r.len;
+    if (!kept(r.type)) {
+      if (pass(in, r.len) != 0) {
+        rc = bad(err, errlen, "cannot read byte %zu (the file shrank)", at);
+        break;
+      }
+      continue;
+    }
+    if (want == SIZE_MAX && r.len > text_max(s, r.type)) {
+      rc = bad(err, errlen,
+               "byte %zu: a text record of type %u and %u bytes, more than a "
+               "snapshot has",
+               at, r.type, r.len);
+      break;
+    }
+    if (r.len > room) {
+      unsigned char *grown = realloc(p, r.len);
+      if (!grown) {
+        rc = bad(err, errlen, "out of memory");
+        break;
+      }
+      p = grown;
+      room = r.len;
+    }
+    if (take(in, p, r.len) != 0) {
+      rc = bad(err, errlen, "cannot read byte %zu (the file shrank)", at);
+      break;
+    }
+    if (record(s, r.type, p, r.len, &open, err, errlen, at) != 0) {
+      rc = -1;
+      break;
+    }
   }
+  free(p);
+  if (rc != 0) return rc;
   if (open) return bad(err, errlen, "the last strip has no end");
   if (!figures) return bad(err, errlen, "no figures record");
-  if (!s->program) s->program = text_copy(d, 0);
-  if (!s->policy) s->policy = text_copy(d, 0);
-  if (!s->maps) s->maps = text_copy(d, 0);
+  if (!s->program) s->program = text_copy((const unsigned char *)"", 0);
+  if (!s->policy) s->policy = text_copy((const unsigned char *)"", 0);
+  if (!s->maps) s->maps = text_copy((const unsigned char *)"", 0);
   return s->program && s->policy && s->maps ? 0 : bad(err, errlen, "out of memory");
 }
 
 int snap_read(const char *path, struct snapshot *s, char *err, size_t errlen) {
   memset(s, 0, sizeof *s);
-  size_t len = 0;
-  unsigned char *d = slurp(path, &len, err, errlen);
-  if (!d) return -1;
+  struct snap_in in = {NULL, 0, 0};
+  if (snap_open(path, &in, err, errlen) != 0) return -1;
   char why[400];
-  int r = parse(d, len, s, why, sizeof why);
-  free(d);
+  int r = parse(&in, s, why, sizeof why);
+  fclose(in.f);
   if (r != 0) {
     snprintf(err, errlen, "%s: %s", path, why);
     snap_free(s);

@@ -320,6 +320,82 @@ else
   fail "a missing trace is that trace's result ('bad trace'), the others graded" "$out"
 fi
 
+# --- an allocation into a live id --------------------------------------------
+
+# The malloc-lab format has no such op; the replay keeps the old block
+# allocated (a leak), and so does the grader: one id allocated 2,000 times is
+# 2,000 live blocks.  The grader's table of live blocks was sized by the ids
+# (1): past 170 blocks it wrote over its other tables and crashed, reported
+# as the student's allocator crashing (at op 683).
+{
+  printf '%s\n' 100000 1 2000 1
+  for ((k = 0; k < 2000; k++)); do echo 'a 0 8'; done
+} >"$work/same_id.rep"
+out=$("$hawk" grade --rounds 1 "$example" "$work/same_id.rep" 2>&1)
+rc=$?
+if ((rc == 0)) && grep -qE '^same_id +2000 +correct +16000 ' <<<"$out"; then
+  ok "grade_live_id_kept: one id allocated 2,000 times is correct, its 2,000 blocks live (16,000 bytes)"
+else
+  fail "grade_live_id_kept: one id allocated 2,000 times is correct, its 2,000 blocks live" \
+    "exit $rc" "$out"
+fi
+# The block left allocated still counts: an allocator that hands out its
+# space again overlaps it.
+mkdir -p "$work/again"
+cat >"$work/again/mm.c" <<'EOF'
+#include <stddef.h>
+#include "memlib.h"
+#include "mm.h"
+static char *block; /* every call gets the same 16 bytes */
+int mm_init(void) {
+  block = mem_sbrk(32);
+  return block ? 0 : -1;
+}
+void *mm_malloc(size_t size) { return size <= 16 ? block + 16 : NULL; }
+void mm_free(void *ptr) { (void)ptr; }
+void *mm_realloc(void *ptr, size_t size) { return size <= 16 ? ptr : NULL; }
+EOF
+printf '%s\n' 1000 1 2 1 'a 0 8' 'a 0 8' >"$work/live_twice.rep"
+out=$("$hawk" grade --rounds 0 "$work/again/mm.c" "$work/live_twice.rep" 2>&1)
+rc=$?
+if ((rc == 1)) && grep -qE '^live_twice: overlap: at op 2 \(line 6: a 0 8\): mm_malloc\(8\) returned \[heap\+0x10, \+8\), which overlaps block 0 ' <<<"$out"; then
+  ok "grade_live_id_overlap: a block handed out over one left allocated in the same id overlaps"
+else
+  fail "grade_live_id_overlap: a block handed out over one left allocated in the same id overlaps" \
+    "exit $rc" "$out"
+fi
+
+# --- files that are not regular files -------------------------------------------
+
+# A FIFO with no writer as MM.C or as a trace: the open waited for ever (and
+# the scratch directory stayed behind when hawk was killed).  Now the open
+# does not wait and only a regular file is read.
+mkfifo "$work/fifo"
+refused "grade_fifo_source: a FIFO as mm.c" '^hawk: grade: .*/fifo: not a regular file$' \
+  timeout 10 "$hawk" grade --rounds 0 "$work/fifo" "$T/short1-bal.rep"
+out=$(timeout 10 "$hawk" grade --rounds 0 "$example" "$work/fifo" 2>&1)
+rc=$?
+if ((rc == 1)) && grep -q '^fifo: bad trace: .*/fifo: not a regular file$' <<<"$out"; then
+  ok "grade_fifo_trace: a FIFO as a trace is that trace's 'bad trace', exit 1"
+else
+  fail "grade_fifo_trace: a FIFO as a trace is that trace's 'bad trace', exit 1" "exit $rc" "$out"
+fi
+
+# MM.C that never ends (/dev/zero) was copied into the scratch directory
+# without a bound (6.9 GB in 20 s); one far larger than any allocator is
+# refused by its size, before anything is written.
+refused "grade_source_dev_zero: /dev/zero as mm.c" '^hawk: grade: /dev/zero: not a regular file$' \
+  timeout 10 "$hawk" grade --rounds 0 /dev/zero "$T/short1-bal.rep"
+truncate -s 5M "$work/big.c"
+refused "grade_source_too_big: a 5 MiB mm.c" \
+  '^hawk: grade: .*/big.c: 5242880 bytes, more than the 4 MiB an mm.c may have$' \
+  timeout 10 "$hawk" grade --rounds 0 "$work/big.c" "$T/short1-bal.rep"
+if [[ -z $(ls -A "$TMPDIR") ]]; then
+  ok "grade_source_scratch_removed: nothing left in TMPDIR by the refused files"
+else
+  fail "grade_source_scratch_removed: nothing left in TMPDIR by the refused files" "$(ls -A "$TMPDIR")"
+fi
+
 left=$(ls -A "$TMPDIR")
 if [[ -z $left ]]; then
   ok "hawk grade leaves nothing in TMPDIR"

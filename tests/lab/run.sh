@@ -728,4 +728,9 @@ if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
   fi
 fi
 
+# --- hostile input files (tests/lab/inputs.sh) --------------------------------
+
+# shellcheck source=tests/lab/inputs.sh
+source "$here/inputs.sh"
+
 finish

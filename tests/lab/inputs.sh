@@ -1,0 +1,154 @@
+# inputs.sh - hostile input files given to the lab's commands, sourced once by
+# tests/lab/run.sh before its summary (its $hawk, $work, $traces and the
+# harness's ok/fail/expect): each is refused with one line on stderr and the
+# command's exit status for bad input, in bounded time and memory, and what
+# the line quotes of the file is shown without its control characters.
+# shellcheck shell=bash disable=SC2154 # hawk and work: set by run.sh (scripts/lab-env.sh)
+
+# peak_kib CMD...: runs CMD (stdout discarded, stderr into $work/inputs.err,
+# at most 60 s) and prints "STATUS SECONDS KIB": its exit status, time and
+# largest resident size.
+peak_kib() {
+  python3 -c '
+import resource, subprocess, sys, time
+t = time.monotonic()
+try:
+    with open(sys.argv[1], "wb") as err:
+        rc = subprocess.run(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=err,
+                            timeout=60).returncode
+except subprocess.TimeoutExpired:
+    rc = "timeout"
+print(rc, "%.1f" % (time.monotonic() - t), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+' "$work/inputs.err" "$@"
+}
+
+# refused_line NAME STATUS PATTERN CMD...: CMD (at most 10 s) exits with
+# STATUS and its stderr is one line matching the extended regex PATTERN.
+refused_line() {
+  local name=$1 want=$2 re=$3
+  shift 3
+  timeout 10 "$@" >/dev/null 2>"$work/inputs.err"
+  local rc=$?
+  local lines
+  lines=$(wc -l <"$work/inputs.err")
+  if ((rc == want && lines == 1)) && grep -qE "$re" "$work/inputs.err"; then
+    ok "$name"
+  else
+    fail "$name" "exit $rc (want $want), $lines lines on stderr (want 1)" \
+      "$(head -c 600 "$work/inputs.err" | cat -v)"
+  fi
+}
+
+# --- a FIFO with no writer ------------------------------------------------------
+
+# Every command that reads a file opened it before looking at what it is: on
+# a FIFO nobody writes to the open waited for ever.  Now the open does not
+# wait, and anything but a regular file is refused, as a directory is.
+mkfifo "$work/fifo"
+refused_line "inputs_fifo_replay: hawk replay of a FIFO is refused (exit 1)" 1 \
+  'fifo: not a regular file$' "$hawk" replay "$work/fifo"
+refused_line "inputs_fifo_view: hawk view of a FIFO is refused (exit 2)" 2 \
+  'fifo: not a regular file$' "$hawk" view --out "$work/fifo.html" "$work/fifo"
+refused_line "inputs_fifo_map: hawk map --trace of a FIFO is refused (exit 1)" 1 \
+  'fifo: not a regular file$' "$hawk" map --trace "$work/fifo" --out "$work/fifo.svg"
+refused_line "inputs_fifo_render: hawk render of a FIFO is refused (exit 2)" 2 \
+  'fifo: not a regular file$' "$hawk" render --out "$work/fifo.svg" "$work/fifo"
+refused_line "inputs_fifo_render_summary: hawk render --summary of a FIFO is refused (exit 2)" 2 \
+  'fifo: not a regular file$' "$hawk" render --summary "$work/fifo"
+
+# --- what an error line quotes of a trace ----------------------------------------
+
+# The .rep reader quoted a bad token as it was (up to 20 bytes): an escape
+# sequence in the file went to the terminal (ESC[2K ESC[1A erased a line of
+# it), a NUL ended the quote early (found ''), and a bad block id was not
+# quoted at all.  Now every byte that is not printable ASCII is a '?', as
+# the library shows a control character, and a long token is cut at 20
+# bytes with "...".
+# quoted NAME FILE PATTERN: the replay of FILE fails (exit 1) with one line
+# matching PATTERN (fixed string), none of its bytes a control character.
+quoted() {
+  local name=$1 file=$2 want=$3
+  timeout 10 "$hawk" replay "$file" >/dev/null 2>"$work/inputs.err"
+  local rc=$?
+  if ((rc == 1)) && [[ $(wc -l <"$work/inputs.err") == 1 ]] &&
+    grep -qF -- "$want" "$work/inputs.err" &&
+    ! LC_ALL=C tr -d '\n' <"$work/inputs.err" | LC_ALL=C grep -q '[^[:print:]]'; then
+    ok "$name"
+  else
+    fail "$name" "exit $rc, want one line with: $want" "$(head -c 600 "$work/inputs.err" | cat -v)"
+  fi
+}
+printf '\033[2K\033[1Ahi 2 3 4\n' >"$work/escape.rep"
+quoted "inputs_rep_escape_shown: an escape sequence in a .rep is quoted as '?[2K?[1Ahi'" \
+  "$work/escape.rep" "line 1: expected the header's 4 numbers, found '?[2K?[1Ahi'"
+printf '\0\0\0 1 2 3\n' >"$work/nul_first.rep"
+quoted "inputs_rep_nul_shown: NUL bytes in a .rep are quoted as '???'" \
+  "$work/nul_first.rep" "line 1: expected the header's 4 numbers, found '???'"
+printf '1 2 3 4\na 0 8\nf 0\0\n' >"$work/nul_id.rep"
+quoted "inputs_rep_bad_id_quoted: a bad block id is quoted ('0?')" \
+  "$work/nul_id.rep" "line 3: 'f' needs a block id, found '0?'"
+printf '1 2 3 4\n\033 5\n' >"$work/escape_op.rep"
+quoted "inputs_rep_escape_op_shown: an escape as the operation is quoted as '?'" \
+  "$work/escape_op.rep" "line 2: unknown operation '?'"
+{
+  printf '1 2 3 4\na 0 '
+  head -c 300 /dev/zero | tr '\0' '9'
+  printf '\033[31m\n'
+} >"$work/long_size.rep"
+quoted "inputs_rep_long_token_cut: a 305-byte size is quoted as its first 20 bytes and '...'" \
+  "$work/long_size.rep" "line 2: bad size '99999999999999999999...'"
+
+# --- sparse files: long on paper, nothing on disk --------------------------------
+
+# A .rep of 1 GiB of zeros (truncate -s: no disk used) was read whole as one
+# line before its first token was looked at (3.6 s, 1 GiB resident; 8 GiB:
+# no answer in 20 s); a snapshot was read whole before its 40-byte header
+# was (5.6 s, 1 GiB).  A .rep line is now scanned for at most 4,096 bytes,
+# and a snapshot is read record by record after its header is checked.
+# small_and_quick NAME STATUS PATTERN CMD...: CMD exits with STATUS in less
+# than 10 s and 64 MiB, and says PATTERN (extended regex) in one line.
+small_and_quick() {
+  local name=$1 want=$2 re=$3
+  shift 3
+  local rc secs kib
+  read -r rc secs kib <<<"$(peak_kib "$@")"
+  if [[ $rc == "$want" ]] && awk -v s="$secs" 'BEGIN { exit !(s < 10) }' && ((kib < 65536)) &&
+    [[ $(wc -l <"$work/inputs.err") == 1 ]] && grep -qE "$re" "$work/inputs.err"; then
+    ok "$name ($secs s, $kib KiB)"
+  else
+    fail "$name" "exit $rc (want $want), $secs s, $kib KiB (want < 10 s, < 65536 KiB)" \
+      "$(head -c 600 "$work/inputs.err" | cat -v)"
+  fi
+}
+truncate -s 1G "$work/sparse_1G.rep"
+small_and_quick "inputs_sparse_rep_1G: a 1 GiB .rep of zeros is refused by its first line" 1 \
+  "line 1: more than 4096 bytes, found '\?{20}\.\.\.': not a malloc-lab trace$" \
+  "$hawk" replay "$work/sparse_1G.rep"
+truncate -s 8G "$work/sparse_8G.rep"
+small_and_quick "inputs_sparse_rep_8G: an 8 GiB .rep of zeros is refused by its first line" 1 \
+  "line 1: more than 4096 bytes" "$hawk" replay "$work/sparse_8G.rep"
+printf '%s\n' 1000 2 2 1 'a 0 8' >"$work/sparse_tail.rep"
+truncate -s 256M "$work/sparse_tail.rep"
+small_and_quick "inputs_sparse_rep_tail: a .rep whose last line goes on in 256 MiB of zeros" 1 \
+  "line 6: more than 4096 bytes" "$hawk" replay "$work/sparse_tail.rep"
+truncate -s 1G "$work/sparse_1G.snap"
+small_and_quick "inputs_sparse_snap_1G: a 1 GiB snapshot of zeros is refused by its header" 2 \
+  'sparse_1G.snap: not a HawkAlloc heap snapshot \(no HAWKSNAP magic\)$' \
+  "$hawk" render --summary "$work/sparse_1G.snap"
+# A snapshot's header (docs/snapshot-format.md: version 2, 40 bytes), then
+# zeros: records of type 0 and no payload, each passed over.
+python3 -c 'import struct, sys
+sys.stdout.buffer.write(b"HAWKSNAP" + struct.pack("<6Iq", 2, 40, 0, 0, 0, 0, 0))' >"$work/head.snap"
+cp "$work/head.snap" "$work/sparse_tail.snap"
+truncate -s 256M "$work/sparse_tail.snap"
+small_and_quick "inputs_sparse_snap_tail: a snapshot header, then 256 MiB of zeros" 2 \
+  'truncated at byte 268435456: no end record$' "$hawk" render --summary "$work/sparse_tail.snap"
+# ... and a text record (maps) that says it is 200 MiB long, in zeros.
+{
+  cat "$work/head.snap"
+  python3 -c 'import struct, sys; sys.stdout.buffer.write(struct.pack("<II", 9, 200 << 20))'
+} >"$work/sparse_maps.snap"
+truncate -s 256M "$work/sparse_maps.snap"
+small_and_quick "inputs_sparse_snap_text: a 200 MiB text record in a snapshot is refused unread" 2 \
+  'byte 40: a text record of type 9 and 209715200 bytes, more than a snapshot has$' \
+  "$hawk" render --summary "$work/sparse_maps.snap"
