@@ -44,8 +44,8 @@ static char **grade_ptr;                /* per slot: the payload, or NULL */
 static uint64_t *grade_size;            /* per slot: bytes asked for */
 static uint64_t *grade_seed;            /* per slot: the pattern's seed */
 static struct grade_live *grade_sorted; /* live blocks by address */
-static size_t grade_nlive, grade_room; /* entries in grade_sorted, and its room */
-static char **grade_kept; /* a timed round's blocks allocated over a live one */
+static size_t grade_nlive, grade_room;  /* entries in grade_sorted, and its room */
+static char **grade_kept;               /* a timed round's blocks allocated over a live one */
 static size_t grade_nkept;
 
 /* Memory for the grader's own tables: from mmap, so that neither the
