@@ -36,6 +36,4 @@ static void *work(void *arg) {
   return NULL;
 }
 
-int main(int argc, char **argv) {
-  return bench_main(argc, argv, "medium", 4000000, 0x9000u, work);
-}
+int main(int argc, char **argv) { return bench_main(argc, argv, "medium", 4000000, 0x9000u, work); }
