@@ -56,7 +56,8 @@ static const char grade_usage[] =
     "Without TRACE, the lab's 11 classic -bal traces, from $HAWK_TRACES or\n"
     "../shared/traces beside the repository hawk was built in.  Exits 0 when every\n"
     "trace is correct, 1 when one is not, 2 when MM.C could not be graded (MM.C\n"
-    "must be a regular file of at most 4 MiB).\n"
+    "must be a regular file of at most 4 MiB) or a picture or page asked for\n"
+    "(--map, --view) could not be written.\n"
     "\n"
     "  --timeout S   seconds each trace may take, timing rounds included (default 60)\n"
     "  --rounds N    timing rounds per trace (default 3; 0: no timing, no score)\n"
@@ -100,7 +101,7 @@ static int write_file(const char *dir, const char *name, const char *text, size_
   FILE *f = fopen(path, "w");
   if (!f) return -1;
   size_t n = fwrite(text, 1, len, f);
-  return fclose(f) == 0 && n == len ? 0 : -1;
+  return output_close(f) == 0 && n == len ? 0 : -1;
 }
 
 /* The C compiler: $CC, else cc; NULL when it is not on PATH. */
@@ -211,7 +212,7 @@ static int grade_build(const char *dir, const char *mm, int mmfd, const char *cc
     copied += (off_t)n;
   }
   fclose(in);
-  werr |= fclose(out) != 0;
+  werr |= output_close(out) != 0;
   if (copied > GRADE_SOURCE_MAX) { /* it grew since it was opened */
     tool_error("grade: %s: more than the 4 MiB an mm.c may have", mm);
     free(abs);
@@ -287,7 +288,7 @@ static int grade_ops_file(const char *file, const struct optrace *t, size_t alig
     }
     fwrite(&g, sizeof g, 1, f);
   }
-  if (fclose(f) != 0) {
+  if (output_close(f) != 0) {
     snprintf(err, errlen, "cannot write %.300s", file);
     return -1;
   }
@@ -384,6 +385,15 @@ static void heap_row(FILE *f, const struct heap_piece *p, size_t n, unsigned lon
 /* Draws the heap file as SVG into svg: rows of HEAP_W pixels, payloads
  * blue, every other byte grey (the allocator's headers, padding and free
  * blocks: the grader cannot tell them apart).  0, or -1. */
+/* Whether an output the user asked for (a picture, a page, the grader's
+ * record beside it) could not be written: the grade then exits 2. */
+static int grade_outputs_failed;
+
+static void grade_unwritten(const char *path) {
+  tool_error("grade: cannot write %s", path);
+  grade_outputs_failed = 1;
+}
+
 static int grade_draw(const char *heapfile, const char *svg, const char *title, uint64_t live) {
   unsigned long heap = 0;
   size_t n = 0;
@@ -429,7 +439,7 @@ static int grade_draw(const char *heapfile, const char *svg, const char *title, 
   }
   fprintf(f, "</svg>\n");
   free(p);
-  return fclose(f) == 0 ? 0 : -1;
+  return output_close(f) == 0 ? 0 : -1;
 }
 
 /* Runs the grader on one trace file; fills r. */
@@ -578,13 +588,12 @@ static void grade_trace(const char *dir, const char *trace, size_t align, int ro
     if (grade_draw(heapfile, svg, title, peak_live) == 0)
       snprintf(r->picture, sizeof r->picture, "%s", svg);
     else
-      tool_error("grade: cannot write %s", svg);
+      grade_unwritten(svg);
   }
   if (grade_viewdir && r->correct) {
     char html[PATH_MAX];
     snprintf(html, sizeof html, "%.400s/%.200s.html", grade_viewdir, r->name);
-    if (view_payload_page(html, trace, &t, callsfile) != 0)
-      tool_error("grade: cannot write %s", html);
+    if (view_payload_page(html, trace, &t, callsfile) != 0) grade_outputs_failed = 1;
     /* and the grader's record beside it: "OP OFFSET LENGTH HEAP" a line */
     snprintf(html, sizeof html, "%.400s/%.200s.calls", grade_viewdir, r->name);
     FILE *in = fopen(callsfile, "r"), *out = fopen(html, "w");
@@ -592,7 +601,7 @@ static void grade_trace(const char *dir, const char *trace, size_t align, int ro
     size_t k;
     while (in && out && (k = fread(chunk, 1, sizeof chunk, in)) > 0) fwrite(chunk, 1, k, out);
     if (in) fclose(in);
-    if (!out || fclose(out) != 0) tool_error("grade: cannot write %s", html);
+    if (!out || output_close(out) != 0) grade_unwritten(html);
   }
   trace_unload(&t);
 }
@@ -807,6 +816,7 @@ int cmd_grade(int argc, char **argv) {
       grade_trace(scratch, traces[k], align, rounds, timeout, mapdir, mm, &res[k]);
       if (!res[k].correct) rc = 1;
     }
+    if (grade_outputs_failed) rc = 2; /* a picture, page or record the user asked for */
     grade_report(res, ntraces, rounds);
     for (size_t k = 0; k < ntraces; k++) free((char *)res[k].name);
     free(res);
