@@ -333,7 +333,7 @@ static void *resize_core(void *p, size_t n, const char *call) {
           (!shrink || (want <= TCACHE_MAX_BLOCK && want <= have - have / REALLOC_SHRINK_MOVE)) &&
           next_in_use(p, have)) {
         void *q = NULL;
-        if (shrink && !tcache_disabled && (q = tcache_pop_fast(want, tcache_key)) == NULL)
+        if (shrink && !tcache_disabled && (q = tcache_pop_named(want, "realloc")) == NULL)
           q = tcache_refill(want);
         if (q || !shrink) return move(p, have - BLOCK_HEADER, n, q);
       }

@@ -625,11 +625,11 @@ void *tcache_next_checked(const void *p, size_t size, const char *call) {
   return next;
 }
 
-void *tcache_pop_checked(size_t size) {
+void *tcache_pop_checked(size_t size, const char *call) {
   struct tcache *tc = tcache_self;
   size_t bin = size / HAWK_ALIGN;
   void **p = tc->lists[bin].head;
-  tc->lists[bin].head = tcache_next_checked(p, size, "malloc");
+  tc->lists[bin].head = tcache_next_checked(p, size, call);
   tcache_set_count(&tc->lists[bin], tc->lists[bin].count - 1u);
   if (HAWK_CHECKS) p[1] = NULL; /* no longer "freed" */
   return p;

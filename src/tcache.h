@@ -176,7 +176,7 @@ static inline void *tcache_next(const void *p, size_t size, const char *call) {
 /* tcache_pop when the head of the list of size-byte blocks or its link
  * failed the checks of tcache_pop_fast: checked in full (a report and
  * abort if it fails), then popped. */
-HAWK_INTERNAL void *tcache_pop_checked(size_t size);
+HAWK_INTERNAL void *tcache_pop_checked(size_t size, const char *call);
 
 /* Counters other threads read (statistics) are stored atomically: a plain
  * store on common machines. */
@@ -240,13 +240,17 @@ static inline __attribute__((always_inline)) void *tcache_pop_fast(size_t size, 
   return p;
 }
 
-/* Takes a cached block of exactly size bytes (a block size), or NULL. */
-static inline void *tcache_pop(size_t size) {
+/* Takes a cached block of exactly size bytes (a block size), or NULL; a
+ * damaged list is reported naming call. */
+static inline void *tcache_pop_named(size_t size, const char *call) {
   void *p = tcache_pop_fast(size, tcache_key);
   if (unlikely(p == NULL) && tcache_list(tcache_self, size)->head != NULL)
-    p = tcache_pop_checked(size); /* reports the write after free */
+    p = tcache_pop_checked(size, call); /* reports the write after free */
   return p;
 }
+
+/* tcache_pop_named for malloc. */
+static inline void *tcache_pop(size_t size) { return tcache_pop_named(size, "malloc"); }
 
 /* Whether list l, which holds n blocks, has room for one more. */
 static inline int tcache_room(const struct tcache_list *l, uint32_t n) { return n < l->limit; }

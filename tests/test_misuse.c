@@ -253,6 +253,32 @@ TEST(usable_size_after_free_medium) {
   hawk_free(b);
 }
 
+/* A shrinking realloc that moves takes its new block from this thread's
+ * cache (a size the cache holds, by a sixth of the block or more, its
+ * neighbour in use): a write after free over the head of that list is
+ * reported there, as malloc's pop reports it.  (At 0798ddb the move's pop
+ * gave up on the damaged head and refilled the list over it, so the damage
+ * was found only at a later pop of that size.)  The child frees the block,
+ * writes over its link and mark, then shrinks blocks of 1,000 bytes whose
+ * neighbours stay in use to 100, the freed block's size. */
+static void child_shrink_onto_damaged_list(void *arg) {
+  unsigned char *freed = arg;
+  void *kept[8];
+  for (int i = 0; i < 8; i++) kept[i] = hawk_malloc(1000);
+  hawk_free(freed);
+  memset(freed, 0x41, 16);
+  for (int i = 0; i < 8; i++) kept[i] = hawk_realloc(kept[i], 100);
+  sink = (size_t)(uintptr_t)kept[0];
+}
+
+TEST(realloc_shrink_that_moves_onto_a_damaged_cache_list) {
+  unsigned char *freed = hawk_malloc(100);
+  REQUIRE(freed);
+  EXPECT_MISUSE(child_shrink_onto_damaged_list, freed, "realloc", freed,
+                "heap corruption (a thread-cached block");
+  hawk_free(freed);
+}
+
 /* Allocates pairs until one block directly follows the other; misses are
  * freed.  Returns 1 and the pair, lower first. */
 static int adjacent_pair(size_t n, unsigned char **lo, unsigned char **hi) {
