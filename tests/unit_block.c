@@ -95,11 +95,24 @@ TEST(tag_catches_changed_size_flags_and_moved_headers) {
 
 TEST(tags_are_spread_over_addresses) {
   unit_init();
-  /* Headers of the same size at 200 addresses: the tags should differ. */
-  int same = 0;
-  uint64_t first = block_tag(at(0), 64 | BLOCK_ALLOC);
-  for (size_t i = 1; i < 200; i++) same += block_tag(at(i * 16), 64 | BLOCK_ALLOC) == first;
-  CHECK(same <= 1);
+  /* Headers of the same size at 200 addresses: the tags should differ.
+   * Under fixed keys, not the one drawn at start-up: for about 1 secret in
+   * 2,300 the tags of evenly spaced addresses repeat with a short period
+   * (the top bits of an arithmetic progression times the secret), and a
+   * test under the drawn key failed so in CI on 2026-12-06.  Which tags are
+   * equal depends on the secret alone (block_tag_mul maps the 16 bits one
+   * to one); a tag blind to the address repeats 199 times. */
+  const uint64_t secrets[] = {0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full, 0xff51afd7ed558ccdull,
+                              0x94d049bb133111ebull};
+  uint64_t drawn = block_secret;
+  for (size_t k = 0; k < 4; k++) {
+    block_secret = secrets[k];
+    int same = 0;
+    uint64_t first = block_tag(at(0), 64 | BLOCK_ALLOC);
+    for (size_t i = 1; i < 200; i++) same += block_tag(at(i * 16), 64 | BLOCK_ALLOC) == first;
+    CHECK(same <= 1);
+  }
+  block_secret = drawn;
 }
 
 TEST(exactly_one_tag_passes_for_each_header) {
