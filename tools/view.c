@@ -165,11 +165,17 @@ static void put_addr(struct buf *b, uint64_t *last, uint64_t v) {
 
 /* --- rebuilding one policy's heap from its events ------------------------- */
 
-/* The page's calls come in chunks of VIEW_CHUNK calls, each decoded on its
+/* The page's calls come in chunks of view_chunk calls, each decoded on its
  * own when the page needs it: the state after the chunk's first call - 1
  * (a keyframe), then the calls' changes and events.  Drawing a call replays
- * at most VIEW_CHUNK calls. */
-#define VIEW_CHUNK 2048
+ * at most view_chunk calls.  VIEW_CHUNK calls a chunk, doubled (chunk_for)
+ * until the keyframes hold at most VIEW_KEYFRAME_BLOCKS blocks a policy:
+ * a keyframe copies every block, so with a fixed length their time and
+ * memory grew as calls times live blocks (a 1 MiB trace of mallocs took
+ * 12.8 s and 478 MB).  The page reads the length (HAWK.chunk). */
+#define VIEW_CHUNK           2048
+#define VIEW_KEYFRAME_BLOCKS ((uint64_t)1 << 24)
+static size_t view_chunk = VIEW_CHUNK;
 #define VIEW_LISTS 128 /* the segregated policy's classes; the others use list 0 */
 
 enum { ST_FREE = 0, ST_ALLOC = 1, ST_CACHED = 2, ST_LARGE = 3, ST_NONE = 4 };
@@ -212,7 +218,7 @@ struct model {
   uint64_t *s_foot, *s_nfree, *s_inuse, *result;
   uint64_t *grows;
   size_t ngrows;
-  /* The keyframes: the whole state after call c * VIEW_CHUNK, in kf from
+  /* The keyframes: the whole state after call c * view_chunk, in kf from
    * kf_off[c] to kf_off[c + 1]. */
   struct buf kf;
   size_t *kf_off, nkf;
@@ -636,7 +642,7 @@ static int rebuild(struct policy_run *p, const struct optrace *t, const char *pa
   }
   struct model *m = &p->m;
   m->nops = t->nops;
-  size_t nk = t->nops / VIEW_CHUNK + 2;
+  size_t nk = t->nops / view_chunk + 2;
   m->op_off = calloc(t->nops + 2, sizeof *m->op_off);
   m->s_foot = calloc(t->nops + 1, sizeof *m->s_foot);
   m->s_nfree = calloc(t->nops + 1, sizeof *m->s_nfree);
@@ -733,7 +739,7 @@ static int rebuild(struct policy_run *p, const struct optrace *t, const char *pa
     size_t j = calls - 1;
     if (r->heap > 0) ev(m, EV_EXAMINED_TOTAL, "u", (uint64_t)r->heap);
     call_record(m, j, result);
-    if (j % VIEW_CHUNK == 0 && (j < t->nops || j == 0)) chunk_start(m);
+    if (j % view_chunk == 0 && (j < t->nops || j == 0)) chunk_start(m);
   }
   if (n) munmap((void *)recs, (size_t)st.st_size);
   if (rc == 0 && calls != t->nops + 1) {
@@ -791,6 +797,37 @@ static uint64_t *live_bytes(const struct optrace *t) {
   }
   free(sizes);
   return v;
+}
+
+/* The chunk length for trace t (view_chunk): VIEW_CHUNK, doubled while
+ * its keyframes could hold more than VIEW_KEYFRAME_BLOCKS blocks, each
+ * counted at the trace's most live blocks (an allocation into a live id
+ * keeps the old block too) times two, for the free blocks between them,
+ * plus one. */
+static size_t chunk_for(const struct optrace *t) {
+  unsigned char *in = calloc((size_t)t->nslots + 1, 1);
+  if (!in) {
+    tool_error("view: out of memory");
+    exit(1);
+  }
+  uint64_t live = 0, most = 0;
+  for (size_t i = 0; i < t->nops; i++) {
+    const struct op *o = &t->ops[i];
+    if (o->slot == SLOT_NULL) continue;
+    if (o->kind == OP_FREE) {
+      live -= in[o->slot];
+      in[o->slot] = 0;
+    } else if (o->kind != OP_REALLOC || !in[o->slot]) {
+      live++;
+      in[o->slot] = 1;
+    }
+    if (live > most) most = live;
+  }
+  free(in);
+  size_t chunk = VIEW_CHUNK;
+  while (chunk < t->nops && (t->nops / chunk + 1) * (2 * most + 1) > VIEW_KEYFRAME_BLOCKS)
+    chunk *= 2;
+  return chunk;
 }
 
 /* The trace's calls first .. last (from 1) for a chunk: kind, size, block
@@ -865,13 +902,13 @@ static void put_packed(FILE *f, const struct buf *b, size_t *packed) {
   free(z);
 }
 
-/* Chunk c: each policy's keyframe and calls c * VIEW_CHUNK + 1 .. on,
+/* Chunk c: each policy's keyframe and calls c * view_chunk + 1 .. on,
  * policy after policy in slices of VIEW_SLICE bytes (the lengths first), so
  * that the compressor finds what two policies did alike within its window. */
 #define VIEW_SLICE 1024
 static void chunk_stream(const struct policy_run *runs, int nruns, size_t c, struct buf *b) {
-  size_t nops = runs[0].m.nops, first = c * VIEW_CHUNK + 1;
-  size_t last = first + VIEW_CHUNK - 1 > nops ? nops : first + VIEW_CHUNK - 1;
+  size_t nops = runs[0].m.nops, first = c * view_chunk + 1;
+  size_t last = first + view_chunk - 1 > nops ? nops : first + view_chunk - 1;
   struct buf *parts = calloc((size_t)nruns, sizeof *parts);
   size_t *at = calloc((size_t)nruns, sizeof *at), left = 0;
   for (int p = 0; p < nruns; p++) {
@@ -915,9 +952,9 @@ static int write_page(const char *out, const char *trace, const struct optrace *
   put_json_string(f, base ? base + 1 : trace);
   fprintf(f, ", payloads: %s", view_payloads ? "true" : "false");
   if (view_payloads) fprintf(f, ", initHeap: %llu", (unsigned long long)view_init_heap);
-  fprintf(f, ", textbook: %s, nops: %zu, peak: %lld, where: \"%s\", chunk: %d, figures: ",
+  fprintf(f, ", textbook: %s, nops: %zu, peak: %lld, where: \"%s\", chunk: %zu, figures: ",
           textbook ? "true" : "false", t->nops, (long long)runs[0].peak_op + 1, t->where,
-          VIEW_CHUNK);
+          view_chunk);
   uint64_t *live = live_bytes(t);
   struct buf b = {0};
   figures_stream(t, live, runs, nruns, &b);
@@ -949,7 +986,7 @@ static int write_page(const char *out, const char *trace, const struct optrace *
   fputs("],\ncalls: [", f);
   for (size_t c = 0; c < runs[0].m.nkf; c++) {
     b.len = 0;
-    size_t first = c * VIEW_CHUNK + 1, last = first + VIEW_CHUNK - 1;
+    size_t first = c * view_chunk + 1, last = first + view_chunk - 1;
     calls_stream(t, live, first, last > t->nops ? t->nops : last, &b);
     raw += b.len;
     fputs(c ? ",\n" : "", f);
@@ -973,7 +1010,7 @@ static void model_free(struct model *m);
 /* Records one call of the model: the figures after it and its stream. */
 static void payload_call(struct model *m, size_t j, uint64_t result) {
   call_record(m, j, result);
-  if (j % VIEW_CHUNK == 0) chunk_start(m);
+  if (j % view_chunk == 0) chunk_start(m);
 }
 
 int view_payload_page(const char *out, const char *trace, const struct optrace *t,
@@ -984,6 +1021,7 @@ int view_payload_page(const char *out, const char *trace, const struct optrace *
     return 1;
   }
   size_t nops = t->nops;
+  view_chunk = chunk_for(t);
   long long *off = calloc(nops + 1, sizeof *off);
   unsigned long long *len = calloc(nops + 1, sizeof *len), *heap = calloc(nops + 1, sizeof *heap);
   uint64_t *at = calloc((size_t)t->nslots + 1, sizeof *at), maxheap = 1;
@@ -1015,7 +1053,7 @@ int view_payload_page(const char *out, const char *trace, const struct optrace *
   m->s_inuse = calloc(nops + 1, sizeof *m->s_inuse);
   m->result = calloc(nops + 1, sizeof *m->result);
   m->grows = calloc(nops + 1, sizeof *m->grows);
-  m->kf_off = calloc(nops / VIEW_CHUNK + 3, sizeof *m->kf_off);
+  m->kf_off = calloc(nops / view_chunk + 3, sizeof *m->kf_off);
   const uint64_t base = (uint64_t)1 << 20; /* mem_heap_lo(), for the model */
   region_add(m, base, maxheap, 0);
   uint64_t was = heap[0], live = 0; /* the heap mm_init asked for */
@@ -1186,6 +1224,7 @@ int cmd_view(int argc, char **argv) {
     free(lib);
     return 2;
   }
+  view_chunk = chunk_for(&vt.t);
   if (walk_at) {
     char text[32];
     snprintf(text, sizeof text, "%llu", walk_at);

@@ -17,7 +17,7 @@
 # except where a case expects one).
 
 # shellcheck disable=SC2034 # used by run.sh
-COMPAT_CASES=(python_dict python_threading python_subprocess python_multiprocessing_fork
+COMPAT_CASES=(python_multiprocessing_fork python_dict python_threading python_subprocess
   perl sqlite git xz redis jemalloc_foreign)
 
 COMPAT_PYTHON=/usr/bin/python3

@@ -9,7 +9,9 @@
 #   * no C compiler, a file that does not compile or lacks a function, a bad
 #     option: one line and exit status 2; the scratch directory is removed.
 # Timing is never checked (speed is for benchmarks).  Environment: HAWK
-# (default build/hawk), HAWK_TRACES (default <repo>/../shared/traces).
+# (default build/hawk), HAWK_TRACES (default <repo>/../shared/traces),
+# TEST_PARTS (the parts to run, tests/harness.sh: reference, map, broken,
+# usage, view, liveid, files; default all).
 set -uo pipefail
 unset LD_PRELOAD HAWKALLOC_POLICY HAWKALLOC_TCACHE
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,8 +35,57 @@ if ! command -v cc >/dev/null; then
   finish
 fi
 
-# --- the reference example and its documented grade --------------------------
+# --- what the parts share -----------------------------------------------------
 
+# variant NAME SED_SCRIPT: examples/mm.c changed by the script (which must
+# change it) into $work/NAME/mm.c.
+variant() {
+  mkdir -p "$work/$1"
+  sed -e "$2" "$example" >"$work/$1/mm.c"
+  if cmp -s "$example" "$work/$1/mm.c"; then
+    fail "variant $1: the sed script changed nothing"
+    return 1
+  fi
+}
+
+# graded NAME TRACE VERDICT DETAIL_RE [OPTIONS...]: the variant is graded on
+# TRACE and short1-bal; TRACE's result is VERDICT with a detail line matching
+# DETAIL_RE, short1-bal's is still correct, and hawk exits 1.
+graded() {
+  local name=$1 trace=$2 verdict=$3 re=$4
+  shift 4
+  out=$("$hawk" grade --rounds 0 "$@" "$work/$name/mm.c" "$T/$trace.rep" "$T/short1-bal.rep" 2>"$work/err")
+  rc=$?
+  local line
+  line=$(awk -v t="$trace" '$1 == t' <<<"$out" | head -n 1)
+  local why
+  why=$(grep -F "$trace: $verdict: " <<<"$out" | head -n 1)
+  why=${why#"$trace: $verdict: "}
+  if ((rc == 1)) && [[ $line == *" $verdict "* ]] && grep -qE "^$re" <<<"$why" &&
+    awk '$1 == "short1-bal" && $3 == "correct"' <<<"$out" | grep -q . &&
+    grep -q '^total: 1 of 2 traces correct' <<<"$out"; then
+    ok "$name: $trace is '$verdict' ($(grep -E "^$trace: " <<<"$out" | cut -c1-110)...)"
+  else
+    fail "$name: $trace is '$verdict', short1-bal correct, exit 1" "exit $rc" "$out" \
+      "$(head -c 600 "$work/err")"
+  fi
+}
+
+# refused NAME EXPECTED_RE COMMAND...: exit 2 and a last stderr line matching.
+refused() {
+  local name=$1 re=$2
+  shift 2
+  "$@" >"$work/out" 2>"$work/err"
+  rc=$?
+  if ((rc == 2)) && tail -n 1 "$work/err" | grep -qE "$re"; then
+    ok "$name: exit 2, '$(tail -n 1 "$work/err" | cut -c1-90)'"
+  else
+    fail "$name: exit 2 and a line matching $re" "exit $rc" "$(cat "$work/out" "$work/err")"
+  fi
+}
+
+# --- the reference example and its documented grade --------------------------
+if part reference; then
 out=$("$hawk" grade --rounds 0 "$example" 2>"$work/err")
 rc=$?
 if ((rc == 0)) && grep -q '^total: 11 of 11 traces correct' <<<"$out"; then
@@ -104,9 +155,10 @@ if [[ $most_resident =~ ^[0-9]+$ ]] && ((most_resident < 131072)); then
 else
   fail "a trace's block id of 67108863 is graded in less than 128 MiB" "most resident: $most_resident KiB"
 fi
+fi # reference
 
 # --- --map: the student's heap at the peak --------------------------------------
-
+if part map; then
 mkdir -p "$work/maps"
 out=$("$hawk" grade --rounds 0 --map "$work/maps" "$example" "$T/short1-bal.rep" 2>&1)
 rc=$?
@@ -137,43 +189,10 @@ if command -v xmllint >/dev/null && xmllint --noout "$svgf" 2>"$work/err"; then
 elif command -v xmllint >/dev/null; then
   fail "--map: well-formed SVG" "$(cat "$work/err")"
 fi
+fi # map
 
 # --- broken allocators ----------------------------------------------------------
-
-# variant NAME SED_SCRIPT: examples/mm.c changed by the script (which must
-# change it) into $work/NAME/mm.c.
-variant() {
-  mkdir -p "$work/$1"
-  sed -e "$2" "$example" >"$work/$1/mm.c"
-  if cmp -s "$example" "$work/$1/mm.c"; then
-    fail "variant $1: the sed script changed nothing"
-    return 1
-  fi
-}
-
-# graded NAME TRACE VERDICT DETAIL_RE [OPTIONS...]: the variant is graded on
-# TRACE and short1-bal; TRACE's result is VERDICT with a detail line matching
-# DETAIL_RE, short1-bal's is still correct, and hawk exits 1.
-graded() {
-  local name=$1 trace=$2 verdict=$3 re=$4
-  shift 4
-  out=$("$hawk" grade --rounds 0 "$@" "$work/$name/mm.c" "$T/$trace.rep" "$T/short1-bal.rep" 2>"$work/err")
-  rc=$?
-  local line
-  line=$(awk -v t="$trace" '$1 == t' <<<"$out" | head -n 1)
-  local why
-  why=$(grep -F "$trace: $verdict: " <<<"$out" | head -n 1)
-  why=${why#"$trace: $verdict: "}
-  if ((rc == 1)) && [[ $line == *" $verdict "* ]] && grep -qE "^$re" <<<"$why" &&
-    awk '$1 == "short1-bal" && $3 == "correct"' <<<"$out" | grep -q . &&
-    grep -q '^total: 1 of 2 traces correct' <<<"$out"; then
-    ok "$name: $trace is '$verdict' ($(grep -E "^$trace: " <<<"$out" | cut -c1-110)...)"
-  else
-    fail "$name: $trace is '$verdict', short1-bal correct, exit 1" "exit $rc" "$out" \
-      "$(head -c 600 "$work/err")"
-  fi
-}
-
+if part broken; then
 variant misaligned 's|^  place(bp, asize);$|  place(bp, asize);\n  if (size == 448) return bp + 8;|' &&
   graded misaligned binary-bal misaligned 'at op 2 \(line 6: a 1 448\): mm_malloc\(448\) returned heap\+0x[0-9a-f]+, not 16-byte aligned'
 variant misaligned8 's|^  place(bp, asize);$|  place(bp, asize);\n  if (size == 448) return bp + 8;|' &&
@@ -197,21 +216,10 @@ variant past 's|^  place(bp, asize);$|  place(bp, asize);\n  if (size == 448) ((
   graded past binary-bal 'crashed (SEGV)' 'signal 11 \(Segmentation fault\) at op 2 \(line 6: a 1 448\) while checking: touched heap\+0x[0-9a-f]+, past the end of the heap \(heap\+0x[0-9a-f]+\)'
 variant hang 's|^  char \*bp = ptr;$|  char *bp = ptr;\n  while (block_size(bp) == 464) {}|' &&
   graded hang binary-bal timeout 'still running after 1 s, at op [0-9]+ \(line [0-9]+: f [0-9]+\) while checking' --timeout 1
+fi # broken
 
 # --- could not grade: one line, exit 2 ------------------------------------------
-
-# refused NAME EXPECTED_RE COMMAND...: exit 2 and a last stderr line matching.
-refused() {
-  local name=$1 re=$2
-  shift 2
-  "$@" >"$work/out" 2>"$work/err"
-  rc=$?
-  if ((rc == 2)) && tail -n 1 "$work/err" | grep -qE "$re"; then
-    ok "$name: exit 2, '$(tail -n 1 "$work/err" | cut -c1-90)'"
-  else
-    fail "$name: exit 2 and a line matching $re" "exit $rc" "$(cat "$work/out" "$work/err")"
-  fi
-}
+if part usage; then
 refused "no C compiler" '^hawk: grade: no C compiler: cc is not on PATH' \
   env PATH=/nonexistent "$hawk" grade "$example" "$T/short1-bal.rep"
 refused "CC names a missing compiler" '^hawk: grade: no C compiler: no-such-cc is not on PATH' \
@@ -226,8 +234,10 @@ else
 fi
 variant norealloc 's|^void \*mm_realloc(void \*ptr, size_t size) {$|void *mm_realloc_(void *ptr, size_t size);\nvoid *mm_realloc_(void *ptr, size_t size) {|' &&
   refused "mm.c without mm_realloc" "does not compile" "$hawk" grade "$work/norealloc/mm.c" "$T/short1-bal.rep"
-# --- --view: a hawk view page of the student's heap per trace ------------------
+fi # usage
 
+# --- --view: a hawk view page of the student's heap per trace ------------------
+if part view; then
 mkdir -p "$work/views"
 out=$("$hawk" grade --rounds 0 --view "$work/views" "$example" "$T/short1-bal.rep" 2>&1)
 rc=$?
@@ -298,6 +308,10 @@ print(re.sub("<[^>]+>", " ", s[i:i + 1500]) if i >= 0 else "")'
 else
   skip "--view in headless Chromium" "$chromium is not installed (make deps)"
 fi
+fi # view
+
+# --- could not grade (continued) ----------------------------------------------
+if part usage; then
 refused "--view to a missing directory" '^hawk: grade: --view /nonexistent/d: not a directory' \
   "$hawk" grade --view /nonexistent/d "$example"
 refused "no mm.c" '^hawk: grade: no mm.c given' "$hawk" grade
@@ -319,9 +333,12 @@ if [[ $? == 1 ]] && grep -q '^missing  *0  *bad trace' <<<"$out" &&
 else
   fail "a missing trace is that trace's result ('bad trace'), the others graded" "$out"
 fi
+out=$("$hawk" grade --help)
+if [[ $out == "usage: hawk grade "* ]]; then ok "hawk grade --help"; else fail "hawk grade --help" "$out"; fi
+fi # usage
 
 # --- an allocation into a live id --------------------------------------------
-
+if part liveid; then
 # The malloc-lab format has no such op; the replay keeps the old block
 # allocated (a leak), and so does the grader: one id allocated 2,000 times is
 # 2,000 live blocks.  The grader's table of live blocks was sized by the ids
@@ -364,9 +381,10 @@ else
   fail "grade_live_id_overlap: a block handed out over one left allocated in the same id overlaps" \
     "exit $rc" "$out"
 fi
+fi # liveid
 
 # --- files that are not regular files -------------------------------------------
-
+if part files; then
 # A FIFO with no writer as MM.C or as a trace: the open waited for ever (and
 # the scratch directory stayed behind when hawk was killed).  Now the open
 # does not wait and only a regular file is read.
@@ -395,6 +413,7 @@ if [[ -z $(ls -A "$TMPDIR") ]]; then
 else
   fail "grade_source_scratch_removed: nothing left in TMPDIR by the refused files" "$(ls -A "$TMPDIR")"
 fi
+fi # files
 
 left=$(ls -A "$TMPDIR")
 if [[ -z $left ]]; then
@@ -402,6 +421,4 @@ if [[ -z $left ]]; then
 else
   fail "hawk grade leaves nothing in TMPDIR" "$left"
 fi
-out=$("$hawk" grade --help)
-if [[ $out == "usage: hawk grade "* ]]; then ok "hawk grade --help"; else fail "hawk grade --help" "$out"; fi
 finish

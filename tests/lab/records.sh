@@ -89,6 +89,23 @@ else
     "--rounds 100: $hundred KiB, --rounds 0: $none KiB"
 fi
 
+# hawk view's keyframes copy every block once a chunk of calls: with chunks
+# of a fixed 2,048 calls their memory and time grew as calls times live
+# blocks (400,000 mallocs: 273 MB and 11.8 s; 1,000,000: 1.26 GB and 119 s).
+# The chunks now grow with the trace's live blocks (chunk_for): 140 MB and
+# 5 s, most of it the worker's and the loader's tables, which grow as the
+# calls (1,000,000: 303 MB and 10 s).
+awk 'BEGIN { print 1; print 400000; print 400000; print 1
+  for (i = 0; i < 400000; i++) print "a " i " 8" }' >"$work/mallocs.rep"
+kib=$(records_peak_kib "$hawk" view --out "$work/mallocs.html" "$work/mallocs.rep")
+chunk=$(grep -o 'chunk: [0-9]*' "$work/mallocs.html" 2>/dev/null)
+if [[ $kib =~ ^[0-9]+$ ]] && ((kib < 196608)) && [[ $chunk != "chunk: 2048" ]]; then
+  ok "view_keyframes_bounded: 400,000 live mallocs viewed in $kib KiB, less than 192 MiB ($chunk)"
+else
+  fail "view_keyframes_bounded: 400,000 live mallocs viewed in less than 192 MiB" \
+    "most resident: $kib KiB, $chunk"
+fi
+
 # Pointers crafted to share one home in the loader's hash table: the hash
 # is keyed by a random number of the process, so they cost no more than
 # ordinary ones (320,000 records made for the old fixed hash,

@@ -21,7 +21,9 @@
 #     and --walk N past the trace's calls (or out of range).
 # Without chromium (make deps installs it) the browser cases are skipped.
 # Environment: HAWK (default build/hawk), HAWK_TRACES (default
-# <repo>/../shared/traces), CHROMIUM (default chromium).
+# <repo>/../shared/traces), CHROMIUM (default chromium), TEST_PARTS (the parts
+# to run, tests/harness.sh: compressor, events, usage, unwritable, sizes, cwd,
+# browser; default all).
 set -uo pipefail
 unset HAWK_VIEW_WALK_AT
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -38,6 +40,7 @@ if [[ ! -x $hawk ]]; then
 fi
 
 # --- the page's compressor: what tools/deflate.c writes, zlib inflates -------
+if part compressor; then
 if cc -std=c11 -O2 -Wall -Wextra -Werror -I"$root/tools" -I"$root/include" -o "$work/deflate_check" \
   "$here/deflate_check.c" "$root/tools/deflate.c" 2>"$work/cc.err"; then
   head -c 300000 /dev/urandom >"$work/random.bin"
@@ -58,8 +61,10 @@ print("ok" if zlib.decompress(z, -15) == a and (len(a) < 1000 or len(z) < len(a)
 else
   fail "tools/deflate.c: zlib inflates what it writes" "$(cat "$work/cc.err")"
 fi
+fi # compressor
 
 # --- the events against hawk_walk, at every call -------------------------------
+if part events; then
 for spec in "short1-bal:all:" "short2-bal:all:" "coalescing-bal:all:" "realloc2-bal:all:" \
   "realloc-bal:all:--textbook" "binary-bal:first-fit,segregated:--textbook" \
   "random-bal:first-fit,next-fit,best-fit:--textbook" "amptjp-bal:segregated:"; do
@@ -71,8 +76,10 @@ for spec in "short1-bal:all:" "short2-bal:all:" "coalescing-bal:all:" "realloc2-
     fail "events rebuild hawk_walk's blocks at every call: $name $pol $mode" "$out"
   fi
 done
+fi # events
 
 # --- bad usage -----------------------------------------------------------------
+if part usage; then
 out=$("$hawk" view --policy frist-fit --out "$work/x.html" "$traces/short1-bal.rep" 2>&1)
 rc=$?
 if [[ $rc -eq 2 && $out == *"unknown policy 'frist-fit'"* && ! -e $work/x.html ]]; then
@@ -110,8 +117,10 @@ if [[ $rc -eq 0 && -s $work/w.html ]] && grep -Eq '^0:\+0x[0-9a-f]+ [0-9]+ (allo
 else
   fail "--walk 12 (the last call): its blocks, exit 0" "status $rc" "$(cat "$work/out" "$work/err")"
 fi
+fi # usage
 
 # --- a page that cannot be written ---------------------------------------------
+if part unwritable; then
 # /dev/full (through a link: nothing is made in /dev) takes no byte: one line
 # naming the page, exit 2, and no "wrote" line; hawk grade --view writes its
 # pages through the same function.
@@ -142,8 +151,10 @@ if [[ -c /dev/full ]]; then
 else
   skip "a page on /dev/full" "no /dev/full"
 fi
+fi # unwritable
 
 # --- page sizes ------------------------------------------------------------------
+if part sizes; then
 big=()
 for t in amptjp binary binary2 cccp coalescing cp-decl expr random random2 realloc realloc2; do
   for mode in "" --textbook; do
@@ -156,9 +167,12 @@ for t in amptjp binary binary2 cccp coalescing cp-decl expr random random2 reall
   done
 done
 if ((${#big[@]} == 0)); then ok "every classic trace's page is under 5 MB"; else fail "every classic trace's page is under 5 MB" "${big[@]}"; fi
+fi # sizes
 
-# Without --out the page goes where the help says, hawk-view.html in the
-# current directory, and nothing lands in the repository.
+# --- without --out ---------------------------------------------------------------
+# The page goes where the help says, hawk-view.html in the current
+# directory, and nothing lands in the repository.
+if part cwd; then
 status_at_start=$(git -C "$root" status --porcelain --untracked-files=all 2>/dev/null || true)
 mkdir -p "$work/cwd"
 if (cd "$work/cwd" && "$hawk" view "$traces/short1-bal.rep" >"$work/view.out" 2>&1) &&
@@ -170,8 +184,10 @@ else
   fail "hawk view without --out writes ./hawk-view.html, as its help says, and nothing in the repository" \
     "$(cat "$work/view.out")" "$(ls "$work/cwd")"
 fi
+fi # cwd
 
 # --- in the browser ------------------------------------------------------------
+part browser || finish
 if ! command -v "$chromium" >/dev/null 2>&1; then
   skip "the pages in headless Chromium" "$chromium is not installed (make deps)"
   finish
@@ -237,6 +253,18 @@ page_at binary-cache "$traces/binary-bal.rep" 2500 "" segregated
 page_at realloc-cache "$traces/realloc-bal.rep" 7001 "" next-fit,segregated
 page_at coalescing-all "$traces/coalescing-bal.rep" 9999 --textbook next-fit,first-fit,best-fit,segregated
 page_at realloc-textbook "$traces/realloc-bal.rep" 301 --textbook first-fit,best-fit
+# A trace whose keyframes would copy more than tools/view.c's
+# VIEW_KEYFRAME_BLOCKS blocks gets longer chunks (chunk_for): 24,000 live
+# blocks, then 800,000 calls on one more, in chunks of 4,096 rather than
+# 2,048; the page draws a call 3,680 calls into its chunk as hawk_walk
+# reports it (read with chunks of 2,048, the page showed the call's block
+# as cached, not allocated).
+awk 'BEGIN { print 1; print 24001; print 824000; print 1
+  for (i = 0; i < 24000; i++) print "a " i " 24"
+  for (i = 0; i < 400000; i++) { print "a 24000 40"; print "f 24000" } }' >"$work/toggle.rep"
+page_at toggle-chunks "$work/toggle.rep" 700001 "" segregated
+expect "a trace of 824,000 calls over 24,000 live blocks: chunks of 4,096 calls" "chunk: 4096" \
+  "$(grep -o 'chunk: [0-9]*' "$art/toggle-chunks.html")"
 
 # The parts of the blocks, zoomed in to bytes, read back from the canvas
 # (drawing.py): at call 301 of realloc-bal (textbook, first fit) the malloc's
