@@ -152,6 +152,7 @@ int worker_run(const char *trace, const struct alloc_choice *a, enum worker_mode
     if (strncmp(*e, "LD_PRELOAD=", 11) == 0 || strncmp(*e, "HAWKALLOC_POLICY=", 17) == 0) free(*e);
   free(env);
   close(pipefd[1]);
+  scratch_child(pid, 0);
 
   char *p = (char *)&o->result;
   size_t got = 0;
@@ -164,6 +165,7 @@ int worker_run(const char *trace, const struct alloc_choice *a, enum worker_mode
   close(pipefd[0]);
   while (waitpid(pid, &o->status, 0) < 0 && errno == EINTR) {
   }
+  scratch_child(0, 0);
   o->got_result = got == sizeof o->result && o->result.magic == RESULT_MAGIC;
   o->errtext = slurp(errfd);
   close(errfd);

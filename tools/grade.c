@@ -126,13 +126,21 @@ static int run_wait(char **argv) {
   pid_t pid = fork();
   if (pid < 0) return -1;
   if (pid == 0) {
+    /* A process group of its own, so that a signal that stops hawk stops
+     * the compiler's children too (scratch.c); its messages still reach a
+     * terminal with `stty tostop` (SIGTTOU ignored). */
+    setpgid(0, 0);
+    signal(SIGTTOU, SIG_IGN);
     dup2(2, 1);
     execvp(argv[0], argv);
     fprintf(stderr, "hawk: grade: cannot run %s: %s\n", argv[0], strerror(errno));
     _exit(127);
   }
-  int status;
-  if (waitpid(pid, &status, 0) < 0) return -1;
+  setpgid(pid, pid);
+  scratch_child(pid, 1);
+  int status, got = waitpid(pid, &status, 0);
+  scratch_child(0, 0);
+  if (got < 0) return -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -501,6 +509,7 @@ static void grade_trace(const char *dir, const char *trace, size_t align, int ro
     _exit(127);
   }
   close(pfd[1]);
+  scratch_child(pid, 0);
   struct timespec start, now;
   clock_gettime(CLOCK_MONOTONIC, &start);
   int status = 0, timed_out = 0;
@@ -518,6 +527,7 @@ static void grade_trace(const char *dir, const char *trace, size_t align, int ro
     struct timespec nap = {0, 5 * 1000 * 1000};
     nanosleep(&nap, NULL);
   }
+  scratch_child(0, 0);
   char line[1100] = "";
   size_t got = 0;
   ssize_t n;
@@ -645,6 +655,7 @@ static void grade_cleanup(const char *dir) {
     unlink(path);
   }
   rmdir(dir);
+  scratch_drop(dir);
 }
 
 static double score_of(double util, double ratio) {
@@ -806,6 +817,7 @@ int cmd_grade(int argc, char **argv) {
     close(mmfd);
     return 2;
   }
+  scratch_add(scratch, 1);
   int rc = grade_build(scratch, mm, mmfd, cc);
   if (rc == 0) {
     struct grade_result *res = calloc(ntraces, sizeof *res);

@@ -28,6 +28,7 @@
  *              checked against hawk_walk, written as one HTML page
  *   page.c     the page's script and style (generated from tools/view/)
  *   deflate.c  a small raw deflate compressor for the page's data
+ *   scratch.c  the commands' scratch files, removed also when hawk is killed
  */
 #ifndef HAWK_TOOL_H
 #define HAWK_TOOL_H
@@ -35,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 /* --- subcommands (each parses its own arguments; argv[0] is its name) --- */
 
@@ -58,6 +60,16 @@ int output_close(FILE *f);
 
 /* True when s is "--help" or "-h". */
 int is_help(const char *s);
+
+/* scratch.c: a scratch file (dir 0) or directory (dir 1) that the command
+ * made and removes on every return, registered as made and dropped once
+ * removed, so that a SIGHUP, SIGINT, SIGQUIT or SIGTERM removes it too
+ * (the handler then lets the signal kill hawk); scratch_child names the
+ * child hawk waits for (0: none), which the handler stops first, with its
+ * process group when group is 1. */
+void scratch_add(const char *path, int dir);
+void scratch_drop(const char *path);
+void scratch_child(pid_t pid, int group);
 
 /* --- libpath.c ------------------------------------------------------------ */
 

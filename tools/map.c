@@ -106,6 +106,7 @@ static char *scratch_snap_path(void) {
     free(path);
     return NULL;
   }
+  scratch_add(path, 1);
   strcat(path, "/heap.snap");
   return path;
 }
@@ -122,6 +123,7 @@ static void scratch_remove(char *snap) {
   unlink(snap);
   *strrchr(snap, '/') = 0;
   rmdir(snap);
+  scratch_drop(snap);
   free(blocks);
   free(snap);
 }

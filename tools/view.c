@@ -1247,10 +1247,12 @@ int cmd_view(int argc, char **argv) {
       break;
     }
     close(fd);
+    scratch_add(tmp, 0);
     struct alloc_choice a = {"hawk", lib, chosen[i], 1, textbook};
     struct worker_outcome o;
     if (worker_run(trace, &a, check ? MODE_EVENTS_CHECK : MODE_EVENTS, 0, tmp, &o) != 0) {
       unlink(tmp);
+      scratch_drop(tmp);
       rc = 2;
       break;
     }
@@ -1281,6 +1283,7 @@ int cmd_view(int argc, char **argv) {
     }
     worker_outcome_free(&o);
     unlink(tmp);
+    scratch_drop(tmp);
   }
   if (rc == 0) rc = write_page(out, trace, &vt.t, textbook, runs, nchosen);
   if (rc == 0 && !walk_at) {

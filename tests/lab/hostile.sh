@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # hostile.sh - the lab's hostile-input cases on their own: tests/lab/records.sh
-# (records and traces that made the commands hang, crash or grow) and
-# tests/lab/inputs.sh (files that are FIFOs, sparse, or carry control bytes),
-# which tests/lab/run.sh sources too.  The mutations of tools/ that these
+# (records and traces that made the commands hang, crash or grow),
+# tests/lab/inputs.sh (files that are FIFOs, sparse, or carry control bytes)
+# and tests/lab/killed.sh (hawk killed leaves no scratch), which
+# tests/lab/run.sh sources too.  The mutations of tools/ that these
 # cases guard run this script, seconds long, rather than the whole lab suite.
 # Ends with "N passed, N failed".
 set -uo pipefail
@@ -20,4 +21,6 @@ done
 source "$here/records.sh"
 # shellcheck source=tests/lab/inputs.sh
 source "$here/inputs.sh"
+# shellcheck source=tests/lab/killed.sh
+source "$here/killed.sh"
 finish

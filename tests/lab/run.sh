@@ -602,5 +602,8 @@ fi
 
 # shellcheck source=tests/lab/inputs.sh
 source "$here/inputs.sh"
+# hawk killed while it works (tests/lab/killed.sh).
+# shellcheck source=tests/lab/killed.sh
+source "$here/killed.sh"
 
 finish

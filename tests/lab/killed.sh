@@ -1,0 +1,67 @@
+# killed.sh - hawk killed while it works leaves no scratch behind, sourced by
+# tests/lab/run.sh and tests/lab/hostile.sh (their $hawk, $work, $root and
+# the harness's ok/fail): hawk view's record of its worker, hawk map
+# --trace's snapshot directory and hawk grade's build directory, each made
+# under TMPDIR, are removed when hawk is killed by SIGTERM or SIGHUP while
+# its worker, its replay or the student's allocator runs (they stayed
+# there before), and hawk still dies of that signal.  (SIGINT is ignored
+# by a background job of a script; hawk keeps such a disposition.)
+# shellcheck shell=bash disable=SC2154 # hawk, work, root: set by scripts/lab-env.sh
+
+# killed NAME SIGNAL PATTERN DELAY CMD...: runs CMD with TMPDIR=$work/killed,
+# waits (at most 20 s) until a path matching PATTERN is in TMPDIR, then DELAY
+# seconds more, and sends SIGNAL to hawk; then hawk's status is 128 + the
+# signal's number, TMPDIR is empty and no process names $work/killed (the
+# worker, the compiler, the student's allocator: hawk stopped them).
+killed() {
+  local name=$1 sig=$2 pattern=$3 delay=$4
+  shift 4
+  local tmp=$work/killed
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  TMPDIR=$tmp "$@" >"$work/killed.out" 2>&1 &
+  local pid=$! k seen=
+  for ((k = 0; k < 400; k++)); do
+    if compgen -G "$tmp/$pattern" >/dev/null; then
+      seen=1
+      break
+    fi
+    sleep 0.05
+  done
+  if [[ -z $seen ]]; then
+    kill -KILL "$pid" 2>/dev/null
+    { wait "$pid"; } 2>/dev/null
+    fail "$name: $pattern appeared in TMPDIR" "$(head -c 600 "$work/killed.out")"
+    return
+  fi
+  sleep "$delay"
+  kill "-$sig" "$pid"
+  { wait "$pid"; } 2>/dev/null # no job notice from bash
+  local rc=$? want left procs
+  want=$((128 + $(kill -l "$sig")))
+  left=$(ls -A "$tmp")
+  procs=$(pgrep -af -- "$tmp" | grep -v pgrep || true)
+  if ((rc == want)) && [[ -z $left && -z $procs ]]; then
+    ok "$name: killed by SIG$sig (status $rc), nothing left in TMPDIR, no process left"
+  else
+    fail "$name: killed by SIG$sig, status $want, nothing left in TMPDIR, no process left" \
+      "status $rc" "left: ${left:0:300}" "processes: ${procs:0:300}" \
+      "$(head -c 600 "$work/killed.out")"
+  fi
+}
+
+# A replay of some seconds: 400,000 blocks allocated, then freed.
+awk 'BEGIN { print 1; print 400000; print 800000; print 1
+  for (i = 0; i < 400000; i++) print "a " i " 24"
+  for (i = 0; i < 400000; i++) print "f " i }' >"$work/killed.rep"
+killed "killed_view" TERM 'hawk-view-*' 0.3 "$hawk" view --out "$work/killed.html" "$work/killed.rep"
+killed "killed_view_hup" HUP 'hawk-view-*' 0.3 "$hawk" view --out "$work/killed.html" \
+  "$work/killed.rep"
+killed "killed_map_trace" TERM 'hawk-map-*' 0.3 "$hawk" map --trace "$work/killed.rep" \
+  --out "$work/killed.svg"
+# hawk grade while cc compiles the student's file (its driver removes its
+# own temporary files, in TMPDIR, on the same signal) and while the
+# student's allocator runs the traces.
+killed "killed_grade_compiling" TERM 'hawk-grade-*/student.c' 0 \
+  "$hawk" grade --rounds 20 "$root/examples/mm.c"
+killed "killed_grade_grading" TERM 'hawk-grade-*/ops' 0.3 \
+  "$hawk" grade --rounds 20 "$root/examples/mm.c"
