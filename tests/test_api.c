@@ -742,6 +742,34 @@ TEST(a_large_request_takes_free_memory_the_heap_has_used) {
   CHECK(hawk_check() == 0);
 }
 
+/* Used memory serves a large request only from a free block that holds
+ * it.  In a fresh process two freed blocks of 550,000 bytes are one free
+ * block of 1,100,032, in the size class of a request of 1,200,000 (1 to
+ * 1.25 MiB), and the guard in use after it keeps the arena's frontier past
+ * where the request would end if it started there.  The request goes to
+ * the arena's untouched tail or to a mapping of its own, never over the
+ * guard. */
+TEST(a_large_request_takes_no_used_block_too_small_for_it) {
+  if (!is_fresh("a_large_request_takes_no_used_block_too_small_for_it")) {
+    CHECK(run_fresh("a_large_request_takes_no_used_block_too_small_for_it") == 0);
+    return;
+  }
+  enum { EACH = 550000, GUARD = 300000, ASK = 1200000 };
+  char *a = hawk_malloc(EACH), *b = hawk_malloc(EACH), *guard = hawk_malloc(GUARD);
+  REQUIRE(a && b && guard);
+  memset(guard, 0x5A, GUARD);
+  hawk_free(a);
+  hawk_free(b);
+  char *p = hawk_malloc(ASK);
+  REQUIRE(p != NULL);
+  CHECK(p + ASK <= guard - 8 || p >= guard + GUARD);
+  memset(p, 0x77, ASK);
+  CHECK(all_bytes(guard, GUARD, 0x5A));
+  hawk_free(p);
+  hawk_free(guard);
+  CHECK(hawk_check() == 0);
+}
+
 /* A block that grows past the threshold (below LARGE_ALWAYS) grows in place
  * into a free neighbour in memory the heap has used already, as a new
  * request of that size would take it; past what that memory holds it
@@ -1948,6 +1976,26 @@ TEST(trim_after_big_free) {
   CHECK(hawk_check() == 0);
   for (int i = 0; i < 1000; i++) REQUIRE((p[i] = hawk_malloc(1000)) != NULL);
   for (int i = 0; i < 1000; i++) hawk_free(p[i]);
+  CHECK(hawk_check() == 0);
+}
+
+/* hawk_trim gives back the pages of free blocks only: blocks in use of a
+ * page and more, next to blocks just freed, keep every byte. */
+TEST(trim_keeps_the_bytes_of_blocks_in_use) {
+  static const size_t sizes[] = {5000, 40000, 300000};
+  enum { N = sizeof sizes / sizeof sizes[0] };
+  unsigned char *kept[N], *freed[N];
+  for (int i = 0; i < N; i++) {
+    REQUIRE((freed[i] = hawk_malloc(sizes[i])) != NULL);
+    REQUIRE((kept[i] = hawk_malloc(sizes[i])) != NULL);
+    memset(kept[i], 0xA5, sizes[i]);
+  }
+  for (int i = 0; i < N; i++) hawk_free(freed[i]);
+  hawk_trim();
+  for (int i = 0; i < N; i++) {
+    CHECK(all_bytes(kept[i], sizes[i], 0xA5));
+    hawk_free(kept[i]);
+  }
   CHECK(hawk_check() == 0);
 }
 

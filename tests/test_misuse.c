@@ -253,6 +253,22 @@ TEST(usable_size_after_free_medium) {
   hawk_free(b);
 }
 
+/* The largest size the thread cache holds: 2,040 bytes, a block of 2,048,
+ * whose mark has the size's bit 11 set.  Freed into the cache, such a block
+ * is still seen as freed by realloc to its own size (which would else
+ * return the freed block as it is) and by malloc_usable_size. */
+TEST(realloc_and_usable_size_after_free_of_the_largest_cached_size) {
+  struct own_size o = {hawk_malloc(2040), 2040};
+  void *b = hawk_malloc(2040);
+  REQUIRE(o.a && b);
+  EXPECT_MISUSE_EITHER(child_realloc_own_size, &o, "realloc", o.a, "double free",
+                       "invalid pointer");
+  struct misuse m = {OP_USABLE, o.a, NULL, o.a};
+  EXPECT_MISUSE(child_misuse, &m, "malloc_usable_size", o.a, "double free");
+  hawk_free(o.a);
+  hawk_free(b);
+}
+
 /* A shrinking realloc that moves takes its new block from this thread's
  * cache (a size the cache holds, by a sixth of the block or more, its
  * neighbour in use): a write after free over the head of that list is
@@ -339,6 +355,58 @@ TEST(double_free_after_merge_and_reuse) {
   EXPECT_MISUSE_EITHER(child_free_merged, pair, "free", pair[1], "double free", "invalid pointer");
   hawk_free(pair[0]);
   hawk_free(pair[1]);
+}
+
+/* A block freed twice while its cache list cannot grow (it overflowed
+ * since its last refill: the blocks of 40 bytes freed here outnumber the
+ * most a list holds) is a double free, seen by free's slow path from its
+ * mark, before that path makes room in the list.  Making room first gives
+ * the head of the list back to the heap, and the head is the block itself:
+ * it would then be cached again, at once free in the heap and in the
+ * cache. */
+enum { OVERFLOWING_FREES = 1500 };
+
+static void child_double_free_after_overflow(void *arg) {
+  void **blocks = arg;
+  for (int i = 0; i < OVERFLOWING_FREES; i++) hawk_free(blocks[i]);
+  hawk_free(blocks[OVERFLOWING_FREES - 1]); /* the head of its list */
+}
+
+TEST(double_free_after_the_cache_list_overflowed) {
+  static void *blocks[OVERFLOWING_FREES];
+  for (int i = 0; i < OVERFLOWING_FREES; i++) REQUIRE((blocks[i] = hawk_malloc(40)) != NULL);
+  EXPECT_MISUSE(child_double_free_after_overflow, blocks, "free", blocks[OVERFLOWING_FREES - 1],
+                "double free");
+  for (int i = 0; i < OVERFLOWING_FREES; i++) hawk_free(blocks[i]);
+}
+
+/* A block whose arena emptied as it was freed: the arena waits in the
+ * cache of empty arenas, its chunk still an arena's, with no heap.  Freed
+ * again, the block is a double free, reported before any heap's lock is
+ * taken.  Blocks of 900,000 bytes are taken until one makes its heap grow
+ * (past the arena of a first block, which the heap keeps): that block is
+ * alone in its new arena. */
+static void child_free(void *arg) { hawk_free(arg); }
+
+TEST(double_free_after_its_arena_emptied) {
+  enum { MOST = 64, EACH = 900000 };
+  void *b[MOST], *first = hawk_malloc(3000); /* the heap's first arena stays */
+  int n = 0;
+  struct hawk_stats s0, s1;
+  REQUIRE(first != NULL && hawk_stats(&s0, sizeof s0) == 0);
+  s1 = s0;
+  while (n < MOST && s1.arenas <= s0.arenas) {
+    REQUIRE((b[n++] = hawk_malloc(EACH)) != NULL);
+    REQUIRE(hawk_stats(&s1, sizeof s1) == 0);
+  }
+  REQUIRE(s1.arenas == s0.arenas + 1);
+  void *alone = b[--n];
+  hawk_free(alone);
+  REQUIRE(hawk_stats(&s1, sizeof s1) == 0);
+  REQUIRE(s1.arenas == s0.arenas); /* its arena went to the cache */
+  EXPECT_MISUSE(child_free, alone, "free", alone, "double free");
+  while (n > 0) hawk_free(b[--n]);
+  hawk_free(first);
 }
 
 /* ---- H30: pointers HawkAlloc never handed out ---------------------------- */
@@ -658,6 +726,52 @@ TEST(overflow_into_free_neighbour_then_coalesce) {
   hawk_free(pair[0]);
   hawk_free(pair[1]);
   hawk_free(guard);
+  CHECK(hawk_check() == 0);
+}
+
+/* Allocates blocks of n bytes until count of them lie side by side, in
+ * address order, in run; the others are freed.  Returns 1 when it found
+ * them. */
+static int adjacent_run(size_t n, int count, unsigned char **run) {
+  enum { TRIES = 64 };
+  unsigned char *b[TRIES];
+  int made = 0, first = -1;
+  while (made < TRIES && first < 0) {
+    if ((b[made] = hawk_malloc(n)) == NULL) break;
+    made++;
+    int k = made - 1, len = 1;
+    while (k > 0 && b[k] == b[k - 1] + hawk_usable_size(b[k - 1]) + HEADER_SIZE) k--, len++;
+    if (len >= count) first = made - count;
+  }
+  for (int i = 0; i < made; i++) {
+    if (first >= 0 && i >= first && i < first + count)
+      run[i - first] = b[i];
+    else
+      hawk_free(b[i]);
+  }
+  return first >= 0;
+}
+
+/* Five blocks side by side: W, P0, X, P1, B.  P0 and P1 are freed, two
+ * free blocks with X in use between them.  A write after free over P1's
+ * last word, its footer, makes it say that the free block before B starts
+ * at P0: a sound free header.  Freeing B would merge P0, X (in use) and P1
+ * (still listed) into one free block; the footer must be the header word
+ * of the block it leads to, all of it, not only a size that leads to one. */
+static void child_footer_leads_to_an_older_free_block(void *arg) {
+  unsigned char **run = arg;
+  hawk_free(run[1]);
+  hawk_free(run[3]);
+  uint64_t forged = (uint64_t)(run[4] - run[1]); /* P0's distance, as a free block's size */
+  memcpy(run[4] - HEADER_SIZE - 8, &forged, sizeof forged);
+  hawk_free(run[4]);
+}
+
+TEST(write_after_free_of_a_footer_that_leads_to_an_older_free_block) {
+  unsigned char *run[5];
+  REQUIRE(adjacent_run(3000, 5, run));
+  EXPECT_MISUSE(child_footer_leads_to_an_older_free_block, run, "free", run[4], "heap corruption");
+  for (int i = 0; i < 5; i++) hawk_free(run[i]);
   CHECK(hawk_check() == 0);
 }
 

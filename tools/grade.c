@@ -121,8 +121,10 @@ static const char *grade_compiler(void) {
   return NULL;
 }
 
-/* Runs argv and waits; its exit status, or -1. */
-static int run_wait(char **argv) {
+/* Runs the compiler's argv with TMPDIR set to the scratch directory dir
+ * (its temporary files go there, and with it when hawk is killed) and
+ * waits; its exit status, or -1. */
+static int run_wait(char **argv, const char *dir) {
   pid_t pid = fork();
   if (pid < 0) return -1;
   if (pid == 0) {
@@ -131,6 +133,7 @@ static int run_wait(char **argv) {
      * terminal with `stty tostop` (SIGTTOU ignored). */
     setpgid(0, 0);
     signal(SIGTTOU, SIG_IGN);
+    setenv("TMPDIR", dir, 1);
     dup2(2, 1);
     execvp(argv[0], argv);
     fprintf(stderr, "hawk: grade: cannot run %s: %s\n", argv[0], strerror(errno));
@@ -243,7 +246,7 @@ static int grade_build(const char *dir, const char *mm, int mmfd, const char *cc
   snprintf(inc, sizeof inc, "-I%.400s", dir);
   char *argv[] = {(char *)cc, "-std=gnu11", "-O2",   "-g",   "-Wall", inc, incdir,
                   "-o",       exe,          student, driver, memlib,  NULL};
-  int rc = run_wait(argv);
+  int rc = run_wait(argv, dir);
   if (rc != 0) {
     tool_error("grade: %s does not compile with %s (exit %d): see the compiler's messages above",
                mm, cc, rc);

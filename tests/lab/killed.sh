@@ -58,10 +58,22 @@ killed "killed_view_hup" HUP 'hawk-view-*' 0.3 "$hawk" view --out "$work/killed.
   "$work/killed.rep"
 killed "killed_map_trace" TERM 'hawk-map-*' 0.3 "$hawk" map --trace "$work/killed.rep" \
   --out "$work/killed.svg"
-# hawk grade while cc compiles the student's file (its driver removes its
-# own temporary files, in TMPDIR, on the same signal) and while the
+# hawk grade while cc compiles the student's file (cc's temporary files go
+# to hawk's scratch directory: the compiler's TMPDIR) and while the
 # student's allocator runs the traces.
 killed "killed_grade_compiling" TERM 'hawk-grade-*/student.c' 0 \
   "$hawk" grade --rounds 20 "$root/examples/mm.c"
+# A compiler whose own child (as cc1 and as are cc's) would still run, and
+# write, after the compiler itself died: the signal goes to the compiler's
+# process group.  It says it started with a file in its TMPDIR.
+cat >"$work/slowcc" <<'EOF'
+#!/bin/sh
+sh -c 'sleep 30; : >"$1"' sh "$TMPDIR/written-by-the-compilers-child" &
+: >"$TMPDIR/compiling"
+wait
+EOF
+chmod +x "$work/slowcc"
+killed "killed_grade_compilers_child" TERM 'hawk-grade-*/compiling' 0 \
+  env CC="$work/slowcc" "$hawk" grade --rounds 0 "$root/examples/mm.c"
 killed "killed_grade_grading" TERM 'hawk-grade-*/ops' 0.3 \
   "$hawk" grade --rounds 20 "$root/examples/mm.c"
