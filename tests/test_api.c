@@ -919,6 +919,28 @@ TEST(freed_large_mappings_are_reused_and_resized) {
   CHECK(stats_now().mapped == s0.mapped);
 }
 
+/* A large request takes the smallest spare mapping that holds it: with
+ * spares of 6 and 3 MiB (each at most four times the need, so kept whole),
+ * a request of 2 MiB takes the 3 MiB one, and the 6 MiB one serves a
+ * request only it holds. */
+TEST(a_large_request_takes_the_smallest_spare_that_holds_it) {
+  hawk_trim(); /* no spare mappings from earlier tests */
+  unsigned char *six = hawk_malloc(6 * MiB), *three = hawk_malloc(3 * MiB);
+  REQUIRE(six && three);
+  hawk_free(six);
+  hawk_free(three);
+  unsigned char *a = hawk_malloc(LARGE_ALWAYS);
+  REQUIRE(a);
+  CHECK(a == three);
+  unsigned char *b = hawk_malloc(5 * MiB);
+  REQUIRE(b);
+  CHECK(b == six);
+  hawk_free(a);
+  hawk_free(b);
+  CHECK(hawk_check() == 0);
+  hawk_trim();
+}
+
 /* At most 16 freed large mappings are kept: freeing 17 unmaps the oldest. */
 TEST(spare_large_mappings_are_bounded) {
   hawk_trim();

@@ -692,6 +692,7 @@ TEST(mallopt_others_answer_as_glibc) {
   REQUIRE(before[0] == 1 << 20 && before[1] >= 1 && before[2] == 16 && before[3] == 0);
   CHECK(MALLOPT(M_MXFAST, 64) == 1);
   CHECK(MALLOPT(M_MXFAST, 0) == 1);
+  CHECK(MALLOPT(M_MXFAST, (int)(80 * sizeof(size_t) / 4)) == 1); /* glibc's most, itself */
   CHECK(MALLOPT(M_MXFAST, 161) == 0); /* glibc: at most 80 * sizeof(size_t) / 4 */
   CHECK(MALLOPT(M_MXFAST, -1) == 0);
   CHECK(MALLOPT(M_TOP_PAD, 1 << 20) == 1);
