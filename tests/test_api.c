@@ -1316,6 +1316,32 @@ TEST(realloc_grows_in_place_into_freed_neighbour) {
 
 TEST(realloc_grows_in_place_into_freed_neighbour_small) { grow_into_neighbour(64); }
 
+/* A growth that the free neighbour holds exactly (its header and payload
+ * become the block's: the new size is the two blocks' whole) is made in
+ * place too.  In a fresh process three blocks of 100,000 bytes (above the
+ * thread cache's sizes) lie side by side; the middle one is freed, a free
+ * block between two in use, and the first grows over it to the byte. */
+TEST(realloc_grows_in_place_into_a_neighbour_that_holds_it_exactly) {
+  if (!is_fresh("realloc_grows_in_place_into_a_neighbour_that_holds_it_exactly")) {
+    CHECK(run_fresh("realloc_grows_in_place_into_a_neighbour_that_holds_it_exactly") == 0);
+    return;
+  }
+  unsigned char *a = hawk_malloc(100000), *b = hawk_malloc(100000), *c = hawk_malloc(100000);
+  REQUIRE(a && b && c);
+  size_t ua = hawk_usable_size(a), ub = hawk_usable_size(b);
+  REQUIRE(b == a + ua + HEADER_SIZE && c == b + ub + HEADER_SIZE);
+  fill(a, ua, 21);
+  hawk_free(b);
+  unsigned char *r = hawk_realloc(a, ua + HEADER_SIZE + ub);
+  REQUIRE(r);
+  CHECK(r == a);
+  CHECK(hawk_usable_size(r) == ua + HEADER_SIZE + ub);
+  CHECK(intact(r, ua, 21));
+  hawk_free(r);
+  hawk_free(c);
+  CHECK(hawk_check() == 0);
+}
+
 /* C10: shrinking splits off the tail in place; the tail is at once a free
  * block (counted in free_bytes) that the block can grow back into. */
 TEST(realloc_shrink_tail_free_and_reusable) {
