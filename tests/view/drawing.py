@@ -45,9 +45,16 @@ def main(page, op, walk, chromium):
         free = next((a for a, (s, st) in sorted(blocks.items()) if st == "free" and s >= 32), None)
 
         def colour(lo, hi, byte):  # the pixel at byte (arena offset) with bytes lo..hi shown
-            p.eval("location.hash = '#op=%d&view=%d-%d'" % (op, lo, hi))
+            # A new address is shown by the page's hashchange handler, which
+            # runs after the assignment returns: waiting on data-pending
+            # alone could read the canvas before the handler started (the
+            # header of call 301 read as the free colour of the view before,
+            # at 27f7e56).  A listener added after the page's fires after it,
+            # once data-pending counts the call being shown.
+            p.eval("(h => location.hash === h ? true : new Promise(r => {"
+                   " addEventListener('hashchange', () => r(true), {once: true}); location.hash = h; }))"
+                   "('#op=%d&view=%d-%d')" % (op, lo, hi))
             p.until("document.body.dataset.pending === '0' && /view=%d-%d/.test(location.hash)" % (lo, hi), 30)
-            p.until("document.body.dataset.pending === '0'", 30)
             return tuple(p.eval(
                 "(c => { const d = window.devicePixelRatio || 1, x = (%d - %d) / (%d - %d) * c.clientWidth;"
                 " return Array.from(c.getContext('2d').getImageData(Math.floor(x * d), Math.floor(42 * d), 1, 1).data).slice(0, 3); })"
