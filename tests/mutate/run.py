@@ -104,14 +104,17 @@ def build(tree, progs):
     return r.returncode == 0, r.stdout.decode(errors="replace")
 
 
-def passes(tree, cmd, timeout=HUNG_MAX):
-    """0: passed, 1: failed, 2: hung."""
+def passes(tree, cmd, timeout=HUNG_MAX, out=None):
+    """0: passed, 1: failed, 2: hung.  out, a list, gets the command's
+    output."""
     env = dict(os.environ)
     env.pop("HAWKALLOC_POLICY", None)
     try:
         r = run(cmd, tree, env=env, timeout=timeout)
     except subprocess.TimeoutExpired:
         return 2
+    if out is not None:
+        out.append(r.stdout.decode(errors="replace"))
     return 0 if r.returncode == 0 else 1
 
 
@@ -208,11 +211,23 @@ def main():
     limits, baseline_bad = {}, []
     for c in all_cmds:
         t0 = time.time()
-        if passes(tree, c) != 0:
-            baseline_bad.append(c)
+        out = []
+        r = passes(tree, c, out=out)
+        if r != 0:
+            # What failed, for a log read after the fact (CI's).
+            lines = (out[0] if out else "").splitlines()
+            bad, inside = [], False  # FAIL lines and their indented details
+            for ln in lines:
+                inside = ln.startswith("FAIL") or (inside and ln.startswith(" "))
+                if inside:
+                    bad.append(ln)
+            bad = bad or lines[-10:]
+            baseline_bad.append((c, "hung" if r == 2 else "\n".join(bad[:20])))
         limits[c] = hung_limit(time.time() - t0)
-    for c in baseline_bad:
+    for c, why in baseline_bad:
         print(f"BASELINE FAIL  {c}  (fails without any mutation)")
+        for ln in why.splitlines():
+            print(f"    {ln[:300]}")
     if baseline_bad:
         print(f"0 passed, {len(baseline_bad)} failed")
         return 1

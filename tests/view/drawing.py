@@ -47,17 +47,20 @@ def main(page, op, walk, chromium):
         def colour(lo, hi, byte):  # the pixel at byte (arena offset) with bytes lo..hi shown
             # A new address is shown by the page's hashchange handler, which
             # runs after the assignment returns: waiting on data-pending
-            # alone could read the canvas before the handler started (the
-            # header of call 301 read as the free colour of the view before,
-            # at 27f7e56).  A listener added after the page's fires after it,
-            # once data-pending counts the call being shown.
+            # alone could read the canvas before the handler started.  A
+            # listener added after the page's fires after it, once
+            # data-pending counts the call being shown.
             p.eval("(h => location.hash === h ? true : new Promise(r => {"
                    " addEventListener('hashchange', () => r(true), {once: true}); location.hash = h; }))"
                    "('#op=%d&view=%d-%d')" % (op, lo, hi))
             p.until("document.body.dataset.pending === '0' && /view=%d-%d/.test(location.hash)" % (lo, hi), 30)
+            # The view spans the canvas's bitmap (c.width), whatever its box
+            # is now: a scrollbar that comes or goes after the drawing
+            # changes clientWidth, not what was drawn (under load the
+            # header of call 301 was read 8 bytes early so, at 27f7e56).
             return tuple(p.eval(
-                "(c => { const d = window.devicePixelRatio || 1, x = (%d - %d) / (%d - %d) * c.clientWidth;"
-                " return Array.from(c.getContext('2d').getImageData(Math.floor(x * d), Math.floor(42 * d), 1, 1).data).slice(0, 3); })"
+                "(c => { const d = window.devicePixelRatio || 1, x = (%d - %d) / (%d - %d) * c.width;"
+                " return Array.from(c.getContext('2d').getImageData(Math.floor(x), Math.floor(42 * d), 1, 1).data).slice(0, 3); })"
                 "(document.querySelector('#heaps canvas'))" % (byte, lo, hi, lo)))
 
         lo, hi = max(0, at - 16), at + size + 16
