@@ -82,7 +82,9 @@ static void on_signal(int sig) {
       struct timespec nap = {0, 10 * 1000 * 1000};
       nanosleep(&nap, NULL);
     }
-    kill(to, SIGKILL); /* the group's others too (cc1, as) */
+    /* The group's others too (cc1, as); a lone child only while unreaped,
+     * as above. */
+    if (grouped || !gone) kill(to, SIGKILL);
     if (!gone)
       while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
       }
