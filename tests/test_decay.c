@@ -513,6 +513,50 @@ TEST(a_block_in_use_for_a_period_goes_back_as_it_is_freed) {
   CHECK(hawk_check() == 0);
 }
 
+/* The budget of old blocks given back as they are freed (DECAY_OLD_BUDGET,
+ * 16 MiB a heap) is a period's: old blocks freed past it keep their pages
+ * (the decay takes them later), and old blocks freed in a later period give
+ * theirs back again.  A period of 1 s; 512 KiB blocks. */
+TEST(the_budget_of_old_blocks_is_renewed_each_period) {
+  if (!is_fresh("the_budget_of_old_blocks_is_renewed_each_period")) {
+    char period[] = "HAWKALLOC_DECAY_MS=1000", out[512];
+    char *const env[] = {period, NULL};
+    CHECK(run_fresh_env("the_budget_of_old_blocks_is_renewed_each_period", env, out,
+                        sizeof out) == 0);
+    fputs(strtok(out, "\n") ? out : "", stdout); /* the copy's counts */
+    putchar('\n');
+    return;
+  }
+  enum { FIRST = 40, LATER = 8 }; /* 20 MiB, then 4 MiB */
+  size_t n = 512 * KiB;
+  static unsigned char *p[FIRST + LATER];
+  activity(100); /* the clock's first reading */
+  for (int i = 0; i < FIRST + LATER; i++) {
+    REQUIRE((p[i] = hawk_malloc(n)) != NULL);
+    memset(p[i], 0x5a, n);
+  }
+  struct timespec t = {1, 200000000L};
+  nanosleep(&t, NULL);
+  activity(100); /* every block is old now */
+  int first = 0;
+  for (int i = 0; i < FIRST; i++) {
+    hawk_free(p[i]);
+    first += inner_resident(p[i], n) == 0;
+  }
+  nanosleep(&t, NULL);
+  activity(100); /* the next period */
+  int later = 0;
+  for (int i = FIRST; i < FIRST + LATER; i++) {
+    hawk_free(p[i]);
+    later += inner_resident(p[i], n) == 0;
+  }
+  printf("# old blocks given back as freed: %d of %d in one period, %d of %d in the next\n",
+         first, FIRST, later, LATER);
+  CHECK(first >= 8 && first < FIRST); /* the budget ran out */
+  CHECK(later == LATER);              /* and was there again */
+  CHECK(hawk_check() == 0);
+}
+
 /* ------------------------------------------------------------------------ */
 /* What no heap operation reaches: the empty-arena cache, the spare large     */
 /* mappings, and a thread's cache lists that went unused.                     */
@@ -543,6 +587,44 @@ TEST(cached_arenas_and_spare_mappings_are_unmapped) {
   CHECK(after.cached_arenas == 0);
   /* The cached arenas and the spare mapping are gone from the mapped bytes. */
   CHECK(after.mapped + before.cached_arenas * 4 * MiB + 2 * MiB <= before.mapped);
+  CHECK(hawk_check() == 0);
+}
+
+/* An empty arena waits in the cache for a whole period of the decay, counted
+ * from when it entered: the first pass after that keeps it, the next one
+ * unmaps it.  A period of 1 s, and naps past it: each nap then activity
+ * moves the epoch on once (the clock moves one epoch a check). */
+TEST(a_cached_arena_waits_a_whole_period_from_when_it_entered) {
+  if (!is_fresh("a_cached_arena_waits_a_whole_period_from_when_it_entered")) {
+    char period[] = "HAWKALLOC_DECAY_MS=1000", out[256];
+    char *const env[] = {period, NULL};
+    CHECK(run_fresh_env("a_cached_arena_waits_a_whole_period_from_when_it_entered", env, out,
+                        sizeof out) == 0);
+    fputs(strtok(out, "\n") ? out : "", stdout); /* the copy's counts */
+    putchar('\n');
+    return;
+  }
+  enum { N = 13 * 4 }; /* 300 KiB blocks, 13 to an arena */
+  static void *p[N];
+  struct timespec t = {1, 200000000L};
+  activity(100); /* the clock's first reading */
+  nanosleep(&t, NULL);
+  activity(100); /* the epoch moves on: its pass comes before the arenas below */
+  for (int i = 0; i < N; i++) REQUIRE((p[i] = hawk_malloc(300 * KiB)) != NULL);
+  for (int i = 0; i < N; i++) hawk_free(p[i]);
+  uint64_t cached = stats_now().cached_arenas;
+  REQUIRE(cached >= 2);
+  nanosleep(&t, NULL);
+  activity(100); /* one pass: they entered in the epoch before it */
+  uint64_t after_one = stats_now().cached_arenas;
+  nanosleep(&t, NULL);
+  activity(100); /* the next: a whole period has gone by */
+  uint64_t after_two = stats_now().cached_arenas;
+  printf("# cached arenas: %llu, after one pass %llu, after two %llu\n",
+         (unsigned long long)cached, (unsigned long long)after_one,
+         (unsigned long long)after_two);
+  CHECK(after_one == cached);
+  CHECK(after_two == 0);
   CHECK(hawk_check() == 0);
 }
 

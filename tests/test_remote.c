@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "config.h"
 #include "harness.h"
 #include "hawkalloc.h"
 
@@ -143,6 +144,18 @@ static void finish(void) {
 }
 
 static int several_heaps(void) { return stats_now().heaps >= 2; }
+
+/* Starts two threads at once and joins them: the C library keeps what it
+ * allocates for a thread (its TLS vector) with the stack it caches, so a
+ * test that compares the bytes in use before and after two threads ran
+ * starts from there, whichever tests ran before it. */
+static void *nothing(void *unused) { return unused; }
+static void two_threads_ran(void) {
+  pthread_t a, b;
+  int ra = pthread_create(&a, NULL, nothing, NULL), rb = pthread_create(&b, NULL, nothing, NULL);
+  if (ra == 0) pthread_join(a, NULL);
+  if (rb == 0) pthread_join(b, NULL);
+}
 
 TEST(remote_frees_skip_the_heap_and_return_to_the_owner) {
   if (!several_heaps()) SKIP("one heap: every free is local");
@@ -387,12 +400,21 @@ TEST(trim_gives_back_the_lists_waiting) {
 
 TEST(owner_exiting_with_remote_frees_pending_loses_nothing) {
   if (!several_heaps()) SKIP("one heap: every free is local");
+  two_threads_ran();
   hawk_trim();
   struct hawk_stats s0 = stats_now();
   start(0);
   CHECK(stats_now().thread_cached >= (uint64_t)BLOCKS * 112 - (uint64_t)LIST * 112);
   finish(); /* both threads exit with the lists still waiting */
   CHECK(hawk_check() == 0);
+  /* The last thread to leave the owner's heap gave the lists waiting there
+   * back: no thread would take them, and no trim is needed for that.  What
+   * stays cached is this thread's own (what starting threads freed). */
+  uint64_t left = stats_now().thread_cached;
+  CHECK(left < (uint64_t)LIST * 112);
+  if (left >= (uint64_t)LIST * 112)
+    fprintf(stderr, "    %llu bytes still cached after both threads left\n",
+            (unsigned long long)left);
   /* Every block comes back: the bytes in use are what they were. */
   hawk_trim();
   struct hawk_stats s1 = stats_now();
@@ -402,6 +424,60 @@ TEST(owner_exiting_with_remote_frees_pending_loses_nothing) {
   start(1);
   CHECK(hawk_check() == 0);
   finish();
+}
+
+/* More than the stacks of a heap may hold (REMOTE_HEAP_BYTES), freed by a
+ * thread of another heap: the stacks take lists up to their cap and refuse
+ * the rest, which go to the heap's free path.  The bytes a refused hand-off
+ * added to the stacks' count come off again, so that what counts as cached
+ * is what waits, and nothing once every list is given back. */
+#define MANY 30000 /* 3.2 MiB of 112-byte blocks */
+static void *many[MANY];
+static void *many_owner(void *unused) {
+  (void)unused;
+  for (int i = 0; i < MANY; i++) many[i] = hawk_malloc(SIZE);
+  pthread_barrier_wait(&step); /* 1: allocated */
+  pthread_barrier_wait(&step); /* 2: freed by the freer */
+  pthread_barrier_wait(&step); /* 3: the test looked */
+  return NULL;
+}
+static void *many_freer(void *unused) {
+  (void)unused;
+  hawk_free(hawk_malloc(8)); /* its cache and heap first */
+  pthread_barrier_wait(&step); /* 1 */
+  for (int i = 0; i < MANY; i++) hawk_free(many[i]);
+  pthread_barrier_wait(&step); /* 2 */
+  pthread_barrier_wait(&step); /* 3 */
+  return NULL;
+}
+
+TEST(lists_refused_past_the_stacks_cap_are_not_counted) {
+  if (!several_heaps()) SKIP("one heap: every free is local");
+  two_threads_ran();
+  hawk_trim();
+  struct hawk_stats s0 = stats_now();
+  pthread_barrier_init(&step, NULL, 3);
+  pthread_create(&owner_thread, NULL, many_owner, NULL);
+  pthread_create(&freer_thread, NULL, many_freer, NULL);
+  pthread_barrier_wait(&step); /* 1 */
+  pthread_barrier_wait(&step); /* 2 */
+  struct hawk_stats s1 = stats_now();
+  /* What waits on the stacks (at most their cap, and some did) and the two
+   * threads' own lists. */
+  CHECK(s1.thread_cached > REMOTE_HEAP_BYTES / 2);
+  CHECK(s1.thread_cached <= REMOTE_HEAP_BYTES + (uint64_t)4 * LIST * 112);
+  pthread_barrier_wait(&step); /* 3 */
+  pthread_join(owner_thread, NULL);
+  pthread_join(freer_thread, NULL);
+  pthread_barrier_destroy(&step);
+  hawk_trim();
+  struct hawk_stats s2 = stats_now();
+  CHECK(s2.thread_cached == 0);
+  CHECK(s2.in_use == s0.in_use);
+  if (s1.thread_cached > REMOTE_HEAP_BYTES + (uint64_t)4 * LIST * 112 || s2.thread_cached)
+    fprintf(stderr, "    cached: %llu bytes with the lists waiting, %llu after a trim\n",
+            (unsigned long long)s1.thread_cached, (unsigned long long)s2.thread_cached);
+  CHECK(hawk_check() == 0);
 }
 
 /* The child of fork_with_remote_frees_pending: the lists wait at the

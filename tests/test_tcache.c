@@ -776,6 +776,58 @@ TEST(the_cache_check_reports_a_block_bigger_than_its_list) {
   hawk_free(p);
 }
 
+/* Every size up to TCACHE_MAX_BLOCK has a list, the smallest block (32
+ * bytes: malloc(0) to malloc(24)) and the largest included: in a thread's
+ * new cache, the first block of each size it allocates (a refill of one,
+ * served directly) and frees stays in the cache, whole, and every list has
+ * room for more than that one. */
+static void *free_one_of_each_size(void *unused) {
+  (void)unused;
+  uintptr_t missed = 0;
+  for (size_t size = BLOCK_MIN; size <= TCACHE_MAX_BLOCK; size += HAWK_ALIGN) {
+    void *p = hawk_malloc(size - BLOCK_HEADER);
+    if (p == NULL || block_size(block_of_payload(p)) != size) return (void *)UINTPTR_MAX;
+    uint64_t before = stats_now().thread_cached;
+    hawk_free(p);
+    uint64_t cached = stats_now().thread_cached - before;
+    if (cached != size && missed++ < 4)
+      fprintf(stderr, "    a %zu-byte block freed: %llu bytes cached\n", size,
+              (unsigned long long)cached);
+  }
+  /* A list of any size starts with room for TCACHE_LIST_MIN blocks or more,
+   * not only what a refill brought into it (a list grows by that). */
+  for (size_t size = BLOCK_MIN; size <= TCACHE_MAX_BLOCK; size += HAWK_ALIGN) {
+    uint32_t limit = tcache_list(tcache_self, size)->limit;
+    if (limit < TCACHE_LIST_MIN && missed++ < 8)
+      fprintf(stderr, "    the list of %zu-byte blocks holds %u\n", size, (unsigned)limit);
+  }
+  return (void *)missed;
+}
+
+TEST(every_size_the_cache_holds_is_cached_from_the_smallest_to_the_largest) {
+  CHECK(in_a_thread(free_one_of_each_size, NULL) == 0);
+}
+
+/* The full check of the cache counts each list's blocks against the count
+ * the fast paths keep: a count that lies is a problem, as a bad block is. */
+TEST(the_cache_check_reports_a_count_that_disagrees_with_its_list) {
+  void *p[2];
+  for (int i = 0; i < 2; i++) p[i] = hawk_malloc(40); /* 48-byte blocks */
+  hawk_trim();
+  for (int i = 0; i < 2; i++) hawk_free(p[i]);
+  struct tcache_list *l = tcache_list(tcache_self, 48);
+  REQUIRE(l->count == 2);
+  CHECK(tcache_check() == 0);
+  fprintf(stderr, "    (two reports of a list whose count disagrees are expected next)\n");
+  l->count = 3;
+  CHECK(tcache_check() == 1);
+  l->count = 1;
+  CHECK(tcache_check() == 1);
+  l->count = 2;
+  CHECK(tcache_check() == 0);
+  hawk_trim();
+}
+
 /* A cached block's mark vouches for its link and its address: the fast pop
  * refuses the head when any bit of its link word changed, or when both of
  * its words were copied from another cached block of the same list (the
