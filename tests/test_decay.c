@@ -521,8 +521,8 @@ TEST(the_budget_of_old_blocks_is_renewed_each_period) {
   if (!is_fresh("the_budget_of_old_blocks_is_renewed_each_period")) {
     char period[] = "HAWKALLOC_DECAY_MS=1000", out[512];
     char *const env[] = {period, NULL};
-    CHECK(run_fresh_env("the_budget_of_old_blocks_is_renewed_each_period", env, out,
-                        sizeof out) == 0);
+    CHECK(run_fresh_env("the_budget_of_old_blocks_is_renewed_each_period", env, out, sizeof out) ==
+          0);
     fputs(strtok(out, "\n") ? out : "", stdout); /* the copy's counts */
     putchar('\n');
     return;
@@ -550,8 +550,8 @@ TEST(the_budget_of_old_blocks_is_renewed_each_period) {
     hawk_free(p[i]);
     later += inner_resident(p[i], n) == 0;
   }
-  printf("# old blocks given back as freed: %d of %d in one period, %d of %d in the next\n",
-         first, FIRST, later, LATER);
+  printf("# old blocks given back as freed: %d of %d in one period, %d of %d in the next\n", first,
+         FIRST, later, LATER);
   CHECK(first >= 8 && first < FIRST); /* the budget ran out */
   CHECK(later == LATER);              /* and was there again */
   CHECK(hawk_check() == 0);
@@ -620,9 +620,8 @@ TEST(a_cached_arena_waits_a_whole_period_from_when_it_entered) {
   nanosleep(&t, NULL);
   activity(100); /* the next: a whole period has gone by */
   uint64_t after_two = stats_now().cached_arenas;
-  printf("# cached arenas: %llu, after one pass %llu, after two %llu\n",
-         (unsigned long long)cached, (unsigned long long)after_one,
-         (unsigned long long)after_two);
+  printf("# cached arenas: %llu, after one pass %llu, after two %llu\n", (unsigned long long)cached,
+         (unsigned long long)after_one, (unsigned long long)after_two);
   CHECK(after_one == cached);
   CHECK(after_two == 0);
   CHECK(hawk_check() == 0);

@@ -443,7 +443,7 @@ static void *many_owner(void *unused) {
 }
 static void *many_freer(void *unused) {
   (void)unused;
-  hawk_free(hawk_malloc(8)); /* its cache and heap first */
+  hawk_free(hawk_malloc(8));   /* its cache and heap first */
   pthread_barrier_wait(&step); /* 1 */
   for (int i = 0; i < MANY; i++) hawk_free(many[i]);
   pthread_barrier_wait(&step); /* 2 */
