@@ -4,7 +4,10 @@
 # tests/lab/inputs.sh (files that are FIFOs, sparse, or carry control bytes)
 # and tests/lab/killed.sh (hawk killed leaves no scratch), which
 # tests/lab/run.sh sources too.  The mutations of tools/ that these
-# cases guard run this script, seconds long, rather than the whole lab suite.
+# cases guard run this script, seconds long, rather than the whole lab suite,
+# and only the part of it that guards them (TEST_PARTS, tests/harness.sh):
+# align, leak, keyframes, collide, map-at (records.sh), fifo, quote, sparse
+# (inputs.sh), killed (killed.sh).
 # Ends with "N passed, N failed".
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

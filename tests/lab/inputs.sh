@@ -4,6 +4,7 @@
 # command's exit status for bad input, in bounded time and memory, and what
 # the line quotes of the file is shown without its control characters.
 # shellcheck shell=bash disable=SC2154 # hawk and work: set by run.sh (scripts/lab-env.sh)
+# Parts (TEST_PARTS, tests/harness.sh): fifo, quote, sparse.
 
 # peak_kib CMD...: runs CMD (stdout discarded, stderr into $work/inputs.err,
 # at most 60 s) and prints "STATUS SECONDS KIB": its exit status, time and
@@ -44,6 +45,7 @@ refused_line() {
 # Every command that reads a file opened it before looking at what it is: on
 # a FIFO nobody writes to the open waited for ever.  Now the open does not
 # wait, and anything but a regular file is refused, as a directory is.
+if part fifo; then
 mkfifo "$work/fifo"
 refused_line "inputs_fifo_replay: hawk replay of a FIFO is refused (exit 1)" 1 \
   'fifo: not a regular file$' "$hawk" replay "$work/fifo"
@@ -55,6 +57,8 @@ refused_line "inputs_fifo_render: hawk render of a FIFO is refused (exit 2)" 2 \
   'fifo: not a regular file$' "$hawk" render --out "$work/fifo.svg" "$work/fifo"
 refused_line "inputs_fifo_render_summary: hawk render --summary of a FIFO is refused (exit 2)" 2 \
   'fifo: not a regular file$' "$hawk" render --summary "$work/fifo"
+
+fi # part fifo
 
 # --- what an error line quotes of a trace ----------------------------------------
 
@@ -78,6 +82,7 @@ quoted() {
     fail "$name" "exit $rc, want one line with: $want" "$(head -c 600 "$work/inputs.err" | cat -v)"
   fi
 }
+if part quote; then
 printf '\033[2K\033[1Ahi 2 3 4\n' >"$work/escape.rep"
 quoted "inputs_rep_escape_shown: an escape sequence in a .rep is quoted as '?[2K?[1Ahi'" \
   "$work/escape.rep" "line 1: expected the header's 4 numbers, found '?[2K?[1Ahi'"
@@ -97,6 +102,8 @@ quoted "inputs_rep_escape_op_shown: an escape as the operation is quoted as '?'"
 } >"$work/long_size.rep"
 quoted "inputs_rep_long_token_cut: a 305-byte size is quoted as its first 20 bytes and '...'" \
   "$work/long_size.rep" "line 2: bad size '99999999999999999999...'"
+
+fi # part quote
 
 # --- sparse files: long on paper, nothing on disk --------------------------------
 
@@ -120,6 +127,7 @@ small_and_quick() {
       "$(head -c 600 "$work/inputs.err" | cat -v)"
   fi
 }
+if part sparse; then
 truncate -s 1G "$work/sparse_1G.rep"
 small_and_quick "inputs_sparse_rep_1G: a 1 GiB .rep of zeros is refused by its first line" 1 \
   "line 1: more than 4096 bytes, found '\?{20}\.\.\.': not a malloc-lab trace$" \
@@ -152,3 +160,4 @@ truncate -s 256M "$work/sparse_maps.snap"
 small_and_quick "inputs_sparse_snap_text: a 200 MiB text record in a snapshot is refused unread" 2 \
   'byte 40: a text record of type 9 and 209715200 bytes, more than a snapshot has$' \
   "$hawk" render --summary "$work/sparse_maps.snap"
+fi # part sparse

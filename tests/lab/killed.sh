@@ -7,6 +7,7 @@
 # there before), and hawk still dies of that signal.  (SIGINT is ignored
 # by a background job of a script; hawk keeps such a disposition.)
 # shellcheck shell=bash disable=SC2154 # hawk, work, root: set by scripts/lab-env.sh
+# Part (TEST_PARTS, tests/harness.sh): killed.
 
 # killed NAME SIGNAL PATTERN DELAY CMD...: runs CMD with TMPDIR=$work/killed,
 # waits (at most 20 s) until a path matching PATTERN is in TMPDIR, then DELAY
@@ -49,6 +50,7 @@ killed() {
   fi
 }
 
+if part killed; then
 # A replay of some seconds: 400,000 blocks allocated, then freed.
 awk 'BEGIN { print 1; print 400000; print 800000; print 1
   for (i = 0; i < 400000; i++) print "a " i " 24"
@@ -77,3 +79,4 @@ killed "killed_grade_compilers_child" TERM 'hawk-grade-*/compiling' 0 \
   env CC="$work/slowcc" "$hawk" grade --rounds 0 "$root/examples/mm.c"
 killed "killed_grade_grading" TERM 'hawk-grade-*/ops' 0.3 \
   "$hawk" grade --rounds 20 "$root/examples/mm.c"
+fi # part killed
