@@ -181,6 +181,12 @@ static size_t cache_unmap_older(uint64_t e) {
   return unmap_list(list);
 }
 
+int arena_cache_lockable(void) {
+  if (pthread_mutex_trylock(&cache.lock) != 0) return 0;
+  pthread_mutex_unlock(&cache.lock);
+  return 1;
+}
+
 size_t arena_cache_flush(void) { return cache_unmap_older(DECAY_CLEAN); }
 
 size_t arena_cache_decay(uint64_t e) { return cache_unmap_older(e); }

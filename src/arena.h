@@ -127,6 +127,10 @@ HAWK_INTERNAL size_t arena_cache_decay(uint64_t e);
 /* Number of arenas in the cache. */
 HAWK_INTERNAL size_t arena_cache_count(void);
 
+/* Whether the cache's lock could be taken now (taken and given at once):
+ * not while this thread holds it (process_lockable). */
+HAWK_INTERNAL int arena_cache_lockable(void);
+
 /* For arena a, just taken from the cache of empty arenas: if it waited
  * there ARENA_CACHE_CLEAN_EIGHTHS of the decay's period and takes the
  * footprint past its peak, gives its pages past the first back, clears the

@@ -28,6 +28,12 @@ static void live_take(void) {
 
 void large_lock(void) { live_take(); }
 void large_unlock(void) { pthread_mutex_unlock(&live.lock); }
+
+int large_lockable(void) {
+  if (pthread_mutex_trylock(&live.lock) != 0) return 0;
+  pthread_mutex_unlock(&live.lock);
+  return 1;
+}
 void large_reset_lock(void) { pthread_mutex_init(&live.lock, NULL); }
 
 /* Adds a block to the live list and its bytes to the counters, together, so

@@ -91,6 +91,10 @@ HAWK_INTERNAL int large_check(void);
 HAWK_INTERNAL void large_each(void (*fn)(void *ctx, const struct large_header *l), void *ctx);
 
 HAWK_INTERNAL void large_lock(void);
+
+/* Whether the large blocks' lock could be taken now (taken and given at
+ * once): not while this thread holds it (process_lockable). */
+HAWK_INTERNAL int large_lockable(void);
 HAWK_INTERNAL void large_unlock(void);
 HAWK_INTERNAL void large_reset_lock(void);
 

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "arena.h"
 #include "debug.h"
@@ -105,6 +106,23 @@ int heaps_each(void (*fn)(struct heap *h, unsigned i, void *ctx), void *ctx, uns
       return -1;
     fn(h, i, ctx);
     lock_give(&h->lock);
+  }
+  return 0;
+}
+
+/* heaps_each's visit that only shows the lock could be taken. */
+static void lockable_one(struct heap *h, unsigned i, void *ctx) { (void)h, (void)i, (void)ctx; }
+
+static int lockable_now(void) {
+  return heaps_each(lockable_one, NULL, HEAPS_TRY) == 0 && userheap_lockable(heap_lock_try) &&
+         arena_cache_lockable() && large_lockable() && tcache_lockable();
+}
+
+int process_lockable(void) {
+  for (int i = 0; i < 20; i++) {
+    if (lockable_now()) return 1;
+    struct timespec ms = {0, 5000000};
+    nanosleep(&ms, NULL);
   }
   return 0;
 }
@@ -262,7 +280,7 @@ __attribute__((constructor)) static void hawk_constructor(void) {
  * trace records still in buffers, the HAWKALLOC_STATS table, then the
  * HAWKALLOC_MAP snapshot.  The one destructor of the library. */
 __attribute__((destructor)) static void process_at_exit(void) {
-  if (__atomic_load_n(&trace_enabled, __ATOMIC_ACQUIRE)) trace_flush_all();
+  if (__atomic_load_n(&trace_enabled, __ATOMIC_ACQUIRE)) trace_flush_at_exit();
   if (option_long(OPTION_STATS) == 1) stats_at_exit(); /* as at start-up: only when set */
   if (option_text(OPTION_MAP)[0] != 0) map_on_exit();
 }

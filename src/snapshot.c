@@ -310,7 +310,7 @@ static void snap_visit(void *ctx, const struct hawk_block_info *b) {
 /* heaps_each's visit that only shows the lock could be taken. */
 static void lockable_one(struct heap *h, unsigned i, void *ctx) { (void)h, (void)i, (void)ctx; }
 
-/* Whether every heap lock can be taken now. */
+/* Whether every heap lock can be taken now (a signal handler's look). */
 static int heaps_lockable(void) { return heaps_each(lockable_one, NULL, HEAPS_TRY) == 0; }
 
 /* Visits the large mapping found in the registry and not visited yet. */
@@ -637,13 +637,8 @@ void map_on_exit(void) {
   if (path == NULL || path[0] == 0) return;
   int saved = errno;
   /* exit() called from a signal handler that interrupted malloc would find
-   * this thread holding a heap lock: check first rather than deadlock.  A
-   * lock another thread holds is given back soon, so look a few times. */
-  int lockable = 0;
-  for (int i = 0; i < 20 && !(lockable = heaps_lockable()); i++) {
-    struct timespec ms = {0, 5000000};
-    nanosleep(&ms, NULL);
-  }
+   * this thread holding a lock: check first rather than deadlock. */
+  int lockable = process_lockable();
   int r = EDEADLK;
   if (lockable && (r = busy_take()) == 0) {
     r = map_write(path, SNAP_EXIT, 0);

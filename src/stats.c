@@ -365,8 +365,18 @@ void stats_init(void) {
 void stats_at_exit(void) {
   if (option_long(OPTION_STATS) != 1) return;
   int fd = report_is_stderr(stats_fd) ? stats_fd : report_is_stderr(2) ? 2 : -1;
-  if (fd >= 0) {
-    hawk_stats_print(fd);
-    print_map(fd);
+  if (fd < 0) return;
+  /* exit() called from a signal handler that interrupted malloc finds this
+   * thread holding a lock the table needs: one line rather than a wait for
+   * ever. */
+  if (!process_lockable()) {
+    static const char busy[] = "hawkalloc: HAWKALLOC_STATS=1: statistics not printed at exit: a "
+                               "heap is locked (exit called while the allocator ran: from a "
+                               "signal handler?)\n";
+    ssize_t w = write(fd, busy, sizeof busy - 1);
+    (void)w;
+    return;
   }
+  hawk_stats_print(fd);
+  print_map(fd);
 }

@@ -638,6 +638,12 @@ void *tcache_pop_checked(size_t size, const char *call) {
 void tcache_lock_all(void) { pthread_mutex_lock(&caches.lock); }
 void tcache_unlock_all(void) { pthread_mutex_unlock(&caches.lock); }
 
+int tcache_lockable(void) {
+  if (pthread_mutex_trylock(&caches.lock) != 0) return 0;
+  pthread_mutex_unlock(&caches.lock);
+  return 1;
+}
+
 void tcache_after_fork_child(void) {
   pthread_mutex_init(&caches.lock, NULL);
   remote_after_fork_child();

@@ -363,6 +363,9 @@ HAWK_INTERNAL int tcache_check(void);
 /* Fork support: the cache list lock, and in the child the return of the
  * blocks cached by threads that do not exist there. */
 HAWK_INTERNAL void tcache_lock_all(void);
+/* Whether the list of caches' lock could be taken now (taken and given at
+ * once): not while this thread holds it (process_lockable). */
+HAWK_INTERNAL int tcache_lockable(void);
 HAWK_INTERNAL void tcache_unlock_all(void);
 HAWK_INTERNAL void tcache_after_fork_child(void);
 

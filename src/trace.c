@@ -497,6 +497,28 @@ void trace_flush_all(void) {
   pthread_mutex_unlock(&bufs.lock);
 }
 
+void trace_flush_at_exit(void) {
+  if (!__atomic_load_n(&trace_enabled, __ATOMIC_ACQUIRE)) return;
+  /* exit() called from a signal handler that interrupted a flush finds this
+   * thread holding the lock: one line rather than a wait for ever.  Another
+   * thread's hold ends soon, so look a few times. */
+  for (int i = 0; i < 20; i++) {
+    if (pthread_mutex_trylock(&bufs.lock) == 0) {
+      for (struct trace_buf *b = bufs.head; b; b = b->next) buf_write_locked(b, b == trace_self);
+      pthread_mutex_unlock(&bufs.lock);
+      return;
+    }
+    struct timespec ms = {0, 5000000};
+    nanosleep(&ms, NULL);
+  }
+  struct line l = {.len = 0};
+  line_str(&l, "hawkalloc: HAWKALLOC_TRACE=");
+  line_str(&l, option_text(OPTION_TRACE));
+  line_str(&l, ": the last records not written at exit: the trace is locked (exit called while "
+               "the allocator ran: from a signal handler?)");
+  line_write_stderr(&l);
+}
+
 void trace_after_fork_child(void) {
   /* The parent's records are the parent's to write; the child stops. */
   trace_enabled = 0;

@@ -38,6 +38,9 @@ static inline void trace_note(enum trace_op op, const void *result, size_t size,
 /* Writes every buffer out (at exit, from process.c, and from
  * hawk_trace_flush). */
 HAWK_INTERNAL void trace_flush_all(void);
+/* trace_flush_all at exit: one line instead when its lock stays held (exit
+ * called from a signal handler that interrupted a flush of this thread's). */
+HAWK_INTERNAL void trace_flush_at_exit(void);
 
 /* In a forked child: stop tracing (the parent owns the file). */
 HAWK_INTERNAL void trace_after_fork_child(void);

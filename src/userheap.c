@@ -621,6 +621,17 @@ int userheap_walk_try(hawk_visit_fn visit, void *ctx, int (*try_lock)(struct haw
   return busy ? -1 : 0;
 }
 
+int userheap_lockable(int (*try_lock)(struct hawk_lock *m)) {
+  if (!try_lock(&list.lock)) return 0;
+  int busy = 0;
+  for (struct hawk_heap *h = list.live; h && !busy; h = h->next) {
+    busy = !try_lock(&h->heap.lock);
+    if (!busy) lock_give(&h->heap.lock);
+  }
+  lock_give(&list.lock);
+  return !busy;
+}
+
 /* Every created heap's lock is taken before fork, so that none is held by
  * a thread the child will not have; the list's lock first, as everywhere
  * (process.c's fork handlers call these, before the default heaps' locks

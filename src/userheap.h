@@ -66,6 +66,10 @@ HAWK_INTERNAL int userheap_stats(struct hawk_heap *h, struct hawk_stats *out, si
  * order of the list (the list's lock is held throughout). */
 HAWK_INTERNAL void userheap_each_locked(void (*fn)(void *ctx, struct heap *h, int id), void *ctx);
 
+/* Whether the created heaps' locks could all be taken now, each with
+ * try_lock (which gives up rather than wait; each given back at once). */
+HAWK_INTERNAL int userheap_lockable(int (*try_lock)(struct hawk_lock *m));
+
 /* userheap_walk from a signal handler: every lock taken with try_lock
  * (which gives up rather than wait); -1, having visited some heaps, when
  * one stayed busy. */
