@@ -510,10 +510,7 @@ static int map_put(int fd, const char *tmp, const char *path) {
       r = errno;
     } else {
       fcntl(to, F_SETFL, fcntl(to, F_GETFL) & ~O_NONBLOCK);
-      struct quiet_pipe q; /* a FIFO's reader may go away: EPIPE, never SIGPIPE */
-      quiet_pipe_begin(&q);
-      r = copy_into(fd, to);
-      quiet_pipe_end(&q, r == EPIPE);
+      r = copy_into(fd, to); /* map_write's quiet_write: EPIPE, never SIGPIPE */
     }
     if (to >= 0 && close(to) != 0 && r == 0) r = errno;
   }
@@ -568,6 +565,10 @@ static int map_write(const char *path, enum snap_cause cause, unsigned frame) {
   snap->fd = fd;
   snap->err = 0;
   snap->len = 0;
+  /* A FIFO's reader may go away, the file reach the file-size limit: EPIPE
+   * and EFBIG, never a signal that kills the program (trace.h). */
+  struct quiet_write q;
+  quiet_write_begin(&q);
   out_raw(&h, sizeof h);
   int result = snap_body(cause);
   if (result == 0) result = snap->err;
@@ -578,6 +579,7 @@ static int map_write(const char *path, enum snap_cause cause, unsigned frame) {
     close(fd);
     unlink(snap->tmp);
   }
+  quiet_write_end(&q, result);
   return result;
 }
 

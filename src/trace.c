@@ -151,33 +151,35 @@ static uint64_t write_all(int fd, const void *data, size_t len) {
   return done;
 }
 
-#define SIGPIPE_BIT (1ull << (SIGPIPE - 1)) /* in the kernel's 64-bit signal set */
+/* In the kernel's 64-bit signal set. */
+#define SIGPIPE_BIT (1ull << (SIGPIPE - 1))
+#define SIGXFSZ_BIT (1ull << (SIGXFSZ - 1))
 
-void quiet_pipe_begin(struct quiet_pipe *q) {
-  uint64_t pending = 0, block = SIGPIPE_BIT;
-  q->was_pending =
-      syscall(SYS_rt_sigpending, &pending, sizeof pending) == 0 && (pending & SIGPIPE_BIT) != 0;
+void quiet_write_begin(struct quiet_write *q) {
+  uint64_t pending = 0, block = SIGPIPE_BIT | SIGXFSZ_BIT;
+  q->pending = syscall(SYS_rt_sigpending, &pending, sizeof pending) == 0 ? pending & block : block;
   q->old = 0;
   syscall(SYS_rt_sigprocmask, SIG_BLOCK, &block, &q->old, sizeof block);
 }
 
-void quiet_pipe_end(struct quiet_pipe *q, int epipe) {
-  uint64_t only = SIGPIPE_BIT;
+void quiet_write_end(struct quiet_write *q, int err) {
+  uint64_t raised = err == EPIPE ? SIGPIPE_BIT : err == EFBIG ? SIGXFSZ_BIT : 0;
   struct timespec zero = {0, 0};
-  if (epipe && !q->was_pending) syscall(SYS_rt_sigtimedwait, &only, NULL, &zero, sizeof only);
+  if (raised & ~q->pending) syscall(SYS_rt_sigtimedwait, &raised, NULL, &zero, sizeof raised);
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &q->old, NULL, sizeof q->old);
 }
 
 /* Writes len bytes of data into the trace at fd: 0, or the errno value of
- * the write that failed.  Into a FIFO, a reader that went away is EPIPE,
- * never a SIGPIPE that kills the program (trace.h: quiet_pipe). */
+ * the write that failed.  Into a FIFO, a reader that went away is EPIPE;
+ * past the file-size limit, EFBIG: never a signal that kills the program
+ * (trace.h: quiet_write). */
 static int trace_write(int fd, const void *data, size_t len) {
-  struct quiet_pipe q;
-  if (trace_fifo) quiet_pipe_begin(&q);
+  struct quiet_write q;
+  quiet_write_begin(&q);
   errno = 0;
   uint64_t done = write_all(fd, data, len);
   int err = done == len ? 0 : errno ? errno : EIO;
-  if (trace_fifo) quiet_pipe_end(&q, err == EPIPE);
+  quiet_write_end(&q, err);
   trace_bytes += done;
   return err;
 }

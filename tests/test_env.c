@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/time.h>
@@ -192,6 +193,17 @@ static int child_open_data(const char *data) {
   if (write(2, "data;", 5) != 5) return 5;
   churn();
   exit(0);
+}
+
+/* Lowers its own file-size limit (RLIMIT_FSIZE, as `ulimit -f`) to
+ * limit bytes, then allocates and frees enough for several full trace
+ * buffers, and says it got to its end. */
+static int child_file_size_limit(const char *limit) {
+  struct rlimit r = {(rlim_t)atol(limit), (rlim_t)atol(limit)};
+  if (setrlimit(RLIMIT_FSIZE, &r) != 0) return 5;
+  churn();
+  printf("done\n");
+  return 0;
 }
 
 /* argv: --churn.  Allocates and frees enough for several full trace
@@ -1075,6 +1087,47 @@ TEST(exit_from_a_signal_handler_inside_malloc_says_so_instead_of_waiting) {
   remove_tree(dir);
 }
 
+/* A trace or a snapshot that reaches the process's file-size limit (`ulimit
+ * -f`) fails with EFBIG and one line, as a full disk does: the kernel's
+ * SIGXFSZ, whose default action kills the program, is the library's to take
+ * back, not the program's death (it died of it, its buffered output lost,
+ * and the snapshot's temporary file left behind). */
+TEST(a_trace_or_snapshot_past_the_file_size_limit_says_so) {
+  char dir[64], trace[128], map[128], path[128], out[256], err[4096], expect[512];
+  make_temp_dir(dir);
+  REQUIRE(dir[0] != 0);
+  snprintf(trace, sizeof trace, "HAWKALLOC_TRACE=%s/t.trace", dir);
+  char *traced[] = {trace, NULL};
+  int status = run_child(traced, "--fsize", "65536", NULL, out, sizeof out, err, sizeof err, 0);
+  CHECK(exited_0(status) && strcmp(out, "done\n") == 0);
+  snprintf(expect, sizeof expect, "hawkalloc: %s: cannot write (errno %d); not tracing\n", trace,
+           EFBIG);
+  CHECK(strcmp(err, expect) == 0);
+  if (!exited_0(status) || strcmp(err, expect) != 0)
+    fprintf(stderr, "    traced: status %d, stdout [%s], stderr [%s]\n", status, out, err);
+  snprintf(map, sizeof map, "HAWKALLOC_MAP=%s/m.snap", dir);
+  char *mapped[] = {map, NULL};
+  status = run_child(mapped, "--fsize", "1024", NULL, out, sizeof out, err, sizeof err, 0);
+  CHECK(exited_0(status) && strcmp(out, "done\n") == 0);
+  CHECK(strstr(err, "cannot write the heap snapshot") != NULL);
+  snprintf(expect, sizeof expect, "(errno %d)\n", EFBIG);
+  CHECK(strlen(err) > strlen(expect) && strcmp(err + strlen(err) - strlen(expect), expect) == 0);
+  CHECK(strchr(err, '\n') == err + strlen(err) - 1);
+  if (!exited_0(status) || strchr(err, '\n') != err + strlen(err) - 1)
+    fprintf(stderr, "    mapped: status %d, stdout [%s], stderr [%s]\n", status, out, err);
+  /* Nothing but the trace is left in the directory: no temporary file. */
+  snprintf(path, sizeof path, "ls -A %s", dir);
+  FILE *ls = popen(path, "r");
+  REQUIRE(ls != NULL);
+  char names[512] = "";
+  size_t n = fread(names, 1, sizeof names - 1, ls);
+  names[n] = 0;
+  pclose(ls);
+  CHECK(strcmp(names, "t.trace\n") == 0);
+  if (strcmp(names, "t.trace\n") != 0) fprintf(stderr, "    left: [%s]\n", names);
+  remove_tree(dir);
+}
+
 TEST(map_onto_a_fifo_whose_reader_goes_away_says_so) {
   char dir[64];
   make_temp_dir(dir);
@@ -1219,6 +1272,7 @@ int main(int argc, char **argv) {
   if (argc > 2 && strcmp(argv[1], "--chdir") == 0) return child_chdir(argv[2]);
   if (argc > 1 && strcmp(argv[1], "--fragment") == 0) return child_fragment();
   if (argc > 1 && strcmp(argv[1], "--exit-in-signal") == 0) return child_exit_in_signal();
+  if (argc > 2 && strcmp(argv[1], "--fsize") == 0) return child_file_size_limit(argv[2]);
   return harness_main(argc, argv);
 }
 
