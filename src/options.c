@@ -28,7 +28,8 @@ struct option {
   const char *fallback;  /* used when the variable is not set (or is empty) */
   enum option_kind kind; /* how the value is checked */
   uint64_t max;          /* KIND_NUMBER: the largest value accepted */
-  const char *value;     /* points into the environment, or at fallback */
+  const char *value;     /* points into the environment (the paths: into a copy,
+                            keep_path), or at fallback */
   uint64_t number;       /* KIND_SWITCH, KIND_NUMBER: the value in use */
 };
 
@@ -137,30 +138,37 @@ static void check_value(enum option_id id) {
 }
 
 /* HAWKALLOC_TRACE and HAWKALLOC_MAP name files the library writes later: at
- * exit, on SIGUSR2, when it opens the trace again by its path.  A relative
- * path is taken against the directory the program started in, not the one
- * it moved to since (a daemon's "/", a build tool's every directory): found
- * at a412513, where the snapshot at exit went into the directory the
- * program had moved to.  Left as it is when the directory cannot be read or
- * the whole path would not fit. */
-#define PATH_CAP_ABSOLUTE 4096 /* a page of its own, mapped only for a relative path */
+ * exit, on SIGUSR2, when it opens the trace again by its path.  So the path
+ * is copied at start-up into a page of the library's own: the environment's
+ * text is the program's, and programs that set their process title (nginx,
+ * postgres, sendmail) copy environ elsewhere and write the title over it,
+ * which made the snapshot at exit a file named after the title in the
+ * current directory (2026-12-06).  A relative path is taken against the
+ * directory the program started in, not the one it moved to since (a
+ * daemon's "/", a build tool's every directory): found at a412513, where
+ * the snapshot at exit went into the directory the program had moved to.
+ * Left as it is when the page cannot be mapped, the directory cannot be
+ * read, or the whole path would not fit (no file can have such a path). */
+#define PATH_CAP 4096 /* a page of its own, mapped only when the variable is set */
 
-static void make_absolute(enum option_id id) {
+static void keep_path(enum option_id id) {
   const char *v = options[id].value;
   void *p;
-  if (v == options[id].fallback || v[0] == '/' ||
-      os_map(PATH_CAP_ABSOLUTE, os_page_size(), &p) != 0)
-    return;
+  if (v == options[id].fallback || os_map(PATH_CAP, os_page_size(), &p) != 0) return;
   char *buf = p;
-  /* The system call (no PLT entry in the start-up code's window): its
-   * length with the NUL, or a path that is not one ("(unreachable)"). */
-  long got = syscall(SYS_getcwd, buf, PATH_CAP_ABSOLUTE);
-  size_t n = got > 1 && buf[0] == '/' ? strlen(buf) : 0, m = strlen(v);
-  if (n == 0 || n + 1 + m + 1 > PATH_CAP_ABSOLUTE) {
-    os_unmap(p, PATH_CAP_ABSOLUTE);
+  size_t n = 0, m = strlen(v);
+  if (v[0] != '/') {
+    /* The system call (no PLT entry in the start-up code's window): its
+     * length with the NUL, or a path that is not one ("(unreachable)"). */
+    long got = syscall(SYS_getcwd, buf, PATH_CAP);
+    n = got > 1 && buf[0] == '/' ? strlen(buf) : 0;
+    if (n == 0) m = PATH_CAP; /* not kept */
+    if (n > 0 && buf[n - 1] != '/') buf[n++] = '/';
+  }
+  if (n + m + 1 > PATH_CAP) {
+    os_unmap(p, PATH_CAP);
     return;
   }
-  if (buf[n - 1] != '/') buf[n++] = '/';
   memcpy(buf + n, v, m + 1);
   options[id].value = buf;
 }
@@ -186,8 +194,8 @@ void options_load(void) {
   }
   for (int i = 0; i < OPTION_COUNT; i++)
     if (options[i].kind != KIND_TEXT) check_value((enum option_id)i);
-  make_absolute(OPTION_TRACE);
-  make_absolute(OPTION_MAP);
+  keep_path(OPTION_TRACE);
+  keep_path(OPTION_MAP);
 }
 
 const char *option_text(enum option_id id) {

@@ -234,6 +234,20 @@ static int child_chdir(const char *dir) {
   exit(0);
 }
 
+/* argv: --scribble DIR.  Allocates, moves to DIR, then writes over the text
+ * of its HAWKALLOC_* variables in place (a program setting its process title
+ * writes over the environment's strings so: nginx, postgres), and exits. */
+static int child_scribble(const char *dir) {
+  extern char **environ;
+  churn();
+  if (chdir(dir) != 0) return 3;
+  for (char **e = environ; *e; e++)
+    if (strncmp(*e, "HAWKALLOC_", 10) == 0)
+      for (char *c = strchr(*e, '=') + 1; *c; c++) *c = 'x';
+  churn();
+  exit(0);
+}
+
 /* argv: --close-stderr.  Closes stderr, as ls and sort do, and exits. */
 static int child_close_stderr(void) {
   churn();
@@ -1128,6 +1142,40 @@ TEST(a_trace_or_snapshot_past_the_file_size_limit_says_so) {
   remove_tree(dir);
 }
 
+/* The paths of HAWKALLOC_MAP and HAWKALLOC_TRACE are the library's own copies:
+ * a program that writes over its environment's text (its process title)
+ * still gets its snapshot at exit where the variable said, and no file
+ * named after what it wrote appears where it runs. */
+TEST(paths_are_kept_when_the_program_writes_over_its_environment) {
+  char dir[64], there[64], map[128], trace[128], path[160], out[256], err[4096];
+  make_temp_dir(dir);
+  make_temp_dir(there);
+  REQUIRE(dir[0] != 0 && there[0] != 0);
+  snprintf(map, sizeof map, "HAWKALLOC_MAP=%s/m.snap", dir);
+  snprintf(trace, sizeof trace, "HAWKALLOC_TRACE=%s/t.trace", dir);
+  char *envp[] = {map, trace, NULL};
+  int status = run_child(envp, "--scribble", there, NULL, out, sizeof out, err, sizeof err, 0);
+  CHECK(exited_0(status));
+  CHECK(err[0] == 0);
+  struct stat st;
+  snprintf(path, sizeof path, "%s/m.snap", dir);
+  CHECK(stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0);
+  snprintf(path, sizeof path, "%s/t.trace", dir);
+  CHECK(stat(path, &st) == 0 && st.st_size > 32);
+  snprintf(path, sizeof path, "ls -A %s", there);
+  FILE *ls = popen(path, "r");
+  REQUIRE(ls != NULL);
+  char names[512] = "";
+  size_t n = fread(names, 1, sizeof names - 1, ls);
+  names[n] = 0;
+  pclose(ls);
+  CHECK(names[0] == 0);
+  if (!exited_0(status) || err[0] || names[0])
+    fprintf(stderr, "    status %d, stderr [%s], files where it ran: [%s]\n", status, err, names);
+  remove_tree(dir);
+  remove_tree(there);
+}
+
 TEST(map_onto_a_fifo_whose_reader_goes_away_says_so) {
   char dir[64];
   make_temp_dir(dir);
@@ -1273,6 +1321,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "--fragment") == 0) return child_fragment();
   if (argc > 1 && strcmp(argv[1], "--exit-in-signal") == 0) return child_exit_in_signal();
   if (argc > 2 && strcmp(argv[1], "--fsize") == 0) return child_file_size_limit(argv[2]);
+  if (argc > 2 && strcmp(argv[1], "--scribble") == 0) return child_scribble(argv[2]);
   return harness_main(argc, argv);
 }
 
