@@ -42,6 +42,11 @@ EXPORT void *aligned_alloc(size_t alignment, size_t size) {
 EXPORT void *memalign(size_t alignment, size_t size) { return hawk_memalign(alignment, size); }
 EXPORT void *valloc(size_t size) { return hawk_valloc(size); }
 EXPORT void *pvalloc(size_t size) { return hawk_pvalloc(size); }
+/* free's old name: gone from glibc's headers since 2.26, still in its
+ * library (cfree@GLIBC_2.2.5) for the binaries that call it, where it is
+ * glibc's own free, which aborts on a block of ours. */
+EXPORT void cfree(void *ptr);
+void cfree(void *ptr) { hawk_free(ptr); }
 EXPORT HOT size_t malloc_usable_size(void *ptr) { return hawk_usable_size_direct(ptr); }
 EXPORT int malloc_trim(size_t pad) {
   (void)pad; /* everything free is released, whatever the pad */

@@ -19,7 +19,31 @@ static void *other_thread(void *arg) {
   return arg;
 }
 
-int main(void) {
+/* free's old name, which glibc still exports for old binaries
+ * (cfree@GLIBC_2.2.5) though no header declares it any more. */
+extern void cfree_old(void *ptr);
+__asm__(".symver cfree_old, cfree@GLIBC_2.2.5");
+
+/* "glibc_probe cfree": blocks of a small, a medium and a large size, each
+ * freed with cfree, then allocated again; a small block freed so is the
+ * next one of its size (both allocators' caches give the last freed first). */
+static int probe_cfree(void) {
+  char *a = malloc(100);
+  cfree_old(a);
+  if (malloc(100) != a) return 2;
+  for (int round = 0; round < 2; round++)
+    for (size_t n = 100; n <= ((size_t)2 << 20); n *= 150) {
+      char *p = malloc(n);
+      if (p == NULL) return 1;
+      memset(p, 0x5a, n);
+      cfree_old(p);
+    }
+  puts("cfree ok");
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "cfree") == 0) return probe_cfree();
   enum { SMALL = 60 };
   void *small[SMALL];
   /* Small blocks, a third of them freed: glibc keeps some in its bins. */

@@ -206,9 +206,10 @@ static int build_path(char *out, size_t size, const char *leaf) {
   return snprintf(out, size, "%s/%s", exe, leaf) < (int)size && access(out, F_OK) == 0;
 }
 
-/* Runs the probe, preloading HawkAlloc or not, with its stdout in buf;
- * returns its wait status (-1: could not run it). */
-static int run_probe(int preload, char *buf, size_t size) {
+/* Runs the probe with its argument mode (NULL: none), preloading HawkAlloc
+ * or not, with its stdout in buf; returns its wait status (-1: could not
+ * run it). */
+static int run_probe_mode(int preload, const char *mode, char *buf, size_t size) {
   char probe[PATH_MAX], lib[PATH_MAX];
   if (!build_path(probe, sizeof probe, "tests/glibc_probe")) return -1;
   if (preload && !build_path(lib, sizeof lib, "libhawkalloc.so")) return -1;
@@ -224,11 +225,25 @@ static int run_probe(int preload, char *buf, size_t size) {
       setenv("LD_PRELOAD", lib, 1);
     else
       unsetenv("LD_PRELOAD");
-    execl(probe, probe, (char *)NULL);
+    execl(probe, probe, mode, (char *)NULL);
     _exit(127);
   }
   close(fd[1]);
   return child_output(fd[0], pid, buf, size);
+}
+
+static int run_probe(int preload, char *buf, size_t size) {
+  return run_probe_mode(preload, NULL, buf, size);
+}
+
+/* A program built against an older glibc calls cfree (cfree@GLIBC_2.2.5):
+ * preloaded, it frees HawkAlloc's blocks as free does (glibc's own, which
+ * the name led to, aborted: "munmap_chunk(): invalid pointer"). */
+TEST(cfree_of_an_old_binary_frees_hawkallocs_blocks) {
+  char out[256];
+  int status = run_probe_mode(1, "cfree", out, sizeof out);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strcmp(out, "cfree ok\n") == 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fprintf(stderr, "    status %d\n", status);
 }
 
 /* ======================================================================== */
