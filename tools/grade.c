@@ -57,7 +57,9 @@ static const char grade_usage[] =
     "../shared/traces beside the repository hawk was built in.  Exits 0 when every\n"
     "trace is correct, 1 when one is not, 2 when MM.C could not be graded (MM.C\n"
     "must be a regular file of at most 4 MiB) or a picture or page asked for\n"
-    "(--map, --view) could not be written.\n"
+    "(--map, --view) could not be written; paths are never cut: a TMPDIR or an\n"
+    "output past PATH_MAX (4096 bytes), or two TRACEs of one name with --map or\n"
+    "--view, are refused (2) before any work.\n"
     "\n"
     "  --timeout S   seconds each trace may take, timing rounds included (default 60)\n"
     "  --rounds N    timing rounds per trace (default 3; 0: no timing, no score)\n"
@@ -95,9 +97,22 @@ struct grade_result {
   char picture[PATH_MAX]; /* --map: the picture written, or "" */
 };
 
+/* dir/name into path (PATH_MAX bytes): 0, or -1 (errno ENAMETOOLONG) when
+ * it does not fit.  A path is never cut: a cut one names another directory
+ * (a TMPDIR of "/home/u/./././..." would become "/home/u"). */
+static int grade_path(char *path, const char *dir, const char *name) {
+  int n = snprintf(path, PATH_MAX, "%s/%s", dir, name);
+  if (n < 0 || n >= PATH_MAX) {
+    path[0] = 0;
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  return 0;
+}
+
 static int write_file(const char *dir, const char *name, const char *text, size_t len) {
   char path[PATH_MAX];
-  snprintf(path, sizeof path, "%.400s/%s", dir, name);
+  if (grade_path(path, dir, name) != 0) return -1;
   FILE *f = fopen(path, "w");
   if (!f) return -1;
   size_t n = fwrite(text, 1, len, f);
@@ -200,8 +215,7 @@ static int grade_build(const char *dir, const char *mm, int mmfd, const char *cc
   }
   char *abs = absolute_path(mm);
   char path[PATH_MAX];
-  snprintf(path, sizeof path, "%.400s/student.c", dir);
-  FILE *out = fopen(path, "w");
+  FILE *out = grade_path(path, dir, "student.c") == 0 ? fopen(path, "w") : NULL;
   if (!out) {
     tool_error("grade: cannot write %s: %s", path, strerror(errno));
     fclose(in);
@@ -238,12 +252,13 @@ static int grade_build(const char *dir, const char *mm, int mmfd, const char *cc
     tool_error("grade: cannot write %s", path);
     return 2;
   }
-  char student[PATH_MAX], driver[PATH_MAX], memlib[PATH_MAX], exe[PATH_MAX], inc[PATH_MAX];
-  snprintf(student, sizeof student, "%.400s/student.c", dir);
-  snprintf(driver, sizeof driver, "%.400s/driver.c", dir);
-  snprintf(memlib, sizeof memlib, "%.400s/memlib.c", dir);
-  snprintf(exe, sizeof exe, "%.400s/grader", dir);
-  snprintf(inc, sizeof inc, "-I%.400s", dir);
+  char student[PATH_MAX], driver[PATH_MAX], memlib[PATH_MAX], exe[PATH_MAX], inc[PATH_MAX + 2];
+  if (grade_path(student, dir, "student.c") != 0 || grade_path(driver, dir, "driver.c") != 0 ||
+      grade_path(memlib, dir, "memlib.c") != 0 || grade_path(exe, dir, "grader") != 0) {
+    tool_error("grade: cannot write in %s: %s", dir, strerror(ENAMETOOLONG));
+    return 2;
+  }
+  snprintf(inc, sizeof inc, "-I%s", dir);
   char *argv[] = {(char *)cc, "-std=gnu11", "-O2",   "-g",   "-Wall", inc, incdir,
                   "-o",       exe,          student, driver, memlib,  NULL};
   int rc = run_wait(argv, dir);
@@ -453,6 +468,17 @@ static int grade_draw(const char *heapfile, const char *svg, const char *title, 
   return output_close(f) == 0 ? 0 : -1;
 }
 
+/* DIR/NAME.EXT, an output of --map or --view, into path (PATH_MAX bytes):
+ * 0, or -1 when it does not fit (then path is ""). */
+static int grade_output(char *path, const char *dir, const char *name, const char *ext) {
+  int n = snprintf(path, PATH_MAX, "%s/%s%s", dir, name, ext);
+  if (n < 0 || n >= PATH_MAX) {
+    path[0] = 0;
+    return -1;
+  }
+  return 0;
+}
+
 /* Runs the grader on one trace file; fills r. */
 static void grade_trace(const char *dir, const char *trace, size_t align, int rounds,
                         double timeout, const char *mapdir, const char *mm,
@@ -465,12 +491,16 @@ static void grade_trace(const char *dir, const char *trace, size_t align, int ro
     return;
   }
   r->ops = t.nops;
-  char ops[PATH_MAX], heapfile[PATH_MAX];
-  snprintf(ops, sizeof ops, "%.400s/ops", dir);
-  snprintf(heapfile, sizeof heapfile, "%.400s/ops.heap", dir);
+  /* cmd_grade checked that every path in dir fits */
+  char ops[PATH_MAX], heapfile[PATH_MAX], callsfile[PATH_MAX], exe[PATH_MAX];
+  if (grade_path(ops, dir, "ops") != 0 || grade_path(heapfile, dir, "ops.heap") != 0 ||
+      grade_path(callsfile, dir, "ops.calls") != 0 || grade_path(exe, dir, "grader") != 0) {
+    snprintf(r->verdict, sizeof r->verdict, "not run");
+    snprintf(r->detail, sizeof r->detail, "%s", strerror(ENAMETOOLONG));
+    trace_unload(&t);
+    return;
+  }
   unlink(heapfile);
-  char callsfile[PATH_MAX];
-  snprintf(callsfile, sizeof callsfile, "%.400s/ops.calls", dir);
   unlink(callsfile);
   uint64_t peak_live = 0;
   int64_t peak_op = -1;
@@ -488,8 +518,7 @@ static void grade_trace(const char *dir, const char *trace, size_t align, int ro
     trace_unload(&t);
     return;
   }
-  char exe[PATH_MAX], fdtext[16], aligntext[16], roundstext[16];
-  snprintf(exe, sizeof exe, "%.400s/grader", dir);
+  char fdtext[16], aligntext[16], roundstext[16];
   snprintf(fdtext, sizeof fdtext, "%d", pfd[1]);
   snprintf(aligntext, sizeof aligntext, "%zu", align);
   snprintf(roundstext, sizeof roundstext, "%d", rounds);
@@ -593,7 +622,7 @@ static void grade_trace(const char *dir, const char *trace, size_t align, int ro
   }
   if (mapdir && access(heapfile, R_OK) == 0) {
     char svg[PATH_MAX], title[600];
-    snprintf(svg, sizeof svg, "%.400s/%.200s.svg", mapdir, r->name);
+    grade_output(svg, mapdir, r->name, ".svg"); /* fits: checked by cmd_grade */
     const char *base = strrchr(mm, '/');
     snprintf(title, sizeof title,
              "%.100s on %.200s, after op %lld of %llu, the peak of live payload",
@@ -605,10 +634,10 @@ static void grade_trace(const char *dir, const char *trace, size_t align, int ro
   }
   if (grade_viewdir && r->correct) {
     char html[PATH_MAX];
-    snprintf(html, sizeof html, "%.400s/%.200s.html", grade_viewdir, r->name);
+    grade_output(html, grade_viewdir, r->name, ".html");
     if (view_payload_page(html, trace, &t, callsfile) != 0) grade_outputs_failed = 1;
     /* and the grader's record beside it: "OP OFFSET LENGTH HEAP" a line */
-    snprintf(html, sizeof html, "%.400s/%.200s.calls", grade_viewdir, r->name);
+    grade_output(html, grade_viewdir, r->name, ".calls");
     FILE *in = fopen(callsfile, "r"), *out = fopen(html, "w");
     char chunk[4096];
     size_t k;
@@ -648,14 +677,47 @@ static char *traces_dir(void) {
   return realpath(dir, NULL);
 }
 
+/* The longest name hawk or the compiler puts in the scratch directory
+ * (grade_ops.h, the compiler's ccXXXXXX.s), with its slash, and room. */
+#define GRADE_NAME_MAX 32
+
+/* Checks, before any work, the outputs --map and --view will write: each
+ * path fits in PATH_MAX (one too long is refused, never cut), and no two
+ * traces share a name (their outputs would overwrite each other).  0, or 2
+ * after saying why. */
+static int grade_outputs_check(char **traces, const char **names, size_t n, const char *mapdir) {
+  const char *dirs[] = {mapdir, grade_viewdir}, *opts[] = {"--map", "--view"},
+             *exts[] = {".svg", ".calls"};
+  for (size_t d = 0; d < 2; d++) {
+    if (!dirs[d]) continue;
+    for (size_t k = 0; k < n; k++) {
+      char path[PATH_MAX];
+      if (grade_output(path, dirs[d], names[k], exts[d]) != 0) {
+        tool_error("grade: %s: the output for %s would be %zu bytes long, more than PATH_MAX "
+                   "(%d bytes)",
+                   opts[d], traces[k], strlen(dirs[d]) + 1 + strlen(names[k]) + strlen(exts[d]),
+                   PATH_MAX);
+        return 2;
+      }
+      for (size_t j = 0; j < k; j++)
+        if (strcmp(names[j], names[k]) == 0) {
+          tool_error("grade: %s: %s and %s would both write %s%s: give traces of different file "
+                     "names",
+                     opts[d], traces[j], traces[k], names[k], exts[d]);
+          return 2;
+        }
+    }
+  }
+  return 0;
+}
+
 /* Removes the scratch directory's files and the directory. */
 static void grade_cleanup(const char *dir) {
   const char *names[] = {"driver.c",  "memlib.c", "memlib.h", "mm.h",     "grade_ops.h",
                          "student.c", "grader",   "ops",      "ops.heap", "ops.calls"};
   for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%.400s/%s", dir, names[i]);
-    unlink(path);
+    if (grade_path(path, dir, names[i]) == 0) unlink(path);
   }
   rmdir(dir);
   scratch_drop(dir);
@@ -812,31 +874,48 @@ int cmd_grade(int argc, char **argv) {
     close(mmfd);
     return 2;
   }
+  const char **names = calloc(ntraces, sizeof *names);
+  if (!names) abort();
+  for (size_t k = 0; k < ntraces; k++) names[k] = short_name(traces[k]);
+  int rc = grade_outputs_check(traces, names, ntraces, mapdir);
   const char *tmp = getenv("TMPDIR");
+  if (!tmp || !*tmp) tmp = "/tmp";
   char scratch[PATH_MAX];
-  snprintf(scratch, sizeof scratch, "%s/hawk-grade-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-  if (!mkdtemp(scratch)) {
+  if (rc == 0) {
+    /* room for the longest name put in it (hawk's, the compiler's) */
+    int len = snprintf(scratch, sizeof scratch, "%s/hawk-grade-XXXXXX", tmp);
+    if (len < 0 || len + GRADE_NAME_MAX >= PATH_MAX) {
+      tool_error("grade: TMPDIR is %zu bytes long: a path in a scratch directory under it would "
+                 "be longer than PATH_MAX (%d bytes)",
+                 strlen(tmp), PATH_MAX);
+      rc = 2;
+    }
+  }
+  if (rc != 0) {
+    close(mmfd);
+  } else if (!mkdtemp(scratch)) {
     tool_error("grade: cannot make a scratch directory %s: %s", scratch, strerror(errno));
     close(mmfd);
-    return 2;
-  }
-  scratch_add(scratch, 1);
-  int rc = grade_build(scratch, mm, mmfd, cc);
-  if (rc == 0) {
-    struct grade_result *res = calloc(ntraces, sizeof *res);
-    if (!res) abort();
-    rc = 0;
-    for (size_t k = 0; k < ntraces; k++) {
-      res[k].name = short_name(traces[k]);
-      grade_trace(scratch, traces[k], align, rounds, timeout, mapdir, mm, &res[k]);
-      if (!res[k].correct) rc = 1;
+    rc = 2;
+  } else {
+    scratch_add(scratch, 1);
+    rc = grade_build(scratch, mm, mmfd, cc);
+    if (rc == 0) {
+      struct grade_result *res = calloc(ntraces, sizeof *res);
+      if (!res) abort();
+      for (size_t k = 0; k < ntraces; k++) {
+        res[k].name = names[k];
+        grade_trace(scratch, traces[k], align, rounds, timeout, mapdir, mm, &res[k]);
+        if (!res[k].correct) rc = 1;
+      }
+      if (grade_outputs_failed) rc = 2; /* a picture, page or record the user asked for */
+      grade_report(res, ntraces, rounds);
+      free(res);
     }
-    if (grade_outputs_failed) rc = 2; /* a picture, page or record the user asked for */
-    grade_report(res, ntraces, rounds);
-    for (size_t k = 0; k < ntraces; k++) free((char *)res[k].name);
-    free(res);
+    grade_cleanup(scratch);
   }
-  grade_cleanup(scratch);
+  for (size_t k = 0; k < ntraces; k++) free((char *)names[k]);
+  free(names);
   if (dir) {
     for (size_t k = 0; k < ntraces; k++) free(traces[k]);
     free(traces);

@@ -11,7 +11,7 @@
 # Timing is never checked (speed is for benchmarks).  Environment: HAWK
 # (default build/hawk), HAWK_TRACES (default <repo>/../shared/traces),
 # TEST_PARTS (the parts to run, tests/harness.sh: reference, map, broken,
-# usage, view, liveid, files; default all).
+# usage, view, liveid, files, paths; default all).
 set -uo pipefail
 unset LD_PRELOAD HAWKALLOC_POLICY HAWKALLOC_TCACHE
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -414,6 +414,82 @@ else
   fail "grade_source_scratch_removed: nothing left in TMPDIR by the refused files" "$(ls -A "$TMPDIR")"
 fi
 fi # files
+
+# --- long paths and outputs of the same name --------------------------------------
+if part paths; then
+# dotted DIR LEN: DIR followed by "/." (and one "/" for an odd length) up to
+# LEN bytes: the same directory, named at that length.
+dotted() {
+  local d=$1
+  (((${2} - ${#d}) % 2)) && d="$d/"
+  while ((${#d} < $2)); do d="$d/."; done
+  printf '%s' "$d"
+}
+# A TMPDIR of 600 bytes was cut to its first 400 ($work/p): the build went
+# there, over the user's driver.c and student.c, and was then unlinked.
+mkdir -p "$work/p" "$work/p_tmp"
+echo "the user's driver" >"$work/p/driver.c"
+echo "the user's student" >"$work/p/student.c"
+long=$(dotted "$work/p" 600)
+out=$(TMPDIR=$long "$hawk" grade --rounds 0 "$example" "$T/short1-bal.rep" 2>&1)
+rc=$?
+if ((rc == 0)) && [[ $(cat "$work/p/driver.c") == "the user's driver" &&
+  $(cat "$work/p/student.c") == "the user's student" && $(ls "$work/p") == $'driver.c\nstudent.c' ]]; then
+  ok "grade_tmpdir_long: a TMPDIR of 600 bytes is used whole, the files of its first 400 untouched"
+else
+  fail "grade_tmpdir_long: a TMPDIR of 600 bytes is used whole, the files of its first 400 untouched" \
+    "exit $rc" "$(ls -l "$work/p")" "$out"
+fi
+# One whose scratch directory fits in PATH_MAX but not the files in it:
+# refused in one line, nothing made.
+long=$(dotted "$work/p" 4060)
+TMPDIR=$long "$hawk" grade --rounds 0 "$example" "$T/short1-bal.rep" >"$work/out" 2>"$work/err"
+rc=$?
+if ((rc == 2)) && [[ $(wc -l <"$work/err") == 1 && $(ls "$work/p") == $'driver.c\nstudent.c' ]] &&
+  grep -qE '^hawk: grade: TMPDIR is 4060 bytes long: a path in a scratch directory under it would be longer than PATH_MAX \(4096 bytes\)$' "$work/err"; then
+  ok "grade_tmpdir_too_long: a TMPDIR of 4,060 bytes is refused in one line, exit 2"
+else
+  fail "grade_tmpdir_too_long: a TMPDIR of 4,060 bytes is refused in one line, exit 2" "exit $rc" \
+    "$(ls "$work/p")" "$(head -c 600 "$work/err")"
+fi
+# --map and --view DIR of 600 bytes: the outputs go to DIR, not to the
+# directory of its first 400 bytes.
+mkdir -p "$work/pm/sub"
+long=$(dotted "$work/pm" 590)/sub
+out=$("$hawk" grade --rounds 0 --map "$long" --view "$long" "$example" "$T/short1-bal.rep" 2>&1)
+rc=$?
+if ((rc == 0)) && [[ $(ls "$work/pm") == sub &&
+  $(ls "$work/pm/sub") == $'short1-bal.calls\nshort1-bal.html\nshort1-bal.svg' ]]; then
+  ok "grade_outputs_long_dir: --map and --view to a DIR of 600 bytes write there"
+else
+  fail "grade_outputs_long_dir: --map and --view to a DIR of 600 bytes write there" "exit $rc" \
+    "$(ls -R "$work/pm")" "$out"
+fi
+# An output path past PATH_MAX is refused before any work.
+long=$(dotted "$work/pm/sub" 4085)
+refused "grade_outputs_too_long: --map DIR/TRACE.svg past PATH_MAX" \
+  '^hawk: grade: --map: the output for .*/short1-bal.rep would be 4100 bytes long, more than PATH_MAX \(4096 bytes\)$' \
+  "$hawk" grade --rounds 0 --map "$long" "$example" "$T/short1-bal.rep"
+# Two traces of the same file name wrote the same DIR/NAME.svg, the second
+# over the first, silently; now refused before any work.
+mkdir -p "$work/same/a" "$work/same/b" "$work/same/out"
+cp "$T/short1-bal.rep" "$work/same/a/x.rep"
+cp "$T/short2-bal.rep" "$work/same/b/x.rep"
+for opt in --map --view; do
+  ext=.svg
+  [[ $opt == --view ]] && ext=.calls
+  "$hawk" grade --rounds 0 "$opt" "$work/same/out" "$example" "$work/same/a/x.rep" \
+    "$work/same/b/x.rep" >"$work/out" 2>"$work/err"
+  rc=$?
+  if ((rc == 2)) && [[ $(wc -l <"$work/err") == 1 && -z $(ls -A "$work/same/out") && ! -s $work/out ]] &&
+    grep -qE "^hawk: grade: $opt: .*/a/x.rep and .*/b/x.rep would both write x\\$ext: give traces of different file names\$" "$work/err"; then
+    ok "grade_outputs_same_name: $opt with two traces named x is refused in one line, nothing written"
+  else
+    fail "grade_outputs_same_name: $opt with two traces named x is refused in one line, nothing written" \
+      "exit $rc" "$(ls "$work/same/out")" "$(head -c 600 "$work/out" "$work/err")"
+  fi
+done
+fi # paths
 
 left=$(ls -A "$TMPDIR")
 if [[ -z $left ]]; then
