@@ -107,14 +107,27 @@ static const char *lib_dirs[] = {"/usr/local/lib",
                                  "/lib"};
 
 char *allocator_path(const char *name) {
-  if (strchr(name, '/') || access(name, F_OK) == 0) return absolute_path(name);
+  /* A path (with a slash) is taken as given; a name is looked up in the
+   * library directories only, never in the current directory (./jemalloc
+   * there would be preloaded, its code run). */
+  if (strchr(name, '/')) return absolute_path(name);
+  /* The name is glob text: its metacharacters are escaped, so that "*"
+   * finds a library of that name, not the first file of a directory. */
+  char quoted[2 * NAME_MAX + 1];
+  size_t q = 0;
+  for (const char *c = name; *c; c++) {
+    if (q + 3 > sizeof quoted) return NULL; /* no file has so long a name */
+    if (strchr("*?[]\\", *c)) quoted[q++] = '\\';
+    quoted[q++] = *c;
+  }
+  quoted[q] = 0;
   /* NAME, libNAME.so*, libNAME*.so* in the usual library directories:
    * "jemalloc" finds libjemalloc.so.2, "tcmalloc" libtcmalloc_minimal.so.4. */
   const char *patterns[] = {"%s/%s", "%s/lib%s.so*", "%s/lib%s*.so*"};
   for (size_t p = 0; p < sizeof patterns / sizeof *patterns; p++)
     for (size_t d = 0; d < sizeof lib_dirs / sizeof *lib_dirs; d++) {
       char pattern[PATH_MAX];
-      snprintf(pattern, sizeof pattern, patterns[p], lib_dirs[d], name);
+      snprintf(pattern, sizeof pattern, patterns[p], lib_dirs[d], quoted);
       glob_t g;
       if (glob(pattern, 0, NULL, &g) == 0 && g.gl_pathc > 0) {
         char *found = realpath(g.gl_pathv[0], NULL);

@@ -4,7 +4,7 @@
 # command's exit status for bad input, in bounded time and memory, and what
 # the line quotes of the file is shown without its control characters.
 # shellcheck shell=bash disable=SC2154 # hawk and work: set by run.sh (scripts/lab-env.sh)
-# Parts (TEST_PARTS, tests/harness.sh): fifo, quote, sparse.
+# Parts (TEST_PARTS, tests/harness.sh): fifo, quote, sparse, allocator.
 
 # peak_kib CMD...: runs CMD (stdout discarded, stderr into $work/inputs.err,
 # at most 60 s) and prints "STATUS SECONDS KIB": its exit status, time and
@@ -161,3 +161,52 @@ small_and_quick "inputs_sparse_snap_text: a 200 MiB text record in a snapshot is
   'byte 40: a text record of type 9 and 209715200 bytes, more than a snapshot has$' \
   "$hawk" render --summary "$work/sparse_maps.snap"
 fi # part sparse
+
+# --- an allocator's name -----------------------------------------------------------
+
+# --allocator NAME preloaded ./NAME when the current directory had a file of
+# that name: `cd DIR && hawk replay --allocator jemalloc T.rep` ran DIR's
+# jemalloc.  A name is looked up in the library directories only; a path
+# (with a slash) is taken as given.  And the name went into glob patterns
+# as it was: "libc.so*" found the C library.  Its metacharacters are now
+# taken as themselves.
+if part allocator; then
+mkdir -p "$work/cwdlib"
+printf '%s\n' 1000 1 2 1 'a 0 8' 'f 0' >"$work/cwdlib/tiny.rep"
+cat >"$work/cwdlib/evil.c" <<EOF
+#include <fcntl.h>
+#include <unistd.h>
+__attribute__((constructor)) static void ran(void) {
+  close(open("$work/cwdlib/ran", O_WRONLY | O_CREAT, 0644));
+}
+EOF
+cc -shared -fPIC -o "$work/cwdlib/jemalloc" "$work/cwdlib/evil.c"
+for cmd in replay view; do
+  rm -f "$work/cwdlib/ran"
+  case $cmd in
+  replay) args=(replay --rounds 1 --allocator jemalloc tiny.rep) ;;
+  view) args=(view --allocator jemalloc --out "$work/cwdlib.html" tiny.rep) ;;
+  esac
+  err=$(cd "$work/cwdlib" && timeout 20 "$hawk" "${args[@]}" 2>&1 >/dev/null)
+  rc=$?
+  # jemalloc installed: it runs (0); else one line, exit 2
+  if [[ ! -e $work/cwdlib/ran ]] && { ((rc == 0)) ||
+    { ((rc == 2)) && [[ $(wc -l <<<"$err") == 1 && $err == *"'jemalloc' is"*installed* ]]; }; }; then
+    ok "inputs_allocator_not_from_cwd: hawk $cmd --allocator jemalloc does not load ./jemalloc (exit $rc)"
+  else
+    fail "inputs_allocator_not_from_cwd: hawk $cmd --allocator jemalloc does not load ./jemalloc" \
+      "exit $rc, ./jemalloc ran: $([[ -e $work/cwdlib/ran ]] && echo yes || echo no)" "$err"
+  fi
+done
+# With a slash, the path is taken as given.
+rm -f "$work/cwdlib/ran"
+(cd "$work/cwdlib" && timeout 20 "$hawk" replay --rounds 1 --allocator ./jemalloc tiny.rep >/dev/null 2>&1)
+if [[ -e $work/cwdlib/ran ]]; then
+  ok "inputs_allocator_path: --allocator ./jemalloc loads that file"
+else
+  fail "inputs_allocator_path: --allocator ./jemalloc loads that file"
+fi
+refused_line "inputs_allocator_glob: --allocator 'libc.so*' is a name, not a pattern" 2 \
+  "^hawk: replay: the allocator 'libc.so\*' is not installed \(" \
+  "$hawk" replay --rounds 1 --allocator 'libc.so*' "$work/cwdlib/tiny.rep"
+fi # part allocator
