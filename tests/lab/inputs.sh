@@ -4,7 +4,7 @@
 # command's exit status for bad input, in bounded time and memory, and what
 # the line quotes of the file is shown without its control characters.
 # shellcheck shell=bash disable=SC2154 # hawk and work: set by run.sh (scripts/lab-env.sh)
-# Parts (TEST_PARTS, tests/harness.sh): fifo, quote, sparse, allocator.
+# Parts (TEST_PARTS, tests/harness.sh): fifo, quote, sparse, allocator, shrink.
 
 # peak_kib CMD...: runs CMD (stdout discarded, stderr into $work/inputs.err,
 # at most 60 s) and prints "STATUS SECONDS KIB": its exit status, time and
@@ -210,3 +210,77 @@ refused_line "inputs_allocator_glob: --allocator 'libc.so*' is a name, not a pat
   "^hawk: replay: the allocator 'libc.so\*' is not installed \(" \
   "$hawk" replay --rounds 1 --allocator 'libc.so*' "$work/cwdlib/tiny.rep"
 fi # part allocator
+
+# --- a trace that shrinks while it is read ------------------------------------------
+
+# The loader maps the whole file: when another process truncated it while
+# it was parsed, the next read of a lost page raised SIGBUS, which killed
+# hawk view and hawk grade (status 135, no message; grade left its
+# hawk-grade-* scratch) and replay's and map --trace's worker ("the worker
+# died of signal 7").  Now one line names the file and says it shrank, with
+# the command's status for a bad trace.  The shrink is not left to timing:
+# a watcher truncates the file as soon as a process has it mapped (which is
+# only while the loader parses it: a 20 MB .rep, about 0.3 s), and says
+# whether it saw the mapping.
+if part shrink; then
+python3 -c '
+import sys
+n = 1000000
+with open(sys.argv[1], "w") as f:
+    f.write("%d\n%d\n%d\n1\n" % (100000, n, 2 * n))
+    f.write("".join("a %d 24\n" % i for i in range(n)))
+    f.write("".join("f %d\n" % i for i in range(n)))' "$work/shrink_full.rep"
+# shrunk NAME STATUS OUT_RE CMD...: CMD (TMPDIR $work/shrink_tmp) on
+# $work/shrink.rep, truncated to 0 bytes when mapped, exits with STATUS,
+# says OUT_RE (extended regex) in one line on stderr, or on stdout when
+# STATUS is 1 for grade, and leaves nothing in TMPDIR.
+shrunk() {
+  local name=$1 want=$2 re=$3
+  shift 3
+  cp "$work/shrink_full.rep" "$work/shrink.rep"
+  rm -rf "$work/shrink_tmp" && mkdir "$work/shrink_tmp"
+  local got
+  got=$(TMPDIR=$work/shrink_tmp python3 -c '
+import glob, os, subprocess, sys, time
+path, out, err, cmd = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+with open(out, "wb") as o, open(err, "wb") as e:
+    p = subprocess.Popen(cmd, stdout=o, stderr=e)
+    seen, t0 = False, time.monotonic()
+    while not seen and p.poll() is None and time.monotonic() - t0 < 30:
+        for maps in glob.glob("/proc/[0-9]*/maps"):
+            try:
+                with open(maps) as f:
+                    seen = path in f.read()
+            except OSError:
+                continue
+            if seen:
+                os.truncate(path, 0)
+                break
+    try:
+        rc = p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = "timeout"
+print(rc, "seen" if seen else "unseen")' "$work/shrink.rep" "$work/shrink.out" "$work/inputs.err" "$@")
+  local said=$work/inputs.err left
+  [[ $1 == *hawk && $2 == grade ]] && said=$work/shrink.out
+  left=$(ls -A "$work/shrink_tmp")
+  if [[ $got == "$want seen" && -z $left && $(wc -l <"$work/inputs.err") == "$([[ $said == "$work/inputs.err" ]] && echo 1 || echo 0)" ]] &&
+    grep -qE "$re" "$said"; then
+    ok "$name"
+  else
+    fail "$name" "got: $got (want: $want seen); left in TMPDIR: ${left:0:200}" \
+      "$(head -c 600 "$work/inputs.err" | cat -v)" "$(tail -c 600 "$work/shrink.out" | cat -v)"
+  fi
+}
+shrank='shrink.rep: the file shrank while it was read \(truncated by another process\)$'
+shrunk "inputs_shrink_view: hawk view of a .rep truncated while it is read: one line, exit 2" 2 \
+  "^hawk: view: .*/$shrank" "$hawk" view --out "$work/shrink.html" "$work/shrink.rep"
+shrunk "inputs_shrink_replay: hawk replay: the trace's line, exit 1" 1 \
+  "^hawk replay: shrink.rep \(hawk\): FAILED: .*/$shrank" "$hawk" replay --rounds 1 "$work/shrink.rep"
+shrunk "inputs_shrink_map: hawk map --trace: one line, exit 1" 1 "^hawk: map: .*/$shrank" \
+  "$hawk" map --out "$work/shrink.svg" --trace "$work/shrink.rep"
+shrunk "inputs_shrink_grade: hawk grade: a bad trace, exit 1, the scratch removed" 1 \
+  "^shrink: bad trace: .*/$shrank" "$hawk" grade --rounds 0 "$root/examples/mm.c" "$work/shrink.rep"
+rm -f "$work/shrink_full.rep" "$work/shrink.rep"
+fi # part shrink
