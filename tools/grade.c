@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -533,6 +534,12 @@ static void grade_trace(const char *dir, const char *trace, size_t align, int ro
     return;
   }
   if (pid == 0) {
+    /* A process group of its own: a timeout kills what the student's
+     * allocator started too (a child of mm_init holding the result pipe
+     * kept hawk reading it past the time limit); its messages still reach
+     * a terminal with `stty tostop`. */
+    setpgid(0, 0);
+    signal(SIGTTOU, SIG_IGN);
     close(pfd[0]);
     dup2(2, 1); /* the student's own output goes to stderr, not into the table */
     unsetenv("LD_PRELOAD");
@@ -540,33 +547,51 @@ static void grade_trace(const char *dir, const char *trace, size_t align, int ro
     execv(exe, argv);
     _exit(127);
   }
+  setpgid(pid, pid);
   close(pfd[1]);
-  scratch_child(pid, 0);
+  scratch_child(pid, 1);
   struct timespec start, now;
   clock_gettime(CLOCK_MONOTONIC, &start);
-  int status = 0, timed_out = 0;
-  for (;;) {
-    pid_t w = waitpid(pid, &status, WNOHANG);
-    if (w == pid) break;
+  /* The trace's time bounds the grader and whatever holds its pipe: until
+   * the grader has exited (seen, not reaped: its number and its group's
+   * stay its own) and the pipe is at its end, or the deadline. */
+  int status = 0, timed_out = 0, exited = 0, eof = 0;
+  char line[1100] = "";
+  size_t got = 0;
+  while (!exited || !eof) {
+    if (!exited) {
+      siginfo_t si;
+      memset(&si, 0, sizeof si);
+      exited = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid;
+    }
     clock_gettime(CLOCK_MONOTONIC, &now);
     double s = (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
     if (s > timeout) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
       timed_out = 1;
       break;
     }
-    struct timespec nap = {0, 5 * 1000 * 1000};
-    nanosleep(&nap, NULL);
+    if (eof) {
+      struct timespec nap = {0, 5 * 1000 * 1000};
+      nanosleep(&nap, NULL);
+      continue;
+    }
+    struct pollfd pf = {pfd[0], POLLIN, 0};
+    if (poll(&pf, 1, 5) <= 0) continue;
+    char drop[512];
+    ssize_t n = got < sizeof line - 1 ? read(pfd[0], line + got, sizeof line - 1 - got)
+                                      : read(pfd[0], drop, sizeof drop);
+    if (n > 0 && got < sizeof line - 1)
+      got += (size_t)n;
+    else if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+      eof = 1;
   }
-  scratch_child(0, 0);
-  char line[1100] = "";
-  size_t got = 0;
-  ssize_t n;
-  while (got < sizeof line - 1 && (n = read(pfd[0], line + got, sizeof line - 1 - got)) > 0)
-    got += (size_t)n;
   line[got] = 0;
   close(pfd[0]);
+  /* The group's every process, the grader's leftovers included. */
+  kill(-pid, SIGKILL);
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  scratch_child(0, 0);
   char *nl = strchr(line, '\n');
   if (nl) *nl = 0;
   /* Where the grader was, from the ops file's header. */
@@ -604,8 +629,14 @@ static void grade_trace(const char *dir, const char *trace, size_t align, int ro
     snprintf(r->detail, sizeof r->detail, "at %s: %s", at, line + pos);
   } else if (timed_out) {
     snprintf(r->verdict, sizeof r->verdict, "timeout");
-    snprintf(r->detail, sizeof r->detail, "still running after %g s, at %s %s", timeout, at,
-             phase_text(h.phase));
+    if (exited) /* the grader ended; a process it started held its pipe */
+      snprintf(r->detail, sizeof r->detail,
+               "a process the allocator started still running after %g s (the grader ended at "
+               "%s %s); killed",
+               timeout, at, phase_text(h.phase));
+    else
+      snprintf(r->detail, sizeof r->detail, "still running after %g s, at %s %s", timeout, at,
+               phase_text(h.phase));
   } else if (WIFSIGNALED(status)) {
     int sig = WTERMSIG(status);
     const char *what = "";

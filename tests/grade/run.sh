@@ -11,7 +11,7 @@
 # Timing is never checked (speed is for benchmarks).  Environment: HAWK
 # (default build/hawk), HAWK_TRACES (default <repo>/../shared/traces),
 # TEST_PARTS (the parts to run, tests/harness.sh: reference, map, broken,
-# usage, view, liveid, files, paths; default all).
+# usage, view, liveid, files, paths, fork; default all).
 set -uo pipefail
 unset LD_PRELOAD HAWKALLOC_POLICY HAWKALLOC_TCACHE
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -414,6 +414,31 @@ else
   fail "grade_source_scratch_removed: nothing left in TMPDIR by the refused files" "$(ls -A "$TMPDIR")"
 fi
 fi # files
+
+# --- processes the student's allocator starts ----------------------------------------
+if part fork; then
+# An mm_init that starts a child which sleeps 12 s holding the result pipe:
+# hawk read the pipe until its end, 10 s past --timeout 2, and left the
+# child running.  The grader leads a process group of its own, the pipe is
+# read against the deadline, and the group is killed: a timeout in about
+# 2 s, no process left.
+variant forks 's|^int mm_init(void) {|int mm_init(void) {\n  static int forked;\n  if (!forked++ \&\& fork() == 0) execl("/bin/sleep", "sleep", "12.0625", (char *)0);|
+1i #include <unistd.h>'
+start=$(date +%s.%N)
+out=$("$hawk" grade --timeout 2 --rounds 0 "$work/forks/mm.c" "$T/short1-bal.rep" 2>&1)
+rc=$?
+secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+left=$(pgrep -f "sleep 12.0625")
+if ((rc == 1)) && awk -v s="$secs" 'BEGIN { exit !(s < 10) }' && [[ -z $left ]] &&
+  grep -qE '^short1-bal +12 +timeout ' <<<"$out" &&
+  grep -qE '^short1-bal: timeout: a process the allocator started still running after 2 s \(the grader ended at .*\); killed$' <<<"$out"; then
+  ok "grade_timeout_bounds_children: a child of mm_init holding the pipe: timeout in $secs s, killed"
+else
+  fail "grade_timeout_bounds_children: a child of mm_init holding the pipe: timeout in < 10 s, killed" \
+    "exit $rc, $secs s, left: $left" "$out"
+  [[ -n $left ]] && kill $left
+fi
+fi # fork
 
 # --- long paths and outputs of the same name --------------------------------------
 if part paths; then
