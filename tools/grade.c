@@ -421,6 +421,24 @@ static void grade_unwritten(const char *path) {
   grade_outputs_failed = 1;
 }
 
+/* Text from outside (file names) into the SVG: XML-escaped, bytes other
+ * than printable ASCII shown as '?', as tools/render.c writes it. */
+static void xml_text(FILE *f, const char *s) {
+  for (; *s; s++) {
+    char c = *s;
+    if (c == '&')
+      fputs("&amp;", f);
+    else if (c == '<')
+      fputs("&lt;", f);
+    else if (c == '>')
+      fputs("&gt;", f);
+    else if (c == '"')
+      fputs("&quot;", f);
+    else
+      fputc(c >= 32 && c < 127 ? c : '?', f);
+  }
+}
+
 static int grade_draw(const char *heapfile, const char *svg, const char *title, uint64_t live) {
   unsigned long heap = 0;
   size_t n = 0;
@@ -439,13 +457,18 @@ static int grade_draw(const char *heapfile, const char *svg, const char *title, 
   fprintf(f,
           "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
           "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"1200\" "
-          "height=\"%d\" viewBox=\"0 0 1200 %d\">\n<title>%s</title>\n<style>\n"
-          "text{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;font-size:12px;fill:#222}\n"
-          ".t{font-size:20px;font-weight:bold}.n{font-size:11px;fill:#555}\n"
-          ".p{fill:#2f6fd0}.o{fill:#c8c8c8}.e{fill:none;stroke:#555;stroke-width:0.8}\n"
-          "</style>\n<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n"
-          "<text x=\"20\" y=\"32\" class=\"t\">%s</text>\n",
-          height, height, title, title);
+          "height=\"%d\" viewBox=\"0 0 1200 %d\">\n<title>",
+          height, height);
+  xml_text(f, title);
+  fputs("</title>\n<style>\n"
+        "text{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;font-size:12px;fill:#222}\n"
+        ".t{font-size:20px;font-weight:bold}.n{font-size:11px;fill:#555}\n"
+        ".p{fill:#2f6fd0}.o{fill:#c8c8c8}.e{fill:none;stroke:#555;stroke-width:0.8}\n"
+        "</style>\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n"
+        "<text x=\"20\" y=\"32\" class=\"t\">",
+        f);
+  xml_text(f, title);
+  fputs("</text>\n", f);
   fprintf(f,
           "<text x=\"20\" y=\"56\">%zu live payloads, %llu bytes, in a heap of %lu bytes: "
           "%.1f%% of the heap is payload</text>\n",

@@ -189,6 +189,23 @@ if command -v xmllint >/dev/null && xmllint --noout "$svgf" 2>"$work/err"; then
 elif command -v xmllint >/dev/null; then
   fail "--map: well-formed SVG" "$(cat "$work/err")"
 fi
+# File names went into the picture's title as they were: markup injected
+# (<svg onload=...>), a bare & (not XML).  Escaped now, control bytes '?'.
+mkdir -p "$work/xmlname" "$work/xmlmaps"
+cp "$example" "$work/xmlname/mm<svg onload=alert(1)>&.c"
+cp "$T/short1-bal.rep" "$work/xmlname/t&1"$'\e'"]0;x.rep"
+"$hawk" grade --rounds 0 --map "$work/xmlmaps" "$work/xmlname/mm<svg onload=alert(1)>&.c" \
+  "$work/xmlname/t&1"$'\e'"]0;x.rep" >/dev/null 2>&1
+got=$(python3 -c 'import sys, xml.etree.ElementTree as E
+r = E.parse(sys.argv[1]).getroot()
+print(r.find("{http://www.w3.org/2000/svg}title").text, len(r.findall(".//{http://www.w3.org/2000/svg}svg")))' \
+  "$work/xmlmaps/t&1"$'\e'"]0;x.svg" 2>&1)
+if [[ $got == "mm<svg onload=alert(1)>&.c on t&1?]0;x, after op "*" of 12, the peak of live payload 0" ]]; then
+  ok "grade_map_names_escaped: file names with markup, & and ESC: well-formed, the title their text"
+else
+  fail "grade_map_names_escaped: file names with markup, & and ESC: well-formed, the title their text" \
+    "got: $got"
+fi
 fi # map
 
 # --- broken allocators ----------------------------------------------------------
