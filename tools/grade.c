@@ -742,6 +742,7 @@ static char *traces_dir(void) {
 static int grade_outputs_check(char **traces, const char **names, size_t n, const char *mapdir) {
   const char *dirs[] = {mapdir, grade_viewdir}, *opts[] = {"--map", "--view"},
              *exts[] = {".svg", ".calls"};
+  char one[PATH_MAX], other[PATH_MAX], name[256]; /* file names, for the terminal */
   for (size_t d = 0; d < 2; d++) {
     if (!dirs[d]) continue;
     for (size_t k = 0; k < n; k++) {
@@ -749,15 +750,17 @@ static int grade_outputs_check(char **traces, const char **names, size_t n, cons
       if (grade_output(path, dirs[d], names[k], exts[d]) != 0) {
         tool_error("grade: %s: the output for %s would be %zu bytes long, more than PATH_MAX "
                    "(%d bytes)",
-                   opts[d], traces[k], strlen(dirs[d]) + 1 + strlen(names[k]) + strlen(exts[d]),
-                   PATH_MAX);
+                   opts[d], shown_text(one, sizeof one, traces[k]),
+                   strlen(dirs[d]) + 1 + strlen(names[k]) + strlen(exts[d]), PATH_MAX);
         return 2;
       }
       for (size_t j = 0; j < k; j++)
         if (strcmp(names[j], names[k]) == 0) {
           tool_error("grade: %s: %s and %s would both write %s%s: give traces of different file "
                      "names",
-                     opts[d], traces[j], traces[k], names[k], exts[d]);
+                     opts[d], shown_text(other, sizeof other, traces[j]),
+                     shown_text(one, sizeof one, traces[k]),
+                     shown_text(name, sizeof name, names[k]), exts[d]);
           return 2;
         }
     }
@@ -789,10 +792,12 @@ static void grade_report(struct grade_result *res, size_t n, int rounds) {
   table_init(&tb, 9, heads, "lrlrrrrrr");
   double util_sum = 0, mm_ns = 0, libc_ns = 0, ops_timed = 0;
   size_t ncorrect = 0;
+  char name[256], detail[sizeof res->detail], picture[sizeof res->picture];
   for (size_t i = 0; i < n; i++) {
     struct grade_result *r = &res[i];
+    shown_text(name, sizeof name, r->name); /* a file name, for the terminal */
     if (!r->correct) {
-      table_row(&tb, "%s\t%llu\t%s\t-\t-\t-\t-\t-\t%s", r->name, (unsigned long long)r->ops,
+      table_row(&tb, "%s\t%llu\t%s\t-\t-\t-\t-\t-\t%s", name, (unsigned long long)r->ops,
                 r->verdict, rounds ? "0.0" : "-");
       continue;
     }
@@ -805,21 +810,24 @@ static void grade_report(struct grade_result *res, size_t n, int rounds) {
       mm_ns += (double)r->mm_ns;
       libc_ns += (double)r->libc_ns;
       ops_timed += (double)r->ops;
-      table_row(&tb, "%s\t%llu\t%s\t%llu\t%llu\t%.1f%%\t%.0f\t%.0f\t%.1f", r->name,
+      table_row(&tb, "%s\t%llu\t%s\t%llu\t%llu\t%.1f%%\t%.0f\t%.0f\t%.1f", name,
                 (unsigned long long)r->ops, r->verdict, (unsigned long long)r->peak,
                 (unsigned long long)r->heap, 100.0 * util, mk, lk, score_of(util, mk / lk));
     } else {
-      table_row(&tb, "%s\t%llu\t%s\t%llu\t%llu\t%.1f%%\t-\t-\t-", r->name,
-                (unsigned long long)r->ops, r->verdict, (unsigned long long)r->peak,
-                (unsigned long long)r->heap, 100.0 * util);
+      table_row(&tb, "%s\t%llu\t%s\t%llu\t%llu\t%.1f%%\t-\t-\t-", name, (unsigned long long)r->ops,
+                r->verdict, (unsigned long long)r->peak, (unsigned long long)r->heap, 100.0 * util);
     }
   }
   table_print(&tb, 0);
   table_free(&tb);
   for (size_t i = 0; i < n; i++)
-    if (!res[i].correct) printf("%s: %s: %s\n", res[i].name, res[i].verdict, res[i].detail);
+    if (!res[i].correct)
+      printf("%s: %s: %s\n", shown_text(name, sizeof name, res[i].name), res[i].verdict,
+             shown_text(detail, sizeof detail, res[i].detail));
   for (size_t i = 0; i < n; i++)
-    if (res[i].picture[0]) printf("%s: the heap at its peak: %s\n", res[i].name, res[i].picture);
+    if (res[i].picture[0])
+      printf("%s: the heap at its peak: %s\n", shown_text(name, sizeof name, res[i].name),
+             shown_text(picture, sizeof picture, res[i].picture));
   double mean = n ? util_sum / (double)n : 0;
   printf("total: %zu of %zu traces correct, mean utilization %.1f%%", ncorrect, n, 100.0 * mean);
   if (rounds && mm_ns > 0 && libc_ns > 0) {

@@ -380,6 +380,10 @@ void table_rule(struct table *t); /* a separating line */
 /* Prints aligned with spaces, or tab-separated (tsv: no rules). */
 void table_print(const struct table *t, int tsv);
 void table_free(struct table *t);
+/* s into buf (len bytes, cut to fit), each byte other than printable ASCII
+ * as '?': a file name or a message quoting one, for the terminal (an
+ * escape sequence in a name would reach it raw).  Returns buf. */
+const char *shown_text(char *buf, size_t len, const char *s);
 
 /* --- deflate.c ------------------------------------------------------------ */
 

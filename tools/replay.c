@@ -218,7 +218,8 @@ int cmd_replay(int argc, char **argv) {
     for (int c = 0; c < ncfg; c++) {
       struct config *g = &cfg[c];
       struct worker_outcome o;
-      const char *name = base_name(files[f]);
+      char name[256], message[sizeof o.result.message + 1];
+      shown_text(name, sizeof name, base_name(files[f]));
       char what[480], prefix[512];
       snprintf(what, sizeof what, "%s (%s%s%s)", name, g->label_alloc, g->a.policy ? " " : "",
                g->a.policy ? g->a.policy : "");
@@ -242,7 +243,8 @@ int cmd_replay(int argc, char **argv) {
         failures++;
         g->failed++;
         if (o.got_result && r->failed)
-          fprintf(stderr, "%s: FAILED: %s\n", prefix, r->message);
+          fprintf(stderr, "%s: FAILED: %s\n", prefix,
+                  shown_text(message, sizeof message, r->message));
         else if (WIFSIGNALED(o.status))
           fprintf(stderr, "%s: FAILED: the worker died of signal %d (%s)\n", prefix,
                   WTERMSIG(o.status), strsignal(WTERMSIG(o.status)));

@@ -7,6 +7,14 @@
 
 #include "hawk.h"
 
+const char *shown_text(char *buf, size_t len, const char *s) {
+  size_t k = 0;
+  for (; len && k < len - 1 && s[k]; k++)
+    buf[k] = (unsigned char)s[k] >= 0x20 && (unsigned char)s[k] < 0x7f ? s[k] : '?';
+  if (len) buf[k] = 0;
+  return buf;
+}
+
 void table_init(struct table *t, int ncols, const char **heads, const char *align) {
   memset(t, 0, sizeof *t);
   t->ncols = ncols;

@@ -4,7 +4,7 @@
 # command's exit status for bad input, in bounded time and memory, and what
 # the line quotes of the file is shown without its control characters.
 # shellcheck shell=bash disable=SC2154 # hawk and work: set by run.sh (scripts/lab-env.sh)
-# Parts (TEST_PARTS, tests/harness.sh): fifo, quote, sparse, allocator, shrink.
+# Parts (TEST_PARTS, tests/harness.sh): fifo, quote, sparse, allocator, shrink, names.
 
 # peak_kib CMD...: runs CMD (stdout discarded, stderr into $work/inputs.err,
 # at most 60 s) and prints "STATUS SECONDS KIB": its exit status, time and
@@ -284,3 +284,37 @@ shrunk "inputs_shrink_grade: hawk grade: a bad trace, exit 1, the scratch remove
   "^shrink: bad trace: .*/$shrank" "$hawk" grade --rounds 0 "$root/examples/mm.c" "$work/shrink.rep"
 rm -f "$work/shrink_full.rep" "$work/shrink.rep"
 fi # part shrink
+
+# --- file names with control bytes ----------------------------------------------------
+
+# A trace's file name reached the terminal raw in hawk replay's table and
+# FAILED line and hawk grade's table and the lines under it: a name with an
+# escape sequence (ESC ] 0 ; title BEL, ESC [ 31 m) set the terminal's title
+# and colour.  Shown with '?' for every byte not printable ASCII, as the
+# .rep reader's quotes are.
+if part names; then
+esc=$'x\e]0;PWNED\a\e[31mred'
+mkdir -p "$work/names"
+printf '%s\n' 1000 1 2 1 'a 0 8' 'f 0' >"$work/names/$esc.rep"
+mkdir -p "$work/names/${esc}bad.rep" # not a regular file: its error line names it
+# names_shown NAME WANT TEXT: TEXT has no ESC or BEL and holds WANT.
+names_shown() {
+  if [[ $3 != *[$'\e\a']* && $3 == *"$2"* ]]; then
+    ok "$1"
+  else
+    fail "$1" "want '$2' and no control byte" "$(head -c 600 <<<"$3" | cat -v)"
+  fi
+}
+shown='x?]0;PWNED??[31mred'
+out=$("$hawk" replay --rounds 1 "$work/names/$esc.rep" 2>&1)
+names_shown "inputs_names_replay_table: hawk replay's table shows a name's control bytes as '?'" \
+  "$shown.rep  hawk" "$out"
+out=$("$hawk" replay --rounds 1 "$work/names/${esc}bad.rep" 2>&1)
+names_shown "inputs_names_replay_failed: hawk replay's FAILED line too" \
+  "hawk replay: ${shown}bad.rep (hawk): FAILED: $work/names/${shown}bad.rep: " "$out"
+out=$("$hawk" grade --rounds 0 "$root/examples/mm.c" "$work/names/$esc.rep" \
+  "$work/names/${esc}bad.rep" 2>&1)
+names_shown "inputs_names_grade_table: hawk grade's table" "$shown       2  correct" "$out"
+names_shown "inputs_names_grade_lines: and the lines under it" \
+  "${shown}bad: bad trace: $work/names/${shown}bad.rep: " "$out"
+fi # part names
