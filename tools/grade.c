@@ -47,7 +47,8 @@ static const char grade_usage[] =
     "  correct      every block aligned, inside the heap, overlapping no other,\n"
     "               its contents intact until freed and across mm_realloc; else\n"
     "               misaligned, outside heap, overlap, corrupted, NULL, crashed\n"
-    "               (signal) or timeout, with the op where it happened\n"
+    "               (signal) or timeout, with the op where it happened; bad trace:\n"
+    "               a trace that cannot be read, or has no call\n"
     "  utilization  the peak of live payload bytes / the heap size at the end\n"
     "  Kops/s       thousands of calls per second, best of the rounds, against\n"
     "               the C library's malloc on the same calls\n"
@@ -512,6 +513,14 @@ static void grade_trace(const char *dir, const char *trace, size_t align, int ro
   if (trace_load(trace, &t, err, sizeof err) != 0) {
     snprintf(r->verdict, sizeof r->verdict, "bad trace");
     snprintf(r->detail, sizeof r->detail, "%s", err);
+    return;
+  }
+  if (t.nops == 0) {
+    /* Nothing to grade: its utilization and throughput would be 0/0 (a
+     * score of 40 of 100 for no call at all). */
+    snprintf(r->verdict, sizeof r->verdict, "bad trace");
+    snprintf(r->detail, sizeof r->detail, "%s: no calls to grade", trace);
+    trace_unload(&t);
     return;
   }
   r->ops = t.nops;

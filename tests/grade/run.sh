@@ -11,7 +11,7 @@
 # Timing is never checked (speed is for benchmarks).  Environment: HAWK
 # (default build/hawk), HAWK_TRACES (default <repo>/../shared/traces),
 # TEST_PARTS (the parts to run, tests/harness.sh: reference, map, broken,
-# usage, view, liveid, files, paths, fork; default all).
+# usage, view, liveid, files, paths, fork, empty; default all).
 set -uo pipefail
 unset LD_PRELOAD HAWKALLOC_POLICY HAWKALLOC_TCACHE
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -431,6 +431,24 @@ else
   fail "grade_source_scratch_removed: nothing left in TMPDIR by the refused files" "$(ls -A "$TMPDIR")"
 fi
 fi # files
+
+# --- a trace of no call -------------------------------------------------------------
+if part empty; then
+# A .rep of its header only scored 40 of 100: 0 calls in 0 ns is 0/0, a
+# NaN that passed min(1, ratio) as 1, and the total read "(-nan%)".  A
+# trace of no call is a bad trace: nothing to grade, score 0.
+printf '%s\n' 0 1 0 1 >"$work/empty.rep"
+out=$("$hawk" grade --rounds 1 "$example" "$work/empty.rep" 2>&1)
+rc=$?
+if ((rc == 1)) && grep -qE '^empty +0 +bad trace( +-)+ +0\.0$' <<<"$out" &&
+  grep -qE '^empty: bad trace: .*/empty.rep: no calls to grade$' <<<"$out" &&
+  grep -q '^total: 0 of 1 traces correct, mean utilization 0.0%, score 0.0/100$' <<<"$out" &&
+  ! grep -qi nan <<<"$out"; then
+  ok "grade_empty_trace: a trace of no call is a bad trace, score 0, exit 1"
+else
+  fail "grade_empty_trace: a trace of no call is a bad trace, score 0, exit 1" "exit $rc" "$out"
+fi
+fi # empty
 
 # --- processes the student's allocator starts ----------------------------------------
 if part fork; then
