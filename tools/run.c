@@ -167,9 +167,12 @@ int cmd_run(int argc, char **argv) {
     return 2;
   }
   if (o.heaps) {
-    char *end;
-    long n = strtol(o.heaps, &end, 10);
-    if (*end || n < 1 || n > 16) {
+    /* Digits only, as the library reads HAWKALLOC_HEAPS: strtol's leading
+     * space or sign (" 5", "+5") passed here and the library then refused
+     * the value, running with its default. */
+    size_t len = strlen(o.heaps);
+    long n = len && len <= 2 && strspn(o.heaps, "0123456789") == len ? atol(o.heaps) : 0;
+    if (n < 1 || n > 16) {
       tool_error("run: --heaps takes a number from 1 to 16");
       return 2;
     }

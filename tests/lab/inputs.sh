@@ -4,7 +4,8 @@
 # command's exit status for bad input, in bounded time and memory, and what
 # the line quotes of the file is shown without its control characters.
 # shellcheck shell=bash disable=SC2154 # hawk and work: set by run.sh (scripts/lab-env.sh)
-# Parts (TEST_PARTS, tests/harness.sh): fifo, quote, sparse, allocator, shrink, names.
+# Parts (TEST_PARTS, tests/harness.sh): fifo, quote, sparse, allocator, shrink, names,
+# heaps.
 
 # peak_kib CMD...: runs CMD (stdout discarded, stderr into $work/inputs.err,
 # at most 60 s) and prints "STATUS SECONDS KIB": its exit status, time and
@@ -318,3 +319,19 @@ names_shown "inputs_names_grade_table: hawk grade's table" "$shown       2  corr
 names_shown "inputs_names_grade_lines: and the lines under it" \
   "${shown}bad: bad trace: $work/names/${shown}bad.rep: " "$out"
 fi # part names
+
+# --- numbers given as options ---------------------------------------------------------
+
+if part heaps; then
+# A leading space or sign passed hawk run's strtol; the library then refused the
+# value ("not a number; using 4") and the run exited 0.  Digits only now.
+for v in " 5" "+5" "05x" "" "-0"; do
+  err=$("$hawk" run --heaps "$v" -- true 2>&1)
+  rc=$?
+  if ((rc == 2)) && [[ $err == "hawk: run: --heaps takes a number from 1 to 16" ]]; then
+    ok "run_heaps_strict: hawk run --heaps '$v' is refused in one line, exit 2"
+  else
+    fail "run_heaps_strict: hawk run --heaps '$v' is refused in one line, exit 2" "exit $rc" "$err"
+  fi
+done
+fi # part heaps
