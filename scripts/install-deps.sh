@@ -2,7 +2,8 @@
 # install-deps.sh - installs, with apt-get, what the build, the tests (the
 # heap explorer's pages are tested in headless chromium; gnuplot draws the
 # benchmark charts, which the smoke test of the scripts checks), the
-# preload suite, the demo and the benchmarks need (`make deps`; `make test`,
+# preload suite, the demo and the benchmarks need (gdb: a signal stopped at
+# one line of hawk in tests/lab/killed.sh; `make deps`; `make test`,
 # `make demo` and `make bench` run it first).  Checks with dpkg-query (or
 # `command -v` where there is no dpkg) and does nothing but print one line
 # when everything is there; runs `apt-get update` only when something is
@@ -20,7 +21,7 @@ deps=(
   gcc:gcc libc6-dev: make:make binutils:ld
   clang:clang clang-format:clang-format
   python3:/usr/bin/python3 perl:perl sqlite3:sqlite3 git:git xz-utils:xz
-  coreutils:sort bash:bash valgrind:valgrind
+  coreutils:sort bash:bash valgrind:valgrind gdb:gdb
   libxml2-utils:xmllint librsvg2-bin:rsvg-convert
   mandoc:mandoc chromium:chromium gnuplot-nox:gnuplot
 )

@@ -38,10 +38,21 @@ static const char run_usage[] =
     "and the others are passed on as they are: HAWKALLOC_TCACHE=0 (textbook mode: no\n"
     "thread cache, one heap), HAWKALLOC_DEBUG=1, HAWKALLOC_CHECK_EVERY=N.\n";
 
-static pid_t child_pid;
+static volatile pid_t child_pid; /* the program, or 0 */
 
+/* Passes the signal on to the program while it runs.  Only a child not yet
+ * reaped (waitid without reaping says it has not exited; a zombie's number
+ * stays its own): the signal may come between the waitpid that reaps it
+ * and child_pid = 0, when its number may be another process's by now (as
+ * tools/scratch.c's handler). */
 static void pass_on(int sig) {
-  if (child_pid > 0) kill(child_pid, sig);
+  int saved = errno;
+  pid_t pid = child_pid;
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  if (pid > 0 && waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == 0)
+    kill(pid, sig);
+  errno = saved;
 }
 
 int exit_status_of(int status) {

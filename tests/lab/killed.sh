@@ -7,7 +7,8 @@
 # there before), and hawk still dies of that signal.  (SIGINT is ignored
 # by a background job of a script; hawk keeps such a disposition.)
 # shellcheck shell=bash disable=SC2154 # hawk, work, root: set by scripts/lab-env.sh
-# Part (TEST_PARTS, tests/harness.sh): killed.
+# Parts (TEST_PARTS, tests/harness.sh): killed, pass-on (hawk run passes a signal
+# on to its program only while it is unreaped; needs gdb).
 
 # killed NAME SIGNAL PATTERN DELAY CMD...: runs CMD with TMPDIR=$work/killed,
 # waits (at most 20 s) until a path matching PATTERN is in TMPDIR, then DELAY
@@ -87,3 +88,26 @@ killed "killed_grade_compilers_child" TERM 'hawk-grade-*/compiling' 0 \
 killed "killed_grade_grading" TERM 'hawk-grade-*/ops' 0.3 \
   "$hawk" grade --rounds 20 "$root/examples/mm.c"
 fi # part killed
+
+# hawk run passes SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 on to its program.
+# A signal that came after the waitpid that reaped the program, before hawk
+# forgot its number, was passed to that number, which may be another
+# process's by then.  gdb stops hawk at that line (the program, true, is
+# reaped) and sends SIGTERM: hawk must not call kill.
+if part pass-on; then
+if command -v gdb >/dev/null; then
+line=$(grep -n '^  child_pid = 0;' "$root/tools/run.c" | cut -d: -f1)
+out=$(timeout 60 gdb -q -batch -nx -ex "set startup-with-shell off" -ex "break run.c:$line" \
+  -ex run -ex "catch syscall kill" -ex "signal SIGTERM" -ex continue -ex continue \
+  --args "$hawk" run -- true 2>&1)
+if [[ -n $line && $out == *"Breakpoint 1, run_preloaded"* && $out != *"call to syscall kill"* &&
+  $out == *"exited normally"* ]]; then
+  ok "killed_run_reaped_child_not_signalled: SIGTERM after hawk run reaped its program is not passed on"
+else
+  fail "killed_run_reaped_child_not_signalled: SIGTERM after hawk run reaped its program is not passed on" \
+    "$(tail -n 8 <<<"$out")"
+fi
+else
+  skip "killed_run_reaped_child_not_signalled" "no gdb (make deps installs it)"
+fi
+fi # part pass-on
