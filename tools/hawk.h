@@ -52,6 +52,10 @@ int cmd_worker(int argc, char **argv); /* hidden: started by replay and map */
 #define WORKER_COMMAND "__worker"
 
 /* Prints "hawk: " and the formatted message on stderr. */
+/* SIGXFSZ's disposition when hawk started (main.c ignores it for its own
+ * writes): what the program `hawk run` starts gets back. */
+extern struct sigaction tool_sigxfsz_given;
+
 void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Closes an output file: 0, or -1 with errno set when any write to it

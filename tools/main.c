@@ -2,6 +2,7 @@
  * and prints the overall help.  The hidden worker subcommand is dispatched
  * first and touches nothing else: it must not allocate before its replay. */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -56,6 +57,18 @@ int output_close(FILE *f) {
 
 int is_help(const char *s) { return strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0; }
 
+struct sigaction tool_sigxfsz_given;
+
+/* The command's status, or 1 when what it wrote on standard output did not
+ * all get there (a full disk, /dev/full, the file-size limit): one line,
+ * not a silent exit 0 with the output cut short. */
+static int stdout_checked(int status) {
+  if (fflush(stdout) == 0 && !ferror(stdout)) return status;
+  int err = errno ? errno : EIO;
+  fprintf(stderr, "hawk: cannot write the standard output: %s\n", strerror(err));
+  return status == 0 ? 1 : status;
+}
+
 struct command {
   const char *name;
   int (*fn)(int, char **);
@@ -67,6 +80,12 @@ static const struct command commands[] = {
 };
 
 int main(int argc, char **argv) {
+  /* A write past the file-size limit (ulimit -f) fails with EFBIG, which
+   * every output of hawk's reports in one line; the SIGXFSZ that comes with
+   * it would kill hawk first (status 153, no word, a page cut short).  The
+   * program `hawk run` starts gets the disposition hawk was given. */
+  struct sigaction ignore = {.sa_handler = SIG_IGN};
+  sigaction(SIGXFSZ, &ignore, &tool_sigxfsz_given);
   if (argc > 1 && strcmp(argv[1], WORKER_COMMAND) == 0) return cmd_worker(argc - 1, argv + 1);
   if (argc < 2) {
     fputs(usage, stderr);
@@ -91,7 +110,8 @@ int main(int argc, char **argv) {
     return 0;
   }
   for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-    if (strcmp(name, commands[i].name) == 0) return commands[i].fn(argc - 1, argv + 1);
+    if (strcmp(name, commands[i].name) == 0)
+      return stdout_checked(commands[i].fn(argc - 1, argv + 1));
   tool_error("no command '%s' (see hawk --help)", name);
   return 2;
 }

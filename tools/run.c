@@ -125,6 +125,7 @@ int run_preloaded(const struct run_options *o, char **argv) {
     sigaction(SIGINT, &oldint, NULL);
     sigaction(SIGQUIT, &oldquit, NULL);
     for (size_t i = 0; i < sizeof passed / sizeof *passed; i++) signal(passed[i], SIG_DFL);
+    sigaction(SIGXFSZ, &tool_sigxfsz_given, NULL);
     execvp(argv[0], argv);
     int err = errno;
     fprintf(stderr, "hawk: %s: %s\n", argv[0], strerror(err));

@@ -7,7 +7,7 @@
 # cases guard run this script, seconds long, rather than the whole lab suite,
 # and only the part of it that guards them (TEST_PARTS, tests/harness.sh):
 # align, leak, keyframes, collide, map-at (records.sh), fifo, quote, sparse,
-# allocator, shrink, names, heaps (inputs.sh), killed, pass-on (killed.sh).
+# allocator, shrink, names, heaps, fsize (inputs.sh), killed, pass-on (killed.sh).
 # Ends with "N passed, N failed".
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -5,7 +5,7 @@
 # the line quotes of the file is shown without its control characters.
 # shellcheck shell=bash disable=SC2154 # hawk and work: set by run.sh (scripts/lab-env.sh)
 # Parts (TEST_PARTS, tests/harness.sh): fifo, quote, sparse, allocator, shrink, names,
-# heaps.
+# heaps, fsize.
 
 # peak_kib CMD...: runs CMD (stdout discarded, stderr into $work/inputs.err,
 # at most 60 s) and prints "STATUS SECONDS KIB": its exit status, time and
@@ -335,3 +335,35 @@ for v in " 5" "+5" "05x" "" "-0"; do
   fi
 done
 fi # part heaps
+
+# --- the file-size limit and a full standard output ---------------------------
+
+# A write past the file-size limit (ulimit -f) fails with EFBIG and brings a
+# SIGXFSZ whose default action killed hawk (status 153, no word, the page cut
+# short); a full standard output (/dev/full) was a silent exit 0.  hawk
+# ignores SIGXFSZ, each output says in one line that it cannot be written,
+# and the program `hawk run` starts gets the disposition hawk was given.
+if part fsize; then
+printf '%s\n' 1000 2 2 1 'a 0 8' 'f 0' >"$work/fsize.rep"
+err=$( (ulimit -f 20 && exec "$hawk" view --out "$work/fsize.html" "$work/fsize.rep") 2>&1 >/dev/null)
+rc=$?
+if ((rc == 2)) && [[ $err == "hawk: view: cannot write $work/fsize.html: File too large" ]]; then
+  ok "fsize_view: hawk view past the file-size limit says so in one line, exit 2"
+else
+  fail "fsize_view: hawk view past the file-size limit says so in one line, exit 2" "exit $rc" "$err"
+fi
+err=$("$hawk" replay --rounds 0 --tsv "$work/fsize.rep" 2>&1 >/dev/full)
+rc=$?
+if ((rc == 1)) && [[ $err == "hawk: cannot write the standard output: No space left on device" ]]; then
+  ok "fsize_full_stdout: hawk replay into /dev/full says so in one line, exit 1"
+else
+  fail "fsize_full_stdout: hawk replay into /dev/full says so in one line, exit 1" "exit $rc" "$err"
+fi
+( (ulimit -f 1 && exec "$hawk" run -- sh -c "head -c 5000 /dev/zero >'$work/fsize.out'") 2>/dev/null)
+rc=$?
+if ((rc == 128 + $(kill -l XFSZ))); then
+  ok "fsize_run: the program hawk run starts still dies of SIGXFSZ past the limit (status $rc)"
+else
+  fail "fsize_run: the program hawk run starts still dies of SIGXFSZ past the limit" "exit $rc"
+fi
+fi # part fsize
