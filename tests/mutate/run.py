@@ -88,13 +88,22 @@ def commands(m):
     return [c.strip() for c in m["tests"].split(";") if c.strip()]
 
 
+# Helper programs a test program runs, which the Makefile's `tests` target
+# builds beside it: named in `tests:` or not, they are built with it (a full
+# test_glibc run compares with glibc_probe, and would fail without it).
+HELPERS = {"build/tests/test_glibc": ["build/tests/glibc_probe"]}
+
+
 def targets(cmds):
-    """The build/tests/... programs the commands run, for make."""
+    """The build/tests/... programs the commands run, and the helpers they
+    need, for make."""
     out = []
     for c in cmds:
         for word in shlex.split(c):
-            if word.startswith("build/tests/") and word not in out:
-                out.append(word)
+            if word.startswith("build/tests/"):
+                for prog in [word] + HELPERS.get(word, []):
+                    if prog not in out:
+                        out.append(prog)
     return out
 
 
