@@ -644,4 +644,163 @@ TEST(hostile_options_are_refused_with_one_line) {
   if (h) hawk_heap_destroy(h);
 }
 
+/* ---- figures and arguments (a second search for survivors) ---------------------------------- */
+
+/* hawk_heap_stats, as hawk_stats, refuses a size without room for the
+ * version and size fields it writes first. */
+TEST(heap_stats_refuses_a_size_without_its_version_and_size) {
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  REQUIRE(h);
+  struct hawk_stats s;
+  memset(&s, 0xab, sizeof s);
+  CHECK(hawk_heap_stats(h, &s, 4) == -1);
+  CHECK(hawk_heap_stats(h, &s, 7) == -1);
+  CHECK(hawk_heap_stats(h, NULL, sizeof s) == -1);
+  CHECK(s.version == 0xabababab); /* nothing written */
+  CHECK(hawk_heap_stats(h, &s, 8) == 0 && s.size == 8);
+  hawk_heap_destroy(h);
+}
+
+/* hawk_heap_calloc's overflowing product fails with ENOMEM, as calloc's. */
+TEST(heap_calloc_overflow_sets_enomem) {
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  REQUIRE(h);
+  errno = 0;
+  CHECK(hawk_heap_calloc(h, SIZE_MAX, 2) == NULL && errno == ENOMEM);
+  errno = 0;
+  CHECK(hawk_heap_calloc(h, (SIZE_MAX >> 4) + 1, 16) == NULL && errno == ENOMEM);
+  hawk_heap_destroy(h);
+}
+
+/* A block hawk_heap_realloc moves into another heap copies only as many
+ * bytes as the new block holds: moving a 4,000-byte block into a 100-byte
+ * one leaves the block after it, and the heap, as they were. */
+TEST(heap_realloc_into_another_heap_copies_no_more_than_the_new_size) {
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  REQUIRE(h);
+  unsigned char *slot = hawk_heap_malloc(h, 100), *after = hawk_heap_malloc(h, 100);
+  REQUIRE(slot && after);
+  memset(after, 0x5c, 100);
+  hawk_free(slot); /* the 100-byte hole the move takes */
+  unsigned char *p = hawk_malloc(4000);
+  REQUIRE(p);
+  memset(p, 0xe1, 4000);
+  unsigned char *q = hawk_heap_realloc(h, p, 100);
+  REQUIRE(q);
+  CHECK(q[0] == 0xe1 && q[99] == 0xe1);
+  int intact = 1;
+  for (int i = 0; i < 100; i++) intact &= after[i] == 0x5c;
+  CHECK(intact);
+  CHECK(hawk_heap_check(h) == 0);
+  hawk_free(q);
+  hawk_free(after);
+  CHECK(hawk_heap_check(h) == 0);
+  hawk_heap_destroy(h);
+}
+
+/* hawk_heap_check of the default heap is hawk_check: a broken footer of a
+ * free block of malloc's is found through it. */
+TEST(heap_check_of_the_default_heap_finds_a_broken_footer) {
+  struct hawk_heap *d = hawk_heap_default();
+  char *a = hawk_malloc(5000), *b = hawk_malloc(5000), *c = hawk_malloc(5000);
+  REQUIRE(a && b && c);
+  hawk_free(b);
+  CHECK(hawk_heap_check(d) == 0);
+  size_t footer = hawk_usable_size(a) - 8; /* b is free: its usable size is a's */
+  char saved[8];
+  memcpy(saved, b + footer, 8);
+  memset(b + footer, 0, 8);
+  int found = hawk_heap_check(d);
+  memcpy(b + footer, saved, 8);
+  CHECK(found > 0);
+  CHECK(hawk_heap_check(d) == 0);
+  hawk_free(a);
+  hawk_free(c);
+}
+
+/* A limit of exactly the smallest block (32 bytes) is accepted; one below
+ * it is refused. */
+TEST(limit_of_the_smallest_block_is_accepted) {
+  struct hawk_heap *h = with_policy(NULL, 32);
+  CHECK(h != NULL);
+  if (h) hawk_heap_destroy(h);
+  struct refused r = {.o = HAWK_HEAP_OPTIONS_INIT};
+  r.o.limit = 31;
+  r.err = EINVAL;
+  r.says = "limit";
+  CHECK(refused_with(r));
+}
+
+/* A block shrunk in place gives its bytes back to the heap's limit: after
+ * 60,000 of 64 KiB shrink to 100, 50,000 more fit. */
+TEST(limit_takes_back_what_a_shrink_in_place_gave) {
+  struct hawk_heap *h = with_policy(NULL, 64 * KiB);
+  REQUIRE(h);
+  char *p = hawk_heap_malloc(h, 60000);
+  REQUIRE(p);
+  errno = 0;
+  CHECK(hawk_heap_malloc(h, 50000) == NULL && errno == ENOMEM);
+  char *q = hawk_realloc(p, 100);
+  REQUIRE(q);
+  CHECK(q == p); /* in place */
+  void *more = hawk_heap_malloc(h, 50000);
+  CHECK(more != NULL);
+  hawk_free(more);
+  hawk_free(q);
+  hawk_heap_destroy(h);
+}
+
+/* A destroyed heap's blocks leave the process's bytes in use: the peak a
+ * later large block raises counts that block and what is in use now, not
+ * the 8 MiB the heap held when it was destroyed. */
+TEST(destroy_takes_its_blocks_out_of_the_process_in_use) {
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  REQUIRE(h);
+  for (int i = 0; i < 8000; i++) REQUIRE(hawk_heap_malloc(h, 1000) != NULL);
+  hawk_heap_destroy(h); /* its blocks with it */
+  struct hawk_stats s0 = all_stats();
+  size_t big = s0.in_use_peak > 32 * MiB ? 2 * s0.in_use_peak : 64 * MiB;
+  void *p = hawk_malloc(big);
+  REQUIRE(p);
+  struct hawk_stats s1 = all_stats();
+  hawk_free(p);
+  CHECK(s1.in_use_peak >= s1.in_use);
+  CHECK(s1.in_use_peak < s1.in_use + 2 * MiB); /* the counts of the heaps, told in steps */
+  if (s1.in_use_peak >= s1.in_use + 2 * MiB)
+    fprintf(stderr, "    in use %llu, peak %llu\n", (unsigned long long)s1.in_use,
+            (unsigned long long)s1.in_use_peak);
+}
+
+/* hawk_heap_stats counts a heap's large blocks in its frees as in its
+ * mallocs, and in its mapped peak once they are gone. */
+TEST(heap_stats_count_large_blocks_freed) {
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  REQUIRE(h);
+  void *p = hawk_heap_malloc(h, 9 * MiB);
+  REQUIRE(p);
+  hawk_free(p);
+  struct hawk_stats s = heap_stats(h);
+  CHECK(s.mallocs == 1);
+  CHECK(s.frees == 1);
+  CHECK(s.large_blocks == 0);
+  CHECK(s.mapped_peak >= 9 * MiB);
+  hawk_heap_destroy(h);
+}
+
+/* Slots of destroyed heaps are used again once more than 64 wait: of 200
+ * heaps created and destroyed one after another, some get a handle an
+ * earlier one had. */
+TEST(destroyed_heaps_slots_are_used_again) {
+  static struct hawk_heap *seen[200];
+  int again = 0;
+  for (int i = 0; i < 200; i++) {
+    struct hawk_heap *h = hawk_heap_create(NULL);
+    REQUIRE(h);
+    for (int j = 0; j < i; j++) again += seen[j] == h;
+    seen[i] = h;
+    hawk_heap_destroy(h);
+  }
+  CHECK(again >= 100);
+}
+
 TEST_MAIN()
