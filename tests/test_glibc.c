@@ -445,6 +445,104 @@ TEST(malloc_info_figures_agree_with_mallinfo2) {
   hawk_free(q);
 }
 
+/* The text of <heap nr="nr"> ... </heap> of xml, into out (empty if
+ * absent). */
+static void heap_section(const char *xml, int nr, char *out, size_t size) {
+  char open[32];
+  snprintf(open, sizeof open, "<heap nr=\"%d\">", nr);
+  const char *from = strstr(xml, open), *to = from ? strstr(from, "</heap>") : NULL;
+  size_t len = to ? (size_t)(to - from) : 0;
+  if (len >= size) len = size - 1;
+  memcpy(out, from ? from : "", len);
+  out[len] = 0;
+}
+
+/* malloc_info's figures of a heap, in a fresh copy with no thread cache
+ * (every free reaches the heap): the free blocks are in size classes of 32
+ * bytes and less, 33 to 64, ... each from its smallest block to its
+ * biggest; the heap's <system type="max"> is its peak of arenas, not its
+ * count now. */
+TEST(malloc_info_size_classes_and_the_heaps_peak) {
+  if (!is_fresh("malloc_info_size_classes_and_the_heaps_peak")) {
+    char *env[] = {"HAWKALLOC_TCACHE=0", NULL}, out[1 << 13];
+    int status = run_fresh_env("malloc_info_size_classes_and_the_heaps_peak", env, out, sizeof out);
+    CHECK(status == 0);
+    if (status != 0) fprintf(stderr, "%s", out);
+    return;
+  }
+  /* Free blocks of 64, 48 and 32 bytes, in that order of addresses, each
+   * between blocks in use. */
+  void *g[4], *b64, *b48, *b32;
+  g[0] = hawk_malloc(200);
+  b64 = hawk_malloc(56);
+  g[1] = hawk_malloc(200);
+  b48 = hawk_malloc(40);
+  g[2] = hawk_malloc(200);
+  b32 = hawk_malloc(24);
+  g[3] = hawk_malloc(200);
+  REQUIRE(g[0] && g[1] && g[2] && g[3] && b64 && b48 && b32);
+  REQUIRE((char *)b64 < (char *)b48 && (char *)b48 < (char *)b32);
+  hawk_free(b64);
+  hawk_free(b48);
+  hawk_free(b32);
+  /* The heap grows to three arenas, then gives them back. */
+  void *big[12];
+  for (int i = 0; i < 12; i++) REQUIRE((big[i] = hawk_malloc(900000)) != NULL);
+  for (int i = 0; i < 12; i++) hawk_free(big[i]);
+  hawk_trim();
+  static char xml[1 << 16], h0[1 << 14];
+  REQUIRE(malloc_info_text(xml, sizeof xml, NULL, NULL) == 0);
+  heap_section(xml, 0, h0, sizeof h0);
+  CHECK(strstr(h0, "<size from=\"32\" to=\"32\"") != NULL);
+  CHECK(strstr(h0, "<size from=\"48\" to=\"64\"") != NULL);
+  long long now0 = xml_number(h0, 0, "<system type=\"current\"", "size");
+  long long max0 = xml_number(h0, 0, "<system type=\"max\"", "size");
+  CHECK(now0 >= (long long)ARENA && max0 >= 3 * (long long)ARENA && max0 > now0);
+  if (test_failures_in_case) printf("%s", xml);
+  for (int i = 0; i < 4; i++) hawk_free(g[i]);
+}
+
+static pthread_barrier_t all_grown;
+
+/* Three arenas of blocks held until every thread has its own. */
+static void *grow_a_heap(void *arg) {
+  (void)arg;
+  void *p[12];
+  hawk_free(hawk_malloc(32)); /* gives the thread its cache, and its heap */
+  for (int i = 0; i < 12; i++) p[i] = hawk_malloc(900000);
+  pthread_barrier_wait(&all_grown);
+  for (int i = 0; i < 12; i++) hawk_free(p[i]);
+  return NULL;
+}
+
+/* The totals' <system type="max"> is the sum of every heap's peak, the
+ * last heap's too: two heaps, two threads at once (a new thread takes the
+ * heap with the fewest threads: one each), each heap grown to three
+ * arenas. */
+TEST(malloc_info_total_max_sums_every_heaps_peak) {
+  if (!is_fresh("malloc_info_total_max_sums_every_heaps_peak")) {
+    char *env[] = {"HAWKALLOC_HEAPS=2", NULL}, out[1 << 13];
+    int status = run_fresh_env("malloc_info_total_max_sums_every_heaps_peak", env, out, sizeof out);
+    CHECK(status == 0);
+    if (status != 0) fprintf(stderr, "%s", out);
+    return;
+  }
+  pthread_t t[2];
+  REQUIRE(pthread_barrier_init(&all_grown, NULL, 2) == 0);
+  for (int i = 0; i < 2; i++) REQUIRE(pthread_create(&t[i], NULL, grow_a_heap, NULL) == 0);
+  for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+  pthread_barrier_destroy(&all_grown);
+  static char xml[1 << 16], h0[1 << 14], h1[1 << 14];
+  REQUIRE(malloc_info_text(xml, sizeof xml, NULL, NULL) == 0);
+  heap_section(xml, 0, h0, sizeof h0);
+  heap_section(xml, 1, h1, sizeof h1);
+  long long max0 = xml_number(h0, 0, "<system type=\"max\"", "size");
+  long long max1 = xml_number(h1, 0, "<system type=\"max\"", "size");
+  CHECK(max0 >= 3 * (long long)ARENA && max1 >= 3 * (long long)ARENA);
+  CHECK(xml_number(xml, 1, "<system type=\"max\"", "size") == max0 + max1);
+  if (test_failures_in_case) printf("%s", xml);
+}
+
 /* options must be 0: anything else is EINVAL, with nothing written, as
  * glibc 2.36 answers (it returns EINVAL itself; errno is set too). */
 TEST(malloc_info_options_einval) {
@@ -641,6 +739,22 @@ TEST(mallopt_perturb_fills) {
   unsigned char *shrunk = hawk_realloc(s, 40);
   CHECK(shrunk == spare && all_bytes(shrunk, 0, 40, 0x33));
   CHECK(all_bytes(s, 16, 200, 0x5a));
+  /* hawk_heap_realloc moving a block into another heap fills the block it
+   * left as free fills it. */
+  struct hawk_heap *uh = hawk_heap_create(NULL);
+  REQUIRE(uh);
+  unsigned char *m = hawk_malloc(3000), *after_m = hawk_malloc(100);
+  REQUIRE(m && after_m);
+  memset(m, 0x44, 3000);
+  size_t um = hawk_usable_size(m);
+  unsigned char *moved = hawk_heap_realloc(uh, m, 3000);
+  REQUIRE(moved);
+  CHECK(moved != m && all_bytes(moved, 0, 3000, 0x44));
+  /* past the links a free block keeps (32 bytes: one merged with a free
+   * neighbour may keep more than a list's two), before its footer */
+  CHECK(all_bytes(m, 32, um - 8, 0x5a));
+  hawk_free(after_m);
+  hawk_heap_destroy(uh);
   CHECK(MALLOPT(M_PERTURB, 0) == 1);
   hawk_free(shrunk);
   hawk_free(next);
