@@ -1758,6 +1758,34 @@ TEST(pvalloc_rounds_up_to_pages) {
   CHECK(hawk_check() == 0);
 }
 
+/* pvalloc(0) gives a whole page, as glibc's: 0 rounded up to pages is 0,
+ * and a page is the least pvalloc hands out. */
+TEST(pvalloc_zero_gives_a_whole_page) {
+  size_t pg = page_size();
+  unsigned char *p = NULL;
+  CHECK_ERRNO_KEPT(p = hawk_pvalloc(0));
+  REQUIRE(p);
+  CHECK(is_aligned(p, pg));
+  CHECK(hawk_usable_size(p) >= pg);
+  memset(p, 0x3c, pg);
+  CHECK(hawk_check() == 0);
+  hawk_free(p);
+}
+
+/* memalign's alignments follow glibc: 2^63 is a power of two, supported
+ * but too big for any block (ENOMEM); only one above it is EINVAL. */
+TEST(memalign_of_the_top_power_of_two_is_enomem) {
+  size_t top = (size_t)1 << 63;
+  errno = 0;
+  CHECK(hawk_memalign(top, 1) == NULL && errno == ENOMEM);
+  errno = 0;
+  CHECK(hawk_memalign(top, 100) == NULL && errno == ENOMEM);
+  errno = 0;
+  CHECK(hawk_memalign(top + 1, 1) == NULL && errno == EINVAL);
+  errno = 0;
+  CHECK(hawk_memalign(SIZE_MAX, 1) == NULL && errno == EINVAL);
+}
+
 /* D17: aligned allocation through the three aligned entry points in turn. */
 static void *alloc_aligned(int how, size_t alignment, size_t n) {
   void *p = NULL;
@@ -2025,6 +2053,23 @@ TEST(trim_after_big_free) {
   for (int i = 0; i < 1000; i++) REQUIRE((p[i] = hawk_malloc(1000)) != NULL);
   for (int i = 0; i < 1000; i++) hawk_free(p[i]);
   CHECK(hawk_check() == 0);
+}
+
+/* hawk_trim returns 0 when it had nothing to give back: in a fresh copy
+ * (no free blocks of earlier cases), a second trim right after the one that
+ * unmapped a spare large mapping. */
+TEST(trim_with_nothing_to_give_back_returns_0) {
+  if (!is_fresh("trim_with_nothing_to_give_back_returns_0")) {
+    CHECK(run_fresh("trim_with_nothing_to_give_back_returns_0") == 0);
+    return;
+  }
+  void *p = hawk_malloc(6 * MiB), *guard = hawk_malloc(100);
+  REQUIRE(p && guard);
+  hawk_free(p); /* kept as a spare mapping */
+  CHECK(hawk_trim() == 1);
+  CHECK(hawk_trim() == 0);
+  CHECK(hawk_trim() == 0);
+  hawk_free(guard);
 }
 
 /* hawk_trim gives back the pages of free blocks only: blocks in use of a

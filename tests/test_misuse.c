@@ -822,6 +822,60 @@ TEST(overflow_seen_by_hawk_check) {
   hawk_free(pair[1]);
 }
 
+/* hawk_check covers the large blocks: the header word before a large
+ * block's payload overwritten is reported, without aborting. */
+static void child_check_after_large_header_overwritten(void *arg) {
+  unsigned char *p = arg;
+  memset(p - 8, 0x41, 8);
+  int problems = hawk_check();
+  _exit(problems > 0 ? 0 : 1);
+}
+
+TEST(large_block_header_overwritten_seen_by_hawk_check) {
+  unsigned char *p = hawk_malloc(3 * MiB);
+  REQUIRE(p);
+  char buf[4096];
+  int status = run_captured(child_check_after_large_header_overwritten, p, buf, sizeof buf);
+  CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK(strstr(buf, "hawkalloc: check: large block") != NULL);
+  hawk_free(p);
+}
+
+/* realloc of a freed block to more than PTRDIFF_MAX bytes fails, but the
+ * pointer is checked first: the misuse is reported, not an ENOMEM. */
+static void child_huge_realloc_after_free(void *arg) {
+  hawk_free(arg);
+  sink = (size_t)(uintptr_t)hawk_realloc(arg, SIZE_MAX);
+}
+
+TEST(realloc_after_free_to_a_size_past_ptrdiff_max) {
+  void *a = hawk_malloc(300), *b = hawk_malloc(300);
+  REQUIRE(a && b);
+  EXPECT_MISUSE_EITHER(child_huge_realloc_after_free, a, "realloc", a, "double free",
+                       "invalid pointer");
+  hawk_free(a);
+  hawk_free(b);
+}
+
+/* A large block aligned to a whole chunk (4 MiB) has its payload at a
+ * chunk's start, its mapping's header in the chunk before.  Freed, its
+ * mapping unmapped by hawk_trim, and freed again: a double free, since
+ * nothing has mapped the range since and the payload lay where one of
+ * HawkAlloc's can. */
+static void child_free_trim_free(void *arg) {
+  hawk_free(arg);
+  hawk_trim();
+  hawk_free(arg);
+}
+
+TEST(double_free_of_a_chunk_aligned_large_block_after_trim) {
+  void *p = hawk_memalign(ARENA_SIZE, 1000);
+  REQUIRE(p);
+  REQUIRE(((uintptr_t)p & (ARENA_SIZE - 1)) == 0);
+  EXPECT_MISUSE(child_free_trim_free, p, "free", p, "double free");
+  hawk_free(p);
+}
+
 #endif /* not under a sanitizer */
 
 TEST_MAIN()
