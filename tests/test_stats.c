@@ -233,6 +233,18 @@ TEST(stats_respects_the_callers_size) {
   CHECK(memcmp((char *)&s + 24, tail, sizeof tail) == 0); /* nothing written past it */
   CHECK(hawk_stats(&s, 4) == -1);
   CHECK(hawk_stats(NULL, sizeof s) == -1);
+  /* A newer caller's bigger struct: the library writes its own struct and
+   * says so in size, nothing past it. */
+  struct {
+    struct hawk_stats s;
+    unsigned char tail[64];
+  } newer;
+  memset(&newer, 0xab, sizeof newer);
+  CHECK(hawk_stats(&newer.s, sizeof newer) == 0);
+  CHECK(newer.s.version == HAWK_STATS_VERSION && newer.s.size == sizeof newer.s);
+  unsigned char untouched[64];
+  memset(untouched, 0xab, sizeof untouched);
+  CHECK(memcmp(newer.tail, untouched, sizeof untouched) == 0);
 }
 
 static void print_table(int fd) { hawk_stats_print(fd); }
@@ -264,6 +276,216 @@ TEST(heap_map_draws_one_strip_per_arena_and_shows_fullness) {
   for (int i = 0; i < N; i++) hawk_free(p[i]);
   out = capture_stderr(print_map);
   CHECK(strstr(out, "################") == NULL);
+}
+
+/* The tenths of the printed percentage named name in the table out (-1
+ * when absent): "name   12.3%". */
+static long printed_tenths(const char *out, const char *name) {
+  const char *at = strstr(out, name);
+  if (!at) return -1;
+  at += strlen(name);
+  char *end;
+  long whole = strtol(at, &end, 10);
+  if (*end != '.' || end[1] < '0' || end[1] > '9' || end[2] != '%') return -1;
+  return whole * 10 + (end[1] - '0');
+}
+
+/* The printed percentages are rounded to the nearest tenth, not cut: in a
+ * fresh copy, blocks of 3,000 bytes are taken until the peak occupancy
+ * (peak in use / peak mapped) is one whose cut and rounded tenths differ,
+ * and the table prints the rounded one. */
+TEST(printed_percentages_round_to_the_nearest_tenth) {
+  if (!is_fresh("printed_percentages_round_to_the_nearest_tenth")) {
+    CHECK(run_fresh("printed_percentages_round_to_the_nearest_tenth") == 0);
+    return;
+  }
+  static void *p[400];
+  struct hawk_stats st;
+  uint64_t num = 0, den = 1;
+  int n = 0, found = 0;
+  while (n < 400 && !found) {
+    REQUIRE((p[n++] = hawk_malloc(3000)) != NULL);
+    st = stats_now();
+    num = st.in_use_peak, den = st.mapped_peak;
+    found = den && (num * 1000 + den / 2) / den != num * 1000 / den;
+  }
+  REQUIRE(found);
+  const char *out = capture_stderr(print_table); /* the same figures: nothing allocated since */
+  REQUIRE(out != NULL);
+  long want = (long)((num * 1000 + den / 2) / den);
+  CHECK(printed_tenths(out, "peak occupancy") == want);
+  if (printed_tenths(out, "peak occupancy") != want)
+    fprintf(stderr, "    %llu / %llu: want %ld tenths; table:\n%s", (unsigned long long)num,
+            (unsigned long long)den, want, out);
+  for (int i = 0; i < n; i++) hawk_free(p[i]);
+}
+
+/* The strip of the map line of the arena at base in the map out, its 64
+ * cells into cells (NUL-terminated); 0 if no line shows that arena. */
+static int map_strip(const char *out, uintptr_t base, char cells[65]) {
+  char addr[40];
+  snprintf(addr, sizeof addr, " %p |", (void *)base);
+  const char *at = strstr(out, addr);
+  if (!at) return 0;
+  memcpy(cells, at + strlen(addr), 64);
+  cells[64] = 0;
+  return 1;
+}
+
+/* A cell of the map (64 KiB) exactly a quarter allocated draws '-', one
+ * allocated byte more '+'.  In a fresh copy with no thread cache (every
+ * block from the heap, laid out one after the other): cell c gets the last
+ * 8 bytes of a block A (blocks start 8 bytes past a multiple of 16), then a
+ * free block, then the first 16,376 bytes of a block B that runs on into
+ * cell c + 1: 16,384 bytes allocated. */
+TEST(heap_map_cell_exactly_a_quarter_allocated_draws_a_dash) {
+  if (!is_fresh("heap_map_cell_exactly_a_quarter_allocated_draws_a_dash")) {
+    char *env[] = {"HAWKALLOC_TCACHE=0", NULL}, out[1 << 13];
+    int status = run_fresh_env("heap_map_cell_exactly_a_quarter_allocated_draws_a_dash", env, out,
+                               sizeof out);
+    CHECK(status == 0);
+    if (status != 0) fprintf(stderr, "%s", out);
+    return;
+  }
+  const uintptr_t cell = 64 << 10, arena = 4 << 20;
+  char *first = hawk_malloc(16);
+  REQUIRE(first);
+  uintptr_t base = (uintptr_t)first & ~(arena - 1), at = (uintptr_t)first - 8 + 32;
+  uintptr_t c = (at - base) / cell + 2;
+  uintptr_t a_end = base + c * cell + 8, b_start = base + (c + 1) * cell - 16376;
+  char *a = hawk_malloc(a_end - at - 8);         /* block A: from at to a_end */
+  char *hole = hawk_malloc(b_start - a_end - 8); /* freed below */
+  char *b = hawk_malloc(32768 - 8);              /* block B: 32 KiB from b_start */
+  REQUIRE(a && hole && b);
+  REQUIRE((uintptr_t)a == at + 8 && (uintptr_t)hole == a_end + 8 && (uintptr_t)b == b_start + 8);
+  hawk_free(hole);
+  const char *out = capture_stderr(print_map);
+  char cells[65];
+  REQUIRE(map_strip(out, base, cells));
+  CHECK(cells[c] == '-');
+  CHECK(cells[c - 1] == '#' && cells[c + 1] == '+'); /* all of A's; half of it B's */
+  if (cells[c] != '-') fprintf(stderr, "    cell %lu of |%s|\n", (unsigned long)c, cells);
+  hawk_free(a);
+  hawk_free(b);
+  hawk_free(first);
+}
+
+/* The text map shows at most 16 arenas, then says how many more: 18 arenas
+ * and more of blocks of 900,000 bytes (four to an arena). */
+TEST(heap_map_shows_sixteen_arenas_then_how_many_more) {
+  enum { N = 80 };
+  static void *p[N];
+  for (int i = 0; i < N; i++) REQUIRE((p[i] = hawk_malloc(900000)) != NULL);
+  struct hawk_stats s = stats_now();
+  REQUIRE(s.arenas > 17);
+  const char *out = capture_stderr(print_map);
+  REQUIRE(out != NULL);
+  CHECK(count_lines_with(out, " |") == 16);
+  char more[64];
+  snprintf(more, sizeof more, "... and %llu more arenas", (unsigned long long)(s.arenas - 16));
+  CHECK(strstr(out, more) != NULL);
+  for (int i = 0; i < N; i++) hawk_free(p[i]);
+  hawk_trim();
+}
+
+/* hawk_walk returns the number of blocks it visited; a large block's size
+ * counts its header, as an arena block's: it runs from the header to the
+ * end of its mapping. */
+struct walk_tally {
+  size_t calls;
+  uintptr_t large;
+  struct hawk_block_info info;
+};
+
+static void tally_block(void *ctx, const struct hawk_block_info *b) {
+  struct walk_tally *t = ctx;
+  t->calls++;
+  if (b->payload == t->large) t->info = *b;
+}
+
+TEST(walk_counts_what_it_visits_and_a_large_blocks_header) {
+  char *small = hawk_malloc(3000), *large = hawk_malloc(3 << 20);
+  REQUIRE(small && large);
+  struct walk_tally t = {0, (uintptr_t)large, {0}};
+  size_t n = hawk_walk(tally_block, &t);
+  CHECK(n == t.calls);
+  CHECK(n >= 3);
+  CHECK(t.info.state == HAWK_BLOCK_LARGE);
+  CHECK(t.info.address == (uintptr_t)large - 8);
+  CHECK(t.info.size == hawk_usable_size(large) + 8);
+  CHECK(t.info.address + t.info.size == t.info.region + t.info.region_size);
+  hawk_free(small);
+  hawk_free(large);
+}
+
+/* The region a large block's mapping takes, from hawk_walk. */
+static size_t mapping_of(void *p) {
+  struct walk_tally t = {0, (uintptr_t)p, {0}};
+  hawk_walk(tally_block, &t);
+  return t.info.region_size;
+}
+
+/* A large block resized changes the footprint by the difference of its
+ * mappings, growing and shrinking. */
+TEST(footprint_follows_a_large_block_resized) {
+  char *p = hawk_malloc(3 << 20);
+  REQUIRE(p);
+  size_t len0 = mapping_of(p);
+  uint64_t f0 = stats_now().footprint;
+  char *q = hawk_realloc(p, 7 << 20);
+  REQUIRE(q);
+  size_t len1 = mapping_of(q);
+  uint64_t f1 = stats_now().footprint;
+  CHECK(len1 > len0 && f1 - f0 == len1 - len0);
+  char *r = hawk_realloc(q, 5 << 20);
+  REQUIRE(r);
+  size_t len2 = mapping_of(r);
+  uint64_t f2 = stats_now().footprint;
+  CHECK(len2 < len1 && f1 - f2 == len1 - len2);
+  hawk_free(r);
+}
+
+/* A large block allocated and freed between two calls of hawk_stats still
+ * raises the peak of bytes in use: a block bigger than the peak so far. */
+TEST(peak_in_use_sees_a_large_block_freed_before_the_stats) {
+  struct hawk_stats a = stats_now();
+  size_t big = (size_t)a.in_use_peak + (8 << 20);
+  char *p = hawk_malloc(big);
+  REQUIRE(p);
+  hawk_free(p);
+  struct hawk_stats b = stats_now();
+  CHECK(b.in_use_peak >= a.in_use + big);
+}
+
+/* A block realloc takes back from this thread's cache to grow its
+ * neighbour into leaves the cache's tally: once every block is freed, the
+ * mallocs and the frees counted since agree. */
+TEST(mallocs_and_frees_agree_after_realloc_takes_a_cached_neighbour) {
+  char *a = NULL, *b = NULL;
+  void *miss[64];
+  int nmiss = 0;
+  struct hawk_stats s0 = stats_now();
+  for (int i = 0; i < 32 && !a; i++) {
+    char *x = hawk_malloc(200), *y = hawk_malloc(200);
+    REQUIRE(x && y);
+    if (y == x + hawk_usable_size(x) + 8) {
+      a = x, b = y;
+    } else {
+      miss[nmiss++] = x;
+      miss[nmiss++] = y;
+    }
+  }
+  REQUIRE(a != NULL);
+  memset(a, 0x61, 200);
+  hawk_free(b); /* into this thread's cache */
+  char *grown = hawk_realloc(a, 400);
+  REQUIRE(grown);
+  CHECK(grown == a); /* in place, into b */
+  CHECK(grown[199] == 0x61);
+  hawk_free(grown);
+  for (int i = 0; i < nmiss; i++) hawk_free(miss[i]);
+  struct hawk_stats s1 = stats_now();
+  CHECK(s1.mallocs - s0.mallocs == s1.frees - s0.frees);
 }
 
 /* A freed large mapping is kept for the next large malloc of a similar

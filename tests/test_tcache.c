@@ -769,10 +769,12 @@ TEST(the_cache_check_reports_a_block_bigger_than_its_list) {
   CHECK(block_size(block_of_payload(p)) == 112);
   CHECK(tcache_check() == 0);
   REQUIRE(tcache_push(p, 96));
-  fprintf(stderr, "    (a report of a cached block that is not sound is expected next)\n");
+  fprintf(stderr, "    (two reports of a cached block that is not sound are expected next)\n");
   CHECK(tcache_check() == 1);
+  CHECK(hawk_check() == 1); /* hawk_check covers this thread's cache */
   CHECK(tcache_pop_fast(96, tcache_key) == p);
   CHECK(tcache_check() == 0);
+  CHECK(hawk_check() == 0);
   hawk_free(p);
 }
 
