@@ -1300,12 +1300,96 @@ TEST(setuid_programs_ignore_every_variable) {
   remove_tree(dir);
 }
 
+/* A variable whose name only starts with an option's is not that option:
+ * HAWKALLOC_STATSX=1 neither prints the statistics nor is read as
+ * HAWKALLOC_STATS with the value "X=1". */
+TEST(a_longer_name_is_not_the_option) {
+  check_report("HAWKALLOC_STATSX=1", 0, 0, "");
+  unsigned def = default_heaps();
+  check_report("HAWKALLOC_HEAPS_=3", def, 0, "");
+  check_report("HAWKALLOC_DEBUGGING=1", 0, 0, "");
+}
+
+#include <sched.h>
+
+/* HAWKALLOC_HEAPS=0 (and the default) is two heaps a CPU the program may
+ * run on: a child started with one CPU in its affinity mask has 2, with two
+ * CPUs 4 (when the machine has them). */
+TEST(automatic_heaps_are_two_a_cpu) {
+  cpu_set_t all, some;
+  REQUIRE(sched_getaffinity(0, sizeof all, &all) == 0);
+  int cpus = CPU_COUNT(&all), first = -1, second = -1;
+  for (int c = 0; c < CPU_SETSIZE && second < 0; c++)
+    if (CPU_ISSET(c, &all)) {
+      if (first < 0)
+        first = c;
+      else
+        second = c;
+    }
+  REQUIRE(first >= 0);
+  CPU_ZERO(&some);
+  CPU_SET(first, &some);
+  REQUIRE(sched_setaffinity(0, sizeof some, &some) == 0); /* the child inherits it */
+  check_report("HAWKALLOC_HEAPS=0", 2, 0, "");
+  if (cpus >= 2) {
+    CPU_SET(second, &some);
+    REQUIRE(sched_setaffinity(0, sizeof some, &some) == 0);
+    check_report("HAWKALLOC_HEAPS=0", 4, 0, "");
+    check_report("HAWKALLOC_POLICY=segregated", 4, 0, ""); /* HAWKALLOC_HEAPS not set */
+  }
+  CHECK(sched_setaffinity(0, sizeof all, &all) == 0);
+}
+
+/* argv: --chdir-close-trace DIR TRACE.  Allocates, moves into DIR, closes
+ * the trace's descriptor (TRACE names it from the directory it started in),
+ * allocates and exits: the trace is opened again by its path. */
+static int child_chdir_close_trace(const char *dir, const char *trace) {
+  churn();
+  int fd = trace_descriptor(trace);
+  if (fd < 0) return 2;
+  if (chdir(dir) != 0) return 3;
+  close(fd);
+  churn();
+  exit(0);
+}
+
+/* A relative HAWKALLOC_TRACE opened again by its path, after the program
+ * moved to another directory and closed the trace's descriptor, is the
+ * trace in the directory the program started in: tracing goes on there,
+ * without a word. */
+TEST(relative_trace_reopened_after_a_chdir_is_the_same_file) {
+  char dir[64];
+  make_temp_dir(dir);
+  REQUIRE(dir[0]);
+  char start[128], moved[128], path[200], out[256], err[4096];
+  snprintf(start, sizeof start, "%s/start", dir);
+  snprintf(moved, sizeof moved, "%s/moved", dir);
+  REQUIRE(mkdir(start, 0700) == 0 && mkdir(moved, 0700) == 0);
+  char old[4096];
+  REQUIRE(getcwd(old, sizeof old) != NULL);
+  REQUIRE(chdir(start) == 0);
+  char *envp[] = {"HAWKALLOC_TRACE=calls.trace", NULL};
+  int status = run_child(envp, "--chdir-close-trace", moved, "calls.trace", out, sizeof out, err,
+                         sizeof err, 0);
+  CHECK(chdir(old) == 0);
+  CHECK(exited_0(status));
+  CHECK(strcmp(err, "") == 0);
+  if (strcmp(err, "") != 0) fprintf(stderr, "    stderr was: [%s]\n", err);
+  snprintf(path, sizeof path, "%s/calls.trace", start);
+  CHECK(trace_records(path) >= 80000); /* both churns: every record */
+  snprintf(path, sizeof path, "%s/calls.trace", moved);
+  CHECK(access(path, F_OK) != 0);
+  remove_tree(dir);
+}
+
 static int harness_main(int argc, char **argv);
 
 int main(int argc, char **argv) {
   ssize_t n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
   if (n <= 0) return 1;
   self_path[n] = 0;
+  if (argc > 3 && strcmp(argv[1], "--chdir-close-trace") == 0)
+    return child_chdir_close_trace(argv[2], argv[3]);
   if (argc > 1 && strcmp(argv[1], "--report") == 0) return child_report();
   if (argc > 1 && strcmp(argv[1], "--corrupt") == 0) return child_corrupt();
   if (argc > 1 && strcmp(argv[1], "--placement") == 0) return child_placement();

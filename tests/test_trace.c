@@ -1,5 +1,6 @@
 /* test_trace.c - HAWKALLOC_TRACE records every call of every thread in the
  * documented format (docs/trace-format.md). */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -696,9 +697,57 @@ TEST(trace_flush_of_a_busy_threads_buffer_loses_and_repeats_nothing) {
   unlink(path);
 }
 
+/* argv: --errno-child PATH.  Closes the trace's descriptor and removes its
+ * file, so that writing the next chunk fails (the path no longer names the
+ * trace: one line, tracing stops), then flushes with errno set: the failed
+ * write leaves errno as it was.  Exit 0 when it did, 3 when not, 2 when the
+ * trace's descriptor was not found. */
+static int errno_child(const char *path) {
+  void *p = hawk_malloc(100); /* a record waiting in this thread's buffer */
+  struct stat want, st;
+  if (stat(path, &want) != 0) return 2;
+  int fd = -1;
+  for (int i = 0; i < 1024 && fd < 0; i++)
+    if (fstat(i, &st) == 0 && st.st_dev == want.st_dev && st.st_ino == want.st_ino) fd = i;
+  if (fd < 0) return 2;
+  close(fd);
+  unlink(path);
+  errno = 4242;
+  hawk_trace_flush();
+  int kept = errno == 4242;
+  hawk_free(p);
+  return kept ? 0 : 3;
+}
+
+TEST(a_trace_chunk_that_cannot_be_written_leaves_errno) {
+  char path[] = "/tmp/hawk-trace-errno-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  unlink(path);
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 2); /* its one line */
+    char env1[4200];
+    snprintf(env1, sizeof env1, "HAWKALLOC_TRACE=%s", path);
+    char *envp[] = {env1, NULL};
+    char *argv[] = {self_path, "--errno-child", path, NULL};
+    execve(self_path, argv, envp);
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fprintf(stderr, "    status %d\n", status);
+  unlink(path);
+}
+
 static int harness_main(int argc, char **argv);
 
 int main(int argc, char **argv) {
+  if (argc > 2 && strcmp(argv[1], "--errno-child") == 0) return errno_child(argv[2]);
   if (argc > 1 && strcmp(argv[1], "--traced-child") == 0) return traced_child();
   if (argc > 1 && strcmp(argv[1], "--exact-child") == 0) return exact_child();
   if (argc > 1 && strcmp(argv[1], "--heap-child") == 0) return heap_child();
