@@ -557,6 +557,179 @@ TEST(the_budget_of_old_blocks_is_renewed_each_period) {
   CHECK(hawk_check() == 0);
 }
 
+/* Old blocks of n bytes, each with a small block in use after it (so that
+ * freed ones stay apart), made at the start of a copy. */
+static void old_blocks(unsigned char **p, int count, size_t n) {
+  for (int i = 0; i < count; i++) {
+    p[i] = hawk_malloc(n);
+    void *guard = hawk_malloc(3000);
+    if (!p[i] || !guard) abort();
+    memset(p[i], 0x5a, n);
+  }
+}
+
+/* Frees p[from..to) and returns how many gave their inner pages back at
+ * once (-1 for each that only gave some back: neither at once nor kept). */
+static int free_counting_given_back(unsigned char **p, int from, int to, size_t n) {
+  int gone = 0;
+  for (int i = from; i < to; i++) {
+    hawk_free(p[i]);
+    size_t r = inner_resident(p[i], n);
+    gone += r == 0 ? 1 : r == inner_pages(p[i], n) ? 0 : -1000;
+  }
+  return gone;
+}
+
+/* Memory given back at once and handed out again in the next period still
+ * counts as handed out again: the heap pauses its give-backs (old blocks
+ * freed then keep their pages).  A period of 1 s: twelve old blocks of 512
+ * KiB are freed (given back at once, 6 MiB of the 16 MiB budget), the
+ * epoch moves on once, the same twelve places are handed out again (more
+ * than 4 MiB), then eight more old blocks freed keep their pages. */
+TEST(memory_handed_out_again_in_the_next_period_pauses_the_give_backs) {
+  if (!is_fresh("memory_handed_out_again_in_the_next_period_pauses_the_give_backs")) {
+    char period[] = "HAWKALLOC_DECAY_MS=1000", out[512];
+    char *const env[] = {period, NULL};
+    CHECK(run_fresh_env("memory_handed_out_again_in_the_next_period_pauses_the_give_backs", env,
+                        out, sizeof out) == 0);
+    return;
+  }
+  enum { FREED = 12, LATER = 8 };
+  size_t n = 512 * KiB;
+  static unsigned char *p[FREED + LATER], *again[FREED];
+  struct timespec t = {1, 200000000L};
+  activity(100); /* the clock's first reading */
+  old_blocks(p, FREED + LATER, n);
+  nanosleep(&t, NULL);
+  activity(100); /* every block is old now */
+  REQUIRE(free_counting_given_back(p, 0, FREED, n) == FREED);
+  uintptr_t lo = UINTPTR_MAX, hi = 0;
+  for (int i = 0; i < FREED; i++) {
+    if ((uintptr_t)p[i] < lo) lo = (uintptr_t)p[i];
+    if ((uintptr_t)p[i] + n > hi) hi = (uintptr_t)p[i] + n;
+  }
+  nanosleep(&t, NULL);
+  activity(100); /* the next period */
+  size_t inside = 0;
+  for (int i = 0; i < FREED; i++) {
+    REQUIRE((again[i] = hawk_malloc(n)) != NULL);
+    memset(again[i], 0x5a, n);
+    if ((uintptr_t)again[i] >= lo && (uintptr_t)again[i] < hi) inside += n;
+  }
+  REQUIRE(inside >= 4 * MiB); /* where the pages went back */
+  int gone = free_counting_given_back(p, FREED, FREED + LATER, n);
+  CHECK(gone == 0);
+  if (gone != 0) printf("# %d of %d old blocks given back in the pause\n", gone, LATER);
+  for (int i = 0; i < FREED; i++) hawk_free(again[i]);
+  CHECK(hawk_check() == 0);
+}
+
+/* Frees the old blocks p[0..count) (each given back at once) and hands out
+ * as many blocks of n bytes again, into out; returns the bytes of those
+ * that lie where the freed ones did. */
+static size_t free_and_hand_out_again(unsigned char **p, unsigned char **out, int count, size_t n) {
+  uintptr_t lo = UINTPTR_MAX, hi = 0;
+  for (int i = 0; i < count; i++) {
+    if ((uintptr_t)p[i] < lo) lo = (uintptr_t)p[i];
+    if ((uintptr_t)p[i] + n > hi) hi = (uintptr_t)p[i] + n;
+  }
+  if (free_counting_given_back(p, 0, count, n) != count) return 0;
+  size_t inside = 0;
+  for (int i = 0; i < count; i++) {
+    if ((out[i] = hawk_malloc(n)) == NULL) return 0;
+    memset(out[i], 0x5a, n);
+    if ((uintptr_t)out[i] >= lo && (uintptr_t)out[i] < hi) inside += n;
+  }
+  return inside;
+}
+
+/* Each pause of the give-backs is twice as long as the one before: the
+ * first 8 periods, the second 16.  A period of 250 ms, naps of 400 ms (each
+ * nap and the activity after it move the epoch on once): a first pause,
+ * nine periods, a second pause, twelve periods (past 8, within 16): old
+ * blocks freed then still keep their pages. */
+TEST(each_pause_of_the_give_backs_is_twice_the_last) {
+  if (!is_fresh("each_pause_of_the_give_backs_is_twice_the_last")) {
+    char period[] = "HAWKALLOC_DECAY_MS=250", out[512];
+    char *const env[] = {period, NULL};
+    CHECK(run_fresh_env("each_pause_of_the_give_backs_is_twice_the_last", env, out, sizeof out) ==
+          0);
+    return;
+  }
+  enum { SET = 12, LAST = 8 };
+  size_t n = 512 * KiB;
+  static unsigned char *first[SET], *second[SET], *last[LAST], *again[2][SET];
+  struct timespec t = {0, 400000000L};
+  activity(100); /* the clock's first reading */
+  old_blocks(first, SET, n);
+  old_blocks(second, SET, n);
+  old_blocks(last, LAST, n);
+  nanosleep(&t, NULL);
+  activity(100);                                                        /* every block is old now */
+  REQUIRE(free_and_hand_out_again(first, again[0], SET, n) >= 4 * MiB); /* the first pause */
+  for (int i = 0; i < 9; i++) {
+    nanosleep(&t, NULL);
+    activity(100);
+  }
+  REQUIRE(free_and_hand_out_again(second, again[1], SET, n) >= 4 * MiB); /* the second */
+  for (int i = 0; i < 12; i++) {
+    nanosleep(&t, NULL);
+    activity(100);
+  }
+  int gone = free_counting_given_back(last, 0, LAST, n);
+  CHECK(gone == 0);
+  if (gone != 0) printf("# %d of %d old blocks given back in the second pause\n", gone, LAST);
+  for (int k = 0; k < 2; k++)
+    for (int i = 0; i < SET; i++) hawk_free(again[k][i]);
+  CHECK(hawk_check() == 0);
+}
+
+/* Only memory handed out again where the heap gave back at once pauses the
+ * give-backs: the range of the period's give-backs starts at the first
+ * one, not at address 0.  Eight old blocks of 256 KiB freed (given back at
+ * once), then blocks of 512 KiB (too big for their holes) until 5 MiB of
+ * them lie below the range: old blocks freed after that still give their
+ * pages back at once. */
+TEST(memory_handed_out_below_the_give_backs_does_not_pause_them) {
+  if (!is_fresh("memory_handed_out_below_the_give_backs_does_not_pause_them")) {
+    char period[] = "HAWKALLOC_DECAY_MS=1000", out[512];
+    char *const env[] = {period, NULL};
+    CHECK(run_fresh_env("memory_handed_out_below_the_give_backs_does_not_pause_them", env, out,
+                        sizeof out) == 0);
+    return;
+  }
+  enum { FREED = 8, LATER = 8, MORE = 40 };
+  size_t n = 256 * KiB, m = 512 * KiB;
+  static unsigned char *p[FREED + LATER], *more[MORE];
+  struct timespec t = {1, 200000000L};
+  activity(100); /* the clock's first reading */
+  old_blocks(p, FREED + LATER, n);
+  nanosleep(&t, NULL);
+  activity(100); /* every block is old now */
+  REQUIRE(free_counting_given_back(p, 0, FREED, n) == FREED);
+  uintptr_t lo = UINTPTR_MAX, hi = 0;
+  for (int i = 0; i < FREED; i++) {
+    if ((uintptr_t)p[i] < lo) lo = (uintptr_t)p[i];
+    if ((uintptr_t)p[i] + n > hi) hi = (uintptr_t)p[i] + n;
+  }
+  size_t below = 0, inside = 0;
+  int k = 0;
+  while (k < MORE && below < 5 * MiB) {
+    REQUIRE((more[k] = hawk_malloc(m)) != NULL);
+    memset(more[k], 0x5a, m);
+    uintptr_t a = (uintptr_t)more[k++];
+    if (a + m <= lo) below += m;
+    if (a + m > lo && a < hi) inside += m;
+  }
+  REQUIRE(inside == 0);
+  REQUIRE(below >= 5 * MiB);
+  int gone = free_counting_given_back(p, FREED, FREED + LATER, n);
+  CHECK(gone == LATER);
+  if (gone != LATER) printf("# %d of %d old blocks given back\n", gone, LATER);
+  while (k > 0) hawk_free(more[--k]);
+  CHECK(hawk_check() == 0);
+}
+
 /* ------------------------------------------------------------------------ */
 /* What no heap operation reaches: the empty-arena cache, the spare large     */
 /* mappings, and a thread's cache lists that went unused.                     */
