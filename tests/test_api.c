@@ -941,6 +941,32 @@ TEST(a_large_request_takes_the_smallest_spare_that_holds_it) {
   hawk_trim();
 }
 
+/* With no spare mapping big enough for a large request, the biggest spare
+ * grows (the fewest new pages), in place.  In a fresh copy, where mappings
+ * are placed one below the other: a 3 MiB block below a 16 MiB one, a 2
+ * MiB block below that; the 16 MiB one is unmapped (room after the 3 MiB
+ * mapping), the 3 MiB mapping is in the way of the 2 MiB one's growth.
+ * Both freed, a request of 6 MiB takes the 3 MiB mapping, grown. */
+TEST(a_large_request_no_spare_holds_grows_the_biggest_spare) {
+  if (!is_fresh("a_large_request_no_spare_holds_grows_the_biggest_spare")) {
+    CHECK(run_fresh("a_large_request_no_spare_holds_grows_the_biggest_spare") == 0);
+    return;
+  }
+  char *room = hawk_malloc(16 * MiB), *three = hawk_malloc(3 * MiB), *two = hawk_malloc(2 * MiB);
+  REQUIRE(room && three && two);
+  REQUIRE(two < three && three < room && three - two < 6 * (ptrdiff_t)MiB);
+  hawk_free(room);
+  hawk_trim(); /* its mapping is unmapped */
+  hawk_free(three);
+  hawk_free(two);
+  char *six = hawk_malloc(6 * MiB);
+  REQUIRE(six);
+  CHECK(six == three);
+  memset(six, 0x6c, 6 * MiB);
+  CHECK(hawk_check() == 0);
+  hawk_free(six);
+}
+
 /* At most 16 freed large mappings are kept: freeing 17 unmaps the oldest. */
 TEST(spare_large_mappings_are_bounded) {
   hawk_trim();
