@@ -12,6 +12,7 @@
  * terabytes of shadow memory and replace malloc) no case is registered.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -61,6 +62,7 @@ enum {
   CONTENT_CHANGED = 8, /* a block's bytes changed */
   SHRINK_FAILED = 9,   /* a shrinking realloc returned NULL or moved */
   NOT_ADJACENT = 10,   /* the layout the case needs did not come about */
+  ARENA_KEPT = 11,     /* an empty arena outlived a request the OS refused */
 };
 
 /* Allocates size-byte blocks until one fails, linking them through their
@@ -206,6 +208,41 @@ static int mode_shrink(void) {
   return OK;
 }
 
+/* A thread of its own heap (the one with the fewest threads): blocks of
+ * 300,000 bytes in the heap's first arena, all freed, so that the heap's
+ * one arena is empty (a heap keeps its last arena). */
+static void *empty_a_heap(void *arg) {
+  (void)arg;
+  hawk_free(hawk_malloc(32)); /* its cache, and its heap */
+  void *p[3];
+  for (int i = 0; i < 3; i++) p[i] = hawk_malloc(300000);
+  for (int i = 0; i < 3; i++) hawk_free(p[i]);
+  return NULL;
+}
+
+/* Before a request fails, the empty arenas go back to the OS, a heap's
+ * last one too: a heap left with one empty arena by a thread, then a
+ * request bigger than the limit (refused, and retried after the release):
+ * that arena is gone, and no arena is cached. */
+static int mode_release(void) {
+  hawk_free(hawk_malloc(32)); /* this thread's heap first */
+  pthread_t t;
+  if (pthread_create(&t, NULL, empty_a_heap, NULL) != 0) return NOT_ADJACENT;
+  pthread_join(t, NULL);
+  struct hawk_stats s0, s1;
+  hawk_stats(&s0, sizeof s0);
+  if (s0.arenas < 2) return NOT_ADJACENT;
+  errno = 0;
+  void *p = hawk_malloc(512 * MiB);
+  if (p != NULL) return NEVER_RAN_OUT;
+  if (errno != ENOMEM) return BAD_ERRNO;
+  hawk_stats(&s1, sizeof s1);
+  say_num("# arenas before the refused request: ", (long)s0.arenas);
+  say_num("# arenas after: ", (long)s1.arenas);
+  if (s1.arenas != s0.arenas - 1 || s1.cached_arenas != 0) return ARENA_KEPT;
+  return OK;
+}
+
 __attribute__((constructor)) static void limits_child(void) {
   const char *mode = getenv("HAWK_LIMITS_MODE");
   if (mode == NULL) return;
@@ -214,6 +251,7 @@ __attribute__((constructor)) static void limits_child(void) {
   if (strcmp(mode, "loop") == 0) rc = mode_loop();
   if (strcmp(mode, "recover") == 0) rc = mode_recover();
   if (strcmp(mode, "shrink") == 0) rc = mode_shrink();
+  if (strcmp(mode, "release") == 0) rc = mode_release();
   _exit(rc);
 }
 
@@ -267,6 +305,10 @@ TEST(run_out_and_recover_under_66MB) { CHECK(exited_ok("loop", 66 * MB)); }
 TEST(full_capacity_after_running_out) { CHECK(exited_ok("recover", 256 * MiB)); }
 
 TEST(a_shrinking_realloc_with_memory_full_shrinks_in_place) { CHECK(exited_ok("shrink", 30 * MB)); }
+
+TEST(a_refused_request_first_gives_back_every_empty_arena) {
+  CHECK(exited_ok("release", 256 * MiB));
+}
 
 /* ---- what a free of released memory is called ----------------------------- */
 
