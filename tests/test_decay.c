@@ -557,6 +557,78 @@ TEST(the_budget_of_old_blocks_is_renewed_each_period) {
   CHECK(hawk_check() == 0);
 }
 
+/* The spreading threads of busy_moves_of_the_epoch_each_need_their_checks:
+ * each on a heap of its own (all three started before any allocates),
+ * one at a time, fills three arenas with 300 KiB blocks and frees all but
+ * one block an arena: the arenas stay, their span up to where blocks were
+ * handed out counts, and the peak in use is one thread's. */
+static pthread_barrier_t spreaders_ready;
+static pthread_mutex_t spreaders_turn = PTHREAD_MUTEX_INITIALIZER;
+
+static void *spread_one_heap(void *arg) {
+  (void)arg;
+  enum { N = 40 };
+  void *p[N];
+  uintptr_t pinned[8] = {0};
+  hawk_free(hawk_malloc(32)); /* its cache, and its heap */
+  pthread_barrier_wait(&spreaders_ready);
+  pthread_mutex_lock(&spreaders_turn);
+  for (int i = 0; i < N; i++) p[i] = hawk_malloc(300 * KiB);
+  for (int i = 0; i < N; i++) {
+    uintptr_t arena = (uintptr_t)p[i] & ~(uintptr_t)(4 * MiB - 1);
+    int k = 0;
+    while (k < 8 && pinned[k] && pinned[k] != arena) k++;
+    if (k < 8 && pinned[k] == 0) {
+      pinned[k] = arena; /* the arena's first block stays */
+      continue;
+    }
+    hawk_free(p[i]);
+  }
+  pthread_mutex_unlock(&spreaders_turn);
+  return NULL;
+}
+
+/* While memory is spread, the epoch moves on for work done: once per
+ * DECAY_EPOCH_CHECKS clock checks (48, a check every 64 locked operations),
+ * counted again from each move, not at every check after the first.  With
+ * a period of an hour (no move for the clock) and three threads' arenas
+ * nearly empty (their span three times the peak in use): after 60 checks'
+ * worth of operations (a move at least), a block of 100 KiB freed stays
+ * resident through 20 checks' worth more (a free block goes back after two
+ * moves). */
+TEST(busy_moves_of_the_epoch_each_need_their_checks) {
+  if (!is_fresh("busy_moves_of_the_epoch_each_need_their_checks")) {
+    char hour[] = "HAWKALLOC_DECAY_MS=3600000", heaps[] = "HAWKALLOC_HEAPS=4", out[256];
+    char *const env[] = {hour, heaps, NULL};
+    CHECK(run_fresh_env("busy_moves_of_the_epoch_each_need_their_checks", env, out, sizeof out) ==
+          0);
+    return;
+  }
+  hawk_free(hawk_malloc(32)); /* this thread's heap first */
+  pthread_t t[3];
+  REQUIRE(pthread_barrier_init(&spreaders_ready, NULL, 4) == 0);
+  for (int i = 0; i < 3; i++) REQUIRE(pthread_create(&t[i], NULL, spread_one_heap, NULL) == 0);
+  pthread_barrier_wait(&spreaders_ready);
+  for (int i = 0; i < 3; i++) pthread_join(t[i], NULL);
+  pthread_barrier_destroy(&spreaders_ready);
+  struct hawk_stats s = stats_now();
+  REQUIRE(s.footprint * 2 > s.in_use_peak * 3); /* spread */
+  activity(60 * 32);                            /* 60 checks: the epoch has moved for work done */
+  size_t n = 100 * KiB;
+  unsigned char *x = hawk_malloc(n);
+  void *after = hawk_malloc(3000);
+  REQUIRE(x && after);
+  memset(x, 0x5a, n);
+  hawk_free(x);
+  REQUIRE(inner_resident(x, n) == inner_pages(x, n));
+  activity(20 * 32); /* 20 checks: one more move at most */
+  size_t resident = inner_resident(x, n);
+  CHECK(resident == inner_pages(x, n));
+  if (resident != inner_pages(x, n))
+    printf("# %zu of %zu pages of the freed block resident\n", resident, inner_pages(x, n));
+  hawk_free(after);
+}
+
 /* Old blocks of n bytes, each with a small block in use after it (so that
  * freed ones stay apart), made at the start of a copy. */
 static void old_blocks(unsigned char **p, int count, size_t n) {
