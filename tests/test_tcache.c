@@ -1045,4 +1045,150 @@ TEST(threads_use_several_heaps_and_frees_return_to_the_owner) {
   CHECK(hawk_check() == 0);
 }
 
+#ifdef PLAIN_BUILD
+#include <semaphore.h>
+
+/* A child forked while a thread of another heap takes a list off its
+ * heap's stacks can take them too: the taking flag is the parent's
+ * thread's, which the child does not have.  The taker is held in the middle
+ * of its take: the pages of the list's blocks are made inaccessible, and
+ * the fault it takes on the list's first block (holding the flag) waits in
+ * a signal handler until the test lets it go on.  In the child (its
+ * faults on the pages give them back their access), the owner's cache goes
+ * as the fork returns, the last of its heap's threads, and with it every
+ * list waiting there; then a trim: neither may wait for ever for the
+ * flag. */
+enum { TAKE_BLOCKS = 2000, TAKE_SIZE = 100 /* 112-byte blocks */ };
+static void *take_blocks[TAKE_BLOCKS];
+static pthread_barrier_t take_step, take_pair; /* all three; the owner and the test */
+static sem_t take_faulted, take_released;
+static uintptr_t take_lo, take_hi; /* the inaccessible pages */
+static pthread_t take_owner;
+static struct sigaction take_old_segv;
+
+/* The owner's fault on the pages waits until the test lets it go on; any
+ * other thread's (the child's, which runs no owner) makes them accessible
+ * again; a fault elsewhere is what it would have been. */
+static void take_fault(int sig, siginfo_t *info, void *uc) {
+  (void)uc;
+  uintptr_t a = (uintptr_t)info->si_addr;
+  if (a >= take_lo && a < take_hi) {
+    if (pthread_equal(pthread_self(), take_owner)) {
+      sem_post(&take_faulted);
+      while (sem_wait(&take_released) != 0) {
+      }
+    } else {
+      mprotect((void *)take_lo, take_hi - take_lo, PROT_READ | PROT_WRITE);
+    }
+    return; /* the access is made again, and succeeds */
+  }
+  sigaction(sig, &take_old_segv, NULL);
+}
+
+/* The owner: allocates the blocks; the freer frees them (its full lists go
+ * to this heap's stacks) and exits (the rest of its lists too: nothing of
+ * the blocks' pages is left in a cache of a thread the child would not
+ * have); the owner empties its own list of their size, then,
+ * once the pages are inaccessible, allocates one more: a refill that takes
+ * a list waiting. */
+static void *take_owner_thread(void *arg) {
+  (void)arg;
+  hawk_free(hawk_malloc(8)); /* its cache and heap first */
+  for (int i = 0; i < TAKE_BLOCKS; i++) take_blocks[i] = hawk_malloc(TAKE_SIZE);
+  pthread_barrier_wait(&take_step); /* 1: allocated */
+  pthread_barrier_wait(&take_step); /* 2: freed by the freer, which has exited */
+  static void *own[TCACHE_LIST_MAX];
+  int n = 0;
+  while (n < TCACHE_LIST_MAX && tcache_list(tcache_self, 112)->count > 0)
+    own[n++] = hawk_malloc(TAKE_SIZE);
+  pthread_barrier_wait(&take_pair); /* 3: its list is empty */
+  pthread_barrier_wait(&take_pair); /* 4: the pages are inaccessible */
+  void *taken = hawk_malloc(TAKE_SIZE);
+  hawk_free(taken);
+  for (int i = 0; i < n; i++) hawk_free(own[i]);
+  pthread_barrier_wait(&take_pair); /* 5: done */
+  return NULL;
+}
+
+/* The freer, started once the blocks are allocated (on another heap: the
+ * owner and this thread hold one each). */
+static void *take_freer_thread(void *arg) {
+  (void)arg;
+  hawk_free(hawk_malloc(8));
+  for (int i = 0; i < TAKE_BLOCKS; i++) hawk_free(take_blocks[i]);
+  return NULL; /* its cache goes at its exit */
+}
+
+/* Forks a child that trims and checks; returns its exit status, or -1 if
+ * it has not exited within 20 s (then it is killed: a child whose fork
+ * handlers wait for the flag for ever). */
+static int trim_in_a_child(void) {
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    hawk_trim(); /* takes every list waiting */
+    _exit(hawk_check() == 0 ? 0 : 1);
+  }
+  for (int tenths = 0; tenths < 200; tenths++) {
+    int status;
+    if (waitpid(pid, &status, WNOHANG) == pid)
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    struct timespec t = {0, 100000000L};
+    nanosleep(&t, NULL);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  fprintf(stderr, "    the child did not exit within 20 s\n");
+  return -1;
+}
+
+TEST(a_child_forked_during_a_take_can_take_the_lists_too) {
+  if (stats_now().heaps < 2) SKIP("one heap: every free is local");
+  hawk_free(hawk_malloc(8)); /* this thread's heap first: the threads take others */
+  pthread_t freer;
+  REQUIRE(pthread_barrier_init(&take_step, NULL, 2) == 0);
+  REQUIRE(pthread_barrier_init(&take_pair, NULL, 2) == 0);
+  REQUIRE(sem_init(&take_faulted, 0, 0) == 0 && sem_init(&take_released, 0, 0) == 0);
+  REQUIRE(pthread_create(&take_owner, NULL, take_owner_thread, NULL) == 0);
+  pthread_barrier_wait(&take_step); /* 1: allocated */
+  REQUIRE(pthread_create(&freer, NULL, take_freer_thread, NULL) == 0);
+  pthread_join(freer, NULL);
+  pthread_barrier_wait(&take_step); /* 2 */
+  pthread_barrier_wait(&take_pair); /* 3 */
+  size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+  uintptr_t lo = UINTPTR_MAX, hi = 0;
+  for (int i = 0; i < TAKE_BLOCKS; i++) {
+    if ((uintptr_t)take_blocks[i] < lo) lo = (uintptr_t)take_blocks[i];
+    if ((uintptr_t)take_blocks[i] + 112 > hi) hi = (uintptr_t)take_blocks[i] + 112;
+  }
+  take_lo = (lo - 8 + pg - 1) & ~(uintptr_t)(pg - 1); /* whole pages of the blocks only */
+  take_hi = hi & ~(uintptr_t)(pg - 1);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = take_fault;
+  sa.sa_flags = SA_SIGINFO;
+  sigaction(SIGSEGV, &sa, &take_old_segv);
+  int made = take_hi > take_lo && mprotect((void *)take_lo, take_hi - take_lo, PROT_NONE) == 0;
+  CHECK(made);
+  pthread_barrier_wait(&take_pair); /* 4: the owner takes */
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 10;
+  int faulted = made && sem_timedwait(&take_faulted, &until) == 0;
+  CHECK(faulted); /* the owner is held in its take */
+  if (faulted) CHECK(trim_in_a_child() == 0);
+  if (made) mprotect((void *)take_lo, take_hi - take_lo, PROT_READ | PROT_WRITE);
+  sem_post(&take_released);
+  pthread_barrier_wait(&take_pair); /* 5 */
+  pthread_join(take_owner, NULL);
+  sigaction(SIGSEGV, &take_old_segv, NULL);
+  pthread_barrier_destroy(&take_step);
+  pthread_barrier_destroy(&take_pair);
+  sem_destroy(&take_faulted);
+  sem_destroy(&take_released);
+  CHECK(hawk_check() == 0);
+}
+#endif
+
 TEST_MAIN()
