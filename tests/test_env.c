@@ -1329,15 +1329,17 @@ TEST(automatic_heaps_are_two_a_cpu) {
   REQUIRE(first >= 0);
   CPU_ZERO(&some);
   CPU_SET(first, &some);
-  REQUIRE(sched_setaffinity(0, sizeof some, &some) == 0); /* the child inherits it */
-  check_report("HAWKALLOC_HEAPS=0", 2, 0, "");
-  if (cpus >= 2) {
-    CPU_SET(second, &some);
-    REQUIRE(sched_setaffinity(0, sizeof some, &some) == 0);
+  int one = sched_setaffinity(0, sizeof some, &some) == 0; /* the child inherits it */
+  CHECK(one);
+  if (one) check_report("HAWKALLOC_HEAPS=0", 2, 0, "");
+  CPU_SET(second >= 0 ? second : first, &some);
+  int two = cpus >= 2 && sched_setaffinity(0, sizeof some, &some) == 0;
+  CHECK(two || cpus < 2);
+  if (two) {
     check_report("HAWKALLOC_HEAPS=0", 4, 0, "");
     check_report("HAWKALLOC_POLICY=segregated", 4, 0, ""); /* HAWKALLOC_HEAPS not set */
   }
-  CHECK(sched_setaffinity(0, sizeof all, &all) == 0);
+  CHECK(sched_setaffinity(0, sizeof all, &all) == 0); /* as it was */
 }
 
 /* argv: --chdir-close-trace DIR TRACE.  Allocates, moves into DIR, closes
