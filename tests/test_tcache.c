@@ -1120,7 +1120,7 @@ static void *take_freer_thread(void *arg) {
 }
 
 /* Forks a child that trims and checks; returns its exit status, or -1 if
- * it has not exited within 20 s (then it is killed: a child whose fork
+ * it has not exited within 10 s (then it is killed: a child whose fork
  * handlers wait for the flag for ever). */
 static int trim_in_a_child(void) {
   fflush(NULL);
@@ -1130,7 +1130,7 @@ static int trim_in_a_child(void) {
     hawk_trim(); /* takes every list waiting */
     _exit(hawk_check() == 0 ? 0 : 1);
   }
-  for (int tenths = 0; tenths < 200; tenths++) {
+  for (int tenths = 0; tenths < 100; tenths++) {
     int status;
     if (waitpid(pid, &status, WNOHANG) == pid)
       return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -1139,7 +1139,7 @@ static int trim_in_a_child(void) {
   }
   kill(pid, SIGKILL);
   waitpid(pid, NULL, 0);
-  fprintf(stderr, "    the child did not exit within 20 s\n");
+  fprintf(stderr, "    the child did not exit within 10 s\n");
   return -1;
 }
 
