@@ -128,7 +128,7 @@ HAWK_INTERNAL size_t arena_cache_decay(uint64_t e);
 HAWK_INTERNAL size_t arena_cache_count(void);
 
 /* Whether the cache's lock could be taken now (taken and given at once):
- * not while this thread holds it (process_lockable). */
+ * not while this thread holds it (stats_lockable). */
 HAWK_INTERNAL int arena_cache_lockable(void);
 
 /* For arena a, just taken from the cache of empty arenas: if it waited

@@ -373,7 +373,10 @@ static _Noreturn __attribute__((noinline, cold)) void fail_locked(struct heap *h
   report_misuse(call, p, problem);
 }
 
-size_t heap_discard_inside(const block *b, size_t size, const void *from, size_t n) {
+/* heap_discard_inside's, counting only the pages that were resident when
+ * resident_only is set. */
+static size_t discard_inside(const block *b, size_t size, const void *from, size_t n,
+                             int resident_only) {
   size_t page = os_page_size();
   uintptr_t lo = (uintptr_t)b + BLOCK_MIN;               /* past the header, links, stamp */
   uintptr_t hi = (uintptr_t)b + size - sizeof(uint64_t); /* before the footer */
@@ -381,8 +384,13 @@ size_t heap_discard_inside(const block *b, size_t size, const void *from, size_t
   if ((uintptr_t)from + n < hi) hi = (uintptr_t)from + n;
   uintptr_t start = align_up(lo, page);
   uintptr_t end = hi & ~(uintptr_t)(page - 1);
-  if (end <= start || os_discard((void *)start, end - start) != 0) return 0;
-  return end - start;
+  if (end <= start) return 0;
+  size_t was = resident_only ? os_resident((void *)start, end - start) : end - start;
+  return os_discard((void *)start, end - start) == 0 ? was : 0;
+}
+
+size_t heap_discard_inside(const block *b, size_t size, const void *from, size_t n) {
+  return discard_inside(b, size, from, n, 0);
 }
 
 /* Releases the whole pages inside one free block (its header, links, stamp
@@ -1160,7 +1168,11 @@ HAWK_COLD size_t heap_trim(struct heap *h) {
         fail_locked(h, NULL, "malloc_trim", block_payload(b),
                     "heap corruption (a block's header was overwritten)");
       if (block_is_alloc(b) || given_back(b)) continue;
-      released += discard_free_block(b);
+      /* A block the decay cannot mark as given back (below DECAY_BLOCK_MIN,
+       * or no decay) counts only the pages it still had: a second trim
+       * finds them gone, and says so. */
+      int marked = decay_on && block_size(b) >= DECAY_BLOCK_MIN;
+      released += discard_inside(b, block_size(b), b, block_size(b), !marked);
       stamp_locked(h, b, block_size(b), DECAY_CLEAN);
     }
   }

@@ -93,7 +93,7 @@ HAWK_INTERNAL void large_each(void (*fn)(void *ctx, const struct large_header *l
 HAWK_INTERNAL void large_lock(void);
 
 /* Whether the large blocks' lock could be taken now (taken and given at
- * once): not while this thread holds it (process_lockable). */
+ * once): not while this thread holds it (stats_lockable). */
 HAWK_INTERNAL int large_lockable(void);
 HAWK_INTERNAL void large_unlock(void);
 HAWK_INTERNAL void large_reset_lock(void);

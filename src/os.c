@@ -131,6 +131,25 @@ int os_discard(void *addr, size_t len) {
   return os_result(madvise(addr, len, MADV_DONTNEED) != 0, saved);
 }
 
+size_t os_resident(const void *addr, size_t len) {
+  unsigned char vec[256];
+  size_t page = os_page_size(), bytes = 0;
+  const char *p = addr;
+  int saved = errno;
+  while (len >= page) {
+    size_t pages = len / page > sizeof vec ? sizeof vec : len / page;
+    if (mincore((void *)p, pages * page, vec) != 0) {
+      bytes += len;
+      break;
+    }
+    for (size_t i = 0; i < pages; i++) bytes += (vec[i] & 1) ? page : 0;
+    p += pages * page;
+    len -= pages * page;
+  }
+  errno = saved;
+  return bytes;
+}
+
 uint64_t os_clock_coarse_ns(void) {
   struct timespec t;
   int saved = errno;

@@ -30,6 +30,10 @@ HAWK_INTERNAL int os_move(void *addr, size_t old_len, void *dest, size_t new_len
  * zeros.  The range must be page-aligned. */
 HAWK_INTERNAL int os_discard(void *addr, size_t len);
 
+/* The bytes of the whole pages of [addr, addr + len) (addr page-aligned)
+ * that are resident now (mincore); len when that cannot be told. */
+HAWK_INTERNAL size_t os_resident(const void *addr, size_t len);
+
 /* The monotonic clock in nanoseconds at the kernel's tick resolution
  * (CLOCK_MONOTONIC_COARSE: a vDSO call, no system call, nothing
  * allocated); 0 if it cannot be read. */

@@ -110,23 +110,6 @@ int heaps_each(void (*fn)(struct heap *h, unsigned i, void *ctx), void *ctx, uns
   return 0;
 }
 
-/* heaps_each's visit that only shows the lock could be taken. */
-static void lockable_one(struct heap *h, unsigned i, void *ctx) { (void)h, (void)i, (void)ctx; }
-
-static int lockable_now(void) {
-  return heaps_each(lockable_one, NULL, HEAPS_TRY) == 0 && userheap_lockable(heap_lock_try) &&
-         arena_cache_lockable() && large_lockable() && tcache_lockable();
-}
-
-int process_lockable(void) {
-  for (int i = 0; i < 20; i++) {
-    if (lockable_now()) return 1;
-    struct timespec ms = {0, 5000000};
-    nanosleep(&ms, NULL);
-  }
-  return 0;
-}
-
 /* Whether every call must take the slow path (see slow_mode). */
 static int slow_mode_wanted(void) {
   return trace_enabled || debug_enabled || debug_check_every > 0 || under_valgrind ||

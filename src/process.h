@@ -121,14 +121,6 @@ HAWK_INTERNAL int heap_lock_try(struct hawk_lock *m);
 HAWK_INTERNAL int heaps_each(void (*fn)(struct heap *h, unsigned i, void *ctx), void *ctx,
                              unsigned flags);
 
-/* Whether every lock the statistics and the heap snapshot take (the heaps',
- * the created heaps', the caches of empty arenas and of threads, the large
- * blocks') can be taken now: looked at a few times over 100 ms, as a lock
- * another thread holds is given back soon.  0 when one stays busy, as one
- * this thread holds does: exit() called from a signal handler that
- * interrupted malloc, whose writers at exit must not wait for ever. */
-HAWK_INTERNAL int process_lockable(void);
-
 /* Picks the heap for a new thread and attaches the thread to it: of the
  * heaps threads are spread over, the one with the fewest threads attached,
  * the first of them on a tie.  Threads that run at the same time get heaps

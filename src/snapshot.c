@@ -59,6 +59,7 @@
 #include "process.h"
 #include "registry.h"
 #include "report.h"
+#include "stats.h"
 #include "trace.h"
 #include "userheap.h"
 
@@ -640,7 +641,7 @@ void map_on_exit(void) {
   int saved = errno;
   /* exit() called from a signal handler that interrupted malloc would find
    * this thread holding a lock: check first rather than deadlock. */
-  int lockable = process_lockable();
+  int lockable = stats_lockable();
   int r = EDEADLK;
   if (lockable && (r = busy_take()) == 0) {
     r = map_write(path, SNAP_EXIT, 0);

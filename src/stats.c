@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "counters.h"
 #include "hawkalloc.h"
 #include "large.h"
@@ -348,6 +350,23 @@ void hawk_stats_print_map(int fd) {
   print_map(fd);
 }
 
+/* heaps_each's visit that only shows the lock could be taken. */
+static void lockable_one(struct heap *h, unsigned i, void *ctx) { (void)h, (void)i, (void)ctx; }
+
+static int lockable_now(void) {
+  return heaps_each(lockable_one, NULL, HEAPS_TRY) == 0 && userheap_lockable(heap_lock_try) &&
+         arena_cache_lockable() && large_lockable() && tcache_lockable();
+}
+
+int stats_lockable(void) {
+  for (int i = 0; i < 20; i++) {
+    if (lockable_now()) return 1;
+    struct timespec ms = {0, 5000000};
+    nanosleep(&ms, NULL);
+  }
+  return 0;
+}
+
 /* Where HAWKALLOC_STATS=1 writes at exit: a copy of stderr taken at start,
  * because programs such as ls and sort close stderr before they exit.  Both
  * the copy and descriptor 2 are used only while they still are the file
@@ -369,7 +388,7 @@ void stats_at_exit(void) {
   /* exit() called from a signal handler that interrupted malloc finds this
    * thread holding a lock the table needs: one line rather than a wait for
    * ever. */
-  if (!process_lockable()) {
+  if (!stats_lockable()) {
     static const char busy[] = "hawkalloc: HAWKALLOC_STATS=1: statistics not printed at exit: a "
                                "heap is locked (exit called while the allocator ran: from a "
                                "signal handler?)\n";

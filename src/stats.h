@@ -43,4 +43,12 @@ HAWK_INTERNAL void stats_init(void);
  * stderr (called at exit by process.c). */
 HAWK_INTERNAL void stats_at_exit(void);
 
+/* Whether every lock the statistics and the heap snapshot take (the heaps',
+ * the created heaps', the caches of empty arenas and of threads, the large
+ * blocks') can be taken now: looked at a few times over 100 ms, as a lock
+ * another thread holds is given back soon.  0 when one stays busy, as one
+ * this thread holds does: exit() called from a signal handler that
+ * interrupted malloc, whose writers at exit must not wait for ever. */
+HAWK_INTERNAL int stats_lockable(void);
+
 #endif /* HAWK_STATS_H */

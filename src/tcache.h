@@ -364,7 +364,7 @@ HAWK_INTERNAL int tcache_check(void);
  * blocks cached by threads that do not exist there. */
 HAWK_INTERNAL void tcache_lock_all(void);
 /* Whether the list of caches' lock could be taken now (taken and given at
- * once): not while this thread holds it (process_lockable). */
+ * once): not while this thread holds it (stats_lockable). */
 HAWK_INTERNAL int tcache_lockable(void);
 HAWK_INTERNAL void tcache_unlock_all(void);
 HAWK_INTERNAL void tcache_after_fork_child(void);

@@ -2098,6 +2098,51 @@ TEST(trim_with_nothing_to_give_back_returns_0) {
   hawk_free(guard);
 }
 
+/* A trim gives back the pages of a free block once: a second trim finds
+ * them gone, returns 0 and counts nothing more.  Free blocks of 12,000
+ * bytes (below the 16 KiB a block needs to be marked as given back) and of
+ * 100,000 bytes, in fresh copies with the decay on and off (the mark is the
+ * decay's): each trim after the first gave the small blocks' pages "back"
+ * again, returned 1 and added them to the bytes purged. */
+TEST(a_second_trim_gives_back_nothing_the_first_did) {
+  if (!is_fresh("a_second_trim_gives_back_nothing_the_first_did")) {
+    char decay_off[] = "HAWKALLOC_DECAY_MS=0", out[256];
+    char *const on[] = {NULL}, *const off[] = {decay_off, NULL};
+    CHECK(run_fresh_env("a_second_trim_gives_back_nothing_the_first_did", on, out, sizeof out) ==
+          0);
+    CHECK(run_fresh_env("a_second_trim_gives_back_nothing_the_first_did", off, out, sizeof out) ==
+          0);
+    return;
+  }
+  static const size_t sizes[] = {12000, 100000};
+  enum { N = 4 };
+  unsigned char *freed[2][N], *kept[2][N + 1];
+  for (int s = 0; s < 2; s++) {
+    for (int i = 0; i < N; i++) {
+      REQUIRE((kept[s][i] = hawk_malloc(100)) != NULL);
+      REQUIRE((freed[s][i] = hawk_malloc(sizes[s])) != NULL);
+      memset(freed[s][i], 0x5a, sizes[s]);
+    }
+    REQUIRE((kept[s][N] = hawk_malloc(100)) != NULL);
+  }
+  for (int s = 0; s < 2; s++)
+    for (int i = 0; i < N; i++) hawk_free(freed[s][i]);
+  struct hawk_stats s0, s1, s2;
+  hawk_stats(&s0, sizeof s0);
+  CHECK(hawk_trim() == 1);
+  hawk_stats(&s1, sizeof s1);
+  CHECK(hawk_trim() == 0);
+  hawk_stats(&s2, sizeof s2);
+  CHECK(s1.purged > s0.purged);
+  CHECK(s2.purged == s1.purged);
+  if (s2.purged != s1.purged)
+    fprintf(stderr, "    purged %llu, after one trim %llu, after two %llu\n",
+            (unsigned long long)s0.purged, (unsigned long long)s1.purged,
+            (unsigned long long)s2.purged);
+  for (int s = 0; s < 2; s++)
+    for (int i = 0; i <= N; i++) hawk_free(kept[s][i]);
+}
+
 /* hawk_trim gives back the pages of free blocks only: blocks in use of a
  * page and more, next to blocks just freed, keep every byte. */
 TEST(trim_keeps_the_bytes_of_blocks_in_use) {
