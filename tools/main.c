@@ -32,13 +32,16 @@ static const char usage[] =
     "to itself, in ../lib from it, or at $HAWK_LIB.\n";
 
 void tool_error(const char *fmt, ...) {
+  /* The line names files: a byte other than printable ASCII in a name (an
+   * escape sequence that retitles or recolours the terminal) is shown as
+   * '?', as the tables show it (shown_text). */
+  char line[8192], shown[sizeof line];
   va_list ap;
   va_start(ap, fmt);
-  fflush(stdout);
-  fputs("hawk: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
+  fflush(stdout);
+  fprintf(stderr, "hawk: %s\n", shown_text(shown, sizeof shown, line));
 }
 
 int output_close(FILE *f) {

@@ -320,6 +320,9 @@ out=$("$hawk" grade --rounds 0 "$root/examples/mm.c" "$work/names/$esc.rep" \
 names_shown "inputs_names_grade_table: hawk grade's table" "$shown       2  correct" "$out"
 names_shown "inputs_names_grade_lines: and the lines under it" \
   "${shown}bad: bad trace: $work/names/${shown}bad.rep: " "$out"
+out=$("$hawk" view --out "$work/names.html" "$work/names/${esc}none.rep" 2>&1)
+names_shown "inputs_names_error_line: hawk's one-line errors too (view of a missing file)" \
+  "hawk: view: $work/names/${shown}none.rep: No such file or directory" "$out"
 fi # part names
 
 # --- numbers given as options ---------------------------------------------------------
