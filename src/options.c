@@ -157,15 +157,15 @@ static void keep_path(enum option_id id) {
   if (v == options[id].fallback || os_map(PATH_CAP, os_page_size(), &p) != 0) return;
   char *buf = p;
   size_t n = 0, m = strlen(v);
-  if (v[0] != '/') {
+  int relative = v[0] != '/';
+  if (relative) {
     /* The system call (no PLT entry in the start-up code's window): its
      * length with the NUL, or a path that is not one ("(unreachable)"). */
     long got = syscall(SYS_getcwd, buf, PATH_CAP);
     n = got > 1 && buf[0] == '/' ? strlen(buf) : 0;
-    if (n == 0) m = PATH_CAP; /* not kept */
     if (n > 0 && buf[n - 1] != '/') buf[n++] = '/';
   }
-  if (n + m + 1 > PATH_CAP) {
+  if ((relative && n == 0) || n + m + 1 > PATH_CAP) {
     os_unmap(p, PATH_CAP);
     return;
   }

@@ -308,12 +308,6 @@ static void snap_visit(void *ctx, const struct hawk_block_info *b) {
 
 /* --- the walk made from a signal handler ----------------------------------- */
 
-/* heaps_each's visit that only shows the lock could be taken. */
-static void lockable_one(struct heap *h, unsigned i, void *ctx) { (void)h, (void)i, (void)ctx; }
-
-/* Whether every heap lock can be taken now (a signal handler's look). */
-static int heaps_lockable(void) { return heaps_each(lockable_one, NULL, HEAPS_TRY) == 0; }
-
 /* Visits the large mapping found in the registry and not visited yet. */
 static void large_flush(void) {
   if (snap->large.chunks == 0) return;

@@ -353,9 +353,11 @@ void hawk_stats_print_map(int fd) {
 /* heaps_each's visit that only shows the lock could be taken. */
 static void lockable_one(struct heap *h, unsigned i, void *ctx) { (void)h, (void)i, (void)ctx; }
 
+int heaps_lockable(void) { return heaps_each(lockable_one, NULL, HEAPS_TRY) == 0; }
+
 static int lockable_now(void) {
-  return heaps_each(lockable_one, NULL, HEAPS_TRY) == 0 && userheap_lockable(heap_lock_try) &&
-         arena_cache_lockable() && large_lockable() && tcache_lockable();
+  return heaps_lockable() && userheap_lockable(heap_lock_try) && arena_cache_lockable() &&
+         large_lockable() && tcache_lockable();
 }
 
 int stats_lockable(void) {

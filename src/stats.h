@@ -43,6 +43,10 @@ HAWK_INTERNAL void stats_init(void);
  * stderr (called at exit by process.c). */
 HAWK_INTERNAL void stats_at_exit(void);
 
+/* Whether every heap's lock can be taken now, each tried a few times and
+ * given back at once (no wait: a signal handler's look). */
+HAWK_INTERNAL int heaps_lockable(void);
+
 /* Whether every lock the statistics and the heap snapshot take (the heaps',
  * the created heaps', the caches of empty arenas and of threads, the large
  * blocks') can be taken now: looked at a few times over 100 ms, as a lock

@@ -492,10 +492,15 @@ void trace_record(enum trace_op op, const void *result, size_t size, uintptr_t a
   __atomic_store_n(&b->fill, fill + (uint64_t)(p - start) + ((uint64_t)1 << 32), __ATOMIC_RELEASE);
 }
 
+/* Writes every buffer out (caller holds bufs.lock). */
+static void flush_all_locked(void) {
+  for (struct trace_buf *b = bufs.head; b; b = b->next) buf_write_locked(b, b == trace_self);
+}
+
 void trace_flush_all(void) {
   if (!__atomic_load_n(&trace_enabled, __ATOMIC_ACQUIRE)) return;
   pthread_mutex_lock(&bufs.lock);
-  for (struct trace_buf *b = bufs.head; b; b = b->next) buf_write_locked(b, b == trace_self);
+  flush_all_locked();
   pthread_mutex_unlock(&bufs.lock);
 }
 
@@ -506,7 +511,7 @@ void trace_flush_at_exit(void) {
    * thread's hold ends soon, so look a few times. */
   for (int i = 0; i < 20; i++) {
     if (pthread_mutex_trylock(&bufs.lock) == 0) {
-      for (struct trace_buf *b = bufs.head; b; b = b->next) buf_write_locked(b, b == trace_self);
+      flush_all_locked();
       pthread_mutex_unlock(&bufs.lock);
       return;
     }

@@ -44,6 +44,21 @@ static struct hawk_stats stats_now(void) {
   return s;
 }
 
+/* Runs the case name in a fresh copy of this program whose decay period is
+ * ms milliseconds; with show, prints the first line the copy printed (its
+ * counts).  Returns the copy's exit status. */
+static int run_with_period(const char *name, unsigned ms, int show) {
+  char period[48], out[512];
+  snprintf(period, sizeof period, "HAWKALLOC_DECAY_MS=%u", ms);
+  char *const env[] = {period, NULL};
+  int status = run_fresh_env(name, env, out, sizeof out);
+  if (show) {
+    fputs(strtok(out, "\n") ? out : "", stdout);
+    putchar('\n');
+  }
+  return status;
+}
+
 /* A little allocator activity that reaches the heap (blocks above the
  * thread cache's sizes): 2 x pairs locked operations. */
 static void activity(int pairs) {
@@ -434,12 +449,7 @@ static size_t inner_pages(const void *p, size_t n) {
  * near half of it. */
 TEST(a_block_in_use_for_a_period_goes_back_as_it_is_freed) {
   if (!is_fresh("a_block_in_use_for_a_period_goes_back_as_it_is_freed")) {
-    char second[] = "HAWKALLOC_DECAY_MS=1000", out[512];
-    char *const env[] = {second, NULL};
-    CHECK(run_fresh_env("a_block_in_use_for_a_period_goes_back_as_it_is_freed", env, out,
-                        sizeof out) == 0);
-    fputs(strtok(out, "\n") ? out : "", stdout); /* the copy's count of old blocks given back */
-    putchar('\n');
+    CHECK(run_with_period("a_block_in_use_for_a_period_goes_back_as_it_is_freed", 1000, 1) == 0);
     return;
   }
   enum { OLD = 48, LATER = 8, AGAIN = OLD };
@@ -519,12 +529,7 @@ TEST(a_block_in_use_for_a_period_goes_back_as_it_is_freed) {
  * theirs back again.  A period of 1 s; 512 KiB blocks. */
 TEST(the_budget_of_old_blocks_is_renewed_each_period) {
   if (!is_fresh("the_budget_of_old_blocks_is_renewed_each_period")) {
-    char period[] = "HAWKALLOC_DECAY_MS=1000", out[512];
-    char *const env[] = {period, NULL};
-    CHECK(run_fresh_env("the_budget_of_old_blocks_is_renewed_each_period", env, out, sizeof out) ==
-          0);
-    fputs(strtok(out, "\n") ? out : "", stdout); /* the copy's counts */
-    putchar('\n');
+    CHECK(run_with_period("the_budget_of_old_blocks_is_renewed_each_period", 1000, 1) == 0);
     return;
   }
   enum { FIRST = 40, LATER = 8 }; /* 20 MiB, then 4 MiB */
@@ -660,10 +665,8 @@ static int free_counting_given_back(unsigned char **p, int from, int to, size_t 
  * than 4 MiB), then eight more old blocks freed keep their pages. */
 TEST(memory_handed_out_again_in_the_next_period_pauses_the_give_backs) {
   if (!is_fresh("memory_handed_out_again_in_the_next_period_pauses_the_give_backs")) {
-    char period[] = "HAWKALLOC_DECAY_MS=1000", out[512];
-    char *const env[] = {period, NULL};
-    CHECK(run_fresh_env("memory_handed_out_again_in_the_next_period_pauses_the_give_backs", env,
-                        out, sizeof out) == 0);
+    CHECK(run_with_period("memory_handed_out_again_in_the_next_period_pauses_the_give_backs", 1000,
+                          0) == 0);
     return;
   }
   enum { FREED = 12, LATER = 8 };
@@ -722,10 +725,7 @@ static size_t free_and_hand_out_again(unsigned char **p, unsigned char **out, in
  * blocks freed then still keep their pages. */
 TEST(each_pause_of_the_give_backs_is_twice_the_last) {
   if (!is_fresh("each_pause_of_the_give_backs_is_twice_the_last")) {
-    char period[] = "HAWKALLOC_DECAY_MS=250", out[512];
-    char *const env[] = {period, NULL};
-    CHECK(run_fresh_env("each_pause_of_the_give_backs_is_twice_the_last", env, out, sizeof out) ==
-          0);
+    CHECK(run_with_period("each_pause_of_the_give_backs_is_twice_the_last", 250, 0) == 0);
     return;
   }
   enum { SET = 12, LAST = 8 };
@@ -764,10 +764,8 @@ TEST(each_pause_of_the_give_backs_is_twice_the_last) {
  * pages back at once. */
 TEST(memory_handed_out_below_the_give_backs_does_not_pause_them) {
   if (!is_fresh("memory_handed_out_below_the_give_backs_does_not_pause_them")) {
-    char period[] = "HAWKALLOC_DECAY_MS=1000", out[512];
-    char *const env[] = {period, NULL};
-    CHECK(run_fresh_env("memory_handed_out_below_the_give_backs_does_not_pause_them", env, out,
-                        sizeof out) == 0);
+    CHECK(run_with_period("memory_handed_out_below_the_give_backs_does_not_pause_them", 1000, 0) ==
+          0);
     return;
   }
   enum { FREED = 8, LATER = 8, MORE = 40 };
@@ -841,12 +839,8 @@ TEST(cached_arenas_and_spare_mappings_are_unmapped) {
  * moves the epoch on once (the clock moves one epoch a check). */
 TEST(a_cached_arena_waits_a_whole_period_from_when_it_entered) {
   if (!is_fresh("a_cached_arena_waits_a_whole_period_from_when_it_entered")) {
-    char period[] = "HAWKALLOC_DECAY_MS=1000", out[256];
-    char *const env[] = {period, NULL};
-    CHECK(run_fresh_env("a_cached_arena_waits_a_whole_period_from_when_it_entered", env, out,
-                        sizeof out) == 0);
-    fputs(strtok(out, "\n") ? out : "", stdout); /* the copy's counts */
-    putchar('\n');
+    CHECK(run_with_period("a_cached_arena_waits_a_whole_period_from_when_it_entered", 1000, 1) ==
+          0);
     return;
   }
   enum { N = 13 * 4 }; /* 300 KiB blocks, 13 to an arena */

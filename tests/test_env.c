@@ -1011,20 +1011,25 @@ TEST(trace_into_a_fifo_whose_reader_goes_away_stops_with_one_line) {
   remove_tree(dir);
 }
 
+/* A temporary dir (64 bytes) with a directory start (128) where this
+ * program now runs, having been in old (4096), and an empty directory
+ * moved beside it: where a child starts, and where it moves to.  0 if any
+ * of it failed. */
+static int start_and_moved(char *dir, char *start, char *moved, char *old) {
+  make_temp_dir(dir);
+  if (!dir[0]) return 0;
+  snprintf(start, 128, "%s/start", dir);
+  snprintf(moved, 128, "%s/moved", dir);
+  return mkdir(start, 0700) == 0 && mkdir(moved, 0700) == 0 && getcwd(old, 4096) != NULL &&
+         chdir(start) == 0;
+}
+
 /* A relative HAWKALLOC_MAP or HAWKALLOC_TRACE names a file in the directory
  * the program started in: the snapshot written at exit, and the trace
  * reopened by its path, never land in a directory the program moved to. */
 TEST(relative_paths_stay_where_the_program_started) {
-  char dir[64];
-  make_temp_dir(dir);
-  REQUIRE(dir[0]);
-  char start[128], moved[128], path[200], out[256], err[4096];
-  snprintf(start, sizeof start, "%s/start", dir);
-  snprintf(moved, sizeof moved, "%s/moved", dir);
-  REQUIRE(mkdir(start, 0700) == 0 && mkdir(moved, 0700) == 0);
-  char old[4096];
-  REQUIRE(getcwd(old, sizeof old) != NULL);
-  REQUIRE(chdir(start) == 0);
+  char dir[64], start[128], moved[128], old[4096], path[200], out[256], err[4096];
+  REQUIRE(start_and_moved(dir, start, moved, old));
   char *envp[] = {"HAWKALLOC_MAP=heap.snap", "HAWKALLOC_TRACE=calls.trace", NULL};
   int status = run_child(envp, "--chdir", moved, NULL, out, sizeof out, err, sizeof err, 0);
   CHECK(chdir(old) == 0);
@@ -1360,16 +1365,8 @@ static int child_chdir_close_trace(const char *dir, const char *trace) {
  * trace in the directory the program started in: tracing goes on there,
  * without a word. */
 TEST(relative_trace_reopened_after_a_chdir_is_the_same_file) {
-  char dir[64];
-  make_temp_dir(dir);
-  REQUIRE(dir[0]);
-  char start[128], moved[128], path[200], out[256], err[4096];
-  snprintf(start, sizeof start, "%s/start", dir);
-  snprintf(moved, sizeof moved, "%s/moved", dir);
-  REQUIRE(mkdir(start, 0700) == 0 && mkdir(moved, 0700) == 0);
-  char old[4096];
-  REQUIRE(getcwd(old, sizeof old) != NULL);
-  REQUIRE(chdir(start) == 0);
+  char dir[64], start[128], moved[128], old[4096], path[200], out[256], err[4096];
+  REQUIRE(start_and_moved(dir, start, moved, old));
   char *envp[] = {"HAWKALLOC_TRACE=calls.trace", NULL};
   int status = run_child(envp, "--chdir-close-trace", moved, "calls.trace", out, sizeof out, err,
                          sizeof err, 0);
