@@ -360,6 +360,18 @@ static void remove_tree(const char *dir) {
   if (dir[0] && system(cmd) != 0) fprintf(stderr, "    could not remove %s\n", dir);
 }
 
+/* The names in dir (ls -A: one a line) into names, NUL-terminated; 0 if
+ * ls could not be run. */
+static int dir_names(const char *dir, char *names, size_t size) {
+  char cmd[4200];
+  snprintf(cmd, sizeof cmd, "ls -A '%s'", dir);
+  FILE *ls = popen(cmd, "r");
+  if (ls == NULL) return 0;
+  size_t n = fread(names, 1, size - 1, ls);
+  names[n] = 0;
+  return pclose(ls) != -1;
+}
+
 /* The whole content of a file (NUL-terminated), or "" if it cannot be read. */
 static size_t file_text(const char *path, char *buf, size_t size) {
   int fd = open(path, O_RDONLY);
@@ -1112,7 +1124,7 @@ TEST(exit_from_a_signal_handler_inside_malloc_says_so_instead_of_waiting) {
  * back, not the program's death (it died of it, its buffered output lost,
  * and the snapshot's temporary file left behind). */
 TEST(a_trace_or_snapshot_past_the_file_size_limit_says_so) {
-  char dir[64], trace[128], map[128], path[128], out[256], err[4096], expect[512];
+  char dir[64], trace[128], map[128], out[256], err[4096], expect[512];
   make_temp_dir(dir);
   REQUIRE(dir[0] != 0);
   snprintf(trace, sizeof trace, "HAWKALLOC_TRACE=%s/t.trace", dir);
@@ -1135,13 +1147,8 @@ TEST(a_trace_or_snapshot_past_the_file_size_limit_says_so) {
   if (!exited_0(status) || strchr(err, '\n') != err + strlen(err) - 1)
     fprintf(stderr, "    mapped: status %d, stdout [%s], stderr [%s]\n", status, out, err);
   /* Nothing but the trace is left in the directory: no temporary file. */
-  snprintf(path, sizeof path, "ls -A %s", dir);
-  FILE *ls = popen(path, "r");
-  REQUIRE(ls != NULL);
-  char names[512] = "";
-  size_t n = fread(names, 1, sizeof names - 1, ls);
-  names[n] = 0;
-  pclose(ls);
+  char names[512];
+  REQUIRE(dir_names(dir, names, sizeof names));
   CHECK(strcmp(names, "t.trace\n") == 0);
   if (strcmp(names, "t.trace\n") != 0) fprintf(stderr, "    left: [%s]\n", names);
   remove_tree(dir);
@@ -1167,13 +1174,8 @@ TEST(paths_are_kept_when_the_program_writes_over_its_environment) {
   CHECK(stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0);
   snprintf(path, sizeof path, "%s/t.trace", dir);
   CHECK(stat(path, &st) == 0 && st.st_size > 32);
-  snprintf(path, sizeof path, "ls -A %s", there);
-  FILE *ls = popen(path, "r");
-  REQUIRE(ls != NULL);
-  char names[512] = "";
-  size_t n = fread(names, 1, sizeof names - 1, ls);
-  names[n] = 0;
-  pclose(ls);
+  char names[512];
+  REQUIRE(dir_names(there, names, sizeof names));
   CHECK(names[0] == 0);
   if (!exited_0(status) || err[0] || names[0])
     fprintf(stderr, "    status %d, stderr [%s], files where it ran: [%s]\n", status, err, names);
@@ -1294,13 +1296,8 @@ TEST(setuid_programs_ignore_every_variable) {
   char buf[64];
   CHECK(file_text(victim, buf, sizeof buf) == 8 && strcmp(buf, "precious") == 0);
   CHECK(access(map, F_OK) != 0);
-  snprintf(cmd, sizeof cmd, "ls -A '%s'", locked);
-  FILE *ls = popen(cmd, "r");
-  REQUIRE(ls != NULL);
-  char names[512] = "";
-  size_t n = fread(names, 1, sizeof names - 1, ls);
-  names[n] = 0;
-  pclose(ls);
+  char names[512];
+  REQUIRE(dir_names(locked, names, sizeof names));
   CHECK(strcmp(names, "victim\n") == 0); /* no picture, no temporary file */
   remove_tree(dir);
 }
