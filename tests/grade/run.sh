@@ -478,6 +478,24 @@ else
     "exit $rc, $secs s, left: $left" "$out"
   [[ -n $left ]] && kill $left
 fi
+# The same child, gone to a session of its own (setsid) before it sleeps:
+# the group's kill missed it, and it ran on after hawk had ended.  hawk
+# grade adopts what its children leave (a child subreaper) and kills it.
+variant escapes 's|^int mm_init(void) {|int mm_init(void) {\n  static int forked;\n  if (!forked++ \&\& fork() == 0) {\n    setsid();\n    execl("/bin/sleep", "sleep", "12.1875", (char *)0);\n  }|
+1i #include <unistd.h>'
+start=$(date +%s.%N)
+out=$("$hawk" grade --timeout 2 --rounds 0 "$work/escapes/mm.c" "$T/short1-bal.rep" 2>&1)
+rc=$?
+secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+left=$(pgrep -f "sleep 12.1875")
+if ((rc == 1)) && awk -v s="$secs" 'BEGIN { exit !(s < 10) }' && [[ -z $left ]] &&
+  grep -qE '^short1-bal: timeout: a process the allocator started still running after 2 s \(the grader ended at .*\); killed$' <<<"$out"; then
+  ok "grade_timeout_kills_a_child_in_its_own_session: mm_init's child called setsid: timeout in $secs s, killed"
+else
+  fail "grade_timeout_kills_a_child_in_its_own_session: mm_init's child called setsid: timeout in < 10 s, killed" \
+    "exit $rc, $secs s, left: $left" "$out"
+  [[ -n $left ]] && kill $left
+fi
 fi # fork
 
 # --- long paths and outputs of the same name --------------------------------------

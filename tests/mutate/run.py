@@ -2,7 +2,7 @@
 """Mutation testing: breaks the allocator on purpose, one small change at a
 time, and checks that the tests notice (tests/mutate/README.md).
 
-    tests/mutate/run.py [--quick] [--list FILE] [NAME...]
+    tests/mutate/run.py [--quick | --ci] [--list FILE] [NAME...]
 
 Each mutation of the list (tests/mutate/mutations.txt) is applied to a
 scratch copy of the tree (build/mutate/tree), the test programs it names are
@@ -11,6 +11,10 @@ fails (exits non-zero, dies of a signal or runs past its time limit).  Before
 any mutation, every named command must pass on the unmutated copy.  A
 mutation whose text is not found exactly once in its file is a failure of
 the list, not a survivor: the list is kept true to the code.
+
+--ci runs CI's share (ci_share): every mutation on lines the commits of the
+6 hours before HEAD's wrote, and a third of the others, a different third as
+commits land.
 
 Ends with "N passed, N failed": a caught mutation passes, a survivor (or a
 mutation that no longer applies) fails.
@@ -24,13 +28,14 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # A command counts as hung when it runs HUNG_FACTOR times as long as it took
 # on the unmutated copy, and at least HUNG_MIN seconds (at most HUNG_MAX):
 # a mutant that loops for ever is told in seconds, not in a fixed two minutes.
 HUNG_FACTOR = 10
-HUNG_MIN = 20
+HUNG_MIN = 10
 HUNG_MAX = 120
 # Mutations run this many at a time, each worker in a copy of its own: the
 # tests of one mostly wait on one CPU while the other builds.
@@ -145,15 +150,101 @@ def copy_tracked(dst_root):
         shutil.copy2(os.path.join(ROOT, rel), dst)
 
 
-def try_mutation(m, tree, limits):
-    """Applies m in tree, rebuilds, runs its commands, restores the file.
-    Returns (caught, line to print, build log or None)."""
+def failure_lines(out):
+    """The FAIL lines of a test's output and their indented details (the
+    last ten lines when there are none), for a log read after the fact."""
+    lines = out.splitlines()
+    bad, inside = [], False
+    for ln in lines:
+        inside = ln.startswith("FAIL") or (inside and ln.startswith(" "))
+        if inside:
+            bad.append(ln)
+    return "\n".join((bad or lines[-10:])[:20])
+
+
+def baseline(cmds, trees):
+    """Runs every command once on the unmutated copies, one copy a worker.
+    Returns (hang limit of each command, [(command, why it failed)], the
+    seconds each took)."""
+    todo = queue.Queue()
+    for c in cmds:
+        todo.put(c)
+    limits, took, bad = {}, {}, []
+    lock = threading.Lock()
+
+    def worker(t):
+        while True:
+            try:
+                c = todo.get_nowait()
+            except queue.Empty:
+                return
+            t0 = time.time()
+            out = []
+            r = passes(t, c, out=out)
+            with lock:
+                took[c] = time.time() - t0
+                limits[c] = hung_limit(took[c])
+                if r != 0:
+                    bad.append((c, "hung" if r == 2 else failure_lines(out[0] if out else "")))
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in trees]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return limits, bad, took
+
+
+def sync_build(tree, pristine):
+    """Puts tree/build back as pristine/build is (the unmutated build):
+    every file that differs in size or time is copied back, every file the
+    mutated build or its tests added is removed.  Faster than building the
+    restored file again, and what a test builds of its own (tests/levels)
+    starts from the unmutated build too."""
+    src_root, dst_root = os.path.join(pristine, "build"), os.path.join(tree, "build")
+    for dirpath, dirnames, filenames in os.walk(dst_root, topdown=False):
+        rel = os.path.relpath(dirpath, dst_root)
+        for name in filenames + dirnames:
+            dst = os.path.join(dirpath, name)
+            if not os.path.lexists(os.path.join(src_root, rel, name)):
+                if os.path.isdir(dst) and not os.path.islink(dst):
+                    shutil.rmtree(dst)
+                else:
+                    os.unlink(dst)
+    for dirpath, dirnames, filenames in os.walk(src_root):
+        rel = os.path.relpath(dirpath, src_root)
+        os.makedirs(os.path.join(dst_root, rel), exist_ok=True)
+        for name in filenames:
+            src, dst = os.path.join(dirpath, name), os.path.join(dst_root, rel, name)
+            if os.path.islink(src):
+                if not os.path.islink(dst) or os.readlink(dst) != os.readlink(src):
+                    if os.path.lexists(dst):
+                        os.unlink(dst)
+                    os.symlink(os.readlink(src), dst)
+                continue
+            a = os.stat(src)
+            try:
+                b = os.lstat(dst)
+                same = b.st_size == a.st_size and b.st_mtime_ns == a.st_mtime_ns
+            except FileNotFoundError:
+                same = False
+            if not same:
+                if os.path.lexists(dst):
+                    os.unlink(dst)
+                shutil.copy2(src, dst)
+
+
+def try_mutation(m, tree, pristine, limits):
+    """Applies m in tree, rebuilds, runs its commands, restores the file
+    (its time too) and the unmutated build.  Returns (caught, line to print,
+    build log or None)."""
     path = os.path.join(tree, m["file"])
     with open(path, encoding="utf-8") as f:
         original = f.read()
     if original.count(m["find"]) != 1:
         return (False, f"STALE    {m['name']}: its text is found {original.count(m['find'])} "
                 f"times in {m['file']}, not once", None)
+    st = os.stat(path)
     with open(path, "w", encoding="utf-8") as f:
         f.write(original.replace(m["find"], m["replace"]))
     try:
@@ -177,16 +268,80 @@ def try_mutation(m, tree, limits):
     finally:
         with open(path, "w", encoding="utf-8") as f:
             f.write(original)
-        # Older than the objects built from the mutated text: make rebuilds.
-        now = time.time()
-        os.utime(path, (now, now))
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        sync_build(tree, pristine)
+
+
+# CI runs the mutations of what changed and this share of the others.
+CI_PARTS = 3
+
+
+def git(*args):
+    return subprocess.run(["git", *args], cwd=ROOT, check=True,
+                          stdout=subprocess.PIPE).stdout.decode()
+
+
+def changed_lines(hours):
+    """{path: set of line numbers} of the lines that the commits of the
+    given hours before HEAD's wrote, as they are at HEAD (a deletion marks
+    the line after it); None when the history is shorter."""
+    head_time = int(git("log", "-1", "--format=%ct", "HEAD").strip())
+    base = git("rev-list", "-1", f"--before={head_time - hours * 3600}", "HEAD").strip()
+    if not base:
+        return None
+    out, path = {}, None
+    for line in git("diff", "-U0", "--no-color", base, "HEAD").splitlines():
+        if line.startswith("+++ "):
+            path = line[6:] if line.startswith("+++ b/") else None
+        elif line.startswith("@@ ") and path:
+            new = line.split()[2][1:]  # +START[,COUNT]
+            start, _, count = new.partition(",")
+            start, count = int(start), int(count or "1")
+            out.setdefault(path, set()).update(range(start, start + max(count, 1)))
+    return out
+
+
+def near_change(m, changed):
+    """Whether m's text lies on lines the latest commits wrote."""
+    lines = changed.get(m["file"])
+    if not lines:
+        return False
+    try:
+        with open(os.path.join(ROOT, m["file"]), encoding="utf-8") as f:
+            text = f.read()
+    except OSError:
+        return True
+    at = text.find(m["find"])
+    if at < 0:
+        return True  # stale: let the run say so
+    first = text.count("\n", 0, at) + 1
+    return any(n in lines for n in range(first, first + m["find"].count("\n") + 1))
+
+
+def ci_share(muts):
+    """CI's mutations: those whose text lies on lines the commits of the 6
+    hours before HEAD's wrote (the latest work), and, of the others, the
+    part whose name's CRC-32 modulo CI_PARTS is the number of commits modulo
+    CI_PARTS: each CI run checks a third of them, and the parts turn as
+    commits land.  `make mutate` runs them all."""
+    changed = changed_lines(6)
+    if changed is None:
+        return muts
+    part = int(git("rev-list", "--count", "HEAD").strip()) % CI_PARTS
+    near = [m for m in muts if near_change(m, changed)]
+    rest = [m for m in muts if not near_change(m, changed)
+            and zlib.crc32(m["name"].encode()) % CI_PARTS == part]
+    print(f"mutate: CI's share: {len(near)} on lines the last 6 hours' commits wrote, and part "
+          f"{part} of {CI_PARTS} of the other {len(muts) - len(near)}: {len(rest)}")
+    return near + rest
 
 
 def main():
     sys.stdout.reconfigure(line_buffering=True)  # progress shows as it goes
     args = sys.argv[1:]
     quick = "--quick" in args
-    args = [a for a in args if a != "--quick"]
+    ci = "--ci" in args
+    args = [a for a in args if a not in ("--quick", "--ci")]
     lst = os.path.join(ROOT, "tests/mutate/mutations.txt")
     if "--list" in args:
         i = args.index("--list")
@@ -197,6 +352,8 @@ def main():
         muts = [m for m in muts if m["name"] in args]
     elif quick:
         muts = [m for m in muts if m.get("quick") == "yes"]
+    elif ci:
+        muts = ci_share(muts)
     if not muts:
         print("mutate: no mutation selected")
         print("0 passed, 1 failed")
@@ -217,29 +374,12 @@ def main():
         print("mutate: the unmutated copy does not build")
         print("0 passed, 1 failed")
         return 1
-    limits, baseline_bad = {}, []
-    for c in all_cmds:
-        t0 = time.time()
-        out = []
-        r = passes(tree, c, out=out)
-        if r != 0:
-            # What failed, for a log read after the fact (CI's).
-            lines = (out[0] if out else "").splitlines()
-            bad, inside = [], False  # FAIL lines and their indented details
-            for ln in lines:
-                inside = ln.startswith("FAIL") or (inside and ln.startswith(" "))
-                if inside:
-                    bad.append(ln)
-            bad = bad or lines[-10:]
-            baseline_bad.append((c, "hung" if r == 2 else "\n".join(bad[:20])))
-        limits[c] = hung_limit(time.time() - t0)
-    for c, why in baseline_bad:
-        print(f"BASELINE FAIL  {c}  (fails without any mutation)")
-        for ln in why.splitlines():
-            print(f"    {ln[:300]}")
-    if baseline_bad:
-        print(f"0 passed, {len(baseline_bad)} failed")
-        return 1
+    # The unmutated build, which each mutation's restore copies back, and
+    # the other workers' copies, build included (timestamps kept: nothing
+    # is rebuilt), made before the baseline so that it runs in all of them.
+    pristine = os.path.join(ROOT, "build/mutate/pristine")
+    shutil.rmtree(pristine, ignore_errors=True)
+    subprocess.run(["cp", "-a", tree, pristine], check=True)
     workers = max(1, min(WORKERS, len(muts)))
     trees = [tree]
     for k in range(1, workers):
@@ -247,6 +387,19 @@ def main():
         shutil.rmtree(other, ignore_errors=True)
         subprocess.run(["cp", "-a", tree, other], check=True)
         trees.append(other)
+    t0 = time.time()
+    limits, baseline_bad, baseline_took = baseline(all_cmds, trees)
+    print(f"mutate: {len(all_cmds)} commands run unmutated in {time.time() - t0:.0f} s")
+    for c, why in baseline_bad:
+        print(f"BASELINE FAIL  {c}  (fails without any mutation)")
+        for ln in why.splitlines():
+            print(f"    {ln[:300]}")
+    if baseline_bad:
+        print(f"0 passed, {len(baseline_bad)} failed")
+        return 1
+    # The longest first (by what their commands took unmutated), so that no
+    # worker is left with a long one while the others have finished.
+    muts.sort(key=lambda m: -sum(baseline_took[c] for c in commands(m)))
 
     todo = queue.Queue()
     for m in muts:
@@ -261,7 +414,7 @@ def main():
                 m = todo.get_nowait()
             except queue.Empty:
                 return
-            caught, line, log = try_mutation(m, t, limits)
+            caught, line, log = try_mutation(m, t, pristine, limits)
             with out:
                 print(line)
                 if log:
