@@ -457,45 +457,44 @@ fi # empty
 
 # --- processes the student's allocator starts ----------------------------------------
 if part fork; then
+# grade_kills CASE WHAT VARIANT MARK: hawk grade --timeout 2 of the variant
+# (whose mm_init starts a child that runs "sleep MARK") is a timeout in less
+# than 10 s, says the grader ended and its child was killed, and leaves no
+# "sleep MARK" running.
+grade_kills() {
+  local case=$1 what=$2 name=$3 mark=$4 start out rc secs left
+  start=$(date +%s.%N)
+  out=$("$hawk" grade --timeout 2 --rounds 0 "$work/$name/mm.c" "$T/short1-bal.rep" 2>&1)
+  rc=$?
+  secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+  left=$(pgrep -f "sleep $mark")
+  if ((rc == 1)) && awk -v s="$secs" 'BEGIN { exit !(s < 10) }' && [[ -z $left ]] &&
+    grep -qE '^short1-bal +12 +timeout ' <<<"$out" &&
+    grep -qE '^short1-bal: timeout: a process the allocator started still running after 2 s \(the grader ended at .*\); killed$' <<<"$out"; then
+    ok "$case: $what: timeout in $secs s, killed"
+  else
+    fail "$case: $what: timeout in < 10 s, killed" "exit $rc, $secs s, left: $left" "$out"
+    [[ -n $left ]] && kill $left
+  fi
+}
 # An mm_init that starts a child which sleeps 12 s holding the result pipe:
 # hawk read the pipe until its end, 10 s past --timeout 2, and left the
 # child running.  The grader leads a process group of its own, the pipe is
 # read against the deadline, and the group is killed: a timeout in about
 # 2 s, no process left.
-variant forks 's|^int mm_init(void) {|int mm_init(void) {\n  static int forked;\n  if (!forked++ \&\& fork() == 0) execl("/bin/sleep", "sleep", "12.0625", (char *)0);|
+# (The sleeps' numbers carry this shell's: a run of this part beside
+# another, as the mutation tests run them, must not see the other's.)
+mark=12.$$1
+variant forks 's|^int mm_init(void) {|int mm_init(void) {\n  static int forked;\n  if (!forked++ \&\& fork() == 0) execl("/bin/sleep", "sleep", "'"$mark"'", (char *)0);|
 1i #include <unistd.h>'
-start=$(date +%s.%N)
-out=$("$hawk" grade --timeout 2 --rounds 0 "$work/forks/mm.c" "$T/short1-bal.rep" 2>&1)
-rc=$?
-secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
-left=$(pgrep -f "sleep 12.0625")
-if ((rc == 1)) && awk -v s="$secs" 'BEGIN { exit !(s < 10) }' && [[ -z $left ]] &&
-  grep -qE '^short1-bal +12 +timeout ' <<<"$out" &&
-  grep -qE '^short1-bal: timeout: a process the allocator started still running after 2 s \(the grader ended at .*\); killed$' <<<"$out"; then
-  ok "grade_timeout_bounds_children: a child of mm_init holding the pipe: timeout in $secs s, killed"
-else
-  fail "grade_timeout_bounds_children: a child of mm_init holding the pipe: timeout in < 10 s, killed" \
-    "exit $rc, $secs s, left: $left" "$out"
-  [[ -n $left ]] && kill $left
-fi
+grade_kills grade_timeout_bounds_children "a child of mm_init holding the pipe" forks "$mark"
 # The same child, gone to a session of its own (setsid) before it sleeps:
 # the group's kill missed it, and it ran on after hawk had ended.  hawk
 # grade adopts what its children leave (a child subreaper) and kills it.
-variant escapes 's|^int mm_init(void) {|int mm_init(void) {\n  static int forked;\n  if (!forked++ \&\& fork() == 0) {\n    setsid();\n    execl("/bin/sleep", "sleep", "12.1875", (char *)0);\n  }|
+mark=12.$$3
+variant escapes 's|^int mm_init(void) {|int mm_init(void) {\n  static int forked;\n  if (!forked++ \&\& fork() == 0) {\n    setsid();\n    execl("/bin/sleep", "sleep", "'"$mark"'", (char *)0);\n  }|
 1i #include <unistd.h>'
-start=$(date +%s.%N)
-out=$("$hawk" grade --timeout 2 --rounds 0 "$work/escapes/mm.c" "$T/short1-bal.rep" 2>&1)
-rc=$?
-secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
-left=$(pgrep -f "sleep 12.1875")
-if ((rc == 1)) && awk -v s="$secs" 'BEGIN { exit !(s < 10) }' && [[ -z $left ]] &&
-  grep -qE '^short1-bal: timeout: a process the allocator started still running after 2 s \(the grader ended at .*\); killed$' <<<"$out"; then
-  ok "grade_timeout_kills_a_child_in_its_own_session: mm_init's child called setsid: timeout in $secs s, killed"
-else
-  fail "grade_timeout_kills_a_child_in_its_own_session: mm_init's child called setsid: timeout in < 10 s, killed" \
-    "exit $rc, $secs s, left: $left" "$out"
-  [[ -n $left ]] && kill $left
-fi
+grade_kills grade_timeout_kills_a_child_in_its_own_session "mm_init's child called setsid" escapes "$mark"
 fi # fork
 
 # --- long paths and outputs of the same name --------------------------------------

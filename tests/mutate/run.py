@@ -162,36 +162,46 @@ def failure_lines(out):
     return "\n".join((bad or lines[-10:])[:20])
 
 
-def baseline(cmds, trees):
-    """Runs every command once on the unmutated copies, one copy a worker.
-    Returns (hang limit of each command, [(command, why it failed)], the
-    seconds each took)."""
+def each_in_a_tree(items, trees, fn):
+    """Calls fn(item, tree) for every item, one thread a tree, each taking
+    the next item when it is free."""
     todo = queue.Queue()
-    for c in cmds:
-        todo.put(c)
-    limits, took, bad = {}, {}, []
-    lock = threading.Lock()
+    for it in items:
+        todo.put(it)
 
     def worker(t):
         while True:
             try:
-                c = todo.get_nowait()
+                it = todo.get_nowait()
             except queue.Empty:
                 return
-            t0 = time.time()
-            out = []
-            r = passes(t, c, out=out)
-            with lock:
-                took[c] = time.time() - t0
-                limits[c] = hung_limit(took[c])
-                if r != 0:
-                    bad.append((c, "hung" if r == 2 else failure_lines(out[0] if out else "")))
+            fn(it, t)
 
     threads = [threading.Thread(target=worker, args=(t,)) for t in trees]
     for th in threads:
         th.start()
     for th in threads:
         th.join()
+
+
+def baseline(cmds, trees):
+    """Runs every command once on the unmutated copies, one copy a worker.
+    Returns (hang limit of each command, [(command, why it failed)], the
+    seconds each took)."""
+    limits, took, bad = {}, {}, []
+    lock = threading.Lock()
+
+    def one(c, t):
+        t0 = time.time()
+        out = []
+        r = passes(t, c, out=out)
+        with lock:
+            took[c] = time.time() - t0
+            limits[c] = hung_limit(took[c])
+            if r != 0:
+                bad.append((c, "hung" if r == 2 else failure_lines(out[0] if out else "")))
+
+    each_in_a_tree(cmds, trees, one)
     return limits, bad, took
 
 
@@ -401,31 +411,19 @@ def main():
     # worker is left with a long one while the others have finished.
     muts.sort(key=lambda m: -sum(baseline_took[c] for c in commands(m)))
 
-    todo = queue.Queue()
-    for m in muts:
-        todo.put(m)
     out = threading.Lock()
     counts = {"caught": 0, "survived": 0}
     start = time.time()
 
-    def worker(t):
-        while True:
-            try:
-                m = todo.get_nowait()
-            except queue.Empty:
-                return
-            caught, line, log = try_mutation(m, t, pristine, limits)
-            with out:
-                print(line)
-                if log:
-                    print(log)
-                counts["caught" if caught else "survived"] += 1
+    def one(m, t):
+        caught, line, log = try_mutation(m, t, pristine, limits)
+        with out:
+            print(line)
+            if log:
+                print(log)
+            counts["caught" if caught else "survived"] += 1
 
-    threads = [threading.Thread(target=worker, args=(t,)) for t in trees]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    each_in_a_tree(muts, trees, one)
     caught, survived = counts["caught"], counts["survived"]
     print(f"mutate: {caught} of {caught + survived} mutations caught "
           f"in {time.time() - start:.0f} s ({workers} at a time)")
