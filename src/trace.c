@@ -285,13 +285,36 @@ static void buf_write_locked(struct trace_buf *b, int own) {
   b->prev = 0;
 }
 
-/* At thread exit: the thread's last records go out. */
-static void thread_done(void *arg) {
-  struct trace_buf *b = arg;
+/* The trace's write(2), open(2), close(2) and nanosleep are cancellation
+ * points; malloc is none (POSIX).  A thread with a cancellation pending
+ * that wrote a chunk from malloc was cancelled there, inside the
+ * allocator, with the trace's lock held: its own exit and every other
+ * thread's next chunk then waited for the lock for ever.  Each piece of
+ * work that reaches those calls runs with cancellation off (no signal
+ * handler runs these: the exit-time flush may, and the call is one
+ * store of the thread's own state in the C library). */
+static int cancel_off(void) {
+  int old = PTHREAD_CANCEL_ENABLE;
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+  return old;
+}
+
+static void cancel_restore(int old) {
+  int ignored;
+  pthread_setcancelstate(old, &ignored);
+}
+
+/* Writes b out under the lock, with cancellation off (cancel_off). */
+static void buf_write_own(struct trace_buf *b) {
+  int old = cancel_off();
   pthread_mutex_lock(&bufs.lock);
   buf_write_locked(b, 1);
   pthread_mutex_unlock(&bufs.lock);
+  cancel_restore(old);
 }
+
+/* At thread exit: the thread's last records go out. */
+static void thread_done(void *arg) { buf_write_own(arg); }
 
 /* Whether the file at fd already holds the trace of another live process
  * (a parent that passed HAWKALLOC_TRACE on to this one). */
@@ -453,9 +476,7 @@ void trace_record(enum trace_op op, const void *result, size_t size, uintptr_t a
   if (b == NULL) return;
   uint64_t fill = b->fill; /* only this thread changes it (others read it) */
   if (FILL_BYTES(fill) > CHUNK_ROOM - RECORD_MAX) {
-    pthread_mutex_lock(&bufs.lock);
-    buf_write_locked(b, 1);
-    pthread_mutex_unlock(&bufs.lock);
+    buf_write_own(b);
     fill = 0;
   }
   uint64_t seq = b->last + 1;
@@ -499,9 +520,11 @@ static void flush_all_locked(void) {
 
 void trace_flush_all(void) {
   if (!__atomic_load_n(&trace_enabled, __ATOMIC_ACQUIRE)) return;
+  int old = cancel_off();
   pthread_mutex_lock(&bufs.lock);
   flush_all_locked();
   pthread_mutex_unlock(&bufs.lock);
+  cancel_restore(old);
 }
 
 void trace_flush_at_exit(void) {
@@ -509,15 +532,18 @@ void trace_flush_at_exit(void) {
   /* exit() called from a signal handler that interrupted a flush finds this
    * thread holding the lock: one line rather than a wait for ever.  Another
    * thread's hold ends soon, so look a few times. */
+  int old = cancel_off();
   for (int i = 0; i < 20; i++) {
     if (pthread_mutex_trylock(&bufs.lock) == 0) {
       flush_all_locked();
       pthread_mutex_unlock(&bufs.lock);
+      cancel_restore(old);
       return;
     }
     struct timespec ms = {0, 5000000};
     nanosleep(&ms, NULL);
   }
+  cancel_restore(old);
   struct line l = {.len = 0};
   line_str(&l, "hawkalloc: HAWKALLOC_TRACE=");
   line_str(&l, option_text(OPTION_TRACE));

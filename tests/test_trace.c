@@ -744,11 +744,64 @@ TEST(a_trace_chunk_that_cannot_be_written_leaves_errno) {
   unlink(path);
 }
 
+/* argv: --cancel-child.  A thread with a cancellation pending (deferred, the
+ * default) calls hawk_malloc and hawk_free 100,000 times, through many
+ * trace chunks: malloc is no cancellation point (POSIX), so the thread must
+ * run to its end and return 1, and the others go on tracing.  At 13dee5f the
+ * chunk's write(2), a cancellation point, ended the thread inside malloc with
+ * the trace's lock held: its own exit then waited for that lock (its join
+ * timed out) and the main thread's next chunk waited for ever.  The alarm
+ * bounds that hang; exit 0 when the thread returned 1, 3 when it was
+ * cancelled, 4 when the join waited 10 s. */
+static void *cancel_work(void *arg) {
+  (void)arg;
+  pthread_cancel(pthread_self());
+  for (int i = 0; i < 100000; i++) hawk_free(hawk_malloc((size_t)(i % 300 + 1)));
+  return (void *)1;
+}
+
+static int cancel_child(void) {
+  alarm(30);
+  pthread_t t;
+  if (pthread_create(&t, NULL, cancel_work, NULL) != 0) return 2;
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 10;
+  void *got = NULL;
+  if (pthread_timedjoin_np(t, &got, &until) != 0) return 4;
+  for (int i = 0; i < 100000; i++) hawk_free(hawk_malloc((size_t)(i % 300 + 1)));
+  return got == (void *)1 ? 0 : 3;
+}
+
+TEST(a_thread_with_a_cancellation_pending_is_not_cancelled_inside_malloc) {
+  char path[] = "/tmp/hawk-trace-cancel-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  unlink(path);
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    char env1[4200];
+    snprintf(env1, sizeof env1, "HAWKALLOC_TRACE=%s", path);
+    char *envp[] = {env1, NULL};
+    char *argv[] = {self_path, "--cancel-child", NULL};
+    execve(self_path, argv, envp);
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fprintf(stderr, "    status %d\n", status);
+  unlink(path);
+}
+
 static int harness_main(int argc, char **argv);
 
 int main(int argc, char **argv) {
   if (argc > 2 && strcmp(argv[1], "--errno-child") == 0) return errno_child(argv[2]);
   if (argc > 1 && strcmp(argv[1], "--traced-child") == 0) return traced_child();
+  if (argc > 1 && strcmp(argv[1], "--cancel-child") == 0) return cancel_child();
   if (argc > 1 && strcmp(argv[1], "--exact-child") == 0) return exact_child();
   if (argc > 1 && strcmp(argv[1], "--heap-child") == 0) return heap_child();
   if (argc > 1 && strcmp(argv[1], "--many-child") == 0) return many_child();
