@@ -38,12 +38,26 @@ void lock_callback_misuse(void) {
   abort();
 }
 
+/* A wait for a lock held while the process has one thread: only a frame
+ * of this thread below the wait can hold it, a call into the allocator
+ * that the program's signal handler interrupted (malloc is not
+ * async-signal-safe), and nobody would ever give it.  One line, as
+ * lock_callback_misuse's, then abort. */
+static HAWK_COLD _Noreturn void lock_own_misuse(void) {
+  static const char line[] = "hawkalloc: called from a signal handler that interrupted the "
+                             "allocator: it waits for a lock its own thread holds (misuse)\n";
+  ssize_t w = write(2, line, sizeof line - 1);
+  (void)w;
+  abort();
+}
+
 void lock_wait(struct hawk_lock *l) {
   lock_wait_check();
   for (int i = 0; i < LOCK_SPINS; i++) {
     cpu_relax();
     if (__atomic_load_n(&l->word, __ATOMIC_RELAXED) == 0 && lock_try(l)) return;
   }
+  if (lock_alone()) lock_own_misuse();
   int saved = errno; /* a malloc that waited leaves errno as it was */
   /* From here the word says 2: whoever gives it wakes a sleeper.  Taking
    * it with 2 rather than 1 may cost one needless wake later, never a

@@ -139,4 +139,28 @@ TEST(a_lock_taken_alone_holds_off_a_thread_started_later) {
   give_to_the_sleeper(&later, t);
 }
 
+/* A take that finds the lock held while the process has one thread waits
+ * for its own thread: only a frame below it can hold it, a call the
+ * program's signal handler interrupted (a SIGALRM handler that calls malloc
+ * while malloc ran).  At 13dee5f it slept on the futex for ever (a program
+ * whose timer's handler called malloc and free of 3,000 bytes while its
+ * main loop did the same hung within 20 s, where glibc ran on); now one
+ * line and abort.  The alarm bounds the old hang. */
+static void take_twice_alone(void *arg) {
+  (void)arg;
+  alarm(5);
+  static struct hawk_lock twice = HAWK_LOCK_INIT;
+  lock_take(&twice);
+  lock_take(&twice); /* what the handler's malloc does */
+}
+
+TEST(a_take_that_waits_for_its_own_thread_is_reported) {
+  if (!is_fresh("a_take_that_waits_for_its_own_thread_is_reported")) {
+    CHECK(run_fresh("a_take_that_waits_for_its_own_thread_is_reported") == 0);
+    return;
+  }
+  REQUIRE(lock_alone());
+  EXPECT_ABORT(take_twice_alone, NULL, "hawkalloc: ", "signal handler", "its own thread");
+}
+
 TEST_MAIN()
