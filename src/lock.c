@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -24,11 +26,17 @@ static inline void cpu_relax(void) {
 
 __thread const char *lock_callback __attribute__((tls_model("initial-exec")));
 
+void abort_line_quiet(void) {
+  uint64_t block = (1ull << (SIGPIPE - 1)) | (1ull << (SIGXFSZ - 1));
+  syscall(SYS_rt_sigprocmask, SIG_BLOCK, &block, NULL, sizeof block);
+}
+
 /* The line is put together here as report.h's are (that layer is above
  * this one), and written to descriptor 2 as its misuse reports are. */
 void lock_callback_misuse(void) {
   static const char tail[] = ": its callback called into the library, which waits for a lock "
                              "the call holds (misuse)\n";
+  abort_line_quiet();
   char line[192] = "hawkalloc: ";
   size_t n = 11;
   for (const char *s = lock_callback; *s && n < 40; s++) line[n++] = *s;
@@ -46,6 +54,7 @@ void lock_callback_misuse(void) {
 static HAWK_COLD _Noreturn void lock_own_misuse(void) {
   static const char line[] = "hawkalloc: called from a signal handler that interrupted the "
                              "allocator: it waits for a lock its own thread holds (misuse)\n";
+  abort_line_quiet();
   ssize_t w = write(2, line, sizeof line - 1);
   (void)w;
   abort();

@@ -1,6 +1,8 @@
 /* report.c - fixed-buffer formatting and the misuse message.  See report.h. */
 #include "report.h"
 
+#include "lock.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -122,11 +124,13 @@ static void line_about(const char *what, const char *open, const void *ptr, cons
 }
 
 void report_misuse(const char *call, const void *ptr, const char *problem) {
+  abort_line_quiet();
   line_about(call, "(", ptr, ")", problem);
   abort();
 }
 
 void report_fatal(const char *call, const char *problem) {
+  abort_line_quiet();
   struct line l = {.len = 0};
   line_str(&l, "hawkalloc: ");
   line_str(&l, call);
@@ -137,6 +141,7 @@ void report_fatal(const char *call, const char *problem) {
 }
 
 void report_assert(const char *file, int line, const char *cond) {
+  abort_line_quiet();
   struct line l = {.len = 0};
   line_str(&l, "hawkalloc: assertion failed at ");
   line_str(&l, file);

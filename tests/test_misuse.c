@@ -876,6 +876,58 @@ TEST(double_free_of_a_chunk_aligned_large_block_after_trim) {
   hawk_free(p);
 }
 
+/* A misuse report whose stderr is a pipe nobody reads (a daemon whose
+ * logger went away): the line cannot be delivered, and the program must
+ * still end by abort(), not by the SIGPIPE its write raised (at 13dee5f:
+ * SIGPIPE, status 13, for a double free of 100 bytes; also a file past the
+ * size limit: SIGXFSZ).  The read end is closed before the fork. */
+static int misuse_into(int fd, void *p, rlim_t fsize) {
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    struct rlimit small = {fsize, fsize};
+    if (fsize && setrlimit(RLIMIT_FSIZE, &small) != 0) _exit(2);
+    dup2(fd, 2);
+    struct misuse m = {OP_FREE, p, NULL, p};
+    child_misuse(&m);
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return status;
+}
+
+TEST(a_misuse_report_into_a_pipe_nobody_reads_still_aborts) {
+  void *a = hawk_malloc(100);
+  REQUIRE(a);
+  int fd[2];
+  REQUIRE(pipe(fd) == 0);
+  close(fd[0]);
+  int status = misuse_into(fd[1], a, 0);
+  close(fd[1]);
+  CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+  if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT)
+    fprintf(stderr, "    status %d\n", status);
+  hawk_free(a);
+}
+
+TEST(a_misuse_report_into_a_file_past_the_size_limit_still_aborts) {
+  void *a = hawk_malloc(100);
+  REQUIRE(a);
+  char path[] = "/tmp/hawk-misuse-fsize-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  unlink(path);
+  REQUIRE(ftruncate(fd, 4096) == 0);
+  REQUIRE(lseek(fd, 4096, SEEK_SET) == 4096);
+  int status = misuse_into(fd, a, 4096);
+  close(fd);
+  CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+  if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT)
+    fprintf(stderr, "    status %d\n", status);
+  hawk_free(a);
+}
+
 #endif /* not under a sanitizer */
 
 TEST_MAIN()
