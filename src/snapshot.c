@@ -103,6 +103,22 @@ struct snap_work {
   } large; /* signal mode: a large mapping found in the registry, not yet visited */
 };
 
+/* The snapshot's reads, writes, opens, closes and naps go to the kernel
+ * through syscall(2), not through the C library's functions of those
+ * names, which are cancellation points: a thread with a cancellation
+ * pending that took a frame (its SIGUSR2 handler, or the exit's snapshot)
+ * was cancelled inside it, the snapshot marked busy for ever, and no frame
+ * was written again.  The raw call is no cancellation point and is safe in
+ * a signal handler.  -1 with errno set, as the functions. */
+static ssize_t sys_read(int fd, void *to, size_t n) { return syscall(SYS_read, fd, to, n); }
+static ssize_t sys_write(int fd, const void *from, size_t n) {
+  return syscall(SYS_write, fd, from, n);
+}
+static int sys_open(const char *path, int flags, int mode) {
+  return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+}
+static int sys_close(int fd) { return (int)syscall(SYS_close, fd); }
+
 static struct snap_work *snap;
 static int map_busy; /* a snapshot is being written (snap is in use) */
 
@@ -121,7 +137,7 @@ static int state_get(void) {
 static void out_flush(void) {
   size_t done = 0;
   while (done < snap->len && snap->err == 0) {
-    ssize_t n = write(snap->fd, snap->buf + done, snap->len - done);
+    ssize_t n = sys_write(snap->fd, snap->buf + done, snap->len - done);
     if (n > 0)
       done += (size_t)n;
     else if (n < 0 && errno == EINTR)
@@ -171,21 +187,21 @@ static ssize_t fill_exe(char *to, size_t max, void *ctx) {
 
 static ssize_t fill_read(char *to, size_t max, void *ctx) {
   for (;;) {
-    ssize_t n = read(*(int *)ctx, to, max);
+    ssize_t n = sys_read(*(int *)ctx, to, max);
     if (n >= 0 || errno != EINTR) return n;
   }
 }
 
 /* /proc/self/maps as it is, in records of what one read(2) gives. */
 static void out_maps(void) {
-  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  int fd = sys_open("/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
   if (fd < 0) return;
   size_t before;
   do {
     before = snap->len;
     out_filled(SNAP_MAPS, 4096, fill_read, &fd);
   } while (snap->len != before && snap->err == 0);
-  close(fd);
+  sys_close(fd);
 }
 
 /* --- strips: pieces and sums ----------------------------------------------- */
@@ -443,7 +459,7 @@ static int tmp_path(char *dst, const char *path) {
  * process of the same pid that died is removed once. */
 static int open_tmp(const char *tmp) {
   for (int tries = 0;; tries++) {
-    int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int fd = sys_open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd >= 0 || errno != EEXIST || tries > 0 || unlink(tmp) != 0) return fd;
   }
 }
@@ -496,7 +512,7 @@ static int map_put(int fd, const char *tmp, const char *path) {
   } else if (!may_write_into(&st)) {
     r = S_ISDIR(st.st_mode) ? EISDIR : MAP_REFUSED;
   } else {
-    int to = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    int to = sys_open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
     if (to < 0 || fstat(to, &at) != 0) {
       r = errno;
     } else if (!may_write_into(&at) || at.st_dev != st.st_dev || at.st_ino != st.st_ino) {
@@ -507,7 +523,7 @@ static int map_put(int fd, const char *tmp, const char *path) {
       fcntl(to, F_SETFL, fcntl(to, F_GETFL) & ~O_NONBLOCK);
       r = copy_into(fd, to); /* map_write's quiet_write: EPIPE, never SIGPIPE */
     }
-    if (to >= 0 && close(to) != 0 && r == 0) r = errno;
+    if (to >= 0 && sys_close(to) != 0 && r == 0) r = errno;
   }
   unlink(tmp);
   return r;
@@ -569,9 +585,9 @@ static int map_write(const char *path, enum snap_cause cause, unsigned frame) {
   if (result == 0) result = snap->err;
   if (result == 0) {
     result = map_put(fd, snap->tmp, path);
-    close(fd);
+    sys_close(fd);
   } else {
-    close(fd);
+    sys_close(fd);
     unlink(snap->tmp);
   }
   quiet_write_end(&q, result);
@@ -584,7 +600,7 @@ static int busy_take(void) {
   for (int i = 0; __atomic_exchange_n(&map_busy, 1, __ATOMIC_ACQUIRE); i++) {
     if (i >= 10000) return EBUSY;
     struct timespec ms = {0, 1000000};
-    nanosleep(&ms, NULL);
+    syscall(SYS_nanosleep, &ms, NULL);
   }
   int err = state_get();
   if (err) __atomic_store_n(&map_busy, 0, __ATOMIC_RELEASE);

@@ -819,17 +819,19 @@ TEST(sigusr2_frames_child) {
   CHECK(file_exists(map));
 }
 
-TEST(sigusr2_frames) {
-  if (getenv("HAWK_TEST_MAP_CHILD") != NULL) return; /* this is the child */
-  char map[128], env[160], frame[160], png[160];
-  in_dir("frames.snap", map, sizeof map);
+/* Runs this program's case NAME in a fresh child whose environment is this
+ * one's (sanitizer options, the policy) plus HAWKALLOC_MAP=map, read once
+ * at start-up, and HAWK_TEST_MAP_CHILD=1; its exit status.  A handler that
+ * waited for a lock the interrupted thread holds would hang the child: a
+ * bound on the wait (generous; the child takes a few seconds), then it is
+ * killed and the status says so. */
+static int run_map_child(const char *name, const char *map) {
+  char env[160];
   snprintf(env, sizeof env, "HAWKALLOC_MAP=%s", map);
-  /* The child gets this environment (sanitizer options, the policy) plus
-   * HAWKALLOC_MAP, read once at start-up. */
   size_t n = 0;
   while (environ[n]) n++;
   char **envp = calloc(n + 3, sizeof *envp);
-  REQUIRE(envp != NULL);
+  if (envp == NULL) return -1;
   size_t k = 0;
   for (size_t i = 0; i < n; i++)
     if (strncmp(environ[i], "HAWKALLOC_MAP=", 14) != 0) envp[k++] = environ[i];
@@ -837,18 +839,18 @@ TEST(sigusr2_frames) {
   envp[k++] = "HAWK_TEST_MAP_CHILD=1";
   fflush(NULL);
   pid_t pid = fork();
-  REQUIRE(pid >= 0);
+  if (pid < 0) {
+    free(envp);
+    return -1;
+  }
   if (pid == 0) {
     int null = open("/dev/null", O_WRONLY);
     if (null >= 0) dup2(null, 1); /* its "ok" lines; failures still reach stderr */
-    char *argv[] = {"test_map", "sigusr2_frames_child", NULL};
+    char *argv[] = {"test_map", (char *)name, NULL};
     execve("/proc/self/exe", argv, envp);
     _exit(127);
   }
   free(envp);
-  /* A handler that waited for a lock the interrupted thread holds would
-   * hang the child: a bound on the wait (generous; the child takes a few
-   * seconds), then it is killed and the case fails. */
   int status = 0, waited = 0;
   while (waitpid(pid, &status, WNOHANG) == 0) {
     if (++waited > 60 * 100) {
@@ -860,6 +862,14 @@ TEST(sigusr2_frames) {
     struct timespec ten = {0, 10000000};
     nanosleep(&ten, NULL);
   }
+  return status;
+}
+
+TEST(sigusr2_frames) {
+  if (getenv("HAWK_TEST_MAP_CHILD") != NULL) return; /* this is the child */
+  char map[128], frame[160], png[160];
+  in_dir("frames.snap", map, sizeof map);
+  int status = run_map_child("sigusr2_frames_child", map);
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   CHECK(file_exists(map));
   struct stat st;
@@ -882,6 +892,49 @@ TEST(sigusr2_frames) {
   snprintf(frame, sizeof frame, "%s/frames.svg", work_dir());
   REQUIRE(render(map, frame));
   check_svg_tools(frame, png);
+}
+
+/* A thread whose cancellation is pending (pthread_cancel, deferred) that
+ * takes a SIGUSR2 frame: the snapshot's open, write, close and naps were
+ * the C library's, cancellation points, so the thread was cancelled inside
+ * the handler with the snapshot marked busy: every later frame said the
+ * heap stayed locked and none was written.  The thread now comes back from
+ * its handler; the next frame is written too. */
+static void *cancelled_taker(void *arg) {
+  (void)arg;
+  void *volatile p = hawk_malloc(100);
+  hawk_free(p);
+  pthread_cancel(pthread_self());
+  pthread_kill(pthread_self(), SIGUSR2); /* handled before it returns */
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+  return (void *)1;
+}
+
+TEST(cancelled_snapshot_child) {
+  const char *map = getenv("HAWKALLOC_MAP");
+  if (getenv("HAWK_TEST_MAP_CHILD") == NULL || map == NULL) return; /* only in the child */
+  char frame[256], base[200];
+  snprintf(base, sizeof base, "%.*s", (int)(strlen(map) - 5), map); /* without ".snap" */
+  map_install_signal();
+  pthread_t t;
+  void *result = NULL;
+  REQUIRE(pthread_create(&t, NULL, cancelled_taker, NULL) == 0);
+  REQUIRE(pthread_join(t, &result) == 0);
+  CHECK(result == (void *)1); /* not PTHREAD_CANCELED */
+  snprintf(frame, sizeof frame, "%s-0001.snap", base);
+  CHECK(file_exists(frame));
+  raise(SIGUSR2);
+  snprintf(frame, sizeof frame, "%s-0002.snap", base);
+  CHECK(file_exists(frame));
+}
+
+TEST(a_thread_with_a_cancellation_pending_takes_a_whole_snapshot) {
+  if (getenv("HAWK_TEST_MAP_CHILD") != NULL) return; /* this is the child */
+  char map[128];
+  in_dir("cancelled.snap", map, sizeof map);
+  int status = run_map_child("cancelled_snapshot_child", map);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK(file_exists(map)); /* the snapshot at exit */
 }
 
 /* A created heap in the snapshots (format version 2): its arena and its
