@@ -952,6 +952,8 @@ TEST(a_large_request_no_spare_holds_grows_the_biggest_spare) {
     CHECK(run_fresh("a_large_request_no_spare_holds_grows_the_biggest_spare") == 0);
     return;
   }
+  hawk_trim();
+  struct hawk_stats s0 = stats_now();
   char *room = hawk_malloc(16 * MiB), *three = hawk_malloc(3 * MiB), *two = hawk_malloc(2 * MiB);
   REQUIRE(room && three && two);
   REQUIRE(two < three && three < room && three - two < 6 * (ptrdiff_t)MiB);
@@ -965,6 +967,40 @@ TEST(a_large_request_no_spare_holds_grows_the_biggest_spare) {
   memset(six, 0x6c, 6 * MiB);
   CHECK(hawk_check() == 0);
   hawk_free(six);
+  /* The growth was counted in the bytes mapped: all of it goes at the trim. */
+  hawk_trim();
+  CHECK(stats_now().mapped == s0.mapped);
+}
+
+/* A spare that cannot grow in place (the next mapping is in the way) stays
+ * a spare: the request gets a mapping of its own, the 2 MiB spare is
+ * handed out again, and after a trim the bytes mapped are what they were.
+ * In a fresh copy, where the 2 MiB mapping is the only spare. */
+TEST(a_spare_that_cannot_grow_stays_a_spare) {
+  if (!is_fresh("a_spare_that_cannot_grow_stays_a_spare")) {
+    CHECK(run_fresh("a_spare_that_cannot_grow_stays_a_spare") == 0);
+    return;
+  }
+  hawk_trim();
+  struct hawk_stats s0 = stats_now();
+  char *after = hawk_malloc(2 * MiB), *two = hawk_malloc(2 * MiB);
+  REQUIRE(after && two);
+  REQUIRE(two < after && after - two < 6 * (ptrdiff_t)MiB); /* no room for 6 MiB */
+  hawk_free(two);
+  char *six = hawk_malloc(6 * MiB);
+  REQUIRE(six);
+  CHECK(six != two);
+  char *again = hawk_malloc(2 * MiB);
+  CHECK(again == two);
+  hawk_free(again);
+  hawk_free(six);
+  hawk_free(after);
+  hawk_trim();
+  struct hawk_stats s1 = stats_now();
+  CHECK(s1.mapped == s0.mapped);
+  if (s1.mapped != s0.mapped)
+    fprintf(stderr, "    mapped %llu, before %llu\n", (unsigned long long)s1.mapped,
+            (unsigned long long)s0.mapped);
 }
 
 /* At most 16 freed large mappings are kept: freeing 17 unmaps the oldest. */
@@ -2141,6 +2177,49 @@ TEST(a_second_trim_gives_back_nothing_the_first_did) {
             (unsigned long long)s2.purged);
   for (int s = 0; s < 2; s++)
     for (int i = 0; i <= N; i++) hawk_free(kept[s][i]);
+}
+
+/* A free block with one whole page inside it (8,100 bytes: fewer than two
+ * pages of payload, too small for the decay's mark) has that page given
+ * back and counted by the first trim: the count of pages still resident
+ * takes a range of exactly one page too.  In a fresh copy with the decay
+ * off, where nothing else is free. */
+TEST(a_trim_counts_the_one_page_inside_a_free_block) {
+  if (!is_fresh("a_trim_counts_the_one_page_inside_a_free_block")) {
+    char decay_off[] = "HAWKALLOC_DECAY_MS=0", out[256];
+    char *const off[] = {decay_off, NULL};
+    CHECK(run_fresh_env("a_trim_counts_the_one_page_inside_a_free_block", off, out, sizeof out) ==
+          0);
+    return;
+  }
+  /* Blocks of the same size side by side, every other one freed: blocks
+   * in use keep the free ones apart (no merge). */
+  enum { N = 13 };
+  unsigned char *b[N];
+  size_t pages = 0, page = (size_t)sysconf(_SC_PAGESIZE);
+  for (int i = 0; i < N; i++) {
+    REQUIRE((b[i] = hawk_malloc(8100)) != NULL);
+    memset(b[i], 0x5a, 8100);
+  }
+  for (int i = 1; i < N; i += 2) {
+    /* The block's whole pages past its header, links and stamp (32 bytes
+     * from the block, 24 from the payload) and before its footer. */
+    size_t size = hawk_usable_size(b[i]) + 8;
+    uintptr_t lo = (uintptr_t)b[i] + 24, hi = (uintptr_t)b[i] - 8 + size - 8;
+    uintptr_t start = (lo + page - 1) & ~(uintptr_t)(page - 1), end = hi & ~(uintptr_t)(page - 1);
+    pages += end > start ? (end - start) / page : 0;
+    hawk_free(b[i]);
+  }
+  REQUIRE(pages > 0); /* an interval of 8,072 bytes holds one whole page most times */
+  struct hawk_stats s0, s1;
+  hawk_stats(&s0, sizeof s0);
+  CHECK(hawk_trim() == 1);
+  hawk_stats(&s1, sizeof s1);
+  CHECK(s1.purged - s0.purged >= pages * page);
+  if (s1.purged - s0.purged < pages * page)
+    fprintf(stderr, "    purged %llu for %zu pages\n", (unsigned long long)(s1.purged - s0.purged),
+            pages);
+  for (int i = 0; i < N; i += 2) hawk_free(b[i]);
 }
 
 /* hawk_trim gives back the pages of free blocks only: blocks in use of a

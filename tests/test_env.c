@@ -11,10 +11,13 @@
  * so that the sanitizer builds (no override) test the same thing. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <time.h>
@@ -122,6 +125,135 @@ static void churn(void) {
     void *p = hawk_malloc((size_t)(i % 500) + 1);
     hawk_free(p);
   }
+}
+
+/* exit() called from hawk_walk's visitor, which runs holding locks the
+ * statistics need: at the first large block (the large blocks' lock) or
+ * the first block of a created heap (the created heaps' list and that
+ * heap's lock), as kind says.  Deterministic, where a signal's timing
+ * reaches only the default heaps' locks. */
+static int exit_at_heap;
+static void exit_in_visit(void *ctx, const struct hawk_block_info *b) {
+  (void)ctx;
+  if (b->heap == exit_at_heap) exit(0);
+}
+static void exit_at_event(void *ctx, const struct hawk_event *e) {
+  (void)ctx;
+  if (e->heap == exit_at_heap && e->kind != HAWK_EV_LISTED) exit(0);
+}
+/* The cache of empty arenas' lock: an arena emptied into the cache has its
+ * header's page made unreadable, and the trim's look at the cache (under
+ * its lock, no heap's) faults; the SIGSEGV handler calls exit.  A guard
+ * timer ends a child that waits (SIGTERM, 10 s). */
+static int exit_in_arena_cache(void) {
+  timer_t guard;
+  struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGTERM};
+  struct itimerspec ten = {.it_value = {10, 0}};
+  if (timer_create(CLOCK_MONOTONIC, &ev, &guard) != 0 || timer_settime(guard, 0, &ten, NULL) != 0)
+    return 6;
+  enum { N = 64 };
+  const uintptr_t chunk = ~(((uintptr_t)1 << 22) - 1); /* ARENA_SIZE, 4 MiB */
+  char *b[N];
+  uintptr_t first = 0, second = 0;
+  int n = 0;
+  while (n < N) {
+    if ((b[n] = hawk_malloc(512 << 10)) == NULL) return 7;
+    uintptr_t c = (uintptr_t)b[n++] & chunk;
+    if (first == 0) first = c;
+    if (c != first && second == 0) second = c;
+    if (second != 0 && c != second) break; /* the second arena is full */
+  }
+  if (second == 0) return 8;
+  for (int i = 0; i < n; i++)
+    if (((uintptr_t)b[i] & chunk) == second) hawk_free(b[i]);
+  if (mprotect((void *)second, 4096, PROT_NONE) != 0) return 9; /* not kept in the cache */
+  signal(SIGSEGV, exit_now);
+  hawk_trim();
+  return 10;
+}
+
+static int child_exit_in_walk(const char *kind) {
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  void *big = hawk_malloc((size_t)1 << 20), *mine = hawk_heap_malloc(h, 100);
+  if (h == NULL || big == NULL || mine == NULL) return 3;
+  exit_at_heap = strcmp(kind, "large") == 0 ? -1 : hawk_heap_id(h);
+  if (strcmp(kind, "cache") == 0) return exit_in_arena_cache();
+  if (strcmp(kind, "event") == 0) { /* the created heap's lock alone */
+    if (hawk_events(exit_at_event, NULL) != 0) return 5;
+    hawk_free(hawk_heap_malloc(h, 200));
+    return 4;
+  }
+  hawk_walk(exit_in_visit, NULL);
+  return 4; /* no such block met */
+}
+
+/* Traced into a FIFO nobody reads: a thread churns until a chunk waits in
+ * its write (the pipe full), holding the trace's lock; the main thread sees
+ * it there (/proc's syscall of that thread) and calls exit.  A guard timer
+ * ends a child that waits (SIGTERM, 10 s). */
+static int churner_tid;
+static void *churn_for_ever(void *unused) {
+  __atomic_store_n(&churner_tid, (int)syscall(SYS_gettid), __ATOMIC_RELEASE);
+  for (;;) churn();
+  return unused;
+}
+static int child_exit_in_trace_write(void) {
+  timer_t guard;
+  struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGTERM};
+  struct itimerspec ten = {.it_value = {10, 0}};
+  if (timer_create(CLOCK_MONOTONIC, &ev, &guard) != 0 || timer_settime(guard, 0, &ten, NULL) != 0)
+    return 4;
+  pthread_t t;
+  if (pthread_create(&t, NULL, churn_for_ever, NULL) != 0) return 5;
+  char path[64], want[32], got[32];
+  int tid;
+  while ((tid = __atomic_load_n(&churner_tid, __ATOMIC_ACQUIRE)) == 0) sched_yield();
+  snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
+  snprintf(want, sizeof want, "%d ", (int)SYS_write);
+  for (;;) {
+    int fd = open(path, O_RDONLY);
+    ssize_t n = fd >= 0 ? read(fd, got, sizeof got - 1) : -1;
+    if (fd >= 0) close(fd);
+    got[n > 0 ? n : 0] = 0;
+    if (strncmp(got, want, strlen(want)) == 0) exit(0); /* waits in the trace's write */
+    struct timespec ms = {0, 1000000};
+    nanosleep(&ms, NULL);
+  }
+}
+
+/* SIGPIPE blocked and raised by the program, then a trace whose FIFO's
+ * reader goes away (EPIPE): prints whether the program's SIGPIPE is still
+ * pending. */
+static int child_pipe_pending(void) {
+  sigset_t pipe_only, pending;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  sigprocmask(SIG_BLOCK, &pipe_only, NULL);
+  raise(SIGPIPE);
+  churn();
+  hawk_trace_flush();
+  sigpending(&pending);
+  printf("pending %d\n", sigismember(&pending, SIGPIPE));
+  return 0;
+}
+
+/* The trace's writes block SIGPIPE and SIGXFSZ while they run: prints, after
+ * a traced churn and a flush, whether each is blocked now and pending (the
+ * program blocked SIGPIPE itself and raised it before: it stays blocked and
+ * pending; SIGXFSZ is neither). */
+static int child_mask_after_trace(void) {
+  sigset_t pipe_only, now, pending;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  sigprocmask(SIG_BLOCK, &pipe_only, NULL);
+  raise(SIGPIPE);
+  churn();
+  hawk_trace_flush();
+  sigprocmask(SIG_BLOCK, NULL, &now);
+  sigpending(&pending);
+  printf("pipe %d %d xfsz %d %d\n", sigismember(&now, SIGPIPE), sigismember(&pending, SIGPIPE),
+         sigismember(&now, SIGXFSZ), sigismember(&pending, SIGXFSZ));
+  return 0;
 }
 
 /* The trace's descriptor, found through /proc/self/fd, or -1. */
@@ -1023,6 +1155,57 @@ TEST(trace_into_a_fifo_whose_reader_goes_away_stops_with_one_line) {
   remove_tree(dir);
 }
 
+/* exit() called while another thread's trace chunk waits in its write (a
+ * FIFO nobody reads and whose pipe is full), holding the trace's lock: one
+ * line says the last records are not written, rather than a wait for ever. */
+TEST(exit_while_the_trace_waits_in_its_write_says_so) {
+  char dir[64], fifo[128], env_t[200], out[256], err[4096], expect[512];
+  make_temp_dir(dir);
+  REQUIRE(dir[0]);
+  snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+  REQUIRE(mkfifo(fifo, 0600) == 0);
+  int rd = open(fifo, O_RDONLY | O_NONBLOCK); /* open, never read */
+  REQUIRE(rd >= 0);
+  snprintf(env_t, sizeof env_t, "HAWKALLOC_TRACE=%s", fifo);
+  char *envp[] = {env_t, NULL};
+  int status =
+      run_child(envp, "--exit-in-trace-write", NULL, NULL, out, sizeof out, err, sizeof err, 0);
+  close(rd);
+  snprintf(expect, sizeof expect,
+           "hawkalloc: HAWKALLOC_TRACE=%s: the last records not written at exit: the trace is "
+           "locked (exit called while the allocator ran: from a signal handler?)\n",
+           fifo);
+  CHECK(exited_0(status));
+  CHECK(strcmp(err, expect) == 0);
+  if (!exited_0(status) || strcmp(err, expect) != 0)
+    fprintf(stderr, "    status %#x, stderr [%s]\n", status, err);
+  remove_tree(dir);
+}
+
+/* A SIGPIPE the program raised while it blocked it stays pending when the
+ * trace's own write fails with EPIPE: the library takes back only a signal
+ * its write raised. */
+TEST(trace_into_a_fifo_whose_reader_goes_away_leaves_the_programs_sigpipe) {
+  char dir[64], fifo[128], env_t[200], out[256], err[4096];
+  make_temp_dir(dir);
+  REQUIRE(dir[0]);
+  snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+  REQUIRE(mkfifo(fifo, 0600) == 0);
+  pid_t reader = fifo_reader_going_away(fifo, 4096);
+  REQUIRE(reader > 0);
+  snprintf(env_t, sizeof env_t, "HAWKALLOC_TRACE=%s", fifo);
+  char *envp[] = {env_t, NULL};
+  int status = run_child(envp, "--pipe-pending", NULL, NULL, out, sizeof out, err, sizeof err, 0);
+  int rstatus = 1;
+  waitpid(reader, &rstatus, 0);
+  CHECK(exited_0(status));
+  CHECK(strcmp(out, "pending 1\n") == 0);
+  CHECK(strstr(err, "the FIFO's reader went away") != NULL);
+  if (!exited_0(status) || strcmp(out, "pending 1\n") != 0)
+    fprintf(stderr, "    status %#x, stdout [%s], stderr [%s]\n", status, out, err);
+  remove_tree(dir);
+}
+
 /* A temporary dir (64 bytes) with a directory start (128) where this
  * program now runs, having been in old (4096), and an empty directory
  * moved beside it: where a child starts, and where it moves to.  0 if any
@@ -1116,6 +1299,73 @@ TEST(exit_from_a_signal_handler_inside_malloc_says_so_instead_of_waiting) {
   printf("# %d of 12 runs exited with a lock held\n", locked);
   CHECK(bad == 0);
   remove_tree(dir);
+}
+
+/* The same from hawk_walk's visitor, deterministically: every lock the
+ * table at exit would take is looked at, the large blocks' and the created
+ * heaps' too (a lock held by this thread would be waited for, or reported
+ * as a call from the visitor). */
+TEST(exit_from_a_walk_holding_a_lock_says_so_instead_of_waiting) {
+  static const char busy[] = "hawkalloc: HAWKALLOC_STATS=1: statistics not printed at exit: a "
+                             "heap is locked (exit called while the allocator ran: from a signal "
+                             "handler?)\n";
+  char out[256], err[4096];
+  char *stats[] = {"HAWKALLOC_STATS=1", NULL};
+  const char *kinds[] = {"large", "created", "event", "cache"};
+  for (int k = 0; k < 4; k++) {
+    int status =
+        run_child(stats, "--exit-in-walk", kinds[k], NULL, out, sizeof out, err, sizeof err, 0);
+    CHECK(exited_0(status) && strcmp(err, busy) == 0);
+    if (!exited_0(status) || strcmp(err, busy) != 0)
+      fprintf(stderr, "    %s: status %#x, stderr [%.300s]\n", kinds[k], status, err);
+  }
+}
+
+/* The trace's writes give the signal mask back as it was: SIGPIPE and
+ * SIGXFSZ unblocked unless the program blocked them, and a SIGPIPE the
+ * program raised while it was blocked still pending. */
+TEST(trace_writes_leave_the_programs_signal_mask_and_pending_signals) {
+  char dir[64], trace[128], out[256], err[4096];
+  make_temp_dir(dir);
+  REQUIRE(dir[0] != 0);
+  snprintf(trace, sizeof trace, "HAWKALLOC_TRACE=%s/t.trace", dir);
+  char *traced[] = {trace, NULL};
+  int status =
+      run_child(traced, "--mask-after-trace", NULL, NULL, out, sizeof out, err, sizeof err, 0);
+  CHECK(exited_0(status));
+  CHECK(strcmp(out, "pipe 1 1 xfsz 0 0\n") == 0);
+  CHECK(strcmp(err, "") == 0);
+  if (strcmp(out, "pipe 1 1 xfsz 0 0\n") != 0 || err[0])
+    fprintf(stderr, "    status %#x, stdout [%s], stderr [%s]\n", status, out, err);
+  remove_tree(dir);
+}
+
+/* A relative path is kept as the directory it started in, a '/' and the
+ * path, with its NUL, in a page of 4,096 bytes: a path whose whole fits
+ * exactly is kept (the line about it names the directory), one a byte
+ * longer is left as it is (the line names the relative path). */
+TEST(a_relative_path_is_kept_when_it_fills_the_page_exactly) {
+  char cwd[4096], out[256], err[4096], var[5000], expect[300];
+  REQUIRE(getcwd(cwd, sizeof cwd) != NULL && strcmp(cwd, "/") != 0);
+  size_t n = strlen(cwd) + 1;
+  REQUIRE(n < 4000);
+  for (int over = 0; over < 2; over++) {
+    size_t m = 4096 - n - 1 + (size_t)over; /* n + m + 1 is 4096, then 4097 */
+    int at = snprintf(var, sizeof var, "HAWKALLOC_TRACE=");
+    for (size_t i = 0; i < m; i++) var[at + (int)i] = i % 2 ? '/' : 'x';
+    var[at + (int)m] = 0;
+    if (var[at + (int)m - 1] == '/') var[at + (int)m - 1] = 'y';
+    char *envp[] = {var, NULL};
+    int status = run_child(envp, "--churn", NULL, NULL, out, sizeof out, err, sizeof err, 0);
+    CHECK(exited_0(status));
+    if (over)
+      snprintf(expect, sizeof expect, "hawkalloc: HAWKALLOC_TRACE=x/x/x/");
+    else
+      snprintf(expect, sizeof expect, "hawkalloc: HAWKALLOC_TRACE=%.100s/x/x/", cwd);
+    CHECK(strncmp(err, expect, strlen(expect)) == 0);
+    if (!exited_0(status) || strncmp(err, expect, strlen(expect)) != 0)
+      fprintf(stderr, "    %s: status %#x, stderr [%.200s]\n", over ? "over" : "fits", status, err);
+  }
 }
 
 /* A trace or a snapshot that reaches the process's file-size limit (`ulimit
@@ -1400,6 +1650,10 @@ int main(int argc, char **argv) {
   if (argc > 2 && strcmp(argv[1], "--chdir") == 0) return child_chdir(argv[2]);
   if (argc > 1 && strcmp(argv[1], "--fragment") == 0) return child_fragment();
   if (argc > 1 && strcmp(argv[1], "--exit-in-signal") == 0) return child_exit_in_signal();
+  if (argc > 2 && strcmp(argv[1], "--exit-in-walk") == 0) return child_exit_in_walk(argv[2]);
+  if (argc > 1 && strcmp(argv[1], "--mask-after-trace") == 0) return child_mask_after_trace();
+  if (argc > 1 && strcmp(argv[1], "--exit-in-trace-write") == 0) return child_exit_in_trace_write();
+  if (argc > 1 && strcmp(argv[1], "--pipe-pending") == 0) return child_pipe_pending();
   if (argc > 2 && strcmp(argv[1], "--fsize") == 0) return child_file_size_limit(argv[2]);
   if (argc > 2 && strcmp(argv[1], "--scribble") == 0) return child_scribble(argv[2]);
   return harness_main(argc, argv);

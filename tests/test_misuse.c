@@ -168,6 +168,19 @@ TEST(double_free_large_delayed) {
   hawk_free(b);
 }
 
+/* A freed large block kept as a spare mapping: a free of a pointer inside
+ * it other than where its payload was is an invalid pointer, not a double
+ * free (only the payload's address was ever handed out). */
+TEST(free_inside_a_spare_mapping_is_an_invalid_pointer) {
+  char *a = hawk_malloc(2 * MiB);
+  REQUIRE(a);
+  struct misuse m = {OP_FREE, a, NULL, a + 4096};
+  EXPECT_MISUSE(child_misuse, &m, "free", a + 4096, "invalid pointer");
+  struct misuse again = {OP_FREE, a, NULL, a};
+  EXPECT_MISUSE(child_misuse, &again, "free", a, "double free");
+  hawk_free(a);
+}
+
 /* A resizing call (op) of a block already freed. */
 static void resize_after_free_case(enum op op) {
   void *a = hawk_malloc(300), *b = hawk_malloc(300);

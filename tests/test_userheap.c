@@ -787,6 +787,28 @@ TEST(heap_stats_count_large_blocks_freed) {
   hawk_heap_destroy(h);
 }
 
+/* A created heap's peak in use counts the block that made it: one block of
+ * 1,000 bytes and another of 9 MiB, each freed before the stats, leave a
+ * peak of at least each (the charge the block took, not the bytes before
+ * it). */
+TEST(heap_stats_peak_counts_the_block_that_made_it) {
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  REQUIRE(h);
+  void *p = hawk_heap_malloc(h, 1000);
+  REQUIRE(p);
+  hawk_free(p);
+  struct hawk_stats s = heap_stats(h);
+  CHECK(s.in_use == 0);
+  CHECK(s.in_use_peak >= 1000);
+  REQUIRE((p = hawk_heap_malloc(h, 9 * MiB)) != NULL);
+  hawk_free(p);
+  s = heap_stats(h);
+  CHECK(s.in_use_peak >= 9 * MiB);
+  if (s.in_use_peak < 9 * MiB)
+    fprintf(stderr, "    peak %llu\n", (unsigned long long)s.in_use_peak);
+  hawk_heap_destroy(h);
+}
+
 /* Slots of destroyed heaps are used again once more than 64 wait: of 200
  * heaps created and destroyed one after another, some get a handle an
  * earlier one had. */
