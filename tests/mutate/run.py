@@ -13,8 +13,8 @@ mutation whose text is not found exactly once in its file is a failure of
 the list, not a survivor: the list is kept true to the code.
 
 --ci runs CI's share (ci_share): every mutation on lines the commits of the
-6 hours before HEAD's wrote, and a third of the others, a different third as
-commits land.
+6 hours before HEAD's wrote or new in the list, and a third of the others, a
+different third as commits land.
 
 Ends with "N passed, N failed": a caught mutation passes, a survivor (or a
 mutation that no longer applies) fails.
@@ -284,6 +284,7 @@ def try_mutation(m, tree, pristine, limits):
 
 # CI runs the mutations of what changed and this share of the others.
 CI_PARTS = 3
+LIST = "tests/mutate/mutations.txt"
 
 
 def git(*args):
@@ -311,8 +312,12 @@ def changed_lines(hours):
     return out
 
 
-def near_change(m, changed):
-    """Whether m's text lies on lines the latest commits wrote."""
+def near_change(m, changed, listed):
+    """Whether m's text lies on lines the latest commits wrote, or m itself
+    is new in the list (its name's line among those written: listed, the
+    line of each name in the list)."""
+    if listed.get(m["name"]) in changed.get(LIST, ()):
+        return True
     lines = changed.get(m["file"])
     if not lines:
         return False
@@ -330,7 +335,8 @@ def near_change(m, changed):
 
 def ci_share(muts):
     """CI's mutations: those whose text lies on lines the commits of the 6
-    hours before HEAD's wrote (the latest work), and, of the others, the
+    hours before HEAD's wrote, or that those commits added to the list (the
+    latest work), and, of the others, the
     part whose name's CRC-32 modulo CI_PARTS is the number of commits modulo
     CI_PARTS: each CI run checks a third of them, and the parts turn as
     commits land.  `make mutate` runs them all."""
@@ -338,10 +344,15 @@ def ci_share(muts):
     if changed is None:
         return muts
     part = int(git("rev-list", "--count", "HEAD").strip()) % CI_PARTS
-    near = [m for m in muts if near_change(m, changed)]
-    rest = [m for m in muts if not near_change(m, changed)
+    listed = {}
+    with open(os.path.join(ROOT, LIST), encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if line.startswith("name:"):
+                listed[line[5:].strip()] = number
+    near = [m for m in muts if near_change(m, changed, listed)]
+    rest = [m for m in muts if not near_change(m, changed, listed)
             and zlib.crc32(m["name"].encode()) % CI_PARTS == part]
-    print(f"mutate: CI's share: {len(near)} on lines the last 6 hours' commits wrote, and part "
+    print(f"mutate: CI's share: {len(near)} on lines the last 6 hours' commits wrote or new, and part "
           f"{part} of {CI_PARTS} of the other {len(muts) - len(near)}: {len(rest)}")
     return near + rest
 
@@ -352,7 +363,7 @@ def main():
     quick = "--quick" in args
     ci = "--ci" in args
     args = [a for a in args if a not in ("--quick", "--ci")]
-    lst = os.path.join(ROOT, "tests/mutate/mutations.txt")
+    lst = os.path.join(ROOT, LIST)
     if "--list" in args:
         i = args.index("--list")
         lst = args[i + 1]
