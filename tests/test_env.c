@@ -86,6 +86,17 @@ static int child_stats(void) {
   return 0;
 }
 
+/* A child that waits for a lock for ever is ended by SIGTERM after 10 s
+ * (a timer of its own); 0, or -1 without the timer. */
+static int guard_ten_seconds(void) {
+  timer_t guard;
+  struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGTERM};
+  struct itimerspec ten = {.it_value = {10, 0}};
+  return timer_create(CLOCK_MONOTONIC, &ev, &guard) == 0 && timer_settime(guard, 0, &ten, NULL) == 0
+             ? 0
+             : -1;
+}
+
 /* Loops over mallocs and frees of blocks above the thread cache's sizes
  * (each takes a heap's lock) until a timer's signal, whose handler calls
  * exit(0): most often while malloc or free holds the lock.  What the
@@ -96,11 +107,7 @@ static void exit_now(int sig) {
   exit(0);
 }
 static int child_exit_in_signal(void) {
-  timer_t guard;
-  struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGTERM};
-  struct itimerspec ten = {.it_value = {10, 0}};
-  if (timer_create(CLOCK_MONOTONIC, &ev, &guard) != 0 || timer_settime(guard, 0, &ten, NULL) != 0)
-    return 4;
+  if (guard_ten_seconds() != 0) return 4;
   signal(SIGALRM, exit_now);
   struct itimerval soon = {.it_value = {0, 3000}};
   setitimer(ITIMER_REAL, &soon, NULL);
@@ -146,11 +153,7 @@ static void exit_at_event(void *ctx, const struct hawk_event *e) {
  * its lock, no heap's) faults; the SIGSEGV handler calls exit.  A guard
  * timer ends a child that waits (SIGTERM, 10 s). */
 static int exit_in_arena_cache(void) {
-  timer_t guard;
-  struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGTERM};
-  struct itimerspec ten = {.it_value = {10, 0}};
-  if (timer_create(CLOCK_MONOTONIC, &ev, &guard) != 0 || timer_settime(guard, 0, &ten, NULL) != 0)
-    return 6;
+  if (guard_ten_seconds() != 0) return 6;
   enum { N = 64 };
   const uintptr_t chunk = ~(((uintptr_t)1 << 22) - 1); /* ARENA_SIZE, 4 MiB */
   char *b[N];
@@ -198,11 +201,7 @@ static void *churn_for_ever(void *unused) {
   return unused;
 }
 static int child_exit_in_trace_write(void) {
-  timer_t guard;
-  struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGTERM};
-  struct itimerspec ten = {.it_value = {10, 0}};
-  if (timer_create(CLOCK_MONOTONIC, &ev, &guard) != 0 || timer_settime(guard, 0, &ten, NULL) != 0)
-    return 4;
+  if (guard_ten_seconds() != 0) return 4;
   pthread_t t;
   if (pthread_create(&t, NULL, churn_for_ever, NULL) != 0) return 5;
   char path[64], want[32], got[32];

@@ -452,6 +452,28 @@ TEST(trace_records_every_call_exactly) {
   unlink(path);
 }
 
+/* Runs this program again as MODE (with ARG, or none) in a child traced
+ * into path, its stderr to /dev/null when quiet; its wait status. */
+static int self_traced(const char *path, const char *mode, const char *arg, int quiet) {
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (quiet) {
+      int null = open("/dev/null", O_WRONLY);
+      dup2(null, 2);
+    }
+    char env1[4200];
+    snprintf(env1, sizeof env1, "HAWKALLOC_TRACE=%s", path);
+    char *envp[] = {env1, NULL};
+    char *argv[] = {self_path, (char *)mode, (char *)arg, NULL};
+    execve(self_path, argv, envp);
+    _exit(127);
+  }
+  int status = -1;
+  if (pid > 0) waitpid(pid, &status, 0);
+  return status;
+}
+
 /* Traced with HAWKALLOC_TRACE: one malloc of a size nothing else asks for,
  * then hawk_trace_flush; the record must be in the file while the program
  * still runs (the buffer holds 1,637 records: without the flush, nothing
@@ -480,19 +502,7 @@ TEST(trace_flush_writes_the_buffered_records_at_once) {
   REQUIRE(fd >= 0);
   close(fd);
   unlink(path);
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid == 0) {
-    char env1[4200], arg[4200];
-    snprintf(env1, sizeof env1, "HAWKALLOC_TRACE=%s", path);
-    snprintf(arg, sizeof arg, "%s", path);
-    char *envp[] = {env1, NULL};
-    char *argv[] = {self_path, "--flush-child", arg, NULL};
-    execve(self_path, argv, envp);
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
+  int status = self_traced(path, "--flush-child", path, 0);
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   unlink(path);
 }
@@ -661,18 +671,7 @@ TEST(trace_flush_of_a_busy_threads_buffer_loses_and_repeats_nothing) {
   int fd = mkstemp(path);
   REQUIRE(fd >= 0);
   close(fd);
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid == 0) {
-    char env1[4200];
-    snprintf(env1, sizeof env1, "HAWKALLOC_TRACE=%s", path);
-    char *envp[] = {env1, NULL};
-    char *argv[] = {self_path, "--race-child", NULL};
-    execve(self_path, argv, envp);
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
+  int status = self_traced(path, "--race-child", NULL, 0);
   REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   size_t n = 0, chunks = 0;
   struct rec *r = read_trace(path, &n, &chunks);
@@ -725,20 +724,7 @@ TEST(a_trace_chunk_that_cannot_be_written_leaves_errno) {
   REQUIRE(fd >= 0);
   close(fd);
   unlink(path);
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid == 0) {
-    int null = open("/dev/null", O_WRONLY);
-    dup2(null, 2); /* its one line */
-    char env1[4200];
-    snprintf(env1, sizeof env1, "HAWKALLOC_TRACE=%s", path);
-    char *envp[] = {env1, NULL};
-    char *argv[] = {self_path, "--errno-child", path, NULL};
-    execve(self_path, argv, envp);
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
+  int status = self_traced(path, "--errno-child", path, 1); /* its one line to /dev/null */
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fprintf(stderr, "    status %d\n", status);
   unlink(path);
@@ -779,18 +765,7 @@ TEST(a_thread_with_a_cancellation_pending_is_not_cancelled_inside_malloc) {
   REQUIRE(fd >= 0);
   close(fd);
   unlink(path);
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid == 0) {
-    char env1[4200];
-    snprintf(env1, sizeof env1, "HAWKALLOC_TRACE=%s", path);
-    char *envp[] = {env1, NULL};
-    char *argv[] = {self_path, "--cancel-child", NULL};
-    execve(self_path, argv, envp);
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
+  int status = self_traced(path, "--cancel-child", NULL, 0);
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fprintf(stderr, "    status %d\n", status);
   unlink(path);
