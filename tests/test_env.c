@@ -220,17 +220,23 @@ static int child_exit_in_trace_write(void) {
   }
 }
 
-/* SIGPIPE blocked and raised by the program, then a trace whose FIFO's
- * reader goes away (EPIPE): prints whether the program's SIGPIPE is still
- * pending. */
-static int child_pipe_pending(void) {
-  sigset_t pipe_only, pending;
+/* SIGPIPE blocked and raised by the program, then a traced churn and a
+ * flush. */
+static void pipe_raised_then_traced(void) {
+  sigset_t pipe_only;
   sigemptyset(&pipe_only);
   sigaddset(&pipe_only, SIGPIPE);
   sigprocmask(SIG_BLOCK, &pipe_only, NULL);
   raise(SIGPIPE);
   churn();
   hawk_trace_flush();
+}
+
+/* A trace whose FIFO's reader goes away (EPIPE): prints whether the
+ * program's SIGPIPE is still pending. */
+static int child_pipe_pending(void) {
+  sigset_t pending;
+  pipe_raised_then_traced();
   sigpending(&pending);
   printf("pending %d\n", sigismember(&pending, SIGPIPE));
   return 0;
@@ -241,13 +247,8 @@ static int child_pipe_pending(void) {
  * program blocked SIGPIPE itself and raised it before: it stays blocked and
  * pending; SIGXFSZ is neither). */
 static int child_mask_after_trace(void) {
-  sigset_t pipe_only, now, pending;
-  sigemptyset(&pipe_only);
-  sigaddset(&pipe_only, SIGPIPE);
-  sigprocmask(SIG_BLOCK, &pipe_only, NULL);
-  raise(SIGPIPE);
-  churn();
-  hawk_trace_flush();
+  sigset_t now, pending;
+  pipe_raised_then_traced();
   sigprocmask(SIG_BLOCK, NULL, &now);
   sigpending(&pending);
   printf("pipe %d %d xfsz %d %d\n", sigismember(&now, SIGPIPE), sigismember(&pending, SIGPIPE),
