@@ -5,6 +5,7 @@
 
 #include "counters.h"
 #include "decay.h"
+#include "lock.h"
 #include "os.h"
 #include "registry.h"
 #include "report.h"
@@ -21,11 +22,15 @@ static struct {
   struct arena *head;
   size_t count;
   size_t limit; /* the most it keeps (mallopt's M_TRIM_THRESHOLD) */
-} cache = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, ARENA_CACHE_MAX};
+} cache = {HAWK_MUTEX_INIT, NULL, 0, ARENA_CACHE_MAX};
 
-void arena_cache_lock(void) { pthread_mutex_lock(&cache.lock); }
+/* Takes cache.lock (lock.h: a take by the thread that holds it, a signal
+ * handler's malloc, is one line and abort). */
+static HAWK_NOINLINE void cache_lock_take(void) { mutex_take(&cache.lock); }
+
+void arena_cache_lock(void) { cache_lock_take(); }
 void arena_cache_unlock(void) { pthread_mutex_unlock(&cache.lock); }
-void arena_cache_reset_lock(void) { pthread_mutex_init(&cache.lock, NULL); }
+void arena_cache_reset_lock(void) { mutex_reset(&cache.lock); }
 
 /* Writes the prologue, one free block spanning the arena, and the epilogue. */
 static void arena_layout(struct arena *a) {
@@ -76,7 +81,7 @@ static void cache_verify_locked(void) {
  * followed: an arena taken gets a heap, which the next take of it (a list
  * bent into a cycle) finds. */
 static struct arena *cache_take(void) {
-  pthread_mutex_lock(&cache.lock);
+  cache_lock_take();
   struct arena *a = cache.head;
   if (a) {
     cache.head = cache_next_locked(a, 0);
@@ -144,7 +149,7 @@ void arena_release(struct arena *a) {
     unmap_list(a);
     return;
   }
-  pthread_mutex_lock(&cache.lock);
+  cache_lock_take();
   if (cache.count < cache.limit) {
     a->cached_epoch = decay_epoch();
     a->cached_ms = (uint32_t)(os_clock_coarse_ns() / 1000000u);
@@ -164,7 +169,7 @@ void arena_release(struct arena *a) {
  * earlier (all of them for e == DECAY_CLEAN); returns how many. */
 static size_t cache_unmap_older(uint64_t e) {
   struct arena *list = NULL, **at = &cache.head;
-  pthread_mutex_lock(&cache.lock);
+  cache_lock_take();
   cache_verify_locked();
   while (*at) {
     struct arena *a = *at;
@@ -193,7 +198,7 @@ size_t arena_cache_decay(uint64_t e) { return cache_unmap_older(e); }
 
 void arena_cache_set_limit(size_t limit) {
   struct arena *over = NULL;
-  pthread_mutex_lock(&cache.lock);
+  cache_lock_take();
   cache_verify_locked();
   cache.limit = limit;
   while (cache.count > limit) {
@@ -208,14 +213,14 @@ void arena_cache_set_limit(size_t limit) {
 }
 
 size_t arena_cache_limit(void) {
-  pthread_mutex_lock(&cache.lock);
+  cache_lock_take();
   size_t limit = cache.limit;
   pthread_mutex_unlock(&cache.lock);
   return limit;
 }
 
 size_t arena_cache_count(void) {
-  pthread_mutex_lock(&cache.lock);
+  cache_lock_take();
   size_t n = cache.count;
   pthread_mutex_unlock(&cache.lock);
   return n;
@@ -233,7 +238,7 @@ HAWK_HOT void arena_mark_used(struct arena *a, const block *b, size_t size) {
  * every process runs (tests/levels). */
 HAWK_COLD int arena_cache_check(void) {
   int problems = 0;
-  pthread_mutex_lock(&cache.lock);
+  cache_lock_take();
   size_t n = 0;
   for (struct arena *a = cache.head, *next; a; a = next, n++) {
     /* A link is followed only from a sound entry, to an arena's header. */

@@ -365,6 +365,12 @@
  * lines and pages as possible (docs/performance.md, "Code footprint"). */
 #define HAWK_HOT __attribute__((hot))
 
+/* For the take of a lock taken once per arena, large mapping, thread or
+ * trace chunk (lock.h, mutex_take): one out-of-line copy in its file rather
+ * than the test and the report's call at every site, so that the code every process runs
+ * stays within its 64 KiB (the Makefile's LIB_FIRST, tests/levels). */
+#define HAWK_NOINLINE __attribute__((noinline))
+
 /* Internal functions shared between files are hidden from the library's
  * exported symbol table (the build also uses -fvisibility=hidden). */
 #define HAWK_INTERNAL __attribute__((visibility("hidden")))

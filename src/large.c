@@ -16,15 +16,12 @@
 static struct {
   pthread_mutex_t lock;
   struct large_header *head;
-} live = {PTHREAD_MUTEX_INITIALIZER, NULL};
+} live = {HAWK_MUTEX_INIT, NULL};
 
-/* Takes live.lock: a wait is checked first (lock_wait_check: a walk's
- * visitor that frees a large block would wait for the walk's own hold). */
-static void live_take(void) {
-  if (pthread_mutex_trylock(&live.lock) == 0) return;
-  lock_wait_check();
-  pthread_mutex_lock(&live.lock);
-}
+/* Takes live.lock (lock.h: a take by the thread that holds it, a walk's
+ * visitor that frees a large block or a signal handler's malloc, is one
+ * line and abort, not a wait for ever). */
+static HAWK_NOINLINE void live_take(void) { mutex_take(&live.lock); }
 
 void large_lock(void) { live_take(); }
 void large_unlock(void) { pthread_mutex_unlock(&live.lock); }
@@ -34,7 +31,7 @@ int large_lockable(void) {
   pthread_mutex_unlock(&live.lock);
   return 1;
 }
-void large_reset_lock(void) { pthread_mutex_init(&live.lock, NULL); }
+void large_reset_lock(void) { mutex_reset(&live.lock); }
 
 /* Adds a block to the live list and its bytes to the counters, together, so
  * that hawk_check sees both agree. */

@@ -31,33 +31,43 @@ void abort_line_quiet(void) {
   syscall(SYS_rt_sigprocmask, SIG_BLOCK, &block, NULL, sizeof block);
 }
 
-/* The line is put together here as report.h's are (that layer is above
- * this one), and written to descriptor 2 as its misuse reports are. */
-void lock_callback_misuse(void) {
-  static const char tail[] = ": its callback called into the library, which waits for a lock "
-                             "the call holds (misuse)\n";
+/* Writes line (n bytes) to descriptor 2 as report.h's misuse reports are
+ * (that layer is above this one), then aborts. */
+static HAWK_COLD _Noreturn void say_and_abort(const char *line, size_t n) {
   abort_line_quiet();
-  char line[192] = "hawkalloc: ";
-  size_t n = 11;
-  for (const char *s = lock_callback; *s && n < 40; s++) line[n++] = *s;
-  for (const char *s = tail; *s && n < sizeof line; s++) line[n++] = *s;
   ssize_t w = write(2, line, n);
   (void)w;
   abort();
 }
 
-/* A wait for a lock held while the process has one thread: only a frame
- * of this thread below the wait can hold it, a call into the allocator
- * that the program's signal handler interrupted (malloc is not
- * async-signal-safe), and nobody would ever give it.  One line, as
- * lock_callback_misuse's, then abort. */
+/* The line is put together here as report.h's are. */
+void lock_callback_misuse(void) {
+  static const char tail[] = ": its callback called into the library, which waits for a lock "
+                             "the call holds (misuse)\n";
+  char line[192] = "hawkalloc: ";
+  size_t n = 11;
+  for (const char *s = lock_callback; *s && n < 40; s++) line[n++] = *s;
+  for (const char *s = tail; *s && n < sizeof line; s++) line[n++] = *s;
+  say_and_abort(line, n);
+}
+
+/* A wait for a lock held while the process has one thread (or for an
+ * error-checking mutex its own thread holds): only a frame of this thread
+ * below the wait can hold it, a call into the allocator that the program's
+ * signal handler interrupted (malloc is not async-signal-safe), and nobody
+ * would ever give it.  One line, as lock_callback_misuse's, then abort. */
 static HAWK_COLD _Noreturn void lock_own_misuse(void) {
   static const char line[] = "hawkalloc: called from a signal handler that interrupted the "
                              "allocator: it waits for a lock its own thread holds (misuse)\n";
-  abort_line_quiet();
-  ssize_t w = write(2, line, sizeof line - 1);
-  (void)w;
-  abort();
+  say_and_abort(line, sizeof line - 1);
+}
+
+void lock_mutex_misuse(int err) {
+  if (err == EDEADLK && lock_callback != NULL) lock_callback_misuse();
+  if (err == EDEADLK) lock_own_misuse();
+  static const char line[] = "hawkalloc: a lock of the library failed: its memory was "
+                             "overwritten (heap corruption)\n";
+  say_and_abort(line, sizeof line - 1);
 }
 
 void lock_wait(struct hawk_lock *l) {

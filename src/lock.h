@@ -18,6 +18,8 @@
 #ifndef HAWK_LOCK_H
 #define HAWK_LOCK_H
 
+#include <pthread.h>
+
 #include "config.h"
 
 #if defined(__has_include)
@@ -106,6 +108,37 @@ HAWK_INTERNAL void lock_wake(struct hawk_lock *l);
 
 static inline void lock_take(struct hawk_lock *l) {
   if (unlikely(!lock_try(l))) lock_wait(l);
+}
+
+/* --- the other locks malloc and free take ---------------------------------
+ * The large blocks' list, the empty arenas' cache, the thread caches' list
+ * and the trace's buffers are taken once per large mapping, arena, thread
+ * or trace chunk, not per call: glibc's error-checking mutexes.  Their take
+ * by the thread that holds them fails (EDEADLK) where a plain mutex sleeps
+ * for ever: a signal handler's malloc that interrupted the allocator, with
+ * any number of threads, or a hawk_walk visitor's call.  mutex_take then
+ * reports it in one line and aborts (lock_mutex_misuse).  Each file calls
+ * mutex_take from one out-of-line function of its own (HAWK_NOINLINE), so
+ * that the code every process runs stays within its 64 KiB. */
+#ifdef PTHREAD_ERRORCHECK_MUTEX_INITIALIZER_NP
+#define HAWK_MUTEX_INIT PTHREAD_ERRORCHECK_MUTEX_INITIALIZER_NP
+#else
+#define HAWK_MUTEX_INIT PTHREAD_MUTEX_INITIALIZER
+#endif
+
+/* mutex_take's report of a take that failed, err its result: EDEADLK, the
+ * line of lock_callback_misuse or lock_wait's; else the mutex is damaged. */
+HAWK_INTERNAL HAWK_COLD _Noreturn void lock_mutex_misuse(int err);
+
+static inline void mutex_take(pthread_mutex_t *m) {
+  int err = pthread_mutex_lock(m);
+  if (unlikely(err != 0)) lock_mutex_misuse(err);
+}
+
+/* fork's child: the mutex free again, of the same kind. */
+static inline void mutex_reset(pthread_mutex_t *m) {
+  static const pthread_mutex_t fresh = HAWK_MUTEX_INIT;
+  *m = fresh;
 }
 
 static inline void lock_give(struct hawk_lock *l) {

@@ -9,6 +9,7 @@
 #include "debug.h"
 #include "decay.h"
 #include "dlist.h"
+#include "lock.h"
 #include "process.h"
 #include "registry.h"
 #include "remote.h"
@@ -48,7 +49,11 @@ static struct {
   pthread_mutex_t lock;
   struct tcache *head;
   uint64_t retired_allocs, retired_frees; /* of caches whose thread exited */
-} caches = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0};
+} caches = {HAWK_MUTEX_INIT, NULL, 0, 0};
+
+/* Takes caches.lock (lock.h: a take by the thread that holds it, a signal
+ * handler's malloc, is one line and abort). */
+static HAWK_NOINLINE void list_lock_take(void) { mutex_take(&caches.lock); }
 
 static void thread_exit(void *arg);
 
@@ -90,7 +95,7 @@ static struct tcache *setup(void) {
   tc->heap = tc->home = heap;
   for (size_t bin = 0; bin < TCACHE_BINS; bin++)
     tc->lists[bin].limit = list_limit(bin * HAWK_ALIGN);
-  pthread_mutex_lock(&caches.lock);
+  list_lock_take();
   DLIST_PUSH(caches.head, tc);
   pthread_mutex_unlock(&caches.lock);
   remote_thread_joins(heap);
@@ -119,7 +124,7 @@ static void cache_figures(const struct tcache *tc, uint64_t *bytes, uint64_t *al
 /* Takes a cache off the list of live caches, keeping its counts. */
 static void unregister(struct tcache *tc) {
   uint64_t bytes, allocs;
-  pthread_mutex_lock(&caches.lock);
+  list_lock_take();
   cache_figures(tc, &bytes, &allocs);
   caches.retired_allocs += allocs;
   caches.retired_frees += tc->frees;
@@ -542,7 +547,7 @@ void tcache_flush_self(void) {
 }
 
 void tcache_totals(struct tcache_totals *t) {
-  pthread_mutex_lock(&caches.lock);
+  list_lock_take();
   t->bytes = 0;
   t->allocs = caches.retired_allocs;
   t->frees = caches.retired_frees;
@@ -635,7 +640,7 @@ void *tcache_pop_checked(size_t size, const char *call) {
   return p;
 }
 
-void tcache_lock_all(void) { pthread_mutex_lock(&caches.lock); }
+void tcache_lock_all(void) { list_lock_take(); }
 void tcache_unlock_all(void) { pthread_mutex_unlock(&caches.lock); }
 
 int tcache_lockable(void) {
@@ -645,7 +650,7 @@ int tcache_lockable(void) {
 }
 
 void tcache_after_fork_child(void) {
-  pthread_mutex_init(&caches.lock, NULL);
+  mutex_reset(&caches.lock);
   remote_after_fork_child();
   /* The other threads are gone in the child: their cached blocks go back
    * to the heap rather than stay allocated for ever. */

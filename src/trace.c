@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "hawkalloc.h"
+#include "lock.h"
 #include "options.h"
 #include "os.h"
 #include "report.h"
@@ -81,7 +82,12 @@ static pthread_key_t trace_key;
 static struct {
   pthread_mutex_t lock;
   struct trace_buf *head;
-} bufs = {PTHREAD_MUTEX_INITIALIZER, NULL};
+} bufs = {HAWK_MUTEX_INIT, NULL};
+
+/* Takes bufs.lock (lock.h: a take by the thread that holds it, a signal
+ * handler's malloc whose record finds a chunk full while its thread writes
+ * it out, is one line and abort). */
+static HAWK_NOINLINE void bufs_take(void) { mutex_take(&bufs.lock); }
 
 static __thread struct trace_buf *trace_self __attribute__((tls_model("initial-exec")));
 
@@ -307,7 +313,7 @@ static void cancel_restore(int old) {
 /* Writes b out under the lock, with cancellation off (cancel_off). */
 static void buf_write_own(struct trace_buf *b) {
   int old = cancel_off();
-  pthread_mutex_lock(&bufs.lock);
+  bufs_take();
   buf_write_locked(b, 1);
   pthread_mutex_unlock(&bufs.lock);
   cancel_restore(old);
@@ -444,7 +450,7 @@ static struct trace_buf *buf_self(void) {
   struct trace_buf *b = p;
   b->thread = __atomic_fetch_add(&next_thread, 1, __ATOMIC_RELAXED);
   if (b->thread >= 2) __atomic_store_n(&seq_threads, 1, __ATOMIC_SEQ_CST);
-  pthread_mutex_lock(&bufs.lock);
+  bufs_take();
   b->next = bufs.head;
   bufs.head = b;
   pthread_mutex_unlock(&bufs.lock);
@@ -521,7 +527,7 @@ static void flush_all_locked(void) {
 void trace_flush_all(void) {
   if (!__atomic_load_n(&trace_enabled, __ATOMIC_ACQUIRE)) return;
   int old = cancel_off();
-  pthread_mutex_lock(&bufs.lock);
+  bufs_take();
   flush_all_locked();
   pthread_mutex_unlock(&bufs.lock);
   cancel_restore(old);
@@ -555,7 +561,7 @@ void trace_flush_at_exit(void) {
 void trace_after_fork_child(void) {
   /* The parent's records are the parent's to write; the child stops. */
   trace_enabled = 0;
-  pthread_mutex_init(&bufs.lock, NULL);
+  mutex_reset(&bufs.lock);
   bufs.head = NULL;
   trace_self = NULL;
   if (is_trace_file(trace_fd)) close(trace_fd); /* not a file of the program's */

@@ -16,6 +16,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -939,6 +940,70 @@ TEST(a_misuse_report_into_a_file_past_the_size_limit_still_aborts) {
   if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT)
     fprintf(stderr, "    status %d\n", status);
   hawk_free(a);
+}
+
+/* The list of thread caches has a lock of its own (a new thread's first
+ * malloc, a thread's exit, the statistics' totals).  A take that finds it
+ * held while the process has one thread waits for its own thread, a call a
+ * signal handler interrupted: one line and abort, as for a heap's lock.
+ * Until 2026-12-07 it was a plain glibc mutex and the second take slept
+ * until the alarm.  Taken here through the library's own call (a whole-archive link):
+ * no public call holds it long enough for a signal to land there at will. */
+void tcache_lock_all(void);
+
+static void cache_list_taken_twice(void *arg) {
+  (void)arg;
+  alarm(5);
+  tcache_lock_all();
+  struct hawk_stats st;
+  hawk_stats(&st, sizeof st); /* the handler's call: the caches' totals */
+}
+
+static void *cache_list_thread(void *arg) {
+  hawk_free(hawk_malloc(100));
+  return arg;
+}
+
+TEST(a_wait_for_the_thread_caches_list_held_by_its_own_thread_is_reported) {
+  const char *name = "a_wait_for_the_thread_caches_list_held_by_its_own_thread_is_reported";
+  if (!is_fresh(name)) {
+    CHECK(run_fresh(name) == 0);
+    return;
+  }
+  hawk_free(hawk_malloc(100)); /* this thread's cache made */
+  EXPECT_ABORT(cache_list_taken_twice, NULL, "hawkalloc: ", "signal handler", "its own thread");
+  /* Again once a thread was made and joined: the process counts as
+   * threaded, so the library's fork handlers run in EXPECT_ABORT's child and
+   * make its locks afresh (mutex_reset), and the take is told from the
+   * lock's holder, not from a count of threads. */
+  pthread_t t;
+  REQUIRE(pthread_create(&t, NULL, cache_list_thread, NULL) == 0 && pthread_join(t, NULL) == 0);
+  hawk_free(hawk_malloc(100)); /* the fork handlers registered */
+  EXPECT_ABORT(cache_list_taken_twice, NULL, "hawkalloc: ", "signal handler", "its own thread");
+}
+
+/* A hawk_walk visitor that calls into the library waits for a lock the
+ * walk holds: a heap's (a medium block freed) or the large blocks' list (a
+ * large block freed, the take failing as an error-checking mutex's).  The
+ * line names the walk's callback, not a signal handler. */
+static void *walk_victim;
+static int walk_freed;
+
+static void visit_and_free(void *ctx, const struct hawk_block_info *b) {
+  if (b->state == *(const int *)ctx && !walk_freed++) hawk_free(walk_victim);
+}
+
+static void walk_that_frees(void *arg) {
+  alarm(5);
+  walk_victim = hawk_malloc(*(int *)arg == HAWK_BLOCK_LARGE ? 3 * MiB : 100 * KiB);
+  hawk_walk(visit_and_free, arg);
+}
+
+TEST(a_walk_visitor_that_frees_a_block_is_told_by_its_callback) {
+  static int medium = HAWK_BLOCK_ALLOCATED, large = HAWK_BLOCK_LARGE;
+  const char *line = "hawkalloc: hawk_walk: its callback called into the library";
+  EXPECT_ABORT(walk_that_frees, &medium, line);
+  EXPECT_ABORT(walk_that_frees, &large, line);
 }
 
 #endif /* not under a sanitizer */

@@ -771,12 +771,95 @@ TEST(a_thread_with_a_cancellation_pending_is_not_cancelled_inside_malloc) {
   unlink(path);
 }
 
+/* argv: --handler-child.  Traced into a FIFO nobody reads: the main loop
+ * calls hawk_malloc and hawk_free until a chunk's write(2) blocks on the
+ * full FIFO, with the trace's lock held; a second later SIGALRM's handler
+ * calls hawk_malloc (misuse: malloc is not async-signal-safe), whose record
+ * finds the chunk still full and waits for the trace's lock, held by its
+ * own thread below it.  One line and abort, with a second thread alive
+ * too (the error-checking mutex knows its holder).  Until 2026-12-07 the
+ * trace's lock was a plain glibc mutex and the handler slept on it for
+ * ever. */
+static void malloc_in_handler(int sig) {
+  (void)sig;
+  hawk_free(hawk_malloc(100));
+}
+
+static void *idle_thread(void *arg) {
+  for (;;) pause();
+  return arg;
+}
+
+static int handler_child(void) {
+  /* A second thread, with SIGALRM blocked (the alarm is the main thread's):
+   * the take is told from the lock's holder, not from a count of threads. */
+  sigset_t alrm;
+  sigemptyset(&alrm);
+  sigaddset(&alrm, SIGALRM);
+  pthread_t idle;
+  if (pthread_sigmask(SIG_BLOCK, &alrm, NULL) != 0 ||
+      pthread_create(&idle, NULL, idle_thread, NULL) != 0 ||
+      pthread_sigmask(SIG_UNBLOCK, &alrm, NULL) != 0)
+    return 2;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = malloc_in_handler;
+  if (sigaction(SIGALRM, &sa, NULL) != 0) return 2;
+  alarm(1);
+  for (;;) hawk_free(hawk_malloc(100));
+}
+
+TEST(a_signal_handler_that_mallocs_inside_a_trace_write_is_reported) {
+  char fifo[] = "/tmp/hawk-trace-handler-XXXXXX";
+  int fd = mkstemp(fifo);
+  REQUIRE(fd >= 0);
+  close(fd);
+  unlink(fifo);
+  REQUIRE(mkfifo(fifo, 0600) == 0);
+  int reader = open(fifo, O_RDONLY | O_NONBLOCK); /* there, never read */
+  int err[2];
+  REQUIRE(reader >= 0 && pipe(err) == 0);
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(reader);
+    close(err[0]);
+    dup2(err[1], 2);
+    char env1[4200];
+    snprintf(env1, sizeof env1, "HAWKALLOC_TRACE=%s", fifo);
+    char *envp[] = {env1, NULL};
+    char *argv[] = {self_path, "--handler-child", NULL};
+    execve(self_path, argv, envp);
+    _exit(127);
+  }
+  close(err[1]);
+  int status = 0, waited = 0;
+  while (waitpid(pid, &status, WNOHANG) == 0 && waited++ < 100) usleep(100000);
+  if (waited > 100) { /* the old hang: 10 s */
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  char line[512] = "";
+  ssize_t n = read(err[0], line, sizeof line - 1);
+  line[n > 0 ? n : 0] = 0;
+  close(err[0]);
+  close(reader);
+  unlink(fifo);
+  CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+  CHECK(strstr(line, "hawkalloc: called from a signal handler") != NULL);
+  CHECK(strstr(line, "its own thread holds") != NULL);
+  if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT)
+    fprintf(stderr, "    status %d after %d tenths of a second, stderr: %s\n", status, waited,
+            line);
+}
+
 static int harness_main(int argc, char **argv);
 
 int main(int argc, char **argv) {
   if (argc > 2 && strcmp(argv[1], "--errno-child") == 0) return errno_child(argv[2]);
   if (argc > 1 && strcmp(argv[1], "--traced-child") == 0) return traced_child();
   if (argc > 1 && strcmp(argv[1], "--cancel-child") == 0) return cancel_child();
+  if (argc > 1 && strcmp(argv[1], "--handler-child") == 0) return handler_child();
   if (argc > 1 && strcmp(argv[1], "--exact-child") == 0) return exact_child();
   if (argc > 1 && strcmp(argv[1], "--heap-child") == 0) return heap_child();
   if (argc > 1 && strcmp(argv[1], "--many-child") == 0) return many_child();

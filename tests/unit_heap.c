@@ -2,6 +2,7 @@
  * Every step is followed by heap_check(), the checker behind hawk_check(). */
 #include "harness.h"
 #include "heap.h"
+#include "large.h"
 #include "placement.h"
 #include "placement_segregated.h"
 #include "unit.h"
@@ -620,6 +621,41 @@ TEST(a_cached_batch_of_two_heaps_frees_each_block_into_its_own) {
   CHECK(h.remote == NULL && other.remote == NULL);
   CHECK(heap_check(&h) == 0 && heap_check(&other) == 0);
   heap_release_empty(&other);
+}
+
+/* The large blocks' list and the cache of empty arenas have locks of their
+ * own, taken inside malloc and free as the heaps' are.  A take by the
+ * thread that holds one (a signal handler's malloc that interrupted the
+ * allocator) is one line and abort, as for a heap's lock (unit_lock), not
+ * a wait for ever.  Until 2026-12-07 both were plain glibc mutexes, and
+ * the second take slept until the alarm ended the child. */
+static void large_list_taken_twice(void *arg) {
+  (void)arg;
+  alarm(5);
+  unit_init_heap();
+  int dirty = 0;
+  large_lock();
+  void *p = large_alloc((size_t)2 << 20, HAWK_ALIGN, 0, &dirty); /* the handler's malloc */
+  (void)p;
+}
+
+static void arena_cache_taken_twice(void *arg) {
+  (void)arg;
+  alarm(5);
+  unit_init_heap();
+  arena_cache_lock();
+  (void)arena_cache_count(); /* any call that takes the cache's lock */
+}
+
+TEST(a_wait_for_the_large_list_or_the_arena_cache_held_by_its_own_thread_is_reported) {
+  const char *name =
+      "a_wait_for_the_large_list_or_the_arena_cache_held_by_its_own_thread_is_reported";
+  if (!is_fresh(name)) {
+    CHECK(run_fresh(name) == 0);
+    return;
+  }
+  EXPECT_ABORT(large_list_taken_twice, NULL, "hawkalloc: ", "signal handler", "its own thread");
+  EXPECT_ABORT(arena_cache_taken_twice, NULL, "hawkalloc: ", "signal handler", "its own thread");
 }
 
 TEST_MAIN()
