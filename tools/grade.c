@@ -506,51 +506,6 @@ static int grade_output(char *path, const char *dir, const char *name, const cha
   return 0;
 }
 
-/* Kills and reaps every child hawk has: what a grader left behind.  A
- * process the student's allocator started in a session of its own
- * (setsid) is out of the grader's group, which the group's kill reaches;
- * once the grader is gone it comes to hawk, a child subreaper
- * (cmd_grade), and is found in /proc by its parent's number.  Rounds until
- * hawk has no child (each kill may bring the killed one's own children),
- * at most about 2 s; -1 if some were still alive then. */
-static int kill_leftovers(void) {
-  pid_t self = getpid();
-  for (int round = 0; round < 400; round++) {
-    pid_t w;
-    while ((w = waitpid(-1, NULL, WNOHANG)) > 0) {
-    }
-    if (w < 0 && errno == ECHILD) return 0;
-    DIR *d = opendir("/proc");
-    if (d) {
-      struct dirent *e;
-      while ((e = readdir(d)) != NULL) {
-        char *end;
-        errno = 0;
-        long pid = strtol(e->d_name, &end, 10);
-        if (*end || errno || pid <= 0 || pid == self) continue;
-        char path[64], buf[256];
-        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) continue;
-        ssize_t n = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (n <= 0) continue;
-        buf[n] = 0;
-        /* "PID (NAME) STATE PPID ...": the name may hold spaces and ')'. */
-        const char *after = strrchr(buf, ')');
-        char state;
-        long ppid;
-        if (after && sscanf(after + 1, " %c %ld", &state, &ppid) == 2 && ppid == self)
-          kill((pid_t)pid, SIGKILL);
-      }
-      closedir(d);
-    }
-    struct timespec nap = {0, 5 * 1000 * 1000};
-    nanosleep(&nap, NULL);
-  }
-  return -1;
-}
-
 /* Runs the grader on one trace file; fills r. */
 static void grade_trace(const char *dir, const char *trace, size_t align, int rounds,
                         double timeout, const char *mapdir, const char *mm,
@@ -671,7 +626,11 @@ static void grade_trace(const char *dir, const char *trace, size_t align, int ro
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   scratch_child(0, 0);
-  if (kill_leftovers() != 0)
+  /* What a grader left behind: a process the student's allocator started in
+   * a session of its own (setsid) is out of the grader's group; once the
+   * grader is gone it comes to hawk, a child subreaper (cmd_grade), and is
+   * found in /proc by its parent's number.  At most about 2 s. */
+  if (scratch_end_children(400) != 0)
     tool_error("grade: %s: processes the allocator started still running after 2 s of killing them",
                trace);
   char *nl = strchr(line, '\n');
@@ -1021,8 +980,9 @@ int cmd_grade(int argc, char **argv) {
   } else {
     scratch_add(scratch, 1);
     /* What a grader's processes leave behind comes to hawk, which kills it
-     * (kill_leftovers); not inherited by the grader itself. */
-    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+     * (scratch_end_children, also when hawk is killed); not inherited by the
+     * grader itself. */
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0) scratch_reaper();
     rc = grade_build(scratch, mm, mmfd, cc);
     if (rc == 0) {
       struct grade_result *res = calloc(ntraces, sizeof *res);

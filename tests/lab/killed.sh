@@ -42,6 +42,7 @@ killed() {
   want=$((128 + $(kill -l "$sig")))
   left=$(ls -A "$tmp")
   procs=$(pgrep -af -- "$tmp" | grep -v pgrep || true)
+  [[ -n $procs ]] && pkill -KILL -f -- "$tmp" # a failure leaves nothing running
   if ((rc == want)) && [[ -z $left && -z $procs ]]; then
     ok "$name: killed by SIG$sig (status $rc), nothing left in TMPDIR, no process left"
   else
@@ -87,6 +88,14 @@ killed "killed_grade_compilers_child" TERM 'hawk-grade-*/compiling' 0 \
   env CC="$work/slowcc" "$hawk" grade --rounds 0 "$root/examples/mm.c"
 killed "killed_grade_grading" TERM 'hawk-grade-*/ops' 0.3 \
   "$hawk" grade --rounds 20 "$root/examples/mm.c"
+# A grader whose mm_init starts a child in a session of its own (setsid),
+# out of the grader's group: it ran on after hawk had died.  hawk grade is
+# a child subreaper, and its handler kills every child it has.  The child
+# is a copy of the grader, whose command line names TMPDIR.
+sed 's|^int mm_init(void) {|int mm_init(void) {\n  static int forked;\n  if (!forked++ \&\& fork() == 0) {\n    setsid();\n    for (;;) pause();\n  }|
+1i #include <unistd.h>' "$root/examples/mm.c" >"$work/escapes.c"
+killed "killed_grade_leftover_in_its_own_session" TERM 'hawk-grade-*/ops' 0.3 \
+  "$hawk" grade --rounds 20 "$work/escapes.c"
 fi # part killed
 
 # hawk run passes SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 on to its program.

@@ -74,10 +74,33 @@ def parse(path):
     return muts
 
 
+def kill_session(sid):
+    """Kills every process of session sid: what a command left running in a
+    process group of its own (hawk grade's grader, whose loop a mutation
+    left unkilled, ran on at 100% of a CPU through the rest of a CI run)."""
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # "PID (NAME) STATE PPID PGRP SESSION ...": the name may hold spaces
+        # and ')'; the last ')' ends it.
+        fields = stat[stat.rfind(")") + 2:].split()
+        if len(fields) > 3 and fields[3] == str(sid):
+            try:
+                os.kill(int(name), signal.SIGKILL)
+            except OSError:
+                pass
+
+
 def run(cmd, cwd, env=None, timeout=None):
     """Runs cmd in a shell of its own session; on timeout the whole group is
     killed (a script's children too, not only the shell) and
-    TimeoutExpired raised."""
+    TimeoutExpired raised.  Whatever the command left in its session is
+    killed when it ends, either way."""
     with subprocess.Popen(cmd, cwd=cwd, env=env, shell=True, start_new_session=True,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as p:
         try:
@@ -85,7 +108,9 @@ def run(cmd, cwd, env=None, timeout=None):
         except subprocess.TimeoutExpired:
             os.killpg(p.pid, signal.SIGKILL)
             p.communicate()
+            kill_session(p.pid)
             raise
+        kill_session(p.pid)
         return subprocess.CompletedProcess(cmd, p.returncode, out)
 
 
