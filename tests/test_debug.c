@@ -61,6 +61,16 @@ static int scenario_write_after_free(void) {
   return 0;
 }
 
+/* A write after free into the first byte the pattern covers: the payload's
+ * byte 16, right after the free block's two links. */
+static int scenario_write_after_free_at_the_links_end(void) {
+  char *p = hawk_malloc(200);
+  hawk_free(p);
+  p[16] = 'y';
+  for (int i = 0; i < 50; i++) hawk_malloc(200);
+  return 0;
+}
+
 static int scenario_check_every(void) {
   /* Break the header after a free block (a write past its end); a periodic
    * check notices within N calls that touch nothing near it (a free or a
@@ -187,6 +197,13 @@ TEST(debug_mode_catches_a_write_after_free) {
   CHECK(aborted_with(status, err, "write after free (freed memory changed at offset 100"));
 }
 
+TEST(debug_mode_catches_a_write_after_free_at_the_first_byte_past_the_links) {
+  char err[4096];
+  int status =
+      run_child("write_after_free_at_the_links_end", "HAWKALLOC_DEBUG=1", NULL, err, sizeof err);
+  CHECK(aborted_with(status, err, "write after free (freed memory changed at offset 16 "));
+}
+
 TEST(check_every_stops_at_a_broken_heap) {
   char err[4096];
   int status = run_child("check_every", "HAWKALLOC_CHECK_EVERY=10", NULL, err, sizeof err);
@@ -224,6 +241,8 @@ int main(int argc, char **argv) {
     if (strcmp(argv[2], "semantics") == 0) return scenario_semantics();
     if (strcmp(argv[2], "overflow") == 0) return scenario_overflow();
     if (strcmp(argv[2], "write_after_free") == 0) return scenario_write_after_free();
+    if (strcmp(argv[2], "write_after_free_at_the_links_end") == 0)
+      return scenario_write_after_free_at_the_links_end();
     if (strcmp(argv[2], "check_every") == 0) return scenario_check_every();
     if (strcmp(argv[2], "heap_semantics") == 0) return scenario_heap_semantics();
     if (strcmp(argv[2], "heap_overflow") == 0) return scenario_heap_overflow();

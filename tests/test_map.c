@@ -722,6 +722,165 @@ TEST(render_survives_corrupt_snapshots) {
   free(d);
 }
 
+/* --- a snapshot made by hand, its picture worked out here ---------------- */
+
+/* A snapshot built record by record in memory. */
+struct hand {
+  unsigned char buf[16384];
+  size_t len;
+};
+
+static void hand_header(struct hand *b, uint32_t extra, int64_t time) {
+  struct snap_header h;
+  memset(&h, 0, sizeof h);
+  memcpy(h.magic, SNAP_MAGIC, 8);
+  h.version = SNAP_VERSION;
+  h.header_size = (uint32_t)sizeof h + extra;
+  h.cause = SNAP_CALL;
+  h.pid = 4242;
+  h.time = time;
+  memcpy(b->buf, &h, sizeof h);
+  memset(b->buf + sizeof h, 0xa5, extra); /* what a later version's header adds */
+  b->len = sizeof h + extra;
+}
+
+static void hand_record(struct hand *b, uint32_t type, const void *p, uint32_t n) {
+  struct snap_record r = {type, n};
+  REQUIRE(b->len + sizeof r + n <= sizeof b->buf);
+  memcpy(b->buf + b->len, &r, sizeof r);
+  if (n) memcpy(b->buf + b->len + sizeof r, p, n);
+  b->len += sizeof r + n;
+}
+
+static void hand_text(struct hand *b, uint32_t type, const char *s) {
+  hand_record(b, type, s, (uint32_t)strlen(s));
+}
+
+/* A heap of one arena, drawn from records whose every figure is chosen
+ * here: header_extra bytes of a later version's header after the header. */
+static void hand_arena(struct hand *b, uint32_t header_extra) {
+  const uint64_t arena = (uint64_t)0x7f1234000000, mib = 1 << 20;
+  /* 2024-02-29 11:52:03 UTC: days and seconds counted by hand, 19,782 days
+   * from 1970 (54 years, 13 of them leap: 1972 ... 2020) to 2024-01-01,
+   * then 31 + 28 days of 2024 */
+  int64_t days = 54 * 365 + 13 + 31 + 28;
+  hand_header(b, header_extra, days * 86400 + 11 * 3600 + 52 * 60 + 3);
+  hand_text(b, SNAP_PROGRAM, "/opt/lab/a<b&c>.out");
+  hand_text(b, SNAP_POLICY, "best-fit");
+  struct snap_figures f = {.in_use = 1234567,
+                           .mapped = 3000000,
+                           .footprint = 2500000,
+                           .arenas = 1,
+                           .heaps = 1,
+                           .free_bytes = 3000,
+                           .free_blocks = 3,
+                           .largest_free = 1000};
+  hand_record(b, SNAP_FIGURES, &f, sizeof f);
+  struct snap_strip st = {.region = arena, .region_size = 4 * mib, .span = 4 * mib, .heap = 0};
+  hand_record(b, SNAP_STRIP, &st, sizeof st);
+  /* a free block alone: 400 KiB at the arena's byte 64, pixels 0 to 100 */
+  struct snap_piece alone = {.x0 = 0,
+                             .x1 = 1000,
+                             .state = SNAP_ST_FREE,
+                             .alone = 1,
+                             .address = arena + 64,
+                             .size = 400 << 10};
+  hand_record(b, SNAP_PIECE, &alone, sizeof alone);
+  /* columns of allocated blocks up to the strip's last pixel */
+  struct snap_piece last = {.x0 = 10000, .x1 = SNAP_STRIP_PX, .state = SNAP_ST_ALLOC};
+  hand_record(b, SNAP_PIECE, &last, sizeof last);
+  struct snap_strip_end e = {.free_blocks = 3, .largest_free = 400 << 10};
+  e.bytes[SNAP_ST_ALLOC] = mib;
+  e.bytes[SNAP_ST_CACHED] = mib;
+  e.bytes[SNAP_ST_FREE] = 2 * mib;
+  hand_record(b, SNAP_STRIP_END, &e, sizeof e);
+  /* two empty arenas in the library's cache (chunks of kind 1), and a
+   * large block's first chunk (kind 2), which is no cached arena */
+  struct snap_chunks cached = {.address = arena + 8 * mib, .count = 2, .kind = 1};
+  hand_record(b, SNAP_CHUNKS, &cached, sizeof cached);
+  struct snap_chunks large = {.address = arena + 64 * mib, .count = 1, .kind = 2};
+  hand_record(b, SNAP_CHUNKS, &large, sizeof large);
+  hand_text(b, SNAP_MAPS,
+            "7ffc12300000-7ffc12321000 rw-p 00000000 00:00 0                          [stack]\n");
+  hand_record(b, SNAP_END, NULL, 0);
+}
+
+TEST(render_draws_a_hand_made_snapshot_as_its_records_say) {
+  static struct hand b;
+  char snap[128], svg[128], png[128];
+  in_dir("hand.snap", snap, sizeof snap);
+  in_dir("hand.svg", svg, sizeof svg);
+  in_dir("hand.png", png, sizeof png);
+  hand_arena(&b, 0);
+  REQUIRE(write_file(snap, b.buf, b.len));
+  REQUIRE(render(snap, svg));
+  char *text = slurp(svg, NULL);
+  REQUIRE(text != NULL);
+  /* the time, in UTC, of a day of February of a leap year */
+  CHECK(strstr(text, "2024-02-29 11:52:03 UTC") != NULL);
+  /* the program's name, escaped for XML */
+  CHECK(strstr(text, "a&lt;b&amp;c&gt;.out") != NULL);
+  CHECK(strstr(text, "a<b") == NULL);
+  /* the percentages to the nearest tenth: (3000 - 1000) / 3000 is 66.67%,
+   * 1,234,567 / 3,000,000 is 41.15% */
+  CHECK(strstr(text, ">66.7%<") != NULL);
+  CHECK(strstr(text, ">41.2%<") != NULL);
+  /* the strip: 4 MiB drawn across its 1024 pixels, outlined so */
+  CHECK(strstr(text, "width=\"1024\" height=\"22\" class=\"bg\"") != NULL);
+  CHECK(strstr(text, "width=\"1024\" height=\"22\" class=\"e\"") != NULL);
+  /* its label: used = (1 MiB allocated + 1 MiB cached) / 4 MiB */
+  CHECK(strstr(text, ">50% used · 3 free · largest 400 KiB<") != NULL);
+  /* the block alone: its tooltip names its state, size and address (the
+   * block's, as hawk_walk gives it) */
+  CHECK(strstr(text, "<title>free block, 400 KiB, at 0x7f1234000040</title>") != NULL);
+  /* the columns up to the last pixel: pixels 1000 to 1024, allocated */
+  CHECK(strstr(text, "<rect x=\"1000\" width=\"24\" height=\"22\" class=\"a\"/>") != NULL);
+  /* view 2: the two cached arenas (8 MiB), the stack from the maps */
+  CHECK(strstr(text, ">cached arenas<") != NULL);
+  CHECK(strstr(text, ">8 MiB · 2 arenas<") != NULL);
+  CHECK(strstr(text, "[stack]") != NULL);
+  check_svg_tools(svg, png);
+  /* A later version's longer header is passed over by its header_size:
+   * the same picture. */
+  char snap2[128], svg2[128];
+  in_dir("hand-longer.snap", snap2, sizeof snap2);
+  in_dir("hand-longer.svg", svg2, sizeof svg2);
+  hand_arena(&b, 24);
+  REQUIRE(write_file(snap2, b.buf, b.len));
+  REQUIRE(render(snap2, svg2));
+  char *text2 = slurp(svg2, NULL);
+  CHECK(text2 && strcmp(text, text2) == 0);
+  free(text2);
+  free(text);
+}
+
+/* 65 arenas: the first 64 are drawn, the last one counted. */
+TEST(render_draws_sixty_four_strips_and_counts_the_others) {
+  static struct hand b;
+  char snap[128], svg[128];
+  in_dir("many.snap", snap, sizeof snap);
+  in_dir("many.svg", svg, sizeof svg);
+  hand_header(&b, 0, 0);
+  struct snap_figures f = {.arenas = 65, .heaps = 1};
+  hand_record(&b, SNAP_FIGURES, &f, sizeof f);
+  for (uint64_t i = 0; i < 65; i++) {
+    struct snap_strip st = {
+        .region = ((uint64_t)0x7f0000000000) + (i << 22), .region_size = 4 << 20, .span = 4 << 20};
+    struct snap_strip_end e = {.bytes = {4 << 20}, .free_blocks = 1, .largest_free = 4 << 20};
+    hand_record(&b, SNAP_STRIP, &st, sizeof st);
+    hand_record(&b, SNAP_STRIP_END, &e, sizeof e);
+  }
+  hand_record(&b, SNAP_END, NULL, 0);
+  REQUIRE(write_file(snap, b.buf, b.len));
+  REQUIRE(render(snap, svg));
+  char *text = slurp(svg, NULL);
+  REQUIRE(text != NULL);
+  CHECK(count_of(text, "class=\"strip arena\"") == STRIPS_MAX);
+  CHECK(strstr(text, "… 1 more arenas, not drawn (64 strips at most)") != NULL);
+  CHECK(strstr(text, ">65 arenas and 0 large blocks") != NULL);
+  free(text);
+}
+
 /* --- SIGUSR2 frames: run in a child started with HAWKALLOC_MAP set ------- */
 
 static int wait_for_file(const char *path, int ms) {

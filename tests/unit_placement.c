@@ -132,6 +132,23 @@ TEST(best_fit_takes_the_smallest_block_that_fits) {
   CHECK(fl.count == 0);
 }
 
+TEST(best_fit_breaks_a_tie_for_the_first_on_the_list) {
+  unit_init();
+  /* The list is LIFO: 512, 256 (b2), 256 (b1), 1024.  Of the two smallest
+   * blocks that fit, the search keeps the first it meets, as it does for
+   * an exact fit (where it stops). */
+  static const size_t sizes[] = {1024, 256, 256, 512};
+  block *b[4];
+  lay_out(b, sizes, 4);
+  struct freelists fl = {0};
+  insert_all(&placement_best_fit, &fl, b, 4);
+  CHECK(placement_best_fit.find(&fl, 200) == b[2]);
+  CHECK(placement_best_fit.find(&fl, 256) == b[2]); /* exact: the first too */
+  CHECK(placement_best_fit.find(&fl, 300) == b[3]);
+  for (int i = 0; i < 4; i++) placement_best_fit.remove(&fl, b[i]);
+  CHECK(fl.count == 0);
+}
+
 /* The size classes as docs/design.md gives them: one per 16 bytes below
  * 1 KiB (class = size / 16), then four per power of two. */
 TEST(segregated_size_classes) {

@@ -291,7 +291,7 @@ s = sys.stdin.read(); i = s.find("id=\"explain\"")
 print(re.sub("<[^>]+>", " ", s[i:i + 1500]) if i >= 0 else "")'
   }
   commas() { python3 -c "print(f'{$1:,}')"; }
-  bad= checked=0 grew=0 was=
+  bad= checked=0 grew=0 stayed=0 was=
   while read -r n off len heap; do
     if ((n == 0)); then
       explain=$(explain_at 0)
@@ -312,6 +312,13 @@ print(re.sub("<[^>]+>", " ", s[i:i + 1500]) if i >= 0 else "")'
         bad+="op $n: want '$want' in: $(head -c 300 <<<"$explain") "
       fi
       checked=$((checked + 1))
+      # A call that left the heap's size as it was says no growth.
+      if ((heap <= was)); then
+        if grep -qF "The heap grew" <<<"$explain"; then
+          bad+="op $n: the heap stayed at $(commas "$heap") bytes, yet: $(head -c 300 <<<"$explain") "
+        fi
+        stayed=$((stayed + 1))
+      fi
     fi
     if ((heap > was)); then
       want="The heap grew (mem_sbrk) from $(commas "$was") to $(commas "$heap") bytes."
@@ -322,8 +329,8 @@ print(re.sub("<[^>]+>", " ", s[i:i + 1500]) if i >= 0 else "")'
     fi
     was=$heap
   done <"$rec"
-  if [[ -z $bad ]] && ((checked > 0 && grew > 0)); then
-    ok "--view: #explain names mm_init's heap at op 0, each of $checked mallocs' payload offset and size and each of $grew growths from the grader's record"
+  if [[ -z $bad ]] && ((checked > 0 && grew > 0 && stayed > 0)); then
+    ok "--view: #explain names mm_init's heap at op 0, each of $checked mallocs' payload offset and size and each of $grew growths from the grader's record (and no growth at the $stayed that grew nothing)"
   else
     fail "--view: #explain names mm_init's heap at op 0, each malloc's payload offset and size and each growth from the grader's record" "$bad"
   fi

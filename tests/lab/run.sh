@@ -246,6 +246,39 @@ if ((built)); then
     fail "a malloc that hands out overlapping blocks fails the replay" "exit $rc" "${err:0:400}"
   fi
 fi
+# An allocator whose posix_memalign hands out a block 16 bytes past the
+# alignment asked for: the replay of an aligned allocation (op 5, 64 bytes,
+# a version 2 trace) fails, naming the alignment.
+cat >"$work/broken_align.c" <<'EOF'
+#include <stddef.h>
+#include <stdint.h>
+static char pool[1 << 16];
+int posix_memalign(void **out, size_t align, size_t n) {
+  static size_t used;
+  uintptr_t p = ((uintptr_t)(pool + used) + align - 1) & ~(uintptr_t)(align - 1);
+  p += 16; /* 16 bytes past the alignment */
+  used = p + n - (uintptr_t)pool;
+  *out = (void *)p;
+  return 0;
+}
+EOF
+python3 -c 'import struct, sys
+t = b"HAWKTRC\0" + struct.pack("<III", 2, 32, 48) + bytes(12)
+t += struct.pack("<QIB3xQQQi4x", 1, 1, 5, 0x100040, 100, 64, 0)
+open(sys.argv[1], "wb").write(t)' "$work/aligned.trace"
+if cc -shared -fPIC -O1 -o "$work/broken_align.so" "$work/broken_align.c" 2>"$work/cc.log"; then
+  err=$("$hawk" replay --rounds 0 --allocator "$work/broken_align.so" "$work/aligned.trace" 2>&1 >/dev/null)
+  rc=$?
+  if ((rc == 1)) && grep -q 'aligned allocation of 100 bytes at 0x[0-9a-f]* is not 64-aligned' <<<"$err"; then
+    ok "an aligned allocation off its alignment fails the replay"
+  else
+    fail "an aligned allocation off its alignment fails the replay" "exit $rc" "${err:0:400}"
+  fi
+  "$hawk" replay --rounds 0 "$work/aligned.trace" >/dev/null 2>&1
+  expect "the same aligned allocation replays under HawkAlloc" 0 $?
+else
+  fail "build broken_align.so" "$(cat "$work/cc.log")"
+fi
 if "$hawk" replay --allocator system --allocator hawk "$work/mixed.rep" >"$work/out" 2>&1; then
   ok "the same trace verifies under the system allocator and HawkAlloc"
 else
@@ -359,6 +392,36 @@ else
 fi
 "$hawk" replay --textbook --allocator system "$work/holes.rep" >/dev/null 2>&1
 expect "replay --textbook without HawkAlloc is bad usage" 2 $?
+
+# The worker gets the allocator's settings only: a HAWKALLOC_POLICY and a
+# HAWKALLOC_TCACHE left in the user's shell change neither the policy nor
+# textbook mode (the rows, and the lines on stderr, are those without them).
+plain=$("$hawk" replay --tsv --rounds 0 --textbook --policy first-fit,best-fit "$work/holes.rep" 2>&1)
+user=$(HAWKALLOC_POLICY=segregated HAWKALLOC_TCACHE=1 "$hawk" replay --tsv --rounds 0 --textbook \
+  --policy first-fit,best-fit "$work/holes.rep" 2>&1)
+expect "replay: the user's HAWKALLOC_POLICY and HAWKALLOC_TCACHE do not reach the worker" \
+  "$plain" "$user"
+
+# --policy all: a row for each of the four policies (replay --help).
+got=$("$hawk" replay --tsv --rounds 0 --policy all "$work/holes.rep" 2>&1 |
+  awk -F'\t' 'NR > 1 && $1 !~ /^mean/ { printf "%s%s", n++ ? " " : "", $3 }')
+expect "replay --policy all: every policy" "first-fit next-fit best-fit segregated" "$got"
+
+# The mean utilization is over the traces replayed: a trace that fails
+# counts in no mean ("mean of 1", the one trace's utilization).
+"$hawk" replay --tsv --rounds 0 "$work/holes.rep" "$work/twice.rep" >"$work/mean.tsv" 2>/dev/null
+rc=$?
+got=$(awk -F'\t' '$1 == "holes.rep" { u = $7 } $1 == "twice.rep" { f = $4 }
+  $1 ~ /^mean/ { m = $1 ":" $7 } END { print (u != "" && m == "mean of 1:" u) ? "same" : "differs", f }' \
+  "$work/mean.tsv")
+expect "replay: a failed trace counts in no mean (exit 1, its row FAIL)" "1 same FAIL" "$rc $got"
+
+# --rounds takes 0 to 1000 (its message): 1000 is accepted, 1001 is not.
+"$hawk" replay --rounds 1000 "$traces/short1-bal.rep" >/dev/null 2>&1
+rc=$?
+"$hawk" replay --rounds 1001 "$traces/short1-bal.rep" >/dev/null 2>"$work/rounds.err"
+expect "replay --rounds 1000 runs, --rounds 1001 is bad usage" "0 2 1" \
+  "$rc $? $(grep -c 'from 0 to 1000' "$work/rounds.err")"
 
 # --- replay: the classic traces -----------------------------------------------
 

@@ -17,6 +17,10 @@ STATE), for the first policy of the page, POLICY:
     it), a merged free block ("into one free block of M bytes at ..."), a
     block from the thread cache (allocated there, of that size).
 
+check.py DOM WALK POLICY N new: call N allocated a block in textbook mode
+(no thread cache: the policy took a free block for it), so the explanation
+must say where the new block is, and hawk_walk has an allocated block there.
+
 Prints one line per problem and exits 1 if there was one; prints what it
 checked otherwise."""
 import html
@@ -38,7 +42,7 @@ def explain_of(dom, policy):
     return [html.unescape(re.sub(r"<[^>]+>", "", p)) for p in re.findall(r"<p[^>]*>(.*?)</p>", m.group(1), re.S)]
 
 
-def main(dom_path, walk_path, policy, n):
+def main(dom_path, walk_path, policy, n, new=None):
     dom = open(dom_path, encoding="utf-8").read()
     m = re.search(r'<span id="opinfo">call ([\d,]+) of', dom)
     if not m or int(m.group(1).replace(",", "")) != int(n):
@@ -96,6 +100,18 @@ def main(dom_path, walk_path, policy, n):
             got = blocks.get((int(m.group(2)), int(m.group(3), 16)))
             if got != (num(m.group(1)), "allocated"):
                 problems.append("'%s': hawk_walk has %s there" % (s, got))
+    if new == "new":
+        at = [re.search(r"the new block is at arena (\d+) \+0x([0-9a-f]+)", s) for s in sentences]
+        at = [m for m in at if m]
+        if not at:
+            problems.append("call %s allocated a block, and the explanation says nowhere where: %s"
+                            % (n, " ".join(sentences)[:300]))
+        for m in at:
+            claims += 1
+            got = blocks.get((int(m.group(1)), int(m.group(2), 16)))
+            if not got or got[1] != "allocated":
+                problems.append("'the new block is at arena %s +0x%s': hawk_walk has %s there"
+                                % (m.group(1), m.group(2), got))
     for p in problems:
         print(p)
     if problems:
@@ -108,6 +124,6 @@ def main(dom_path, walk_path, policy, n):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 5:
+    if len(sys.argv) not in (5, 6):
         sys.exit(__doc__)
     main(*sys.argv[1:])

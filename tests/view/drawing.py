@@ -10,6 +10,11 @@ printed (REGION:+OFFSET SIZE STATE a line).  At call OP, a malloc(REQ):
   * the first free block of WALK in arena 0 of 32 bytes or more: its header
     and its footer dark grey, the bytes between them green.
 
+drawing.py --cached PAGE OP WALK [CHROMIUM]: the first block of WALK in
+arena 0 that a thread cache holds (48 bytes or more), at call OP of a page
+with the cache: its bytes past the header are orange, the colour the
+legend gives "in a thread cache".
+
 Each colour is the pixel at the middle of the part, the view set through the
 address (&view=LO-HI) around it.  Prints "ok NAME" or "FAIL NAME: WHY" a
 line; exits 1 if anything failed."""
@@ -22,6 +27,51 @@ from cdp import Page  # noqa: E402
 
 COLOURS = {"header": (0x55, 0x55, 0x55), "payload": (0x4f, 0x7c, 0xac),
            "rounding": (0xa9, 0xc4, 0xe0), "free": (0x9f, 0xd3, 0x9b)}
+
+
+def read_walk(walk):
+    blocks = {}
+    for line in open(walk):
+        m = re.match(r"0:\+0x([0-9a-f]+) (\d+) (\w+)$", line.strip())
+        if m:
+            blocks[int(m.group(1), 16)] = (int(m.group(2)), m.group(3))
+    return blocks
+
+
+def pixel(p, op, lo, hi, byte):
+    """The colour of byte (an arena offset) of the first policy's arena 0,
+    bytes lo..hi shown (see colour in main)."""
+    p.eval("(h => location.hash === h ? true : new Promise(r => {"
+           " addEventListener('hashchange', () => r(true), {once: true}); location.hash = h; }))"
+           "('#op=%d&view=%d-%d')" % (op, lo, hi))
+    p.until("document.body.dataset.pending === '0' && /view=%d-%d/.test(location.hash)" % (lo, hi), 30)
+    return tuple(p.eval(
+        "(c => { const d = window.devicePixelRatio || 1, x = (%d - %d) / (%d - %d) * c.width;"
+        " return Array.from(c.getContext('2d').getImageData(Math.floor(x), Math.floor(42 * d), 1, 1).data).slice(0, 3); })"
+        "(document.querySelector('#heaps canvas'))" % (byte, lo, hi, lo)))
+
+
+def main_cached(page, op, walk, chromium):
+    blocks = read_walk(walk)
+    at = next((a for a, (s, st) in sorted(blocks.items()) if st == "cached" and s >= 48), None)
+    if at is None:
+        print("FAIL a cached block drawn in the legend's colour: no cached block of 48 bytes in arena 0")
+        return 1
+    size = blocks[at][0]
+    html = open(page, encoding="utf-8").read()
+    m = re.search(r'background:#([0-9a-f]{6})"></i>in a thread cache<', html)
+    if not m:
+        print("FAIL a cached block drawn in the legend's colour: no legend entry 'in a thread cache'")
+        return 1
+    want = tuple(int(m.group(1)[i:i + 2], 16) for i in (0, 2, 4))
+    url = "file://" + os.path.abspath(page)
+    with Page(url + "#op=%d" % op, chromium) as p:
+        p.until("document.body.dataset.pending === '0' && /call/.test(document.getElementById('opinfo').textContent)")
+        got = pixel(p, op, max(0, at - 16), at + size + 16, at + 8 + (size - 8) // 2)
+    ok = got == want
+    print(("ok   " if ok else "FAIL ") + "call %d's cached block of %d bytes at +0x%x drawn in the legend's "
+          "colour for a thread cache, #%s" % (op, size, at, m.group(1)) + ("" if ok else ": got %s" % (got,)))
+    return 0 if ok else 1
 
 
 def main(page, op, walk, chromium):
@@ -88,5 +138,8 @@ def main(page, op, walk, chromium):
 
 
 if __name__ == "__main__":
+    if sys.argv[1] == "--cached":
+        sys.exit(main_cached(sys.argv[2], int(sys.argv[3]), sys.argv[4],
+                             sys.argv[5] if len(sys.argv) > 5 else "chromium"))
     sys.exit(main(sys.argv[1], int(sys.argv[2]), sys.argv[3],
                   sys.argv[4] if len(sys.argv) > 4 else "chromium"))

@@ -48,8 +48,26 @@ if cc -std=c11 -O2 -Wall -Wextra -Werror -I"$root/tools" -I"$root/include" -o "$
   printf 'a%.0s' $(seq 1 70000) >"$work/run.bin"
   cp "$traces/binary2-bal.rep" "$work/trace.bin"
   seq 1 200000 >"$work/numbers.bin"
+  # Matches whose lengths are in Fibonacci numbers (1, 1, 2, 3 ... 2,584 of
+  # lengths 7, 8, 9, 10, 11, 13 ...) copied from 17,000 random bytes: codes
+  # so skewed that a Huffman tree of them is deeper than deflate allows (the
+  # code lengths' code: 7 bits), built again from halved frequencies.
+  python3 - "$work/fib.bin" <<'EOF'
+import random, sys
+base = [7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83]
+r, fib = random.Random(1), [1, 1]
+while len(fib) < len(base):
+    fib.append(fib[-1] + fib[-2])
+lengths = [n for n, f in zip(base, fib) for _ in range(f)]
+r.shuffle(lengths)
+out = bytearray(r.randrange(256) for _ in range(17000))
+for n in lengths:
+    at = len(out) - r.randint(n + 1, 30000)
+    out += out[at:at + n]
+open(sys.argv[1], "wb").write(out)
+EOF
   bad=()
-  for f in random empty run trace numbers; do
+  for f in random empty run trace numbers fib; do
     "$work/deflate_check" "$work/$f.bin" >"$work/$f.z" || bad+=("$f: the compressor failed")
     r=$(python3 -c 'import sys, zlib
 a = open(sys.argv[1], "rb").read(); z = open(sys.argv[2], "rb").read()
@@ -110,6 +128,24 @@ for n in 13 4294967301 9223372036854775808 18446744073709551617 0 -1 5x; do
       "$(cat "$work/err")"
   fi
 done
+# A trace's name goes into the page's script as a JSON string with '<', '>'
+# and '&' as \u escapes: no name changes how the page is parsed ("<!--" then
+# "<script>" would keep the script open past its end tag).
+cp "$traces/short1-bal.rep" "$work/<!--<script>&.rep"
+"$hawk" view --out "$work/name.html" "$work/<!--<script>&.rep" >/dev/null 2>"$work/err"
+got=$(python3 - "$work/name.html" <<'EOF'
+import json, re, sys
+page = open(sys.argv[1], encoding="utf-8").read()
+m = re.search(r'const HAWK = \{trace: ("(?:[^"\\]|\\.)*")', page)
+if not m:
+    print("no trace name in the page")
+elif re.search("[<>&]", m.group(1)) or json.loads(m.group(1)) != "<!--<script>&.rep":
+    print("the name is written " + m.group(1))
+else:
+    print("escaped")
+EOF
+)
+expect "a trace named <!--<script>&.rep: its name in the page's script escaped" escaped "$got$(cat "$work/err")"
 "$hawk" view --walk 12 --out "$work/w.html" "$traces/short1-bal.rep" >"$work/out" 2>"$work/err"
 rc=$?
 if [[ $rc -eq 0 && -s $work/w.html ]] && grep -Eq '^0:\+0x[0-9a-f]+ [0-9]+ (allocated|cached|free)$' "$work/out"; then
@@ -237,8 +273,13 @@ page_at() {
     return
   fi
   browse --dump-dom "file://$page#op=$at&dump" >"$work/dom.html"
+  # In textbook mode a call that is an allocation ('a' in the .rep) took a
+  # free block: the explanation must say where the new block is.
+  local new=()
+  [[ $mode == --textbook && $(awk -v n="$n" '/^[afr] / && ++k == n { print $1 }' "$trace") == a ]] &&
+    new=(new)
   local out
-  if out=$(python3 "$here/check.py" "$work/dom.html" "$work/walk.txt" "$first" "$n" 2>&1); then
+  if out=$(python3 "$here/check.py" "$work/dom.html" "$work/walk.txt" "$first" "$n" "${new[@]}" 2>&1); then
     ok "page of $name at #op=$at (call $n): $out"
   else
     fail "page of $name at #op=$at" "$out"
@@ -249,6 +290,9 @@ page_at short1-textbook "$traces/short1-bal.rep" 3 --textbook first-fit,segregat
 page_at short1-textbook "$traces/short1-bal.rep" 10 --textbook first-fit,segregated
 page_at random-first-fit "$traces/random-bal.rep" 1000 --textbook first-fit,best-fit
 page_at random-first-fit "$traces/random-bal.rep" peak --textbook first-fit,best-fit
+# The last call of the first chunk (calls 1 to 2,048): drawn from its own
+# chunk, where its changes and events are, not from the next one's.
+page_at random-chunk-end "$traces/random-bal.rep" 2048 --textbook first-fit,best-fit
 page_at binary-cache "$traces/binary-bal.rep" 2500 "" segregated
 page_at realloc-cache "$traces/realloc-bal.rep" 7001 "" next-fit,segregated
 page_at coalescing-all "$traces/coalescing-bal.rep" 9999 --textbook next-fit,first-fit,best-fit,segregated
@@ -279,6 +323,19 @@ while read -r word rest; do
   esac
 done < <(timeout 300 python3 "$here/drawing.py" "$work/parts.html" 301 "$work/walk301.txt" \
   "$chromium" 2>&1 || echo "FAIL drawing.py: exit $?")
+
+# A block a thread cache holds, drawn in the legend's colour for it (call
+# 2,500 of binary-bal with the cache, segregated fit).
+"$hawk" view --policy segregated --walk 2500 --out "$work/cached.html" \
+  "$traces/binary-bal.rep" >"$work/walk2500.txt" 2>"$work/err"
+while read -r word rest; do
+  case $word in
+  ok) ok "drawn in its colour: $rest" ;;
+  FAIL) fail "drawn in its colour: ${rest%%: *}" "${rest#*: }" ;;
+  *) fail "drawn in its colour: drawing.py said" "$word $rest" ;;
+  esac
+done < <(timeout 300 python3 "$here/drawing.py" --cached "$work/cached.html" 2500 "$work/walk2500.txt" \
+  "$chromium" 2>&1 || echo "FAIL drawing.py --cached: exit $?")
 
 # The controls pressed (tests/view/controls.py, through the DevTools
 # protocol): one case per control, each as the script reports it.
