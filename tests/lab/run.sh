@@ -5,7 +5,10 @@
 #     (build/ and an installed PREFIX/bin) or at $HAWK_LIB;
 #   * every classic malloc-lab trace replays and verifies under every policy the
 #     library accepts, twice with identical figures; both .rep header variants;
-#   * verification: allocators built here that corrupt data fail the replay;
+#   * verification: allocators built here that corrupt data (or hand out
+#     blocks off their alignment) fail the replay;
+#   * the worker gets the allocator's settings, not the user's HAWKALLOC_*;
+#     --policy all, --rounds 0 to 1000, a mean without the failed traces;
 #     --allocator system and --allocator PATH.so work;
 #   * a trace of python3 recorded by `hawk run --trace` replays with the peak of
 #     live bytes computed from the file by trace_peak.py;

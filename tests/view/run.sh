@@ -8,7 +8,9 @@
 #     explanation (#explain) says about the call is seen in those blocks;
 #     #op=peak opens at the trace's peak, computed here from the .rep;
 #   * zoomed in to bytes, a block's header, payload, rounding and a free
-#     block's footer are drawn in their colours (drawing.py, the canvas read);
+#     block's footer are drawn in their colours, and a thread-cached block in
+#     the legend's (drawing.py, the canvas read);
+#   * a trace's name is escaped in the page's script (<!--<script>&.rep);
 #   * the controls, pressed through the DevTools protocol (controls.py):
 #     step on and back, start and end, peak, next arena growth, next
 #     different decision, play and pause, the scrubber, zoom;
