@@ -76,16 +76,30 @@ killed "killed_grade_compiling" TERM 'hawk-grade-*/student.c' 0 \
   "$hawk" grade --rounds 20 "$root/examples/mm.c"
 # A compiler whose own child (as cc1 and as are cc's) would still run, and
 # write, after the compiler itself died: the signal goes to the compiler's
-# process group.  It says it started with a file in its TMPDIR.
+# process group.  It says it started with a file in its TMPDIR.  Its other
+# child says it was told hawk's signal (a file outside TMPDIR), as a
+# terminal's Ctrl-C tells the whole group; the compiler waits for it.  Since
+# hawk grade kills its leftovers itself (a subreaper), the children would be
+# gone without the group's signal too, but killed, not told: this is what
+# the group's signal is for.
 cat >"$work/slowcc" <<'EOF'
 #!/bin/sh
 sh -c 'sleep 30; : >"$1"' sh "$TMPDIR/written-by-the-compilers-child" &
+sh -c 'trap ": >\"\$1\"; exit 0" TERM; sleep 30 & wait' sh "$HAWK_TOLD" &
+told=$!
+trap 'wait $told; exit 1' TERM
 : >"$TMPDIR/compiling"
 wait
 EOF
 chmod +x "$work/slowcc"
+rm -f "$work/killed-told"
 killed "killed_grade_compilers_child" TERM 'hawk-grade-*/compiling' 0 \
-  env CC="$work/slowcc" "$hawk" grade --rounds 0 "$root/examples/mm.c"
+  env CC="$work/slowcc" HAWK_TOLD="$work/killed-told" "$hawk" grade --rounds 0 "$root/examples/mm.c"
+if [[ -e $work/killed-told ]]; then
+  ok "killed_grade_compilers_child_told: the compiler's child got hawk's SIGTERM, not only a kill"
+else
+  fail "killed_grade_compilers_child_told: the compiler's child got hawk's SIGTERM, not only a kill"
+fi
 killed "killed_grade_grading" TERM 'hawk-grade-*/ops' 0.3 \
   "$hawk" grade --rounds 20 "$root/examples/mm.c"
 # A grader whose mm_init starts a child in a session of its own (setsid),
