@@ -636,8 +636,15 @@ __attribute__((noinline)) static void *calloc_slow(size_t total, void *p) {
 }
 
 /* The fast path: malloc's, and the block cleared (a cached block holds
- * what it held when it was freed). */
+ * what it held when it was freed).  The fork guard first, even on a cached
+ * block: the first pthread_create callocs the new thread's TLS vector in
+ * the creating thread after it marked the process threaded, before the new
+ * thread exists, so the handlers are registered there, when no other
+ * thread can be inside fork (glibc runs only the handlers registered when
+ * a fork started: a new thread's registration misses a fork that another
+ * thread began; docs/design.md's decisions). */
 HAWK_HOT void *hawk_calloc(size_t count, size_t size) {
+  hawk_fork_guard();
   size_t total;
   if (__builtin_mul_overflow(count, size, &total)) return fail(ENOMEM);
   void *p = NULL;

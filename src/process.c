@@ -189,36 +189,8 @@ void process_init(void) { pthread_once(&init_control, init_once); }
 
 /* --- fork ----------------------------------------------------------------- */
 
-/* Every lock is taken before fork, in the order the allocator nests them
- * (thread-cache list, heap, arena cache; large-block list alone), so that no lock is held
- * by a thread that will not exist in the child. */
-static void fork_prepare(void) {
-  hawk_ensure_init();
-  userheap_fork_prepare();
-  tcache_lock_all();
-  for (unsigned i = 0; i < hawk_heap_count; i++) lock_take(&hawk_heaps[i].lock);
-  arena_cache_lock();
-  large_lock();
-}
-
-static void fork_parent(void) {
-  large_unlock();
-  arena_cache_unlock();
-  for (unsigned i = 0; i < hawk_heap_count; i++) lock_give(&hawk_heaps[i].lock);
-  tcache_unlock_all();
-  userheap_fork_parent();
-}
-
-static void fork_child(void) {
-  large_reset_lock();
-  arena_cache_reset_lock();
-  for (unsigned i = 0; i < hawk_heap_count; i++) lock_init(&hawk_heaps[i].lock);
-  tcache_after_fork_child();
-  trace_after_fork_child();
-  snapshot_after_fork_child();
-  userheap_fork_child();
-}
-
+/* The handlers themselves are process_fork.c's (outside the 64 KiB window:
+ * only a process that forks runs them). */
 int fork_handlers_state; /* process.h: 0 none, 1 being registered, 2 registered */
 /* Set in the thread registering them: the C library may allocate while it
  * registers (its list of handlers grows), and that thread must not wait
@@ -233,7 +205,7 @@ static void fork_handlers_register(void) {
   if (__atomic_compare_exchange_n(&fork_handlers_state, &none, 1, 0, __ATOMIC_ACQ_REL,
                                   __ATOMIC_ACQUIRE)) {
     fork_handlers_registering = 1;
-    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    pthread_atfork(process_fork_prepare, process_fork_parent, process_fork_child);
     fork_handlers_registering = 0;
     __atomic_store_n(&fork_handlers_state, 2, __ATOMIC_RELEASE);
     return;

@@ -70,6 +70,11 @@ static inline void hawk_ensure_init(void) {
  * the handlers with one thread too, register them at start-up. */
 HAWK_INTERNAL extern int fork_handlers_state; /* 2 once registered */
 
+/* The fork handlers (process_fork.c), registered by process.c. */
+HAWK_INTERNAL void process_fork_prepare(void);
+HAWK_INTERNAL void process_fork_parent(void);
+HAWK_INTERNAL void process_fork_child(void);
+
 /* Registers the handlers if no thread has, or waits for the thread doing
  * it; returns at once in a process with one thread. */
 HAWK_INTERNAL void process_fork_guard_slow(void);
