@@ -77,7 +77,7 @@ def parse(path):
 def kill_session(sid):
     """Kills every process of session sid: what a command left running in a
     process group of its own (hawk grade's grader, whose loop a mutation
-    left unkilled, ran on at 100% of a CPU through the rest of a CI run)."""
+    left unkilled, ran on at 100% of a CPU after a CI run, until killed)."""
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
