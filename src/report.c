@@ -1,14 +1,14 @@
 /* report.c - fixed-buffer formatting and the misuse message.  See report.h. */
 #include "report.h"
 
-#include "lock.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "lock.h"
 
 /* What descriptor 2 was at start-up. */
 static struct {

@@ -6,7 +6,6 @@
  * hang is one trace's result.  Per trace: correct or what went wrong, the
  * utilization (peak live payload / heap size), the throughput against the
  * C library's malloc, and a score; then the total. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

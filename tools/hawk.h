@@ -77,9 +77,6 @@ void scratch_child(pid_t pid, int group);
 /* hawk has made itself a child subreaper (prctl): the handler also kills
  * every child hawk has (scratch_end_children). */
 void scratch_reaper(void);
-/* Kills (SIGKILL) every process whose parent is hawk, found in /proc;
- * how many.  Async-signal-safe. */
-int scratch_kill_children(void);
 /* Reaps hawk's ended children and kills the others, round after round of
  * 5 ms until it has none, at most rounds rounds: 0, or -1 when some were
  * still alive.  Async-signal-safe. */

@@ -17,7 +17,7 @@
  * directory, whose files are removed but not its directories.  When hawk
  * is a child subreaper (hawk grade: scratch_reaper), the handler also kills
  * every child hawk has, a grader's leftover in a session of its own among
- * them (scratch_kill_children, read from /proc with the same calls). */
+ * them (kill_children, read from /proc with the same calls). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -90,21 +90,16 @@ static long leading_number(const char *s) {
   return v;
 }
 
-struct children {
-  pid_t self;
-  int found;
-};
-
-/* For /proc's entry name: kills the process if its parent is c->self.
+/* For /proc's entry name: kills the process if its parent is *self.
  * /proc/PID/stat is "PID (NAME) STATE PPID ...", the name may hold spaces
  * and ')'; the last ')' ends it. */
-static void kill_if_child(int proc, const char *name, void *ctx) {
-  struct children *c = ctx;
+static void kill_if_child(int proc, const char *name, void *self) {
+  size_t len = strspn(name, "0123456789");
   long pid = leading_number(name);
-  if (pid <= 0 || pid == c->self || name[strspn(name, "0123456789")] != 0) return;
+  if (pid <= 0 || pid == *(pid_t *)self || name[len] != 0) return;
   char path[32], buf[512];
-  memcpy(path, name, strlen(name) + 1);
-  memcpy(path + strlen(name), "/stat", 6);
+  memcpy(path, name, len); /* at most 10 digits: leading_number's bound */
+  memcpy(path + len, "/stat", 6);
   int fd = openat(proc, path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return;
   ssize_t n = read(fd, buf, sizeof buf - 1);
@@ -116,19 +111,18 @@ static void kill_if_child(int proc, const char *name, void *ctx) {
     if (*s == ')') after = s;
   /* ") S PPID": the state is one byte after the space. */
   if (after == NULL || after[1] != ' ' || after[2] == 0 || after[3] != ' ') return;
-  if (leading_number(after + 4) == (long)c->self) {
+  if (leading_number(after + 4) == (long)*(pid_t *)self) {
     kill((pid_t)pid, SIGKILL);
-    c->found++;
   }
 }
 
-int scratch_kill_children(void) {
-  struct children c = {getpid(), 0};
+/* Kills (SIGKILL) every process whose parent is hawk, found in /proc. */
+static void kill_children(void) {
+  pid_t self = getpid();
   int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (proc < 0) return 0;
-  each_name(proc, kill_if_child, &c);
+  if (proc < 0) return;
+  each_name(proc, kill_if_child, &self);
   close(proc);
-  return c.found;
 }
 
 /* Reaps every child that has ended, then kills those left, in rounds of
@@ -141,7 +135,7 @@ int scratch_end_children(int rounds) {
     while ((w = waitpid(-1, NULL, WNOHANG)) > 0) {
     }
     if (w < 0 && errno == ECHILD) return 0;
-    scratch_kill_children();
+    kill_children();
     struct timespec nap = {0, 5 * 1000 * 1000};
     nanosleep(&nap, NULL);
   }
