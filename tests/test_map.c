@@ -854,6 +854,73 @@ TEST(render_draws_a_hand_made_snapshot_as_its_records_say) {
   free(text);
 }
 
+/* View 2 from a hand-made copy of /proc/self/maps: a program mapped in
+ * three pieces, its .bss, the brk heap, an anonymous mapping that holds
+ * the one arena (cut around it), a library in two pieces, the stack and the
+ * vdso.  Every region's place, extent and size, and two gaps, worked out by
+ * hand from the addresses below. */
+TEST(render_lays_out_the_address_space_as_the_maps_say) {
+  static struct hand b;
+  char snap[128], svg[128];
+  in_dir("space.snap", snap, sizeof snap);
+  in_dir("space.svg", svg, sizeof svg);
+  hand_header(&b, 0, 0);
+  hand_text(&b, SNAP_PROGRAM, "/usr/bin/toy");
+  hand_text(&b, SNAP_POLICY, "segregated");
+  struct snap_figures f = {.arenas = 1, .heaps = 1};
+  hand_record(&b, SNAP_FIGURES, &f, sizeof f);
+  struct snap_strip st = {.region = 0x7f1234000000, .region_size = 4 << 20, .span = 4 << 20};
+  struct snap_strip_end e = {.bytes = {4 << 20}, .free_blocks = 1, .largest_free = 4 << 20};
+  hand_record(&b, SNAP_STRIP, &st, sizeof st);
+  hand_record(&b, SNAP_STRIP_END, &e, sizeof e);
+  hand_text(&b, SNAP_MAPS,
+            "555555554000-555555556000 r--p 00000000 08:01 100 /usr/bin/toy\n"
+            "555555556000-555555558000 r-xp 00002000 08:01 100 /usr/bin/toy\n"
+            "555555558000-555555559000 rw-p 00004000 08:01 100 /usr/bin/toy\n"
+            "555555559000-55555555a000 rw-p 00000000 00:00 0\n"
+            "555555600000-555555621000 rw-p 00000000 00:00 0 [heap]\n"
+            "7f1233f00000-7f1234500000 rw-p 00000000 00:00 0\n"
+            "7f1240000000-7f1240001000 r--p 00000000 08:01 200 /usr/lib/libtoy.so.1\n"
+            "7f1240001000-7f1240003000 r-xp 00001000 08:01 200 /usr/lib/libtoy.so.1\n"
+            "7ffc12300000-7ffc12321000 rw-p 00000000 00:00 0 [stack]\n"
+            "7ffc12400000-7ffc12402000 r-xp 00000000 00:00 0 [vdso]\n");
+  hand_record(&b, SNAP_END, NULL, 0);
+  REQUIRE(write_file(snap, b.buf, b.len));
+  REQUIRE(render(snap, svg));
+  char *text = slurp(svg, NULL);
+  REQUIRE(text != NULL);
+  CHECK(strstr(text, "row by row: 9 regions") != NULL);
+  /* each region's tooltip, in address order */
+  static const char *const regions[] = {
+      /* the program's three mappings as one region: 0x5000 bytes */
+      "program: toy (/usr/bin/toy), 0x555555554000-0x555555559000, 20 KiB<",
+      /* the anonymous page right after it: its .bss */
+      "anonymous mmap: toy .bss (/usr/bin/toy), 0x555555559000-0x55555555a000, 4 KiB<",
+      "brk heap: [heap] (brk) ([heap]), 0x555555600000-0x555555621000, 132 KiB<",
+      /* the anonymous mapping less the arena: a MiB each side */
+      "anonymous mmap: anonymous, 0x7f1233f00000-0x7f1234000000, 1 MiB<",
+      "HawkAlloc arenas: HawkAlloc arenas, 0x7f1234000000-0x7f1234400000, 4 MiB<",
+      "anonymous mmap: anonymous, 0x7f1234400000-0x7f1234500000, 1 MiB<",
+      "shared library: libtoy.so.1 (/usr/lib/libtoy.so.1), 0x7f1240000000-0x7f1240003000, "
+      "12 KiB<",
+      "stack: [stack] ([stack]), 0x7ffc12300000-0x7ffc12321000, 132 KiB<",
+      "kernel (vdso): [vdso] ([vdso]), 0x7ffc12400000-0x7ffc12402000, 8 KiB<",
+      ">top of user space<"};
+  const char *at = text;
+  for (size_t i = 0; i < sizeof regions / sizeof *regions; i++) {
+    const char *r = strstr(at, regions[i]);
+    if (!r) fprintf(stderr, "    region %zu missing or out of order: %s\n", i, regions[i]);
+    CHECK(r != NULL);
+    if (r) at = r;
+  }
+  CHECK(strstr(text, ">4 MiB · 1 arena<") != NULL);
+  /* the gaps cut out of the axis: 0x55555555a000 to 0x555555600000 is
+   * 0xa6000 bytes, 664 KiB; the stack's end to the vdso 0xdf000, 892 KiB */
+  CHECK(strstr(text, ">664 KiB</text>\n<text") != NULL);
+  CHECK(strstr(text, ">892 KiB</text>\n<text") != NULL);
+  free(text);
+}
+
 /* 65 arenas: the first 64 are drawn, the last one counted. */
 TEST(render_draws_sixty_four_strips_and_counts_the_others) {
   static struct hand b;

@@ -10,7 +10,9 @@
  *   map.c      `hawk map` and `hawk render`: pictures of a program's heap or
  *              of a replay, drawn from the library's snapshots
  *   snapfile.c a heap snapshot file read and checked (docs/snapshot-format.md)
- *   render.c   a snapshot drawn as SVG
+ *   render.c   a snapshot drawn as SVG: the page, its figures, the arenas
+ *   render_space.c  the picture's address space (render.h: what they share)
+ *   svg.c      the pictures' SVG text: numbers for people, escaped text
  *   replay.c   `hawk replay`: workers per (trace, allocator), the table
  *   child.c    starting one worker and collecting its result
  *   worker.c   the hidden worker: replays one trace, verifies, measures
@@ -24,8 +26,9 @@
  *   grade.c    `hawk grade`: a malloc-lab allocator (mm.c) compiled against
  *              the grader of tools/grade/ (built in) and run on traces
  *   record.c   the worker's recorder of the library's events (hawk view)
- *   view.c     `hawk view`: the events rebuilt into the heap at every call,
- *              checked against hawk_walk, written as one HTML page
+ *   view.c     `hawk view`: the policies' replays written as one HTML page
+ *   view_model.c  one policy's heap rebuilt from its events at every call,
+ *              checked against hawk_walk (view.h: what the two share)
  *   page.c     the page's script and style (generated from tools/view/)
  *   deflate.c  a small raw deflate compressor for the page's data
  *   scratch.c  the commands' scratch files, removed also when hawk is killed

@@ -230,6 +230,23 @@ if ! command -v "$chromium" >/dev/null 2>&1; then
   skip "the pages in headless Chromium" "$chromium is not installed (make deps)"
   finish
 fi
+# The browser sees the DejaVu fonts only, which every machine of this kind
+# has (fontconfig's own dependency): fonts that other packages bring along
+# (ghostscript's URW fonts, Lato, Noto Mono, Droid) change the glyphs
+# Chromium picks, and the screenshots compared by the pixel with docs/lab's
+# below differed by 5,586 pixels on a machine where they had been installed.
+if [[ -d /usr/share/fonts/truetype/dejavu ]]; then
+  cat >"$work/fonts.conf" <<EOF
+<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "fonts.dtd">
+<fontconfig>
+  <dir>/usr/share/fonts/truetype/dejavu</dir>
+  <cachedir>$work/fontcache</cachedir>
+  <include ignore_missing="yes">/etc/fonts/conf.d</include>
+</fontconfig>
+EOF
+  export FONTCONFIG_FILE="$work/fonts.conf"
+fi
 # A profile of its own in the scratch folder; no sandbox when run as root.
 browse() {
   # Chromium's own traffic (updates, sync, spelling dictionaries...) off, so
@@ -299,7 +316,7 @@ page_at binary-cache "$traces/binary-bal.rep" 2500 "" segregated
 page_at realloc-cache "$traces/realloc-bal.rep" 7001 "" next-fit,segregated
 page_at coalescing-all "$traces/coalescing-bal.rep" 9999 --textbook next-fit,first-fit,best-fit,segregated
 page_at realloc-textbook "$traces/realloc-bal.rep" 301 --textbook first-fit,best-fit
-# A trace whose keyframes would copy more than tools/view.c's
+# A trace whose keyframes would copy more than tools/view.h's
 # VIEW_KEYFRAME_BLOCKS blocks gets longer chunks (chunk_for): 24,000 live
 # blocks, then 800,000 calls on one more, in chunks of 4,096 rather than
 # 2,048; the page draws a call 3,680 calls into its chunk as hawk_walk
