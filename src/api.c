@@ -318,10 +318,22 @@ static void *resize_core(void *p, size_t n, const char *call) {
      * than staying a small hole next to a cached block; a growth takes it
      * to grow into it (docs/design.md). */
     int shrink = want <= have;
+    /* A growth to a size the thread cache holds, with the headroom a move
+     * gives, moves to the head of that list when it has a block: a pop, a
+     * copy and a cached free, where taking a cached neighbour back and
+     * growing over it under the heap's lock cost about four times as much
+     * (docs/design.md).  A damaged list fails the pop's check and is left
+     * to the next malloc of its size, which reports it. */
+    if (!shrink) {
+      size_t roomy = block_size_for(n + n / REALLOC_HEADROOM);
+      void *q = roomy <= TCACHE_MAX_BLOCK ? tcache_pop_fast(roomy, tcache_key) : NULL;
+      if (q) return move(p, have - BLOCK_HEADER, n, q);
+    }
     if (shrink || n < large_threshold_now()) {
       next = reclaim_next(p);
       /* With a neighbour in use (a hint), a growth in place would fail
-       * under the lock: it moves at once.  A shrink's tail would stay a
+       * under the lock: it moves at once (its cache list being empty, the
+       * move's own allocation takes the lock, once).  A shrink's tail would stay a
        * hole of its own: to a size the thread cache holds, by a sixth of
        * the block or more (config.h), it moves too, to a block of the new
        * size from this thread's cache (refilled if empty, without the
@@ -703,11 +715,13 @@ HAWK_HOT void *hawk_realloc(void *ptr, size_t size) {
   return resize_named(ptr, size, "realloc");
 }
 
-/* A product that overflows fails before p is looked at, as in glibc. */
+/* A product that overflows fails before p is looked at, as in glibc.
+ * Without realloc's inline test of a size that fits (resize_core makes the
+ * same one): its bytes in the code every process runs went to the growth
+ * that moves to a cached block (resize_core). */
 void *hawk_reallocarray(void *ptr, size_t count, size_t size) {
   size_t total;
   if (__builtin_mul_overflow(count, size, &total)) return fail(ENOMEM);
-  if (likely(total - 1 < PTRDIFF_MAX) && resize_fits(ptr, total)) return ptr;
   return resize_named(ptr, total, "reallocarray");
 }
 
