@@ -328,6 +328,15 @@ TEST(a_link_is_plausible_only_as_a_block_address_in_an_arena) {
   const char *o = (const char *)arena_first(other);
   CHECK(link_plausible_from(victim[0], (const block *)o)); /* another arena: the registry */
   CHECK(!link_plausible_from(victim[0], (const block *)(o + 8)));
+  /* An arena given back past the cache of empty arenas is no place for a
+   * block: reading there would fault. */
+  struct arena *gone;
+  REQUIRE(arena_create(unit_owner(), &gone) == 0);
+  const block *g = arena_first(gone);
+  arena_release(gone);
+  arena_cache_flush();
+  REQUIRE(registry_lookup(g) == CHUNK_ARENA_FREED);
+  CHECK(!link_plausible_from(victim[0], g));
 }
 
 /* A write after free that makes a list a cycle: the last block's next link
