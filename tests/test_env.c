@@ -872,8 +872,12 @@ TEST(map_through_a_symlink_keeps_the_symlink) {
   char target[128], link[128];
   snprintf(target, sizeof target, "%s/target.svg", dir);
   snprintf(link, sizeof link, "%s/link.svg", dir);
+  /* An older, longer file there: the snapshot replaces all of it. */
   int fd = open(target, O_WRONLY | O_CREAT, 0644);
   REQUIRE(fd >= 0);
+  static char old[4 << 20];
+  memset(old, 'x', sizeof old);
+  REQUIRE(write(fd, old, sizeof old) == (ssize_t)sizeof old);
   close(fd);
   REQUIRE(symlink(target, link) == 0);
   CHECK(hawk_map_write(link) == 0);
@@ -882,6 +886,13 @@ TEST(map_through_a_symlink_keeps_the_symlink) {
   static char buf[1 << 16];
   file_text(target, buf, sizeof buf);
   CHECK(memcmp(buf, "HAWKSNAP", 8) == 0); /* the snapshot went into the target */
+  /* and it is the whole file: it ends with the end record (SNAP_END, no payload) */
+  static const char end[8] = {'\xff', '\xff', 0, 0, 0, 0, 0, 0};
+  char last[8] = {0};
+  fd = open(target, O_RDONLY);
+  CHECK(fd >= 0 && stat(target, &st) == 0 && st.st_size > 8 && st.st_size < (off_t)sizeof old);
+  CHECK(fd >= 0 && pread(fd, last, 8, st.st_size - 8) == 8 && memcmp(last, end, 8) == 0);
+  if (fd >= 0) close(fd);
   /* A symlink to nothing is not made into a file either. */
   char dangling[128];
   snprintf(dangling, sizeof dangling, "%s/dangling.svg", dir);

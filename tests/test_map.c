@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -452,9 +453,36 @@ static void sums_visit(void *ctx, const struct hawk_block_info *b) {
   if (b->size > w->largest_free) w->largest_free = b->size;
 }
 
+/* The chunks (ARENA_SIZE bytes each) of the walk's large mappings: the
+ * first of each, and the later ones. */
+struct large_chunks {
+  uint64_t first, later;
+};
+static void large_chunks_visit(void *ctx, const struct hawk_block_info *b) {
+  struct large_chunks *c = ctx;
+  if (b->state != HAWK_BLOCK_LARGE) return;
+  c->first++;
+  c->later += (b->region_size + ARENA_SIZE - 1) / ARENA_SIZE - 1;
+}
+
+/* /proc/self/maps read whole, with no allocation; its length. */
+static char maps_text[1 << 17];
+static size_t maps_now(void) {
+  int fd = open("/proc/self/maps", O_RDONLY);
+  size_t len = 0;
+  ssize_t n;
+  while (fd >= 0 && len < sizeof maps_text &&
+         (n = read(fd, maps_text + len, sizeof maps_text - len)) > 0)
+    len += (size_t)n;
+  if (fd >= 0) close(fd);
+  return len;
+}
+
 /* In a fresh process: the library writes, the tool reads back, and every
  * figure equals hawk_stats and every sum a hawk_walk taken at the same
- * moment. */
+ * moment; the registry's chunks are the arenas' and the large mappings'
+ * (each chunk of them), and /proc/self/maps is there whole, though it
+ * takes more than one read (a mapping cut into 128 by its protections). */
 TEST(snapshot_round_trip) {
   if (!is_fresh("snapshot_round_trip")) {
     CHECK(run_fresh("snapshot_round_trip") == 0);
@@ -462,13 +490,20 @@ TEST(snapshot_round_trip) {
   }
   static struct varied v;
   varied_make(&v);
+  size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+  char *cut = mmap(NULL, 128 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(cut != MAP_FAILED);
+  for (int i = 0; i < 128; i += 2) REQUIRE(mprotect(cut + (size_t)i * pg, pg, PROT_READ) == 0);
   char snap[128];
   in_dir("round.snap", snap, sizeof snap);
   REQUIRE(hawk_map_write(snap) == 0);
+  size_t maps_len = maps_now();
   struct hawk_stats s = stats_now();
   struct walk_sums w;
   memset(&w, 0, sizeof w);
   hawk_walk(sums_visit, &w);
+  struct large_chunks lc = {0, 0};
+  hawk_walk(large_chunks_visit, &lc);
   struct summary sm; /* from here on the test itself allocates */
   REQUIRE(summary_of(snap, &sm));
   CHECK(value_of(&sm, "version") == SNAP_VERSION);
@@ -496,6 +531,14 @@ TEST(snapshot_round_trip) {
   CHECK(value_of(&sm, "walk_largest_free") == w.largest_free);
   CHECK(w.arenas >= 2 && w.larges >= 3 && w.bytes[HAWK_BLOCK_CACHED] > 0);
   CHECK(value_of(&sm, "maps_bytes") > 100 && value_of(&sm, "leaves") >= 1);
+  CHECK(maps_len > 4096 && value_of(&sm, "maps_bytes") == maps_len);
+  CHECK(value_of(&sm, "chunks_1") == s.arenas + s.cached_arenas);
+  CHECK(value_of(&sm, "chunks_2") == lc.first && lc.first == s.large_blocks);
+  CHECK(value_of(&sm, "chunks_3") == lc.later && lc.later >= 2); /* 9 MiB: 3 chunks */
+  printf("     arenas %llu (%llu cached), large blocks %llu (%llu later chunks), maps %zu bytes\n",
+         (unsigned long long)s.arenas, (unsigned long long)s.cached_arenas,
+         (unsigned long long)lc.first, (unsigned long long)lc.later, maps_len);
+  munmap(cut, 128 * pg);
   varied_free(&v);
 }
 
@@ -542,6 +585,92 @@ TEST(snapshot_size_does_not_grow_with_blocks) {
   for (int i = 0; i < MANY; i++) hawk_free(many[i]);
   hawk_free(many);
   for (int i = 0; i < FEW; i++) hawk_free(few[i]);
+}
+
+/* Whether x, a strip's x in tenths of a pixel, is the nearest to the byte
+ * at off of a strip whose SNAP_STRIP_PX tenths stand for span bytes (the
+ * strip's end for a byte past it). */
+static int nearest_tenth(uint64_t x, uint64_t off, uint64_t span) {
+  if (off >= span) return x == SNAP_STRIP_PX;
+  uint64_t drawn = x * span, at = off * SNAP_STRIP_PX;
+  return 2 * (drawn > at ? drawn - at : at - drawn) <= span;
+}
+
+struct walk_blocks {
+  size_t n;
+  struct {
+    uint64_t address, size;
+  } b[8192];
+};
+static void blocks_visit(void *ctx, const struct hawk_block_info *b) {
+  struct walk_blocks *w = ctx;
+  if (w->n < sizeof w->b / sizeof w->b[0]) {
+    w->b[w->n].address = b->address;
+    w->b[w->n].size = b->size;
+  }
+  w->n++;
+}
+
+/* Where a block is drawn: a piece of its own (a block three pixels wide or
+ * more, 12 KiB of an arena) spans the tenths of a pixel nearest to its
+ * first byte and to the byte past it, and is a block the walk reports, at
+ * its address and of its size.  Read from the snapshot's records. */
+TEST(snapshot_pieces_stand_where_their_blocks_lie) {
+  enum { N = 48 };
+  static void *blk[N];
+  for (int i = 0; i < N; i++) REQUIRE((blk[i] = hawk_malloc(13000 + (size_t)i * 1111)) != NULL);
+  for (int i = 0; i < N; i += 3) {
+    hawk_free(blk[i]);
+    blk[i] = NULL;
+  }
+  char snap[128];
+  in_dir("pieces.snap", snap, sizeof snap);
+  REQUIRE(hawk_map_write(snap) == 0);
+  static struct walk_blocks w;
+  w.n = 0;
+  hawk_walk(blocks_visit, &w);
+  REQUIRE(w.n <= sizeof w.b / sizeof w.b[0]);
+  size_t len = 0;
+  char *f = slurp(snap, &len);
+  REQUIRE(f != NULL && len >= sizeof(struct snap_header));
+  struct snap_header h;
+  memcpy(&h, f, sizeof h);
+  struct snap_strip strip = {0};
+  size_t alone = 0, headers = 0, placed = 0, found = 0;
+  for (size_t at = h.header_size; at + sizeof(struct snap_record) <= len;) {
+    struct snap_record r;
+    memcpy(&r, f + at, sizeof r);
+    at += sizeof r;
+    if (r.type == SNAP_END || at + r.len > len) break;
+    if (r.type == SNAP_STRIP && r.len >= sizeof strip) memcpy(&strip, f + at, sizeof strip);
+    if (r.type == SNAP_PIECE && r.len >= sizeof(struct snap_piece)) {
+      struct snap_piece pc;
+      memcpy(&pc, f + at, sizeof pc);
+      if (pc.alone) {
+        alone++;
+        uint64_t off = pc.address - strip.region;
+        placed += nearest_tenth(pc.x0, off, strip.span) &&
+                  nearest_tenth(pc.x1, off + pc.size, strip.span);
+        if (pc.state == SNAP_ST_HEADER) {
+          headers++;
+        } else {
+          for (size_t k = 0; k < w.n; k++)
+            if (w.b[k].address == pc.address && w.b[k].size == pc.size) {
+              found++;
+              break;
+            }
+        }
+      }
+    }
+    at += r.len;
+  }
+  printf("     %zu pieces of their own, %zu of them headers\n", alone, headers);
+  CHECK(alone >= N / 2);
+  CHECK(placed == alone);
+  CHECK(found == alone - headers);
+  free(f);
+  for (int i = 0; i < N; i++) hawk_free(blk[i]);
+  CHECK(hawk_check() == 0);
 }
 
 /* hawk render on a bad file: exit status 2 and exactly one line on
@@ -978,6 +1107,21 @@ TEST(sigusr2_frames_child) {
   CHECK(file_exists(frame));
   struct hawk_stats after = stats_now();
   CHECK(after.mallocs == before.mallocs);
+  /* Its figures, from the walk made in the handler: the large mappings
+   * found in the registry, each of whole chunks (the 9 MiB block's three),
+   * are counted in the bytes in use. */
+  struct walk_sums ws;
+  memset(&ws, 0, sizeof ws);
+  hawk_walk(sums_visit, &ws);
+  struct large_chunks lc = {0, 0};
+  hawk_walk(large_chunks_visit, &lc);
+  uint64_t large_bytes = (lc.first + lc.later) * ARENA_SIZE;
+  struct summary sm; /* from here on the test allocates */
+  REQUIRE(summary_of(frame, &sm));
+  CHECK(value_of(&sm, "large_blocks") == lc.first && lc.later >= 2);
+  CHECK(value_of(&sm, "walk_large_bytes") == large_bytes);
+  CHECK(value_of(&sm, "in_use") ==
+        ws.bytes[HAWK_BLOCK_ALLOCATED] + ws.bytes[HAWK_BLOCK_CACHED] + large_bytes);
 
   void *more = hawk_malloc(200000);
   raise(SIGUSR2);
@@ -1118,6 +1262,33 @@ TEST(sigusr2_frames) {
   snprintf(frame, sizeof frame, "%s/frames.svg", work_dir());
   REQUIRE(render(map, frame));
   check_svg_tools(frame, png);
+}
+
+/* A frame that cannot be written (its directory is not there yet: one
+ * line says so) leaves no gap in the numbers: the next frame written, once
+ * the directory is made, is frame 1, and there is no frame 2. */
+TEST(a_frame_that_fails_leaves_no_gap_child) {
+  const char *map = getenv("HAWKALLOC_MAP");
+  if (getenv("HAWK_TEST_MAP_CHILD") == NULL || map == NULL) return; /* only in the child */
+  char sub[200], frame[256];
+  snprintf(sub, sizeof sub, "%s", map);
+  *strrchr(sub, '/') = 0;
+  map_install_signal();
+  raise(SIGUSR2); /* handled before raise returns: no directory */
+  REQUIRE(mkdir(sub, 0700) == 0);
+  raise(SIGUSR2);
+  snprintf(frame, sizeof frame, "%.*s-0001.snap", (int)(strlen(map) - 5), map);
+  CHECK(file_exists(frame));
+  snprintf(frame, sizeof frame, "%.*s-0002.snap", (int)(strlen(map) - 5), map);
+  CHECK(!file_exists(frame));
+}
+
+TEST(a_frame_that_fails_leaves_no_gap) {
+  if (getenv("HAWK_TEST_MAP_CHILD") != NULL) return; /* this is the child */
+  char map[160];
+  snprintf(map, sizeof map, "%s/made-later/gap.snap", work_dir());
+  int status = run_map_child("a_frame_that_fails_leaves_no_gap_child", map);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 /* A thread whose cancellation is pending (pthread_cancel, deferred) that
