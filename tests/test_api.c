@@ -2099,6 +2099,63 @@ TEST(policy_name_known) {
   if (!env) CHECK(strcmp(name, "segregated") == 0); /* the default */
 }
 
+/* The process's address space (VmSize of /proc/self/status), in bytes,
+ * read without an allocation; 0 if unreadable. */
+static uint64_t address_space(void) {
+  char buf[4096];
+  int fd = open("/proc/self/status", O_RDONLY);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  const char *v = strstr(buf, "\nVmSize:");
+  return v ? strtoull(v + 9, NULL, 10) * 1024 : 0;
+}
+
+/* An arena is mapped aligned to its size out of a mapping with slack
+ * around it, and the slack goes back, before and after the arena: the
+ * address space grows by what the statistics say is mapped.  In a fresh
+ * process whose first arena (and the registry's leaf) is made before it
+ * measures; a mapping of the test's own, 1 MiB and a page, lies right
+ * below that arena, so that the next arena, mapped below it, is not
+ * aligned where its slack begins or ends; 4 arenas more. */
+TEST(arenas_take_the_address_space_they_map_and_no_more) {
+  if (UNDER_SANITIZER) SKIP("a sanitizer maps memory of its own as the program runs");
+  if (!is_fresh("arenas_take_the_address_space_they_map_and_no_more")) {
+    CHECK(run_fresh("arenas_take_the_address_space_they_map_and_no_more") == 0);
+    return;
+  }
+  enum { MAX = 40 };
+  static void *p[MAX];
+  int n = 0;
+  REQUIRE((p[n++] = hawk_malloc(900000)) != NULL);
+  size_t own_len = MiB + 4096;
+  uintptr_t first = (uintptr_t)p[0] & ~(uintptr_t)(ARENA_SIZE - 1);
+  void *own = mmap((void *)(first - own_len), own_len, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (own == MAP_FAILED) /* something of the process's there: anywhere */
+    own = mmap(NULL, own_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(own != MAP_FAILED);
+  struct hawk_stats s0, s1;
+  memset(&s0, 0, sizeof s0);
+  memset(&s1, 0, sizeof s1);
+  hawk_stats(&s0, sizeof s0);
+  uint64_t before = address_space();
+  REQUIRE(before != 0);
+  do {
+    REQUIRE((p[n++] = hawk_malloc(900000)) != NULL);
+    hawk_stats(&s1, sizeof s1);
+  } while (n < MAX && s1.arenas < s0.arenas + 4);
+  uint64_t after = address_space();
+  CHECK(s1.arenas == s0.arenas + 4);
+  printf("     address space %llu bytes more, mapped %llu more\n",
+         (unsigned long long)(after - before), (unsigned long long)(s1.mapped - s0.mapped));
+  CHECK(after - before == s1.mapped - s0.mapped);
+  for (int i = 0; i < n; i++) hawk_free(p[i]);
+  munmap(own, own_len);
+}
+
 /* hawk_trim returns 1 after a big free (it gave memory back), leaves no
  * cached arenas, and the heap stays usable and sound. */
 TEST(trim_after_big_free) {

@@ -327,6 +327,16 @@ static int child_open_data(const char *data) {
   exit(0);
 }
 
+/* argv: --reopen-stderr DATA.  Started with stderr a file of DATA's file
+ * system: closes descriptor 2 and opens DATA there, a file of its own. */
+static int child_reopen_stderr(const char *data) {
+  close(2);
+  if (open(data, O_WRONLY | O_CREAT | O_APPEND, 0644) != 2) return 3;
+  if (write(2, "data;", 5) != 5) return 5;
+  churn();
+  exit(0);
+}
+
 /* Lowers its own file-size limit (RLIMIT_FSIZE, as `ulimit -f`) to
  * limit bytes, then allocates and frees enough for several full trace
  * buffers, and says it got to its end. */
@@ -837,6 +847,55 @@ TEST(statistics_never_go_into_a_descriptor_the_program_reused) {
 
 TEST(map_messages_never_go_into_a_descriptor_the_program_reused) {
   reuse_all_keeps_data("HAWKALLOC_MAP=/nonexistent-hawk-dir/m.svg");
+}
+
+/* Descriptor 2 made another file of the same file system as the stderr of
+ * start-up (a file in the same folder): the exit's line is not written
+ * into it; the stderr of start-up is no longer there to take it. */
+TEST(map_messages_never_go_into_another_file_of_the_stderrs_file_system) {
+  char dir[64];
+  make_temp_dir(dir);
+  REQUIRE(dir[0]);
+  char errpath[128], data[128];
+  snprintf(errpath, sizeof errpath, "%s/stderr", dir);
+  snprintf(data, sizeof data, "%s/data", dir);
+  char *envp[] = {"HAWKALLOC_MAP=/nonexistent-hawk-dir/m.svg", NULL};
+  fflush(NULL);
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || dup2(fd, 2) != 2) _exit(126);
+    close(fd);
+    char *argv[] = {self_path, "--reopen-stderr", data, NULL};
+    execve(self_path, argv, envp);
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CHECK(exited_0(status));
+  char buf[4096];
+  CHECK(file_text(data, buf, sizeof buf) == 5 && strcmp(buf, "data;") == 0);
+  if (strcmp(buf, "data;") != 0) fprintf(stderr, "    data holds: [%.200s]\n", buf);
+  CHECK(file_text(errpath, buf, sizeof buf) == 0);
+  remove_tree(dir);
+}
+
+/* A line longer than its buffer (256 bytes) is cut there and still ends
+ * with its newline: the exit's line about a snapshot path of 300 bytes. */
+TEST(a_message_cut_at_its_buffer_ends_its_line) {
+  char var[400] = "HAWKALLOC_MAP=/nonexistent-hawk-dir/";
+  size_t n = strlen(var);
+  memset(var + n, 'm', 300);
+  var[n + 300] = 0;
+  char *envp[] = {var, NULL};
+  char out[256], err[4096];
+  int status = run_child(envp, "--report", NULL, NULL, out, sizeof out, err, sizeof err, 0);
+  CHECK(exited_0(status));
+  const char *head = "hawkalloc: cannot write the heap snapshot /nonexistent-hawk-dir/mmm";
+  CHECK(strncmp(err, head, strlen(head)) == 0);
+  CHECK(strlen(err) == 256 && strchr(err, '\n') == err + 255);
+  if (strlen(err) != 256) fprintf(stderr, "    stderr (%zu bytes): [%s]\n", strlen(err), err);
 }
 
 TEST(nothing_is_written_at_exit_when_stderr_was_closed_at_start) {
@@ -1656,6 +1715,7 @@ int main(int argc, char **argv) {
     return child_reuse_trace_fd(argv[2], argv[3], argc > 4 && strcmp(argv[4], "gone") == 0);
   if (argc > 2 && strcmp(argv[1], "--reuse-all") == 0) return child_reuse_all(argv[2]);
   if (argc > 2 && strcmp(argv[1], "--open-data") == 0) return child_open_data(argv[2]);
+  if (argc > 2 && strcmp(argv[1], "--reopen-stderr") == 0) return child_reopen_stderr(argv[2]);
   if (argc > 1 && strcmp(argv[1], "--close-stderr") == 0) return child_close_stderr();
   if (argc > 1 && strcmp(argv[1], "--churn") == 0) return child_churn();
   if (argc > 2 && strcmp(argv[1], "--chdir") == 0) return child_chdir(argv[2]);

@@ -903,7 +903,8 @@ static const struct other others[] = {
     {"option_map_unwritable", {"HAWKALLOC_MAP=/nonexistent/dir/m.svg"}, O_WORKLOAD, 0},
     {"option_map_a_directory", {"HAWKALLOC_MAP=/tmp"}, O_WORKLOAD, 0},
     {"option_values_with_a_newline",
-     {"HAWKALLOC_HEAPS=1\n2", "HAWKALLOC_POLICY=best\nfit", "HAWKALLOC_MAP=/nonexistent/a\nb"},
+     {"HAWKALLOC_HEAPS=1\n2", "HAWKALLOC_POLICY=best\nfit\x7f\x1b[2J",
+      "HAWKALLOC_MAP=/nonexistent/a\nb"},
      O_WORKLOAD,
      0},
     {"option_everything_at_once",
@@ -1107,6 +1108,13 @@ static int run_other_child(const char *self, size_t i, int debug) {
       why = "aborted with the wrong diagnosis";
     }
   }
+  /* HawkAlloc's lines hold no control character but their newline: a
+   * value's newline, escape or DEL is written as '?'. */
+  for (size_t c = 0; ok && o->what != O_DESCRIPTORS && c < len; c++)
+    if (((unsigned char)buf[c] < 0x20 && buf[c] != '\n') || buf[c] == 0x7f) {
+      ok = 0;
+      why = "wrote a control character";
+    }
   if (!ok)
     fprintf(stderr, "    %s: %s (status %d); output: %s%s", o->name, why, status, buf,
             len && buf[len - 1] == '\n' ? "" : "\n");

@@ -628,6 +628,19 @@ INVALID_CASE(arena_end, free, K_ARENA_END, OP_FREE)
 INVALID_CASE(arena_end, realloc, K_ARENA_END, OP_REALLOC)
 INVALID_CASE(arena_end, usable_size, K_ARENA_END, OP_USABLE)
 
+/* posix_memalign with nowhere to store the block: the NULL named as
+ * printf's %p names it, "(nil)". */
+static void child_posix_memalign_into_null(void *arg) {
+  (void)arg;
+  int rc = hawk_posix_memalign(NULL, 64, 100);
+  (void)rc;
+}
+
+TEST(posix_memalign_into_null_names_the_null) {
+  EXPECT_MISUSE(child_posix_memalign_into_null, NULL, "posix_memalign", NULL,
+                "invalid pointer (NULL to store into)");
+}
+
 /* ---- H31: overflow into the next block's header -------------------------- */
 
 struct overflow {

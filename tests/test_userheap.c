@@ -610,6 +610,12 @@ TEST(hostile_options_are_refused_with_one_line) {
   r.err = EINVAL;
   r.says = "unknown policy 'worst-fit'";
   CHECK(refused_with(r));
+  r.o.policy = "first"; /* a policy is named whole: the start of a name is none */
+  r.says = "unknown policy 'first'";
+  CHECK(refused_with(r));
+  r.o.policy = "";
+  r.says = "unknown policy ''";
+  CHECK(refused_with(r));
   r.o = (struct hawk_heap_options)HAWK_HEAP_OPTIONS_INIT;
   r.o.size = 8;
   r.says = "size";

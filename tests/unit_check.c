@@ -50,6 +50,11 @@ static void expect_reported(void (*damage)(void), const char *what) {
   CHECK(problems > 0);
   if (!strstr(text, what)) fprintf(stderr, "    expected \"%s\", the check said: %s\n", what, text);
   CHECK(strstr(text, what) != NULL);
+  /* each problem counted is one line of the report, and each line a problem */
+  int lines = 0;
+  for (const char *l = text; (l = strchr(l, '\n')) != NULL; l++) lines++;
+  if (lines != problems) fprintf(stderr, "    %d problems, %d lines: %s", problems, lines, text);
+  CHECK(lines == problems);
 }
 
 /* Three allocated blocks a, b, c in a row, then the arena's free tail. */
@@ -115,6 +120,34 @@ static void damage_prev_link(void) {
 TEST(check_reports_a_broken_list_link) {
   three_blocks();
   expect_reported(damage_prev_link, "prev link does not point at its predecessor");
+}
+
+/* a freed between blocks in use; the last block of its list gets a next
+ * link to an address outside every arena (a's next link, under every
+ * policy a list no longer than the free block count, leads to b, a block
+ * in use). */
+static _Alignas(16) char outside[64];
+
+static void link_outside_every_arena(void) {
+  heap_free(a, "free");
+  block *t = blk(a);
+  while (free_next(t)) t = free_next(t);
+  free_set_next(t, (block *)(void *)(outside + 8));
+}
+
+TEST(check_reports_a_list_link_outside_every_arena) {
+  three_blocks();
+  expect_reported(link_outside_every_arena, "points outside every arena");
+}
+
+static void link_to_a_block_in_use(void) {
+  heap_free(a, "free");
+  free_set_next(blk(a), blk(b));
+}
+
+TEST(check_reports_a_listed_block_in_use) {
+  three_blocks();
+  expect_reported(link_to_a_block_in_use, "is not a sound free block");
 }
 
 /* A free block the walk finds that no list holds. */

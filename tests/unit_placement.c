@@ -294,6 +294,22 @@ static void unlink_head_not_the_block(void *arg) {
   placement_first_fit.remove(&victim_lists, victim[1]);
 }
 
+static struct hawk_lock victim_lock = HAWK_LOCK_INIT;
+
+/* The abort's handler: 42 when the lists' lock is free, else 43. */
+static void exit_with_the_locks_state(int sig) {
+  (void)sig;
+  _exit(__atomic_load_n(&victim_lock.word, __ATOMIC_RELAXED) == 0 ? 42 : 43);
+}
+
+static void unlink_holding_the_lock(void *arg) {
+  (void)arg;
+  signal(SIGABRT, exit_with_the_locks_state);
+  lock_take(&victim_lock); /* as the heap takes it around every list operation */
+  free_set_prev(victim[1], victim[0]);
+  placement_first_fit.remove(&victim_lists, victim[1]);
+}
+
 TEST(safe_unlink_refuses_links_that_do_not_point_back) {
   unit_init();
   static const size_t sizes[] = {64, 64, 64};
@@ -304,6 +320,14 @@ TEST(safe_unlink_refuses_links_that_do_not_point_back) {
   EXPECT_ABORT(unlink_prev_not_pointing_back, NULL, "hawkalloc: ", "heap corruption");
   EXPECT_ABORT(unlink_next_not_pointing_back, NULL, "hawkalloc: ", "heap corruption");
   EXPECT_ABORT(unlink_head_not_the_block, NULL, "hawkalloc: ", "heap corruption");
+  /* The lists' lock is given back before the report: a SIGABRT handler of
+   * the program's that allocates must find the heap free, not wait for ever. */
+  victim_lists.lock = &victim_lock;
+  char out[512];
+  int status = run_captured(unlink_holding_the_lock, NULL, out, sizeof out);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 42);
+  CHECK(strstr(out, "heap corruption") != NULL);
+  victim_lists.lock = NULL;
 }
 
 /* What a link read from a listed block may be: NULL, or a block address
