@@ -424,6 +424,8 @@ TEST(malloc_info_has_glibcs_elements) {
 
 /* The XML's figures are mallinfo2's: one <heap> per heap, the top-level
  * totals, the large blocks as glibc's mmap total. */
+static void heap_section(const char *xml, int nr, char *out, size_t size);
+
 TEST(malloc_info_figures_agree_with_mallinfo2) {
   static char xml[1 << 16];
   void *p = hawk_malloc(5000), *q = hawk_malloc((size_t)2 << 20);
@@ -441,6 +443,18 @@ TEST(malloc_info_figures_agree_with_mallinfo2) {
   CHECK(xml_number(xml, 1, "<hawkalloc type=\"mapped\"", "size") == (long long)s.mapped);
   CHECK(xml_number(xml, 1, "<hawkalloc type=\"heaps\"", "count") == (long long)s.heaps);
   CHECK(m.hblks >= 1 && m.hblkhd >= ((size_t)2 << 20));
+  /* each heap's <aspace type="subheaps"> counts its arenas, whose bytes
+   * its <system type="current"> has */
+  static char h[1 << 14];
+  long long arenas = 0;
+  for (unsigned nr = 0; nr < s.heaps; nr++) {
+    heap_section(xml, (int)nr, h, sizeof h);
+    long long sub = xml_number(h, 0, "<aspace type=\"subheaps\"", "size");
+    CHECK(sub >= 0 &&
+          sub * (long long)ARENA == xml_number(h, 0, "<system type=\"current\"", "size"));
+    arenas += sub;
+  }
+  CHECK(arenas == (long long)s.arenas && arenas >= 1);
   hawk_free(p);
   hawk_free(q);
 }

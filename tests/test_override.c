@@ -31,6 +31,9 @@ extern void __libc_free(void *ptr);
 extern void *__libc_calloc(size_t count, size_t size);
 extern void *__libc_realloc(void *ptr, size_t size);
 extern void *__libc_memalign(size_t alignment, size_t size);
+extern void *__libc_valloc(size_t size);
+extern void *__libc_pvalloc(size_t size);
+extern int __libc_mallopt(int param, int value);
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -402,6 +405,12 @@ CHILD_TEST(standard_and_hawk_names_mix) {
   void *r = reallocarray(NULL, 3, 1000);
   check_libc_block(r, 3000, "reallocarray");
   free(r);
+  /* a product that wraps (to 2) is no size: ENOMEM, not a block of 2 bytes */
+  volatile size_t wraps = SIZE_MAX / 3 + 1;
+  errno = 0;
+  void *w = reallocarray(NULL, wraps, 3);
+  CHECK(w == NULL && errno == ENOMEM);
+  free(w);
   void *pm = NULL;
   CHECK(posix_memalign(&pm, 256, 300) == 0);
   check_libc_block(pm, 300, "posix_memalign");
@@ -446,6 +455,16 @@ CHILD_TEST(libc_private_names_pair) {
   check_libc_block(m, 100, "__libc_memalign");
   CHECK(((uintptr_t)m & 255) == 0);
   hawk_free(m);
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  void *v = __libc_valloc(100), *pv = __libc_pvalloc(100);
+  check_libc_block(v, 100, "__libc_valloc");
+  check_libc_block(pv, page, "__libc_pvalloc"); /* whole pages */
+  CHECK(((uintptr_t)v & (page - 1)) == 0 && ((uintptr_t)pv & (page - 1)) == 0);
+  free(v);
+  free(pv);
+  /* __libc_mallopt is mallopt: M_MXFAST past glibc's limit is refused */
+  CHECK(__libc_mallopt(M_MXFAST, 64) == 1);
+  CHECK(__libc_mallopt(M_MXFAST, 1000) == 0);
   __libc_free(malloc(10));
   __libc_free(hawk_malloc(10));
   free(__libc_malloc(10));
@@ -524,10 +543,14 @@ TEST(malloc_stats_writes_to_stderr) {
     _exit(0);
   }
   close(fd[1]);
-  char buf[8192];
+  static char buf[1 << 16];
   int status = child_output(fd[0], pid, buf, sizeof buf);
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   CHECK(buf[0] != 0);
+  /* the statistics, then the heap map (docs/glibc.md) */
+  const char *stats = strstr(buf, "hawkalloc: statistics"),
+             *map = strstr(buf, "hawkalloc: heap map");
+  CHECK(stats != NULL && map != NULL && stats < map);
 }
 
 /* malloc_trim returns 1 when it gave memory back, as glibc's does: here

@@ -14,6 +14,8 @@
 #     that is a directory is one line;
 #   * map --out PATH -- CMD removes only regular files at PATH and its
 #     snapshot's path (a directory is one line; a link or device is kept);
+#   * map --out PATH -- CMD names the frames of its own run, not one an
+#     earlier run left beside the picture;
 #   * glob characters in --map / --out match only themselves: no snapshot
 #     but the run's own is drawn or named;
 #   * an --allocator ELF file whose offsets wrap or run off its end is
@@ -233,6 +235,17 @@ if ((EUID == 0)) && mknod "$work/nodev" c 1 3 2>/dev/null; then
     fail "map --out a device node -- true: the node kept" "$(ls -l "$work/nodev")"
   fi
   rm -f "$work/nodev"*
+fi
+
+# A frame an earlier run left beside the picture (older than this run) is not
+# named as one this run took.
+mkdir -p "$work/fr"
+touch -d '2001-01-01' "$work/fr/p-0001.svg"
+"$hawk" map --out "$work/fr/p.svg" -- true >"$work/out" 2>&1
+if grep -q 'frame' "$work/out"; then
+  fail "map --out DIR/p.svg -- true names no frame an earlier run left" "$(cat "$work/out")"
+else
+  ok "map --out DIR/p.svg -- true names no frame an earlier run left"
 fi
 
 # --- glob characters in --map / --out ---------------------------------------------
