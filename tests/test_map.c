@@ -1287,6 +1287,8 @@ TEST(a_frame_that_fails_leaves_no_gap) {
   if (getenv("HAWK_TEST_MAP_CHILD") != NULL) return; /* this is the child */
   char map[160];
   snprintf(map, sizeof map, "%s/made-later/gap.snap", work_dir());
+  printf("    (a line saying frame 1 cannot be written is expected next)\n");
+  fflush(stdout);
   int status = run_map_child("a_frame_that_fails_leaves_no_gap_child", map);
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
