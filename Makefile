@@ -38,7 +38,7 @@ CORE_SRC := src/os.c src/lock.c src/block.c src/registry.c src/options.c src/rep
             src/placement_next_fit.c src/placement_best_fit.c \
             src/events_hooks.c src/heap.c src/heap_check.c src/heap_used.c src/heap_old.c src/userheap.c src/events.c src/decay.c src/tcache.c src/remote.c src/large.c src/check.c src/stats.c src/walk.c src/snapshot.c src/trace.c src/debug.c src/api.c src/process.c \
             src/process_fork.c src/glibc.c
-OVERRIDE_SRC := src/override.c
+OVERRIDE_SRC := src/override.c src/override_dlopen.c
 HEADERS  := $(wildcard src/*.h) include/hawkalloc.h include/hawksnap.h
 
 CORE_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
@@ -204,8 +204,12 @@ tests: $(TEST_BIN) $(BUILD)/tests/test_faults $(BUILD)/tests/glibc_probe
 
 # A plain program, not linked with HawkAlloc, that test_glibc runs with and
 # without LD_PRELOAD to compare with glibc's own mallinfo2 and malloc_info.
-$(BUILD)/tests/glibc_probe: tests/glibc_probe.c | $(BUILD)/tests
-	$(CC) $(BASEFLAGS) $(TESTFLAGS) $(CFLAGS) $< -o $@ -lpthread
+$(BUILD)/tests/glibc_probe: tests/glibc_probe.c $(BUILD)/tests/glibc_probe_lib.so | $(BUILD)/tests
+	$(CC) $(BASEFLAGS) $(TESTFLAGS) $(CFLAGS) $< -o $@ -lpthread -ldl
+
+# The library glibc_probe opens with RTLD_DEEPBIND ("glibc_probe deepbind").
+$(BUILD)/tests/glibc_probe_lib.so: tests/glibc_probe_lib.c | $(BUILD)/tests
+	$(CC) $(BASEFLAGS) $(TESTFLAGS) -fPIC -shared $(CFLAGS) $< -o $@
 
 # The OS layer with fault injection, the API reached through hawk_* only.
 $(BUILD)/tests/test_faults: tests/faults/test_faults.c tests/harness.h $(CORE_SRC) $(HEADERS) | $(BUILD)/tests

@@ -5,6 +5,7 @@
  * (HawkAlloc's figures).  It prints one "mallinfo2 ..." line, then the
  * XML of malloc_info(0, stdout).
  */
+#include <dlfcn.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -42,8 +43,54 @@ static int probe_cfree(void) {
   return 0;
 }
 
+/* "glibc_probe deepbind": glibc_probe_lib.so, next to this program, opened
+ * with RTLD_DEEPBIND (as PHP opens its extensions) by a name relative to
+ * the caller ($ORIGIN: this program's directory, if dlopen still sees this
+ * program as its caller); blocks of three sizes the program allocates are
+ * freed or resized by the library, and the library's blocks are freed by
+ * the program.  Each allocator gets back only its own blocks, preloaded or
+ * not. */
+static int probe_deepbind(void) {
+  void *h = dlopen("$ORIGIN/glibc_probe_lib.so", RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+  if (h == NULL) {
+    printf("dlopen: %s\n", dlerror());
+    return 1;
+  }
+  void (*lib_free)(void *);
+  void *(*lib_strdup)(const char *), *(*lib_malloc)(size_t), *(*lib_realloc)(void *, size_t);
+  size_t (*lib_usable_size)(void *);
+  *(void **)&lib_free = dlsym(h, "probe_lib_free");
+  *(void **)&lib_strdup = dlsym(h, "probe_lib_strdup");
+  *(void **)&lib_malloc = dlsym(h, "probe_lib_malloc");
+  *(void **)&lib_realloc = dlsym(h, "probe_lib_realloc");
+  *(void **)&lib_usable_size = dlsym(h, "probe_lib_usable_size");
+  if (!lib_free || !lib_strdup || !lib_malloc || !lib_realloc || !lib_usable_size) return 1;
+  for (size_t n = 100; n <= ((size_t)3 << 20); n *= 180) {
+    char *p = malloc(n), *q = malloc(n);
+    if (p == NULL || q == NULL) return 1;
+    memset(p, 0x5a, n);
+    memset(q, 0x5b, n);
+    if (lib_usable_size(p) < n) return 2;
+    lib_free(p);
+    q = lib_realloc(q, 2 * n);
+    if (q == NULL || q[n - 1] != 0x5b) return 3;
+    free(q);
+    char *r = lib_malloc(n);
+    if (r == NULL || malloc_usable_size(r) < n) return 4;
+    memset(r, 0x5c, n);
+    r = realloc(r, n / 2);
+    free(r);
+  }
+  char *s = lib_strdup("a string of the library");
+  if (s == NULL || strcmp(s, "a string of the library") != 0) return 5;
+  free(s);
+  puts("deepbind ok");
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "cfree") == 0) return probe_cfree();
+  if (argc > 1 && strcmp(argv[1], "deepbind") == 0) return probe_deepbind();
   enum { SMALL = 60 };
   void *small[SMALL];
   /* Small blocks, a third of them freed: glibc keeps some in its bins. */
