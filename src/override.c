@@ -1,7 +1,8 @@
 /* override.c - the standard allocation names, and nothing else.
  *
- * This is the only file that defines libc's names; each forwards to the
- * hawk_* function of the same meaning (api.c holds the rules).  Linking it
+ * This is the only file that defines libc's allocation names (dlopen is
+ * override_dlopen.c's); each forwards to the hawk_* function of the same
+ * meaning (api.c holds the rules).  Linking it
  * replaces the whole family, glibc's __libc_* entry points included, so no
  * pointer from another allocator reaches HawkAlloc's free by accident.
  */
