@@ -333,14 +333,14 @@ static void *resize_core(void *p, size_t n, const char *call) {
       next = reclaim_next(p);
       /* With a neighbour in use (a hint), a growth in place would fail
        * under the lock: it moves at once (its cache list being empty, the
-       * move's own allocation takes the lock, once).  A shrink's tail would stay a
-       * hole of its own: to a size the thread cache holds, by a sixth of
-       * the block or more (config.h), it moves too, to a block of the new
-       * size from this thread's cache (refilled if empty, without the
-       * retry of a failing malloc), and the old block is freed as free
-       * frees it (to the cache for the next request of its size when it is
-       * small enough); with the caches off (textbook mode), or no block to
-       * be had, it shrinks in place. */
+       * move's own allocation takes the lock, once).  A shrink's tail
+       * would stay a hole of its own: to a size the thread cache holds, by
+       * a sixth of the block or more (config.h), it moves too, to a block
+       * of the new size from this thread's cache (refilled if empty,
+       * without the retry of a failing malloc), and the old block is freed
+       * as free frees it (to the cache for the next request of its size
+       * when it is small enough); with the caches off (textbook mode), or
+       * no block to be had, it shrinks in place. */
       if (next == NULL &&
           (!shrink || (want <= TCACHE_MAX_BLOCK && want <= have - have / REALLOC_SHRINK_MOVE)) &&
           next_in_use(p, have)) {

@@ -622,9 +622,9 @@ static void *hold_heap_lock(void *arg) {
 /* A growing realloc whose neighbour is in use (not in this thread's cache)
  * cannot grow in place: it moves at once, without the heap's lock (here
  * held by another thread the whole time), when this thread's cache has a
- * block of the size it moves to and room for the old one (the growth that
- * takes a cached block first, realloc_growth_moves_to_a_block_this_threads_
- * cache_holds). */
+ * block of the size it moves to and room for the old one (since
+ * 2026-12-07 the growth's own first step takes that block:
+ * realloc_growth_moves_to_a_block_this_threads_cache_holds). */
 TEST(realloc_next_to_a_block_in_use_moves_without_the_heap_lock) {
   if (!is_fresh("realloc_next_to_a_block_in_use_moves_without_the_heap_lock")) {
     CHECK(run_fresh("realloc_next_to_a_block_in_use_moves_without_the_heap_lock") == 0);
