@@ -37,7 +37,7 @@ CORE_SRC := src/os.c src/lock.c src/block.c src/registry.c src/options.c src/rep
             src/placement.c src/placement_segregated.c src/placement_first_fit.c \
             src/placement_next_fit.c src/placement_best_fit.c \
             src/events_hooks.c src/heap.c src/heap_check.c src/heap_used.c src/heap_old.c src/userheap.c src/events.c src/decay.c src/tcache.c src/remote.c src/large.c src/check.c src/stats.c src/walk.c src/snapshot.c src/trace.c src/debug.c src/api.c src/process.c \
-            src/process_fork.c src/glibc.c
+            src/process_fork.c src/glibc.c src/api_heap.c
 OVERRIDE_SRC := src/override.c src/override_dlopen.c
 HEADERS  := $(wildcard src/*.h) include/hawkalloc.h include/hawksnap.h
 

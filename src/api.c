@@ -1,12 +1,14 @@
 /* api.c - the hawk_* functions: errno, overflow and alignment rules in one
- * place, over three primitives (allocate aligned, free, resize-or-move);
- * the created heaps' hawk_heap_* functions too, over userheap.c's logic,
- * so that tracing, debug mode and Valgrind cover their blocks as well.
- * The process state, initialisation and fork handlers are in process.c. */
+ * place, over three primitives (allocate aligned, free, resize-or-move),
+ * which take a created heap too (the hawk_heap_* functions are in
+ * api_heap.c, over the same primitives, so that tracing, debug mode and
+ * Valgrind cover their blocks as well).  The process state,
+ * initialisation and fork handlers are in process.c. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "api.h"
 #include "debug.h"
 #include "hawk.h"
 #include "hawkalloc.h"
@@ -19,8 +21,6 @@
 #include "trace.h"
 #include "userheap.h"
 #include "vg.h"
-
-static inline int slow(void) { return __atomic_load_n(&slow_mode, __ATOMIC_RELAXED); }
 
 /* Records a call on block blk (free, realloc) with the id of its heap, if
  * tracing is on. */
@@ -269,6 +269,18 @@ static HAWK_HOT void *move(void *p, size_t old, size_t n, void *q) {
   return q;
 }
 
+/* A block of this thread's cache for a growth to n bytes, with the
+ * headroom a move gives, when the cache holds that size and its list has
+ * one; else NULL.  A move to it is a pop, a copy and a cached free, where
+ * taking a cached neighbour back and growing over it under the heap's lock
+ * cost about four times as much (docs/design.md).  A damaged list fails
+ * the pop's check (key: tcache_pop_fast's) and is left to the next malloc
+ * of its size, which reports it. */
+static inline __attribute__((always_inline)) void *pop_roomy(size_t n, uint64_t key) {
+  size_t roomy = block_size_for(n + n / REALLOC_HEADROOM);
+  return roomy <= TCACHE_MAX_BLOCK ? tcache_pop_fast(roomy, key) : NULL;
+}
+
 /* The most spare room a resized block keeps rather than giving its tail
  * back: under BLOCK_MIN nothing can be split off, and up to the headroom a
  * growing realloc adds (config.h) the room is kept, so that the next small
@@ -318,15 +330,11 @@ static void *resize_core(void *p, size_t n, const char *call) {
      * than staying a small hole next to a cached block; a growth takes it
      * to grow into it (docs/design.md). */
     int shrink = want <= have;
-    /* A growth to a size the thread cache holds, with the headroom a move
-     * gives, moves to the head of that list when it has a block: a pop, a
-     * copy and a cached free, where taking a cached neighbour back and
-     * growing over it under the heap's lock cost about four times as much
-     * (docs/design.md).  A damaged list fails the pop's check and is left
-     * to the next malloc of its size, which reports it. */
+    /* A growth to a size the thread cache holds moves to a cached block
+     * (pop_roomy): realloc's own fast path has tried it already outside
+     * slow mode; reallocarray and slow mode try it here. */
     if (!shrink) {
-      size_t roomy = block_size_for(n + n / REALLOC_HEADROOM);
-      void *q = roomy <= TCACHE_MAX_BLOCK ? tcache_pop_fast(roomy, tcache_key) : NULL;
+      void *q = pop_roomy(n, tcache_key);
       if (q) return move(p, have - BLOCK_HEADER, n, q);
     }
     if (shrink || n < large_threshold_now()) {
@@ -422,16 +430,9 @@ static void *vg_resize(void *p, size_t n, const char *call) {
   return q;
 }
 
-/* The blocks of a heap being destroyed are freed for memcheck. */
-static void vg_destroyed(void *ctx, const struct hawk_block_info *b) {
-  (void)ctx;
-  if (b->state == HAWK_BLOCK_ALLOCATED || b->state == HAWK_BLOCK_LARGE)
-    VALGRIND_FREELIKE_BLOCK((void *)b->payload, 0);
-}
-
 /* The primitives as the API uses them: plain, or checked in debug mode, or
  * announced to Valgrind. */
-static HAWK_HOT void *alloc_api(size_t n, size_t align, int zero, const char *call) {
+HAWK_HOT void *alloc_api(size_t n, size_t align, int zero, const char *call) {
   hawk_ensure_init(); /* the first block, too, must see the mode */
   if (unlikely(slow())) {
     hawk_fork_guard(); /* debug mode and Valgrind go to the heap */
@@ -444,11 +445,8 @@ static HAWK_HOT void *alloc_api(size_t n, size_t align, int zero, const char *ca
   return alloc_core(n, align, zero);
 }
 
-/* alloc_api in created heap h, in slow mode (outside it the callers go
- * straight to userheap_alloc).  The heap sets errno when it fails (ENOMEM,
- * EINVAL for an alignment it cannot give); so does debug mode. */
-static void *heap_alloc_api(struct hawk_heap *h, size_t n, size_t align, int zero,
-                            const char *call) {
+/* api.h: a created heap's allocation in slow mode. */
+void *heap_alloc_api(struct hawk_heap *h, size_t n, size_t align, int zero, const char *call) {
   debug_tick(call);
   if (debug_enabled) return debug_alloc(h, n, align, zero);
   void *p = under_valgrind ? vg_alloc(h, n, align, zero) : userheap_alloc(h, n, align, zero);
@@ -456,7 +454,7 @@ static void *heap_alloc_api(struct hawk_heap *h, size_t n, size_t align, int zer
   return p;
 }
 
-static void free_api(void *p, const char *call) {
+void free_api(void *p, const char *call) {
   if (unlikely(slow())) {
     hawk_fork_guard();
     debug_tick(call);
@@ -495,7 +493,7 @@ static void *resize_api(void *p, size_t n, const char *call) {
   return resize_core(p, n, call);
 }
 
-static size_t usable_api(void *p, const char *call) {
+size_t usable_api(void *p, const char *call) {
   VALGRIND_DISABLE_ERROR_REPORTING;
   size_t usable = usable_core(p, call);
   VALGRIND_ENABLE_ERROR_REPORTING;
@@ -506,19 +504,12 @@ static size_t usable_api(void *p, const char *call) {
  * known to be a block in use (a misuse is reported before anything is
  * written).  Debug mode keeps its own patterns.  Not inlined: free's fast
  * path keeps its short prologue. */
-static __attribute__((noinline)) void perturb_free(void *p, const char *call) {
+__attribute__((noinline)) void perturb_free(void *p, const char *call) {
   if (likely(debug_perturb_now() == 0) || debug_enabled) return;
   debug_perturb_free(p, usable_api(p, call));
 }
 
 /* --- the standard family ------------------------------------------------- */
-
-static void *fail(int code) {
-  errno = code;
-  return NULL;
-}
-
-static int is_power_of_two(size_t a) { return a != 0 && (a & (a - 1)) == 0; }
 
 /* malloc when this thread's cache had nothing of the size, or in slow mode
  * (p is then the block the cache gave, if any: only without the checks,
@@ -692,33 +683,53 @@ static HAWK_HOT __attribute__((noinline)) void *resize_named(void *ptr, size_t s
   return q ? q : fail(ENOMEM);
 }
 
-/* Whether realloc of ptr to size (1 to PTRDIFF_MAX) leaves ptr where it
- * is with nothing to do: the registry's test as free's fast path makes it
- * (NULL and slow mode fail it), a sound header of an allocated block of a
- * default heap's arena, no cache mark, and room for size with no more spare
- * than resize_core keeps (the same test, the same checks of the header and
- * the mark).  Programs that grow buffers by steps call realloc mostly for
- * sizes that fit (sqlite3: 198,500 of its 343,423 calls). */
-static inline __attribute__((always_inline)) int resize_fits(void *ptr, size_t size) {
-  if (!registry_payload_is(ptr,
-                           (enum chunk_kind)__atomic_load_n(&fast_free_kind, __ATOMIC_RELAXED)))
-    return 0;
-  const block *b = block_of_payload(ptr);
-  uint64_t w = block_load(b);
-  size_t have = w & BLOCK_SIZE_MASK, want = block_size_for(size);
-  return want <= have && have - want < realloc_spare_kept(want) &&
-         block_word_alloc_ok(b, w, SIZE_MAX) && !tcache_marked(ptr);
+/* realloc's growth of ptr, a sound allocated block of have bytes of a
+ * default heap's arena with no cache mark (hawk_realloc's tests), outside
+ * slow mode: to a block of this thread's cache (pop_roomy) when it has one,
+ * ptr then freed as free frees it; else the named path (resize_core).  It
+ * skips resize_named's call and tests and owner_kind's lookup: 40,845 of
+ * perl's 105,431 reallocs, 106.05 -> 102.2 M instructions of its allocator,
+ * sqlite3 115.4 -> 99.8 M (docs/performance.md).  Out of line, so that
+ * realloc's own code stays a leaf that saves no register: inline, its
+ * calls cost every realloc a frame (bench/realloc +14%). */
+static HAWK_HOT __attribute__((noinline)) void *grow_fast(void *ptr, size_t size, size_t have) {
+  void *q = pop_roomy(size, __atomic_load_n(&fast_pop_key, __ATOMIC_RELAXED));
+  if (q == NULL) return resize_named(ptr, size, "realloc");
+  memcpy(q, ptr, have - BLOCK_HEADER);
+  /* ptr was checked by the caller: its free is the end of free's fast
+   * path, the full list's way out included. */
+  if (unlikely(!tcache_free(ptr, have))) free_slow(ptr);
+  return q;
 }
 
+/* The fast answers, outside slow mode, for a ptr that passes the
+ * registry's test as free's fast path makes it (NULL and slow mode fail
+ * it) and is a sound allocated block of a default heap's arena with no
+ * cache mark: ptr itself when size fits with no more spare than
+ * resize_core keeps (programs that grow buffers by steps call realloc
+ * mostly for sizes that fit: sqlite3, 198,500 of its 343,423 calls), and a
+ * growth through grow_fast.  Anything else takes the named path
+ * (resize_core), which decides, checks and reports. */
 HAWK_HOT void *hawk_realloc(void *ptr, size_t size) {
-  if (likely(size - 1 < PTRDIFF_MAX) && resize_fits(ptr, size)) return ptr;
+  if (likely(size - 1 < PTRDIFF_MAX) &&
+      registry_payload_is(ptr,
+                          (enum chunk_kind)__atomic_load_n(&fast_free_kind, __ATOMIC_RELAXED))) {
+    const block *b = block_of_payload(ptr);
+    uint64_t w = block_load(b);
+    size_t have = w & BLOCK_SIZE_MASK, want = block_size_for(size);
+    /* The sizes first: a growth past what the cache holds is the named
+     * path's, which checks the header itself (bench/realloc's buffers). */
+    int fits = want <= have && have - want < realloc_spare_kept(want);
+    int grows = want > have && size + size / REALLOC_HEADROOM <= TCACHE_MAX_BLOCK - BLOCK_HEADER;
+    if ((fits || grows) && block_word_alloc_ok(b, w, SIZE_MAX) && !tcache_marked(ptr))
+      return fits ? ptr : grow_fast(ptr, size, have);
+  }
   return resize_named(ptr, size, "realloc");
 }
 
 /* A product that overflows fails before p is looked at, as in glibc.
- * Without realloc's inline test of a size that fits (resize_core makes the
- * same one): its bytes in the code every process runs went to the growth
- * that moves to a cached block (resize_core). */
+ * Without realloc's fast answers (hawk_realloc): resize_core gives the same
+ * answers, and reallocarray is rare where realloc is hot. */
 void *hawk_reallocarray(void *ptr, size_t count, size_t size) {
   size_t total;
   if (__builtin_mul_overflow(count, size, &total)) return fail(ENOMEM);
@@ -822,100 +833,4 @@ HAWK_INTERNAL HAWK_HOT size_t hawk_usable_size_direct(void *ptr)
 const char *hawk_policy_name(void) {
   hawk_ensure_init();
   return hawk_heaps[0].policy->name;
-}
-
-/* --- created heaps (userheap.h) ------------------------------------------- */
-
-struct hawk_heap *hawk_heap_default(void) {
-  return userheap_default();
-}
-
-struct hawk_heap *hawk_heap_create(const struct hawk_heap_options *opt) {
-  hawk_ensure_ready();
-  struct hawk_heap *h = userheap_create(opt);
-  if (h && unlikely(trace_enabled))
-    trace_record(TRACE_HEAP_CREATE, h, opt ? opt->limit : 0, 0, userheap_id(h));
-  return h;
-}
-
-void hawk_heap_destroy(struct hawk_heap *h) {
-  if (h != userheap_default()) {
-    userheap_live(h, "hawk_heap_destroy");
-    /* Recorded before its memory can be mapped again by another thread. */
-    if (unlikely(trace_enabled)) trace_record(TRACE_HEAP_DESTROY, h, 0, 0, userheap_id(h));
-  }
-  if (unlikely(slow())) debug_tick("hawk_heap_destroy");
-  if (unlikely(under_valgrind)) { /* the walk reads the heap's headers */
-    VALGRIND_DISABLE_ERROR_REPORTING;
-    userheap_destroy(h, vg_destroyed, NULL);
-    VALGRIND_ENABLE_ERROR_REPORTING;
-    return;
-  }
-  userheap_destroy(h, NULL, NULL);
-}
-
-int hawk_heap_id(struct hawk_heap *h) {
-  if (h == userheap_default()) return 0;
-  return userheap_id(userheap_live(h, "hawk_heap_id"));
-}
-
-/* Records a call of created heap h with its id, if tracing is on. */
-static inline void trace_heap(enum trace_op op, const void *result, size_t size, uintptr_t aux,
-                              struct hawk_heap *h) {
-  if (unlikely(trace_enabled)) trace_record(op, result, size, aux, userheap_id(h));
-}
-
-/* An allocation in live created heap h in slow mode (tracing, debug mode,
- * Valgrind, periodic checks, M_PERTURB), recorded as op. */
-static __attribute__((noinline)) void *heap_alloc_slow(struct hawk_heap *h, size_t n, size_t align,
-                                                       int zero, enum trace_op op,
-                                                       const char *call) {
-  void *p = heap_alloc_api(h, n, align, zero, call);
-  trace_heap(op, p, n, op == TRACE_ALIGNED ? align : 0, h);
-  return p;
-}
-
-void *hawk_heap_malloc(struct hawk_heap *h, size_t n) {
-  struct hawk_heap *in = userheap_arg(h, "hawk_heap_malloc");
-  if (in == NULL) return hawk_malloc(n);
-  if (likely(!slow())) return userheap_alloc(in, n, HAWK_ALIGN, 0);
-  return heap_alloc_slow(in, n, HAWK_ALIGN, 0, TRACE_MALLOC, "hawk_heap_malloc");
-}
-
-void *hawk_heap_calloc(struct hawk_heap *h, size_t count, size_t n) {
-  struct hawk_heap *in = userheap_arg(h, "hawk_heap_calloc");
-  if (in == NULL) return hawk_calloc(count, n);
-  size_t total;
-  if (__builtin_mul_overflow(count, n, &total)) return fail(ENOMEM);
-  if (likely(!slow())) return userheap_alloc(in, total, HAWK_ALIGN, 1);
-  return heap_alloc_slow(in, total, HAWK_ALIGN, 1, TRACE_CALLOC, "hawk_heap_calloc");
-}
-
-void *hawk_heap_aligned_alloc(struct hawk_heap *h, size_t alignment, size_t n) {
-  struct hawk_heap *in = userheap_arg(h, "hawk_heap_aligned_alloc");
-  if (in == NULL) return hawk_aligned_alloc(alignment, n);
-  if (!is_power_of_two(alignment)) return fail(EINVAL);
-  size_t a = alignment < HAWK_ALIGN ? HAWK_ALIGN : alignment;
-  if (likely(!slow())) return userheap_alloc(in, n, a, 0);
-  return heap_alloc_slow(in, n, a, 0, TRACE_ALIGNED, "hawk_heap_aligned_alloc");
-}
-
-/* realloc into heap h: a block of another heap (the default heaps' too)
- * moves into h; one of h is resized as realloc resizes it. */
-void *hawk_heap_realloc(struct hawk_heap *h, void *p, size_t n) {
-  struct hawk_heap *to = userheap_arg(h, "hawk_heap_realloc");
-  if (p == NULL) return hawk_heap_malloc(h, n);
-  if (n == 0 || n > PTRDIFF_MAX) return hawk_realloc(p, n);
-  size_t old = usable_api(p, "hawk_heap_realloc"); /* checks p */
-  if (userheap_owner(p) == to) return hawk_realloc(p, n);
-  void *q = to == NULL ? alloc_api(n, HAWK_ALIGN, 0, "hawk_heap_realloc")
-            : slow()   ? heap_alloc_api(to, n, HAWK_ALIGN, 0, "hawk_heap_realloc")
-                       : userheap_alloc(to, n, HAWK_ALIGN, 0);
-  if (q) {
-    memcpy(q, p, old < n ? old : n);
-    perturb_free(p, "hawk_heap_realloc");
-    free_api(p, "hawk_heap_realloc");
-  }
-  trace_heap(TRACE_REALLOC, q, n, (uintptr_t)p, to);
-  return q ? q : fail(ENOMEM);
 }

@@ -484,6 +484,65 @@ static void find_block_at(void *ctx, const struct hawk_block_info *b) {
   }
 }
 
+/* reallocarray's growth takes the same cached block as realloc's: realloc
+ * tries it on its own fast path, reallocarray (and slow mode) in
+ * resize_core.  Fresh process: the layout of the test above. */
+TEST(reallocarray_growth_moves_to_a_block_this_threads_cache_holds) {
+  if (!is_fresh("reallocarray_growth_moves_to_a_block_this_threads_cache_holds")) {
+    CHECK(run_fresh("reallocarray_growth_moves_to_a_block_this_threads_cache_holds") == 0);
+    return;
+  }
+  unsigned char *a = hawk_malloc(64);
+  unsigned char *b = hawk_malloc(64);
+  unsigned char *d = hawk_malloc(140);
+  REQUIRE(a && b && d);
+  REQUIRE(b == a + 80);
+  fill(a, 64, 7);
+  hawk_free(b);
+  hawk_free(d);
+  unsigned char *c = hawk_reallocarray(a, 13, 10);
+  CHECK(c == d);
+  CHECK(intact(c, 64, 7));
+  unsigned char *x = hawk_malloc(64), *y = hawk_malloc(64);
+  CHECK(x == a && y == b);
+  CHECK(hawk_check() == 0);
+  hawk_free(x);
+  hawk_free(y);
+  hawk_free(c);
+}
+
+/* A growth that moves to a cached block when the list of the old block's
+ * size is full gives the old block back as a free with a full list does
+ * (part of the list to the heap, the block cached): nothing is lost, and
+ * every byte the old block held is copied (72 here, its whole payload).
+ * Fresh process. */
+TEST(realloc_growth_from_the_cache_frees_its_old_block_into_a_full_list) {
+  if (!is_fresh("realloc_growth_from_the_cache_frees_its_old_block_into_a_full_list")) {
+    CHECK(run_fresh("realloc_growth_from_the_cache_frees_its_old_block_into_a_full_list") == 0);
+    return;
+  }
+  enum { N = 400 };
+  static unsigned char *p[N];
+  unsigned char *a = hawk_malloc(64), *d = hawk_malloc(140);
+  REQUIRE(a && d);
+  fill(a, 72, 9);
+  for (int i = 0; i < N; i++) REQUIRE((p[i] = hawk_malloc(64)) != NULL);
+  struct tcache_list *l = tcache_list(tcache_self, 80);
+  int i = 0;
+  while (i < N && l->count < l->limit) hawk_free(p[i++]);
+  REQUIRE(l->limit > 0 && l->count == l->limit);
+  hawk_free(d);
+  unsigned char *c = hawk_realloc(a, 130);
+  CHECK(c == d);
+  CHECK(intact(c, 72, 9));
+  struct block_at at = {.address = (uintptr_t)(a - 8), .state = -1};
+  hawk_walk(find_block_at, &at);
+  CHECK(at.state == HAWK_BLOCK_CACHED || at.state == HAWK_BLOCK_FREE);
+  CHECK(hawk_check() == 0);
+  for (; i < N; i++) hawk_free(p[i]);
+  hawk_free(c);
+}
+
 /* A shrinking realloc that gives a tail back to the heap takes the
  * neighbour this thread just freed out of its cache first, so that the
  * tail merges with it rather than staying a small hole between the block
