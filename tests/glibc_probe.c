@@ -49,9 +49,12 @@ static int probe_cfree(void) {
  * program as its caller); blocks of three sizes the program allocates are
  * freed or resized by the library, and the library's blocks are freed by
  * the program.  Each allocator gets back only its own blocks, preloaded or
- * not. */
-static int probe_deepbind(void) {
-  void *h = dlopen("$ORIGIN/glibc_probe_lib.so", RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+ * not.  "glibc_probe dlmopen-deepbind": the same library opened by dlmopen
+ * into the program's namespace (LM_ID_BASE). */
+static int probe_deepbind(int through_dlmopen) {
+  const char *name = "$ORIGIN/glibc_probe_lib.so";
+  int mode = RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND;
+  void *h = through_dlmopen ? dlmopen(LM_ID_BASE, name, mode) : dlopen(name, mode);
   if (h == NULL) {
     printf("dlopen: %s\n", dlerror());
     return 1;
@@ -90,7 +93,8 @@ static int probe_deepbind(void) {
 
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "cfree") == 0) return probe_cfree();
-  if (argc > 1 && strcmp(argv[1], "deepbind") == 0) return probe_deepbind();
+  if (argc > 1 && strcmp(argv[1], "deepbind") == 0) return probe_deepbind(0);
+  if (argc > 1 && strcmp(argv[1], "dlmopen-deepbind") == 0) return probe_deepbind(1);
   enum { SMALL = 60 };
   void *small[SMALL];
   /* Small blocks, a third of them freed: glibc keeps some in its bins. */

@@ -262,6 +262,19 @@ TEST(deepbind_library_frees_hawkallocs_blocks) {
   }
 }
 
+/* The same library opened by dlmopen into the program's namespace, which
+ * is dlopen (found at 3a7e632: preloaded, glibc's free aborted with
+ * "munmap_chunk(): invalid pointer", status 6). */
+TEST(deepbind_library_through_dlmopen_frees_hawkallocs_blocks) {
+  for (int preload = 0; preload <= 1; preload++) {
+    char out[256];
+    int status = run_probe_mode(preload, "dlmopen-deepbind", out, sizeof out);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strcmp(out, "deepbind ok\n") == 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || strcmp(out, "deepbind ok\n") != 0)
+      fprintf(stderr, "    preload %d: status %d, output '%s'\n", preload, status, out);
+  }
+}
+
 /* ======================================================================== */
 
 #ifndef HAWK_NO_OVERRIDE
