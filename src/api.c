@@ -273,12 +273,14 @@ static HAWK_HOT void *move(void *p, size_t old, size_t n, void *q) {
  * headroom a move gives, when the cache holds that size and its list has
  * one; else NULL.  A move to it is a pop, a copy and a cached free, where
  * taking a cached neighbour back and growing over it under the heap's lock
- * cost about four times as much (docs/design.md).  A damaged list fails
- * the pop's check (key: tcache_pop_fast's) and is left to the next malloc
- * of its size, which reports it. */
-static inline __attribute__((always_inline)) void *pop_roomy(size_t n, uint64_t key) {
+ * cost about four times as much (docs/design.md).  A damaged head of the
+ * list: with call NULL (realloc's fast path) the pop fails and leaves it to
+ * the named path, which pops with call and reports it naming call. */
+static inline __attribute__((always_inline)) void *pop_roomy(size_t n, const char *call) {
   size_t roomy = block_size_for(n + n / REALLOC_HEADROOM);
-  return roomy <= TCACHE_MAX_BLOCK ? tcache_pop_fast(roomy, key) : NULL;
+  if (roomy > TCACHE_MAX_BLOCK) return NULL;
+  return call ? tcache_pop_named(roomy, call)
+              : tcache_pop_fast(roomy, __atomic_load_n(&fast_pop_key, __ATOMIC_RELAXED));
 }
 
 /* The most spare room a resized block keeps rather than giving its tail
@@ -334,7 +336,7 @@ static void *resize_core(void *p, size_t n, const char *call) {
      * (pop_roomy): realloc's own fast path has tried it already outside
      * slow mode; reallocarray and slow mode try it here. */
     if (!shrink) {
-      void *q = pop_roomy(n, tcache_key);
+      void *q = pop_roomy(n, call);
       if (q) return move(p, have - BLOCK_HEADER, n, q);
     }
     if (shrink || n < large_threshold_now()) {
@@ -693,7 +695,7 @@ static HAWK_HOT __attribute__((noinline)) void *resize_named(void *ptr, size_t s
  * realloc's own code stays a leaf that saves no register: inline, its
  * calls cost every realloc a frame (bench/realloc +14%). */
 static HAWK_HOT __attribute__((noinline)) void *grow_fast(void *ptr, size_t size, size_t have) {
-  void *q = pop_roomy(size, __atomic_load_n(&fast_pop_key, __ATOMIC_RELAXED));
+  void *q = pop_roomy(size, NULL);
   if (q == NULL) return resize_named(ptr, size, "realloc");
   memcpy(q, ptr, have - BLOCK_HEADER);
   /* ptr was checked by the caller: its free is the end of free's fast

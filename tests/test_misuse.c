@@ -312,6 +312,34 @@ TEST(realloc_shrink_that_moves_onto_a_damaged_cache_list) {
   hawk_free(freed);
 }
 
+/* A growing realloc that moves takes its new block from this thread's
+ * cache (a size the cache holds, with the headroom a move gives): a write
+ * after free over the head of that list is reported there, naming realloc,
+ * as the shrink above reports it (before 2026-12-07 realloc's fast path
+ * left the damaged head to the move's own allocation, which reported it
+ * naming malloc).  The child frees a block of 160 bytes, writes over its
+ * link and mark, then grows blocks of 64 bytes to 130, which with an eighth
+ * more are blocks of 160. */
+static void child_grow_onto_damaged_list(void *arg) {
+  unsigned char *freed = arg;
+  void *kept[8];
+  for (int i = 0; i < 8; i++) kept[i] = hawk_malloc(64);
+  hawk_free(freed);
+  memset(freed, 0x41, 16);
+  for (int i = 0; i < 8; i++) kept[i] = hawk_realloc(kept[i], 130);
+  sink = (size_t)(uintptr_t)kept[0];
+}
+
+TEST(realloc_growth_that_moves_onto_a_damaged_cache_list) {
+  const char *tcache = getenv("HAWKALLOC_TCACHE");
+  if (tcache && strcmp(tcache, "0") == 0) SKIP("textbook mode: no thread cache");
+  unsigned char *freed = hawk_malloc(140);
+  REQUIRE(freed);
+  EXPECT_MISUSE(child_grow_onto_damaged_list, freed, "realloc", freed,
+                "heap corruption (a thread-cached block");
+  hawk_free(freed);
+}
+
 /* Allocates pairs until one block directly follows the other; misses are
  * freed.  Returns 1 and the pair, lower first. */
 static int adjacent_pair(size_t n, unsigned char **lo, unsigned char **hi) {
