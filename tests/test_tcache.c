@@ -837,6 +837,26 @@ TEST(double_free_through_the_cache_is_caught) {
   (void)free_in_thread;
 }
 
+/* A refill's batch is handed out in address order (tcache.c, push_batch):
+ * blocks the program frees in the order it got them come back to the heap
+ * as runs of neighbours, freed as one span.  A size's refills take 1, 2, 4,
+ * 8 and 16 blocks; in a fresh process each batch is cut from one free
+ * block, so each of its blocks follows the one before it in memory (26
+ * pairs in 31 blocks, whatever lies between batches). */
+TEST(a_refill_hands_its_blocks_out_in_address_order) {
+  if (!is_fresh("a_refill_hands_its_blocks_out_in_address_order")) {
+    CHECK(run_fresh("a_refill_hands_its_blocks_out_in_address_order") == 0);
+    return;
+  }
+  unsigned char *p[31];
+  for (int i = 0; i < 31; i++) REQUIRE((p[i] = hawk_malloc(200)) != NULL);
+  size_t step = hawk_usable_size(p[0]) + 8; /* the block: its payload and header */
+  int next = 0;
+  for (int i = 0; i + 1 < 31; i++) next += p[i + 1] == p[i] + step;
+  CHECK(next >= 26);
+  for (int i = 0; i < 31; i++) hawk_free(p[i]);
+}
+
 /* Every block in a list is exactly the list's size (a refill caches no
  * block that keeps a remainder too small to split off: heap_alloc_batch),
  * so that free's test for a block already cached compares one mark, that
