@@ -857,6 +857,30 @@ TEST(a_refill_hands_its_blocks_out_in_address_order) {
   for (int i = 0; i < 31; i++) hawk_free(p[i]);
 }
 
+/* A free into a full list that does not grow it gives back half the list
+ * and one block to the heap (tcache_overflow, flush_list), and keeps the
+ * rest: the next frees of the size stay in the cache.  The blocks are
+ * freed until a free leaves the list shorter than it was. */
+TEST(an_overflow_gives_back_half_the_list_and_keeps_the_rest) {
+  enum { N = 3000 };
+  static void *p[N];
+  for (int i = 0; i < N; i++) REQUIRE((p[i] = hawk_malloc(64)) != NULL);
+  struct tcache_list *l = tcache_list(tcache_self, 80);
+  uint32_t before = l->count, limit = 0;
+  int i = 0, flushed = 0;
+  for (; i < N && !flushed; i++) {
+    before = l->count;
+    limit = l->limit;
+    hawk_free(p[i]);
+    flushed = l->count < before;
+  }
+  REQUIRE(flushed);
+  CHECK(before == limit);
+  CHECK(l->count == limit - limit / 2); /* limit / 2 + 1 given back, then the block cached */
+  CHECK(hawk_check() == 0);
+  for (; i < N; i++) hawk_free(p[i]);
+}
+
 /* Every block in a list is exactly the list's size (a refill caches no
  * block that keeps a remainder too small to split off: heap_alloc_batch),
  * so that free's test for a block already cached compares one mark, that
