@@ -691,7 +691,7 @@ static HAWK_HOT __attribute__((noinline)) void *resize_named(void *ptr, size_t s
  * ptr then freed as free frees it; else the named path (resize_core).  It
  * skips resize_named's call and tests and owner_kind's lookup: 40,845 of
  * perl's 105,431 reallocs, 106.05 -> 102.2 M instructions of its allocator,
- * sqlite3 115.4 -> 99.8 M (docs/performance.md).  Out of line, so that
+ * sqlite3 115.4 -> 99.4 M (docs/performance.md).  Out of line, so that
  * realloc's own code stays a leaf that saves no register: inline, its
  * calls cost every realloc a frame (bench/realloc +14%). */
 static HAWK_HOT __attribute__((noinline)) void *grow_fast(void *ptr, size_t size, size_t have) {
