@@ -275,10 +275,16 @@ static HAWK_HOT void *move(void *p, size_t old, size_t n, void *q) {
  * taking a cached neighbour back and growing over it under the heap's lock
  * cost about four times as much (docs/design.md).  A damaged head of the
  * list: with call NULL (realloc's fast path) the pop fails and leaves it to
- * the named path, which pops with call and reports it naming call. */
+ * the named path, which pops with call and reports it naming call.
+ * roomy_cached: whether the cache holds such a block (its payload at most
+ * TCACHE_MAX_BLOCK - BLOCK_HEADER bytes), which realloc tests first. */
+static inline int roomy_cached(size_t n) {
+  return n + n / REALLOC_HEADROOM <= TCACHE_MAX_BLOCK - BLOCK_HEADER;
+}
+
 static inline __attribute__((always_inline)) void *pop_roomy(size_t n, const char *call) {
+  if (!roomy_cached(n)) return NULL;
   size_t roomy = block_size_for(n + n / REALLOC_HEADROOM);
-  if (roomy > TCACHE_MAX_BLOCK) return NULL;
   return call ? tcache_pop_named(roomy, call)
               : tcache_pop_fast(roomy, __atomic_load_n(&fast_pop_key, __ATOMIC_RELAXED));
 }
@@ -722,7 +728,7 @@ HAWK_HOT void *hawk_realloc(void *ptr, size_t size) {
     /* The sizes first: a growth past what the cache holds is the named
      * path's, which checks the header itself (bench/realloc's buffers). */
     int fits = want <= have && have - want < realloc_spare_kept(want);
-    int grows = want > have && size + size / REALLOC_HEADROOM <= TCACHE_MAX_BLOCK - BLOCK_HEADER;
+    int grows = want > have && roomy_cached(size);
     if ((fits || grows) && block_word_alloc_ok(b, w, SIZE_MAX) && !tcache_marked(ptr))
       return fits ? ptr : grow_fast(ptr, size, have);
   }

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "api.h"
-#include "debug.h"
 #include "hawk.h"
 #include "hawkalloc.h"
 #include "trace.h"

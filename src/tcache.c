@@ -452,10 +452,10 @@ static int hand_back_maybe(struct tcache *tc, const void *p, size_t size) {
  * took, onto list l, which has room for them (a refill comes when the list
  * is empty, and takes at most half its limit): each with its mangled link
  * and its mark, as tcache_list_push_at writes them, with the key, the
- * secret and the head in registers and the count stored once.  Block by
- * block through tcache_push, each push read the thread's cache, the list's
- * room and both keys again: 19 instructions a block where this takes 9
- * (291,116 blocks in perl's run: docs/performance.md). */
+ * secret and the head in registers and the count stored once.  Pushed
+ * block by block, each push read the thread's cache, the list's room and
+ * both keys again: 19 instructions a block where this takes 9 (291,116
+ * blocks in perl's run: docs/performance.md). */
 static inline void push_batch(struct tcache_list *l, void *const *batch, size_t got, size_t size) {
   HAWK_ASSERT(l->count + (got - 1) <= l->limit);
   uintptr_t key = link_key();

@@ -271,23 +271,6 @@ static inline void tcache_list_push(struct tcache_list *l, void *p, uint64_t mar
   tcache_list_push_at(l, p, tcache_mark_at(p, mark));
 }
 
-/* Caches block p, of exactly size bytes, in tc's list of size-byte
- * blocks; returns 0 if the list is full.  The block carries the mark of
- * the list, as every block in it does, so that the pop's fast test is one
- * exact comparison (tcache_pop_ok), and so is free's test for a block
- * already cached (tcache_marked_as).  A refill writes the same for its
- * whole batch at once (tcache.c, push_batch). */
-static inline int tcache_push_to(struct tcache *tc, void *p, size_t size) {
-  struct tcache_list *l = tcache_list(tc, size);
-  uint32_t n = l->count;
-  if (!tcache_room(l, n)) return 0;
-  tcache_list_push(l, p, HAWK_CHECKS ? tcache_mark(size) : 0);
-  return 1;
-}
-
-/* tcache_push_to for this thread's cache. */
-static inline int tcache_push(void *p, size_t size) { return tcache_push_to(tcache_self, p, size); }
-
 /* Whether the payload at p carries the mark at (tcache_mark_at), that of
  * the list its header's size names (tcache_mark) bound to p's address: a
  * block cached already, as every block in a list is exactly the list's

@@ -246,33 +246,31 @@ TEST(cfree_of_an_old_binary_frees_hawkallocs_blocks) {
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fprintf(stderr, "    status %d\n", status);
 }
 
-/* A library opened with RTLD_DEEPBIND (PHP's extensions: Debian's php 8.2
- * died at start-up in glibc's free, "munmap_chunk(): invalid pointer") frees
- * and resizes the program's blocks, and the program the library's: preloaded,
- * both are HawkAlloc's, as they are glibc's without it.  The library is named
- * relative to the caller ("$ORIGIN/..."): HawkAlloc's dlopen leaves the
- * caller the program (from build/, its own directory, the name misses). */
-TEST(deepbind_library_frees_hawkallocs_blocks) {
+/* Runs glibc_probe's mode with and without the preload; each run must say
+ * "deepbind ok" and exit 0. */
+static void expect_deepbind_ok(const char *mode) {
   for (int preload = 0; preload <= 1; preload++) {
     char out[256];
-    int status = run_probe_mode(preload, "deepbind", out, sizeof out);
+    int status = run_probe_mode(preload, mode, out, sizeof out);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strcmp(out, "deepbind ok\n") == 0);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || strcmp(out, "deepbind ok\n") != 0)
       fprintf(stderr, "    preload %d: status %d, output '%s'\n", preload, status, out);
   }
 }
 
+/* A library opened with RTLD_DEEPBIND (PHP's extensions: Debian's php 8.2
+ * died at start-up in glibc's free, "munmap_chunk(): invalid pointer") frees
+ * and resizes the program's blocks, and the program the library's: preloaded,
+ * both are HawkAlloc's, as they are glibc's without it.  The library is named
+ * relative to the caller ("$ORIGIN/..."): HawkAlloc's dlopen leaves the
+ * caller the program (from build/, its own directory, the name misses). */
+TEST(deepbind_library_frees_hawkallocs_blocks) { expect_deepbind_ok("deepbind"); }
+
 /* The same library opened by dlmopen into the program's namespace, which
  * is dlopen (found at 3a7e632: preloaded, glibc's free aborted with
  * "munmap_chunk(): invalid pointer", status 6). */
 TEST(deepbind_library_through_dlmopen_frees_hawkallocs_blocks) {
-  for (int preload = 0; preload <= 1; preload++) {
-    char out[256];
-    int status = run_probe_mode(preload, "dlmopen-deepbind", out, sizeof out);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strcmp(out, "deepbind ok\n") == 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || strcmp(out, "deepbind ok\n") != 0)
-      fprintf(stderr, "    preload %d: status %d, output '%s'\n", preload, status, out);
-  }
+  expect_deepbind_ok("dlmopen-deepbind");
 }
 
 /* ======================================================================== */

@@ -291,15 +291,19 @@ TEST(realloc_and_usable_size_after_free_of_the_largest_cached_size) {
  * was found only at a later pop of that size.)  The child frees the block,
  * writes over its link and mark, then shrinks blocks of 1,000 bytes whose
  * neighbours stay in use to 100, the freed block's size. */
-static void child_shrink_onto_damaged_list(void *arg) {
-  unsigned char *freed = arg;
+
+/* Frees freed, writes over its link and mark, then resizes 8 blocks of
+ * from bytes to to (the shrink's child here, the growth's below). */
+static void resize_onto_damaged_list(unsigned char *freed, size_t from, size_t to) {
   void *kept[8];
-  for (int i = 0; i < 8; i++) kept[i] = hawk_malloc(1000);
+  for (int i = 0; i < 8; i++) kept[i] = hawk_malloc(from);
   hawk_free(freed);
   memset(freed, 0x41, 16);
-  for (int i = 0; i < 8; i++) kept[i] = hawk_realloc(kept[i], 100);
+  for (int i = 0; i < 8; i++) kept[i] = hawk_realloc(kept[i], to);
   sink = (size_t)(uintptr_t)kept[0];
 }
+
+static void child_shrink_onto_damaged_list(void *arg) { resize_onto_damaged_list(arg, 1000, 100); }
 
 TEST(realloc_shrink_that_moves_onto_a_damaged_cache_list) {
   const char *tcache = getenv("HAWKALLOC_TCACHE");
@@ -320,15 +324,7 @@ TEST(realloc_shrink_that_moves_onto_a_damaged_cache_list) {
  * naming malloc).  The child frees a block of 160 bytes, writes over its
  * link and mark, then grows blocks of 64 bytes to 130, which with an eighth
  * more are blocks of 160. */
-static void child_grow_onto_damaged_list(void *arg) {
-  unsigned char *freed = arg;
-  void *kept[8];
-  for (int i = 0; i < 8; i++) kept[i] = hawk_malloc(64);
-  hawk_free(freed);
-  memset(freed, 0x41, 16);
-  for (int i = 0; i < 8; i++) kept[i] = hawk_realloc(kept[i], 130);
-  sink = (size_t)(uintptr_t)kept[0];
-}
+static void child_grow_onto_damaged_list(void *arg) { resize_onto_damaged_list(arg, 64, 130); }
 
 TEST(realloc_growth_that_moves_onto_a_damaged_cache_list) {
   const char *tcache = getenv("HAWKALLOC_TCACHE");
