@@ -25,27 +25,41 @@ enum option_kind {
 
 struct option {
   const char *name;      /* the environment variable */
-  const char *fallback;  /* used when the variable is not set (or is empty) */
   enum option_kind kind; /* how the value is checked */
+  uint64_t preset;       /* KIND_SWITCH, KIND_NUMBER: the value when the variable
+                            is not set (or is empty) */
   uint64_t max;          /* KIND_NUMBER: the largest value accepted */
   const char *value;     /* points into the environment (the paths: into a copy,
-                            keep_path), or at fallback */
+                            keep_path); NULL when the variable is not set */
   uint64_t number;       /* KIND_SWITCH, KIND_NUMBER: the value in use */
 };
 
 #define LONG_MAX_U ((uint64_t)(~0ul >> 1))
 
+/* The defaults are numbers, not text: the names and the defaults are the
+ * only constants start-up would read from the library's read-only data,
+ * and a process that sets no variable reads none of it (options_load;
+ * docs/performance.md, "Fixed memory of a process").  HAWKALLOC_POLICY's
+ * default, the segregated policy, is process.c's. */
 static struct option options[OPTION_COUNT] = {
-    [OPTION_POLICY] = {"HAWKALLOC_POLICY", "segregated", KIND_TEXT, 0, NULL, 0},
-    [OPTION_STATS] = {"HAWKALLOC_STATS", "0", KIND_SWITCH, 1, NULL, 0},
-    [OPTION_HEAPS] = {"HAWKALLOC_HEAPS", "0", KIND_NUMBER, HEAP_MAX, NULL, 0},
-    [OPTION_TRACE] = {"HAWKALLOC_TRACE", "", KIND_TEXT, 0, NULL, 0},
-    [OPTION_MAP] = {"HAWKALLOC_MAP", "", KIND_TEXT, 0, NULL, 0},
-    [OPTION_DEBUG] = {"HAWKALLOC_DEBUG", "0", KIND_SWITCH, 1, NULL, 0},
-    [OPTION_CHECK_EVERY] = {"HAWKALLOC_CHECK_EVERY", "0", KIND_NUMBER, LONG_MAX_U, NULL, 0},
-    [OPTION_TCACHE] = {"HAWKALLOC_TCACHE", "1", KIND_SWITCH, 1, NULL, 0},
-    [OPTION_DECAY_MS] = {"HAWKALLOC_DECAY_MS", "500", KIND_NUMBER, DECAY_MS_MAX, NULL, 0},
+    [OPTION_POLICY] = {"HAWKALLOC_POLICY", KIND_TEXT, 0, 0, NULL, 0},
+    [OPTION_STATS] = {"HAWKALLOC_STATS", KIND_SWITCH, 0, 1, NULL, 0},
+    [OPTION_HEAPS] = {"HAWKALLOC_HEAPS", KIND_NUMBER, 0, HEAP_MAX, NULL, 0},
+    [OPTION_TRACE] = {"HAWKALLOC_TRACE", KIND_TEXT, 0, 0, NULL, 0},
+    [OPTION_MAP] = {"HAWKALLOC_MAP", KIND_TEXT, 0, 0, NULL, 0},
+    [OPTION_DEBUG] = {"HAWKALLOC_DEBUG", KIND_SWITCH, 0, 1, NULL, 0},
+    [OPTION_CHECK_EVERY] = {"HAWKALLOC_CHECK_EVERY", KIND_NUMBER, 0, LONG_MAX_U, NULL, 0},
+    [OPTION_TCACHE] = {"HAWKALLOC_TCACHE", KIND_SWITCH, 1, 1, NULL, 0},
+    [OPTION_DECAY_MS] = {"HAWKALLOC_DECAY_MS", KIND_NUMBER, 500, DECAY_MS_MAX, NULL, 0},
 };
+
+/* Whether entry starts with "HAWKALLOC_", tested a character at a time
+ * against constants in the code, so that the other variables of the
+ * environment never bring the option names' page in. */
+static int hawk_prefixed(const char *e) {
+  return e[0] == 'H' && e[1] == 'A' && e[2] == 'W' && e[3] == 'K' && e[4] == 'A' && e[5] == 'L' &&
+         e[6] == 'L' && e[7] == 'O' && e[8] == 'C' && e[9] == '_';
+}
 
 /* If entry is "NAME=value", returns value. */
 static const char *env_match(const char *entry, const char *name) {
@@ -108,21 +122,20 @@ static void complain(const struct option *o, const char *problem, uint64_t used)
   line_write(&l, 2);
 }
 
-/* Checks a switch or a number (o->value is set); sets o->number. */
+/* Checks a switch or a number; sets o->number. */
 static void check_value(enum option_id id) {
   struct option *o = &options[id];
-  uint64_t fallback = 0, n = 0;
-  parse_number(o->fallback, o->max, &fallback);
-  if (o->value == o->fallback) {
-    o->number = meaning(id, fallback);
+  uint64_t n = 0;
+  if (o->value == NULL) {
+    o->number = meaning(id, o->preset);
     return;
   }
   enum parsed p = parse_number(o->value, o->max, &n);
   if (o->kind == KIND_SWITCH && p != PARSED_OK) {
-    o->number = fallback;
+    o->number = o->preset;
     complain(o, "not 0 or 1", o->number);
   } else if (p == PARSED_NOT_A_NUMBER) {
-    o->number = meaning(id, fallback);
+    o->number = meaning(id, o->preset);
     complain(o, "not a number", o->number);
   } else if (p == PARSED_TOO_BIG) {
     o->number = n;
@@ -154,7 +167,7 @@ static void check_value(enum option_id id) {
 static void keep_path(enum option_id id) {
   const char *v = options[id].value;
   void *p;
-  if (v == options[id].fallback || os_map(PATH_CAP, os_page_size(), &p) != 0) return;
+  if (v == NULL || os_map(PATH_CAP, os_page_size(), &p) != 0) return;
   char *buf = p;
   size_t n = 0, m = strlen(v);
   int relative = v[0] != '/';
@@ -178,15 +191,14 @@ void options_load(void) {
    * set its environment, who could else have it write a trace or a snapshot
    * over any file, or turn its checks off.  Every variable is ignored. */
   int secure = getauxval(AT_SECURE) != 0, ignored = 0;
-  for (int i = 0; i < OPTION_COUNT; i++) {
-    options[i].value = options[i].fallback;
-    for (char **e = environ; e && *e; e++) {
+  for (char **e = environ; e && *e; e++) {
+    if (!hawk_prefixed(*e)) continue;
+    ignored |= secure;
+    for (int i = 0; i < OPTION_COUNT && !secure; i++) {
       const char *v = env_match(*e, options[i].name);
-      if (v && v[0] && !secure) options[i].value = v;
+      if (v && v[0]) options[i].value = v;
     }
   }
-  for (char **e = environ; secure && e && *e; e++)
-    if (strncmp(*e, "HAWKALLOC_", 10) == 0) ignored = 1;
   if (ignored) {
     struct line l = {.len = 0};
     line_str(&l, "hawkalloc: secure execution: HAWKALLOC_* variables ignored");
@@ -198,8 +210,6 @@ void options_load(void) {
   keep_path(OPTION_MAP);
 }
 
-const char *option_text(enum option_id id) {
-  return options[id].value ? options[id].value : options[id].fallback;
-}
+const char *option_text(enum option_id id) { return options[id].value; }
 
 long option_long(enum option_id id) { return (long)options[id].number; }

@@ -27,7 +27,8 @@ enum option_id {
  * malloc. */
 HAWK_INTERNAL void options_load(void);
 
-/* The option's text as found in the environment, or its default. */
+/* The option's text as found in the environment; NULL when the variable is
+ * not set (or is empty, or in secure execution). */
 HAWK_INTERNAL const char *option_text(enum option_id id);
 
 /* A switch (0 or 1) or number option's value, as checked by options_load;

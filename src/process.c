@@ -40,11 +40,13 @@ int under_valgrind; /* process.h */
 
 /* Picks the placement policy named by HAWKALLOC_POLICY. */
 static const struct placement *policy_from_options(void) {
-  const struct placement *p = placement_by_name(option_text(OPTION_POLICY));
+  const char *name = option_text(OPTION_POLICY);
+  if (name == NULL) return &placement_segregated; /* the default */
+  const struct placement *p = placement_by_name(name);
   if (p) return p;
   struct line l = {.len = 0};
   line_str(&l, "hawkalloc: unknown HAWKALLOC_POLICY '");
-  line_str(&l, option_text(OPTION_POLICY));
+  line_str(&l, name);
   line_str(&l, "', using segregated");
   line_write(&l, 2);
   return &placement_segregated;
@@ -160,8 +162,8 @@ static void init_once(void) {
   /* The observers' files lie past the first 64 KiB of the library's code
    * (the Makefile's LIB_FIRST): called only when their option is set, a
    * program that sets none never faults their pages in. */
-  if (option_text(OPTION_TRACE)[0] != 0) trace_init();
-  if (option_text(OPTION_MAP)[0] != 0) map_install_signal();
+  if (option_text(OPTION_TRACE) != NULL) trace_init();
+  if (option_text(OPTION_MAP) != NULL) map_install_signal();
   debug_init();
   /* Debug mode checks that freed memory keeps its fill pattern: nothing
    * may give its pages back behind its back. */
@@ -225,7 +227,7 @@ void process_fork_guard_slow(void) {
  * (process.h, hawk_fork_guard). */
 __attribute__((constructor)) static void hawk_constructor(void) {
   hawk_ensure_init();
-  if (trace_enabled || option_text(OPTION_MAP)[0] != 0 || process_may_be_threaded())
+  if (trace_enabled || option_text(OPTION_MAP) != NULL || process_may_be_threaded())
     fork_handlers_register();
 }
 
@@ -237,5 +239,5 @@ __attribute__((constructor)) static void hawk_constructor(void) {
 __attribute__((destructor)) static void process_at_exit(void) {
   if (__atomic_load_n(&trace_enabled, __ATOMIC_ACQUIRE)) trace_flush_at_exit();
   if (option_long(OPTION_STATS) == 1) stats_at_exit(); /* as at start-up: only when set */
-  if (option_text(OPTION_MAP)[0] != 0) map_on_exit();
+  if (option_text(OPTION_MAP) != NULL) map_on_exit();
 }

@@ -403,7 +403,7 @@ static int open_empty(const char *path) {
 
 void trace_init(void) {
   const char *path = option_text(OPTION_TRACE);
-  if (path[0] == 0) return;
+  if (path == NULL) return;
   int saved = errno;
   int fd = open_empty(path);
   struct stat st;

@@ -1,8 +1,9 @@
 /* leaf.c - run by tests/levels/run.sh with the library preloaded: a process
  * that allocates and frees a little prints, for the mapping of the library
- * that holds the registry's zero leaf (registry.h; argv[1] is the leaf's
- * offset in the file, from nm), the mapping's size and its resident
- * kilobytes (/proc/self/smaps).  Exit status 3 if no mapping holds it. */
+ * that holds argv[1] (an offset in the file: the read-only data's, where
+ * the registry's zero leaf lies, or the code's), the mapping's size and its
+ * resident kilobytes (/proc/self/smaps).  Exit status 3 if no mapping
+ * holds it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
