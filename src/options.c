@@ -53,6 +53,8 @@ static struct option options[OPTION_COUNT] = {
     [OPTION_DECAY_MS] = {"HAWKALLOC_DECAY_MS", KIND_NUMBER, 500, DECAY_MS_MAX, NULL, 0},
 };
 
+_Static_assert(OPTION_COUNT <= 32, "options_load marks the options it met in an unsigned");
+
 /* Whether entry starts with "HAWKALLOC_", tested a character at a time
  * against constants in the code, so that the other variables of the
  * environment never bring the option names' page in. */
@@ -114,7 +116,7 @@ static void complain(const struct option *o, const char *problem, uint64_t used)
   line_str(&l, "hawkalloc: ");
   line_str(&l, o->name);
   line_str(&l, "=");
-  line_str(&l, o->value);
+  line_quote(&l, o->value);
   line_str(&l, ": ");
   line_str(&l, problem);
   line_str(&l, "; using ");
@@ -191,12 +193,15 @@ void options_load(void) {
    * set its environment, who could else have it write a trace or a snapshot
    * over any file, or turn its checks off.  Every variable is ignored. */
   int secure = getauxval(AT_SECURE) != 0, ignored = 0;
+  unsigned seen = 0; /* the options whose first entry was met: it decides, as for getenv */
   for (char **e = environ; e && *e; e++) {
     if (!hawk_prefixed(*e)) continue;
     ignored |= secure;
     for (int i = 0; i < OPTION_COUNT && !secure; i++) {
       const char *v = env_match(*e, options[i].name);
-      if (v && v[0]) options[i].value = v;
+      if (v == NULL || (seen >> i & 1)) continue;
+      seen |= 1u << i;
+      if (v[0]) options[i].value = v; /* empty: as if not set */
     }
   }
   if (ignored) {

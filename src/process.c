@@ -46,7 +46,7 @@ static const struct placement *policy_from_options(void) {
   if (p) return p;
   struct line l = {.len = 0};
   line_str(&l, "hawkalloc: unknown HAWKALLOC_POLICY '");
-  line_str(&l, name);
+  line_quote(&l, name);
   line_str(&l, "', using segregated");
   line_write(&l, 2);
   return &placement_segregated;
@@ -222,12 +222,13 @@ void process_fork_guard_slow(void) {
 
 /* The handlers are registered here only where a child needs them with one
  * thread too (the trace stops in the child; a snapshot being written by a
- * signal's request is reset) or when the process already has threads (the
- * library loaded by dlopen); else when a second thread may take a lock
+ * signal's request is reset; HAWKALLOC_STATS's copy of stderr is closed) or when the process
+ * already has threads (the library loaded by dlopen); else when a second thread may take a lock
  * (process.h, hawk_fork_guard). */
 __attribute__((constructor)) static void hawk_constructor(void) {
   hawk_ensure_init();
-  if (trace_enabled || option_text(OPTION_MAP) != NULL || process_may_be_threaded())
+  if (trace_enabled || option_text(OPTION_MAP) != NULL || option_long(OPTION_STATS) == 1 ||
+      process_may_be_threaded())
     fork_handlers_register();
 }
 

@@ -8,6 +8,7 @@
 #include "arena.h"
 #include "large.h"
 #include "snapshot.h"
+#include "stats.h"
 #include "tcache.h"
 #include "trace.h"
 #include "userheap.h"
@@ -39,5 +40,6 @@ void process_fork_child(void) {
   tcache_after_fork_child();
   trace_after_fork_child();
   snapshot_after_fork_child();
+  stats_after_fork_child();
   userheap_fork_child();
 }

@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lock.h"
@@ -47,6 +49,12 @@ void line_str(struct line *l, const char *s) {
   while (*s && l->len < sizeof l->buf - 1) l->buf[l->len++] = *s++;
 }
 
+void line_quote(struct line *l, const char *s) {
+  size_t n = 0;
+  while (s[n] && n < LINE_QUOTE_MAX && l->len < sizeof l->buf - 1) l->buf[l->len++] = s[n++];
+  if (s[n]) line_str(l, "...");
+}
+
 void line_hex(struct line *l, uint64_t v) {
   char digits[17];
   int n = 0;
@@ -75,6 +83,24 @@ void line_dec(struct line *l, uint64_t v) {
   while (n > 0 && l->len < sizeof l->buf - 1) l->buf[l->len++] = digits[--n];
 }
 
+/* In the kernel's 64-bit signal set. */
+#define SIGPIPE_BIT (1ull << (SIGPIPE - 1))
+#define SIGXFSZ_BIT (1ull << (SIGXFSZ - 1))
+
+void quiet_write_begin(struct quiet_write *q) {
+  uint64_t pending = 0, block = SIGPIPE_BIT | SIGXFSZ_BIT;
+  q->pending = syscall(SYS_rt_sigpending, &pending, sizeof pending) == 0 ? pending & block : block;
+  q->old = 0;
+  syscall(SYS_rt_sigprocmask, SIG_BLOCK, &block, &q->old, sizeof block);
+}
+
+void quiet_write_end(struct quiet_write *q, int err) {
+  uint64_t raised = err == EPIPE ? SIGPIPE_BIT : err == EFBIG ? SIGXFSZ_BIT : 0;
+  struct timespec zero = {0, 0};
+  if (raised & ~q->pending) syscall(SYS_rt_sigtimedwait, &raised, NULL, &zero, sizeof raised);
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &q->old, NULL, sizeof q->old);
+}
+
 void line_write(struct line *l, int fd) {
   /* One line, whatever a value or path quoted in it holds (an environment
    * variable may hold a newline): control characters become '?'. */
@@ -83,12 +109,25 @@ void line_write(struct line *l, int fd) {
   l->buf[l->len++] = '\n';
   const char *p = l->buf;
   size_t left = l->len;
+  /* A stderr that is a pipe nobody reads, or a file at the size limit,
+   * loses the line: the program goes on (a warning at start-up, the
+   * statistics at exit), as under the C library's malloc, which says
+   * nothing. */
+  int saved = errno, err = 0;
+  struct quiet_write q;
+  quiet_write_begin(&q);
   while (left > 0) {
     ssize_t n = write(fd, p, left);
-    if (n <= 0) break;
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      err = n < 0 ? errno : 0;
+      break;
+    }
     p += n;
     left -= (size_t)n;
   }
+  quiet_write_end(&q, err);
+  errno = saved;
   l->len = 0;
 }
 

@@ -16,6 +16,11 @@ struct line {
 };
 
 HAWK_INTERNAL void line_str(struct line *l, const char *s);
+/* A value the line quotes (a variable's, a path, a name the program gave):
+ * at most LINE_QUOTE_MAX characters, then "...", so that the rest of the
+ * line (what is wrong, what is used instead) is never dropped. */
+#define LINE_QUOTE_MAX 120
+HAWK_INTERNAL void line_quote(struct line *l, const char *s);
 HAWK_INTERNAL void line_ptr(struct line *l, const void *p); /* like printf("%p") */
 HAWK_INTERNAL void line_hex(struct line *l, uint64_t v);    /* 0x... */
 HAWK_INTERNAL void line_dec(struct line *l, uint64_t v);
@@ -47,6 +52,23 @@ HAWK_INTERNAL _Noreturn HAWK_COLD void report_fatal(const char *call, const char
 
 /* Writes "hawkalloc: WHAT" plus a pointer to stderr (used by hawk_check). */
 HAWK_INTERNAL void report_problem(const char *what, const void *where, const char *detail);
+
+/* Around the library's writes (its lines on stderr, its trace's and
+ * snapshots' files): a pipe's reader may go away (SIGPIPE), a file may
+ * reach the process's file-size limit (RLIMIT_FSIZE, `ulimit -f`:
+ * SIGXFSZ), and either signal's default action kills the program.
+ * quiet_write_begin blocks both in this thread; quiet_write_end(q, err)
+ * takes back the one a write that failed with err (EPIPE, EFBIG) raised,
+ * unless one was pending before, and restores the mask.  The program is
+ * never killed for the library's own write; the failed write is the
+ * library's to report, or, for a line on stderr, lost.  Async-signal-safe. */
+struct quiet_write {
+  uint64_t old;     /* the kernel's signal mask (system calls: no PLT entry in the
+                       start-up window) */
+  uint64_t pending; /* of the two, those pending before */
+};
+HAWK_INTERNAL HAWK_COLD void quiet_write_begin(struct quiet_write *q);
+HAWK_INTERNAL HAWK_COLD void quiet_write_end(struct quiet_write *q, int err);
 
 /* Writes "hawkalloc: assertion failed at FILE:LINE: COND" to stderr and
  * aborts (HAWK_ASSERT). */

@@ -634,7 +634,7 @@ int hawk_map_write(const char *path) {
 static void report_failure(const char *path, int err) {
   struct line l = {.len = 0};
   line_str(&l, "hawkalloc: cannot write the heap snapshot ");
-  line_str(&l, path);
+  line_quote(&l, path);
   if (err == MAP_REFUSED) {
     line_str(&l, ": not a regular file, a character device or a FIFO; left alone");
   } else {

@@ -127,7 +127,11 @@ static void print_row(int fd, const char *name, uint64_t value) {
   struct line l = {.len = 0};
   line_str(&l, "hawkalloc:   ");
   line_str(&l, name);
-  for (size_t n = strlen(name); n < 24; n++) line_str(&l, " ");
+  /* The values in one column, and at least one space after the longest
+   * name (24 characters: "bytes given back (pages)"). */
+  size_t n = strlen(name);
+  do line_str(&l, " ");
+  while (++n < 24);
   line_dec(&l, value);
   line_write(&l, fd);
 }
@@ -138,7 +142,9 @@ static void print_percent(int fd, const char *name, uint64_t num, uint64_t den, 
   struct line l = {.len = 0};
   line_str(&l, "hawkalloc:   ");
   line_str(&l, name);
-  for (size_t n = strlen(name); n < 24; n++) line_str(&l, " ");
+  size_t n = strlen(name);
+  do line_str(&l, " ");
+  while (++n < 24);
   line_dec(&l, tenths / 10);
   line_str(&l, ".");
   line_dec(&l, tenths % 10);
@@ -380,6 +386,14 @@ void stats_init(void) {
   if (option_long(OPTION_STATS) != 1) return;
   int saved = errno;
   stats_fd = fcntl(2, F_DUPFD_CLOEXEC, 64);
+  errno = saved;
+}
+
+void stats_after_fork_child(void) {
+  if (stats_fd < 0) return;
+  int saved = errno;
+  close(stats_fd);
+  stats_fd = -1;
   errno = saved;
 }
 

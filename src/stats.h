@@ -43,6 +43,13 @@ HAWK_INTERNAL void stats_init(void);
  * stderr (called at exit by process.c). */
 HAWK_INTERNAL void stats_at_exit(void);
 
+/* fork's child: the copy of stderr closed, so that a child that detaches
+ * (a daemon that puts /dev/null over its descriptors 0 to 2) does not keep
+ * its parent's stderr open: a shell's `$(...)` or a pipeline would wait for
+ * it as long as it runs.  The child prints at exit through descriptor 2
+ * while that still is the file stderr was at start-up. */
+HAWK_INTERNAL void stats_after_fork_child(void);
+
 /* Whether every heap's lock can be taken now, each tried a few times and
  * given back at once (no wait: a signal handler's look). */
 HAWK_INTERNAL int heaps_lockable(void);

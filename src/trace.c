@@ -157,24 +157,6 @@ static uint64_t write_all(int fd, const void *data, size_t len) {
   return done;
 }
 
-/* In the kernel's 64-bit signal set. */
-#define SIGPIPE_BIT (1ull << (SIGPIPE - 1))
-#define SIGXFSZ_BIT (1ull << (SIGXFSZ - 1))
-
-void quiet_write_begin(struct quiet_write *q) {
-  uint64_t pending = 0, block = SIGPIPE_BIT | SIGXFSZ_BIT;
-  q->pending = syscall(SYS_rt_sigpending, &pending, sizeof pending) == 0 ? pending & block : block;
-  q->old = 0;
-  syscall(SYS_rt_sigprocmask, SIG_BLOCK, &block, &q->old, sizeof block);
-}
-
-void quiet_write_end(struct quiet_write *q, int err) {
-  uint64_t raised = err == EPIPE ? SIGPIPE_BIT : err == EFBIG ? SIGXFSZ_BIT : 0;
-  struct timespec zero = {0, 0};
-  if (raised & ~q->pending) syscall(SYS_rt_sigtimedwait, &raised, NULL, &zero, sizeof raised);
-  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &q->old, NULL, sizeof q->old);
-}
-
 /* Writes len bytes of data into the trace at fd: 0, or the errno value of
  * the write that failed.  Into a FIFO, a reader that went away is EPIPE;
  * past the file-size limit, EFBIG: never a signal that kills the program
@@ -211,7 +193,7 @@ static int fd_high(int fd) {
 static void trace_say(const char *problem, int err, int at_start) {
   struct line l = {.len = 0};
   line_str(&l, "hawkalloc: HAWKALLOC_TRACE=");
-  line_str(&l, option_text(OPTION_TRACE));
+  line_quote(&l, option_text(OPTION_TRACE));
   line_str(&l, ": ");
   line_str(&l, problem);
   if (err) {
@@ -552,7 +534,7 @@ void trace_flush_at_exit(void) {
   cancel_restore(old);
   struct line l = {.len = 0};
   line_str(&l, "hawkalloc: HAWKALLOC_TRACE=");
-  line_str(&l, option_text(OPTION_TRACE));
+  line_quote(&l, option_text(OPTION_TRACE));
   line_str(&l, ": the last records not written at exit: the trace is locked (exit called while "
                "the allocator ran: from a signal handler?)");
   line_write_stderr(&l);

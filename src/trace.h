@@ -45,21 +45,4 @@ HAWK_INTERNAL void trace_flush_at_exit(void);
 /* In a forked child: stop tracing (the parent owns the file). */
 HAWK_INTERNAL void trace_after_fork_child(void);
 
-/* Around the library's writes into the files it opened (a trace's, a
- * snapshot's): a FIFO's reader may go away (SIGPIPE), a file may reach the
- * process's file-size limit (RLIMIT_FSIZE, `ulimit -f`: SIGXFSZ), and
- * either signal's default action kills the program.  quiet_write_begin
- * blocks both in this thread; quiet_write_end(q, err) takes back the one a
- * write that failed with err (EPIPE, EFBIG) raised, unless one was pending
- * before, and restores the mask.  The program is never killed for the
- * library's own write; the failed write is the library's to report.
- * Async-signal-safe. */
-struct quiet_write {
-  uint64_t old;     /* the kernel's signal mask (system calls: no PLT entry in the
-                       start-up window) */
-  uint64_t pending; /* of the two, those pending before */
-};
-HAWK_INTERNAL void quiet_write_begin(struct quiet_write *q);
-HAWK_INTERNAL void quiet_write_end(struct quiet_write *q, int err);
-
 #endif /* HAWK_TRACE_H */

@@ -365,7 +365,7 @@ static struct hawk_heap *refuse(int code, const char *what, const char *name) {
   line_str(&l, what);
   if (name) {
     line_str(&l, " '");
-    line_str(&l, name);
+    line_quote(&l, name);
     line_str(&l, "' (segregated, first-fit, next-fit or best-fit)");
   }
   line_write(&l, 2);
@@ -425,11 +425,12 @@ void userheap_destroy(struct hawk_heap *h, hawk_visit_fn visit, void *ctx) {
   __atomic_store_n(&h->magic, HEAP_DEAD, __ATOMIC_RELEASE);
   DLIST_REMOVE(list.live, h);
   lock_give(&list.lock);
-  if (visit) { /* its blocks in use, told before they go (Valgrind) */
-    lock_take(&h->heap.lock);
-    walk_locked(h, visit, ctx);
-    lock_give(&h->heap.lock);
-  }
+  /* A call on h still running finishes first.  One that this thread is in
+   * (a recorder's callback, a signal handler that interrupted it) holds
+   * the lock and would go on in the arenas unmapped below: the wait
+   * reports it instead (lock_wait). */
+  lock_take(&h->heap.lock);
+  if (visit) walk_locked(h, visit, ctx); /* its blocks in use, told before they go (Valgrind) */
   /* Every arena and mapping at once; the bytes in use the heap told the
    * process-wide count are taken back. */
   for (struct arena *a = h->heap.arenas, *next; a; a = next) {
@@ -453,6 +454,7 @@ void userheap_destroy(struct hawk_heap *h, hawk_visit_fn visit, void *ctx) {
     large_unmap(l);
   }
   __atomic_sub_fetch(&counters.heaps_in_use, h->heap.in_use_told, __ATOMIC_RELAXED);
+  lock_give(&h->heap.lock);
   lock_take(&list.lock);
   h->next_free = NULL;
   if (list.free_last)

@@ -9,6 +9,7 @@
 #include "decay.h"
 #include "options.h"
 #include "os.h"
+#include "placement.h"
 
 /* The options and the keys of the block format, once: blocks made by an
  * earlier case must keep their tags. */
@@ -29,6 +30,13 @@ static inline void unit_init_heap(void) {
   if (block_secret != 0) return; /* the whole library's start-up ran */
   unit_init();
   decay_init((uint64_t)option_long(OPTION_DECAY_MS));
+}
+
+/* The runner's placement policy (HAWKALLOC_POLICY), or the library's default
+ * when the variable is not set (process.c's). */
+static inline const struct placement *unit_policy(void) {
+  const char *name = option_text(OPTION_POLICY);
+  return name ? placement_by_name(name) : &placement_segregated;
 }
 
 /* An opaque owner for arenas made outside any heap (the arena layer keeps

@@ -1,6 +1,8 @@
-/* unit_block.c - the block layer: header encoding, tags, footers, sizes. */
+/* unit_block.c - the block layer: header encoding, tags, footers, sizes;
+ * and the lines of its reports (report.h). */
 #include "block.h"
 #include "harness.h"
+#include "report.h"
 #include "unit.h"
 
 /* 16-byte aligned scratch space; blocks start 8 bytes in, like in an arena. */
@@ -130,6 +132,55 @@ TEST(exactly_one_tag_passes_for_each_header) {
       for (uint64_t t = 0; t < 65536; t++) passing += block_word_ok(b, sf | t << 48);
       CHECK(passing == 1);
     }
+}
+
+/* What line_write puts on a pipe for l (at most 511 bytes), NUL-ended. */
+static size_t written(struct line *l, char *out) {
+  int fds[2];
+  if (pipe(fds) != 0) return 0;
+  line_write(l, fds[1]);
+  close(fds[1]);
+  ssize_t n = read(fds[0], out, 511);
+  close(fds[0]);
+  out[n > 0 ? n : 0] = 0;
+  return n > 0 ? (size_t)n : 0;
+}
+
+/* A line longer than its buffer (256 bytes) is cut there and still ends
+ * with its newline. */
+TEST(a_line_longer_than_its_buffer_is_cut_and_ends_its_line) {
+  char text[300], out[512];
+  memset(text, 'x', sizeof text - 1);
+  text[sizeof text - 1] = 0;
+  struct line l = {.len = 0};
+  line_str(&l, text);
+  CHECK(written(&l, out) == 256 && out[255] == '\n' && out[254] == 'x');
+}
+
+/* A quoted value: at most LINE_QUOTE_MAX characters, then "...", so the
+ * rest of the line fits; a short one whole. */
+TEST(a_quoted_value_is_cut_short_with_dots_and_the_line_goes_on) {
+  char text[300], out[512], want[512];
+  memset(text, 'v', sizeof text - 1);
+  text[sizeof text - 1] = 0;
+  struct line l = {.len = 0};
+  line_str(&l, "a=");
+  line_quote(&l, text);
+  line_str(&l, ": problem");
+  memset(want, 0, sizeof want);
+  strcpy(want, "a=");
+  memset(want + 2, 'v', LINE_QUOTE_MAX);
+  strcat(want, "...: problem\n");
+  written(&l, out);
+  CHECK(strcmp(out, want) == 0);
+  line_str(&l, "a=");
+  line_quote(&l, "short");
+  line_str(&l, ": problem");
+  written(&l, out);
+  CHECK(strcmp(out, "a=short: problem\n") == 0);
+  text[LINE_QUOTE_MAX] = 0; /* exactly the most: no dots */
+  line_quote(&l, text);
+  CHECK(written(&l, out) == LINE_QUOTE_MAX + 1 && out[LINE_QUOTE_MAX - 1] == 'v');
 }
 
 TEST_MAIN()

@@ -14,7 +14,7 @@ static struct heap h;
 
 static void fresh_heap(void) {
   unit_init_heap();
-  heap_init(&h, placement_by_name(option_text(OPTION_POLICY))); /* the runner's */
+  heap_init(&h, unit_policy());
 }
 
 static void *take(size_t n) { return heap_alloc(&h, n, HAWK_ALIGN, NULL, HEAP_GROW); }
