@@ -25,6 +25,7 @@
  *              pictures of small heaps drawn zoomed in
  *   grade.c    `hawk grade`: a malloc-lab allocator (mm.c) compiled against
  *              the grader of tools/grade/ (built in) and run on traces
+ *   grade_map.c  `hawk grade --map`: the student's heap as a picture
  *   record.c   the worker's recorder of the library's events (hawk view)
  *   view.c     `hawk view`: the policies' replays written as one HTML page
  *   view_model.c  one policy's heap rebuilt from its events at every call,

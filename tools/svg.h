@@ -1,6 +1,6 @@
 /* svg.h - the SVG text of the heap pictures: numbers formatted for people,
  * escaped text, and the elements the pictures are made of (svg.c).  Only
- * render.c and render_space.c include it.
+ * render.c, render_space.c and grade_map.c include it.
  */
 #ifndef HAWK_SVG_H
 #define HAWK_SVG_H
