@@ -1322,6 +1322,25 @@ TEST(realloc_contents_small_large_small) {
 }
 
 /* C10: a large block grown by doubling up to 64 MiB and shrunk back. */
+/* A large block shrunk in place gives its tail's pages back to the OS: the
+ * range past the new end is no longer mapped (mincore says ENOMEM), not
+ * only counted as given back. */
+TEST(realloc_shrinking_a_large_block_in_place_unmaps_its_tail) {
+  size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+  char *p = hawk_malloc(8 * MiB);
+  REQUIRE(p);
+  memset(p, 1, 8 * MiB);
+  char *q = hawk_realloc(p, 2 * MiB);
+  REQUIRE(q);
+  CHECK(q == p); /* own mappings shrink in place */
+  unsigned char v;
+  char *probe = (char *)(((uintptr_t)p + 5 * MiB) & ~(uintptr_t)(pg - 1));
+  errno = 0;
+  CHECK(mincore(probe, pg, &v) != 0 && errno == ENOMEM);
+  CHECK(q[2 * MiB - 1] == 1);
+  hawk_free(q);
+}
+
 TEST(realloc_large_doubling_and_back) {
   size_t n = MiB;
   unsigned char *p = hawk_malloc(n);

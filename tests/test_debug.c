@@ -141,6 +141,29 @@ static int scenario_heap_check_every(void) {
   return 0;
 }
 
+/* malloc_trim in debug mode gives no page back: the pages of a free block
+ * hold the fill pattern that the next malloc of them checks, and a page
+ * given back reads as zeros (a write after free that never was). */
+static int scenario_trim(void) {
+  void *guard = hawk_malloc(16), *p = hawk_malloc(300000), *guard2 = hawk_malloc(16);
+  hawk_free(p);
+  if (hawk_trim() != 0) return 1; /* nothing released */
+  void *q = hawk_malloc(300000);  /* checks the pattern of the pages it takes */
+  hawk_free(q);
+  hawk_free(guard);
+  hawk_free(guard2);
+  return 0;
+}
+
+/* overflow_at_N: one byte written N bytes into a block of 20 (the canary
+ * covers the 8 bytes past the request: 20 to 27). */
+static int scenario_overflow_at(const char *at) {
+  char *p = hawk_malloc(20);
+  p[atoi(at)] = 'x';
+  hawk_free(p);
+  return 0;
+}
+
 /* --- the cases, in the parent ---------------------------------------------- */
 
 /* Runs scenario in a child with env; returns the wait status, and its stderr in err. */
@@ -189,6 +212,24 @@ TEST(debug_mode_catches_an_overflow_past_the_request) {
   int status = run_child("overflow", "HAWKALLOC_DEBUG=1", NULL, err, sizeof err);
   CHECK(aborted_with(status, err, "): buffer overflow (the canary after the 20 bytes"));
   CHECK(strstr(err, "hawkalloc: free(0x") != NULL);
+}
+
+/* Every byte of the canary, not only the first past the request. */
+TEST(debug_mode_catches_an_overflow_on_every_byte_of_the_canary) {
+  for (int at = 20; at < 28; at++) {
+    char err[4096], scenario[32];
+    snprintf(scenario, sizeof scenario, "overflow_at_%d", at);
+    int status = run_child(scenario, "HAWKALLOC_DEBUG=1", NULL, err, sizeof err);
+    CHECK(aborted_with(status, err, "): buffer overflow (the canary after the 20 bytes"));
+  }
+}
+
+TEST(debug_mode_trim_keeps_the_free_pattern_and_gives_nothing_back) {
+  char err[4096];
+  int status = run_child("trim", "HAWKALLOC_DEBUG=1", NULL, err, sizeof err);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status))
+    fprintf(stderr, "    status %d: %s\n", status, err);
 }
 
 TEST(debug_mode_catches_a_write_after_free) {
@@ -247,6 +288,8 @@ int main(int argc, char **argv) {
     if (strcmp(argv[2], "heap_semantics") == 0) return scenario_heap_semantics();
     if (strcmp(argv[2], "heap_overflow") == 0) return scenario_heap_overflow();
     if (strcmp(argv[2], "heap_check_every") == 0) return scenario_heap_check_every();
+    if (strcmp(argv[2], "trim") == 0) return scenario_trim();
+    if (strncmp(argv[2], "overflow_at_", 12) == 0) return scenario_overflow_at(argv[2] + 12);
     return 99;
   }
   ssize_t n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);

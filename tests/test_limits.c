@@ -243,6 +243,31 @@ static int mode_release(void) {
   return OK;
 }
 
+/* Small blocks until the limit refuses one: every malloc that succeeds
+ * leaves errno as it was, also the one whose arena came from the mapping
+ * the kernel gave only at the second try (os_map's exact-size fallback,
+ * near the limit). */
+static int mode_errno(void) {
+  void **list = NULL;
+  for (long n = 0;; n++) {
+    errno = EDOM;
+    void **p = hawk_malloc(48);
+    if (p == NULL) break;
+    if (errno != EDOM) {
+      say_num("# errno changed by the successful malloc number ", n);
+      return BAD_ERRNO;
+    }
+    p[0] = list;
+    list = p;
+  }
+  while (list) {
+    void **next = list[0];
+    hawk_free(list);
+    list = next;
+  }
+  return OK;
+}
+
 __attribute__((constructor)) static void limits_child(void) {
   const char *mode = getenv("HAWK_LIMITS_MODE");
   if (mode == NULL) return;
@@ -252,6 +277,7 @@ __attribute__((constructor)) static void limits_child(void) {
   if (strcmp(mode, "recover") == 0) rc = mode_recover();
   if (strcmp(mode, "shrink") == 0) rc = mode_shrink();
   if (strcmp(mode, "release") == 0) rc = mode_release();
+  if (strcmp(mode, "errno") == 0) rc = mode_errno();
   _exit(rc);
 }
 
@@ -301,6 +327,12 @@ TEST(first_malloc_under_70MB) { CHECK(exited_ok("first", 70 * MB)); }
 TEST(run_out_and_recover_under_20MB) { CHECK(exited_ok("loop", 20 * MB)); }
 TEST(run_out_and_recover_under_30MB) { CHECK(exited_ok("loop", 30 * MB)); }
 TEST(run_out_and_recover_under_66MB) { CHECK(exited_ok("loop", 66 * MB)); }
+
+TEST(a_malloc_that_succeeds_near_the_limit_leaves_errno_as_it_was) {
+  CHECK(exited_ok("errno", 20 * MB));
+  CHECK(exited_ok("errno", 30 * MB));
+  CHECK(exited_ok("errno", 66 * MB));
+}
 
 TEST(full_capacity_after_running_out) { CHECK(exited_ok("recover", 256 * MiB)); }
 

@@ -610,8 +610,9 @@ static void invalid_pointer_case(enum kind kind, enum op op) {
   char call[32];
   snprintf(call, sizeof call, "%s(", op_name(op));
   EXPECT_ABORT(child_misuse, &m, "hawkalloc: ", call, ptext, "invalid pointer");
-  /* A misaligned pointer is named as such, before anything near it is read. */
-  if (kind == K_MISALIGNED)
+  /* A misaligned pointer is named as such, before anything near it is read:
+   * 8 bytes off too (where a header could lie), not only an odd address. */
+  if (kind == K_MISALIGNED || kind == K_HEADER)
     EXPECT_ABORT(child_misuse, &m, "hawkalloc: ", call, ptext, "invalid pointer (misaligned)");
   CHECK(one_line_report(child_misuse, &m, op_name(op), bad,
                         (const char *const[]){"invalid pointer", NULL}));
@@ -631,6 +632,8 @@ INVALID_CASE(interior_large, realloc, K_INTERIOR_LARGE, OP_REALLOC)
 INVALID_CASE(misaligned, free, K_MISALIGNED, OP_FREE)
 INVALID_CASE(misaligned, usable_size, K_MISALIGNED, OP_USABLE)
 INVALID_CASE(header_offset, free, K_HEADER, OP_FREE)
+INVALID_CASE(header_offset, realloc, K_HEADER, OP_REALLOC)
+INVALID_CASE(header_offset, usable_size, K_HEADER, OP_USABLE)
 INVALID_CASE(stack, free, K_STACK, OP_FREE)
 INVALID_CASE(stack, realloc, K_STACK, OP_REALLOC)
 INVALID_CASE(stack, reallocarray, K_STACK, OP_REALLOCARRAY)

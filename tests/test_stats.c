@@ -81,6 +81,51 @@ TEST(peak_in_use_catches_a_rise_freed_before_the_stats) {
   CHECK(c.in_use + rise / 2 < c.in_use_peak);
 }
 
+/* The same with one heap in use (a fresh process with one thread): the
+ * peak lags the true one by less than one step of the heap's count (64
+ * KiB), whichever way the count went before the rise. */
+TEST(peak_in_use_of_one_heap_lags_by_less_than_a_step) {
+  if (!is_fresh("peak_in_use_of_one_heap_lags_by_less_than_a_step")) {
+    CHECK(run_fresh("peak_in_use_of_one_heap_lags_by_less_than_a_step") == 0);
+    return;
+  }
+  enum { N = 7000, SIZE = 3000, BLOCK = 3008 }; /* 21 MB in blocks past the thread cache */
+  void **p = hawk_malloc(N * sizeof *p);
+  REQUIRE(p);
+  struct hawk_stats a = stats_now();
+  for (int i = 0; i < N; i++) REQUIRE((p[i] = hawk_malloc(SIZE)));
+  for (int i = 0; i < N; i++) hawk_free(p[i]);
+  struct hawk_stats c = stats_now();
+  uint64_t rise = (uint64_t)N * BLOCK;
+  CHECK(c.in_use_peak + (64 << 10) > a.in_use + rise);
+  if (c.in_use_peak + (64 << 10) <= a.in_use + rise)
+    printf("    peak %llu, in use before %llu, rise %llu\n", (unsigned long long)c.in_use_peak,
+           (unsigned long long)a.in_use, (unsigned long long)rise);
+  hawk_free(p);
+}
+
+/* A shrink in place whose cut-off tail merges with the free block after it
+ * counts a split and a coalesce (blocks past the thread cache: the heap's
+ * path). */
+TEST(a_shrink_in_place_next_to_a_free_block_counts_its_merge) {
+  if (!is_fresh("a_shrink_in_place_next_to_a_free_block_counts_its_merge")) {
+    CHECK(run_fresh("a_shrink_in_place_next_to_a_free_block_counts_its_merge") == 0);
+    return;
+  }
+  /* In a fresh process the three are neighbours, from the arena's tail. */
+  char *a = hawk_malloc(5000), *b = hawk_malloc(5000), *c = hawk_malloc(5000);
+  REQUIRE(a && b && c);
+  hawk_free(b);
+  struct hawk_stats s0 = stats_now();
+  char *a2 = hawk_realloc(a, 3000);
+  struct hawk_stats s1 = stats_now();
+  CHECK(a2 == a);
+  CHECK(s1.coalesces == s0.coalesces + 1);
+  CHECK(s1.splits == s0.splits + 1);
+  hawk_free(a2);
+  hawk_free(c);
+}
+
 /* A block that realloc grows in place takes its free neighbour (here the
  * whole rest of the arena) for a moment; the peak of bytes in use must not
  * see that moment.  Worked out by hand: malloc(5000) is a block of 5008

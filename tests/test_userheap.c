@@ -189,6 +189,19 @@ TEST(limit_refuses_past_it_and_the_rest_of_the_program_goes_on) {
   hawk_heap_destroy(h);
 }
 
+/* A limit that a request's block (and the heap's per-block charge) fits
+ * exactly is not refused: 40 bytes take a 48-byte block, charged 64. */
+TEST(limit_takes_a_request_that_fits_it_exactly) {
+  struct hawk_heap *h = with_policy(NULL, 64);
+  REQUIRE(h);
+  void *p = hawk_heap_malloc(h, 40);
+  CHECK(p != NULL);
+  errno = 0;
+  CHECK(hawk_heap_malloc(h, 1) == NULL && errno == ENOMEM); /* and nothing more */
+  hawk_free(p);
+  hawk_heap_destroy(h);
+}
+
 TEST(limit_counts_large_mappings) {
   struct hawk_heap *h = with_policy(NULL, 16 * MiB);
   REQUIRE(h);
