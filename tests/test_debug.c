@@ -184,21 +184,18 @@ static int run_child(const char *scenario, const char *env1, const char *env2, c
   return child_output(fd[0], pid, err, size);
 }
 
-TEST(debug_mode_keeps_the_standard_semantics) {
+/* Whether scenario ran to its end in debug mode (exit status 0). */
+static int debug_scenario_passes(const char *scenario) {
   char err[4096];
-  int status = run_child("semantics", "HAWKALLOC_DEBUG=1", NULL, err, sizeof err);
-  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status))
-    fprintf(stderr, "    status %d: %s\n", status, err);
+  int status = run_child(scenario, "HAWKALLOC_DEBUG=1", NULL, err, sizeof err);
+  int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (!ok) fprintf(stderr, "    %s: status %d: %s\n", scenario, status, err);
+  return ok;
 }
 
-TEST(debug_mode_covers_a_created_heaps_blocks) {
-  char err[4096];
-  int status = run_child("heap_semantics", "HAWKALLOC_DEBUG=1", NULL, err, sizeof err);
-  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status))
-    fprintf(stderr, "    status %d: %s\n", status, err);
-}
+TEST(debug_mode_keeps_the_standard_semantics) { CHECK(debug_scenario_passes("semantics")); }
+
+TEST(debug_mode_covers_a_created_heaps_blocks) { CHECK(debug_scenario_passes("heap_semantics")); }
 
 #ifdef PLAIN_BUILD
 static int aborted_with(int status, const char *err, const char *fragment) {
@@ -225,11 +222,7 @@ TEST(debug_mode_catches_an_overflow_on_every_byte_of_the_canary) {
 }
 
 TEST(debug_mode_trim_keeps_the_free_pattern_and_gives_nothing_back) {
-  char err[4096];
-  int status = run_child("trim", "HAWKALLOC_DEBUG=1", NULL, err, sizeof err);
-  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status))
-    fprintf(stderr, "    status %d: %s\n", status, err);
+  CHECK(debug_scenario_passes("trim"));
 }
 
 TEST(debug_mode_catches_a_write_after_free) {

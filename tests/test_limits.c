@@ -119,6 +119,15 @@ static int mode_first(void) {
 /* Fills with each size in turn and with all of them in rotation, frees,
  * three times; every failure must be NULL with ENOMEM and memory must
  * serve again afterwards. */
+/* Frees a list of blocks linked through their first word. */
+static void free_list(void **list) {
+  while (list) {
+    void **next = list[0];
+    hawk_free(list);
+    list = next;
+  }
+}
+
 static int mode_loop(void) {
   static const size_t sizes[] = {24, 200, 2000, 40000, 300000, 2 * MiB, 6 * MiB};
   const size_t nsizes = sizeof sizes / sizeof sizes[0];
@@ -143,11 +152,7 @@ static int mode_loop(void) {
           p[0] = list;
           list = p;
         }
-        while (list) {
-          void **next = list[0];
-          hawk_free(list);
-          list = next;
-        }
+        free_list(list);
       }
       errno = 0;
       void *p = hawk_malloc(100);
@@ -260,11 +265,7 @@ static int mode_errno(void) {
     p[0] = list;
     list = p;
   }
-  while (list) {
-    void **next = list[0];
-    hawk_free(list);
-    list = next;
-  }
+  free_list(list);
   return OK;
 }
 
