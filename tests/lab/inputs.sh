@@ -222,9 +222,9 @@ fi # part allocator
 # hawk-grade-* scratch) and replay's and map --trace's worker ("the worker
 # died of signal 7").  Now one line names the file and says it shrank, with
 # the command's status for a bad trace.  The shrink is not left to timing:
-# a watcher truncates the file as soon as a process has it mapped (which is
-# only while the loader parses it: a 20 MB .rep, about 0.3 s), and says
-# whether it saw the mapping.
+# a watcher truncates the file as soon as the command or one of its
+# children has it mapped (which is only while the loader parses it: a 20 MB
+# .rep, about 0.3 s), and says whether it saw the mapping.
 if part shrink; then
 python3 -c '
 import sys
@@ -246,11 +246,25 @@ shrunk() {
   got=$(TMPDIR=$work/shrink_tmp python3 -c '
 import glob, os, subprocess, sys, time
 path, out, err, cmd = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+def tree(pid):
+    """pid and its descendants, the command first: its own load comes before
+    its workers, and a scan of every process on a loaded machine took longer
+    than the load (the mapping of a worker was then the one truncated)."""
+    out, todo = [], [pid]
+    while todo:
+        q = todo.pop(0)
+        out.append(q)
+        for c in glob.glob("/proc/%d/task/*/children" % q):
+            try:
+                todo += [int(x) for x in open(c).read().split()]
+            except (OSError, ValueError):
+                pass
+    return out
 with open(out, "wb") as o, open(err, "wb") as e:
     p = subprocess.Popen(cmd, stdout=o, stderr=e)
     seen, t0 = False, time.monotonic()
     while not seen and p.poll() is None and time.monotonic() - t0 < 30:
-        for maps in glob.glob("/proc/[0-9]*/maps"):
+        for maps in ["/proc/%d/maps" % q for q in tree(p.pid)]:
             try:
                 with open(maps) as f:
                     seen = path in f.read()
