@@ -122,16 +122,21 @@ int hawk_stats(struct hawk_stats *out, size_t size) {
   return 0;
 }
 
+/* A row's start: its name, then the values in one column, with at least
+ * one space after the longest name (24 characters: "bytes given back
+ * (pages)"). */
+static void row_name(struct line *l, const char *name) {
+  line_str(l, "hawkalloc:   ");
+  line_str(l, name);
+  size_t n = strlen(name);
+  do line_str(l, " ");
+  while (++n < 24);
+}
+
 /* One "name value" row of the printed table. */
 static void print_row(int fd, const char *name, uint64_t value) {
   struct line l = {.len = 0};
-  line_str(&l, "hawkalloc:   ");
-  line_str(&l, name);
-  /* The values in one column, and at least one space after the longest
-   * name (24 characters: "bytes given back (pages)"). */
-  size_t n = strlen(name);
-  do line_str(&l, " ");
-  while (++n < 24);
+  row_name(&l, name);
   line_dec(&l, value);
   line_write(&l, fd);
 }
@@ -140,11 +145,7 @@ static void print_row(int fd, const char *name, uint64_t value) {
 static void print_percent(int fd, const char *name, uint64_t num, uint64_t den, const char *how) {
   uint64_t tenths = den ? (num * 1000 + den / 2) / den : 0;
   struct line l = {.len = 0};
-  line_str(&l, "hawkalloc:   ");
-  line_str(&l, name);
-  size_t n = strlen(name);
-  do line_str(&l, " ");
-  while (++n < 24);
+  row_name(&l, name);
   line_dec(&l, tenths / 10);
   line_str(&l, ".");
   line_dec(&l, tenths % 10);

@@ -428,9 +428,11 @@ void userheap_destroy(struct hawk_heap *h, hawk_visit_fn visit, void *ctx) {
   /* A call on h still running finishes first.  One that this thread is in
    * (a recorder's callback, a signal handler that interrupted it) holds
    * the lock and would go on in the arenas unmapped below: the wait
-   * reports it instead (lock_wait). */
+   * reports it instead (lock_wait).  Not held across the unmaps: a call
+   * that waits for it now uses a destroyed heap, the program's race. */
   lock_take(&h->heap.lock);
   if (visit) walk_locked(h, visit, ctx); /* its blocks in use, told before they go (Valgrind) */
+  lock_give(&h->heap.lock);
   /* Every arena and mapping at once; the bytes in use the heap told the
    * process-wide count are taken back. */
   for (struct arena *a = h->heap.arenas, *next; a; a = next) {
@@ -454,7 +456,6 @@ void userheap_destroy(struct hawk_heap *h, hawk_visit_fn visit, void *ctx) {
     large_unmap(l);
   }
   __atomic_sub_fetch(&counters.heaps_in_use, h->heap.in_use_told, __ATOMIC_RELAXED);
-  lock_give(&h->heap.lock);
   lock_take(&list.lock);
   h->next_free = NULL;
   if (list.free_last)
