@@ -26,7 +26,12 @@ static inline void cpu_relax(void) {
 
 __thread const char *lock_callback __attribute__((tls_model("initial-exec")));
 
-void abort_line_quiet(void) {
+/* Before the line of a report that aborts here: SIGPIPE and SIGXFSZ
+ * blocked with the raw call, so that a stderr that is a pipe nobody reads
+ * or a file past the size limit loses the line but the program still ends
+ * by abort(), not by the signal its write raised (report.c's lines block
+ * them in line_write). */
+static HAWK_COLD void abort_line_quiet(void) {
   uint64_t block = (1ull << (SIGPIPE - 1)) | (1ull << (SIGXFSZ - 1));
   syscall(SYS_rt_sigprocmask, SIG_BLOCK, &block, NULL, sizeof block);
 }

@@ -85,13 +85,6 @@ static inline int lock_try(struct hawk_lock *l) {
  * its own thread, for ever; lock_wait_check reports it instead. */
 HAWK_INTERNAL extern __thread const char *lock_callback __attribute__((tls_model("initial-exec")));
 
-/* Before the line of a report that aborts (report.c, lock.c): SIGPIPE and
- * SIGXFSZ blocked with the raw call, so that a stderr that is a pipe nobody
- * reads or a file past the size limit loses the line but the program still
- * ends by abort(), not by the signal its write raised.  Here, past the
- * 64 KiB window of the code every process runs (the Makefile's LIB_FIRST). */
-HAWK_INTERNAL HAWK_COLD void abort_line_quiet(void);
-
 /* lock_wait_check's report: one line naming lock_callback, then abort. */
 HAWK_INTERNAL _Noreturn void lock_callback_misuse(void);
 

@@ -10,8 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lock.h"
-
 /* What descriptor 2 was at start-up. */
 static struct {
   int open;
@@ -163,13 +161,11 @@ static void line_about(const char *what, const char *open, const void *ptr, cons
 }
 
 void report_misuse(const char *call, const void *ptr, const char *problem) {
-  abort_line_quiet();
   line_about(call, "(", ptr, ")", problem);
   abort();
 }
 
 void report_fatal(const char *call, const char *problem) {
-  abort_line_quiet();
   struct line l = {.len = 0};
   line_str(&l, "hawkalloc: ");
   line_str(&l, call);
@@ -180,7 +176,6 @@ void report_fatal(const char *call, const char *problem) {
 }
 
 void report_assert(const char *file, int line, const char *cond) {
-  abort_line_quiet();
   struct line l = {.len = 0};
   line_str(&l, "hawkalloc: assertion failed at ");
   line_str(&l, file);

@@ -160,7 +160,7 @@ static uint64_t write_all(int fd, const void *data, size_t len) {
 /* Writes len bytes of data into the trace at fd: 0, or the errno value of
  * the write that failed.  Into a FIFO, a reader that went away is EPIPE;
  * past the file-size limit, EFBIG: never a signal that kills the program
- * (trace.h: quiet_write). */
+ * (report.h: quiet_write). */
 static int trace_write(int fd, const void *data, size_t len) {
   struct quiet_write q;
   quiet_write_begin(&q);

@@ -1046,6 +1046,30 @@ TEST(a_walk_visitor_that_frees_a_block_is_told_by_its_callback) {
   EXPECT_ABORT(walk_that_frees, &large, line);
 }
 
+/* The lock layer's own report (lock.c writes its line itself, below
+ * report.c's line_write) into a stderr that is a pipe nobody reads: the
+ * program still ends by abort(), not by the SIGPIPE of its write. */
+TEST(a_lock_report_into_a_pipe_nobody_reads_still_aborts) {
+  static int medium = HAWK_BLOCK_ALLOCATED;
+  int fd[2];
+  REQUIRE(pipe(fd) == 0);
+  close(fd[0]);
+  fflush(NULL);
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    dup2(fd[1], 2);
+    walk_that_frees(&medium);
+    _exit(0);
+  }
+  close(fd[1]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+  if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT)
+    fprintf(stderr, "    status %d\n", status);
+}
+
 /* A recorder's callback that destroys the created heap whose call it is
  * told of: the call holds the heap's lock and goes on in the heap's arenas
  * once the callback returns.  The destroy waits for that lock, as for a

@@ -112,6 +112,15 @@ else
 fi
 "$hawk" run --heaps 99 -- true 2>/dev/null
 expect "hawk run --heaps 99 is refused" 2 $?
+# The bounds themselves: 1 and 16 heaps are the library's range
+# (HAWKALLOC_HEAPS), 0 and 17 are refused.
+got=""
+for n in 0 1 16 17; do
+  out=$("$hawk" run --heaps "$n" -- sh -c 'echo "${HAWKALLOC_HEAPS:-unset}"' 2>/dev/null)
+  got+="$n:$out:$? "
+done
+expect "hawk run --heaps: 1 and 16 run with HAWKALLOC_HEAPS set, 0 and 17 are refused (exit 2)" \
+  "0::2 1:1:0 16:16:0 17::2 " "$got"
 
 cp "$lib" "$work/other.so"
 got=$(HAWK_LIB=$work/other.so "$hawk" run -- sh -c 'echo "$LD_PRELOAD"')
@@ -439,6 +448,14 @@ done
 rep_files=()
 if [[ -d $traces ]]; then
   for f in "$traces"/*.rep; do [[ -f $f ]] && rep_files+=("$f"); done
+fi
+# The table's rules are as wide as its header (each column and the two
+# spaces between columns).
+if ((${#rep_files[@]} >= 2)); then
+  got=$("$hawk" replay --rounds 1 --policy first-fit,segregated "${rep_files[@]:0:2}" 2>&1 |
+    awk 'NR == 1 { w = length($0) } /^-+$/ { n++; if (length($0) != w) bad++ }
+      END { print (n >= 2 && !bad) ? "as wide" : n + 0 " rules, " bad + 0 " of another width than the header (" w ")" }')
+  expect "hawk replay's table: every rule is as wide as the header" "as wide" "$got"
 fi
 if ((${#rep_files[@]} == 0)); then
   skip "classic traces" "none in $traces (set HAWK_TRACES)"

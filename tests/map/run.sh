@@ -82,6 +82,20 @@ else
   fi
   want="realloc2-bal.rep, first-fit (textbook), after op $(peak_op "$T/realloc2-bal.rep") of 14401, the peak of live bytes"
   expect "the picture is titled with the trace, the policy and the peak's op" "$want" "$(svg title "$work/r2.svg")"
+  # Every byte count for people beside its exact count is rounded to the
+  # nearest tenth (short1-bal's footprint: 10,440 bytes, 10.2 KiB).
+  "$hawk" map --out "$work/s1.svg" --trace "$T/short1-bal.rep" >/dev/null 2>&1
+  got="$(svg bytes "$work/r2.svg") / $(svg bytes "$work/s1.svg")"
+  if [[ $got =~ ^[1-9][0-9]*\ pairs,\ all\ rounded\ /\ [1-9][0-9]*\ pairs,\ all\ rounded$ ]]; then
+    ok "the sizes beside their byte counts are rounded to the nearest tenth ($got)"
+  else
+    fail "the sizes beside their byte counts are rounded to the nearest tenth" "$got"
+  fi
+  got="$(svg legend "$work/r2.svg") / $(svg legend "$work/s1.svg")"
+  expect "the legends say what is drawn: each state's swatch in its blocks' class, view 2's arenas and large blocks in their fills" \
+    "as drawn / as drawn" "$got"
+  expect "a zoomed picture's note: blocks of three pixels and up are drawn one by one" "3 px" \
+    "$(svg zoomnote "$work/s1.svg")"
   if grep -q "first-fit (textbook), after op" "$work/r2.svg" && [[ ! -e $work/r2.snap.blocks ]]; then
     ok "the heading says it too, and the blocks file is gone"
   else

@@ -5,12 +5,14 @@ the same N calls (`hawk view --walk N`, one block a line: REGION:+OFFSET SIZE
 STATE), for the first policy of the page, POLICY:
 
   * the page says it shows call N;
-  * the page's block list (#blocks) is exactly hawk_walk's;
+  * the page's block list (#blocks) is exactly hawk_walk's, and the figures
+    under the heap (bytes in use, cached, free, free blocks) add up as its;
   * the page's free lists (#freelists), each in order, are exactly the
     library's (`--walk` prints them after the blocks as "list CLASS: ...",
     as the library reports them when a recorder is installed), and next
     fit's rover ("rover REGION:+OFFSET") is where its events put it;
-  * for segregated fit, the bitmap marks exactly the non-empty classes;
+  * for segregated fit, the bitmap marks exactly the non-empty classes and
+    outlines the class of the block the call's line names;
   * every claim of the explanation (#explain) about where a block now is can
     be seen in hawk_walk's blocks: a new block ("the new block is at ...",
     split into S + R: an allocated block of S there and a free one of R after
@@ -67,6 +69,18 @@ def main(dom_path, walk_path, policy, n, new=None):
         if len(cells) != 128 or on != listed:
             problems.append("the bitmap (%d classes) marks %s, the library's non-empty lists are %s"
                             % (len(cells), sorted(on)[:12], sorted(listed)[:12]))
+        # The request's class outlined: the class of the block the call's
+        # line names, as the library computes it (placement_segregated.h:
+        # one per 16 bytes below 1 KiB, then four per power of two).
+        req = [i for i, c in enumerate(cells) if "req" in c.split()]
+        calls = [re.search(r": a block of ([\d,]+) bytes", t) for t in explain_of(dom, policy)]
+        block = next((int(c.group(1).replace(",", "")) for c in calls if c), None)
+        if block is not None:
+            lg = block.bit_length() - 1
+            want = block >> 4 if block < 1024 else min(127, 4 * lg + 20 + (block >> (lg - 2)))
+            if req != [want]:
+                problems.append("the bitmap outlines class %s for a block of %d bytes, whose class is %d"
+                                % (req, block, want))
     if page != walk:
         a, b = set(page), set(walk)
         problems.append("the page shows %d blocks, hawk_walk %d; only on the page: %s; only in hawk_walk: %s"
@@ -76,14 +90,33 @@ def main(dom_path, walk_path, policy, n, new=None):
         where, size, state = line.split()
         region, off = where.split(":+")
         blocks[(int(region), int(off, 16))] = (int(size), state)
+    # The figures under the first policy's heap: its bytes in use, cached
+    # and free, and its free blocks, as hawk_walk's blocks add up.
+    m = re.search(r'<div class="figs">[^<]*?in use ([\d,]+), cached ([\d,]+), free ([\d,]+) in ([\d,]+) blocks</div>', dom)
+    want = [sum(sz for sz, st in blocks.values() if st not in ("cached", "free")),
+            sum(sz for sz, st in blocks.values() if st == "cached"),
+            sum(sz for sz, st in blocks.values() if st == "free"),
+            sum(1 for sz, st in blocks.values() if st == "free")]
+    got = [int(x.replace(",", "")) for x in m.groups()] if m else None
+    if got != want:
+        problems.append("the figures say in use, cached, free, free blocks %s; hawk_walk's blocks %s"
+                        % (got, want))
     sentences = explain_of(dom, policy)
     claims = 0
     num = lambda s: int(s.replace(",", ""))
+    # The call line's block size for the request (8-byte header, rounded up
+    # to 16, at least 32) is the one the policy split off for it.
+    call_block = None
     for s in sentences:
+        m = re.search(r"^Call \d+ \(.*\): \w+\([\d,]+\) for block \d+: a block of ([\d,]+) bytes", s)
+        if m:
+            call_block = num(m.group(1))
         m = re.search(r"split it into ([\d,]+) \+ ([\d,]+).*the new block is at arena (\d+) \+0x([0-9a-f]+)", s)
         if m:
             size, rest, reg, off = num(m.group(1)), num(m.group(2)), int(m.group(3)), int(m.group(4), 16)
             claims += 1
+            if call_block is not None and size != call_block:
+                problems.append("'%s': the call's line says a block of %d bytes" % (s, call_block))
             if blocks.get((reg, off), (0, ""))[0] != size:
                 problems.append("'%s': hawk_walk has %s there" % (s, blocks.get((reg, off))))
             if blocks.get((reg, off + size)) != (rest, "free"):
@@ -94,6 +127,20 @@ def main(dom_path, walk_path, policy, n, new=None):
             got = blocks.get((int(m.group(2)), int(m.group(3), 16)))
             if got != (num(m.group(1)), "free"):
                 problems.append("'%s': hawk_walk has %s there" % (s, got))
+        # A free that merged: the merged block starts at the block before it
+        # when there is one (else at the freed block), and holds the three.
+        m = re.search(r"The block of ([\d,]+) bytes at arena (\d+) \+0x([0-9a-f]+) became free and was "
+                      r"coalesced with (.*) into one free block of ([\d,]+) bytes at arena (\d+) \+0x([0-9a-f]+)", s)
+        if m:
+            claims += 1
+            before = re.search(r"the free block before it \(([\d,]+) bytes\)", m.group(4))
+            after = re.search(r"the free block after it \(([\d,]+) bytes\)", m.group(4))
+            b_size, b_off = num(m.group(1)), int(m.group(3), 16)
+            p_size = num(before.group(1)) if before else 0
+            a_size = num(after.group(1)) if after else 0
+            if (m.group(6) != m.group(2) or int(m.group(7), 16) != b_off - p_size
+                    or num(m.group(5)) != b_size + p_size + a_size):
+                problems.append("'%s': the merged block is not where or as large as its parts say" % s)
         m = re.search(r"thread cache held a free block of ([\d,]+) bytes at arena (\d+) \+0x([0-9a-f]+)", s)
         if m:
             claims += 1

@@ -155,6 +155,21 @@ if [[ $rc -eq 0 && -s $work/w.html ]] && grep -Eq '^0:\+0x[0-9a-f]+ [0-9]+ (allo
 else
   fail "--walk 12 (the last call): its blocks, exit 0" "status $rc" "$(cat "$work/out" "$work/err")"
 fi
+# hawk view leaves nothing in TMPDIR (its scratch trace and snapshot
+# files): a page written, --check, --walk, a run refused (a misspelt
+# policy) and one whose allocator fails (no events).
+mkdir -p "$work/viewtmp"
+for args in "" "--check" "--walk 5" "--policy frist-fit" "--allocator $libc"; do
+  # shellcheck disable=SC2086 # the words of args are options
+  TMPDIR=$work/viewtmp "$hawk" view $args --out "$work/t.html" "$traces/short1-bal.rep" >/dev/null 2>&1
+  left=$(ls -A "$work/viewtmp")
+  if [[ -z $left ]]; then
+    ok "hawk view ${args:-(a page)}: nothing left in TMPDIR"
+  else
+    fail "hawk view ${args:-(a page)}: nothing left in TMPDIR" "$left"
+    rm -rf "${work:?}/viewtmp" && mkdir "$work/viewtmp"
+  fi
+done
 fi # usage
 
 # --- a page that cannot be written ---------------------------------------------
@@ -316,6 +331,10 @@ page_at binary-cache "$traces/binary-bal.rep" 2500 "" segregated
 page_at realloc-cache "$traces/realloc-bal.rep" 7001 "" next-fit,segregated
 page_at coalescing-all "$traces/coalescing-bal.rep" 9999 --textbook next-fit,first-fit,best-fit,segregated
 page_at realloc-textbook "$traces/realloc-bal.rep" 301 --textbook first-fit,best-fit
+# Requests of 1 and 5 bytes: a block of 32 bytes each, the least the
+# library makes (the call's line says "at least 32").
+printf '1000\n2\n3\n1\na 0 1\na 1 5\nf 0\n' >"$work/tiny.rep"
+page_at tiny-requests "$work/tiny.rep" 2 --textbook segregated,first-fit
 # A trace whose keyframes would copy more than tools/view.h's
 # VIEW_KEYFRAME_BLOCKS blocks gets longer chunks (chunk_for): 24,000 live
 # blocks, then 800,000 calls on one more, in chunks of 4,096 rather than
