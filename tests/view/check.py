@@ -54,6 +54,13 @@ def main(dom_path, walk_path, policy, n, new=None):
     walk_lists = [l for l in lines if l.startswith(("list ", "rover "))]
     page = blocks_of(dom)
     problems = []
+    sentences = explain_of(dom, policy)
+    num = lambda s: int(s.replace(",", ""))
+    # The block the call's line names for a request (8-byte header, rounded
+    # up to 16, at least 32), or None (a free, the start).
+    call_block = next((num(m.group(1)) for m in (
+        re.search(r"^Call \d+ \(.*\): \w+\([\d,]+\) for block \d+: a block of ([\d,]+) bytes", t)
+        for t in sentences) if m), None)
     m = re.search(r'<pre id="freelists">(.*?)</pre>', dom, re.S)
     page_lists = html.unescape(m.group(1)).strip().splitlines() if m else ["(no #freelists)"]
     if page_lists != walk_lists:
@@ -73,14 +80,12 @@ def main(dom_path, walk_path, policy, n, new=None):
         # line names, as the library computes it (placement_segregated.h:
         # one per 16 bytes below 1 KiB, then four per power of two).
         req = [i for i, c in enumerate(cells) if "req" in c.split()]
-        calls = [re.search(r": a block of ([\d,]+) bytes", t) for t in explain_of(dom, policy)]
-        block = next((int(c.group(1).replace(",", "")) for c in calls if c), None)
-        if block is not None:
-            lg = block.bit_length() - 1
-            want = block >> 4 if block < 1024 else min(127, 4 * lg + 20 + (block >> (lg - 2)))
+        if call_block is not None:
+            lg = call_block.bit_length() - 1
+            want = call_block >> 4 if call_block < 1024 else min(127, 4 * lg + 20 + (call_block >> (lg - 2)))
             if req != [want]:
                 problems.append("the bitmap outlines class %s for a block of %d bytes, whose class is %d"
-                                % (req, block, want))
+                                % (req, call_block, want))
     if page != walk:
         a, b = set(page), set(walk)
         problems.append("the page shows %d blocks, hawk_walk %d; only on the page: %s; only in hawk_walk: %s"
@@ -101,21 +106,13 @@ def main(dom_path, walk_path, policy, n, new=None):
     if got != want:
         problems.append("the figures say in use, cached, free, free blocks %s; hawk_walk's blocks %s"
                         % (got, want))
-    sentences = explain_of(dom, policy)
     claims = 0
-    num = lambda s: int(s.replace(",", ""))
-    # The call line's block size for the request (8-byte header, rounded up
-    # to 16, at least 32) is the one the policy split off for it.
-    call_block = None
     for s in sentences:
-        m = re.search(r"^Call \d+ \(.*\): \w+\([\d,]+\) for block \d+: a block of ([\d,]+) bytes", s)
-        if m:
-            call_block = num(m.group(1))
         m = re.search(r"split it into ([\d,]+) \+ ([\d,]+).*the new block is at arena (\d+) \+0x([0-9a-f]+)", s)
         if m:
             size, rest, reg, off = num(m.group(1)), num(m.group(2)), int(m.group(3)), int(m.group(4), 16)
             claims += 1
-            if call_block is not None and size != call_block:
+            if call_block is not None and size != call_block:  # the block split off for it
                 problems.append("'%s': the call's line says a block of %d bytes" % (s, call_block))
             if blocks.get((reg, off), (0, ""))[0] != size:
                 problems.append("'%s': hawk_walk has %s there" % (s, blocks.get((reg, off))))
