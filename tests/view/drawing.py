@@ -15,9 +15,19 @@ arena 0 that a thread cache holds (48 bytes or more), at call OP of a page
 with the cache: its bytes past the header are orange, the colour the
 legend gives "in a thread cache".
 
+drawing.py --fitted PAGE OP WALK [CHROMIUM]: the view fitted to the heap at
+call OP (as the page opens), where blocks under a pixel wide are gathered
+by the pixel column their start falls in: each such column of arena 0 must
+be in the legend's colour of the state (free, allocated, in a thread cache)
+that holds most of the bytes of those blocks in WALK.  Columns whose pixel
+is in none of the legend's colours (an outline of a touched or examined
+block crosses them) are left out, at most a tenth of them; at least 50
+columns must be compared, among them free and allocated ones.
+
 Each colour is the pixel at the middle of the part, the view set through the
 address (&view=LO-HI) around it.  Prints "ok NAME" or "FAIL NAME: WHY" a
 line; exits 1 if anything failed."""
+import math
 import os
 import re
 import sys
@@ -29,12 +39,15 @@ COLOURS = {"header": (0x55, 0x55, 0x55), "payload": (0x4f, 0x7c, 0xac),
            "rounding": (0xa9, 0xc4, 0xe0), "free": (0x9f, 0xd3, 0x9b)}
 
 
-def read_walk(walk):
+def read_walk(walk, region="0"):
+    """WALK's blocks of one arena (region None: of every arena, keyed by
+    their offset in it, for the highest end) by offset: (size, state)."""
     blocks = {}
     for line in open(walk):
-        m = re.match(r"0:\+0x([0-9a-f]+) (\d+) (\w+)$", line.strip())
-        if m:
-            blocks[int(m.group(1), 16)] = (int(m.group(2)), m.group(3))
+        m = re.match(r"(\d+):\+0x([0-9a-f]+) (\d+) (\w+)$", line.strip())
+        if m and region in (None, m.group(1)):
+            blocks[(m.group(1), int(m.group(2), 16)) if region is None else int(m.group(2), 16)] = \
+                (int(m.group(3)), m.group(4))
     return blocks
 
 
@@ -72,6 +85,78 @@ def main_cached(page, op, walk, chromium):
     print(("ok   " if ok else "FAIL ") + "call %d's cached block of %d bytes at +0x%x drawn in the legend's "
           "colour for a thread cache, #%s" % (op, size, at, m.group(1)) + ("" if ok else ": got %s" % (got,)))
     return 0 if ok else 1
+
+
+def legend(page):
+    """The legend's colour of each state of WALK, from the page itself."""
+    html = open(page, encoding="utf-8").read()
+    want = {}
+    for state, label in (("free", "free"), ("allocated", "payload"), ("cached", "in a thread cache")):
+        m = re.search(r'background:#([0-9a-f]{6})"></i>%s<' % label, html)
+        if m:
+            want[state] = tuple(int(m.group(1)[i:i + 2], 16) for i in (0, 2, 4))
+    return want
+
+
+def main_fitted(page, op, walk, chromium):
+    name = "call %d's view fitted to the heap: each column of blocks under a pixel" % op
+    blocks = read_walk(walk)
+    want = legend(page)
+    if len(want) != 3:
+        print("FAIL %s: the legend lacks a state's colour (%s)" % (name, sorted(want)))
+        return 1
+    url = "file://" + os.path.abspath(page)
+    with Page(url + "#op=%d" % op, chromium) as p:
+        p.until("document.body.dataset.pending === '0' && /call/.test(document.getElementById('opinfo').textContent)")
+        # The fitted view spans arena offsets 0 to a tenth past the highest
+        # end of a block that is not free, at least 4,096 (the page's
+        # zoom line shows it rounded; the columns need it exact).
+        text = p.eval("document.getElementById('zoomtext').textContent")
+        width, dpr = p.eval("[document.querySelector('#heaps canvas').clientWidth, window.devicePixelRatio || 1]")
+        end = max([4096] + [a[1] + s for a, (s, st) in read_walk(walk, None).items() if st != "free"])
+        lo, hi = 0, min(4194304, end * 1.1)
+        m = re.search(r"showing \+0x([0-9a-f]+) to \+0x([0-9a-f]+) ", text)
+        if not m or (int(m.group(1), 16), int(m.group(2), 16)) != (lo, round(hi)):
+            print("FAIL %s: the page shows %s, not the heap fitted (+0x0 to +0x%x)" % (name, text, round(hi)))
+            return 1
+        # Blocks under a pixel wide go, whole, to the column of their start
+        # (in CSS pixels, with the page's own arithmetic).
+        px = width / (hi - lo)
+        cols = {}
+        for at, (size, state) in blocks.items():
+            x0, x1 = (at - lo) * px, (at + size - lo) * px
+            if x1 < 0 or x0 > width or x1 - x0 >= 1:
+                continue
+            col = max(0, min(math.ceil(width), math.floor(x0)))
+            cols.setdefault(col, {}).setdefault(state, 0)
+            cols[col][state] += size
+        row = p.eval("(c => { const d = window.devicePixelRatio || 1, g = c.getContext('2d');"
+                     " return Array.from(g.getImageData(0, Math.floor(21 * d), c.width, 1).data); })"
+                     "(document.querySelector('#heaps canvas'))")
+    compared, skipped, bad, seen = 0, 0, [], set()
+    for col, by in sorted(cols.items()):
+        most = max(by.values())
+        # The page keeps the first state of free, allocated, cached on a tie.
+        state = next(s for s in ("free", "allocated", "cached") if by.get(s) == most)
+        x = int(col * dpr)
+        got = tuple(row[4 * x:4 * x + 3])
+        if got not in want.values():
+            skipped += 1
+            continue
+        compared += 1
+        seen.add(state)
+        if got != want[state]:
+            bad.append("column %d (%s): %s" % (col, ", ".join("%s %d" % kv for kv in sorted(by.items())), got))
+    why = []
+    if bad:
+        why.append("%d of %d in another state's colour, first %s" % (len(bad), compared, "; ".join(bad[:3])))
+    if compared < 50 or skipped * 10 > compared + skipped:
+        why.append("%d columns compared, %d left out" % (compared, skipped))
+    if not {"free", "allocated"} <= seen:
+        why.append("states compared: %s" % sorted(seen))
+    print(("FAIL " if why else "ok   ") + name + " in the colour of its state with most bytes (%d columns; %s)"
+          % (compared, ", ".join(sorted(seen))) + (": " + "; ".join(why) if why else ""))
+    return 1 if why else 0
 
 
 def main(page, op, walk, chromium):
@@ -138,6 +223,9 @@ def main(page, op, walk, chromium):
 
 
 if __name__ == "__main__":
+    if sys.argv[1] == "--fitted":
+        sys.exit(main_fitted(sys.argv[2], int(sys.argv[3]), sys.argv[4],
+                             sys.argv[5] if len(sys.argv) > 5 else "chromium"))
     if sys.argv[1] == "--cached":
         sys.exit(main_cached(sys.argv[2], int(sys.argv[3]), sys.argv[4],
                              sys.argv[5] if len(sys.argv) > 5 else "chromium"))

@@ -9,7 +9,9 @@
 #     #op=peak opens at the trace's peak, computed here from the .rep;
 #   * zoomed in to bytes, a block's header, payload, rounding and a free
 #     block's footer are drawn in their colours, and a thread-cached block in
-#     the legend's (drawing.py, the canvas read);
+#     the legend's; fitted to the heap, each column of blocks under a pixel
+#     in the colour of the state with most of its bytes (drawing.py, the
+#     canvas read);
 #   * a trace's name is escaped in the page's script (<!--<script>&.rep);
 #   * the controls, pressed through the DevTools protocol (controls.py):
 #     step on and back, start and end, peak, next arena growth, next
@@ -374,6 +376,22 @@ while read -r word rest; do
   esac
 done < <(timeout 300 python3 "$here/drawing.py" --cached "$work/cached.html" 2500 "$work/walk2500.txt" \
   "$chromium" 2>&1 || echo "FAIL drawing.py --cached: exit $?")
+
+# The view fitted to the heap, where blocks under a pixel are gathered by
+# column: each column in the colour of the state with most of its bytes
+# (random-bal at its peak with the cache, segregated fit: free, allocated
+# and cached columns).
+peak=$(rep_peak "$traces/random-bal.rep")
+"$hawk" view --policy segregated --walk "$peak" --out "$work/fitted.html" \
+  "$traces/random-bal.rep" >"$work/walk-fitted.txt" 2>"$work/err"
+while read -r word rest; do
+  case $word in
+  ok) ok "drawn by column: $rest" ;;
+  FAIL) fail "drawn by column: ${rest%%: *}" "${rest#*: }" ;;
+  *) fail "drawn by column: drawing.py said" "$word $rest" ;;
+  esac
+done < <(timeout 300 python3 "$here/drawing.py" --fitted "$work/fitted.html" "$peak" \
+  "$work/walk-fitted.txt" "$chromium" 2>&1 || echo "FAIL drawing.py --fitted: exit $?")
 
 # The controls pressed (tests/view/controls.py, through the DevTools
 # protocol): one case per control, each as the script reports it.
