@@ -53,7 +53,14 @@ def read_walk(walk, region="0"):
 
 def pixel(p, op, lo, hi, byte):
     """The colour of byte (an arena offset) of the first policy's arena 0,
-    bytes lo..hi shown (see colour in main)."""
+    bytes lo..hi shown.  A new address is shown by the page's hashchange
+    handler, which runs after the assignment returns: waiting on
+    data-pending alone could read the canvas before the handler started.  A
+    listener added after the page's fires after it, once data-pending counts
+    the call being shown.  The view spans the canvas's bitmap (c.width),
+    whatever its box is now: a scrollbar that comes or goes after the
+    drawing changes clientWidth, not what was drawn (under load the header
+    of call 301 was read 8 bytes early so, at 27f7e56)."""
     p.eval("(h => location.hash === h ? true : new Promise(r => {"
            " addEventListener('hashchange', () => r(true), {once: true}); location.hash = h; }))"
            "('#op=%d&view=%d-%d')" % (op, lo, hi))
@@ -71,19 +78,17 @@ def main_cached(page, op, walk, chromium):
         print("FAIL a cached block drawn in the legend's colour: no cached block of 48 bytes in arena 0")
         return 1
     size = blocks[at][0]
-    html = open(page, encoding="utf-8").read()
-    m = re.search(r'background:#([0-9a-f]{6})"></i>in a thread cache<', html)
-    if not m:
+    want = legend(page).get("cached")
+    if want is None:
         print("FAIL a cached block drawn in the legend's colour: no legend entry 'in a thread cache'")
         return 1
-    want = tuple(int(m.group(1)[i:i + 2], 16) for i in (0, 2, 4))
     url = "file://" + os.path.abspath(page)
     with Page(url + "#op=%d" % op, chromium) as p:
         p.until("document.body.dataset.pending === '0' && /call/.test(document.getElementById('opinfo').textContent)")
         got = pixel(p, op, max(0, at - 16), at + size + 16, at + 8 + (size - 8) // 2)
     ok = got == want
     print(("ok   " if ok else "FAIL ") + "call %d's cached block of %d bytes at +0x%x drawn in the legend's "
-          "colour for a thread cache, #%s" % (op, size, at, m.group(1)) + ("" if ok else ": got %s" % (got,)))
+          "colour for a thread cache, #%02x%02x%02x" % ((op, size, at) + want) + ("" if ok else ": got %s" % (got,)))
     return 0 if ok else 1
 
 
@@ -160,11 +165,7 @@ def main_fitted(page, op, walk, chromium):
 
 
 def main(page, op, walk, chromium):
-    blocks = {}
-    for line in open(walk):
-        m = re.match(r"0:\+0x([0-9a-f]+) (\d+) (\w+)$", line.strip())
-        if m:
-            blocks[int(m.group(1), 16)] = (int(m.group(2)), m.group(3))
+    blocks = read_walk(walk)
     url = "file://" + os.path.abspath(page)
     failed = 0
     with Page(url + "#op=%d" % op, chromium) as p:
@@ -179,30 +180,11 @@ def main(page, op, walk, chromium):
         size = blocks[at][0]
         free = next((a for a, (s, st) in sorted(blocks.items()) if st == "free" and s >= 32), None)
 
-        def colour(lo, hi, byte):  # the pixel at byte (arena offset) with bytes lo..hi shown
-            # A new address is shown by the page's hashchange handler, which
-            # runs after the assignment returns: waiting on data-pending
-            # alone could read the canvas before the handler started.  A
-            # listener added after the page's fires after it, once
-            # data-pending counts the call being shown.
-            p.eval("(h => location.hash === h ? true : new Promise(r => {"
-                   " addEventListener('hashchange', () => r(true), {once: true}); location.hash = h; }))"
-                   "('#op=%d&view=%d-%d')" % (op, lo, hi))
-            p.until("document.body.dataset.pending === '0' && /view=%d-%d/.test(location.hash)" % (lo, hi), 30)
-            # The view spans the canvas's bitmap (c.width), whatever its box
-            # is now: a scrollbar that comes or goes after the drawing
-            # changes clientWidth, not what was drawn (under load the
-            # header of call 301 was read 8 bytes early so, at 27f7e56).
-            return tuple(p.eval(
-                "(c => { const d = window.devicePixelRatio || 1, x = (%d - %d) / (%d - %d) * c.width;"
-                " return Array.from(c.getContext('2d').getImageData(Math.floor(x), Math.floor(42 * d), 1, 1).data).slice(0, 3); })"
-                "(document.querySelector('#heaps canvas'))" % (byte, lo, hi, lo)))
-
         lo, hi = max(0, at - 16), at + size + 16
         parts = [("header", at + 4), ("payload", at + 8 + req // 2)]
         if size - 8 - req >= 4:
             parts.append(("rounding", at + 8 + req + (size - 8 - req) // 2))
-        got = {name: colour(lo, hi, b) for name, b in parts}
+        got = {name: pixel(p, op, lo, hi, b) for name, b in parts}
         bad = {k: v for k, v in got.items() if v != COLOURS[k]}
         print(("ok   " if not bad else "FAIL ") + "call %d's block of %d bytes at +0x%x (malloc(%d)) drawn as %s"
               % (op, size, at, req, ", ".join(k for k, _ in parts)) + ("" if not bad else ": got %s" % bad))
@@ -211,9 +193,9 @@ def main(page, op, walk, chromium):
             print("FAIL a free block drawn with its header and footer: no free block of 32 bytes in arena 0")
             return 1
         fs = blocks[free][0]
-        got = {"header": colour(max(0, free - 16), free + 64, free + 4),
-               "free": colour(max(0, free - 16), free + 64, free + 16 if fs < 64 else free + 40),
-               "footer": colour(free + fs - 64, free + fs + 16, free + fs - 4)}
+        got = {"header": pixel(p, op, max(0, free - 16), free + 64, free + 4),
+               "free": pixel(p, op, max(0, free - 16), free + 64, free + 16 if fs < 64 else free + 40),
+               "footer": pixel(p, op, free + fs - 64, free + fs + 16, free + fs - 4)}
         want = {"header": COLOURS["header"], "free": COLOURS["free"], "footer": COLOURS["header"]}
         bad = {k: v for k, v in got.items() if v != want[k]}
         print(("ok   " if not bad else "FAIL ") + "the free block of %d bytes at +0x%x drawn with its header, "
