@@ -17,7 +17,10 @@ STATE), for the first policy of the page, POLICY:
     be seen in hawk_walk's blocks: a new block ("the new block is at ...",
     split into S + R: an allocated block of S there and a free one of R after
     it), a merged free block ("into one free block of M bytes at ..."), a
-    block from the thread cache (allocated there, of that size).
+    block from the thread cache (allocated there, of that size), a search
+    ("examined N free blocks ... and chose the one of S bytes at ...": no
+    more blocks than the free blocks after the call and one, S at least the
+    size asked for, allocated there).
 
 check.py DOM WALK POLICY N new: call N allocated a block in textbook mode
 (no thread cache: the policy took a free block for it), so the explanation
@@ -138,6 +141,21 @@ def main(dom_path, walk_path, policy, n, new=None):
             if (m.group(6) != m.group(2) or int(m.group(7), 16) != b_off - p_size
                     or num(m.group(5)) != b_size + p_size + a_size):
                 problems.append("'%s': the merged block is not where or as large as its parts say" % s)
+        # A search examines blocks of the lists only, and a malloc takes at
+        # most one block off them (a split lists its rest): no more than the
+        # free blocks after the call and one.  The block chosen is at least
+        # the size asked for, and in use now.
+        m = re.search(r" examined ([\d,]+) free blocks? for a block of ([\d,]+) bytes and chose the one of "
+                      r"([\d,]+) bytes at arena (\d+) \+0x([0-9a-f]+)", s)
+        if m:
+            claims += 1
+            free_blocks = sum(1 for sz, st in blocks.values() if st == "free")
+            got = blocks.get((int(m.group(4)), int(m.group(5), 16)))
+            if num(m.group(1)) > free_blocks + 1:
+                problems.append("'%s': more blocks examined than the %d free blocks hawk_walk has after the "
+                                "call and one" % (s, free_blocks))
+            if num(m.group(3)) < num(m.group(2)) or not got or got[1] != "allocated":
+                problems.append("'%s': hawk_walk has %s there" % (s, got))
         m = re.search(r"thread cache held a free block of ([\d,]+) bytes at arena (\d+) \+0x([0-9a-f]+)", s)
         if m:
             claims += 1

@@ -52,8 +52,8 @@ def read_walk(walk, region="0"):
 
 
 def pixel(p, op, lo, hi, byte):
-    """The colour of byte (an arena offset) of the first policy's arena 0,
-    bytes lo..hi shown.  A new address is shown by the page's hashchange
+    """The colour of byte (an arena offset, a fraction for a point inside
+    a byte) of the first policy's arena 0, bytes lo..hi shown.  A new address is shown by the page's hashchange
     handler, which runs after the assignment returns: waiting on
     data-pending alone could read the canvas before the handler started.  A
     listener added after the page's fires after it, once data-pending counts
@@ -66,7 +66,7 @@ def pixel(p, op, lo, hi, byte):
            "('#op=%d&view=%d-%d')" % (op, lo, hi))
     p.until("document.body.dataset.pending === '0' && /view=%d-%d/.test(location.hash)" % (lo, hi), 30)
     return tuple(p.eval(
-        "(c => { const d = window.devicePixelRatio || 1, x = (%d - %d) / (%d - %d) * c.width;"
+        "(c => { const d = window.devicePixelRatio || 1, x = (%s - %d) / (%d - %d) * c.width;"
         " return Array.from(c.getContext('2d').getImageData(Math.floor(x), Math.floor(42 * d), 1, 1).data).slice(0, 3); })"
         "(document.querySelector('#heaps canvas'))" % (byte, lo, hi, lo)))
 
@@ -181,11 +181,13 @@ def main(page, op, walk, chromium):
         free = next((a for a, (s, st) in sorted(blocks.items()) if st == "free" and s >= 32), None)
 
         lo, hi = max(0, at - 16), at + size + 16
-        parts = [("header", at + 4), ("payload", at + 8 + req // 2)]
+        # Each part at its middle, and the payload's last byte and the
+        # rounding's first at theirs (where the one ends and the other begins).
+        parts = [("header", at + 4), ("payload", at + 8 + req // 2), ("payload's end", at + 8 + req - 0.5)]
         if size - 8 - req >= 4:
-            parts.append(("rounding", at + 8 + req + (size - 8 - req) // 2))
+            parts += [("rounding", at + 8 + req + (size - 8 - req) // 2), ("rounding's start", at + 8 + req + 0.5)]
         got = {name: pixel(p, op, lo, hi, b) for name, b in parts}
-        bad = {k: v for k, v in got.items() if v != COLOURS[k]}
+        bad = {k: v for k, v in got.items() if v != COLOURS[k.split("'")[0]]}
         print(("ok   " if not bad else "FAIL ") + "call %d's block of %d bytes at +0x%x (malloc(%d)) drawn as %s"
               % (op, size, at, req, ", ".join(k for k, _ in parts)) + ("" if not bad else ": got %s" % bad))
         failed += bool(bad)

@@ -27,7 +27,8 @@
 # Environment: HAWK (default build/hawk), HAWK_TRACES (default
 # <repo>/../shared/traces), CHROMIUM (default chromium), TEST_PARTS (the parts
 # to run, tests/harness.sh: compressor, events, usage, unwritable, sizes, cwd,
-# browser; default all).
+# browser, which is the five parts pages, drawing, controls, network and
+# screenshots; default all).
 set -uo pipefail
 unset HAWK_VIEW_WALK_AT
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -242,7 +243,16 @@ fi
 fi # cwd
 
 # --- in the browser ------------------------------------------------------------
-part browser || finish
+# Five parts, each a browser run of its own: pages (each page against
+# hawk_walk), drawing (the canvas read), controls, network, screenshots;
+# "browser" runs all five (a mutation names the one that guards it: the
+# whole takes about 30 s, a part 2 to 13).
+browser_all=0
+part browser && browser_all=1
+# bpart NAME: whether to run the browser's part NAME.
+bpart() { ((browser_all)) || part "$1"; }
+[[ $browser_all == 1 || -z ${TEST_PARTS-} || ",$TEST_PARTS," == *,@(pages|drawing|controls|network|screenshots),* ]] ||
+  finish
 if ! command -v "$chromium" >/dev/null 2>&1; then
   skip "the pages in headless Chromium" "$chromium is not installed (make deps)"
   finish
@@ -298,16 +308,33 @@ print(at)
 EOF
 }
 
+# page_make NAME TRACE OP MODE POLICIES: $art/NAME.html, and in
+# $work/walk.txt hawk_walk's blocks after call OP (peak: the trace's peak);
+# fails (and says so) if hawk view did.
+declare -A made # the pages this run made
+page_make() {
+  local name=$1 trace=$2 at=$3 mode=$4 pols=$5 n=$3
+  [[ $at == peak ]] && n=$(rep_peak "$trace")
+  if "$hawk" view $mode --policy "$pols" --walk "$n" --out "$art/$name.html" "$trace" \
+    >"$work/walk.txt" 2>"$work/err"; then
+    made[$name]=1
+    return
+  fi
+  fail "page of $name at #op=$at" "$(cat "$work/err")"
+  return 1
+}
+
+# need_page NAME TRACE OP MODE POLICIES: page_make, unless the pages part
+# made it in this run (a part run alone makes the pages it reads).
+need_page() { [[ -n ${made[$1]-} ]] || page_make "$@"; }
+
 # page_at NAME TRACE OP MODE POLICIES: the page at #op=OP against hawk_walk.
 page_at() {
-  local name=$1 trace=$2 at=$3 mode=$4 pols=$5 first=${5%%,*}
+  local name=$1 trace=$2 at=$3 mode=$4 first=${5%%,*}
   local page="$art/$name.html"
   local n=$at
   [[ $at == peak ]] && n=$(rep_peak "$trace")
-  if ! "$hawk" view $mode --policy "$pols" --walk "$n" --out "$page" "$trace" >"$work/walk.txt" 2>"$work/err"; then
-    fail "page of $name at #op=$at" "$(cat "$work/err")"
-    return
-  fi
+  page_make "$@" || return
   browse --dump-dom "file://$page#op=$at&dump" >"$work/dom.html"
   # In textbook mode a call that is an allocation ('a' in the .rep) took a
   # free block: the explanation must say where the new block is.
@@ -322,6 +349,7 @@ page_at() {
   fi
 }
 
+if bpart pages; then
 page_at short1-textbook "$traces/short1-bal.rep" 3 --textbook first-fit,segregated
 page_at short1-textbook "$traces/short1-bal.rep" 10 --textbook first-fit,segregated
 page_at random-first-fit "$traces/random-bal.rep" 1000 --textbook first-fit,best-fit
@@ -332,6 +360,14 @@ page_at random-chunk-end "$traces/random-bal.rep" 2048 --textbook first-fit,best
 page_at binary-cache "$traces/binary-bal.rep" 2500 "" segregated
 page_at realloc-cache "$traces/realloc-bal.rep" 7001 "" next-fit,segregated
 page_at coalescing-all "$traces/coalescing-bal.rep" 9999 --textbook next-fit,first-fit,best-fit,segregated
+# The checker itself fails on a block list that is not hawk_walk's: the
+# page just checked, against its walk less its first block.
+sed '1d' "$work/walk.txt" >"$work/walk-less.txt"
+if python3 "$here/check.py" "$work/dom.html" "$work/walk-less.txt" next-fit 9999 >/dev/null 2>&1; then
+  fail "check.py refuses a page whose blocks differ from hawk_walk's"
+else
+  ok "check.py refuses a page whose blocks differ from hawk_walk's"
+fi
 page_at realloc-textbook "$traces/realloc-bal.rep" 301 --textbook first-fit,best-fit
 # Requests of 1 and 5 bytes: a block of 32 bytes each, the least the
 # library makes (the call's line says "at least 32").
@@ -349,6 +385,9 @@ awk 'BEGIN { print 1; print 24001; print 824000; print 1
 page_at toggle-chunks "$work/toggle.rep" 700001 "" segregated
 expect "a trace of 824,000 calls over 24,000 live blocks: chunks of 4,096 calls" "chunk: 4096" \
   "$(grep -o 'chunk: [0-9]*' "$art/toggle-chunks.html")"
+fi # pages
+
+if bpart drawing; then
 
 # The parts of the blocks, zoomed in to bytes, read back from the canvas
 # (drawing.py): at call 301 of realloc-bal (textbook, first fit) the malloc's
@@ -393,8 +432,12 @@ while read -r word rest; do
 done < <(timeout 300 python3 "$here/drawing.py" --fitted "$work/fitted.html" "$peak" \
   "$work/walk-fitted.txt" "$chromium" 2>&1 || echo "FAIL drawing.py --fitted: exit $?")
 
+fi # drawing
+
+if bpart controls; then
 # The controls pressed (tests/view/controls.py, through the DevTools
 # protocol): one case per control, each as the script reports it.
+need_page random-first-fit "$traces/random-bal.rep" peak --textbook first-fit,best-fit
 trace=$traces/random-bal.rep
 while read -r word rest; do
   case $word in
@@ -405,14 +448,11 @@ while read -r word rest; do
 done < <(timeout 600 python3 "$here/controls.py" "$art/random-first-fit.html" \
   "$(grep -c '^[afr] ' "$trace")" "$(rep_peak "$trace")" "$chromium" 2>&1 || echo "FAIL controls.py: exit $?")
 
-# The checker itself fails on a block list that is not hawk_walk's.
-sed '1d' "$work/walk.txt" >"$work/walk-less.txt"
-if python3 "$here/check.py" "$work/dom.html" "$work/walk-less.txt" next-fit 9999 >/dev/null 2>&1; then
-  fail "check.py refuses a page whose blocks differ from hawk_walk's"
-else
-  ok "check.py refuses a page whose blocks differ from hawk_walk's"
-fi
 
+fi # controls
+
+if bpart network; then
+need_page random-first-fit "$traces/random-bal.rep" peak --textbook first-fit,best-fit
 # No network: the page links nothing outside itself, and Chromium's network
 # log of a visit holds no request but the file itself.
 page=$art/random-first-fit.html
@@ -449,9 +489,16 @@ else
   ok "no network request while the page runs"
 fi
 
+fi # network
+
+if bpart screenshots; then
 # Screenshots (docs/lab.md shows realloc-textbook.png and
 # realloc-textbook-bytes.png, copied from here).
 shots=()
+need_page realloc-textbook "$traces/realloc-bal.rep" 301 --textbook first-fit,best-fit
+need_page random-first-fit "$traces/random-bal.rep" peak --textbook first-fit,best-fit
+need_page short1-textbook "$traces/short1-bal.rep" 3 --textbook first-fit,segregated
+need_page coalescing-all "$traces/coalescing-bal.rep" 9999 --textbook next-fit,first-fit,best-fit,segregated
 browse --window-size=1400,1250 --screenshot="$art/realloc-textbook.png" "file://$art/realloc-textbook.html#op=301" >/dev/null
 browse --window-size=1400,700 --screenshot="$art/realloc-textbook-bytes.png" "file://$art/realloc-textbook.html#op=301&view=100-900" >/dev/null
 browse --window-size=1400,1500 --screenshot="$art/random-peak.png" "file://$art/random-first-fit.html#op=peak" >/dev/null
@@ -475,5 +522,6 @@ if ((${#stale[@]} == 0)); then
 else
   fail "docs/lab.md's screenshots of the explorer are the ones this run took" "${stale[@]}"
 fi
+fi # screenshots
 
 finish
