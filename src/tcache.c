@@ -148,9 +148,11 @@ static HAWK_HOT void flush_list(struct tcache *tc, size_t bin, size_t max) {
     void *p = l->head;
     while (n < most && p != NULL) {
       void *next = (void *)(*(uintptr_t *)p ^ key);
-      if (HAWK_CHECKS && unlikely(tcache_mark_of(p) != mark))
-        next = tcache_next_checked(p, size, "free");
       batch[n++] = p; /* still marked: the heap erases the mark */
+      /* The report reads the entry back from the batch: p then needs no
+       * register of its own for the call (a copy a block). */
+      if (HAWK_CHECKS && unlikely(tcache_mark_of(p) != mark))
+        tcache_report_damaged(batch[n - 1], "free");
       p = next;
     }
     l->head = p;
@@ -653,27 +655,10 @@ HAWK_COLD int tcache_check(void) {
   return problems;
 }
 
-void *tcache_next_checked(const void *p, size_t size, const char *call) {
-  if (!tcache_entry_ok(p, size) || (block_load(block_of_payload(p)) & BLOCK_LARGE))
-    report_misuse(call, p,
-                  "heap corruption (a thread-cached block's header or mark was overwritten: a "
-                  "write after free?)");
-  void *next = link_decode(*(void *const *)p);
-  if (HAWK_CHECKS && !arena_link_ok(p, next))
-    report_misuse(
-        call, p,
-        "heap corruption (a freed block's cache link was overwritten: a write after free?)");
-  return next;
-}
-
-void *tcache_pop_checked(size_t size, const char *call) {
-  struct tcache *tc = tcache_self;
-  size_t bin = size / HAWK_ALIGN;
-  void **p = tc->lists[bin].head;
-  tc->lists[bin].head = tcache_next_checked(p, size, call);
-  tcache_set_count(&tc->lists[bin], tc->lists[bin].count - 1u);
-  if (HAWK_CHECKS) p[1] = NULL; /* no longer "freed" */
-  return p;
+HAWK_COLD void tcache_report_damaged(const void *p, const char *call) {
+  report_misuse(call, p,
+                "heap corruption (a thread-cached block's header or mark was overwritten: a "
+                "write after free?)");
 }
 
 void tcache_lock_all(void) { list_lock_take(); }

@@ -149,34 +149,27 @@ static inline int tcache_entry_ok(const void *p, size_t size) {
  * checked when the block was freed into the cache, and is checked again
  * when the block (or its neighbour) is next freed, and the mark is cleared
  * when the block is handed out, so a stale entry cannot carry it.
- * Anything else goes to tcache_pop_checked, which checks in full (the
- * header, the link's arena) and reports.  key is tcache_key, or malloc's
- * fast-path key (process.h: fast_pop_key), which no mark matches in slow
- * mode. */
+ * With tcache_key, anything else is a damaged entry, reported
+ * (tcache_report_damaged).  key is tcache_key, or malloc's fast-path key
+ * (process.h: fast_pop_key), which no mark matches in slow mode. */
 static inline int tcache_pop_ok(const void *p, size_t size, uint64_t key) {
   return tcache_mark_of(p) == tcache_mark_with(key, size);
 }
 
-/* The link of cached entry p (in a list of size-byte blocks), followed only
- * once p is shown to be a sound cached block (tcache_entry_ok) and the link
- * NULL or a payload address in an arena (the registry asked when it is not
- * p's own); otherwise a one-line report naming call, and abort.  Call with
- * no lock held. */
-HAWK_INTERNAL void *tcache_next_checked(const void *p, size_t size, const char *call);
+/* Reports cached entry p of a list of size-byte blocks whose mark failed
+ * tcache_pop_ok's test (a write after free over the entry or its link:
+ * the mark vouches for both), naming call, and aborts.  Call with no lock
+ * held.  (Until 2026-12-07 this was a full check, the header and the
+ * link's arena too, then the link; it was called only when the mark had
+ * failed, which the full check tests as well, so it always reported.) */
+HAWK_INTERNAL _Noreturn HAWK_COLD void tcache_report_damaged(const void *p, const char *call);
 
-/* tcache_next_checked with the fast checks of tcache_pop_ok inline (the
- * full ones, the tag too, when they fail). */
+/* The link of cached entry p (in a list of size-byte blocks), followed
+ * once tcache_pop_ok's test holds; otherwise tcache_report_damaged. */
 static inline void *tcache_next(const void *p, size_t size, const char *call) {
-  void *next = link_decode(*(void *const *)p);
-  if (HAWK_CHECKS && unlikely(!tcache_pop_ok(p, size, tcache_key)))
-    next = tcache_next_checked(p, size, call);
-  return next;
+  if (HAWK_CHECKS && unlikely(!tcache_pop_ok(p, size, tcache_key))) tcache_report_damaged(p, call);
+  return link_decode(*(void *const *)p);
 }
-
-/* tcache_pop when the head of the list of size-byte blocks or its link
- * failed the checks of tcache_pop_fast: checked in full (a report and
- * abort if it fails), then popped. */
-HAWK_INTERNAL void *tcache_pop_checked(size_t size, const char *call);
 
 /* Counters other threads read (statistics) are stored atomically: a plain
  * store on common machines. */
@@ -241,11 +234,12 @@ static inline __attribute__((always_inline)) void *tcache_pop_fast(size_t size, 
 }
 
 /* Takes a cached block of exactly size bytes (a block size), or NULL; a
- * damaged list is reported naming call. */
+ * damaged list is reported naming call (tcache_pop_fast with this key
+ * fails on a list that holds a block only when the head's mark does). */
 static inline void *tcache_pop_named(size_t size, const char *call) {
   void *p = tcache_pop_fast(size, tcache_key);
   if (unlikely(p == NULL) && tcache_list(tcache_self, size)->head != NULL)
-    p = tcache_pop_checked(size, call); /* reports the write after free */
+    tcache_report_damaged(tcache_list(tcache_self, size)->head, call);
   return p;
 }
 
