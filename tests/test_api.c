@@ -1485,6 +1485,47 @@ TEST(realloc_small_steps_keep_their_headroom) {
   CHECK(hawk_check() == 0);
 }
 
+/* C10: the exact bounds of the spare room a shrink keeps (api.c,
+ * realloc_spare_kept): a block keeps less than BLOCK_MIN (32) bytes, or
+ * less than an eighth of the new size when that is more, and gives back a
+ * tail of that much or more.  Worked out by hand from the block format (a
+ * request of n bytes is a block of n + 8 rounded up to 16):
+ *   malloc(152), a 160-byte block: to 136 (144: 16 spare) it stays; to
+ *   120 (128: 32 spare, the least a free block holds) its tail goes;
+ *   malloc(568), a 576-byte block: to 520 (528: 48 spare, under 528 / 8 =
+ *   66) it stays; to 504 (512: 64 spare, 512 / 8) its tail goes.
+ * realloc decides on its own fast path, reallocarray in resize_core: both
+ * give every answer. */
+TEST(realloc_shrink_keeps_less_spare_than_a_free_block_or_an_eighth) {
+  static const struct {
+    size_t from, to, usable;
+  } cases[] = {
+      {152, 136, 152},
+      {152, 120, 120},
+      {568, 520, 568},
+      {568, 504, 504},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    for (int array = 0; array < 2; array++) {
+      unsigned char *p = hawk_malloc(cases[i].from);
+      REQUIRE(p);
+      CHECK(hawk_usable_size(p) == cases[i].from);
+      fill(p, cases[i].from, (unsigned)i);
+      unsigned char *q =
+          array ? hawk_reallocarray(p, 1, cases[i].to) : hawk_realloc(p, cases[i].to);
+      REQUIRE(q);
+      size_t u = hawk_usable_size(q);
+      if (u != cases[i].usable)
+        fprintf(stderr, "    %s(malloc(%zu), %zu): %zu usable bytes, not %zu\n",
+                array ? "reallocarray" : "realloc", cases[i].from, cases[i].to, u, cases[i].usable);
+      CHECK(u == cases[i].usable);
+      CHECK(intact(q, cases[i].to, (unsigned)i));
+      hawk_free(q);
+    }
+  }
+  CHECK(hawk_check() == 0);
+}
+
 /* C10: many random reallocs over live slots, contents checked each time. */
 TEST(realloc_random_walk) {
   enum { SLOTS = 64, OPS = 3000 };

@@ -426,6 +426,42 @@ TEST(owner_exiting_with_remote_frees_pending_loses_nothing) {
   finish();
 }
 
+/* hawk_stats counts every malloc once, whichever way its block went: the
+ * mallocs the caches served are worked out from what entered and left
+ * their lists (tcache.c, cache_figures), so a list taken from the heap's
+ * stacks must count as entering the taker's cache, and a list flushed to
+ * the heap as leaving the flushing one's.  The owner allocates BLOCKS, the
+ * freer frees them (its full lists go to the owner's heap's stacks), the
+ * owner allocates BLOCKS again (its refills take those lists), then both
+ * threads exit (the owner frees its blocks first, and each exit flushes
+ * its cache).  Counted between barriers, while no thread starts: the C
+ * library allocates for a new thread. */
+TEST(every_malloc_is_counted_once_as_lists_pass_between_threads) {
+  if (!several_heaps()) SKIP("one heap: every free is local");
+  two_threads_ran();
+  hawk_trim();
+  start(1);
+  struct hawk_stats s2 = stats_now(); /* the owner allocated, the freer freed */
+  pthread_barrier_wait(&step);        /* 3: the owner allocates again */
+  pthread_barrier_wait(&step);        /* 4 */
+  struct hawk_stats s4 = stats_now();
+  CHECK(reused_blocks() >= BLOCKS - LIST); /* its refills took the freer's lists */
+  CHECK(s4.mallocs == s2.mallocs + BLOCKS);
+  CHECK(s4.frees == s2.frees);
+  pthread_barrier_wait(&step); /* 5: the owner frees what it holds and exits */
+  pthread_join(owner_thread, NULL);
+  pthread_join(freer_thread, NULL);
+  pthread_barrier_destroy(&step);
+  struct hawk_stats s5 = stats_now();
+  CHECK(s5.frees >= s4.frees + BLOCKS);
+  CHECK(s5.mallocs == s4.mallocs);
+  if (s4.mallocs != s2.mallocs + BLOCKS || s5.mallocs != s4.mallocs)
+    fprintf(stderr, "    mallocs: %llu, %llu after %d, %llu after the exits\n",
+            (unsigned long long)s2.mallocs, (unsigned long long)s4.mallocs, BLOCKS,
+            (unsigned long long)s5.mallocs);
+  CHECK(hawk_check() == 0);
+}
+
 /* More than the stacks of a heap may hold (REMOTE_HEAP_BYTES), freed by a
  * thread of another heap: the stacks take lists up to their cap and refuse
  * the rest, which go to the heap's free path.  The bytes a refused hand-off

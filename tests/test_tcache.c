@@ -117,6 +117,73 @@ TEST(a_list_that_empties_and_fills_up_grows) {
   CHECK(hawk_check() == 0);
 }
 
+/* A list that grew for rounds of one size and then sat unused for a whole
+ * period of the decay (HAWKALLOC_DECAY_MS) gives its blocks back and
+ * returns to its first limit (tcache.c, tcache_decay): the next time it
+ * fills, it overflows at that limit again, and what it grew by no longer
+ * counts against the thread's budget of growth.  A decayed list that kept
+ * its grown limit would hold a whole round again without a refill to pay
+ * for it, and each later decay would take its growth off the budget once
+ * more, until the count of grown bytes wrapped and no list could grow.
+ * Fresh process with a period of 1 ms: naps longer than two periods, then
+ * heap activity (3,000-byte blocks move the decay's clock) and a refill of
+ * a size not used before (the cache's own look), as test_decay does.  The
+ * list of 112-byte blocks starts at 8,192 / 112 = 73. */
+static void decay_nap_then_refill(int round) {
+  struct timespec t = {0, 30 * 1000000L};
+  nanosleep(&t, NULL);
+  for (int i = 0; i < 2000; i++) hawk_free(hawk_malloc(3000 + (size_t)(i % 7) * 100));
+  hawk_free(hawk_malloc(24 + (size_t)round * 16)); /* 32 to 80 bytes: never 112 */
+}
+
+TEST(a_grown_list_that_decays_overflows_at_its_first_limit_again) {
+  if (!is_fresh("a_grown_list_that_decays_overflows_at_its_first_limit_again")) {
+    char decay[] = "HAWKALLOC_DECAY_MS=1", out[256];
+    char *const env[] = {decay, NULL};
+    CHECK(run_fresh_env("a_grown_list_that_decays_overflows_at_its_first_limit_again", env, out,
+                        sizeof out) == 0);
+    return;
+  }
+  enum { N = 500, HELD = 300, BASE = TCACHE_LIST_BYTES / 112 };
+  static void *p[N];
+  /* Memory used once, below the arena's frontier, holds all that follows:
+   * no allocation takes the footprint to a new peak, where the cache would
+   * give every list back at once (tcache.c, flush_before_growth) and keep
+   * their limits. */
+  hawk_free(hawk_malloc(256 << 10));
+  hawk_free(hawk_malloc(100)); /* the cache is set up */
+  struct tcache_list *l = tcache_list(tcache_self, 112);
+  for (int round = 0; round < 20 && l->limit < N; round++) {
+    for (int i = 0; i < N; i++) REQUIRE((p[i] = hawk_malloc(100)) != NULL);
+    for (int i = 0; i < N; i++) hawk_free(p[i]);
+  }
+  REQUIRE(l->limit >= N && tcache_self->grown == (l->limit - BASE) * 112);
+  /* The program holds some blocks of the size (from the list); the list
+   * keeps the rest, unused from now on. */
+  for (int i = 0; i < HELD; i++) REQUIRE((p[i] = hawk_malloc(100)) != NULL);
+  REQUIRE(l->count >= N - HELD);
+  for (int round = 0; round < 4; round++) decay_nap_then_refill(round);
+  CHECK(l->count == 0);
+  CHECK(l->limit == BASE);
+  CHECK(tcache_self->grown == 0);
+  /* Freed again: the list fills to its first limit, and the free that
+   * finds it full gives back half of it and one block (no refill came
+   * since, so it does not grow). */
+  uint32_t before = 0;
+  int i = 0, flushed = 0;
+  for (; i < HELD && !flushed; i++) {
+    before = l->count;
+    hawk_free(p[i]);
+    flushed = l->count < before;
+  }
+  CHECK(flushed);
+  CHECK(before == BASE && l->limit == BASE);
+  CHECK(l->count == BASE - BASE / 2);
+  for (; i < HELD; i++) hawk_free(p[i]);
+  CHECK(l->count <= BASE);
+  CHECK(hawk_check() == 0);
+}
+
 /* A thread that allocates a few blocks of many sizes and frees them all,
  * round after round (bench/prodcons with one thread), runs out of a size
  * only when a round needs more of it than ever before.  What its cache
@@ -169,6 +236,47 @@ static void *rounds_of_many_sizes(void *arg) {
 TEST(a_size_that_runs_out_now_and_then_keeps_what_rounds_needed) {
   hawk_trim();
   in_a_thread(rounds_of_many_sizes, NULL);
+  CHECK(hawk_check() == 0);
+}
+
+/* The first refill of a size that comes more than TCACHE_REFILL_RARE
+ * frees after the last one of the size (here: none before) asks the heap
+ * for half the blocks the last one took, rounded up: one block, never
+ * none (tcache.c, tcache_refill).  A refill that asked for none would find
+ * nothing, and malloc would take its way for memory the OS refused
+ * (api.c, alloc_retry): this thread's cache given back, the empty arenas
+ * kept for reuse unmapped, the spare large mappings too, for one block a
+ * refill could have had.  Fresh process: two arenas' worth of blocks freed
+ * leave one empty arena cached, a large block freed leaves its mapping
+ * spare, blocks of 208 bytes wait in this thread's cache; 3,000 frees of
+ * 32-byte blocks later, malloc(1000) (a 1,008-byte block) leaves all of
+ * them where they were. */
+TEST(a_rare_refill_takes_a_block_without_giving_back_what_is_cached) {
+  if (!is_fresh("a_rare_refill_takes_a_block_without_giving_back_what_is_cached")) {
+    CHECK(run_fresh("a_rare_refill_takes_a_block_without_giving_back_what_is_cached") == 0);
+    return;
+  }
+  enum { PAIRS = 3000, KEPT = 10 };
+  REQUIRE(PAIRS > TCACHE_REFILL_RARE);
+  void *big[5], *kept[KEPT];
+  for (int i = 0; i < 5; i++) REQUIRE((big[i] = hawk_malloc(900000)) != NULL);
+  for (int i = 0; i < 5; i++) hawk_free(big[i]);
+  hawk_free(hawk_malloc(3 << 20));
+  for (int i = 0; i < KEPT; i++) REQUIRE((kept[i] = hawk_malloc(200)) != NULL);
+  for (int i = 0; i < KEPT; i++) hawk_free(kept[i]);
+  for (int i = 0; i < PAIRS; i++) hawk_free(hawk_malloc(24));
+  struct hawk_stats before = stats_now();
+  REQUIRE(before.cached_arenas >= 1 && before.thread_cached >= KEPT * 208);
+  void *p = hawk_malloc(1000);
+  struct hawk_stats after = stats_now();
+  CHECK(p != NULL && hawk_usable_size(p) == 1000);
+  CHECK(after.mallocs == before.mallocs + 1);
+  CHECK(after.thread_cached == before.thread_cached);
+  CHECK(after.cached_arenas == before.cached_arenas);
+  CHECK(after.mapped == before.mapped);
+  /* The refill took one block and handed it out: the list holds none. */
+  CHECK(tcache_list(tcache_self, 1008)->count == 0);
+  hawk_free(p);
   CHECK(hawk_check() == 0);
 }
 
@@ -481,6 +589,60 @@ TEST(reallocarray_growth_moves_to_a_block_this_threads_cache_holds) {
     return;
   }
   growth_moves_to_a_cached_block(1);
+}
+
+/* The largest growth that moves to a cached block: to 1,814 bytes, whose
+ * eighth more (226) makes 2,040, the payload of the largest block the
+ * cache holds (TCACHE_MAX_BLOCK, 2,048 bytes with its header).  One byte
+ * more (1,815 and 226: 2,041) needs a 2,064-byte block, which no list
+ * holds: that growth leaves the cached block where it is.  realloc decides
+ * on its own fast path, reallocarray in resize_core (api.c, roomy_cached).
+ * Fresh process: the 1,008-byte block lies after the cached one, with
+ * free memory after it, where it could grow in place; the move to the
+ * cached block comes first, and the growth by one byte more grows in
+ * place. */
+static void growth_to_the_largest_cached_size(int array) {
+  /* Memory used once holds what follows: no allocation reaches a new peak
+   * of the footprint, where the cache would give its blocks back. */
+  hawk_free(hawk_malloc(64 << 10));
+  unsigned char *q = hawk_malloc(2040), *a = hawk_malloc(1000);
+  REQUIRE(a && q);
+  fill(a, 1000, 11);
+  hawk_free(q); /* the head of the cache's list of 2,048-byte blocks */
+  unsigned char *c = array ? hawk_reallocarray(a, 2, 907) : hawk_realloc(a, 1814);
+  CHECK(c == q);
+  CHECK(intact(c, 1000, 11));
+  CHECK(hawk_usable_size(c) == 2040);
+  hawk_free(c); /* back at the head of the list */
+  unsigned char *b = hawk_malloc(1000);
+  CHECK(b == a); /* the old block, which the move freed into the cache */
+  REQUIRE(b != NULL);
+  fill(b, 1000, 12);
+  unsigned char *d = array ? hawk_reallocarray(b, 5, 363) : hawk_realloc(b, 1815);
+  REQUIRE(d != NULL);
+  CHECK(d == b);
+  CHECK(intact(d, 1000, 12));
+  unsigned char *r = hawk_malloc(2040);
+  CHECK(r == q); /* still cached */
+  CHECK(hawk_check() == 0);
+  hawk_free(r);
+  hawk_free(d);
+}
+
+TEST(realloc_growth_to_the_largest_cached_size_moves_to_a_cached_block) {
+  if (!is_fresh("realloc_growth_to_the_largest_cached_size_moves_to_a_cached_block")) {
+    CHECK(run_fresh("realloc_growth_to_the_largest_cached_size_moves_to_a_cached_block") == 0);
+    return;
+  }
+  growth_to_the_largest_cached_size(0);
+}
+
+TEST(reallocarray_growth_to_the_largest_cached_size_moves_to_a_cached_block) {
+  if (!is_fresh("reallocarray_growth_to_the_largest_cached_size_moves_to_a_cached_block")) {
+    CHECK(run_fresh("reallocarray_growth_to_the_largest_cached_size_moves_to_a_cached_block") == 0);
+    return;
+  }
+  growth_to_the_largest_cached_size(1);
 }
 
 /* The block hawk_walk reports at address ctx->address. */
