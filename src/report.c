@@ -37,7 +37,11 @@ static int stat_fd(int fd, struct stat *st) {
  * end of the 64 KiB window of that code (the Makefile's LIB_FIRST). */
 void report_stderr_init(void) {
   struct stat st;
-  if (stat_fd(2, &st) != 0) return;
+  int saved = errno; /* a closed descriptor 2 is the program's business */
+  if (stat_fd(2, &st) != 0) {
+    errno = saved;
+    return;
+  }
   start_stderr.dev = st.st_dev;
   start_stderr.ino = st.st_ino;
   start_stderr.open = 1;

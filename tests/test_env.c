@@ -397,6 +397,35 @@ static int child_close_stderr(void) {
   exit(0);
 }
 
+/* errno as the program sees it on each side of the library's own lines: a
+ * constructor with a priority runs before every one without (the library's,
+ * which writes the start-up warnings), and a destructor with one after
+ * every one without (the library's, which writes the statistics at exit).
+ * Every process of this program starts with errno ERANGE; a --errno child
+ * says what its main found, and what its destructor found after main left
+ * EDOM there. */
+static int errno_at_main, errno_told_at_exit;
+__attribute__((constructor(101))) static void errno_before_the_library(void) { errno = ERANGE; }
+__attribute__((destructor(101))) static void errno_after_the_library(void) {
+  int seen = errno;
+  if (!errno_told_at_exit) return;
+  char line[64];
+  int n = snprintf(line, sizeof line, "errno at exit %d\n", seen);
+  ssize_t w = write(1, line, (size_t)n);
+  (void)w;
+}
+
+/* argv: --errno.  Allocates, says errno as main found it, sets EDOM and
+ * exits. */
+static int child_errno(void) {
+  hawk_free(hawk_malloc(100));
+  printf("errno at main %d\n", errno_at_main);
+  fflush(stdout);
+  errno_told_at_exit = 1;
+  errno = EDOM;
+  exit(0);
+}
+
 /* --- the parent's side ------------------------------------------------------- */
 
 /* Reads fd to EOF into buf (NUL-terminated, at most size - 1 bytes kept). */
@@ -620,6 +649,37 @@ TEST(a_warning_or_the_statistics_into_a_dead_stderr_do_not_kill_the_program) {
     }
 }
 
+/* A start-up warning and the statistics at exit leave the program's errno
+ * as it was, whether their write succeeds or fails: into a pipe nobody
+ * reads (EPIPE), a file at the size limit (EFBIG) or a closed descriptor
+ * (EBADF), a failed write's errno would be what the program finds at
+ * main, or after its last call, where the C library's malloc writes
+ * nothing and changes nothing.  The look at descriptor 2 at start-up
+ * (report.c, report_stderr_init) left EBADF so when stderr was closed,
+ * with no variable set at all: the case without them. */
+TEST(a_warning_or_the_statistics_leave_errno_as_it_was) {
+  static char *env[] = {"HAWKALLOC_HEAPS=abc", "HAWKALLOC_STATS=1", NULL};
+  static char *none[] = {NULL};
+  int how[] = {0, STDERR_BROKEN_PIPE, STDERR_FULL_FILE, 1, 1};
+  const char *name[] = {"a pipe", "a dead pipe", "at the size limit", "closed",
+                        "closed, no variable"};
+  char want[128];
+  snprintf(want, sizeof want, "errno at main %d\nerrno at exit %d\n", ERANGE, EDOM);
+  for (size_t k = 0; k < 5; k++) {
+    char out[256] = "", err[1 << 14] = "";
+    int status = run_child(k == 4 ? none : env, "--errno", NULL, NULL, out, sizeof out, err,
+                           sizeof err, how[k]);
+    CHECK(exited_0(status));
+    CHECK(strcmp(out, want) == 0);
+    if (how[k] == 0) { /* both were written */
+      CHECK(strncmp(err, "hawkalloc: HAWKALLOC_HEAPS=abc: not a number; using ", 52) == 0);
+      CHECK(strstr(err, "\nhawkalloc: statistics of test_env (pid ") != NULL);
+    }
+    if (!exited_0(status) || strcmp(out, want) != 0)
+      printf("    stderr %s: status %#x, stdout [%s]\n", name[k], status, out);
+  }
+}
+
 /* --detach RELEASE: forks a child that detaches as a daemon does
  * (/dev/null over descriptors 0 to 2) and waits for RELEASE to close;
  * exits once the child detached. */
@@ -714,6 +774,19 @@ TEST(a_long_bad_value_is_quoted_short_and_the_line_ends_as_usual) {
   char want[256] = "hawkalloc: HAWKALLOC_DECAY_MS=";
   memset(want + strlen(want), '9', 120);
   strcat(want, "...: out of range (most 3600000); using 3600000\n");
+  check_report(var, 0, 0, want);
+}
+
+/* An unknown HAWKALLOC_POLICY is quoted short as a number is: a name of 300
+ * characters written whole filled the line, and the policy used instead
+ * was never said. */
+TEST(a_long_unknown_policy_is_quoted_short_and_the_line_ends_as_usual) {
+  static char var[400];
+  strcpy(var, "HAWKALLOC_POLICY=");
+  memset(var + strlen(var), 'p', 300);
+  char want[256] = "hawkalloc: unknown HAWKALLOC_POLICY '";
+  memset(want + strlen(want), 'p', 120);
+  strcat(want, "...', using segregated\n");
   check_report(var, 0, 0, want);
 }
 
@@ -1851,12 +1924,14 @@ TEST(relative_trace_reopened_after_a_chdir_is_the_same_file) {
 static int harness_main(int argc, char **argv);
 
 int main(int argc, char **argv) {
+  errno_at_main = errno;
   ssize_t n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
   if (n <= 0) return 1;
   self_path[n] = 0;
   if (argc > 3 && strcmp(argv[1], "--chdir-close-trace") == 0)
     return child_chdir_close_trace(argv[2], argv[3]);
   if (argc > 1 && strcmp(argv[1], "--report") == 0) return child_report();
+  if (argc > 1 && strcmp(argv[1], "--errno") == 0) return child_errno();
   if (argc > 1 && strcmp(argv[1], "--corrupt") == 0) return child_corrupt();
   if (argc > 1 && strcmp(argv[1], "--placement") == 0) return child_placement();
   if (argc > 1 && strcmp(argv[1], "--stats") == 0) return child_stats();

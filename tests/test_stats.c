@@ -1,8 +1,11 @@
 /* test_stats.c - hawk_stats, the printed table, the heap picture and
  * HAWKALLOC_STATS=1 at exit. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
 
 #include "harness.h"
 #include "hawkalloc.h"
@@ -585,6 +588,107 @@ TEST(freed_large_mappings_are_reused_then_trimmed) {
   CHECK(hawk_trim() == 1);
   CHECK(stats_now().mapped + (3u << 20) <= kept.mapped);
   CHECK(hawk_check() == 0);
+}
+
+/* Reads fd to its end into buf (at most size - 1 bytes, NUL-terminated) and
+ * closes it; returns the length. */
+static size_t read_to_end(int fd, char *buf, size_t size) {
+  size_t len = 0;
+  ssize_t n;
+  while (len < size - 1 && (n = read(fd, buf + len, size - 1 - len)) > 0) len += (size_t)n;
+  buf[len] = 0;
+  close(fd);
+  return len;
+}
+
+/* Whether process pid waits in a write(2) to descriptor fd (/proc's
+ * syscall of it: the call's number and arguments while it is blocked in
+ * one, "running" else); -1 when the file cannot be opened or read. */
+static int waits_in_write(pid_t pid, int fd) {
+  char path[64], want[64], got[64];
+  snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
+  snprintf(want, sizeof want, "%d 0x%x ", (int)SYS_write, fd);
+  int f = open(path, O_RDONLY);
+  if (f < 0) return -1;
+  ssize_t n = read(f, got, sizeof got - 1);
+  close(f);
+  if (n < 0) return -1;
+  got[n] = 0;
+  return strncmp(got, want, strlen(want)) == 0;
+}
+
+static int signalled_fd;
+static void say_signalled(int sig) {
+  (void)sig;
+  ssize_t w = write(signalled_fd, "s", 1);
+  (void)w;
+}
+
+/* A line whose write(2) a signal interrupts (a handler installed without
+ * SA_RESTART: the write fails with EINTR) is written again, not lost.  The
+ * table goes into a pipe the test filled, so that its first line's write
+ * waits; once the child is seen waiting in it, SIGUSR1 interrupts it, and
+ * the pipe is drained only after the handler said it ran: the write cannot
+ * end before the drain, nor the drain start before the signal, whatever the
+ * machine's load.  What follows the filler must be the whole table, as the
+ * child prints it again into a pipe with room. */
+TEST(a_line_interrupted_by_a_signal_is_written_whole) {
+  int out[2], signalled[2], again[2];
+  REQUIRE(pipe(out) == 0 && pipe(signalled) == 0 && pipe(again) == 0);
+  static char filler[4096];
+  memset(filler, '.', sizeof filler);
+  int flags = fcntl(out[1], F_GETFL);
+  REQUIRE(flags >= 0 && fcntl(out[1], F_SETFL, flags | O_NONBLOCK) == 0);
+  size_t filled = 0;
+  ssize_t n;
+  while ((n = write(out[1], filler, sizeof filler)) > 0) filled += (size_t)n;
+  while ((n = write(out[1], filler, 1)) > 0) filled += (size_t)n; /* not a byte more fits */
+  REQUIRE(n < 0 && errno == EAGAIN);
+  REQUIRE(fcntl(out[1], F_SETFL, flags) == 0);
+  fflush(NULL);
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    close(out[0]);
+    close(signalled[0]);
+    close(again[0]);
+    signalled_fd = signalled[1];
+    struct sigaction sa = {.sa_handler = say_signalled, .sa_flags = 0}; /* no SA_RESTART */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+    hawk_stats_print(out[1]);
+    close(out[1]);
+    hawk_stats_print(again[1]);
+    _exit(0);
+  }
+  close(out[1]);
+  close(signalled[1]);
+  close(again[1]);
+  int waits = 0; /* the child's descriptor has the number out[1] had here */
+  for (int i = 0; i < 20000 && (waits = waits_in_write(pid, out[1])) == 0; i++) {
+    struct timespec ms = {0, 1000000};
+    nanosleep(&ms, NULL);
+  }
+  if (waits != 1) kill(pid, SIGKILL);
+  char one;
+  int told = waits == 1 && kill(pid, SIGUSR1) == 0 && read(signalled[0], &one, 1) == 1;
+  static char got[(1 << 20) + (1 << 16)], want[1 << 16];
+  size_t len = read_to_end(out[0], got, sizeof got);
+  read_to_end(again[0], want, sizeof want);
+  close(signalled[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (waits < 0) SKIP("no /proc/PID/syscall");
+  REQUIRE(waits == 1); /* else the table did not wait for the drain */
+  CHECK(told);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  REQUIRE(len >= filled);
+  char first[128];
+  snprintf(first, sizeof first, "hawkalloc: statistics of test_stats (pid %d; policy ", (int)pid);
+  CHECK(strncmp(got + filled, first, strlen(first)) == 0);
+  CHECK(want[0] != 0 && strcmp(got + filled, want) == 0);
+  if (strcmp(got + filled, want) != 0)
+    fprintf(stderr, "    after the filler: [%.300s]\n    expected: [%.300s]\n", got + filled, want);
 }
 
 /* HAWKALLOC_STATS=1 prints the table and the map when the program exits. */

@@ -663,6 +663,30 @@ TEST(hostile_options_are_refused_with_one_line) {
   if (h) hawk_heap_destroy(h);
 }
 
+/* An unknown policy's name is quoted short, as the environment's values
+ * are: the line still ends with the names it may be (a name of 300
+ * characters written whole filled the line and lost them). */
+static char long_policy[301];
+static void create_with_a_long_policy(void *arg) {
+  (void)arg;
+  struct hawk_heap_options o = HAWK_HEAP_OPTIONS_INIT;
+  o.policy = long_policy;
+  errno = 0;
+  struct hawk_heap *h = hawk_heap_create(&o);
+  _exit(h == NULL && errno == EINVAL ? 0 : 1);
+}
+
+TEST(a_long_unknown_policy_is_quoted_short_and_the_line_ends_as_usual) {
+  memset(long_policy, 'p', 300);
+  char out[1024], want[256] = "hawkalloc: hawk_heap_create: unknown policy '";
+  memset(want + strlen(want), 'p', 120);
+  strcat(want, "...' (segregated, first-fit, next-fit or best-fit)\n");
+  int status = run_captured(create_with_a_long_policy, NULL, out, sizeof out);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK(strcmp(out, want) == 0);
+  if (strcmp(out, want) != 0) fprintf(stderr, "    stderr: [%s]\n    expected: [%s]\n", out, want);
+}
+
 /* ---- figures and arguments (a second search for survivors) ---------------------------------- */
 
 /* hawk_heap_stats, as hawk_stats, refuses a size without room for the
