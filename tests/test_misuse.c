@@ -9,6 +9,7 @@
  * fork.  Under the sanitizers (built with -DHAWK_NO_OVERRIDE) the whole
  * program registers no case: ASan would report these itself.
  */
+#include "block.h" /* block_make_word: a header with a sound tag, forged */
 #include "harness.h"
 #include "hawkalloc.h"
 
@@ -23,8 +24,8 @@
 
 #define KiB         ((size_t)1024)
 #define MiB         (1024 * KiB)
-#define ARENA_SIZE  (4 * MiB)
 #define HEADER_SIZE 8
+/* ARENA_SIZE (4 MiB) is config.h's, which block.h includes. */
 
 /* No core files from the hundred aborting children. */
 __attribute__((constructor)) static void no_core_files(void) {
@@ -738,6 +739,60 @@ TEST(overflow_then_usable_size) {
   EXPECT_MISUSE(child_overflow_then_usable, pair, "malloc_usable_size", pair[0], "heap corruption");
   hawk_free(pair[0]);
   hawk_free(pair[1]);
+  CHECK(hawk_check() == 0);
+}
+
+/* A header with a sound check tag (as a program that learnt the secret, or
+ * one that copied a header of the library's, could write it: here with
+ * block_make_word) whose size leads past the block's arena.  The fast path
+ * of malloc_usable_size, which takes no lock, must not read a next header
+ * there, in memory no arena holds; it leaves the block to the locked path,
+ * which reports it.  Where the size leads: a page mapped past the arena,
+ * with no access (a read there would fault), or readable with a sound
+ * header of an allocated block where the next header would be (the forged
+ * size would come back as the usable size). */
+struct forged_size {
+  unsigned char *p;    /* the block whose header is forged */
+  unsigned char *page; /* the page past its arena the forged size leads into */
+  int sound_next;      /* a sound header there; else the page has no access */
+};
+
+/* Maps a page with protection prot at the first chunk boundary past p's
+ * arena where nothing is mapped, chunk by chunk upwards; NULL if there is
+ * none in the next 64 GiB. */
+static unsigned char *map_past_the_arena(const void *p, int prot) {
+  uintptr_t at = ((uintptr_t)p & ~(uintptr_t)(ARENA_SIZE - 1)) + ARENA_SIZE;
+  for (int i = 0; i < 16384; i++, at += ARENA_SIZE) {
+    void *m =
+        mmap((void *)at, 4096, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (m == (void *)at) return m;
+    if (m != MAP_FAILED) munmap(m, 4096); /* the address taken as a hint only */
+  }
+  return NULL;
+}
+
+static void child_forged_size_then_usable(void *arg) {
+  const struct forged_size *f = arg;
+  block *b = block_of_payload(f->p);
+  block *next = (block *)(f->page + HEADER_SIZE); /* 8 modulo 16, as every header */
+  size_t size = (size_t)((unsigned char *)next - (unsigned char *)b);
+  if (f->sound_next)
+    block_store(next, block_make_word(next, BLOCK_MIN, BLOCK_ALLOC | BLOCK_PREV_ALLOC));
+  block_store(b, block_make_word(b, size, block_load(b) & BLOCK_FLAGS));
+  sink = hawk_usable_size(f->p);
+}
+
+TEST(sound_header_whose_size_leads_past_its_arena_then_usable_size) {
+  unsigned char *p = hawk_malloc(100);
+  REQUIRE(p);
+  for (int sound_next = 0; sound_next < 2; sound_next++) {
+    unsigned char *page = map_past_the_arena(p, sound_next ? PROT_READ | PROT_WRITE : PROT_NONE);
+    REQUIRE(page);
+    struct forged_size f = {p, page, sound_next};
+    EXPECT_MISUSE(child_forged_size_then_usable, &f, "malloc_usable_size", p, "heap corruption");
+    munmap(page, 4096);
+  }
+  hawk_free(p);
   CHECK(hawk_check() == 0);
 }
 

@@ -368,10 +368,17 @@ TEST(remote_double_free_after_the_owner_took_the_block_is_caught) {
 
 /* The first list the freer handed back starts at the block it freed last
  * before its list of 112-byte blocks overflowed: blocks[LIST - 1].  The
- * owner takes that list when it allocates again. */
+ * owner takes that list when it allocates again.  What is overwritten: a
+ * word of that block's payload (-1: its header), the bits flipped in it. */
+struct overwrite {
+  int word;
+  uint64_t bits;
+};
+
 static void overwrite_waiting_list(void *arg) {
+  const struct overwrite *o = arg;
   start(1);
-  ((uint64_t *)blocks[LIST - 1])[*(int *)arg] ^= 0x4141414141414141ull;
+  ((uint64_t *)blocks[LIST - 1])[o->word] ^= o->bits;
   pthread_barrier_wait(&step); /* 3: the owner allocates and meets it */
   pthread_barrier_wait(&step); /* 4 */
 }
@@ -379,11 +386,19 @@ static void overwrite_waiting_list(void *arg) {
 TEST(overwritten_list_waiting_for_its_heap_is_reported) {
   if (UNDER_TSAN) SKIP("ThreadSanitizer build: threads in a forked child");
   if (!several_heaps()) SKIP("one heap: every free is local");
-  int word = 2; /* the next list and the count */
-  EXPECT_ABORT(overwrite_waiting_list, &word, "malloc(",
+  struct overwrite o = {2, 0x4141414141414141ull}; /* the next list and the count */
+  EXPECT_ABORT(overwrite_waiting_list, &o, "malloc(",
                "heap corruption (a list of freed blocks waiting for its heap was overwritten");
-  word = 1; /* the cache mark */
-  EXPECT_ABORT(overwrite_waiting_list, &word, "malloc(",
+  o.word = 1; /* the cache mark */
+  EXPECT_ABORT(overwrite_waiting_list, &o, "malloc(",
+               "heap corruption (a freed block waiting for its heap was overwritten");
+  /* The header's check tag alone (bits 48 to 63), its size, flags and the
+   * cache mark left as they were: a header is the library's only with its
+   * tag, so the take tests the tag too, not only the size and the mark (the
+   * block would be handed out, and its free report an invalid pointer). */
+  o.word = -1;
+  o.bits = (uint64_t)0x4141 << 48;
+  EXPECT_ABORT(overwrite_waiting_list, &o, "malloc(",
                "heap corruption (a freed block waiting for its heap was overwritten");
 }
 

@@ -853,6 +853,84 @@ TEST(a_signal_handler_that_mallocs_inside_a_trace_write_is_reported) {
             line);
 }
 
+/* argv: --destroy-child twice|unmapped.  Traced: destroys a created heap a
+ * second time, or a pointer to a page with no access, which is no heap.
+ * Each is reported on one line before the trace hears of the call: no
+ * destroy record for what is not a live heap, and nothing read through the
+ * pointer (the heap's id, for the record) before it is known to be one.  A
+ * handler of SIGABRT writes out what the trace holds (hawk_trace_flush) and
+ * exits 3, so that the file shows every record made before the report.
+ * Exit 0 when nothing was reported, 2 when the setup failed. */
+static void flush_at_abort(int sig) {
+  (void)sig;
+  hawk_trace_flush();
+  _exit(3);
+}
+
+static int destroy_child(const char *what) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = flush_at_abort;
+  if (sigaction(SIGABRT, &sa, NULL) != 0) return 2;
+  if (strcmp(what, "twice") == 0) {
+    struct hawk_heap *h = hawk_heap_create(NULL);
+    if (h == NULL) return 2;
+    hawk_heap_destroy(h);
+    hawk_heap_destroy(h);
+  } else {
+    void *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) return 2;
+    hawk_heap_destroy(page);
+  }
+  return 0;
+}
+
+TEST(a_destroy_of_what_is_no_live_heap_is_reported_before_it_is_traced) {
+  static const struct {
+    const char *what, *problem;
+    size_t destroys; /* the destroy records the trace must hold */
+  } cases[] = {{"twice", "not a heap (destroyed already)", 1},
+               {"unmapped", "not a heap (never created)", 0}};
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    char path[] = "/tmp/hawk-trace-destroy-XXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    close(fd);
+    int err[2];
+    REQUIRE(pipe(err) == 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+      close(err[0]);
+      dup2(err[1], 2);
+      char env1[4200];
+      snprintf(env1, sizeof env1, "HAWKALLOC_TRACE=%s", path);
+      char *envp[] = {env1, NULL};
+      char *argv[] = {self_path, "--destroy-child", (char *)cases[c].what, NULL};
+      execve(self_path, argv, envp);
+      _exit(127);
+    }
+    close(err[1]);
+    char line[1024];
+    int status = child_output(err[0], pid, line, sizeof line);
+    size_t len = strlen(line);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 3); /* the report's abort */
+    CHECK(strncmp(line, "hawkalloc: hawk_heap_destroy(0x", 31) == 0);
+    CHECK(strstr(line, cases[c].problem) != NULL);
+    CHECK(len > 0 && strchr(line, '\n') == line + len - 1); /* one line */
+    size_t n = 0, destroys = 0;
+    struct rec *r = read_trace(path, &n, NULL);
+    CHECK(r != NULL);
+    for (size_t i = 0; r && i < n; i++) destroys += r[i].op == 7;
+    CHECK(destroys == cases[c].destroys);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 3 || destroys != cases[c].destroys)
+      fprintf(stderr, "    %s: status %d, %zu destroy records, stderr: %s%s", cases[c].what, status,
+              destroys, line, len && line[len - 1] == '\n' ? "" : "\n");
+    free(r);
+    unlink(path);
+  }
+}
+
 static int harness_main(int argc, char **argv);
 
 int main(int argc, char **argv) {
@@ -864,6 +942,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "--heap-child") == 0) return heap_child();
   if (argc > 1 && strcmp(argv[1], "--many-child") == 0) return many_child();
   if (argc > 1 && strcmp(argv[1], "--race-child") == 0) return race_child();
+  if (argc > 2 && strcmp(argv[1], "--destroy-child") == 0) return destroy_child(argv[2]);
   if (argc > 2 && strcmp(argv[1], "--flush-child") == 0) return flush_child(argv[2]);
   ssize_t n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
   if (n <= 0) return 1;

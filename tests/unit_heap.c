@@ -297,6 +297,26 @@ TEST(remote_blocks_are_freed_by_the_next_allocation) {
   CHECK(h.in_use == 0 && heap_check(&h) == 0);
 }
 
+/* A block waiting on the remote list whose header is sound but whose cache
+ * mark (its payload's second word) was overwritten after its free: it is
+ * no longer a block that came out of a thread cache as the library left
+ * it, and its link (the first word) may be such a write too.  The next
+ * allocation, which drains the list under the heap's lock, reports it
+ * rather than freeing it. */
+static void drain_with_overwritten_mark(void *arg) {
+  (void)arg;
+  fresh_heap();
+  void *p[4];
+  park_remote(p, 4, 48);
+  ((uint64_t *)p[0])[1] ^= 0x4141414141414141ull; /* the first the drain meets */
+  (void)take(200);
+}
+
+TEST(remote_block_with_an_overwritten_mark_is_reported) {
+  EXPECT_ABORT(drain_with_overwritten_mark, NULL, "hawkalloc: free(",
+               "waiting to be given back was overwritten");
+}
+
 TEST(cached_blocks_are_freed_at_once_when_the_lock_is_free) {
   fresh_heap();
   void *p[4];
