@@ -110,6 +110,29 @@ TEST(check_reports_a_header_whose_tag_is_wrong) {
   expect_reported(damage_tag, "header check tag is wrong");
 }
 
+/* The arena's epilogue, the header of no size marked allocated after its
+ * last block (which a free block's merge forward stops at), rewritten: with
+ * a sound tag and a size, or marked free, or with its tag wrong.  Each is
+ * the one damage of its heap. */
+static block *epilogue_of_a(void) { return (block *)arena_epilogue(arena_of(a)); }
+static void epilogue_with_a_size(void) {
+  block *e = epilogue_of_a();
+  block_store(e, block_make_word(e, 16, block_flags(e)));
+}
+static void epilogue_marked_free(void) {
+  block *e = epilogue_of_a();
+  block_store(e, block_make_word(e, 0, block_flags(e) & ~BLOCK_ALLOC));
+}
+static void epilogue_tag_wrong(void) { *block_word(epilogue_of_a()) ^= (uint64_t)1 << 60; }
+
+TEST(check_reports_a_damaged_epilogue) {
+  void (*damage[])(void) = {epilogue_with_a_size, epilogue_marked_free, epilogue_tag_wrong};
+  for (size_t i = 0; i < sizeof damage / sizeof damage[0]; i++) {
+    three_blocks();
+    expect_reported(damage[i], "epilogue damaged");
+  }
+}
+
 /* A listed block's prev link points at itself. */
 static void damage_prev_link(void) {
   heap_free(a, "free");
