@@ -326,4 +326,29 @@ TEST(a_thread_waits_for_a_lock_after_its_recorder_returned) {
   CHECK(hawk_check() == 0);
 }
 
+/* An aligned block taken past a leading pad is told with the whole free
+ * block it came from: pad + block + rest.  A created heap's first arena
+ * has one free block, at 136 bytes into it (its payload at 144); a block
+ * aligned to 4096 leaves a pad of 4088 - 136 = 3952 bytes before it. */
+TEST(an_aligned_block_is_told_with_its_pad_in_the_free_block) {
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  REQUIRE(h);
+  REQUIRE(hawk_events(record, &calls) == 0);
+  record_from_here();
+  char *p = hawk_heap_aligned_alloc(h, 4096, 1000);
+  REQUIRE(p != NULL);
+  CHECK((uintptr_t)p % 4096 == 0);
+  const struct hawk_event *m = find(HAWK_EV_ARENA_MAPPED, 0);
+  const struct hawk_event *t = find(HAWK_EV_TAKEN, (uintptr_t)(p - 8));
+  REQUIRE(m != NULL && t != NULL);
+  CHECK(t->a == m->a); /* from the arena's one free block */
+  CHECK(t->d == (uintptr_t)(p - 8) - t->a);
+  CHECK(t->d == 4088 - 136);
+  CHECK(t->b == m->b); /* the whole of it */
+  CHECK(t->b == t->d + t->size + t->c);
+  REQUIRE(hawk_events(NULL, NULL) == 0);
+  hawk_free(p);
+  hawk_heap_destroy(h);
+}
+
 TEST_MAIN()

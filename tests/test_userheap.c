@@ -868,4 +868,133 @@ TEST(destroyed_heaps_slots_are_used_again) {
   CHECK(again >= 100);
 }
 
+/* hawk_heap_realloc(h, p, 0) is realloc(p, 0) whatever heap p is of: a
+ * block of the default heap is freed and NULL returned, and nothing is
+ * allocated in h (a move into h of a block of 0 bytes was returned). */
+TEST(heap_realloc_to_zero_frees_a_default_heaps_block) {
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  REQUIRE(h);
+  char *p = hawk_malloc(64);
+  REQUIRE(p);
+  CHECK(hawk_heap_realloc(h, p, 0) == NULL);
+  struct hawk_stats s = heap_stats(h);
+  CHECK(s.mallocs == 0);
+  CHECK(s.in_use == 0);
+  CHECK(s.arenas == 0);
+  hawk_heap_destroy(h);
+}
+
+/* The bytes of the mapping of its own that a created heap's block of n
+ * bytes takes: its header (the payload at 144 bytes, aligned to 16) and
+ * the payload, to whole pages. */
+static size_t own_mapping(size_t n) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  return (144 + n + page - 1) / page * page;
+}
+
+/* A created heap's block of LARGE_THRESHOLD bytes (1 MiB, config.h) or
+ * more gets a mapping of its own; one of 16 bytes less goes into an arena. */
+TEST(a_heaps_block_of_the_large_threshold_gets_a_mapping_of_its_own) {
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  REQUIRE(h);
+  void *p = hawk_heap_malloc(h, 1 * MiB);
+  REQUIRE(p);
+  struct hawk_stats s = heap_stats(h);
+  CHECK(s.large_blocks == 1);
+  CHECK(s.arenas == 0);
+  CHECK(s.mapped == own_mapping(1 * MiB));
+  hawk_free(p);
+  p = hawk_heap_malloc(h, 1 * MiB - 16);
+  REQUIRE(p);
+  s = heap_stats(h);
+  CHECK(s.large_blocks == 0);
+  CHECK(s.arenas == 1);
+  hawk_free(p);
+  hawk_heap_destroy(h);
+}
+
+/* A created heap's footprint counts its blocks in mappings of their own,
+ * whole: with no arena, it is the one mapping's bytes; with an arena, the
+ * arena's part adds to it. */
+TEST(heap_stats_footprint_counts_the_mappings_of_large_blocks) {
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  REQUIRE(h);
+  void *big = hawk_heap_malloc(h, 2 * MiB);
+  REQUIRE(big);
+  struct hawk_stats s = heap_stats(h);
+  CHECK(s.arenas == 0);
+  CHECK(s.footprint == own_mapping(2 * MiB));
+  CHECK(s.footprint_peak == s.footprint);
+  void *small = hawk_heap_malloc(h, 100);
+  REQUIRE(small);
+  s = heap_stats(h);
+  CHECK(s.arenas == 1);
+  CHECK(s.footprint > own_mapping(2 * MiB));
+  CHECK(s.footprint < own_mapping(2 * MiB) + ARENA);
+  hawk_free(big);
+  struct hawk_stats after = heap_stats(h);
+  CHECK(after.footprint == s.footprint - own_mapping(2 * MiB));
+  hawk_free(small);
+  hawk_heap_destroy(h);
+}
+
+/* A created heap's mapped peak is never below what it maps now: a large
+ * block mapped first (the peak seen then is its mapping), then an arena
+ * (whose own peak is one arena) makes a peak of both together. */
+TEST(heap_stats_mapped_peak_counts_an_arena_mapped_while_a_large_block_lives) {
+  struct hawk_heap *h = hawk_heap_create(NULL);
+  REQUIRE(h);
+  void *big = hawk_heap_malloc(h, 2 * MiB);
+  REQUIRE(big);
+  void *small = hawk_heap_malloc(h, 100);
+  REQUIRE(small);
+  struct hawk_stats s = heap_stats(h);
+  CHECK(s.mapped == ARENA + own_mapping(2 * MiB));
+  CHECK(s.mapped_peak >= s.mapped);
+  CHECK(s.mapped_peak == ARENA + own_mapping(2 * MiB));
+  hawk_free(big);
+  hawk_free(small);
+  hawk_heap_destroy(h);
+}
+
+/* A limit of the whole address space (2^48 bytes, 256 TiB) is accepted;
+ * one byte more is refused. */
+TEST(limit_of_the_whole_address_space_is_accepted) {
+  struct hawk_heap *h = with_policy(NULL, (size_t)1 << 48);
+  CHECK(h != NULL);
+  if (h) hawk_heap_destroy(h);
+  struct refused r = {.o = HAWK_HEAP_OPTIONS_INIT};
+  r.o.limit = ((size_t)1 << 48) + 1;
+  r.err = EINVAL;
+  r.says = "limit";
+  CHECK(refused_with(r));
+}
+
+/* A destroyed heap's slot waits until more than 64 others do (SLOTS_KEPT):
+ * with 64 waiting before it, the 64 heaps created (each destroyed at once)
+ * after its destroy get other slots, and the 65th gets its slot. */
+#define HEAPS_HELD 256
+TEST(a_destroyed_heaps_slot_waits_for_64_others) {
+  static struct hawk_heap *held[HEAPS_HELD];
+  /* Exactly 64 waiting, whatever earlier tests left: heaps created and
+   * kept take the slots waiting beyond 64 (up to 320 of them); once they
+   * are destroyed, 256 or more wait, and as many created again leave 64. */
+  for (int i = 0; i < HEAPS_HELD; i++) REQUIRE((held[i] = hawk_heap_create(NULL)) != NULL);
+  for (int i = 0; i < HEAPS_HELD; i++) hawk_heap_destroy(held[i]);
+  for (int i = 0; i < HEAPS_HELD; i++) REQUIRE((held[i] = hawk_heap_create(NULL)) != NULL);
+  struct hawk_heap *h = hawk_heap_create(NULL); /* a new slot: 64 wait */
+  REQUIRE(h);
+  hawk_heap_destroy(h);
+  int again_at = 0;
+  for (int i = 1; i <= 65 && again_at == 0; i++) {
+    struct hawk_heap *g = hawk_heap_create(NULL);
+    REQUIRE(g);
+    if (g == h) again_at = i;
+    hawk_heap_destroy(g);
+  }
+  CHECK(again_at == 65);
+  if (again_at != 65) fprintf(stderr, "    slot used again at creation %d\n", again_at);
+  for (int i = 0; i < HEAPS_HELD; i++) hawk_heap_destroy(held[i]);
+}
+
 TEST_MAIN()
