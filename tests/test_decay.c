@@ -562,6 +562,86 @@ TEST(the_budget_of_old_blocks_is_renewed_each_period) {
   CHECK(hawk_check() == 0);
 }
 
+/* Where hawk_walk found the block whose payload is *(void **)ctx: its
+ * first byte and size, in the two words after the pointer. */
+static void find_block(void *ctx, const struct hawk_block_info *b) {
+  uintptr_t *want = ctx;
+  if (b->payload == want[0]) {
+    want[1] = b->address;
+    want[2] = b->size;
+  }
+}
+
+/* Frees the 3,000-byte block at *x and takes one again, pairs times: locked
+ * heap operations (the clock's checks, the decay's passes) that touch no
+ * other free block, since the block freed has both neighbours in use and
+ * comes back in the same place; returns how many times it did not. */
+static int in_place(unsigned char **x, int pairs) {
+  int moved = 0;
+  for (int i = 0; i < pairs; i++) {
+    hawk_free(*x);
+    unsigned char *y = hawk_malloc(3000);
+    if (!y) abort();
+    moved += y != *x;
+    *x = y;
+  }
+  return moved;
+}
+
+/* An old block freed alone gives its pages back as it is freed and is left
+ * clean (stamp_merged_locked): the decay's passes never give them back
+ * again, so purged counts them once.  Stamped as free since then, it would
+ * have them given back and counted a second time a period later.  A period
+ * of 100 ms (a nap of 150 ms moves the epoch on once; a block 150 ms old is
+ * old: half a period, and well inside the 256 eighths its life is measured
+ * in); a 512 KiB block between two in use; the locked operations in_place's,
+ * which touch no other free block, so that once the arena's tail was given
+ * back (before the old block is freed) nothing but the old block could add
+ * to purged.  What it gives back at once is exact: the whole pages between
+ * its first 32 bytes (header, links, stamp) and its 8-byte footer. */
+TEST(an_old_block_given_back_as_it_is_freed_is_not_given_back_again) {
+  if (!is_fresh("an_old_block_given_back_as_it_is_freed_is_not_given_back_again")) {
+    CHECK(run_with_period("an_old_block_given_back_as_it_is_freed_is_not_given_back_again", 100,
+                          1) == 0);
+    return;
+  }
+  size_t n = 512 * KiB, pg = (size_t)sysconf(_SC_PAGESIZE);
+  struct timespec t = {0, 150000000L};
+  unsigned char *below = hawk_malloc(3000), *old = hawk_malloc(n), *above = hawk_malloc(3000);
+  unsigned char *x = hawk_malloc(3000), *last = hawk_malloc(3000);
+  REQUIRE(below && old && above && x && last);
+  memset(old, 0x5a, n);
+  int moved = in_place(&x, 100); /* the clock's first reading */
+  for (int r = 0; r < 3; r++) {  /* the old block grows old; the tail's pages go back */
+    nanosleep(&t, NULL);
+    moved += in_place(&x, 100);
+  }
+  uintptr_t where[3] = {(uintptr_t)old, 0, 0};
+  hawk_walk(find_block, where);
+  REQUIRE(where[2] >= n);
+  uint64_t inside = ((where[1] + where[2] - 8) & ~(uintptr_t)(pg - 1)) -
+                    ((where[1] + 32 + pg - 1) & ~(uintptr_t)(pg - 1));
+  uint64_t purged = stats_now().purged;
+  hawk_free(old);
+  uint64_t at_once = stats_now().purged - purged;
+  for (int r = 0; r < 3; r++) { /* three passes: the block has been free a whole period */
+    nanosleep(&t, NULL);
+    moved += in_place(&x, 100);
+  }
+  uint64_t later = stats_now().purged - purged;
+  printf("# given back as it was freed: %llu bytes of %llu; after three periods %llu\n",
+         (unsigned long long)at_once, (unsigned long long)inside, (unsigned long long)later);
+  CHECK(moved == 0);
+  CHECK(at_once == inside);
+  CHECK(inner_resident(old, n) == 0);
+  CHECK(later == at_once);
+  hawk_free(below);
+  hawk_free(above);
+  hawk_free(x);
+  hawk_free(last);
+  CHECK(hawk_check() == 0);
+}
+
 /* The spreading threads of busy_moves_of_the_epoch_each_need_their_checks:
  * each on a heap of its own (all three started before any allocates),
  * one at a time, fills three arenas with 300 KiB blocks and frees all but
@@ -921,7 +1001,12 @@ TEST(a_spare_mapping_waits_a_whole_period_from_when_it_was_kept) {
  * moment ago.  Decay off, so that only the cache's limit decides.  300 KiB
  * blocks (307,216 bytes with their header) take the heap's path, 13 to an
  * arena; the heap keeps one arena, so every other arena that held only
- * these blocks waits in the cache. */
+ * these blocks waits in the cache.  With the decay off every cached arena
+ * comes back dirty (arena_take_clean never cleans it): its frontier is the
+ * arena's end, so the footprint grows by a whole arena for each, and drops
+ * by as much when it is emptied again; a reused arena left out of the
+ * footprint would leave it short by 4 MiB an arena, and drifting down by
+ * as much each round. */
 TEST(a_heap_that_empties_many_arenas_keeps_them_for_its_next_growth) {
   if (!is_fresh("a_heap_that_empties_many_arenas_keeps_them_for_its_next_growth")) {
     char out[256]; /* all the copy prints: a pipe closed early would kill it */
@@ -951,7 +1036,13 @@ TEST(a_heap_that_empties_many_arenas_keeps_them_for_its_next_growth) {
   struct hawk_stats again = stats_now();
   CHECK(again.mapped == grown.mapped); /* nothing new mapped */
   CHECK(again.cached_arenas == 0);
+  CHECK(again.footprint == freed.footprint + freed.cached_arenas * 4 * MiB);
   for (int i = 0; i < N; i++) hawk_free(p[i]);
+  struct hawk_stats twice = stats_now();
+  CHECK(twice.cached_arenas == freed.cached_arenas);
+  /* Emptied again, the heap's one arena is all the footprint counts: the
+   * arena it kept before, to its old frontier, or one reused, to its end. */
+  CHECK(twice.footprint == freed.footprint || twice.footprint == 4 * MiB);
   CHECK(hawk_check() == 0);
 }
 
@@ -999,10 +1090,17 @@ TEST(an_arena_that_waited_in_the_cache_comes_back_clean) {
   /* After the wait, a whole arena more than before: the cached arenas
    * taken back below the old peak keep their pages, the last one (past
    * it) comes back clean, and one more is mapped new. */
-  int clean = 0, nonzero = 0;
+  int clean = 0, nonzero = 0, rises = 0;
+  uint64_t rise = 0;
   resident = 0;
   for (int i = 0; i < MORE; i++) {
+    uint64_t before = stats_now().purged;
     REQUIRE((p[i] = hawk_calloc(1, n)) != NULL);
+    uint64_t by = stats_now().purged - before;
+    if (by != 0) {
+      rises++;
+      rise = by;
+    }
     size_t r = inner_resident(p[i], n);
     resident += r == inner_pages(p[i], n);
     clean += r == 0;
@@ -1013,6 +1111,10 @@ TEST(an_arena_that_waited_in_the_cache_comes_back_clean) {
          clean, (unsigned long long)(purged / KiB));
   CHECK(nonzero == 0);
   CHECK(purged >= 4 * MiB - pg && purged < 2 * (4 * MiB - pg));
+  /* The arena cleaned counts every page but its first, which it keeps (its
+   * header, and what a new arena's first block starts with), in the one
+   * call that took it back. */
+  CHECK(rises == 1 && rise == 4 * MiB - pg);
   CHECK(clean >= 2 * PER - 2); /* the arena cleaned and the new one */
   CHECK(resident >= 2 * PER);  /* the arenas taken back below the peak */
   for (int i = 0; i < MORE; i++) hawk_free(p[i]);
