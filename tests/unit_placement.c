@@ -242,8 +242,9 @@ TEST(segregated_takes_a_block_exactly_a_sixteenth_bigger_at_once) {
   memset(&fl, 0, sizeof fl);
   insert_all(&placement_segregated, &fl, b, 2);
   CHECK(placement_segregated.find(&fl, 1536) == b[1]);
-  /* Past the bound: 1632 is 112 bytes over a request of 1520, which
-   * allows 95; the tighter 1600 is found. */
+  /* Past the bound: 1632 is 112 bytes over a request of 1520 (of the
+   * class below), which allows 95, so it is passed over; 1600, 80 over,
+   * is within the bound and taken. */
   CHECK(placement_segregated.find(&fl, 1520) == b[0]);
   for (int i = 0; i < 2; i++) placement_segregated.remove(&fl, b[i]);
   CHECK(fl.count == 0 && verify(&placement_segregated, &fl) == 0);

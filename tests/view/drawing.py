@@ -117,7 +117,10 @@ def main_fitted(page, op, walk, chromium):
         # end of a block that is not free, at least 4,096 (the page's
         # zoom line shows it rounded; the columns need it exact).
         text = p.eval("document.getElementById('zoomtext').textContent")
-        width, dpr = p.eval("[document.querySelector('#heaps canvas').clientWidth, window.devicePixelRatio || 1]")
+        # The width the page drew with, from the canvas's bitmap (sized to
+        # it), not from its box now (see pixel).
+        width, dpr = p.eval("(c => { const d = window.devicePixelRatio || 1; return [c.width / d, d]; })"
+                            "(document.querySelector('#heaps canvas'))")
         end = max([4096] + [a[1] + s for a, (s, st) in read_walk(walk, None).items() if st != "free"])
         lo, hi = 0, min(4194304, end * 1.1)
         m = re.search(r"showing \+0x([0-9a-f]+) to \+0x([0-9a-f]+) ", text)
