@@ -117,10 +117,14 @@ def main_fitted(page, op, walk, chromium):
         # end of a block that is not free, at least 4,096 (the page's
         # zoom line shows it rounded; the columns need it exact).
         text = p.eval("document.getElementById('zoomtext').textContent")
-        # The width the page drew with, from the canvas's bitmap (sized to
-        # it), not from its box now (see pixel).
-        width, dpr = p.eval("(c => { const d = window.devicePixelRatio || 1; return [c.width / d, d]; })"
-                            "(document.querySelector('#heaps canvas'))")
+        # The width the page drew with and the row drawn, read together from
+        # the canvas's bitmap (sized to that width): a box read apart (see
+        # pixel), or a width read before a redraw (the layout settling
+        # under load), would not be the row's.
+        width, dpr, row = p.eval(
+            "(c => { const d = window.devicePixelRatio || 1, g = c.getContext('2d');"
+            " return [c.width / d, d, Array.from(g.getImageData(0, Math.floor(21 * d), c.width, 1).data)]; })"
+            "(document.querySelector('#heaps canvas'))")
         end = max([4096] + [a[1] + s for a, (s, st) in read_walk(walk, None).items() if st != "free"])
         lo, hi = 0, min(4194304, end * 1.1)
         m = re.search(r"showing \+0x([0-9a-f]+) to \+0x([0-9a-f]+) ", text)
@@ -138,9 +142,6 @@ def main_fitted(page, op, walk, chromium):
             col = max(0, min(math.ceil(width), math.floor(x0)))
             cols.setdefault(col, {}).setdefault(state, 0)
             cols[col][state] += size
-        row = p.eval("(c => { const d = window.devicePixelRatio || 1, g = c.getContext('2d');"
-                     " return Array.from(g.getImageData(0, Math.floor(21 * d), c.width, 1).data); })"
-                     "(document.querySelector('#heaps canvas'))")
     compared, skipped, bad, seen = 0, 0, [], set()
     for col, by in sorted(cols.items()):
         most = max(by.values())
