@@ -36,7 +36,7 @@ CORE_SRC := src/os.c src/lock.c src/block.c src/registry.c src/options.c src/rep
             src/arena_walk.c \
             src/placement.c src/placement_segregated.c src/placement_first_fit.c \
             src/placement_next_fit.c src/placement_best_fit.c \
-            src/events_hooks.c src/heap.c src/heap_check.c src/heap_used.c src/heap_old.c src/userheap.c src/events.c src/decay.c src/tcache.c src/remote.c src/large.c src/check.c src/stats.c src/walk.c src/snapshot.c src/trace.c src/debug.c src/api.c src/process.c \
+            src/events_hooks.c src/heap.c src/heap_give.c src/heap_check.c src/heap_used.c src/heap_old.c src/userheap.c src/events.c src/decay.c src/tcache.c src/remote.c src/large.c src/check.c src/stats.c src/walk.c src/snapshot.c src/trace.c src/debug.c src/api.c src/process.c \
             src/process_fork.c src/glibc.c src/api_heap.c
 OVERRIDE_SRC := src/override.c src/override_dlopen.c
 HEADERS  := $(wildcard src/*.h) include/hawkalloc.h include/hawksnap.h
@@ -99,7 +99,7 @@ RELR_LDFLAGS := $(shell printf 'int x;' | $(CC) -shared -fPIC -x c - -o /dev/nul
 # begins with the one of its functions a process runs at start-up
 # (report_stderr_init): the window ends in its misuse messages, which only
 # a program that misuses the allocator runs.
-LIB_FIRST := override api tcache heap placement placement_segregated arena registry block os \
+LIB_FIRST := override api tcache heap heap_give placement placement_segregated arena registry block os \
              counters decay remote process options debug report events_hooks large
 # The cold functions of the other files stay in their file's code (no
 # .text.unlikely, which the linker gathers from every file at the start of

@@ -16,7 +16,7 @@
  * free in (its stamp, block.h).  When the epoch is E, a block stamped E - 2
  * or earlier became free before the advance to E - 1, which happened at
  * least a period before now: it has stayed free a whole period, and the
- * whole pages inside it go back to the OS (heap.c), its header, links,
+ * whole pages inside it go back to the OS (heap_give.c), its header, links,
  * stamp and footer staying where they are.  A block reused within the
  * period is never touched.  Given back, the block is stamped DECAY_CLEAN.
  *

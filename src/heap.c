@@ -1,5 +1,6 @@
-/* heap.c - allocate, split, coalesce, grow and shrink.  See heap.h. */
-#include "heap.h"
+/* heap.c - allocate, split, coalesce, grow and shrink; free pages going
+ * back to the OS are heap_give.c's.  See heap.h. */
+#include "heap_locked.h"
 
 #include <string.h>
 
@@ -9,7 +10,6 @@
 #include "dlist.h"
 #include "events.h"
 #include "large.h"
-#include "os.h"
 #include "placement_segregated.h"
 #include "registry.h"
 #include "report.h"
@@ -51,15 +51,6 @@ static void attach_locked(struct heap *h, struct arena *a) {
   if (h->arena_count > h->arena_peak) h->arena_peak = h->arena_count;
 }
 
-/* Stamps free block b, of size bytes, as free since epoch stamp (or as
- * given back already: DECAY_CLEAN), when the decay watches blocks of its
- * size (decay.h). */
-static inline void stamp_locked(struct heap *h, block *b, size_t size, uint64_t stamp) {
-  if (!decay_on || size < DECAY_BLOCK_MIN) return;
-  free_set_stamp(b, stamp);
-  if (stamp != DECAY_CLEAN && stamp > h->decay_newest) h->decay_newest = stamp;
-}
-
 /* The stamp of listed free block b, to be passed on to what remains of it
  * after a split (0 when it has none: too small to be watched). */
 static inline uint64_t stamp_of(const block *b) {
@@ -88,7 +79,7 @@ static int grow_locked(struct heap *h) {
 }
 
 /* Takes an empty arena out of the heap so that it can be released. */
-static void detach_locked(struct heap *h, struct arena *a) {
+void detach_locked(struct heap *h, struct arena *a) {
   EVENTS_TELL(arena, h, a, 0);
   DLIST_REMOVE(h->arenas, a);
   h->arena_count--;
@@ -122,12 +113,6 @@ static void release_tail_locked(struct heap *h, block *b, size_t size) {
   size_t cut = cut_tail_locked(h, b, size);
   if (cut) in_use_add(h, -(int64_t)cut);
 }
-
-struct releases;
-static _Noreturn __attribute__((noinline, cold)) void fail_locked(struct heap *h,
-                                                                  struct releases *r,
-                                                                  const char *call, const void *p,
-                                                                  const char *problem);
 
 /* Hands out the first size bytes of free block b (already unlisted); what
  * remains keeps stamp, the decay's stamp of the free block b was cut from
@@ -329,124 +314,17 @@ static inline __attribute__((always_inline)) struct heap *owner_of(void *p, cons
   return h;
 }
 
-/* Arenas emptied while the lock was held, to release once it is not.
- * Declared without an initializer and its count set alone: `= {.count =
- * 0}` zeroes the 16 slots too, a `rep stos` of 136 bytes that every locked
- * operation paid (17 instructions and a mispredicted loop exit as
- * cachegrind counts them; a string instruction's start-up on the CPU). */
-struct releases {
-  struct arena *arena[16];
-  size_t count;
-};
-
-/* Whether r can take one more emptied arena (a free that may empty one
- * asks first: with no room the arena stays in the heap). */
-static inline int releases_room(const struct releases *r) {
-  return r->count < sizeof r->arena / sizeof r->arena[0];
-}
-
-/* Keeps emptied arena e, if any, for release once the lock is given. */
-static inline void releases_keep(struct releases *r, struct arena *e) {
-  if (e) r->arena[r->count++] = e;
-}
-
-/* Inline: every locked operation ends here (finish), and its give is a
- * test and a store while the process has one thread (lock.h). */
-static inline __attribute__((always_inline)) void unlock_and_release(struct heap *h,
-                                                                     struct releases *r) {
-  lock_give(&h->lock);
-  for (size_t i = 0; i < r->count; i++) arena_release(r->arena[i]);
-  r->count = 0;
-}
-
 /* Ends a locked operation that found a problem with the block at p: the
  * lock released (and the arenas r holds, if r is not NULL), then one line
  * naming call and the problem, and abort. */
-static _Noreturn __attribute__((noinline, cold)) void fail_locked(struct heap *h,
-                                                                  struct releases *r,
-                                                                  const char *call, const void *p,
-                                                                  const char *problem) {
+_Noreturn __attribute__((noinline, cold)) void fail_locked(struct heap *h, struct releases *r,
+                                                           const char *call, const void *p,
+                                                           const char *problem) {
   if (r)
     unlock_and_release(h, r);
   else
     lock_give(&h->lock);
   report_misuse(call, p, problem);
-}
-
-/* heap_discard_inside's, counting only the pages that were resident when
- * resident_only is set. */
-static size_t discard_inside(const block *b, size_t size, const void *from, size_t n,
-                             int resident_only) {
-  size_t page = os_page_size();
-  uintptr_t lo = (uintptr_t)b + BLOCK_MIN;               /* past the header, links, stamp */
-  uintptr_t hi = (uintptr_t)b + size - sizeof(uint64_t); /* before the footer */
-  if ((uintptr_t)from > lo) lo = (uintptr_t)from;
-  if ((uintptr_t)from + n < hi) hi = (uintptr_t)from + n;
-  uintptr_t start = align_up(lo, page);
-  uintptr_t end = hi & ~(uintptr_t)(page - 1);
-  if (end <= start) return 0;
-  size_t was = resident_only ? os_resident((void *)start, end - start) : end - start;
-  return os_discard((void *)start, end - start) == 0 ? was : 0;
-}
-
-size_t heap_discard_inside(const block *b, size_t size, const void *from, size_t n) {
-  return discard_inside(b, size, from, n, 0);
-}
-
-/* Releases the whole pages inside one free block (its header, links, stamp
- * and footer stay); returns the bytes released. */
-static size_t discard_free_block(const block *b) {
-  return heap_discard_inside(b, block_size(b), b, block_size(b));
-}
-
-/* Whether free block b's inner pages were given back already (and nothing
- * made them dirty since: any merge or cut stamps the block anew). */
-static int given_back(const block *b) {
-  return decay_on && block_size(b) >= DECAY_BLOCK_MIN && free_stamp(b) == DECAY_CLEAN;
-}
-
-/* The decay's pass (decay.h): gives back the inner pages of the free blocks
- * that have stayed free for a whole period by epoch e, at most
- * DECAY_PASS_MAX of them; the next clock check goes on from there.  Only
- * the lists that can hold blocks of DECAY_BLOCK_MIN bytes are walked (all
- * of a single-list policy's list). */
-static void decay_pass_locked(struct heap *h, uint64_t e) {
-  size_t budget = DECAY_PASS_MAX;
-  uint64_t purged = 0;
-  unsigned c = h->policy == &placement_segregated ? seg_class(DECAY_BLOCK_MIN) : 0;
-  size_t steps = 0; /* links followed in all the lists: a cycle is reported */
-  h->decay_more = 0;
-  for (; c < SIZE_CLASSES && !h->decay_more; c++) {
-    for (block *b = list_first(&h->free, h->free.heads[c]); b; b = list_next(&h->free, b, &steps)) {
-      if (block_size(b) < DECAY_BLOCK_MIN || !decay_due(free_stamp(b), e)) continue;
-      if (budget-- == 0) {
-        h->decay_more = 1;
-        break;
-      }
-      purged += discard_free_block(b);
-      free_set_stamp(b, DECAY_CLEAN);
-    }
-  }
-  if (!h->decay_more) h->decay_done = e - 2;
-  counters_purged(purged);
-}
-
-/* Runs the pass if it has something to do: a block stamped after the last
- * complete pass may have stayed free a period by now, or the last pass
- * stopped at its bound. */
-static void decay_pass_if_due_locked(struct heap *h) {
-  uint64_t e = decay_epoch();
-  if (h->decay_more || (h->decay_newest > h->decay_done && decay_due(h->decay_done + 1, e)))
-    decay_pass_locked(h, e);
-}
-
-/* Every DECAY_CHECK_OPS locked operations: reads the clock, and runs the
- * pass if one is due.  Returns 1 when the epoch moved on. */
-static __attribute__((noinline)) int decay_tick_locked(struct heap *h) {
-  h->decay_ops = 0;
-  int moved = decay_advance();
-  decay_pass_if_due_locked(h);
-  return moved;
 }
 
 /* heap_set_epoch_hook's hook, XORed with the links' key (block.h); 0: none. */
@@ -667,7 +545,7 @@ static int remote_entry_ok(void *const *p) {
 
 /* Frees the blocks other threads left on the heap's remote list, which is
  * not empty (drain_locked). */
-static __attribute__((noinline)) void drain_remote_locked(struct heap *h, struct releases *r) {
+__attribute__((noinline)) void drain_remote_locked(struct heap *h, struct releases *r) {
   void **p = __atomic_exchange_n(&h->remote, NULL, __ATOMIC_ACQUIRE);
   while (p) {
     /* The entry must be a sound block still marked as cached before its
@@ -693,12 +571,6 @@ static __attribute__((noinline)) void drain_remote_locked(struct heap *h, struct
     free_sound_locked(h, p, r);
     p = next;
   }
-}
-
-/* Frees the blocks other threads left on the heap's remote list: the test
- * inline, as every locked operation makes it. */
-static inline __attribute__((always_inline)) void drain_locked(struct heap *h, struct releases *r) {
-  if (unlikely(__atomic_load_n(&h->remote, __ATOMIC_RELAXED) != NULL)) drain_remote_locked(h, r);
 }
 
 void heap_drain(struct heap *h) {
@@ -1127,66 +999,4 @@ size_t heap_usable(void *p, const char *call) {
   lock_give(&h->lock);
   if (problem) report_misuse(call, p, problem);
   return usable;
-}
-
-HAWK_COLD size_t heap_release_empty(struct heap *h) {
-  struct releases r;
-  r.count = 0;
-  size_t n = 0;
-  for (;;) {
-    lock_take(&h->lock);
-    drain_locked(h, &r);
-    struct arena *a = h->arenas;
-    while (a && r.count < sizeof r.arena / sizeof r.arena[0]) {
-      struct arena *next = arena_next(a);
-      block *b = arena_first(a);
-      /* A damaged header's links are not written through (detach_locked). */
-      if (a->magic == ARENA_MAGIC && !block_is_alloc(b) && block_size(b) == ARENA_SPAN) {
-        placement_remove(h->policy, &h->free, b);
-        detach_locked(h, a);
-        r.arena[r.count++] = a;
-      }
-      a = next;
-    }
-    int more = a != NULL;
-    n += r.count;
-    unlock_and_release(h, &r);
-    if (!more) return n;
-  }
-}
-
-HAWK_COLD size_t heap_trim(struct heap *h) {
-  size_t released = 0;
-  if (debug_enabled) return 0; /* discarded pages would lose the free pattern */
-  lock_take(&h->lock);
-  for (struct arena *a = h->arenas; a; a = arena_next(a)) {
-    for (block *b = arena_first(a); b < arena_epilogue(a); b = block_next(b)) {
-      /* Pages are given back on a block's word: it must be a header we
-       * wrote, for a block that ends inside the arena. */
-      if (HAWK_CHECKS && (!block_header_ok(b) || block_size(b) < BLOCK_MIN ||
-                          (char *)b + block_size(b) > (char *)arena_epilogue(a)))
-        fail_locked(h, NULL, "malloc_trim", block_payload(b),
-                    "heap corruption (a block's header was overwritten)");
-      if (block_is_alloc(b) || given_back(b)) continue;
-      /* A block the decay cannot mark as given back (below DECAY_BLOCK_MIN,
-       * or no decay) counts only the pages it still had: a second trim
-       * finds them gone, and says so. */
-      int marked = decay_on && block_size(b) >= DECAY_BLOCK_MIN;
-      released += discard_inside(b, block_size(b), b, block_size(b), !marked);
-      stamp_locked(h, b, block_size(b), DECAY_CLEAN);
-    }
-  }
-  HAWK_ASSERT_EXPENSIVE(heap_check_locked(h) == 0);
-  lock_give(&h->lock);
-  counters_purged(released);
-  return released;
-}
-
-void heap_decay_try(struct heap *h) {
-  if (!lock_try(&h->lock)) return; /* its owner will see to it */
-  struct releases r;
-  r.count = 0;
-  drain_locked(h, &r);
-  decay_pass_if_due_locked(h);
-  unlock_and_release(h, &r);
 }

@@ -207,7 +207,8 @@ TEST(a_trim_of_a_heap_whose_counter_lies_fails_an_assertion) {
   fresh_heap();
   void *a = take(64);
   h.in_use += 16;
-  EXPECT_ABORT(trim_the_heap, NULL, "assertion failed at", "heap.c", "heap_check_locked(h) == 0");
+  EXPECT_ABORT(trim_the_heap, NULL, "assertion failed at", "heap_give.c",
+               "heap_check_locked(h) == 0");
   h.in_use -= 16;
   heap_trim(&h);
   CHECK(heap_check(&h) == 0);
