@@ -46,7 +46,8 @@ else
 fi
 
 copy
-sed -i 's|#include "heap.h"|#include "heap.h"\n#include "tcache.h"|' "$tmp/t/src/heap.c"
+# before heap.c's first include, whichever it is
+sed -i '0,/^#include "/s//#include "tcache.h"\n#include "/' "$tmp/t/src/heap.c"
 out=$(python3 "$tmp/t/scripts/layers.py" --root "$tmp/t" 2>&1)
 rc=$?
 if [ $rc -ne 0 ] && grep -q '^layers: src/heap.c:[0-9]*: includes src/tcache.h of a higher layer' <<<"$out"; then
