@@ -2105,6 +2105,67 @@ TEST(aligned_blocks_realloc_keep_contents) {
   }
 }
 
+/* ---- hawk_walk ---------------------------------------------------------- */
+
+/* What hawk_walk said of the block whose payload is `payload` (state -1:
+ * not met), and what it saw of every block and of the large ones. */
+struct walk_seen {
+  uintptr_t payload;
+  int state;
+  size_t size;
+  size_t visits, large;
+};
+
+static void walk_seen_visit(void *ctx, const struct hawk_block_info *b) {
+  struct walk_seen *w = ctx;
+  w->visits++;
+  if (b->state == HAWK_BLOCK_LARGE) w->large++;
+  if (b->payload == w->payload) {
+    w->state = b->state;
+    w->size = b->size;
+  }
+}
+
+/* A freed block of the largest size the thread cache holds (2,048 bytes,
+ * header included: malloc(2040)) waits in this thread's cache, and
+ * hawk_walk reports it cached, not allocated: the walk's "is it a cache
+ * size" bound includes its top size (a `<` there called such a block
+ * allocated, and tools that sum the walk's states counted it in use). */
+TEST(walk_reports_a_cached_block_of_the_largest_cached_size_as_cached) {
+  void *p = hawk_malloc(2040);
+  REQUIRE(p);
+  struct walk_seen w = {.payload = (uintptr_t)p, .state = -1};
+  hawk_walk(walk_seen_visit, &w);
+  CHECK(w.state == HAWK_BLOCK_ALLOCATED);
+  CHECK(w.size == 2048); /* the largest size the cache holds, exactly */
+  hawk_free(p);          /* into this thread's cache */
+  w = (struct walk_seen){.payload = (uintptr_t)p, .state = -1};
+  hawk_walk(walk_seen_visit, &w);
+  CHECK(w.state == HAWK_BLOCK_CACHED);
+  CHECK(w.size == 2048);
+  CHECK(hawk_check() == 0);
+}
+
+/* hawk_walk returns the number of blocks it visited, large blocks (each in
+ * a mapping of its own) included: with three live, the count it returns is
+ * the number of calls its visitor had (a walk that did not count the large
+ * blocks returned three fewer). */
+TEST(walk_counts_the_large_blocks_it_visits) {
+  enum { N = 3 };
+  void *big[N];
+  for (int i = 0; i < N; i++) {
+    big[i] = hawk_malloc(LARGE_ALWAYS + (size_t)i * MiB);
+    REQUIRE(big[i]);
+  }
+  struct walk_seen w = {.payload = (uintptr_t)big[1], .state = -1};
+  size_t n = hawk_walk(walk_seen_visit, &w);
+  CHECK(w.state == HAWK_BLOCK_LARGE);
+  CHECK(w.large >= N);
+  CHECK(n == w.visits);
+  for (int i = 0; i < N; i++) hawk_free(big[i]);
+  CHECK(hawk_check() == 0);
+}
+
 /* ---- statistics, policy, trim ------------------------------------------- */
 
 /* hawk_stats fills the versioned struct, a shorter prefix only, or refuses. */

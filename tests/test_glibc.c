@@ -879,6 +879,63 @@ TEST(mallopt_others_answer_as_glibc) {
   EXPECT_ABORT(double_free_after_check_action_0, NULL, "double free");
 }
 
+/* A thread of heap_of_a_new_thread's kind that keeps its heap until told
+ * (end): it says which heap it took, then waits. */
+struct heap_holder {
+  pthread_barrier_t *placed, *end;
+  int heap;
+};
+
+static void *hold_a_heap(void *arg) {
+  struct heap_holder *h = arg;
+  hawk_free(hawk_malloc(32)); /* its cache, and its heap */
+  void *p = hawk_malloc(3000);
+  h->heap = walked_heap(p);
+  pthread_barrier_wait(h->placed);
+  pthread_barrier_wait(h->end);
+  hawk_free(p);
+  return NULL;
+}
+
+/* M_ARENA_MAX above the number of heaps is taken as that number: the heaps
+ * there are stay all there is (docs/design.md: their count is fixed at
+ * start-up), malloc_info's spread says 2 of 2, and a new thread, with a
+ * thread on each of the two heaps, is given one of them, not a heap past
+ * the table's end that was never set up. */
+TEST(mallopt_arena_max_above_the_heap_count_keeps_threads_on_the_heaps) {
+  if (!is_fresh("mallopt_arena_max_above_the_heap_count_keeps_threads_on_the_heaps")) {
+    setenv("HAWKALLOC_HEAPS", "2", 1);
+    CHECK(run_fresh("mallopt_arena_max_above_the_heap_count_keeps_threads_on_the_heaps") == 0);
+    unsetenv("HAWKALLOC_HEAPS");
+    return;
+  }
+  REQUIRE(stats_now().heaps == 2);
+  hawk_free(hawk_malloc(32)); /* the main thread is on heap 0 */
+  CHECK(MALLOPT(M_ARENA_MAX, 6) == 1);
+  long long t[4];
+  tunables(t);
+  CHECK(t[1] == 2);
+  pthread_barrier_t placed, end;
+  pthread_barrier_init(&placed, NULL, 2);
+  pthread_barrier_init(&end, NULL, 2);
+  struct heap_holder holder = {&placed, &end, -2};
+  pthread_t th;
+  REQUIRE(pthread_create(&th, NULL, hold_a_heap, &holder) == 0);
+  pthread_barrier_wait(&placed);
+  CHECK(holder.heap == 1);
+  int heap = -2; /* one thread on each heap: the next goes to the first, heap 0 */
+  pthread_t t2;
+  REQUIRE(pthread_create(&t2, NULL, heap_of_a_new_thread, &heap) == 0);
+  pthread_join(t2, NULL);
+  CHECK(heap == 0);
+  pthread_barrier_wait(&end);
+  pthread_join(th, NULL);
+  pthread_barrier_destroy(&placed);
+  pthread_barrier_destroy(&end);
+  CHECK(stats_now().heaps == 2);
+  CHECK(hawk_check() == 0);
+}
+
 /* Threads allocate, resize and free blocks of every size, checking their
  * contents, while mallopt moves the threshold, turns M_PERTURB on and off,
  * narrows and widens the heaps new threads use and changes the arena cache:

@@ -79,7 +79,8 @@
  *                  cycle (a link forged with the secret), then its overflow
  *   arena_header_overwritten_past_the_arena_below_*  an overflow past the
  *                  last block of an arena into the header of the arena
- *                  above it, then every walk of the arenas, calloc, a
+ *                  above it, then every walk of the arenas (a created
+ *                  heap's too: hawk_heap_stats, hawk_walk), calloc, a
  *                  refused malloc, a created heap's destroy; a free,
  *                  realloc or malloc_usable_size of one of that arena's
  *                  blocks (the line must say the header was overwritten)
@@ -87,6 +88,16 @@
  *                  cache of empty arenas forged, or its head overwritten,
  *                  then the mallocs that take cached arenas, hawk_check,
  *                  malloc_trim, mallopt(M_TRIM_THRESHOLD, 0)
+ *   cached_empty_arena_overwritten_then_check  the header of a cached
+ *                  empty arena or of its first block overwritten, then
+ *                  hawk_check, which must report it
+ *   free_list_link_forged_into_a_large_block_*  a free block's link forged
+ *                  (with the key) into a large block's mapping, live or
+ *                  given back, then the merge that unlinks the block
+ *   remote_list_link_forged_misaligned_in_its_arena  a remote list's link
+ *                  forged (with the key and the mark) to a misaligned
+ *                  address of its own arena, then the drain (the line must
+ *                  name the link)
  *
  * Under the sanitizers (built with -DHAWK_NO_OVERRIDE) there is no case:
  * ASan would report the writes itself.
@@ -223,10 +234,15 @@ static unsigned char *take(void *q, size_t n) {
 
 static unsigned char *get(size_t n) { return take(hawk_malloc(n), n); }
 
-/* Frees a block of the live set. */
-static void drop(unsigned char *p) {
+/* Takes a block out of the live set (another thread frees it). */
+static void forget(const unsigned char *p) {
   for (int i = 0; i < live_count; i++)
     if (live[i] == p) live[i] = NULL;
+}
+
+/* Frees a block of the live set. */
+static void drop(unsigned char *p) {
+  forget(p);
   hawk_free(p);
 }
 
@@ -305,41 +321,65 @@ static void hostile_write(unsigned char *freed, size_t off, int value, unsigned 
   __asm__ volatile("" : : "r"(stack), "r"(freed) : "memory");
 }
 
-/* Every list reached: the cache flushed, mallocs of many sizes, the heap
+/* The limit of a cache list of blocks of size bytes (tcache.c). */
+static int list_limit(size_t block) {
+  size_t n = 8192 / block;
+  return n < 8 ? 8 : n > 128 ? 128 : (int)n;
+}
+
+/* Every list reached: the cache flushed, mallocs of many sizes, every live
+ * block freed (a free block between live ones, which no search may ever
+ * take, is unlinked as they merge with it: its links followed), the heap
  * checked. */
 static void final_step(size_t size) {
   static const size_t sizes[] = {24,   48,   64,   100,  500,   1000,  1500,
                                  2040, 2500, 3000, 5000, 20000, 40000, 100000};
   hawk_trim();
-  for (int k = 0; k < 40; k++) get(size);
+  /* as many as a list holds twice: the heap's list of the size is reached
+   * past the cache's (the overflow kind leaves half a list there) */
+  for (int k = 0; k < 2 * list_limit(block_of(size)) + 4; k++) get(size);
   for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) get(sizes[i]);
+  for (int i = 0; i < live_count; i++)
+    if (live[i]) drop(live[i]);
   hawk_trim();
   int problems = hawk_check();
   if (problems) wrong("hawk_check found %d problem(s)", problems);
 }
 
-/* The thread of the exit and fork exercises, and of the remote kind. */
+/* The thread of the exit and fork exercises, and of the overflow and remote
+ * kinds. */
 struct helper {
   size_t size;
   unsigned char *freed;
   sem_t ready, go, done, finish;
-  int remote;
+  int remote, overflow;
   unsigned char *blocks[160];
   int nblocks;
 };
 
 static void *helper_main(void *arg) {
   struct helper *h = arg;
+  /* The overflow and remote kinds free blocks the main thread allocated:
+   * this thread never allocated their size, so its list of that size starts
+   * empty, at its first limit, with nothing refilled into it, and the free
+   * past that limit overflows it (a list grows at an overflow only by what
+   * refills brought into it since the last one, tcache.c's growth: when
+   * this thread allocated the blocks itself, the free past the limit grew
+   * the list, and the block stayed in the cache). */
   if (h->remote) {
     /* Fill the cache list, then (once the heap's lock is held) one more
      * free overflows it: the most recent half goes to the remote list. */
-    for (int i = 0; i < h->nblocks; i++) h->blocks[i] = hawk_malloc(h->size);
     for (int i = 0; i + 1 < h->nblocks; i++) hawk_free(h->blocks[i]);
     h->freed = h->blocks[h->nblocks - 2];
     sem_post(&h->ready);
     sem_wait(&h->go);
     hawk_free(h->blocks[h->nblocks - 1]);
     sem_post(&h->done);
+  } else if (h->overflow) {
+    /* The list filled and overflowed: the most recent half goes to the
+     * heap's free lists at once (its lock is free). */
+    for (int i = 0; i < h->nblocks; i++) hawk_free(h->blocks[i]);
+    sem_post(&h->ready);
   } else {
     unsigned char *keep = hawk_malloc(h->size);
     h->freed = hawk_malloc(h->size);
@@ -368,12 +408,6 @@ static void walk_visit(void *ctx, const struct hawk_block_info *b) {
   sem_wait(&walk_helper->done);
 }
 
-/* The limit of a cache list of blocks of size bytes (tcache.c). */
-static int list_limit(size_t block) {
-  size_t n = 8192 / block;
-  return n < 8 ? 8 : n > 128 ? 128 : (int)n;
-}
-
 static int cmp_ptr(const void *a, const void *b) {
   uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
   return x < y ? -1 : x > y;
@@ -392,6 +426,8 @@ static void run_case(const struct group *g, int value, size_t off) {
     h->size = n;
     h->remote = 1;
     h->nblocks = list_limit(block_of(n)) + 1;
+    for (int i = 0; i < h->nblocks; i++) h->blocks[i] = get(n);
+    for (int i = 0; i < h->nblocks; i++) forget(h->blocks[i]);
     sem_init(&h->ready, 0, 0), sem_init(&h->go, 0, 0), sem_init(&h->done, 0, 0);
     sem_init(&h->finish, 0, 0);
     if (pthread_create(&thread, NULL, helper_main, h) != 0) wrong("pthread_create");
@@ -408,18 +444,25 @@ static void run_case(const struct group *g, int value, size_t off) {
     sem_wait(&h->ready);
     freed = h->freed;
   } else if (g->kind == K_OVERFLOW) {
-    /* Blocks sorted by address, every other one freed: the last ones
-     * freed before the list overflowed go to the free lists, between live
-     * blocks. */
+    /* Blocks sorted by address, every other one freed by the helper: the
+     * last ones freed before its list overflowed go to the free lists,
+     * between live blocks. */
     int limit = list_limit(block_of(n)), m = 2 * (limit + 2) + 1;
     unsigned char *blocks[2 * 130 + 1];
     for (int i = 0; i < m; i++) blocks[i] = get(n);
     qsort(blocks, (size_t)m, sizeof blocks[0], cmp_ptr);
-    int freed_count = 0;
-    for (int i = 1; i < m && freed_count <= limit; i += 2, freed_count++) {
-      if (freed_count == limit - 1) freed = blocks[i], before = blocks[i - 1];
-      drop(blocks[i]);
+    h = calloc(1, sizeof *h);
+    h->size = n;
+    h->overflow = 1;
+    for (int i = 1; i < m && h->nblocks <= limit; i += 2) {
+      if (h->nblocks == limit - 1) freed = blocks[i], before = blocks[i - 1];
+      forget(blocks[i]);
+      h->blocks[h->nblocks++] = blocks[i];
     }
+    sem_init(&h->ready, 0, 0), sem_init(&h->go, 0, 0), sem_init(&h->done, 0, 0);
+    sem_init(&h->finish, 0, 0);
+    if (pthread_create(&thread, NULL, helper_main, h) != 0) wrong("pthread_create");
+    sem_wait(&h->ready);
   } else {
     unsigned char *hi;
     neighbours(n, &before, &hi);
@@ -1033,7 +1076,8 @@ static int run_child(const char *self, int c) {
   snprintf(arg, sizeof arg, "%d", c);
   char *const argv[] = {(char *)self, "--case", arg, NULL};
   char *const env[] = {g->debug ? "HAWKALLOC_DEBUG=1" : "HAWKALLOC_DEBUG=0",
-                       g->kind == K_REMOTE ? "HAWKALLOC_HEAPS=1" : NULL, NULL};
+                       g->kind == K_REMOTE || g->kind == K_OVERFLOW ? "HAWKALLOC_HEAPS=1" : NULL,
+                       NULL};
   char buf[4096];
   size_t len;
   int status = spawn(argv, env, buf, sizeof buf, &len);
@@ -1321,13 +1365,17 @@ static void cache_cycle_case(int c) {
  * at its arena's epilogue, in the default heaps or a created heap; then
  * hawk_check, hawk_walk, hawk_stats, the heap map, malloc_trim, callocs
  * that reuse blocks freed in the damaged arena (they must read as zero), a
- * malloc the OS refuses (which gives back empty arenas), or
- * hawk_heap_destroy of the created heap.  Found at 30bbb77: every walk of a
- * heap's arenas followed the overwritten link (SIGSEGV or SIGBUS inside
- * the allocator), and calloc trusted the overwritten frontier (memory
- * that was not zero). */
+ * malloc the OS refuses (which gives back empty arenas),
+ * hawk_heap_destroy of the created heap, or the created heap's own walks
+ * of its arenas (hawk_heap_stats; hawk_walk, which walks the created heaps
+ * after the default ones).  Found at 30bbb77: every walk of a heap's
+ * arenas followed the overwritten link (SIGSEGV or SIGBUS inside the
+ * allocator), and calloc trusted the overwritten frontier (memory that
+ * was not zero).  The 0x41 and 0xff bytes make that link an address
+ * nothing maps, which a walk that follows it faults on; zeros make it
+ * NULL, where such a walk only stops early. */
 #define AH_VALUES      6
-#define AH_EX          12
+#define AH_EX          14
 #define AH_ARENA_MAGIC 0x6177686b6172656eull /* src/arena.h */
 static uintptr_t ah_arena, ah_tail_payload;
 static size_t ah_tail;
@@ -1348,7 +1396,8 @@ static int ah_mapped(uintptr_t a) {
 
 static void arena_header_case(int c) {
   int ex = c % AH_EX, value = c / AH_EX % AH_VALUES;
-  struct hawk_heap *h = ex == 7 || ex == 11 ? hawk_heap_create(NULL) : hawk_heap_default();
+  int created = ex == 7 || ex >= 11; /* the created heap's exercises */
+  struct hawk_heap *h = created ? hawk_heap_create(NULL) : hawk_heap_default();
   unsigned char *blk[120], *p = NULL;
   for (int i = 0; i < 120; i++) {
     blk[i] = hawk_heap_malloc(h, 100000);
@@ -1412,6 +1461,14 @@ static void arena_header_case(int c) {
     break;
   case 7:
     hawk_heap_destroy(h);
+    break;
+  case 12: { /* the created heap's own walks of its arenas */
+    struct hawk_stats st;
+    hawk_heap_stats(h, &st, sizeof st);
+    break;
+  }
+  case 13:
+    hawk_walk(walk_nothing, NULL);
     break;
   default: /* a block of the damaged arena freed, resized, measured */
     for (int i = 0; i < 120; i++) {
@@ -1507,6 +1564,198 @@ static void arena_cache_case(int c) {
   _exit(0);
 }
 
+/* A write after free that forges the next link of a block on a free list
+ * (3,000 bytes: never cached; the head of its list) to lead into a chunk
+ * of ours that holds no arena, by a program that learnt the links' key: a
+ * live large block of the default heaps (0) or of a created heap (1),
+ * there as a block's address (8 modulo 16) whose back link leads to the
+ * freed block, as the safe unlink wants it, or a large block whose mapping
+ * went back to the OS (2); then a free of the block before it, whose merge
+ * unlinks it.  The link must be refused before anything is read or written
+ * there: one line, abort.  A link taken for an arena's because the
+ * registry knows its chunk (a large block's, a freed one's) made the unlink
+ * write the list's end into the large block and put the list's head there
+ * (0, 1), or read the unmapped mapping (2: SIGSEGV inside free). */
+#define LL_VARIANTS 3
+static void link_into_large_case(int c) {
+  unsigned char *lo = NULL, *hi = NULL;
+  neighbours(3000, &lo, &hi);
+  if (hi != lo + hawk_usable_size(lo) + 8) wrong("no neighbours of 3000 bytes");
+  get(3000); /* a guard after hi */
+  struct hawk_heap *h = c == 1 ? hawk_heap_create(NULL) : hawk_heap_default();
+  unsigned char *big = hawk_heap_malloc(h, 2 * MB);
+  if (big == NULL) wrong("malloc");
+  memset(big, 0x33, 4096);
+  drop(hi); /* onto a free list, at the head of its list */
+  if (c == 2) {
+    hawk_free(big);
+    hawk_trim(); /* the spare mapping goes back to the OS */
+    if (ah_mapped((uintptr_t)big & ~(uintptr_t)4095)) wrong("the large mapping is still there");
+  } else {
+    uint64_t back = (uint64_t)(uintptr_t)(hi - 8) ^ link_secret; /* the fake's prev: hi */
+    memcpy(big + 40, &back, sizeof back);
+  }
+  unsigned char before[4096];
+  if (c != 2) memcpy(before, big, sizeof before);
+  uint64_t forged = (uint64_t)(uintptr_t)(big + 24) ^ link_secret; /* a block's address */
+  memcpy(hi, &forged, sizeof forged);
+  drop(lo); /* merges hi, which is unlinked */
+  if (c != 2 && memcmp(before, big, sizeof before) != 0)
+    wrong("the unlink wrote into the large block %p", (void *)big);
+  wrong("a free-list link into a large block was followed");
+}
+
+/* A write after free into the link of a block waiting on its heap's remote
+ * list, the link forged with the key and the cache mark bound to it anew
+ * (as cache_cycle_case binds it), so that only where it leads is wrong: 1,
+ * 4 or 8 bytes past the block's own payload, inside its own arena, past
+ * the arena's head, but no payload's address; then the malloc that drains
+ * the list.  The drain must refuse the link itself, and say so ("link was
+ * overwritten"): a link into its own arena is taken without a registry
+ * lookup, on one mask that tests the arena and the alignment together;
+ * with the alignment left out the drain followed it and read a header at
+ * the misaligned address (a report of a damaged entry, not of the link,
+ * or worse where that header passed).  The blocks reach the remote list
+ * from another thread's cache: it frees ML_BLOCKS blocks while this thread
+ * holds the heap's lock (in hawk_walk's visitor), more than its list can
+ * grow to hold (TCACHE_GROWN_BYTES, config.h: 240 of them), so that its
+ * overflows find the lock taken.  Every block it freed is forged: those
+ * still in its cache are never read again. */
+static const size_t ml_offsets[] = {1, 4, 8};
+#define ML_VARIANTS (sizeof ml_offsets / sizeof ml_offsets[0])
+#define ML_BLOCKS   600
+#define ML_SIZE     256
+
+struct flood {
+  unsigned char *blocks[ML_BLOCKS];
+  sem_t ready, go, done, finish;
+};
+
+static void *flood_main(void *arg) {
+  struct flood *fl = arg;
+  for (int i = 0; i < ML_BLOCKS; i++) fl->blocks[i] = hawk_malloc(ML_SIZE);
+  sem_post(&fl->ready);
+  sem_wait(&fl->go);
+  for (int i = 0; i < ML_BLOCKS; i++) hawk_free(fl->blocks[i]);
+  sem_post(&fl->done);
+  sem_wait(&fl->finish); /* never: the case ends first */
+  return NULL;
+}
+
+static struct flood *flood_now;
+static int flood_signalled;
+
+/* hawk_walk's visitor: the flood's frees run while the heap's lock is held. */
+static void flood_visit(void *ctx, const struct hawk_block_info *b) {
+  (void)ctx;
+  (void)b;
+  if (flood_signalled++) return;
+  sem_post(&flood_now->go);
+  sem_wait(&flood_now->done);
+}
+
+static void misaligned_remote_link_case(int c) {
+  struct flood *fl = calloc(1, sizeof *fl);
+  if (fl == NULL) wrong("calloc");
+  sem_init(&fl->ready, 0, 0), sem_init(&fl->go, 0, 0), sem_init(&fl->done, 0, 0);
+  sem_init(&fl->finish, 0, 0);
+  pthread_t thread;
+  if (pthread_create(&thread, NULL, flood_main, fl) != 0) wrong("pthread_create");
+  sem_wait(&fl->ready);
+  flood_now = fl;
+  hawk_walk(flood_visit, NULL);
+  if (!flood_signalled) wrong("hawk_walk visited nothing");
+  for (int i = 0; i < ML_BLOCKS; i++) {
+    unsigned char *p = fl->blocks[i];
+    if (p == NULL) wrong("malloc");
+    uint64_t w[2];
+    memcpy(w, p, sizeof w);
+    uint64_t mark = w[1] ^ w[0] ^ (uint64_t)(uintptr_t)p; /* the mark, unbound */
+    w[0] = (uint64_t)(uintptr_t)(p + ml_offsets[c]) ^ link_secret;
+    w[1] = mark ^ w[0] ^ (uint64_t)(uintptr_t)p;
+    memcpy(p, w, sizeof w);
+  }
+  get(3000); /* the heap drains its remote list */
+  wrong("a misaligned link of a remote list was followed");
+}
+
+/* hawk_check with fd 2 caught: its result, and what it wrote in text. */
+static int check_captured(char *text, size_t size) {
+  int fds[2];
+  if (pipe(fds) != 0) wrong("pipe");
+  int saved = dup(2);
+  dup2(fds[1], 2);
+  int problems = hawk_check();
+  dup2(saved, 2);
+  close(saved);
+  close(fds[1]);
+  size_t len = 0;
+  ssize_t r;
+  while (len < size - 1 && (r = read(fds[0], text + len, size - 1 - len)) > 0) len += (size_t)r;
+  text[len] = 0;
+  close(fds[0]);
+  return problems;
+}
+
+/* A write into an empty arena waiting in the cache of empty arenas: a
+ * write through a stale pointer just before the payload of the arena's
+ * first block, over its header (0x41 bytes, zeros), or an overflow from
+ * the chunk below over the arena's magic, or its whole head; then
+ * hawk_check, which must find it: problems counted, each one line, one
+ * of them "check: cached arena".  A cached arena is in no heap's list:
+ * only the check of the cache sees it (else the damage waits there,
+ * unreported, for the malloc that takes the arena). */
+#define CD_VARIANTS 4
+static void cached_arena_damaged_case(int c) {
+  unsigned char *blk[AC_BLOCKS];
+  for (int i = 0; i < AC_BLOCKS; i++) {
+    blk[i] = hawk_malloc(100000);
+    if (blk[i] == NULL) wrong("malloc");
+  }
+  /* the blocks of an arena other than the first block's, one of them its
+   * first block, freed: the arena goes to the cache */
+  uintptr_t keep = (uintptr_t)blk[0] & ~(uintptr_t)(4 * MB - 1), emptied = 0;
+  for (int i = AC_BLOCKS - 1; i >= 0 && emptied == 0; i--) {
+    uintptr_t a = (uintptr_t)blk[i] & ~(uintptr_t)(4 * MB - 1);
+    int first = 0;
+    for (int k = 0; k < AC_BLOCKS; k++)
+      first |= (uintptr_t)blk[k] == a + 144; /* past the head (120) and the prologue (16) */
+    if (a == keep || !first) continue;
+    for (int k = 0; k < AC_BLOCKS; k++)
+      if (blk[k] && ((uintptr_t)blk[k] & ~(uintptr_t)(4 * MB - 1)) == a) {
+        hawk_free(blk[k]);
+        blk[k] = NULL;
+      }
+    uint64_t *hd = (uint64_t *)a; /* cached: still mapped, its magic, no heap */
+    if (ah_mapped(a) && hd[0] == AH_ARENA_MAGIC && hd[1] == 0) emptied = a;
+  }
+  if (emptied == 0) wrong("no arena emptied into the cache");
+  char text[4096];
+  if (check_captured(text, sizeof text) != 0) wrong("hawk_check before the damage: %s", text);
+  unsigned char *head = (unsigned char *)emptied, *first = head + 144;
+  switch (c) {
+  case 0:
+    memset(first - 8, 0x41, 8);
+    break;
+  case 1:
+    memset(first - 8, 0, 8);
+    break;
+  case 2:
+    memset(head, 0x41, 8);
+    break;
+  default:
+    memset(head, 0x41, 32);
+    break;
+  }
+  int problems = check_captured(text, sizeof text);
+  if (problems <= 0) wrong("hawk_check found no problem in the damaged cached arena");
+  if (!strstr(text, "check: cached arena")) wrong("hawk_check did not name the arena: %s", text);
+  int lines = 0;
+  for (const char *l = text; (l = strchr(l, '\n')) != NULL; l++) lines++;
+  if (lines != problems) wrong("%d problems, %d lines: %s", problems, lines, text);
+  _exit(0);
+}
+
 /* Runs the case c of mode in a fresh process, with the variable var if not
  * NULL; the classification of run_child (an exit 0 may have printed
  * hawk_check's problem lines), and an abort's line must hold must_say if
@@ -1574,7 +1823,10 @@ int main(int argc, char **argv) {
                {"--arena-header", arena_header_case},
                {"--arena-cache", arena_cache_case},
                {"--stale", stale_header_case},
-               {"--cycle", cache_cycle_case}};
+               {"--cycle", cache_cycle_case},
+               {"--link-into-large", link_into_large_case},
+               {"--misaligned-remote-link", misaligned_remote_link_case},
+               {"--cached-arena-damaged", cached_arena_damaged_case}};
   for (size_t m = 0; argc == 3 && m < sizeof modes / sizeof modes[0]; m++)
     if (strcmp(argv[1], modes[m].flag) == 0) {
       struct rlimit none = {0, 0};
@@ -1661,14 +1913,14 @@ int main(int argc, char **argv) {
                heap ? "created" : "default", lo_ex_names[ex]);
       family(&f, name, "--large-offset", NULL, heap * LO_VALUES * LO_EX + ex, LO_EX, LO_VALUES);
     }
-  static const char *const ah_ex_names[AH_EX] = {"check", "walk",    "stats",       "map",
-                                                 "trim",  "calloc",  "refused",     "destroy",
-                                                 "free",  "realloc", "usable_size", "free_created"};
+  static const char *const ah_ex_names[AH_EX] = {
+      "check",   "walk", "stats",   "map",         "trim",         "calloc",        "refused",
+      "destroy", "free", "realloc", "usable_size", "free_created", "stats_created", "walk_created"};
   for (int ex = 0; ex < AH_EX; ex++) {
     snprintf(name, sizeof name, "arena_header_overwritten_past_the_arena_below_%s",
              ah_ex_names[ex]);
     /* a block of the damaged arena: the line says so, not "double free" */
-    f.must_say = ex >= 8 ? "arena header overwritten" : NULL;
+    f.must_say = ex >= 8 && ex <= 11 ? "arena header overwritten" : NULL;
     family(&f, name, "--arena-header", NULL, ex, AH_EX, AH_VALUES);
   }
   f.must_say = NULL;
@@ -1684,6 +1936,18 @@ int main(int argc, char **argv) {
     family(&f, name, "--stale", NULL, ex, ST_EX, (int)ST_SIZES);
   }
   family(&f, "cache_list_forged_into_a_cycle_then_overflow", "--cycle", NULL, 0, 1, (int)CY_SIZES);
+  static const char *const ll_names[LL_VARIANTS] = {"default", "created", "released"};
+  f.must_say = "heap corruption";
+  for (int v = 0; v < LL_VARIANTS; v++) {
+    snprintf(name, sizeof name, "free_list_link_forged_into_a_large_block_%s", ll_names[v]);
+    family(&f, name, "--link-into-large", NULL, v, 1, 1);
+  }
+  f.must_say = "link was overwritten";
+  family(&f, "remote_list_link_forged_misaligned_in_its_arena", "--misaligned-remote-link",
+         "HAWKALLOC_HEAPS=1", 0, 1, (int)ML_VARIANTS);
+  f.must_say = NULL;
+  family(&f, "cached_empty_arena_overwritten_then_check", "--cached-arena-damaged", NULL, 0, 1,
+         CD_VARIANTS);
   passed += f.passed;
   failed += f.failed;
   printf("%d passed, %d failed, 0 skipped\n", passed, failed);

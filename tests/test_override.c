@@ -471,6 +471,24 @@ CHILD_TEST(libc_private_names_pair) {
   CHECK(hawk_check() == 0);
 }
 
+/* __libc_memalign takes the alignment first, as memalign: (64, 100) is a
+ * 64-aligned block of at least 100 bytes.  With its arguments swapped it
+ * was a 128-aligned (100 rounded up) block of 64 bytes.  The (256, 100)
+ * call above does not tell: swapped, 256 bytes aligned to 128 hold 100 and
+ * may land 256-aligned (they did); here the usable size tells, wherever the
+ * block lands. */
+CHILD_TEST(libc_memalign_takes_the_alignment_first) {
+  const size_t sizes[] = {100, 1000, 5000};
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    unsigned char *m = __libc_memalign(64, sizes[i]);
+    check_libc_block(m, sizes[i], "__libc_memalign(64, n)");
+    CHECK(((uintptr_t)m & 63) == 0);
+    if (m && malloc_usable_size(m) >= sizes[i]) memset(m, 0xA5, sizes[i]); /* all the program's */
+    free(m);
+  }
+  CHECK(hawk_check() == 0);
+}
+
 /* ---- G28: dlopen of the library does not break the process -------------- */
 
 static void *(*so_malloc)(size_t);

@@ -402,6 +402,20 @@ TEST(overwritten_list_waiting_for_its_heap_is_reported) {
                "heap corruption (a freed block waiting for its heap was overwritten");
 }
 
+/* The next list alone overwritten, the count left as it was: the next list
+ * must be NULL or a payload in an arena before the take makes it the
+ * stack's top (else the next refill would follow a wild pointer, or a
+ * program's bytes, as a list of cached blocks).  The first list handed
+ * back lies at the bottom of the stack: its next list is NULL, and now
+ * 0x414141414140 (16-byte aligned, in no arena). */
+TEST(overwritten_next_list_waiting_for_its_heap_is_reported) {
+  if (UNDER_TSAN) SKIP("ThreadSanitizer build: threads in a forked child");
+  if (!several_heaps()) SKIP("one heap: every free is local");
+  struct overwrite o = {2, 0x414141414140ull}; /* the low 48 bits: the next list only */
+  EXPECT_ABORT(overwrite_waiting_list, &o, "malloc(",
+               "heap corruption (a list of freed blocks waiting for its heap was overwritten");
+}
+
 TEST(trim_gives_back_the_lists_waiting) {
   if (!several_heaps()) SKIP("one heap: every free is local");
   start(0);
@@ -692,6 +706,145 @@ TEST(a_block_passed_on_between_threads_of_one_heap_freed_again_is_caught) {
   if (UNDER_TSAN) SKIP("ThreadSanitizer build: threads in a forked child");
   if (!several_heaps()) SKIP("one heap: every free is local");
   EXPECT_ABORT(free_passed_on_again, NULL, "free(", "double free");
+}
+
+/* --- the owner on the last heap, the freer on the main thread's ---------- */
+
+/* A new thread takes the heap with the fewest threads, the first of them
+ * on a tie (docs/design.md).  Started one after another, each once the one
+ * before has its heap, with the main thread on heap 0: fillers take heaps
+ * 1 to heaps - 2, the owner the last heap, and the freer, finding one
+ * thread on every heap, joins the main thread's.  The owner allocates
+ * placed_count blocks of placed_size bytes into blocks[]; the freer frees
+ * them all (its full lists go whole to the owner's heap's stacks), then
+ * says which heap its refills come from.  Each keeps its first block (of a
+ * size no cache holds yet, so that nothing stays cached) until the end. */
+enum placed_role { FILLER, PLACED_OWNER, PLACED_FREER };
+struct placed {
+  enum placed_role role;
+  pthread_t thread;
+  int heap;       /* the heap it started on */
+  int heap_after; /* the freer's: its refills' heap after its frees */
+  void *first, *after;
+};
+static struct placed placed[HEAP_MAX];
+static int placed_threads;
+static size_t placed_size;
+static int placed_count;
+static void *placed_main; /* the main thread's block (its heap) */
+static pthread_barrier_t placed_ready, placed_end;
+
+static void *placed_thread(void *arg) {
+  struct placed *p = arg;
+  p->first = hawk_malloc(1000); /* its cache, and the heap it refills from */
+  p->heap = heap_of(p->first);
+  if (p->role == PLACED_OWNER)
+    for (int i = 0; i < placed_count; i++) blocks[i] = hawk_malloc(placed_size);
+  if (p->role == PLACED_FREER) {
+    for (int i = 0; i < placed_count; i++) hawk_free(blocks[i]);
+    p->after = hawk_malloc(2000);
+    p->heap_after = heap_of(p->after);
+  }
+  pthread_barrier_wait(&placed_ready); /* placed (and done) */
+  pthread_barrier_wait(&placed_end);
+  hawk_free(p->after);
+  hawk_free(p->first);
+  return NULL;
+}
+
+/* Places the fillers, the owner and the freer, and returns once the freer
+ * freed the owner's count blocks of size bytes. */
+static void place_and_free(size_t size, int count) {
+  int heaps = (int)stats_now().heaps;
+  placed_main = hawk_malloc(1000); /* the main thread has its heap */
+  placed_size = size;
+  placed_count = count;
+  placed_threads = heaps; /* heaps - 2 fillers, the owner, the freer */
+  pthread_barrier_init(&placed_ready, NULL, 2);
+  pthread_barrier_init(&placed_end, NULL, (unsigned)placed_threads + 1);
+  for (int i = 0; i < placed_threads; i++) {
+    enum placed_role role = i < heaps - 2 ? FILLER : i == heaps - 2 ? PLACED_OWNER : PLACED_FREER;
+    placed[i] = (struct placed){.role = role, .heap = -1, .heap_after = -1};
+    pthread_create(&placed[i].thread, NULL, placed_thread, &placed[i]);
+    pthread_barrier_wait(&placed_ready);
+  }
+}
+
+static struct placed *placed_owner(void) { return &placed[placed_threads - 2]; }
+static struct placed *placed_freer(void) { return &placed[placed_threads - 1]; }
+
+static void placed_finish(void) {
+  pthread_barrier_wait(&placed_end);
+  for (int i = 0; i < placed_threads; i++) pthread_join(placed[i].thread, NULL);
+  pthread_barrier_destroy(&placed_ready);
+  pthread_barrier_destroy(&placed_end);
+  hawk_free(placed_main);
+}
+
+/* malloc_trim gives back the lists waiting at every heap, the last in the
+ * table too: the owner alive, nothing else would (the decay aside). */
+TEST(trim_gives_back_the_lists_waiting_at_the_last_heap) {
+  if (!several_heaps()) SKIP("one heap: every free is local");
+  hawk_trim();
+  int heaps = (int)stats_now().heaps;
+  place_and_free(SIZE, BLOCKS);
+  CHECK(placed_owner()->heap == heaps - 1);
+  CHECK(placed_freer()->heap != heaps - 1);
+  CHECK(stats_now().thread_cached >= (uint64_t)BLOCKS * 112 - (uint64_t)LIST * 112);
+  hawk_trim();
+  /* What stays: the freer's list and what the owner's last refill left. */
+  uint64_t left = stats_now().thread_cached;
+  CHECK(left <= (uint64_t)2 * LIST * 112);
+  if (left > (uint64_t)2 * LIST * 112)
+    fprintf(stderr, "    %llu bytes still cached after the trim (owner on heap %d of %d)\n",
+            (unsigned long long)left, placed_owner()->heap, heaps);
+  CHECK(hawk_check() == 0);
+  placed_finish();
+  CHECK(hawk_check() == 0);
+}
+
+/* The same with blocks of 2,048 bytes, the largest size a thread cache
+ * holds (the last of its lists, 8 blocks each): 512 of them, 1 MiB, within
+ * a heap's stacks' cap. */
+#define TOP_SIZE   2040 /* a block of 2,048 bytes */
+#define TOP_BLOCKS 512
+#define TOP_LIST   8
+TEST(trim_gives_back_the_lists_of_the_largest_cached_size) {
+  if (!several_heaps()) SKIP("one heap: every free is local");
+  hawk_trim();
+  place_and_free(TOP_SIZE, TOP_BLOCKS);
+  CHECK(stats_now().thread_cached >= (uint64_t)(TOP_BLOCKS - TOP_LIST) * 2048);
+  hawk_trim();
+  uint64_t left = stats_now().thread_cached;
+  CHECK(left <= (uint64_t)2 * TOP_LIST * 2048);
+  if (left > (uint64_t)2 * TOP_LIST * 2048)
+    fprintf(stderr, "    %llu bytes still cached after the trim\n", (unsigned long long)left);
+  CHECK(hawk_check() == 0);
+  placed_finish();
+  CHECK(hawk_check() == 0);
+}
+
+/* A thread whose frees are all another heap's blocks moves there only if
+ * that heap has more threads than its own (or as many and comes first):
+ * the freer shares heap 0 with the main thread, the owner is alone on the
+ * last heap, so the freer stays, and its refills still come from heap 0.
+ * (Moving to the heap with fewer threads, the next thread freeing the
+ * owner's blocks from the freer's old heap would move back: threads would
+ * go back and forth rather than gather on one heap.) */
+TEST(a_thread_does_not_move_to_a_heap_with_fewer_threads) {
+  if (!several_heaps()) SKIP("one heap: every free is local");
+  hawk_trim();
+  place_and_free(SIZE, BLOCKS);
+  int main_heap = heap_of(placed_main);
+  CHECK(placed_freer()->heap == main_heap);
+  CHECK(placed_owner()->heap != main_heap);
+  CHECK(placed_freer()->heap_after == main_heap);
+  if (placed_freer()->heap_after != main_heap)
+    fprintf(stderr, "    the freer moved from heap %d to heap %d (the owner's: %d)\n",
+            placed_freer()->heap, placed_freer()->heap_after, placed_owner()->heap);
+  CHECK(hawk_check() == 0);
+  placed_finish();
+  CHECK(hawk_check() == 0);
 }
 
 TEST_MAIN()

@@ -7,6 +7,8 @@
  *  23 threads fork in a loop while others allocate: no child hangs
  *  24 the child frees blocks the parent allocated and keeps allocating
  *  25 a new thread is given the heap with the fewest threads attached
+ *     blocks a cache gives back while their heap's lock is held count as
+ *     freed in hawk_stats (the heaps' remote lists are freed first)
  *
  * Environment: HAWK_SEED (printed; repeats a run), HAWK_STRESS_OPS (total
  * operations of case 18).  Only the hawk_* names are used.  The fork cases
@@ -1039,6 +1041,91 @@ TEST(new_threads_take_the_heap_with_fewest_threads) {
   printf("# heaps: main %d, one after another %d, together %d and %d\n", main_probe.heap, first,
          a.heap, b.heap);
   CHECK(a.heap != main_probe.heap && b.heap != main_probe.heap);
+  CHECK(hawk_check() == 0);
+}
+
+/* ========================================================================== */
+/* Blocks given back while their heap's lock is held count as freed.         */
+/* ========================================================================== */
+
+/* A thread's cache gives blocks back to its heap without waiting for the
+ * heap's lock: while another thread holds it, they go onto the heap's
+ * remote list, still allocated and marked as cached, for the lock's next
+ * holder to free (src/heap.c, give_back_later).  The program freed them:
+ * hawk_stats and hawk_check free that list first, so that the bytes in use
+ * drop by every byte freed that no cache holds.  A thread allocates
+ * GIVEN_BACK blocks of 112 bytes and frees them all while the main thread's
+ * hawk_walk holds their heap's lock (its visitor waits, at most 10 s, at
+ * the first of them); its overflowing list gives what it cannot keep back
+ * then.  After the walk, nothing else takes that lock before hawk_stats. */
+#define GIVEN_BACK 2000
+static void *given_back[GIVEN_BACK];
+static pthread_mutex_t held_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t held_cond = PTHREAD_COND_INITIALIZER;
+static int held_go, held_done, held_acted, held_done_in_time;
+static pthread_barrier_t held_steps;
+
+static void *free_while_the_heap_is_held(void *arg) {
+  (void)arg;
+  for (int i = 0; i < GIVEN_BACK; i++) given_back[i] = hawk_malloc(100);
+  pthread_barrier_wait(&held_steps); /* 1: allocated */
+  pthread_mutex_lock(&held_lock);
+  while (!held_go) pthread_cond_wait(&held_cond, &held_lock);
+  pthread_mutex_unlock(&held_lock);
+  for (int i = 0; i < GIVEN_BACK; i++) hawk_free(given_back[i]);
+  pthread_mutex_lock(&held_lock);
+  held_done = 1;
+  pthread_cond_broadcast(&held_cond);
+  pthread_mutex_unlock(&held_lock);
+  pthread_barrier_wait(&held_steps); /* 2: freed */
+  pthread_barrier_wait(&held_steps); /* 3: the test looked; exit */
+  return NULL;
+}
+
+/* hawk_walk's visitor, called holding the lock of the block's heap. */
+static void hold_while_freed(void *ctx, const struct hawk_block_info *b) {
+  (void)ctx;
+  if (held_acted || b->payload != (uintptr_t)given_back[0]) return;
+  held_acted = 1;
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 10;
+  pthread_mutex_lock(&held_lock);
+  held_go = 1;
+  pthread_cond_broadcast(&held_cond);
+  while (!held_done && pthread_cond_timedwait(&held_cond, &held_lock, &until) == 0) {
+  }
+  held_done_in_time = held_done;
+  pthread_mutex_unlock(&held_lock);
+}
+
+TEST(blocks_given_back_while_their_heap_is_locked_count_as_freed) {
+  /* Without a cache (HAWKALLOC_TCACHE=0, debug mode, Valgrind) every free
+   * waits for the heap's lock. */
+  hawk_free(hawk_malloc(100));
+  if (stats_now().thread_cached == 0) SKIP("no thread cache: a free waits for the heap's lock");
+  pthread_barrier_init(&held_steps, NULL, 2);
+  pthread_t t;
+  REQUIRE(pthread_create(&t, NULL, free_while_the_heap_is_held, NULL) == 0);
+  pthread_barrier_wait(&held_steps); /* 1 */
+  struct hawk_stats s0 = stats_now();
+  hawk_walk(hold_while_freed, NULL);
+  pthread_barrier_wait(&held_steps); /* 2: every block freed */
+  struct hawk_stats s1 = stats_now();
+  pthread_barrier_wait(&held_steps); /* 3 */
+  pthread_join(t, NULL);
+  pthread_barrier_destroy(&held_steps);
+  CHECK(held_acted);
+  CHECK(held_done_in_time);
+  /* Freed and not in a cache: out of the bytes in use. */
+  uint64_t gone = s0.in_use - s1.in_use;
+  uint64_t uncached = (uint64_t)GIVEN_BACK * 112 - (s1.thread_cached - s0.thread_cached);
+  CHECK(uncached > 0);
+  CHECK(gone == uncached);
+  if (gone != uncached)
+    printf("# in use %" PRIu64 " -> %" PRIu64 " bytes; freed %d blocks of 112, %" PRIu64
+           " -> %" PRIu64 " cached\n",
+           s0.in_use, s1.in_use, GIVEN_BACK, s0.thread_cached, s1.thread_cached);
   CHECK(hawk_check() == 0);
 }
 
