@@ -661,7 +661,9 @@ static void find_block_at(void *ctx, const struct hawk_block_info *b) {
 
 /* A growth that moves to a cached block when the list of the old block's
  * size is full gives the old block back as a free with a full list does
- * (part of the list to the heap, the block cached): nothing is lost, and
+ * (here the list grows by what the 400 mallocs' refills brought into it,
+ * tcache.c's growth, and the block is cached; a list that cannot grow
+ * gives part of itself to the heap first): nothing is lost, and
  * every byte the old block held is copied (72 here, its whole payload).
  * Fresh process. */
 TEST(realloc_growth_from_the_cache_frees_its_old_block_into_a_full_list) {

@@ -64,11 +64,24 @@ def pixel(p, op, lo, hi, byte):
     p.eval("(h => location.hash === h ? true : new Promise(r => {"
            " addEventListener('hashchange', () => r(true), {once: true}); location.hash = h; }))"
            "('#op=%d&view=%d-%d')" % (op, lo, hi))
-    p.until("document.body.dataset.pending === '0' && /view=%d-%d/.test(location.hash)" % (lo, hi), 30)
-    return tuple(p.eval(
-        "(c => { const d = window.devicePixelRatio || 1, x = (%s - %d) / (%d - %d) * c.width;"
+    # Read only from a drawing of that call and view, with no other draw
+    # pending, tested in the same evaluation as the read: read apart, a
+    # redraw coming between (the layout settling under load) or a wait that
+    # timed out gave a pixel of another drawing (a free block's colour for
+    # a header, under a helper's campaign of whole-suite runs, 2026-12-08).
+    # (The page's own variables are not global: the call line and the zoom
+    # line, which the same drawing writes, say what was drawn.)
+    shown = ("document.body.dataset.pending === '0'"
+             " && document.getElementById('opinfo').textContent.startsWith('call %s of ')"
+             " && document.getElementById('zoomtext').textContent.startsWith('showing +0x%x to +0x%x ')"
+             % ("{:,}".format(op), lo, hi))
+    got = p.until(
+        "(c => { if (!(%s)) return null; const d = window.devicePixelRatio || 1, x = (%s - %d) / (%d - %d) * c.width;"
         " return Array.from(c.getContext('2d').getImageData(Math.floor(x), Math.floor(42 * d), 1, 1).data).slice(0, 3); })"
-        "(document.querySelector('#heaps canvas'))" % (byte, lo, hi, lo)))
+        "(document.querySelector('#heaps canvas'))" % (shown, byte, lo, hi, lo), 120)
+    if not got:
+        sys.exit("the page did not show call %d, bytes %d to %d, within 120 s" % (op, lo, hi))
+    return tuple(got)
 
 
 def main_cached(page, op, walk, chromium):
