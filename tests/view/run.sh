@@ -345,7 +345,7 @@ page_add() {
   local new=""
   [[ $mode == --textbook && $(awk -v n="$n" '/^[afr] / && ++k == n { print $1 }' "$trace") == a ]] &&
     new=new
-  page_urls+=("$key" "file://$art/$name.html#op=$at&dump")
+  page_urls+=("$key" "$n" "file://$art/$name.html#op=$at&dump")
   page_checks+=("$key $name $at $first $n $new")
 }
 
