@@ -408,6 +408,23 @@ static void walk_visit(void *ctx, const struct hawk_block_info *b) {
   sem_wait(&walk_helper->done);
 }
 
+/* A helper of the exit, fork, overflow or remote kind for blocks of n
+ * bytes; start_helper starts it once its blocks and mode are set. */
+static struct helper *new_helper(size_t n) {
+  struct helper *h = calloc(1, sizeof *h);
+  if (h == NULL) wrong("calloc");
+  h->size = n;
+  sem_init(&h->ready, 0, 0), sem_init(&h->go, 0, 0), sem_init(&h->done, 0, 0);
+  sem_init(&h->finish, 0, 0);
+  return h;
+}
+
+/* Starts helper h and waits until it has done its first part. */
+static void start_helper(struct helper *h, pthread_t *thread) {
+  if (pthread_create(thread, NULL, helper_main, h) != 0) wrong("pthread_create");
+  sem_wait(&h->ready);
+}
+
 static int cmp_ptr(const void *a, const void *b) {
   uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
   return x < y ? -1 : x > y;
@@ -422,26 +439,18 @@ static void run_case(const struct group *g, int value, size_t off) {
   pthread_t thread;
 
   if (g->kind == K_REMOTE) {
-    h = calloc(1, sizeof *h);
-    h->size = n;
+    h = new_helper(n);
     h->remote = 1;
     h->nblocks = list_limit(block_of(n)) + 1;
     for (int i = 0; i < h->nblocks; i++) h->blocks[i] = get(n);
     for (int i = 0; i < h->nblocks; i++) forget(h->blocks[i]);
-    sem_init(&h->ready, 0, 0), sem_init(&h->go, 0, 0), sem_init(&h->done, 0, 0);
-    sem_init(&h->finish, 0, 0);
-    if (pthread_create(&thread, NULL, helper_main, h) != 0) wrong("pthread_create");
-    sem_wait(&h->ready);
+    start_helper(h, &thread);
     walk_helper = h;
     hawk_walk(walk_visit, NULL);
     freed = h->freed;
   } else if (g->ex == E_EXIT || g->ex == E_FORK) {
-    h = calloc(1, sizeof *h);
-    h->size = n;
-    sem_init(&h->ready, 0, 0), sem_init(&h->go, 0, 0), sem_init(&h->done, 0, 0);
-    sem_init(&h->finish, 0, 0);
-    if (pthread_create(&thread, NULL, helper_main, h) != 0) wrong("pthread_create");
-    sem_wait(&h->ready);
+    h = new_helper(n);
+    start_helper(h, &thread);
     freed = h->freed;
   } else if (g->kind == K_OVERFLOW) {
     /* Blocks sorted by address, every other one freed by the helper: the
@@ -451,18 +460,14 @@ static void run_case(const struct group *g, int value, size_t off) {
     unsigned char *blocks[2 * 130 + 1];
     for (int i = 0; i < m; i++) blocks[i] = get(n);
     qsort(blocks, (size_t)m, sizeof blocks[0], cmp_ptr);
-    h = calloc(1, sizeof *h);
-    h->size = n;
+    h = new_helper(n);
     h->overflow = 1;
     for (int i = 1; i < m && h->nblocks <= limit; i += 2) {
       if (h->nblocks == limit - 1) freed = blocks[i], before = blocks[i - 1];
       forget(blocks[i]);
       h->blocks[h->nblocks++] = blocks[i];
     }
-    sem_init(&h->ready, 0, 0), sem_init(&h->go, 0, 0), sem_init(&h->done, 0, 0);
-    sem_init(&h->finish, 0, 0);
-    if (pthread_create(&thread, NULL, helper_main, h) != 0) wrong("pthread_create");
-    sem_wait(&h->ready);
+    start_helper(h, &thread);
   } else {
     unsigned char *hi;
     neighbours(n, &before, &hi);
